@@ -1,0 +1,257 @@
+/**
+ * The CanaryDeployment API (deploy.codedance.io/v1alpha1): the single source of
+ * truth for its TypeScript types and its CRD schema.
+ *
+ * Each field is a TypeBox schema; `Static<>` gives the type the controller uses and
+ * `npm run gen` turns the same objects into the CRD's OpenAPI schema. Defaults and
+ * validation (ranges, patterns, CEL rules) live here so the API server applies them.
+ */
+import Type from 'typebox';
+import { Condition, Duration, DnsLabel, ObjectMetaSchema } from './common.ts';
+import type { ObjectMeta } from '../runtime/client.ts';
+
+export const GROUP = 'deploy.codedance.io';
+export const VERSION = 'v1alpha1';
+
+export const StrategyTypes = ['Linear', 'Exponential', 'Manual', 'BlueGreen'] as const;
+export type StrategyType = (typeof StrategyTypes)[number];
+
+export const TrafficProviders = ['Replicas', 'Istio', 'Nginx', 'GatewayAPI'] as const;
+export type TrafficProviderName = (typeof TrafficProviders)[number];
+
+export const Phases = ['Initializing', 'Progressing', 'Paused', 'Completed', 'Failed'] as const;
+export type Phase = (typeof Phases)[number];
+
+export const Decisions = ['Continue', 'Pause', 'Rollback', 'Inconclusive'] as const;
+export type Decision = (typeof Decisions)[number];
+
+export const NotificationTypes = ['Slack', 'DingTalk', 'WeCom', 'Webhook'] as const;
+export const NotificationEvents = ['Started', 'Advanced', 'Paused', 'RolledBack', 'Completed'] as const;
+export type NotificationEvent = (typeof NotificationEvents)[number];
+
+export const Step = Type.Object({
+  weight: Type.Integer({ minimum: 0, maximum: 100, description: 'Share of traffic, in percent, the canary gets at this step.' }),
+  pause: Type.Optional(
+    Type.Unsafe<string>({
+      ...Duration,
+      description: 'How long to hold this step before advancing (e.g. 30s, 5m). Omitted: wait until promoted.',
+    }),
+  ),
+});
+export type Step = Type.Static<typeof Step>;
+
+export const BlueGreenSpec = Type.Object({
+  previewService: Type.Optional(Type.String({ ...DnsLabel, description: 'Service that selects the new version before the switch. @default <service>-preview' })),
+  autoPromote: Type.Optional(Type.Boolean({ default: true, description: 'Switch traffic on its own once the preview is healthy (after previewPause); false waits for `codedance promote`.' })),
+  previewPause: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '30s', description: 'How long the preview is observed before the switch.' })),
+  scaleDownDelay: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '30s', description: 'How long the old version is kept after the switch.' })),
+});
+
+export const StrategySpec = Type.Object({
+  type: Type.Optional(Type.Enum(StrategyTypes, { default: 'Linear', description: 'Linear (5,10,25,50,75,100), Exponential (1,5,10,25,50,100), Manual (every step waits for approval), BlueGreen.' })),
+  steps: Type.Optional(Type.Array(Step, { minItems: 1, maxItems: 50, description: 'Custom steps; they replace the preset ladder of Linear, Exponential and Manual.' })),
+  stepPause: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '1m', description: 'Pause of each preset step (ignored for custom steps, which carry their own).' })),
+  blueGreen: Type.Optional(BlueGreenSpec),
+});
+export type StrategySpec = Type.Static<typeof StrategySpec>;
+
+export const ServiceRef = Type.Object({
+  name: Type.Optional(Type.String({ ...DnsLabel, description: 'The stable Service. @default targetDeployment' })),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Service port. @default the first port of the Service' })),
+});
+
+export const TrafficSpec = Type.Object({
+  provider: Type.Optional(Type.Enum(TrafficProviders, { default: 'Replicas', description: 'How weights are enforced. Replicas approximates them with replica counts.' })),
+  istio: Type.Optional(
+    Type.Object({
+      virtualService: Type.String({ ...DnsLabel, description: 'VirtualService whose routes are weighted.' }),
+      destinationRule: Type.Optional(Type.String({ ...DnsLabel, description: 'DestinationRule that gets the stable and canary subsets. @default the VirtualService name' })),
+      routes: Type.Optional(Type.Array(Type.String(), { description: 'Names of the HTTP routes to weight. @default every route whose destination is the service' })),
+    }),
+  ),
+  nginx: Type.Optional(Type.Object({ ingress: Type.String({ ...DnsLabel, description: 'The stable Ingress the canary Ingress is made from.' }) })),
+  gatewayAPI: Type.Optional(Type.Object({ httpRoute: Type.String({ ...DnsLabel, description: 'HTTPRoute whose backendRefs are weighted.' }) })),
+});
+export type TrafficSpec = Type.Static<typeof TrafficSpec>;
+
+export const AnalysisSpec = Type.Object({
+  interval: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '30s', description: 'Time between two analyses.' })),
+  window: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '1m', description: 'Range of the rate() in built-in queries.' })),
+  successThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Consecutive healthy analyses needed before a step may advance.' })),
+  failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive failed analyses that roll back.' })),
+  inconclusiveLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'Consecutive analyses without data before the release pauses.' })),
+  unreachableTimeout: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '5m', description: 'How long an unreachable Prometheus holds the release before it is rolled back.' })),
+});
+export type AnalysisSpec = Type.Static<typeof AnalysisSpec>;
+
+export const CustomMetric = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 63, description: 'Name shown in status and Events.' }),
+  query: Type.String({ minLength: 1, description: 'PromQL returning one number. {{namespace}}, {{target}}, {{canary}}, {{window}} are substituted (escaped).' }),
+  threshold: Type.Number({ description: 'Value the result is compared with.' }),
+  compare: Type.Enum(['LT', 'GT'], { description: 'LT: healthy while result < threshold; GT: healthy while result > threshold.' }),
+  weight: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Weight in the health score. @default the decision weight for custom metrics' })),
+});
+export type CustomMetric = Type.Static<typeof CustomMetric>;
+
+export const MetricsSpec = Type.Object({
+  provider: Type.Optional(
+    Type.Object({
+      address: Type.Optional(Type.String({ pattern: '^https?://', description: 'Prometheus base URL. @default the controller flag --prometheus-url' })),
+      timeout: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '5s', description: 'Timeout of one query.' })),
+    }),
+  ),
+  successRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Minimum share of non-5xx responses, in percent.' }) })),
+  latency: Type.Optional(
+    Type.Object({
+      p50: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Maximum median latency.' })),
+      p90: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Maximum 90th percentile latency.' })),
+      p99: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Maximum 99th percentile latency.' })),
+    }),
+  ),
+  errorRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Maximum share of 5xx responses, in percent.' }) })),
+  custom: Type.Optional(Type.Array(CustomMetric, { maxItems: 20 })),
+});
+export type MetricsSpec = Type.Static<typeof MetricsSpec>;
+
+export const DecisionSpec = Type.Object({
+  weights: Type.Optional(
+    Type.Object({
+      successRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 40 })),
+      latency: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 30 })),
+      errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 30 })),
+      custom: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 20 })),
+    }),
+  ),
+  continueScore: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 80, description: 'Score at or above which the release continues.' })),
+  pauseScore: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 60, description: 'Score at or above which (and below continueScore) the release pauses; below it rolls back.' })),
+});
+export type DecisionSpec = Type.Static<typeof DecisionSpec>;
+
+export const AutoRollbackSpec = Type.Object({
+  enabled: Type.Optional(Type.Boolean({ default: true })),
+  onMetricsFail: Type.Optional(Type.Boolean({ default: true })),
+  onPodCrash: Type.Optional(Type.Boolean({ default: true })),
+  notReadyGracePeriod: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '2m', description: 'How long a canary pod may stay not Ready before it counts as a crash.' })),
+});
+export type AutoRollbackSpec = Type.Static<typeof AutoRollbackSpec>;
+
+export const NotificationSpec = Type.Object({
+  name: Type.Optional(Type.String({ maxLength: 63 })),
+  type: Type.Enum(NotificationTypes, { description: 'Slack, DingTalk, WeCom or Webhook.' }),
+  url: Type.Optional(Type.String({ pattern: '^https?://', description: 'Receiver URL (or give it through secretRef).' })),
+  secretRef: Type.Optional(
+    Type.Object({
+      name: Type.String({ ...DnsLabel }),
+      urlKey: Type.Optional(Type.String({ default: 'url' })),
+      secretKey: Type.Optional(Type.String({ description: 'Key holding the signing secret (DingTalk).' })),
+    }),
+  ),
+  events: Type.Optional(Type.Array(Type.Enum(NotificationEvents), { description: '@default every event' })),
+});
+export type NotificationSpec = Type.Static<typeof NotificationSpec>;
+
+export const CanaryDeploymentSpec = Type.Object({
+  targetDeployment: Type.String({ ...DnsLabel, description: 'The Deployment being released; it stays the user\'s.' }),
+  canaryVersion: Type.String({ minLength: 1, maxLength: 512, pattern: '^[^\\s]+$', description: 'Image of the new version, e.g. myapp:v2.0.0.' }),
+  container: Type.Optional(Type.String({ ...DnsLabel, description: 'Container that gets the new image. @default the first container' })),
+  service: Type.Optional(ServiceRef),
+  strategy: Type.Optional(StrategySpec),
+  traffic: Type.Optional(TrafficSpec),
+  analysis: Type.Optional(AnalysisSpec),
+  metrics: Type.Optional(MetricsSpec),
+  decision: Type.Optional(DecisionSpec),
+  autoRollback: Type.Optional(AutoRollbackSpec),
+  notifications: Type.Optional(Type.Array(NotificationSpec, { maxItems: 10 })),
+  paused: Type.Optional(Type.Boolean({ description: 'Hold the release at its current step (set by `codedance pause`).' })),
+});
+export type CanaryDeploymentSpec = Type.Static<typeof CanaryDeploymentSpec>;
+
+export const MetricResult = Type.Object({
+  name: Type.String(),
+  value: Type.Optional(Type.Number()),
+  threshold: Type.Optional(Type.String()),
+  score: Type.Optional(Type.Number()),
+  passed: Type.Optional(Type.Boolean()),
+  message: Type.Optional(Type.String()),
+});
+export type MetricResult = Type.Static<typeof MetricResult>;
+
+export const AnalysisRun = Type.Object({
+  time: Type.String(),
+  step: Type.Optional(Type.Integer()),
+  metrics: Type.Array(MetricResult),
+  score: Type.Optional(Type.Number()),
+  decision: Type.Enum(Decisions),
+  message: Type.Optional(Type.String()),
+});
+export type AnalysisRun = Type.Static<typeof AnalysisRun>;
+
+export const HistoryEntry = Type.Object({
+  time: Type.String(),
+  event: Type.String({ description: 'What happened: Started, StepReached, Paused, Resumed, Promoted, RolledBack, Aborted, Completed, ...' }),
+  step: Type.Optional(Type.Integer()),
+  weight: Type.Optional(Type.Integer()),
+  message: Type.Optional(Type.String()),
+});
+export type HistoryEntry = Type.Static<typeof HistoryEntry>;
+
+export const CanaryDeploymentStatus = Type.Object({
+  phase: Type.Optional(Type.Enum(Phases)),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  observedGeneration: Type.Optional(Type.Integer()),
+  /** The canaryVersion this release is (or was) about; a new one restarts the release. */
+  releaseVersion: Type.Optional(Type.String()),
+  stableRevision: Type.Optional(Type.String({ description: 'Image the stable Deployment runs.' })),
+  canaryRevision: Type.Optional(Type.String({ description: 'Image the canary runs.' })),
+  currentStepIndex: Type.Optional(Type.Integer()),
+  totalSteps: Type.Optional(Type.Integer()),
+  currentWeight: Type.Optional(Type.Integer()),
+  stepLabel: Type.Optional(Type.String({ description: 'Step for printing, e.g. 2/3.' })),
+  startedAt: Type.Optional(Type.String()),
+  stepStartedAt: Type.Optional(Type.String()),
+  pauseUntil: Type.Optional(Type.String({ description: 'When the current step\'s pause ends (a stored deadline, so restarts keep it).' })),
+  completedAt: Type.Optional(Type.String()),
+  approvedStep: Type.Optional(Type.Integer({ description: 'Highest step index approved by promote.' })),
+  handledCommand: Type.Optional(Type.String({ description: 'Last CLI command annotation acted on.' })),
+  analysis: Type.Optional(
+    Type.Object({
+      consecutiveSuccesses: Type.Optional(Type.Integer()),
+      consecutiveFailures: Type.Optional(Type.Integer()),
+      consecutiveInconclusive: Type.Optional(Type.Integer()),
+      unreachableSince: Type.Optional(Type.String()),
+      nextAt: Type.Optional(Type.String()),
+      last: Type.Optional(AnalysisRun),
+    }),
+  ),
+  history: Type.Optional(Type.Array(HistoryEntry, { maxItems: 100 })),
+  conditions: Type.Optional(Type.Array(Condition)),
+});
+export type CanaryDeploymentStatus = Type.Static<typeof CanaryDeploymentStatus>;
+
+export const CanaryDeploymentSchema = Type.Object({
+  apiVersion: Type.Optional(Type.String()),
+  kind: Type.Optional(Type.String()),
+  metadata: ObjectMetaSchema,
+  spec: CanaryDeploymentSpec,
+  status: Type.Optional(CanaryDeploymentStatus),
+});
+
+/** A CanaryDeployment as read from the API server. */
+export interface CanaryDeployment {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: CanaryDeploymentSpec;
+  status?: CanaryDeploymentStatus;
+}
+
+/** Annotations the CLI writes to ask the controller for a one-shot action. */
+export const CommandAnnotation = `${GROUP}/command`;
+/** Commands, written as `<verb>:<unique id>` so the same command is acted on once. */
+export const Commands = ['promote', 'promote-full', 'abort', 'retry', 'resume'] as const;
+export type Command = (typeof Commands)[number];
+
+/** Label put on canary Pods/Deployments so versions can be told apart. */
+export const RoleLabel = `${GROUP}/role`;
+export const OwnerLabel = `${GROUP}/canary`;

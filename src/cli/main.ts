@@ -1,0 +1,39 @@
+/**
+ * The `codedance` command (also `kubectl codedance`): dispatches to one module per
+ * command group. Each module exports `run(args): Promise<number>` (the exit code).
+ */
+const commands: Record<string, { summary: string; load: () => Promise<{ run: (args: string[]) => Promise<number> }> }> = {
+  cluster: { summary: 'local control plane: up | down | status | kubeconfig', load: () => import('./cluster.ts') },
+  controller: { summary: 'run the controller (same as npm start -- --kubeconfig FILE)', load: () => import('../main.ts') },
+};
+
+/** Commands about one release live in ./release.ts; they share its argument handling. */
+const releaseCommands = ['get', 'status', 'promote', 'pause', 'resume', 'abort', 'retry'];
+
+function usage(): string {
+  const lines = ['usage: codedance <command> [options]', ''];
+  for (const [name, { summary }] of Object.entries(commands)) lines.push(`  ${name.padEnd(12)} ${summary}`);
+  lines.push(`  ${releaseCommands.join(' | ')}   inspect and steer a CanaryDeployment (NAME -n NAMESPACE)`);
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    console.log(usage());
+    return command ? 0 : 2;
+  }
+  if (releaseCommands.includes(command)) {
+    const release = await import('./release.ts');
+    return release.run([command, ...rest]);
+  }
+  const entry = commands[command];
+  if (!entry) {
+    console.error(`codedance: unknown command '${command}'\n\n${usage()}`);
+    return 2;
+  }
+  const module = await entry.load();
+  return module.run(rest);
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,411 @@
+/**
+ * A small generic Kubernetes REST client.
+ *
+ * Authentication and TLS come from `@kubernetes/client-node`'s KubeConfig (token,
+ * client certificates, exec plugins, in-cluster config); requests go through one
+ * pooled undici Agent. Objects are plain JSON: timestamps stay strings.
+ *
+ * Guarantees:
+ * - every write that changes desired state is a server-side apply with one field
+ *   manager (`codedance` unless told otherwise);
+ * - a 404 on `get` is `undefined`, never an exception; every other non-2xx is a
+ *   {@link KubeApiError} carrying the API server's Status;
+ * - every request is counted by verb and resource ({@link KubeClient.requestCounts}),
+ *   so benchmarks can report API requests per release.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { RequestOptions } from 'node:https';
+import { apiVersionOf, type ResourceKind } from './kinds.ts';
+
+/** Metadata every object carries; only the fields the project reads are typed. */
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: OwnerReference[];
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** Any Kubernetes object. Specific kinds extend this with `spec` and `status`. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+}
+
+export interface ObjectList<T extends KubeObject> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+/** One event of a watch stream, as the API server sends it. */
+export type WatchEvent<T extends KubeObject> =
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T }
+  | { type: 'BOOKMARK'; object: KubeObject }
+  | { type: 'ERROR'; object: KubeStatus };
+
+/** The API server's `Status` object, sent with every error. */
+export interface KubeStatus {
+  kind?: 'Status';
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] };
+}
+
+/** A non-2xx answer from the API server (or a transport failure, with `statusCode` 0). */
+export class KubeApiError extends Error {
+  readonly statusCode: number;
+  readonly reason: string;
+  readonly status: KubeStatus | undefined;
+  constructor(statusCode: number, message: string, status?: KubeStatus, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubeApiError';
+    this.statusCode = statusCode;
+    this.reason = status?.reason ?? '';
+    this.status = status;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 404;
+}
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 409;
+}
+export function isGone(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 410;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  /** Server-side timeout; the stream ends cleanly after it. @default 300 */
+  timeoutSeconds?: number;
+  /** @default true */
+  allowWatchBookmarks?: boolean;
+}
+
+export interface ApplyOptions {
+  /** Take ownership of fields another manager owns. @default true */
+  force?: boolean;
+  /** @default the client's field manager (`codedance`) */
+  fieldManager?: string;
+  /** Apply to a subresource, e.g. `status`. */
+  subresource?: string;
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic';
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+}
+
+export interface KubeClientOptions {
+  /** A loaded KubeConfig; when unset, the default loading rules apply (KUBECONFIG, ~/.kube/config, in-cluster). */
+  kubeConfig?: KubeConfig;
+  /** Path of a kubeconfig file; ignored when `kubeConfig` is given. */
+  kubeconfigPath?: string;
+  /** @default 'codedance' */
+  fieldManager?: string;
+  /** Timeout of each non-watch request, in milliseconds. @default 30000 */
+  requestTimeoutMs?: number;
+}
+
+/** The client every part of the project talks to the API server through. */
+export interface KubeClient {
+  readonly server: string;
+  readonly fieldManager: string;
+  get<T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string): Promise<T | undefined>;
+  list<T extends KubeObject>(kind: ResourceKind, options?: ListOptions): Promise<ObjectList<T>>;
+  /** Opens a watch; the iterable ends when the server closes the stream or `signal` aborts. */
+  watch<T extends KubeObject>(kind: ResourceKind, options: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>>;
+  create<T extends KubeObject>(kind: ResourceKind, object: T): Promise<T>;
+  /** Server-side apply of `object` (which must carry apiVersion, kind, metadata.name). */
+  apply<T extends KubeObject>(kind: ResourceKind, object: T, options?: ApplyOptions): Promise<T>;
+  patch<T extends KubeObject>(
+    kind: ResourceKind,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: PatchType,
+    options?: { subresource?: string },
+  ): Promise<T>;
+  /** Deletes; resolves false when the object was already gone. */
+  delete(kind: ResourceKind, namespace: string | undefined, name: string, options?: DeleteOptions): Promise<boolean>;
+  /** Raw request against any API path, for the odd call the helpers above do not cover. */
+  raw<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
+  /** Requests made so far, keyed `VERB resource` (e.g. `PATCH deployments`). */
+  requestCounts(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+/** Loads a KubeConfig the way kubectl does, or from an explicit path. */
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** REST path of a collection or of one object. */
+export function resourcePath(kind: ResourceKind, namespace?: string, name?: string, subresource?: string): string {
+  const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
+  const ns = kind.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const obj = name ? `/${encodeURIComponent(name)}` : '';
+  const sub = name && subresource ? `/${subresource}` : '';
+  return `${base}${ns}/${kind.plural}${obj}${sub}`;
+}
+
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+const patchContentTypes: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+};
+
+/** Creates a client for the cluster the kubeconfig points at. */
+export async function createKubeClient(options: KubeClientOptions = {}): Promise<KubeClient> {
+  const kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfigPath);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster: set a current-context or pass --kubeconfig');
+  const server = cluster.server.replace(/\/$/, '');
+  const fieldManager = options.fieldManager ?? 'codedance';
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+
+  // Resolve TLS material once; headers are resolved per request so rotating tokens keep working.
+  const tlsOptions: RequestOptions = {};
+  await kc.applyToHTTPSOptions(tlsOptions);
+  const agent: Dispatcher = new Agent({
+    connect: {
+      ca: tlsOptions.ca,
+      cert: tlsOptions.cert,
+      key: tlsOptions.key,
+      rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
+    },
+    keepAliveTimeout: 30_000,
+    connections: 64,
+  });
+  const counts: Record<string, number> = {};
+
+  async function headers(contentType?: string): Promise<Record<string, string>> {
+    const opts: RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const result: Record<string, string> = { accept: 'application/json' };
+    for (const [key, value] of Object.entries(opts.headers ?? {})) {
+      if (typeof value === 'string') result[key.toLowerCase()] = value;
+    }
+    if (contentType) result['content-type'] = contentType;
+    return result;
+  }
+
+  function count(method: string, path: string): void {
+    // `/apis/g/v/namespaces/ns/plural/name/sub` -> plural; good enough for per-resource counts.
+    const parts = path.split('?')[0]!.split('/').filter(Boolean);
+    const nsIndex = parts.indexOf('namespaces');
+    const resource = nsIndex >= 0 && parts.length > nsIndex + 2 ? parts[nsIndex + 2] : parts[parts[0] === 'api' ? 2 : 3];
+    const key = `${method} ${resource ?? path}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+
+  async function send<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    count(method, path);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${server}${path}`, {
+        method: method as Dispatcher.HttpMethod,
+        headers: await headers(body === undefined ? undefined : (contentType ?? 'application/json')),
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        dispatcher: agent,
+        headersTimeout: requestTimeoutMs,
+        bodyTimeout: requestTimeoutMs,
+      });
+    } catch (cause) {
+      throw new KubeApiError(0, `${method} ${path}: ${(cause as Error).message}`, undefined, { cause });
+    }
+    const text = await response.body.text();
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      return (text ? JSON.parse(text) : undefined) as T;
+    }
+    let status: KubeStatus | undefined;
+    try {
+      status = JSON.parse(text) as KubeStatus;
+    } catch {
+      status = { message: text };
+    }
+    throw new KubeApiError(response.statusCode, status?.message || `${method} ${path}: HTTP ${response.statusCode}`, status);
+  }
+
+  async function* watch<T extends KubeObject>(
+    kind: ResourceKind,
+    opts: WatchOptions,
+    signal?: AbortSignal,
+  ): AsyncIterable<WatchEvent<T>> {
+    const path =
+      resourcePath(kind, opts.namespace) +
+      query({
+        watch: true,
+        resourceVersion: opts.resourceVersion,
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        timeoutSeconds: opts.timeoutSeconds ?? 300,
+        allowWatchBookmarks: opts.allowWatchBookmarks ?? true,
+      });
+    count('WATCH', path);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${server}${path}`, {
+        method: 'GET',
+        headers: await headers(),
+        dispatcher: agent,
+        signal,
+        headersTimeout: requestTimeoutMs,
+        // The body of a watch is open-ended; liveness is the watcher's job (bookmarks + stall timer).
+        bodyTimeout: 0,
+      });
+    } catch (cause) {
+      throw new KubeApiError(0, `WATCH ${path}: ${(cause as Error).message}`, undefined, { cause });
+    }
+    if (response.statusCode !== 200) {
+      const text = await response.body.text();
+      let status: KubeStatus | undefined;
+      try {
+        status = JSON.parse(text) as KubeStatus;
+      } catch {
+        status = { message: text };
+      }
+      throw new KubeApiError(response.statusCode, status?.message || `WATCH ${path}: HTTP ${response.statusCode}`, status);
+    }
+    let buffered = '';
+    try {
+      for await (const chunk of response.body) {
+        buffered += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (line) yield JSON.parse(line) as WatchEvent<T>;
+          newline = buffered.indexOf('\n');
+        }
+      }
+    } catch (cause) {
+      if (signal?.aborted) return;
+      throw new KubeApiError(0, `WATCH ${path}: stream failed: ${(cause as Error).message}`, undefined, { cause });
+    } finally {
+      response.body.destroy();
+    }
+  }
+
+  return {
+    server,
+    fieldManager,
+    async get<T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string) {
+      try {
+        return await send<T>('GET', resourcePath(kind, namespace, name));
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    list<T extends KubeObject>(kind: ResourceKind, opts: ListOptions = {}) {
+      const path =
+        resourcePath(kind, opts.namespace) +
+        query({
+          labelSelector: opts.labelSelector,
+          fieldSelector: opts.fieldSelector,
+          resourceVersion: opts.resourceVersion,
+          limit: opts.limit,
+          continue: opts.continue,
+        });
+      return send<ObjectList<T>>('GET', path);
+    },
+    watch,
+    create<T extends KubeObject>(kind: ResourceKind, object: T) {
+      const body = { apiVersion: apiVersionOf(kind), kind: kind.kind, ...object };
+      return send<T>('POST', resourcePath(kind, object.metadata.namespace) + query({ fieldManager }), body);
+    },
+    apply<T extends KubeObject>(kind: ResourceKind, object: T, opts: ApplyOptions = {}) {
+      const name = object.metadata.name;
+      if (!name) throw new Error(`apply ${kind.kind}: metadata.name is required`);
+      const body = { apiVersion: apiVersionOf(kind), kind: kind.kind, ...object };
+      const path =
+        resourcePath(kind, object.metadata.namespace, name, opts.subresource) +
+        query({ fieldManager: opts.fieldManager ?? fieldManager, force: opts.force ?? true });
+      return send<T>('PATCH', path, body, 'application/apply-patch+yaml');
+    },
+    patch<T extends KubeObject>(
+      kind: ResourceKind,
+      namespace: string | undefined,
+      name: string,
+      patch: unknown,
+      type: PatchType,
+      opts: { subresource?: string } = {},
+    ) {
+      const path = resourcePath(kind, namespace, name, opts.subresource) + query({ fieldManager });
+      return send<T>('PATCH', path, patch, patchContentTypes[type]);
+    },
+    async delete(kind: ResourceKind, namespace: string | undefined, name: string, opts: DeleteOptions = {}) {
+      try {
+        await send('DELETE', resourcePath(kind, namespace, name), {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          ...opts,
+        });
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+    },
+    raw<T>(method: string, path: string, body?: unknown, contentType?: string) {
+      return send<T>(method, path, body, contentType);
+    },
+    requestCounts() {
+      return { ...counts };
+    },
+    async close() {
+      await agent.close();
+    },
+  };
+}
