@@ -1,0 +1,104 @@
+/**
+ * What a person sees of one release, as plain data: the dashboard sends it to the
+ * page, and anything else that shows a release (a CLI, a notification) can use it.
+ *
+ * Pure: a CanaryDeployment in, a {@link ReleaseView} out. The ladder comes from the
+ * same planner the controller walks, so the page never disagrees with the controller.
+ */
+import type { AnalysisRun, CanaryDeployment, HistoryEntry, Phase } from '../api/canary-deployment.ts';
+import { formatDuration, planSteps } from '../strategy/index.ts';
+
+export type StepState = 'done' | 'current' | 'pending' | 'failed';
+
+export interface StepView {
+  weight: number;
+  /** The step's pause, as written for people (`30s`); undefined when it waits for approval. */
+  pause: string | undefined;
+  approval: boolean;
+  state: StepState;
+}
+
+/** Which steering commands make sense in the release's current state. */
+export interface ActionsView {
+  promote: boolean;
+  pause: boolean;
+  resume: boolean;
+  abort: boolean;
+  retry: boolean;
+}
+
+export interface ReleaseView {
+  namespace: string;
+  name: string;
+  phase: Phase;
+  reason: string | undefined;
+  message: string | undefined;
+  /** The version being released (spec.canaryVersion). */
+  version: string;
+  stableRevision: string | undefined;
+  strategy: string;
+  provider: string;
+  /** Canary share of traffic now, in percent. */
+  weight: number;
+  stepIndex: number | undefined;
+  steps: StepView[];
+  paused: boolean;
+  hasMetrics: boolean;
+  analysis: AnalysisRun | undefined;
+  /** Newest first. */
+  history: HistoryEntry[];
+  startedAt: string | undefined;
+  completedAt: string | undefined;
+  actions: ActionsView;
+}
+
+function stepState(index: number, current: number | undefined, phase: Phase): StepState {
+  if (phase === 'Completed') return 'done';
+  if (current === undefined) return 'pending';
+  if (index < current) return 'done';
+  if (index === current) return phase === 'Failed' ? 'failed' : 'current';
+  return 'pending';
+}
+
+/** The view of one CanaryDeployment. */
+export function releaseView(release: CanaryDeployment): ReleaseView {
+  const { spec } = release;
+  const status = release.status ?? {};
+  const phase: Phase = status.phase ?? 'Initializing';
+  const steps = planSteps(spec.strategy).map((step, index): StepView => ({
+    weight: step.weight,
+    pause: step.pauseMs === undefined ? undefined : formatDuration(step.pauseMs),
+    approval: step.requiresApproval || step.pauseMs === undefined,
+    state: stepState(index, status.currentStepIndex, phase),
+  }));
+  const metrics = spec.metrics ?? {};
+  const active = phase === 'Initializing' || phase === 'Progressing' || phase === 'Paused';
+  const paused = spec.paused === true || phase === 'Paused';
+  return {
+    namespace: release.metadata.namespace ?? '',
+    name: release.metadata.name ?? '',
+    phase,
+    reason: status.reason,
+    message: status.message,
+    version: spec.canaryVersion,
+    stableRevision: status.stableRevision,
+    strategy: spec.strategy?.type ?? 'Linear',
+    provider: spec.traffic?.provider ?? 'Replicas',
+    weight: status.currentWeight ?? 0,
+    stepIndex: status.currentStepIndex,
+    steps,
+    paused,
+    hasMetrics: Boolean(metrics.successRate || metrics.errorRate || metrics.latency || metrics.custom?.length),
+    analysis: status.analysis?.last,
+    history: [...(status.history ?? [])].reverse(),
+    startedAt: status.startedAt,
+    completedAt: status.completedAt,
+    actions: {
+      promote: active,
+      pause: active && !paused,
+      resume: active && paused,
+      abort: active,
+      retry: phase === 'Failed',
+    },
+  };
+}
