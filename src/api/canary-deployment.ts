@@ -7,7 +7,7 @@
  * validation (ranges, patterns, CEL rules) live here so the API server applies them.
  */
 import Type from 'typebox';
-import { Condition, Duration, DnsLabel, ObjectMetaSchema } from './common.ts';
+import { cel, Conditions, Duration, DnsLabel, ObjectMetaSchema } from './common.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
 
 export const GROUP = 'deploy.codedance.io';
@@ -49,9 +49,38 @@ export const BlueGreenSpec = Type.Object({
 
 export const StrategySpec = Type.Object({
   type: Type.Optional(Type.Enum(StrategyTypes, { default: 'Linear', description: 'Linear (5,10,25,50,75,100), Exponential (1,5,10,25,50,100), Manual (every step waits for approval), BlueGreen.' })),
-  steps: Type.Optional(Type.Array(Step, { minItems: 1, maxItems: 50, description: 'Custom steps; they replace the preset ladder of Linear, Exponential and Manual.' })),
+  steps: Type.Optional(
+    Type.Array(Step, {
+      minItems: 1,
+      // Bounds the CEL cost estimate: the uniqueness check below is quadratic in the length.
+      maxItems: 50,
+      description: 'Custom steps; they replace the preset ladder of Linear, Exponential and Manual. Weights must strictly increase.',
+      ...cel({
+        rule: 'self.map(s, s.weight).isSorted() && self.all(s, self.exists_one(t, t.weight == s.weight))',
+        message: 'strategy.steps: step weights must strictly increase (each step gives the canary more traffic than the one before), e.g. 10, 50, 100',
+      }),
+    }),
+  ),
   stepPause: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '1m', description: 'Pause of each preset step (ignored for custom steps, which carry their own).' })),
   blueGreen: Type.Optional(BlueGreenSpec),
+}, {
+  default: {},
+  ...cel(
+    {
+      // A blue-green release switches all traffic at once; a ladder of weights has no meaning there,
+      // and silently ignoring it would hide the user's mistake.
+      rule: "!(has(self.type) && self.type == 'BlueGreen' && has(self.steps))",
+      message: 'strategy.steps cannot be used with type BlueGreen: a blue-green release switches all traffic at once (tune it with strategy.blueGreen, or pick Linear, Exponential or Manual for steps)',
+      fieldPath: '.steps',
+      reason: 'FieldValueForbidden',
+    },
+    {
+      rule: "!has(self.blueGreen) || (has(self.type) && self.type == 'BlueGreen')",
+      message: 'strategy.blueGreen is only used when strategy.type is BlueGreen: set type: BlueGreen or remove blueGreen',
+      fieldPath: '.blueGreen',
+      reason: 'FieldValueForbidden',
+    },
+  ),
 });
 export type StrategySpec = Type.Static<typeof StrategySpec>;
 
@@ -60,17 +89,44 @@ export const ServiceRef = Type.Object({
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Service port. @default the first port of the Service' })),
 });
 
+/**
+ * The two CEL rules tying a traffic provider to its settings block: the block is required
+ * when the provider is chosen, and refused when another provider is (a `traffic.nginx`
+ * without `provider: Nginx` would otherwise be silently ignored in favour of Replicas).
+ */
+function providerRules(provider: TrafficProviderName, field: string, what: string) {
+  return [
+    {
+      rule: `!has(self.provider) || self.provider != '${provider}' || has(self.${field})`,
+      message: `traffic.${field} is required when traffic.provider is ${provider}: it names ${what}`,
+      fieldPath: `.${field}`,
+      reason: 'FieldValueRequired' as const,
+    },
+    {
+      rule: `!has(self.${field}) || (has(self.provider) && self.provider == '${provider}')`,
+      message: `traffic.${field} is only used when traffic.provider is ${provider}: set provider: ${provider} or remove traffic.${field}`,
+      fieldPath: `.${field}`,
+      reason: 'FieldValueForbidden' as const,
+    },
+  ];
+}
+
 export const TrafficSpec = Type.Object({
   provider: Type.Optional(Type.Enum(TrafficProviders, { default: 'Replicas', description: 'How weights are enforced. Replicas approximates them with replica counts.' })),
   istio: Type.Optional(
     Type.Object({
       virtualService: Type.String({ ...DnsLabel, description: 'VirtualService whose routes are weighted.' }),
       destinationRule: Type.Optional(Type.String({ ...DnsLabel, description: 'DestinationRule that gets the stable and canary subsets. @default the VirtualService name' })),
-      routes: Type.Optional(Type.Array(Type.String(), { description: 'Names of the HTTP routes to weight. @default every route whose destination is the service' })),
+      routes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 32, 'x-kubernetes-list-type': 'set', description: 'Names of the HTTP routes to weight. @default every route whose destination is the service' })),
     }),
   ),
   nginx: Type.Optional(Type.Object({ ingress: Type.String({ ...DnsLabel, description: 'The stable Ingress the canary Ingress is made from.' }) })),
   gatewayAPI: Type.Optional(Type.Object({ httpRoute: Type.String({ ...DnsLabel, description: 'HTTPRoute whose backendRefs are weighted.' }) })),
+}, {
+  default: {},
+  ...cel(...providerRules('Istio', 'istio', 'the VirtualService whose routes are weighted'),
+    ...providerRules('Nginx', 'nginx', 'the stable Ingress the canary Ingress is made from'),
+    ...providerRules('GatewayAPI', 'gatewayAPI', 'the HTTPRoute whose backendRefs are weighted')),
 });
 export type TrafficSpec = Type.Static<typeof TrafficSpec>;
 
@@ -81,12 +137,12 @@ export const AnalysisSpec = Type.Object({
   failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive failed analyses that roll back.' })),
   inconclusiveLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'Consecutive analyses without data before the release pauses.' })),
   unreachableTimeout: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '5m', description: 'How long an unreachable Prometheus holds the release before it is rolled back.' })),
-});
+}, { default: {} });
 export type AnalysisSpec = Type.Static<typeof AnalysisSpec>;
 
 export const CustomMetric = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 63, description: 'Name shown in status and Events.' }),
-  query: Type.String({ minLength: 1, description: 'PromQL returning one number. {{namespace}}, {{target}}, {{canary}}, {{window}} are substituted (escaped).' }),
+  query: Type.String({ minLength: 1, maxLength: 4096, description: 'PromQL returning one number. {{namespace}}, {{target}}, {{canary}}, {{window}} are substituted (escaped).' }),
   threshold: Type.Number({ description: 'Value the result is compared with.' }),
   compare: Type.Enum(['LT', 'GT'], { description: 'LT: healthy while result < threshold; GT: healthy while result > threshold.' }),
   weight: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Weight in the health score. @default the decision weight for custom metrics' })),
@@ -96,9 +152,9 @@ export type CustomMetric = Type.Static<typeof CustomMetric>;
 export const MetricsSpec = Type.Object({
   provider: Type.Optional(
     Type.Object({
-      address: Type.Optional(Type.String({ pattern: '^https?://', description: 'Prometheus base URL. @default the controller flag --prometheus-url' })),
+      address: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'Prometheus base URL. @default the controller flag --prometheus-url' })),
       timeout: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '5s', description: 'Timeout of one query.' })),
-    }),
+    }, { default: {} }),
   ),
   successRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Minimum share of non-5xx responses, in percent.' }) })),
   latency: Type.Optional(
@@ -109,8 +165,16 @@ export const MetricsSpec = Type.Object({
     }),
   ),
   errorRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Maximum share of 5xx responses, in percent.' }) })),
-  custom: Type.Optional(Type.Array(CustomMetric, { maxItems: 20 })),
-});
+  custom: Type.Optional(
+    Type.Array(CustomMetric, {
+      maxItems: 20,
+      // Names identify results in status and Events, so two checks may not share one.
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+      description: 'Extra PromQL checks, each judged against its own threshold.',
+    }),
+  ),
+}, { default: {} });
 export type MetricsSpec = Type.Static<typeof MetricsSpec>;
 
 export const DecisionSpec = Type.Object({
@@ -120,10 +184,18 @@ export const DecisionSpec = Type.Object({
       latency: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 30 })),
       errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 30 })),
       custom: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 20 })),
-    }),
+    }, { default: {}, description: 'Weight of each metric family in the health score (normalised over the metrics configured).' }),
   ),
   continueScore: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 80, description: 'Score at or above which the release continues.' })),
   pauseScore: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 60, description: 'Score at or above which (and below continueScore) the release pauses; below it rolls back.' })),
+}, {
+  default: {},
+  ...cel({
+    rule: '!has(self.pauseScore) || !has(self.continueScore) || self.pauseScore <= self.continueScore',
+    message: 'decision.pauseScore must not be greater than decision.continueScore: scores between them pause the release, scores below pauseScore roll it back',
+    messageExpression: "'decision.pauseScore (' + string(self.pauseScore) + ') must not be greater than decision.continueScore (' + string(self.continueScore) + '): scores between them pause the release, scores below pauseScore roll it back'",
+    fieldPath: '.pauseScore',
+  }),
 });
 export type DecisionSpec = Type.Static<typeof DecisionSpec>;
 
@@ -132,23 +204,51 @@ export const AutoRollbackSpec = Type.Object({
   onMetricsFail: Type.Optional(Type.Boolean({ default: true })),
   onPodCrash: Type.Optional(Type.Boolean({ default: true })),
   notReadyGracePeriod: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '2m', description: 'How long a canary pod may stay not Ready before it counts as a crash.' })),
-});
+}, { default: {} });
 export type AutoRollbackSpec = Type.Static<typeof AutoRollbackSpec>;
+
+/** A key of a Secret's data. */
+const SecretKey = { minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' } as const;
 
 export const NotificationSpec = Type.Object({
   name: Type.Optional(Type.String({ maxLength: 63 })),
   type: Type.Enum(NotificationTypes, { description: 'Slack, DingTalk, WeCom or Webhook.' }),
-  url: Type.Optional(Type.String({ pattern: '^https?://', description: 'Receiver URL (or give it through secretRef).' })),
+  url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'Receiver URL (or give it through secretRef).' })),
   secretRef: Type.Optional(
     Type.Object({
       name: Type.String({ ...DnsLabel }),
-      urlKey: Type.Optional(Type.String({ default: 'url' })),
-      secretKey: Type.Optional(Type.String({ description: 'Key holding the signing secret (DingTalk).' })),
+      urlKey: Type.Optional(Type.String({ ...SecretKey, default: 'url', description: 'Key of the Secret holding the receiver URL.' })),
+      secretKey: Type.Optional(Type.String({ ...SecretKey, description: 'Key holding the signing secret (DingTalk).' })),
     }),
   ),
-  events: Type.Optional(Type.Array(Type.Enum(NotificationEvents), { description: '@default every event' })),
+  events: Type.Optional(Type.Array(Type.Enum(NotificationEvents), { maxItems: NotificationEvents.length, 'x-kubernetes-list-type': 'set', description: '@default every event' })),
+}, {
+  ...cel(
+    {
+      rule: 'has(self.url) || has(self.secretRef)',
+      message: 'notifications[].url or notifications[].secretRef is required: a notification needs the address to post to',
+      messageExpression: "'notifications[].url or notifications[].secretRef is required: a ' + self.type + ' notification needs the address to post to'",
+      fieldPath: '.url',
+      reason: 'FieldValueRequired',
+    },
+    {
+      rule: '!(has(self.url) && has(self.secretRef))',
+      message: 'notifications[].url and notifications[].secretRef are exclusive: give the address inline or through a Secret, not both',
+      fieldPath: '.secretRef',
+      reason: 'FieldValueForbidden',
+    },
+  ),
 });
 export type NotificationSpec = Type.Static<typeof NotificationSpec>;
+
+/** The notification list: names, when given, tell receivers apart in logs and must be unique. */
+export const Notifications = Type.Array(NotificationSpec, {
+  maxItems: 10,
+  ...cel({
+    rule: 'self.all(n, !has(n.name) || self.exists_one(m, has(m.name) && m.name == n.name))',
+    message: 'notifications: two receivers share a name; names must be unique',
+  }),
+});
 
 export const CanaryDeploymentSpec = Type.Object({
   targetDeployment: Type.String({ ...DnsLabel, description: 'The Deployment being released; it stays the user\'s.' }),
@@ -161,7 +261,7 @@ export const CanaryDeploymentSpec = Type.Object({
   metrics: Type.Optional(MetricsSpec),
   decision: Type.Optional(DecisionSpec),
   autoRollback: Type.Optional(AutoRollbackSpec),
-  notifications: Type.Optional(Type.Array(NotificationSpec, { maxItems: 10 })),
+  notifications: Type.Optional(Notifications),
   paused: Type.Optional(Type.Boolean({ description: 'Hold the release at its current step (set by `codedance pause`).' })),
 });
 export type CanaryDeploymentSpec = Type.Static<typeof CanaryDeploymentSpec>;
@@ -225,7 +325,7 @@ export const CanaryDeploymentStatus = Type.Object({
     }),
   ),
   history: Type.Optional(Type.Array(HistoryEntry, { maxItems: 100 })),
-  conditions: Type.Optional(Type.Array(Condition)),
+  conditions: Type.Optional(Conditions),
 });
 export type CanaryDeploymentStatus = Type.Static<typeof CanaryDeploymentStatus>;
 
