@@ -1,0 +1,220 @@
+/**
+ * Gateway API provider: weights on the backendRefs of an HTTPRoute
+ * (`gateway.networking.k8s.io/v1`).
+ *
+ * The release's rules are those with a backendRef on the stable Service (core group,
+ * kind Service, same namespace). Each gets two backendRefs: the stable one with weight
+ * `100 - w` and a copy of it on the canary Service with weight `w` (same port, same
+ * filters); every other rule, and every other field of a rule, is left as it was. A rule
+ * that also sends traffic to a third backend is refused (`UnsupportedRoute`): splitting
+ * it would change that backend's share.
+ *
+ * `reset` removes the canary backendRef (the canary Service is separate, so that is
+ * 100% stable at once) and gives the stable one weight 1, the CRD's default, which is
+ * what a user's lone backendRef carries after defaulting. `cleanup` has nothing left.
+ *
+ * `spec.rules` is an atomic list, so writes are guarded read-modify-writes (./update.ts).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeObject } from '../runtime/client.ts';
+import { HTTPRoute as HTTPRouteKind } from '../runtime/kinds.ts';
+import {
+  TrafficError,
+  checkWeight,
+  type TrafficProvider,
+  type TrafficProviderOptions,
+  type TrafficTarget,
+  type WeightChange,
+} from './provider.ts';
+import { guardedUpdate } from './update.ts';
+
+export const gatewayAPIProviderName = 'GatewayAPI';
+
+/** HTTPBackendRef: only the fields we read or write are typed; the rest is kept. */
+export interface BackendRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  weight?: number;
+  [field: string]: unknown;
+}
+
+export interface HTTPRouteRule {
+  name?: string;
+  backendRefs?: BackendRef[];
+  [field: string]: unknown;
+}
+
+export interface HTTPRoute extends KubeObject {
+  spec: { rules?: HTTPRouteRule[]; [field: string]: unknown };
+}
+
+/** The Services a route's release rules are split between. */
+export interface BackendSelection {
+  /** Namespace of the HTTPRoute (a backendRef without namespace is in it). */
+  namespace: string;
+  service: string;
+  canaryService: string;
+}
+
+/** True when the backendRef names the Service `name` in the route's namespace. */
+export function refersToService(ref: BackendRef, name: string, namespace: string): boolean {
+  return (ref.group ?? '') === '' && (ref.kind ?? 'Service') === 'Service' && ref.name === name && (ref.namespace ?? namespace) === namespace;
+}
+
+/** True when the rule is one the release weights (it has a backendRef on the stable Service). */
+export function isReleaseRule(rule: HTTPRouteRule, selection: BackendSelection): boolean {
+  return (rule.backendRefs ?? []).some((ref) => refersToService(ref, selection.service, selection.namespace));
+}
+
+/**
+ * The HTTPRoute with each release rule split `100 - canaryWeight` to the stable Service
+ * and `canaryWeight` to the canary Service. Other rules are the same objects as before.
+ * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
+ */
+export function withBackendWeights(route: HTTPRoute, selection: BackendSelection, canaryWeight: number): HTTPRoute {
+  return mapReleaseRules(route, selection, (stable) => [
+    { ...stable, weight: 100 - canaryWeight },
+    { ...stable, name: selection.canaryService, weight: canaryWeight },
+  ]);
+}
+
+/**
+ * The HTTPRoute with each release rule back to its stable backendRef alone, weight 1.
+ * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
+ */
+export function withoutCanaryBackend(route: HTTPRoute, selection: BackendSelection): HTTPRoute {
+  return mapReleaseRules(route, selection, (stable) => [{ ...stable, weight: 1 }]);
+}
+
+/**
+ * The canary's share, in percent, of the release rules (weights are relative, so
+ * `canary / (stable + canary)`); the highest when rules disagree; `undefined` when the
+ * route has no release rule or all its weights are 0.
+ */
+export function backendWeightOf(route: HTTPRoute, selection: BackendSelection): number | undefined {
+  let highest: number | undefined;
+  for (const rule of route.spec.rules ?? []) {
+    if (!isReleaseRule(rule, selection)) continue;
+    let stable = 0;
+    let canary = 0;
+    for (const ref of rule.backendRefs ?? []) {
+      // An unset weight is 1 (the CRD default, normally filled in by the API server).
+      const weight = ref.weight ?? 1;
+      if (refersToService(ref, selection.service, selection.namespace)) stable += weight;
+      else if (refersToService(ref, selection.canaryService, selection.namespace)) canary += weight;
+    }
+    if (stable + canary === 0) continue;
+    highest = Math.max(highest ?? 0, Math.round((canary * 100) / (stable + canary)));
+  }
+  return highest;
+}
+
+/** Creates the Gateway API provider. */
+export function createGatewayAPIProvider(options: TrafficProviderOptions): TrafficProvider {
+  const { client } = options;
+  const conflictRetries = options.conflictRetries ?? 5;
+
+  async function write(target: TrafficTarget, rewrite: (route: HTTPRoute) => HTTPRoute): Promise<{ route: HTTPRoute; changed: boolean }> {
+    const { object, changed } = await guardedUpdate<HTTPRoute>({
+      client,
+      provider: gatewayAPIProviderName,
+      kind: HTTPRouteKind,
+      namespace: target.namespace,
+      name: routeName(target),
+      conflictRetries,
+      change: (route) => {
+        const next = rewrite(route);
+        return isDeepStrictEqual(next.spec.rules, route.spec.rules) ? undefined : { spec: { rules: next.spec.rules ?? [] } };
+      },
+    });
+    return { route: object, changed };
+  }
+
+  /** Writes `rewrite`, then checks the stored object (the patch response) is what it makes. */
+  async function writeChecked(target: TrafficTarget, rewrite: (route: HTTPRoute) => HTTPRoute, weight: number): Promise<WeightChange> {
+    const { route, changed } = await write(target, rewrite);
+    if (!isDeepStrictEqual(rewrite(route).spec.rules, route.spec.rules)) {
+      throw new TrafficError(
+        gatewayAPIProviderName,
+        'ReadBackMismatch',
+        `HTTPRoute ${target.namespace}/${route.metadata.name} does not carry weight ${weight} after the write (read ${backendWeightOf(route, selectionOf(target))})`,
+      );
+    }
+    return { changed, weight };
+  }
+
+  return {
+    name: gatewayAPIProviderName,
+
+    async prepare(target) {
+      // Nothing to create: the canary Service is the workloads' job. Fail early, before
+      // any traffic moves, if the route cannot be weighted.
+      const route = await client.get<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
+      if (!route) throw new TrafficError(gatewayAPIProviderName, 'NotFound', `HTTPRoute ${target.namespace}/${routeName(target)} not found`);
+      withBackendWeights(route, selectionOf(target), 0);
+    },
+
+    async setWeight(target, canaryWeight) {
+      checkWeight(gatewayAPIProviderName, canaryWeight);
+      const selection = selectionOf(target);
+      return writeChecked(target, (route) => withBackendWeights(route, selection, canaryWeight), canaryWeight);
+    },
+
+    async readWeight(target) {
+      const route = await client.get<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
+      return route ? backendWeightOf(route, selectionOf(target)) : undefined;
+    },
+
+    reset(target) {
+      const selection = selectionOf(target);
+      return writeChecked(target, (route) => withoutCanaryBackend(route, selection), 0);
+    },
+
+    async cleanup() {
+      // `reset` already restored the route's plain shape.
+    },
+  };
+}
+
+function routeName(target: TrafficTarget): string {
+  const name = target.traffic.gatewayAPI?.httpRoute;
+  if (!name) throw new TrafficError(gatewayAPIProviderName, 'InvalidTarget', 'spec.traffic.gatewayAPI.httpRoute is required with provider GatewayAPI');
+  return name;
+}
+
+function selectionOf(target: TrafficTarget): BackendSelection {
+  return { namespace: target.namespace, service: target.service.name, canaryService: target.canaryService };
+}
+
+/**
+ * Rewrites each release rule's backendRefs from its stable backendRef. Checks the route
+ * has release rules and that they send traffic only to the stable and canary Services.
+ */
+function mapReleaseRules(route: HTTPRoute, selection: BackendSelection, rewrite: (stable: BackendRef) => BackendRef[]): HTTPRoute {
+  const rules = route.spec.rules ?? [];
+  const name = `HTTPRoute ${route.metadata.namespace ?? selection.namespace}/${route.metadata.name ?? ''}`;
+  let found = false;
+  const next = rules.map((rule, index) => {
+    if (!isReleaseRule(rule, selection)) return rule;
+    found = true;
+    const refs = rule.backendRefs ?? [];
+    const foreign = refs.filter(
+      (ref) => !refersToService(ref, selection.service, selection.namespace) && !refersToService(ref, selection.canaryService, selection.namespace),
+    );
+    if (foreign.length > 0) {
+      const label = rule.name ? `rule '${rule.name}'` : `rule #${index + 1}`;
+      throw new TrafficError(
+        gatewayAPIProviderName,
+        'UnsupportedRoute',
+        `${name} ${label} also sends traffic to ${foreign.map((r) => r.name).join(', ')}; split it so the rule for ${selection.service} stands alone`,
+      );
+    }
+    const stable = refs.find((ref) => refersToService(ref, selection.service, selection.namespace))!;
+    return { ...rule, backendRefs: rewrite(stable) };
+  });
+  if (!found) throw new TrafficError(gatewayAPIProviderName, 'NoRoutes', `${name} has no rule with a backendRef on Service ${selection.service}`);
+  return { ...route, spec: { ...route.spec, rules: next } };
+}

@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  hostMatches,
+  weightOf,
+  withReleaseSubsets,
+  withWeights,
+  withoutReleaseSubsets,
+  withoutSubsets,
+  type RouteSelection,
+  type VirtualService,
+} from './istio.ts';
+import { isTrafficError } from './provider.ts';
+
+const selection: RouteSelection = { service: 'myapp', namespace: 'prod' };
+
+function vs(http: VirtualService['spec']['http']): VirtualService {
+  return { metadata: { name: 'myapp', namespace: 'prod' }, spec: { hosts: ['myapp.example.com'], http } };
+}
+
+const primary = {
+  name: 'primary',
+  match: [{ uri: { prefix: '/' } }],
+  retries: { attempts: 3 },
+  route: [{ destination: { host: 'myapp.prod.svc.cluster.local', port: { number: 80 } } }],
+};
+const other = { name: 'other', route: [{ destination: { host: 'billing' } }] };
+
+test('hostMatches accepts the short, namespaced and fully qualified forms only', () => {
+  for (const host of ['myapp', 'myapp.prod', 'myapp.prod.svc', 'myapp.prod.svc.cluster.local', 'myapp.prod.svc.corp.local']) {
+    assert.equal(hostMatches(host, selection), true, host);
+  }
+  for (const host of ['myapp2', 'myapp.staging', 'myapp.prod.svcx', 'other.prod.svc.cluster.local']) {
+    assert.equal(hostMatches(host, selection), false, host);
+  }
+});
+
+test('withWeights splits routes on the service and keeps every other route and field', () => {
+  const before = vs([other, primary]);
+  const after = withWeights(before, selection, 10);
+  assert.equal(after.spec.http?.[0], other, 'other route is the same object');
+  assert.deepEqual(after.spec.http?.[1], {
+    ...primary,
+    route: [
+      { destination: { host: 'myapp.prod.svc.cluster.local', port: { number: 80 }, subset: 'stable' }, weight: 90 },
+      { destination: { host: 'myapp.prod.svc.cluster.local', port: { number: 80 }, subset: 'canary' }, weight: 10 },
+    ],
+  });
+  assert.equal(after.spec.hosts, before.spec.hosts);
+  assert.deepEqual(before.spec.http?.[1], primary, 'input not mutated');
+  assert.equal(weightOf(after, selection), 10);
+});
+
+test('withWeights is idempotent and moves 0 -> 50 -> 100', () => {
+  let current = withWeights(vs([primary]), selection, 0);
+  assert.equal(weightOf(current, selection), 0);
+  assert.deepEqual(withWeights(current, selection, 0), current);
+  current = withWeights(current, selection, 50);
+  assert.equal(weightOf(current, selection), 50);
+  current = withWeights(current, selection, 100);
+  assert.equal(weightOf(current, selection), 100);
+  assert.deepEqual(
+    current.spec.http?.[0]?.route?.map((d) => [d.destination.subset, d.weight]),
+    [
+      ['stable', 0],
+      ['canary', 100],
+    ],
+  );
+});
+
+test('named routes: only those are weighted, even if others point at the service', () => {
+  const secondary = { ...primary, name: 'secondary' };
+  const after = withWeights(vs([primary, secondary]), { ...selection, routes: ['secondary'] }, 30);
+  assert.equal(after.spec.http?.[0], primary);
+  assert.equal(weightOf(after, { ...selection, routes: ['secondary'] }), 30);
+});
+
+test('a named route that does not exist is NoRoutes; no route on the host is NoRoutes', () => {
+  assert.throws(() => withWeights(vs([primary]), { ...selection, routes: ['missing'] }, 10), (err) => isTrafficError(err, 'NoRoutes'));
+  assert.throws(() => withWeights(vs([other]), selection, 10), (err) => isTrafficError(err, 'NoRoutes'));
+});
+
+test('a route that also sends traffic to another host is refused, not rewritten', () => {
+  const mixed = {
+    name: 'mixed',
+    route: [
+      { destination: { host: 'myapp' }, weight: 80 },
+      { destination: { host: 'legacy' }, weight: 20 },
+    ],
+  };
+  assert.throws(() => withWeights(vs([mixed]), selection, 10), (err) => isTrafficError(err, 'UnsupportedRoute'));
+});
+
+test('withoutSubsets restores the plain destination, keeping port and route fields', () => {
+  const weighted = withWeights(vs([other, primary]), selection, 40);
+  const plain = withoutSubsets(weighted, selection);
+  assert.deepEqual(plain.spec.http, [other, primary]);
+  assert.equal(weightOf(plain, selection), 0);
+});
+
+test('weightOf: highest share when routes disagree; undefined without release routes', () => {
+  const a = withWeights(vs([primary]), selection, 20).spec.http![0]!;
+  const b = withWeights(vs([{ ...primary, name: 'b' }]), selection, 60).spec.http![0]!;
+  assert.equal(weightOf(vs([a, b]), selection), 60);
+  assert.equal(weightOf(vs([other]), selection), undefined);
+  assert.equal(weightOf(vs([{ name: 'c', route: [{ destination: { host: 'myapp', subset: 'canary' } }] }]), selection), 100);
+});
+
+test('withReleaseSubsets sets stable and canary and keeps other subsets and fields', () => {
+  const labels = { stable: { app: 'myapp', 'deploy.codedance.io/role': 'stable' }, canary: { app: 'myapp', 'deploy.codedance.io/role': 'canary' } };
+  const v1 = { name: 'v1', labels: { version: 'v1' } };
+  const stale = { name: 'stable', labels: { old: 'x' }, trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } };
+  const subsets = withReleaseSubsets([v1, stale], labels);
+  assert.deepEqual(subsets, [
+    v1,
+    { name: 'stable', labels: labels.stable, trafficPolicy: stale.trafficPolicy },
+    { name: 'canary', labels: labels.canary },
+  ]);
+  assert.deepEqual(withReleaseSubsets(subsets, labels), subsets, 'idempotent');
+  assert.deepEqual(withoutReleaseSubsets(subsets), [v1]);
+  assert.deepEqual(withReleaseSubsets(undefined, labels).map((s) => s.name), ['stable', 'canary']);
+});

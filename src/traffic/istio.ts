@@ -1,0 +1,333 @@
+/**
+ * Istio provider: weights on the VirtualService's HTTP routes, between the DestinationRule
+ * subsets `stable` and `canary` of the stable Service's host.
+ *
+ * Which routes are the release's: those named in `traffic.istio.routes`, or by default
+ * every HTTP route with a destination on the Service's host (`svc`, `svc.ns`,
+ * `svc.ns.svc`, `svc.ns.svc.<cluster domain>`). Every other route, and every other field of
+ * a route (match, retries, headers...), is left as it was. A route of the release that
+ * also sends traffic to another host cannot be split without changing that host's share,
+ * so it is refused (`UnsupportedRoute`) rather than guessed at.
+ *
+ * Order of writes: subsets exist before a route names them (`prepare` before
+ * `setWeight`), and routes stop naming them before they go (`cleanup`), because Envoy
+ * answers 503 for a destination whose subset is unknown.
+ *
+ * The DestinationRule named by `traffic.istio.destinationRule` (default: the
+ * VirtualService's name) gets subsets `stable` and `canary` with the target's pod
+ * selectors; other subsets are kept. If it does not exist, `prepare` creates it, owned
+ * by the CanaryDeployment, and `cleanup` deletes it again.
+ *
+ * Every write is a guarded read-modify-write (see ./update.ts for why not server-side
+ * apply). The route rewriting is done by the pure functions exported below.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeClient, KubeObject } from '../runtime/client.ts';
+import { DestinationRule as DestinationRuleKind, VirtualService as VirtualServiceKind, apiVersionOf } from '../runtime/kinds.ts';
+import { OwnerLabel } from '../api/canary-deployment.ts';
+import {
+  TrafficError,
+  checkWeight,
+  ownerReference,
+  type TrafficProvider,
+  type TrafficProviderOptions,
+  type TrafficTarget,
+  type WeightChange,
+} from './provider.ts';
+import { guardedUpdate } from './update.ts';
+
+export const istioProviderName = 'Istio';
+
+/** Names of the DestinationRule subsets the provider writes. */
+export const StableSubset = 'stable';
+export const CanarySubset = 'canary';
+
+/** `networking.istio.io/v1` Destination: only the fields we read or write are typed. */
+export interface IstioDestination {
+  host: string;
+  subset?: string;
+  port?: { number?: number };
+}
+
+/** One weighted destination of an HTTP route. */
+export interface IstioRouteDestination {
+  destination: IstioDestination;
+  weight?: number;
+  headers?: unknown;
+}
+
+/** One entry of `spec.http`; fields we never touch are kept as they are. */
+export interface IstioHttpRoute {
+  name?: string;
+  route?: IstioRouteDestination[];
+  [field: string]: unknown;
+}
+
+export interface VirtualService extends KubeObject {
+  spec: { hosts?: string[]; http?: IstioHttpRoute[]; [field: string]: unknown };
+}
+
+export interface DestinationRuleSubset {
+  name: string;
+  labels?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+export interface DestinationRule extends KubeObject {
+  spec: { host?: string; subsets?: DestinationRuleSubset[]; [field: string]: unknown };
+}
+
+/** Which routes of a VirtualService belong to the release. */
+export interface RouteSelection {
+  /** The stable Service's name. */
+  service: string;
+  /** Namespace of the VirtualService (short hosts are resolved in it). */
+  namespace: string;
+  /** Route names from `traffic.istio.routes`; unset: every route with a destination on the service. */
+  routes?: string[];
+}
+
+/** True when an Istio host names the Service (short, namespaced or fully qualified). */
+export function hostMatches(host: string, selection: RouteSelection): boolean {
+  const { service, namespace } = selection;
+  return host === service || host === `${service}.${namespace}` || host === `${service}.${namespace}.svc` || host.startsWith(`${service}.${namespace}.svc.`);
+}
+
+/** True when the route is one the release weights. */
+export function isReleaseRoute(route: IstioHttpRoute, selection: RouteSelection): boolean {
+  if (selection.routes) return route.name !== undefined && selection.routes.includes(route.name);
+  return (route.route ?? []).some((d) => hostMatches(d.destination.host, selection));
+}
+
+/**
+ * The VirtualService with every release route split `100 - canaryWeight` to subset
+ * `stable` and `canaryWeight` to subset `canary` of the Service's host. Other routes are
+ * the same objects as before. Both destinations stay at weights 0 and 100, so the route
+ * keeps the shape Istio validates and `weightOf` can read.
+ * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
+ */
+export function withWeights(vs: VirtualService, selection: RouteSelection, canaryWeight: number): VirtualService {
+  return mapReleaseRoutes(vs, selection, (route, template) => [
+    { ...template, destination: { ...template.destination, subset: StableSubset }, weight: 100 - canaryWeight },
+    { ...template, destination: { ...template.destination, subset: CanarySubset }, weight: canaryWeight },
+  ]);
+}
+
+/**
+ * The VirtualService with every release route back to one destination, the Service's
+ * host without subset and without weight: the plain shape from before the release.
+ * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
+ */
+export function withoutSubsets(vs: VirtualService, selection: RouteSelection): VirtualService {
+  return mapReleaseRoutes(vs, selection, (route, template) => {
+    const { subset: _subset, ...destination } = template.destination;
+    const { weight: _weight, ...rest } = template;
+    return [{ ...rest, destination }];
+  });
+}
+
+/**
+ * The canary's share in the release routes: the weight on subset `canary` (100 for a
+ * lone unweighted canary destination). The highest share when routes disagree;
+ * `undefined` when the VirtualService has no release route.
+ */
+export function weightOf(vs: VirtualService, selection: RouteSelection): number | undefined {
+  let highest: number | undefined;
+  for (const route of vs.spec.http ?? []) {
+    if (!isReleaseRoute(route, selection)) continue;
+    const destinations = route.route ?? [];
+    let canary = 0;
+    for (const d of destinations) {
+      if (!hostMatches(d.destination.host, selection) || d.destination.subset !== CanarySubset) continue;
+      canary += d.weight ?? (destinations.length === 1 ? 100 : 0);
+    }
+    highest = Math.max(highest ?? 0, canary);
+  }
+  return highest;
+}
+
+/**
+ * The subsets with `stable` and `canary` set to the given pod labels: existing entries
+ * are updated in place (keeping their other fields, e.g. a trafficPolicy), missing ones
+ * appended; every other subset is kept as it is.
+ */
+export function withReleaseSubsets(
+  subsets: DestinationRuleSubset[] | undefined,
+  labels: { stable: Record<string, string>; canary: Record<string, string> },
+): DestinationRuleSubset[] {
+  const wanted: Record<string, Record<string, string>> = { [StableSubset]: labels.stable, [CanarySubset]: labels.canary };
+  const result = (subsets ?? []).map((s) => (s.name in wanted ? { ...s, labels: { ...wanted[s.name] } } : s));
+  for (const name of [StableSubset, CanarySubset]) {
+    if (!result.some((s) => s.name === name)) result.push({ name, labels: { ...wanted[name] } });
+  }
+  return result;
+}
+
+/** The subsets without `stable` and `canary`. */
+export function withoutReleaseSubsets(subsets: DestinationRuleSubset[] | undefined): DestinationRuleSubset[] {
+  return (subsets ?? []).filter((s) => s.name !== StableSubset && s.name !== CanarySubset);
+}
+
+/** Creates the Istio provider. */
+export function createIstioProvider(options: TrafficProviderOptions): TrafficProvider {
+  const { client } = options;
+  const conflictRetries = options.conflictRetries ?? 5;
+
+  async function writeRoutes(target: TrafficTarget, rewrite: (vs: VirtualService) => VirtualService): Promise<{ vs: VirtualService; changed: boolean }> {
+    const { virtualService } = istioSpec(target);
+    const { object, changed } = await guardedUpdate<VirtualService>({
+      client,
+      provider: istioProviderName,
+      kind: VirtualServiceKind,
+      namespace: target.namespace,
+      name: virtualService,
+      conflictRetries,
+      change: (vs) => {
+        const next = rewrite(vs);
+        return isDeepStrictEqual(next.spec.http, vs.spec.http) ? undefined : { spec: { http: next.spec.http ?? [] } };
+      },
+    });
+    return { vs: object, changed };
+  }
+
+  async function setWeight(target: TrafficTarget, canaryWeight: number): Promise<WeightChange> {
+    checkWeight(istioProviderName, canaryWeight);
+    const selection = routeSelection(target);
+    const { vs, changed } = await writeRoutes(target, (current) => withWeights(current, selection, canaryWeight));
+    // The patch response is the object as stored (after admission), so it is our read-back.
+    const expected = withWeights(vs, selection, canaryWeight);
+    if (!isDeepStrictEqual(expected.spec.http, vs.spec.http)) {
+      throw new TrafficError(
+        istioProviderName,
+        'ReadBackMismatch',
+        `VirtualService ${target.namespace}/${vs.metadata.name} does not carry weight ${canaryWeight} after the write (read ${weightOf(vs, selection)})`,
+      );
+    }
+    return { changed, weight: canaryWeight };
+  }
+
+  return {
+    name: istioProviderName,
+
+    async prepare(target) {
+      const spec = istioSpec(target);
+      const name = spec.destinationRule ?? spec.virtualService;
+      const labels = target.selectors;
+      const existing = await client.get<DestinationRule>(DestinationRuleKind, target.namespace, name);
+      if (!existing) {
+        // No DestinationRule yet: make one that only holds our subsets, owned by the
+        // release so it goes with it (and `cleanup` deletes it earlier).
+        await client.apply<DestinationRule>(DestinationRuleKind, {
+          apiVersion: apiVersionOf(DestinationRuleKind),
+          kind: DestinationRuleKind.kind,
+          metadata: {
+            name,
+            namespace: target.namespace,
+            labels: { [OwnerLabel]: target.owner.name },
+            ownerReferences: [ownerReference(target)],
+          },
+          spec: { host: target.service.name, subsets: withReleaseSubsets([], labels) },
+        });
+        return;
+      }
+      await guardedUpdate<DestinationRule>({
+        client,
+        provider: istioProviderName,
+        kind: DestinationRuleKind,
+        namespace: target.namespace,
+        name,
+        conflictRetries,
+        change: (dr) => {
+          const subsets = withReleaseSubsets(dr.spec.subsets, labels);
+          return isDeepStrictEqual(subsets, dr.spec.subsets) ? undefined : { spec: { subsets } };
+        },
+      });
+    },
+
+    setWeight,
+
+    async readWeight(target) {
+      const vs = await client.get<VirtualService>(VirtualServiceKind, target.namespace, istioSpec(target).virtualService);
+      return vs ? weightOf(vs, routeSelection(target)) : undefined;
+    },
+
+    reset(target) {
+      // Subset `stable` at 100, not the bare host: canary pods may still be behind the Service.
+      return setWeight(target, 0);
+    },
+
+    async cleanup(target) {
+      const spec = istioSpec(target);
+      const selection = routeSelection(target);
+      await writeRoutes(target, (vs) => withoutSubsets(vs, selection));
+      const name = spec.destinationRule ?? spec.virtualService;
+      const dr = await client.get<DestinationRule>(DestinationRuleKind, target.namespace, name);
+      if (!dr) return;
+      if (dr.metadata.ownerReferences?.some((ref) => ref.uid === target.owner.uid)) {
+        await client.delete(DestinationRuleKind, target.namespace, name, { preconditions: { uid: dr.metadata.uid } });
+        return;
+      }
+      await guardedUpdate<DestinationRule>({
+        client,
+        provider: istioProviderName,
+        kind: DestinationRuleKind,
+        namespace: target.namespace,
+        name,
+        conflictRetries,
+        change: (current) => {
+          const subsets = withoutReleaseSubsets(current.spec.subsets);
+          return subsets.length === (current.spec.subsets ?? []).length ? undefined : { spec: { subsets } };
+        },
+      });
+    },
+  };
+}
+
+function istioSpec(target: TrafficTarget): NonNullable<TrafficTarget['traffic']['istio']> {
+  const spec = target.traffic.istio;
+  if (!spec) throw new TrafficError(istioProviderName, 'InvalidTarget', 'spec.traffic.istio.virtualService is required with provider Istio');
+  return spec;
+}
+
+function routeSelection(target: TrafficTarget): RouteSelection {
+  const routes = target.traffic.istio?.routes;
+  return { service: target.service.name, namespace: target.namespace, ...(routes && routes.length > 0 ? { routes } : {}) };
+}
+
+/**
+ * Rewrites each release route's destinations with `rewrite(route, template)`, where
+ * `template` is its current destination on the Service's host (the `stable` one if it
+ * has one). Checks the release has routes and that they only send traffic to that host.
+ */
+function mapReleaseRoutes(
+  vs: VirtualService,
+  selection: RouteSelection,
+  rewrite: (route: IstioHttpRoute, template: IstioRouteDestination) => IstioRouteDestination[],
+): VirtualService {
+  const http = vs.spec.http ?? [];
+  const name = `VirtualService ${vs.metadata.namespace ?? selection.namespace}/${vs.metadata.name ?? ''}`;
+  const missing = (selection.routes ?? []).filter((r) => !http.some((route) => route.name === r));
+  if (missing.length > 0) throw new TrafficError(istioProviderName, 'NoRoutes', `${name} has no HTTP route named ${missing.join(', ')}`);
+  let found = false;
+  const next = http.map((route) => {
+    if (!isReleaseRoute(route, selection)) return route;
+    found = true;
+    const destinations = route.route ?? [];
+    const own = destinations.filter((d) => hostMatches(d.destination.host, selection));
+    const label = route.name ? `route '${route.name}'` : `route #${http.indexOf(route) + 1}`;
+    if (own.length === 0) {
+      throw new TrafficError(istioProviderName, 'UnsupportedRoute', `${name} ${label} has no destination on host ${selection.service}`);
+    }
+    if (own.length !== destinations.length) {
+      throw new TrafficError(
+        istioProviderName,
+        'UnsupportedRoute',
+        `${name} ${label} also sends traffic to other hosts; split it so the route to ${selection.service} stands alone`,
+      );
+    }
+    const template = own.find((d) => d.destination.subset === StableSubset) ?? own[0]!;
+    return { ...route, route: rewrite(route, template) };
+  });
+  if (!found) throw new TrafficError(istioProviderName, 'NoRoutes', `${name} has no HTTP route to host ${selection.service}`);
+  return { ...vs, spec: { ...vs.spec, http: next } };
+}

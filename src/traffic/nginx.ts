@@ -1,0 +1,234 @@
+/**
+ * ingress-nginx provider: a canary Ingress made from the user's Ingress, which
+ * ingress-nginx merges into the same host and path with
+ * `nginx.ingress.kubernetes.io/canary: "true"` and `canary-weight: "<n>"`.
+ *
+ * The canary Ingress (`<ingress>-canary`) is entirely ours: it carries the user's
+ * Ingress class, TLS and annotations, and only the paths (and default backend) whose
+ * backend is the stable Service, each pointed at the canary Service on the same port.
+ * It is owned by the CanaryDeployment, so the garbage collector removes it if the
+ * release goes without `reset`; `reset` deletes it, which is how ingress-nginx goes back
+ * to 100% stable. The user's Ingress is only read, never written.
+ *
+ * Being ours, it is written with server-side apply (field manager `codedance`); the
+ * apply is skipped when the Ingress already is as wanted.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeObject } from '../runtime/client.ts';
+import { Ingress as IngressKind, apiVersionOf } from '../runtime/kinds.ts';
+import { OwnerLabel } from '../api/canary-deployment.ts';
+import {
+  TrafficError,
+  checkWeight,
+  ownerReference,
+  type TrafficProvider,
+  type TrafficProviderOptions,
+  type TrafficTarget,
+  type WeightChange,
+} from './provider.ts';
+
+export const nginxProviderName = 'Nginx';
+
+const prefix = 'nginx.ingress.kubernetes.io/';
+export const CanaryAnnotation = `${prefix}canary`;
+export const CanaryWeightAnnotation = `${prefix}canary-weight`;
+export const CanaryWeightTotalAnnotation = `${prefix}canary-weight-total`;
+
+/** A backend of `networking.k8s.io/v1` Ingress: only the fields we read or write are typed. */
+export interface IngressBackend {
+  service?: { name: string; port?: { number?: number; name?: string } };
+  resource?: unknown;
+}
+
+export interface IngressPath {
+  path?: string;
+  pathType?: string;
+  backend: IngressBackend;
+}
+
+export interface IngressRule {
+  host?: string;
+  http?: { paths: IngressPath[] };
+}
+
+export interface Ingress extends KubeObject {
+  spec?: {
+    ingressClassName?: string;
+    defaultBackend?: IngressBackend;
+    tls?: unknown[];
+    rules?: IngressRule[];
+  };
+}
+
+/** Name of the canary Ingress made from the user's Ingress `ingress`. */
+export function canaryIngressName(ingress: string): string {
+  return `${ingress}-canary`;
+}
+
+/** What a canary Ingress is made from. */
+export interface CanaryIngressInput {
+  /** The stable Service (backends pointing at it are copied). */
+  service: string;
+  /** The canary Service they are pointed at instead. */
+  canaryService: string;
+  canaryWeight: number;
+  /** Labels and owner references of the new object. */
+  labels: Record<string, string>;
+  ownerReferences: KubeObject['metadata']['ownerReferences'];
+}
+
+/**
+ * The canary Ingress for the user's Ingress: same class, TLS and (non-canary)
+ * annotations; only the paths whose backend is the stable Service, pointed at the
+ * canary Service.
+ * @throws TrafficError `NoRoutes` when no path or default backend reaches the stable Service
+ */
+export function canaryIngress(stable: Ingress, input: CanaryIngressInput): Ingress {
+  const retarget = (backend: IngressBackend | undefined): IngressBackend | undefined =>
+    backend?.service?.name === input.service ? { ...backend, service: { ...backend.service, name: input.canaryService } } : undefined;
+  const rules: IngressRule[] = [];
+  for (const rule of stable.spec?.rules ?? []) {
+    const paths = (rule.http?.paths ?? []).flatMap((p) => {
+      const backend = retarget(p.backend);
+      return backend ? [{ ...p, backend }] : [];
+    });
+    if (paths.length > 0) rules.push({ ...rule, http: { ...rule.http, paths } });
+  }
+  const defaultBackend = retarget(stable.spec?.defaultBackend);
+  const name = stable.metadata.name ?? '';
+  if (rules.length === 0 && !defaultBackend) {
+    throw new TrafficError(nginxProviderName, 'NoRoutes', `Ingress ${stable.metadata.namespace}/${name} has no path whose backend is Service ${input.service}`);
+  }
+  const annotations: Record<string, string> = {};
+  for (const [key, value] of Object.entries(stable.metadata.annotations ?? {})) {
+    // Canary settings of the user's own Ingress would fight ours; kubectl's copy of its
+    // configuration is about the user's object, not this one.
+    if (key.startsWith(`${prefix}canary`) || key === 'kubectl.kubernetes.io/last-applied-configuration') continue;
+    annotations[key] = value;
+  }
+  annotations[CanaryAnnotation] = 'true';
+  annotations[CanaryWeightAnnotation] = String(input.canaryWeight);
+  const spec: NonNullable<Ingress['spec']> = {};
+  if (stable.spec?.ingressClassName !== undefined) spec.ingressClassName = stable.spec.ingressClassName;
+  if (stable.spec?.tls !== undefined) spec.tls = stable.spec.tls;
+  if (defaultBackend) spec.defaultBackend = defaultBackend;
+  if (rules.length > 0) spec.rules = rules;
+  return {
+    apiVersion: apiVersionOf(IngressKind),
+    kind: IngressKind.kind,
+    metadata: {
+      name: canaryIngressName(name),
+      namespace: stable.metadata.namespace,
+      labels: { ...input.labels },
+      annotations,
+      ownerReferences: input.ownerReferences,
+    },
+    spec,
+  };
+}
+
+/**
+ * The weight a canary Ingress sends to the canary, as ingress-nginx reads it: 0 unless
+ * `canary: "true"`, then `canary-weight` out of `canary-weight-total` (default 100).
+ */
+export function canaryIngressWeight(ingress: Ingress | undefined): number {
+  const annotations = ingress?.metadata.annotations ?? {};
+  if (annotations[CanaryAnnotation] !== 'true') return 0;
+  const weight = Number.parseInt(annotations[CanaryWeightAnnotation] ?? '0', 10);
+  const total = Number.parseInt(annotations[CanaryWeightTotalAnnotation] ?? '100', 10);
+  if (!Number.isFinite(weight) || !Number.isFinite(total) || total <= 0) return 0;
+  return Math.round((Math.min(Math.max(weight, 0), total) * 100) / total);
+}
+
+/** True when the existing canary Ingress already is the wanted one (nothing to write). */
+export function sameCanaryIngress(existing: Ingress, wanted: Ingress): boolean {
+  const { metadata: have } = existing;
+  const { metadata: want } = wanted;
+  const annotations = { ...have.annotations };
+  delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+  return (
+    isDeepStrictEqual(existing.spec ?? {}, wanted.spec ?? {}) &&
+    isDeepStrictEqual(annotations, want.annotations ?? {}) &&
+    Object.entries(want.labels ?? {}).every(([k, v]) => have.labels?.[k] === v) &&
+    (want.ownerReferences ?? []).every((w) => have.ownerReferences?.some((h) => h.uid === w.uid && h.controller === w.controller))
+  );
+}
+
+/** Creates the ingress-nginx provider. */
+export function createNginxProvider(options: TrafficProviderOptions): TrafficProvider {
+  const { client } = options;
+
+  function ingressName(target: TrafficTarget): string {
+    const name = target.traffic.nginx?.ingress;
+    if (!name) throw new TrafficError(nginxProviderName, 'InvalidTarget', 'spec.traffic.nginx.ingress is required with provider Nginx');
+    return name;
+  }
+
+  async function setWeight(target: TrafficTarget, canaryWeight: number): Promise<WeightChange> {
+    checkWeight(nginxProviderName, canaryWeight);
+    const name = ingressName(target);
+    // Rebuilt from the user's Ingress every time, so a host or path they add is followed.
+    const stable = await client.get<Ingress>(IngressKind, target.namespace, name);
+    if (!stable) throw new TrafficError(nginxProviderName, 'NotFound', `Ingress ${target.namespace}/${name} not found`);
+    const wanted = canaryIngress(stable, {
+      service: target.service.name,
+      canaryService: target.canaryService,
+      canaryWeight,
+      labels: { [OwnerLabel]: target.owner.name },
+      ownerReferences: [ownerReference(target)],
+    });
+    const existing = await client.get<Ingress>(IngressKind, target.namespace, canaryIngressName(name));
+    if (existing && !existing.metadata.deletionTimestamp && sameCanaryIngress(existing, wanted)) {
+      return { changed: false, weight: canaryIngressWeight(existing) };
+    }
+    const written = await client.apply<Ingress>(IngressKind, wanted);
+    // The apply response is the object as stored (after admission): our read-back.
+    const weight = canaryIngressWeight(written);
+    if (weight !== canaryWeight || !isDeepStrictEqual(written.spec ?? {}, wanted.spec ?? {})) {
+      throw new TrafficError(
+        nginxProviderName,
+        'ReadBackMismatch',
+        `canary Ingress ${target.namespace}/${written.metadata.name} reads weight ${weight} after writing ${canaryWeight}`,
+      );
+    }
+    return { changed: true, weight };
+  }
+
+  return {
+    name: nginxProviderName,
+
+    async prepare(target) {
+      // A canary Ingress at weight 0 changes nothing for users and proves the Ingress
+      // can be made (class, paths) before any traffic depends on it. If one exists
+      // already (a restarted controller), its weight is the release's: leave it.
+      const existing = await client.get<Ingress>(IngressKind, target.namespace, canaryIngressName(ingressName(target)));
+      if (!existing) await setWeight(target, 0);
+    },
+
+    setWeight,
+
+    async readWeight(target) {
+      const name = ingressName(target);
+      const canary = await client.get<Ingress>(IngressKind, target.namespace, canaryIngressName(name));
+      if (canary) return canaryIngressWeight(canary);
+      // No canary Ingress: all traffic on stable, if there is an Ingress at all.
+      const stable = await client.get<Ingress>(IngressKind, target.namespace, name);
+      return stable ? 0 : undefined;
+    },
+
+    async reset(target) {
+      const name = canaryIngressName(ingressName(target));
+      const deleted = await client.delete(IngressKind, target.namespace, name);
+      // Read back: gone, or going (an Ingress with a finalizer someone added).
+      const left = await client.get<Ingress>(IngressKind, target.namespace, name);
+      if (left && !left.metadata.deletionTimestamp) {
+        throw new TrafficError(nginxProviderName, 'ReadBackMismatch', `canary Ingress ${target.namespace}/${name} is still there after its deletion`);
+      }
+      return { changed: deleted, weight: 0 };
+    },
+
+    async cleanup() {
+      // `reset` already removed the only object this provider makes.
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * Replica-ratio provider, the default when no provider is named (Argo Rollouts calls
+ * this a basic canary): the stable Service selects both versions' pods, so each gets
+ * about its share of pods as its share of requests. The canary gets
+ * `round(weight% × total)` replicas and the stable Deployment is scaled down by as much,
+ * so total capacity holds; `total` is `target.totalReplicas`, the stable replicas when
+ * the release started.
+ *
+ * Rules, from what a release needs:
+ * - weight > 0 gives the canary at least 1 pod (a step of 5% of 4 pods still exposes the
+ *   canary; that pod takes 25%, which `WeightChange.weight` and `readWeight` report);
+ * - weight < 100 keeps at least 1 stable pod (99% of 4 pods is 3 canary + 1 stable); with a
+ *   single replica that is one pod more than `total` (a surge), never a step that
+ *   silently moves all traffic;
+ * - weight 100 is stable 0, canary `total`: the canary carries everything, as with the
+ *   routing providers. Promotion then rolls the new image out on the stable Deployment
+ *   at `total` replicas (the workloads' job: set image and replicas, wait until
+ *   available) and calls `reset`, which finds stable already at `total` and only scales
+ *   the canary to 0, so capacity never dips.
+ *
+ * `readWeight` is `canary / (stable + canary)` of the two Deployments' `spec.replicas`
+ * (what was asked for, which is what the traffic simulator splits by). Writes are JSON
+ * merge patches of `spec.replicas` alone, scale-ups before scale-downs so capacity only
+ * ever rises mid-change, each skipped when the count is already right. The controller's
+ * own apply of the canary Deployment must leave `spec.replicas` out, or the two would
+ * fight over it. A HorizontalPodAutoscaler on the stable Deployment would also fight it.
+ */
+import { isNotFound, type KubeObject } from '../runtime/client.ts';
+import { Deployment as DeploymentKind } from '../runtime/kinds.ts';
+import {
+  TrafficError,
+  checkWeight,
+  type TrafficProvider,
+  type TrafficProviderOptions,
+  type TrafficTarget,
+  type WeightChange,
+} from './provider.ts';
+
+export const replicasProviderName = 'Replicas';
+
+/** The part of an `apps/v1` Deployment this provider reads. */
+export interface Deployment extends KubeObject {
+  spec?: { replicas?: number };
+}
+
+/** Replica counts of the two Deployments for one weight. */
+export interface ReplicaSplit {
+  stable: number;
+  canary: number;
+}
+
+/** The replica counts that approximate `canaryWeight` percent of `total` pods (rules above). */
+export function replicaSplit(canaryWeight: number, total: number): ReplicaSplit {
+  if (total <= 0) return { stable: 0, canary: 0 };
+  let canary = Math.round((canaryWeight * total) / 100);
+  if (canaryWeight > 0) canary = Math.max(canary, 1);
+  // Below 100% one stable pod stays: taken from the canary while it keeps one itself,
+  // else (a single replica) run one pod more than total.
+  if (canaryWeight < 100 && canary >= total) {
+    return total >= 2 ? { stable: 1, canary: total - 1 } : { stable: 1, canary };
+  }
+  return { stable: total - canary, canary };
+}
+
+/** The canary's share of the pods, in percent; `undefined` when there are none at all. */
+export function replicaWeight(split: ReplicaSplit): number | undefined {
+  const all = split.stable + split.canary;
+  return all === 0 ? undefined : Math.round((split.canary * 100) / all);
+}
+
+/** Creates the replica-ratio provider. */
+export function createReplicasProvider(options: TrafficProviderOptions): TrafficProvider {
+  const { client } = options;
+
+  async function readSplit(target: TrafficTarget): Promise<ReplicaSplit | undefined> {
+    const [stable, canary] = await Promise.all([
+      client.get<Deployment>(DeploymentKind, target.namespace, target.stableDeployment),
+      client.get<Deployment>(DeploymentKind, target.namespace, target.canaryDeployment),
+    ]);
+    if (!stable) return undefined;
+    // A missing canary Deployment is a canary with no pods.
+    return { stable: replicasOf(stable), canary: canary ? replicasOf(canary) : 0 };
+  }
+
+  /** Scales each Deployment whose count differs, growing before shrinking; checks the stored counts. */
+  async function scaleTo(target: TrafficTarget, wanted: ReplicaSplit): Promise<WeightChange> {
+    const current = await readSplit(target);
+    if (!current) throw new TrafficError(replicasProviderName, 'NotFound', `Deployment ${target.namespace}/${target.stableDeployment} not found`);
+    const writes: { name: string; from: number; to: number }[] = [
+      { name: target.stableDeployment, from: current.stable, to: wanted.stable },
+      { name: target.canaryDeployment, from: current.canary, to: wanted.canary },
+    ].filter((w) => w.from !== w.to);
+    writes.sort((a, b) => b.to - b.from - (a.to - a.from));
+    for (const w of writes) {
+      let written: Deployment;
+      try {
+        written = await client.patch<Deployment>(DeploymentKind, target.namespace, w.name, { spec: { replicas: w.to } }, 'merge');
+      } catch (err) {
+        if (isNotFound(err)) {
+          throw new TrafficError(replicasProviderName, 'NotFound', `Deployment ${target.namespace}/${w.name} not found`, { cause: err });
+        }
+        throw err;
+      }
+      // The patch response is the Deployment as stored (after admission): our read-back.
+      if (replicasOf(written) !== w.to) {
+        throw new TrafficError(
+          replicasProviderName,
+          'ReadBackMismatch',
+          `Deployment ${target.namespace}/${w.name} has ${replicasOf(written)} replicas after scaling it to ${w.to}`,
+        );
+      }
+    }
+    return { changed: writes.length > 0, weight: replicaWeight(wanted) ?? 0 };
+  }
+
+  function total(target: TrafficTarget): number {
+    const { totalReplicas } = target;
+    if (totalReplicas === undefined || !Number.isInteger(totalReplicas) || totalReplicas < 0) {
+      throw new TrafficError(replicasProviderName, 'InvalidTarget', 'totalReplicas (the stable replicas at release start) is required with provider Replicas');
+    }
+    return totalReplicas;
+  }
+
+  return {
+    name: replicasProviderName,
+
+    async prepare(target) {
+      // Nothing to create: both Deployments are the workloads' objects. Check early.
+      total(target);
+    },
+
+    setWeight(target, canaryWeight) {
+      checkWeight(replicasProviderName, canaryWeight);
+      return scaleTo(target, replicaSplit(canaryWeight, total(target)));
+    },
+
+    async readWeight(target) {
+      const split = await readSplit(target);
+      return split ? replicaWeight(split) : undefined;
+    },
+
+    reset(target) {
+      return scaleTo(target, { stable: total(target), canary: 0 });
+    },
+
+    async cleanup() {
+      // The canary Deployment is removed by the workloads; nothing else was made here.
+    },
+  };
+}
+
+function replicasOf(deployment: Deployment): number {
+  // An unset spec.replicas means 1 (the API server defaults it; a partial object may not).
+  return deployment.spec?.replicas ?? 1;
+}
