@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { WebApp } from '../api/webapp.ts';
+import {
+  buildConfigMap,
+  buildDeployment,
+  buildService,
+  childNames,
+  ConfigHashAnnotation,
+  configHash,
+  imageOf,
+} from './children.ts';
+
+function webapp(spec: Partial<WebApp['spec']> = {}): WebApp {
+  return {
+    apiVersion: 'apps.codedance.io/v1alpha1',
+    kind: 'WebApp',
+    metadata: { name: 'shop', namespace: 'prod', uid: 'uid-1', generation: 1 },
+    spec: { image: 'shop:1', ...spec },
+  };
+}
+
+const inputs = { image: 'shop:1', replicas: 2 };
+
+test('children are named after the WebApp and owned by it as controller', () => {
+  const app = webapp();
+  assert.deepEqual(childNames(app), { deployment: 'shop', service: 'shop', configMap: 'shop-config', canary: 'shop' });
+  for (const child of [buildConfigMap(app), buildDeployment(app, inputs), buildService(app)]) {
+    assert.equal(child.metadata.namespace, 'prod');
+    assert.deepEqual(child.metadata.ownerReferences, [
+      { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', name: 'shop', uid: 'uid-1', controller: true, blockOwnerDeletion: true },
+    ]);
+    assert.deepEqual(child.metadata.labels, { 'app.kubernetes.io/name': 'shop', 'app.kubernetes.io/managed-by': 'codedance' });
+  }
+});
+
+test('a WebApp without a uid cannot own children', () => {
+  const app = webapp();
+  delete app.metadata.uid;
+  assert.throws(() => buildService(app), /no uid/);
+});
+
+test('env goes into the ConfigMap and reaches the container through envFrom', () => {
+  const app = webapp({ env: [{ name: 'MODE', value: 'fast' }, { name: 'LEVEL', value: '3' }] });
+  assert.deepEqual(buildConfigMap(app).data, { MODE: 'fast', LEVEL: '3' });
+  const container = buildDeployment(app, inputs).spec!.template.spec.containers[0]!;
+  assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'shop-config' } }]);
+  assert.equal(buildConfigMap(webapp()).data && Object.keys(buildConfigMap(webapp()).data!).length, 0);
+});
+
+test('the config hash changes with any key or value, not with the order of the env list', () => {
+  const hashOf = (env: { name: string; value: string }[]) =>
+    buildDeployment(webapp({ env }), inputs).spec!.template.metadata.annotations![ConfigHashAnnotation];
+  const a = hashOf([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+  assert.match(a!, /^[0-9a-f]{64}$/);
+  assert.equal(hashOf([{ name: 'B', value: '2' }, { name: 'A', value: '1' }]), a);
+  assert.notEqual(hashOf([{ name: 'A', value: '1' }, { name: 'B', value: '3' }]), a);
+  assert.notEqual(hashOf([{ name: 'A', value: '1' }]), a);
+  assert.equal(configHash({}), configHash({}));
+});
+
+test('the Deployment runs the image and replicas it is given, with the spec port', () => {
+  const deployment = buildDeployment(webapp({ port: 9090 }), { image: 'shop:0', replicas: 3 });
+  assert.equal(deployment.spec!.replicas, 3);
+  assert.equal(imageOf(deployment), 'shop:0');
+  assert.deepEqual(deployment.spec!.selector, { matchLabels: { 'app.kubernetes.io/name': 'shop' } });
+  assert.deepEqual(deployment.spec!.template.metadata.labels, { 'app.kubernetes.io/name': 'shop', 'app.kubernetes.io/managed-by': 'codedance' });
+  const container = deployment.spec!.template.spec.containers[0]!;
+  assert.deepEqual(container.ports, [{ name: 'http', containerPort: 9090, protocol: 'TCP' }]);
+  assert.equal(buildDeployment(webapp(), inputs).spec!.template.spec.containers[0]!.ports![0]!.containerPort, 8080);
+});
+
+test('pods are hardened: non-root, read-only root with /tmp, no escalation, no capabilities, RuntimeDefault seccomp, probes on the port', () => {
+  const pod = buildDeployment(webapp(), inputs).spec!.template.spec;
+  assert.deepEqual(pod.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: 10001,
+    runAsGroup: 10001,
+    fsGroup: 10001,
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  assert.equal(pod.automountServiceAccountToken, false);
+  const container = pod.containers[0]!;
+  assert.deepEqual(container.securityContext, {
+    runAsNonRoot: true,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+  });
+  assert.deepEqual(container.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
+  assert.deepEqual(pod.volumes, [{ name: 'tmp', emptyDir: {} }]);
+  assert.deepEqual(container.readinessProbe?.tcpSocket, { port: 'http' });
+  assert.deepEqual(container.livenessProbe?.tcpSocket, { port: 'http' });
+});
+
+test('resources come from the spec and are left out when unset', () => {
+  assert.equal(buildDeployment(webapp(), inputs).spec!.template.spec.containers[0]!.resources, undefined);
+  const resources = { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } };
+  assert.deepEqual(buildDeployment(webapp({ resources }), inputs).spec!.template.spec.containers[0]!.resources, resources);
+  assert.equal(buildDeployment(webapp({ resources: { requests: {} } }), inputs).spec!.template.spec.containers[0]!.resources, undefined);
+});
+
+test('the Service selects the pods and forwards port 80 to the named container port', () => {
+  assert.deepEqual(buildService(webapp()).spec, {
+    type: 'ClusterIP',
+    selector: { 'app.kubernetes.io/name': 'shop' },
+    ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+  });
+});
