@@ -1,0 +1,549 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AnalysisRun, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import type { VerdictResult } from '../analysis/verdict.ts';
+import { analysisDue, transition, HISTORY_LIMIT, type Effect, type Observations, type ReleaseSettings, type Transition } from './phases.ts';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function settings(over: Partial<ReleaseSettings> = {}): ReleaseSettings {
+  return {
+    version: 'app:v2',
+    steps: [
+      { weight: 10, pauseMs: 5_000, requiresApproval: false },
+      { weight: 50, pauseMs: 10_000, requiresApproval: false },
+      { weight: 100, pauseMs: 0, requiresApproval: false },
+    ],
+    blueGreen: false,
+    provider: 'Istio',
+    paused: false,
+    autoRollback: { enabled: true, onPodCrash: true, notReadyGraceMs: 60_000 },
+    analysis: undefined,
+    ...over,
+  };
+}
+
+/** A fake cluster the effects act on. */
+interface World {
+  now: number;
+  stableImage: string;
+  stableRolledOut: boolean;
+  canary: { image: string; ready: boolean } | undefined;
+  weight: number;
+  crash: boolean;
+  events: string[];
+  notified: string[];
+}
+
+function world(): World {
+  return { now: T0, stableImage: 'app:v1', stableRolledOut: true, canary: undefined, weight: 0, crash: false, events: [], notified: [] };
+}
+
+function observe(w: World, extra: Partial<Observations> = {}): Observations {
+  return {
+    now: w.now,
+    generation: 1,
+    stable: { image: w.stableImage, rolledOut: w.stableRolledOut },
+    canary: w.canary,
+    pods: w.crash ? { healthy: false, reason: 'CrashLoopBackOff', pod: 'p', message: 'pod p crash-looping' } : { healthy: true },
+    ...extra,
+  };
+}
+
+function apply(w: World, effects: Effect[]): void {
+  for (const e of effects) {
+    switch (e.type) {
+      case 'ensureCanary':
+        w.canary = { image: e.image, ready: false };
+        break;
+      case 'setWeight':
+        w.weight = e.weight;
+        break;
+      case 'resetTraffic':
+        w.weight = 0;
+        break;
+      case 'deleteCanary':
+        w.canary = undefined;
+        break;
+      case 'promoteStable':
+        w.stableImage = e.image;
+        w.stableRolledOut = false;
+        break;
+      case 'event':
+        w.events.push(e.reason);
+        break;
+      case 'notify':
+        w.notified.push(e.event);
+        break;
+      case 'prepareTraffic':
+        break;
+    }
+  }
+}
+
+/** One reconcile: transition, effects applied, then the cluster catches up (pods ready, rollouts done). */
+function reconcile(s: ReleaseSettings, status: CanaryDeploymentStatus | undefined, w: World, extra: Partial<Observations> = {}): Transition {
+  const tr = transition(s, status, observe(w, extra));
+  apply(w, tr.effects);
+  return tr;
+}
+
+function settle(w: World): void {
+  if (w.canary) w.canary.ready = true;
+  w.stableRolledOut = true;
+}
+
+/** Runs reconciles, moving the fake clock to each requeue, until the phase is final or `limit` runs. */
+function run(s: ReleaseSettings, w: World, status?: CanaryDeploymentStatus, limit = 50): CanaryDeploymentStatus {
+  let current = status;
+  for (let i = 0; i < limit; i++) {
+    const tr = reconcile(s, current, w);
+    current = tr.status;
+    settle(w);
+    if (current.phase === 'Completed' || current.phase === 'Failed') {
+      if (tr.effects.length === 0) return current;
+      continue;
+    }
+    if (tr.requeueAfterMs !== undefined) w.now += tr.requeueAfterMs;
+  }
+  return current ?? {};
+}
+
+test('a new release starts: Initializing, canary created, traffic prepared, Started notified', () => {
+  const w = world();
+  const tr = reconcile(settings(), undefined, w);
+  assert.equal(tr.status.phase, 'Initializing');
+  assert.equal(tr.status.releaseVersion, 'app:v2');
+  assert.equal(tr.status.stableRevision, 'app:v1');
+  assert.equal(tr.status.totalSteps, 3);
+  assert.deepEqual(tr.effects.slice(0, 2), [{ type: 'ensureCanary', image: 'app:v2' }, { type: 'prepareTraffic' }]);
+  assert.deepEqual(w.notified, ['Started']);
+  assert.equal(tr.requeueAfterMs, undefined, 'waits for the canary Deployment to change, no timer');
+});
+
+test('step 0 is entered as soon as the canary is ready, without waiting for a timer', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Initializing', 'canary not yet ready');
+  assert.deepEqual(tr.effects, []);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Progressing');
+  assert.equal(tr.status.currentStepIndex, 0);
+  assert.equal(tr.status.currentWeight, 10);
+  assert.equal(tr.status.stepLabel, '1/3');
+  assert.equal(tr.status.pauseUntil, new Date(T0 + 5_000).toISOString());
+  assert.equal(w.weight, 10);
+  assert.equal(tr.requeueAfterMs, 5_000);
+});
+
+test('the seed sample walks every step, promotes, resets traffic, removes the canary and completes', () => {
+  const w = world();
+  const status = run(settings(), w);
+  assert.equal(status.phase, 'Completed');
+  assert.equal(status.reason, 'Promoted');
+  assert.equal(status.stableRevision, 'app:v2');
+  assert.equal(w.stableImage, 'app:v2');
+  assert.equal(w.canary, undefined);
+  assert.equal(w.weight, 0);
+  assert.deepEqual(w.notified, ['Started', 'Advanced', 'Advanced', 'Completed']);
+  const events = (status.history ?? []).map((h) => h.event);
+  assert.deepEqual(events, ['Started', 'StepReached', 'StepAdvanced', 'StepAdvanced', 'Promoting', 'Completed']);
+  assert.equal(w.now - T0, 15_000, 'the pauses add up, nothing more');
+});
+
+test('promotion waits for the stable rollout before traffic goes back and the canary goes', () => {
+  const w = world();
+  const s = settings({ steps: [{ weight: 50, pauseMs: 0, requiresApproval: false }] });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w); // step 0
+  settle(w);
+  tr = reconcile(s, tr.status, w); // promoting: image
+  assert.deepEqual(tr.effects.filter((e) => e.type === 'promoteStable'), [{ type: 'promoteStable', image: 'app:v2' }]);
+  assert.equal(tr.status.reason, 'Promoting');
+  tr = reconcile(s, tr.status, w); // not rolled out yet
+  assert.deepEqual(tr.effects, []);
+  assert.equal(w.weight, 50, 'traffic stays while stable rolls out');
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  assert.deepEqual(tr.effects, [{ type: 'resetTraffic' }]);
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Completed');
+  assert.equal(tr.effects[0]?.type, 'deleteCanary');
+});
+
+test('a crash-looping canary is rolled back: traffic reset first, status written right after, canary removed', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  w.crash = true;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Failed');
+  assert.equal(tr.status.reason, 'PodCrashLoop');
+  assert.equal(tr.effects[0]?.type, 'resetTraffic');
+  assert.equal(tr.statusAfter, 1);
+  assert.ok(tr.effects.some((e) => e.type === 'deleteCanary'));
+  assert.equal(tr.status.currentWeight, 0);
+  assert.deepEqual(w.notified, ['Started', 'RolledBack']);
+  assert.equal(tr.status.history?.at(-1)?.event, 'RolledBack');
+  assert.match(tr.status.message ?? '', /rolled back at step 1\/3/);
+});
+
+test('pod crashes are ignored when autoRollback.onPodCrash is off', () => {
+  const w = world();
+  const s = settings({ autoRollback: { enabled: true, onPodCrash: false, notReadyGraceMs: 1 } });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  w.crash = true;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Progressing');
+});
+
+test('a crash during Initializing rolls back too', () => {
+  const w = world();
+  const s = settings();
+  const tr0 = reconcile(s, undefined, w);
+  w.crash = true;
+  const tr = reconcile(s, tr0.status, w);
+  assert.equal(tr.status.phase, 'Failed');
+});
+
+test('killed between the reset and the status write: the next controller rolls back again', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  const before = tr.status;
+  w.crash = true;
+  const rb = transition(s, before, observe(w));
+  apply(w, rb.effects.slice(0, rb.statusAfter)); // then killed: status never written
+  assert.equal(w.weight, 0);
+  const again = reconcile(s, before, w);
+  assert.equal(again.status.phase, 'Failed');
+  assert.equal(w.canary, undefined);
+});
+
+test('Failed with a canary still there (killed mid-cleanup) cleans up again; clean Failed does nothing', () => {
+  const w = world();
+  w.canary = { image: 'app:v2', ready: true };
+  w.weight = 30;
+  const failed: CanaryDeploymentStatus = { phase: 'Failed', reason: 'PodCrashLoop', releaseVersion: 'app:v2', totalSteps: 3, currentStepIndex: 0 };
+  const tr = reconcile(settings(), failed, w);
+  assert.deepEqual(tr.effects, [{ type: 'resetTraffic' }, { type: 'deleteCanary' }]);
+  const again = reconcile(settings(), tr.status, w);
+  assert.deepEqual(again.effects, []);
+  assert.equal(again.status.phase, 'Failed');
+});
+
+test('abort through a command: Aborted, traffic to stable, acted on once', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  tr = reconcile(s, tr.status, w, { command: { verb: 'abort', raw: 'abort:1' } });
+  assert.equal(tr.status.phase, 'Failed');
+  assert.equal(tr.status.reason, 'Aborted');
+  assert.equal(tr.status.handledCommand, 'abort:1');
+  assert.equal(w.weight, 0);
+  assert.equal(tr.status.history?.at(-1)?.event, 'Aborted');
+  // The same annotation seen again is not acted on again (no CommandIgnored either).
+  const again = reconcile(s, tr.status, w, { command: { verb: 'abort', raw: 'abort:1' } });
+  assert.deepEqual(again.effects, []);
+});
+
+test('retry on a Failed release starts again from step 0; on a Completed one it is refused', () => {
+  const w = world();
+  const s = settings();
+  const failed: CanaryDeploymentStatus = { phase: 'Failed', reason: 'Aborted', releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3, history: [{ time: 'x', event: 'Aborted' }] };
+  const tr = reconcile(s, failed, w, { command: { verb: 'retry', raw: 'retry:a' } });
+  assert.equal(tr.status.phase, 'Initializing');
+  assert.equal(tr.status.currentStepIndex, 0);
+  assert.equal(tr.status.reason, 'Retried');
+  assert.equal(tr.status.history?.length, 2, 'history is kept');
+  const completed: CanaryDeploymentStatus = { phase: 'Completed', releaseVersion: 'app:v2', currentStepIndex: 3, totalSteps: 3 };
+  const tr2 = reconcile(s, completed, world(), { command: { verb: 'retry', raw: 'retry:b' } });
+  assert.equal(tr2.status.phase, 'Completed');
+  assert.ok(tr2.effects.some((e) => e.type === 'event' && e.reason === 'CommandIgnored'));
+  assert.equal(tr2.status.handledCommand, 'retry:b');
+});
+
+test('a controller restarted mid-pause keeps the deadline: no step taken twice, none restarted', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w); // step 0 at T0, pause until T0+5s
+  const saved = tr.status;
+  w.now = T0 + 3_000; // "restart" 3s later: same status, same world
+  const after = reconcile(s, saved, w);
+  assert.equal(after.status.currentStepIndex, 0);
+  assert.equal(after.status.pauseUntil, saved.pauseUntil);
+  assert.equal(after.requeueAfterMs, 2_000);
+  assert.deepEqual(after.effects, [], 'no weight written again, no Event repeated');
+  w.now = T0 + 5_000;
+  const advanced = reconcile(s, after.status, w);
+  assert.equal(advanced.status.currentStepIndex, 1);
+  // The same status seen twice (a lost write) advances to the same step, not two.
+  const twice = reconcile(s, after.status, w);
+  assert.equal(twice.status.currentStepIndex, 1);
+});
+
+test('a step without pause waits for promote; promote approves exactly the current step', () => {
+  const w = world();
+  const s = settings({ steps: [{ weight: 20, pauseMs: undefined, requiresApproval: true }, { weight: 60, pauseMs: undefined, requiresApproval: true }] });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.currentStepIndex, 0);
+  w.now += 3_600_000;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.currentStepIndex, 0, 'time alone does not advance');
+  assert.match(tr.status.message ?? '', /approval/);
+  assert.equal(tr.requeueAfterMs, undefined);
+  tr = reconcile(s, tr.status, w, { command: { verb: 'promote', raw: 'promote:1' } });
+  assert.equal(tr.status.currentStepIndex, 1);
+  assert.equal(w.weight, 60);
+  tr = reconcile(s, tr.status, w, { command: { verb: 'promote', raw: 'promote:1' } });
+  assert.equal(tr.status.currentStepIndex, 1, 'the same command is not acted on twice');
+  tr = reconcile(s, tr.status, w, { command: { verb: 'promote', raw: 'promote:2' } });
+  assert.equal(tr.status.reason, 'Promoting');
+});
+
+test('promote-full skips to promotion', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  tr = reconcile(s, tr.status, w, { command: { verb: 'promote-full', raw: 'promote-full:1' } });
+  assert.equal(tr.status.currentStepIndex, 3);
+  assert.equal(tr.status.reason, 'Promoting');
+  assert.equal(w.stableImage, 'app:v2');
+  const done = run(s, w, tr.status);
+  assert.equal(done.phase, 'Completed');
+});
+
+test('spec.paused pauses and clearing it resumes; the pause deadline is kept', () => {
+  const w = world();
+  let s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  s = settings({ paused: true });
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Paused');
+  assert.equal(tr.status.reason, 'UserPaused');
+  assert.deepEqual(w.notified, ['Started', 'Paused']);
+  w.now += 60_000;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.currentStepIndex, 0, 'no advance while paused');
+  tr = reconcile(s, tr.status, w, { command: { verb: 'resume', raw: 'resume:1' } });
+  assert.equal(tr.status.phase, 'Paused', 'resume cannot override spec.paused');
+  s = settings({ paused: false });
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Progressing');
+  assert.equal(tr.status.currentStepIndex, 1, 'the deadline passed while paused: advances at once');
+});
+
+test('a new canaryVersion mid-release restarts from step 0 on the new version', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  w.now += 5_000;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.currentStepIndex, 1);
+  const s3 = settings({ version: 'app:v3' });
+  tr = reconcile(s3, tr.status, w);
+  assert.equal(tr.status.phase, 'Initializing');
+  assert.equal(tr.status.releaseVersion, 'app:v3');
+  assert.equal(tr.status.currentStepIndex, 0);
+  assert.equal(w.weight, 0, 'traffic back to stable while the new canary comes up');
+  assert.equal(w.canary?.image, 'app:v3');
+  const done = run(s3, w, tr.status);
+  assert.equal(done.phase, 'Completed');
+  assert.equal(w.stableImage, 'app:v3');
+});
+
+test('a new canaryVersion after Completed starts a new release', () => {
+  const w = world();
+  const done = run(settings(), w);
+  const next = reconcile(settings({ version: 'app:v3' }), done, w);
+  assert.equal(next.status.phase, 'Initializing');
+  assert.equal(next.status.stableRevision, 'app:v2');
+});
+
+test('a version the stable Deployment already runs completes at once', () => {
+  const w = world();
+  w.stableImage = 'app:v2';
+  const tr = reconcile(settings(), undefined, w);
+  assert.equal(tr.status.phase, 'Completed');
+  assert.equal(tr.status.reason, 'AlreadyReleased');
+  assert.deepEqual(tr.effects.filter((e) => e.type !== 'event'), []);
+});
+
+test('a missing target Deployment waits, saying so', () => {
+  const tr = transition(settings(), { phase: 'Initializing', releaseVersion: 'app:v2', currentStepIndex: 0, totalSteps: 3 }, { ...observe(world()), stable: undefined });
+  assert.equal(tr.status.reason, 'TargetNotFound');
+});
+
+test('BlueGreen: preview at weight 0, switch to 100, old version kept for the delay, then promotion', () => {
+  const w = world();
+  const s = settings({
+    blueGreen: true,
+    steps: [
+      { weight: 0, pauseMs: 2_000, requiresApproval: false },
+      { weight: 100, pauseMs: 3_000, requiresApproval: false },
+    ],
+  });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  assert.equal(w.weight, 0);
+  assert.equal(tr.status.stepLabel, '1/2');
+  w.now += 2_000;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(w.weight, 100, 'all traffic at once');
+  w.now += 1_000;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(w.stableImage, 'app:v1', 'old version kept during scaleDownDelay');
+  w.now += 2_000;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(w.stableImage, 'app:v2');
+  const done = run(s, w, tr.status);
+  assert.equal(done.phase, 'Completed');
+});
+
+function verdict(v: VerdictResult['verdict'], reason: VerdictResult['reason'], counters: Partial<VerdictResult['counters']> = {}): { run: AnalysisRun; verdict: VerdictResult } {
+  return {
+    run: { time: 'x', metrics: [], decision: v === 'rollback' ? 'Rollback' : v === 'pause' ? 'Pause' : 'Continue' },
+    verdict: { verdict: v, reason, message: reason, counters: { consecutiveSuccesses: 0, consecutiveFailures: 0, consecutiveInconclusive: 0, ...counters } },
+  };
+}
+
+test('with metrics, a step advances only when its pause is over and the analysis allows', () => {
+  const w = world();
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 2 } });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.analysis?.nextAt, new Date(T0 + 1_000).toISOString());
+  assert.equal(tr.requeueAfterMs, 1_000);
+  w.now = T0 + 1_000;
+  assert.equal(analysisDue(s, tr.status, w.now), true);
+  tr = reconcile(s, tr.status, w, { analysis: verdict('hold', 'AwaitingSuccesses', { consecutiveSuccesses: 1 }) });
+  assert.equal(tr.status.analysis?.consecutiveSuccesses, 1);
+  assert.equal(tr.status.analysis?.last?.decision, 'Continue');
+  assert.equal(analysisDue(s, tr.status, w.now), false);
+  w.now = T0 + 6_000; // pause over, but only 1 of 2 successes
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.currentStepIndex, 0);
+  assert.match(tr.status.message ?? '', /healthy analysis/);
+  tr = reconcile(s, tr.status, w, { analysis: verdict('advance-allowed', 'AnalysisHealthy', { consecutiveSuccesses: 2 }) });
+  assert.equal(tr.status.currentStepIndex, 1);
+  assert.equal(tr.status.analysis?.consecutiveSuccesses, 0, 'the next step is judged afresh');
+  assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'AnalysisHealthy'));
+});
+
+test('a rollback verdict rolls back at once, mid-pause', () => {
+  const w = world();
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  w.now += 1_000;
+  tr = reconcile(s, tr.status, w, { analysis: verdict('rollback', 'MetricsFailed', { consecutiveFailures: 2 }) });
+  assert.equal(tr.status.phase, 'Failed');
+  assert.equal(tr.status.reason, 'MetricsFailed');
+  assert.equal(tr.effects[0]?.type, 'resetTraffic');
+  assert.equal(tr.status.analysis?.consecutiveFailures, 2);
+});
+
+test('a pause verdict pauses; the release resumes when the metrics recover', () => {
+  const w = world();
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  w.now += 1_000;
+  tr = reconcile(s, tr.status, w, { analysis: verdict('pause', 'MetricsDegraded') });
+  assert.equal(tr.status.phase, 'Paused');
+  assert.equal(tr.status.reason, 'MetricsDegraded');
+  assert.equal(tr.requeueAfterMs, 1_000, 'analysis keeps running while paused');
+  assert.equal(analysisDue(s, tr.status, w.now + 1_000), true);
+  w.now += 10_000;
+  tr = reconcile(s, tr.status, w, { analysis: verdict('hold', 'PrometheusUnreachable') });
+  assert.equal(tr.status.phase, 'Paused', 'an unreachable Prometheus is no recovery');
+  tr = reconcile(s, tr.status, w, { analysis: verdict('advance-allowed', 'AnalysisHealthy', { consecutiveSuccesses: 1 }) });
+  assert.equal(tr.status.phase, 'Progressing');
+  assert.equal(tr.status.currentStepIndex, 1, 'pause long over and analysis healthy: advances');
+});
+
+test('resume overrides a metrics pause; promote approves and resumes too', () => {
+  const w = world();
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  tr = reconcile(s, tr.status, w, { analysis: verdict('pause', 'NoDataLimitReached') });
+  assert.equal(tr.status.phase, 'Paused');
+  const resumed = reconcile(s, tr.status, w, { command: { verb: 'resume', raw: 'resume:x' } });
+  assert.equal(resumed.status.phase, 'Progressing');
+  const promoted = reconcile(s, tr.status, w, { command: { verb: 'promote', raw: 'promote:x' } });
+  assert.equal(promoted.status.phase, 'Progressing');
+  assert.equal(promoted.status.approvedStep, 0);
+});
+
+test('analysis is never due outside an active step, nor without metrics', () => {
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
+  assert.equal(analysisDue(settings(), { phase: 'Progressing', releaseVersion: 'app:v2' }, T0), false);
+  assert.equal(analysisDue(s, { phase: 'Initializing', releaseVersion: 'app:v2' }, T0), false);
+  assert.equal(analysisDue(s, { phase: 'Progressing', releaseVersion: 'app:v2', currentStepIndex: 3, totalSteps: 3 }, T0), false);
+  assert.equal(analysisDue(s, { phase: 'Progressing', releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3 }, T0), true);
+});
+
+test('weight drift read back after a restart is repaired', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  w.weight = 0; // someone (or a half-finished rollback) reset the route
+  const fixed = reconcile(s, tr.status, w, { weight: 0 });
+  assert.deepEqual(fixed.effects, [{ type: 'prepareTraffic' }, { type: 'setWeight', weight: 10 }]);
+  assert.equal(w.weight, 10);
+});
+
+test('a deleted canary Deployment is recreated mid-step', () => {
+  const w = world();
+  const s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  w.canary = undefined;
+  tr = reconcile(s, tr.status, w);
+  assert.deepEqual(tr.effects, [{ type: 'ensureCanary', image: 'app:v2' }]);
+});
+
+test('history is bounded', () => {
+  const w = world();
+  const s = settings({ steps: Array.from({ length: 40 }, (_, i) => ({ weight: i + 1, pauseMs: 0, requiresApproval: false })) });
+  let status = run(s, w, undefined, 200);
+  status = run(settings({ ...s, version: 'app:v3' }), w, status, 200);
+  assert.equal(status.phase, 'Completed');
+  assert.equal(status.history?.length, HISTORY_LIMIT);
+  assert.equal(status.history?.at(-1)?.event, 'Completed');
+});
+
+test('observedGeneration follows the object', () => {
+  const tr = transition(settings(), undefined, { ...observe(world()), generation: 7 });
+  assert.equal(tr.status.observedGeneration, 7);
+});

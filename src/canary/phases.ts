@@ -1,0 +1,557 @@
+/**
+ * The release state machine: a pure function from (settings, status, observations) to
+ * the next status, the effects that make the cluster match it, and when to look again.
+ *
+ * Phases: Initializing → Progressing ⇄ Paused → Completed | Failed.
+ *
+ * Everything the release needs to continue is written down in status: the step index,
+ * the step's pause deadline (`pauseUntil`, a timestamp, so a restart neither loses nor
+ * restarts it), approvals, the analysis streaks and the last CLI command acted on. A
+ * controller killed at any moment reads the same status, sees the same cluster, and
+ * takes the same decision again; every effect is idempotent, so doing one twice is
+ * harmless, and a step is only ever counted once because the count is in status.
+ *
+ * Promotion is the step one past the last (`currentStepIndex === totalSteps`, reason
+ * `Promoting`): its sub-steps (stable takes the image, stable rolled out, traffic reset,
+ * canary removed) are read from the cluster, not stored, so they cannot get out of step.
+ *
+ * Guarantees:
+ * - a rollback sends all traffic to stable before anything else (`resetTraffic` is the
+ *   first effect, and the status saying Failed is written right after it);
+ * - Completed and Failed are level-triggered too: a canary still present there (a
+ *   controller killed mid-cleanup) is cleaned up again;
+ * - each CLI command (`<verb>:<id>`) is acted on at most once (`handledCommand`).
+ *
+ * No clock, no I/O: `now` is an observation; tests run on plain data.
+ */
+import type {
+  AnalysisRun,
+  CanaryDeploymentStatus,
+  Command,
+  HistoryEntry,
+  NotificationEvent,
+  Phase,
+  TrafficProviderName,
+} from '../api/canary-deployment.ts';
+import type { VerdictResult } from '../analysis/verdict.ts';
+import type { PlannedStep } from '../strategy/index.ts';
+
+/** Longest `status.history`; older entries are dropped first. */
+export const HISTORY_LIMIT = 50;
+
+/** Everything the machine needs from the spec, resolved (defaults applied, durations in ms). */
+export interface ReleaseSettings {
+  /** spec.canaryVersion: the image being released. */
+  version: string;
+  /**
+   * The ladder walked, in order. BlueGreen is two rungs: the preview (weight 0, held for
+   * the preview pause or an approval) and the switch (weight 100, held for scaleDownDelay).
+   */
+  steps: PlannedStep[];
+  blueGreen: boolean;
+  provider: TrafficProviderName;
+  /** spec.paused */
+  paused: boolean;
+  autoRollback: { enabled: boolean; onPodCrash: boolean; notReadyGraceMs: number };
+  /** Present when spec.metrics asks for anything: analysis gates every step. */
+  analysis: { intervalMs: number; successThreshold: number } | undefined;
+}
+
+/** The target (stable) Deployment as the machine needs to see it. */
+export interface StableObservation {
+  /** Image of the released container. */
+  image: string | undefined;
+  /** The Deployment's current spec is fully rolled out and available. */
+  rolledOut: boolean;
+}
+
+/** The canary Deployment, if it exists. */
+export interface CanaryObservation {
+  image: string | undefined;
+  /** Every desired replica is updated and available. */
+  ready: boolean;
+}
+
+/** Health of the canary's pods (see ./pod-health.ts). */
+export type PodHealth =
+  | { healthy: true; /** When a not-Ready pod's grace period ends (ms since epoch). */ recheckAt?: number }
+  | { healthy: false; reason: 'CrashLoopBackOff' | 'OOMKilled' | 'NotReady'; pod: string; message: string };
+
+/** The result of an analysis run the reconciler made because {@link analysisDue} said so. */
+export interface AnalysisObservation {
+  run: AnalysisRun;
+  verdict: VerdictResult;
+}
+
+/** A CLI command from the `deploy.codedance.io/command` annotation. */
+export interface CommandObservation {
+  verb: Command;
+  /** The annotation's whole value; recorded in `status.handledCommand` once acted on. */
+  raw: string;
+}
+
+export interface Observations {
+  /** ms since the epoch. */
+  now: number;
+  /** metadata.generation of the CanaryDeployment. */
+  generation: number;
+  stable: StableObservation | undefined;
+  canary: CanaryObservation | undefined;
+  pods: PodHealth;
+  /** Canary weight read back from the traffic provider, when the reconciler read it. */
+  weight?: number | undefined;
+  analysis?: AnalysisObservation | undefined;
+  /** An unhandled command, if any. */
+  command?: CommandObservation | undefined;
+}
+
+/** Work for the reconciler, as plain data. */
+export type Effect =
+  /** Create or update the canary Deployment (and the Services the provider needs) on `image`. */
+  | { type: 'ensureCanary'; image: string }
+  /** Let the traffic provider create what it needs (idempotent). */
+  | { type: 'prepareTraffic' }
+  /** Send `weight` percent to the canary; the reconciler reads it back. */
+  | { type: 'setWeight'; weight: number }
+  /** Patch the released container's image on the stable Deployment. */
+  | { type: 'promoteStable'; image: string }
+  /** All traffic to stable now. */
+  | { type: 'resetTraffic' }
+  /** Remove the canary Deployment and Services, and what the provider left. */
+  | { type: 'deleteCanary' }
+  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; note: string }
+  | { type: 'notify'; event: NotificationEvent; message: string };
+
+export interface Transition {
+  status: CanaryDeploymentStatus;
+  effects: Effect[];
+  /**
+   * The status is written after the first `statusAfter` effects ran (the rest run after
+   * the write). Normally every effect runs first, so a status never claims what the
+   * cluster does not show; a rollback writes right after the traffic reset.
+   */
+  statusAfter: number;
+  /** Look again after this long even if nothing changes; undefined: wait for a change. */
+  requeueAfterMs: number | undefined;
+}
+
+/** Whether an analysis should run before this reconcile's transition. */
+export function analysisDue(settings: ReleaseSettings, status: CanaryDeploymentStatus | undefined, now: number): boolean {
+  if (!settings.analysis || !status) return false;
+  if (status.phase !== 'Progressing' && status.phase !== 'Paused') return false;
+  if (status.releaseVersion !== settings.version) return false;
+  const total = status.totalSteps ?? settings.steps.length;
+  if ((status.currentStepIndex ?? 0) >= total) return false; // promoting: judged already
+  const nextAt = parseTime(status.analysis?.nextAt);
+  return nextAt === undefined || nextAt <= now;
+}
+
+/** The next state of a release. Pure and total: never throws. */
+export function transition(settings: ReleaseSettings, current: CanaryDeploymentStatus | undefined, obs: Observations): Transition {
+  const t = new Builder(settings, current ?? {}, obs);
+  decide(t);
+  return t.result();
+}
+
+function decide(t: Builder): void {
+  const { settings, obs } = t;
+  const phase = t.status.phase;
+  const command = t.takeCommand();
+
+  if (phase === undefined) return start(t, 'Started');
+  if (phase === 'Completed' || phase === 'Failed') return finished(t, phase, command);
+
+  // An active release (Initializing, Progressing, Paused).
+  if (t.status.releaseVersion !== settings.version) return start(t, 'Restarted');
+  if (command?.verb === 'abort') return rollback(t, 'Aborted', 'aborted by a user');
+  if (command?.verb === 'retry') t.ignore(command, 'retry applies only to a Failed release');
+  const promoting = t.step >= t.total;
+  if (!promoting) {
+    if (!obs.pods.healthy && settings.autoRollback.enabled && settings.autoRollback.onPodCrash) {
+      return rollback(t, obs.pods.reason === 'CrashLoopBackOff' ? 'PodCrashLoop' : obs.pods.reason === 'OOMKilled' ? 'PodOOMKilled' : 'PodNotReady', obs.pods.message);
+    }
+    if (obs.analysis && recordAnalysis(t, obs.analysis) === 'rolledBack') return;
+  }
+  if (phase === 'Initializing') return initializing(t, command);
+  return progressing(t, command);
+}
+
+/** A new release of `settings.version`, from step 0. */
+function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried'): void {
+  const { settings, obs } = t;
+  const history = t.status.history;
+  const handledCommand = t.status.handledCommand;
+  if (obs.stable && obs.stable.image === settings.version && event === 'Started' && !obs.canary) {
+    // Nothing to release: the stable Deployment already runs this version.
+    t.status = {
+      handledCommand,
+      history,
+      phase: 'Completed',
+      reason: 'AlreadyReleased',
+      releaseVersion: settings.version,
+      stableRevision: settings.version,
+      canaryRevision: settings.version,
+      totalSteps: t.total,
+      currentStepIndex: t.total,
+      stepLabel: `${t.total}/${t.total}`,
+      currentWeight: 0,
+      completedAt: t.iso,
+      message: `${settings.version} already runs on the stable Deployment; nothing to release`,
+    };
+    t.record('Completed', 'Normal', 'AlreadyReleased', t.status.message ?? '', { notify: false });
+    return;
+  }
+  t.status = {
+    handledCommand,
+    history,
+    phase: 'Initializing',
+    reason: event,
+    releaseVersion: settings.version,
+    stableRevision: obs.stable?.image,
+    canaryRevision: settings.version,
+    currentStepIndex: 0,
+    totalSteps: t.total,
+    stepLabel: `0/${t.total}`,
+    currentWeight: 0,
+    startedAt: t.iso,
+    message: `starting the canary ${settings.version}`,
+  };
+  if (event === 'Restarted') t.effects.push({ type: 'resetTraffic' });
+  t.effects.push({ type: 'ensureCanary', image: settings.version }, { type: 'prepareTraffic' });
+  const note = `${event === 'Started' ? 'release' : event === 'Restarted' ? 'new version mid-release, restarting with' : 'retrying'} ${settings.version} (stable ${obs.stable?.image ?? 'unknown'}, ${t.total} steps)`;
+  t.record(event, 'Normal', event, note, { notify: 'Started' });
+}
+
+/** Completed or Failed: keep the cluster clean, start again on a new version or `retry`. */
+function finished(t: Builder, phase: 'Completed' | 'Failed', command: CommandObservation | undefined): void {
+  const { settings, obs } = t;
+  if (t.status.releaseVersion !== settings.version) return resetForNew(t, 'Started');
+  if (command?.verb === 'retry') {
+    if (phase === 'Failed') return resetForNew(t, 'Retried');
+    t.ignore(command, 'retry applies only to a Failed release');
+  } else if (command) {
+    t.ignore(command, `the release is ${phase}`);
+  }
+  if (obs.canary) {
+    // A controller stopped between the rollback's (or promotion's) writes: finish them.
+    t.effects.push({ type: 'resetTraffic' }, { type: 'deleteCanary' });
+  }
+}
+
+function resetForNew(t: Builder, event: 'Started' | 'Retried'): void {
+  const keep = { history: t.status.history, handledCommand: t.status.handledCommand };
+  t.status = keep;
+  // A leftover canary (retry after a rollback that could not finish) is simply reused.
+  start(t, event);
+}
+
+/** The canary is coming up; enter step 0 once it is ready. */
+function initializing(t: Builder, command: CommandObservation | undefined): void {
+  const { settings, obs } = t;
+  if (command?.verb === 'promote' || command?.verb === 'promote-full') {
+    t.status.approvedStep = command.verb === 'promote-full' ? t.total : Math.max(t.status.approvedStep ?? -1, 0);
+  } else if (command?.verb === 'resume') t.ignore(command, 'the release is not paused');
+  if (!obs.stable) {
+    t.status.message = 'waiting for the target Deployment to exist';
+    t.status.reason = 'TargetNotFound';
+    return;
+  }
+  if (!obs.canary || obs.canary.image !== settings.version) {
+    t.effects.push({ type: 'ensureCanary', image: settings.version }, { type: 'prepareTraffic' });
+    t.status.message = `creating the canary ${settings.version}`;
+    return;
+  }
+  if (!obs.canary.ready) {
+    t.status.message = `waiting for the canary ${settings.version} to become available`;
+    t.wakeAt(obs.pods.healthy ? obs.pods.recheckAt : undefined);
+    return;
+  }
+  t.status.phase = 'Progressing';
+  t.status.reason = 'StepStarted';
+  if ((t.status.approvedStep ?? -1) >= t.total) return enterPromotion(t);
+  enterStep(t, 0, 'canary ready');
+}
+
+/** Progressing or Paused, on a step or promoting. */
+function progressing(t: Builder, command: CommandObservation | undefined): void {
+  const { settings, obs } = t;
+  if (command?.verb === 'promote-full') {
+    if (t.step < t.total) return enterPromotion(t, 'promoted to the end by a user');
+    t.ignore(command, 'already promoting');
+  } else if (command?.verb === 'promote') {
+    if (t.step >= t.total) t.ignore(command, 'already promoting');
+    else {
+      t.status.approvedStep = Math.max(t.status.approvedStep ?? -1, t.step);
+      t.record('Approved', 'Normal', 'StepApproved', `step ${t.step + 1}/${t.total} approved by a user`, { notify: false });
+      if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused') resume(t, 'promoted by a user');
+    }
+  } else if (command?.verb === 'resume') {
+    if (t.status.phase === 'Paused' && !settings.paused) resume(t, 'resumed by a user');
+    else t.ignore(command, settings.paused ? 'spec.paused is true: clear it to resume' : 'the release is not paused');
+  }
+
+  if (t.step >= t.total) return promotion(t);
+
+  // Pause and resume on spec.paused.
+  if (settings.paused && t.status.phase !== 'Paused') pause(t, 'UserPaused', 'paused by a user (spec.paused)');
+  else if (!settings.paused && t.status.phase === 'Paused' && t.status.reason === 'UserPaused') resume(t, 'spec.paused cleared');
+
+  const step = settings.steps[t.step];
+  if (!step) return enterPromotion(t);
+  // Drift: the canary or its weight are not what this step needs.
+  if (!obs.canary || obs.canary.image !== settings.version) {
+    t.effects.push({ type: 'ensureCanary', image: settings.version });
+    t.status.message = `restoring the canary ${settings.version}`;
+    return;
+  }
+  if (obs.weight !== undefined && obs.weight !== t.status.currentWeight) {
+    t.effects.push({ type: 'prepareTraffic' }, { type: 'setWeight', weight: t.status.currentWeight ?? step.weight });
+  }
+  if (t.status.phase === 'Paused') {
+    t.wakeAt(parseTime(t.status.analysis?.nextAt));
+    return;
+  }
+
+  const pauseUntil = parseTime(t.status.pauseUntil);
+  const timerDone = step.pauseMs !== undefined && (pauseUntil === undefined || pauseUntil <= obs.now);
+  const approved = (t.status.approvedStep ?? -1) >= t.step;
+  const needsApproval = step.requiresApproval || step.pauseMs === undefined;
+  const analysisOk =
+    !settings.analysis || (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
+  const ready = obs.canary.ready;
+
+  if ((step.pauseMs === undefined || timerDone) && (!needsApproval || approved) && analysisOk && ready) {
+    const next = t.step + 1;
+    if (next >= t.total) return enterPromotion(t);
+    return enterStep(t, next, 'advanced');
+  }
+
+  const waits: string[] = [];
+  if (step.pauseMs !== undefined && !timerDone) waits.push(`until ${t.status.pauseUntil}`);
+  if (needsApproval && !approved) waits.push('for approval (codedance promote)');
+  if (!analysisOk) waits.push('for a healthy analysis');
+  if (!ready) waits.push('for the canary to be available');
+  t.status.message = `step ${t.step + 1}/${t.total}: ${t.status.currentWeight ?? 0}% to ${settings.version}, waiting ${waits.join(', ')}`;
+  if (step.pauseMs !== undefined && !timerDone) t.wakeAt(pauseUntil);
+  if (!analysisOk) t.wakeAt(parseTime(t.status.analysis?.nextAt));
+  if (obs.pods.healthy) t.wakeAt(obs.pods.recheckAt);
+}
+
+function enterStep(t: Builder, index: number, why: string): void {
+  const { settings, obs } = t;
+  const step = settings.steps[index];
+  if (!step) return enterPromotion(t);
+  const first = t.status.currentStepIndex === 0 && t.status.stepStartedAt === undefined;
+  t.status.currentStepIndex = index;
+  t.status.stepLabel = `${index + 1}/${t.total}`;
+  t.status.currentWeight = step.weight;
+  t.status.stepStartedAt = t.iso;
+  t.status.pauseUntil = step.pauseMs === undefined ? undefined : new Date(obs.now + step.pauseMs).toISOString();
+  t.status.reason = 'StepStarted';
+  if (settings.analysis) {
+    // Each step is judged on its own weight: successes start again, failures carry over.
+    t.status.analysis = {
+      ...t.status.analysis,
+      consecutiveSuccesses: 0,
+      nextAt: new Date(obs.now + settings.analysis.intervalMs).toISOString(),
+    };
+  }
+  t.effects.push({ type: 'setWeight', weight: step.weight });
+  const hold = step.pauseMs === undefined ? 'waiting for approval' : step.pauseMs > 0 ? `holding until ${t.status.pauseUntil}` : 'no pause';
+  t.status.message = `step ${index + 1}/${t.total}: ${step.weight}% to ${settings.version}, ${hold}`;
+  const label = settings.blueGreen ? (step.weight === 0 ? 'preview up' : 'switched all traffic') : `${step.weight}% of traffic`;
+  t.record(first ? 'StepReached' : 'StepAdvanced', 'Normal', first ? 'StepReached' : 'StepAdvanced', `step ${index + 1}/${t.total}: ${label} (${why})`, {
+    notify: first ? false : 'Advanced',
+    weight: step.weight,
+  });
+  if (step.pauseMs !== undefined) t.wakeAt(obs.now + step.pauseMs);
+  if (settings.analysis) t.wakeAt(obs.now + settings.analysis.intervalMs);
+}
+
+function enterPromotion(t: Builder, why = 'every step passed'): void {
+  t.status.phase = 'Progressing';
+  t.status.reason = 'Promoting';
+  t.status.currentStepIndex = t.total;
+  t.status.stepLabel = `${t.total}/${t.total}`;
+  t.status.pauseUntil = undefined;
+  t.record('Promoting', 'Normal', 'Promoting', `${why}: promoting ${t.settings.version} to the stable Deployment`, { notify: false });
+  promotion(t);
+}
+
+/** stable takes the image → stable rolled out → traffic back to stable → canary removed → Completed. */
+function promotion(t: Builder): void {
+  const { settings, obs } = t;
+  t.status.reason = 'Promoting';
+  if (!obs.stable) {
+    t.status.message = 'promoting: the target Deployment is gone';
+    return;
+  }
+  if (obs.stable.image !== settings.version) {
+    t.effects.push({ type: 'promoteStable', image: settings.version });
+    t.status.message = `promoting: the stable Deployment takes ${settings.version}`;
+    return;
+  }
+  if (!obs.stable.rolledOut) {
+    t.status.message = `promoting: waiting for the stable Deployment to roll out ${settings.version}`;
+    return;
+  }
+  if (t.status.currentWeight !== 0) {
+    t.effects.push({ type: 'resetTraffic' });
+    t.status.currentWeight = 0;
+    t.status.message = 'promoting: all traffic back to the stable Deployment';
+    return;
+  }
+  if (obs.canary) t.effects.push({ type: 'deleteCanary' });
+  t.status.phase = 'Completed';
+  t.status.reason = 'Promoted';
+  t.status.stableRevision = settings.version;
+  t.status.completedAt = t.iso;
+  t.status.pauseUntil = undefined;
+  t.status.message = `${settings.version} released: the stable Deployment runs it and the canary is gone`;
+  t.record('Completed', 'Normal', 'Completed', t.status.message, { notify: 'Completed' });
+}
+
+function pause(t: Builder, reason: string, message: string): void {
+  t.status.phase = 'Paused';
+  t.status.reason = reason;
+  t.status.message = message;
+  t.record('Paused', 'Normal', 'Paused', message, { notify: 'Paused' });
+}
+
+function resume(t: Builder, why: string): void {
+  t.status.phase = 'Progressing';
+  t.status.reason = 'Resumed';
+  t.record('Resumed', 'Normal', 'Resumed', why, { notify: false });
+}
+
+/** Records an analysis in status; returns whether it rolled the release back. */
+function recordAnalysis(t: Builder, analysis: AnalysisObservation): 'rolledBack' | 'recorded' {
+  const { settings, obs } = t;
+  const { verdict, run } = analysis;
+  t.status.analysis = {
+    ...verdict.counters,
+    nextAt: new Date(obs.now + (settings.analysis?.intervalMs ?? 30_000)).toISOString(),
+    last: run,
+  };
+  const note = `step ${t.step + 1}/${t.total}: ${run.decision}${run.score === undefined ? '' : ` (score ${Math.round(run.score)})`}: ${verdict.message}`;
+  t.effects.push({ type: 'event', eventType: verdict.verdict === 'rollback' || verdict.verdict === 'pause' ? 'Warning' : 'Normal', reason: verdict.reason, note });
+  if (verdict.verdict === 'rollback') {
+    rollback(t, verdict.reason, verdict.message);
+    return 'rolledBack';
+  }
+  if (verdict.verdict === 'pause') {
+    if (t.status.phase !== 'Paused') pause(t, verdict.reason, verdict.message);
+    else if (t.status.reason !== 'UserPaused') t.status.message = verdict.message;
+  } else if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused' && isRecovered(verdict)) {
+    resume(t, `metrics recovered: ${verdict.message}`);
+  }
+  return 'recorded';
+}
+
+function isRecovered(verdict: VerdictResult): boolean {
+  return verdict.verdict === 'advance-allowed' || verdict.reason === 'AwaitingSuccesses';
+}
+
+/** Traffic to stable at once, then the status, then the canary goes. */
+function rollback(t: Builder, reason: string, message: string): void {
+  const aborted = reason === 'Aborted';
+  const step = t.step;
+  t.effects.unshift({ type: 'resetTraffic' });
+  t.statusAfter = 1;
+  t.status.phase = 'Failed';
+  t.status.reason = reason;
+  t.status.message = `${aborted ? 'aborted' : 'rolled back'} at step ${Math.min(step + 1, t.total)}/${t.total}: ${message}`;
+  t.status.currentWeight = 0;
+  t.status.pauseUntil = undefined;
+  t.status.completedAt = t.iso;
+  t.effects.push({ type: 'deleteCanary' });
+  t.record(aborted ? 'Aborted' : 'RolledBack', 'Warning', aborted ? 'Aborted' : 'RolledBack', `${t.status.message} (${reason})`, { notify: 'RolledBack' });
+}
+
+/** Accumulates the next status and its effects. */
+class Builder {
+  readonly settings: ReleaseSettings;
+  readonly obs: Observations;
+  readonly iso: string;
+  status: CanaryDeploymentStatus;
+  effects: Effect[] = [];
+  statusAfter: number | undefined;
+  private wake: number | undefined;
+
+  constructor(settings: ReleaseSettings, status: CanaryDeploymentStatus, obs: Observations) {
+    this.settings = settings;
+    this.obs = obs;
+    this.iso = new Date(obs.now).toISOString();
+    this.status = structuredClone(status);
+  }
+
+  get step(): number {
+    return this.status.currentStepIndex ?? 0;
+  }
+
+  get total(): number {
+    return this.settings.steps.length;
+  }
+
+  /** The command to act on now, marked handled (whatever comes of it). */
+  takeCommand(): CommandObservation | undefined {
+    const command = this.obs.command;
+    if (!command || command.raw === this.status.handledCommand) return undefined;
+    this.status.handledCommand = command.raw;
+    return command;
+  }
+
+  ignore(command: CommandObservation, why: string): void {
+    this.effects.push({ type: 'event', eventType: 'Warning', reason: 'CommandIgnored', note: `${command.verb} ignored: ${why}` });
+  }
+
+  /** Asks to be reconciled again at `at` (ms since epoch), keeping the earliest wish. */
+  wakeAt(at: number | undefined): void {
+    if (at === undefined) return;
+    this.wake = this.wake === undefined ? at : Math.min(this.wake, at);
+  }
+
+  /** A history entry, an Event and (unless `notify` is false) a notification. */
+  record(
+    entry: string,
+    eventType: 'Normal' | 'Warning',
+    reason: string,
+    note: string,
+    options: { notify: NotificationEvent | false; weight?: number },
+  ): void {
+    const item: HistoryEntry = { time: this.iso, event: entry, step: this.status.currentStepIndex, weight: options.weight ?? this.status.currentWeight, message: note };
+    const history = [...(this.status.history ?? []), item];
+    this.status.history = history.slice(Math.max(0, history.length - HISTORY_LIMIT));
+    this.effects.push({ type: 'event', eventType, reason, note });
+    if (options.notify) this.effects.push({ type: 'notify', event: options.notify, message: note });
+  }
+
+  result(): Transition {
+    const status = this.status;
+    status.observedGeneration = this.obs.generation;
+    if (status.phase === 'Progressing' || status.phase === 'Paused') {
+      if (this.settings.analysis) this.wakeAt(parseTime(status.analysis?.nextAt));
+    }
+    const requeueAfterMs = this.wake === undefined ? undefined : Math.max(0, this.wake - this.obs.now);
+    return { status: prune(status), effects: this.effects, statusAfter: this.statusAfter ?? this.effects.length, requeueAfterMs };
+  }
+}
+
+/** Drops undefined fields so the written status (and its comparison) stays small. */
+function prune(status: CanaryDeploymentStatus): CanaryDeploymentStatus {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(status)) if (value !== undefined) out[key] = value;
+  return out as CanaryDeploymentStatus;
+}
+
+/** ms since epoch of an RFC 3339 time, or undefined. */
+export function parseTime(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Whether the phase is one a release stays in (nothing left to do but cleanup). */
+export function isFinished(phase: Phase | undefined): boolean {
+  return phase === 'Completed' || phase === 'Failed';
+}

@@ -1,0 +1,76 @@
+/**
+ * From a CanaryDeployment spec to the {@link ReleaseSettings} the state machine walks:
+ * strategies planned, durations in milliseconds, defaults resolved in this one place.
+ * Pure; problems the API schema cannot catch come back as values for the reconciler to
+ * report (a condition and an Event), never as exceptions.
+ */
+import type { CanaryDeploymentSpec } from '../api/canary-deployment.ts';
+import { durationOr, plan, validateStrategy } from '../strategy/index.ts';
+import { ANALYSIS_DEFAULTS } from '../analysis/verdict.ts';
+import type { ReleaseSettings } from './phases.ts';
+
+/** Mirrors the API default of `autoRollback.notReadyGracePeriod`. */
+export const NOT_READY_GRACE_DEFAULT = '2m';
+
+export type SettingsResult = { ok: true; settings: ReleaseSettings } | { ok: false; problems: string[] };
+
+/** Whether `spec.metrics` asks for any analysis. */
+export function hasMetrics(spec: CanaryDeploymentSpec): boolean {
+  const m = spec.metrics;
+  if (!m) return false;
+  return Boolean(m.successRate || m.errorRate || m.latency?.p50 || m.latency?.p90 || m.latency?.p99 || (m.custom && m.custom.length > 0));
+}
+
+/** The release settings of `spec`, or what is wrong with it. */
+export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
+  const problems = validateStrategy(spec.strategy).map((p) => `${p.field}: ${p.message}`);
+  const provider = spec.traffic?.provider ?? 'Replicas';
+  const p = plan(spec.strategy);
+  if (p.kind === 'blueGreen' && provider === 'Replicas') {
+    // With replica-ratio routing every new pod sits behind the stable Service, so a
+    // preview would take live traffic before the switch: that is a canary, not BlueGreen.
+    problems.push('strategy.type: BlueGreen needs traffic.provider Istio, Nginx or GatewayAPI (with Replicas the preview pods would take live traffic before the switch)');
+  }
+  const providerObject: Record<string, boolean> = {
+    Istio: spec.traffic?.istio !== undefined,
+    Nginx: spec.traffic?.nginx !== undefined,
+    GatewayAPI: spec.traffic?.gatewayAPI !== undefined,
+    Replicas: true,
+  };
+  if (!providerObject[provider]) {
+    const field = provider === 'Istio' ? 'istio' : provider === 'Nginx' ? 'nginx' : 'gatewayAPI';
+    problems.push(`traffic.${field}: required when traffic.provider is ${provider}`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const steps =
+    p.kind === 'canary'
+      ? p.steps
+      : [
+          { weight: 0, pauseMs: p.autoPromote ? p.previewPauseMs : undefined, requiresApproval: !p.autoPromote },
+          { weight: 100, pauseMs: p.scaleDownDelayMs, requiresApproval: false },
+        ];
+  const auto = spec.autoRollback ?? {};
+  const analysis = spec.analysis ?? {};
+  return {
+    ok: true,
+    settings: {
+      version: spec.canaryVersion,
+      steps,
+      blueGreen: p.kind === 'blueGreen',
+      provider,
+      paused: spec.paused === true,
+      autoRollback: {
+        enabled: auto.enabled ?? true,
+        onPodCrash: auto.onPodCrash ?? true,
+        notReadyGraceMs: durationOr(auto.notReadyGracePeriod, NOT_READY_GRACE_DEFAULT),
+      },
+      analysis: hasMetrics(spec)
+        ? {
+            intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.interval),
+            successThreshold: analysis.successThreshold ?? ANALYSIS_DEFAULTS.successThreshold,
+          }
+        : undefined,
+    },
+  };
+}
