@@ -1,0 +1,408 @@
+/**
+ * Builds the control-plane binaries from their pinned Go modules and caches them by
+ * version under `$CODEDANCE_HOME/bin/<name>-<version>/`.
+ *
+ * Three builds, run one after another so a 2-core machine stays usable:
+ * - `hyperkube`: one wrapper around kube-apiserver, kube-controller-manager,
+ *   kube-scheduler and kubectl (symlinks named after each point at it), so the shared
+ *   Kubernetes code compiles and links once;
+ * - `etcd`: a wrapper around `etcdmain.Main` of `go.etcd.io/etcd/server/v3`;
+ * - `kwok`: `go install sigs.k8s.io/kwok/cmd/kwok@<version>` as is.
+ *
+ * Guarantees: a cached binary is used only when its build finished (the binary is moved
+ * into place last, with a `build-info.json` naming the inputs); changing a pinned version
+ * or a wrapper's Go source rebuilds that component; two processes never build the same
+ * component at once (the second waits and then reuses the result).
+ * Caveat: a cold build of hyperkube takes many minutes and ~2-3 GB of memory.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CommandError, runCommand } from './exec.ts';
+import { parseGoMod, wrapperGoMod } from './gomod.ts';
+import { withLock } from './lock.ts';
+import { binaryDir, buildDir, codedanceHome } from './paths.ts';
+import { etcdVersion, kubernetesMajorMinor, kubernetesVersion, kwokVersion, minimumGoVersion, stagingVersion } from './versions.ts';
+
+/** Absolute paths of every control-plane binary. */
+export interface ControlPlaneBinaries {
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubectl: string;
+  etcd: string;
+  kwok: string;
+}
+
+/** The three things that are built. */
+export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok';
+
+/** What {@link ensureBinaries} reports while it works. */
+export type BuildProgress =
+  | { type: 'cached'; component: BuildComponent; version: string; path: string }
+  | { type: 'waiting'; component: BuildComponent; holderPid: number }
+  | { type: 'start'; component: BuildComponent; version: string; logPath: string }
+  | { type: 'step'; component: BuildComponent; step: string }
+  | { type: 'heartbeat'; component: BuildComponent; elapsedMs: number; packages: number; lastPackage: string | undefined }
+  | { type: 'done'; component: BuildComponent; version: string; elapsedMs: number; path: string };
+
+export interface EnsureBinariesOptions {
+  /** @default `$CODEDANCE_HOME` or `~/.codedance` */
+  home?: string;
+  /** Progress of each build; nothing is reported for a fully cached run except `cached`. */
+  onProgress?: (progress: BuildProgress) => void;
+  /** How often a running build reports a heartbeat. @default 15000 */
+  heartbeatMs?: number;
+  /** Build only these components (the returned paths still name all). @default all three */
+  components?: BuildComponent[];
+}
+
+/** What a finished build records next to its binary. */
+interface BuildInfo {
+  component: BuildComponent;
+  version: string;
+  fingerprint: string;
+  goVersion: string;
+  buildSeconds: number;
+  builtAt: string;
+}
+
+const hyperkubeCommands = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'] as const;
+const goSourceDir = fileURLToPath(new URL('./go/', import.meta.url));
+
+/** Where the binaries live (or will live) under `home`, whether or not they are built yet. */
+export function binaryPaths(home: string = codedanceHome()): ControlPlaneBinaries {
+  const kube = binaryDir(home, 'hyperkube', kubernetesVersion);
+  return {
+    kubeApiserver: join(kube, 'kube-apiserver'),
+    kubeControllerManager: join(kube, 'kube-controller-manager'),
+    kubeScheduler: join(kube, 'kube-scheduler'),
+    kubectl: join(kube, 'kubectl'),
+    etcd: join(binaryDir(home, 'etcd', etcdVersion), 'etcd'),
+    kwok: join(binaryDir(home, 'kwok', kwokVersion), 'kwok'),
+  };
+}
+
+/**
+ * Makes sure every control-plane binary is built for the pinned versions and returns
+ * their paths. Cached binaries are reused; missing ones are built sequentially.
+ */
+export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promise<ControlPlaneBinaries> {
+  const home = options.home ?? codedanceHome();
+  const report = options.onProgress ?? (() => {});
+  const builds = [hyperkubeBuild(), etcdBuild(), kwokBuild()].filter(
+    (build) => !options.components || options.components.includes(build.component),
+  );
+  let go: GoToolchain | undefined;
+  for (const build of builds) {
+    const fingerprint = await build.fingerprint();
+    if (await isCached(home, build, fingerprint)) {
+      report({ type: 'cached', component: build.component, version: build.version, path: binaryDir(home, build.component, build.version) });
+      continue;
+    }
+    go ??= await findGo();
+    const toolchain = go;
+    const lockPath = join(home, 'bin', `.${build.component}-${build.version}.lock`);
+    await mkdir(join(home, 'bin'), { recursive: true });
+    await withLock(
+      lockPath,
+      async () => {
+        // Another process may have finished this build while we waited for the lock.
+        if (await isCached(home, build, fingerprint)) {
+          report({ type: 'cached', component: build.component, version: build.version, path: binaryDir(home, build.component, build.version) });
+          return;
+        }
+        await runBuild(home, build, fingerprint, toolchain, report, options.heartbeatMs ?? 15_000);
+      },
+      (holderPid) => report({ type: 'waiting', component: build.component, holderPid }),
+    );
+  }
+  return binaryPaths(home);
+}
+
+/** True when every binary is present and built from the current inputs (no build needed). */
+export async function binariesReady(home: string = codedanceHome()): Promise<boolean> {
+  for (const build of [hyperkubeBuild(), etcdBuild(), kwokBuild()]) {
+    if (!(await isCached(home, build, await build.fingerprint()))) return false;
+  }
+  return true;
+}
+
+/** One human-readable line for a progress event, as the CLI and the test harness print it. */
+export function formatBuildProgress(progress: BuildProgress): string {
+  const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
+  switch (progress.type) {
+    case 'cached':
+      return `${progress.component} ${progress.version}: cached in ${progress.path}`;
+    case 'waiting':
+      return `${progress.component}: another process (pid ${progress.holderPid}) is building it; waiting`;
+    case 'start':
+      return `${progress.component} ${progress.version}: building from source (log: ${progress.logPath})`;
+    case 'step':
+      return `${progress.component}: ${progress.step}`;
+    case 'heartbeat':
+      return `${progress.component}: still building, ${seconds(progress.elapsedMs)} elapsed, ${progress.packages} packages compiled${progress.lastPackage ? ` (last: ${progress.lastPackage})` : ''}`;
+    case 'done':
+      return `${progress.component} ${progress.version}: built in ${seconds(progress.elapsedMs)} -> ${progress.path}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+interface GoToolchain {
+  go: string;
+  version: string;
+  env: NodeJS.ProcessEnv;
+}
+
+interface BuildContext {
+  go: GoToolchain;
+  workDir: string;
+  /** Where the finished binary must be written (a temporary name inside the bin dir). */
+  output: string;
+  logPath: string;
+  step: (step: string) => void;
+  onLine: (line: string) => void;
+}
+
+interface ComponentBuild {
+  component: BuildComponent;
+  version: string;
+  /** The binary's file name inside its bin dir. */
+  binary: string;
+  /** Names to symlink to the binary inside the same dir. */
+  links: readonly string[];
+  /** Hash of every input besides the Go toolchain: versions, wrapper source, flags. */
+  fingerprint: () => Promise<string>;
+  build: (ctx: BuildContext) => Promise<void>;
+  /** Arguments that make the binary print its version, to check the result runs. */
+  versionArgs: string[];
+}
+
+function hash(...parts: string[]): string {
+  const digest = createHash('sha256');
+  for (const part of parts) digest.update(part).update('\0');
+  return digest.digest('hex').slice(0, 16);
+}
+
+// -trimpath keeps the compile cache independent of where the wrapper module sits, so a
+// rebuild in another home (CI, a second checkout) still hits the shared Go build cache.
+const goBuildFlags = ['-trimpath'];
+
+function hyperkubeLdflags(): string {
+  const { major, minor } = kubernetesMajorMinor();
+  // Without the version stamps the server reports v0.0.0 and clients warn about skew.
+  return [
+    '-s -w',
+    `-X k8s.io/component-base/version.gitVersion=${kubernetesVersion}`,
+    `-X k8s.io/component-base/version.gitMajor=${major}`,
+    `-X k8s.io/component-base/version.gitMinor=${minor}`,
+    '-X k8s.io/component-base/version.gitTreeState=clean',
+  ].join(' ');
+}
+
+function hyperkubeBuild(): ComponentBuild {
+  const source = join(goSourceDir, 'hyperkube', 'main.go');
+  return {
+    component: 'hyperkube',
+    version: kubernetesVersion,
+    binary: 'hyperkube',
+    links: hyperkubeCommands,
+    versionArgs: ['kubectl', 'version', '--client'],
+    fingerprint: async () => hash(kubernetesVersion, await readFile(source, 'utf8'), hyperkubeLdflags(), ...goBuildFlags),
+    build: async (ctx) => {
+      ctx.step(`resolving k8s.io/kubernetes@${kubernetesVersion} and its dependencies`);
+      const download = await runCommand(ctx.go.go, ['mod', 'download', '-json', `k8s.io/kubernetes@${kubernetesVersion}`], {
+        cwd: ctx.workDir,
+        env: ctx.go.env,
+        logPath: ctx.logPath,
+      });
+      const info = JSON.parse(download) as { GoMod?: string; Error?: string };
+      if (!info.GoMod) throw new Error(`go mod download k8s.io/kubernetes@${kubernetesVersion} gave no go.mod: ${info.Error ?? download}`);
+      const upstream = parseGoMod(await readFile(info.GoMod, 'utf8'));
+      await writeFile(
+        join(ctx.workDir, 'go.mod'),
+        wrapperGoMod({
+          module: 'codedance.local/hyperkube',
+          upstream,
+          kubernetesVersion,
+          stagingVersion: stagingVersion(),
+        }),
+      );
+      await copyFile(source, join(ctx.workDir, 'main.go'));
+      await rm(join(ctx.workDir, 'go.sum'), { force: true });
+      await runCommand(ctx.go.go, ['mod', 'tidy'], { cwd: ctx.workDir, env: ctx.go.env, logPath: ctx.logPath });
+      ctx.step('compiling (the first build takes a while: thousands of packages)');
+      await runCommand(ctx.go.go, ['build', '-v', ...goBuildFlags, '-ldflags', hyperkubeLdflags(), '-o', ctx.output, '.'], {
+        cwd: ctx.workDir,
+        env: ctx.go.env,
+        logPath: ctx.logPath,
+        onLine: ctx.onLine,
+      });
+    },
+  };
+}
+
+function etcdBuild(): ComponentBuild {
+  const source = join(goSourceDir, 'etcd', 'main.go');
+  return {
+    component: 'etcd',
+    version: etcdVersion,
+    binary: 'etcd',
+    links: [],
+    versionArgs: ['--version'],
+    fingerprint: async () => hash(etcdVersion, await readFile(source, 'utf8'), ...goBuildFlags),
+    build: async (ctx) => {
+      ctx.step(`resolving go.etcd.io/etcd/server/v3@${etcdVersion}`);
+      await writeFile(
+        join(ctx.workDir, 'go.mod'),
+        `module codedance.local/etcd\n\ngo ${minimumGoVersion}.0\n\nrequire go.etcd.io/etcd/server/v3 ${etcdVersion}\n`,
+      );
+      await copyFile(source, join(ctx.workDir, 'main.go'));
+      await rm(join(ctx.workDir, 'go.sum'), { force: true });
+      await runCommand(ctx.go.go, ['mod', 'tidy'], { cwd: ctx.workDir, env: ctx.go.env, logPath: ctx.logPath });
+      ctx.step('compiling');
+      await runCommand(ctx.go.go, ['build', '-v', ...goBuildFlags, '-ldflags', '-s -w', '-o', ctx.output, '.'], {
+        cwd: ctx.workDir,
+        env: ctx.go.env,
+        logPath: ctx.logPath,
+        onLine: ctx.onLine,
+      });
+    },
+  };
+}
+
+function kwokBuild(): ComponentBuild {
+  return {
+    component: 'kwok',
+    version: kwokVersion,
+    binary: 'kwok',
+    links: [],
+    versionArgs: ['--version'],
+    fingerprint: async () => hash(kwokVersion, ...goBuildFlags),
+    build: async (ctx) => {
+      ctx.step(`compiling sigs.k8s.io/kwok/cmd/kwok@${kwokVersion}`);
+      const gobin = join(ctx.workDir, 'gobin');
+      await mkdir(gobin, { recursive: true });
+      await runCommand(ctx.go.go, ['install', '-v', ...goBuildFlags, '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@${kwokVersion}`], {
+        cwd: ctx.workDir,
+        env: { ...ctx.go.env, GOBIN: gobin },
+        logPath: ctx.logPath,
+        onLine: ctx.onLine,
+      });
+      await rename(join(gobin, 'kwok'), ctx.output);
+    },
+  };
+}
+
+async function isCached(home: string, build: ComponentBuild, fingerprint: string): Promise<boolean> {
+  const dir = binaryDir(home, build.component, build.version);
+  if (!existsSync(join(dir, build.binary))) return false;
+  try {
+    const info = JSON.parse(await readFile(join(dir, 'build-info.json'), 'utf8')) as BuildInfo;
+    return info.fingerprint === fingerprint && build.links.every((link) => existsSync(join(dir, link)));
+  } catch {
+    return false;
+  }
+}
+
+async function runBuild(
+  home: string,
+  build: ComponentBuild,
+  fingerprint: string,
+  go: GoToolchain,
+  report: (progress: BuildProgress) => void,
+  heartbeatMs: number,
+): Promise<void> {
+  const started = Date.now();
+  const workDir = buildDir(home, build.component, build.version);
+  const binDir = binaryDir(home, build.component, build.version);
+  await mkdir(workDir, { recursive: true });
+  await mkdir(binDir, { recursive: true });
+  const logPath = join(workDir, 'build.log');
+  await writeFile(logPath, `build of ${build.component} ${build.version} with ${go.version} at ${new Date().toISOString()}\n`);
+  report({ type: 'start', component: build.component, version: build.version, logPath });
+
+  // `go build -v` prints each package as it compiles it: count them for the heartbeat.
+  let packages = 0;
+  let lastPackage: string | undefined;
+  const heartbeat = setInterval(() => {
+    report({ type: 'heartbeat', component: build.component, elapsedMs: Date.now() - started, packages, lastPackage });
+  }, heartbeatMs);
+  const output = join(binDir, `.${build.binary}.partial`);
+  try {
+    await build.build({
+      go,
+      workDir,
+      output,
+      logPath,
+      step: (step) => report({ type: 'step', component: build.component, step }),
+      onLine: (line) => {
+        if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line.trim())) {
+          packages += 1;
+          lastPackage = line.trim();
+        }
+      },
+    });
+  } catch (err) {
+    if (err instanceof CommandError) {
+      throw new Error(`building ${build.component} ${build.version} failed: ${err.message}`, { cause: err });
+    }
+    throw err;
+  } finally {
+    clearInterval(heartbeat);
+  }
+  await chmod(output, 0o755);
+  await runCommand(output, build.versionArgs, { cwd: workDir, env: process.env, logPath }).catch((err: unknown) => {
+    throw new Error(`the freshly built ${build.component} does not run: ${(err as Error).message}`, { cause: err });
+  });
+
+  const target = join(binDir, build.binary);
+  await rename(output, target);
+  for (const link of build.links) {
+    await rm(join(binDir, link), { force: true });
+    await symlink(build.binary, join(binDir, link));
+  }
+  const elapsedMs = Date.now() - started;
+  const info: BuildInfo = {
+    component: build.component,
+    version: build.version,
+    fingerprint,
+    goVersion: go.version,
+    buildSeconds: Math.round(elapsedMs / 1000),
+    builtAt: new Date().toISOString(),
+  };
+  // Written last: its presence with a matching fingerprint is what "cached" means.
+  await writeFile(join(binDir, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`);
+  report({ type: 'done', component: build.component, version: build.version, elapsedMs, path: target });
+}
+
+/** Finds `go` on PATH (or in /usr/local/go/bin) and checks it is new enough. */
+async function findGo(): Promise<GoToolchain> {
+  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go')), '/usr/local/go/bin/go'];
+  const go = candidates.find((candidate) => existsSync(candidate));
+  if (!go) {
+    throw new Error(`go not found: install Go ${minimumGoVersion} or later (https://go.dev/dl/) and put it on PATH; the control plane is built from source`);
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    // Static binaries, and no go.work from a surrounding folder changing what gets built.
+    CGO_ENABLED: '0',
+    GOWORK: 'off',
+    PATH: [join(go, '..'), process.env.PATH ?? ''].join(delimiter),
+  };
+  let version: string;
+  try {
+    version = (await runCommand(go, ['env', 'GOVERSION'], { cwd: process.cwd(), env, logPath: '/dev/null' })).trim();
+  } catch (err) {
+    throw new Error(`${go} does not run: ${(err as Error).message}`, { cause: err });
+  }
+  const match = /^go(\d+)\.(\d+)/.exec(version);
+  const [wantMajor, wantMinor] = minimumGoVersion.split('.').map(Number) as [number, number];
+  if (!match || Number(match[1]) < wantMajor || (Number(match[1]) === wantMajor && Number(match[2]) < wantMinor)) {
+    throw new Error(`${go} is ${version}; the control plane needs Go ${minimumGoVersion} or later: install it from https://go.dev/dl/`);
+  }
+  return { go, version, env };
+}

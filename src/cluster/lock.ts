@@ -1,0 +1,57 @@
+/**
+ * A cross-process lock on a directory name, so two commands (say `cluster up` in two
+ * terminals) do not build the same binary or start the same cluster at once.
+ *
+ * `mkdir` is atomic; the holder's pid is written inside so a lock left by a process that
+ * died is taken over instead of waited on forever.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** True when a process with this pid exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` while holding the lock at `path`. Calls `onWait` once if another live process
+ * holds it, then polls until it is released.
+ */
+export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (holderPid: number) => void): Promise<T> {
+  let waited = false;
+  for (;;) {
+    try {
+      await mkdir(path);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number.parseInt(await readFile(join(path, 'pid'), 'utf8').catch(() => ''), 10);
+    if (Number.isFinite(holder) && holder !== process.pid && isProcessAlive(holder)) {
+      if (!waited) onWait?.(holder);
+      waited = true;
+      await sleep(1000);
+      continue;
+    }
+    if (!Number.isFinite(holder)) {
+      // The holder may be between mkdir and writing its pid: give it a moment before
+      // treating the lock as abandoned.
+      await sleep(500);
+      const again = await readFile(join(path, 'pid'), 'utf8').catch(() => '');
+      if (again) continue;
+    }
+    await rm(path, { recursive: true, force: true });
+  }
+  await writeFile(join(path, 'pid'), String(process.pid));
+  try {
+    return await fn();
+  } finally {
+    await rm(path, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Where the local control plane keeps its files.
+ *
+ * ```
+ * $CODEDANCE_HOME (default ~/.codedance)
+ *   bin/<name>-<version>/          cached binaries, one folder per pinned version
+ *   build/<name>-<version>/        wrapper modules and build logs
+ *   clusters/<name>/               one running cluster's state (certs, logs, data, cluster.json)
+ * ```
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** `$CODEDANCE_HOME`, or `~/.codedance` when unset. */
+export function codedanceHome(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.CODEDANCE_HOME;
+  return fromEnv ? resolve(fromEnv) : join(homedir(), '.codedance');
+}
+
+/** The state directory of the named cluster under `home`; the dev cluster is `default`. */
+export function clusterStateDir(home: string, name = 'default'): string {
+  return join(home, 'clusters', name);
+}
+
+/** Folder holding the cached binaries of one component at one version. */
+export function binaryDir(home: string, name: string, version: string): string {
+  return join(home, 'bin', `${name}-${version}`);
+}
+
+/** Scratch folder where one component's wrapper module is generated and built. */
+export function buildDir(home: string, name: string, version: string): string {
+  return join(home, 'build', `${name}-${version}`);
+}

@@ -1,0 +1,33 @@
+/**
+ * The one place that pins the versions of the local control plane.
+ *
+ * The build cache (`$CODEDANCE_HOME/bin/<name>-<version>/`), the cluster, the tests, the
+ * demo and the benchmarks all read these constants, so bumping a version here rebuilds
+ * once and everything follows.
+ */
+
+/** Kubernetes (`k8s.io/kubernetes`); its staging modules are published as `v0.<minor>.<patch>`. */
+export const kubernetesVersion = 'v1.36.3';
+
+/** etcd server (`go.etcd.io/etcd/server/v3`): latest patch of the 3.6 line. */
+export const etcdVersion = 'v3.6.16';
+
+/** kwok (`sigs.k8s.io/kwok`): fake nodes and pod lifecycles driven by Stage objects. */
+export const kwokVersion = 'v0.8.0';
+
+/** Oldest Go toolchain the pinned modules build with (their go.mod files say `go 1.26.0`). */
+export const minimumGoVersion = '1.26';
+
+/** `v1.36.3` -> `v0.36.3`: the version the staging modules (`k8s.io/api`, ...) are published under. */
+export function stagingVersion(version: string = kubernetesVersion): string {
+  const match = /^v1\.(\d+)\.(\d+)$/.exec(version);
+  if (!match) throw new Error(`unexpected Kubernetes version '${version}': expected v1.MINOR.PATCH`);
+  return `v0.${match[1]}.${match[2]}`;
+}
+
+/** `v1.36.3` -> { major: '1', minor: '36' }, for the version stamps passed to the linker. */
+export function kubernetesMajorMinor(version: string = kubernetesVersion): { major: string; minor: string } {
+  const match = /^v(\d+)\.(\d+)\./.exec(version);
+  if (!match) throw new Error(`unexpected Kubernetes version '${version}'`);
+  return { major: match[1]!, minor: match[2]! };
+}
