@@ -56,11 +56,21 @@ export const Duration = {
   }),
 } as const;
 
-/** A DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters. */
+/** What a DNS-1123 label looks like: lower-case alphanumerics and '-', alphanumeric at both ends. */
+export const DnsLabelPattern = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/**
+ * A DNS-1123 label (the name of a Deployment, Service, Ingress...): at most 63 characters.
+ * As with {@link Duration}, the CEL twin of the pattern says in words what is expected.
+ */
 export const DnsLabel = {
   minLength: 1,
   maxLength: 63,
-  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+  pattern: DnsLabelPattern,
+  ...cel({
+    rule: `self.matches('${DnsLabelPattern}')`,
+    message: "must be a Kubernetes object name (DNS-1123 label): lower-case letters, digits and '-', starting and ending with a letter or digit",
+  }),
 } as const;
 
 /** A condition in the Kubernetes API conventions (metav1.Condition). */
