@@ -127,7 +127,7 @@ export function controllerManifests(image: string): object[] {
               {
                 name: 'controller',
                 image,
-                args: ['controller', '--leader-elect', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--http-port=${CONTROLLER_HTTP_PORT}`],
+                args: ['controller', '--leader-elect=true', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--http-port=${CONTROLLER_HTTP_PORT}`],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
