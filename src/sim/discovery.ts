@@ -1,0 +1,195 @@
+/**
+ * Which services to simulate, and the canary's share of each, from the cluster.
+ *
+ * A service is simulated when
+ * - a CanaryDeployment names it (`spec.targetDeployment`), whatever its phase: the
+ *   weights come from the objects of `spec.traffic.provider`; or
+ * - a Deployment carries the label `sim.codedance.io/simulate: "true"` and no
+ *   CanaryDeployment targets it: it is treated as the Replicas provider (its
+ *   `<name>-canary` Deployment, if any, shares its Service), so a sample service has
+ *   traffic before any release starts.
+ *
+ * {@link describeTargets} is pure over a {@link ClusterView}; {@link watchCluster} fills
+ * one from watches (one per kind, per namespace when scoped) so each tick reads memory.
+ */
+import type { CanaryDeployment } from '../api/canary-deployment.ts';
+import type { KubeObject } from '../runtime/client.ts';
+import {
+  CanaryDeployment as CanaryDeploymentKind,
+  Deployment as DeploymentKind,
+  HTTPRoute as HTTPRouteKind,
+  Ingress as IngressKind,
+  VirtualService as VirtualServiceKind,
+  type ResourceKind,
+} from '../runtime/kinds.ts';
+import { informer, type Informer, type WatchClient } from './informer.ts';
+import type { SimTarget } from './target.ts';
+import {
+  gatewayCanaryShare,
+  ingressBackend,
+  istioCanaryShare,
+  nginxCanaryShare,
+  readyReplicas,
+  replicaCanaryShare,
+  type DeploymentLike,
+  type HTTPRouteLike,
+  type IngressLike,
+  type VirtualServiceLike,
+} from './weights.ts';
+
+/** Label that opts a Deployment into simulation without a CanaryDeployment. */
+export const SimulateLabel = 'sim.codedance.io/simulate';
+
+/** Read access to the objects the simulator looks at. */
+export interface ClusterView {
+  canaryDeployments(): Iterable<CanaryDeployment>;
+  deployments(): Iterable<DeploymentLike>;
+  deployment(namespace: string, name: string): DeploymentLike | undefined;
+  virtualService(namespace: string, name: string): VirtualServiceLike | undefined;
+  ingress(namespace: string, name: string): IngressLike | undefined;
+  httpRoute(namespace: string, name: string): HTTPRouteLike | undefined;
+}
+
+/** The canary Deployment's name for a target, as the controller makes it. */
+export function canaryWorkloadName(target: string): string {
+  return `${target}-canary`;
+}
+
+/** The canary Ingress's name for a stable Ingress, as the Nginx provider makes it. */
+export function canaryIngressName(ingress: string): string {
+  return `${ingress}-canary`;
+}
+
+/** Every service to simulate, with the canary's current share. */
+export function describeTargets(view: ClusterView): SimTarget[] {
+  const targets: SimTarget[] = [];
+  const claimed = new Set<string>();
+  for (const cd of view.canaryDeployments()) {
+    const target = describeCanary(cd, view);
+    if (!target) continue;
+    claimed.add(`${target.namespace}/${target.target}`);
+    targets.push(target);
+  }
+  for (const deployment of view.deployments()) {
+    const { namespace, name, labels } = deployment.metadata;
+    if (!namespace || !name || labels?.[SimulateLabel] !== 'true' || claimed.has(`${namespace}/${name}`)) continue;
+    const canary = view.deployment(namespace, canaryWorkloadName(name));
+    targets.push({
+      key: `${namespace}/${name}`,
+      namespace,
+      name,
+      target: name,
+      canaryWorkload: canaryWorkloadName(name),
+      service: name,
+      provider: 'Replicas',
+      canaryShare: replicaCanaryShare(deployment, canary),
+      serving: readyReplicas(deployment) + readyReplicas(canary) > 0,
+    });
+  }
+  return targets;
+}
+
+function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | undefined {
+  const { namespace, name } = cd.metadata;
+  const targetName = cd.spec?.targetDeployment;
+  if (!namespace || !name || !targetName) return undefined;
+  const service = cd.spec.service?.name ?? targetName;
+  const canaryWorkload = canaryWorkloadName(targetName);
+  const provider = cd.spec.traffic?.provider ?? 'Replicas';
+  const stable = view.deployment(namespace, targetName);
+  const canary = view.deployment(namespace, canaryWorkload);
+  const base = {
+    key: `${namespace}/${name}`,
+    namespace,
+    name,
+    target: targetName,
+    canaryWorkload,
+    service,
+    provider,
+    // A service whose Deployment is gone (or not made yet) answers nothing.
+    serving: stable !== undefined,
+  };
+  switch (provider) {
+    case 'Istio': {
+      const istio = cd.spec.traffic?.istio;
+      const vs = istio ? view.virtualService(namespace, istio.virtualService) : undefined;
+      return { ...base, canaryShare: istioCanaryShare(vs, service, istio?.routes) };
+    }
+    case 'Nginx': {
+      const ingressName = cd.spec.traffic?.nginx?.ingress ?? service;
+      const canaryIngress = view.ingress(namespace, canaryIngressName(ingressName));
+      // ingress-nginx names an upstream `<namespace>-<service>-<port>`; read the canary
+      // Ingress's backend when it exists, else assume the stable backend's port.
+      const backend = ingressBackend(canaryIngress) ?? (() => {
+        const stableBackend = ingressBackend(view.ingress(namespace, ingressName));
+        return { service: `${service}-canary`, port: stableBackend?.port ?? String(cd.spec.service?.port ?? 80) };
+      })();
+      return {
+        ...base,
+        canaryShare: nginxCanaryShare(canaryIngress),
+        nginx: {
+          ingress: ingressName,
+          canaryIngress: canaryIngressName(ingressName),
+          canaryUpstream: `${namespace}-${backend.service}-${backend.port}`,
+        },
+      };
+    }
+    case 'GatewayAPI': {
+      const routeName = cd.spec.traffic?.gatewayAPI?.httpRoute;
+      const route = routeName ? view.httpRoute(namespace, routeName) : undefined;
+      return { ...base, canaryShare: gatewayCanaryShare(route, service) };
+    }
+    case 'Replicas':
+      return {
+        ...base,
+        canaryShare: replicaCanaryShare(stable, canary),
+        serving: readyReplicas(stable) + readyReplicas(canary) > 0,
+      };
+  }
+}
+
+/** A {@link ClusterView} kept current by watches. */
+export interface WatchedCluster extends ClusterView {
+  /** Resolves once every kind has been listed (or found missing). */
+  ready: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Watches CanaryDeployments, Deployments, Ingresses, VirtualServices and HTTPRoutes in
+ * `namespaces` (all when empty). Kinds the cluster does not serve are simply empty.
+ */
+export function watchCluster(client: WatchClient, namespaces: readonly string[], onError?: (err: unknown) => void): WatchedCluster {
+  const scopes: (string | undefined)[] = namespaces.length ? [...new Set(namespaces)] : [undefined];
+  function watchKind<T extends KubeObject>(kind: ResourceKind) {
+    const byScope = new Map<string | undefined, Informer<T>>(scopes.map((ns) => [ns, informer<T>(client, kind, { namespace: ns, onError })]));
+    const all = [...byScope.values()];
+    return {
+      informers: all,
+      get(namespace: string, name: string): T | undefined {
+        return (byScope.get(namespace) ?? byScope.get(undefined))?.get(namespace, name);
+      },
+      *list(): Iterable<T> {
+        for (const one of all) yield* one.list();
+      },
+    };
+  }
+  const canaries = watchKind<CanaryDeployment>(CanaryDeploymentKind);
+  const deployments = watchKind<DeploymentLike>(DeploymentKind);
+  const ingresses = watchKind<IngressLike>(IngressKind);
+  const virtualServices = watchKind<VirtualServiceLike>(VirtualServiceKind);
+  const httpRoutes = watchKind<HTTPRouteLike>(HTTPRouteKind);
+  const informers = [canaries, deployments, ingresses, virtualServices, httpRoutes].flatMap((k) => k.informers as Informer<KubeObject>[]);
+  return {
+    ready: Promise.all(informers.map((i) => i.ready)).then(() => undefined),
+    stop() {
+      for (const one of informers) one.stop();
+    },
+    canaryDeployments: () => canaries.list(),
+    deployments: () => deployments.list(),
+    deployment: deployments.get,
+    virtualService: virtualServices.get,
+    ingress: ingresses.get,
+    httpRoute: httpRoutes.get,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The traffic and metrics simulator: stands in for the data plane of services whose
+ * pods (under kwok) serve nothing.
+ *
+ * Every tick (1 s by default) it reads the services to simulate and the canary's share
+ * of each from watched caches (`discovery.ts`), gives each service `rps × tick`
+ * requests split by that share (`sampler.ts`), samples each request's status and
+ * latency from its version's profile, and counts them into the metric families real
+ * meshes and ingresses export (`metrics.ts`), served on `/metrics` for Prometheus.
+ * Nothing is sent over the network but the watches and the scrapes.
+ *
+ * Guarantees: the split follows the weights exactly over time (fractions carry over);
+ * a weight change is seen within one tick of the watch event; with the same seed, the
+ * same weights and the same profiles, the same counts come out.
+ * Caveats: the first tick after start counts nothing (it only sets the clock);
+ * a service's series disappear when it stops being simulated.
+ */
+import pino, { type Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createKubeClient, type KubeClient } from '../runtime/client.ts';
+import { describeTargets, watchCluster, type WatchedCluster } from './discovery.ts';
+import type { WatchClient } from './informer.ts';
+import { createDataPlaneMetrics, type FamilySelection } from './metrics.ts';
+import { createProfileBook, healthyProfile, parseProfileUpdate, type ProfileUpdate, type ServiceProfile, type VersionProfile } from './profile.ts';
+import { seededRandom } from './random.ts';
+import { newPaceState, paceTick, sampleRequests, type PaceState } from './sampler.ts';
+import { registerScrapeTargetFile, type ScrapeRegistration } from './scrape-target.ts';
+import { serveSimulator, type ListeningServer } from './server.ts';
+import { renderFamilies } from './series.ts';
+import { Versions, type SimTarget } from './target.ts';
+
+export interface SimulatorOptions {
+  /** Client to watch with (left open on stop); when unset one is made from `kubeconfigPath`. */
+  client?: WatchClient;
+  /** Kubeconfig file; ignored when `client` is given. @default the default loading rules */
+  kubeconfigPath?: string;
+  /** Namespaces to simulate. @default all */
+  namespaces?: string[];
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 0 (a free port) */
+  port?: number;
+  /** Requests per second of each service, before the split. @default 50 */
+  rps?: number;
+  /** Time between two ticks, in milliseconds. @default 1000 */
+  tickMs?: number;
+  /** Seed of the random source. @default random */
+  seed?: number;
+  /** Which metric families count a service (see `metrics.ts`). @default 'provider' */
+  families?: FamilySelection;
+  /** Behaviour of versions nobody configured. @default healthyProfile (0.1% errors, p50 20 ms, p99 80 ms) */
+  defaults?: VersionProfile;
+  /** Register with Prometheus through file_sd: the directory and the target's name. */
+  scrapeTarget?: { dir: string; name: string };
+  /** @default a pino logger at level `warn` */
+  logger?: Logger;
+}
+
+/** A running simulator. */
+export interface Simulator {
+  /** Base URL, e.g. `http://127.0.0.1:40123` (`/metrics`, `/profiles`, `/targets`). */
+  readonly url: string;
+  readonly port: number;
+  /** Changes a service's behaviour from the next tick on (see `POST /profiles`). */
+  setProfile(update: ProfileUpdate): ServiceProfile;
+  /** Back to the defaults: one service, one namespace, or everything. */
+  resetProfiles(namespace?: string, name?: string): void;
+  /** The services simulated at the last tick. */
+  targets(): readonly SimTarget[];
+  /** Stops ticking, watching and serving; removes the scrape registration. */
+  stop(): Promise<void>;
+}
+
+interface ResolvedOptions {
+  namespaces: string[];
+  host: string;
+  port: number;
+  rps: number;
+  tickMs: number;
+  seed: number;
+  families: FamilySelection;
+  defaults: VersionProfile;
+  logger: Logger;
+}
+
+function resolveOptions(options: SimulatorOptions): ResolvedOptions {
+  return {
+    namespaces: options.namespaces ?? [],
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    rps: options.rps ?? 50,
+    tickMs: options.tickMs ?? 1000,
+    seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+    families: options.families ?? 'provider',
+    defaults: options.defaults ?? healthyProfile,
+    logger: options.logger ?? pino({ name: 'codedance-sim', level: 'warn' }),
+  };
+}
+
+/** Starts watching, ticking and serving; resolves once the caches are filled and the port is open. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const config = resolveOptions(options);
+  const { logger } = config;
+  let ownClient: KubeClient | undefined;
+  const client: WatchClient = options.client ?? (ownClient = await createKubeClient({ kubeconfigPath: options.kubeconfigPath }));
+  const cluster: WatchedCluster = watchCluster(client, config.namespaces, (err) => logger.warn({ err }, 'watch failed; retrying'));
+  const book = createProfileBook(config.defaults);
+  const dataPlane = createDataPlaneMetrics(config.families);
+  const random = seededRandom(config.seed);
+  const paces = new Map<string, PaceState>();
+  const own = ownMetrics();
+  let current: SimTarget[] = [];
+  let lastTick = performance.now();
+
+  function tick(): void {
+    const started = performance.now();
+    const elapsedMs = started - lastTick;
+    lastTick = started;
+    current = describeTargets(cluster);
+    const seen = new Set<string>();
+    for (const target of current) {
+      seen.add(target.key);
+      let pace = paces.get(target.key);
+      if (!pace) paces.set(target.key, (pace = newPaceState()));
+      own.weight.set({ namespace: target.namespace, name: target.name }, Math.round(target.canaryShare * 10000) / 100);
+      if (!target.serving) continue;
+      const profile = book.resolve(target.namespace, [target.name, target.target]);
+      const counts = paceTick(pace, profile?.rps ?? config.rps, elapsedMs, target.canaryShare);
+      const recorder = dataPlane.recorder(target);
+      for (const version of Versions) {
+        const count = counts[version];
+        if (count === 0) continue;
+        sampleRequests(count, profile?.[version] ?? config.defaults, random, recorder.version(version));
+        own.requests.inc({ version }, count);
+      }
+    }
+    for (const key of [...paces.keys()]) {
+      if (seen.has(key)) continue;
+      paces.delete(key);
+      dataPlane.forget(key);
+      const [namespace, name] = key.split('/') as [string, string];
+      own.weight.remove({ namespace, name });
+    }
+    own.services.set(current.length);
+    own.tickSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  await cluster.ready;
+  const server: ListeningServer = await serveSimulator(
+    {
+      async metrics() {
+        return { contentType: own.registry.contentType, body: renderFamilies(dataPlane.families) + (await own.registry.metrics()) };
+      },
+      profiles: () => ({ defaults: config.defaults, rps: config.rps, services: book.list() }),
+      setProfile(body) {
+        const update = parseProfileUpdate(body);
+        return 'error' in update ? update.error : book.set(update);
+      },
+      resetProfiles: (namespace, name) => book.reset(namespace, name),
+      targets: () => current,
+    },
+    config.host,
+    config.port,
+  );
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
+  let registration: ScrapeRegistration | undefined;
+  if (options.scrapeTarget) {
+    registration = await registerScrapeTargetFile(options.scrapeTarget.dir, options.scrapeTarget.name, `${config.host}:${server.port}`);
+  }
+  lastTick = performance.now();
+  const timer = setInterval(() => {
+    try {
+      tick();
+    } catch (err) {
+      logger.error({ err }, 'tick failed');
+    }
+  }, config.tickMs);
+  logger.info({ url, namespaces: config.namespaces, rps: config.rps, seed: config.seed }, 'simulator started');
+
+  return {
+    url,
+    port: server.port,
+    setProfile: (update) => book.set(update),
+    resetProfiles: (namespace, name) => book.reset(namespace, name),
+    targets: () => current,
+    async stop() {
+      clearInterval(timer);
+      cluster.stop();
+      await registration?.remove();
+      await server.close();
+      await ownClient?.close();
+    },
+  };
+}
+
+/** The simulator's own metrics, in a prom-client registry of its own. */
+function ownMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    services: new Gauge({ name: 'codedance_sim_services', help: 'Services simulated at the last tick.', registers: [registry] }),
+    weight: new Gauge({
+      name: 'codedance_sim_canary_weight_percent',
+      help: "Canary's share of a service's simulated requests, in percent, as read from its traffic provider.",
+      labelNames: ['namespace', 'name'] as const,
+      registers: [registry],
+    }),
+    requests: new Counter({ name: 'codedance_sim_requests_total', help: 'Simulated requests, by version.', labelNames: ['version'] as const, registers: [registry] }),
+    tickSeconds: new Histogram({
+      name: 'codedance_sim_tick_duration_seconds',
+      help: 'Time one tick takes (reading weights, sampling, counting).',
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1],
+      registers: [registry],
+    }),
+  };
+}
