@@ -32,6 +32,19 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   finalizers?: string[];
   ownerReferences?: OwnerReference[];
+  /** Who set which fields (server-side apply bookkeeping); read by the runtime's `apply()`. */
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** One entry of `metadata.managedFields`. */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: 'Apply' | 'Update';
+  apiVersion?: string;
+  time?: string;
+  subresource?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
 }
 
 export interface OwnerReference {

@@ -1,0 +1,32 @@
+/**
+ * The registry of controllers the controller process can run (`--controllers` picks
+ * among them by name; all by default). Adding a controller is one line here.
+ */
+import type { KubeClient, KubeObject } from './runtime/client.ts';
+import type { Controller } from './runtime/controller.ts';
+import type { Logger } from './runtime/logging.ts';
+import type { HttpServer } from './runtime/http.ts';
+
+/** What a controller factory gets from the process. */
+export interface ControllerFactoryOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Namespaces the process watches (unset: all). */
+  namespaces: string[] | undefined;
+  /** `--prometheus-url`, for controllers that query metrics. */
+  prometheusUrl: string | undefined;
+  /** This process's identity (hostname + random id). */
+  identity: string;
+  /** The process's HTTP server, to mount extra routes. */
+  http: HttpServer;
+}
+
+/** One registered controller. */
+export interface ControllerEntry {
+  /** Name used by `--controllers`; the same as the controller's own name. */
+  name: string;
+  create(options: ControllerFactoryOptions): Controller<KubeObject> | Promise<Controller<KubeObject>>;
+}
+
+/** Every controller of the project. */
+export const controllers: ControllerEntry[] = [];

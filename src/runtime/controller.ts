@@ -1,0 +1,107 @@
+/**
+ * The controller builder: a plain description of one controller (its primary kind, what
+ * it owns and watches, its reconcile), checked and run by the manager (`manager.ts`).
+ *
+ * ```ts
+ * export const canaryController = controller<CanaryDeployment>({
+ *   name: 'canary',
+ *   kind: kinds.CanaryDeployment,
+ *   owns: [kinds.Deployment, kinds.Service],
+ *   watches: [{ kind: kinds.Pod, map: (pod) => [...] }],
+ *   finalizer: { name: 'deploy.codedance.io/cleanup', cleanup: async (cd, ctx) => {...} },
+ *   reconcile: async (cd, ctx) => Action.requeue(30_000),
+ * });
+ * ```
+ */
+import type { KubeClient, KubeObject } from './client.ts';
+import type { ResourceKind } from './kinds.ts';
+import type { Action } from './action.ts';
+import type { Store } from './store.ts';
+import type { EventRecorder } from './events.ts';
+import type { Logger } from './logging.ts';
+import type { BackoffOptions } from './backoff.ts';
+
+/** Identifies an object: namespace (unset for cluster-scoped) and name. */
+export interface ObjectKey {
+  namespace?: string;
+  name: string;
+}
+
+/** What a reconcile gets besides the object. */
+export interface ReconcileContext {
+  /** For writes (and for reads the caches cannot answer). */
+  client: KubeClient;
+  /** The informer cache of a kind this controller reconciles, owns, watches or lists in `caches`. */
+  cache<T extends KubeObject>(kind: ResourceKind): Store<T>;
+  /** Events about objects, reported as `codedance.io/<controller>`. */
+  events: EventRecorder;
+  /** Logger whose lines carry `controller` and `key`. */
+  log: Logger;
+  now(): Date;
+  /** This controller's name. */
+  controller: string;
+}
+
+/** Reconciles one object (read from the cache: frozen, copy before changing). */
+export type Reconciler<T extends KubeObject> = (obj: T, ctx: ReconcileContext) => Promise<Action>;
+
+/** A secondary kind whose changes map to primary keys. */
+export interface WatchSpec {
+  kind: ResourceKind;
+  /** Keys of the primary objects to reconcile when `obj` changes. */
+  map(obj: KubeObject): ObjectKey[];
+  /** Watch only objects with these labels (a label selector). */
+  labelSelector?: string;
+}
+
+/** A controller's description. Methods (not function properties) so a `Controller<Specific>` fits a `Controller<KubeObject>` slot. */
+export interface ControllerOptions<T extends KubeObject> {
+  /** Unique, lower-case (`canary`, `webapp`): names metrics, logs and Events (`codedance.io/<name>`). */
+  name: string;
+  /** The primary kind: one reconcile per object of it. */
+  kind: ResourceKind;
+  reconcile(obj: T, ctx: ReconcileContext): Promise<Action>;
+  /** A finalizer held while the object lives; `cleanup` runs on delete (see `finalizer()`). */
+  finalizer?: {
+    name: string;
+    cleanup(obj: T, ctx: ReconcileContext): Promise<Action | void>;
+  };
+  /** Child kinds: a change to a child reconciles its controller owner (ownerReferences with `controller: true`). */
+  owns?: ResourceKind[];
+  /** Other kinds, mapped to primary keys by a function. */
+  watches?: WatchSpec[];
+  /** Kinds to cache (readable through `ctx.cache`) without triggering reconciles. */
+  caches?: ResourceKind[];
+  /** Watch only primaries with these labels. */
+  labelSelector?: string;
+  /** Reconciles running at once (different keys). @default 4 */
+  concurrency?: number;
+  /** Retry backoff for failed reconciles. @default { initialMs: 1000, maxMs: 300000, factor: 2 } */
+  backoff?: BackoffOptions;
+  /** Condition type set to False when a TerminalError is thrown. @default 'Ready' */
+  errorConditionType?: string;
+}
+
+/** A controller, ready to hand to a manager. */
+export interface Controller<T extends KubeObject> {
+  readonly options: ControllerOptions<T>;
+}
+
+/** Describes a controller; misuse (duplicate names, bad concurrency...) is reported when the manager starts. */
+export function controller<T extends KubeObject>(options: ControllerOptions<T>): Controller<T> {
+  return { options };
+}
+
+/** Problems in a controller's description, as messages (empty when fine). */
+export function validateController(options: ControllerOptions<KubeObject>): string[] {
+  const problems: string[] = [];
+  if (!/^[a-z][a-z0-9-]*$/.test(options.name)) problems.push(`name '${options.name}' must be lower-case letters, digits and '-'`);
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
+    problems.push(`concurrency must be a positive integer (got ${options.concurrency})`);
+  }
+  for (const owned of options.owns ?? []) {
+    if (!owned.namespaced && options.kind.namespaced) problems.push(`owns ${owned.kind}: a cluster-scoped object cannot have a namespaced owner`);
+  }
+  if (options.finalizer && !options.finalizer.name.includes('/')) problems.push(`finalizer '${options.finalizer.name}' must be domain-qualified (e.g. deploy.codedance.io/cleanup)`);
+  return problems;
+}

@@ -1,0 +1,297 @@
+/**
+ * The manager: runs controllers over shared informers.
+ *
+ * - one informer per (kind, label selector), shared by every controller that needs it;
+ * - reconciles start only after every informer finished its first full list; then every
+ *   primary object is reconciled once;
+ * - primary changes enqueue the object; child changes enqueue their controller owner;
+ *   watched kinds enqueue what their map function returns;
+ * - an error policy turns failures into Actions: a {@link TerminalError} is reported
+ *   (condition on the object + Warning Event), counted and not retried; other errors
+ *   are retried with per-key exponential backoff;
+ * - `stop()` stops taking work, waits for running reconciles, then closes the watches.
+ */
+import type { KubeClient, KubeObject, OwnerReference } from './client.ts';
+import { apiVersionOf, type ResourceKind } from './kinds.ts';
+import type { Controller, ControllerOptions, ObjectKey, ReconcileContext } from './controller.ts';
+import { validateController } from './controller.ts';
+import { createInformer, type Informer } from './informer.ts';
+import { createWorkQueue, type QueueOutcome, type WorkQueue } from './queue.ts';
+import { keyOf, parseKey, type Store, type StoreChange } from './store.ts';
+import { createEventRecorder, type EventRecorder } from './events.ts';
+import { finalizer } from './finalizer.ts';
+import { applyStatus } from './apply.ts';
+import { setCondition, type Condition } from './conditions.ts';
+import { describeError, isTerminal, RuntimeError } from './errors.ts';
+import { realClock, type Clock } from './clock.ts';
+import type { Logger } from './logging.ts';
+import type { RuntimeMetrics } from './metrics.ts';
+import type { Action } from './action.ts';
+
+/** Field manager of the error policy's status writes (separate, so it never removes the reconciler's status fields). */
+export const ErrorPolicyFieldManager = 'codedance-error-policy';
+
+/** Manager settings. */
+export interface ManagerOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Watch only these namespaces. @default all namespaces */
+  namespaces?: string[];
+  /** This process's identity (Events' reportingInstance). */
+  identity: string;
+  metrics?: RuntimeMetrics;
+  /** @default realClock */
+  clock?: Clock;
+  /** Server-side timeout of watch requests. @default 300 */
+  watchTimeoutSeconds?: number;
+}
+
+/** Runs controllers. */
+export interface Manager {
+  /** Adds a controller; only before `start`. */
+  add<T extends KubeObject>(controller: Controller<T>): void;
+  /** Checks the controllers, starts informers, waits for their first lists, then starts reconciling. Throws {@link ManagerError} on misuse. */
+  start(): Promise<void>;
+  /** True once every informer has finished its first full list. */
+  synced(): boolean;
+  /** The shared informer cache of a kind (started by `start`). */
+  cache<T extends KubeObject>(kind: ResourceKind, labelSelector?: string): Store<T> | undefined;
+  /** Stops taking work, waits for running reconciles (the drain), then stops the watches. */
+  stop(): Promise<void>;
+}
+
+/** Failed steps of the manager. */
+export type ManagerErrorKind = 'InvalidController' | 'CacheNotWatched';
+
+/** Misuse of the manager or of a controller description. */
+export class ManagerError extends RuntimeError<ManagerErrorKind> {
+  constructor(kind: ManagerErrorKind, message: string) {
+    super(kind, message);
+    this.name = 'ManagerError';
+  }
+}
+
+interface RunningController {
+  options: ControllerOptions<KubeObject>;
+  queue?: WorkQueue;
+  events: EventRecorder;
+  primary: Informer<KubeObject>;
+}
+
+/** Creates a manager. */
+export function createManager(options: ManagerOptions): Manager {
+  const clock = options.clock ?? realClock;
+  const controllers: ControllerOptions<KubeObject>[] = [];
+  const informers = new Map<string, Informer<KubeObject>>();
+  const abort = new AbortController();
+  const running: RunningController[] = [];
+  let watching: Promise<void>[] = [];
+  let started = false;
+  let isSynced = false;
+
+  const informerKey = (kind: ResourceKind, labelSelector?: string): string => `${apiVersionOf(kind)}/${kind.kind}|${labelSelector ?? ''}`;
+
+  function informerFor(kind: ResourceKind, labelSelector?: string): Informer<KubeObject> {
+    const key = informerKey(kind, labelSelector);
+    let informer = informers.get(key);
+    if (!informer) {
+      informer = createInformer<KubeObject>(options.client, kind, {
+        namespaces: options.namespaces,
+        labelSelector,
+        timeoutSeconds: options.watchTimeoutSeconds,
+        clock,
+        onRestart: (k, reason, error) => {
+          options.metrics?.watchRestarts.inc({ kind: k.kind, reason });
+          options.log.warn({ kind: k.kind, reason, err: error, errorKind: error?.kind }, `watch restarted: ${error ? describeError(error) : reason}`);
+        },
+      });
+      informers.set(key, informer);
+    }
+    return informer;
+  }
+
+  function cache<T extends KubeObject>(kind: ResourceKind, labelSelector?: string): Store<T> | undefined {
+    const exact = informers.get(informerKey(kind, labelSelector));
+    if (exact) return exact.store as unknown as Store<T>;
+    if (labelSelector !== undefined) return undefined;
+    // Fall back to a selected informer of that kind: better than nothing, and documented.
+    for (const [key, informer] of informers) if (key.startsWith(`${apiVersionOf(kind)}/${kind.kind}|`)) return informer.store as unknown as Store<T>;
+    return undefined;
+  }
+
+  function ownerKeys(obj: KubeObject, owner: ResourceKind): ObjectKey[] {
+    const group = owner.group;
+    return (obj.metadata.ownerReferences ?? [])
+      .filter((ref: OwnerReference) => ref.controller && ref.kind === owner.kind && groupOf(ref.apiVersion) === group)
+      .map((ref) => ({ namespace: owner.namespaced ? obj.metadata.namespace : undefined, name: ref.name }));
+  }
+
+  function wire(rc: RunningController): void {
+    const { options: c } = rc;
+    const enqueue = (keys: ObjectKey[]): void => {
+      for (const key of keys) rc.queue?.add(keyOf(key.namespace, key.name));
+    };
+    rc.primary.subscribe((change) => {
+      // A deleted primary needs nothing: it is gone (finalizers make deletion an update).
+      if (change.type === 'apply') enqueue([{ namespace: change.object.metadata.namespace, name: change.object.metadata.name ?? '' }]);
+    });
+    for (const owned of c.owns ?? []) {
+      informerFor(owned).subscribe((change) => enqueue(changed(change, (o) => ownerKeys(o, c.kind))));
+    }
+    for (const watch of c.watches ?? []) {
+      informerFor(watch.kind, watch.labelSelector).subscribe((change) => enqueue(changed(change, (o) => watch.map(o))));
+    }
+  }
+
+  async function handle(rc: RunningController, key: string): Promise<QueueOutcome> {
+    const c = rc.options;
+    const { namespace, name } = parseKey(key);
+    const obj = rc.primary.store.get(namespace, name);
+    if (!obj) return { kind: 'done' };
+    const log = options.log.child({ controller: c.name, key });
+    const ctx: ReconcileContext = {
+      client: options.client,
+      cache: <T extends KubeObject>(kind: ResourceKind): Store<T> => {
+        const store = cache<T>(kind);
+        if (!store) {
+          throw new ManagerError('CacheNotWatched', `controller ${c.name}: no cache of ${kind.kind}; add it to owns, watches or caches`);
+        }
+        return store;
+      },
+      events: rc.events,
+      log,
+      now: () => new Date(clock.now()),
+      controller: c.name,
+    };
+    const startedAt = clock.now();
+    let outcome: QueueOutcome;
+    let result: string;
+    try {
+      const fin = c.finalizer;
+      const action: Action = fin
+        ? await finalizer(options.client, c.kind, fin.name, obj, (event) =>
+            event.kind === 'apply' ? c.reconcile(event.object, ctx) : fin.cleanup(event.object, ctx),
+          )
+        : await c.reconcile(obj, ctx);
+      outcome = action.kind === 'requeue' ? { kind: 'requeue', afterMs: action.afterMs } : { kind: 'done' };
+      result = action.kind === 'requeue' ? 'requeue' : 'success';
+      log.debug({ action: action.kind, afterMs: action.kind === 'requeue' ? action.afterMs : undefined, durationMs: clock.now() - startedAt }, 'reconciled');
+    } catch (err) {
+      const kind = err instanceof RuntimeError ? String(err.kind) : err instanceof Error ? err.name : 'Error';
+      options.metrics?.reconcileErrors.inc({ controller: c.name, kind });
+      if (isTerminal(err)) {
+        result = 'terminal';
+        outcome = { kind: 'done' };
+        log.error({ err, reason: err.reason }, `reconcile failed for good: ${describeError(err)}`);
+        await reportTerminal(rc, obj, err.reason, describeError(err), err.conditionType ?? c.errorConditionType ?? 'Ready', log);
+      } else {
+        result = 'error';
+        outcome = { kind: 'retry' };
+        log.warn({ err, errorKind: kind, failures: (rc.queue?.failures(key) ?? 0) + 1 }, `reconcile failed, will retry: ${describeError(err)}`);
+      }
+    }
+    options.metrics?.reconcileTotal.inc({ controller: c.name, result });
+    options.metrics?.reconcileDuration.observe({ controller: c.name }, (clock.now() - startedAt) / 1000);
+    return outcome;
+  }
+
+  async function reportTerminal(rc: RunningController, obj: KubeObject, reason: string, message: string, conditionType: string, log: Logger): Promise<void> {
+    const c = rc.options;
+    await rc.events.publish(obj, { type: 'Warning', reason, note: message, action: 'Reconcile' });
+    const status = (obj as KubeObject & { status?: { conditions?: Condition[] } }).status;
+    const conditions = setCondition(
+      status?.conditions,
+      { type: conditionType, status: 'False', reason, message, observedGeneration: obj.metadata.generation },
+      new Date(clock.now()),
+    );
+    try {
+      await applyStatus(
+        options.client,
+        c.kind,
+        {
+          apiVersion: apiVersionOf(c.kind),
+          kind: c.kind.kind,
+          metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace },
+          status: { conditions },
+        } as KubeObject,
+        { current: obj, fieldManager: ErrorPolicyFieldManager },
+      );
+    } catch (err) {
+      log.warn({ err }, `could not set the ${conditionType} condition: ${describeError(err)}`);
+    }
+  }
+
+  return {
+    add(controller) {
+      if (started) throw new ManagerError('InvalidController', `controller ${controller.options.name}: add() after start()`);
+      controllers.push(controller.options as unknown as ControllerOptions<KubeObject>);
+    },
+    async start() {
+      if (started) return;
+      started = true;
+      const problems: string[] = [];
+      const names = new Set<string>();
+      for (const c of controllers) {
+        if (names.has(c.name)) problems.push(`controller name '${c.name}' is used twice`);
+        names.add(c.name);
+        for (const p of validateController(c)) problems.push(`controller ${c.name}: ${p}`);
+      }
+      if (problems.length) throw new ManagerError('InvalidController', problems.join('; '));
+
+      for (const c of controllers) {
+        const rc: RunningController = {
+          options: c,
+          primary: informerFor(c.kind, c.labelSelector),
+          events: createEventRecorder({
+            client: options.client,
+            controller: c.name,
+            instance: options.identity,
+            log: options.log.child({ controller: c.name }),
+            clock,
+            defaultKind: c.kind,
+          }),
+        };
+        for (const kind of c.caches ?? []) informerFor(kind);
+        wire(rc);
+        running.push(rc);
+      }
+      watching = [...informers.values()].map((i) => i.start(abort.signal));
+      await Promise.race([Promise.all([...informers.values()].map((i) => i.store.ready())), new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+      if (abort.signal.aborted) return;
+      isSynced = true;
+      options.log.info({ informers: [...informers.keys()] }, 'caches synced');
+      for (const rc of running) {
+        const c = rc.options;
+        rc.queue = createWorkQueue({
+          clock,
+          concurrency: c.concurrency ?? 4,
+          backoff: c.backoff ?? { initialMs: 1000, maxMs: 300_000, factor: 2 },
+          handle: (key) => handle(rc, key),
+          onHandlerError: (key, err) => options.log.error({ controller: c.name, key, err }, 'reconcile handler crashed'),
+        });
+        options.metrics?.addQueue(c.name, () => rc.queue?.depth() ?? 0);
+        for (const obj of rc.primary.store.list()) rc.queue.add(keyOf(obj.metadata.namespace, obj.metadata.name ?? ''));
+        options.log.info({ controller: c.name, kind: c.kind.kind, objects: rc.primary.store.size() }, 'controller started');
+      }
+    },
+    synced: () => isSynced,
+    cache,
+    async stop() {
+      await Promise.all(running.map((rc) => rc.queue?.shutdown()));
+      abort.abort();
+      await Promise.allSettled(watching);
+    },
+  };
+}
+
+/** Keys from both the old and new state of a change (a label change can move an object between owners). */
+function changed(change: StoreChange<KubeObject>, map: (obj: KubeObject) => ObjectKey[]): ObjectKey[] {
+  const keys = map(change.object);
+  if (change.type === 'apply' && change.old) keys.push(...map(change.old));
+  return keys;
+}
+
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}

@@ -1,0 +1,109 @@
+/**
+ * The runtime's Prometheus metrics (prom-client), on a registry of their own so tests and
+ * several managers in one process do not collide.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The metrics every part of the runtime reports to. */
+export interface RuntimeMetrics {
+  readonly registry: Registry;
+  /** Reconciles by controller and result (`success`, `requeue`, `error`, `terminal`). */
+  readonly reconcileTotal: Counter<'controller' | 'result'>;
+  /** Failed reconciles by controller and error kind. */
+  readonly reconcileErrors: Counter<'controller' | 'kind'>;
+  readonly reconcileDuration: Histogram<'controller'>;
+  /** Keys waiting per controller (set at scrape time from the queues). */
+  readonly queueDepth: Gauge<'controller'>;
+  /** Lists or watches given up and restarted, by kind and reason (`gone`, `error`, `stall`). */
+  readonly watchRestarts: Counter<'kind' | 'reason'>;
+  /** 1 while this process holds the lease. */
+  readonly leader: Gauge<'lease'>;
+  /** Registers a source of queue depths, read at scrape time. */
+  addQueue(controller: string, depth: () => number): void;
+  /** Registers a source of API request counts (e.g. `client.requestCounts`), read at scrape time. */
+  addRequestCounts(counts: () => Record<string, number>): void;
+}
+
+/** Metric settings. */
+export interface MetricsOptions {
+  /** Also export the process metrics (CPU, memory, event loop). @default false */
+  defaultMetrics?: boolean;
+}
+
+/** Creates the runtime metrics on a new registry. */
+export function createMetrics(options: MetricsOptions = {}): RuntimeMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const queues = new Map<string, () => number>();
+  const countSources: (() => Record<string, number>)[] = [];
+  const reported = new Map<string, number>();
+
+  const queueDepth = new Gauge({
+    name: 'codedance_queue_depth',
+    help: 'Keys waiting in a controller work queue.',
+    labelNames: ['controller'] as const,
+    registers: [registry],
+    collect() {
+      for (const [controller, depth] of queues) this.set({ controller }, depth());
+    },
+  });
+  new Counter({
+    name: 'codedance_api_requests_total',
+    help: 'Requests sent to the Kubernetes API server, by verb and resource.',
+    labelNames: ['verb', 'resource'] as const,
+    registers: [registry],
+    collect() {
+      const totals: Record<string, number> = {};
+      for (const source of countSources) for (const [key, n] of Object.entries(source())) totals[key] = (totals[key] ?? 0) + n;
+      for (const [key, total] of Object.entries(totals)) {
+        // Counters only go up: report the growth since the last scrape.
+        const delta = total - (reported.get(key) ?? 0);
+        if (delta <= 0) continue;
+        reported.set(key, total);
+        const space = key.indexOf(' ');
+        this.inc({ verb: key.slice(0, space), resource: key.slice(space + 1) }, delta);
+      }
+    },
+  });
+  return {
+    registry,
+    reconcileTotal: new Counter({
+      name: 'codedance_reconcile_total',
+      help: 'Reconciles run, by controller and result.',
+      labelNames: ['controller', 'result'] as const,
+      registers: [registry],
+    }),
+    reconcileErrors: new Counter({
+      name: 'codedance_reconcile_errors_total',
+      help: 'Reconciles that failed, by controller and error kind.',
+      labelNames: ['controller', 'kind'] as const,
+      registers: [registry],
+    }),
+    reconcileDuration: new Histogram({
+      name: 'codedance_reconcile_duration_seconds',
+      help: 'Time spent in one reconcile.',
+      labelNames: ['controller'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth,
+    watchRestarts: new Counter({
+      name: 'codedance_watch_restarts_total',
+      help: 'Lists or watches restarted, by kind and reason.',
+      labelNames: ['kind', 'reason'] as const,
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'codedance_leader',
+      help: '1 while this process holds the leader lease.',
+      labelNames: ['lease'] as const,
+      registers: [registry],
+    }),
+    addQueue(controller, depth) {
+      queues.set(controller, depth);
+    },
+    addRequestCounts(counts) {
+      countSources.push(counts);
+    },
+  };
+}
