@@ -105,6 +105,7 @@ export function describeBound(check: Check): string {
 
 /** A value with its unit, rounded for people: `99.52%`, `231ms`, `0.8`. */
 export function formatValue(value: number, unit: Check['unit']): string {
+  if (!Number.isFinite(value)) return `${value > 0 ? '+Inf' : value < 0 ? '-Inf' : 'NaN'}${unit}`;
   const rounded = Math.abs(value) >= 100 ? Math.round(value * 10) / 10 : Math.round(value * 1000) / 1000;
   return `${rounded}${unit}`;
 }

@@ -125,9 +125,12 @@ test('no data is inconclusive and scores nothing', () => {
   assert.deepEqual(run.metrics[1], { name: 'errorRate', threshold: '<= 1%', message: 'no-data: no-data happened' });
 });
 
-test('NaN and infinities count as no data', () => {
+test('NaN counts as no data; +Inf latency is a breach kept out of the JSON value', () => {
   assert.equal(decide({ measurements: seedRound(value(Number.NaN), value(0), value(1)), time: TIME }).outcome, 'inconclusive');
-  assert.equal(decide({ measurements: seedRound(value(100), value(0), value(Number.POSITIVE_INFINITY)), time: TIME }).outcome, 'inconclusive');
+  const inf = decide({ measurements: seedRound(value(100), value(0), value(Number.POSITIVE_INFINITY)), time: TIME });
+  assert.equal(inf.outcome, 'failed');
+  assert.deepEqual(inf.run.metrics[2], { name: 'latencyP99', message: '+Infms', threshold: '<= 500ms', score: 0, passed: false });
+  assert.doesNotMatch(JSON.stringify(inf.run), /null/);
 });
 
 test('a refused query is inconclusive, not unreachable', () => {

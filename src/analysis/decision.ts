@@ -78,7 +78,8 @@ export function decide(input: DecideInput): AnalysisResult {
 
   for (const { check, observation } of measurements) {
     const threshold = describeBound(check);
-    const value = observation.kind === 'value' && Number.isFinite(observation.value) ? observation.value : undefined;
+    // NaN is "no data"; ±Inf is a value (histogram_quantile beyond the last bucket).
+    const value = observation.kind === 'value' && !Number.isNaN(observation.value) ? observation.value : undefined;
     if (value === undefined) {
       const error: QueryError =
         observation.kind === 'error' ? observation.error : { kind: 'no-data', message: 'the query returned NaN' };
@@ -89,7 +90,8 @@ export function decide(input: DecideInput): AnalysisResult {
     const { score, passed } = scoreCheck(check, value);
     const shown = formatValue(value, check.unit);
     if (!passed) breached.push(`${check.name} ${shown} breached ${threshold}`);
-    metrics.push({ name: check.name, value, threshold, score: round(score), passed });
+    // JSON has no Infinity: an infinite value is only shown in the message.
+    metrics.push({ name: check.name, ...(Number.isFinite(value) ? { value } : { message: shown }), threshold, score: round(score), passed });
     addTerm(terms, check, score, cfg.weights);
   }
 

@@ -1,0 +1,72 @@
+/**
+ * One analysis round: run the checks of `spec.metrics` against Prometheus, in
+ * parallel, and judge them with the decision engine.
+ *
+ * Guarantees: never throws; every query is bounded by the Prometheus client's
+ * timeout, so a round takes at most about one query timeout; a spec field that
+ * cannot become a check (an unreadable latency bound) is reported in `problems`
+ * and in the run's message, never silently skipped.
+ */
+import type { CanaryDeploymentSpec, TrafficProviderName } from '../api/canary-deployment.ts';
+import { durationOr } from '../strategy/duration.ts';
+import { checksFor, type CheckProblem } from './checks.ts';
+import { decide, type AnalysisResult, type Measurement } from './decision.ts';
+import type { PrometheusClient } from './prometheus.ts';
+import { queryFor, type QueryTarget } from './queries.ts';
+import { ANALYSIS_DEFAULTS } from './verdict.ts';
+
+export interface AnalyzeInput {
+  spec: CanaryDeploymentSpec;
+  /** @default spec.traffic.provider, else Replicas */
+  provider?: TrafficProviderName | undefined;
+  namespace: string;
+  /** The target Deployment. @default spec.targetDeployment */
+  target?: string | undefined;
+  /** The canary Deployment's name. */
+  canaryName: string;
+  /** The canary pods' `version` label value (see queries.ts `versionLabel`). */
+  canaryVersionLabel: string;
+  prometheus: PrometheusClient;
+  now: Date;
+  /** Step index, recorded in the run. */
+  step?: number | undefined;
+}
+
+export interface AnalyzeResult extends AnalysisResult {
+  /** Spec fields that could not be turned into checks. */
+  problems: CheckProblem[];
+  /** The PromQL run, by check name (for Events, debugging and tests). */
+  queries: Record<string, string>;
+}
+
+/** Runs every configured check once and decides. */
+export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
+  const { spec } = input;
+  const { checks, problems } = checksFor(spec.metrics);
+  const target: QueryTarget = {
+    provider: input.provider ?? spec.traffic?.provider ?? 'Replicas',
+    namespace: input.namespace,
+    target: input.target ?? spec.targetDeployment,
+    canaryName: input.canaryName,
+    canaryVersionLabel: input.canaryVersionLabel,
+    ingress: spec.traffic?.nginx?.ingress,
+    windowMs: durationOr(spec.analysis?.window, ANALYSIS_DEFAULTS.window),
+  };
+  const queries: Record<string, string> = {};
+  const measurements = await Promise.all(
+    checks.map(async (check): Promise<Measurement> => {
+      const promql = queryFor(check, target);
+      queries[check.name] = promql;
+      // Evaluated at Prometheus' own "now": our clock (possibly a test's fake one)
+      // must not decide which samples exist.
+      const result = await input.prometheus.query(promql);
+      return { check, observation: result.ok ? { kind: 'value', value: result.value } : { kind: 'error', error: result.error } };
+    }),
+  );
+  const result = decide({ measurements, decision: spec.decision, time: input.now.toISOString(), step: input.step });
+  if (problems.length > 0) {
+    const note = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+    result.run.message = result.run.message ? `${result.run.message} (ignored: ${note})` : `ignored: ${note}`;
+  }
+  return { ...result, problems, queries };
+}

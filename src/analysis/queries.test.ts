@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { builtInQuery, escapePromQLString, promDuration, renderCustomQuery, versionLabel, type QueryTarget } from './queries.ts';
+
+const base: QueryTarget = {
+  provider: 'Istio',
+  namespace: 'production',
+  target: 'myapp',
+  canaryName: 'myapp-canary',
+  canaryVersionLabel: 'v2.0.0',
+  windowMs: 60_000,
+};
+
+test('Istio queries select the canary workload as the destination reports it', () => {
+  assert.equal(
+    builtInQuery('successRate', base),
+    '(sum(rate(istio_requests_total{reporter="destination", destination_workload_namespace="production", destination_workload="myapp-canary", response_code!~"5.."}[1m])) or on() vector(0))' +
+      ' / sum(rate(istio_requests_total{reporter="destination", destination_workload_namespace="production", destination_workload="myapp-canary"}[1m])) * 100',
+  );
+  assert.match(builtInQuery('errorRate', base), /response_code=~"5\.\."/);
+  assert.equal(
+    builtInQuery('latencyP99', base),
+    'histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace="production", destination_workload="myapp-canary"}[1m])) by (le))',
+  );
+});
+
+test('Nginx queries select canary-served requests of the user Ingress, latency in ms', () => {
+  const t: QueryTarget = { ...base, provider: 'Nginx', ingress: 'myapp-web' };
+  assert.match(builtInQuery('errorRate', t), /nginx_ingress_controller_requests\{namespace="production", ingress="myapp-web", canary!="", status=~"5\.\."\}\[1m\]/);
+  assert.equal(
+    builtInQuery('latencyP50', t),
+    'histogram_quantile(0.5, sum(rate(nginx_ingress_controller_response_duration_seconds_bucket{namespace="production", ingress="myapp-web", canary!=""}[1m])) by (le)) * 1000',
+  );
+  assert.match(builtInQuery('successRate', { ...t, ingress: undefined }), /ingress="myapp"/);
+});
+
+test('Replicas and GatewayAPI use the plain metrics of the seed, by app and version', () => {
+  for (const provider of ['Replicas', 'GatewayAPI'] as const) {
+    const t: QueryTarget = { ...base, provider, windowMs: 30_000 };
+    assert.equal(
+      builtInQuery('errorRate', t),
+      '(sum(rate(http_requests_total{namespace="production", app="myapp", version="v2.0.0", status=~"5.."}[30s])) or on() vector(0))' +
+        ' / sum(rate(http_requests_total{namespace="production", app="myapp", version="v2.0.0"}[30s])) * 100',
+    );
+    assert.match(builtInQuery('latencyP90', t), /^histogram_quantile\(0\.9, sum\(rate\(http_request_duration_seconds_bucket\{.*\}\[30s\]\)\) by \(le\)\) \* 1000$/);
+  }
+});
+
+test('label values are escaped and cannot break out of their quotes', () => {
+  const evil = { ...base, namespace: 'a"} or vector(1) #', canaryName: 'x\\"y\nz' };
+  const q = builtInQuery('successRate', evil);
+  assert.match(q, /destination_workload_namespace="a\\"} or vector\(1\) #"/);
+  assert.match(q, /destination_workload="x\\\\\\"y\\nz"/);
+  assert.equal(escapePromQLString('plain-name_1.2'), 'plain-name_1.2');
+  assert.equal(escapePromQLString('tab\there\u0001'), 'tab\\there\\x01');
+});
+
+test('custom PromQL placeholders are replaced, escaped, with optional spaces', () => {
+  const t = { ...base, namespace: 'ns"x', ingress: 'web' };
+  assert.equal(
+    renderCustomQuery('sum(rate(q{namespace="{{namespace}}", app="{{ target }}", pod=~"{{canary}}-.*", v="{{version}}", i="{{ingress}}"}[{{window}}]))', t),
+    'sum(rate(q{namespace="ns\\"x", app="myapp", pod=~"myapp-canary-.*", v="v2.0.0", i="web"}[1m]))',
+  );
+  assert.equal(renderCustomQuery('x{{unknown}}', t), 'x{{unknown}}');
+});
+
+test('windows become PromQL durations', () => {
+  assert.equal(promDuration(60_000), '1m');
+  assert.equal(promDuration(300_000), '5m');
+  assert.equal(promDuration(90_000), '90s');
+  assert.equal(promDuration(1500), '1500ms');
+  assert.equal(promDuration(0), '1ms');
+});
+
+test('versionLabel derives a label-safe value from the image', () => {
+  assert.equal(versionLabel('myapp:v2.0.0'), 'v2.0.0');
+  assert.equal(versionLabel('registry:5000/team/myapp:v3'), 'v3');
+  assert.equal(versionLabel('registry:5000/team/myapp'), 'latest');
+  assert.equal(versionLabel('myapp@sha256:0123abcd'), 'sha256-0123abcd');
+  assert.equal(versionLabel(`app:${'a'.repeat(100)}`).length, 63);
+  assert.equal(versionLabel('app:-_-'), 'unknown');
+});

@@ -1,0 +1,207 @@
+/**
+ * The PromQL the analyzer runs: built-in queries per traffic provider, and custom
+ * PromQL with placeholders. Every label value is escaped for a PromQL string
+ * literal, so a name can never break out of its quotes.
+ *
+ * Which series identify the canary, per provider (the simulator emits exactly these):
+ *
+ * | provider             | request counter (status label)                   | latency histogram (unit)                                        | labels selecting the canary |
+ * |----------------------|--------------------------------------------------|-----------------------------------------------------------------|-----------------------------|
+ * | Istio                | `istio_requests_total` (`response_code`)         | `istio_request_duration_milliseconds_bucket` (ms)              | `reporter="destination"`, `destination_workload_namespace="<namespace>"`, `destination_workload="<canary Deployment name>"` |
+ * | Nginx                | `nginx_ingress_controller_requests` (`status`)   | `nginx_ingress_controller_response_duration_seconds_bucket` (s) | `namespace="<namespace>"`, `ingress="<the user's Ingress, spec.traffic.nginx.ingress>"`, `canary!=""` |
+ * | Replicas, GatewayAPI | `http_requests_total` (`status`)                 | `http_request_duration_seconds_bucket` (s)                      | `namespace="<namespace>"`, `app="<targetDeployment>"`, `version="<canary version label>"` |
+ *
+ * Why these:
+ * - Istio: the destination proxy reports the workload (Deployment) that served the
+ *   request, so the canary Deployment's name isolates it; `reporter="destination"`
+ *   avoids counting each request twice (source and destination both report).
+ * - Nginx: ingress-nginx labels a request with the Ingress whose location served it
+ *   (the user's Ingress; the canary Ingress is merged into it) and sets `canary` to
+ *   the canary upstream's name (`<namespace>-<canary Service>-<port>`) only when the
+ *   request went to the canary. So `canary!=""` is the canary, whatever its upstream
+ *   name. (Flagger's nginx queries read the same series.)
+ * - Plain metrics (no mesh): the application's own `http_requests_total` with the
+ *   seed's `app` and `version` labels; `namespace` as Prometheus' Kubernetes service
+ *   discovery attaches it. The `version` value is the canary pods' `version` label
+ *   (see {@link versionLabel} for the value the controller derives from the image).
+ *
+ * Built-in queries (percent for rates, milliseconds for latency), with S the
+ * selector above and W the analysis window:
+ * - success rate: `(sum(rate(requests{S, status!~"5.."}[W])) or on() vector(0)) / sum(rate(requests{S}[W])) * 100`
+ * - error rate:   `(sum(rate(requests{S, status=~"5.."}[W])) or on() vector(0)) / sum(rate(requests{S}[W])) * 100`
+ * - latency pQ:   `histogram_quantile(Q, sum(rate(histogram_bucket{S}[W])) by (le))` (x1000 for seconds)
+ * The `or on() vector(0)` makes "no 5xx series at all" read as 0% errors (and "no
+ * non-5xx series" as 0% success) instead of no data; no requests at all is still 0/0
+ * = NaN, i.e. no data.
+ *
+ * Custom PromQL placeholders, each replaced by the escaped value (write the quotes
+ * yourself: `namespace="{{namespace}}"`): `{{namespace}}`, `{{target}}` (target
+ * Deployment), `{{canary}}` (canary Deployment), `{{version}}` (canary version
+ * label), `{{ingress}}` (Nginx Ingress, @default target), and `{{window}}` (a
+ * Prometheus duration such as `1m`, unquoted: `[{{window}}]`). Spaces inside the
+ * braces are allowed (`{{ namespace }}`).
+ */
+import type { TrafficProviderName } from '../api/canary-deployment.ts';
+import type { Check, CheckKind } from './checks.ts';
+
+/** Where the canary's numbers are, for one analysis. */
+export interface QueryTarget {
+  provider: TrafficProviderName;
+  namespace: string;
+  /** The target (stable) Deployment: `app` label of plain metrics, `{{target}}`. */
+  target: string;
+  /** The canary Deployment: Istio `destination_workload`, `{{canary}}`. */
+  canaryName: string;
+  /** Value of the `version` label on canary pods: plain metrics, `{{version}}`. */
+  canaryVersionLabel: string;
+  /** The user's Ingress (`spec.traffic.nginx.ingress`). @default target */
+  ingress?: string | undefined;
+  /** Range of `rate()`, in milliseconds. */
+  windowMs: number;
+}
+
+interface SeriesSpec {
+  requests: string;
+  statusLabel: string;
+  histogram: string;
+  /** Factor from the histogram's unit to milliseconds. */
+  toMs: number;
+  selector: [label: string, op: '=' | '!=', value: string][];
+}
+
+/** The series and canary selector of `t.provider`. */
+export function canarySeries(t: QueryTarget): SeriesSpec {
+  switch (t.provider) {
+    case 'Istio':
+      return {
+        requests: 'istio_requests_total',
+        statusLabel: 'response_code',
+        histogram: 'istio_request_duration_milliseconds_bucket',
+        toMs: 1,
+        selector: [
+          ['reporter', '=', 'destination'],
+          ['destination_workload_namespace', '=', t.namespace],
+          ['destination_workload', '=', t.canaryName],
+        ],
+      };
+    case 'Nginx':
+      return {
+        requests: 'nginx_ingress_controller_requests',
+        statusLabel: 'status',
+        histogram: 'nginx_ingress_controller_response_duration_seconds_bucket',
+        toMs: 1000,
+        selector: [
+          ['namespace', '=', t.namespace],
+          ['ingress', '=', t.ingress ?? t.target],
+          ['canary', '!=', ''],
+        ],
+      };
+    case 'Replicas':
+    case 'GatewayAPI':
+      return {
+        requests: 'http_requests_total',
+        statusLabel: 'status',
+        histogram: 'http_request_duration_seconds_bucket',
+        toMs: 1000,
+        selector: [
+          ['namespace', '=', t.namespace],
+          ['app', '=', t.target],
+          ['version', '=', t.canaryVersionLabel],
+        ],
+      };
+  }
+}
+
+/** The PromQL of `check` for `t`: a built-in query, or the rendered custom one. */
+export function queryFor(check: Check, t: QueryTarget): string {
+  if (check.kind === 'custom') return renderCustomQuery(check.query ?? '', t);
+  return builtInQuery(check.kind, t);
+}
+
+/** The built-in PromQL of `kind` (percent for rates, milliseconds for latency). */
+export function builtInQuery(kind: Exclude<CheckKind, 'custom'>, t: QueryTarget): string {
+  const s = canarySeries(t);
+  const w = promDuration(t.windowMs);
+  const sel = (extra?: string) => `{${[...s.selector.map(([l, op, v]) => matcher(l, op, v)), ...(extra ? [extra] : [])].join(', ')}}`;
+  const total = `sum(rate(${s.requests}${sel()}[${w}]))`;
+  const share = (statusMatcher: string) => `(sum(rate(${s.requests}${sel(statusMatcher)}[${w}])) or on() vector(0)) / ${total} * 100`;
+  switch (kind) {
+    case 'successRate':
+      return share(`${s.statusLabel}!~"5.."`);
+    case 'errorRate':
+      return share(`${s.statusLabel}=~"5.."`);
+    case 'latencyP50':
+    case 'latencyP90':
+    case 'latencyP99': {
+      const q = { latencyP50: '0.5', latencyP90: '0.9', latencyP99: '0.99' }[kind];
+      const quantile = `histogram_quantile(${q}, sum(rate(${s.histogram}${sel()}[${w}])) by (le))`;
+      return s.toMs === 1 ? quantile : `${quantile} * ${s.toMs}`;
+    }
+  }
+}
+
+/** `template` with its placeholders replaced by escaped values; unknown ones are left for Prometheus to reject. */
+export function renderCustomQuery(template: string, t: QueryTarget): string {
+  const values: Record<string, string> = {
+    namespace: escapePromQLString(t.namespace),
+    target: escapePromQLString(t.target),
+    canary: escapePromQLString(t.canaryName),
+    version: escapePromQLString(t.canaryVersionLabel),
+    ingress: escapePromQLString(t.ingress ?? t.target),
+    window: promDuration(t.windowMs),
+  };
+  return template.replace(/\{\{\s*([a-zA-Z]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/**
+ * `value` escaped to sit between double quotes in PromQL (whose string literals
+ * follow Go's escapes): backslash, double quote and control characters.
+ */
+export function escapePromQLString(value: string): string {
+  return value.replace(/[\\"\u0000-\u001f\u007f]/g, (ch) => {
+    switch (ch) {
+      case '\\':
+        return '\\\\';
+      case '"':
+        return '\\"';
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default:
+        return `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    }
+  });
+}
+
+/** Milliseconds as a PromQL duration (`1m`, `90s`, `500ms`); at least 1ms. */
+export function promDuration(ms: number): string {
+  const whole = Math.max(1, Math.round(ms));
+  if (whole % 60_000 === 0) return `${whole / 60_000}m`;
+  if (whole % 1000 === 0) return `${whole / 1000}s`;
+  return `${whole}ms`;
+}
+
+/**
+ * The `version` label value the controller puts on canary pods for an image: the
+ * tag (or digest prefix) made label-safe, e.g. `myapp:v2.0.0` → `v2.0.0`,
+ * `repo/app@sha256:abcd…` → `sha256-abcd…` (cut to 63 characters). Shared so the
+ * controller, the analyzer and the simulator agree on one value.
+ */
+export function versionLabel(image: string): string {
+  const at = image.indexOf('@');
+  const lastSlash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  let raw: string;
+  if (at >= 0) raw = image.slice(at + 1);
+  else if (colon > lastSlash) raw = image.slice(colon + 1);
+  else raw = 'latest';
+  const safe = raw.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return safe || 'unknown';
+}
+
+function matcher(label: string, op: '=' | '!=', value: string): string {
+  return `${label}${op}"${escapePromQLString(value)}"`;
+}
