@@ -23,7 +23,7 @@ import {
   type ResourceKind,
 } from '../runtime/kinds.ts';
 import { informer, type Informer, type WatchClient } from './informer.ts';
-import type { SimTarget } from './target.ts';
+import type { SimTarget, Version } from './target.ts';
 import {
   gatewayCanaryShare,
   ingressBackend,
@@ -60,6 +60,12 @@ export function canaryIngressName(ingress: string): string {
   return `${ingress}-canary`;
 }
 
+/** The `version` labels of the plain metrics: the pods' own, else the version's name. */
+export function versionLabelsOf(stable: DeploymentLike | undefined, canary: DeploymentLike | undefined): Record<Version, string> {
+  const podVersion = (d: DeploymentLike | undefined) => d?.spec?.template?.metadata?.labels?.['version'];
+  return { stable: podVersion(stable) ?? 'stable', canary: podVersion(canary) ?? 'canary' };
+}
+
 /** Every service to simulate, with the canary's current share. */
 export function describeTargets(view: ClusterView): SimTarget[] {
   const targets: SimTarget[] = [];
@@ -84,6 +90,7 @@ export function describeTargets(view: ClusterView): SimTarget[] {
       provider: 'Replicas',
       canaryShare: replicaCanaryShare(deployment, canary),
       serving: readyReplicas(deployment) + readyReplicas(canary) > 0,
+      versionLabels: versionLabelsOf(deployment, canary),
     });
   }
   return targets;
@@ -108,6 +115,7 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
     provider,
     // A service whose Deployment is gone (or not made yet) answers nothing.
     serving: stable !== undefined,
+    versionLabels: versionLabelsOf(stable, canary),
   };
   switch (provider) {
     case 'Istio': {

@@ -132,7 +132,16 @@ export function createDataPlaneMetrics(selection: FamilySelection = 'provider'):
     families: all.flatMap((pair) => [pair.requests, pair.duration]),
     recorder(target) {
       // Everything the labels are made of: when it changes the old series are dropped.
-      const signature = [target.provider, target.target, target.canaryWorkload, target.service, target.nginx?.ingress, target.nginx?.canaryUpstream].join('|');
+      const signature = [
+        target.provider,
+        target.target,
+        target.canaryWorkload,
+        target.service,
+        target.nginx?.ingress,
+        target.nginx?.canaryUpstream,
+        target.versionLabels.stable,
+        target.versionLabels.canary,
+      ].join('|');
       const known = recorders.get(target.key);
       if (known?.signature === signature) return known.recorder;
       if (known) forget(target.key);
