@@ -29,7 +29,7 @@ async function run(spec: CanaryDeploymentSpec, answer: (q: string) => StubAnswer
   const stub = await startPrometheusStub(answer);
   const prometheus = createPrometheusClient({ address: stub.url, timeoutMs });
   try {
-    const result = await analyze({ spec, namespace: 'production', canaryName: 'myapp-canary', canaryVersionLabel: 'v2.0.0', prometheus, now: NOW, step: 1 });
+    const result = await analyze({ spec, namespace: 'production', canaryName: 'myapp-canary', prometheus, now: NOW, step: 1 });
     return { result, received: stub.received };
   } finally {
     await prometheus.close();
@@ -40,7 +40,7 @@ async function run(spec: CanaryDeploymentSpec, answer: (q: string) => StubAnswer
 test('the seed sample: a healthy canary continues, one query per check, plain metrics', async () => {
   const { result, received } = await run(seedSpec, (q) => {
     if (q.startsWith('histogram_quantile(0.99')) {
-      assert.match(q, /http_request_duration_seconds_bucket\{namespace="production", app="myapp", version="v2\.0\.0"\}\[1m\]/);
+      assert.match(q, /http_request_duration_seconds_bucket\{namespace="production", app="myapp", version="canary"\}\[1m\]/);
       return { value: 120 }; // what Prometheus returns after "* 1000"
     }
     if (q.includes('!~"5.."')) return { value: 99.95 };

@@ -22,10 +22,10 @@ export interface AnalyzeInput {
   namespace: string;
   /** The target Deployment. @default spec.targetDeployment */
   target?: string | undefined;
-  /** The canary Deployment's name. */
-  canaryName: string;
-  /** The canary pods' `version` label value (see queries.ts `versionLabel`). */
-  canaryVersionLabel: string;
+  /** The canary Deployment's name (Istio `destination_workload`). @default `${target}-canary` */
+  canaryName?: string | undefined;
+  /** The canary pods' `version` label value (plain metrics). @default 'canary' */
+  canaryVersionLabel?: string | undefined;
   prometheus: PrometheusClient;
   now: Date;
   /** Step index, recorded in the run. */
@@ -47,7 +47,7 @@ export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
     provider: input.provider ?? spec.traffic?.provider ?? 'Replicas',
     namespace: input.namespace,
     target: input.target ?? spec.targetDeployment,
-    canaryName: input.canaryName,
+    canaryName: input.canaryName ?? `${input.target ?? spec.targetDeployment}-canary`,
     canaryVersionLabel: input.canaryVersionLabel,
     ingress: spec.traffic?.nginx?.ingress,
     windowMs: durationOr(spec.analysis?.window, ANALYSIS_DEFAULTS.window),

@@ -4,7 +4,7 @@
  *
  * The reconciler's loop, per analysis tick:
  * ```ts
- * const result = await analyze({ spec, namespace, canaryName, canaryVersionLabel, prometheus, now, step });
+ * const result = await analyze({ spec, namespace, canaryName, prometheus, now, step });
  * const next = nextVerdict({ previous: status.analysis, outcome: result.outcome, detail: result.run.message,
  *                            analysis: spec.analysis, autoRollback: spec.autoRollback, now });
  * // status.analysis = { ...next.counters, last: result.run }; act on next.verdict
@@ -15,6 +15,6 @@ export { checksFor, hasChecks, describeBound, formatValue, type Check, type Chec
 export { decide, resolveDecision, DECISION_DEFAULTS, type AnalysisResult, type DecideInput, type Measurement, type Observation, type Outcome } from './decision.ts';
 export { isUnreachable, type QueryError, type QueryErrorKind } from './errors.ts';
 export { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient, type PrometheusOptions, type QueryResult } from './prometheus.ts';
-export { builtInQuery, canarySeries, escapePromQLString, promDuration, queryFor, renderCustomQuery, versionLabel, type QueryTarget } from './queries.ts';
+export { builtInQuery, canarySeries, escapePromQLString, promDuration, queryFor, renderCustomQuery, canaryVersionLabelOf, versionLabel, DEFAULT_CANARY_VERSION_LABEL, type QueryTarget } from './queries.ts';
 export { COMFORT_SHARE, scoreCheck, type CheckScore } from './score.ts';
 export { ANALYSIS_DEFAULTS, nextVerdict, type AnalysisCounters, type Verdict, type VerdictInput, type VerdictReason, type VerdictResult } from './verdict.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtInQuery, escapePromQLString, promDuration, renderCustomQuery, versionLabel, type QueryTarget } from './queries.ts';
+import { builtInQuery, canaryVersionLabelOf, escapePromQLString, promDuration, renderCustomQuery, versionLabel, type QueryTarget } from './queries.ts';
 
 const base: QueryTarget = {
   provider: 'Istio',
@@ -72,7 +72,19 @@ test('windows become PromQL durations', () => {
   assert.equal(promDuration(0), '1ms');
 });
 
-test('versionLabel derives a label-safe value from the image', () => {
+test('plain metrics select version="canary" unless told otherwise', () => {
+  const t: QueryTarget = { ...base, provider: 'Replicas', canaryVersionLabel: undefined };
+  assert.match(builtInQuery('successRate', t), /app="myapp", version="canary"/);
+  assert.match(renderCustomQuery('{{version}}', t), /^canary$/);
+});
+
+test('the canary version label is the pod template label, else canary', () => {
+  assert.equal(canaryVersionLabelOf(undefined), 'canary');
+  assert.equal(canaryVersionLabelOf({ app: 'x' }), 'canary');
+  assert.equal(canaryVersionLabelOf({ version: 'v2' }), 'v2');
+});
+
+test('versionLabel derives a label-safe value from an image', () => {
   assert.equal(versionLabel('myapp:v2.0.0'), 'v2.0.0');
   assert.equal(versionLabel('registry:5000/team/myapp:v3'), 'v3');
   assert.equal(versionLabel('registry:5000/team/myapp'), 'latest');

@@ -9,7 +9,7 @@
  * |----------------------|--------------------------------------------------|-----------------------------------------------------------------|-----------------------------|
  * | Istio                | `istio_requests_total` (`response_code`)         | `istio_request_duration_milliseconds_bucket` (ms)              | `reporter="destination"`, `destination_workload_namespace="<namespace>"`, `destination_workload="<canary Deployment name>"` |
  * | Nginx                | `nginx_ingress_controller_requests` (`status`)   | `nginx_ingress_controller_response_duration_seconds_bucket` (s) | `namespace="<namespace>"`, `ingress="<the user's Ingress, spec.traffic.nginx.ingress>"`, `canary!=""` |
- * | Replicas, GatewayAPI | `http_requests_total` (`status`)                 | `http_request_duration_seconds_bucket` (s)                      | `namespace="<namespace>"`, `app="<targetDeployment>"`, `version="<canary version label>"` |
+ * | Replicas, GatewayAPI | `http_requests_total` (`status`)                 | `http_request_duration_seconds_bucket` (s)                      | `namespace="<namespace>"`, `app="<targetDeployment>"`, `version="canary"` (the canary pod template's `version` label, else `canary`) |
  *
  * Why these:
  * - Istio: the destination proxy reports the workload (Deployment) that served the
@@ -22,8 +22,9 @@
  *   name. (Flagger's nginx queries read the same series.)
  * - Plain metrics (no mesh): the application's own `http_requests_total` with the
  *   seed's `app` and `version` labels; `namespace` as Prometheus' Kubernetes service
- *   discovery attaches it. The `version` value is the canary pods' `version` label
- *   (see {@link versionLabel} for the value the controller derives from the image).
+ *   discovery attaches it. `version` is the canary pod template's own `version`
+ *   label, or `canary` when it has none ({@link canaryVersionLabelOf}); the simulator
+ *   applies the same rule when it labels what it emits.
  *
  * Built-in queries (percent for rates, milliseconds for latency), with S the
  * selector above and W the analysis window:
@@ -44,6 +45,9 @@
 import type { TrafficProviderName } from '../api/canary-deployment.ts';
 import type { Check, CheckKind } from './checks.ts';
 
+/** The `version` label value of canary pods in plain metrics. */
+export const DEFAULT_CANARY_VERSION_LABEL = 'canary';
+
 /** Where the canary's numbers are, for one analysis. */
 export interface QueryTarget {
   provider: TrafficProviderName;
@@ -52,8 +56,8 @@ export interface QueryTarget {
   target: string;
   /** The canary Deployment: Istio `destination_workload`, `{{canary}}`. */
   canaryName: string;
-  /** Value of the `version` label on canary pods: plain metrics, `{{version}}`. */
-  canaryVersionLabel: string;
+  /** Value of the `version` label on canary pods: plain metrics, `{{version}}`. @default 'canary' */
+  canaryVersionLabel?: string | undefined;
   /** The user's Ingress (`spec.traffic.nginx.ingress`). @default target */
   ingress?: string | undefined;
   /** Range of `rate()`, in milliseconds. */
@@ -106,7 +110,7 @@ export function canarySeries(t: QueryTarget): SeriesSpec {
         selector: [
           ['namespace', '=', t.namespace],
           ['app', '=', t.target],
-          ['version', '=', t.canaryVersionLabel],
+          ['version', '=', t.canaryVersionLabel ?? DEFAULT_CANARY_VERSION_LABEL],
         ],
       };
   }
@@ -146,7 +150,7 @@ export function renderCustomQuery(template: string, t: QueryTarget): string {
     namespace: escapePromQLString(t.namespace),
     target: escapePromQLString(t.target),
     canary: escapePromQLString(t.canaryName),
-    version: escapePromQLString(t.canaryVersionLabel),
+    version: escapePromQLString(t.canaryVersionLabel ?? DEFAULT_CANARY_VERSION_LABEL),
     ingress: escapePromQLString(t.ingress ?? t.target),
     window: promDuration(t.windowMs),
   };
@@ -185,10 +189,20 @@ export function promDuration(ms: number): string {
 }
 
 /**
- * The `version` label value the controller puts on canary pods for an image: the
- * tag (or digest prefix) made label-safe, e.g. `myapp:v2.0.0` → `v2.0.0`,
- * `repo/app@sha256:abcd…` → `sha256-abcd…` (cut to 63 characters). Shared so the
- * controller, the analyzer and the simulator agree on one value.
+ * The plain-metrics `version` value of the canary: its pod template's `version`
+ * label, else {@link DEFAULT_CANARY_VERSION_LABEL}. Pass the canary Deployment's
+ * `spec.template.metadata.labels`.
+ */
+export function canaryVersionLabelOf(podLabels: Record<string, string> | undefined): string {
+  return podLabels?.['version'] || DEFAULT_CANARY_VERSION_LABEL;
+}
+
+/**
+ * A label-safe version name from an image: the tag (or digest) made a valid label
+ * value, e.g. `myapp:v2.0.0` → `v2.0.0`, `repo/app@sha256:abcd…` → `sha256-abcd…`
+ * (cut to 63 characters). For a controller that wants to *set* a `version` label on
+ * canary pods; the queries select whatever that label ends up being
+ * ({@link canaryVersionLabelOf}), so the two agree only if that label is set.
  */
 export function versionLabel(image: string): string {
   const at = image.indexOf('@');
