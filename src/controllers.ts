@@ -6,6 +6,7 @@ import type { KubeClient, KubeObject } from './runtime/client.ts';
 import type { Controller } from './runtime/controller.ts';
 import type { Logger } from './runtime/logging.ts';
 import type { HttpServer } from './runtime/http.ts';
+import { webappEntry } from './webapp/index.ts';
 
 /** What a controller factory gets from the process. */
 export interface ControllerFactoryOptions {
@@ -29,4 +30,6 @@ export interface ControllerEntry {
 }
 
 /** Every controller of the project. */
-export const controllers: ControllerEntry[] = [];
+export const controllers: ControllerEntry[] = [
+  webappEntry,
+];

@@ -58,10 +58,29 @@ export function tracesUrl(options: Pick<TracingOptions, 'endpoint' | 'env'> = {}
   return shared ? appendTracesPath(shared) : undefined;
 }
 
-/** Sets tracing up for the process; returns a handle that is a no-op when tracing is off. */
-export async function setupTracing(options: TracingOptions = {}): Promise<Tracing> {
+/** The process's tracing while it is on; setting up again returns it. */
+let current: Promise<Tracing> | undefined;
+
+/**
+ * Sets tracing up for the process; returns a handle that is a no-op when tracing is off.
+ * Idempotent: while tracing is on, later calls return the same handle (their options are
+ * ignored), so every controller factory may call it. Pending spans are exported when the
+ * process runs out of work (`beforeExit`), e.g. after a drained shutdown.
+ */
+export function setupTracing(options: TracingOptions = {}): Promise<Tracing> {
+  if (current) return current;
   const url = tracesUrl(options);
-  if (!url) return off;
+  if (!url) return Promise.resolve(off);
+  const started = start(url, options);
+  current = started;
+  // A failed start (a broken SDK install) leaves tracing off and lets a later call retry.
+  started.catch(() => {
+    if (current === started) current = undefined;
+  });
+  return started;
+}
+
+async function start(url: string, options: TracingOptions): Promise<Tracing> {
   const env = options.env ?? process.env;
   // Loaded here, not at the top: without an endpoint the SDK stays out of the process.
   const [{ TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }] =
@@ -84,17 +103,19 @@ export async function setupTracing(options: TracingOptions = {}): Promise<Tracin
   context.setGlobalContextManager(contextManager);
   trace.setGlobalTracerProvider(provider);
   useTracer(provider.getTracer('codedance'));
-  return {
-    enabled: true,
-    url,
-    flush: () => provider.forceFlush(),
-    async shutdown() {
+  let stopped: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopped ??= (async () => {
+      process.off('beforeExit', onBeforeExit);
       useTracer(undefined);
+      current = undefined;
       await provider.shutdown();
       trace.disable();
       context.disable();
-    },
-  };
+    })());
+  const onBeforeExit = (): void => void shutdown();
+  process.on('beforeExit', onBeforeExit);
+  return { enabled: true, url, flush: () => provider.forceFlush(), shutdown };
 }
 
 function appendTracesPath(base: string): string {

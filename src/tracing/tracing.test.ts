@@ -91,3 +91,17 @@ test('with an endpoint, nested spans reach a local OTLP/HTTP receiver with their
   assert.equal(byName.get('webapp.apply Deployment')!.status?.message, 'conflict');
   assert.deepEqual(root.attributes?.find((a) => a.key === 'k8s.namespace.name')?.value, { stringValue: 'ns1' });
 });
+
+test('setting up twice while on returns the same handle; after shutdown it starts anew', async (t) => {
+  const { server, endpoint } = await receiver();
+  t.after(() => server.close());
+  const first = await setupTracing({ endpoint, env: {} });
+  const second = await setupTracing({ endpoint: 'http://127.0.0.1:1', env: {} });
+  assert.equal(second, first);
+  await first.shutdown();
+  assert.equal(tracingActive(), false);
+  const third = await setupTracing({ endpoint, env: {} });
+  assert.notEqual(third, first);
+  assert.equal(tracingActive(), true);
+  await third.shutdown();
+});

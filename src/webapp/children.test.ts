@@ -64,7 +64,11 @@ test('the Deployment runs the image and replicas it is given, with the spec port
   assert.equal(deployment.spec!.replicas, 3);
   assert.equal(imageOf(deployment), 'shop:0');
   assert.deepEqual(deployment.spec!.selector, { matchLabels: { 'app.kubernetes.io/name': 'shop' } });
-  assert.deepEqual(deployment.spec!.template.metadata.labels, { 'app.kubernetes.io/name': 'shop', 'app.kubernetes.io/managed-by': 'codedance' });
+  assert.deepEqual(deployment.spec!.template.metadata.labels, {
+    'app.kubernetes.io/name': 'shop',
+    'app.kubernetes.io/managed-by': 'codedance',
+    'deploy.codedance.io/role': 'stable',
+  });
   const container = deployment.spec!.template.spec.containers[0]!;
   assert.deepEqual(container.ports, [{ name: 'http', containerPort: 9090, protocol: 'TCP' }]);
   assert.equal(buildDeployment(webapp(), inputs).spec!.template.spec.containers[0]!.ports![0]!.containerPort, 8080);

@@ -8,7 +8,8 @@
  * Guarantees:
  * - every child carries a controller ownerReference to the WebApp (so garbage
  *   collection removes it and child events map back to the WebApp) and the labels
- *   `app.kubernetes.io/name` and `app.kubernetes.io/managed-by: codedance`;
+ *   `app.kubernetes.io/name` and `app.kubernetes.io/managed-by: codedance`; pods also
+ *   carry `deploy.codedance.io/role: stable` (canary pods of a release get `canary`);
  * - the environment lives in the ConfigMap and reaches the container through
  *   `envFrom`; the sha256 of the ConfigMap data is a pod-template annotation, so a
  *   changed environment rolls the pods (envFrom alone is read only at container start);
@@ -17,6 +18,7 @@
  *   seccomp profile, no service-account token, probes on the container port.
  */
 import { createHash } from 'node:crypto';
+import { RoleLabel } from '../api/canary-deployment.ts';
 import { GROUP, VERSION, type WebApp } from '../api/webapp.ts';
 import type { OwnerReference } from '../runtime/client.ts';
 import type { ConfigMap, Container, Deployment, ResourceRequirements, Service } from './objects.ts';
@@ -147,7 +149,9 @@ export function buildDeployment(webapp: WebApp, inputs: DeploymentInputs): Deplo
       selector: { matchLabels: selectorLabels(webapp) },
       template: {
         metadata: {
-          labels,
+          // The stable role from the start: a release with Istio needs it to tell stable pods
+          // from canary ones, and adding it later would roll the pods once more.
+          labels: { ...labels, [RoleLabel]: 'stable' },
           annotations: { [ConfigHashAnnotation]: configHash(configData(webapp)) },
         },
         spec: {
@@ -190,6 +194,11 @@ export function buildChildren(webapp: WebApp, inputs: DeploymentInputs): { confi
 export function imageOf(deployment: Deployment | undefined): string | undefined {
   const containers = deployment?.spec?.template.spec.containers ?? [];
   return (containers.find((c) => c.name === ContainerName) ?? containers[0])?.image;
+}
+
+/** True when `obj` names `webapp` (by uid) as its controller owner. */
+export function isOwnedBy(obj: { metadata: { ownerReferences?: OwnerReference[] } }, webapp: WebApp): boolean {
+  return (obj.metadata.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === webapp.metadata.uid);
 }
 
 function childMeta(webapp: WebApp, name: string): Deployment['metadata'] {

@@ -67,9 +67,12 @@ test('an image change with a release policy keeps the running image and creates 
   assert.deepEqual(plan.status, { name: 'shop', version: 'shop:2', phase: 'Pending', message: 'release of shop:2 requested' });
 });
 
-test('while the release progresses the WebApp keeps the old image and shows the release', () => {
-  const plan = planRelease(webapp('shop:2', { established: 'shop:1' }), running('shop:1'), canary('shop:2', { phase: 'Progressing', message: 'step 1/2' }));
+test('while the release progresses the WebApp keeps the old image and the replica count the release engine set', () => {
+  const scaledDown = running('shop:1');
+  scaledDown.spec!.replicas = 1;
+  const plan = planRelease(webapp('shop:2', { established: 'shop:1' }), scaledDown, canary('shop:2', { phase: 'Progressing', message: 'step 1/2' }));
   assert.equal(plan.image, 'shop:1');
+  assert.equal(plan.replicas, 1);
   assert.equal(plan.outcome, 'in-flight');
   assert.deepEqual(plan.status, { name: 'shop', version: 'shop:2', phase: 'Progressing', message: 'step 1/2' });
 });

@@ -84,14 +84,18 @@ export function planRelease(webapp: WebApp, deployment: Deployment | undefined, 
       // Promotion writes the image before the release engine marks itself Completed.
       const outcome: ReleaseOutcome = phase === 'Completed' ? 'completed' : phase === 'Failed' ? 'failed' : 'in-flight';
       // A failed release whose image is nevertheless running: the image stays (it is what
-      // spec asks for), the failure is still reported.
-      return { image: wanted, replicas, canary: { kind: 'none' }, outcome, status: report };
+      // spec asks for), the failure is still reported. Until the release engine is done,
+      // the replica count is its to set (promotion restores the full count itself).
+      const count = outcome === 'in-flight' ? (deployment?.spec?.replicas ?? replicas) : replicas;
+      return { image: wanted, replicas: count, canary: { kind: 'none' }, outcome, status: report };
     }
     return { image: wanted, replicas, canary: { kind: 'none' }, outcome: 'none', status: report };
   }
 
-  // spec.image differs from what the Deployment has established: release it.
+  // spec.image differs from what the Deployment has established: release it. The release
+  // engine scales the Deployment while it runs (replica-ratio traffic), so its count stays.
   const desired = buildCanary(webapp);
+  const held = deployment?.spec?.replicas ?? replicas;
   if (canary && isAbout(canary, wanted) && canary.spec.canaryVersion === wanted) {
     if (canary.status?.phase === 'Completed') {
       // Completed but the Deployment does not show it yet (or was hand-edited since): the
@@ -104,7 +108,7 @@ export function planRelease(webapp: WebApp, deployment: Deployment | undefined, 
   }
   return {
     image: established,
-    replicas,
+    replicas: held,
     canary: { kind: 'apply', object: desired },
     outcome: 'in-flight',
     status: report && canary?.spec.canaryVersion === wanted && isAbout(canary, wanted) ? report : { name: desired.metadata.name ?? '', version: wanted, phase: 'Pending', message: `release of ${wanted} requested` },

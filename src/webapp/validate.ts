@@ -1,7 +1,8 @@
 /**
  * Checks of a WebApp that its CRD schema cannot express. The API server already
- * refuses what the schema covers (replicas 1-10, port range, env names, quantity
- * syntax); what is left are facts about the objects the WebApp turns into.
+ * refuses what the schema covers (replicas 1-10, port range, env names, quantities,
+ * requests not above limits); what is left are facts about the objects the WebApp
+ * turns into.
  *
  * A problem found here is permanent for this generation of the WebApp: retrying
  * cannot fix it, only a spec change can, so the reconciler ends in Failed with the
@@ -25,45 +26,10 @@ export function validateWebApp(webapp: WebApp): string[] {
       `name "${name}" cannot name the WebApp's Service: use at most 63 lower-case letters, digits and '-', starting with a letter`,
     );
   }
-  const { requests, limits } = webapp.spec.resources ?? {};
-  for (const resource of ['cpu', 'memory'] as const) {
-    const request = requests?.[resource];
-    const limit = limits?.[resource];
-    if (request === undefined || limit === undefined) continue;
-    const requested = parseQuantity(request);
-    const limited = parseQuantity(limit);
-    if (requested !== undefined && limited !== undefined && requested > limited) {
-      problems.push(`resources.requests.${resource} (${request}) is more than resources.limits.${resource} (${limit})`);
-    }
-  }
   let bytes = 0;
   for (const [key, value] of Object.entries(configData(webapp))) bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
   if (bytes > MaxConfigBytes) {
     problems.push(`env holds ${bytes} bytes, more than a ConfigMap can store (${MaxConfigBytes}); move large values elsewhere`);
   }
   return problems;
-}
-
-const suffixes: Record<string, number> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-};
-
-/**
- * The value of a Kubernetes quantity in base units (cores, bytes), for comparing two
- * quantities. Covers the forms the WebApp schema admits; undefined for anything else.
- */
-export function parseQuantity(text: string): number | undefined {
-  const match = /^([0-9]+(?:\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/.exec(text);
-  if (!match) return undefined;
-  const multiplier = suffixes[match[2] ?? ''];
-  return multiplier === undefined ? undefined : Number(match[1]) * multiplier;
 }

@@ -1,0 +1,52 @@
+/**
+ * The WebApp controller: what it reconciles, owns and watches (seeds 001 and 002).
+ *
+ * - owns its Deployment, Service, ConfigMap and CanaryDeployment: any change to one of
+ *   them (a deletion, a hand edit, rollout or release progress) reconciles the WebApp;
+ * - watches the same kinds by name for objects it does not control, so a WebApp that
+ *   failed on a name conflict resumes as soon as the conflicting object is deleted;
+ * - holds the finalizer `apps.codedance.io/cleanup` (see `cleanup.ts`).
+ */
+import { GROUP, type WebApp } from '../api/webapp.ts';
+import type { KubeObject } from '../runtime/client.ts';
+import { controller, type Controller, type ObjectKey } from '../runtime/controller.ts';
+import * as kinds from '../runtime/kinds.ts';
+import { cleanupWebApp } from './cleanup.ts';
+import { reconcileWebApp } from './reconcile.ts';
+
+/** The finalizer every WebApp carries while it lives. */
+export const WebAppFinalizer = `${GROUP}/cleanup`;
+
+/** Settings of the WebApp controller; `undefined` means unset. */
+export interface WebAppControllerOptions {
+  /** Reconciles running at once. @default 4 */
+  concurrency?: number;
+}
+
+/** Describes the WebApp controller for the manager. */
+export function webappController(options: WebAppControllerOptions = {}): Controller<WebApp> {
+  return controller<WebApp>({
+    name: 'webapp',
+    kind: kinds.WebApp,
+    reconcile: reconcileWebApp,
+    finalizer: { name: WebAppFinalizer, cleanup: cleanupWebApp },
+    owns: [kinds.ConfigMap, kinds.Deployment, kinds.Service, kinds.CanaryDeployment],
+    watches: [
+      { kind: kinds.Deployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
+      { kind: kinds.Service, map: (obj) => uncontrolled(obj, obj.metadata.name) },
+      { kind: kinds.ConfigMap, map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')) },
+      { kind: kinds.CanaryDeployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
+    ],
+    concurrency: options.concurrency,
+    errorConditionType: 'Ready',
+  });
+}
+
+/**
+ * The WebApp an object not controlled by a WebApp would block (same namespace, the name
+ * the WebApp would give it). WebApp-controlled objects map through `owns` instead.
+ */
+function uncontrolled(obj: KubeObject, webappName: string | undefined): ObjectKey[] {
+  if (!webappName || (obj.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.kind === 'WebApp')) return [];
+  return [{ namespace: obj.metadata.namespace, name: webappName }];
+}
