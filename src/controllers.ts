@@ -7,6 +7,7 @@ import type { Controller } from './runtime/controller.ts';
 import type { Logger } from './runtime/logging.ts';
 import type { HttpServer } from './runtime/http.ts';
 import { webappEntry } from './webapp/index.ts';
+import { canaryEntry } from './canary/index.ts';
 
 /** What a controller factory gets from the process. */
 export interface ControllerFactoryOptions {
@@ -32,4 +33,5 @@ export interface ControllerEntry {
 /** Every controller of the project. */
 export const controllers: ControllerEntry[] = [
   webappEntry,
+  canaryEntry,
 ];

@@ -304,6 +304,9 @@ export const CanaryDeploymentStatus = Type.Object({
   releaseVersion: Type.Optional(Type.String()),
   stableRevision: Type.Optional(Type.String({ description: 'Image the stable Deployment runs.' })),
   canaryRevision: Type.Optional(Type.String({ description: 'Image the canary runs.' })),
+  stableReplicas: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Replicas of the stable Deployment when the release started (the Replicas provider scales it down, so it cannot be read back).' }),
+  ),
   currentStepIndex: Type.Optional(Type.Integer()),
   totalSteps: Type.Optional(Type.Integer()),
   currentWeight: Type.Optional(Type.Integer()),

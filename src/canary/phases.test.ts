@@ -43,7 +43,7 @@ function observe(w: World, extra: Partial<Observations> = {}): Observations {
   return {
     now: w.now,
     generation: 1,
-    stable: { image: w.stableImage, rolledOut: w.stableRolledOut },
+    stable: { image: w.stableImage, rolledOut: w.stableRolledOut, replicas: 4 },
     canary: w.canary,
     pods: w.crash ? { healthy: false, reason: 'CrashLoopBackOff', pod: 'p', message: 'pod p crash-looping' } : { healthy: true },
     ...extra,

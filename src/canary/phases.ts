@@ -63,6 +63,8 @@ export interface StableObservation {
   image: string | undefined;
   /** The Deployment's current spec is fully rolled out and available. */
   rolledOut: boolean;
+  /** spec.replicas */
+  replicas: number;
 }
 
 /** The canary Deployment, if it exists. */
@@ -181,6 +183,7 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried'): void {
   const { settings, obs } = t;
   const history = t.status.history;
   const handledCommand = t.status.handledCommand;
+  const previousReplicas = t.status.stableReplicas;
   if (obs.stable && obs.stable.image === settings.version && event === 'Started' && !obs.canary) {
     // Nothing to release: the stable Deployment already runs this version.
     t.status = {
@@ -209,6 +212,8 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried'): void {
     releaseVersion: settings.version,
     stableRevision: obs.stable?.image,
     canaryRevision: settings.version,
+    // Mid-release the Replicas provider has scaled stable down: keep the count from the start.
+    stableReplicas: event === 'Restarted' ? (previousReplicas ?? obs.stable?.replicas) : obs.stable?.replicas,
     currentStepIndex: 0,
     totalSteps: t.total,
     stepLabel: `0/${t.total}`,
@@ -529,9 +534,8 @@ class Builder {
   result(): Transition {
     const status = this.status;
     status.observedGeneration = this.obs.generation;
-    if (status.phase === 'Progressing' || status.phase === 'Paused') {
-      if (this.settings.analysis) this.wakeAt(parseTime(status.analysis?.nextAt));
-    }
+    const stepping = (status.phase === 'Progressing' || status.phase === 'Paused') && (status.currentStepIndex ?? 0) < this.total;
+    if (stepping && this.settings.analysis) this.wakeAt(parseTime(status.analysis?.nextAt));
     const requeueAfterMs = this.wake === undefined ? undefined : Math.max(0, this.wake - this.obs.now);
     return { status: prune(status), effects: this.effects, statusAfter: this.statusAfter ?? this.effects.length, requeueAfterMs };
   }

@@ -1,0 +1,211 @@
+/**
+ * Carrying out the state machine's effects against the cluster, in the order given.
+ *
+ * Each effect is idempotent (server-side apply skipped when nothing changes, provider
+ * calls that write only what differs, deletes of what the cache still holds), so a
+ * controller that dies half-way and does them again changes nothing twice.
+ * Events and notifications never hold a release up: Events are published together at
+ * the end of a batch; notifications are sent in the background.
+ */
+import type { CanaryDeployment, NotificationEvent } from '../api/canary-deployment.ts';
+import { isConflict, type KubeClient } from '../runtime/client.ts';
+import { apply } from '../runtime/apply.ts';
+import type { ReconcileContext } from '../runtime/controller.ts';
+import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
+import { isTrafficError, trafficProvider, type TrafficProvider, type TrafficTarget } from '../traffic/index.ts';
+import type { Effect, ReleaseSettings } from './phases.ts';
+import {
+  buildCanaryDeployment,
+  buildCanaryService,
+  canaryDeploymentName,
+  canarySelector,
+  canaryServiceName,
+  promotionPatch,
+  releasedContainer,
+  stableLabelPatch,
+  stableSelector,
+  type Deployment,
+  type Service,
+} from './workloads.ts';
+import { RoleLabel } from '../api/canary-deployment.ts';
+
+/** Sends a notification about a release; must not throw (it runs in the background). */
+export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<void>;
+
+/** Everything the effects of one reconcile act with. */
+export interface ReleaseEnv {
+  cd: CanaryDeployment;
+  ctx: ReconcileContext;
+  settings: ReleaseSettings;
+  stable: Deployment | undefined;
+  canary: Deployment | undefined;
+  /** The stable Service, if it exists. */
+  service: Service | undefined;
+  extraLabels: Record<string, string>;
+  provider: TrafficProvider;
+  target: TrafficTarget;
+  notify: Notifier | undefined;
+}
+
+export interface ReleaseEnvInput {
+  cd: CanaryDeployment;
+  ctx: ReconcileContext;
+  settings: ReleaseSettings;
+  stable: Deployment | undefined;
+  canary: Deployment | undefined;
+  service: Service | undefined;
+  extraLabels: Record<string, string>;
+  notify: Notifier | undefined;
+}
+
+const providers = new WeakMap<KubeClient, Map<string, TrafficProvider>>();
+
+function providerFor(client: KubeClient, name: ReleaseSettings['provider']): TrafficProvider {
+  let byName = providers.get(client);
+  if (!byName) {
+    byName = new Map();
+    providers.set(client, byName);
+  }
+  let provider = byName.get(name);
+  if (!provider) {
+    provider = trafficProvider(name, { client });
+    byName.set(name, provider);
+  }
+  return provider;
+}
+
+/** Builds the environment, including the provider's view of the release. */
+export function releaseEnv(input: ReleaseEnvInput): ReleaseEnv {
+  const { cd, settings, service, stable } = input;
+  const serviceName = cd.spec.service?.name ?? cd.spec.targetDeployment;
+  const target: TrafficTarget = {
+    namespace: cd.metadata.namespace ?? '',
+    owner: { name: cd.metadata.name ?? '', uid: cd.metadata.uid ?? '' },
+    service: { name: serviceName, port: cd.spec.service?.port ?? service?.spec?.ports?.[0]?.port ?? 80 },
+    canaryService: canaryServiceName(serviceName),
+    stableDeployment: cd.spec.targetDeployment,
+    canaryDeployment: canaryDeploymentName(cd.spec.targetDeployment),
+    traffic: cd.spec.traffic ?? {},
+    selectors: {
+      stable: settings.provider === 'Istio' ? stableSelector : { ...(service?.spec?.selector ?? {}) },
+      canary: canarySelector(cd.metadata.name ?? ''),
+    },
+    totalReplicas: cd.status?.stableReplicas ?? stable?.spec?.replicas,
+  };
+  return { ...input, provider: providerFor(input.ctx.client, settings.provider), target };
+}
+
+/** Runs `effects` in order; Events are published together once the writes are done. */
+export async function executeEffects(env: ReleaseEnv, effects: readonly Effect[]): Promise<void> {
+  const events: Promise<void>[] = [];
+  try {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'ensureCanary':
+          await ensureCanary(env, effect.image);
+          break;
+        case 'prepareTraffic':
+          await env.provider.prepare(env.target);
+          break;
+        case 'setWeight':
+          await env.provider.setWeight(env.target, effect.weight);
+          env.ctx.log.info({ weight: effect.weight }, 'weight set');
+          break;
+        case 'promoteStable':
+          await promoteStable(env, effect.image);
+          break;
+        case 'resetTraffic':
+          await resetTraffic(env);
+          break;
+        case 'deleteCanary':
+          await deleteCanary(env);
+          break;
+        case 'event':
+          events.push(env.ctx.events.publish(env.cd, { type: effect.eventType, reason: effect.reason, note: effect.note }));
+          break;
+        case 'notify':
+          if (env.notify) {
+            env.notify(effect.event, env.cd, effect.message).catch((err: unknown) => env.ctx.log.warn({ err }, 'notification failed'));
+          }
+          break;
+      }
+    }
+  } finally {
+    await Promise.all(events);
+  }
+}
+
+/** Label keys the canary pods must not carry so the stable Service never selects them (see workloads.ts). */
+function labelsToDrop(env: ReleaseEnv): string[] {
+  const separate = env.settings.blueGreen || env.settings.provider === 'Nginx' || env.settings.provider === 'GatewayAPI';
+  return separate ? Object.keys(env.service?.spec?.selector ?? {}) : [];
+}
+
+async function ensureCanary(env: ReleaseEnv, image: string): Promise<void> {
+  const { cd, ctx, settings, stable } = env;
+  if (!stable) throw new Error(`Deployment ${cd.spec.targetDeployment} not found`);
+  const needsService = settings.provider !== 'Replicas';
+  if (needsService && !env.service) {
+    throw new Error(`Service ${env.target.service.name} not found: traffic provider ${settings.provider} routes through it (set spec.service.name)`);
+  }
+  if (settings.provider === 'Istio' && stable.spec?.template?.metadata?.labels?.[RoleLabel] !== 'stable') {
+    // The stable subset needs a label canary pods lack; adding one to the template is allowed.
+    await ctx.client.patch(DeploymentKind, cd.metadata.namespace, cd.spec.targetDeployment, stableLabelPatch(), 'strategic');
+  }
+  // Replicas: the provider owns the canary's replica count (created at 0, never applied).
+  const replicas = settings.provider === 'Replicas' ? undefined : (cd.status?.stableReplicas ?? stable.spec?.replicas ?? 1);
+  const desired = buildCanaryDeployment({ cd, stable, image, replicas, dropLabels: labelsToDrop(env), extraLabels: env.extraLabels });
+  if (!env.canary) {
+    try {
+      await ctx.client.create(DeploymentKind, { ...desired, spec: { ...desired.spec, replicas: replicas ?? 0 } });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      await apply(ctx.client, DeploymentKind, desired);
+    }
+  } else {
+    await apply(ctx.client, DeploymentKind, desired, { current: env.canary });
+  }
+  if (env.service && needsService) {
+    const services = ctx.cache<Service>(ServiceKind);
+    const canaryService = buildCanaryService(cd, env.service, env.target.canaryService, 'canary');
+    await apply(ctx.client, ServiceKind, canaryService, { store: services });
+    if (settings.blueGreen) {
+      const previewName = cd.spec.strategy?.blueGreen?.previewService ?? `${env.target.service.name}-preview`;
+      await apply(ctx.client, ServiceKind, buildCanaryService(cd, env.service, previewName, 'preview'), { store: services });
+    }
+  }
+}
+
+async function promoteStable(env: ReleaseEnv, image: string): Promise<void> {
+  const { cd, ctx, settings, stable } = env;
+  const container = releasedContainer(stable?.spec?.template, cd.spec.container);
+  if (!stable || !container) throw new Error(`Deployment ${cd.spec.targetDeployment} (or its container) not found`);
+  // Replicas: stable was scaled down to make room; it rolls the new version out at full size.
+  const replicas = settings.provider === 'Replicas' ? env.target.totalReplicas : undefined;
+  await ctx.client.patch(DeploymentKind, cd.metadata.namespace, cd.spec.targetDeployment, promotionPatch(container.name, image, replicas), 'strategic');
+}
+
+async function resetTraffic(env: ReleaseEnv): Promise<void> {
+  try {
+    await env.provider.reset(env.target);
+  } catch (err) {
+    // A routed object that is gone (or never had our route) sends nothing to the canary.
+    if (isTrafficError(err, 'NotFound') || isTrafficError(err, 'NoRoutes')) {
+      env.ctx.log.warn({ err }, 'traffic reset: nothing to reset');
+      return;
+    }
+    throw err;
+  }
+}
+
+async function deleteCanary(env: ReleaseEnv): Promise<void> {
+  const { cd, ctx } = env;
+  const ns = cd.metadata.namespace;
+  if (env.canary) await ctx.client.delete(DeploymentKind, ns, env.canary.metadata.name ?? '', { propagationPolicy: 'Background' });
+  const services = ctx.cache<Service>(ServiceKind);
+  const previewName = cd.spec.strategy?.blueGreen?.previewService ?? `${env.target.service.name}-preview`;
+  for (const name of [env.target.canaryService, previewName]) {
+    const svc = services.get(ns, name);
+    if (svc && svc.metadata.ownerReferences?.some((o) => o.uid === cd.metadata.uid)) await ctx.client.delete(ServiceKind, ns, name);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The CanaryDeployment reconciler: observe (informer caches, one analysis when due),
+ * decide (the pure state machine in ./phases.ts), act (./effects.ts), write status.
+ *
+ * Reads come from the caches; the only reads sent to the API server are Prometheus
+ * queries when an analysis is due and one read-back of the traffic weight per release
+ * after the process starts (to repair what a controller killed mid-rollback left).
+ *
+ * Stale caches: right after a status write, another event (a pod, a Deployment) may
+ * trigger a reconcile before the watch has delivered our own write. Reconciling the
+ * older status would take the same step again (a second Event, a shifted deadline), so
+ * the last status written per object is remembered with the resourceVersion it replaced,
+ * and used instead of a cached object that still has that resourceVersion.
+ */
+import { CanaryDeployment as CanaryDeploymentKind, Deployment as DeploymentKind, Pod as PodKind, Service as ServiceKind } from '../runtime/kinds.ts';
+import { OwnerLabel, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import { Action } from '../runtime/action.ts';
+import { applyStatus } from '../runtime/apply.ts';
+import type { ReconcileContext } from '../runtime/controller.ts';
+import { TerminalError } from '../runtime/errors.ts';
+import { runAnalysis } from './analysis.ts';
+import { pendingCommand } from './commands.ts';
+import { executeEffects, releaseEnv, type ReleaseEnv, type Notifier } from './effects.ts';
+import { analysisDue, isFinished, transition, type AnalysisObservation, type Observations } from './phases.ts';
+import { assessPods, type Pod } from './pod-health.ts';
+import { releaseSettings } from './settings.ts';
+import { withConditions } from './status.ts';
+import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, type Service } from './workloads.ts';
+
+/** How often an active release is looked at even when nothing changes (a safety net). */
+export const ACTIVE_RESYNC_MS = 60_000;
+
+export interface CanaryReconcilerOptions {
+  /** `--prometheus-url`: Prometheus of releases that name none. */
+  prometheusUrl?: string | undefined;
+  /** Sends notifications; failures are its own business (never awaited by a release). */
+  notify?: Notifier | undefined;
+}
+
+/** The reconciler with the in-memory state it keeps across reconciles of one process. */
+export interface CanaryReconciler {
+  reconcile(cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action>;
+  cleanup(cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void>;
+  /** Releases whose target is `namespace/name` (for the watch on Deployments). */
+  releasesOfTarget(namespace: string, name: string): string[];
+}
+
+/** Creates the reconciler. */
+export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): CanaryReconciler {
+  /** `ns/target` → release names, maintained on every reconcile. */
+  const targets = new Map<string, Set<string>>();
+  /** uid → the status we last wrote and the resourceVersion it replaced. */
+  const written = new Map<string, { replaced: string | undefined; object: CanaryDeployment }>();
+  /** uids whose traffic weight was read back since this process started. */
+  const verified = new Set<string>();
+  /** `uid/version/phase` whose provider cleanup ran since this process started. */
+  const cleaned = new Set<string>();
+
+  function track(cd: CanaryDeployment): void {
+    const ns = cd.metadata.namespace ?? '';
+    const name = cd.metadata.name ?? '';
+    for (const [key, names] of targets) {
+      if (names.delete(name) && names.size === 0) targets.delete(key);
+    }
+    if (cd.metadata.deletionTimestamp) return;
+    const key = `${ns}/${cd.spec.targetDeployment}`;
+    const names = targets.get(key) ?? new Set<string>();
+    names.add(name);
+    targets.set(key, names);
+  }
+
+  /** The freshest view of the object: ours if the cache has not caught up with our write. */
+  function fresh(cd: CanaryDeployment): CanaryDeployment {
+    const uid = cd.metadata.uid ?? '';
+    const memo = written.get(uid);
+    if (!memo) return cd;
+    if (cd.metadata.resourceVersion === memo.replaced) return { ...cd, status: memo.object.status };
+    written.delete(uid);
+    return cd;
+  }
+
+  async function reconcile(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action> {
+    track(cached);
+    const cd = fresh(cached);
+    const resolved = releaseSettings(cd.spec);
+    if (!resolved.ok) throw new TerminalError(resolved.problems.join('; '), { reason: 'InvalidSpec' });
+    const extra = extraPodLabels(cd);
+    if ('error' in extra) throw new TerminalError(extra.error, { reason: 'InvalidSpec' });
+    const settings = resolved.settings;
+    const ns = cd.metadata.namespace ?? '';
+    const name = cd.metadata.name ?? '';
+    const uid = cd.metadata.uid ?? '';
+    const now = ctx.now();
+
+    const deployments = ctx.cache<Deployment>(DeploymentKind);
+    const stable = deployments.get(ns, cd.spec.targetDeployment);
+    const canary = deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment));
+    if (canary && !canary.metadata.ownerReferences?.some((o) => o.uid === uid)) {
+      throw new TerminalError(`Deployment ${canary.metadata.name} exists and is not this release's: rename or remove it`, { reason: 'CanaryNameTaken' });
+    }
+    if (stable && !releasedContainer(stable.spec?.template, cd.spec.container)) {
+      throw new TerminalError(`container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`, { reason: 'ContainerNotFound' });
+    }
+    const pods = ctx
+      .cache<Pod>(PodKind)
+      .list(ns)
+      .filter((p) => p.metadata.labels?.[OwnerLabel] === name && p.metadata.labels?.[RoleLabel] === 'canary');
+    const service = ctx.cache<Service>(ServiceKind).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment);
+    const env = releaseEnv({ cd, ctx, settings, stable, canary, service, extraLabels: extra.labels, notify: options.notify });
+
+    const status = cd.status;
+    let analysis: AnalysisObservation | undefined;
+    if (analysisDue(settings, status, now.getTime())) {
+      analysis = await runAnalysis(cd, canary?.spec?.template?.metadata?.labels?.['version'], options.prometheusUrl, now);
+    }
+    const obs: Observations = {
+      now: now.getTime(),
+      generation: cd.metadata.generation ?? 0,
+      stable: stable && {
+        image: releasedContainer(stable.spec?.template, cd.spec.container)?.image,
+        rolledOut: rolledOut(stable),
+        replicas: stable.spec?.replicas ?? 1,
+      },
+      canary: canary && {
+        image: releasedContainer(canary.spec?.template, cd.spec.container)?.image,
+        // A step starts only on a settled cluster: the canary and the stable side available.
+        ready: rolledOut(canary) && (stable === undefined || rolledOut(stable)),
+      },
+      pods: assessPods(pods, { now: now.getTime(), notReadyGraceMs: settings.autoRollback.notReadyGraceMs, image: settings.version, container: cd.spec.container }),
+      analysis,
+      command: pendingCommand(cd),
+    };
+    const stepping = (status?.phase === 'Progressing' || status?.phase === 'Paused') && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
+    if (stepping && settings.provider !== 'Replicas' && !verified.has(uid)) {
+      // Once per process: what a controller killed mid-write left in the routes.
+      obs.weight = await env.provider.readWeight(env.target);
+      verified.add(uid);
+    }
+
+    const tr = transition(settings, status, obs);
+    await executeEffects(env, tr.effects.slice(0, tr.statusAfter));
+    await writeStatus(cd, withConditions(tr.status, obs.generation, now), ctx);
+    await executeEffects(env, tr.effects.slice(tr.statusAfter));
+
+    if (isFinished(tr.status.phase)) {
+      // The provider's leftovers (subsets, canary backendRefs) go once the canary pods are gone.
+      const key = `${uid}/${tr.status.releaseVersion}/${tr.status.phase}`;
+      const gone = !deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)) && pods.length === 0 && !tr.effects.some((e) => e.type === 'deleteCanary');
+      if (gone && !cleaned.has(key)) {
+        await env.provider.cleanup(env.target);
+        cleaned.add(key);
+      }
+      if (!gone) return Action.requeue(2_000);
+      return Action.awaitChange();
+    }
+    return Action.requeue(Math.max(50, Math.min(tr.requeueAfterMs ?? ACTIVE_RESYNC_MS, ACTIVE_RESYNC_MS)));
+  }
+
+  async function writeStatus(cd: CanaryDeployment, status: CanaryDeploymentStatus, ctx: ReconcileContext): Promise<void> {
+    const desired: CanaryDeployment = {
+      apiVersion: 'deploy.codedance.io/v1alpha1',
+      kind: 'CanaryDeployment',
+      metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
+      spec: cd.spec,
+      status,
+    };
+    const { spec: _spec, ...body } = desired;
+    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body as CanaryDeployment, { current: cd });
+    if (stored !== cd) written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
+  }
+
+  async function cleanup(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void> {
+    track(cached);
+    const cd = fresh(cached);
+    const resolved = releaseSettings(cd.spec);
+    const ns = cd.metadata.namespace ?? '';
+    const deployments = ctx.cache<Deployment>(DeploymentKind);
+    const stable = deployments.get(ns, cd.spec.targetDeployment);
+    const canary = deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment));
+    const service = ctx.cache<Service>(ServiceKind).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment);
+    if (!resolved.ok) return; // nothing was ever made for an invalid spec
+    const env: ReleaseEnv = releaseEnv({ cd, ctx, settings: resolved.settings, stable, canary, service, extraLabels: {}, notify: options.notify });
+    const pods = ctx.cache<Pod>(PodKind).list(ns).filter((p) => p.metadata.labels?.[OwnerLabel] === cd.metadata.name && p.metadata.labels?.[RoleLabel] === 'canary');
+    if (canary || pods.length > 0) {
+      // Traffic first, then the canary: the same order as a rollback.
+      await executeEffects(env, [{ type: 'resetTraffic' }, { type: 'deleteCanary' }]);
+      ctx.log.info({ pods: pods.length }, 'deleting: traffic back on stable, waiting for the canary pods to go');
+      return Action.requeue(500);
+    }
+    await env.provider.cleanup(env.target);
+    if (!isFinished(cd.status?.phase)) {
+      await ctx.events.publish(cd, { type: 'Normal', reason: 'Deleted', note: 'deleted mid-release: all traffic back on stable, canary removed' });
+    }
+  }
+
+  function releasesOfTarget(namespace: string, name: string): string[] {
+    return [...(targets.get(`${namespace}/${name}`) ?? [])];
+  }
+
+  return { reconcile, cleanup, releasesOfTarget };
+}
