@@ -54,8 +54,10 @@ export interface ControllerProcessOptions {
 
 /** Parses the flags; throws a message for bad input. */
 export function parseControllerArgs(args: string[]): ControllerProcessOptions | 'help' {
+  // `--leader-elect` alone means true (parseArgs has no optional values).
+  const normalized = args.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
   const { values } = parseArgs({
-    args,
+    args: normalized,
     options: {
       kubeconfig: { type: 'string' },
       namespace: { type: 'string', multiple: true, short: 'n' },

@@ -101,7 +101,7 @@ async function applyTo<T extends KubeObject>(
  * True when applying `desired` as `fieldManager` could change `current`: a desired field
  * is missing or different, or a field the manager owns is no longer desired.
  */
-export function needsApply(desired: KubeObject, current: KubeObject, fieldManager: string, subresource?: string): boolean {
+export function needsApply<T extends KubeObject>(desired: T, current: T, fieldManager: string, subresource?: string): boolean {
   const { apiVersion: _a, kind: _k, ...desiredRest } = desired;
   if (!isSubset(desiredRest, current)) return true;
   const entry = current.metadata.managedFields?.find(
