@@ -1,0 +1,465 @@
+/**
+ * The local control plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+ * and kwok (fake nodes and pods) on loopback, plus Prometheus, all recorded in
+ * `<stateDir>/cluster.json`.
+ *
+ * Guarantees:
+ * - {@link startCluster} is idempotent: a healthy cluster in `stateDir` is returned as is;
+ *   a half-dead one is stopped and started again on the same ports where possible;
+ * - readiness is polled (every 100 ms), never slept for, so a warm start takes seconds;
+ * - {@link stopCluster} signals only the pids recorded in the state file, and only while
+ *   they still run the recorded command;
+ * - etcd data, certificates and tokens stay in `stateDir`, so a restarted cluster keeps its
+ *   objects and every kubeconfig stays valid.
+ * Caveat: pods are simulated by kwok: they never run, and their IPs are fiction.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createKubeClient, type KubeObject } from '../runtime/client.ts';
+import { Node } from '../runtime/kinds.ts';
+import { ensureBinaries, formatBuildProgress, type ControlPlaneBinaries } from './build.ts';
+import { ensureCredentials, type ClusterCredentials } from './credentials.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { kwokConfigYaml, kwokNodeAnnotation, kwokNodeAnnotationValue } from './kwok-stages.ts';
+import { withLock } from './lock.ts';
+import { clusterStateDir, codedanceHome } from './paths.ts';
+import { freePort } from './ports.ts';
+import { pollUntil, probe } from './probe.ts';
+import { isRunning, residentMemoryBytes, startProcess, stopProcess, type ProcessSpec } from './process.ts';
+import { startPrometheus } from './prometheus.ts';
+import { componentNames, readClusterState, writeClusterState, type ClusterState, type ComponentName, type ComponentState } from './state.ts';
+import { kubernetesVersion } from './versions.ts';
+
+export type { ClusterState, ComponentName } from './state.ts';
+
+export interface StartClusterOptions {
+  /** Where the binaries are cached. @default `$CODEDANCE_HOME` or `~/.codedance` */
+  home?: string;
+  /** Where this cluster keeps its state. @default `<home>/clusters/default` */
+  stateDir?: string;
+  /** Also run Prometheus. @default true */
+  prometheus?: boolean;
+  /** Prometheus scrape interval. @default '1s' */
+  scrapeInterval?: string;
+  /** Number of fake nodes. @default 3 */
+  nodes?: number;
+  /** Progress lines (builds, each component starting and becoming ready). */
+  onProgress?: (message: string) => void;
+}
+
+/** The result of {@link startCluster}. */
+export interface StartedCluster {
+  state: ClusterState;
+  /** True when a healthy cluster was already running and nothing was started. */
+  alreadyRunning: boolean;
+}
+
+/** The health of one component as {@link clusterStatus} reports it. */
+export interface ComponentStatus {
+  name: ComponentName;
+  pid: number;
+  running: boolean;
+  healthy: boolean;
+  /** What failed, or the URLs that answered. */
+  detail: string;
+  rssBytes: number | undefined;
+}
+
+export interface ClusterStatus {
+  state: ClusterState;
+  components: ComponentStatus[];
+  /** Every recorded component runs and answers its health checks. */
+  healthy: boolean;
+}
+
+/** Name prefix of the fake nodes. */
+export const nodeNamePrefix = 'kwok-node-';
+
+const serviceClusterIpRange = '10.0.0.0/24';
+
+/** Starts (or finds running) the cluster in `stateDir`, building binaries first if needed. */
+export async function startCluster(options: StartClusterOptions = {}): Promise<StartedCluster> {
+  const home = options.home ?? codedanceHome();
+  const stateDir = options.stateDir ?? clusterStateDir(home);
+  const progress = timedProgress(options.onProgress);
+  await mkdir(stateDir, { recursive: true });
+  return withLock(
+    join(stateDir, '.lock'),
+    async () => {
+      const prior = await readClusterState(stateDir);
+      if (prior && Object.keys(prior.components).length > 0) {
+        const status = await clusterStatus(stateDir);
+        if (status?.healthy && !prior.stoppedAt) return { state: prior, alreadyRunning: true };
+        const stopped = await stopRecorded(prior);
+        if (stopped.length > 0) progress(`stopped the unhealthy remains of the last run: ${stopped.join(', ')}`);
+      }
+      const binaries = await ensureBinaries({ home, onProgress: (event) => progress(formatBuildProgress(event)) });
+      const state = await startComponents({ home, stateDir, binaries, prior, options, progress });
+      return { state, alreadyRunning: false };
+    },
+    (pid) => progress(`waiting for another command (pid ${pid}) working on ${stateDir}`),
+  );
+}
+
+/** Stops every process recorded in `stateDir` and returns the names of those it stopped. */
+export async function stopCluster(stateDir: string): Promise<ComponentName[]> {
+  return withLock(join(stateDir, '.lock'), async () => {
+    const state = await readClusterState(stateDir);
+    if (!state) return [];
+    const stopped = await stopRecorded(state);
+    await writeClusterState({ ...state, stoppedAt: new Date().toISOString() });
+    return stopped;
+  });
+}
+
+/**
+ * Stops one component and starts it again with the same command line (same ports,
+ * same data), then waits until it is healthy. For tests of resilience, e.g. a watch
+ * surviving an API server restart.
+ */
+export async function restartComponent(stateDir: string, name: ComponentName, options: { timeoutMs?: number } = {}): Promise<ClusterState> {
+  return withLock(join(stateDir, '.lock'), async () => {
+    const state = await readClusterState(stateDir);
+    const component = state?.components[name];
+    if (!state || !component) throw new Error(`no ${name} recorded in ${stateDir}: is the cluster up?`);
+    await stopProcess(component.pid, component.spec.command);
+    const restarted: ComponentState = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+    state.components[name] = restarted;
+    await writeClusterState(state);
+    await waitHealthy(state, name, options.timeoutMs ?? 60_000);
+    return state;
+  });
+}
+
+/** Reports each recorded component (pid alive, health endpoints); undefined when none was started. */
+export async function clusterStatus(stateDir: string): Promise<ClusterStatus | undefined> {
+  const state = await readClusterState(stateDir);
+  if (!state) return undefined;
+  const components = await Promise.all(
+    componentNames
+      .filter((name) => state.components[name])
+      .map((name) => componentStatus(state, name, state.components[name]!)),
+  );
+  return { state, components, healthy: components.length > 0 && components.every((c) => c.healthy) };
+}
+
+// ---------------------------------------------------------------------------------------
+
+interface StartContext {
+  home: string;
+  stateDir: string;
+  binaries: ControlPlaneBinaries;
+  prior: ClusterState | undefined;
+  options: StartClusterOptions;
+  progress: (message: string) => void;
+}
+
+function timedProgress(onProgress: ((message: string) => void) | undefined): (message: string) => void {
+  const started = Date.now();
+  return (message) => onProgress?.(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+}
+
+async function startComponents(ctx: StartContext): Promise<ClusterState> {
+  const { stateDir, binaries, prior, progress } = ctx;
+  const logs = join(stateDir, 'logs');
+  await mkdir(logs, { recursive: true });
+  const credentials = await ensureCredentials(stateDir);
+  const taken = new Set<number>();
+  const port = (name: ComponentName, key = 'main'): Promise<number> => {
+    const previous = prior?.components[name];
+    return freePort(key === 'main' ? previous?.port : previous?.extraPorts?.[key], taken);
+  };
+  const ports = {
+    etcd: await port('etcd'),
+    etcdPeer: await port('etcd', 'peer'),
+    apiserver: await port('kube-apiserver'),
+    controllerManager: await port('kube-controller-manager'),
+    scheduler: await port('kube-scheduler'),
+    kwok: await port('kwok'),
+    prometheus: await port('prometheus'),
+  };
+  const certDir = join(stateDir, 'apiserver-certs');
+  const state: ClusterState = {
+    stateDir,
+    home: ctx.home,
+    kubernetesVersion,
+    startedAt: new Date().toISOString(),
+    apiServerUrl: `https://127.0.0.1:${ports.apiserver}`,
+    etcdClientUrl: `http://127.0.0.1:${ports.etcd}`,
+    kubeconfigPath: join(stateDir, 'admin.kubeconfig'),
+    controllerKubeconfigPath: join(stateDir, 'controller.kubeconfig'),
+    kubectlPath: binaries.kubectl,
+    caPath: join(certDir, 'apiserver.crt'),
+    adminToken: credentials.admin.token,
+    components: {},
+  };
+  const launch = async (name: ComponentName, component: Omit<ComponentState, 'pid' | 'startedAt'>): Promise<void> => {
+    state.components[name] = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+    await writeClusterState(state);
+    progress(`${name} started (pid ${state.components[name]!.pid}, port ${component.port})`);
+  };
+  const spec = (name: ComponentName, command: string, args: string[], env?: Record<string, string>): ProcessSpec => ({
+    command,
+    args,
+    logPath: join(logs, `${name}.log`),
+    ...(env ? { env } : {}),
+  });
+
+  try {
+    // Prometheus is independent of the rest: start it first and collect it at the end.
+    const prometheus =
+      ctx.options.prometheus === false
+        ? undefined
+        : startPrometheus({ stateDir, port: ports.prometheus, scrapeInterval: ctx.options.scrapeInterval ?? '1s' }).then((started) => {
+            state.components.prometheus = started.component;
+            state.prometheusUrl = started.url;
+            progress(`prometheus ready on ${started.url}`);
+            return started;
+          });
+    prometheus?.catch(() => {});
+
+    await launch('etcd', {
+      port: ports.etcd,
+      extraPorts: { peer: ports.etcdPeer },
+      spec: spec('etcd', binaries.etcd, etcdArgs(stateDir, ports.etcd, ports.etcdPeer)),
+      health: { urls: [`${state.etcdClientUrl}/health`] },
+    });
+    await waitHealthy(state, 'etcd', 30_000);
+
+    await launch('kube-apiserver', {
+      port: ports.apiserver,
+      spec: spec('kube-apiserver', binaries.kubeApiserver, apiserverArgs(ports.apiserver, state.etcdClientUrl, certDir, credentials)),
+      health: { urls: [`${state.apiServerUrl}/livez`, `${state.apiServerUrl}/readyz`], caPath: state.caPath, auth: true },
+    });
+    // The API server writes its self-signed serving certificate before it serves: the
+    // kubeconfigs (and the health probe) trust exactly that certificate.
+    await pollUntil('the API server serving certificate', async () => existsSync(state.caPath), {
+      timeoutMs: 60_000,
+      abortIf: () => exitedMessage(state, 'kube-apiserver'),
+    });
+    const caPem = await readFile(state.caPath, 'utf8');
+    await writeKubeconfig(state.kubeconfigPath, { server: state.apiServerUrl, caPem, user: credentials.admin.user, token: credentials.admin.token });
+    await writeKubeconfig(state.controllerKubeconfigPath, {
+      server: state.apiServerUrl,
+      caPem,
+      user: credentials.controller.user,
+      token: credentials.controller.token,
+    });
+    await waitHealthy(state, 'kube-apiserver', 90_000);
+    progress('kube-apiserver ready');
+
+    const kwokDir = join(stateDir, 'kwok');
+    await mkdir(kwokDir, { recursive: true });
+    await writeFile(join(kwokDir, 'stages.yaml'), kwokConfigYaml());
+    const insecureHealth = (port: number): ComponentState['health'] => ({ urls: [`https://127.0.0.1:${port}/healthz`], insecure: true });
+    await launch('kube-controller-manager', {
+      port: ports.controllerManager,
+      spec: spec('kube-controller-manager', binaries.kubeControllerManager, [
+        `--kubeconfig=${state.kubeconfigPath}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${ports.controllerManager}`,
+        `--service-account-private-key-file=${credentials.serviceAccountKeyPath}`,
+        `--root-ca-file=${state.caPath}`,
+        `--service-cluster-ip-range=${serviceClusterIpRange}`,
+        '--cluster-name=codedance',
+        // Namespaces of finished tests go quickly; nothing else here needs more.
+        '--concurrent-namespace-syncs=10',
+      ]),
+      health: insecureHealth(ports.controllerManager),
+    });
+    await launch('kube-scheduler', {
+      port: ports.scheduler,
+      spec: spec('kube-scheduler', binaries.kubeScheduler, [
+        `--kubeconfig=${state.kubeconfigPath}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${ports.scheduler}`,
+      ]),
+      health: insecureHealth(ports.scheduler),
+    });
+    await launch('kwok', {
+      port: ports.kwok,
+      spec: spec(
+        'kwok',
+        binaries.kwok,
+        [
+          `--kubeconfig=${state.kubeconfigPath}`,
+          `--config=${join(kwokDir, 'stages.yaml')}`,
+          `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation}=${kwokNodeAnnotationValue}`,
+          `--server-address=127.0.0.1:${ports.kwok}`,
+          // Room for thousands of pod IPs (the default /24 runs out in benchmarks).
+          '--cidr=10.128.0.1/12',
+          // Every fake node reports this address; nothing listens on it, like the pod IPs.
+          '--node-ip=10.127.0.1',
+        ],
+        // kwok also reads ~/.kwok/kwok.yaml when it exists: keep a user's file out of it.
+        { HOME: kwokDir },
+      ),
+      health: { urls: [`http://127.0.0.1:${ports.kwok}/healthz`] },
+    });
+
+    await createNodes(state, ctx.options.nodes ?? 3);
+    await Promise.all(
+      (['kube-controller-manager', 'kube-scheduler', 'kwok'] as const).map(async (name) => {
+        await waitHealthy(state, name, 60_000);
+        progress(`${name} ready`);
+      }),
+    );
+    await waitNodesReady(state, ctx.options.nodes ?? 3);
+    progress(`${ctx.options.nodes ?? 3} nodes Ready`);
+    if (prometheus) await prometheus;
+    await writeClusterState(state);
+    return state;
+  } catch (err) {
+    await stopRecorded(state).catch(() => []);
+    await writeClusterState({ ...state, stoppedAt: new Date().toISOString() }).catch(() => {});
+    throw err;
+  }
+}
+
+function etcdArgs(stateDir: string, clientPort: number, peerPort: number): string[] {
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  return [
+    '--name=codedance',
+    `--data-dir=${join(stateDir, 'etcd')}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=codedance=${peer}`,
+    // A throwaway cluster: durability is not worth an fsync per write.
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+  ];
+}
+
+function apiserverArgs(port: number, etcdUrl: string, certDir: string, credentials: ClusterCredentials): string[] {
+  return [
+    `--etcd-servers=${etcdUrl}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    '--advertise-address=127.0.0.1',
+    // Nothing but this loopback address serves the `kubernetes` Service; do not publish it.
+    '--endpoint-reconciler-type=none',
+    `--cert-dir=${certDir}`,
+    `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+    `--service-account-key-file=${credentials.serviceAccountPublicKeyPath}`,
+    `--service-account-signing-key-file=${credentials.serviceAccountKeyPath}`,
+    `--service-cluster-ip-range=${serviceClusterIpRange}`,
+    '--authorization-mode=RBAC',
+    `--token-auth-file=${credentials.tokenFilePath}`,
+    // Pods need no service-account token volume: no kubelet would mount it.
+    '--disable-admission-plugins=ServiceAccount',
+    '--allow-privileged=true',
+    // Benchmarks run hundreds of releases against this one server.
+    '--max-requests-inflight=800',
+    '--max-mutating-requests-inflight=400',
+  ];
+}
+
+async function createNodes(state: ClusterState, count: number): Promise<void> {
+  const client = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
+  try {
+    for (let i = 0; i < count; i++) {
+      const name = `${nodeNamePrefix}${i}`;
+      const node: KubeObject = {
+        metadata: {
+          name,
+          annotations: { [kwokNodeAnnotation]: kwokNodeAnnotationValue, 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: {
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            'node-role.kubernetes.io/agent': '',
+            type: 'kwok',
+          },
+        },
+      };
+      await client.apply(Node, node, { fieldManager: 'codedance-cluster' });
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+interface NodeStatus extends KubeObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+async function waitNodesReady(state: ClusterState, count: number): Promise<void> {
+  const client = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
+  let seen = '';
+  try {
+    await pollUntil(
+      `${count} Ready nodes`,
+      async () => {
+        const nodes = await client.list<NodeStatus>(Node, { labelSelector: 'type=kwok' });
+        const ready = nodes.items.filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        seen = `${ready.length}/${nodes.items.length} Ready`;
+        return ready.length >= count;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, describe: () => `${seen} (kwok log: ${state.components.kwok?.spec.logPath})` },
+    );
+  } finally {
+    await client.close();
+  }
+}
+
+function exitedMessage(state: ClusterState, name: ComponentName): string | undefined {
+  const component = state.components[name];
+  if (!component || isRunning(component.pid, component.spec.command)) return undefined;
+  return `${name} exited; see ${component.spec.logPath} (a port in use, or an error near its end)`;
+}
+
+async function checkHealth(state: ClusterState, component: ComponentState): Promise<{ healthy: boolean; detail: string }> {
+  const ca = component.health.caPath && existsSync(component.health.caPath) ? await readFile(component.health.caPath, 'utf8') : undefined;
+  for (const url of component.health.urls) {
+    const result = await probe(url, {
+      ...(ca ? { ca } : {}),
+      ...(component.health.insecure ? { insecure: true } : {}),
+      ...(component.health.auth ? { token: state.adminToken } : {}),
+    });
+    if (!result.ok) return { healthy: false, detail: `${url}: ${result.status || 'no answer'} ${result.body.trim().split('\n').slice(-3).join(' ').slice(0, 300)}` };
+  }
+  return { healthy: true, detail: component.health.urls.map((url) => new URL(url).pathname).join(' ') + ' ok' };
+}
+
+async function waitHealthy(state: ClusterState, name: ComponentName, timeoutMs: number): Promise<void> {
+  const component = state.components[name];
+  if (!component) throw new Error(`${name} was not started`);
+  let last = '';
+  await pollUntil(
+    `${name} to become healthy`,
+    async () => {
+      const result = await checkHealth(state, component);
+      last = result.detail;
+      return result.healthy;
+    },
+    { timeoutMs, describe: () => `${last} (log: ${component.spec.logPath})`, abortIf: () => exitedMessage(state, name) },
+  );
+}
+
+async function componentStatus(state: ClusterState, name: ComponentName, component: ComponentState): Promise<ComponentStatus> {
+  const running = isRunning(component.pid, component.spec.command);
+  if (!running) {
+    return { name, pid: component.pid, running, healthy: false, detail: `not running (log: ${component.spec.logPath})`, rssBytes: undefined };
+  }
+  const health = await checkHealth(state, component);
+  return { name, pid: component.pid, running, ...health, rssBytes: residentMemoryBytes(component.pid) };
+}
+
+/** Stops the recorded processes, the API's clients first and etcd last. */
+async function stopRecorded(state: ClusterState): Promise<ComponentName[]> {
+  const stopped: ComponentName[] = [];
+  const stop = async (name: ComponentName): Promise<void> => {
+    const component = state.components[name];
+    if (component && (await stopProcess(component.pid, component.spec.command))) stopped.push(name);
+  };
+  await Promise.all((['kwok', 'kube-scheduler', 'kube-controller-manager', 'prometheus'] as const).map(stop));
+  await stop('kube-apiserver');
+  await stop('etcd');
+  return stopped;
+}

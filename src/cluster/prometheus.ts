@@ -1,0 +1,134 @@
+/**
+ * A real Prometheus server for the local cluster, scraping whatever registers itself.
+ *
+ * Targets come from file-based service discovery: every `<stateDir>/prometheus/targets/*.json`
+ * file is a list of target groups, so the simulator and the controller register an
+ * endpoint by writing one file ({@link registerScrapeTarget}) and Prometheus picks it up
+ * within a second, with no reload.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort } from './ports.ts';
+import { pollUntil, probe } from './probe.ts';
+import { isRunning, startProcess } from './process.ts';
+import type { ComponentState } from './state.ts';
+
+export interface StartPrometheusOptions {
+  stateDir: string;
+  /** Scrape and rule evaluation interval (a Prometheus duration). @default '1s' (fast tests) */
+  scrapeInterval?: string;
+  /** Port on 127.0.0.1. @default a free one */
+  port?: number;
+  /** @default `prometheus` on PATH, else /usr/bin/prometheus */
+  binary?: string;
+  /** How long to wait for /-/ready. @default 30000 */
+  readyTimeoutMs?: number;
+}
+
+/** A started Prometheus: its URL and the process record for cluster.json. */
+export interface StartedPrometheus {
+  url: string;
+  component: ComponentState;
+}
+
+/** Folders Prometheus uses under `stateDir`. */
+export function prometheusPaths(stateDir: string): { root: string; targets: string; data: string; config: string; log: string } {
+  const root = join(stateDir, 'prometheus');
+  return {
+    root,
+    targets: join(root, 'targets'),
+    data: join(root, 'data'),
+    config: join(root, 'prometheus.yml'),
+    log: join(stateDir, 'logs', 'prometheus.log'),
+  };
+}
+
+/** The Prometheus executable, or an error that says how to install it. */
+export function findPrometheus(): string {
+  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'prometheus')), '/usr/bin/prometheus'];
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new Error('prometheus not found: install it (Debian/Ubuntu: apt-get install -y prometheus) or put it on PATH');
+  return found;
+}
+
+/** Starts Prometheus on loopback and waits until it is ready. */
+export async function startPrometheus(options: StartPrometheusOptions): Promise<StartedPrometheus> {
+  const paths = prometheusPaths(options.stateDir);
+  const interval = options.scrapeInterval ?? '1s';
+  await mkdir(paths.targets, { recursive: true });
+  await mkdir(paths.data, { recursive: true });
+  await mkdir(join(options.stateDir, 'logs'), { recursive: true });
+  await writeFile(
+    paths.config,
+    stringify({
+      global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
+      scrape_configs: [
+        {
+          // A target group may set its own `job` label; this is the fallback.
+          job_name: 'codedance',
+          file_sd_configs: [{ files: [join(paths.targets, '*.json')], refresh_interval: '5s' }],
+        },
+      ],
+    }),
+  );
+  const port = options.port ?? (await freePort());
+  const binary = options.binary ?? findPrometheus();
+  const url = `http://127.0.0.1:${port}`;
+  const spec = {
+    command: binary,
+    args: [
+      `--config.file=${paths.config}`,
+      `--storage.tsdb.path=${paths.data}`,
+      '--storage.tsdb.retention.time=2d',
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-lifecycle',
+      '--log.level=warn',
+    ],
+    logPath: paths.log,
+  };
+  const pid = startProcess(spec);
+  const component: ComponentState = { pid, port, spec, health: { urls: [`${url}/-/ready`] }, startedAt: new Date().toISOString() };
+  let last = '';
+  await pollUntil(
+    `Prometheus on ${url}`,
+    async () => {
+      const result = await probe(`${url}/-/ready`);
+      last = result.ok ? 'ready' : `${result.status} ${result.body.slice(0, 200)}`;
+      return result.ok;
+    },
+    {
+      timeoutMs: options.readyTimeoutMs ?? 30_000,
+      describe: () => `${last} (log: ${paths.log})`,
+      abortIf: () => (isRunning(pid, binary) ? undefined : `prometheus exited; see ${paths.log} (port ${port} in use?)`),
+    },
+  );
+  return { url, component };
+}
+
+function targetFile(stateDir: string, name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new Error(`scrape target name '${name}' must be letters, digits, '.', '_' or '-' (it becomes a file name)`);
+  }
+  return join(prometheusPaths(stateDir).targets, `${name}.json`);
+}
+
+/**
+ * Tells the cluster's Prometheus to scrape `hostPort` (e.g. `127.0.0.1:9100`, path
+ * `/metrics`) with extra target labels (`job` included, if given). Replaces an earlier
+ * registration of the same `name`.
+ */
+export async function registerScrapeTarget(stateDir: string, name: string, hostPort: string, labels: Record<string, string> = {}): Promise<void> {
+  const path = targetFile(stateDir, name);
+  await mkdir(prometheusPaths(stateDir).targets, { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  // Written aside and renamed: Prometheus watches the folder and must never read half a file.
+  await writeFile(temporary, JSON.stringify([{ targets: [hostPort], labels: { job: name, ...labels } }], null, 2));
+  await rename(temporary, path);
+}
+
+/** Stops scraping what `name` registered (no error if it was never registered). */
+export async function unregisterScrapeTarget(stateDir: string, name: string): Promise<void> {
+  await rm(targetFile(stateDir, name), { force: true });
+}
