@@ -90,7 +90,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
       const prior = await readClusterState(stateDir);
       if (prior && Object.keys(prior.components).length > 0) {
         const status = await clusterStatus(stateDir);
-        if (status?.healthy && !prior.stoppedAt) return { state: prior, alreadyRunning: true };
+        if (status?.healthy && !prior.stoppedAt) {
+          if (await refreshKwok(prior)) progress('kwok restarted with the current stages');
+          return { state: prior, alreadyRunning: true };
+        }
         const stopped = await stopRecorded(prior);
         if (stopped.length > 0) progress(`stopped the unhealthy remains of the last run: ${stopped.join(', ')}`);
       }
@@ -249,9 +252,7 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     await waitHealthy(state, 'kube-apiserver', 90_000);
     progress('kube-apiserver ready');
 
-    const kwokDir = join(stateDir, 'kwok');
-    await mkdir(kwokDir, { recursive: true });
-    await writeFile(join(kwokDir, 'stages.yaml'), kwokConfigYaml());
+    await writeKwokConfig(stateDir);
     const insecureHealth = (port: number): ComponentState['health'] => ({ urls: [`https://127.0.0.1:${port}/healthz`], insecure: true });
     await launch('kube-controller-manager', {
       port: ports.controllerManager,
@@ -279,26 +280,7 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
       ]),
       health: insecureHealth(ports.scheduler),
     });
-    await launch('kwok', {
-      port: ports.kwok,
-      spec: spec(
-        'kwok',
-        binaries.kwok,
-        [
-          `--kubeconfig=${state.kubeconfigPath}`,
-          `--config=${join(kwokDir, 'stages.yaml')}`,
-          `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation}=${kwokNodeAnnotationValue}`,
-          `--server-address=127.0.0.1:${ports.kwok}`,
-          // Room for thousands of pod IPs (the default /24 runs out in benchmarks).
-          '--cidr=10.128.0.1/12',
-          // Every fake node reports this address; nothing listens on it, like the pod IPs.
-          '--node-ip=10.127.0.1',
-        ],
-        // kwok also reads ~/.kwok/kwok.yaml when it exists: keep a user's file out of it.
-        { HOME: kwokDir },
-      ),
-      health: { urls: [`http://127.0.0.1:${ports.kwok}/healthz`] },
-    });
+    await launch('kwok', kwokComponent(state, ports.kwok, binaries.kwok));
 
     await createNodes(state, ctx.options.nodes ?? 3);
     await Promise.all(
@@ -317,6 +299,60 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     await writeClusterState({ ...state, stoppedAt: new Date().toISOString() }).catch(() => {});
     throw err;
   }
+}
+
+function kwokComponent(state: ClusterState, port: number, binary: string): Omit<ComponentState, 'pid' | 'startedAt'> {
+  const kwokDir = join(state.stateDir, 'kwok');
+  return {
+    port,
+    spec: {
+      command: binary,
+      args: [
+        `--kubeconfig=${state.kubeconfigPath}`,
+        `--config=${join(kwokDir, 'stages.yaml')}`,
+        `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation}=${kwokNodeAnnotationValue}`,
+        `--server-address=127.0.0.1:${port}`,
+        // Room for thousands of pod IPs (the default /24 runs out in benchmarks).
+        '--cidr=10.128.0.1/12',
+        // Every fake node reports this address; nothing listens on it, like the pod IPs.
+        '--node-ip=10.127.0.1',
+      ],
+      logPath: join(state.stateDir, 'logs', 'kwok.log'),
+      // kwok also reads ~/.kwok/kwok.yaml when it exists: keep a user's file out of it.
+      env: { HOME: kwokDir },
+    },
+    health: { urls: [`http://127.0.0.1:${port}/healthz`] },
+  };
+}
+
+/** Writes kwok's stages; true when the file changed (a running kwok must be restarted). */
+async function writeKwokConfig(stateDir: string): Promise<boolean> {
+  const kwokDir = join(stateDir, 'kwok');
+  await mkdir(kwokDir, { recursive: true });
+  const path = join(kwokDir, 'stages.yaml');
+  const text = kwokConfigYaml();
+  const current = await readFile(path, 'utf8').catch(() => '');
+  if (current === text) return false;
+  await writeFile(path, text);
+  return true;
+}
+
+/**
+ * Brings a running cluster's kwok up to date with this code (its stages and flags), so a
+ * long-lived dev cluster picks up stage fixes on the next `cluster up` without a restart
+ * of everything. Returns true when kwok was restarted.
+ */
+async function refreshKwok(state: ClusterState): Promise<boolean> {
+  const running = state.components.kwok;
+  if (!running) return false;
+  const wanted = kwokComponent(state, running.port, running.spec.command);
+  const stagesChanged = await writeKwokConfig(state.stateDir);
+  if (!stagesChanged && JSON.stringify(wanted.spec) === JSON.stringify(running.spec)) return false;
+  await stopProcess(running.pid, running.spec.command);
+  state.components.kwok = { ...running, ...wanted, pid: startProcess(wanted.spec), startedAt: new Date().toISOString() };
+  await writeClusterState(state);
+  await waitHealthy(state, 'kwok', 30_000);
+  return true;
 }
 
 function etcdArgs(stateDir: string, clientPort: number, peerPort: number): string[] {

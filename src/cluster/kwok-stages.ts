@@ -58,17 +58,20 @@ conditions:
   lastTransitionTime: {{ $since | Quote }}
 {{ end }}`;
 
+const nodeAddresses = `
+addresses:
+- type: InternalIP
+  address: {{ NodeIP | Quote }}
+- type: Hostname
+  address: {{ .metadata.name | Quote }}`;
+
 const nodeInitialize = stage('codedance-node-initialize', 'Node', {
   selector: { matchExpressions: [{ key: readyStatus('Ready'), operator: 'NotIn', values: ['True'] }] },
   next: {
     statusTemplate: `{{ $now := Now }}
 {{ $since := $now }}
 ${nodeConditions}
-addresses:
-- type: InternalIP
-  address: {{ NodeIP | Quote }}
-- type: Hostname
-  address: {{ .metadata.name | Quote }}
+${nodeAddresses}
 allocatable:${nodeResources}
 capacity:${nodeResources}
 nodeInfo:
@@ -101,6 +104,7 @@ const nodeHeartbeat = stage('codedance-node-heartbeat', 'Node', {
     statusTemplate: `{{ $now := Now }}
 {{ $since := or .metadata.creationTimestamp $now }}
 ${nodeConditions}
+${nodeAddresses}
 `,
   },
 });
