@@ -3,16 +3,19 @@
  *
  *   npx node src/sim/main.ts --kubeconfig FILE --port 9400 [--namespace NS ...]
  *       [--rps 50] [--tick-ms 1000] [--seed N] [--families provider|all]
- *       [--register-dir DIR [--register-name codedance-sim]]
+ *       [--register [--state-dir DIR] [--register-name codedance-sim]]
  *
+ * `--register` makes the local cluster's Prometheus scrape it (the dev cluster's unless
+ * `--state-dir` names another cluster's state folder).
  * Runs until SIGINT or SIGTERM, then removes its scrape registration and exits.
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { clusterStateDir, codedanceHome } from '../cluster/paths.ts';
 import { startSimulator, type SimulatorOptions } from './simulator.ts';
 
 const usage = `usage: npx node src/sim/main.ts [--kubeconfig FILE] [--port N] [--host ADDR] [--namespace NS ...]
-  [--rps N] [--tick-ms N] [--seed N] [--families provider|all] [--register-dir DIR] [--register-name NAME]`;
+  [--rps N] [--tick-ms N] [--seed N] [--families provider|all] [--register [--state-dir DIR] [--register-name NAME]]`;
 
 function number(flag: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -32,7 +35,8 @@ async function main(): Promise<void> {
       'tick-ms': { type: 'string' },
       seed: { type: 'string' },
       families: { type: 'string' },
-      'register-dir': { type: 'string' },
+      register: { type: 'boolean' },
+      'state-dir': { type: 'string' },
       'register-name': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -54,7 +58,9 @@ async function main(): Promise<void> {
     tickMs: number('tick-ms', values['tick-ms'], 50),
     seed: number('seed', values.seed, 0),
     families: values.families,
-    scrapeTarget: values['register-dir'] ? { dir: values['register-dir'], name: values['register-name'] ?? 'codedance-sim' } : undefined,
+    scrapeTarget: values.register
+      ? { stateDir: values['state-dir'] ?? clusterStateDir(codedanceHome()), name: values['register-name'] ?? 'codedance-sim' }
+      : undefined,
     logger,
   };
   const simulator = await startSimulator(options);

@@ -17,6 +17,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerScrapeTarget, unregisterScrapeTarget } from '../cluster/prometheus.ts';
 import { createKubeClient, type KubeClient } from '../runtime/client.ts';
 import { describeTargets, watchCluster, type WatchedCluster } from './discovery.ts';
 import type { WatchClient } from './informer.ts';
@@ -24,7 +25,6 @@ import { createDataPlaneMetrics, type FamilySelection } from './metrics.ts';
 import { createProfileBook, healthyProfile, parseProfileUpdate, type ProfileUpdate, type ServiceProfile, type VersionProfile } from './profile.ts';
 import { seededRandom } from './random.ts';
 import { newPaceState, paceTick, sampleRequests, type PaceState } from './sampler.ts';
-import { registerScrapeTargetFile, type ScrapeRegistration } from './scrape-target.ts';
 import { serveSimulator, type ListeningServer } from './server.ts';
 import { renderFamilies } from './series.ts';
 import { Versions, type SimTarget } from './target.ts';
@@ -50,8 +50,12 @@ export interface SimulatorOptions {
   families?: FamilySelection;
   /** Behaviour of versions nobody configured. @default healthyProfile (0.1% errors, p50 20 ms, p99 80 ms) */
   defaults?: VersionProfile;
-  /** Register with Prometheus through file_sd: the directory and the target's name. */
-  scrapeTarget?: { dir: string; name: string };
+  /**
+   * Register with the local cluster's Prometheus (file-based discovery in the cluster's
+   * state folder, see `src/cluster/prometheus.ts`) under `name`, which also becomes the
+   * `job` label; removed on stop.
+   */
+  scrapeTarget?: { stateDir: string; name: string };
   /** @default a pino logger at level `warn` */
   logger?: Logger;
 }
@@ -163,10 +167,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     config.port,
   );
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
-  let registration: ScrapeRegistration | undefined;
-  if (options.scrapeTarget) {
-    registration = await registerScrapeTargetFile(options.scrapeTarget.dir, options.scrapeTarget.name, `${config.host}:${server.port}`);
-  }
+  const { scrapeTarget } = options;
+  if (scrapeTarget) await registerScrapeTarget(scrapeTarget.stateDir, scrapeTarget.name, `${config.host}:${server.port}`);
   lastTick = performance.now();
   const timer = setInterval(() => {
     try {
@@ -186,7 +188,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     async stop() {
       clearInterval(timer);
       cluster.stop();
-      await registration?.remove();
+      if (scrapeTarget) await unregisterScrapeTarget(scrapeTarget.stateDir, scrapeTarget.name);
       await server.close();
       await ownClient?.close();
     },
