@@ -1,0 +1,18 @@
+/**
+ * Release notifications: Slack, DingTalk, WeCom and a generic webhook.
+ *
+ * ```ts
+ * const { receivers, problems } = await resolveReceivers(ctx.client, namespace, cd.spec.notifications);
+ * void notify('RolledBack', cd, receivers);   // fire and forget; never throws
+ * ```
+ * Payloads are documented in docs/notifications.md.
+ */
+export { notify, deliver, type Delivery, type NotifyOptions, type NotifyReport, type Receiver } from './notify.ts';
+export { resolveReceivers, type ReceiverProblem } from './resolve.ts';
+export { notifiers } from './registry.ts';
+export { messageOf, type NotificationMessage } from './message.ts';
+export type { Notifier, NotifierFactory, NotificationType, ReceiverOptions, SendResult } from './notifier.ts';
+export { SLACK, slack, slackPayload } from './slack.ts';
+export { DINGTALK, dingtalk, dingtalkPayload, dingtalkSign, signedUrl } from './dingtalk.ts';
+export { WECOM, WECOM_WEBHOOK_URL, wecom, wecomPayload, wecomUrl } from './wecom.ts';
+export { WEBHOOK, webhook, webhookPayload, webhookSignature, EVENT_HEADER, SIGNATURE_HEADER } from './webhook.ts';
