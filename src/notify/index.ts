@@ -2,13 +2,16 @@
  * Release notifications: Slack, DingTalk, WeCom and a generic webhook.
  *
  * ```ts
- * const { receivers, problems } = await resolveReceivers(ctx.client, namespace, cd.spec.notifications);
- * void notify('RolledBack', cd, receivers);   // fire and forget; never throws
+ * const send = releaseNotifier(client, { onReport: (r) => log.info(r, 'notified') });
+ * void send('RolledBack', cd, 'errorRate 5% breached <= 1%');   // fire and forget; never rejects
  * ```
+ * or, piece by piece, `resolveReceivers(client, namespace, cd.spec.notifications)` then
+ * `notify(event, cd, receivers)`.
  * Payloads are documented in docs/notifications.md.
  */
 export { notify, deliver, type Delivery, type NotifyOptions, type NotifyReport, type Receiver } from './notify.ts';
 export { resolveReceivers, type ReceiverProblem } from './resolve.ts';
+export { releaseNotifier, type ReleaseNotifierOptions } from './release-notifier.ts';
 export { notifiers } from './registry.ts';
 export { messageOf, type NotificationMessage } from './message.ts';
 export type { Notifier, NotifierFactory, NotificationType, ReceiverOptions, SendResult } from './notifier.ts';

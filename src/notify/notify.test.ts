@@ -236,3 +236,10 @@ test('a notifier that throws is contained', async () => {
   );
   assert.deepEqual(report.deliveries[0], { receiver: 'bad', type: 'Webhook', ok: false, attempts: 2, error: 'Error: bug' });
 });
+
+test('a caller-supplied sentence replaces status.message', async () => {
+  await withReceiver(undefined, async (r) => {
+    await notify('Advanced', release, [{ notifier: webhook({ url: r.url }) }], { ...fast, message: 'step 3/3: canary at 100%' });
+    assert.equal((JSON.parse(r.requests[0]?.body ?? '') as { message: string }).message, 'step 3/3: canary at 100%');
+  });
+});

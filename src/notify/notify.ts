@@ -34,6 +34,8 @@ export interface NotifyOptions {
   deadlineMs?: number;
   /** @default () => new Date() */
   now?: () => Date;
+  /** The sentence to send, when the caller has a fresher one than `status.message`. @default status.message */
+  message?: string | undefined;
 }
 
 /** What happened to one receiver. */
@@ -65,6 +67,7 @@ export function notify(event: NotificationEvent, release: CanaryDeployment, rece
   let message: NotificationMessage;
   try {
     message = messageOf(event, release, now());
+    if (options.message) message.message = options.message;
   } catch (cause) {
     // A malformed object must not turn into an unhandled rejection in a fire-and-forget call.
     return Promise.resolve({ event, deliveries: receivers.map((r) => failed(r.notifier, 0, `cannot build message: ${String(cause)}`)) });

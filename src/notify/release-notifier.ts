@@ -1,0 +1,40 @@
+/**
+ * The one function the release reconciler calls: resolve a CanaryDeployment's
+ * receivers from its Secrets and send it one event.
+ *
+ * Costs one GET per referenced Secret per event (a release sends a handful of events),
+ * so credentials rotated in a Secret take effect at the next event.
+ */
+import type { CanaryDeployment, NotificationEvent } from '../api/canary-deployment.ts';
+import type { KubeClient } from '../runtime/client.ts';
+import { notify, type NotifyOptions, type NotifyReport } from './notify.ts';
+import { resolveReceivers, type ReceiverProblem } from './resolve.ts';
+
+export interface ReleaseNotifierOptions extends Omit<NotifyOptions, 'message'> {
+  /** Called once per event with what happened (log failures and problems here). @default none */
+  onReport?: (report: NotifyReport & { problems: ReceiverProblem[]; release: string }) => void;
+}
+
+/**
+ * `(event, release, message) => Promise<void>` for the reconciler. The promise never
+ * rejects and settles when delivery ends (bounded by the deadline); callers do not
+ * need to await it.
+ */
+export function releaseNotifier(
+  client: Pick<KubeClient, 'get'>,
+  options: ReleaseNotifierOptions = {},
+): (event: NotificationEvent, release: CanaryDeployment, message?: string) => Promise<void> {
+  const { onReport, ...notifyOptions } = options;
+  return async (event, release, message) => {
+    const specs = release.spec.notifications;
+    if (!specs || specs.length === 0) return;
+    const namespace = release.metadata.namespace ?? '';
+    try {
+      const { receivers, problems } = await resolveReceivers(client, namespace, specs);
+      const report = await notify(event, release, receivers, { ...notifyOptions, message });
+      onReport?.({ ...report, problems, release: `${namespace}/${release.metadata.name ?? ''}` });
+    } catch {
+      // resolveReceivers and notify do not throw; onReport is the caller's and must not escape either.
+    }
+  };
+}
