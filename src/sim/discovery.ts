@@ -10,7 +10,7 @@
  *   traffic before any release starts.
  *
  * {@link describeTargets} is pure over a {@link ClusterView}; {@link watchCluster} fills
- * one from watches (one per kind, per namespace when scoped) so each tick reads memory.
+ * one from the runtime's informers so each tick reads memory.
  */
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { KubeObject } from '../runtime/client.ts';
@@ -22,7 +22,8 @@ import {
   VirtualService as VirtualServiceKind,
   type ResourceKind,
 } from '../runtime/kinds.ts';
-import { informer, type Informer, type WatchClient } from './informer.ts';
+import { createInformer, type Informer } from '../runtime/informer.ts';
+import type { RestartReason, WatcherClient, WatcherError } from '../runtime/watcher.ts';
 import type { SimTarget, Version } from './target.ts';
 import {
   gatewayCanaryShare,
@@ -158,46 +159,61 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
 
 /** A {@link ClusterView} kept current by watches. */
 export interface WatchedCluster extends ClusterView {
-  /** Resolves once every kind has been listed (or found missing). */
+  /**
+   * Resolves once Deployments and Ingresses are listed and the custom kinds are listed
+   * or have had `crdGraceMs` to be (a kind whose CRD is not installed never lists; it
+   * reads as empty until it does).
+   */
   ready: Promise<void>;
-  stop(): void;
+  /** Stops every watch; resolves when they have ended. */
+  stop(): Promise<void>;
+}
+
+export interface WatchClusterOptions {
+  /** Namespaces to watch. @default all */
+  namespaces?: readonly string[];
+  /** Reports list and watch restarts; the informers retry on their own. */
+  onRestart?: (kind: ResourceKind, reason: RestartReason, error: WatcherError | undefined) => void;
+  /** How long `ready` waits for a custom kind. @default 3000 */
+  crdGraceMs?: number;
 }
 
 /**
- * Watches CanaryDeployments, Deployments, Ingresses, VirtualServices and HTTPRoutes in
- * `namespaces` (all when empty). Kinds the cluster does not serve are simply empty.
+ * Watches CanaryDeployments, Deployments, Ingresses, VirtualServices and HTTPRoutes
+ * with the runtime's informers: one list, then one watch per kind (per namespace when
+ * scoped), so a tick reads memory and the API server pushes weight changes.
  */
-export function watchCluster(client: WatchClient, namespaces: readonly string[], onError?: (err: unknown) => void): WatchedCluster {
-  const scopes: (string | undefined)[] = namespaces.length ? [...new Set(namespaces)] : [undefined];
-  function watchKind<T extends KubeObject>(kind: ResourceKind) {
-    const byScope = new Map<string | undefined, Informer<T>>(scopes.map((ns) => [ns, informer<T>(client, kind, { namespace: ns, onError })]));
-    const all = [...byScope.values()];
-    return {
-      informers: all,
-      get(namespace: string, name: string): T | undefined {
-        return (byScope.get(namespace) ?? byScope.get(undefined))?.get(namespace, name);
-      },
-      *list(): Iterable<T> {
-        for (const one of all) yield* one.list();
-      },
-    };
-  }
-  const canaries = watchKind<CanaryDeployment>(CanaryDeploymentKind);
-  const deployments = watchKind<DeploymentLike>(DeploymentKind);
-  const ingresses = watchKind<IngressLike>(IngressKind);
-  const virtualServices = watchKind<VirtualServiceLike>(VirtualServiceKind);
-  const httpRoutes = watchKind<HTTPRouteLike>(HTTPRouteKind);
-  const informers = [canaries, deployments, ingresses, virtualServices, httpRoutes].flatMap((k) => k.informers as Informer<KubeObject>[]);
+export function watchCluster(client: WatcherClient, options: WatchClusterOptions = {}): WatchedCluster {
+  const abort = new AbortController();
+  const make = <T extends KubeObject>(kind: ResourceKind): Informer<T> =>
+    createInformer<T>(client, kind, {
+      namespaces: options.namespaces?.length ? [...options.namespaces] : undefined,
+      onRestart: (k, reason, error) => options.onRestart?.(k, reason, error),
+    });
+  const canaries = make<CanaryDeployment>(CanaryDeploymentKind);
+  const deployments = make<DeploymentLike>(DeploymentKind);
+  const ingresses = make<IngressLike>(IngressKind);
+  const virtualServices = make<VirtualServiceLike>(VirtualServiceKind);
+  const httpRoutes = make<HTTPRouteLike>(HTTPRouteKind);
+  const custom = [canaries, virtualServices, httpRoutes] as Informer<KubeObject>[];
+  const core = [deployments, ingresses] as Informer<KubeObject>[];
+  const running = Promise.all([...core, ...custom].map((informer) => informer.start(abort.signal)));
+  const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+  const crdGraceMs = options.crdGraceMs ?? 3000;
   return {
-    ready: Promise.all(informers.map((i) => i.ready)).then(() => undefined),
-    stop() {
-      for (const one of informers) one.stop();
+    ready: Promise.all([
+      ...core.map((informer) => informer.store.ready()),
+      ...custom.map((informer) => Promise.race([informer.store.ready(), grace(crdGraceMs)])),
+    ]).then(() => undefined),
+    async stop() {
+      abort.abort();
+      await running;
     },
-    canaryDeployments: () => canaries.list(),
-    deployments: () => deployments.list(),
-    deployment: deployments.get,
-    virtualService: virtualServices.get,
-    ingress: ingresses.get,
-    httpRoute: httpRoutes.get,
+    canaryDeployments: () => canaries.store.list(),
+    deployments: () => deployments.store.list(),
+    deployment: (namespace, name) => deployments.store.get(namespace, name),
+    virtualService: (namespace, name) => virtualServices.store.get(namespace, name),
+    ingress: (namespace, name) => ingresses.store.get(namespace, name),
+    httpRoute: (namespace, name) => httpRoutes.store.get(namespace, name),
   };
 }

@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject, ObjectList, WatchEvent } from '../runtime/client.ts';
 import type { ResourceKind } from '../runtime/kinds.ts';
-import type { WatchClient } from './informer.ts';
+import type { WatcherClient } from '../runtime/watcher.ts';
 import { startSimulator, type Simulator } from './simulator.ts';
 
-function fakeClient(objects: Record<string, KubeObject[]>): WatchClient {
+function fakeClient(objects: Record<string, KubeObject[]>): WatcherClient {
   return {
     async list<T extends KubeObject>(kind: ResourceKind) {
       return { metadata: { resourceVersion: '1' }, items: (objects[kind.plural] ?? []) as T[] } satisfies ObjectList<T>;

@@ -18,9 +18,9 @@
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../cluster/prometheus.ts';
-import { createKubeClient, type KubeClient } from '../runtime/client.ts';
+import { createKubeClient, isNotFound, type KubeClient } from '../runtime/client.ts';
 import { describeTargets, watchCluster, type WatchedCluster } from './discovery.ts';
-import type { WatchClient } from './informer.ts';
+import type { WatcherClient } from '../runtime/watcher.ts';
 import { createDataPlaneMetrics, type FamilySelection } from './metrics.ts';
 import { createProfileBook, healthyProfile, parseProfileUpdate, type ProfileUpdate, type ServiceProfile, type VersionProfile } from './profile.ts';
 import { seededRandom } from './random.ts';
@@ -31,7 +31,7 @@ import { Versions, type SimTarget } from './target.ts';
 
 export interface SimulatorOptions {
   /** Client to watch with (left open on stop); when unset one is made from `kubeconfigPath`. */
-  client?: WatchClient;
+  client?: WatcherClient;
   /** Kubeconfig file; ignored when `client` is given. @default the default loading rules */
   kubeconfigPath?: string;
   /** Namespaces to simulate. @default all */
@@ -106,8 +106,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const config = resolveOptions(options);
   const { logger } = config;
   let ownClient: KubeClient | undefined;
-  const client: WatchClient = options.client ?? (ownClient = await createKubeClient({ kubeconfigPath: options.kubeconfigPath }));
-  const cluster: WatchedCluster = watchCluster(client, config.namespaces, (err) => logger.warn({ err }, 'watch failed; retrying'));
+  const client: WatcherClient = options.client ?? (ownClient = await createKubeClient({ kubeconfigPath: options.kubeconfigPath }));
+  const cluster: WatchedCluster = watchCluster(client, {
+    namespaces: config.namespaces,
+    // A kind whose CRD is not installed fails every list with 404: expected, so quiet.
+    onRestart: (kind, reason, err) =>
+      isNotFound(err?.cause)
+        ? logger.debug({ kind: kind.kind }, 'kind not served; retrying')
+        : logger.warn({ kind: kind.kind, reason, err }, 'watch restarted'),
+  });
   const book = createProfileBook(config.defaults);
   const dataPlane = createDataPlaneMetrics(config.families);
   const random = seededRandom(config.seed);
@@ -187,7 +194,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     targets: () => current,
     async stop() {
       clearInterval(timer);
-      cluster.stop();
+      await cluster.stop();
       if (scrapeTarget) await unregisterScrapeTarget(scrapeTarget.stateDir, scrapeTarget.name);
       await server.close();
       await ownClient?.close();
