@@ -26,7 +26,7 @@ export interface TracingOptions {
   serviceName?: string;
   /** `service.version` of the spans. @default unset */
   serviceVersion?: string;
-  /** How long spans are batched before export, in milliseconds. @default 5000 */
+  /** How long spans are batched before export, in milliseconds. @default OTEL_BSP_SCHEDULE_DELAY, else 5000 */
   exportDelayMs?: number;
   /** Environment to read; for tests. @default process.env */
   env?: Record<string, string | undefined>;
@@ -95,7 +95,7 @@ async function start(url: string, options: TracingOptions): Promise<Tracing> {
   const provider = new TracerProvider({
     resource: resourceFromAttributes(attributes),
     spanProcessors: [
-      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: options.exportDelayMs ?? 5000 }),
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: options.exportDelayMs ?? (Number(env.OTEL_BSP_SCHEDULE_DELAY) || 5000) }),
     ],
   });
   // Parent/child links between spans of one reconcile follow the async call chain.

@@ -1,40 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setupTracing, tracesUrl } from './setup.ts';
 import { inSpan, tracingActive } from './span.ts';
+import { startOtlpReceiver } from '../../test/integration/webapp/otlp-receiver.ts';
 
-/** A span as the OTLP/HTTP JSON encoding carries it (only the fields asserted on). */
-interface ExportedSpan {
-  name: string;
-  spanId: string;
-  parentSpanId?: string;
-  status?: { code?: number; message?: string };
-  attributes?: { key: string; value: { stringValue?: string } }[];
-}
-
-/** A local OTLP/HTTP receiver: collects every span POSTed to /v1/traces. */
-async function receiver(): Promise<{ server: Server; endpoint: string; spans: ExportedSpan[]; paths: string[] }> {
-  const spans: ExportedSpan[] = [];
-  const paths: string[] = [];
-  const server = createServer(async (req, res) => {
-    paths.push(req.url ?? '');
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-      resourceSpans?: { scopeSpans?: { spans?: ExportedSpan[] }[] }[];
-    };
-    for (const resource of body.resourceSpans ?? []) {
-      for (const scope of resource.scopeSpans ?? []) spans.push(...(scope.spans ?? []));
-    }
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return { server, endpoint: `http://127.0.0.1:${port}`, spans, paths };
+/** A local receiver on a free port, closed when the test ends. */
+async function receiver() {
+  const r = await startOtlpReceiver();
+  return { ...r, server: { close: () => void r.close() } };
 }
 
 test('tracesUrl: flag first, then the traces variable, then the shared one; off when disabled', () => {

@@ -1,0 +1,50 @@
+/**
+ * Seed 002's tracing, end to end: a controller process started with
+ * OTEL_EXPORTER_OTLP_ENDPOINT sends the spans of its WebApp reconciles to an OTLP/HTTP
+ * receiver, one trace per reconcile with a span per step.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as kinds from '../../../src/runtime/kinds.ts';
+import type { WebApp } from '../../../src/api/webapp.ts';
+import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
+import { installApi, startController } from './support.ts';
+import { attribute, startOtlpReceiver } from './otlp-receiver.ts';
+
+// At the top level, not in a hook: testCluster() registers the client's close with the
+// file's root, which a hook would scope to itself.
+const { admin } = await testCluster();
+
+before(() => installApi(admin));
+
+test('reconciles are traced to an OTLP/HTTP receiver, with a span per step', async (t) => {
+  const receiver = await startOtlpReceiver();
+  t.after(() => receiver.close());
+  const ns = await testNamespace(t);
+  await startController(t, {
+    namespace: ns,
+    controllers: ['webapp'],
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_SERVICE_NAME: 'codedance-test' },
+  });
+  const app: WebApp = { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'traced', namespace: ns }, spec: { image: 'x:1' } };
+  await admin.create(kinds.WebApp, app);
+
+  const steps = ['webapp.build', 'webapp.apply ConfigMap', 'webapp.apply Deployment', 'webapp.apply Service', 'webapp.release', 'webapp.status'];
+  await waitFor(() => ['webapp.reconcile', ...steps].every((name) => receiver.spans.some((s) => s.name === name)), {
+    timeoutMs: 30_000,
+    describe: `spans ${steps.join(', ')}; got ${[...new Set(receiver.spans.map((s) => s.name))].join(', ')}`,
+  });
+  assert.ok(receiver.paths.every((p) => p === '/v1/traces'));
+  // Each step is a child of a reconcile span of this WebApp.
+  const reconciles = new Map(receiver.spans.filter((s) => s.name === 'webapp.reconcile').map((s) => [s.spanId, s]));
+  for (const step of receiver.spans.filter((s) => steps.includes(s.name))) {
+    const parent = reconciles.get(step.parentSpanId ?? '');
+    assert.ok(parent, `${step.name} has a webapp.reconcile parent`);
+    assert.equal(parent.traceId, step.traceId);
+    assert.equal(attribute(parent, 'k8s.namespace.name'), ns);
+    assert.equal(attribute(parent, 'codedance.webapp.name'), 'traced');
+  }
+
+  await admin.delete(kinds.WebApp, ns, 'traced');
+  await waitFor(() => receiver.spans.some((s) => s.name === 'webapp.cleanup'), { timeoutMs: 30_000, describe: 'a webapp.cleanup span' });
+});
