@@ -134,3 +134,10 @@ test('a Deployment deleted during a release comes back with the established imag
   assert.equal(plan.image, 'shop:1');
   assert.equal(plan.outcome, 'in-flight');
 });
+
+test('the canary-pod-labels annotation of the WebApp is passed on to the CanaryDeployment', () => {
+  const app = webapp('shop:2');
+  assert.equal(buildCanary(app).metadata.annotations, undefined);
+  app.metadata.annotations = { 'deploy.codedance.io/canary-pod-labels': '{"version":"v2"}', other: 'x' };
+  assert.deepEqual(buildCanary(app).metadata.annotations, { 'deploy.codedance.io/canary-pod-labels': '{"version":"v2"}' });
+});

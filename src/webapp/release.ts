@@ -19,6 +19,7 @@
  */
 import { GROUP as CanaryGroup, VERSION as CanaryVersion, type CanaryDeployment, type Phase } from '../api/canary-deployment.ts';
 import type { WebApp, WebAppStatus } from '../api/webapp.ts';
+import { CanaryPodLabelsAnnotation } from '../canary/workloads.ts';
 import { childLabels, childNames, ContainerName, DefaultReplicas, imageOf, ownerReference, ServicePort } from './children.ts';
 import type { Deployment } from './objects.ts';
 
@@ -115,7 +116,11 @@ export function planRelease(webapp: WebApp, deployment: Deployment | undefined, 
   };
 }
 
-/** The CanaryDeployment releasing `spec.image` onto the WebApp's Deployment. */
+/**
+ * The CanaryDeployment releasing `spec.image` onto the WebApp's Deployment. The WebApp's
+ * `deploy.codedance.io/canary-pod-labels` annotation, if any, is passed on (extra labels
+ * for the canary pods only).
+ */
 export function buildCanary(webapp: WebApp): CanaryDeployment {
   const names = childNames(webapp);
   const release = webapp.spec.release ?? {};
@@ -133,17 +138,16 @@ export function buildCanary(webapp: WebApp): CanaryDeployment {
   if (release.decision) spec.decision = release.decision;
   if (release.autoRollback) spec.autoRollback = release.autoRollback;
   if (release.notifications) spec.notifications = release.notifications;
-  return {
-    apiVersion: `${CanaryGroup}/${CanaryVersion}`,
-    kind: 'CanaryDeployment',
-    metadata: {
-      name: names.canary,
-      namespace: webapp.metadata.namespace,
-      labels: childLabels(webapp),
-      ownerReferences: [ownerReference(webapp)],
-    },
-    spec,
+  const metadata: CanaryDeployment['metadata'] = {
+    name: names.canary,
+    namespace: webapp.metadata.namespace,
+    labels: childLabels(webapp),
+    ownerReferences: [ownerReference(webapp)],
   };
+  // Labels for the new version's pods (e.g. `version: v2` for dashboards) pass through.
+  const podLabels = webapp.metadata.annotations?.[CanaryPodLabelsAnnotation];
+  if (podLabels !== undefined) metadata.annotations = { [CanaryPodLabelsAnnotation]: podLabels };
+  return { apiVersion: `${CanaryGroup}/${CanaryVersion}`, kind: 'CanaryDeployment', metadata, spec };
 }
 
 /** The release as the WebApp's status shows it. */

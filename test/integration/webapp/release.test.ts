@@ -144,4 +144,41 @@ test('a real release through the canary controller completes and the WebApp show
   assert.equal(deployment?.spec?.replicas, 2);
   const cd = await admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop');
   assert.equal(cd?.status?.phase, 'Completed');
+
+  // Deleting the WebApp removes the release first, then everything else.
+  await admin.delete(kinds.WebApp, ns, 'shop');
+  await waitFor(async () => (await admin.get(kinds.WebApp, ns, 'shop')) === undefined, { timeoutMs: 60_000, describe: 'the WebApp gone' });
+  for (const [kind, name] of [[kinds.CanaryDeployment, 'shop'], [kinds.Deployment, 'shop'], [kinds.Deployment, 'shop-canary'], [kinds.Service, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
+    await waitFor(async () => (await admin.get(kind, ns, name)) === undefined, { describe: `${kind.kind} ${name} gone` });
+  }
+});
+
+test('a real release whose canary crashes is rolled back; the WebApp keeps the old image and reports it', { skip: !controllers.some((c) => c.name === 'canary') && 'the canary controller is not registered' }, async (t) => {
+  const ns = await testNamespace(t);
+  await startController(t, { namespace: ns, controllers: ['webapp', 'canary'] });
+  const app = webapp(ns, {
+    image: 'shop:1',
+    replicas: 2,
+    release: { strategy: { type: 'Linear', steps: [{ weight: 50, pause: '5m' }, { weight: 100, pause: '0s' }] }, traffic: { provider: 'Replicas' } },
+  });
+  // Passed on to the CanaryDeployment: kwok crash-loops the canary pods only.
+  app.metadata.annotations = { 'deploy.codedance.io/canary-pod-labels': JSON.stringify({ 'kwok.codedance.io/crash': 'true' }) };
+  await admin.create(kinds.WebApp, app);
+  await waitWebApp(ns, 'shop:1 Running', (a) => a.status?.phase === 'Running' && condition(a, 'Ready')?.status === 'True');
+
+  await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
+  const failed = await waitWebApp(ns, 'the rollback reported as Degraded', (a) => condition(a, 'Degraded')?.reason === 'ReleaseFailed', 120_000);
+  assert.equal(failed.status?.release?.phase, 'Failed');
+  assert.equal(failed.status?.image, 'shop:1');
+  assert.equal(failed.status?.phase, 'Running');
+  assert.equal(condition(failed, 'Ready')?.status, 'False');
+  // Back to the stable capacity on the old image once the release engine has reset it.
+  await waitFor(async () => {
+    const d = await admin.get<Deployment>(kinds.Deployment, ns, 'shop');
+    return d?.spec?.replicas === 2 && d.spec.template.spec.containers[0]?.image === 'shop:1';
+  }, { timeoutMs: 60_000, describe: 'the Deployment back at 2 replicas of shop:1' });
+  // And it stays there: nothing retries the failed version on its own.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  assert.equal(await deploymentImage(ns), 'shop:1');
+  assert.equal((await admin.get<WebApp>(kinds.WebApp, ns, 'shop'))?.status?.image, 'shop:1');
 });
