@@ -42,6 +42,13 @@ export interface TestCluster {
 
 let shared: Promise<TestCluster> | undefined;
 
+// Registered when this module loads, so it is a hook of the file's root test and runs
+// after the file's last test: idle keep-alive sockets would otherwise hold the process open.
+after(async () => {
+  const cluster = await shared?.catch(() => undefined);
+  await cluster?.admin.close();
+});
+
 /** The cluster of this test run (memoized per process). */
 export function testCluster(): Promise<TestCluster> {
   shared ??= connect();
@@ -67,8 +74,6 @@ async function connect(): Promise<TestCluster> {
     prometheusUrl ??= state.prometheusUrl;
   }
   const admin = await createKubeClient({ kubeconfigPath });
-  // Idle keep-alive sockets would hold the test process open after its last test.
-  after(() => admin.close());
   return {
     kubeconfigPath,
     controllerKubeconfigPath: controllerKubeconfigPath ?? state?.controllerKubeconfigPath ?? '',

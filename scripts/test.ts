@@ -1,0 +1,240 @@
+/**
+ * `npm test`: everything, starting what it needs.
+ *
+ * 1. type check (`tsc -p .`);
+ * 2. generated files up to date (`node src/api/gen.ts --check`, when that script exists);
+ * 3. unit tests (`src/**\/*.test.ts`, no cluster);
+ * 4. one isolated control plane + Prometheus for this run, in a temporary state dir
+ *    (binaries from the shared cache under $CODEDANCE_HOME, built if missing), with the
+ *    Istio and Gateway API CRDs from ../shared/crds, deploy/crds/*.yaml and deploy/rbac.yaml
+ *    installed and the shipped ClusterRole bound to user `codedance-controller`;
+ * 5. integration and end-to-end tests (`test/integration/**`, `test/e2e/**`), three files
+ *    at a time, then the `*.serial.test.ts` files (those that restart a component or
+ *    compact etcd) one at a time, with CODEDANCE_TEST_KUBECONFIG, CODEDANCE_TEST_CONTROLLER_KUBECONFIG,
+ *    CODEDANCE_TEST_PROMETHEUS_URL and CODEDANCE_TEST_STATE_DIR set;
+ * 6. tear-down, always (also on Ctrl-C); exit code 1 if anything failed.
+ *
+ * Usage:
+ *   npm test                                   everything
+ *   npm test -- --unit                         steps 1-3 only
+ *   npm test -- test/integration/x.test.ts     only these files (a cluster if any needs one)
+ *   npm test -- --keep ...                     leave the cluster running afterwards
+ *
+ * The cluster starts in the background while the type check and unit tests run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { glob, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { binariesReady } from '../src/cluster/build.ts';
+import { startCluster, stopCluster, type ClusterState } from '../src/cluster/controlplane.ts';
+import { applyManifests, bindControllerUser, clusterRolesIn } from '../src/cluster/install.ts';
+import { codedanceHome } from '../src/cluster/paths.ts';
+import { closeProbes } from '../src/cluster/probe.ts';
+
+const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const started = Date.now();
+const results: { step: string; ok: boolean; detail: string }[] = [];
+let current: ChildProcess | undefined;
+let interrupted = false;
+
+function log(message: string): void {
+  console.log(`[test ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${message}`);
+}
+
+/** Runs a command with inherited output; resolves with its exit code. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolveRun) => {
+    const child = spawn(command, args, { cwd: repo, env, stdio: 'inherit' });
+    current = child;
+    child.on('error', (err) => {
+      console.error(`cannot run ${command}: ${err.message}`);
+      resolveRun(127);
+    });
+    child.on('close', (code, signal) => {
+      current = undefined;
+      resolveRun(code ?? (signal ? 128 : 1));
+    });
+  });
+}
+
+async function files(patterns: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const pattern of patterns) {
+    for await (const file of glob(pattern, { cwd: repo, exclude: (name) => name === 'node_modules' })) found.push(file);
+  }
+  return [...new Set(found)].sort();
+}
+
+/** Prints the `# tests/pass/fail` lines of a TAP report and returns the failure count. */
+async function tapSummary(step: string, tapFile: string): Promise<{ pass: number; fail: number } | undefined> {
+  const text = await readFile(tapFile, 'utf8').catch(() => '');
+  const pick = (name: string): number | undefined => {
+    const matches = [...text.matchAll(new RegExp(`^# ${name} ([\\d.]+)$`, 'gm'))];
+    const last = matches.at(-1);
+    return last ? Number(last[1]) : undefined;
+  };
+  const pass = pick('pass');
+  const fail = pick('fail');
+  if (pass === undefined || fail === undefined) return undefined;
+  console.log(`\n${step} summary:`);
+  for (const name of ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo', 'duration_ms']) {
+    const value = pick(name);
+    if (value !== undefined) console.log(`# ${name} ${value}`);
+  }
+  return { pass, fail };
+}
+
+/** `node --test` over `testFiles`: spec output live, TAP to a file for the summary. */
+async function nodeTest(step: string, testFiles: string[], extraArgs: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  if (testFiles.length === 0) {
+    log(`${step}: no test files`);
+    results.push({ step, ok: true, detail: 'no files' });
+    return;
+  }
+  const tapFile = join(tmpdir(), `codedance-${step.replace(/\W+/g, '-')}-${process.pid}.tap`);
+  log(`${step}: ${testFiles.length} files`);
+  const code = await run(
+    process.execPath,
+    [
+      '--test',
+      ...extraArgs,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tapFile}`,
+      ...testFiles,
+    ],
+    env,
+  );
+  const summary = await tapSummary(step, tapFile);
+  await rm(tapFile, { force: true });
+  results.push({
+    step,
+    ok: code === 0,
+    detail: summary ? `pass ${summary.pass}, fail ${summary.fail}` : `exit ${code}`,
+  });
+}
+
+async function step(name: string, command: string, args: string[]): Promise<void> {
+  log(`${name}: ${[command, ...args].map((a) => relative(repo, a) || a).join(' ')}`);
+  const code = await run(command, args);
+  results.push({ step: name, ok: code === 0, detail: code === 0 ? 'ok' : `exit ${code}` });
+}
+
+/** Starts the run's cluster and installs the CRDs and RBAC the tests expect. */
+async function prepareCluster(stateDir: string): Promise<ClusterState> {
+  if (!(await binariesReady())) log('control-plane binaries are not cached yet: building them (a cold build takes 10-25 minutes)');
+  const { state } = await startCluster({ stateDir, onProgress: (line) => log(`cluster ${line}`) });
+  const shared = resolve(repo, '..', 'shared', 'crds');
+  const thirdParty = existsSync(shared) ? (await files(['../shared/crds/**/*.yaml'])).map((file) => join(repo, file)) : [];
+  if (thirdParty.length === 0) log(`note: ${shared} not found; Istio and Gateway API CRDs are not installed (tests that need them will fail)`);
+  const ours = (await files(['deploy/crds/*.yaml'])).map((file) => join(repo, file));
+  const rbac = join(repo, 'deploy', 'rbac.yaml');
+  const count = await applyManifests(state, [...thirdParty, ...ours, ...(existsSync(rbac) ? [rbac] : [])]);
+  log(`installed ${count} objects (${thirdParty.length} third-party CRD files, ${ours.length} of ours${existsSync(rbac) ? ', deploy/rbac.yaml' : ''})`);
+  if (existsSync(rbac)) {
+    for (const role of await clusterRolesIn(rbac)) {
+      await bindControllerUser(state, role);
+      log(`bound ClusterRole ${role} to user codedance-controller`);
+    }
+  }
+  return state;
+}
+
+/** Step 5: the tests that need the cluster, pointed at it through the environment. */
+async function integration(state: ClusterState, testFiles: string[]): Promise<void> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CODEDANCE_TEST_KUBECONFIG: state.kubeconfigPath,
+    CODEDANCE_TEST_CONTROLLER_KUBECONFIG: state.controllerKubeconfigPath,
+    CODEDANCE_TEST_PROMETHEUS_URL: state.prometheusUrl ?? '',
+    CODEDANCE_TEST_STATE_DIR: state.stateDir,
+  };
+  // A hung test must not eat CI's time budget: each test gets at most 10 minutes.
+  const limits = ['--test-timeout=600000'];
+  const serial = testFiles.filter((file) => file.endsWith('.serial.test.ts'));
+  const parallel = testFiles.filter((file) => !serial.includes(file));
+  await nodeTest('integration tests', parallel, ['--test-concurrency=3', ...limits], env);
+  // Tests that disrupt the shared control plane (restart the API server, compact etcd)
+  // run afterwards, one file at a time, so they cannot break their neighbours.
+  if (serial.length > 0 && !interrupted) await nodeTest('serial integration tests', serial, ['--test-concurrency=1', ...limits], env);
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { unit: { type: 'boolean' }, keep: { type: 'boolean' } },
+  });
+  const selected = positionals.map((file) => relative(repo, resolve(file)));
+  const unitFiles = selected.length > 0 ? selected.filter((file) => file.startsWith('src/')) : await files(['src/**/*.test.ts']);
+  const clusterFiles = values.unit
+    ? []
+    : selected.length > 0
+      ? selected.filter((file) => !file.startsWith('src/'))
+      : await files(['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts']);
+
+  // The cluster comes up in the background while the checks and unit tests run.
+  let stateDir: string | undefined;
+  let cluster: Promise<ClusterState> | undefined;
+  if (clusterFiles.length > 0) {
+    stateDir = await mkdtemp(join(tmpdir(), 'codedance-test-'));
+    cluster = prepareCluster(stateDir);
+    cluster.catch(() => {});
+  }
+
+  let failedCluster = false;
+  try {
+    if (selected.length === 0) {
+      await step('typecheck', join(repo, 'node_modules', '.bin', 'tsc'), ['-p', '.']);
+      if (existsSync(join(repo, 'src', 'api', 'gen.ts'))) await step('generated files', process.execPath, ['src/api/gen.ts', '--check']);
+    }
+    if (!interrupted && (unitFiles.length > 0 || selected.length === 0)) {
+      await nodeTest('unit tests', unitFiles, ['--test-concurrency=2'], process.env);
+    }
+
+    if (cluster && stateDir && !interrupted) {
+      let state: ClusterState | undefined;
+      try {
+        state = await cluster;
+      } catch (err) {
+        failedCluster = true;
+        results.push({ step: 'cluster', ok: false, detail: (err as Error).message });
+        log(`cluster failed to start: ${(err as Error).message}`);
+      }
+      if (state) await integration(state, clusterFiles);
+    }
+  } finally {
+    if (cluster && stateDir) {
+      const failed = failedCluster || results.some((result) => !result.ok) || interrupted;
+      if (values.keep) {
+        log(`cluster left running (--keep): kubeconfig ${join(stateDir, 'admin.kubeconfig')}; stop it with: codedance cluster down --state-dir ${stateDir}`);
+      } else {
+        await cluster.catch(() => {});
+        await stopCluster(stateDir).catch((err: unknown) => log(`tear-down: ${(err as Error).message}`));
+        if (failed) log(`cluster stopped; its logs are kept in ${stateDir}/logs/`);
+        else await rm(stateDir, { recursive: true, force: true });
+      }
+    }
+    await closeProbes();
+  }
+
+  console.log('\n=== npm test ===');
+  for (const result of results) console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.step}: ${result.detail}`);
+  console.log(`total ${Math.round((Date.now() - started) / 1000)}s (CODEDANCE_HOME ${codedanceHome()})`);
+  return results.every((result) => result.ok) && !interrupted ? 0 : 1;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`${signal}: stopping the tests and tearing down (again to force)`);
+    current?.kill('SIGTERM');
+  });
+}
+
+process.exitCode = await main();

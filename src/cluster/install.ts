@@ -1,0 +1,86 @@
+/**
+ * Installing manifests (CRDs, RBAC) into a local cluster with its own kubectl, and
+ * granting the `codedance-controller` user the ClusterRole the project ships.
+ *
+ * kubectl does the applying because it already knows every kind (through discovery)
+ * and the ordering rules; this module only adds what kubectl does not: namespaces the
+ * manifests live in, and waiting for CRDs to be served.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments, stringify } from 'yaml';
+import { controllerUser } from './credentials.ts';
+import type { ClusterState } from './state.ts';
+
+/** Runs the cluster's kubectl as admin and resolves with its stdout. */
+export function kubectl(state: Pick<ClusterState, 'kubectlPath' | 'kubeconfigPath'>, args: string[], input?: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(state.kubectlPath, ['--kubeconfig', state.kubeconfigPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', (err) => reject(new Error(`cannot run ${state.kubectlPath}: ${err.message}; run 'codedance cluster build'`)));
+    child.on('close', (code) => {
+      if (code === 0) resolvePromise(stdout);
+      else reject(new Error(`kubectl ${args.slice(0, 3).join(' ')} failed (exit ${code}): ${stderr.trim() || stdout.trim()}`));
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+interface ManifestDoc {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+}
+
+/**
+ * Server-side applies every YAML file in `files` (field manager `codedance-install`),
+ * creating the namespaces they name first, then waits until their CRDs are Established.
+ * Returns the number of objects applied.
+ */
+export async function applyManifests(state: Pick<ClusterState, 'kubectlPath' | 'kubeconfigPath'>, files: string[]): Promise<number> {
+  if (files.length === 0) return 0;
+  const docs: ManifestDoc[] = [];
+  for (const file of files) {
+    for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
+      if (doc.errors.length > 0) throw new Error(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
+      const value = doc.toJS() as ManifestDoc | null;
+      if (value?.kind) docs.push(value);
+    }
+  }
+  const namespaces = [...new Set(docs.map((doc) => doc.metadata?.namespace).filter((ns): ns is string => Boolean(ns)))];
+  if (namespaces.length > 0) {
+    const namespaceDocs = namespaces.map((name) => stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })).join('---\n');
+    await kubectl(state, ['apply', '--server-side', '--field-manager=codedance-install', '-f', '-'], namespaceDocs);
+  }
+  await kubectl(state, ['apply', '--server-side', '--force-conflicts', '--field-manager=codedance-install', ...files.flatMap((file) => ['-f', file])]);
+  const crds = docs.filter((doc) => doc.kind === 'CustomResourceDefinition' && doc.metadata?.name).map((doc) => `crd/${doc.metadata!.name}`);
+  if (crds.length > 0) await kubectl(state, ['wait', '--for=condition=Established', '--timeout=60s', ...crds]);
+  return docs.length;
+}
+
+/**
+ * Binds `clusterRole` to the `codedance-controller` user of the static token file, so a
+ * process using the controller kubeconfig gets exactly the shipped permissions.
+ */
+export async function bindControllerUser(state: Pick<ClusterState, 'kubectlPath' | 'kubeconfigPath'>, clusterRole = 'codedance-controller'): Promise<void> {
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: `${clusterRole}-user`, labels: { 'app.kubernetes.io/part-of': 'codedance' } },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: controllerUser }],
+  };
+  await kubectl(state, ['apply', '--server-side', '--field-manager=codedance-install', '-f', '-'], stringify(binding));
+}
+
+/** Names of the ClusterRoles defined in a manifest file (to bind the shipped one). */
+export async function clusterRolesIn(file: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
+    const value = doc.toJS() as ManifestDoc | null;
+    if (value?.kind === 'ClusterRole' && value.metadata?.name) names.push(value.metadata.name);
+  }
+  return names;
+}
