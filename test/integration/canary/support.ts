@@ -1,0 +1,203 @@
+/**
+ * Helpers of the release-engine tests: the API (our CRDs, the controller's ClusterRole,
+ * the Istio and Gateway API CRDs) on the shared cluster, a controller process per test
+ * namespace (`node src/main.ts --namespace <ns> --controllers canary`, under the
+ * controller identity), the user's app (a Deployment and its Service), and reads of the
+ * objects the release changes.
+ */
+import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
+import { KubeApiError, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
+import * as kinds from '../../../src/runtime/kinds.ts';
+import type { Deployment, Service } from '../../../src/canary/workloads.ts';
+import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
+import { ensureTrafficCrds } from '../traffic/crds.ts';
+import { startController, type ControllerProcess } from '../webapp/support.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { CRD_DIR, repoRoot } from '../../../src/api/gen.ts';
+import { rbacManifests } from '../../../src/api/manifests.ts';
+
+export { waitFor } from '../../support/cluster.ts';
+export type { ControllerProcess } from '../webapp/support.ts';
+
+let installed: Promise<void> | undefined;
+const fieldManager = 'codedance-canary-tests';
+
+interface Crd extends KubeObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/**
+ * The CanaryDeployment CRD as generated into deploy/crds (what users install), the
+ * controller's ClusterRole bound to the controller identity.
+ */
+async function installApi(admin: KubeClient): Promise<void> {
+  const crd = parse(readFileSync(join(repoRoot, CRD_DIR, 'deploy.codedance.io_canarydeployments.yaml'), 'utf8')) as Crd;
+  try {
+    await admin.apply(kinds.CustomResourceDefinition, crd, { fieldManager });
+  } catch (err) {
+    // Some API server versions estimate a messageExpression's cost over budget; the
+    // rules themselves (and their static messages) are what releases depend on.
+    if (!(err instanceof KubeApiError) || !err.message.includes('messageExpression')) throw err;
+    await admin.apply(kinds.CustomResourceDefinition, withoutMessageExpressions(crd), { fieldManager });
+  }
+  await waitFor(
+    async () => (await admin.get<Crd>(kinds.CustomResourceDefinition, undefined, crd.metadata.name ?? ''))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+    { describe: 'CanaryDeployment CRD established' },
+  );
+  for (const obj of rbacManifests() as KubeObject[]) {
+    if (obj.kind === 'ClusterRole') await admin.apply(kinds.ClusterRole, obj, { fieldManager });
+  }
+  await admin.apply(
+    kinds.ClusterRoleBinding,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'codedance-controller-canary-tests' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'codedance-controller' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'codedance-controller' }],
+    } as KubeObject,
+    { fieldManager },
+  );
+}
+
+/** The cluster with everything a release needs, a fresh namespace, and a running controller. */
+export async function releaseEnv(t: NamespaceOwner, options: { controller?: boolean } = {}): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
+  const { admin } = await testCluster();
+  installed ??= (async () => {
+    await installApi(admin);
+    await ensureTrafficCrds(admin);
+  })();
+  await installed;
+  const ns = await testNamespace(t);
+  const controller = options.controller === false ? undefined : await startCanaryController(t, ns);
+  return { admin, ns, controller };
+}
+
+function withoutMessageExpressions<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => withoutMessageExpressions(v)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) if (key !== 'messageExpression') out[key] = withoutMessageExpressions(v);
+  return out as T;
+}
+
+/** Starts a controller for `ns` running the canary controller only. */
+export function startCanaryController(t: NamespaceOwner, ns: string): Promise<ControllerProcess> {
+  return startController(t, { namespace: ns, controllers: ['canary'] });
+}
+
+/** Kills the controller without letting it finish anything (kill -9) and waits until it is gone. */
+export async function killHard(controller: ControllerProcess): Promise<void> {
+  if (controller.child.exitCode !== null || controller.child.signalCode !== null) return;
+  const gone = new Promise((resolve) => controller.child.once('exit', resolve));
+  controller.child.kill('SIGKILL');
+  await gone;
+}
+
+export interface AppOptions {
+  replicas?: number;
+  image?: string;
+  /** Extra pod template labels. */
+  labels?: Record<string, string>;
+  /** Create a Service named like the Deployment. @default true */
+  service?: boolean;
+}
+
+/** The user's app: Deployment `name` (container `app`) and Service `name` selecting `app: name`. */
+export async function createApp(admin: KubeClient, ns: string, name: string, options: AppOptions = {}): Promise<void> {
+  const labels = { app: name, ...options.labels };
+  await admin.create<Deployment>(kinds.Deployment, {
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: options.replicas ?? 4,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: options.image ?? `${name}:v1`, ports: [{ containerPort: 8080 }] }] } },
+    },
+  });
+  if (options.service !== false) {
+    await admin.create<Service>(kinds.Service, {
+      metadata: { name, namespace: ns },
+      spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+  }
+  await waitFor(async () => rolledOut(await admin.get<Deployment>(kinds.Deployment, ns, name)), { describe: `Deployment ${name} available`, timeoutMs: 60_000 });
+}
+
+/** True when the Deployment is fully rolled out and available. */
+export function rolledOut(d: Deployment | undefined): boolean {
+  if (!d) return false;
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  return (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
+}
+
+/** Creates a CanaryDeployment. */
+export async function createRelease(admin: KubeClient, ns: string, name: string, spec: CanaryDeploymentSpec, annotations?: Record<string, string>): Promise<CanaryDeployment> {
+  return admin.create<CanaryDeployment>(kinds.CanaryDeployment, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
+}
+
+export function getRelease(admin: KubeClient, ns: string, name: string): Promise<CanaryDeployment | undefined> {
+  return admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, name);
+}
+
+/** Waits for `phase` (failing early on Failed when waiting for something else). */
+export async function waitPhase(admin: KubeClient, ns: string, name: string, phase: string, timeoutMs = 60_000): Promise<CanaryDeployment> {
+  return waitFor(
+    async () => {
+      const cd = await getRelease(admin, ns, name);
+      if (cd?.status?.phase === 'Failed' && phase !== 'Failed') throw new Error(`release Failed: ${cd.status.reason}: ${cd.status.message}`);
+      return cd?.status?.phase === phase ? cd : undefined;
+    },
+    { describe: `${ns}/${name} ${phase}`, timeoutMs, intervalMs: 100 },
+  );
+}
+
+export function getDeployment(admin: KubeClient, ns: string, name: string): Promise<Deployment | undefined> {
+  return admin.get<Deployment>(kinds.Deployment, ns, name);
+}
+
+export function imageOf(d: Deployment | undefined): string | undefined {
+  return d?.spec?.template?.spec?.containers?.[0]?.image;
+}
+
+/** Names of the objects of `kind` in `ns`. */
+export async function names(admin: KubeClient, kind: kinds.ResourceKind, ns: string): Promise<string[]> {
+  const list = await admin.list<KubeObject>(kind, { namespace: ns });
+  return list.items.map((o) => o.metadata.name ?? '').sort();
+}
+
+/**
+ * Samples the release and `read` (what the cluster shows) every `intervalMs` until
+ * `stop` resolves; returns one entry per distinct (step, phase) with what was read at
+ * the first sample inside it after the status settled.
+ */
+export function sampleSteps<T>(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  read: () => Promise<T>,
+  intervalMs = 150,
+): { stop: () => Promise<{ step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T }[]> } {
+  const samples: { step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T }[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const cd = await getRelease(admin, ns, name);
+      const seen = await read();
+      const s = cd?.status;
+      samples.push({ step: s?.currentStepIndex, phase: s?.phase, weight: s?.currentWeight, seen });
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+export { testNamespace };
