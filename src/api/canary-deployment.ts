@@ -193,7 +193,6 @@ export const DecisionSpec = Type.Object({
   ...cel({
     rule: '!has(self.pauseScore) || !has(self.continueScore) || self.pauseScore <= self.continueScore',
     message: 'decision.pauseScore must not be greater than decision.continueScore: scores between them pause the release, scores below pauseScore roll it back',
-    messageExpression: "'decision.pauseScore (' + string(self.pauseScore) + ') must not be greater than decision.continueScore (' + string(self.continueScore) + '): scores between them pause the release, scores below pauseScore roll it back'",
     fieldPath: '.pauseScore',
   }),
 });
@@ -227,7 +226,6 @@ export const NotificationSpec = Type.Object({
     {
       rule: 'has(self.url) || has(self.secretRef)',
       message: 'notifications[].url or notifications[].secretRef is required: a notification needs the address to post to',
-      messageExpression: "'notifications[].url or notifications[].secretRef is required: a ' + self.type + ' notification needs the address to post to'",
       fieldPath: '.url',
       reason: 'FieldValueRequired',
     },

@@ -69,9 +69,13 @@ export const controllerRules: PolicyRule[] = [
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: [...READ, 'update', 'patch'] },
 ];
 
-/** The RBAC documents: ServiceAccount, ClusterRole and the ClusterRoleBinding between them. */
+/**
+ * The RBAC documents: the controller's Namespace (so the ServiceAccount can be applied
+ * from this file alone), ServiceAccount, ClusterRole and the ClusterRoleBinding between them.
+ */
 export function rbacManifests(): object[] {
   return [
+    namespace(),
     {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
@@ -104,7 +108,7 @@ export function rbacManifests(): object[] {
  */
 export function controllerManifests(image: string): object[] {
   return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CONTROLLER_NAMESPACE, labels } },
+    namespace(),
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -162,4 +166,9 @@ export function controllerManifests(image: string): object[] {
       },
     },
   ];
+}
+
+/** The controller's Namespace; in both files so each applies on its own (applying it twice is harmless). */
+function namespace(): object {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CONTROLLER_NAMESPACE, labels } };
 }
