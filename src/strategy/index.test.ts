@@ -82,10 +82,14 @@ test('plan tells canary from blue-green', () => {
   });
 });
 
-test('planSteps of BlueGreen is the single switch', () => {
-  assert.deepEqual(planSteps({ type: 'BlueGreen' }), [{ weight: 100, pauseMs: 30_000, requiresApproval: false }]);
+test('planSteps of BlueGreen: the observed preview at 0, then the switch held for the scale-down delay', () => {
+  assert.deepEqual(planSteps({ type: 'BlueGreen', blueGreen: { previewPause: '1m', scaleDownDelay: '2m' } }), [
+    { weight: 0, pauseMs: 60_000, requiresApproval: false },
+    { weight: 100, pauseMs: 120_000, requiresApproval: false },
+  ]);
   assert.deepEqual(planSteps({ type: 'BlueGreen', blueGreen: { autoPromote: false } }), [
-    { weight: 100, pauseMs: 30_000, requiresApproval: true },
+    { weight: 0, pauseMs: undefined, requiresApproval: true },
+    { weight: 100, pauseMs: 30_000, requiresApproval: false },
   ]);
 });
 

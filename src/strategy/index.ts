@@ -39,16 +39,21 @@ export function plan(strategy: StrategySpec | undefined): Plan {
 }
 
 /**
- * The canary steps of `strategy`.
+ * The steps of `strategy` as one ladder, for BlueGreen too, so the controller and
+ * every view of a release walk the same rungs.
  *
- * For BlueGreen, which has no ladder, this is the one step it amounts to: 100% after
- * the preview pause, waiting for approval unless `autoPromote`. Callers that handle
- * BlueGreen properly use {@link plan} instead.
+ * BlueGreen becomes two rungs: weight 0 while the preview is observed (its pause, or
+ * an approval when `autoPromote` is false), then weight 100 (the switch) held for the
+ * scale-down delay before the old version goes. Callers that need BlueGreen's own
+ * fields use {@link plan}.
  */
 export function planSteps(strategy: StrategySpec | undefined): PlannedStep[] {
   const p = plan(strategy);
   if (p.kind === 'canary') return p.steps;
-  return [{ weight: 100, pauseMs: p.previewPauseMs, requiresApproval: !p.autoPromote }];
+  return [
+    { weight: 0, pauseMs: p.autoPromote ? p.previewPauseMs : undefined, requiresApproval: !p.autoPromote },
+    { weight: 100, pauseMs: p.scaleDownDelayMs, requiresApproval: false },
+  ];
 }
 
 /** A problem in a strategy spec the API schema cannot catch, with the field it is in. */
@@ -85,7 +90,7 @@ export function validateStrategy(strategy: StrategySpec | undefined): StrategyPr
     problems.push({ field: 'strategy.steps', message: 'BlueGreen switches all traffic at once; steps apply only to Linear, Exponential and Manual' });
   }
   if (spec.blueGreen && spec.type !== undefined && spec.type !== 'BlueGreen') {
-    problems.push({ field: 'strategy.blueGreen', message: `ignored: strategy.type is ${spec.type}, not BlueGreen` });
+    problems.push({ field: 'strategy.blueGreen', message: `applies only to strategy.type BlueGreen, not ${spec.type}` });
   }
   return problems;
 }
