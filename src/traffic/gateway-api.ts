@@ -168,7 +168,7 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
       return route ? backendWeightOf(route, selectionOf(target)) : undefined;
     },
 
-    reset(target) {
+    async reset(target) {
       const selection = selectionOf(target);
       return writeChecked(target, (route) => withoutCanaryBackend(route, selection), 0);
     },

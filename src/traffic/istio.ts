@@ -251,7 +251,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       return vs ? weightOf(vs, routeSelection(target)) : undefined;
     },
 
-    reset(target) {
+    async reset(target) {
       // Subset `stable` at 100, not the bare host: canary pods may still be behind the Service.
       return setWeight(target, 0);
     },

@@ -69,7 +69,7 @@ export interface WeightChange {
   weight: number;
 }
 
-/** The contract every traffic provider implements. */
+/** The contract every traffic provider implements. Its methods reject, never throw. */
 export interface TrafficProvider {
   readonly name: TrafficProviderName;
   /**

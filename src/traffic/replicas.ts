@@ -129,7 +129,7 @@ export function createReplicasProvider(options: TrafficProviderOptions): Traffic
       total(target);
     },
 
-    setWeight(target, canaryWeight) {
+    async setWeight(target, canaryWeight) {
       checkWeight(replicasProviderName, canaryWeight);
       return scaleTo(target, replicaSplit(canaryWeight, total(target)));
     },
@@ -139,7 +139,7 @@ export function createReplicasProvider(options: TrafficProviderOptions): Traffic
       return split ? replicaWeight(split) : undefined;
     },
 
-    reset(target) {
+    async reset(target) {
       return scaleTo(target, { stable: total(target), canary: 0 });
     },
 

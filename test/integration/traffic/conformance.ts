@@ -1,0 +1,246 @@
+/**
+ * The one conformance suite every traffic provider runs on the real control plane:
+ * `testTrafficProvider({ name, setup })`, called by one test file per provider.
+ *
+ * The provider under test is made by the registry from its name, exactly as the
+ * reconciler makes it. `setup` creates the user's objects in a fresh namespace and
+ * returns a fixture whose readers look at the actual objects themselves (the weights in
+ * the VirtualService, the canary Ingress annotation, the HTTPRoute backendRefs, the
+ * Deployments' replicas), never through the provider's own `readWeight`.
+ *
+ * What every provider must show:
+ * - 0 → 10 → 50 → 100 → reset, each step seen in the objects and by `readWeight`;
+ * - nothing that is not the release's changes (other routes, rules, subsets, paths);
+ * - a repeated call writes nothing (every resourceVersion stays), prepare included;
+ * - reset is 100% stable, and reset + cleanup give back the user's objects as they were;
+ * - a write that races another writer's edit of the same object keeps that edit;
+ * - a bad weight or a missing object is a typed TrafficError, and writes nothing.
+ */
+import { after, test, describe, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createKubeClient, type ApplyOptions, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
+import type { ResourceKind } from '../../../src/runtime/kinds.ts';
+import { CanaryDeployment as CanaryDeploymentKind } from '../../../src/runtime/kinds.ts';
+import { trafficProvider, isTrafficError, type TrafficProviderName, type TrafficTarget } from '../../../src/traffic/index.ts';
+import { testCluster, testNamespace } from '../../support/cluster.ts';
+import { ensureCanaryDeploymentCrd, ensureTrafficCrds } from './crds.ts';
+import { RoleLabel } from '../../../src/api/canary-deployment.ts';
+
+/** What `setup` gets: the admin client (for the user's objects), a namespace of its own, a CanaryDeployment owner in it. */
+export interface ConformanceContext {
+  client: KubeClient;
+  namespace: string;
+  owner: { name: string; uid: string };
+}
+
+/** A provider's objects in one namespace, and how to read them without the provider. */
+export interface ProviderFixture {
+  target: TrafficTarget;
+  /** The canary weight the actual objects carry, read and computed by the test itself. */
+  observedWeight(): Promise<number>;
+  /** Everything the release must not change, as plain data (compared with deepEqual). */
+  foreign(): Promise<unknown>;
+  /** The user's objects as the release may change them; after reset + cleanup it must equal its value before prepare. */
+  original(): Promise<unknown>;
+  /** resourceVersions (or generations, where a controller writes status) of every object the provider may write; absent objects as `undefined`. */
+  versions(): Promise<Record<string, string | undefined>>;
+  /** The weight a requested one comes out as. @default the requested weight */
+  effectiveWeight?(weight: number): number;
+  /** Edits something in the provider's object that is not the release's, as another writer would. */
+  editForeign?(): Promise<void>;
+  /** A target naming an object that does not exist. */
+  missingTarget(): TrafficTarget;
+}
+
+export interface ProviderSuite {
+  name: TrafficProviderName;
+  /** Tells several fixtures of one provider apart in test names. */
+  variant?: string;
+  setup(ctx: ConformanceContext): Promise<ProviderFixture>;
+}
+
+/** Registers the conformance tests of one provider. */
+export function testTrafficProvider(suite: ProviderSuite): void {
+  // Connect at the file's top level: clients are closed by `after` hooks registered where
+  // they are made, which inside a test would close them when that test ends.
+  controllerClient().catch(() => undefined);
+  describe(`traffic provider ${suite.name}${suite.variant ? ` (${suite.variant})` : ''}`, () => {
+    test('moves 0 → 10 → 50 → 100, then reset is 100% stable and cleanup restores the user objects', async (t) => {
+      const { client, fixture } = await start(t, suite);
+      const provider = trafficProvider(suite.name, { client });
+      const effective = (w: number) => fixture.effectiveWeight?.(w) ?? w;
+      const original = await fixture.original();
+      const foreign = await fixture.foreign();
+
+      await provider.prepare(fixture.target);
+      assert.deepEqual(await fixture.foreign(), foreign, 'prepare changed what is not the release’s');
+      for (const weight of [0, 10, 50, 100]) {
+        const result = await provider.setWeight(fixture.target, weight);
+        assert.equal(result.weight, effective(weight), `setWeight(${weight}) reports the weight in force`);
+        assert.equal(await fixture.observedWeight(), effective(weight), `objects carry weight ${weight}`);
+        assert.equal(await provider.readWeight(fixture.target), effective(weight), `readWeight after setWeight(${weight})`);
+        assert.deepEqual(await fixture.foreign(), foreign, `setWeight(${weight}) changed what is not the release’s`);
+      }
+
+      const reset = await provider.reset(fixture.target);
+      assert.deepEqual(reset, { changed: true, weight: 0 });
+      assert.equal(await fixture.observedWeight(), 0, 'reset sends everything to stable');
+      assert.equal(await provider.readWeight(fixture.target), 0);
+      assert.deepEqual(await fixture.foreign(), foreign);
+
+      await provider.cleanup(fixture.target);
+      assert.deepEqual(await fixture.original(), original, 'reset + cleanup restore the user’s objects');
+      assert.deepEqual(await fixture.foreign(), foreign);
+    });
+
+    test('writes nothing when the weight is already in force', async (t) => {
+      const { client, fixture } = await start(t, suite);
+      const provider = trafficProvider(suite.name, { client });
+
+      await provider.prepare(fixture.target);
+      let versions = await fixture.versions();
+      await provider.prepare(fixture.target);
+      assert.deepEqual(await fixture.versions(), versions, 'a second prepare wrote');
+
+      assert.equal((await provider.setWeight(fixture.target, 50)).changed, true);
+      versions = await fixture.versions();
+      for (let i = 0; i < 2; i++) {
+        const again = await provider.setWeight(fixture.target, 50);
+        assert.equal(again.changed, false, 'a repeated setWeight reports a change');
+        await provider.prepare(fixture.target);
+        assert.deepEqual(await fixture.versions(), versions, 'a repeated setWeight or prepare wrote');
+      }
+
+      assert.equal((await provider.reset(fixture.target)).changed, true);
+      versions = await fixture.versions();
+      const again = await provider.reset(fixture.target);
+      assert.deepEqual(again, { changed: false, weight: 0 });
+      assert.deepEqual(await fixture.versions(), versions, 'a repeated reset wrote');
+
+      await provider.cleanup(fixture.target);
+      versions = await fixture.versions();
+      await provider.cleanup(fixture.target);
+      assert.deepEqual(await fixture.versions(), versions, 'a repeated cleanup wrote');
+    });
+
+    test('keeps another writer’s edit made between its read and its write', async (t) => {
+      const { client, fixture } = await start(t, suite);
+      if (!fixture.editForeign) {
+        t.skip('the provider writes no object another writer shares');
+        return;
+      }
+      await trafficProvider(suite.name, { client }).prepare(fixture.target);
+      const racing = racingClient(client, fixture.editForeign);
+      const provider = trafficProvider(suite.name, { client: racing.client });
+
+      const before = await fixture.foreign();
+      await provider.setWeight(fixture.target, 30);
+      assert.equal(racing.raced(), true, 'the race ran');
+      const edited = await fixture.foreign();
+      assert.notDeepEqual(edited, before, 'the edit made between read and write is still there');
+      assert.equal(await fixture.observedWeight(), 30);
+      // The edit happened after the provider's read: a blind write would have undone it.
+      await provider.setWeight(fixture.target, 40);
+      assert.deepEqual(await fixture.foreign(), edited, 'the concurrent edit was lost');
+      assert.equal(await fixture.observedWeight(), 40);
+    });
+
+    test('rejects a bad weight and a missing object with a typed error, writing nothing', async (t) => {
+      const { client, fixture } = await start(t, suite);
+      const provider = trafficProvider(suite.name, { client });
+      await provider.prepare(fixture.target);
+      const versions = await fixture.versions();
+      for (const weight of [-1, 101, 12.5, Number.NaN]) {
+        await assert.rejects(provider.setWeight(fixture.target, weight), (err) => isTrafficError(err, 'InvalidTarget'), `weight ${weight}`);
+      }
+      await assert.rejects(provider.setWeight(fixture.missingTarget(), 10), (err) => isTrafficError(err, 'NotFound'));
+      assert.equal(await provider.readWeight(fixture.missingTarget()), undefined);
+      assert.deepEqual(await fixture.versions(), versions);
+    });
+  });
+}
+
+/** Names every fixture uses: Service `myapp` (port 80), canary `myapp-canary`, role selectors. */
+export function conformanceTarget(ctx: ConformanceContext, traffic: TrafficTarget['traffic'], totalReplicas?: number): TrafficTarget {
+  return {
+    namespace: ctx.namespace,
+    owner: ctx.owner,
+    service: { name: 'myapp', port: 80 },
+    canaryService: 'myapp-canary',
+    stableDeployment: 'myapp',
+    canaryDeployment: 'myapp-canary',
+    traffic,
+    selectors: {
+      stable: { app: 'myapp', [RoleLabel]: 'stable' },
+      canary: { app: 'myapp', [RoleLabel]: 'canary' },
+    },
+    ...(totalReplicas === undefined ? {} : { totalReplicas }),
+  };
+}
+
+/** The resourceVersion of an object, `undefined` when it does not exist. */
+export async function versionOf(client: KubeClient, kind: ResourceKind, namespace: string, name: string): Promise<string | undefined> {
+  return (await client.get<KubeObject>(kind, namespace, name))?.metadata.resourceVersion;
+}
+
+/** Reads an object that must exist. */
+export async function mustGet<T extends KubeObject>(client: KubeClient, kind: ResourceKind, namespace: string, name: string): Promise<T> {
+  const object = await client.get<T>(kind, namespace, name);
+  assert.ok(object, `${kind.kind} ${namespace}/${name} exists`);
+  return object;
+}
+
+/** Namespace, CRDs and the CanaryDeployment that owns what the provider creates. */
+async function start(t: TestContext, suite: ProviderSuite): Promise<{ client: KubeClient; fixture: ProviderFixture }> {
+  const cluster = await testCluster();
+  const admin = cluster.admin;
+  await Promise.all([ensureTrafficCrds(admin), ensureCanaryDeploymentCrd(admin)]);
+  const namespace = await testNamespace(t);
+  // A real owner, or the garbage collector would delete the canary Ingress at once. It
+  // targets no Deployment, so a controller watching the cluster has nothing to release.
+  const owner = await admin.create<KubeObject>(CanaryDeploymentKind, {
+    metadata: { name: 'conformance', namespace },
+    spec: { targetDeployment: 'conformance-owner-only', canaryVersion: 'none:v0', paused: true },
+  } as KubeObject);
+  const fixture = await suite.setup({ client: admin, namespace, owner: { name: owner.metadata.name!, uid: owner.metadata.uid! } });
+  return { client: await controllerClient(), fixture };
+}
+
+let controller: Promise<KubeClient> | undefined;
+
+/**
+ * The controller's identity (user `codedance-controller`, bound by `npm test` to the
+ * ClusterRole in deploy/rbac.yaml), so a missing RBAC rule fails here and not in a user's
+ * cluster. The admin client only when the cluster has no such identity.
+ */
+function controllerClient(): Promise<KubeClient> {
+  controller ??= testCluster().then(async ({ admin, controllerKubeconfigPath }) => {
+    if (!controllerKubeconfigPath) return admin;
+    const client = await createKubeClient({ kubeconfigPath: controllerKubeconfigPath });
+    after(() => client.close());
+    return client;
+  });
+  return controller;
+}
+
+/** A client whose first write is preceded by `race()`, i.e. lands after the caller's read. */
+function racingClient(client: KubeClient, race: () => Promise<void>): { client: KubeClient; raced: () => boolean } {
+  let raced = false;
+  const before = async (): Promise<void> => {
+    if (raced) return;
+    raced = true;
+    await race();
+  };
+  const wrapped: KubeClient = {
+    ...client,
+    async patch<T extends KubeObject>(...args: Parameters<KubeClient['patch']>): Promise<T> {
+      await before();
+      return client.patch<T>(...args);
+    },
+    async apply<T extends KubeObject>(kind: ResourceKind, object: T, options?: ApplyOptions): Promise<T> {
+      await before();
+      return client.apply<T>(kind, object, options);
+    },
+  };
+  return { client: wrapped, raced: () => raced };
+}

@@ -1,0 +1,123 @@
+/**
+ * Istio on the real control plane, with the real Istio v1.30 CRDs: the shared
+ * conformance suite, once with the user's DestinationRule and routes picked by host, once
+ * with no DestinationRule (the provider makes and removes one) and routes picked by name.
+ */
+import assert from 'node:assert/strict';
+import type { KubeClient } from '../../../src/runtime/client.ts';
+import { DestinationRule as DestinationRuleKind, VirtualService as VirtualServiceKind } from '../../../src/runtime/kinds.ts';
+import type { DestinationRule, IstioHttpRoute, VirtualService } from '../../../src/traffic/istio.ts';
+import { conformanceTarget, mustGet, testTrafficProvider, versionOf, type ConformanceContext, type ProviderFixture } from './conformance.ts';
+
+const billing: IstioHttpRoute = {
+  name: 'billing',
+  match: [{ uri: { prefix: '/billing' } }],
+  route: [{ destination: { host: 'billing', port: { number: 8080 } } }],
+};
+const primary: IstioHttpRoute = {
+  name: 'primary',
+  match: [{ uri: { prefix: '/' } }],
+  retries: { attempts: 3, perTryTimeout: '2s' },
+  route: [{ destination: { host: 'myapp.NAMESPACE.svc.cluster.local', port: { number: 80 } } }],
+};
+/** A second route to the same host, not named in `traffic.istio.routes`: not the release's. */
+const mirror: IstioHttpRoute = {
+  name: 'internal',
+  match: [{ headers: { 'x-internal': { exact: '1' } } }],
+  route: [{ destination: { host: 'myapp', port: { number: 80 } } }],
+};
+
+function routeOf(vs: VirtualService, name: string): IstioHttpRoute {
+  const route = vs.spec.http?.find((r) => r.name === name);
+  assert.ok(route, `route ${name}`);
+  return route;
+}
+
+async function fixture(ctx: ConformanceContext, options: { userDestinationRule: boolean; namedRoutes: boolean }): Promise<ProviderFixture> {
+  const { client, namespace } = ctx;
+  const own = (route: IstioHttpRoute): IstioHttpRoute => JSON.parse(JSON.stringify(route).replaceAll('NAMESPACE', namespace)) as IstioHttpRoute;
+  const http = options.namedRoutes ? [billing, own(mirror), own(primary)] : [billing, own(primary)];
+  await client.create<VirtualService>(VirtualServiceKind, {
+    metadata: { name: 'myapp', namespace },
+    spec: { hosts: ['myapp.example.com'], gateways: ['mesh'], http },
+  });
+  if (options.userDestinationRule) {
+    await client.create<DestinationRule>(DestinationRuleKind, {
+      metadata: { name: 'myapp-dr', namespace },
+      spec: { host: 'myapp', subsets: [{ name: 'legacy', labels: { version: 'v0' } }], trafficPolicy: { loadBalancer: { simple: 'LEAST_REQUEST' } } },
+    });
+  }
+  const drName = options.userDestinationRule ? 'myapp-dr' : 'myapp';
+  const target = conformanceTarget(ctx, {
+    provider: 'Istio',
+    istio: {
+      virtualService: 'myapp',
+      ...(options.userDestinationRule ? { destinationRule: drName } : {}),
+      ...(options.namedRoutes ? { routes: ['primary'] } : {}),
+    },
+  });
+  const vs = () => mustGet<VirtualService>(client, VirtualServiceKind, namespace, 'myapp');
+  const dr = () => client.get<DestinationRule>(DestinationRuleKind, namespace, drName);
+
+  return {
+    target,
+    async observedWeight() {
+      const destinations = routeOf(await vs(), 'primary').route ?? [];
+      if (destinations.length === 1 && destinations[0]?.destination.subset === undefined) return 0;
+      const weight = (subset: string) => destinations.find((d) => d.destination.subset === subset)?.weight;
+      assert.equal(destinations.length, 2, 'two destinations: stable and canary');
+      assert.equal((weight('stable') ?? 0) + (weight('canary') ?? 0), 100, 'weights add up to 100');
+      for (const d of destinations) assert.equal(d.destination.port?.number, 80, 'port kept');
+      // The subsets those destinations name must exist, with the pod labels of each version.
+      const subsets = (await dr())?.spec.subsets ?? [];
+      assert.deepEqual(subsets.find((s) => s.name === 'stable')?.labels, target.selectors.stable);
+      assert.deepEqual(subsets.find((s) => s.name === 'canary')?.labels, target.selectors.canary);
+      return weight('canary') ?? 0;
+    },
+    async foreign() {
+      const current = await vs();
+      const rule = await dr();
+      const primaryRoute = routeOf(current, 'primary');
+      return {
+        hosts: current.spec.hosts,
+        gateways: current.spec.gateways,
+        others: current.spec.http?.filter((r) => r.name !== 'primary'),
+        primaryMatch: primaryRoute.match,
+        primaryRetries: primaryRoute.retries,
+        otherSubsets: (rule?.spec.subsets ?? []).filter((s) => s.name !== 'stable' && s.name !== 'canary'),
+        trafficPolicy: rule?.spec.trafficPolicy ?? null,
+      };
+    },
+    async original() {
+      const rule = await dr();
+      return { http: (await vs()).spec.http, destinationRule: rule ? { host: rule.spec.host, subsets: rule.spec.subsets } : null };
+    },
+    async versions() {
+      return {
+        virtualService: await versionOf(client, VirtualServiceKind, namespace, 'myapp'),
+        destinationRule: await versionOf(client, DestinationRuleKind, namespace, drName),
+      };
+    },
+    editForeign: () => editBillingRoute(client, namespace),
+    missingTarget: () => ({ ...target, traffic: { provider: 'Istio', istio: { virtualService: 'absent' } } }),
+  };
+}
+
+/** Another writer changes the billing route, guarded by resourceVersion as well. */
+async function editBillingRoute(client: KubeClient, namespace: string): Promise<void> {
+  const vs = await mustGet<VirtualService>(client, VirtualServiceKind, namespace, 'myapp');
+  const http = (vs.spec.http ?? []).map((r) => (r.name === 'billing' ? { ...r, timeout: '7s' } : r));
+  await client.patch(VirtualServiceKind, namespace, 'myapp', { metadata: { resourceVersion: vs.metadata.resourceVersion }, spec: { http } }, 'merge');
+}
+
+testTrafficProvider({
+  name: 'Istio',
+  variant: 'user DestinationRule, routes by host',
+  setup: (ctx) => fixture(ctx, { userDestinationRule: true, namedRoutes: false }),
+});
+
+testTrafficProvider({
+  name: 'Istio',
+  variant: 'no DestinationRule, routes by name',
+  setup: (ctx) => fixture(ctx, { userDestinationRule: false, namedRoutes: true }),
+});

@@ -1,0 +1,96 @@
+/**
+ * ingress-nginx on the real control plane: the shared conformance suite, plus the
+ * canary Ingress going with its CanaryDeployment through the garbage collector.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CanaryDeployment as CanaryDeploymentKind, Ingress as IngressKind } from '../../../src/runtime/kinds.ts';
+import { createNginxProvider, type Ingress } from '../../../src/traffic/nginx.ts';
+import { conformanceTarget, mustGet, testTrafficProvider, versionOf, type ConformanceContext } from './conformance.ts';
+import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
+import { ensureTrafficCrds } from './crds.ts';
+import type { KubeObject } from '../../../src/runtime/client.ts';
+
+const userIngress = (namespace: string): Ingress => ({
+  metadata: { name: 'web', namespace, annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' } },
+  spec: {
+    ingressClassName: 'nginx',
+    rules: [
+      {
+        host: 'shop.example.com',
+        http: {
+          paths: [
+            { path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp', port: { number: 80 } } } },
+            { path: '/billing', pathType: 'Prefix', backend: { service: { name: 'billing', port: { number: 8080 } } } },
+          ],
+        },
+      },
+    ],
+  },
+});
+
+async function createUserIngress(ctx: ConformanceContext) {
+  await ctx.client.create<Ingress>(IngressKind, userIngress(ctx.namespace));
+  return conformanceTarget(ctx, { provider: 'Nginx', nginx: { ingress: 'web' } });
+}
+
+testTrafficProvider({
+  name: 'Nginx',
+  async setup(ctx) {
+    const { client, namespace } = ctx;
+    const target = await createUserIngress(ctx);
+    const canary = () => client.get<Ingress>(IngressKind, namespace, 'web-canary');
+    return {
+      target,
+      async observedWeight() {
+        const ingress = await canary();
+        if (!ingress) return 0;
+        const annotations = ingress.metadata.annotations ?? {};
+        assert.equal(annotations['nginx.ingress.kubernetes.io/canary'], 'true');
+        assert.equal(annotations['nginx.ingress.kubernetes.io/proxy-body-size'], '8m', 'user annotations carried over');
+        assert.equal(ingress.spec?.ingressClassName, 'nginx');
+        assert.deepEqual(ingress.spec?.rules, [
+          {
+            host: 'shop.example.com',
+            http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp-canary', port: { number: 80 } } } }] },
+          },
+        ]);
+        assert.deepEqual(
+          ingress.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid, o.controller]),
+          [['CanaryDeployment', ctx.owner.name, ctx.owner.uid, true]],
+        );
+        return Number(annotations['nginx.ingress.kubernetes.io/canary-weight']);
+      },
+      async foreign() {
+        // The user's Ingress is only ever read.
+        const ingress = await mustGet<Ingress>(client, IngressKind, namespace, 'web');
+        return { resourceVersion: ingress.metadata.resourceVersion, annotations: ingress.metadata.annotations, spec: ingress.spec };
+      },
+      async original() {
+        return { canary: (await canary()) ?? null };
+      },
+      async versions() {
+        return { web: await versionOf(client, IngressKind, namespace, 'web'), canary: await versionOf(client, IngressKind, namespace, 'web-canary') };
+      },
+      missingTarget: () => ({ ...target, traffic: { provider: 'Nginx', nginx: { ingress: 'absent' } } }),
+    };
+  },
+});
+
+test('traffic provider Nginx: the canary Ingress is garbage collected with its CanaryDeployment', async (t) => {
+  const cluster = await testCluster();
+  const client = cluster.admin;
+  await ensureTrafficCrds(client);
+  const namespace = await testNamespace(t);
+  const owner = await client.create<KubeObject>(CanaryDeploymentKind, {
+    metadata: { name: 'gc', namespace },
+    spec: { targetDeployment: 'conformance-owner-only', canaryVersion: 'none:v0', paused: true },
+  } as KubeObject);
+  const target = await createUserIngress({ client, namespace, owner: { name: 'gc', uid: owner.metadata.uid! } });
+  await createNginxProvider({ client }).setWeight(target, 20);
+  assert.ok(await client.get(IngressKind, namespace, 'web-canary'));
+
+  await client.delete(CanaryDeploymentKind, namespace, 'gc', { propagationPolicy: 'Background' });
+  await waitFor(async () => (await client.get(IngressKind, namespace, 'web-canary')) === undefined, { message: 'canary Ingress collected' });
+  assert.ok(await client.get(IngressKind, namespace, 'web'), 'the user Ingress stays');
+});
