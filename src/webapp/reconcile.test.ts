@@ -1,0 +1,99 @@
+/**
+ * Branches of the WebApp reconcile that the real control plane does not produce on
+ * demand (an API server failing a write, refusing a child), on the runtime's in-memory
+ * fake client. The happy paths are covered on the real cluster (test/integration/webapp).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { WebApp } from '../api/webapp.ts';
+import { KubeApiError, type KubeObject } from '../runtime/client.ts';
+import type { ReconcileContext } from '../runtime/controller.ts';
+import { isTerminal, TerminalError } from '../runtime/errors.ts';
+import type { EventInput } from '../runtime/events.ts';
+import * as kinds from '../runtime/kinds.ts';
+import { silentLogger } from '../runtime/logging.ts';
+import { createStore, type Store } from '../runtime/store.ts';
+import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
+import { reconcileWebApp } from './reconcile.ts';
+
+const cached = [kinds.ConfigMap, kinds.Deployment, kinds.Service, kinds.CanaryDeployment, kinds.WebApp];
+
+/** A context whose caches hold what the fake cluster holds right now. */
+function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext {
+  const stores = new Map<string, Store<KubeObject>>();
+  for (const kind of cached) {
+    const { store, writer } = createStore<KubeObject>();
+    writer.replace(client.objects(kind));
+    stores.set(kind.kind, store);
+  }
+  return {
+    client,
+    cache: <T extends KubeObject>(kind: kinds.ResourceKind) => stores.get(kind.kind) as unknown as Store<T>,
+    events: { publish: async (_obj, event) => void events.push(event) },
+    log: silentLogger(),
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    controller: 'webapp',
+  };
+}
+
+async function setup(name = 'shop'): Promise<{ client: FakeClient; webapp: () => WebApp }> {
+  const client = createFakeClient();
+  await client.create(kinds.WebApp, { metadata: { name, namespace: 'ns', uid: 'uid-1', generation: 1 }, spec: { image: 'shop:1', replicas: 2 } } as WebApp);
+  const webapp = () => client.objects<WebApp>(kinds.WebApp)[0]!;
+  return { client, webapp };
+}
+
+test('a first reconcile creates the three children and says Creating', async () => {
+  const { client, webapp } = await setup();
+  const events: EventInput[] = [];
+  const action = await reconcileWebApp(webapp(), contextFor(client, events));
+  assert.deepEqual(action, { kind: 'await-change' });
+  assert.deepEqual(client.objects(kinds.Deployment).map((d) => d.metadata.name), ['shop']);
+  assert.deepEqual(client.objects(kinds.Service).map((d) => d.metadata.name), ['shop']);
+  assert.deepEqual(client.objects(kinds.ConfigMap).map((d) => d.metadata.name), ['shop-config']);
+  assert.equal(webapp().status?.phase, 'Creating');
+  assert.deepEqual(events.map((e) => e.reason), ['Created', 'Created', 'Created', 'Creating']);
+});
+
+test('a steady WebApp costs no writes', async () => {
+  const { client, webapp } = await setup();
+  await reconcileWebApp(webapp(), contextFor(client, []));
+  const writes = client.writes.length;
+  const events: EventInput[] = [];
+  await reconcileWebApp(webapp(), contextFor(client, events));
+  assert.equal(client.writes.length, writes, `extra writes: ${client.writes.slice(writes).join(', ')}`);
+  assert.deepEqual(events, []);
+});
+
+test('a failing write is said in status and rethrown for the runtime to retry with backoff', async () => {
+  const { client, webapp } = await setup();
+  client.intercept('apply', (kind) => {
+    if (kind?.kind === 'Deployment') throw new KubeApiError(503, 'etcd leader changed');
+  });
+  await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => !isTerminal(err));
+  assert.equal(webapp().status?.phase, 'Pending');
+  assert.match(webapp().status?.message ?? '', /retrying with backoff: .*etcd leader changed/);
+  assert.equal(webapp().status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'ReconcileError');
+});
+
+test('a child the API server refuses ends in Failed with a TerminalError, not a retry', async () => {
+  const { client, webapp } = await setup();
+  client.intercept('apply', (kind) => {
+    if (kind?.kind === 'Deployment') throw new KubeApiError(422, 'Deployment.apps "shop" is invalid: spec.template.spec.containers[0].image: Invalid value');
+  });
+  await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => {
+    assert.ok(err instanceof TerminalError);
+    assert.equal(err.reason, 'InvalidChild');
+    return true;
+  });
+  assert.equal(webapp().status?.phase, 'Failed');
+  assert.match(webapp().status?.message ?? '', /refused a child of this WebApp: .*Invalid value/);
+});
+
+test('a child name taken by an object the WebApp does not control is a NameConflict', async () => {
+  const { client, webapp } = await setup();
+  await client.create(kinds.Service, { metadata: { name: 'shop', namespace: 'ns' } });
+  await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => err instanceof TerminalError && err.reason === 'NameConflict');
+  assert.equal(client.objects(kinds.Deployment).length, 0, 'nothing is created next to a conflict');
+  assert.match(webapp().status?.message ?? '', /Service shop already exists and is not controlled by this WebApp/);
+});
