@@ -6,7 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { drift, generate } from './gen.ts';
+import { mkdtempSync, writeFileSync, rmSync, copyFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { drift, generate, write, repoRoot, CRD_DIR } from './gen.ts';
 import { apis, customResourceDefinition, type CustomResourceDefinition } from './crd.ts';
 import { structuralProblems, toStructural, StructuralSchemaError, type StructuralSchema } from './structural.ts';
 import Type from 'typebox';
@@ -17,6 +21,35 @@ test('committed deploy/ files match what src/api generates (run `npm run gen` wh
     drifts.map((d) => `${d.path}: ${d.problem}: ${d.detail}`),
     [],
   );
+});
+
+test('drift reports an edited, a missing and a stale file; write repairs them', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'codedance-gen-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  copyFileSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
+  assert.deepEqual(write(root).length, generate().length);
+  assert.deepEqual(drift(root), []);
+
+  const [first, second] = generate(root);
+  assert.ok(first && second);
+  writeFileSync(join(root, first.path), readFileSync(join(root, first.path), 'utf8').replace('maxLength: 63', 'maxLength: 64'));
+  rmSync(join(root, second.path));
+  writeFileSync(join(root, CRD_DIR, 'old.example.com_things.yaml'), 'kind: CustomResourceDefinition\n');
+  const found = drift(root);
+  assert.deepEqual(
+    found.map((d) => `${d.path}: ${d.problem}`),
+    [`${first.path}: differs`, `${second.path}: missing`, `${CRD_DIR}/old.example.com_things.yaml: not generated`],
+  );
+  assert.match(found[0]!.detail, /first difference at line \d+ \(committed: maxLength: 64 \| generated: maxLength: 63\)/);
+
+  write(root);
+  rmSync(join(root, CRD_DIR, 'old.example.com_things.yaml'));
+  assert.deepEqual(drift(root), []);
+});
+
+test('`gen.ts --check` exits 0 on the committed tree', () => {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'src/api/gen.ts'), '--check'], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
 });
 
 test('generation is deterministic', () => {
