@@ -103,6 +103,18 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
     describe: 'Created, Creating and Running Events',
   });
 
+  // Steady: nothing is written while nothing changes (apply skips no-op writes).
+  const versions = async () =>
+    Promise.all([
+      getWebApp(ns, 'shop'),
+      admin.get(kinds.Deployment, ns, 'shop'),
+      admin.get(kinds.Service, ns, 'shop'),
+      admin.get(kinds.ConfigMap, ns, 'shop-config'),
+    ]).then((objs) => objs.map((o) => o?.metadata.resourceVersion));
+  const steady = await versions();
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  assert.deepEqual(await versions(), steady, 'no writes while steady');
+
   // Scale.
   await admin.patch(kinds.WebApp, ns, 'shop', { spec: { replicas: 3 } }, 'merge');
   await waitReady(ns, 'shop', 'WebApp scaled to 3 ready replicas', (app) => app.status?.readyReplicas === 3);
