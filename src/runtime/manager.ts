@@ -256,7 +256,14 @@ export function createManager(options: ManagerOptions): Manager {
         running.push(rc);
       }
       watching = [...informers.values()].map((i) => i.start(abort.signal));
+      // A kind that never syncs (CRD not installed, RBAC missing) would otherwise wait in silence.
+      const nag = setInterval(() => {
+        const waiting = [...informers.entries()].filter(([, i]) => !i.store.isReady()).map(([key]) => key);
+        options.log.warn({ waiting }, 'still waiting for caches to sync (is the CRD installed? does RBAC allow list/watch?)');
+      }, 15_000);
+      nag.unref();
       await Promise.race([Promise.all([...informers.values()].map((i) => i.store.ready())), new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+      clearInterval(nag);
       if (abort.signal.aborted) return;
       isSynced = true;
       options.log.info({ informers: [...informers.keys()] }, 'caches synced');
