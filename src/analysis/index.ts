@@ -17,4 +17,4 @@ export { isUnreachable, type QueryError, type QueryErrorKind } from './errors.ts
 export { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient, type PrometheusOptions, type QueryResult } from './prometheus.ts';
 export { builtInQuery, canarySeries, escapePromQLString, promDuration, queryFor, renderCustomQuery, canaryVersionLabelOf, versionLabel, DEFAULT_CANARY_VERSION_LABEL, type QueryTarget } from './queries.ts';
 export { COMFORT_SHARE, scoreCheck, type CheckScore } from './score.ts';
-export { ANALYSIS_DEFAULTS, nextVerdict, type AnalysisCounters, type Verdict, type VerdictInput, type VerdictReason, type VerdictResult } from './verdict.ts';
+export { ANALYSIS_DEFAULTS, countersAtNewStep, nextVerdict, type AnalysisCounters, type Verdict, type VerdictInput, type VerdictReason, type VerdictResult } from './verdict.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextVerdict, type AnalysisCounters, type VerdictInput } from './verdict.ts';
+import { countersAtNewStep, nextVerdict, type AnalysisCounters, type VerdictInput } from './verdict.ts';
 import type { Outcome } from './decision.ts';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
@@ -124,4 +124,17 @@ test('with automatic rollback on metrics off, a rollback becomes a pause', () =>
 test('the analysis detail is carried into the message', () => {
   const [r] = run(['failed'], { detail: 'errorRate 5% breached <= 1%' });
   assert.equal(r?.message, 'analysis failed 1 of 2 times in a row: errorRate 5% breached <= 1%');
+});
+
+test('a new step starts its own success streak', () => {
+  assert.deepEqual(countersAtNewStep(undefined), { consecutiveSuccesses: 0, consecutiveFailures: 0, consecutiveInconclusive: 0 });
+  assert.deepEqual(countersAtNewStep({ consecutiveSuccesses: 3, consecutiveFailures: 1, consecutiveInconclusive: 2, unreachableSince: T0.toISOString() }), {
+    consecutiveSuccesses: 0,
+    consecutiveFailures: 1,
+    consecutiveInconclusive: 0,
+    unreachableSince: T0.toISOString(),
+  });
+  const rs = run(['healthy', 'healthy'], { analysis: { successThreshold: 2 } });
+  const next = nextVerdict({ previous: countersAtNewStep(rs[1]?.counters), outcome: 'healthy', analysis: { successThreshold: 2 }, now: at(90) });
+  assert.equal(next.verdict, 'hold');
 });

@@ -148,3 +148,17 @@ function validTime(text: string | undefined): Date | undefined {
   const date = new Date(text);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
+
+/**
+ * The streaks to store when a release moves to a new step: each step must show its
+ * own `successThreshold` healthy analyses at its own weight, so successes (and the
+ * no-data count) start again; failures and an ongoing Prometheus outage carry over.
+ */
+export function countersAtNewStep(previous: AnalysisCounters | undefined): VerdictResult['counters'] {
+  return {
+    consecutiveSuccesses: 0,
+    consecutiveFailures: previous?.consecutiveFailures ?? 0,
+    consecutiveInconclusive: 0,
+    ...(previous?.unreachableSince ? { unreachableSince: previous.unreachableSince } : {}),
+  };
+}
