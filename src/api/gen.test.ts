@@ -166,6 +166,13 @@ test('structuralProblems: finds untyped nodes, CEL without messages and unbounde
   assert.ok(problems.includes('.a: no type'));
   assert.ok(problems.some((p) => p.startsWith('.b[]: CEL rule')));
   assert.ok(problems.some((p) => p.startsWith('.b: a list with CEL rules needs maxItems')));
+  const listProblems = structuralProblems({
+    type: 'array',
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['name'],
+    items: { type: 'object', properties: { name: { type: 'string' } } },
+  });
+  assert.deepEqual(listProblems, ["<root>: list-map key 'name' must be required or defaulted"]);
 });
 
 /** Calls `visit` on every node below `node` (not the root itself), with its path. */

@@ -182,7 +182,8 @@ export function toStructural(schema: SchemaNode, path = ''): StructuralSchema {
  * Checked: every node has a type (or is int-or-string / preserves unknown fields); only
  * known keywords; `properties` and `additionalProperties` not both; arrays have `items`;
  * every `required` name is a property; every CEL rule carries a message; every list with
- * CEL rules on or below it has `maxItems` (the API server's cost estimate needs it).
+ * CEL rules on or below it has `maxItems` (the API server's cost estimate needs it);
+ * list-map keys are required properties of the items; set lists hold scalars.
  */
 export function structuralProblems(node: StructuralSchema, path = ''): string[] {
   const problems: string[] = [];
@@ -207,6 +208,19 @@ export function structuralProblems(node: StructuralSchema, path = ''): string[] 
         if (typeof rule.message !== 'string' || rule.message === '') problems.push(`${at}: CEL rule '${String(rule.rule)}' has no message`);
       }
     }
+  }
+  if (node['x-kubernetes-list-type'] === 'map') {
+    // The API server merges and deduplicates by these keys, so each item must have them.
+    for (const key of (node['x-kubernetes-list-map-keys'] as string[] | undefined) ?? []) {
+      const item = node.items;
+      if (!item?.properties?.[key]) problems.push(`${at}: list-map key '${key}' is not a property of the items`);
+      else if (!item.required?.includes(key) && item.properties[key]?.['default'] === undefined) {
+        problems.push(`${at}: list-map key '${key}' must be required or defaulted`);
+      }
+    }
+  }
+  if (node['x-kubernetes-list-type'] === 'set' && (node.items?.type === 'object' || node.items?.type === 'array')) {
+    problems.push(`${at}: a set list needs scalar items`);
   }
   if (node.type === 'array' && node.items && node['maxItems'] === undefined && hasCel(node)) {
     problems.push(`${at}: a list with CEL rules needs maxItems, or its estimated cost is unbounded`);
