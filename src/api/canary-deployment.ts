@@ -5,9 +5,18 @@
  * Each field is a TypeBox schema; `Static<>` gives the type the controller uses and
  * `npm run gen` turns the same objects into the CRD's OpenAPI schema. Defaults and
  * validation (ranges, patterns, CEL rules) live here so the API server applies them.
+ *
+ * Blocks whose fields have defaults (strategy, traffic, analysis, metrics, decision,
+ * autoRollback) default to `{}` themselves: the API server then fills their fields even
+ * when the user left the whole block out, as the seed sample does. `withDefaults()` in
+ * `defaults.ts` applies the same defaults in memory.
+ *
+ * Decisions a user could trip over: `strategy.steps` with `type: BlueGreen` is refused
+ * (a blue-green release has no ladder), as are provider settings for a provider that is
+ * not selected (`traffic.nginx` without `provider: Nginx`), so nothing is silently ignored.
  */
 import Type from 'typebox';
-import { cel, Conditions, Duration, DnsLabel, ObjectMetaSchema } from './common.ts';
+import { cel, Conditions, Duration, DnsLabel, ObjectMetaSchema, type CelRule } from './common.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
 
 export const GROUP = 'deploy.codedance.io';
@@ -94,19 +103,19 @@ export const ServiceRef = Type.Object({
  * when the provider is chosen, and refused when another provider is (a `traffic.nginx`
  * without `provider: Nginx` would otherwise be silently ignored in favour of Replicas).
  */
-function providerRules(provider: TrafficProviderName, field: string, what: string) {
+function providerRules(provider: TrafficProviderName, field: 'istio' | 'nginx' | 'gatewayAPI', what: string): CelRule[] {
   return [
     {
       rule: `!has(self.provider) || self.provider != '${provider}' || has(self.${field})`,
       message: `traffic.${field} is required when traffic.provider is ${provider}: it names ${what}`,
       fieldPath: `.${field}`,
-      reason: 'FieldValueRequired' as const,
+      reason: 'FieldValueRequired',
     },
     {
       rule: `!has(self.${field}) || (has(self.provider) && self.provider == '${provider}')`,
       message: `traffic.${field} is only used when traffic.provider is ${provider}: set provider: ${provider} or remove traffic.${field}`,
       fieldPath: `.${field}`,
-      reason: 'FieldValueForbidden' as const,
+      reason: 'FieldValueForbidden',
     },
   ];
 }
