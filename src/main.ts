@@ -173,9 +173,11 @@ export async function run(args: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.info({ why }, 'shutting down: draining reconciles');
-    electionAbort.abort();
     try {
+      // Keep renewing the lease while reconciles drain, so no other process acts meanwhile;
+      // then stop campaigning and hand the lease over.
       await manager.stop();
+      electionAbort.abort();
       await elector?.release();
       await http.close();
       await client.close();
@@ -198,6 +200,7 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
 
   async function startControllers(): Promise<void> {
+    if (stopping) return;
     try {
       for (const entry of selected) {
         manager.add(await entry.create({ client, log: log.child({ controller: entry.name }), namespaces: options.namespaces, prometheusUrl: options.prometheusUrl, identity, http }));

@@ -106,12 +106,13 @@ test('lists page by page, announces a full list, then watches from its resourceV
 
 test('bookmarks move the resourceVersion; deletes are reported; a clean end resumes from the last one', async () => {
   const { client, watches } = fakeClient([[{ metadata: { resourceVersion: '1' }, items: [] }]]);
-  const cfg = config();
+  const clock = fakeClock();
+  const cfg = config(clock);
   let state: WatcherState<Obj> = { phase: 'watching', resourceVersion: '1', failures: 0 };
-  const run = async (feed: () => void) => {
+  const run = async (feed: () => void | Promise<void>) => {
     const p = step(state, client, ConfigMap, cfg);
     await settle();
-    feed();
+    await feed();
     const r = await p;
     state = r.state;
     return r;
@@ -121,7 +122,10 @@ test('bookmarks move the resourceVersion; deletes are reported; a clean end resu
   assert.equal(state.phase === 'watching' && state.resourceVersion, '50');
   r = await run(() => watches[0]!.stream.push({ type: 'DELETED', object: cm('a', '51') }));
   assert.deepEqual(r.events, [{ type: 'delete', object: cm('a', '51') }]);
-  r = await run(() => watches[0]!.stream.end());
+  r = await run(async () => {
+    await clock.advance(30_000);
+    watches[0]!.stream.end();
+  });
   assert.equal(r.delayMs, 0);
   assert.equal(r.restart, undefined);
   assert.ok(state.phase === 'watching' && state.stream === undefined);
@@ -172,6 +176,16 @@ test('a silent stream is restarted after the server timeout plus margin, with ba
   assert.equal(r.delayMs, 100);
   assert.equal(watches[0]!.stream.aborted, true);
   assert.deepEqual(r.state, { phase: 'watching', resourceVersion: '7', failures: 1 });
+});
+
+test('a stream that closes right after opening backs off instead of spinning', async () => {
+  const { client, watches } = fakeClient([[{ metadata: { resourceVersion: '1' }, items: [] }]]);
+  const p = step<Obj>({ phase: 'watching', resourceVersion: '9', failures: 0 }, client, ConfigMap, config());
+  await settle();
+  watches[0]!.stream.end();
+  const r = await p;
+  assert.equal(r.restart, 'error');
+  assert.equal(r.delayMs, 100);
 });
 
 test('stream errors back off exponentially; an event resets the backoff', async () => {

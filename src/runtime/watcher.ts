@@ -100,6 +100,8 @@ export function resolveWatcherOptions(options: WatcherOptions = {}): WatcherConf
 export interface WatchStream<T extends KubeObject> {
   iterator: AsyncIterator<WatchEvent<T>>;
   abort: AbortController;
+  /** When it was opened (clock ms), to tell a server timeout from a stream that closes at once. */
+  openedAt: number;
 }
 
 /** The watcher's state; `failures` counts consecutive failed attempts (for backoff). */
@@ -212,7 +214,7 @@ async function watchNext<T extends KubeObject>(
       },
       signal ? AbortSignal.any([abort.signal, signal]) : abort.signal,
     );
-    stream = { iterator: iterable[Symbol.asyncIterator](), abort };
+    stream = { iterator: iterable[Symbol.asyncIterator](), abort, openedAt: config.clock.now() };
   }
 
   const result = await nextWithin(stream.iterator, config.clock, config.stallMs);
@@ -238,6 +240,10 @@ async function watchNext<T extends KubeObject>(
   }
   if (result.kind === 'done') {
     // The server ended the stream (its timeout): reconnect from where we are, at once.
+    // A stream that ends right after opening is a failure in disguise: back off instead of spinning.
+    if (config.clock.now() - stream.openedAt < 1000) {
+      return failed('error', new WatcherError('WatchFailed', `watch ${kind.plural}: stream closed right after opening`));
+    }
     return { state: { phase: 'watching', resourceVersion: state.resourceVersion, failures: state.failures }, events: [], delayMs: 0 };
   }
 
