@@ -48,8 +48,8 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 5000;
 export function createPrometheusClient(options: PrometheusOptions): PrometheusClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const endpoint = `${options.address.replace(/\/+$/, '')}/api/v1/query`;
-  const owned = options.dispatcher ? undefined : new Agent({ keepAliveTimeout: 30_000, connections: 16 });
-  const dispatcher = options.dispatcher ?? owned!;
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher: Dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 16 });
 
   async function query(promql: string, opts: { time?: Date; signal?: AbortSignal } = {}): Promise<QueryResult> {
     const form = new URLSearchParams({ query: promql, timeout: `${Math.max(1, Math.floor(timeoutMs))}ms` });
@@ -80,7 +80,7 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
     address: options.address,
     query,
     close: async () => {
-      await owned?.close();
+      if (ownsDispatcher) await dispatcher.close();
     },
   };
 }

@@ -79,11 +79,9 @@ export function notify(event: NotificationEvent, release: CanaryDeployment, rece
 export async function deliver(message: NotificationMessage, receivers: readonly Receiver[], options: NotifyOptions = {}): Promise<NotifyReport> {
   const wanted = receivers.filter((r) => !r.events || r.events.length === 0 || r.events.includes(message.event));
   const deadline = AbortSignal.timeout(options.deadlineMs ?? DEFAULTS.deadlineMs);
-  const settled = await Promise.allSettled(wanted.map((r) => sendWithRetry(r.notifier, message, deadline, options)));
-  return {
-    event: message.event,
-    deliveries: settled.map((s, i) => (s.status === 'fulfilled' ? s.value : failed(wanted[i]!.notifier, 0, String(s.reason)))),
-  };
+  // sendWithRetry does not reject; the catch only keeps that promise even for a broken notifier.
+  const deliveries = await Promise.all(wanted.map((r) => sendWithRetry(r.notifier, message, deadline, options).catch((cause: unknown) => failed(r.notifier, 0, String(cause)))));
+  return { event: message.event, deliveries };
 }
 
 async function sendWithRetry(notifier: Notifier, message: NotificationMessage, deadline: AbortSignal, options: NotifyOptions): Promise<Delivery> {
