@@ -22,7 +22,7 @@ import { createKubeClient, type ApplyOptions, type KubeClient, type KubeObject }
 import type { ResourceKind } from '../../../src/runtime/kinds.ts';
 import { CanaryDeployment as CanaryDeploymentKind } from '../../../src/runtime/kinds.ts';
 import { trafficProvider, isTrafficError, type TrafficProviderName, type TrafficTarget } from '../../../src/traffic/index.ts';
-import { testCluster, testNamespace } from '../../support/cluster.ts';
+import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { ensureCanaryDeploymentCrd, ensureTrafficCrds } from './crds.ts';
 import { RoleLabel } from '../../../src/api/canary-deployment.ts';
 
@@ -50,6 +50,22 @@ export interface ProviderFixture {
   editForeign?(): Promise<void>;
   /** A target naming an object that does not exist. */
   missingTarget(): TrafficTarget;
+  /**
+   * A mutation the API server applies to the provider's writes (as a mutating webhook or
+   * admission policy in a user's cluster could), so the stored object differs from what
+   * was written: the provider must notice on read-back.
+   */
+  tamper?: Tamper;
+}
+
+/** One MutatingAdmissionPolicy, bound to the test's namespace only. */
+export interface Tamper {
+  /** The resource it applies to, e.g. `{ apiGroup: 'apps', apiVersion: 'v1', resource: 'deployments' }`. */
+  resource: { apiGroup: string; apiVersion: string; resource: string };
+  /** CEL over `object`: when to mutate (must become false once mutated, or it loops). */
+  condition: string;
+  /** CEL returning the JSONPatch list, e.g. `[JSONPatch{op: "replace", path: "/spec/replicas", value: 2}]`. */
+  jsonPatch: string;
 }
 
 export interface ProviderSuite {
@@ -145,6 +161,33 @@ export function testTrafficProvider(suite: ProviderSuite): void {
       assert.equal(await fixture.observedWeight(), 40);
     });
 
+    test('notices when the API server keeps something other than what it wrote', async (t) => {
+      const { client, fixture } = await start(t, suite);
+      const { tamper } = fixture;
+      if (!tamper) {
+        t.skip('no mutation to try');
+        return;
+      }
+      const provider = trafficProvider(suite.name, { client });
+      await provider.prepare(fixture.target);
+      await withMutatingPolicy(t, fixture.target.namespace, tamper);
+      // The API server picks a new policy up within a moment; until then writes go through
+      // unchanged, so alternate weights to make every attempt a real write.
+      let attempt = 0;
+      const error = await waitFor(
+        async () => {
+          try {
+            await provider.setWeight(fixture.target, 60 + (attempt++ % 2) * 10);
+            return undefined;
+          } catch (err) {
+            return err;
+          }
+        },
+        { describe: 'a ReadBackMismatch once the admission policy is active' },
+      );
+      assert.ok(isTrafficError(error, 'ReadBackMismatch'), `expected ReadBackMismatch, got ${String(error)}`);
+    });
+
     test('rejects a bad weight and a missing object with a typed error, writing nothing', async (t) => {
       const { client, fixture } = await start(t, suite);
       const provider = trafficProvider(suite.name, { client });
@@ -221,6 +264,46 @@ function controllerClient(): Promise<KubeClient> {
     return client;
   });
   return controller;
+}
+
+const MutatingAdmissionPolicy: ResourceKind = {
+  group: 'admissionregistration.k8s.io',
+  version: 'v1',
+  kind: 'MutatingAdmissionPolicy',
+  plural: 'mutatingadmissionpolicies',
+  namespaced: false,
+};
+const MutatingAdmissionPolicyBinding: ResourceKind = { ...MutatingAdmissionPolicy, kind: 'MutatingAdmissionPolicyBinding', plural: 'mutatingadmissionpolicybindings' };
+
+/** Installs `tamper` as a MutatingAdmissionPolicy bound to `namespace`, removed when the test ends. */
+async function withMutatingPolicy(t: TestContext, namespace: string, tamper: Tamper): Promise<void> {
+  const { admin } = await testCluster();
+  const name = `traffic-tamper-${namespace}`.slice(0, 63);
+  t.after(async () => {
+    await admin.delete(MutatingAdmissionPolicyBinding, undefined, name);
+    await admin.delete(MutatingAdmissionPolicy, undefined, name);
+  });
+  await admin.create<KubeObject>(MutatingAdmissionPolicy, {
+    metadata: { name },
+    spec: {
+      failurePolicy: 'Fail',
+      reinvocationPolicy: 'Never',
+      matchConstraints: {
+        resourceRules: [{ ...tamper.resource, apiGroups: [tamper.resource.apiGroup], apiVersions: [tamper.resource.apiVersion], resources: [tamper.resource.resource], operations: ['CREATE', 'UPDATE'] }].map(
+          ({ apiGroups, apiVersions, resources, operations }) => ({ apiGroups, apiVersions, resources, operations }),
+        ),
+      },
+      matchConditions: [{ name: 'tamper', expression: tamper.condition }],
+      mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: tamper.jsonPatch } }],
+    },
+  } as KubeObject);
+  await admin.create<KubeObject>(MutatingAdmissionPolicyBinding, {
+    metadata: { name },
+    spec: {
+      policyName: name,
+      matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } },
+    },
+  } as KubeObject);
 }
 
 /** A client whose first write is preceded by `race()`, i.e. lands after the caller's read. */

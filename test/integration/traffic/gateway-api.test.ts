@@ -75,6 +75,12 @@ testTrafficProvider({
       },
       editForeign: () => editBillingRule(client, namespace),
       missingTarget: () => ({ ...target, traffic: { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'absent' } } }),
+      // Caps the canary backendRef of the app rule at weight 5.
+      tamper: {
+        resource: { apiGroup: 'gateway.networking.k8s.io', apiVersion: 'v1', resource: 'httproutes' },
+        condition: `object.spec.rules.size() == 2 && object.spec.rules[1].backendRefs.size() == 2 && object.spec.rules[1].backendRefs[1].weight > 5`,
+        jsonPatch: `[JSONPatch{op: "replace", path: "/spec/rules/1/backendRefs/1/weight", value: 5}]`,
+      },
     };
   },
 });

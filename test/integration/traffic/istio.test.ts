@@ -100,6 +100,12 @@ async function fixture(ctx: ConformanceContext, options: { userDestinationRule: 
     },
     editForeign: () => editBillingRoute(client, namespace),
     missingTarget: () => ({ ...target, traffic: { provider: 'Istio', istio: { virtualService: 'absent' } } }),
+    // Caps the canary destination of the last route (primary) at weight 5.
+    tamper: {
+      resource: { apiGroup: 'networking.istio.io', apiVersion: 'v1', resource: 'virtualservices' },
+      condition: `has(object.spec.http) && has(object.spec.http[${http.length - 1}].route) && object.spec.http[${http.length - 1}].route.size() == 2 && object.spec.http[${http.length - 1}].route[1].weight > 5`,
+      jsonPatch: `[JSONPatch{op: "replace", path: "/spec/http/${http.length - 1}/route/1/weight", value: 5}]`,
+    },
   };
 }
 

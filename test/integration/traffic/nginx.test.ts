@@ -73,6 +73,12 @@ testTrafficProvider({
         return { web: await versionOf(client, IngressKind, namespace, 'web'), canary: await versionOf(client, IngressKind, namespace, 'web-canary') };
       },
       missingTarget: () => ({ ...target, traffic: { provider: 'Nginx', nginx: { ingress: 'absent' } } }),
+      // Pins the canary Ingress at weight 5.
+      tamper: {
+        resource: { apiGroup: 'networking.k8s.io', apiVersion: 'v1', resource: 'ingresses' },
+        condition: `object.metadata.name == "web-canary" && object.metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"] != "5"`,
+        jsonPatch: `[JSONPatch{op: "replace", path: "/metadata/annotations/nginx.ingress.kubernetes.io~1canary-weight", value: "5"}]`,
+      },
     };
   },
 });

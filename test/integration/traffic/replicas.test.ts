@@ -58,6 +58,12 @@ testTrafficProvider({
         return { stable: await generation('myapp'), canary: await generation('myapp-canary') };
       },
       missingTarget: () => ({ ...target, stableDeployment: 'absent', canaryDeployment: 'absent-canary' }),
+      // A policy capping the canary at 2 replicas.
+      tamper: {
+        resource: { apiGroup: 'apps', apiVersion: 'v1', resource: 'deployments' },
+        condition: `object.metadata.name == "myapp-canary" && object.spec.replicas > 2`,
+        jsonPatch: `[JSONPatch{op: "replace", path: "/spec/replicas", value: 2}]`,
+      },
     };
   },
 });
