@@ -116,6 +116,7 @@ export async function executeEffects(env: ReleaseEnv, effects: readonly Effect[]
           break;
         case 'resetTraffic':
           await resetTraffic(env);
+          env.ctx.log.info('traffic reset: all on stable');
           break;
         case 'deleteCanary':
           await deleteCanary(env);

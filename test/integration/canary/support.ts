@@ -12,7 +12,7 @@ import type { Deployment, Service } from '../../../src/canary/workloads.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { ensureTrafficCrds } from '../traffic/crds.ts';
 import { startController, type ControllerProcess } from '../webapp/support.ts';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CRD_DIR, repoRoot } from '../../../src/api/gen.ts';
@@ -88,6 +88,12 @@ export function startCanaryController(t: NamespaceOwner, ns: string): Promise<Co
   return startController(t, { namespace: ns, controllers: ['canary'] });
 }
 
+/** With CANARY_LOG=<file>, writes the controller's log there when the test ends (for timings). */
+export function keepLog(t: NamespaceOwner, controller: ControllerProcess | undefined): void {
+  const file = process.env.CANARY_LOG;
+  if (file && controller) t.after(() => writeFileSync(file, controller.lines.join('\n')));
+}
+
 /** Kills the controller without letting it finish anything (kill -9) and waits until it is gone. */
 export async function killHard(controller: ControllerProcess): Promise<void> {
   if (controller.child.exitCode !== null || controller.child.signalCode !== null) return;
@@ -103,6 +109,8 @@ export interface AppOptions {
   labels?: Record<string, string>;
   /** Create a Service named like the Deployment. @default true */
   service?: boolean;
+  /** Deployment minReadySeconds: slows rollouts down (kwok pods are ready at once). */
+  minReadySeconds?: number;
 }
 
 /** The user's app: Deployment `name` (container `app`) and Service `name` selecting `app: name`. */
@@ -112,6 +120,7 @@ export async function createApp(admin: KubeClient, ns: string, name: string, opt
     metadata: { name, namespace: ns },
     spec: {
       replicas: options.replicas ?? 4,
+      ...(options.minReadySeconds ? { minReadySeconds: options.minReadySeconds } : {}),
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: options.image ?? `${name}:v1`, ports: [{ containerPort: 8080 }] }] } },
     },
