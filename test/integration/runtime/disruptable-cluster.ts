@@ -1,32 +1,36 @@
 /**
- * A control plane of one test file's own (temporary state dir), for tests that restart
- * the API server or compact etcd: doing that to the shared cluster would break the tests
- * running beside them. Binaries are shared with every other cluster (built once).
+ * A control plane a test may disrupt (restart the API server, compact etcd).
+ *
+ * Under `npm test` (CODEDANCE_TEST_STATE_DIR set) it is the run's own isolated cluster:
+ * the harness runs `*.serial.test.ts` files alone, after the others, so disrupting it
+ * breaks nobody. Run by hand (no such variable), it is a private cluster in a temporary
+ * state dir, never the developer's dev cluster. Binaries are shared either way.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, stopCluster, restartComponent } from '../../../src/cluster/controlplane.ts';
-import type { ClusterState } from '../../../src/cluster/state.ts';
+import { readClusterState, type ClusterState } from '../../../src/cluster/state.ts';
 
-/** A private cluster and how to tear it down. */
-export interface PrivateCluster {
+/** A cluster a test may disrupt, and how to let go of it. */
+export interface DisruptableCluster {
   state: ClusterState;
-  stateDir: string;
   restartApiServer(): Promise<void>;
   /** Compacts etcd's history up to its current revision; returns that revision. */
   compactEtcd(): Promise<number>;
-  stop(): Promise<void>;
+  /** Stops the cluster if this file started it. */
+  release(): Promise<void>;
 }
 
-/** Starts a private cluster without Prometheus and with no nodes. */
-export async function startPrivateCluster(): Promise<PrivateCluster> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'codedance-runtime-test-'));
-  const { state } = await startCluster({ stateDir, prometheus: false, nodes: 0 });
+/** The run's cluster under `npm test`, else a private one (no Prometheus, no nodes). */
+export async function disruptableCluster(): Promise<DisruptableCluster> {
+  const shared = process.env.CODEDANCE_TEST_STATE_DIR;
+  const stateDir = shared ?? (await mkdtemp(join(tmpdir(), 'codedance-runtime-test-')));
+  const state = shared ? await readClusterState(stateDir) : (await startCluster({ stateDir, prometheus: false, nodes: 0 })).state;
+  if (!state) throw new Error(`no cluster state in ${stateDir}`);
   return {
     state,
-    stateDir,
     async restartApiServer() {
       await restartComponent(stateDir, 'kube-apiserver');
     },
@@ -38,7 +42,8 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
       if (!res.ok) throw new Error(`etcd compaction failed: ${res.status} ${await res.text()}`);
       return revision;
     },
-    async stop() {
+    async release() {
+      if (shared) return;
       await stopCluster(stateDir);
       await rm(stateDir, { recursive: true, force: true });
     },

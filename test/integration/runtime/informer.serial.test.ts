@@ -3,8 +3,8 @@
  * 410 Gone: its cache ends equal to the server's state (same objects, same
  * resourceVersions), nothing lost, nothing duplicated.
  *
- * Runs on a private cluster (restarting the shared one's API server would break the
- * tests beside it).
+ * A serial test: it restarts the API server and compacts etcd, so it runs alone, on the
+ * run's cluster under `npm test` or on a private one by hand (see disruptable-cluster.ts).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,19 +16,30 @@ import { ConfigMap, Namespace } from '../../../src/runtime/kinds.ts';
 import { createInformer, type Informer } from '../../../src/runtime/informer.ts';
 import type { RestartReason } from '../../../src/runtime/watcher.ts';
 import { waitFor } from '../../support/cluster.ts';
-import { kubeconfigWithServer, startPrivateCluster, startProxy, type PrivateCluster } from './private-cluster.ts';
+import { randomBytes } from 'node:crypto';
+import { disruptableCluster, kubeconfigWithServer, startProxy, type DisruptableCluster } from './disruptable-cluster.ts';
 
-let cluster: PrivateCluster;
+let cluster: DisruptableCluster;
 let admin: KubeClient;
 
 before(async () => {
-  cluster = await startPrivateCluster();
+  cluster = await disruptableCluster();
   admin = await createKubeClient({ kubeconfigPath: cluster.state.kubeconfigPath });
 });
 after(async () => {
+  for (const ns of namespaces) await admin?.delete(Namespace, undefined, ns).catch(() => undefined);
   await admin?.close();
-  await cluster?.stop();
+  await cluster?.release();
 });
+
+const namespaces: string[] = [];
+/** A namespace of this file's own (the cluster may be the test run's). */
+async function namespace(prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await admin.create(Namespace, { metadata: { name } });
+  namespaces.push(name);
+  return name;
+}
 
 type CM = KubeObject & { data?: Record<string, string> };
 // Labelled, so the informer's label selector leaves out the namespace's kube-root-ca.crt.
@@ -68,8 +79,7 @@ function assertNoDuplicates(delivered: string[]): void {
 }
 
 test('an informer survives an API server restart', async () => {
-  const ns = 'informer-restart';
-  await admin.create(Namespace, { metadata: { name: ns } });
+  const ns = await namespace('informer-restart');
   for (let i = 0; i < 10; i++) await admin.create(ConfigMap, cm(ns, `cm-${i}`, 'v1'));
   const client = await createKubeClient({ kubeconfigPath: cluster.state.kubeconfigPath });
   const run = observe(client, ns);
@@ -100,8 +110,7 @@ test('an informer survives an API server restart', async () => {
 });
 
 test('an informer relists after a forced 410 Gone and ends with the right state', async () => {
-  const ns = 'informer-gone';
-  await admin.create(Namespace, { metadata: { name: ns } });
+  const ns = await namespace('informer-gone');
   for (let i = 0; i < 10; i++) await admin.create(ConfigMap, cm(ns, `cm-${i}`, 'v1'));
   const url = new URL(cluster.state.apiServerUrl);
   const proxy = await startProxy(url.hostname, Number(url.port));
