@@ -138,7 +138,9 @@ export async function executeEffects(env: ReleaseEnv, effects: readonly Effect[]
 
 /** Label keys the canary pods must not carry so the stable Service never selects them (see workloads.ts). */
 function labelsToDrop(env: ReleaseEnv): string[] {
-  const separate = env.settings.blueGreen || env.settings.provider === 'Nginx' || env.settings.provider === 'GatewayAPI';
+  // Istio routes by subsets of the stable host, so its canary pods stay endpoints of it
+  // (the VirtualService alone decides who gets traffic, a BlueGreen preview included).
+  const separate = env.settings.provider === 'Nginx' || env.settings.provider === 'GatewayAPI';
   return separate ? Object.keys(env.service?.spec?.selector ?? {}) : [];
 }
 

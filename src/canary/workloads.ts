@@ -12,9 +12,9 @@
  *   `deploy.codedance.io/role: stable`, the label the canary pods lack, so the stable
  *   subset selects only stable pods. Adding a label to a pod template is allowed (the
  *   selector stays as it was); it rolls the stable pods once, on the first release;
- * - Nginx, Gateway API and every BlueGreen preview: canary pods drop the labels the
- *   stable Service selects on, so the stable Service never reaches them; they are
- *   reached through the canary Service (`<service>-canary`) or the preview Service.
+ * - Nginx and Gateway API: canary pods drop the labels the stable Service selects on, so
+ *   the stable Service never reaches them; they are reached through the canary Service
+ *   (`<service>-canary`) or a BlueGreen preview Service.
  * Every canary pod carries `deploy.codedance.io/role: canary` and
  * `deploy.codedance.io/canary: <name>`, which is also the canary Deployment's selector.
  *
