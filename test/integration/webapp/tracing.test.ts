@@ -30,15 +30,19 @@ test('reconciles are traced to an OTLP/HTTP receiver, with a span per step', asy
   await admin.create(kinds.WebApp, app);
 
   const steps = ['webapp.build', 'webapp.apply ConfigMap', 'webapp.apply Deployment', 'webapp.apply Service', 'webapp.release', 'webapp.status'];
-  await waitFor(() => ['webapp.reconcile', ...steps].every((name) => receiver.spans.some((s) => s.name === name)), {
-    timeoutMs: 30_000,
-    describe: `spans ${steps.join(', ')}; got ${[...new Set(receiver.spans.map((s) => s.name))].join(', ')}`,
-  });
+  // A parent ends (and is exported) after its children: wait until every step's reconcile arrived too.
+  const reconciles = () => new Map(receiver.spans.filter((s) => s.name === 'webapp.reconcile').map((s) => [s.spanId, s]));
+  await waitFor(
+    () =>
+      steps.every((name) => receiver.spans.some((s) => s.name === name)) &&
+      receiver.spans.filter((s) => steps.includes(s.name)).every((s) => reconciles().has(s.parentSpanId ?? '')),
+    { timeoutMs: 30_000, describe: `spans ${steps.join(', ')} under webapp.reconcile spans; got ${[...new Set(receiver.spans.map((s) => s.name))].join(', ')}` },
+  );
   assert.ok(receiver.paths.every((p) => p === '/v1/traces'));
   // Each step is a child of a reconcile span of this WebApp.
-  const reconciles = new Map(receiver.spans.filter((s) => s.name === 'webapp.reconcile').map((s) => [s.spanId, s]));
+  const parents = reconciles();
   for (const step of receiver.spans.filter((s) => steps.includes(s.name))) {
-    const parent = reconciles.get(step.parentSpanId ?? '');
+    const parent = parents.get(step.parentSpanId ?? '');
     assert.ok(parent, `${step.name} has a webapp.reconcile parent`);
     assert.equal(parent.traceId, step.traceId);
     assert.equal(attribute(parent, 'k8s.namespace.name'), ns);
