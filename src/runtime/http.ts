@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from './logging.ts';
 
 /** Handles a request; may be async. Unhandled throws become a 500. */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => unknown;
 
 /** A check for /readyz; returns undefined when ready, else the reason. */
 export type ReadinessCheck = () => string | undefined;
