@@ -54,6 +54,15 @@ export interface WatchSpec {
   labelSelector?: string;
 }
 
+/** A custom index of one kind's cache. */
+export interface IndexSpec {
+  kind: ResourceKind;
+  /** Index name; must not clash with the built-in `namespace`, `owner`, `controller-owner`. */
+  name: string;
+  /** Values the object is indexed under. */
+  values(obj: KubeObject): string[];
+}
+
 /** A controller's description. Methods (not function properties) so a `Controller<Specific>` fits a `Controller<KubeObject>` slot. */
 export interface ControllerOptions<T extends KubeObject> {
   /** Unique, lower-case (`canary`, `webapp`): names metrics, logs and Events (`codedance.io/<name>`). */
@@ -72,6 +81,8 @@ export interface ControllerOptions<T extends KubeObject> {
   watches?: WatchSpec[];
   /** Kinds to cache (readable through `ctx.cache`) without triggering reconciles. */
   caches?: ResourceKind[];
+  /** Extra cache indexes (read with `ctx.cache(kind).byIndex(name, value)`); the kind must be cached by this controller. */
+  indexes?: IndexSpec[];
   /** Watch only primaries with these labels. */
   labelSelector?: string;
   /** Reconciles running at once (different keys). @default 4 */
@@ -101,6 +112,13 @@ export function validateController(options: ControllerOptions<KubeObject>): stri
   }
   for (const owned of options.owns ?? []) {
     if (!owned.namespaced && options.kind.namespaced) problems.push(`owns ${owned.kind}: a cluster-scoped object cannot have a namespaced owner`);
+  }
+  const cached = [options.kind, ...(options.owns ?? []), ...(options.watches ?? []).map((w) => w.kind), ...(options.caches ?? [])];
+  for (const index of options.indexes ?? []) {
+    if (!cached.some((k) => k.group === index.kind.group && k.kind === index.kind.kind)) {
+      problems.push(`index '${index.name}' is on ${index.kind.kind}, which this controller does not cache`);
+    }
+    if (['namespace', 'owner', 'controller-owner'].includes(index.name)) problems.push(`index '${index.name}' clashes with a built-in index`);
   }
   if (options.finalizer && !options.finalizer.name.includes('/')) problems.push(`finalizer '${options.finalizer.name}' must be domain-qualified (e.g. deploy.codedance.io/cleanup)`);
   return problems;

@@ -150,6 +150,28 @@ test('stop() waits for a running reconcile (drain)', async () => {
   assert.equal(finished, true);
 });
 
+test('custom indexes declared by a controller are on the shared cache', async () => {
+  const client = createFakeClient();
+  await client.create(ConfigMap, cm('app', { metadata: { name: 'app', namespace: 'ns', labels: { team: 'red' } } }));
+  const found: string[] = [];
+  const manager = createManager({ client, log: silentLogger(), identity: 'test' });
+  manager.add(
+    controller<KubeObject>({
+      name: 'indexed',
+      kind: ConfigMap,
+      indexes: [{ kind: ConfigMap, name: 'team', values: (o) => [o.metadata.labels?.team ?? ''] }],
+      async reconcile(_obj, ctx) {
+        found.push(...ctx.cache(ConfigMap).byIndex('team', 'red').map((o) => o.metadata.name ?? ''));
+        return Action.awaitChange();
+      },
+    }),
+  );
+  await manager.start();
+  await until('reconciled', () => found.length === 1);
+  assert.deepEqual(found, ['app']);
+  await manager.stop();
+});
+
 test('misuse is reported at start', async () => {
   const client = createFakeClient();
   const manager = createManager({ client, log: silentLogger(), identity: 'test' });
@@ -157,4 +179,7 @@ test('misuse is reported at start', async () => {
   manager.add(c);
   manager.add(c);
   await assert.rejects(manager.start(), /used twice/);
+  const other = createManager({ client, log: silentLogger(), identity: 'test' });
+  other.add(controller<KubeObject>({ name: 'bad-index', kind: ConfigMap, indexes: [{ kind: Secret, name: 'x', values: () => [] }], reconcile: async () => Action.awaitChange() }));
+  await assert.rejects(other.start(), /does not cache/);
 });

@@ -17,7 +17,7 @@ import type { Controller, ControllerOptions, ObjectKey, ReconcileContext } from 
 import { validateController } from './controller.ts';
 import { createInformer, type Informer } from './informer.ts';
 import { createWorkQueue, type QueueOutcome, type WorkQueue } from './queue.ts';
-import { keyOf, parseKey, type Store, type StoreChange } from './store.ts';
+import { keyOf, parseKey, type IndexFn, type Store, type StoreChange } from './store.ts';
 import { createEventRecorder, type EventRecorder } from './events.ts';
 import { finalizer } from './finalizer.ts';
 import { applyStatus } from './apply.ts';
@@ -91,6 +91,9 @@ export function createManager(options: ManagerOptions): Manager {
 
   const informerKey = (kind: ResourceKind, labelSelector?: string): string => `${apiVersionOf(kind)}/${kind.kind}|${labelSelector ?? ''}`;
 
+  /** Custom indexes by kind (`apiVersion/Kind`), gathered from every controller before any informer exists. */
+  const indexesByKind = new Map<string, Record<string, IndexFn<KubeObject>>>();
+
   function informerFor(kind: ResourceKind, labelSelector?: string): Informer<KubeObject> {
     const key = informerKey(kind, labelSelector);
     let informer = informers.get(key);
@@ -98,6 +101,7 @@ export function createManager(options: ManagerOptions): Manager {
       informer = createInformer<KubeObject>(options.client, kind, {
         namespaces: options.namespaces,
         labelSelector,
+        indexes: indexesByKind.get(`${apiVersionOf(kind)}/${kind.kind}`),
         timeoutSeconds: options.watchTimeoutSeconds,
         clock,
         onRestart: (k, reason, error) => {
@@ -235,6 +239,15 @@ export function createManager(options: ManagerOptions): Manager {
         if (names.has(c.name)) problems.push(`controller name '${c.name}' is used twice`);
         names.add(c.name);
         for (const p of validateController(c)) problems.push(`controller ${c.name}: ${p}`);
+      }
+      for (const c of controllers) {
+        for (const index of c.indexes ?? []) {
+          const kindKey = `${apiVersionOf(index.kind)}/${index.kind.kind}`;
+          const byName = indexesByKind.get(kindKey) ?? {};
+          if (byName[index.name]) problems.push(`index '${index.name}' on ${index.kind.kind} is defined twice`);
+          byName[index.name] = (obj) => index.values(obj);
+          indexesByKind.set(kindKey, byName);
+        }
       }
       if (problems.length) throw new ManagerError('InvalidController', problems.join('; '));
 
