@@ -21,6 +21,7 @@ import { HTTPRoute as HTTPRouteKind } from '../runtime/kinds.ts';
 import {
   TrafficError,
   checkWeight,
+  readerOf,
   type TrafficProvider,
   type TrafficProviderOptions,
   type TrafficTarget,
@@ -115,6 +116,7 @@ export function backendWeightOf(route: HTTPRoute, selection: BackendSelection): 
 /** Creates the Gateway API provider. */
 export function createGatewayAPIProvider(options: TrafficProviderOptions): TrafficProvider {
   const { client } = options;
+  const read = readerOf(options);
   const conflictRetries = options.conflictRetries ?? 5;
 
   async function write(target: TrafficTarget, rewrite: (route: HTTPRoute) => HTTPRoute): Promise<{ route: HTTPRoute; changed: boolean }> {
@@ -125,6 +127,7 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
       namespace: target.namespace,
       name: routeName(target),
       conflictRetries,
+      read,
       change: (route) => {
         const next = rewrite(route);
         return isDeepStrictEqual(next.spec.rules, route.spec.rules) ? undefined : { spec: { rules: next.spec.rules ?? [] } };
@@ -152,7 +155,7 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
     async prepare(target) {
       // Nothing to create: the canary Service is the workloads' job. Fail early, before
       // any traffic moves, if the route cannot be weighted.
-      const route = await client.get<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
+      const route = await read<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
       if (!route) throw new TrafficError(gatewayAPIProviderName, 'NotFound', `HTTPRoute ${target.namespace}/${routeName(target)} not found`);
       withBackendWeights(route, selectionOf(target), 0);
     },
@@ -164,7 +167,7 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
     },
 
     async readWeight(target) {
-      const route = await client.get<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
+      const route = await read<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
       return route ? backendWeightOf(route, selectionOf(target)) : undefined;
     },
 

@@ -22,12 +22,13 @@
  * apply). The route rewriting is done by the pure functions exported below.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { KubeClient, KubeObject } from '../runtime/client.ts';
-import { DestinationRule as DestinationRuleKind, VirtualService as VirtualServiceKind, apiVersionOf } from '../runtime/kinds.ts';
+import { isConflict, type KubeObject } from '../runtime/client.ts';
+import { DestinationRule as DestinationRuleKind, VirtualService as VirtualServiceKind } from '../runtime/kinds.ts';
 import { OwnerLabel } from '../api/canary-deployment.ts';
 import {
   TrafficError,
   checkWeight,
+  readerOf,
   ownerReference,
   type TrafficProvider,
   type TrafficProviderOptions,
@@ -171,6 +172,7 @@ export function withoutReleaseSubsets(subsets: DestinationRuleSubset[] | undefin
 /** Creates the Istio provider. */
 export function createIstioProvider(options: TrafficProviderOptions): TrafficProvider {
   const { client } = options;
+  const read = readerOf(options);
   const conflictRetries = options.conflictRetries ?? 5;
 
   async function writeRoutes(target: TrafficTarget, rewrite: (vs: VirtualService) => VirtualService): Promise<{ vs: VirtualService; changed: boolean }> {
@@ -182,6 +184,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       namespace: target.namespace,
       name: virtualService,
       conflictRetries,
+      read,
       change: (vs) => {
         const next = rewrite(vs);
         return isDeepStrictEqual(next.spec.http, vs.spec.http) ? undefined : { spec: { http: next.spec.http ?? [] } };
@@ -213,22 +216,26 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       const spec = istioSpec(target);
       const name = spec.destinationRule ?? spec.virtualService;
       const labels = target.selectors;
-      const existing = await client.get<DestinationRule>(DestinationRuleKind, target.namespace, name);
+      const existing = await read<DestinationRule>(DestinationRuleKind, target.namespace, name);
       if (!existing) {
         // No DestinationRule yet: make one that only holds our subsets, owned by the
-        // release so it goes with it (and `cleanup` deletes it earlier).
-        await client.apply<DestinationRule>(DestinationRuleKind, {
-          apiVersion: apiVersionOf(DestinationRuleKind),
-          kind: DestinationRuleKind.kind,
-          metadata: {
-            name,
-            namespace: target.namespace,
-            labels: { [OwnerLabel]: target.owner.name },
-            ownerReferences: [ownerReference(target)],
-          },
-          spec: { host: target.service.name, subsets: withReleaseSubsets([], labels) },
-        });
-        return;
+        // release so it goes with it (and `cleanup` deletes it earlier). A create, not an
+        // apply: if the user's appeared meanwhile (or the read was stale), an apply would
+        // replace its subsets; a create fails with 409 and we edit theirs below.
+        try {
+          await client.create<DestinationRule>(DestinationRuleKind, {
+            metadata: {
+              name,
+              namespace: target.namespace,
+              labels: { [OwnerLabel]: target.owner.name },
+              ownerReferences: [ownerReference(target)],
+            },
+            spec: { host: target.service.name, subsets: withReleaseSubsets([], labels) },
+          });
+          return;
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
       }
       await guardedUpdate<DestinationRule>({
         client,
@@ -237,6 +244,8 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
         namespace: target.namespace,
         name,
         conflictRetries,
+        // After a lost create race the cache cannot have it yet: read from the API server.
+        ...(existing ? { read } : {}),
         change: (dr) => {
           const subsets = withReleaseSubsets(dr.spec.subsets, labels);
           return isDeepStrictEqual(subsets, dr.spec.subsets) ? undefined : { spec: { subsets } };
@@ -247,7 +256,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
     setWeight,
 
     async readWeight(target) {
-      const vs = await client.get<VirtualService>(VirtualServiceKind, target.namespace, istioSpec(target).virtualService);
+      const vs = await read<VirtualService>(VirtualServiceKind, target.namespace, istioSpec(target).virtualService);
       return vs ? weightOf(vs, routeSelection(target)) : undefined;
     },
 
@@ -261,7 +270,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       const selection = routeSelection(target);
       await writeRoutes(target, (vs) => withoutSubsets(vs, selection));
       const name = spec.destinationRule ?? spec.virtualService;
-      const dr = await client.get<DestinationRule>(DestinationRuleKind, target.namespace, name);
+      const dr = await read<DestinationRule>(DestinationRuleKind, target.namespace, name);
       if (!dr) return;
       if (dr.metadata.ownerReferences?.some((ref) => ref.uid === target.owner.uid)) {
         await client.delete(DestinationRuleKind, target.namespace, name, { preconditions: { uid: dr.metadata.uid } });
@@ -274,6 +283,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
         namespace: target.namespace,
         name,
         conflictRetries,
+        read,
         change: (current) => {
           const subsets = withoutReleaseSubsets(current.spec.subsets);
           return subsets.length === (current.spec.subsets ?? []).length ? undefined : { spec: { subsets } };

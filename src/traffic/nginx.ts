@@ -20,6 +20,7 @@ import { OwnerLabel } from '../api/canary-deployment.ts';
 import {
   TrafficError,
   checkWeight,
+  readerOf,
   ownerReference,
   type TrafficProvider,
   type TrafficProviderOptions,
@@ -157,6 +158,7 @@ export function sameCanaryIngress(existing: Ingress, wanted: Ingress): boolean {
 /** Creates the ingress-nginx provider. */
 export function createNginxProvider(options: TrafficProviderOptions): TrafficProvider {
   const { client } = options;
+  const read = readerOf(options);
 
   function ingressName(target: TrafficTarget): string {
     const name = target.traffic.nginx?.ingress;
@@ -168,7 +170,7 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
     checkWeight(nginxProviderName, canaryWeight);
     const name = ingressName(target);
     // Rebuilt from the user's Ingress every time, so a host or path they add is followed.
-    const stable = await client.get<Ingress>(IngressKind, target.namespace, name);
+    const stable = await read<Ingress>(IngressKind, target.namespace, name);
     if (!stable) throw new TrafficError(nginxProviderName, 'NotFound', `Ingress ${target.namespace}/${name} not found`);
     const wanted = canaryIngress(stable, {
       service: target.service.name,
@@ -177,7 +179,7 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
       labels: { [OwnerLabel]: target.owner.name },
       ownerReferences: [ownerReference(target)],
     });
-    const existing = await client.get<Ingress>(IngressKind, target.namespace, canaryIngressName(name));
+    const existing = await read<Ingress>(IngressKind, target.namespace, canaryIngressName(name));
     if (existing && !existing.metadata.deletionTimestamp && sameCanaryIngress(existing, wanted)) {
       return { changed: false, weight: canaryIngressWeight(existing) };
     }
@@ -201,7 +203,7 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
       // A canary Ingress at weight 0 changes nothing for users and proves the Ingress
       // can be made (class, paths) before any traffic depends on it. If one exists
       // already (a restarted controller), its weight is the release's: leave it.
-      const existing = await client.get<Ingress>(IngressKind, target.namespace, canaryIngressName(ingressName(target)));
+      const existing = await read<Ingress>(IngressKind, target.namespace, canaryIngressName(ingressName(target)));
       if (!existing) await setWeight(target, 0);
     },
 
@@ -209,10 +211,10 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
 
     async readWeight(target) {
       const name = ingressName(target);
-      const canary = await client.get<Ingress>(IngressKind, target.namespace, canaryIngressName(name));
+      const canary = await read<Ingress>(IngressKind, target.namespace, canaryIngressName(name));
       if (canary) return canaryIngressWeight(canary);
       // No canary Ingress: all traffic on stable, if there is an Ingress at all.
-      const stable = await client.get<Ingress>(IngressKind, target.namespace, name);
+      const stable = await read<Ingress>(IngressKind, target.namespace, name);
       return stable ? 0 : undefined;
     },
 

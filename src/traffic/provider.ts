@@ -19,7 +19,8 @@
  *   route to "the Service" in general.
  */
 import type { TrafficProviderName, TrafficSpec } from '../api/canary-deployment.ts';
-import type { KubeClient, OwnerReference } from '../runtime/client.ts';
+import type { KubeClient, KubeObject, OwnerReference } from '../runtime/client.ts';
+import type { ResourceKind } from '../runtime/kinds.ts';
 import { CanaryDeployment, apiVersionOf } from '../runtime/kinds.ts';
 
 export type { TrafficProviderName } from '../api/canary-deployment.ts';
@@ -100,10 +101,21 @@ export interface TrafficProvider {
   cleanup(target: TrafficTarget): Promise<void>;
 }
 
+/** Reads one object; `undefined` when it does not exist. */
+export type ObjectReader = <T extends KubeObject>(kind: ResourceKind, namespace: string, name: string) => Promise<T | undefined>;
+
 /** Options every provider factory takes. */
 export interface TrafficProviderOptions {
   /** Client with the controller's identity; every write goes through it. */
   client: KubeClient;
+  /**
+   * Where reads come from, e.g. the controller's informer caches, so a reconcile whose
+   * weight is already in force costs no request. A stale read is safe: writes to shared
+   * objects are guarded by the resourceVersion read (a 409 re-reads from the API server),
+   * and a skipped write is made by the reconcile the watch event triggers.
+   * @default a GET through `client` per read
+   */
+  read?: ObjectReader;
   /**
    * How many times a read-modify-write is retried after a 409 Conflict (someone else
    * wrote the object between our read and our write).
@@ -150,6 +162,11 @@ export function checkWeight(provider: TrafficProviderName, weight: number): void
   if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
     throw new TrafficError(provider, 'InvalidTarget', `weight must be an integer from 0 to 100, got ${weight}`);
   }
+}
+
+/** The reader a provider uses: `options.read`, else GETs through the client. */
+export function readerOf(options: TrafficProviderOptions): ObjectReader {
+  return options.read ?? ((kind, namespace, name) => options.client.get(kind, namespace, name));
 }
 
 /** The ownerReference that ties an object a provider creates to its CanaryDeployment. */

@@ -30,6 +30,7 @@ import { Deployment as DeploymentKind } from '../runtime/kinds.ts';
 import {
   TrafficError,
   checkWeight,
+  readerOf,
   type TrafficProvider,
   type TrafficProviderOptions,
   type TrafficTarget,
@@ -71,11 +72,12 @@ export function replicaWeight(split: ReplicaSplit): number | undefined {
 /** Creates the replica-ratio provider. */
 export function createReplicasProvider(options: TrafficProviderOptions): TrafficProvider {
   const { client } = options;
+  const read = readerOf(options);
 
   async function readSplit(target: TrafficTarget): Promise<ReplicaSplit | undefined> {
     const [stable, canary] = await Promise.all([
-      client.get<Deployment>(DeploymentKind, target.namespace, target.stableDeployment),
-      client.get<Deployment>(DeploymentKind, target.namespace, target.canaryDeployment),
+      read<Deployment>(DeploymentKind, target.namespace, target.stableDeployment),
+      read<Deployment>(DeploymentKind, target.namespace, target.canaryDeployment),
     ]);
     if (!stable) return undefined;
     // A missing canary Deployment is a canary with no pods.

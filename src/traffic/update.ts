@@ -13,12 +13,12 @@
  * never lost. Field ownership stays with whoever wrote each route (an Update entry for
  * our manager is recorded only for what we change).
  *
- * Guarantees: no request is written when `change` says the object is already right;
+ * Guarantees: nothing is written when `change` says the object is already right;
  * after `conflictRetries` conflicts in a row it gives up with a `Conflict` TrafficError.
  */
 import { isConflict, type KubeClient, type KubeObject } from '../runtime/client.ts';
 import type { ResourceKind } from '../runtime/kinds.ts';
-import { TrafficError, type TrafficProviderName } from './provider.ts';
+import { TrafficError, type ObjectReader, type TrafficProviderName } from './provider.ts';
 
 /** One guarded update. */
 export interface GuardedUpdate<T extends KubeObject> {
@@ -35,6 +35,8 @@ export interface GuardedUpdate<T extends KubeObject> {
   change: (current: T) => Partial<T> | undefined;
   /** @default 5 */
   conflictRetries?: number;
+  /** Where the first read comes from (e.g. a cache); reads after a conflict are GETs. @default client.get */
+  read?: ObjectReader;
 }
 
 /** The object after the update, and whether a write happened. */
@@ -48,7 +50,7 @@ export async function guardedUpdate<T extends KubeObject>(update: GuardedUpdate<
   const { client, provider, kind, namespace, name } = update;
   const retries = update.conflictRetries ?? 5;
   for (let attempt = 0; ; attempt++) {
-    const current = await client.get<T>(kind, namespace, name);
+    const current = attempt === 0 && update.read ? await update.read<T>(kind, namespace, name) : await client.get<T>(kind, namespace, name);
     if (!current) throw new TrafficError(provider, 'NotFound', `${kind.kind} ${namespace}/${name} not found`);
     const patch = update.change(current);
     if (patch === undefined) return { object: current, changed: false };
