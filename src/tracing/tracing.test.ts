@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setupTracing, tracesUrl } from './setup.ts';
 import { inSpan, tracingActive } from './span.ts';
-import { startOtlpReceiver } from '../../test/integration/webapp/otlp-receiver.ts';
+import { startOtlpReceiver } from './testing/otlp-receiver.ts';
 
 /** A local receiver on a free port, closed when the test ends. */
 async function receiver() {

@@ -1,5 +1,5 @@
 /**
- * A local OTLP/HTTP trace receiver for tests: a node:http server on 127.0.0.1 that accepts
+ * A local OTLP/HTTP trace receiver for tests (unit and integration): a node:http server on 127.0.0.1 that accepts
  * `POST /v1/traces` in the JSON encoding (what the exporter sends) and keeps every span.
  */
 import { once } from 'node:events';

@@ -9,7 +9,7 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { WebApp } from '../../../src/api/webapp.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { installApi, startController } from './support.ts';
-import { attribute, startOtlpReceiver } from './otlp-receiver.ts';
+import { attribute, startOtlpReceiver } from '../../../src/tracing/testing/otlp-receiver.ts';
 
 // At the top level, not in a hook: testCluster() registers the client's close with the
 // file's root, which a hook would scope to itself.
