@@ -17,6 +17,8 @@ export interface ControllerFactoryOptions {
   namespaces: string[] | undefined;
   /** `--prometheus-url`, for controllers that query metrics. */
   prometheusUrl: string | undefined;
+  /** `--otlp-endpoint`, for controllers that export traces (else the OTEL_* environment). */
+  otlpEndpoint: string | undefined;
   /** This process's identity (hostname + random id). */
   identity: string;
   /** The process's HTTP server, to mount extra routes. */

@@ -32,6 +32,7 @@ const usage = `usage: codedance controller [flags]
   --http-port N            /healthz /readyz /metrics port (default 8080; 0 = any free port)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
   --prometheus-url URL     Prometheus for the analysis of releases
+  --otlp-endpoint URL      OTLP/HTTP endpoint for reconcile traces (default: the OTEL_* environment)
   --watch-timeout S        server-side timeout of watch requests in seconds (default 300)
 `;
 
@@ -49,6 +50,7 @@ export interface ControllerProcessOptions {
   httpPort: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   prometheusUrl: string | undefined;
+  otlpEndpoint: string | undefined;
   watchTimeoutSeconds: number | undefined;
 }
 
@@ -71,6 +73,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
       'http-port': { type: 'string', default: '8080' },
       'log-level': { type: 'string', default: 'info' },
       'prometheus-url': { type: 'string' },
+      'otlp-endpoint': { type: 'string' },
       'watch-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -111,6 +114,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     httpPort: number('http-port', values['http-port']) ?? 8080,
     logLevel,
     prometheusUrl: values['prometheus-url'],
+    otlpEndpoint: values['otlp-endpoint'],
     watchTimeoutSeconds: number('watch-timeout', values['watch-timeout']),
   };
 }
@@ -203,7 +207,7 @@ export async function run(args: string[]): Promise<number> {
     if (stopping) return;
     try {
       for (const entry of selected) {
-        manager.add(await entry.create({ client, log: log.child({ controller: entry.name }), namespaces: options.namespaces, prometheusUrl: options.prometheusUrl, identity, http }));
+        manager.add(await entry.create({ client, log: log.child({ controller: entry.name }), namespaces: options.namespaces, prometheusUrl: options.prometheusUrl, otlpEndpoint: options.otlpEndpoint, identity, http }));
       }
       await manager.start();
     } catch (err) {
