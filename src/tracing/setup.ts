@@ -95,7 +95,10 @@ async function start(url: string, options: TracingOptions): Promise<Tracing> {
   const provider = new TracerProvider({
     resource: resourceFromAttributes(attributes),
     spanProcessors: [
-      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: options.exportDelayMs ?? (Number(env.OTEL_BSP_SCHEDULE_DELAY) || 5000) }),
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url }),
+        scheduledDelayMillis: options.exportDelayMs ?? (Number(env.OTEL_BSP_SCHEDULE_DELAY) || 5000),
+      }),
     ],
   });
   // Parent/child links between spans of one reconcile follow the async call chain.

@@ -44,14 +44,17 @@ export async function cleanupWebApp(webapp: WebApp, ctx: ReconcileContext): Prom
     if (canary && isOwnedBy(canary, webapp)) {
       if (!canary.metadata.deletionTimestamp) {
         await remove(ctx, kinds.CanaryDeployment, canary);
-        await ctx.events.publish(webapp, { reason: 'ReleaseDeleted', note: `deleted CanaryDeployment ${names.canary}; waiting for it to reset traffic`, action: 'Delete' });
+        const note = `deleted CanaryDeployment ${names.canary}; waiting for it to reset traffic`;
+        await ctx.events.publish(webapp, { reason: 'ReleaseDeleted', note, action: 'Delete' });
       }
       const since = Date.parse(webapp.metadata.deletionTimestamp ?? '') || ctx.now().getTime();
       if (ctx.now().getTime() - since < CanaryGraceMs) return Action.requeue(CanaryPollMs);
       await ctx.events.publish(webapp, {
         type: 'Warning',
         reason: 'CleanupTimeout',
-        note: `CanaryDeployment ${names.canary} still exists after ${CanaryGraceMs / 1000}s (is the canary controller running?); deleting the rest, garbage collection removes it later`,
+        note:
+          `CanaryDeployment ${names.canary} still exists after ${CanaryGraceMs / 1000}s (is the canary controller running?); ` +
+          'deleting the rest, garbage collection removes it later',
         action: 'Delete',
       });
     }

@@ -139,7 +139,8 @@ async function applyChild<T extends KubeObject>(
     const created = webapp.status?.phase === 'Running' || webapp.status?.phase === 'Creating';
     const specChanged = webapp.metadata.generation !== webapp.status?.observedGeneration;
     if (current === undefined) {
-      await ctx.events.publish(webapp, created ? { reason: 'Recreated', note: `recreated missing ${what}`, action: 'Create', related: stored } : { reason: 'Created', note: `created ${what}`, action: 'Create', related: stored });
+      const event = created ? { reason: 'Recreated', note: `recreated missing ${what}` } : { reason: 'Created', note: `created ${what}` };
+      await ctx.events.publish(webapp, { ...event, action: 'Create', related: stored });
     } else if (specChanged) {
       await ctx.events.publish(webapp, { reason: 'Updated', note: `updated ${what} to the new spec`, action: 'Update', related: stored });
     } else {
@@ -160,13 +161,15 @@ async function syncCanary(
   if (action.kind === 'apply') {
     const stored = await apply(ctx.client, kinds.CanaryDeployment, action.object, { store, current, fieldManager: WebAppFieldManager });
     if (current === undefined) {
-      await ctx.events.publish(webapp, { reason: 'ReleaseCreated', note: `created CanaryDeployment ${action.object.metadata.name} for ${action.object.spec.canaryVersion}`, action: 'Release', related: stored });
+      const note = `created CanaryDeployment ${action.object.metadata.name} for ${action.object.spec.canaryVersion}`;
+      await ctx.events.publish(webapp, { reason: 'ReleaseCreated', note, action: 'Release', related: stored });
     }
   } else if (action.kind === 'delete' && current && !current.metadata.deletionTimestamp) {
     await ctx.client.delete(kinds.CanaryDeployment, current.metadata.namespace, current.metadata.name ?? '', {
       preconditions: { uid: current.metadata.uid },
     });
-    await ctx.events.publish(webapp, { reason: 'ReleaseAborted', note: `deleted CanaryDeployment ${current.metadata.name}: ${action.reason}`, action: 'Release', related: current });
+    const note = `deleted CanaryDeployment ${current.metadata.name}: ${action.reason}`;
+    await ctx.events.publish(webapp, { reason: 'ReleaseAborted', note, action: 'Release', related: current });
   }
 }
 

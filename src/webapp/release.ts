@@ -78,7 +78,8 @@ export function planRelease(webapp: WebApp, deployment: Deployment | undefined, 
   if (running === wanted || established === wanted) {
     if (canary && canary.spec.canaryVersion !== wanted && !isFinished(canary)) {
       // spec.image went back to the running image while another version was being released.
-      return { image: wanted, replicas, canary: { kind: 'delete', reason: `spec.image is back to ${wanted}: release of ${canary.spec.canaryVersion} aborted` }, outcome: 'none', status: report };
+      const reason = `spec.image is back to ${wanted}: release of ${canary.spec.canaryVersion} aborted`;
+      return { image: wanted, replicas, canary: { kind: 'delete', reason }, outcome: 'none', status: report };
     }
     if (canary && canary.spec.canaryVersion === wanted && isAbout(canary, wanted)) {
       const phase = canary.status?.phase;
@@ -107,13 +108,10 @@ export function planRelease(webapp: WebApp, deployment: Deployment | undefined, 
       return { image: established, replicas, canary: { kind: 'apply', object: desired }, outcome: 'failed', status: report };
     }
   }
-  return {
-    image: established,
-    replicas: held,
-    canary: { kind: 'apply', object: desired },
-    outcome: 'in-flight',
-    status: report && canary?.spec.canaryVersion === wanted && isAbout(canary, wanted) ? report : { name: desired.metadata.name ?? '', version: wanted, phase: 'Pending', message: `release of ${wanted} requested` },
-  };
+  // Until the release engine reports on this version, the release shows as Pending.
+  const reported = report && canary?.spec.canaryVersion === wanted && isAbout(canary, wanted);
+  const status = reported ? report : { name: desired.metadata.name ?? '', version: wanted, phase: 'Pending', message: `release of ${wanted} requested` };
+  return { image: established, replicas: held, canary: { kind: 'apply', object: desired }, outcome: 'in-flight', status };
 }
 
 /**

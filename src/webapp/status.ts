@@ -84,7 +84,9 @@ export function nextStatus(webapp: WebApp, seen: Observation): WebAppStatus {
     const why = release?.message ? `: ${release.message}` : '';
     message = `release of ${wanted} failed${why}; still running ${plan.image} until spec.image changes`;
     ready = { type: 'Ready', status: 'False', reason: 'ReleaseFailed', message };
-    progressing = { type: 'Progressing', status: rollout.complete ? 'False' : 'True', reason: rollout.complete ? 'ReleaseFailed' : 'RollingOut', message: rollout.message };
+    progressing = rollout.complete
+      ? { type: 'Progressing', status: 'False', reason: 'ReleaseFailed', message: rollout.message }
+      : { type: 'Progressing', status: 'True', reason: 'RollingOut', message: rollout.message };
     degraded = { type: 'Degraded', status: 'True', reason: 'ReleaseFailed', message };
   } else if (plan.outcome === 'in-flight') {
     const detail = release?.phase ? ` (${release.phase}${release.message ? `: ${release.message}` : ''})` : '';
