@@ -1,0 +1,58 @@
+/**
+ * Creation to first weight: from a CanaryDeployment's POST returning to the first
+ * traffic weight written (the Replicas provider scaling the canary Deployment, created
+ * at 0, to its first step's share), as a watcher of the Deployments sees it; beside it,
+ * the same release's `status.currentWeight` reaching that step (what `kubectl get cd`
+ * shows). Releases run one after the other against an otherwise idle controller, so
+ * the figure is the controller's path (watch → reconcile → writes), not queueing.
+ */
+import type { CanaryDeployment } from '../src/api/canary-deployment.ts';
+import type { Deployment } from '../src/canary/workloads.ts';
+import * as kinds from '../src/runtime/kinds.ts';
+import { canaryWeightWritten, createApp, createRelease, waitRolledOut } from './apps.ts';
+import type { BenchEnv } from './env.ts';
+import { withController } from './env.ts';
+import { observe } from './observe.ts';
+import { now, summarize, type Summary } from './stats.ts';
+
+export interface FirstWeightResult {
+  /** POST returned → canary Deployment `spec.replicas` > 0 seen. */
+  toWeight: Summary;
+  /** POST returned → `status.currentWeight` > 0 seen. */
+  toStatus: Summary;
+}
+
+/** `n` releases, each of its own 2-replica app, one at a time (each deleted before the next). */
+export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Promise<FirstWeightResult> {
+  const apps = Array.from({ length: n }, (_, i) => `fw-${i}`);
+  for (const app of apps) await createApp(env.admin, ns, app, 2);
+  await waitRolledOut(env.admin, ns, apps, 120_000);
+  const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const toWeight: number[] = [];
+  const toStatus: number[] = [];
+  try {
+    await withController(env, { namespace: ns, name: 'first-weight' }, async () => {
+      for (const app of apps) {
+        const weight = deployments.when(`${app}: first weight`, (store) => canaryWeightWritten(store, ns, app), 30_000);
+        const status = releases.when(`${app}: status.currentWeight > 0`, (store) => (store.get(ns, app)?.status?.currentWeight ?? 0) > 0, 30_000);
+        await createRelease(env.admin, ns, app, {
+          targetDeployment: app,
+          canaryVersion: `${app}:v2`,
+          // The first step is held long enough that nothing else happens while we look.
+          strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+        });
+        const created = now();
+        toWeight.push((await weight) - created);
+        toStatus.push((await status) - created);
+        // Gone (finalizer cleanup done) before the next one, so each is measured alone.
+        await env.admin.delete(kinds.CanaryDeployment, ns, app);
+        await releases.when(`${app} deleted`, (store) => store.get(ns, app) === undefined, 60_000);
+      }
+    });
+  } finally {
+    await deployments.stop();
+    await releases.stop();
+  }
+  return { toWeight: summarize(toWeight), toStatus: summarize(toStatus) };
+}
