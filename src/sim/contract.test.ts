@@ -23,8 +23,7 @@ function target(provider: TrafficProviderName): SimTarget {
     provider,
     canaryShare: 0.5,
     serving: true,
-    versionLabels: { stable: 'stable', canary: 'canary' },
-    nginx: provider === 'Nginx' ? { ingress: 'web-ing', canaryIngress: 'web-ing-canary', canaryUpstream: 'shop-web-canary-80' } : undefined,
+      nginx: provider === 'Nginx' ? { ingress: 'web-ing', canaryIngress: 'web-ing-canary', canaryUpstream: 'shop-web-canary-80' } : undefined,
   };
 }
 

@@ -39,13 +39,6 @@ describe('describeTargets', () => {
     assert.equal(target?.canaryShare, 0.25);
     assert.equal(target?.serving, true);
     assert.equal(target?.canaryWorkload, 'web-canary');
-    assert.deepEqual(target?.versionLabels, { stable: 'stable', canary: 'canary' });
-  });
-
-  it("takes the plain metrics' version from the pods' version label", () => {
-    const labelled = (name: string, version: string): DeploymentLike => ({ ...deployment(name, 1), spec: { template: { metadata: { labels: { version } } } } });
-    const [target] = describeTargets(view({ canaries: [canary()], deployments: [labelled('web', 'v1'), labelled('web-canary', 'canary')] }));
-    assert.deepEqual(target?.versionLabels, { stable: 'v1', canary: 'canary' });
   });
 
   it('does not serve without ready pods or without the target', () => {

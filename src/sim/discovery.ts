@@ -24,7 +24,7 @@ import {
 } from '../runtime/kinds.ts';
 import { createInformer, type Informer } from '../runtime/informer.ts';
 import type { RestartReason, WatcherClient, WatcherError } from '../runtime/watcher.ts';
-import type { SimTarget, Version } from './target.ts';
+import type { SimTarget } from './target.ts';
 import {
   gatewayCanaryShare,
   ingressBackend,
@@ -61,12 +61,6 @@ export function canaryIngressName(ingress: string): string {
   return `${ingress}-canary`;
 }
 
-/** The `version` labels of the plain metrics: the pods' own, else the version's name. */
-export function versionLabelsOf(stable: DeploymentLike | undefined, canary: DeploymentLike | undefined): Record<Version, string> {
-  const podVersion = (d: DeploymentLike | undefined) => d?.spec?.template?.metadata?.labels?.['version'];
-  return { stable: podVersion(stable) ?? 'stable', canary: podVersion(canary) ?? 'canary' };
-}
-
 /** Every service to simulate, with the canary's current share. */
 export function describeTargets(view: ClusterView): SimTarget[] {
   const targets: SimTarget[] = [];
@@ -91,7 +85,6 @@ export function describeTargets(view: ClusterView): SimTarget[] {
       provider: 'Replicas',
       canaryShare: replicaCanaryShare(deployment, canary),
       serving: readyReplicas(deployment) + readyReplicas(canary) > 0,
-      versionLabels: versionLabelsOf(deployment, canary),
     });
   }
   return targets;
@@ -116,7 +109,6 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
     provider,
     // A service whose Deployment is gone (or not made yet) answers nothing.
     serving: stable !== undefined,
-    versionLabels: versionLabelsOf(stable, canary),
   };
   switch (provider) {
     case 'Istio': {

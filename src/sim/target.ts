@@ -36,11 +36,6 @@ export interface SimTarget {
   canaryShare: number;
   /** False while nothing can answer (no stable Deployment, or no ready pod with the Replicas provider). */
   serving: boolean;
-  /**
-   * `version` label of the plain metrics per version: the `version` label of the
-   * Deployment's pods, else `stable` / `canary` (what the analyzer selects by default).
-   */
-  versionLabels: Record<Version, string>;
   /** Present for the Nginx provider. */
   nginx?: NginxRoute;
 }
