@@ -117,7 +117,8 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
       return { ...base, canaryShare: istioCanaryShare(vs, service, istio?.routes) };
     }
     case 'Nginx': {
-      const ingressName = cd.spec.traffic?.nginx?.ingress ?? service;
+      // Same default as the analyzer's `{{ingress}}`: the target's name.
+      const ingressName = cd.spec.traffic?.nginx?.ingress ?? targetName;
       const canaryIngress = view.ingress(namespace, canaryIngressName(ingressName));
       // ingress-nginx names an upstream `<namespace>-<service>-<port>`; read the canary
       // Ingress's backend when it exists, else assume the stable backend's port.
