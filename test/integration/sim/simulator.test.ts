@@ -167,7 +167,7 @@ describe('simulator', () => {
     assertNear(await measuredShare(sim, 'http_requests_total', 'version="canary"'), 0.1, 'canary share at weight 10');
   });
 
-  it("is scraped by Prometheus, where the analyzer's queries read the canary's error rate", async (t) => {
+  it("is scraped by Prometheus, where the analyzer's queries read the canary's error rate and p99", async (t) => {
     const cluster = await testCluster();
     if (!cluster.prometheusUrl) return t.skip('the test cluster has no Prometheus');
     const { client, namespace, sim } = await setup(t, {
@@ -181,19 +181,24 @@ describe('simulator', () => {
       } as KubeObject,
     );
     await client.create(CanaryDeploymentKind, canaryDeployment(namespace, { provider: 'Istio', istio: { virtualService: 'web' } }));
-    sim.setProfile({ namespace, name: 'release', version: 'canary', errorRate: 0.4 });
-    const query = builtInQuery('errorRate', { provider: 'Istio', namespace, target: 'web', canaryName: 'web-canary', canaryVersionLabel: 'canary', windowMs: 10_000 });
-    const errorRate = await waitFor(
-      async () => {
-        const url = `${cluster.prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`;
-        const body = (await (await fetch(url)).json()) as { data?: { result?: { value: [number, string] }[] } };
-        const value = Number(body.data?.result?.[0]?.value[1]);
-        // Until a whole window has passed since the canary's series appeared, rate()
-        // extrapolates each series differently and the ratio is off: poll past that.
-        return Number.isFinite(value) && Math.abs(value - 40) <= 5 ? value : undefined;
-      },
-      { timeoutMs: 60_000, describe: `Prometheus to report a canary error rate near 40% for ${query}` },
-    );
-    assertNear(errorRate / 100, 0.4, 'error rate read through Prometheus');
+    sim.setProfile({ namespace, name: 'release', version: 'canary', errorRate: 0.4, latencyMs: { p50: 300, p99: 900 } });
+    const queryTarget = { provider: 'Istio', namespace, target: 'web', canaryName: 'web-canary', canaryVersionLabel: 'canary', windowMs: 10_000 } as const;
+    const read = async (query: string): Promise<number> => {
+      const url = `${cluster.prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`;
+      const body = (await (await fetch(url)).json()) as { data?: { result?: { value: [number, string] }[] } };
+      return Number(body.data?.result?.[0]?.value[1]);
+    };
+    const errorQuery = builtInQuery('errorRate', queryTarget);
+    // Until a whole window has passed since the canary's series appeared, rate()
+    // extrapolates each series differently and the ratio is off: poll past that.
+    await waitFor(async () => Math.abs((await read(errorQuery)) - 40) <= 5, {
+      timeoutMs: 60_000,
+      describe: `Prometheus to report a canary error rate near 40% for ${errorQuery}`,
+    });
+    // Istio's buckets around 900 ms are 500 and 1000: the quantile is interpolated in there.
+    const p99 = await read(builtInQuery('latencyP99', queryTarget));
+    assert.ok(p99 > 500 && p99 <= 1000, `canary p99 read through Prometheus: ${p99} ms`);
+    const stableP99 = await read(builtInQuery('latencyP99', { ...queryTarget, canaryName: 'web' }));
+    assert.ok(stableP99 <= 100, `stable p99 stays low: ${stableP99} ms`);
   });
 });
