@@ -53,6 +53,10 @@ test('a first reconcile creates the three children and says Creating', async () 
   assert.deepEqual(client.objects(kinds.ConfigMap).map((d) => d.metadata.name), ['shop-config']);
   assert.equal(webapp().status?.phase, 'Creating');
   assert.deepEqual(events.map((e) => e.reason), ['Created', 'Created', 'Created', 'Creating']);
+  // Pending was written first, before any child.
+  const statusWrites = client.writes.filter((w) => w.startsWith('APPLY WebApp'));
+  assert.equal(statusWrites.length, 2, client.writes.join(', '));
+  assert.ok(client.writes.indexOf(statusWrites[0]!) < client.writes.findIndex((w) => w.includes('ConfigMap')));
 });
 
 test('a steady WebApp costs no writes', async () => {

@@ -34,7 +34,7 @@ import { inSpan } from '../tracing/span.ts';
 import { buildChildren, childNames, configData, configHash, isOwnedBy } from './children.ts';
 import type { ConfigMap, Deployment, Service } from './objects.ts';
 import { planRelease, type CanaryAction } from './release.ts';
-import { failedStatus, nextStatus, retryingStatus, transitionEvents, type Failure } from './status.ts';
+import { failedStatus, nextStatus, pendingStatus, retryingStatus, transitionEvents, type Failure } from './status.ts';
 import { validateWebApp } from './validate.ts';
 
 /** Field manager of every write the WebApp controller makes (children, CanaryDeployment, status). */
@@ -83,6 +83,11 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
       reason: 'NameConflict',
       message: `${what} already exists and is not controlled by this WebApp; delete or rename it (the WebApp resumes on its own)`,
     });
+  }
+
+  if (webapp.status?.phase === undefined) {
+    // First sight: say so before creating anything, so the state machine starts at Pending.
+    await inSpan('webapp.status', { 'codedance.phase': 'Pending' }, () => writeStatus(webapp, ctx, pendingStatus(webapp, ctx.now())));
   }
 
   const plan = planRelease(webapp, current.deployment, current.canary);

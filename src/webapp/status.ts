@@ -155,6 +155,26 @@ export function failedStatus(webapp: WebApp, failure: Failure, now: Date): WebAp
   return status;
 }
 
+/** The status of a WebApp seen for the first time, written before its children are created. */
+export function pendingStatus(webapp: WebApp, now: Date): WebAppStatus {
+  const generation = webapp.metadata.generation;
+  const message = 'accepted: creating the ConfigMap, Deployment and Service';
+  const status: WebAppStatus = {
+    phase: 'Pending',
+    message,
+    conditions: mergeConditions(
+      undefined,
+      [
+        { type: 'Ready', status: 'False', reason: 'Pending', message },
+        { type: 'Progressing', status: 'True', reason: 'Pending', message },
+      ].map((c) => withGeneration(c as ConditionUpdate, generation)),
+      now,
+    ),
+  };
+  if (generation !== undefined) status.observedGeneration = generation;
+  return status;
+}
+
 /** The status while retryable errors keep the reconcile from finishing: the error is said, the rest kept. */
 export function retryingStatus(webapp: WebApp, error: string, now: Date): WebAppStatus {
   const previous = webapp.status ?? {};

@@ -73,10 +73,21 @@ function imageOf(deployment: Deployment | undefined): string | undefined {
 test('a WebApp runs, scales, takes new env and images, repairs drift and is cleaned up', async (t) => {
   const ns = await testNamespace(t);
   const controller = await startController(t, { namespace: ns, controllers: ['webapp'] });
+  // Every phase the WebApp goes through, from a watch (each write is one event).
+  const phases: string[] = [];
+  const watching = new AbortController();
+  t.after(() => watching.abort());
+  const watched = (async () => {
+    for await (const event of admin.watch<WebApp>(kinds.WebApp, { namespace: ns }, watching.signal)) {
+      const phase = event.type === 'MODIFIED' ? event.object.status?.phase : undefined;
+      if (phase && phases.at(-1) !== phase) phases.push(phase);
+    }
+  })().catch(() => undefined);
   await admin.create(kinds.WebApp, webapp(ns, 'shop', { image: 'shop:1', replicas: 2, env: [{ name: 'MODE', value: 'a' }] }));
 
   // Created: three children, each controlled by the WebApp.
   const created = await getWebApp(ns, 'shop');
+  assert.ok(created?.metadata.uid);
   const deployment = await waitFor(() => admin.get<Deployment>(kinds.Deployment, ns, 'shop'), { describe: 'the Deployment' });
   const service = await waitFor(() => admin.get<Service>(kinds.Service, ns, 'shop'), { describe: 'the Service' });
   const configMap = await waitFor(() => admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'), { describe: 'the ConfigMap' });
@@ -97,6 +108,10 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   assert.equal(condition(running, 'Ready')?.observedGeneration, running.metadata.generation);
   assert.equal(condition(running, 'Degraded')?.status, 'False');
   assert.ok(running.metadata.finalizers?.includes('apps.codedance.io/cleanup'));
+  await waitFor(() => phases.includes('Running'), { describe: `phase Running in the watch; saw ${phases.join(' → ')}` });
+  assert.deepEqual(phases.slice(0, 3), ['Pending', 'Creating', 'Running']);
+  watching.abort();
+  await watched;
   const pods = await admin.list<Pod>(kinds.Pod, { namespace: ns, labelSelector: 'app.kubernetes.io/name=shop' });
   assert.equal(pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length, 2);
   await waitFor(async () => ['Created', 'Creating', 'Running'].every((r) => eventReasons(ns, 'shop').then((rs) => rs.includes(r))), {
