@@ -9,17 +9,18 @@
  * also sends traffic to another host cannot be split without changing that host's share,
  * so it is refused (`UnsupportedRoute`) rather than guessed at.
  *
- * Order of writes: subsets exist before a route names them (`prepare` before
- * `setWeight`), and routes stop naming them before they go (`cleanup`), because Envoy
- * answers 503 for a destination whose subset is unknown.
+ * Order of writes: subsets exist before a route names them (`setWeight` makes sure of
+ * them first, as `prepare` does), and routes stop naming them before they go (`cleanup`),
+ * because Envoy answers 503 for a destination whose subset is unknown.
  *
  * The DestinationRule named by `traffic.istio.destinationRule` (default: the
  * VirtualService's name) gets subsets `stable` and `canary` with the target's pod
  * selectors; other subsets are kept. If it does not exist, `prepare` creates it, owned
  * by the CanaryDeployment, and `cleanup` deletes it again.
  *
- * Every write is a guarded read-modify-write (see ./update.ts for why not server-side
- * apply). The route rewriting is done by the pure functions exported below.
+ * Every write to the user's objects is a guarded read-modify-write (see ./update.ts for
+ * why not server-side apply); the DestinationRule the provider makes is created. The
+ * route rewriting is done by the pure functions exported below.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isConflict, type KubeObject } from '../runtime/client.ts';
@@ -175,7 +176,11 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
   const read = readerOf(options);
   const conflictRetries = options.conflictRetries ?? 5;
 
-  async function writeRoutes(target: TrafficTarget, rewrite: (vs: VirtualService) => VirtualService): Promise<{ vs: VirtualService; changed: boolean }> {
+  async function writeRoutes(
+    target: TrafficTarget,
+    rewrite: (vs: VirtualService) => VirtualService,
+    current?: VirtualService,
+  ): Promise<{ vs: VirtualService; changed: boolean }> {
     const { virtualService } = istioSpec(target);
     const { object, changed } = await guardedUpdate<VirtualService>({
       client,
@@ -185,6 +190,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       name: virtualService,
       conflictRetries,
       read,
+      ...(current ? { current } : {}),
       change: (vs) => {
         const next = rewrite(vs);
         return isDeepStrictEqual(next.spec.http, vs.spec.http) ? undefined : { spec: { http: next.spec.http ?? [] } };
@@ -193,10 +199,64 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
     return { vs: object, changed };
   }
 
+  /**
+   * Subsets `stable` and `canary` on the DestinationRule (made if missing). Part of every
+   * setWeight too, so a route never names a subset that is gone (Envoy would answer 503).
+   * Returns whether it wrote.
+   */
+  async function ensureSubsets(target: TrafficTarget): Promise<boolean> {
+    const spec = istioSpec(target);
+    const name = spec.destinationRule ?? spec.virtualService;
+    const labels = target.selectors;
+    const existing = await read<DestinationRule>(DestinationRuleKind, target.namespace, name);
+    if (!existing) {
+      // No DestinationRule yet: make one that only holds our subsets, owned by the
+      // release so it goes with it (and `cleanup` deletes it earlier). A create, not an
+      // apply: if the user's appeared meanwhile (or the read was stale), an apply would
+      // replace its subsets; a create fails with 409 and we edit theirs below.
+      try {
+        await client.create<DestinationRule>(DestinationRuleKind, {
+          metadata: {
+            name,
+            namespace: target.namespace,
+            labels: { [OwnerLabel]: target.owner.name },
+            ownerReferences: [ownerReference(target)],
+          },
+          spec: { host: target.service.name, subsets: withReleaseSubsets([], labels) },
+        });
+        return true;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    const { changed } = await guardedUpdate<DestinationRule>({
+      client,
+      provider: istioProviderName,
+      kind: DestinationRuleKind,
+      namespace: target.namespace,
+      name,
+      conflictRetries,
+      // After a lost create race the cache cannot have it yet: read from the API server.
+      ...(existing ? { read } : {}),
+      change: (dr) => {
+        const subsets = withReleaseSubsets(dr.spec.subsets, labels);
+        return isDeepStrictEqual(subsets, dr.spec.subsets) ? undefined : { spec: { subsets } };
+      },
+    });
+    return changed;
+  }
+
   async function setWeight(target: TrafficTarget, canaryWeight: number): Promise<WeightChange> {
     checkWeight(istioProviderName, canaryWeight);
     const selection = routeSelection(target);
-    const { vs, changed } = await writeRoutes(target, (current) => withWeights(current, selection, canaryWeight));
+    const name = istioSpec(target).virtualService;
+    const first = await read<VirtualService>(VirtualServiceKind, target.namespace, name);
+    if (!first) throw new TrafficError(istioProviderName, 'NotFound', `VirtualService ${target.namespace}/${name} not found`);
+    // Rewrite once before anything is written, so a VirtualService we cannot weight
+    // (no route of ours, a mixed route) leaves the DestinationRule alone too.
+    withWeights(first, selection, canaryWeight);
+    const subsetsChanged = await ensureSubsets(target);
+    const { vs, changed } = await writeRoutes(target, (current) => withWeights(current, selection, canaryWeight), first);
     // The patch response is the object as stored (after admission), so it is our read-back.
     const expected = withWeights(vs, selection, canaryWeight);
     if (!isDeepStrictEqual(expected.spec.http, vs.spec.http)) {
@@ -206,51 +266,14 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
         `VirtualService ${target.namespace}/${vs.metadata.name} does not carry weight ${canaryWeight} after the write (read ${weightOf(vs, selection)})`,
       );
     }
-    return { changed, weight: canaryWeight };
+    return { changed: changed || subsetsChanged, weight: canaryWeight };
   }
 
   return {
     name: istioProviderName,
 
     async prepare(target) {
-      const spec = istioSpec(target);
-      const name = spec.destinationRule ?? spec.virtualService;
-      const labels = target.selectors;
-      const existing = await read<DestinationRule>(DestinationRuleKind, target.namespace, name);
-      if (!existing) {
-        // No DestinationRule yet: make one that only holds our subsets, owned by the
-        // release so it goes with it (and `cleanup` deletes it earlier). A create, not an
-        // apply: if the user's appeared meanwhile (or the read was stale), an apply would
-        // replace its subsets; a create fails with 409 and we edit theirs below.
-        try {
-          await client.create<DestinationRule>(DestinationRuleKind, {
-            metadata: {
-              name,
-              namespace: target.namespace,
-              labels: { [OwnerLabel]: target.owner.name },
-              ownerReferences: [ownerReference(target)],
-            },
-            spec: { host: target.service.name, subsets: withReleaseSubsets([], labels) },
-          });
-          return;
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-        }
-      }
-      await guardedUpdate<DestinationRule>({
-        client,
-        provider: istioProviderName,
-        kind: DestinationRuleKind,
-        namespace: target.namespace,
-        name,
-        conflictRetries,
-        // After a lost create race the cache cannot have it yet: read from the API server.
-        ...(existing ? { read } : {}),
-        change: (dr) => {
-          const subsets = withReleaseSubsets(dr.spec.subsets, labels);
-          return isDeepStrictEqual(subsets, dr.spec.subsets) ? undefined : { spec: { subsets } };
-        },
-      });
+      await ensureSubsets(target);
     },
 
     setWeight,

@@ -11,8 +11,10 @@
  * Guarantees every provider keeps (checked by `test/integration/traffic/conformance.ts`):
  * - `setWeight` writes only when something changes: the same weight twice leaves every
  *   object's resourceVersion as it was;
- * - what is written is read back and checked: a write the API server did not keep as
- *   asked throws a {@link TrafficError} of kind `ReadBackMismatch`;
+ * - what is written is read back and checked: the API server's answer to the write is
+ *   the object as stored (after admission, defaulting and any mutating webhook), and one
+ *   that does not carry what was asked rejects with a {@link TrafficError} of kind
+ *   `ReadBackMismatch` (a separate GET would see the same object, one request later);
  * - objects and parts of objects that are not the release's (other routes, other
  *   subsets, other rules) are never changed;
  * - `reset` is safe while canary pods still run: it sends 100% to stable, it does not
@@ -34,7 +36,10 @@ export interface TrafficTarget {
   namespace: string;
   /** The CanaryDeployment: owner of the objects a provider creates (garbage collected with it). */
   owner: { name: string; uid: string };
-  /** The stable Service the users' traffic is addressed to. */
+  /**
+   * The stable Service the users' traffic is addressed to. Routes are recognised by its
+   * name; the providers keep the port each route already names, `port` is informational.
+   */
   service: { name: string; port: number };
   /** Service that selects only the canary pods (Nginx and Gateway API send the canary share to it). */
   canaryService: string;

@@ -37,6 +37,8 @@ export interface GuardedUpdate<T extends KubeObject> {
   conflictRetries?: number;
   /** Where the first read comes from (e.g. a cache); reads after a conflict are GETs. @default client.get */
   read?: ObjectReader;
+  /** The object as the caller already read it: the first attempt starts from it instead of reading. */
+  current?: T;
 }
 
 /** The object after the update, and whether a write happened. */
@@ -50,7 +52,7 @@ export async function guardedUpdate<T extends KubeObject>(update: GuardedUpdate<
   const { client, provider, kind, namespace, name } = update;
   const retries = update.conflictRetries ?? 5;
   for (let attempt = 0; ; attempt++) {
-    const current = attempt === 0 && update.read ? await update.read<T>(kind, namespace, name) : await client.get<T>(kind, namespace, name);
+    const current = attempt > 0 ? await client.get<T>(kind, namespace, name) : (update.current ?? (await (update.read ?? client.get)<T>(kind, namespace, name)));
     if (!current) throw new TrafficError(provider, 'NotFound', `${kind.kind} ${namespace}/${name} not found`);
     const patch = update.change(current);
     if (patch === undefined) return { object: current, changed: false };

@@ -109,6 +109,16 @@ export function testTrafficProvider(suite: ProviderSuite): void {
       assert.deepEqual(await fixture.foreign(), foreign);
     });
 
+    test('setWeight alone brings everything it relies on (no prepare first)', async (t) => {
+      const { client, fixture } = await start(t, suite);
+      const provider = trafficProvider(suite.name, { client });
+      const weight = 30;
+      const result = await provider.setWeight(fixture.target, weight);
+      const effective = fixture.effectiveWeight?.(weight) ?? weight;
+      assert.deepEqual(result, { changed: true, weight: effective });
+      assert.equal(await fixture.observedWeight(), effective);
+    });
+
     test('writes nothing when the weight is already in force', async (t) => {
       const { client, fixture } = await start(t, suite);
       const provider = trafficProvider(suite.name, { client });

@@ -35,7 +35,7 @@ testTrafficProvider({
     const target = conformanceTarget(ctx, { provider: 'Replicas' }, total);
     const replicas = async (name: string) => (await mustGet<Deployment>(client, DeploymentKind, namespace, name)).spec.replicas ?? 1;
     // 10% of 4 pods is 1 pod, 25%; the others fall on whole pods.
-    const effective: Record<number, number> = { 0: 0, 10: 25, 50: 50, 100: 100 };
+    const effective: Record<number, number> = { 0: 0, 10: 25, 30: 25, 50: 50, 100: 100 };
     return {
       target,
       effectiveWeight: (weight) => effective[weight] ?? weight,
