@@ -78,6 +78,20 @@ export const nodeNamePrefix = 'kwok-node-';
 
 const serviceClusterIpRange = '10.0.0.0/24';
 
+/**
+ * How long each component gets between SIGTERM and SIGKILL. The API server drains open
+ * watches for tens of seconds before exiting; all its state is in etcd, so it is cut
+ * short. etcd gets longer to close its database cleanly.
+ */
+const stopGraceMs: Record<ComponentName, number> = {
+  etcd: 10_000,
+  'kube-apiserver': 2_000,
+  'kube-controller-manager': 2_000,
+  'kube-scheduler': 2_000,
+  kwok: 2_000,
+  prometheus: 5_000,
+};
+
 /** Starts (or finds running) the cluster in `stateDir`, building binaries first if needed. */
 export async function startCluster(options: StartClusterOptions = {}): Promise<StartedCluster> {
   const home = options.home ?? codedanceHome();
@@ -126,7 +140,7 @@ export async function restartComponent(stateDir: string, name: ComponentName, op
     const state = await readClusterState(stateDir);
     const component = state?.components[name];
     if (!state || !component) throw new Error(`no ${name} recorded in ${stateDir}: is the cluster up?`);
-    await stopProcess(component.pid, component.spec.command);
+    await stopProcess(component.pid, component.spec.command, stopGraceMs[name]);
     const restarted: ComponentState = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
     state.components[name] = restarted;
     await writeClusterState(state);
@@ -348,7 +362,7 @@ async function refreshKwok(state: ClusterState): Promise<boolean> {
   const wanted = kwokComponent(state, running.port, running.spec.command);
   const stagesChanged = await writeKwokConfig(state.stateDir);
   if (!stagesChanged && JSON.stringify(wanted.spec) === JSON.stringify(running.spec)) return false;
-  await stopProcess(running.pid, running.spec.command);
+  await stopProcess(running.pid, running.spec.command, stopGraceMs.kwok);
   state.components.kwok = { ...running, ...wanted, pid: startProcess(wanted.spec), startedAt: new Date().toISOString() };
   await writeClusterState(state);
   await waitHealthy(state, 'kwok', 30_000);
@@ -492,7 +506,7 @@ async function stopRecorded(state: ClusterState): Promise<ComponentName[]> {
   const stopped: ComponentName[] = [];
   const stop = async (name: ComponentName): Promise<void> => {
     const component = state.components[name];
-    if (component && (await stopProcess(component.pid, component.spec.command))) stopped.push(name);
+    if (component && (await stopProcess(component.pid, component.spec.command, stopGraceMs[name]))) stopped.push(name);
   };
   await Promise.all((['kwok', 'kube-scheduler', 'kube-controller-manager', 'prometheus'] as const).map(stop));
   await stop('kube-apiserver');

@@ -155,3 +155,25 @@ function describeValue(value: unknown): string {
     return String(value);
   }
 }
+
+/**
+ * Compacts etcd up to its current revision through its HTTP gateway. Returns the
+ * compacted revision. The API server's watch cache keeps serving recent history, so to
+ * make a watch from an older resourceVersion fail with 410 Gone, also restart it:
+ * `restartComponent(stateDir, 'kube-apiserver')` from src/cluster/controlplane.ts.
+ * Disrupts every watcher on the cluster: use it only in `*.serial.test.ts` files.
+ */
+export async function compactEtcd(): Promise<number> {
+  const { etcdClientUrl } = await testCluster();
+  if (!etcdClientUrl) throw new Error('no etcd URL for this cluster (cluster.json missing): run under npm test or on the dev cluster');
+  const post = async <T>(path: string, body: unknown): Promise<T> => {
+    const response = await fetch(`${etcdClientUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`etcd ${path}: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  // Any range read returns the store's current revision in its header.
+  const range = await post<{ header: { revision: string } }>('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+  const revision = Number(range.header.revision);
+  await post('/v3/kv/compaction', { revision, physical: true });
+  return revision;
+}
