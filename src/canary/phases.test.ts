@@ -16,6 +16,7 @@ function settings(over: Partial<ReleaseSettings> = {}): ReleaseSettings {
     ],
     blueGreen: false,
     provider: 'Istio',
+    scalesWithWeight: false,
     paused: false,
     autoRollback: { enabled: true, onPodCrash: true, notReadyGraceMs: 60_000 },
     analysis: undefined,
@@ -137,6 +138,26 @@ test('step 0 is entered as soon as the canary is ready, without waiting for a ti
   assert.equal(tr.status.pauseUntil, new Date(T0 + 5_000).toISOString());
   assert.equal(w.weight, 10);
   assert.equal(tr.requeueAfterMs, 5_000);
+});
+
+test('Replicas: step 1 is entered with the canary creation, in one reconcile', () => {
+  const w = world();
+  const s = settings({ provider: 'Replicas', scalesWithWeight: true });
+  const tr = reconcile(s, undefined, w);
+  assert.equal(tr.status.phase, 'Progressing');
+  assert.equal(tr.status.currentStepIndex, 0);
+  const writes = tr.effects.filter((e) => e.type !== 'event' && e.type !== 'notify');
+  assert.deepEqual(writes, [{ type: 'ensureCanary', image: 'app:v2' }, { type: 'prepareTraffic' }, { type: 'setWeight', weight: 10 }]);
+  assert.deepEqual((tr.status.history ?? []).map((h) => h.event), ['Started', 'StepReached']);
+  // The step does not advance before the canary pods are available, whatever the timer says.
+  w.now += 60_000;
+  const waiting = reconcile(s, tr.status, w);
+  assert.equal(waiting.status.currentStepIndex, 0);
+  assert.match(waiting.status.message ?? '', /canary to be available/);
+  settle(w);
+  assert.equal(reconcile(s, waiting.status, w).status.currentStepIndex, 1);
+  const done = run(s, w, tr.status);
+  assert.equal(done.phase, 'Completed');
 });
 
 test('the seed sample walks every step, promotes, resets traffic, removes the canary and completes', () => {

@@ -50,6 +50,12 @@ export interface ReleaseSettings {
   steps: PlannedStep[];
   blueGreen: boolean;
   provider: TrafficProviderName;
+  /**
+   * The canary's size follows the weight (the Replicas provider): its pods only take
+   * traffic once they are Ready, so step 1 is entered with the canary's creation,
+   * without first waiting for a canary at full size.
+   */
+  scalesWithWeight: boolean;
   /** spec.paused */
   paused: boolean;
   autoRollback: { enabled: boolean; onPodCrash: boolean; notReadyGraceMs: number };
@@ -225,6 +231,10 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried'): void {
   t.effects.push({ type: 'ensureCanary', image: settings.version }, { type: 'prepareTraffic' });
   const note = `${event === 'Started' ? 'release' : event === 'Restarted' ? 'new version mid-release, restarting with' : 'retrying'} ${settings.version} (stable ${obs.stable?.image ?? 'unknown'}, ${t.total} steps)`;
   t.record(event, 'Normal', event, note, { notify: 'Started' });
+  if (settings.scalesWithWeight && obs.stable) {
+    t.status.phase = 'Progressing';
+    enterStep(t, 0, 'canary created');
+  }
 }
 
 /** Completed or Failed: keep the cluster clean, start again on a new version or `retry`. */

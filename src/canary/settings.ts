@@ -59,6 +59,7 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
       steps,
       blueGreen: p.kind === 'blueGreen',
       provider,
+      scalesWithWeight: provider === 'Replicas',
       paused: spec.paused === true,
       autoRollback: {
         enabled: auto.enabled ?? true,

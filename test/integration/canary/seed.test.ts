@@ -26,7 +26,8 @@ test('seed sample: Linear 10/50/100 on replica ratios ends Completed with the ne
   });
   const done = await waitPhase(admin, ns, 'myapp', 'Completed', 90_000);
   const samples = await sampler.stop();
-  t.diagnostic(`create → Completed ${Date.now() - created}ms`);
+  const reached = Date.parse(done.status?.history?.find((h) => h.event === 'StepReached')?.time ?? '');
+  t.diagnostic(`create → first weight written ${reached - created}ms, → Completed ${Date.now() - created}ms`);
 
   const stable = await getDeployment(admin, ns, 'myapp');
   assert.equal(imageOf(stable), 'myapp:v2.0.0');

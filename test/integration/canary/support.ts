@@ -71,6 +71,12 @@ export async function releaseEnv(t: NamespaceOwner, options: { controller?: bool
   })();
   await installed;
   const ns = await testNamespace(t);
+  // The namespace is deleted after the test, when no controller may be left to run the
+  // releases' finalizers: drop them so the namespace can go.
+  t.after(async () => {
+    const list = await admin.list<CanaryDeployment>(kinds.CanaryDeployment, { namespace: ns });
+    await Promise.all(list.items.map((cd) => admin.patch(kinds.CanaryDeployment, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
+  });
   const controller = options.controller === false ? undefined : await startCanaryController(t, ns);
   return { admin, ns, controller };
 }
