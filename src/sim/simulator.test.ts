@@ -105,6 +105,14 @@ describe('simulator', () => {
     assert.deepEqual(await response.json(), { error: 'errorRate must be a number from 0 to 1' });
   });
 
+  it('refuses a bad profile from the library too', () => {
+    assert.throws(() => sim.setProfile({ namespace: 'ns', name: 'web', errorRate: -1 }), /setProfile: errorRate must be a number from 0 to 1/);
+  });
+
+  it('fails to start on a port in use', async () => {
+    await assert.rejects(startSimulator({ client: fakeClient({}), port: sim.port }), /EADDRINUSE/);
+  });
+
   it('lists its targets', async () => {
     const targets = (await (await fetch(`${sim.url}/targets`)).json()) as { key: string; canaryShare: number }[];
     assert.deepEqual(targets.map((t) => [t.key, t.canaryShare]), [['ns/release', 0.2]]);

@@ -25,7 +25,7 @@ import { createDataPlaneMetrics, type FamilySelection } from './metrics.ts';
 import { createProfileBook, healthyProfile, parseProfileUpdate, type ProfileUpdate, type ServiceProfile, type VersionProfile } from './profile.ts';
 import { seededRandom } from './random.ts';
 import { newPaceState, paceTick, sampleRequests, type PaceState } from './sampler.ts';
-import { serveSimulator, type ListeningServer } from './server.ts';
+import { serveSimulator, type ListeningServer, type SimulatorRoutes } from './server.ts';
 import { renderFamilies } from './series.ts';
 import { Versions, type SimTarget } from './target.ts';
 
@@ -65,7 +65,7 @@ export interface Simulator {
   /** Base URL, e.g. `http://127.0.0.1:40123` (`/metrics`, `/profiles`, `/targets`). */
   readonly url: string;
   readonly port: number;
-  /** Changes a service's behaviour from the next tick on (see `POST /profiles`). */
+  /** Changes a service's behaviour from the next tick on (see `POST /profiles`); throws a TypeError naming a bad field. */
   setProfile(update: ProfileUpdate): ServiceProfile;
   /** Back to the defaults: one service, one namespace, or everything. */
   resetProfiles(namespace?: string, name?: string): void;
@@ -123,9 +123,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let current: SimTarget[] = [];
   let lastTick = performance.now();
 
+  // After a long stall (a suspended laptop, a debugger) the next tick would otherwise
+  // sample the whole gap at once; counting at most this much keeps a tick short.
+  const maxElapsedMs = Math.max(10 * config.tickMs, 10_000);
+
   function tick(): void {
     const started = performance.now();
-    const elapsedMs = started - lastTick;
+    const elapsedMs = Math.min(started - lastTick, maxElapsedMs);
     lastTick = started;
     current = describeTargets(cluster);
     const seen = new Set<string>();
@@ -156,26 +160,31 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     own.tickSeconds.observe((performance.now() - started) / 1000);
   }
 
-  await cluster.ready;
-  const server: ListeningServer = await serveSimulator(
-    {
-      async metrics() {
-        return { contentType: own.registry.contentType, body: renderFamilies(dataPlane.families) + (await own.registry.metrics()) };
-      },
-      profiles: () => ({ defaults: config.defaults, rps: config.rps, services: book.list() }),
-      setProfile(body) {
-        const update = parseProfileUpdate(body);
-        return 'error' in update ? update.error : book.set(update);
-      },
-      resetProfiles: (namespace, name) => book.reset(namespace, name),
-      targets: () => current,
+  const routes: SimulatorRoutes = {
+    async metrics() {
+      return { contentType: own.registry.contentType, body: renderFamilies(dataPlane.families) + (await own.registry.metrics()) };
     },
-    config.host,
-    config.port,
-  );
+    profiles: () => ({ defaults: config.defaults, rps: config.rps, services: book.list() }),
+    setProfile(body) {
+      const update = parseProfileUpdate(body);
+      return 'error' in update ? update.error : book.set(update);
+    },
+    resetProfiles: (namespace, name) => book.reset(namespace, name),
+    targets: () => current,
+  };
+  let server: ListeningServer;
+  try {
+    await cluster.ready;
+    server = await serveSimulator(routes, config.host, config.port);
+  } catch (err) {
+    // Nothing may keep running behind a failed start (a port in use, a bad kubeconfig).
+    await cluster.stop();
+    await ownClient?.close();
+    throw err;
+  }
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
   const { scrapeTarget } = options;
-  if (scrapeTarget) await registerScrapeTarget(scrapeTarget.stateDir, scrapeTarget.name, `${config.host}:${server.port}`);
+  if (scrapeTarget) await registerScrapeTarget(scrapeTarget.stateDir, scrapeTarget.name, new URL(url).host);
   lastTick = performance.now();
   const timer = setInterval(() => {
     try {
@@ -189,7 +198,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     url,
     port: server.port,
-    setProfile: (update) => book.set(update),
+    setProfile(update) {
+      const checked = parseProfileUpdate(update);
+      if ('error' in checked) throw new TypeError(`setProfile: ${checked.error}`);
+      return book.set(checked);
+    },
     resetProfiles: (namespace, name) => book.reset(namespace, name),
     targets: () => current,
     async stop() {
