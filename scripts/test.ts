@@ -90,6 +90,7 @@ async function tapSummary(step: string, tapFile: string): Promise<{ pass: number
 
 /** `node --test` over `testFiles`: spec output live, TAP to a file for the summary. */
 async function nodeTest(step: string, testFiles: string[], extraArgs: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  if (interrupted) return;
   if (testFiles.length === 0) {
     log(`${step}: no test files`);
     results.push({ step, ok: true, detail: 'no files' });
@@ -129,6 +130,7 @@ async function step(name: string, command: string, args: string[]): Promise<void
 async function prepareCluster(stateDir: string): Promise<ClusterState> {
   if (!(await binariesReady())) log('control-plane binaries are not cached yet: building them (a cold build takes 10-25 minutes)');
   const { state } = await startCluster({ stateDir, onProgress: (line) => log(`cluster ${line}`) });
+  if (interrupted) return state;
   const shared = resolve(repo, '..', 'shared', 'crds');
   const thirdParty = existsSync(shared) ? (await files(['../shared/crds/**/*.yaml'])).map((file) => join(repo, file)) : [];
   if (thirdParty.length === 0) log(`note: ${shared} not found; Istio and Gateway API CRDs are not installed (tests that need them will fail)`);
@@ -158,7 +160,7 @@ async function integration(state: ClusterState, testFiles: string[]): Promise<vo
   const limits = ['--test-timeout=600000'];
   const serial = testFiles.filter((file) => file.endsWith('.serial.test.ts'));
   const parallel = testFiles.filter((file) => !serial.includes(file));
-  await nodeTest('integration tests', parallel, ['--test-concurrency=3', ...limits], env);
+  if (parallel.length > 0) await nodeTest('integration tests', parallel, ['--test-concurrency=3', ...limits], env);
   // Tests that disrupt the shared control plane (restart the API server, compact etcd)
   // run afterwards, one file at a time, so they cannot break their neighbours.
   if (serial.length > 0 && !interrupted) await nodeTest('serial integration tests', serial, ['--test-concurrency=1', ...limits], env);
@@ -205,7 +207,7 @@ async function main(): Promise<number> {
         results.push({ step: 'cluster', ok: false, detail: (err as Error).message });
         log(`cluster failed to start: ${(err as Error).message}`);
       }
-      if (state) await integration(state, clusterFiles);
+      if (state && !interrupted) await integration(state, clusterFiles);
     }
   } finally {
     if (cluster && stateDir) {
@@ -224,6 +226,7 @@ async function main(): Promise<number> {
 
   console.log('\n=== npm test ===');
   for (const result of results) console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.step}: ${result.detail}`);
+  if (interrupted) console.log('INTERRUPTED: the run was stopped before it finished');
   console.log(`total ${Math.round((Date.now() - started) / 1000)}s (CODEDANCE_HOME ${codedanceHome()})`);
   return results.every((result) => result.ok) && !interrupted ? 0 : 1;
 }
