@@ -39,6 +39,16 @@ describe('describeTargets', () => {
     assert.equal(target?.canaryShare, 0.25);
     assert.equal(target?.serving, true);
     assert.equal(target?.canaryWorkload, 'web-canary');
+    assert.deepEqual(target?.versionLabels, { stable: 'stable', canary: 'canary' });
+  });
+
+  it("labels plain metrics with the pods' version, keeping the canary's series its own", () => {
+    const labelled = (name: string, version: string): DeploymentLike => ({ ...deployment(name, 1), spec: { template: { metadata: { labels: { version } } } } });
+    const distinct = describeTargets(view({ canaries: [canary()], deployments: [labelled('web', 'v1'), labelled('web-canary', 'v2')] }));
+    assert.deepEqual(distinct[0]?.versionLabels, { stable: 'v1', canary: 'v2' });
+    // Canary pods inherit the stable template's labels: the same value would merge the two.
+    const inherited = describeTargets(view({ canaries: [canary()], deployments: [labelled('web', 'v1'), labelled('web-canary', 'v1')] }));
+    assert.deepEqual(inherited[0]?.versionLabels, { stable: 'stable', canary: 'v1' });
   });
 
   it('does not serve without ready pods or without the target', () => {

@@ -13,6 +13,7 @@
  * one from the runtime's informers so each tick reads memory.
  */
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
+import { canaryVersionLabelOf } from '../analysis/queries.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import {
   CanaryDeployment as CanaryDeploymentKind,
@@ -24,7 +25,7 @@ import {
 } from '../runtime/kinds.ts';
 import { createInformer, type Informer } from '../runtime/informer.ts';
 import type { RestartReason, WatcherClient, WatcherError } from '../runtime/watcher.ts';
-import type { SimTarget } from './target.ts';
+import type { SimTarget, Version } from './target.ts';
 import {
   gatewayCanaryShare,
   ingressBackend,
@@ -61,6 +62,18 @@ export function canaryIngressName(ingress: string): string {
   return `${ingress}-canary`;
 }
 
+/**
+ * The `version` label of each version's plain metrics: the canary's by the analyzer's
+ * own rule (its pod template's `version` label, else `canary`); the stable's is its pod
+ * template's `version` label unless that is the canary's too (canary pods inherit the
+ * stable template's labels), in which case `stable`.
+ */
+export function versionLabelsOf(stable: DeploymentLike | undefined, canary: DeploymentLike | undefined): Record<Version, string> {
+  const canaryLabel = canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels);
+  const stableLabel = stable?.spec?.template?.metadata?.labels?.['version'];
+  return { stable: stableLabel && stableLabel !== canaryLabel ? stableLabel : 'stable', canary: canaryLabel };
+}
+
 /** Every service to simulate, with the canary's current share. */
 export function describeTargets(view: ClusterView): SimTarget[] {
   const targets: SimTarget[] = [];
@@ -85,6 +98,7 @@ export function describeTargets(view: ClusterView): SimTarget[] {
       provider: 'Replicas',
       canaryShare: replicaCanaryShare(deployment, canary),
       serving: readyReplicas(deployment) + readyReplicas(canary) > 0,
+      versionLabels: versionLabelsOf(deployment, canary),
     });
   }
   return targets;
@@ -109,6 +123,7 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
     provider,
     // A service whose Deployment is gone (or not made yet) answers nothing.
     serving: stable !== undefined,
+    versionLabels: versionLabelsOf(stable, canary),
   };
   switch (provider) {
     case 'Istio': {

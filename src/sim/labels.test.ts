@@ -13,6 +13,7 @@ const target: SimTarget = {
   provider: 'Nginx',
   canaryShare: 0.2,
   serving: true,
+  versionLabels: { stable: 'stable', canary: 'canary' },
   nginx: { ingress: 'web', canaryIngress: 'web-canary', canaryUpstream: 'shop-web-canary-80' },
 };
 

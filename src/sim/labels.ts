@@ -7,16 +7,18 @@
  * |---|---|---|
  * | Istio | `destination_workload=<target>` | `destination_workload=<target>-canary` |
  * | ingress-nginx | `ingress=<ingress>, canary=""` | `ingress=<ingress>, canary=<ns>-<service>-canary-<port>` |
- * | plain | `app=<target>, version="stable"` | `app=<target>, version="canary"` |
+ * | plain | `app=<target>, version=<stable pods' version label, else "stable">` | `app=<target>, version=<canary pods' version label, else "canary">` |
  *
  * ingress-nginx merges a canary Ingress into the location of its main Ingress, so both
  * versions are reported under the main Ingress's `ingress` and `service`; only `canary`
  * (the alternative upstream the request went to, `$proxy_alternative_upstream_name`)
  * tells them apart. That is what Flagger's queries rely on (`canary!=""`).
  *
- * The plain `version` label is the version's role, `stable` or `canary`, which is what
- * the analyzer selects by default. Not the pods' own `version` label: canary pods are
- * made from the stable pod template and keep its labels, so it would not tell them apart.
+ * The plain `version` label is what an application labels its own metrics with: its
+ * pods' `version` label, chosen for the canary by the analyzer's own
+ * `canaryVersionLabelOf()`. Canary pods are made from the stable pod template and keep
+ * its labels, so when both carry the same `version` the stable is reported as `stable`,
+ * keeping the canary's series the canary's alone.
  */
 import type { Labels } from './series.ts';
 import type { SimTarget, Version } from './target.ts';
@@ -72,5 +74,5 @@ export function nginxLabels(target: SimTarget, version: Version, code: StatusCod
 
 /** The plain application metrics of the seed's PromQL (`http_requests_total{app, version, status}`). */
 export function httpLabels(target: SimTarget, version: Version, code: StatusCode): Labels {
-  return { namespace: target.namespace, app: target.target, version, status: code };
+  return { namespace: target.namespace, app: target.target, version: target.versionLabels[version], status: code };
 }

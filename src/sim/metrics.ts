@@ -139,6 +139,8 @@ export function createDataPlaneMetrics(selection: FamilySelection = 'provider'):
         target.service,
         target.nginx?.ingress,
         target.nginx?.canaryUpstream,
+        target.versionLabels.stable,
+        target.versionLabels.canary,
       ].join('|');
       const known = recorders.get(target.key);
       if (known?.signature === signature) return known.recorder;

@@ -36,6 +36,8 @@ export interface SimTarget {
   canaryShare: number;
   /** False while nothing can answer (no stable Deployment, or no ready pod with the Replicas provider). */
   serving: boolean;
+  /** `version` label of each version's plain metrics (see `versionLabelsOf` in discovery.ts). */
+  versionLabels: Record<Version, string>;
   /** Present for the Nginx provider. */
   nginx?: NginxRoute;
 }

@@ -8,7 +8,7 @@ import type { KubeObject } from '../runtime/client.ts';
 
 /** The fields of a Deployment the simulator reads. */
 export interface DeploymentLike extends KubeObject {
-  spec?: { replicas?: number };
+  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> } } };
   status?: { readyReplicas?: number };
 }
 
