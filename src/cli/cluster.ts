@@ -90,9 +90,11 @@ export async function run(args: string[]): Promise<number> {
 
 async function up(home: string, stateDir: string, nodes: number, prometheus: boolean): Promise<number> {
   const started = Date.now();
-  const { state, alreadyRunning } = await startCluster({ home, stateDir, nodes, prometheus, onProgress: (line) => console.log(line) });
+  const { state, alreadyRunning, restarted } = await startCluster({ home, stateDir, nodes, prometheus, onProgress: (line) => console.log(line) });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(alreadyRunning ? `cluster already running and healthy (${stateDir})` : `cluster is up in ${seconds}s (${stateDir})`);
+  if (!alreadyRunning) console.log(`cluster is up in ${seconds}s (${stateDir})`);
+  else if (restarted.length > 0) console.log(`cluster was running; restarted ${restarted.join(', ')} (${stateDir})`);
+  else console.log(`cluster already running and healthy (${stateDir})`);
   console.log(summary(state));
   return 0;
 }

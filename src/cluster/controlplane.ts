@@ -14,6 +14,7 @@
  * Caveat: pods are simulated by kwok: they never run, and their IPs are fiction.
  */
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createKubeClient, type KubeObject } from '../runtime/client.ts';
@@ -51,8 +52,10 @@ export interface StartClusterOptions {
 /** The result of {@link startCluster}. */
 export interface StartedCluster {
   state: ClusterState;
-  /** True when a healthy cluster was already running and nothing was started. */
+  /** True when the cluster was already running (possibly after {@link StartedCluster.restarted} components were restarted). */
   alreadyRunning: boolean;
+  /** Components of an already running cluster that were restarted because they had died, hung or were out of date. */
+  restarted: ComponentName[];
 }
 
 /** The health of one component as {@link clusterStatus} reports it. */
@@ -103,17 +106,20 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
     async () => {
       const prior = await readClusterState(stateDir);
       if (prior && Object.keys(prior.components).length > 0) {
-        const status = await clusterStatus(stateDir);
-        if (status?.healthy && !prior.stoppedAt) {
-          if (await refreshKwok(prior)) progress('kwok restarted with the current stages');
-          return { state: prior, alreadyRunning: true };
+        const repaired = prior.stoppedAt ? false : await repair(prior, progress);
+        if (repaired) {
+          if (await refreshKwok(prior)) {
+            progress('kwok restarted with the current stages');
+            if (!repaired.includes('kwok')) repaired.push('kwok');
+          }
+          return { state: prior, alreadyRunning: true, restarted: repaired };
         }
         const stopped = await stopRecorded(prior);
-        if (stopped.length > 0) progress(`stopped the unhealthy remains of the last run: ${stopped.join(', ')}`);
+        if (stopped.length > 0) progress(`stopped the remains of the last run: ${stopped.join(', ')}`);
       }
       const binaries = await ensureBinaries({ home, onProgress: (event) => progress(formatBuildProgress(event)) });
       const state = await startComponents({ home, stateDir, binaries, prior, options, progress });
-      return { state, alreadyRunning: false };
+      return { state, alreadyRunning: false, restarted: [] };
     },
     (pid) => progress(`waiting for another command (pid ${pid}) working on ${stateDir}`),
   );
@@ -312,6 +318,46 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     await stopRecorded(state).catch(() => []);
     await writeClusterState({ ...state, stoppedAt: new Date().toISOString() }).catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * Makes a running cluster healthy again without touching what works: a component that
+ * died or stays unhealthy is restarted from its recorded command line (same ports, same
+ * data). A slow answer is not a death sentence: running components get some time first,
+ * because on a busy machine a probe can time out. Returns the restarted components, or
+ * false when that fails (the caller then starts the cluster afresh).
+ */
+async function repair(state: ClusterState, progress: (message: string) => void): Promise<ComponentName[] | false> {
+  const recorded = componentNames.filter((name) => state.components[name]);
+  const statuses = async (): Promise<ComponentStatus[]> =>
+    Promise.all(recorded.map((name) => componentStatus(state, name, state.components[name]!)));
+  let current = await statuses();
+  if (current.every((c) => c.healthy)) return [];
+  // Nothing at all left running: a plain fresh start is simpler than a repair.
+  if (current.every((c) => !c.running)) return false;
+  const deadline = Date.now() + 15_000;
+  while (current.some((c) => c.running && !c.healthy) && Date.now() < deadline) {
+    await sleep(500);
+    current = await statuses();
+  }
+  const restarted: ComponentName[] = [];
+  try {
+    // In start order, so etcd is back before the API server, and the API server before its clients.
+    for (const { name, running, healthy, detail } of current) {
+      if (healthy) continue;
+      const component = state.components[name]!;
+      progress(`${name} ${running ? `unhealthy (${detail})` : 'not running'}: restarting it`);
+      if (running) await stopProcess(component.pid, component.spec.command, stopGraceMs[name]);
+      state.components[name] = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+      await writeClusterState(state);
+      await waitHealthy(state, name, 60_000);
+      restarted.push(name);
+    }
+    return restarted;
+  } catch (err) {
+    progress(`repair failed (${(err as Error).message}); starting afresh`);
+    return false;
   }
 }
 
