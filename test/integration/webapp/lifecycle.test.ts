@@ -57,7 +57,7 @@ async function waitReady(namespace: string, name: string, what: string, extra: (
         ? app
         : undefined;
     },
-    { timeoutMs: 60_000, describe: what },
+    { timeoutMs: 90_000, describe: what },
   );
 }
 
@@ -88,9 +88,9 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   // Created: three children, each controlled by the WebApp.
   const created = await getWebApp(ns, 'shop');
   assert.ok(created?.metadata.uid);
-  const deployment = await waitFor(() => admin.get<Deployment>(kinds.Deployment, ns, 'shop'), { describe: 'the Deployment' });
-  const service = await waitFor(() => admin.get<Service>(kinds.Service, ns, 'shop'), { describe: 'the Service' });
-  const configMap = await waitFor(() => admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'), { describe: 'the ConfigMap' });
+  const deployment = await waitFor(() => admin.get<Deployment>(kinds.Deployment, ns, 'shop'), { timeoutMs: 90_000, describe: 'the Deployment' });
+  const service = await waitFor(() => admin.get<Service>(kinds.Service, ns, 'shop'), { timeoutMs: 90_000, describe: 'the Service' });
+  const configMap = await waitFor(() => admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'), { timeoutMs: 90_000, describe: 'the ConfigMap' });
   for (const child of [deployment, service, configMap]) {
     assert.deepEqual(child.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid, r.controller]), [['WebApp', 'shop', created?.metadata.uid, true]]);
     assert.equal(child.metadata.labels?.['app.kubernetes.io/managed-by'], 'codedance');
@@ -108,15 +108,19 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   assert.equal(condition(running, 'Ready')?.observedGeneration, running.metadata.generation);
   assert.equal(condition(running, 'Degraded')?.status, 'False');
   assert.ok(running.metadata.finalizers?.includes('apps.codedance.io/cleanup'));
-  await waitFor(() => phases.includes('Running'), { describe: `phase Running in the watch; saw ${phases.join(' → ')}` });
+  await waitFor(() => phases.includes('Running'), { timeoutMs: 90_000, describe: `phase Running in the watch; saw ${phases.join(' → ')}` });
   assert.deepEqual(phases.slice(0, 3), ['Pending', 'Creating', 'Running']);
   watching.abort();
   await watched;
   const pods = await admin.list<Pod>(kinds.Pod, { namespace: ns, labelSelector: 'app.kubernetes.io/name=shop' });
   assert.equal(pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length, 2);
-  await waitFor(async () => ['Created', 'Creating', 'Running'].every((r) => eventReasons(ns, 'shop').then((rs) => rs.includes(r))), {
-    describe: 'Created, Creating and Running Events',
-  });
+  await waitFor(
+    async () => {
+      const reasons = await eventReasons(ns, 'shop');
+      return ['Created', 'Creating', 'Running'].every((r) => reasons.includes(r));
+    },
+    { timeoutMs: 90_000, describe: 'Created, Creating and Running Events' },
+  );
 
   // Steady: nothing is written while nothing changes (apply skips no-op writes).
   const versions = async () =>
@@ -139,11 +143,11 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   const hashBefore = (await admin.get<Deployment>(kinds.Deployment, ns, 'shop'))?.spec?.template.metadata.annotations?.[ConfigHashAnnotation];
   assert.match(hashBefore ?? '', /^[0-9a-f]{64}$/);
   await admin.patch(kinds.WebApp, ns, 'shop', { spec: { env: [{ name: 'MODE', value: 'b' }, { name: 'LEVEL', value: '2' }] } }, 'merge');
-  await waitFor(async () => (await admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { describe: 'ConfigMap MODE=b' });
+  await waitFor(async () => (await admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { timeoutMs: 90_000, describe: 'ConfigMap MODE=b' });
   const hashAfter = await waitFor(async () => {
     const hash = (await admin.get<Deployment>(kinds.Deployment, ns, 'shop'))?.spec?.template.metadata.annotations?.[ConfigHashAnnotation];
     return hash !== hashBefore ? hash : undefined;
-  }, { describe: 'a new config hash on the pod template' });
+  }, { timeoutMs: 90_000, describe: 'a new config hash on the pod template' });
   const afterEnv = await waitReady(ns, 'shop', 'WebApp rolled out the new env', (app) => app.status?.configHash === hashAfter);
   assert.equal(afterEnv.status?.readyReplicas, 3);
 
@@ -159,10 +163,10 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   const newService = await waitFor(async () => {
     const s = await admin.get<Service>(kinds.Service, ns, 'shop');
     return s && s.metadata.uid !== oldService?.metadata.uid ? s : undefined;
-  }, { describe: 'the Service recreated' });
+  }, { timeoutMs: 90_000, describe: 'the Service recreated' });
   assert.deepEqual(newService.spec?.selector, { 'app.kubernetes.io/name': 'shop' });
   await admin.delete(kinds.ConfigMap, ns, 'shop-config');
-  await waitFor(async () => (await admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { describe: 'the ConfigMap recreated' });
+  await waitFor(async () => (await admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { timeoutMs: 90_000, describe: 'the ConfigMap recreated' });
 
   // A hand-edited child is repaired (as `kubectl edit` would change it: another field manager).
   await admin.raw(
@@ -174,20 +178,20 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   await waitFor(async () => {
     const d = await admin.get<Deployment>(kinds.Deployment, ns, 'shop');
     return d?.spec?.replicas === 3 && imageOf(d) === 'shop:2';
-  }, { describe: 'the Deployment repaired to 3 replicas of shop:2' });
+  }, { timeoutMs: 90_000, describe: 'the Deployment repaired to 3 replicas of shop:2' });
   await admin.patch(kinds.ConfigMap, ns, 'shop-config', { data: { MODE: 'hacked' } }, 'merge');
-  await waitFor(async () => (await admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { describe: 'the ConfigMap repaired' });
-  await waitFor(async () => (await eventReasons(ns, 'shop')).includes('DriftRepaired'), { describe: 'a DriftRepaired Event' });
-  await waitFor(async () => (await eventReasons(ns, 'shop')).includes('Recreated'), { describe: 'a Recreated Event' });
+  await waitFor(async () => (await admin.get<ConfigMap>(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { timeoutMs: 90_000, describe: 'the ConfigMap repaired' });
+  await waitFor(async () => (await eventReasons(ns, 'shop')).includes('DriftRepaired'), { timeoutMs: 90_000, describe: 'a DriftRepaired Event' });
+  await waitFor(async () => (await eventReasons(ns, 'shop')).includes('Recreated'), { timeoutMs: 90_000, describe: 'a Recreated Event' });
 
   // Delete: the WebApp goes, and its children with it.
   await admin.delete(kinds.WebApp, ns, 'shop');
-  await waitFor(async () => (await getWebApp(ns, 'shop')) === undefined, { timeoutMs: 60_000, describe: 'the WebApp gone' });
+  await waitFor(async () => (await getWebApp(ns, 'shop')) === undefined, { timeoutMs: 90_000, describe: 'the WebApp gone' });
   for (const [kind, name] of [[kinds.Deployment, 'shop'], [kinds.Service, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
-    await waitFor(async () => (await admin.get(kind, ns, name)) === undefined, { describe: `${kind.kind} ${name} gone` });
+    await waitFor(async () => (await admin.get(kind, ns, name)) === undefined, { timeoutMs: 90_000, describe: `${kind.kind} ${name} gone` });
   }
   await waitFor(async () => (await admin.list<Pod>(kinds.Pod, { namespace: ns, labelSelector: 'app.kubernetes.io/name=shop' })).items.length === 0, {
-    timeoutMs: 60_000,
+    timeoutMs: 90_000,
     describe: 'the pods gone',
   });
   const reasons = await eventReasons(ns, 'shop');
@@ -212,12 +216,12 @@ test('an invalid WebApp is refused by the API server, or ends Failed when only t
   const failed = await waitFor(async () => {
     const app = await getWebApp(ns, 'web.v2');
     return app?.status?.phase === 'Failed' ? app : undefined;
-  }, { describe: 'WebApp web.v2 Failed' });
+  }, { timeoutMs: 90_000, describe: 'WebApp web.v2 Failed' });
   assert.match(failed.status?.message ?? '', /cannot name the WebApp's Service/);
   assert.equal(condition(failed, 'Ready')?.status, 'False');
   assert.equal(condition(failed, 'Ready')?.reason, 'InvalidSpec');
   assert.equal(condition(failed, 'Degraded')?.status, 'True');
-  await waitFor(async () => (await eventReasons(ns, 'web.v2')).includes('InvalidSpec'), { describe: 'an InvalidSpec Warning' });
+  await waitFor(async () => (await eventReasons(ns, 'web.v2')).includes('InvalidSpec'), { timeoutMs: 90_000, describe: 'an InvalidSpec Warning' });
   assert.equal(await admin.get(kinds.Deployment, ns, 'web.v2'), undefined);
 
   // A name taken by a Deployment the WebApp does not own: Failed with NameConflict, and
@@ -231,7 +235,7 @@ test('an invalid WebApp is refused by the API server, or ends Failed when only t
   const conflict = await waitFor(async () => {
     const app = await getWebApp(ns, 'taken');
     return app?.status?.phase === 'Failed' ? app : undefined;
-  }, { describe: 'WebApp taken Failed' });
+  }, { timeoutMs: 90_000, describe: 'WebApp taken Failed' });
   assert.equal(condition(conflict, 'Ready')?.reason, 'NameConflict');
   assert.match(conflict.status?.message ?? '', /Deployment taken already exists and is not controlled by this WebApp/);
   assert.equal(imageOf(await admin.get<Deployment>(kinds.Deployment, ns, 'taken')), 'other:1', 'the foreign Deployment is left alone');
@@ -243,7 +247,7 @@ test('an invalid WebApp is refused by the API server, or ends Failed when only t
       await new Promise((resolve) => setTimeout(resolve, 3000));
       return (await getWebApp(ns, 'taken'))?.metadata.resourceVersion === version;
     },
-    { timeoutMs: 30_000, describe: 'the Failed WebApp unchanged for 3s' },
+    { timeoutMs: 90_000, describe: 'the Failed WebApp unchanged for 3s' },
   );
 
   await admin.delete(kinds.Deployment, ns, 'taken');

@@ -36,7 +36,7 @@ function condition(app: WebApp | undefined, type: string) {
   return app?.status?.conditions?.find((c) => c.type === type);
 }
 
-async function waitWebApp(namespace: string, what: string, check: (app: WebApp) => boolean, timeoutMs = 60_000): Promise<WebApp> {
+async function waitWebApp(namespace: string, what: string, check: (app: WebApp) => boolean, timeoutMs = 90_000): Promise<WebApp> {
   return waitFor(
     async () => {
       const app = await admin.get<WebApp>(kinds.WebApp, namespace, 'shop');
@@ -73,7 +73,7 @@ test('with spec.release an image change asks for a CanaryDeployment and follows 
 
   // The image change becomes a CanaryDeployment; the Deployment keeps shop:1.
   await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
-  const cd = await waitFor(() => admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop'), { describe: 'the CanaryDeployment' });
+  const cd = await waitFor(() => admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop'), { timeoutMs: 90_000, describe: 'the CanaryDeployment' });
   const owner = await admin.get<WebApp>(kinds.WebApp, ns, 'shop');
   assert.deepEqual(cd.metadata.ownerReferences?.map((r) => [r.kind, r.uid, r.controller]), [['WebApp', owner?.metadata.uid, true]]);
   assert.equal(cd.spec.targetDeployment, 'shop');
@@ -105,6 +105,7 @@ test('with spec.release an image change asks for a CanaryDeployment and follows 
   // A new image restarts the release on the same CanaryDeployment.
   await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:3' } }, 'merge');
   await waitFor(async () => (await admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop'))?.spec.canaryVersion === 'shop:3', {
+    timeoutMs: 90_000,
     describe: 'canaryVersion shop:3',
   });
   await waitWebApp(ns, 'Degraded cleared by the new release', (a) => condition(a, 'Degraded')?.status === 'False' && a.status?.release?.version === 'shop:3');
@@ -136,7 +137,7 @@ test('a real release through the canary controller completes and the WebApp show
     ns,
     'the release Completed and the WebApp Ready on shop:2',
     (a) => a.status?.release?.phase === 'Completed' && a.status.image === 'shop:2' && condition(a, 'Ready')?.status === 'True',
-    120_000,
+    180_000,
   );
   assert.equal(done.status?.readyReplicas, 2);
   const deployment = await admin.get<Deployment>(kinds.Deployment, ns, 'shop');
@@ -147,9 +148,9 @@ test('a real release through the canary controller completes and the WebApp show
 
   // Deleting the WebApp removes the release first, then everything else.
   await admin.delete(kinds.WebApp, ns, 'shop');
-  await waitFor(async () => (await admin.get(kinds.WebApp, ns, 'shop')) === undefined, { timeoutMs: 60_000, describe: 'the WebApp gone' });
+  await waitFor(async () => (await admin.get(kinds.WebApp, ns, 'shop')) === undefined, { timeoutMs: 90_000, describe: 'the WebApp gone' });
   for (const [kind, name] of [[kinds.CanaryDeployment, 'shop'], [kinds.Deployment, 'shop'], [kinds.Deployment, 'shop-canary'], [kinds.Service, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
-    await waitFor(async () => (await admin.get(kind, ns, name)) === undefined, { describe: `${kind.kind} ${name} gone` });
+    await waitFor(async () => (await admin.get(kind, ns, name)) === undefined, { timeoutMs: 90_000, describe: `${kind.kind} ${name} gone` });
   }
 });
 
@@ -167,7 +168,7 @@ test('a real release whose canary crashes is rolled back; the WebApp keeps the o
   await waitWebApp(ns, 'shop:1 Running', (a) => a.status?.phase === 'Running' && condition(a, 'Ready')?.status === 'True');
 
   await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
-  const failed = await waitWebApp(ns, 'the rollback reported as Degraded', (a) => condition(a, 'Degraded')?.reason === 'ReleaseFailed', 120_000);
+  const failed = await waitWebApp(ns, 'the rollback reported as Degraded', (a) => condition(a, 'Degraded')?.reason === 'ReleaseFailed', 180_000);
   assert.equal(failed.status?.release?.phase, 'Failed');
   assert.equal(failed.status?.image, 'shop:1');
   assert.equal(failed.status?.phase, 'Running');
@@ -176,7 +177,7 @@ test('a real release whose canary crashes is rolled back; the WebApp keeps the o
   await waitFor(async () => {
     const d = await admin.get<Deployment>(kinds.Deployment, ns, 'shop');
     return d?.spec?.replicas === 2 && d.spec.template.spec.containers[0]?.image === 'shop:1';
-  }, { timeoutMs: 60_000, describe: 'the Deployment back at 2 replicas of shop:1' });
+  }, { timeoutMs: 90_000, describe: 'the Deployment back at 2 replicas of shop:1' });
   // And it stays there: nothing retries the failed version on its own.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   assert.equal(await deploymentImage(ns), 'shop:1');
