@@ -165,6 +165,9 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
   }
 }
 
+/** Namespaces watched one by one; more are watched cluster-wide and filtered. */
+export const MaxScopedNamespaces = 8;
+
 /** A {@link ClusterView} kept current by watches. */
 export interface WatchedCluster extends ClusterView {
   /**
@@ -193,9 +196,14 @@ export interface WatchClusterOptions {
  */
 export function watchCluster(client: WatcherClient, options: WatchClusterOptions = {}): WatchedCluster {
   const abort = new AbortController();
+  const wanted = new Set(options.namespaces ?? []);
+  // Five watches per namespace add up: past a few namespaces, one cluster-wide watch per
+  // kind costs the API server less, and the view filters.
+  const scoped = wanted.size > 0 && wanted.size <= MaxScopedNamespaces;
+  const inScope = (namespace: string | undefined) => wanted.size === 0 || (namespace !== undefined && wanted.has(namespace));
   const make = <T extends KubeObject>(kind: ResourceKind): Informer<T> =>
     createInformer<T>(client, kind, {
-      namespaces: options.namespaces?.length ? [...options.namespaces] : undefined,
+      namespaces: scoped ? [...wanted] : undefined,
       onRestart: (k, reason, error) => options.onRestart?.(k, reason, error),
     });
   const canaries = make<CanaryDeployment>(CanaryDeploymentKind);
@@ -217,8 +225,9 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
       abort.abort();
       await running;
     },
-    canaryDeployments: () => canaries.store.list(),
-    deployments: () => deployments.store.list(),
+    canaryDeployments: () => canaries.store.list().filter((o) => inScope(o.metadata.namespace)),
+    deployments: () => deployments.store.list().filter((o) => inScope(o.metadata.namespace)),
+    // Lookups start from a target already in scope, in its own namespace.
     deployment: (namespace, name) => deployments.store.get(namespace, name),
     virtualService: (namespace, name) => virtualServices.store.get(namespace, name),
     ingress: (namespace, name) => ingresses.store.get(namespace, name),

@@ -118,3 +118,23 @@ describe('simulator', () => {
     assert.deepEqual(targets.map((t) => [t.key, t.canaryShare]), [['ns/release', 0.2]]);
   });
 });
+
+describe('simulator over many namespaces', () => {
+  it('watches the whole cluster and keeps to the namespaces asked for', async () => {
+    const release = (namespace: string) =>
+      ({ metadata: { namespace, name: 'release' }, spec: { targetDeployment: 'web', canaryVersion: 'web:v2' } }) as KubeObject;
+    const web = (namespace: string) => ({ metadata: { namespace, name: 'web' }, status: { readyReplicas: 1 } }) as KubeObject;
+    const namespaces = Array.from({ length: 9 }, (_, i) => `ns${i}`);
+    const sim = await startSimulator({
+      client: fakeClient({ canarydeployments: [release('ns0'), release('elsewhere')], deployments: [web('ns0'), web('elsewhere')] }),
+      namespaces,
+      tickMs: 20,
+    });
+    try {
+      await waitFor(async () => sim.targets().length > 0);
+      assert.deepEqual(sim.targets().map((t) => t.key), ['ns0/release']);
+    } finally {
+      await sim.stop();
+    }
+  });
+});
