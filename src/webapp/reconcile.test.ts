@@ -101,3 +101,18 @@ test('a child name taken by an object the WebApp does not control is a NameConfl
   assert.equal(client.objects(kinds.Deployment).length, 0, 'nothing is created next to a conflict');
   assert.match(webapp().status?.message ?? '', /Service shop already exists and is not controlled by this WebApp/);
 });
+
+test("someone else's CanaryDeployment of the same name is left alone by a WebApp without spec.release", async () => {
+  const { client, webapp } = await setup();
+  await client.create(kinds.CanaryDeployment, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
+  await reconcileWebApp(webapp(), contextFor(client, []));
+  assert.equal(client.objects(kinds.CanaryDeployment).length, 1, 'not deleted');
+  assert.equal(webapp().status?.phase, 'Creating');
+});
+
+test('with spec.release, a CanaryDeployment of the same name the WebApp does not control is a NameConflict', async () => {
+  const { client, webapp } = await setup();
+  await client.patch(kinds.WebApp, 'ns', 'shop', { spec: { release: {} } }, 'merge');
+  await client.create(kinds.CanaryDeployment, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
+  await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => err instanceof TerminalError && err.reason === 'NameConflict');
+});

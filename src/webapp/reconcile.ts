@@ -76,7 +76,10 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
     service: stores.service.get(namespace, names.service),
     canary: stores.canary.get(namespace, names.canary),
   };
-  const taken = Object.values(current).filter((obj): obj is NonNullable<typeof obj> => obj !== undefined && !isOwnedBy(obj, webapp));
+  // A CanaryDeployment of that name only matters when the WebApp releases through one;
+  // otherwise it is someone else's and is neither a conflict nor ours to delete.
+  const candidates = webapp.spec.release ? Object.values(current) : [current.configMap, current.deployment, current.service];
+  const taken = candidates.filter((obj): obj is NonNullable<typeof obj> => obj !== undefined && !isOwnedBy(obj, webapp));
   if (taken.length > 0) {
     const what = taken.map((obj) => `${obj.kind ?? 'object'} ${obj.metadata.name}`).join(', ');
     return fail(webapp, ctx, {
@@ -90,7 +93,8 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
     await inSpan('webapp.status', { 'codedance.phase': 'Pending' }, () => writeStatus(webapp, ctx, pendingStatus(webapp, ctx.now())));
   }
 
-  const plan = planRelease(webapp, current.deployment, current.canary);
+  const ownCanary = current.canary && isOwnedBy(current.canary, webapp) ? current.canary : undefined;
+  const plan = planRelease(webapp, current.deployment, ownCanary);
   span.setAttribute('codedance.release.outcome', plan.outcome);
   const children = await inSpan('webapp.build', { 'codedance.image': plan.image, 'codedance.replicas': plan.replicas }, async () =>
     buildChildren(webapp, plan),
@@ -101,7 +105,9 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
     await applyChild(webapp, ctx, kinds.ConfigMap, children.configMap, stores.configMap, current.configMap);
     deployment = await applyChild(webapp, ctx, kinds.Deployment, children.deployment, stores.deployment, current.deployment);
     await applyChild(webapp, ctx, kinds.Service, children.service, stores.service, current.service);
-    await inSpan('webapp.release', { 'codedance.release.action': plan.canary.kind }, () => syncCanary(webapp, ctx, plan.canary, stores.canary, current.canary));
+    await inSpan('webapp.release', { 'codedance.release.action': plan.canary.kind }, () =>
+      syncCanary(webapp, ctx, plan.canary, stores.canary, ownCanary),
+    );
   } catch (err) {
     const invalid = apiErrorOf(err);
     if (invalid && invalid.statusCode === 422) {
