@@ -20,8 +20,9 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Runs `fn` while holding the lock at `path`. Calls `onWait` once if another live process
- * holds it, then polls until it is released.
+ * Runs `fn` while holding the lock at `path`. Calls `onWait` once if a live process
+ * (this one included) holds it, then polls until it is released. Not reentrant: `fn` must
+ * not take the same lock again.
  */
 export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (holderPid: number) => void): Promise<T> {
   let waited = false;
@@ -33,10 +34,10 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = Number.parseInt(await readFile(join(path, 'pid'), 'utf8').catch(() => ''), 10);
-    if (Number.isFinite(holder) && holder !== process.pid && isProcessAlive(holder)) {
+    if (Number.isFinite(holder) && isProcessAlive(holder)) {
       if (!waited) onWait?.(holder);
       waited = true;
-      await sleep(1000);
+      await sleep(200);
       continue;
     }
     if (!Number.isFinite(holder)) {
