@@ -12,10 +12,12 @@
  * Ctrl-C tears down what this command started (a cluster that was already up stays up).
  *
  * `npm start -- --kubeconfig FILE` runs only the controller, against that cluster.
+ * `npm start -- --state-dir DIR` keeps the demo cluster there instead of the dev cluster's
+ * folder (`$CODEDANCE_HOME/clusters/default`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -84,7 +86,8 @@ async function follow(client: KubeClient, version: string): Promise<string> {
     if (stopping) return 'interrupted';
     const release = await client.get<CanaryDeployment>(kinds.CanaryDeployment, namespace, app);
     const phase = release?.status?.phase;
-    const settled = release?.spec.canaryVersion === `${app}:${version}` && (phase === 'Completed' || phase === 'Failed');
+    // The status speaks of this version only once the controller has picked the new spec up.
+    const settled = release?.status?.releaseVersion === `${app}:${version}` && (phase === 'Completed' || phase === 'Failed');
     if (release) {
       const view = renderStatus(release, Date.now());
       if (interactive) {
@@ -132,14 +135,15 @@ async function teardown(): Promise<void> {
   say('done');
 }
 
-async function demo(): Promise<void> {
+async function demo(stateDir: string | undefined): Promise<void> {
   say('starting the local control plane and Prometheus (the first run builds Kubernetes from source: 10-25 minutes)');
-  const { state, alreadyRunning } = await startCluster({ onProgress: (line) => say(`cluster: ${line}`) });
+  const { state, alreadyRunning } = await startCluster({ stateDir, onProgress: (line) => say(`cluster: ${line}`) });
   if (!alreadyRunning) cleanups.push(() => stopCluster(state.stateDir));
   say(alreadyRunning ? 'the cluster was already running: it stays up afterwards' : 'cluster up');
 
   const rbac = join(repo, 'deploy', 'rbac.yaml');
-  const crds = ['canarydeployments', 'webapps'].map((name) => join(repo, 'deploy', 'crds', `${name}.yaml`));
+  const crdDir = join(repo, 'deploy', 'crds');
+  const crds = (await readdir(crdDir)).filter((file) => file.endsWith('.yaml')).map((file) => join(crdDir, file));
   await applyManifests(state, [...crds, rbac]);
   for (const role of await clusterRolesIn(rbac)) await bindControllerUser(state, role);
   say('CRDs and RBAC installed');
@@ -211,7 +215,7 @@ Where to look (Ctrl-C tears everything down):
 }
 
 async function main(): Promise<number> {
-  const { values, tokens } = parseArgs({ options: { kubeconfig: { type: 'string' } }, strict: false, tokens: true });
+  const { values, tokens } = parseArgs({ options: { kubeconfig: { type: 'string' }, 'state-dir': { type: 'string' } }, strict: false, tokens: true });
   if (typeof values.kubeconfig === 'string') {
     // Against an existing cluster: only the controller, with every other flag passed on.
     const { run } = await import('../src/main.ts');
@@ -226,7 +230,7 @@ async function main(): Promise<number> {
     });
   }
   try {
-    await demo();
+    await demo(typeof values['state-dir'] === 'string' ? resolve(values['state-dir']) : undefined);
     return 0;
   } catch (err) {
     say(`failed: ${(err as Error).message}`);

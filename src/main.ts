@@ -19,6 +19,8 @@ import { createLeaderElector, resolveLeaderElectionTiming, type LeaderElector } 
 import { processIdentity } from './runtime/identity.ts';
 import { describeError } from './runtime/errors.ts';
 import { controllers as registry, type ControllerEntry } from './controllers.ts';
+import { mountDashboard } from './dashboard/index.ts';
+import { sendCommand } from './dashboard/commands.ts';
 
 const usage = `usage: codedance controller [flags]
 
@@ -34,6 +36,7 @@ const usage = `usage: codedance controller [flags]
   --prometheus-url URL     Prometheus for the analysis of releases
   --otlp-endpoint URL      OTLP/HTTP endpoint for reconcile traces (default: the OTEL_* environment)
   --watch-timeout S        server-side timeout of watch requests in seconds (default 300)
+  --dashboard BOOL         serve the release dashboard at / on the HTTP port (default true)
 `;
 
 /** Options of the process, resolved from the flags. */
@@ -52,6 +55,7 @@ export interface ControllerProcessOptions {
   prometheusUrl: string | undefined;
   otlpEndpoint: string | undefined;
   watchTimeoutSeconds: number | undefined;
+  dashboard: boolean;
 }
 
 /** Parses the flags; throws a message for bad input. */
@@ -75,6 +79,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
       'prometheus-url': { type: 'string' },
       'otlp-endpoint': { type: 'string' },
       'watch-timeout': { type: 'string' },
+      dashboard: { type: 'string', default: 'true' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -87,6 +92,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     return n;
   };
   const leaderElect = values['leader-elect'];
+  if (values.dashboard !== 'true' && values.dashboard !== 'false') throw new Error(`--dashboard: expected true or false, got '${values.dashboard}'`);
   if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error(`--leader-elect: expected true or false, got '${leaderElect}'`);
   const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
   const logLevel = levels.find((l) => l === values['log-level']);
@@ -116,6 +122,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     prometheusUrl: values['prometheus-url'],
     otlpEndpoint: values['otlp-endpoint'],
     watchTimeoutSeconds: number('watch-timeout', values['watch-timeout']),
+    dashboard: values.dashboard === 'true',
   };
 }
 
@@ -168,6 +175,18 @@ export async function run(args: string[]): Promise<number> {
     return manager.synced() ? undefined : 'caches not synced';
   });
 
+  const dashboardAbort = new AbortController();
+  if (options.dashboard) {
+    mountDashboard({
+      client,
+      http,
+      namespaces: options.namespaces,
+      log: log.child({ component: 'dashboard' }),
+      signal: dashboardAbort.signal,
+      sendCommand: (namespace, name, command) => sendCommand(client, namespace, name, command),
+    });
+  }
+
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   let stopping = false;
@@ -182,6 +201,7 @@ export async function run(args: string[]): Promise<number> {
       // then stop campaigning and hand the lease over.
       await manager.stop();
       electionAbort.abort();
+      dashboardAbort.abort();
       await elector?.release();
       await http.close();
       await client.close();

@@ -190,6 +190,18 @@ function connect(): void {
   });
 }
 
+/** First paint from one plain request, so the page shows releases even before (or without) the stream. */
+async function load(): Promise<void> {
+  try {
+    const views = (await (await fetch('/api/releases')).json()) as ReleaseView[];
+    for (const view of views) releases.set(keyOf(view), view);
+    renderAll();
+  } catch {
+    connection.textContent = 'cannot reach the controller';
+    connection.className = 'connection down';
+  }
+}
+
 filter.addEventListener('input', renderAll);
 phaseFilter.addEventListener('change', renderAll);
-connect();
+void load().then(connect);
