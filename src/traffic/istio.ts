@@ -236,8 +236,8 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       namespace: target.namespace,
       name,
       conflictRetries,
-      // After a lost create race the cache cannot have it yet: read from the API server.
-      ...(existing ? { read } : {}),
+      // Starts from what was just read; after a lost create race, reads the API server.
+      ...(existing ? { current: existing } : {}),
       change: (dr) => {
         const subsets = withReleaseSubsets(dr.spec.subsets, labels);
         return isDeepStrictEqual(subsets, dr.spec.subsets) ? undefined : { spec: { subsets } };

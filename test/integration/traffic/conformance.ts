@@ -91,7 +91,10 @@ export function testTrafficProvider(suite: ProviderSuite): void {
       await provider.prepare(fixture.target);
       assert.deepEqual(await fixture.foreign(), foreign, 'prepare changed what is not the release’s');
       for (const weight of [0, 10, 50, 100]) {
+        const before = client.requestCounts();
         const result = await provider.setWeight(fixture.target, weight);
+        // API requests of one step, for the record (reads are GETs here, no cache).
+        t.diagnostic(`setWeight(${weight}): ${requestsSince(before, client.requestCounts())}`);
         assert.equal(result.weight, effective(weight), `setWeight(${weight}) reports the weight in force`);
         assert.equal(await fixture.observedWeight(), effective(weight), `objects carry weight ${weight}`);
         assert.equal(await provider.readWeight(fixture.target), effective(weight), `readWeight after setWeight(${weight})`);
@@ -122,6 +125,8 @@ export function testTrafficProvider(suite: ProviderSuite): void {
     test('writes nothing when the weight is already in force', async (t) => {
       const { client, fixture } = await start(t, suite);
       const provider = trafficProvider(suite.name, { client });
+      const writes = (counts: Record<string, number>): number =>
+        Object.entries(counts).reduce((sum, [key, n]) => (key.startsWith('GET ') ? sum : sum + n), 0);
 
       await provider.prepare(fixture.target);
       let versions = await fixture.versions();
@@ -131,7 +136,10 @@ export function testTrafficProvider(suite: ProviderSuite): void {
       assert.equal((await provider.setWeight(fixture.target, 50)).changed, true);
       versions = await fixture.versions();
       for (let i = 0; i < 2; i++) {
+        const before = client.requestCounts();
         const again = await provider.setWeight(fixture.target, 50);
+        const counts = client.requestCounts();
+        assert.equal(writes(counts) - writes(before), 0, `a repeated setWeight sent a write: ${requestsSince(before, counts)}`);
         assert.equal(again.changed, false, 'a repeated setWeight reports a change');
         await provider.prepare(fixture.target);
         assert.deepEqual(await fixture.versions(), versions, 'a repeated setWeight or prepare wrote');
@@ -211,6 +219,15 @@ export function testTrafficProvider(suite: ProviderSuite): void {
       assert.deepEqual(await fixture.versions(), versions);
     });
   });
+}
+
+/** `VERB resource ×n` of the requests made between two `requestCounts()` snapshots. */
+function requestsSince(before: Record<string, number>, after: Record<string, number>): string {
+  const made = Object.entries(after)
+    .map(([key, n]) => [key, n - (before[key] ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([key, n]) => `${key} ×${n}`);
+  return made.length > 0 ? made.join(', ') : 'none';
 }
 
 /** Names every fixture uses: Service `myapp` (port 80), canary `myapp-canary`, role selectors. */
