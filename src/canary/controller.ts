@@ -21,7 +21,7 @@ export const CanaryControllerName = 'canary';
 export const CanaryFinalizer = 'deploy.codedance.io/cleanup';
 
 export interface CanaryControllerOptions extends CanaryReconcilerOptions {
-  /** Reconciles running at once. @default 8 */
+  /** Reconciles running at once (they wait on the API server, not the CPU). @default 16 */
   concurrency?: number;
 }
 
@@ -51,6 +51,6 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
         },
       },
     ],
-    concurrency: options.concurrency ?? 8,
+    concurrency: options.concurrency ?? 16,
   });
 }
