@@ -8,7 +8,9 @@
  * backend is the stable Service, each pointed at the canary Service on the same port.
  * It is owned by the CanaryDeployment, so the garbage collector removes it if the
  * release goes without `reset`; `reset` deletes it, which is how ingress-nginx goes back
- * to 100% stable. The user's Ingress is only read, never written.
+ * to 100% stable. The user's Ingress is only read, never written, and an Ingress that
+ * already bears the canary name without being the release's is neither overwritten nor
+ * deleted (`NameTaken`).
  *
  * Being ours, it is written with server-side apply (field manager `codedance`); the
  * apply is skipped when the Ingress already is as wanted.
@@ -141,6 +143,15 @@ export function canaryIngressWeight(ingress: Ingress | undefined): number {
   return Math.round((Math.min(Math.max(weight, 0), total) * 100) / total);
 }
 
+/**
+ * True when the Ingress is a CanaryDeployment's canary Ingress of the release named
+ * `owner`. By name, not uid: a CanaryDeployment deleted and made again takes over the
+ * Ingress its predecessor left (the apply replaces the old ownerReference).
+ */
+export function isReleaseIngress(ingress: Ingress, owner: string): boolean {
+  return ingress.metadata.ownerReferences?.some((ref) => ref.kind === 'CanaryDeployment' && ref.name === owner) ?? false;
+}
+
 /** True when the existing canary Ingress already is the wanted one (nothing to write). */
 export function sameCanaryIngress(existing: Ingress, wanted: Ingress): boolean {
   const { metadata: have } = existing;
@@ -180,6 +191,13 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
       ownerReferences: [ownerReference(target)],
     });
     const existing = await read<Ingress>(IngressKind, target.namespace, canaryIngressName(name));
+    if (existing && !isReleaseIngress(existing, target.owner.name)) {
+      throw new TrafficError(
+        nginxProviderName,
+        'NameTaken',
+        `Ingress ${target.namespace}/${canaryIngressName(name)} exists and is not this release's canary Ingress; rename or remove it`,
+      );
+    }
     if (existing && !existing.metadata.deletionTimestamp && sameCanaryIngress(existing, wanted)) {
       return { changed: false, weight: canaryIngressWeight(existing) };
     }
@@ -212,7 +230,7 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
     async readWeight(target) {
       const name = ingressName(target);
       const canary = await read<Ingress>(IngressKind, target.namespace, canaryIngressName(name));
-      if (canary) return canaryIngressWeight(canary);
+      if (canary && isReleaseIngress(canary, target.owner.name)) return canaryIngressWeight(canary);
       // No canary Ingress: all traffic on stable, if there is an Ingress at all.
       const stable = await read<Ingress>(IngressKind, target.namespace, name);
       return stable ? 0 : undefined;
@@ -220,7 +238,10 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
 
     async reset(target) {
       const name = canaryIngressName(ingressName(target));
-      const deleted = await client.delete(IngressKind, target.namespace, name);
+      // A fresh read, not the cache: deleting is only for the release's own Ingress.
+      const current = await client.get<Ingress>(IngressKind, target.namespace, name);
+      if (!current || !isReleaseIngress(current, target.owner.name)) return { changed: false, weight: 0 };
+      const deleted = await client.delete(IngressKind, target.namespace, name, { preconditions: { uid: current.metadata.uid } });
       // Read back: gone, or going (an Ingress with a finalizer someone added).
       const left = await client.get<Ingress>(IngressKind, target.namespace, name);
       if (left && !left.metadata.deletionTimestamp) {

@@ -139,11 +139,13 @@ export interface TrafficProviderOptions {
  *   stable Service (or a named route is missing): report, retry with backoff.
  * - `UnsupportedRoute`: a route of the release also sends traffic elsewhere, so no
  *   weight split can be written without changing someone else's share: report it.
+ * - `NameTaken`: an object the provider would make (the canary Ingress) exists and is
+ *   not the release's: it is never overwritten nor deleted; report it.
  * - `Conflict`: the object kept changing under us for every retry: retry later.
  * - `ReadBackMismatch`: the API server kept something other than what was written
  *   (a mutating webhook, another controller): retry later, and say so.
  */
-export type TrafficErrorKind = 'InvalidTarget' | 'NotFound' | 'NoRoutes' | 'UnsupportedRoute' | 'Conflict' | 'ReadBackMismatch';
+export type TrafficErrorKind = 'InvalidTarget' | 'NotFound' | 'NoRoutes' | 'UnsupportedRoute' | 'NameTaken' | 'Conflict' | 'ReadBackMismatch';
 
 /** The one error type of the traffic layer; the message starts with the provider's name. */
 export class TrafficError extends Error {

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CanaryDeployment as CanaryDeploymentKind, Ingress as IngressKind } from '../../../src/runtime/kinds.ts';
 import { createNginxProvider, type Ingress } from '../../../src/traffic/nginx.ts';
+import { isTrafficError } from '../../../src/traffic/index.ts';
 import { conformanceTarget, mustGet, testTrafficProvider, versionOf, type ConformanceContext } from './conformance.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { ensureTrafficCrds } from './crds.ts';
@@ -100,3 +101,31 @@ test('traffic provider Nginx: the canary Ingress is garbage collected with its C
   await waitFor(async () => (await client.get(IngressKind, namespace, 'web-canary')) === undefined, { message: 'canary Ingress collected' });
   assert.ok(await client.get(IngressKind, namespace, 'web'), 'the user Ingress stays');
 });
+
+test('traffic provider Nginx: an Ingress already named <ingress>-canary that is not the release’s is left alone', async (t) => {
+  const cluster = await testCluster();
+  const client = cluster.admin;
+  await ensureTrafficCrds(client);
+  const namespace = await testNamespace(t);
+  const target = await createUserIngress({ client, namespace, owner: { name: 'someone', uid: '00000000-0000-0000-0000-000000000000' } });
+  // The user's own hand-made canary Ingress, from before Codedance.
+  const theirs = canaryIngressFrom(userIngress(namespace));
+  const created = await client.create<Ingress>(IngressKind, theirs);
+  const provider = createNginxProvider({ client });
+
+  await assert.rejects(provider.setWeight(target, 10), (err) => isTrafficError(err, 'NameTaken'));
+  assert.deepEqual(await provider.reset(target), { changed: false, weight: 0 });
+  const after = await client.get<Ingress>(IngressKind, namespace, 'web-canary');
+  assert.equal(after?.metadata.resourceVersion, created.metadata.resourceVersion, 'neither overwritten nor deleted');
+});
+
+function canaryIngressFrom(stable: Ingress): Ingress {
+  return {
+    metadata: {
+      name: 'web-canary',
+      namespace: stable.metadata.namespace,
+      annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '3' },
+    },
+    spec: stable.spec,
+  };
+}
