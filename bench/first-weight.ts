@@ -4,7 +4,8 @@
  * at 0, to its first step's share), as a watcher of the Deployments sees it; beside it,
  * the same release's `status.currentWeight` reaching that step (what `kubectl get cd`
  * shows). Releases run one after the other against an otherwise idle controller, so
- * the figure is the controller's path (watch → reconcile → writes), not queueing.
+ * the figure is the controller's path (watch → reconcile → writes), not queueing. The
+ * controller's requests and reconciles over that span say what the path is made of.
  */
 import type { CanaryDeployment } from '../src/api/canary-deployment.ts';
 import type { Deployment } from '../src/canary/workloads.ts';
@@ -13,6 +14,7 @@ import { canaryWeightWritten, createApp, createRelease, waitRolledOut } from './
 import type { BenchEnv } from './env.ts';
 import { withController } from './env.ts';
 import { observe } from './observe.ts';
+import { countDelta, scrapeController } from './process-stats.ts';
 import { now, summarize, type Summary } from './stats.ts';
 
 export interface FirstWeightResult {
@@ -20,6 +22,10 @@ export interface FirstWeightResult {
   toWeight: Summary;
   /** POST returned → `status.currentWeight` > 0 seen. */
   toStatus: Summary;
+  /** The controller's API requests from just before the POST to the status weight seen, per release (mean), by `VERB resource`. */
+  requestsToFirstWeight: Record<string, number>;
+  /** Reconciles in that span, per release (mean). */
+  reconcilesToFirstWeight: number;
 }
 
 /** `n` releases, each of its own 2-replica app, one at a time (each deleted before the next). */
@@ -31,9 +37,12 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
   const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
   const toWeight: number[] = [];
   const toStatus: number[] = [];
+  const requests: Record<string, number> = {};
+  let reconciles = 0;
   try {
-    await withController(env, { namespace: ns, name: 'first-weight' }, async () => {
+    await withController(env, { namespace: ns, name: 'first-weight' }, async (controller) => {
       for (const app of apps) {
+        const before = await scrapeController(controller.url);
         const weight = deployments.when(`${app}: first weight`, (store) => canaryWeightWritten(store, ns, app), 30_000);
         const status = releases.when(`${app}: status.currentWeight > 0`, (store) => (store.get(ns, app)?.status?.currentWeight ?? 0) > 0, 30_000);
         await createRelease(env.admin, ns, app, {
@@ -45,6 +54,9 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
         const created = now();
         toWeight.push((await weight) - created);
         toStatus.push((await status) - created);
+        const after = await scrapeController(controller.url);
+        for (const [key, n] of Object.entries(countDelta(before.requests, after.requests))) requests[key] = (requests[key] ?? 0) + n / apps.length;
+        reconciles += (after.reconciles - before.reconciles) / apps.length;
         // Gone (finalizer cleanup done) before the next one, so each is measured alone.
         await env.admin.delete(kinds.CanaryDeployment, ns, app);
         await releases.when(`${app} deleted`, (store) => store.get(ns, app) === undefined, 60_000);
@@ -54,5 +66,5 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
     await deployments.stop();
     await releases.stop();
   }
-  return { toWeight: summarize(toWeight), toStatus: summarize(toStatus) };
+  return { toWeight: summarize(toWeight), toStatus: summarize(toStatus), requestsToFirstWeight: requests, reconcilesToFirstWeight: reconciles };
 }

@@ -11,7 +11,7 @@
 import { createInformer, type Informer } from '../src/runtime/informer.ts';
 import type { KubeClient, KubeObject } from '../src/runtime/client.ts';
 import type { ResourceKind } from '../src/runtime/kinds.ts';
-import type { Store } from '../src/runtime/store.ts';
+import type { Store, StoreChange } from '../src/runtime/store.ts';
 import { now } from './stats.ts';
 
 /** A predicate over the watched objects; true once the awaited state is reached. */
@@ -25,6 +25,8 @@ export interface Observer<T extends KubeObject> {
    * which `check` holds (or now, when it already holds). Rejects after `timeoutMs`.
    */
   when(describe: string, check: Check<T>, timeoutMs: number): Promise<number>;
+  /** Calls `listener` with every change and the time it arrived; returns the unsubscribe function. */
+  onChange(listener: (change: StoreChange<T>, at: number) => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,9 @@ export async function observe<T extends KubeObject>(client: KubeClient, kind: Re
           resolve(at);
         });
       });
+    },
+    onChange(listener) {
+      return informer.subscribe((change) => listener(change, now()));
     },
     async stop() {
       abort.abort();

@@ -85,14 +85,31 @@ export function parseMetrics(text: string): MetricSamples {
   return out;
 }
 
-/** The controller's API requests so far, keyed `VERB resource`, from its `/metrics`. */
-export async function apiRequests(controllerUrl: string): Promise<Record<string, number>> {
+/** Counters read from a controller's `/metrics`. */
+export interface ControllerCounters {
+  /** API requests so far, keyed `VERB resource`. */
+  requests: Record<string, number>;
+  reconciles: number;
+  reconcileErrors: number;
+  /** Time spent inside reconciles, seconds (the histogram's sum). */
+  reconcileSeconds: number;
+}
+
+const sum = (samples: { value: number }[] | undefined): number => (samples ?? []).reduce((a, s) => a + s.value, 0);
+
+/** Reads the controller's counters from its `/metrics`. */
+export async function scrapeController(controllerUrl: string): Promise<ControllerCounters> {
   const response = await fetch(`${controllerUrl}/metrics`);
   if (!response.ok) throw new Error(`GET ${controllerUrl}/metrics: HTTP ${response.status}`);
-  const samples = parseMetrics(await response.text()).get('codedance_api_requests_total') ?? [];
-  const out: Record<string, number> = {};
-  for (const s of samples) out[`${s.labels.verb ?? '?'} ${s.labels.resource ?? '?'}`] = s.value;
-  return out;
+  const metrics = parseMetrics(await response.text());
+  const requests: Record<string, number> = {};
+  for (const s of metrics.get('codedance_api_requests_total') ?? []) requests[`${s.labels.verb ?? '?'} ${s.labels.resource ?? '?'}`] = s.value;
+  return {
+    requests,
+    reconciles: sum(metrics.get('codedance_reconcile_total')),
+    reconcileErrors: sum(metrics.get('codedance_reconcile_errors_total')),
+    reconcileSeconds: sum(metrics.get('codedance_reconcile_duration_seconds_sum')),
+  };
 }
 
 /** `after - before` per key, keys with no growth left out. */

@@ -117,6 +117,36 @@ function requestBreakdown(scale: ScaleResult): string {
   );
 }
 
+function stageRows(scale: ScaleResult): string {
+  const stages: string[] = [];
+  for (const p of scale.phases) for (const st of p.stages) if (!stages.includes(st.stage)) stages.push(st.stage);
+  return table(
+    ['where a release spends its time (status message)', ...scale.phases.map((p) => `median / p90 @${p.releases}`)],
+    stages.map((stage) => [
+      stage.length > 90 ? `${stage.slice(0, 89)}…` : stage,
+      ...scale.phases.map((p) => {
+        const st = p.stages.find((x) => x.stage === stage);
+        return st ? `${ms(st.median)} / ${ms(st.p90)} (${st.releases})` : '-';
+      }),
+    ]),
+  );
+}
+
+function costRows(scale: ScaleResult): string {
+  const components = [...new Set(scale.phases.flatMap((p) => Object.keys(p.componentCpuSeconds)))].sort();
+  return table(
+    ['phase', 'reconciles per release', 'mean reconcile', 'reconcile errors', 'controller CPU', ...components.map((c) => `${c} CPU`)],
+    scale.phases.map((p) => [
+      String(p.releases),
+      p.reconcilesPerRelease.toFixed(1),
+      ms(p.meanReconcileMs),
+      String(p.reconcileErrors),
+      `${p.cpuSeconds.toFixed(1)} s`,
+      ...components.map((c) => `${(p.componentCpuSeconds[c as keyof typeof p.componentCpuSeconds] ?? NaN).toFixed(1)} s`),
+    ]),
+  );
+}
+
 async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | 'quick'): Promise<Results> {
   const counts = COUNTS[mode];
   const results: Results = {
@@ -143,7 +173,12 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
   if (selection.has('first-weight')) {
     progress(`first-weight: ${counts.firstWeight} releases, one at a time`);
     const fw = await benchFirstWeight(env, await createNamespace(env.admin, 'bench-first-weight'), counts.firstWeight);
-    results.firstWeight = { toWeight: rounded(fw.toWeight), toStatus: rounded(fw.toStatus) };
+    results.firstWeight = {
+      toWeight: rounded(fw.toWeight),
+      toStatus: rounded(fw.toStatus),
+      requestsToFirstWeight: Object.fromEntries(Object.entries(fw.requestsToFirstWeight).map(([k, v]) => [k, round(v, 1)])),
+      reconcilesToFirstWeight: round(fw.reconcilesToFirstWeight, 1),
+    };
     add('create → first weight written', fw.toWeight);
     add('create → status.currentWeight', fw.toStatus);
   }
@@ -164,7 +199,19 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
   }
   if (selection.has('scale')) {
     progress(`scale: ${counts.scale.join(' then ')} concurrent releases in one controller`);
-    results.scale = await benchScale(env, await createNamespace(env.admin, 'bench-scale'), counts.scale, progress);
+    const scale = await benchScale(env, await createNamespace(env.admin, 'bench-scale'), counts.scale, progress);
+    results.scale = {
+      ...scale,
+      phases: scale.phases.map((p) => ({
+        ...p,
+        wallMs: round(p.wallMs),
+        toCompleted: rounded(p.toCompleted),
+        meanReconcileMs: round(p.meanReconcileMs, 2),
+        cpuSeconds: round(p.cpuSeconds, 2),
+        stages: p.stages.map((st) => ({ ...st, median: round(st.median), p90: round(st.p90) })),
+        componentCpuSeconds: Object.fromEntries(Object.entries(p.componentCpuSeconds).map(([k, v]) => [k, round(v, 2)])),
+      })),
+    };
   }
   return results;
 }
@@ -178,6 +225,11 @@ function report(results: Results): string {
   lines.push('');
   lines.push('What bounds these:');
   for (const [key, value] of Object.entries(results.bounds)) lines.push(`  ${key}: ${value}`);
+  if (results.firstWeight) {
+    const fw = results.firstWeight;
+    const requests = Object.entries(fw.requestsToFirstWeight).map(([k, v]) => `${v} ${k}`).join(', ');
+    lines.push(`  create → status weight, per release: ${fw.reconcilesToFirstWeight} reconciles; requests ${requests}`);
+  }
   if (results.rollbackMetrics) lines.push(`  metrics rollback: failureThreshold 1, window ${results.rollbackMetrics.windowMs / 1000}s, error rate > ${results.rollbackMetrics.errorRateThreshold}%; outcomes ${results.rollbackMetrics.outcomes.join(', ')}`);
   if (results.rollbackCrash) lines.push(`  crash rollback outcomes: ${results.rollbackCrash.outcomes.join(', ')}`);
   if (results.scale) {
@@ -187,6 +239,10 @@ function report(results: Results): string {
     lines.push(scaleRows(s));
     lines.push('');
     lines.push(requestBreakdown(s));
+    lines.push('');
+    lines.push(costRows(s));
+    lines.push('');
+    lines.push(stageRows(s));
     lines.push('  wall time includes kube-controller-manager creating and deleting the pods of every step and promotion (its client is rate-limited, 20 qps by default)');
   }
   return lines.join('\n');

@@ -22,7 +22,8 @@ import * as kinds from '../src/runtime/kinds.ts';
 import { createApp, createRelease, inBatches, waitRolledOut } from './apps.ts';
 import { startControllerProcess, type BenchEnv } from './env.ts';
 import { observe } from './observe.ts';
-import { apiRequests, countDelta, readProcess, sampleRss, total } from './process-stats.ts';
+import { countDelta, readProcess, sampleRss, scrapeController, total, type ControllerCounters } from './process-stats.ts';
+import type { ComponentName } from '../src/cluster/controlplane.ts';
 import { now, sleep, summarize, type Summary } from './stats.ts';
 
 /** Quiet time after a phase, to see what an idle controller costs. */
@@ -53,6 +54,14 @@ export interface ScalePhase {
   readsPerRelease: number;
   /** Requests made during the quiet time after the phase. */
   idleRequests: Record<string, number>;
+  reconcilesPerRelease: number;
+  /** Mean time inside one reconcile, ms. */
+  meanReconcileMs: number;
+  reconcileErrors: number;
+  /** Where each release spent its time, by status message (names and times blanked), in order of first appearance. */
+  stages: { stage: string; releases: number; median: number; p90: number }[];
+  /** CPU seconds of each cluster component over the phase, for comparison with the controller's. */
+  componentCpuSeconds: Partial<Record<ComponentName, number>>;
 }
 
 export interface ScaleResult {
@@ -74,6 +83,67 @@ const SPEC_STEPS: NonNullable<CanaryDeploymentSpec['strategy']>['steps'] = [
 
 const isRead = (key: string): boolean => /^(GET|LIST|WATCH) /.test(key);
 
+/** A status as a stage name shared by every release: its own name, version and deadlines blanked. */
+function stageOf(release: CanaryDeployment | undefined, app: string): string {
+  const status = release?.status;
+  if (!status?.phase) return '(no status yet)';
+  const message = (status.message ?? status.reason ?? '')
+    .replaceAll(`${app}:v2`, '<version>')
+    .replaceAll(app, '<app>')
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>');
+  return `${status.phase}: ${message}`;
+}
+
+/** CPU seconds of every cluster component now (pids from the cluster's state). */
+function componentCpu(env: BenchEnv): Partial<Record<ComponentName, number>> {
+  const out: Partial<Record<ComponentName, number>> = {};
+  for (const [name, component] of Object.entries(env.state.components) as [ComponentName, { pid: number }][]) {
+    const reading = readProcess(component.pid);
+    if (reading) out[name] = reading.cpuSeconds;
+  }
+  return out;
+}
+
+/** Per-stage time of each release, fed with the CanaryDeployments' watch events. */
+function stageClock(ns: string, batch: readonly string[]): {
+  created(app: string, at: number): void;
+  change(release: CanaryDeployment, at: number): void;
+  summary(): ScalePhase['stages'];
+} {
+  const inBatch = new Set(batch);
+  const current = new Map<string, { stage: string; since: number }>();
+  // stage → app → ms spent
+  const spent = new Map<string, Map<string, number>>();
+  const close = (app: string, at: number): void => {
+    const entry = current.get(app);
+    if (!entry) return;
+    const perApp = spent.get(entry.stage) ?? new Map<string, number>();
+    perApp.set(app, (perApp.get(app) ?? 0) + (at - entry.since));
+    spent.set(entry.stage, perApp);
+  };
+  return {
+    created(app, at) {
+      if (!current.has(app)) current.set(app, { stage: '(no status yet)', since: at });
+    },
+    change(release, at) {
+      const app = release.metadata.name ?? '';
+      if (release.metadata.namespace !== ns || !inBatch.has(app)) return;
+      const stage = stageOf(release, app);
+      const entry = current.get(app);
+      if (entry?.stage === stage) return;
+      if (entry && /^(Completed|Failed):/.test(entry.stage)) return;
+      close(app, at);
+      current.set(app, { stage, since: at });
+    },
+    summary() {
+      return [...spent.entries()].map(([stage, perApp]) => {
+        const s = summarize([...perApp.values()]);
+        return { stage, releases: s.n, median: s.median, p90: s.p90 };
+      });
+    },
+  };
+}
+
 export async function benchScale(env: BenchEnv, ns: string, sizes: readonly number[], onProgress: (line: string) => void): Promise<ScaleResult> {
   const apps = Array.from({ length: sizes.reduce((a, b) => a + b, 0) }, (_, i) => `s-${i}`);
   onProgress(`creating ${apps.length} apps of ${REPLICAS_PER_APP} replicas`);
@@ -94,11 +164,16 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
       offset += size;
       onProgress(`phase: ${size} concurrent releases`);
       const before = readProcess(controller.pid);
-      const requestsBefore = await apiRequests(controller.url);
+      const countersBefore: ControllerCounters = await scrapeController(controller.url);
+      const clusterCpuBefore = componentCpu(env);
       rss.resetPeak();
       const finished = new Map<string, number>();
       const created = new Map<string, number>();
       let failed = 0;
+      const stages = stageClock(ns, batch);
+      const unsubscribe = releases.onChange((change, at) => {
+        if (change.type === 'apply') stages.change(change.object, at);
+      });
       const allDone = releases.when(
         `${size} releases finished`,
         (store) => {
@@ -120,21 +195,26 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
       try {
         await inBatches(batch, CREATE_CONCURRENCY, async (app) => {
           await createRelease(env.admin, ns, app, { targetDeployment: app, canaryVersion: `${app}:v2`, strategy: { steps: SPEC_STEPS } });
-          created.set(app, now());
+          const at = now();
+          created.set(app, at);
+          stages.created(app, at);
         });
         await allDone;
       } finally {
         clearInterval(progress);
+        unsubscribe();
       }
       const wallMs = now() - start;
       // The last status write and its follow-ups (e.g. the canary's deletion events) land.
       await sleep(2000);
       const after = readProcess(controller.pid);
-      const requests = countDelta(requestsBefore, await apiRequests(controller.url));
+      const clusterCpuAfter = componentCpu(env);
+      const countersAfter = await scrapeController(controller.url);
+      const requests = countDelta(countersBefore.requests, countersAfter.requests);
       const rssEndBytes = after?.rssBytes ?? NaN;
       const rssPeakBytes = rss.peak();
       await sleep(IDLE_MS);
-      const idleRequests = countDelta(requestsBefore, await apiRequests(controller.url));
+      const idleRequests = countDelta(countersBefore.requests, (await scrapeController(controller.url)).requests);
       for (const [key, value] of Object.entries(requests)) {
         const idle = (idleRequests[key] ?? 0) - value;
         if (idle > 0) idleRequests[key] = idle;
@@ -158,6 +238,13 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
         writesPerRelease: writes / size,
         readsPerRelease: (total(requests) - writes) / size,
         idleRequests,
+        reconcilesPerRelease: (countersAfter.reconciles - countersBefore.reconciles) / size,
+        meanReconcileMs: ((countersAfter.reconcileSeconds - countersBefore.reconcileSeconds) * 1000) / Math.max(1, countersAfter.reconciles - countersBefore.reconciles),
+        reconcileErrors: countersAfter.reconcileErrors - countersBefore.reconcileErrors,
+        stages: stages.summary(),
+        componentCpuSeconds: Object.fromEntries(
+          Object.entries(clusterCpuAfter).map(([name, cpu]) => [name, cpu - ((clusterCpuBefore as Record<string, number>)[name] ?? cpu)]),
+        ) as Partial<Record<ComponentName, number>>,
       });
       onProgress(`phase ${size}: ${(wallMs / 1000).toFixed(1)} s, ${failed} failed`);
     }
