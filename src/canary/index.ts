@@ -1,7 +1,10 @@
 /**
- * The CanaryDeployment controller's entry in the controller registry (`src/controllers.ts`).
+ * The CanaryDeployment controller's entry in the controller registry (`src/controllers.ts`):
+ * `--prometheus-url` for analyses, notifications through src/notify (failures logged,
+ * never holding a release up).
  */
 import type { ControllerEntry } from '../controllers.ts';
+import { releaseNotifier } from '../notify/index.ts';
 import { canaryController, CanaryControllerName } from './controller.ts';
 
 export { canaryController, CanaryControllerName, CanaryFinalizer } from './controller.ts';
@@ -9,7 +12,14 @@ export { canaryController, CanaryControllerName, CanaryFinalizer } from './contr
 /** `--controllers canary`. */
 export const canaryEntry: ControllerEntry = {
   name: CanaryControllerName,
-  create({ prometheusUrl }) {
-    return canaryController({ prometheusUrl });
+  create({ client, log, prometheusUrl }) {
+    const notify = releaseNotifier(client, {
+      onReport: (report) => {
+        const failed = report.deliveries.filter((d) => !d.ok);
+        if (failed.length > 0 || report.problems.length > 0) log.warn({ release: report.release, event: report.event, failed, problems: report.problems }, 'notification not delivered');
+        else log.info({ release: report.release, event: report.event, receivers: report.deliveries.length }, 'notified');
+      },
+    });
+    return canaryController({ prometheusUrl, notify });
   },
 };
