@@ -82,9 +82,8 @@ async function targetOf(sim: Simulator, share: number): Promise<SimTarget> {
   });
 }
 
-/** Samples of `name` in a scrape whose labels contain every fragment, summed. */
-async function scrapeSum(sim: Simulator, name: string, ...fragments: string[]): Promise<number> {
-  const text = await (await fetch(`${sim.url}/metrics`)).text();
+/** Samples of `name` in `text` whose labels contain every fragment, summed. */
+function sumOf(text: string, name: string, ...fragments: string[]): number {
   let sum = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith(`${name}{`) && fragments.every((f) => line.includes(f))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -92,17 +91,22 @@ async function scrapeSum(sim: Simulator, name: string, ...fragments: string[]): 
   return sum;
 }
 
+async function scrape(sim: Simulator): Promise<string> {
+  return (await fetch(`${sim.url}/metrics`)).text();
+}
+
 /**
  * The canary's share of the requests counted in `name` while at least `count` more
- * requests come in.
+ * requests come in. Each end is one scrape, so both counts are of the same tick.
  */
 async function measuredShare(sim: Simulator, name: string, canaryFragment: string, count = 800): Promise<number> {
-  const [all0, canary0] = [await scrapeSum(sim, name), await scrapeSum(sim, name, canaryFragment)];
-  let all1 = all0;
-  await waitFor(async () => (all1 = await scrapeSum(sim, name)) - all0 >= count, { describe: `${count} more requests in ${name}` });
-  const canary1 = await scrapeSum(sim, name, canaryFragment);
-  // The two reads of the end are a tick apart at most: allow a tick's worth of slack.
-  return (canary1 - canary0) / (all1 - all0);
+  const start = await scrape(sim);
+  const [all0, canary0] = [sumOf(start, name), sumOf(start, name, canaryFragment)];
+  const end = await waitFor(async () => {
+    const text = await scrape(sim);
+    return sumOf(text, name) - all0 >= count ? text : undefined;
+  }, { describe: `${count} more requests in ${name}` });
+  return (sumOf(end, name, canaryFragment) - canary0) / (sumOf(end, name) - all0);
 }
 
 function assertNear(actual: number, expected: number, what: string): void {
@@ -150,7 +154,7 @@ describe('simulator', () => {
     await targetOf(sim, 0.3);
     const canaryLabel = `canary="${namespace}-web-canary-80"`;
     assertNear(await measuredShare(sim, 'nginx_ingress_controller_requests', canaryLabel), 0.3, 'canary share of nginx requests');
-    assert.equal(await scrapeSum(sim, 'nginx_ingress_controller_requests', 'ingress="web-canary"'), 0, 'both versions are counted under the main Ingress');
+    assert.equal(sumOf(await scrape(sim), 'nginx_ingress_controller_requests', 'ingress="web-canary"'), 0, 'both versions are counted under the main Ingress');
   });
 
   it('follows the HTTPRoute backendRef weights (Gateway API)', async (t) => {
@@ -188,17 +192,26 @@ describe('simulator', () => {
       const body = (await (await fetch(url)).json()) as { data?: { result?: { value: [number, string] }[] } };
       return Number(body.data?.result?.[0]?.value[1]);
     };
-    const errorQuery = builtInQuery('errorRate', queryTarget);
-    // Until a whole window has passed since the canary's series appeared, rate()
-    // extrapolates each series differently and the ratio is off: poll past that.
-    await waitFor(async () => Math.abs((await read(errorQuery)) - 40) <= 5, {
-      timeoutMs: 60_000,
-      describe: `Prometheus to report a canary error rate near 40% for ${errorQuery}`,
-    });
-    // Istio's buckets around 900 ms are 500 and 1000: the quantile is interpolated in there.
-    const p99 = await read(builtInQuery('latencyP99', queryTarget));
-    assert.ok(p99 > 500 && p99 <= 1000, `canary p99 read through Prometheus: ${p99} ms`);
-    const stableP99 = await read(builtInQuery('latencyP99', { ...queryTarget, canaryName: 'web' }));
-    assert.ok(stableP99 <= 100, `stable p99 stays low: ${stableP99} ms`);
+    const queries = {
+      canaryErrorRate: builtInQuery('errorRate', queryTarget),
+      canaryP99: builtInQuery('latencyP99', queryTarget),
+      stableP99: builtInQuery('latencyP99', { ...queryTarget, canaryName: 'web' }),
+    };
+    // Polled together: until a whole window has passed since the canary's series
+    // appeared, rate() extrapolates each series (and each bucket) from a few samples and
+    // the ratios, the tail quantile most, wander. Istio's buckets around 900 ms are 500
+    // and 1000, so the canary's p99 is interpolated in there.
+    await waitFor(
+      async () => {
+        const seen: Record<string, number> = {};
+        for (const [name, query] of Object.entries(queries)) seen[name] = await read(query);
+        const { canaryErrorRate = NaN, canaryP99 = NaN, stableP99 = NaN } = seen;
+        const ok = Math.abs(canaryErrorRate - 40) <= 5 && canaryP99 > 500 && canaryP99 <= 1000 && stableP99 <= 100;
+        // Thrown, so the timeout message shows the last values read.
+        if (!ok) throw new Error(JSON.stringify(seen));
+        return ok;
+      },
+      { timeoutMs: 60_000, describe: "Prometheus to report the canary at ~40% errors and a p99 in (500, 1000] ms, the stable's p99 under 100 ms" },
+    );
   });
 });
