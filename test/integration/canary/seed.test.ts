@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as kinds from '../../../src/runtime/kinds.ts';
-import { createApp, createRelease, getDeployment, imageOf, names, releaseEnv, sampleSteps, waitPhase } from './support.ts';
+import { createApp, createRelease, getDeployment, getRelease, imageOf, names, releaseEnv, sampleSteps, waitFor, waitPhase } from './support.ts';
 
 test('seed sample: Linear 10/50/100 on replica ratios ends Completed with the new image on stable', { timeout: 120_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
@@ -49,4 +49,22 @@ test('seed sample: Linear 10/50/100 on replica ratios ends Completed with the ne
   assert.deepEqual(events, ['Started', 'StepReached', 'StepAdvanced', 'StepAdvanced', 'Promoting', 'Completed']);
   const conditions = Object.fromEntries((done.status?.conditions ?? []).map((c) => [c.type, c.status]));
   assert.deepEqual(conditions, { Progressing: 'False', Paused: 'False', Healthy: 'True', Ready: 'True' });
+});
+
+test('a new canaryVersion mid-release starts again from step 1 on that version', { timeout: 120_000 }, async (t) => {
+  const { admin, ns } = await releaseEnv(t);
+  await createApp(admin, ns, 'myapp', { replicas: 4 });
+  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 25, pause: '1s' }, { weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] } });
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.currentStepIndex === 1, { describe: 'step 2 on v2', timeoutMs: 60_000 });
+  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { canaryVersion: 'myapp:v3', strategy: { steps: [{ weight: 25, pause: '1s' }, { weight: 100, pause: '0s' }] } } }, 'merge');
+  const restarted = await waitFor(async () => {
+    const cd = await getRelease(admin, ns, 'myapp');
+    return cd?.status?.releaseVersion === 'myapp:v3' ? cd : undefined;
+  }, { describe: 'the release restarted on v3', timeoutMs: 30_000 });
+  assert.equal(restarted.status?.currentStepIndex, 0, 'from the first step');
+  const done = await waitPhase(admin, ns, 'myapp', 'Completed', 90_000);
+  assert.equal(done.status?.releaseVersion, 'myapp:v3');
+  assert.equal(imageOf(await getDeployment(admin, ns, 'myapp')), 'myapp:v3');
+  assert.ok((done.status?.history ?? []).some((h) => h.event === 'Restarted'), 'the restart is in the history');
+  assert.ok(!(await names(admin, kinds.Deployment, ns)).includes('myapp-canary'));
 });
