@@ -188,6 +188,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       return Action.requeue(500);
     }
     await env.provider.cleanup(env.target);
+    written.delete(cd.metadata.uid ?? '');
     if (!isFinished(cd.status?.phase)) {
       await ctx.events.publish(cd, { type: 'Normal', reason: 'Deleted', note: 'deleted mid-release: all traffic back on stable, canary removed' });
     }
