@@ -14,6 +14,8 @@
  */
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { canaryVersionLabelOf } from '../analysis/queries.ts';
+import { canaryDeploymentName, canaryServiceName } from '../canary/workloads.ts';
+import { canaryIngressName } from '../traffic/nginx.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import {
   CanaryDeployment as CanaryDeploymentKind,
@@ -52,16 +54,6 @@ export interface ClusterView {
   httpRoute(namespace: string, name: string): HTTPRouteLike | undefined;
 }
 
-/** The canary Deployment's name for a target, as the controller makes it. */
-export function canaryWorkloadName(target: string): string {
-  return `${target}-canary`;
-}
-
-/** The canary Ingress's name for a stable Ingress, as the Nginx provider makes it. */
-export function canaryIngressName(ingress: string): string {
-  return `${ingress}-canary`;
-}
-
 /**
  * The `version` label of each version's plain metrics: the canary's by the analyzer's
  * own rule (its pod template's `version` label, else `canary`); the stable's is its pod
@@ -87,13 +79,13 @@ export function describeTargets(view: ClusterView): SimTarget[] {
   for (const deployment of view.deployments()) {
     const { namespace, name, labels } = deployment.metadata;
     if (!namespace || !name || labels?.[SimulateLabel] !== 'true' || claimed.has(`${namespace}/${name}`)) continue;
-    const canary = view.deployment(namespace, canaryWorkloadName(name));
+    const canary = view.deployment(namespace, canaryDeploymentName(name));
     targets.push({
       key: `${namespace}/${name}`,
       namespace,
       name,
       target: name,
-      canaryWorkload: canaryWorkloadName(name),
+      canaryWorkload: canaryDeploymentName(name),
       service: name,
       provider: 'Replicas',
       canaryShare: replicaCanaryShare(deployment, canary),
@@ -109,7 +101,7 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
   const targetName = cd.spec?.targetDeployment;
   if (!namespace || !name || !targetName) return undefined;
   const service = cd.spec.service?.name ?? targetName;
-  const canaryWorkload = canaryWorkloadName(targetName);
+  const canaryWorkload = canaryDeploymentName(targetName);
   const provider = cd.spec.traffic?.provider ?? 'Replicas';
   const stable = view.deployment(namespace, targetName);
   const canary = view.deployment(namespace, canaryWorkload);
@@ -139,7 +131,7 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
       // Ingress's backend when it exists, else assume the stable backend's port.
       const backend = ingressBackend(canaryIngress) ?? (() => {
         const stableBackend = ingressBackend(view.ingress(namespace, ingressName));
-        return { service: `${service}-canary`, port: stableBackend?.port ?? String(cd.spec.service?.port ?? 80) };
+        return { service: canaryServiceName(service), port: stableBackend?.port ?? String(cd.spec.service?.port ?? 80) };
       })();
       return {
         ...base,

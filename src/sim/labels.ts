@@ -28,10 +28,6 @@ export type { Version } from './target.ts';
 /** Status codes the simulator answers with: success and failure, nothing between. */
 export type StatusCode = '200' | '500';
 
-export function statusOf(failed: boolean): StatusCode {
-  return failed ? '500' : '200';
-}
-
 /** The Deployment that serves `version` of `target`. */
 export function workloadOf(target: SimTarget, version: Version): string {
   return version === 'canary' ? target.canaryWorkload : target.target;

@@ -51,8 +51,6 @@ export interface DataPlaneMetrics {
   recorder(target: SimTarget): ServiceRecorder;
   /** Drops a service's series. */
   forget(key: string): void;
-  /** Keys of the services that have series. */
-  keys(): IterableIterator<string>;
 }
 
 /** Counts one sampled request of a version; cheap enough to call once per request. */
@@ -150,7 +148,6 @@ export function createDataPlaneMetrics(selection: FamilySelection = 'provider'):
       return recorder;
     },
     forget,
-    keys: () => recorders.keys(),
   };
 }
 

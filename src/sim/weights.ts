@@ -5,6 +5,8 @@
  * simulator must keep running while the controller is half-way through a change.
  */
 import type { KubeObject } from '../runtime/client.ts';
+import { CanarySubset } from '../traffic/istio.ts';
+import { CanaryAnnotation, CanaryWeightAnnotation, CanaryWeightTotalAnnotation } from '../traffic/nginx.ts';
 
 /** The fields of a Deployment the simulator reads. */
 export interface DeploymentLike extends KubeObject {
@@ -37,9 +39,6 @@ export interface HTTPRouteLike extends KubeObject {
   spec?: { rules?: { backendRefs?: { name?: string; kind?: string; weight?: number }[] }[] };
 }
 
-export const NginxCanaryAnnotation = 'nginx.ingress.kubernetes.io/canary';
-export const NginxWeightAnnotation = 'nginx.ingress.kubernetes.io/canary-weight';
-export const NginxWeightTotalAnnotation = 'nginx.ingress.kubernetes.io/canary-weight-total';
 
 function clampShare(value: number): number {
   if (!Number.isFinite(value)) return 0;
@@ -64,7 +63,7 @@ export function istioCanaryShare(vs: VirtualServiceLike | undefined, stableServi
     const weightOf = (r: { weight?: number }) => r.weight ?? (routes.length === 1 ? 100 : 0);
     const total = routes.reduce((sum, r) => sum + weightOf(r), 0);
     if (total <= 0) return 0;
-    const isCanary = (d: IstioDestination | undefined) => d?.subset === 'canary' || shortHost(d?.host) !== stableService;
+    const isCanary = (d: IstioDestination | undefined) => d?.subset === CanarySubset || shortHost(d?.host) !== stableService;
     return clampShare(routes.filter((r) => isCanary(r.destination)).reduce((sum, r) => sum + weightOf(r), 0) / total);
   }
   return 0;
@@ -76,9 +75,9 @@ export function istioCanaryShare(vs: VirtualServiceLike | undefined, stableServi
  */
 export function nginxCanaryShare(canaryIngress: IngressLike | undefined): number {
   const annotations = canaryIngress?.metadata.annotations ?? {};
-  if (annotations[NginxCanaryAnnotation] !== 'true') return 0;
-  const weight = Number.parseInt(annotations[NginxWeightAnnotation] ?? '0', 10);
-  const total = Number.parseInt(annotations[NginxWeightTotalAnnotation] ?? '100', 10);
+  if (annotations[CanaryAnnotation] !== 'true') return 0;
+  const weight = Number.parseInt(annotations[CanaryWeightAnnotation] ?? '0', 10);
+  const total = Number.parseInt(annotations[CanaryWeightTotalAnnotation] ?? '100', 10);
   if (!(weight > 0) || !(total > 0)) return 0;
   return clampShare(weight / total);
 }
