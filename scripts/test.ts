@@ -102,6 +102,8 @@ async function nodeTest(step: string, testFiles: string[], extraArgs: string[], 
     process.execPath,
     [
       '--test',
+      // A file that leaves a socket or timer open must not hang the run once its tests are done.
+      '--test-force-exit',
       ...extraArgs,
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
