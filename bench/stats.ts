@@ -49,11 +49,6 @@ export function mib(bytes: number): string {
   return Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : '-';
 }
 
-/** `×12.3` (a ratio to the write round trip). */
-export function ratio(value: number, unit: number): string {
-  return Number.isFinite(value) && unit > 0 ? `×${(value / unit).toFixed(1)}` : '-';
-}
-
 /** Renders rows as a left-aligned text table with a header rule. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
