@@ -285,7 +285,10 @@ async function main(): Promise<number> {
     console.log(`\n${text}`);
     const dir = join(repo, 'bench', 'results');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const json = `${JSON.stringify(results, null, 2)}\n`;
+    // latest.json is the last run of either mode; latest-<mode>.json keeps each mode's last.
+    await writeFile(join(dir, 'latest.json'), json);
+    await writeFile(join(dir, `latest-${mode}.json`), json);
     await writeFile(join(dir, `latest-${mode}.txt`), `${text}\n`);
     progress(`written to ${join(dir, 'latest.json')}`);
   } catch (err) {

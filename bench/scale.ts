@@ -17,7 +17,7 @@
  * Later phases add to the releases already Completed in the same namespace, so "memory
  * stays flat" reads as: RSS grows by little per release, and not at all while idle.
  */
-import type { CanaryDeployment, CanaryDeploymentSpec } from '../src/api/canary-deployment.ts';
+import type { CanaryDeployment, Step } from '../src/api/canary-deployment.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { createApp, createRelease, inBatches, waitRolledOut } from './apps.ts';
 import { startControllerProcess, type BenchEnv } from './env.ts';
@@ -75,7 +75,7 @@ export interface ScaleResult {
 }
 
 const REPLICAS_PER_APP = 2;
-const SPEC_STEPS: NonNullable<CanaryDeploymentSpec['strategy']>['steps'] = [
+const SPEC_STEPS: Step[] = [
   { weight: 10, pause: '1s' },
   { weight: 50, pause: '1s' },
   { weight: 100, pause: '0s' },
@@ -144,6 +144,7 @@ function stageClock(ns: string, batch: readonly string[]): {
   };
 }
 
+/** Creates every app, starts one controller, then runs one phase per entry of `sizes` (releases at once). */
 export async function benchScale(env: BenchEnv, ns: string, sizes: readonly number[], onProgress: (line: string) => void): Promise<ScaleResult> {
   const apps = Array.from({ length: sizes.reduce((a, b) => a + b, 0) }, (_, i) => `s-${i}`);
   onProgress(`creating ${apps.length} apps of ${REPLICAS_PER_APP} replicas`);
@@ -248,7 +249,7 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
       });
       onProgress(`phase ${size}: ${(wallMs / 1000).toFixed(1)} s, ${failed} failed`);
     }
-    return { replicasPerApp: REPLICAS_PER_APP, steps: SPEC_STEPS!.map((s) => `${s.weight}%/${s.pause}`).join(' → '), rssBaselineBytes, phases, logFile: controller.logFile };
+    return { replicasPerApp: REPLICAS_PER_APP, steps: SPEC_STEPS.map((s) => `${s.weight}%/${s.pause}`).join(' → '), rssBaselineBytes, phases, logFile: controller.logFile };
   } finally {
     rss.stop();
     await controller.stop();
