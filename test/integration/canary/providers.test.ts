@@ -13,7 +13,7 @@ import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { createApp, createRelease, getDeployment, imageOf, names, releaseEnv, sampleSteps, waitPhase } from './support.ts';
 
-const steps: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '1s' }, { weight: 60, pause: '1s' }, { weight: 100, pause: '0s' }] };
+const steps: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '1s' }, { weight: 60, pause: '1s' }, { weight: 100, pause: '1s' }] };
 
 interface Pod extends KubeObject {
   spec?: { containers?: { image?: string }[] };

@@ -64,6 +64,12 @@ async function installApi(admin: KubeClient): Promise<void> {
 
 /** The cluster with everything a release needs, a fresh namespace, and a running controller. */
 export async function releaseEnv(t: NamespaceOwner, options: { controller?: boolean } = {}): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
+  // A test waits on API requests and child processes; should all of those hang without
+  // a handle (seen under heavy load), node:test would drop the test silently ("event loop
+  // has already resolved"). A live timer keeps the loop, so the test fails on its own
+  // timeout with a stack instead.
+  const keepAlive = setInterval(() => undefined, 1_000);
+  t.after(() => clearInterval(keepAlive));
   const { admin } = await testCluster();
   installed ??= (async () => {
     await installApi(admin);
