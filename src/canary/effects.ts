@@ -7,7 +7,7 @@
  * Events and notifications never hold a release up: Events are published together at
  * the end of a batch; notifications are sent in the background.
  */
-import type { CanaryDeployment, NotificationEvent } from '../api/canary-deployment.ts';
+import { RoleLabel, type CanaryDeployment, type NotificationEvent } from '../api/canary-deployment.ts';
 import { isConflict, type KubeClient } from '../runtime/client.ts';
 import { apply } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
@@ -27,7 +27,6 @@ import {
   type Deployment,
   type Service,
 } from './workloads.ts';
-import { RoleLabel } from '../api/canary-deployment.ts';
 
 /** Sends a notification about a release; must not throw (it runs in the background). */
 export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<void>;

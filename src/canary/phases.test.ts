@@ -279,6 +279,21 @@ test('abort through a command: Aborted, traffic to stable, acted on once', () =>
   assert.deepEqual(again.effects, []);
 });
 
+test('abort during promotion is refused: the stable Deployment already runs the new version', () => {
+  const w = world();
+  const s = settings({ steps: [{ weight: 50, pauseMs: 0, requiresApproval: false }] });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.reason, 'Promoting');
+  tr = reconcile(s, tr.status, w, { command: { verb: 'abort', raw: 'abort:late' } });
+  assert.equal(tr.status.phase, 'Progressing');
+  assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'CommandIgnored'));
+  assert.equal(run(s, w, tr.status).phase, 'Completed');
+});
+
 test('retry on a Failed release starts again from step 0; on a Completed one it is refused', () => {
   const w = world();
   const s = settings();

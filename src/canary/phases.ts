@@ -171,9 +171,13 @@ function decide(t: Builder): void {
 
   // An active release (Initializing, Progressing, Paused).
   if (t.status.releaseVersion !== settings.version) return start(t, 'Restarted');
-  if (command?.verb === 'abort') return rollback(t, 'Aborted', 'aborted by a user');
   if (command?.verb === 'retry') t.ignore(command, 'retry applies only to a Failed release');
+  // Once the stable Deployment takes the new image there is nothing left to roll back to.
   const promoting = t.step >= t.total;
+  if (command?.verb === 'abort') {
+    if (!promoting) return rollback(t, 'Aborted', 'aborted by a user');
+    t.ignore(command, 'the release is being promoted: the stable Deployment already takes the new version');
+  }
   if (!promoting) {
     if (!obs.pods.healthy && settings.autoRollback.enabled && settings.autoRollback.onPodCrash) {
       return rollback(t, obs.pods.reason === 'CrashLoopBackOff' ? 'PodCrashLoop' : obs.pods.reason === 'OOMKilled' ? 'PodOOMKilled' : 'PodNotReady', obs.pods.message);
@@ -282,7 +286,6 @@ function initializing(t: Builder, command: CommandObservation | undefined): void
     return;
   }
   t.status.phase = 'Progressing';
-  t.status.reason = 'StepStarted';
   if ((t.status.approvedStep ?? -1) >= t.total) return enterPromotion(t);
   enterStep(t, 0, 'canary ready');
 }

@@ -12,7 +12,8 @@
  * the last status written per object is remembered with the resourceVersion it replaced,
  * and used instead of a cached object that still has that resourceVersion.
  */
-import { CanaryDeployment as CanaryDeploymentKind, Deployment as DeploymentKind, Pod as PodKind, Service as ServiceKind } from '../runtime/kinds.ts';
+import { apiVersionOf, CanaryDeployment as CanaryDeploymentKind, Deployment as DeploymentKind, Pod as PodKind, Service as ServiceKind } from '../runtime/kinds.ts';
+import type { KubeObject } from '../runtime/client.ts';
 import { OwnerLabel, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
@@ -20,7 +21,7 @@ import type { ReconcileContext } from '../runtime/controller.ts';
 import { TerminalError } from '../runtime/errors.ts';
 import { runAnalysis } from './analysis.ts';
 import { pendingCommand } from './commands.ts';
-import { executeEffects, releaseEnv, type ReleaseEnv, type Notifier } from './effects.ts';
+import { executeEffects, releaseEnv, type Notifier } from './effects.ts';
 import { analysisDue, isFinished, transition, type AnalysisObservation, type Observations } from './phases.ts';
 import { assessPods, type Pod } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
@@ -88,24 +89,16 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if ('error' in extra) throw new TerminalError(extra.error, { reason: 'InvalidSpec' });
     const settings = resolved.settings;
     const ns = cd.metadata.namespace ?? '';
-    const name = cd.metadata.name ?? '';
     const uid = cd.metadata.uid ?? '';
     const now = ctx.now();
 
-    const deployments = ctx.cache<Deployment>(DeploymentKind);
-    const stable = deployments.get(ns, cd.spec.targetDeployment);
-    const canary = deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment));
+    const { deployments, stable, canary, service, pods } = lookUp(cd, ctx);
     if (canary && !canary.metadata.ownerReferences?.some((o) => o.uid === uid)) {
       throw new TerminalError(`Deployment ${canary.metadata.name} exists and is not this release's: rename or remove it`, { reason: 'CanaryNameTaken' });
     }
     if (stable && !releasedContainer(stable.spec?.template, cd.spec.container)) {
       throw new TerminalError(`container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`, { reason: 'ContainerNotFound' });
     }
-    const pods = ctx
-      .cache<Pod>(PodKind)
-      .list(ns)
-      .filter((p) => p.metadata.labels?.[OwnerLabel] === name && p.metadata.labels?.[RoleLabel] === 'canary');
-    const service = ctx.cache<Service>(ServiceKind).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment);
     const env = releaseEnv({ cd, ctx, settings, stable, canary, service, extraLabels: extra.labels, notify: options.notify });
 
     const status = cd.status;
@@ -156,16 +149,15 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     return Action.requeue(Math.max(50, Math.min(tr.requeueAfterMs ?? ACTIVE_RESYNC_MS, ACTIVE_RESYNC_MS)));
   }
 
+  /** Server-side applies the whole status (skipped when unchanged) and remembers what was stored. */
   async function writeStatus(cd: CanaryDeployment, status: CanaryDeploymentStatus, ctx: ReconcileContext): Promise<void> {
-    const desired: CanaryDeployment = {
-      apiVersion: 'deploy.codedance.io/v1alpha1',
-      kind: 'CanaryDeployment',
+    const body: KubeObject & { status: CanaryDeploymentStatus } = {
+      apiVersion: apiVersionOf(CanaryDeploymentKind),
+      kind: CanaryDeploymentKind.kind,
       metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
-      spec: cd.spec,
       status,
     };
-    const { spec: _spec, ...body } = desired;
-    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body as CanaryDeployment, { current: cd });
+    const stored = (await applyStatus<KubeObject>(ctx.client, CanaryDeploymentKind, body, { current: cd })) as CanaryDeployment;
     if (stored !== cd) written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
   }
 
@@ -173,14 +165,9 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     track(cached);
     const cd = fresh(cached);
     const resolved = releaseSettings(cd.spec);
-    const ns = cd.metadata.namespace ?? '';
-    const deployments = ctx.cache<Deployment>(DeploymentKind);
-    const stable = deployments.get(ns, cd.spec.targetDeployment);
-    const canary = deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment));
-    const service = ctx.cache<Service>(ServiceKind).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment);
     if (!resolved.ok) return; // nothing was ever made for an invalid spec
-    const env: ReleaseEnv = releaseEnv({ cd, ctx, settings: resolved.settings, stable, canary, service, extraLabels: {}, notify: options.notify });
-    const pods = ctx.cache<Pod>(PodKind).list(ns).filter((p) => p.metadata.labels?.[OwnerLabel] === cd.metadata.name && p.metadata.labels?.[RoleLabel] === 'canary');
+    const { stable, canary, service, pods } = lookUp(cd, ctx);
+    const env = releaseEnv({ cd, ctx, settings: resolved.settings, stable, canary, service, extraLabels: {}, notify: options.notify });
     if (canary || pods.length > 0) {
       // Traffic first, then the canary: the same order as a rollback.
       await executeEffects(env, [{ type: 'resetTraffic' }, { type: 'deleteCanary' }]);
@@ -192,6 +179,22 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if (!isFinished(cd.status?.phase)) {
       await ctx.events.publish(cd, { type: 'Normal', reason: 'Deleted', note: 'deleted mid-release: all traffic back on stable, canary removed' });
     }
+  }
+
+  /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */
+  function lookUp(cd: CanaryDeployment, ctx: ReconcileContext) {
+    const ns = cd.metadata.namespace ?? '';
+    const deployments = ctx.cache<Deployment>(DeploymentKind);
+    return {
+      deployments,
+      stable: deployments.get(ns, cd.spec.targetDeployment),
+      canary: deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)),
+      service: ctx.cache<Service>(ServiceKind).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
+      pods: ctx
+        .cache<Pod>(PodKind)
+        .list(ns)
+        .filter((p) => p.metadata.labels?.[OwnerLabel] === cd.metadata.name && p.metadata.labels?.[RoleLabel] === 'canary'),
+    };
   }
 
   function releasesOfTarget(namespace: string, name: string): string[] {

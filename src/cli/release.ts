@@ -254,6 +254,9 @@ export function refusal(verb: string, cd: CanaryDeployment, full: boolean): stri
       return undefined;
     case 'abort':
       if (finished) return `release "${name}" is already ${phase}`;
+      if (cd.status?.totalSteps !== undefined && (cd.status.currentStepIndex ?? 0) >= cd.status.totalSteps) {
+        return `release "${name}" is being promoted: the stable Deployment already takes ${cd.spec.canaryVersion}; there is nothing to roll back to`;
+      }
       return undefined;
     case 'retry':
       if (phase !== 'Failed') return `release "${name}" is ${phase ?? 'not started'}: only a Failed release can be retried`;
