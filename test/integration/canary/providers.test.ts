@@ -11,7 +11,7 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
-import { createApp, createRelease, getDeployment, imageOf, names, releaseEnv, sampleSteps, waitPhase } from './support.ts';
+import { keepLog, createApp, createRelease, getDeployment, imageOf, names, releaseEnv, sampleSteps, waitPhase } from './support.ts';
 
 const steps: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '1s' }, { weight: 60, pause: '1s' }, { weight: 100, pause: '1s' }] };
 
@@ -28,7 +28,7 @@ async function canaryPodLabels(admin: KubeClient, ns: string): Promise<Record<st
 async function release(admin: KubeClient, ns: string, traffic: CanaryDeploymentSpec['traffic'], read: () => Promise<number | undefined>): Promise<{ weights: Map<number, Set<number | undefined>> }> {
   const sampler = sampleSteps(admin, ns, 'myapp', read, 100);
   await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: steps, traffic });
-  const done = await waitPhase(admin, ns, 'myapp', 'Completed', 90_000);
+  const done = await waitPhase(admin, ns, 'myapp', 'Completed', 150_000);
   const samples = await sampler.stop();
   const weights = new Map<number, Set<number | undefined>>();
   for (const s of samples) {
@@ -47,8 +47,9 @@ async function release(admin: KubeClient, ns: string, traffic: CanaryDeploymentS
   return { weights };
 }
 
-test('Istio: VirtualService weights between the stable and canary subsets', { timeout: 120_000 }, async (t) => {
-  const { admin, ns } = await releaseEnv(t);
+test('Istio: VirtualService weights between the stable and canary subsets', { timeout: 180_000 }, async (t) => {
+  const { admin, ns, controller } = await releaseEnv(t);
+  keepLog(t, controller);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   const other = { name: 'billing', route: [{ destination: { host: 'billing' } }] };
   await admin.create<VirtualService>(kinds.VirtualService, {
@@ -75,7 +76,7 @@ test('Istio: VirtualService weights between the stable and canary subsets', { ti
   assert.ok(labels.length > 0 && labels.every((l) => l['app'] === 'myapp'), 'canary pods are endpoints of the stable Service (Istio splits them by subset)');
 });
 
-test('Nginx: a canary Ingress with canary-weight, removed at the end', { timeout: 120_000 }, async (t) => {
+test('Nginx: a canary Ingress with canary-weight, removed at the end', { timeout: 180_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await admin.create<Ingress>(kinds.Ingress, {
@@ -94,7 +95,7 @@ test('Nginx: a canary Ingress with canary-weight, removed at the end', { timeout
   assert.ok(labels.length > 0 && labels.every((l) => l['app'] === undefined), 'canary pods are outside the stable Service (reached through myapp-canary only)');
 });
 
-test('Gateway API: HTTPRoute backendRef weights, back to one backend at the end', { timeout: 120_000 }, async (t) => {
+test('Gateway API: HTTPRoute backendRef weights, back to one backend at the end', { timeout: 180_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   interface HTTPRoute extends KubeObject {
