@@ -375,7 +375,8 @@ function enterStep(t: Builder, index: number, why: string): void {
     };
   }
   t.effects.push({ type: 'setWeight', weight: step.weight });
-  const hold = step.pauseMs === undefined ? 'waiting for approval' : step.pauseMs > 0 ? `holding until ${t.status.pauseUntil}` : 'no pause';
+  // Worded as progressing() words a step that only waits, so the next look writes nothing.
+  const hold = step.pauseMs === undefined || step.requiresApproval ? 'waiting for approval (codedance promote)' : step.pauseMs > 0 ? `waiting until ${t.status.pauseUntil}` : 'no pause';
   t.status.message = `step ${index + 1}/${t.total}: ${step.weight}% to ${settings.version}, ${hold}`;
   const label = settings.blueGreen ? (step.weight === 0 ? 'preview up' : 'switched all traffic') : `${step.weight}% of traffic`;
   t.record(first ? 'StepReached' : 'StepAdvanced', 'Normal', first ? 'StepReached' : 'StepAdvanced', `step ${index + 1}/${t.total}: ${label} (${why})`, {
