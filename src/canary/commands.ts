@@ -4,6 +4,7 @@
  * `status.handledCommand`; writing the same verb again needs a new id, so a command is
  * never lost to, nor repeated by, a restart.
  */
+import { randomBytes } from 'node:crypto';
 import { CommandAnnotation, Commands, type CanaryDeployment, type Command } from '../api/canary-deployment.ts';
 import type { CommandObservation } from './phases.ts';
 
@@ -27,4 +28,67 @@ export function pendingCommand(cd: CanaryDeployment): CommandObservation | undef
 /** The annotation value for a new command (`id` unique per command: time + random). */
 export function commandValue(verb: Command, id: string): string {
   return `${verb}:${id}`;
+}
+
+/** What a person can ask of a release (the CLI's verbs and the dashboard's buttons). */
+export const SteerVerbs = ['promote', 'pause', 'resume', 'abort', 'retry'] as const;
+export type SteerVerb = (typeof SteerVerbs)[number];
+
+/** Why `verb` makes no sense for the release now, or undefined when it does. */
+export function refusal(verb: string, cd: CanaryDeployment, full: boolean): string | undefined {
+  const phase = cd.status?.phase;
+  const finished = phase === 'Completed' || phase === 'Failed';
+  const name = cd.metadata.name;
+  const promoting = cd.status?.totalSteps !== undefined && (cd.status.currentStepIndex ?? 0) >= cd.status.totalSteps;
+  switch (verb) {
+    case 'promote':
+      if (finished) return `release "${name}" is ${phase}: nothing to promote${phase === 'Failed' ? ' (codedance retry starts it again)' : ''}`;
+      if (!full && promoting) return `release "${name}" is already being promoted`;
+      return undefined;
+    case 'pause':
+      if (finished) return `release "${name}" is ${phase}: nothing to pause`;
+      return undefined;
+    case 'resume':
+      if (finished) return `release "${name}" is ${phase}: nothing to resume`;
+      if (!cd.spec.paused && phase !== 'Paused') return `release "${name}" is not paused (phase ${phase ?? 'Pending'})`;
+      return undefined;
+    case 'abort':
+      if (finished) return `release "${name}" is already ${phase}`;
+      if (promoting) return `release "${name}" is being promoted: the stable Deployment already takes ${cd.spec.canaryVersion}; there is nothing to roll back to`;
+      return undefined;
+    case 'retry':
+      if (phase !== 'Failed') return `release "${name}" is ${phase ?? 'not started'}: only a Failed release can be retried`;
+      return undefined;
+  }
+  return `unknown command ${verb}`;
+}
+
+/** The write that asks the controller for `verb`, as a merge patch and what to wait for. */
+export type SteerPlan =
+  | { kind: 'refused'; message: string }
+  | { kind: 'nothing-to-do'; message: string }
+  /** `commandValue` is set for one-shot commands: the controller echoes it in status.handledCommand. */
+  | { kind: 'patch'; patch: SteerPatch; commandValue: string | undefined };
+
+export interface SteerPatch {
+  metadata?: { annotations: Record<string, string> };
+  spec?: { paused: boolean };
+}
+
+/**
+ * Plans `verb` on `cd`: pause sets `spec.paused`; the others write a one-shot command
+ * annotation with a unique id (and resume also clears `spec.paused`).
+ */
+export function planSteer(cd: CanaryDeployment, verb: SteerVerb, full: boolean): SteerPlan {
+  const refused = refusal(verb, cd, full);
+  if (refused) return { kind: 'refused', message: refused };
+  if (verb === 'pause') {
+    if (cd.spec.paused) return { kind: 'nothing-to-do', message: `release "${cd.metadata.name}" is already paused` };
+    return { kind: 'patch', patch: { spec: { paused: true } }, commandValue: undefined };
+  }
+  const command: Command = verb === 'promote' ? (full ? 'promote-full' : 'promote') : verb;
+  const value = commandValue(command, `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
+  const patch: SteerPatch = { metadata: { annotations: { [CommandAnnotation]: value } } };
+  if (verb === 'resume' && cd.spec.paused) patch.spec = { paused: false };
+  return { kind: 'patch', patch, commandValue: value };
 }

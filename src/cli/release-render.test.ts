@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { age, renderList, renderStatus } from './release-render.ts';
-import { refusal } from './release.ts';
+import { refusal } from '../canary/commands.ts';
 
 const now = Date.parse('2026-01-01T01:00:00Z');
 

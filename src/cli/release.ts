@@ -11,10 +11,9 @@
  * Exit codes: 0 done; 1 the release is missing or in a state where the command makes
  * no sense (or the controller did not act in time); 2 usage errors.
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { CommandAnnotation, type CanaryDeployment, type Command } from '../api/canary-deployment.ts';
-import { commandValue } from '../canary/commands.ts';
+import type { CanaryDeployment } from '../api/canary-deployment.ts';
+import { planSteer, type SteerVerb } from '../canary/commands.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
 import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
 import { renderList, renderStatus } from './release-render.ts';
@@ -235,56 +234,18 @@ async function watchStatus(client: KubeClient, o: Options): Promise<number> {
   }
 }
 
-/** Whether the verb makes sense now; the reason it does not, otherwise. */
-export function refusal(verb: string, cd: CanaryDeployment, full: boolean): string | undefined {
-  const phase = cd.status?.phase;
-  const finished = phase === 'Completed' || phase === 'Failed';
-  const name = cd.metadata.name;
-  switch (verb) {
-    case 'promote':
-      if (finished) return `release "${name}" is ${phase}: nothing to promote${phase === 'Failed' ? ' (codedance retry starts it again)' : ''}`;
-      if (!full && cd.status?.totalSteps !== undefined && (cd.status.currentStepIndex ?? 0) >= cd.status.totalSteps) return `release "${name}" is already being promoted`;
-      return undefined;
-    case 'pause':
-      if (finished) return `release "${name}" is ${phase}: nothing to pause`;
-      return undefined;
-    case 'resume':
-      if (finished) return `release "${name}" is ${phase}: nothing to resume`;
-      if (!cd.spec.paused && phase !== 'Paused') return `release "${name}" is not paused (phase ${phase ?? 'Pending'})`;
-      return undefined;
-    case 'abort':
-      if (finished) return `release "${name}" is already ${phase}`;
-      if (cd.status?.totalSteps !== undefined && (cd.status.currentStepIndex ?? 0) >= cd.status.totalSteps) {
-        return `release "${name}" is being promoted: the stable Deployment already takes ${cd.spec.canaryVersion}; there is nothing to roll back to`;
-      }
-      return undefined;
-    case 'retry':
-      if (phase !== 'Failed') return `release "${name}" is ${phase ?? 'not started'}: only a Failed release can be retried`;
-      return undefined;
-  }
-  return `unknown command ${verb}`;
-}
-
 async function steer(client: KubeClient, o: Options): Promise<number> {
   const cd = await fetch(client, o);
-  const refused = refusal(o.verb, cd, o.full);
-  if (refused) throw new CommandError(refused);
   const name = o.name ?? '';
-
-  if (o.verb === 'pause') {
-    if (cd.spec.paused) {
-      console.log(`release "${name}" is already paused`);
-      return 0;
-    }
-    await client.patch(CanaryDeploymentKind, o.namespace, name, { spec: { paused: true } }, 'merge');
-    return report(client, o, (c) => c.status?.phase === 'Paused', `release "${name}" paused`);
+  const plan = planSteer(cd, o.verb as SteerVerb, o.full);
+  if (plan.kind === 'refused') throw new CommandError(plan.message);
+  if (plan.kind === 'nothing-to-do') {
+    console.log(plan.message);
+    return 0;
   }
-
-  const verb: Command = o.verb === 'promote' ? (o.full ? 'promote-full' : 'promote') : (o.verb as Command);
-  const value = commandValue(verb, `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
-  const patch: { metadata: { annotations: Record<string, string> }; spec?: { paused: boolean } } = { metadata: { annotations: { [CommandAnnotation]: value } } };
-  if (o.verb === 'resume' && cd.spec.paused) patch.spec = { paused: false };
-  await client.patch(CanaryDeploymentKind, o.namespace, name, patch, 'merge');
+  await client.patch(CanaryDeploymentKind, o.namespace, name, plan.patch, 'merge');
+  const value = plan.commandValue;
+  if (value === undefined) return report(client, o, (c) => c.status?.phase === 'Paused', `release "${name}" paused`);
   return report(client, o, (c) => c.status?.handledCommand === value, `${o.verb}${o.full ? ' --full' : ''} sent to "${name}"`);
 }
 

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stripTypeScriptTypes } from 'node:module';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
+import { SteerVerbs, type SteerVerb } from '../canary/commands.ts';
 import { releaseView, type ReleaseView } from './release-view.ts';
 
 /** Where releases come from: a snapshot and a change feed. */
@@ -26,8 +27,9 @@ export interface ReleaseSource {
   subscribe(onChange: (release: CanaryDeployment, deleted: boolean) => void): () => void;
 }
 
-export const DashboardCommands = ['promote', 'pause', 'resume', 'abort', 'retry'] as const;
-export type DashboardCommand = (typeof DashboardCommands)[number];
+/** The buttons: exactly the verbs a person can steer a release with. */
+export const DashboardCommands = SteerVerbs;
+export type DashboardCommand = SteerVerb;
 
 /** Result of a steering command, as shown to the person who asked. */
 export interface CommandOutcome {
