@@ -200,6 +200,24 @@ async function resetTraffic(env: ReleaseEnv): Promise<void> {
   }
 }
 
+/**
+ * Removes what the provider made for the release (subsets, canary backendRefs, the canary
+ * Ingress) once the canary pods are gone. A routed object the user already deleted holds
+ * nothing of ours: that is done, not an error, or deleting a namespace would wait forever
+ * on a finalizer that can never succeed.
+ */
+export async function cleanupTraffic(env: ReleaseEnv): Promise<void> {
+  try {
+    await env.provider.cleanup(env.target);
+  } catch (err) {
+    if (isTrafficError(err, 'NotFound') || isTrafficError(err, 'NoRoutes')) {
+      env.ctx.log.info({ err }, 'traffic cleanup: the routed object is gone, nothing of ours is left in it');
+      return;
+    }
+    throw err;
+  }
+}
+
 async function deleteCanary(env: ReleaseEnv): Promise<void> {
   const { cd, ctx } = env;
   const ns = cd.metadata.namespace;

@@ -583,3 +583,17 @@ test('observedGeneration follows the object', () => {
   const tr = transition(settings(), undefined, { ...observe(world()), generation: 7 });
   assert.equal(tr.status.observedGeneration, 7);
 });
+
+test('a missing target Deployment is reported once and the release starts when it appears', () => {
+  const w = world();
+  const missing = transition(settings(), undefined, observe(w, { stable: undefined }));
+  assert.equal(missing.status.phase, undefined);
+  assert.equal(missing.status.reason, 'TargetNotFound');
+  assert.match(missing.status.message ?? '', /spec\.targetDeployment/);
+  assert.deepEqual(missing.effects.map((e) => e.type), ['event'], 'nothing is created without a template to copy');
+  const again = transition(settings(), missing.status, observe(w, { stable: undefined }));
+  assert.deepEqual(again.effects, [], 'the Warning is not repeated on every reconcile');
+  const appeared = transition(settings(), again.status, observe(w));
+  assert.equal(appeared.status.phase, 'Initializing');
+  assert.ok(appeared.effects.some((e) => e.type === 'ensureCanary'));
+});

@@ -194,6 +194,14 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried'): void {
   const history = t.status.history;
   const handledCommand = t.status.handledCommand;
   const previousReplicas = t.status.stableReplicas;
+  if (!obs.stable && event === 'Started') {
+    // Nothing to copy the canary from yet. Say so once, and start when the Deployment
+    // appears (target Deployments are watched), rather than fail on a typo or a race.
+    const waiting = 'the target Deployment (spec.targetDeployment) does not exist: create it or fix the name; the release starts when it appears';
+    if (t.status.reason !== 'TargetNotFound') t.effects.push({ type: 'event', eventType: 'Warning', reason: 'TargetNotFound', note: waiting });
+    t.status = { handledCommand, history, reason: 'TargetNotFound', message: waiting };
+    return;
+  }
   if (obs.stable && obs.stable.image === settings.version && event === 'Started' && !obs.canary) {
     // Nothing to release: the stable Deployment already runs this version.
     t.status = {

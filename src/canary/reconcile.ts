@@ -21,7 +21,7 @@ import type { ReconcileContext } from '../runtime/controller.ts';
 import { TerminalError } from '../runtime/errors.ts';
 import { runAnalysis } from './analysis.ts';
 import { pendingCommand } from './commands.ts';
-import { executeEffects, releaseEnv, type Notifier } from './effects.ts';
+import { cleanupTraffic, executeEffects, releaseEnv, type Notifier } from './effects.ts';
 import { analysisDue, isFinished, transition, type AnalysisObservation, type Observations } from './phases.ts';
 import { assessPods, type Pod } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
@@ -140,7 +140,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       const key = `${uid}/${tr.status.releaseVersion}/${tr.status.phase}`;
       const gone = !deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)) && pods.length === 0 && !tr.effects.some((e) => e.type === 'deleteCanary');
       if (gone && !cleaned.has(key)) {
-        await env.provider.cleanup(env.target);
+        await cleanupTraffic(env);
         cleaned.add(key);
       }
       if (!gone) return Action.requeue(2_000);
@@ -174,7 +174,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       ctx.log.info({ pods: pods.length }, 'deleting: traffic back on stable, waiting for the canary pods to go');
       return Action.requeue(500);
     }
-    await env.provider.cleanup(env.target);
+    await cleanupTraffic(env);
     written.delete(cd.metadata.uid ?? '');
     if (!isFinished(cd.status?.phase)) {
       await ctx.events.publish(cd, { type: 'Normal', reason: 'Deleted', note: 'deleted mid-release: all traffic back on stable, canary removed' });
