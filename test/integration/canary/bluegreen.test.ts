@@ -57,7 +57,12 @@ test('BlueGreen (Nginx): preview at full size without traffic, switch at once, o
   assert.ok(previewSamples.length > 0 && previewSamples.every((s) => s.seen.weight === 0), 'no live traffic during the preview');
   assert.ok(during(1).some((s) => s.weight === 100), 'all traffic switched at once');
   assert.ok(!samples.some((s) => s.seen.weight > 0 && s.seen.weight < 100), 'never a partial split');
-  assert.ok(during(1).filter((s) => s.weight === 100).every((s) => s.stableImage === 'myapp:v1'), 'the old version is kept while the switch holds');
+  // The old version stays for scaleDownDelay (2s) after the switch. Judged by time, since a
+  // sample can see the promotion's image write beside a status still at step 1.
+  const switchedAt = samples.find((s) => s.seen.weight === 100)?.at;
+  const promotedAt = samples.find((s) => s.seen.stableImage === 'myapp:v2')?.at;
+  assert.ok(switchedAt !== undefined && promotedAt !== undefined, 'both the switch and the promotion were seen');
+  assert.ok(promotedAt - switchedAt >= 1500, `the old version is kept while the switch holds (${promotedAt - switchedAt} ms of the 2s delay)`);
   assert.equal(imageOf(await getDeployment(admin, ns, 'myapp')), 'myapp:v2');
   assert.equal(done.status?.stepLabel, '2/2');
   const left = await names(admin, kinds.Service, ns);

@@ -200,15 +200,15 @@ export function sampleSteps<T>(
   name: string,
   read: () => Promise<T>,
   intervalMs = 150,
-): { stop: () => Promise<{ step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T }[]> } {
-  const samples: { step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T }[] = [];
+): { stop: () => Promise<{ step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T; at: number }[]> } {
+  const samples: { step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T; at: number }[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const cd = await getRelease(admin, ns, name);
       const seen = await read();
       const s = cd?.status;
-      samples.push({ step: s?.currentStepIndex, phase: s?.phase, weight: s?.currentWeight, seen });
+      samples.push({ step: s?.currentStepIndex, phase: s?.phase, weight: s?.currentWeight, seen, at: Date.now() });
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   })();
