@@ -11,12 +11,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, stopCluster, type ClusterState } from '../src/cluster/controlplane.ts';
-import { applyManifests, bindControllerUser, clusterRolesIn } from '../src/cluster/install.ts';
+import { installCodedance } from '../src/cluster/install.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
 import { createKubeClient, type KubeClient } from '../src/runtime/client.ts';
 import * as kinds from '../src/runtime/kinds.ts';
@@ -61,11 +61,7 @@ export async function startEnv(options: StartEnvOptions): Promise<BenchEnv> {
     if (!keep) await rm(stateDir, { recursive: true, force: true });
   };
   try {
-    const crdDir = join(repo, 'deploy', 'crds');
-    const crds = (await readdir(crdDir)).filter((f) => f.endsWith('.yaml')).map((f) => join(crdDir, f));
-    const rbac = join(repo, 'deploy', 'rbac.yaml');
-    await applyManifests(state, [...crds, rbac]);
-    for (const role of await clusterRolesIn(rbac)) await bindControllerUser(state, role);
+    await installCodedance(state);
     if (!state.prometheusUrl) throw new Error('the cluster started without Prometheus (is the Debian package `prometheus` installed?)');
     const admin = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
     const prometheusUrl = state.prometheusUrl;

@@ -17,14 +17,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../src/api/canary-deployment.ts';
 import { renderStatus } from '../src/cli/release-render.ts';
 import { startCluster, stopCluster, type ClusterState } from '../src/cluster/controlplane.ts';
-import { applyManifests, bindControllerUser, clusterRolesIn } from '../src/cluster/install.ts';
+import { installCodedance } from '../src/cluster/install.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../src/cluster/prometheus.ts';
@@ -141,11 +141,7 @@ async function demo(stateDir: string | undefined): Promise<void> {
   if (!alreadyRunning) cleanups.push(() => stopCluster(state.stateDir));
   say(alreadyRunning ? 'the cluster was already running: it stays up afterwards' : 'cluster up');
 
-  const rbac = join(repo, 'deploy', 'rbac.yaml');
-  const crdDir = join(repo, 'deploy', 'crds');
-  const crds = (await readdir(crdDir)).filter((file) => file.endsWith('.yaml')).map((file) => join(crdDir, file));
-  await applyManifests(state, [...crds, rbac]);
-  for (const role of await clusterRolesIn(rbac)) await bindControllerUser(state, role);
+  await installCodedance(state);
   say('CRDs and RBAC installed');
 
   const client = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });

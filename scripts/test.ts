@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { binariesReady } from '../src/cluster/build.ts';
 import { startCluster, stopCluster, type ClusterState } from '../src/cluster/controlplane.ts';
-import { applyManifests, bindControllerUser, clusterRolesIn } from '../src/cluster/install.ts';
+import { installCodedance } from '../src/cluster/install.ts';
 import { codedanceHome } from '../src/cluster/paths.ts';
 import { closeProbes } from '../src/cluster/probe.ts';
 
@@ -136,16 +136,8 @@ async function prepareCluster(stateDir: string): Promise<ClusterState> {
   const shared = resolve(repo, '..', 'shared', 'crds');
   const thirdParty = existsSync(shared) ? (await files(['../shared/crds/**/*.yaml'])).map((file) => join(repo, file)) : [];
   if (thirdParty.length === 0) log(`note: ${shared} not found; Istio and Gateway API CRDs are not installed (tests that need them will fail)`);
-  const ours = (await files(['deploy/crds/*.yaml'])).map((file) => join(repo, file));
-  const rbac = join(repo, 'deploy', 'rbac.yaml');
-  const count = await applyManifests(state, [...thirdParty, ...ours, ...(existsSync(rbac) ? [rbac] : [])]);
-  log(`installed ${count} objects (${thirdParty.length} third-party CRD files, ${ours.length} of ours${existsSync(rbac) ? ', deploy/rbac.yaml' : ''})`);
-  if (existsSync(rbac)) {
-    for (const role of await clusterRolesIn(rbac)) {
-      await bindControllerUser(state, role);
-      log(`bound ClusterRole ${role} to user codedance-controller`);
-    }
-  }
+  const { objects, roles } = await installCodedance(state, thirdParty);
+  log(`installed ${objects} objects (${thirdParty.length} third-party CRD files, deploy/crds, deploy/rbac.yaml); bound ClusterRole ${roles.join(', ')} to user codedance-controller`);
   return state;
 }
 

@@ -7,7 +7,9 @@
  * manifests live in, and waiting for CRDs to be served.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { controllerUser } from './credentials.ts';
 import type { ClusterState } from './state.ts';
@@ -83,4 +85,26 @@ export async function clusterRolesIn(file: string): Promise<string[]> {
     if (value?.kind === 'ClusterRole' && value.metadata?.name) names.push(value.metadata.name);
   }
   return names;
+}
+
+/** The project's generated manifests (`deploy/`), found from this file so any caller works. */
+const deployDir = fileURLToPath(new URL('../../deploy/', import.meta.url));
+
+/**
+ * Installs what the controller needs on a cluster: `extra` manifest files first (e.g.
+ * third-party CRDs), then the project's CRDs (`deploy/crds/*.yaml`) and RBAC
+ * (`deploy/rbac.yaml`), and binds the shipped ClusterRole to user `codedance-controller`.
+ * Used by `npm start`, `npm test` and the benchmarks alike.
+ */
+export async function installCodedance(
+  state: Pick<ClusterState, 'kubectlPath' | 'kubeconfigPath'>,
+  extra: string[] = [],
+): Promise<{ objects: number; roles: string[] }> {
+  const crdDir = join(deployDir, 'crds');
+  const crds = (await readdir(crdDir)).filter((file) => file.endsWith('.yaml')).sort().map((file) => join(crdDir, file));
+  const rbac = join(deployDir, 'rbac.yaml');
+  const objects = await applyManifests(state, [...extra, ...crds, rbac]);
+  const roles = await clusterRolesIn(rbac);
+  for (const role of roles) await bindControllerUser(state, role);
+  return { objects, roles };
 }
