@@ -131,9 +131,15 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     }
 
     const tr = transition(settings, status, obs);
-    await executeEffects(env, tr.effects.slice(0, tr.statusAfter));
+    // Notifications leave only once the transition they announce is stored: a status write
+    // that fails is retried with the whole transition, and must not announce it twice.
+    const notifications = tr.effects.filter((effect) => effect.type === 'notify');
+    const writes = (effects: typeof tr.effects) => effects.filter((effect) => effect.type !== 'notify');
+    await executeEffects(env, writes(tr.effects.slice(0, tr.statusAfter)));
     await writeStatus(cd, withConditions(tr.status, obs.generation, now), ctx);
-    await executeEffects(env, tr.effects.slice(tr.statusAfter));
+    await executeEffects(env, writes(tr.effects.slice(tr.statusAfter)));
+    // ... and they describe the release as it is now (step, weight, phase), not as it was read.
+    if (notifications.length > 0) await executeEffects({ ...env, cd: { ...cd, status: tr.status } }, notifications);
 
     if (isFinished(tr.status.phase)) {
       // The provider's leftovers (subsets, canary backendRefs) go once the canary pods are gone.
