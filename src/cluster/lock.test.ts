@@ -15,7 +15,8 @@ test('withLock runs one holder at a time', async (t) => {
   const holder = async (): Promise<void> => {
     inside += 1;
     most = Math.max(most, inside);
-    await sleep(20);
+    // Long enough that the second caller sees the first holder's pid while it is held.
+    await sleep(300);
     inside -= 1;
   };
   const waits: number[] = [];

@@ -9,6 +9,9 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** How long a lock may lack its holder's pid before it counts as abandoned. */
+const ABANDONED_WITHOUT_PID_MS = 2000;
+
 /** True when a process with this pid exists (signal 0 checks without sending anything). */
 export function isProcessAlive(pid: number): boolean {
   try {
@@ -26,6 +29,7 @@ export function isProcessAlive(pid: number): boolean {
  */
 export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (holderPid: number) => void): Promise<T> {
   let waited = false;
+  let pidlessSince: number | undefined;
   for (;;) {
     try {
       await mkdir(path);
@@ -35,19 +39,24 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (
     }
     const holder = Number.parseInt(await readFile(join(path, 'pid'), 'utf8').catch(() => ''), 10);
     if (Number.isFinite(holder) && isProcessAlive(holder)) {
+      pidlessSince = undefined;
       if (!waited) onWait?.(holder);
       waited = true;
       await sleep(200);
       continue;
     }
     if (!Number.isFinite(holder)) {
-      // The holder may be between mkdir and writing its pid: give it a moment before
-      // treating the lock as abandoned.
-      await sleep(500);
-      const again = await readFile(join(path, 'pid'), 'utf8').catch(() => '');
-      if (again) continue;
+      // The holder is between mkdir and writing its pid, or has just released the lock:
+      // look again soon. Only a lock without a pid for a long while was abandoned (its
+      // maker died in between); removing it earlier could remove a live holder's lock.
+      pidlessSince ??= Date.now();
+      if (Date.now() - pidlessSince < ABANDONED_WITHOUT_PID_MS) {
+        await sleep(25);
+        continue;
+      }
     }
     await rm(path, { recursive: true, force: true });
+    pidlessSince = undefined;
   }
   await writeFile(join(path, 'pid'), String(process.pid));
   try {
