@@ -187,35 +187,33 @@ async function promoteStable(env: ReleaseEnv, image: string): Promise<void> {
   await ctx.client.patch(DeploymentKind, cd.metadata.namespace, cd.spec.targetDeployment, promotionPatch(container.name, image, replicas), 'strategic');
 }
 
-async function resetTraffic(env: ReleaseEnv): Promise<void> {
+/**
+ * Runs a traffic call for which a routed object that is gone (or never had our route)
+ * means nothing to do: it sends nothing to the canary and holds nothing of ours.
+ */
+async function unlessRoutesGone(env: ReleaseEnv, what: string, call: () => Promise<unknown>): Promise<void> {
   try {
-    await env.provider.reset(env.target);
+    await call();
   } catch (err) {
-    // A routed object that is gone (or never had our route) sends nothing to the canary.
     if (isTrafficError(err, 'NotFound') || isTrafficError(err, 'NoRoutes')) {
-      env.ctx.log.warn({ err }, 'traffic reset: nothing to reset');
+      env.ctx.log.warn({ err }, `${what}: the routed object is gone, nothing to do`);
       return;
     }
     throw err;
   }
 }
 
+async function resetTraffic(env: ReleaseEnv): Promise<void> {
+  await unlessRoutesGone(env, 'traffic reset', () => env.provider.reset(env.target));
+}
+
 /**
  * Removes what the provider made for the release (subsets, canary backendRefs, the canary
- * Ingress) once the canary pods are gone. A routed object the user already deleted holds
- * nothing of ours: that is done, not an error, or deleting a namespace would wait forever
- * on a finalizer that can never succeed.
+ * Ingress) once the canary pods are gone. A routed object the user already deleted is
+ * done, not an error, or deleting a namespace would wait forever on the finalizer.
  */
 export async function cleanupTraffic(env: ReleaseEnv): Promise<void> {
-  try {
-    await env.provider.cleanup(env.target);
-  } catch (err) {
-    if (isTrafficError(err, 'NotFound') || isTrafficError(err, 'NoRoutes')) {
-      env.ctx.log.info({ err }, 'traffic cleanup: the routed object is gone, nothing of ours is left in it');
-      return;
-    }
-    throw err;
-  }
+  await unlessRoutesGone(env, 'traffic cleanup', () => env.provider.cleanup(env.target));
 }
 
 async function deleteCanary(env: ReleaseEnv): Promise<void> {
