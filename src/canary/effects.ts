@@ -31,8 +31,8 @@ import {
 /** Sends a notification about a release; must not throw (it runs in the background). */
 export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<void>;
 
-/** Everything the effects of one reconcile act with. */
-export interface ReleaseEnv {
+/** What a reconcile hands over to build its {@link ReleaseEnv}. */
+export interface ReleaseEnvInput {
   cd: CanaryDeployment;
   ctx: ReconcileContext;
   settings: ReleaseSettings;
@@ -41,20 +41,13 @@ export interface ReleaseEnv {
   /** The stable Service, if it exists. */
   service: Service | undefined;
   extraLabels: Record<string, string>;
-  provider: TrafficProvider;
-  target: TrafficTarget;
   notify: Notifier | undefined;
 }
 
-export interface ReleaseEnvInput {
-  cd: CanaryDeployment;
-  ctx: ReconcileContext;
-  settings: ReleaseSettings;
-  stable: Deployment | undefined;
-  canary: Deployment | undefined;
-  service: Service | undefined;
-  extraLabels: Record<string, string>;
-  notify: Notifier | undefined;
+/** Everything the effects of one reconcile act with: the input plus the provider's view. */
+export interface ReleaseEnv extends ReleaseEnvInput {
+  provider: TrafficProvider;
+  target: TrafficTarget;
 }
 
 const providers = new WeakMap<KubeClient, Map<string, TrafficProvider>>();
