@@ -95,8 +95,7 @@ function parse(args: string[]): Options {
 /** The current context's namespace, as kubectl uses it; `default` otherwise. */
 function contextNamespace(kubeconfig: string | undefined): string {
   try {
-    const kc = loadKubeConfig(kubeconfig);
-    return kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+    return loadKubeConfig({ path: kubeconfig }).namespace ?? 'default';
   } catch {
     return 'default';
   }

@@ -1,9 +1,9 @@
 /**
  * A small generic Kubernetes REST client.
  *
- * Authentication and TLS come from `@kubernetes/client-node`'s KubeConfig (token,
- * client certificates, exec plugins, in-cluster config); requests go through one
- * pooled undici Agent. Objects are plain JSON: timestamps stay strings.
+ * Authentication and TLS come from the kubeconfig (./kubeconfig.ts: tokens, client
+ * certificates, exec plugins, in-cluster config); requests go through one pooled undici
+ * Agent. Objects are plain JSON: timestamps stay strings.
  *
  * Guarantees:
  * - every write that changes desired state is a server-side apply with one field
@@ -13,10 +13,11 @@
  * - every request is counted by verb and resource ({@link KubeClient.requestCounts}),
  *   so benchmarks can report API requests per release.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { RequestOptions } from 'node:https';
 import { apiVersionOf, type ResourceKind } from './kinds.ts';
+import { loadKubeConfig, type ResolvedKubeConfig } from './kubeconfig.ts';
+
+export { loadKubeConfig, KubeConfigError, type ResolvedKubeConfig } from './kubeconfig.ts';
 
 /** Metadata every object carries; only the fields the project reads are typed. */
 export interface ObjectMeta {
@@ -148,10 +149,12 @@ export interface DeleteOptions {
 }
 
 export interface KubeClientOptions {
-  /** A loaded KubeConfig; when unset, the default loading rules apply (KUBECONFIG, ~/.kube/config, in-cluster). */
-  kubeConfig?: KubeConfig;
+  /** A resolved kubeconfig; when unset, kubectl's loading rules apply (KUBECONFIG, ~/.kube/config, in-cluster). */
+  kubeConfig?: ResolvedKubeConfig;
   /** Path of a kubeconfig file; ignored when `kubeConfig` is given. */
   kubeconfigPath?: string;
+  /** Context to use instead of the kubeconfig's current-context. */
+  context?: string;
   /** @default 'codedance' */
   fieldManager?: string;
   /** Timeout of each non-watch request, in milliseconds. @default 30000 */
@@ -186,14 +189,6 @@ export interface KubeClient {
   close(): Promise<void>;
 }
 
-/** Loads a KubeConfig the way kubectl does, or from an explicit path. */
-export function loadKubeConfig(path?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 /** REST path of a collection or of one object. */
 export function resourcePath(kind: ResourceKind, namespace?: string, name?: string, subresource?: string): string {
   const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
@@ -220,22 +215,20 @@ const patchContentTypes: Record<PatchType, string> = {
 
 /** Creates a client for the cluster the kubeconfig points at. */
 export async function createKubeClient(options: KubeClientOptions = {}): Promise<KubeClient> {
-  const kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfigPath);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster: set a current-context or pass --kubeconfig');
-  const server = cluster.server.replace(/\/$/, '');
+  const kc = options.kubeConfig ?? loadKubeConfig({ path: options.kubeconfigPath, context: options.context });
+  const server = kc.server;
   const fieldManager = options.fieldManager ?? 'codedance';
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
-  // Resolve TLS material once; headers are resolved per request so rotating tokens keep working.
-  const tlsOptions: RequestOptions = {};
-  await kc.applyToHTTPSOptions(tlsOptions);
+  // TLS material is fixed for the client's life; the Authorization header is resolved per
+  // request, so rotating tokens (token files, exec plugins) keep working.
   const agent: Dispatcher = new Agent({
     connect: {
-      ca: tlsOptions.ca,
-      cert: tlsOptions.cert,
-      key: tlsOptions.key,
-      rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
+      ca: kc.tls.ca,
+      cert: kc.tls.cert,
+      key: kc.tls.key,
+      rejectUnauthorized: kc.tls.rejectUnauthorized,
+      servername: kc.tls.servername,
     },
     keepAliveTimeout: 30_000,
     connections: 64,
@@ -243,12 +236,9 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   const counts: Record<string, number> = {};
 
   async function headers(contentType?: string): Promise<Record<string, string>> {
-    const opts: RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
     const result: Record<string, string> = { accept: 'application/json' };
-    for (const [key, value] of Object.entries(opts.headers ?? {})) {
-      if (typeof value === 'string') result[key.toLowerCase()] = value;
-    }
+    const authorization = await kc.authorization();
+    if (authorization) result.authorization = authorization;
     if (contentType) result['content-type'] = contentType;
     return result;
   }
