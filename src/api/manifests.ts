@@ -16,8 +16,12 @@ export const CONTROLLER_NAMESPACE = 'codedance-system';
 export const CONTROLLER_SERVICE_ACCOUNT = 'codedance';
 /** Name of the ClusterRole and ClusterRoleBinding. */
 export const CONTROLLER_ROLE = 'codedance-controller';
-/** Port of the controller's HTTP server (/healthz, /readyz, /metrics, dashboard). */
+/** Port of the controller's HTTP server (/healthz, /readyz, /metrics). */
 export const CONTROLLER_HTTP_PORT = 8080;
+/** Port of the in-cluster dashboard, when enabled (`--dashboard-port`); apart from the probes and /metrics. */
+export const DASHBOARD_PORT = 8081;
+/** Name of the dashboard's ClusterRole, ClusterRoleBinding and Service. */
+export const DASHBOARD_ROLE = 'codedance-dashboard';
 
 /** One rule of a (Cluster)Role, as the RBAC API writes it. */
 export interface PolicyRule {
@@ -131,7 +135,8 @@ export function controllerManifests(image: string): object[] {
               {
                 name: 'controller',
                 image,
-                args: ['controller', '--leader-elect=true', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--http-port=${CONTROLLER_HTTP_PORT}`],
+                // 0.0.0.0: kubelet probes and Prometheus reach the Pod's IP, not its loopback.
+                args: ['controller', '--leader-elect=true', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--http-port=${CONTROLLER_HTTP_PORT}`, '--bind-address=0.0.0.0'],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -171,4 +176,49 @@ export function controllerManifests(image: string): object[] {
 /** The controller's Namespace; in both files so each applies on its own (applying it twice is harmless). */
 function namespace(): object {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CONTROLLER_NAMESPACE, labels } };
+}
+
+/**
+ * What the in-cluster dashboard needs beyond the controller's own reads: to ask the API
+ * server who a bearer token belongs to (TokenReview) and what that person may do
+ * (SubjectAccessReview). No write to any object, no `impersonate`: the person's writes
+ * are made with their own token. Kept apart from the controller's ClusterRole, and bound
+ * only by deploy/dashboard.yaml, so a cluster without the dashboard grants none of it.
+ */
+export const dashboardRules: PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
+
+/**
+ * The in-cluster dashboard's ClusterRole and its binding to the controller's
+ * ServiceAccount, and a Service on the dashboard port. Apply it together with
+ * `--dashboard-port` on the controller (see deploy/README.md, "Security model").
+ */
+export function dashboardManifests(): object[] {
+  const dashboardLabels = { ...labels, 'app.kubernetes.io/component': 'dashboard' };
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: DASHBOARD_ROLE, labels: dashboardLabels },
+      rules: dashboardRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: DASHBOARD_ROLE, labels: dashboardLabels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: DASHBOARD_ROLE },
+      subjects: [{ kind: 'ServiceAccount', name: CONTROLLER_SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE }],
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: DASHBOARD_ROLE, namespace: CONTROLLER_NAMESPACE, labels: dashboardLabels },
+      spec: {
+        selector: { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/component': 'controller' },
+        ports: [{ name: 'dashboard', port: DASHBOARD_PORT, targetPort: DASHBOARD_PORT, protocol: 'TCP' }],
+      },
+    },
+  ];
 }
