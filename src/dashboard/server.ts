@@ -153,8 +153,12 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     }
   }
 
+  /** Serves a stream in a slot already counted in `live`, which it frees when the stream ends. */
   function stream(req: IncomingMessage, res: ServerResponse, caller: Caller, snapshot: ReleaseView[]): void {
-    live++;
+    if (res.destroyed) {
+      live--;
+      return;
+    }
     res.writeHead(200, {
       ...SecurityHeaders,
       'content-type': 'text/event-stream; charset=utf-8',
@@ -238,7 +242,18 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     else if (path === '/api/releases') sendJson(res, 200, await visibleViews(caller));
     else if (path === '/api/stream') {
       if (live >= maxStreams) refuse(res, { status: 503, message: `too many live streams (${maxStreams}); try again shortly` }, { 'retry-after': '5' });
-      else stream(req, res, caller, await visibleViews(caller));
+      else {
+        // The slot is taken before the reviews run, so concurrent requests cannot overshoot the cap.
+        live++;
+        let snapshot: ReleaseView[];
+        try {
+          snapshot = await visibleViews(caller);
+        } catch (err) {
+          live--;
+          throw err;
+        }
+        stream(req, res, caller, snapshot);
+      }
     } else if (command) {
       const [, namespace, name, verb] = command.map((part) => decodeURIComponent(part));
       if (!DashboardCommands.includes(verb as DashboardCommand)) {

@@ -126,7 +126,9 @@ test('alice (get/list/watch in A) sees only A, and cannot act: 403, nothing writ
 });
 
 test('bob (patch in A) acts on A with his own credentials, not on B', async () => {
-  assert.deepEqual((await releases(bob.token)).map((r) => r.namespace), [A]);
+  const seen = await releases(bob.token);
+  assert.deepEqual(seen.map((r) => r.namespace), [A]);
+  assert.equal(seen[0]?.malformed, undefined, 'an object as the API server stores it is read as a release');
   const promoted = await act(A, 'cart', 'promote', bob.token);
   assert.equal(promoted.status, 200, promoted.message);
   const release = await readRelease(admin, A, 'cart');

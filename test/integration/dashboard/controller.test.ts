@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
+import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { grant, testUser } from '../../support/users.ts';
@@ -96,6 +97,15 @@ test('the controller serves the dashboard on its own port, and records who gave 
   const approved = (release as CanaryDeployment).status?.history?.find((h) => h.event === 'Approved');
   assert.equal(approved?.by, 'bob');
   assert.match(approved?.message ?? '', /approved by bob/);
+  // The page shows the same, from a real status the controller wrote.
+  const view = await waitFor(
+    async () => {
+      const views = (await (await http('/api/releases', dashboardPort!, { headers: { authorization: `Bearer ${bob.token}` } })).json()) as ReleaseView[];
+      return views.find((v) => v.name === 'shop' && v.history.some((h) => h.event === 'Approved' && h.by === 'bob'));
+    },
+    { describe: "the dashboard to show bob's approval" },
+  );
+  assert.equal(view.malformed, undefined);
   const events = await admin.raw<{ items: { reason?: string; note?: string }[] }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`);
   assert.ok(
     events.items.some((e) => e.reason === 'StepApproved' && e.note?.includes('by bob')),
