@@ -237,6 +237,7 @@ async function main(): Promise<number> {
     const { run } = await import('../src/main.ts');
     const rest = process.argv.slice(2);
     say(`running the controller against ${values.kubeconfig} (${tokens.length} argument(s))`);
+    say(`its dashboard acts as you, from your kubeconfig, in another terminal: npx codedance dashboard --kubeconfig ${values.kubeconfig}`);
     return run(rest);
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -10,7 +10,7 @@
  * in B; a ServiceAccount `deployer` may list and patch in A.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test as nodeTest, type TestContext } from 'node:test';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import { startClusterDashboard, type DashboardServer } from '../../../src/dashboard/index.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
@@ -20,7 +20,13 @@ import { testNamespace, waitFor, type NamespaceOwner } from '../../support/clust
 import { allowed, grant, testUser, type TestUser } from '../../support/users.ts';
 import { commandOf, createRelease, identities, proveWriters, readRelease } from './support.ts';
 
-const owner = (name: string): NamespaceOwner => ({ name, after: (fn) => after(fn) });
+/** The cases, run in order as subtests of one test that owns the setup. */
+const cases: [string, { timeout?: number }, () => Promise<void>][] = [];
+function test(name: string, options: { timeout?: number } | (() => Promise<void>), fn?: () => Promise<void>): void {
+  if (typeof options === 'function') cases.push([name, {}, options]);
+  else cases.push([name, options, fn!]);
+}
+
 const abort = new AbortController();
 let admin: KubeClient;
 let controller: KubeClient;
@@ -32,7 +38,14 @@ let bob: TestUser;
 let carol: TestUser;
 let bobBinding: string;
 
-before(async () => {
+/** Namespaces, people, policy and dashboard(s) for every case; torn down when the file's test ends. */
+async function setup(t: TestContext): Promise<void> {
+  const owner = (name: string): NamespaceOwner => ({ name, after: (fn) => t.after(fn) });
+  t.after(async () => {
+    abort.abort();
+    await dashboard?.close();
+    await controller?.close();
+  });
   const ids = await identities();
   admin = ids.admin;
   controller = await createKubeClient({ kubeconfigPath: ids.controllerKubeconfigPath });
@@ -56,13 +69,7 @@ before(async () => {
     cacheTtlMs: 200,
   });
   await waitFor(async () => (await releases(bob.token)).some((r) => r.name === 'cart'), { describe: 'the dashboard to see the releases' });
-});
-
-after(async () => {
-  abort.abort();
-  await dashboard?.close();
-  await controller?.close();
-});
+}
 
 function url(path: string): string {
   return new URL(path.slice(1), dashboard.url).toString();
@@ -205,4 +212,9 @@ test('a ServiceAccount token is a person too: reviewed with its groups and extra
   const release = await readRelease(admin, A, 'cart');
   if (verb === 'resume') assert.match(commandOf(release) ?? '', new RegExp(`^resume:[^;]+;by=${who}$`));
   else assert.equal(release.metadata.annotations?.['deploy.codedance.io/paused-by'], who);
+});
+
+nodeTest('the in-cluster dashboard, with real identities', { timeout: 240_000 }, async (t) => {
+  await setup(t);
+  for (const [name, options, fn] of cases) await t.test(name, options, fn);
 });

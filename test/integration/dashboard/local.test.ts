@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test as nodeTest, type TestContext } from 'node:test';
 import { startLocalDashboard, type LocalDashboard } from '../../../src/dashboard/local.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
 import { createKubeClient, type KubeClient } from '../../../src/runtime/client.ts';
@@ -21,7 +21,13 @@ import { grant, testUser, type TestUser } from '../../support/users.ts';
 import { commandOf, createRelease, identities, proveWriters, readRelease } from './support.ts';
 
 const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'codedance');
-const owner = (name: string): NamespaceOwner => ({ name, after: (fn) => after(fn) });
+/** The cases, run in order as subtests of one test that owns the setup. */
+const cases: [string, { timeout?: number }, () => Promise<void>][] = [];
+function test(name: string, options: { timeout?: number } | (() => Promise<void>), fn?: () => Promise<void>): void {
+  if (typeof options === 'function') cases.push([name, {}, options]);
+  else cases.push([name, options, fn!]);
+}
+
 const abort = new AbortController();
 const open: LocalDashboard[] = [];
 let admin: KubeClient;
@@ -31,7 +37,14 @@ let B: string;
 let alice: TestUser;
 let bob: TestUser;
 
-before(async () => {
+/** Namespaces, people, policy and dashboard(s) for every case; torn down when the file's test ends. */
+async function setup(t: TestContext): Promise<void> {
+  const owner = (name: string): NamespaceOwner => ({ name, after: (fn) => t.after(fn) });
+  t.after(async () => {
+    abort.abort();
+    for (const dashboard of open) await dashboard.close();
+    await controller?.close();
+  });
   const ids = await identities();
   admin = ids.admin;
   controller = await createKubeClient({ kubeconfigPath: ids.controllerKubeconfigPath });
@@ -43,13 +56,7 @@ before(async () => {
   [alice, bob] = await Promise.all([testUser('alice'), testUser('bob')]);
   await grant(A, 'alice', ['get', 'list', 'watch']);
   await grant(A, 'bob', ['get', 'list', 'watch', 'patch']);
-});
-
-after(async () => {
-  abort.abort();
-  for (const dashboard of open) await dashboard.close();
-  await controller?.close();
-});
+}
 
 async function dashboardOf(user: TestUser, namespaces?: string[]): Promise<LocalDashboard> {
   const dashboard = await startLocalDashboard({ kubeconfigPath: user.kubeconfigPath, namespaces, port: 0, log: silentLogger(), signal: abort.signal });
@@ -146,4 +153,9 @@ test('`codedance dashboard` prints its 127.0.0.1 URL, serves as the kubeconfig u
     child.kill('SIGINT');
   }
   assert.equal(await exited, 0, out);
+});
+
+nodeTest('the local dashboard, with real identities', { timeout: 240_000 }, async (t) => {
+  await setup(t);
+  for (const [name, options, fn] of cases) await t.test(name, options, fn);
 });
