@@ -8,6 +8,7 @@
  * Tests run the controller under exactly this role, so a missing verb fails a test
  * instead of a user's release.
  */
+import { CommandAnnotation, PausedByAnnotation } from './canary-deployment.ts';
 import { CanaryDeploymentApi, WebAppApi } from './crd.ts';
 
 /** Namespace the controller is installed into. */
@@ -219,6 +220,68 @@ export function dashboardManifests(): object[] {
         selector: { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/component': 'controller' },
         ports: [{ name: 'dashboard', port: DASHBOARD_PORT, targetPort: DASHBOARD_PORT, protocol: 'TCP' }],
       },
+    },
+  ];
+}
+
+/** Name of the ValidatingAdmissionPolicy (and its binding) that checks who a command names. */
+export const COMMAND_AUTHOR_POLICY = 'codedance-command-author';
+
+/** A CEL expression reading annotation `key` of `object` (or `oldObject`), '' when absent. */
+function annotation(object: 'object' | 'oldObject', key: string): string {
+  const guard = object === 'oldObject' ? 'oldObject != null && ' : '';
+  return `${guard}has(${object}.metadata.annotations) && '${key}' in ${object}.metadata.annotations ? ${object}.metadata.annotations['${key}'] : ''`;
+}
+
+/**
+ * A ValidatingAdmissionPolicy that makes the author a command names (`;by=<username>`,
+ * and `deploy.codedance.io/paused-by`) the truth: a request that sets or changes one must
+ * come from that very user (`request.userInfo.username`). A command without an author
+ * stays allowed. Optional (Kubernetes 1.30+): apply deploy/policy.yaml to turn the
+ * controller's "by bob" from a claim into a fact; the integration tests run under it.
+ */
+export function commandAuthorPolicy(): object[] {
+  const policyLabels = { ...labels, 'app.kubernetes.io/component': 'policy' };
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: COMMAND_AUTHOR_POLICY, labels: policyLabels },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            { apiGroups: [CanaryDeploymentApi.group], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: [CanaryDeploymentApi.plural] },
+          ],
+        },
+        variables: [
+          { name: 'command', expression: annotation('object', CommandAnnotation) },
+          { name: 'oldCommand', expression: annotation('oldObject', CommandAnnotation) },
+          { name: 'pausedBy', expression: annotation('object', PausedByAnnotation) },
+          { name: 'oldPausedBy', expression: annotation('oldObject', PausedByAnnotation) },
+        ],
+        validations: [
+          {
+            // The author is everything after the first ';by=' (as the controller reads it).
+            expression:
+              "variables.command == variables.oldCommand || !variables.command.contains(';by=') || " +
+              "variables.command.substring(variables.command.indexOf(';by=') + 4) == request.userInfo.username",
+            message: `${CommandAnnotation}: the author after ';by=' must be the user making the request`,
+            reason: 'Forbidden',
+          },
+          {
+            expression: "variables.pausedBy == variables.oldPausedBy || variables.pausedBy == '' || variables.pausedBy == request.userInfo.username",
+            message: `${PausedByAnnotation}: must be the user making the request`,
+            reason: 'Forbidden',
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: COMMAND_AUTHOR_POLICY, labels: policyLabels },
+      spec: { policyName: COMMAND_AUTHOR_POLICY, validationActions: ['Deny'] },
     },
   ];
 }

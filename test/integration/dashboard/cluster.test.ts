@@ -15,6 +15,7 @@ import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import { startClusterDashboard, type DashboardServer } from '../../../src/dashboard/index.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../../../src/runtime/client.ts';
+import * as kinds from '../../../src/runtime/kinds.ts';
 import { silentLogger } from '../../../src/runtime/logging.ts';
 import { testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { allowed, grant, testUser, type TestUser } from '../../support/users.ts';
@@ -153,6 +154,21 @@ test('bob (patch in A) acts on A with his own credentials, not on B', async () =
     assert.equal(refused.status, 403);
     assert.match(refused.message, /bob may not patch canarydeployments "pay"/);
   });
+});
+
+test("the shipped policy refuses a command that names someone else, whoever writes it", async () => {
+  const own = await bob.client();
+  try {
+    await nothingWritten(A, 'cart', async () => {
+      for (const annotations of [{ 'deploy.codedance.io/command': 'promote:forged;by=alice' }, { 'deploy.codedance.io/paused-by': 'alice' }]) {
+        await assert.rejects(own.patch(kinds.CanaryDeployment, A, 'cart', { metadata: { annotations } }, 'merge'), /must be the user making the request/);
+      }
+    });
+    // Naming himself is fine.
+    await own.patch(kinds.CanaryDeployment, A, 'cart', { metadata: { annotations: { 'deploy.codedance.io/command': 'promote:own;by=bob' } } }, 'merge');
+  } finally {
+    await own.close();
+  }
 });
 
 test('carol (patch in B, no list) sees nothing, yet may act on B', async () => {

@@ -4,15 +4,16 @@
  * ServiceAccount), releases to steer, and a ValidatingAdmissionPolicy that makes the API
  * server itself prove who wrote a command:
  *
- * - any update of a CanaryDeployment by user `codedance-controller` in the test's
- *   namespaces is refused, so a dashboard that wrote with the controller's identity
- *   would fail the test instead of passing unseen;
- * - a command annotation that changes must end with `;by=<the writer's username>`, so
- *   a command accepted as `;by=bob` was written by bob's own credentials.
+ * - the shipped policy (deploy/policy.yaml, `commandAuthorPolicy()`): a command or
+ *   `paused-by` that names a person must be written by that person, so a command
+ *   accepted as `;by=bob` was written with bob's own credentials;
+ * - and, for the tests only, any update of a CanaryDeployment by user
+ *   `codedance-controller` in the test's namespaces is refused, so a dashboard that wrote
+ *   with the controller's identity would fail the test instead of passing unseen.
  */
 import { randomBytes } from 'node:crypto';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
-import { dashboardManifests, DASHBOARD_ROLE } from '../../../src/api/manifests.ts';
+import { commandAuthorPolicy, dashboardManifests, DASHBOARD_ROLE } from '../../../src/api/manifests.ts';
 import { controllerUser } from '../../../src/cluster/credentials.ts';
 import { KubeApiError, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
@@ -74,28 +75,11 @@ export async function proveWriters(t: NamespaceOwner, admin: KubeClient, namespa
   const label = 'codedance.io/dashboard-writers';
   for (const ns of namespaces) await admin.patch(kinds.Namespace, undefined, ns, { metadata: { labels: { [label]: id } } }, 'merge');
   const name = `codedance-dashboard-writers-${id}`;
-  const command = `object.metadata.annotations['${Command}']`;
-  await admin.raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        resourceRules: [{ apiGroups: ['deploy.codedance.io'], apiVersions: ['*'], operations: ['UPDATE'], resources: ['canarydeployments'] }],
-      },
-      validations: [
-        { expression: `request.userInfo.username != '${controllerUser}'`, message: 'test policy: the controller identity may not write CanaryDeployments here' },
-        {
-          expression:
-            `!has(object.metadata.annotations) || !('${Command}' in object.metadata.annotations) || ` +
-            `(has(oldObject.metadata.annotations) && '${Command}' in oldObject.metadata.annotations && oldObject.metadata.annotations['${Command}'] == ${command}) || ` +
-            `${command}.endsWith(';by=' + request.userInfo.username)`,
-          message: 'test policy: a new command must name its writer (;by=<username>)',
-        },
-      ],
-    },
-  });
+  const [shipped] = commandAuthorPolicy() as { spec: { validations: object[] } }[];
+  const policy = structuredClone(shipped!) as { metadata: { name: string }; spec: { validations: object[] } };
+  policy.metadata = { name };
+  policy.spec.validations.push({ expression: `request.userInfo.username != '${controllerUser}'`, message: 'test policy: the controller identity may not write CanaryDeployments here' });
+  await admin.raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', policy);
   await admin.raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicyBinding',
