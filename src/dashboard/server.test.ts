@@ -222,3 +222,43 @@ async function waitUntil(check: () => boolean): Promise<void> {
     await sleep(10);
   }
 }
+
+test('a stream survives an API server that fails to re-check the token, and ends when the token is refused', async () => {
+  let answer: 'ok' | 'fail' | 'refuse' = 'ok';
+  const streaming = dashboardHandler({
+    source,
+    heartbeatSeconds: 0.05,
+    access: {
+      async authenticate() {
+        if (answer === 'fail') throw new Error('API server unreachable');
+        if (answer === 'refuse') return { ok: false, refusal: { status: 401, message: 'token expired' } };
+        return { ok: true, caller: { person: { username: 'me' }, token: 't' } };
+      },
+      mayList: async () => true,
+      act: async () => ({ ok: true, message: '' }),
+    },
+  });
+  const s = createServer((req, res) => void streaming.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname));
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  try {
+    const response = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/stream`);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('keep-alive')) text += (await reader.read()).value ?? '';
+    answer = 'fail';
+    const seen = text.length;
+    while (text.slice(seen).split('keep-alive').length < 3) text += (await reader.read()).value ?? '';
+    assert.equal(streaming.liveStreams(), 1, 'still open after failed re-checks');
+    answer = 'refuse';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    assert.match(text, /event: unauthorized\ndata: \{"message":"token expired"\}/);
+    await waitUntil(() => streaming.liveStreams() === 0);
+  } finally {
+    s.closeAllConnections();
+    s.close();
+  }
+});

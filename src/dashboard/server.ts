@@ -186,22 +186,31 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     // Changes are checked one after another, so the reader sees them in order.
     let queue = Promise.resolve();
     const unsubscribe = options.source.subscribe((release, deleted) => {
-      queue = queue.then(async () => {
-        const namespace = release.metadata?.namespace ?? '';
-        if (closed || !(await mayList(caller, namespace))) return;
-        if (deleted) event('deleted', { namespace, name: release.metadata?.name });
-        else event('release', safeReleaseView(release));
-      });
+      queue = queue
+        .then(async () => {
+          const namespace = release.metadata?.namespace ?? '';
+          if (closed || !(await mayList(caller, namespace))) return;
+          if (deleted) event('deleted', { namespace, name: release.metadata?.name });
+          else event('release', safeReleaseView(release));
+        })
+        .catch((err: unknown) => options.onProblem?.('a stream event could not be sent', err));
     });
     const heartbeat = setInterval(() => {
       // A token that expired or was revoked ends the stream; the page then asks again.
-      void access.authenticate(req).then((result) => {
-        if (!result.ok) {
-          event('unauthorized', { message: result.refusal.message });
-          close();
-          res.end();
-        } else send(': keep-alive\n\n');
-      });
+      access.authenticate(req).then(
+        (result) => {
+          if (!result.ok) {
+            event('unauthorized', { message: result.refusal.message });
+            close();
+            res.end();
+          } else send(': keep-alive\n\n');
+        },
+        // The API server did not answer: keep the stream; the next heartbeat asks again.
+        (err: unknown) => {
+          options.onProblem?.(`cannot re-check ${caller.person.username}'s token`, err);
+          send(': keep-alive\n\n');
+        },
+      );
     }, heartbeatMs);
     function close(): void {
       if (closed) return;
