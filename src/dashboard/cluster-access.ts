@@ -30,6 +30,7 @@ import { clientConfigForToken } from './person-client.ts';
 import type { Caller, DashboardAccess, Person } from './server.ts';
 import type { Refusal } from './security.ts';
 
+/** Settings of {@link clusterAccess}. */
 export interface ClusterAccessOptions {
   /** The dashboard's own client (the controller's): reviews are created with it. */
   client: KubeClient;

@@ -24,6 +24,7 @@ import { dashboardHandler, type DashboardAccess } from './server.ts';
 /** Default port, as `kubectl argo rollouts dashboard` uses. */
 export const LOCAL_DASHBOARD_PORT = 3100;
 
+/** Settings of {@link startLocalDashboard}. */
 export interface LocalDashboardOptions {
   /** @default KUBECONFIG, then ~/.kube/config */
   kubeconfigPath?: string | undefined;

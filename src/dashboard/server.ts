@@ -75,6 +75,7 @@ export interface DashboardAccess {
   act(caller: Caller, namespace: string, name: string, command: DashboardCommand): Promise<CommandOutcome>;
 }
 
+/** Settings of {@link dashboardHandler}. */
 export interface DashboardOptions extends SecurityOptions {
   source: ReleaseSource;
   access: DashboardAccess;
@@ -230,7 +231,10 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     if (!known) return false;
 
     const badHost = checkHost(req, options);
-    if (badHost) return (refuse(res, badHost), true);
+    if (badHost) {
+      refuse(res, badHost);
+      return true;
+    }
     if (file) {
       res.writeHead(200, { ...SecurityHeaders, 'content-type': file.type, 'cache-control': 'no-cache' });
       res.end(file.body);
@@ -239,12 +243,18 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     if (command) {
       // Cheap checks first: a cross-site form is refused before any review is made.
       const unsafe = checkAction(req, options);
-      if (unsafe) return (refuse(res, unsafe), true);
-      const body = await readJsonObject(req);
-      if (!body.ok) return (refuse(res, body.refusal), true);
+      const body = unsafe ? undefined : await readJsonObject(req);
+      const refusal = unsafe ?? (body && !body.ok ? body.refusal : undefined);
+      if (refusal) {
+        refuse(res, refusal);
+        return true;
+      }
     }
     const auth = await access.authenticate(req);
-    if (!auth.ok) return (refuse(res, auth.refusal, { 'www-authenticate': 'Bearer realm="codedance"' }), true);
+    if (!auth.ok) {
+      refuse(res, auth.refusal, { 'www-authenticate': 'Bearer realm="codedance"' });
+      return true;
+    }
     const { caller } = auth;
 
     if (path === '/api/whoami') sendJson(res, 200, { username: caller.person.username });
