@@ -41,4 +41,9 @@ test('flags: listeners bind loopback unless told; the dashboard is off unless as
   assert.throws(() => parseControllerArgs(['--dashboard', 'false', '--dashboard-port', '9443']), /contradicts/);
   assert.throws(() => parseControllerArgs(['--dashboard-port', '8080']), /must differ from --http-port/);
   assert.throws(() => parseControllerArgs(['--dashboard', 'maybe']), /--dashboard: expected true or false/);
+  const tls = parseControllerArgs(['--dashboard-port', '8443', '--dashboard-tls-cert', 'c.pem', '--dashboard-tls-key', 'k.pem']);
+  assert.ok(tls !== 'help');
+  assert.deepEqual(tls.dashboardTls, { certFile: 'c.pem', keyFile: 'k.pem' });
+  assert.throws(() => parseControllerArgs(['--dashboard-port', '8443', '--dashboard-tls-cert', 'c.pem']), /go together/);
+  assert.throws(() => parseControllerArgs(['--dashboard-tls-cert', 'c.pem', '--dashboard-tls-key', 'k.pem']), /the dashboard is off/);
 });

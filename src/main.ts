@@ -42,6 +42,7 @@ const usage = `usage: codedance controller [flags]
                            request needs a bearer token (TokenReview); the person sees and steers only
                            what RBAC lets them (SubjectAccessReview), and writes with their own token.
                            Needs ClusterRole codedance-dashboard (deploy/dashboard.yaml)
+  --dashboard-tls-cert FILE, --dashboard-tls-key FILE   serve the dashboard over HTTPS (PEM files)
 `;
 
 /** Options of the process, resolved from the flags. */
@@ -63,6 +64,8 @@ export interface ControllerProcessOptions {
   watchTimeoutSeconds: number | undefined;
   /** The dashboard's port, or undefined when it is off. */
   dashboardPort: number | undefined;
+  /** PEM files the dashboard serves HTTPS with; undefined for plain HTTP. */
+  dashboardTls: { certFile: string; keyFile: string } | undefined;
 }
 
 /** Port of the in-cluster dashboard when `--dashboard true` names none. */
@@ -87,6 +90,8 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
       'http-port': { type: 'string', default: '8080' },
       'bind-address': { type: 'string', default: '127.0.0.1' },
       'dashboard-port': { type: 'string' },
+      'dashboard-tls-cert': { type: 'string' },
+      'dashboard-tls-key': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'prometheus-url': { type: 'string' },
       'otlp-endpoint': { type: 'string' },
@@ -111,6 +116,10 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
   if (values.dashboard === 'false' && dashboardPort !== undefined) throw new Error('--dashboard false contradicts --dashboard-port');
   const httpPort = number('http-port', values['http-port']) ?? 8080;
   const dashboardOn = values.dashboard === 'true' || dashboardPort !== undefined;
+  const certFile = values['dashboard-tls-cert'];
+  const keyFile = values['dashboard-tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--dashboard-tls-cert and --dashboard-tls-key go together');
+  if (certFile && !dashboardOn) throw new Error('--dashboard-tls-cert: the dashboard is off (give --dashboard-port or --dashboard true)');
   if (dashboardOn && dashboardPort !== 0 && (dashboardPort ?? DEFAULT_DASHBOARD_PORT) === httpPort) {
     throw new Error(`--dashboard-port: must differ from --http-port (${httpPort}): the dashboard is served apart from /metrics and the probes`);
   }
@@ -145,6 +154,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     otlpEndpoint: values['otlp-endpoint'],
     watchTimeoutSeconds: number('watch-timeout', values['watch-timeout']),
     dashboardPort: dashboardOn ? (dashboardPort ?? DEFAULT_DASHBOARD_PORT) : undefined,
+    dashboardTls: certFile && keyFile ? { certFile, keyFile } : undefined,
   };
 }
 
@@ -269,10 +279,11 @@ export async function run(args: string[]): Promise<number> {
         namespaces: options.namespaces,
         host: options.bindAddress,
         port: options.dashboardPort,
+        tls: options.dashboardTls,
         log: log.child({ component: 'dashboard' }),
         signal: dashboardAbort.signal,
       });
-      log.info({ port: dashboard.port }, 'dashboard listening');
+      log.info({ port: dashboard.port, tls: options.dashboardTls !== undefined }, 'dashboard listening');
     } catch (err) {
       log.fatal({ err }, `cannot serve the dashboard on port ${options.dashboardPort}: ${describeError(err)}`);
       await shutdown(1, 'dashboard failed');

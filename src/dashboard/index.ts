@@ -10,7 +10,9 @@
  * Each keeps one informer of CanaryDeployments (one watch per namespace, or one for the
  * cluster), so however many pages are open the API server sees one watch.
  */
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
@@ -60,12 +62,19 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
+/** A serving certificate and its key, as PEM file paths. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
 /**
  * Serves `handler` alone on `host:port` (0 = any free port): nothing else answers there,
- * and unknown paths get a 404 with the same security headers.
+ * and unknown paths get a 404 with the same security headers. With `tls`, over HTTPS
+ * (the files are read once, at start).
  */
-export async function serveDashboard(handler: DashboardHandler, host: string, port: number, log: Logger): Promise<DashboardServer> {
-  const server: Server = createServer((req, res) => {
+export async function serveDashboard(handler: DashboardHandler, host: string, port: number, log: Logger, tls?: TlsFiles): Promise<DashboardServer> {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     handler
       .handle(req, res, path)
@@ -79,7 +88,8 @@ export async function serveDashboard(handler: DashboardHandler, host: string, po
         if (!res.headersSent) res.writeHead(500, { ...SecurityHeaders, 'content-type': 'text/plain; charset=utf-8' });
         res.end('internal error\n');
       });
-  });
+  };
+  const server: Server = tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -90,7 +100,7 @@ export async function serveDashboard(handler: DashboardHandler, host: string, po
   const bound = (server.address() as AddressInfo).port;
   const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
-    url: `http://${shown}:${bound}/`,
+    url: `${tls ? 'https' : 'http'}://${shown}:${bound}/`,
     port: bound,
     handler,
     close: () =>
@@ -120,6 +130,8 @@ export interface ClusterDashboardOptions extends SecurityOptions {
   cacheTtlMs?: number;
   /** @default 64 */
   maxStreams?: number;
+  /** Serve HTTPS with this certificate (bearer tokens travel in every request). @default plain HTTP */
+  tls?: TlsFiles | undefined;
 }
 
 /** Starts the in-cluster dashboard on its own port (see ./cluster-access.ts for who may do what). */
@@ -133,5 +145,5 @@ export async function startClusterDashboard(options: ClusterDashboardOptions): P
     maxStreams: options.maxStreams,
     onProblem: (message, err) => options.log.warn({ err }, message),
   });
-  return serveDashboard(handler, options.host ?? '127.0.0.1', options.port, options.log);
+  return serveDashboard(handler, options.host ?? '127.0.0.1', options.port, options.log, options.tls);
 }

@@ -10,6 +10,9 @@
  * in B; a ServiceAccount `deployer` may list and patch in A.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { test as nodeTest, type TestContext } from 'node:test';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import { startClusterDashboard, type DashboardServer } from '../../../src/dashboard/index.ts';
@@ -17,7 +20,7 @@ import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { silentLogger } from '../../../src/runtime/logging.ts';
-import { testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
+import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { allowed, grant, testUser, type TestUser } from '../../support/users.ts';
 import { commandOf, createRelease, identities, proveWriters, readRelease } from './support.ts';
 
@@ -196,6 +199,32 @@ test('a right taken away stops the next action', async () => {
   await waitFor(async () => !(await allowed(A, 'bob', 'patch')), { describe: 'bob to lose patch in A' });
   await nothingWritten(A, 'cart', async () => assert.equal((await act(A, 'cart', 'resume', bob.token)).status, 403));
   await waitFor(async () => (await releases(bob.token)).length === 0, { describe: "bob's list to be empty once his cached right expires" });
+});
+
+test('with --dashboard-tls-cert/-key it serves HTTPS: tokens never travel in the clear', async () => {
+  const { stateDir } = await testCluster();
+  // The API server's own self-signed serving certificate is valid for 127.0.0.1.
+  const certFile = join(stateDir, 'apiserver-certs', 'apiserver.crt');
+  const tls = await startClusterDashboard({
+    client: controller,
+    kubeConfig: loadKubeConfig((await identities()).controllerKubeconfigPath),
+    namespaces: [A],
+    port: 0,
+    log: silentLogger(),
+    signal: abort.signal,
+    tls: { certFile, keyFile: join(stateDir, 'apiserver-certs', 'apiserver.key') },
+  });
+  const agent = new Agent({ connect: { ca: await readFile(certFile, 'utf8') } });
+  try {
+    assert.match(tls.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.equal((await undiciFetch(new URL('api/releases', tls.url), { dispatcher: agent })).status, 401);
+    const whoami = await undiciFetch(new URL('api/whoami', tls.url), { dispatcher: agent, headers: { authorization: `Bearer ${alice.token}` } });
+    assert.deepEqual(await whoami.json(), { username: 'alice' });
+    await assert.rejects(fetch(tls.url.replace('https:', 'http:')), 'no plain HTTP on the TLS port');
+  } finally {
+    await agent.close();
+    await tls.close();
+  }
 });
 
 test('a ServiceAccount token is a person too: reviewed with its groups and extra, and named in the command', async () => {
