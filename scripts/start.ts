@@ -2,13 +2,16 @@
  * `npm start`: the whole product on this machine, in one command.
  *
  * 1. the local control plane and Prometheus (`codedance cluster up`; built on first use);
- * 2. the CRDs and the controller's RBAC; the controller, with the dashboard, as the
- *    `codedance-controller` user (so RBAC is real);
+ * 2. the CRDs and the controller's RBAC; the controller as the `codedance-controller`
+ *    user (so RBAC is real), without a dashboard of its own;
  * 3. the traffic simulator (it plays the data plane kwok pods cannot be);
  * 4. a sample service `shop` (v1), then a release of v2 through the seed's Linear plan
  *    with short pauses, judged on live metrics (it completes), then a release of a bad
  *    v3 whose canary answers 25% errors (it is rolled back on its own);
- * 5. a live ladder of steps in the terminal and, at the end, where to look.
+ * 5. the dashboard as `codedance dashboard` serves it: on 127.0.0.1, acting as the person
+ *    whose kubeconfig it holds (the cluster's admin here), never as the controller;
+ * 6. a live ladder of steps in the terminal and, at the end, where to look.
+ * Everything this command starts listens on 127.0.0.1 only.
  * Ctrl-C tears down what this command started (a cluster that was already up stays up).
  *
  * `npm start -- --kubeconfig FILE` runs only the controller, against that cluster.
@@ -28,7 +31,9 @@ import { installCodedance } from '../src/cluster/install.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../src/cluster/prometheus.ts';
+import { startLocalDashboard, LOCAL_DASHBOARD_PORT } from '../src/dashboard/local.ts';
 import { createKubeClient, type KubeClient } from '../src/runtime/client.ts';
+import { createLogger } from '../src/runtime/logging.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { startSimulator, type Simulator } from '../src/sim/simulator.ts';
 
@@ -167,13 +172,28 @@ async function demo(stateDir: string | undefined): Promise<void> {
   });
   await registerScrapeTarget(state.stateDir, 'codedance-controller', `127.0.0.1:${httpPort}`);
   cleanups.push(() => unregisterScrapeTarget(state.stateDir, 'codedance-controller'));
-  const dashboard = `http://127.0.0.1:${httpPort}/`;
-  await pollUntil('the controller to be ready', async () => (await fetch(`${dashboard}readyz`).catch(() => undefined))?.ok === true, {
+  const controllerUrl = `http://127.0.0.1:${httpPort}/`;
+  await pollUntil('the controller to be ready', async () => (await fetch(`${controllerUrl}readyz`).catch(() => undefined))?.ok === true, {
     timeoutMs: 60_000,
     intervalMs: 250,
     abortIf: () => (controller.exitCode === null ? undefined : `the controller exited; see ${logFile}`),
   });
-  say(`controller ready; dashboard at ${dashboard}`);
+  say('controller ready');
+
+  // The person's dashboard, as `codedance dashboard --kubeconfig <admin>` serves it.
+  const dashboardAbort = new AbortController();
+  const local = await startLocalDashboard({
+    kubeconfigPath: state.kubeconfigPath,
+    port: await freePort(LOCAL_DASHBOARD_PORT),
+    log: createLogger({ level: 'warn', destination: process.stderr }),
+    signal: dashboardAbort.signal,
+  });
+  cleanups.push(async () => {
+    dashboardAbort.abort();
+    await local.close();
+  });
+  const dashboard = local.url;
+  say(`dashboard at ${dashboard} (acting as ${local.username ?? 'the kubeconfig user'}; the same as: npx codedance dashboard --kubeconfig ${state.kubeconfigPath})`);
 
   await deploySampleService(client);
   say(`sample service ${namespace}/${app} runs ${app}:v1 on 4 replicas`);
@@ -197,7 +217,7 @@ Where to look (Ctrl-C tears everything down):
   kubectl       ${state.kubectlPath} --kubeconfig ${state.kubeconfigPath} get cd -A
   CLI           npx codedance status ${app} -n ${namespace} --kubeconfig ${state.kubeconfigPath}
   Prometheus    ${state.prometheusUrl ?? '(not running)'}
-  controller    ${dashboard}metrics  ${dashboard}healthz  log: ${logFile}
+  controller    ${controllerUrl}metrics  ${controllerUrl}healthz  log: ${logFile}
   simulator     ${sim.url}/profiles (POST a profile to make a version go bad)
 `);
   await new Promise<void>((done) => {
@@ -217,6 +237,7 @@ async function main(): Promise<number> {
     const { run } = await import('../src/main.ts');
     const rest = process.argv.slice(2);
     say(`running the controller against ${values.kubeconfig} (${tokens.length} argument(s))`);
+    say(`its dashboard acts as you, from your kubeconfig, in another terminal: npx codedance dashboard --kubeconfig ${values.kubeconfig}`);
     return run(rest);
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

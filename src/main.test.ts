@@ -25,3 +25,25 @@ test('flags: repeatable namespaces pick the lease namespace; bare --leader-elect
   assert.throws(() => parseControllerArgs(['--controllers', 'nope']), /unknown controller 'nope'/);
   assert.throws(() => parseControllerArgs(['--log-level', 'loud']), /--log-level/);
 });
+
+test('flags: listeners bind loopback unless told; the dashboard is off unless asked, on its own port', () => {
+  const o = parseControllerArgs([]);
+  assert.ok(o !== 'help');
+  assert.equal(o.bindAddress, '127.0.0.1');
+  assert.equal(o.dashboardPort, undefined);
+  const on = parseControllerArgs(['--dashboard', 'true', '--bind-address', '0.0.0.0']);
+  assert.ok(on !== 'help');
+  assert.equal(on.dashboardPort, 8081);
+  assert.equal(on.bindAddress, '0.0.0.0');
+  const port = parseControllerArgs(['--dashboard-port', '9443']);
+  assert.ok(port !== 'help');
+  assert.equal(port.dashboardPort, 9443);
+  assert.throws(() => parseControllerArgs(['--dashboard', 'false', '--dashboard-port', '9443']), /contradicts/);
+  assert.throws(() => parseControllerArgs(['--dashboard-port', '8080']), /must differ from --http-port/);
+  assert.throws(() => parseControllerArgs(['--dashboard', 'maybe']), /--dashboard: expected true or false/);
+  const tls = parseControllerArgs(['--dashboard-port', '8443', '--dashboard-tls-cert', 'c.pem', '--dashboard-tls-key', 'k.pem']);
+  assert.ok(tls !== 'help');
+  assert.deepEqual(tls.dashboardTls, { certFile: 'c.pem', keyFile: 'k.pem' });
+  assert.throws(() => parseControllerArgs(['--dashboard-port', '8443', '--dashboard-tls-cert', 'c.pem']), /go together/);
+  assert.throws(() => parseControllerArgs(['--dashboard-tls-cert', 'c.pem', '--dashboard-tls-key', 'k.pem']), /the dashboard is off/);
+});

@@ -10,7 +10,8 @@
  * releases the lease and exits 0; a second one exits at once (code 130).
  */
 import { parseArgs } from 'node:util';
-import { createKubeClient, type KubeClient } from './runtime/client.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createKubeClient, loadKubeConfig, type KubeClient } from './runtime/client.ts';
 import { createLogger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { createHttpServer } from './runtime/http.ts';
@@ -19,8 +20,7 @@ import { createLeaderElector, resolveLeaderElectionTiming, type LeaderElector } 
 import { processIdentity } from './runtime/identity.ts';
 import { describeError } from './runtime/errors.ts';
 import { controllers as registry, type ControllerEntry } from './controllers.ts';
-import { mountDashboard } from './dashboard/index.ts';
-import { sendCommand } from './dashboard/commands.ts';
+import { startClusterDashboard, type DashboardServer } from './dashboard/index.ts';
 
 const usage = `usage: codedance controller [flags]
 
@@ -32,11 +32,17 @@ const usage = `usage: codedance controller [flags]
   --lease-namespace NS     lease namespace (default: the first --namespace, else default)
   --lease-duration MS      (default 15000)   --renew-deadline MS (default 10000)   --retry-period MS (default 2000)
   --http-port N            /healthz /readyz /metrics port (default 8080; 0 = any free port)
+  --bind-address ADDR      address of every listener (default 127.0.0.1; 0.0.0.0 in a Pod, so probes reach it)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
   --prometheus-url URL     Prometheus for the analysis of releases
   --otlp-endpoint URL      OTLP/HTTP endpoint for reconcile traces (default: the OTEL_* environment)
   --watch-timeout S        server-side timeout of watch requests in seconds (default 300)
-  --dashboard BOOL         serve the release dashboard at / on the HTTP port (default true)
+  --dashboard BOOL         serve the release dashboard on its own port (default false)
+  --dashboard-port N       the dashboard's port (default 8081; giving it turns the dashboard on). Every
+                           request needs a bearer token (TokenReview); the person sees and steers only
+                           what RBAC lets them (SubjectAccessReview), and writes with their own token.
+                           Needs ClusterRole codedance-dashboard (deploy/dashboard.yaml)
+  --dashboard-tls-cert FILE, --dashboard-tls-key FILE   serve the dashboard over HTTPS (PEM files)
 `;
 
 /** Options of the process, resolved from the flags. */
@@ -51,12 +57,19 @@ export interface ControllerProcessOptions {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   httpPort: number;
+  bindAddress: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   prometheusUrl: string | undefined;
   otlpEndpoint: string | undefined;
   watchTimeoutSeconds: number | undefined;
-  dashboard: boolean;
+  /** The dashboard's port, or undefined when it is off. */
+  dashboardPort: number | undefined;
+  /** PEM files the dashboard serves HTTPS with; undefined for plain HTTP. */
+  dashboardTls: { certFile: string; keyFile: string } | undefined;
 }
+
+/** Port of the in-cluster dashboard when `--dashboard true` names none. */
+export const DEFAULT_DASHBOARD_PORT = 8081;
 
 /** Parses the flags; throws a message for bad input. */
 export function parseControllerArgs(args: string[]): ControllerProcessOptions | 'help' {
@@ -75,11 +88,15 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
       'renew-deadline': { type: 'string' },
       'retry-period': { type: 'string' },
       'http-port': { type: 'string', default: '8080' },
+      'bind-address': { type: 'string', default: '127.0.0.1' },
+      'dashboard-port': { type: 'string' },
+      'dashboard-tls-cert': { type: 'string' },
+      'dashboard-tls-key': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'prometheus-url': { type: 'string' },
       'otlp-endpoint': { type: 'string' },
       'watch-timeout': { type: 'string' },
-      dashboard: { type: 'string', default: 'true' },
+      dashboard: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -92,7 +109,20 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     return n;
   };
   const leaderElect = values['leader-elect'];
-  if (values.dashboard !== 'true' && values.dashboard !== 'false') throw new Error(`--dashboard: expected true or false, got '${values.dashboard}'`);
+  if (values.dashboard !== undefined && values.dashboard !== 'true' && values.dashboard !== 'false') {
+    throw new Error(`--dashboard: expected true or false, got '${values.dashboard}'`);
+  }
+  const dashboardPort = number('dashboard-port', values['dashboard-port']);
+  if (values.dashboard === 'false' && dashboardPort !== undefined) throw new Error('--dashboard false contradicts --dashboard-port');
+  const httpPort = number('http-port', values['http-port']) ?? 8080;
+  const dashboardOn = values.dashboard === 'true' || dashboardPort !== undefined;
+  const certFile = values['dashboard-tls-cert'];
+  const keyFile = values['dashboard-tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--dashboard-tls-cert and --dashboard-tls-key go together');
+  if (certFile && !dashboardOn) throw new Error('--dashboard-tls-cert: the dashboard is off (give --dashboard-port or --dashboard true)');
+  if (dashboardOn && dashboardPort !== 0 && (dashboardPort ?? DEFAULT_DASHBOARD_PORT) === httpPort) {
+    throw new Error(`--dashboard-port: must differ from --http-port (${httpPort}): the dashboard is served apart from /metrics and the probes`);
+  }
   if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error(`--leader-elect: expected true or false, got '${leaderElect}'`);
   const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
   const logLevel = levels.find((l) => l === values['log-level']);
@@ -117,12 +147,14 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     leaseName: values['lease-name'],
     leaseNamespace: values['lease-namespace'] ?? namespaces?.[0] ?? 'default',
     ...timing,
-    httpPort: number('http-port', values['http-port']) ?? 8080,
+    httpPort,
+    bindAddress: values['bind-address'],
     logLevel,
     prometheusUrl: values['prometheus-url'],
     otlpEndpoint: values['otlp-endpoint'],
     watchTimeoutSeconds: number('watch-timeout', values['watch-timeout']),
-    dashboard: values.dashboard === 'true',
+    dashboardPort: dashboardOn ? (dashboardPort ?? DEFAULT_DASHBOARD_PORT) : undefined,
+    dashboardTls: certFile && keyFile ? { certFile, keyFile } : undefined,
   };
 }
 
@@ -146,10 +178,12 @@ export async function run(args: string[]): Promise<number> {
 
   let client: KubeClient;
   let leaseClient: KubeClient;
+  let kubeConfig: KubeConfig;
   try {
-    client = await createKubeClient({ kubeconfigPath: options.kubeconfig });
+    kubeConfig = loadKubeConfig(options.kubeconfig);
+    client = await createKubeClient({ kubeConfig });
     // Lease calls get their own client: each request times out at half the renew deadline.
-    leaseClient = await createKubeClient({ kubeconfigPath: options.kubeconfig, requestTimeoutMs: options.renewDeadlineMs / 2 });
+    leaseClient = await createKubeClient({ kubeConfig, requestTimeoutMs: options.renewDeadlineMs / 2 });
   } catch (err) {
     log.fatal({ err }, `cannot load the kubeconfig: ${describeError(err)}`);
     return 1;
@@ -158,7 +192,7 @@ export async function run(args: string[]): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
   metrics.addRequestCounts(() => client.requestCounts());
   metrics.addRequestCounts(() => leaseClient.requestCounts());
-  const http = createHttpServer({ port: options.httpPort, registry: metrics.registry, log });
+  const http = createHttpServer({ port: options.httpPort, host: options.bindAddress, registry: metrics.registry, log });
   const manager: Manager = createManager({
     client,
     log,
@@ -176,16 +210,7 @@ export async function run(args: string[]): Promise<number> {
   });
 
   const dashboardAbort = new AbortController();
-  if (options.dashboard) {
-    mountDashboard({
-      client,
-      http,
-      namespaces: options.namespaces,
-      log: log.child({ component: 'dashboard' }),
-      signal: dashboardAbort.signal,
-      sendCommand: (namespace, name, command) => sendCommand(client, namespace, name, command),
-    });
-  }
+  let dashboard: DashboardServer | undefined;
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
@@ -203,6 +228,7 @@ export async function run(args: string[]): Promise<number> {
       electionAbort.abort();
       dashboardAbort.abort();
       await elector?.release();
+      await dashboard?.close();
       await http.close();
       await client.close();
       await leaseClient.close();
@@ -243,6 +269,26 @@ export async function run(args: string[]): Promise<number> {
     log.fatal({ err }, `cannot listen on port ${options.httpPort}: ${describeError(err)}`);
     await shutdown(1, 'http failed');
     return finished.finally(() => removeSignalHandlers(onSignal));
+  }
+  if (options.dashboardPort !== undefined) {
+    // Its own informer, so a standby replica serves it too; its own port, apart from the probes.
+    try {
+      dashboard = await startClusterDashboard({
+        client,
+        kubeConfig,
+        namespaces: options.namespaces,
+        host: options.bindAddress,
+        port: options.dashboardPort,
+        tls: options.dashboardTls,
+        log: log.child({ component: 'dashboard' }),
+        signal: dashboardAbort.signal,
+      });
+      log.info({ port: dashboard.port, tls: options.dashboardTls !== undefined }, 'dashboard listening');
+    } catch (err) {
+      log.fatal({ err }, `cannot serve the dashboard on port ${options.dashboardPort}: ${describeError(err)}`);
+      await shutdown(1, 'dashboard failed');
+      return finished.finally(() => removeSignalHandlers(onSignal));
+    }
   }
   log.info({ controllers: selected.map((c) => c.name), namespaces: options.namespaces ?? 'all', leaderElect: options.leaderElect }, 'controller process starting');
 

@@ -299,6 +299,7 @@ export const HistoryEntry = Type.Object({
   step: Type.Optional(Type.Integer()),
   weight: Type.Optional(Type.Integer()),
   message: Type.Optional(Type.String()),
+  by: Type.Optional(Type.String({ description: 'The person whose command this entry records (username), when one gave it.' })),
 });
 export type HistoryEntry = Type.Static<typeof HistoryEntry>;
 
@@ -358,7 +359,16 @@ export interface CanaryDeployment {
 
 /** Annotations the CLI writes to ask the controller for a one-shot action. */
 export const CommandAnnotation = `${GROUP}/command`;
-/** Commands, written as `<verb>:<unique id>` so the same command is acted on once. */
+/**
+ * Who gave a command: the annotation's value ends with `;by=<username>` (the API server's
+ * name for the person, as TokenReview or SelfSubjectReview tells it), so the controller
+ * can say who in its Events and status history. The API server's audit log stays the
+ * authoritative record of who wrote the annotation.
+ */
+export const CommandAuthorSeparator = ';by=';
+/** Who set `spec.paused` (written with it by the CLI and the dashboard). */
+export const PausedByAnnotation = `${GROUP}/paused-by`;
+/** Commands, written as `<verb>:<unique id>[;by=<username>]` so the same command is acted on once. */
 export const Commands = ['promote', 'promote-full', 'abort', 'retry', 'resume'] as const;
 export type Command = (typeof Commands)[number];
 

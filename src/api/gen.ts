@@ -1,7 +1,7 @@
 /**
  * `npm run gen`: writes everything under `deploy/` that is derived from the TypeScript
- * sources — one CRD file per API in `deploy/crds/`, `deploy/rbac.yaml` and
- * `deploy/controller.yaml`.
+ * sources — one CRD file per API in `deploy/crds/`, `deploy/rbac.yaml`,
+ * `deploy/controller.yaml`, `deploy/dashboard.yaml` and `deploy/policy.yaml`.
  *
  * `node src/api/gen.ts --check` writes nothing; it exits 1 with a summary of each
  * difference when the committed files are not what the sources generate (including a
@@ -16,7 +16,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { apis, customResourceDefinition } from './crd.ts';
-import { controllerManifests, rbacManifests } from './manifests.ts';
+import { commandAuthorPolicy, controllerManifests, dashboardManifests, rbacManifests } from './manifests.ts';
 
 /** The repository root (this file is `src/api/gen.ts`). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,6 +45,8 @@ export function generate(root = repoRoot): GeneratedFile[] {
   }));
   files.push({ path: 'deploy/rbac.yaml', content: toYaml(rbacManifests()) });
   files.push({ path: 'deploy/controller.yaml', content: toYaml(controllerManifests(defaultImage(root))) });
+  files.push({ path: 'deploy/dashboard.yaml', content: toYaml(dashboardManifests()) });
+  files.push({ path: 'deploy/policy.yaml', content: toYaml(commandAuthorPolicy()) });
   return files;
 }
 

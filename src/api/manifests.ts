@@ -8,6 +8,7 @@
  * Tests run the controller under exactly this role, so a missing verb fails a test
  * instead of a user's release.
  */
+import { CommandAnnotation, PausedByAnnotation } from './canary-deployment.ts';
 import { CanaryDeploymentApi, WebAppApi } from './crd.ts';
 
 /** Namespace the controller is installed into. */
@@ -16,8 +17,12 @@ export const CONTROLLER_NAMESPACE = 'codedance-system';
 export const CONTROLLER_SERVICE_ACCOUNT = 'codedance';
 /** Name of the ClusterRole and ClusterRoleBinding. */
 export const CONTROLLER_ROLE = 'codedance-controller';
-/** Port of the controller's HTTP server (/healthz, /readyz, /metrics, dashboard). */
+/** Port of the controller's HTTP server (/healthz, /readyz, /metrics). */
 export const CONTROLLER_HTTP_PORT = 8080;
+/** Port of the in-cluster dashboard, when enabled (`--dashboard-port`); apart from the probes and /metrics. */
+export const DASHBOARD_PORT = 8081;
+/** Name of the dashboard's ClusterRole, ClusterRoleBinding and Service. */
+export const DASHBOARD_ROLE = 'codedance-dashboard';
 
 /** One rule of a (Cluster)Role, as the RBAC API writes it. */
 export interface PolicyRule {
@@ -131,7 +136,8 @@ export function controllerManifests(image: string): object[] {
               {
                 name: 'controller',
                 image,
-                args: ['controller', '--leader-elect=true', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--http-port=${CONTROLLER_HTTP_PORT}`],
+                // 0.0.0.0: kubelet probes and Prometheus reach the Pod's IP, not its loopback.
+                args: ['controller', '--leader-elect=true', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--http-port=${CONTROLLER_HTTP_PORT}`, '--bind-address=0.0.0.0'],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -171,4 +177,111 @@ export function controllerManifests(image: string): object[] {
 /** The controller's Namespace; in both files so each applies on its own (applying it twice is harmless). */
 function namespace(): object {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CONTROLLER_NAMESPACE, labels } };
+}
+
+/**
+ * What the in-cluster dashboard needs beyond the controller's own reads: to ask the API
+ * server who a bearer token belongs to (TokenReview) and what that person may do
+ * (SubjectAccessReview). No write to any object, no `impersonate`: the person's writes
+ * are made with their own token. Kept apart from the controller's ClusterRole, and bound
+ * only by deploy/dashboard.yaml, so a cluster without the dashboard grants none of it.
+ */
+export const dashboardRules: PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
+
+/**
+ * The in-cluster dashboard's ClusterRole and its binding to the controller's
+ * ServiceAccount, and a Service on the dashboard port. Apply it together with
+ * `--dashboard-port` on the controller (see deploy/README.md, "Security model").
+ */
+export function dashboardManifests(): object[] {
+  const dashboardLabels = { ...labels, 'app.kubernetes.io/component': 'dashboard' };
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: DASHBOARD_ROLE, labels: dashboardLabels },
+      rules: dashboardRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: DASHBOARD_ROLE, labels: dashboardLabels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: DASHBOARD_ROLE },
+      subjects: [{ kind: 'ServiceAccount', name: CONTROLLER_SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE }],
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: DASHBOARD_ROLE, namespace: CONTROLLER_NAMESPACE, labels: dashboardLabels },
+      spec: {
+        selector: { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/component': 'controller' },
+        ports: [{ name: 'dashboard', port: DASHBOARD_PORT, targetPort: DASHBOARD_PORT, protocol: 'TCP' }],
+      },
+    },
+  ];
+}
+
+/** Name of the ValidatingAdmissionPolicy (and its binding) that checks who a command names. */
+export const COMMAND_AUTHOR_POLICY = 'codedance-command-author';
+
+/** A CEL expression reading annotation `key` of `object` (or `oldObject`), '' when absent. */
+function annotation(object: 'object' | 'oldObject', key: string): string {
+  const guard = object === 'oldObject' ? 'oldObject != null && ' : '';
+  return `${guard}has(${object}.metadata.annotations) && '${key}' in ${object}.metadata.annotations ? ${object}.metadata.annotations['${key}'] : ''`;
+}
+
+/**
+ * A ValidatingAdmissionPolicy that makes the author a command names (`;by=<username>`,
+ * and `deploy.codedance.io/paused-by`) the truth: a request that sets or changes one must
+ * come from that very user (`request.userInfo.username`). A command without an author
+ * stays allowed. Optional (Kubernetes 1.30+): apply deploy/policy.yaml to turn the
+ * controller's "by bob" from a claim into a fact; the integration tests run under it.
+ */
+export function commandAuthorPolicy(): object[] {
+  const policyLabels = { ...labels, 'app.kubernetes.io/component': 'policy' };
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: COMMAND_AUTHOR_POLICY, labels: policyLabels },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            { apiGroups: [CanaryDeploymentApi.group], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: [CanaryDeploymentApi.plural] },
+          ],
+        },
+        variables: [
+          { name: 'command', expression: annotation('object', CommandAnnotation) },
+          { name: 'oldCommand', expression: annotation('oldObject', CommandAnnotation) },
+          { name: 'pausedBy', expression: annotation('object', PausedByAnnotation) },
+          { name: 'oldPausedBy', expression: annotation('oldObject', PausedByAnnotation) },
+        ],
+        validations: [
+          {
+            // The author is everything after the first ';by=' (as the controller reads it).
+            expression:
+              "variables.command == variables.oldCommand || !variables.command.contains(';by=') || " +
+              "variables.command.substring(variables.command.indexOf(';by=') + 4) == request.userInfo.username",
+            message: `${CommandAnnotation}: the author after ';by=' must be the user making the request`,
+            reason: 'Forbidden',
+          },
+          {
+            expression: "variables.pausedBy == variables.oldPausedBy || variables.pausedBy == '' || variables.pausedBy == request.userInfo.username",
+            message: `${PausedByAnnotation}: must be the user making the request`,
+            reason: 'Forbidden',
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: COMMAND_AUTHOR_POLICY, labels: policyLabels },
+      spec: { policyName: COMMAND_AUTHOR_POLICY, validationActions: ['Deny'] },
+    },
+  ];
 }

@@ -597,3 +597,27 @@ test('a missing target Deployment is reported once and the release starts when i
   assert.equal(appeared.status.phase, 'Initializing');
   assert.ok(appeared.effects.some((e) => e.type === 'ensureCanary'));
 });
+
+test('the person who gave a command is named in the history entry and the Event', () => {
+  const w = world();
+  let s = settings();
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  tr = reconcile(s, tr.status, w, { command: { verb: 'promote', raw: 'promote:1;by=alice', by: 'alice' } });
+  const approved = tr.status.history?.find((h) => h.event === 'Approved');
+  assert.equal(approved?.by, 'alice');
+  assert.match(approved?.message ?? '', /approved by alice/);
+  assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'StepApproved' && e.note.includes('by alice')));
+  s = settings({ paused: true, pausedBy: 'bob' });
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.history?.at(-1)?.by, 'bob');
+  assert.match(tr.status.message ?? '', /paused by bob/);
+  tr = reconcile(settings(), tr.status, w, { command: { verb: 'abort', raw: 'abort:2;by=carol', by: 'carol' } });
+  assert.equal(tr.status.history?.at(-1)?.event, 'Aborted');
+  assert.equal(tr.status.history?.at(-1)?.by, 'carol');
+  assert.match(tr.status.message ?? '', /aborted by carol/);
+  // Without an author the controller says "a user" and records no name.
+  const anon = reconcile(settings(), { ...tr.status, phase: 'Failed' }, w, { command: { verb: 'retry', raw: 'retry:3', } });
+  assert.equal(anon.status.history?.at(-1)?.by, undefined);
+});

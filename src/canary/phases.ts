@@ -58,6 +58,8 @@ export interface ReleaseSettings {
   scalesWithWeight: boolean;
   /** spec.paused */
   paused: boolean;
+  /** Who set spec.paused (annotation `deploy.codedance.io/paused-by`), when the writer said. */
+  pausedBy?: string | undefined;
   autoRollback: { enabled: boolean; onPodCrash: boolean; notReadyGraceMs: number };
   /** Present when spec.metrics asks for anything: analysis gates every step. */
   analysis: { intervalMs: number; successThreshold: number } | undefined;
@@ -96,6 +98,8 @@ export interface CommandObservation {
   verb: Command;
   /** The annotation's whole value; recorded in `status.handledCommand` once acted on. */
   raw: string;
+  /** Who gave it (the `;by=` part), when the writer said. */
+  by?: string;
 }
 
 export interface Observations {
@@ -175,7 +179,7 @@ function decide(t: Builder): void {
   // Once the stable Deployment takes the new image there is nothing left to roll back to.
   const promoting = t.step >= t.total;
   if (command?.verb === 'abort') {
-    if (!promoting) return rollback(t, 'Aborted', 'aborted by a user');
+    if (!promoting) return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
     t.ignore(command, 'the release is being promoted: the stable Deployment already takes the new version');
   }
   if (!promoting) {
@@ -189,7 +193,7 @@ function decide(t: Builder): void {
 }
 
 /** A new release of `settings.version`, from step 0. */
-function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried'): void {
+function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: string): void {
   const { settings, obs } = t;
   const history = t.status.history;
   const handledCommand = t.status.handledCommand;
@@ -242,7 +246,7 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried'): void {
   if (event === 'Restarted') t.effects.push({ type: 'resetTraffic' });
   t.effects.push({ type: 'ensureCanary', image: settings.version }, { type: 'prepareTraffic' });
   const note = `${event === 'Started' ? 'release' : event === 'Restarted' ? 'new version mid-release, restarting with' : 'retrying'} ${settings.version} (stable ${obs.stable?.image ?? 'unknown'}, ${t.total} steps)`;
-  t.record(event, 'Normal', event, note, { notify: 'Started' });
+  t.record(event, 'Normal', event, event === 'Retried' ? `${note}, asked by ${who(by)}` : note, { notify: 'Started', by });
   if (settings.scalesWithWeight && obs.stable) {
     t.status.phase = 'Progressing';
     enterStep(t, 0, 'canary created');
@@ -254,7 +258,7 @@ function finished(t: Builder, phase: 'Completed' | 'Failed', command: CommandObs
   const { settings, obs } = t;
   if (t.status.releaseVersion !== settings.version) return resetForNew(t, 'Started');
   if (command?.verb === 'retry') {
-    if (phase === 'Failed') return resetForNew(t, 'Retried');
+    if (phase === 'Failed') return resetForNew(t, 'Retried', command.by);
     t.ignore(command, 'retry applies only to a Failed release');
   } else if (command) {
     t.ignore(command, `the release is ${phase}`);
@@ -265,11 +269,11 @@ function finished(t: Builder, phase: 'Completed' | 'Failed', command: CommandObs
   }
 }
 
-function resetForNew(t: Builder, event: 'Started' | 'Retried'): void {
+function resetForNew(t: Builder, event: 'Started' | 'Retried', by?: string): void {
   const keep = { history: t.status.history, handledCommand: t.status.handledCommand };
   t.status = keep;
   // A leftover canary (retry after a rollback that could not finish) is simply reused.
-  start(t, event);
+  start(t, event, by);
 }
 
 /** The canary is coming up; enter step 0 once it is ready. */
@@ -302,24 +306,24 @@ function initializing(t: Builder, command: CommandObservation | undefined): void
 function progressing(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
   if (command?.verb === 'promote-full') {
-    if (t.step < t.total) return enterPromotion(t, 'promoted to the end by a user');
+    if (t.step < t.total) return enterPromotion(t, `promoted to the end by ${who(command.by)}`, command.by);
     t.ignore(command, 'already promoting');
   } else if (command?.verb === 'promote') {
     if (t.step >= t.total) t.ignore(command, 'already promoting');
     else {
       t.status.approvedStep = Math.max(t.status.approvedStep ?? -1, t.step);
-      t.record('Approved', 'Normal', 'StepApproved', `step ${t.step + 1}/${t.total} approved by a user`, { notify: false });
-      if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused') resume(t, 'promoted by a user');
+      t.record('Approved', 'Normal', 'StepApproved', `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`, { notify: false, by: command.by });
+      if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused') resume(t, `promoted by ${who(command.by)}`, command.by);
     }
   } else if (command?.verb === 'resume') {
-    if (t.status.phase === 'Paused' && !settings.paused) resume(t, 'resumed by a user');
+    if (t.status.phase === 'Paused' && !settings.paused) resume(t, `resumed by ${who(command.by)}`, command.by);
     else t.ignore(command, settings.paused ? 'spec.paused is true: clear it to resume' : 'the release is not paused');
   }
 
   if (t.step >= t.total) return promotion(t);
 
   // Pause and resume on spec.paused.
-  if (settings.paused && t.status.phase !== 'Paused') pause(t, 'UserPaused', 'paused by a user (spec.paused)');
+  if (settings.paused && t.status.phase !== 'Paused') pause(t, 'UserPaused', `paused by ${who(settings.pausedBy)} (spec.paused)`, settings.pausedBy);
   else if (!settings.paused && t.status.phase === 'Paused' && t.status.reason === 'UserPaused') resume(t, 'spec.paused cleared');
 
   const step = settings.steps[t.step];
@@ -395,13 +399,13 @@ function enterStep(t: Builder, index: number, why: string): void {
   if (settings.analysis) t.wakeAt(obs.now + settings.analysis.intervalMs);
 }
 
-function enterPromotion(t: Builder, why = 'every step passed'): void {
+function enterPromotion(t: Builder, why = 'every step passed', by?: string): void {
   t.status.phase = 'Progressing';
   t.status.reason = 'Promoting';
   t.status.currentStepIndex = t.total;
   t.status.stepLabel = `${t.total}/${t.total}`;
   t.status.pauseUntil = undefined;
-  t.record('Promoting', 'Normal', 'Promoting', `${why}: promoting ${t.settings.version} to the stable Deployment`, { notify: false });
+  t.record('Promoting', 'Normal', 'Promoting', `${why}: promoting ${t.settings.version} to the stable Deployment`, { notify: false, by });
   promotion(t);
 }
 
@@ -438,17 +442,22 @@ function promotion(t: Builder): void {
   t.record('Completed', 'Normal', 'Completed', t.status.message, { notify: 'Completed' });
 }
 
-function pause(t: Builder, reason: string, message: string): void {
+function pause(t: Builder, reason: string, message: string, by?: string): void {
   t.status.phase = 'Paused';
   t.status.reason = reason;
   t.status.message = message;
-  t.record('Paused', 'Normal', 'Paused', message, { notify: 'Paused' });
+  t.record('Paused', 'Normal', 'Paused', message, { notify: 'Paused', by });
 }
 
-function resume(t: Builder, why: string): void {
+function resume(t: Builder, why: string, by?: string): void {
   t.status.phase = 'Progressing';
   t.status.reason = 'Resumed';
-  t.record('Resumed', 'Normal', 'Resumed', why, { notify: false });
+  t.record('Resumed', 'Normal', 'Resumed', why, { notify: false, by });
+}
+
+/** How a person is named in messages: their username, when the command said. */
+function who(by: string | undefined): string {
+  return by ?? 'a user';
 }
 
 /** Records an analysis in status; returns whether it rolled the release back. */
@@ -480,7 +489,7 @@ function isRecovered(verdict: VerdictResult): boolean {
 }
 
 /** Traffic to stable at once, then the status, then the canary goes. */
-function rollback(t: Builder, reason: string, message: string): void {
+function rollback(t: Builder, reason: string, message: string, by?: string): void {
   const aborted = reason === 'Aborted';
   const step = t.step;
   t.effects.unshift({ type: 'resetTraffic' });
@@ -492,7 +501,7 @@ function rollback(t: Builder, reason: string, message: string): void {
   t.status.pauseUntil = undefined;
   t.status.completedAt = t.iso;
   t.effects.push({ type: 'deleteCanary' });
-  t.record(aborted ? 'Aborted' : 'RolledBack', 'Warning', aborted ? 'Aborted' : 'RolledBack', `${t.status.message} (${reason})`, { notify: 'RolledBack' });
+  t.record(aborted ? 'Aborted' : 'RolledBack', 'Warning', aborted ? 'Aborted' : 'RolledBack', `${t.status.message} (${reason})`, { notify: 'RolledBack', by });
 }
 
 /** Accumulates the next status and its effects. */
@@ -529,7 +538,8 @@ class Builder {
   }
 
   ignore(command: CommandObservation, why: string): void {
-    this.effects.push({ type: 'event', eventType: 'Warning', reason: 'CommandIgnored', note: `${command.verb} ignored: ${why}` });
+    const from = command.by ? ` (from ${command.by})` : '';
+    this.effects.push({ type: 'event', eventType: 'Warning', reason: 'CommandIgnored', note: `${command.verb}${from} ignored: ${why}` });
   }
 
   /** Asks to be reconciled again at `at` (ms since epoch), keeping the earliest wish. */
@@ -544,9 +554,10 @@ class Builder {
     eventType: 'Normal' | 'Warning',
     reason: string,
     note: string,
-    options: { notify: NotificationEvent | false; weight?: number },
+    options: { notify: NotificationEvent | false; weight?: number; /** The person whose command this records. */ by?: string | undefined },
   ): void {
     const item: HistoryEntry = { time: this.iso, event: entry, step: this.status.currentStepIndex, weight: options.weight ?? this.status.currentWeight, message: note };
+    if (options.by) item.by = options.by;
     const history = [...(this.status.history ?? []), item];
     this.status.history = history.slice(Math.max(0, history.length - HISTORY_LIMIT));
     this.effects.push({ type: 'event', eventType, reason, note });

@@ -14,7 +14,7 @@
  */
 import { apiVersionOf, CanaryDeployment as CanaryDeploymentKind, Deployment as DeploymentKind, Pod as PodKind, Service as ServiceKind } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
-import { OwnerLabel, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import { OwnerLabel, PausedByAnnotation, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
@@ -87,7 +87,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if (!resolved.ok) throw new TerminalError(resolved.problems.join('; '), { reason: 'InvalidSpec' });
     const extra = extraPodLabels(cd);
     if ('error' in extra) throw new TerminalError(extra.error, { reason: 'InvalidSpec' });
-    const settings = resolved.settings;
+    // Who paused is metadata, not spec: it rides with the settings the machine reads.
+    const settings = { ...resolved.settings, pausedBy: cd.metadata.annotations?.[PausedByAnnotation] || undefined };
     const ns = cd.metadata.namespace ?? '';
     const uid = cd.metadata.uid ?? '';
     const now = ctx.now();

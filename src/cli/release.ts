@@ -3,7 +3,7 @@
  * CanaryDeployments.
  *
  * One-shot commands (promote, abort, retry, resume) are written as the annotation
- * `deploy.codedance.io/command: <verb>:<unique id>`; the controller acts on each value
+ * `deploy.codedance.io/command: <verb>:<unique id>;by=<you>` (your name from a SelfSubjectReview); the controller acts on each value
  * once and records it in `status.handledCommand`. `pause` and `resume` also set
  * `spec.paused`, which holds the release for as long as it is true. After writing, the
  * command waits (up to --timeout) until the controller acted, and prints what it says.
@@ -16,6 +16,7 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { planSteer, type SteerVerb } from '../canary/commands.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
 import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
+import { whoAmI } from '../runtime/whoami.ts';
 import { renderList, renderStatus } from './release-render.ts';
 
 const usage = `usage:
@@ -236,7 +237,8 @@ async function watchStatus(client: KubeClient, o: Options): Promise<number> {
 async function steer(client: KubeClient, o: Options): Promise<number> {
   const cd = await fetch(client, o);
   const name = o.name ?? '';
-  const plan = planSteer(cd, o.verb as SteerVerb, o.full);
+  // Named in the command, so the controller's Events and history say who asked.
+  const plan = planSteer(cd, o.verb as SteerVerb, o.full, await whoAmI(client));
   if (plan.kind === 'refused') throw new CommandError(plan.message);
   if (plan.kind === 'nothing-to-do') {
     console.log(plan.message);

@@ -26,7 +26,17 @@ export interface ClusterCredentials {
   admin: TokenIdentity;
   /** `codedance-controller`, no groups: may do only what RBAC grants it (deploy/rbac.yaml). */
   controller: TokenIdentity;
+  /** People with no rights of their own ({@link localUsers}): tests grant them Roles to act as someone. */
+  users: TokenIdentity[];
 }
+
+/**
+ * Ordinary users of every local cluster, with no groups and no bindings: a test gives one
+ * a Role in its namespace and acts as that person (the dashboard's and the CLI's RBAC
+ * tests). The static token file is read once at API server start, so the set is fixed.
+ */
+export const localUsers = ['alice', 'bob', 'carol', 'dave'] as const;
+export type LocalUser = (typeof localUsers)[number];
 
 /** The user name the controller authenticates as; tests bind the shipped ClusterRole to it. */
 export const controllerUser = 'codedance-controller';
@@ -50,19 +60,34 @@ export async function ensureCredentials(stateDir: string): Promise<ClusterCreden
   }
 
   const tokensJson = join(pki, 'tokens.json');
-  let tokens: { admin: string; controller: string };
+  let tokens: { admin: string; controller: string; users?: Record<string, string> };
   try {
     tokens = JSON.parse(await readFile(tokensJson, 'utf8')) as typeof tokens;
   } catch {
     tokens = { admin: newToken(), controller: newToken() };
+  }
+  // A state folder from before the users existed gets them now (known to the API server from its next start).
+  if (localUsers.some((user) => !tokens.users?.[user])) {
+    tokens.users = Object.fromEntries(localUsers.map((user) => [user, tokens.users?.[user] ?? newToken()]));
     await writeFile(tokensJson, JSON.stringify(tokens), { mode: 0o600 });
   }
   const admin: TokenIdentity = { user: 'admin', groups: ['system:masters'], token: tokens.admin };
   const controller: TokenIdentity = { user: controllerUser, groups: [], token: tokens.controller };
+  const users = localUsers.map((user): TokenIdentity => ({ user, groups: [], token: tokens.users![user]! }));
 
   // Format: token,user,uid[,"group1,group2"]
   const line = (id: TokenIdentity): string => [id.token, id.user, id.user, ...(id.groups.length ? [`"${id.groups.join(',')}"`] : [])].join(',');
   const tokenFilePath = join(pki, 'tokens.csv');
-  await writeFile(tokenFilePath, `${line(admin)}\n${line(controller)}\n`, { mode: 0o600 });
-  return { serviceAccountKeyPath, serviceAccountPublicKeyPath, tokenFilePath, admin, controller };
+  await writeFile(tokenFilePath, [admin, controller, ...users].map((id) => `${line(id)}\n`).join(''), { mode: 0o600 });
+  return { serviceAccountKeyPath, serviceAccountPublicKeyPath, tokenFilePath, admin, controller, users };
+}
+
+/** The bearer token of local user `user` of the cluster in `stateDir`, without writing anything; undefined when it has none. */
+export async function localUserToken(stateDir: string, user: LocalUser): Promise<string | undefined> {
+  try {
+    const tokens = JSON.parse(await readFile(join(stateDir, 'pki', 'tokens.json'), 'utf8')) as { users?: Record<string, string> };
+    return tokens.users?.[user];
+  } catch {
+    return undefined;
+  }
 }

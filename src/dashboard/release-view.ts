@@ -5,7 +5,8 @@
  * Pure: a CanaryDeployment in, a {@link ReleaseView} out. The ladder comes from the
  * same planner the controller walks, so the page never disagrees with the controller.
  */
-import type { AnalysisRun, CanaryDeployment, HistoryEntry, Phase } from '../api/canary-deployment.ts';
+import { Value } from 'typebox/value';
+import { CanaryDeploymentSchema, type AnalysisRun, type CanaryDeployment, type HistoryEntry, type Phase } from '../api/canary-deployment.ts';
 import { formatDuration, planSteps } from '../strategy/index.ts';
 
 export type StepState = 'done' | 'current' | 'pending' | 'failed';
@@ -50,6 +51,11 @@ export interface ReleaseView {
   startedAt: string | undefined;
   completedAt: string | undefined;
   actions: ActionsView;
+  /**
+   * Set when the object could not be read as a CanaryDeployment (a field of the wrong
+   * type, a spec from an older schema): why. The rest of the view is then a placeholder.
+   */
+  malformed?: string;
 }
 
 function stepState(index: number, current: number | undefined, phase: Phase): StepState {
@@ -100,5 +106,49 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
       abort: active,
       retry: phase === 'Failed',
     },
+  };
+}
+
+/**
+ * The view of any object the list holds: {@link releaseView}, or, when that fails on a
+ * malformed object, a placeholder that says so. One bad object never breaks the list.
+ */
+export function safeReleaseView(release: CanaryDeployment): ReleaseView {
+  // The API server validated the object against the CRD it had when the object was
+  // written; an object stored under an older schema, or a CRD edited by hand, can still
+  // hold anything. The schema the view is written against says what it can read.
+  const [first] = Value.Errors(CanaryDeploymentSchema, release);
+  if (first) return malformedView(release, `${first.instancePath || '/'} ${first.message}`);
+  try {
+    return releaseView(release);
+  } catch (err) {
+    return malformedView(release, err instanceof Error ? err.message : String(err));
+  }
+}
+
+function malformedView(release: CanaryDeployment, why: string): ReleaseView {
+  const metadata = (release as { metadata?: CanaryDeployment['metadata'] }).metadata ?? {};
+  const none = { promote: false, pause: false, resume: false, abort: false, retry: false };
+  return {
+    namespace: typeof metadata.namespace === 'string' ? metadata.namespace : '',
+    name: typeof metadata.name === 'string' ? metadata.name : '',
+    phase: 'Failed',
+    reason: 'Malformed',
+    message: `this CanaryDeployment cannot be shown: ${why}`,
+    version: '',
+    stableRevision: undefined,
+    strategy: '',
+    provider: '',
+    weight: 0,
+    stepIndex: undefined,
+    steps: [],
+    paused: false,
+    hasMetrics: false,
+    analysis: undefined,
+    history: [],
+    startedAt: undefined,
+    completedAt: undefined,
+    actions: none,
+    malformed: why,
   };
 }

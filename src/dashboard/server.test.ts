@@ -1,22 +1,35 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Script } from 'node:vm';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
-import { dashboardHandler, type DashboardCommand, type ReleaseSource } from './server.ts';
+import { dashboardHandler, type Caller, type DashboardCommand, type DashboardHandler, type ReleaseSource } from './server.ts';
 import type { ReleaseView } from './release-view.ts';
 
-function release(name: string, weight: number): CanaryDeployment {
+function release(name: string, weight: number, namespace = 'shop', message?: string): CanaryDeployment {
   return {
-    metadata: { name, namespace: 'shop' },
+    metadata: { name, namespace },
     spec: { targetDeployment: name, canaryVersion: `${name}:v2`, strategy: { type: 'Linear', stepPause: '30s' } },
-    status: { phase: 'Progressing', currentStepIndex: 1, currentWeight: weight, history: [{ time: '2026-01-01T00:00:00Z', event: 'Started' }] },
+    status: {
+      phase: 'Progressing',
+      currentStepIndex: 1,
+      currentWeight: weight,
+      ...(message ? { message } : {}),
+      history: [{ time: '2026-01-01T00:00:00Z', event: 'Approved', by: 'alice' }],
+    },
   };
 }
 
 const listeners = new Set<(r: CanaryDeployment, deleted: boolean) => void>();
-const items = [release('cart', 10)];
+const items: CanaryDeployment[] = [
+  release('cart', 10),
+  release('secret', 50, 'hidden'),
+  // Stored under an older schema: the view cannot read it, the list must survive it.
+  { metadata: { name: 'broken', namespace: 'shop' }, spec: { targetDeployment: 'b', canaryVersion: 'b:v2', strategy: { type: 'Linear', steps: 'oops' } } } as unknown as CanaryDeployment,
+];
 const source: ReleaseSource = {
   list: () => items,
   subscribe(fn) {
@@ -24,25 +37,44 @@ const source: ReleaseSource = {
     return () => listeners.delete(fn);
   },
 };
-const commands: [string, string, DashboardCommand][] = [];
+const emit = (r: CanaryDeployment, deleted = false): void => listeners.forEach((fn) => fn(r, deleted));
+const acted: [string, string, string, DashboardCommand][] = [];
 let server: Server;
 let base: string;
+let host: string;
+let handler: DashboardHandler;
+
+/** Tokens this fake access knows: `alice` sees namespace shop only. */
+const tokens: Record<string, string> = { 'alice-token': 'alice' };
 
 before(async () => {
-  const handle = dashboardHandler({
+  handler = dashboardHandler({
     source,
-    sendCommand: async (namespace, name, command) => {
-      commands.push([namespace, name, command]);
-      return { ok: true, message: `${command} requested` };
+    maxStreams: 2,
+    maxBufferedBytes: 4096,
+    heartbeatSeconds: 3600,
+    access: {
+      async authenticate(req) {
+        const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+        const username = token ? tokens[token] : undefined;
+        if (!username) return { ok: false, refusal: { status: 401, message: 'a bearer token is required' } };
+        return { ok: true, caller: { person: { username }, token } };
+      },
+      mayList: async (_caller: Caller, namespace) => namespace === 'shop',
+      async act(caller, namespace, name, command) {
+        acted.push([caller.person.username, namespace, name, command]);
+        return { ok: true, message: `${command} requested` };
+      },
     },
   });
   server = createServer((req, res) => {
-    void handle(req, res, new URL(req.url ?? '/', 'http://x').pathname).then((handled) => {
+    void handler.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname).then((handled) => {
       if (!handled) res.writeHead(404).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://${host}`;
 });
 
 after(() => {
@@ -50,20 +82,40 @@ after(() => {
   server.close();
 });
 
-test('serves the page and browser code that parses as JavaScript', async () => {
+const auth = { authorization: 'Bearer alice-token' };
+const action = { ...auth, 'content-type': 'application/json', 'x-codedance-request': 'dashboard' };
+
+test('serves the page with security headers, and browser code that parses as JavaScript', async () => {
   const page = await fetch(`${base}/`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<script type="module" src="app.js">/);
+  assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
   const app = await fetch(`${base}/app.js`);
   assert.equal(app.headers.get('content-type'), 'text/javascript; charset=utf-8');
   const code = await app.text();
   assert.doesNotThrow(() => new Script(code), 'stripped app.ts must be plain JavaScript');
+  assert.doesNotMatch(code, /setAttribute\('style'|style: `/, 'inline styles are refused by the policy');
 });
 
-test('lists releases as views with the ladder from the strategy', async () => {
-  const views = (await (await fetch(`${base}/api/releases`)).json()) as ReleaseView[];
-  assert.equal(views.length, 1);
-  const [cart] = views;
+test('the API needs an identity: 401 without a token, with the headers too', async () => {
+  for (const path of ['/api/releases', '/api/stream', '/api/whoami']) {
+    const response = await fetch(`${base}${path}`);
+    assert.equal(response.status, 401, path);
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer/);
+  }
+  assert.deepEqual(await (await fetch(`${base}/api/whoami`, { headers: auth })).json(), { username: 'alice' });
+});
+
+test('lists only namespaces the person may list; a malformed object is listed as such', async () => {
+  const views = (await (await fetch(`${base}/api/releases`, { headers: auth })).json()) as ReleaseView[];
+  assert.deepEqual(views.map((v) => `${v.namespace}/${v.name}`), ['shop/broken', 'shop/cart']);
+  const [broken, cart] = views;
+  assert.match(broken?.malformed ?? '', /\/spec\/strategy\/steps/);
+  assert.equal(broken?.actions.abort, false);
+  assert.equal(cart?.malformed, undefined);
   assert.equal(cart?.weight, 10);
   assert.deepEqual(
     cart?.steps.map((s) => [s.weight, s.state]),
@@ -76,28 +128,137 @@ test('lists releases as views with the ladder from the strategy', async () => {
       [100, 'pending'],
     ],
   );
-  assert.equal(cart?.steps[0]?.pause, '30s');
+  assert.equal(cart?.history[0]?.by, 'alice');
   assert.deepEqual(cart?.actions, { promote: true, pause: true, resume: false, abort: true, retry: false });
 });
 
-test('streams a snapshot, then each change', async () => {
+test('streams a snapshot, then each change the person may see, in order', async () => {
   const controller = new AbortController();
-  const response = await fetch(`${base}/api/stream`, { signal: controller.signal });
+  const response = await fetch(`${base}/api/stream`, { signal: controller.signal, headers: auth });
+  assert.equal(response.headers.get('content-security-policy')?.includes("frame-ancestors 'none'"), true);
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = '';
   while (!text.includes('event: snapshot')) text += (await reader.read()).value ?? '';
-  listeners.forEach((fn) => fn(release('cart', 25), false));
-  while (!text.includes('event: release')) text += (await reader.read()).value ?? '';
-  const data = text.split('event: release\ndata: ')[1]!.split('\n')[0]!;
-  assert.equal((JSON.parse(data) as ReleaseView).weight, 25);
+  emit(release('secret', 75, 'hidden'));
+  emit(release('cart', 25));
+  emit(release('cart', 25), true);
+  while (!text.includes('event: deleted')) text += (await reader.read()).value ?? '';
+  const events = text.split('\n\n').filter((block) => block.startsWith('event: ') && !block.startsWith('event: snapshot'));
+  assert.deepEqual(
+    events.map((block) => block.split('\n')[0]),
+    ['event: release', 'event: deleted'],
+    'the change in a namespace alice may not list is not sent',
+  );
+  assert.equal((JSON.parse(events[0]!.split('data: ')[1]!) as ReleaseView).weight, 25);
   controller.abort();
+  await waitUntil(() => handler.liveStreams() === 0);
 });
 
-test('routes commands and refuses unknown ones', async () => {
-  const ok = await fetch(`${base}/api/releases/shop/cart/promote`, { method: 'POST' });
+test('actions are non-simple requests from this origin only', async () => {
+  const url = `${base}/api/releases/shop/cart/promote`;
+  const cases: [string, RequestInit, number][] = [
+    ['a cross-site form (no header, form body)', { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=1' }, 403],
+    ['no custom header', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' }, 403],
+    ['not JSON', { method: 'POST', headers: { ...action, 'content-type': 'text/plain' }, body: '{}' }, 415],
+    ['a JSON body that is not an object', { method: 'POST', headers: action, body: '[1]' }, 400],
+    ['another origin', { method: 'POST', headers: { ...action, origin: 'https://evil.example' }, body: '{}' }, 403],
+    ['another site by fetch metadata', { method: 'POST', headers: { ...action, 'sec-fetch-site': 'cross-site' }, body: '{}' }, 403],
+    ['no token', { method: 'POST', headers: { 'content-type': 'application/json', 'x-codedance-request': '1' }, body: '{}' }, 401],
+  ];
+  for (const [what, init, status] of cases) {
+    const response = await fetch(url, init);
+    assert.equal(response.status, status, what);
+  }
+  assert.deepEqual(acted, [], 'none of them reached the access layer');
+  const ok = await fetch(url, { method: 'POST', headers: { ...action, origin: base }, body: '{}' });
   assert.equal(ok.status, 200);
-  assert.deepEqual(commands, [['shop', 'cart', 'promote']]);
-  const bad = await fetch(`${base}/api/releases/shop/cart/explode`, { method: 'POST' });
+  assert.deepEqual(acted, [['alice', 'shop', 'cart', 'promote']]);
+  const bad = await fetch(`${base}/api/releases/shop/cart/explode`, { method: 'POST', headers: action, body: '{}' });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { message: string }).message, /unknown command 'explode'/);
+});
+
+test('the number of live streams is capped', async () => {
+  const aborts = [new AbortController(), new AbortController()];
+  for (const a of aborts) assert.equal((await fetch(`${base}/api/stream`, { headers: auth, signal: a.signal })).status, 200);
+  const third = await fetch(`${base}/api/stream`, { headers: auth });
+  assert.equal(third.status, 503);
+  assert.equal(third.headers.get('retry-after'), '5');
+  for (const a of aborts) a.abort();
+  await waitUntil(() => handler.liveStreams() === 0);
+});
+
+test('a reader that does not read is dropped instead of buffered', async () => {
+  const socket = connect(Number(host.split(':')[1]), '127.0.0.1');
+  socket.pause(); // never read: the kernel buffers fill, then node's
+  socket.write(`GET /api/stream HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer alice-token\r\n\r\n`);
+  await waitUntil(() => handler.liveStreams() === 1);
+  const big = 'x'.repeat(64 * 1024);
+  for (let i = 0; i < 2000 && handler.droppedStreams() === 0; i++) {
+    emit(release('cart', 30, 'shop', big));
+    if (i % 20 === 0) await sleep(5);
+  }
+  await waitUntil(() => handler.droppedStreams() === 1 && handler.liveStreams() === 0);
+  socket.destroy();
+});
+
+test('with allowed hosts, another Host (DNS rebinding) is refused', async () => {
+  const strict = dashboardHandler({
+    source,
+    allowedHosts: ['127.0.0.1:1'],
+    access: { authenticate: async () => ({ ok: true, caller: { person: { username: 'me' }, token: undefined } }), mayList: async () => true, act: async () => ({ ok: true, message: '' }) },
+  });
+  const s = createServer((req, res) => void strict.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname));
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const response = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/releases`);
+  assert.equal(response.status, 421);
+  s.close();
+});
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 10s');
+    await sleep(10);
+  }
+}
+
+test('a stream survives an API server that fails to re-check the token, and ends when the token is refused', async () => {
+  let answer: 'ok' | 'fail' | 'refuse' = 'ok';
+  const streaming = dashboardHandler({
+    source,
+    heartbeatSeconds: 0.05,
+    access: {
+      async authenticate() {
+        if (answer === 'fail') throw new Error('API server unreachable');
+        if (answer === 'refuse') return { ok: false, refusal: { status: 401, message: 'token expired' } };
+        return { ok: true, caller: { person: { username: 'me' }, token: 't' } };
+      },
+      mayList: async () => true,
+      act: async () => ({ ok: true, message: '' }),
+    },
+  });
+  const s = createServer((req, res) => void streaming.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname));
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  try {
+    const response = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/stream`);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('keep-alive')) text += (await reader.read()).value ?? '';
+    answer = 'fail';
+    const seen = text.length;
+    while (text.slice(seen).split('keep-alive').length < 3) text += (await reader.read()).value ?? '';
+    assert.equal(streaming.liveStreams(), 1, 'still open after failed re-checks');
+    answer = 'refuse';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    assert.match(text, /event: unauthorized\ndata: \{"message":"token expired"\}/);
+    await waitUntil(() => streaming.liveStreams() === 0);
+  } finally {
+    s.closeAllConnections();
+    s.close();
+  }
 });

@@ -1,24 +1,36 @@
 /**
- * The dashboard's HTTP side: the page, a JSON API and a live stream.
+ * The dashboard's HTTP side: the page, a JSON API and a live stream, answered for one
+ * person at a time.
  *
  * Routes (all under the prefix the handler is mounted at):
  * - `GET /` `GET /app.js` `GET /style.css`: the page; app.js is web/app.ts with its
  *   types stripped once at start-up, so the browser code is type-checked TypeScript.
- * - `GET /api/releases`: every release as a {@link ReleaseView}.
+ *   The page needs no identity (it asks for one when the API answers 401).
+ * - `GET /api/whoami`: `{ username }` of the person the request authenticates as.
+ * - `GET /api/releases`: the releases the person may list, as {@link ReleaseView}s.
  * - `GET /api/stream`: server-sent events: `snapshot` (all views) on connect, then
  *   `release` (one view) on each change and `deleted` (`{namespace, name}`).
- * - `POST /api/releases/<namespace>/<name>/<command>`: promote, pause, resume, abort
- *   or retry, through the same path the CLI uses.
+ * - `POST /api/releases/<namespace>/<name>/<command>` with a JSON object body and the
+ *   {@link ActionHeader} header: promote, pause, resume, abort or retry, written as the
+ *   person (see {@link DashboardAccess.act}).
  *
- * The handler reads releases from a {@link ReleaseSource} (the controller's cache), so a
- * page costs the API server nothing.
+ * Who may see and do what is the {@link DashboardAccess}'s business: the local dashboard
+ * (`codedance dashboard`) is one person whose kubeconfig does everything; the in-cluster
+ * one authenticates each request's bearer token and asks the API server
+ * (SubjectAccessReview) before showing a namespace or writing.
+ *
+ * Guarantees: every response carries the headers of ./security.ts; at most
+ * `maxStreams` streams are open at once (more get 503); a stream whose reader falls more
+ * than `maxBufferedBytes` behind is closed instead of buffered; a CanaryDeployment the
+ * view cannot read is listed as malformed, never breaking the list.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stripTypeScriptTypes } from 'node:module';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { SteerVerbs, type SteerVerb } from '../canary/commands.ts';
-import { releaseView, type ReleaseView } from './release-view.ts';
+import { safeReleaseView, type ReleaseView } from './release-view.ts';
+import { checkAction, checkHost, readJsonObject, SecurityHeaders, type Refusal, type SecurityOptions } from './security.ts';
 
 /** Where releases come from: a snapshot and a change feed. */
 export interface ReleaseSource {
@@ -35,17 +47,57 @@ export type DashboardCommand = SteerVerb;
 export interface CommandOutcome {
   ok: boolean;
   message: string;
+  /** HTTP status to answer with. @default 200 when ok, else 409 */
+  status?: number;
 }
 
-export interface DashboardOptions {
+/** A person, as the API server knows them (TokenReview's `user`, or SelfSubjectReview's `userInfo`). */
+export interface Person {
+  username: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
+
+/** An authenticated request: who, and the bearer token their writes are made with (in a cluster). */
+export interface Caller {
+  person: Person;
+  token: string | undefined;
+}
+
+/** Who may see and steer what. */
+export interface DashboardAccess {
+  /** The caller of `req`, or a refusal (401 without a valid identity). */
+  authenticate(req: IncomingMessage): Promise<{ ok: true; caller: Caller } | { ok: false; refusal: Refusal }>;
+  /** Whether the caller may list CanaryDeployments in `namespace`; false on doubt. */
+  mayList(caller: Caller, namespace: string): Promise<boolean>;
+  /** Steers `namespace/name` as the caller; refusals (403, 404, 409) are outcomes, not throws. */
+  act(caller: Caller, namespace: string, name: string, command: DashboardCommand): Promise<CommandOutcome>;
+}
+
+/** Settings of {@link dashboardHandler}. */
+export interface DashboardOptions extends SecurityOptions {
   source: ReleaseSource;
-  sendCommand: (namespace: string, name: string, command: DashboardCommand) => Promise<CommandOutcome>;
-  /** Seconds between keep-alive comments on the stream. @default 15 */
+  access: DashboardAccess;
+  /** Seconds between keep-alive comments on the stream; each also re-checks the caller's identity. @default 15 */
   heartbeatSeconds?: number;
+  /** Streams open at once, over all callers. @default 64 */
+  maxStreams?: number;
+  /** Bytes a stream may have waiting for a slow reader before it is closed. @default 1 MiB */
+  maxBufferedBytes?: number;
+  /** Told about failed checks and dropped streams. */
+  onProblem?: (message: string, err?: unknown) => void;
 }
 
-/** A request handler: resolves true when it answered the request. */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
+/** The dashboard's request handler and its live figures. */
+export interface DashboardHandler {
+  /** Answers `req` when `path` is one of the dashboard's; resolves false otherwise. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
+  /** Streams open now. */
+  liveStreams(): number;
+  /** Streams closed because their reader was too slow, since start. */
+  droppedStreams(): number;
+}
 
 function asset(file: string): string {
   return readFileSync(new URL(`./web/${file}`, import.meta.url), 'utf8');
@@ -60,75 +112,183 @@ function loadAssets(): Record<string, { type: string; body: string }> {
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SecurityHeaders, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 }
 
-function sortedViews(source: ReleaseSource): ReleaseView[] {
-  return source
-    .list()
-    .map(releaseView)
-    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+function refuse(res: ServerResponse, refusal: Refusal, headers: Record<string, string> = {}): void {
+  sendJson(res, refusal.status, { ok: false, message: refusal.message }, headers);
 }
 
+const byKey = (a: ReleaseView, b: ReleaseView): number => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`);
+
 /** Creates the dashboard's request handler. */
-export function dashboardHandler(options: DashboardOptions): RouteHandler {
+export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const assets = loadAssets();
   const heartbeatMs = (options.heartbeatSeconds ?? 15) * 1000;
+  const maxStreams = options.maxStreams ?? 64;
+  const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+  const { access } = options;
+  let live = 0;
+  let dropped = 0;
 
-  function stream(req: IncomingMessage, res: ServerResponse): void {
+  /** Views of the releases in namespaces the caller may list (one review per namespace). */
+  async function visibleViews(caller: Caller): Promise<ReleaseView[]> {
+    const releases = options.source.list();
+    const namespaces = [...new Set(releases.map((r) => r.metadata?.namespace ?? ''))];
+    const allowed = new Set<string>();
+    await Promise.all(namespaces.map(async (ns) => (await mayList(caller, ns)) && allowed.add(ns)));
+    return releases
+      .filter((r) => allowed.has(r.metadata?.namespace ?? ''))
+      .map(safeReleaseView)
+      .sort(byKey);
+  }
+
+  async function mayList(caller: Caller, namespace: string): Promise<boolean> {
+    try {
+      return await access.mayList(caller, namespace);
+    } catch (err) {
+      options.onProblem?.(`cannot check whether ${caller.person.username} may list namespace ${namespace}`, err);
+      return false;
+    }
+  }
+
+  /** Serves a stream in a slot already counted in `live`, which it frees when the stream ends. */
+  function stream(req: IncomingMessage, res: ServerResponse, caller: Caller, snapshot: ReleaseView[]): void {
+    if (res.destroyed) {
+      live--;
+      return;
+    }
     res.writeHead(200, {
+      ...SecurityHeaders,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
-    const write = (event: string, data: unknown): void => {
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    let closed = false;
+    const first = `event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`;
+    // A reader that does not keep up is dropped, not buffered for: the next snapshot on
+    // reconnect tells it everything it missed. The snapshot itself may take its time.
+    const limit = maxBuffered + Buffer.byteLength(first);
+    const send = (chunk: string): void => {
+      if (closed) return;
+      if (res.writableLength > limit) {
+        dropped++;
+        options.onProblem?.(`dropping the stream of ${caller.person.username}: more than ${maxBuffered} bytes waiting for a slow reader`);
+        close();
+        res.destroy();
+        return;
+      }
+      res.write(chunk);
     };
-    write('snapshot', sortedViews(options.source));
+    const event = (name: string, data: unknown): void => send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    send(first);
+    // Changes are checked one after another, so the reader sees them in order.
+    let queue = Promise.resolve();
     const unsubscribe = options.source.subscribe((release, deleted) => {
-      if (deleted) write('deleted', { namespace: release.metadata.namespace, name: release.metadata.name });
-      else write('release', releaseView(release));
+      queue = queue
+        .then(async () => {
+          const namespace = release.metadata?.namespace ?? '';
+          if (closed || !(await mayList(caller, namespace))) return;
+          if (deleted) event('deleted', { namespace, name: release.metadata?.name });
+          else event('release', safeReleaseView(release));
+        })
+        .catch((err: unknown) => options.onProblem?.('a stream event could not be sent', err));
     });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
-    req.on('close', () => {
+    const heartbeat = setInterval(() => {
+      // A token that expired or was revoked ends the stream; the page then asks again.
+      access.authenticate(req).then(
+        (result) => {
+          if (!result.ok) {
+            event('unauthorized', { message: result.refusal.message });
+            close();
+            res.end();
+          } else send(': keep-alive\n\n');
+        },
+        // The API server did not answer: keep the stream; the next heartbeat asks again.
+        (err: unknown) => {
+          options.onProblem?.(`cannot re-check ${caller.person.username}'s token`, err);
+          send(': keep-alive\n\n');
+        },
+      );
+    }, heartbeatMs);
+    function close(): void {
+      if (closed) return;
+      closed = true;
+      live--;
       clearInterval(heartbeat);
       unsubscribe();
-    });
+    }
+    res.on('close', close);
   }
 
-  return async (req, res, path) => {
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
     const method = req.method ?? 'GET';
     const file = assets[path];
-    if (method === 'GET' && file) {
-      res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache' });
+    const command = /^\/api\/releases\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+    const known = (method === 'GET' && (file || path === '/api/whoami' || path === '/api/releases' || path === '/api/stream')) || (method === 'POST' && command);
+    if (!known) return false;
+
+    const badHost = checkHost(req, options);
+    if (badHost) {
+      refuse(res, badHost);
+      return true;
+    }
+    if (file) {
+      res.writeHead(200, { ...SecurityHeaders, 'content-type': file.type, 'cache-control': 'no-cache' });
       res.end(file.body);
       return true;
     }
-    if (method === 'GET' && path === '/api/releases') {
-      sendJson(res, 200, sortedViews(options.source));
+    if (command) {
+      // Cheap checks first: a cross-site form is refused before any review is made.
+      const unsafe = checkAction(req, options);
+      const body = unsafe ? undefined : await readJsonObject(req);
+      const refusal = unsafe ?? (body && !body.ok ? body.refusal : undefined);
+      if (refusal) {
+        refuse(res, refusal);
+        return true;
+      }
+    }
+    const auth = await access.authenticate(req);
+    if (!auth.ok) {
+      refuse(res, auth.refusal, { 'www-authenticate': 'Bearer realm="codedance"' });
       return true;
     }
-    if (method === 'GET' && path === '/api/stream') {
-      stream(req, res);
-      return true;
-    }
-    const command = /^\/api\/releases\/([^/]+)\/([^/]+)\/([a-z]+)$/.exec(path);
-    if (command && method === 'POST') {
+    const { caller } = auth;
+
+    if (path === '/api/whoami') sendJson(res, 200, { username: caller.person.username });
+    else if (path === '/api/releases') sendJson(res, 200, await visibleViews(caller));
+    else if (path === '/api/stream') {
+      if (live >= maxStreams) refuse(res, { status: 503, message: `too many live streams (${maxStreams}); try again shortly` }, { 'retry-after': '5' });
+      else {
+        // The slot is taken before the reviews run, so concurrent requests cannot overshoot the cap.
+        live++;
+        let snapshot: ReleaseView[];
+        try {
+          snapshot = await visibleViews(caller);
+        } catch (err) {
+          live--;
+          throw err;
+        }
+        stream(req, res, caller, snapshot);
+      }
+    } else if (command) {
       const [, namespace, name, verb] = command.map((part) => decodeURIComponent(part));
       if (!DashboardCommands.includes(verb as DashboardCommand)) {
         sendJson(res, 400, { ok: false, message: `unknown command '${verb}': use one of ${DashboardCommands.join(', ')}` });
         return true;
       }
       try {
-        const outcome = await options.sendCommand(namespace!, name!, verb as DashboardCommand);
-        sendJson(res, outcome.ok ? 200 : 409, outcome);
+        const outcome = await access.act(caller, namespace!, name!, verb as DashboardCommand);
+        sendJson(res, outcome.status ?? (outcome.ok ? 200 : 409), { ok: outcome.ok, message: outcome.message });
       } catch (err) {
+        options.onProblem?.(`${verb} on ${namespace}/${name} by ${caller.person.username} failed`, err);
         sendJson(res, 500, { ok: false, message: (err as Error).message });
       }
-      return true;
     }
-    return false;
-  };
+    return true;
+  }
+
+  return { handle, liveStreams: () => live, droppedStreams: () => dropped };
 }

@@ -1,6 +1,8 @@
 /**
  * The process's HTTP server on plain node:http: /healthz, /readyz, /metrics, and routes
- * other modules mount with {@link HttpServer.addRoute} (the dashboard API).
+ * other modules mount with {@link HttpServer.addRoute}. The dashboard is not one of them:
+ * it has its own port (src/dashboard/index.ts), so /metrics and the probes never share a
+ * listener with a page people log in to.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +19,7 @@ export type ReadinessCheck = () => string | undefined;
 export interface HttpServerOptions {
   /** Port; 0 picks a free one. @default 8080 */
   port?: number;
-  /** @default '0.0.0.0' */
+  /** Address to bind; loopback unless asked otherwise (a Pod passes 0.0.0.0 so kubelet probes reach it). @default '127.0.0.1' */
   host?: string;
   /** Registry served on /metrics. */
   registry?: Registry;
@@ -77,7 +79,7 @@ export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(options.port ?? 8080, options.host ?? '0.0.0.0', () => {
+        server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => {
           server.off('error', reject);
           resolve(api.port());
         });

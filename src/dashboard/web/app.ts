@@ -1,10 +1,17 @@
 /**
- * The dashboard page: a live view of every CanaryDeployment the controller sees.
+ * The dashboard page: a live view of the CanaryDeployments the person may see.
  *
  * It loads `/api/releases` once, then follows `/api/stream` (server-sent events, one
  * `release` event per change and `deleted` when one goes away) and re-renders only the
- * card that changed. Buttons post to `/api/releases/<ns>/<name>/<command>`, which asks
- * the controller exactly as the CLI does. Served as JavaScript by stripping these types.
+ * card that changed. Buttons post a JSON body with the `X-Codedance-Request` header to
+ * `/api/releases/<ns>/<name>/<command>`, which writes the command as the person.
+ *
+ * Identity: the local dashboard needs none (it acts with the person's kubeconfig). The
+ * in-cluster one answers 401 without a bearer token: the page then asks for one, keeps
+ * it for this tab only (sessionStorage) and sends it as `Authorization: Bearer` on every
+ * request, which is why the stream is read with fetch rather than EventSource (which
+ * cannot send headers). An auth proxy in front that adds the header works as well.
+ * Served as JavaScript by stripping these types.
  */
 import type { ReleaseView, StepView } from '../release-view.ts';
 
@@ -15,6 +22,25 @@ const empty = document.querySelector<HTMLElement>('#empty')!;
 const filter = document.querySelector<HTMLInputElement>('#filter')!;
 const phaseFilter = document.querySelector<HTMLSelectElement>('#phase-filter')!;
 const connection = document.querySelector<HTMLElement>('#connection')!;
+const whoami = document.querySelector<HTMLElement>('#whoami')!;
+const login = document.querySelector<HTMLFormElement>('#login')!;
+const tokenInput = document.querySelector<HTMLInputElement>('#token')!;
+
+const TOKEN_KEY = 'codedance.token';
+
+/** Headers of every API request: the bearer token when the person gave one. */
+function authHeaders(): Record<string, string> {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** Shows the token form (the API said 401). */
+function askForToken(message: string): void {
+  connection.textContent = 'signed out';
+  connection.className = 'connection down';
+  login.hidden = false;
+  login.querySelector('p')!.textContent = message;
+}
 
 const keyOf = (r: { namespace: string; name: string }): string => `${r.namespace}/${r.name}`;
 
@@ -77,14 +103,21 @@ function renderHistory(view: ReleaseView): HTMLElement {
   const items = el('ul', { class: 'history' });
   for (const entry of view.history) {
     const where = entry.weight === undefined ? '' : ` (${entry.weight}%)`;
-    items.append(el('li', {}, el('time', {}, timeOf(entry.time)), el('b', {}, entry.event), where, entry.message ? ` — ${entry.message}` : ''));
+    const by = entry.by ? el('span', { class: 'by' }, ` by ${entry.by}`) : undefined;
+    items.append(el('li', {}, el('time', {}, timeOf(entry.time)), el('b', {}, entry.event), by, where, entry.message ? ` — ${entry.message}` : ''));
   }
   return el('div', {}, el('h3', {}, 'History'), items);
 }
 
 async function send(view: ReleaseView, command: string): Promise<void> {
-  const response = await fetch(`/api/releases/${encodeURIComponent(view.namespace)}/${encodeURIComponent(view.name)}/${command}`, { method: 'POST' });
+  // A JSON body and a custom header: a cross-site form can send neither.
+  const response = await fetch(`/api/releases/${encodeURIComponent(view.namespace)}/${encodeURIComponent(view.name)}/${command}`, {
+    method: 'POST',
+    headers: { ...authHeaders(), 'content-type': 'application/json', 'x-codedance-request': 'dashboard' },
+    body: '{}',
+  });
   const body = (await response.json().catch(() => ({}))) as { message?: string };
+  if (response.status === 401) askForToken(body.message ?? 'sign in again');
   toast(body.message ?? (response.ok ? `${command} sent` : `${command} failed (${response.status})`));
 }
 
@@ -117,6 +150,13 @@ function renderActions(view: ReleaseView): HTMLElement {
 
 function renderRelease(view: ReleaseView): HTMLElement {
   const card = el('article', { class: 'release', id: `release-${keyOf(view)}` });
+  if (view.malformed !== undefined) {
+    card.append(
+      el('div', { class: 'release-head' }, el('h2', {}, view.name), el('span', { class: 'ns' }, view.namespace), el('span', { class: 'badge Malformed' }, 'Malformed')),
+      el('p', { class: 'message' }, view.message ?? view.malformed),
+    );
+    return card;
+  }
   card.append(
     el(
       'div',
@@ -130,7 +170,12 @@ function renderRelease(view: ReleaseView): HTMLElement {
     el('p', { class: 'message' }, view.message ?? ''),
   );
   const split = el('div', { class: 'split', role: 'img', 'aria-label': `canary weight ${view.weight}%` });
-  split.append(el('div', { class: 'stable', style: `width:${100 - view.weight}%` }), el('div', { class: 'canary', style: `width:${view.weight}%` }));
+  // Widths through the CSSOM: the Content-Security-Policy forbids inline style attributes.
+  const stable = el('div', { class: 'stable' });
+  const canary = el('div', { class: 'canary' });
+  stable.style.width = `${100 - view.weight}%`;
+  canary.style.width = `${view.weight}%`;
+  split.append(stable, canary);
   card.append(split, el('div', { class: 'split-legend' }, el('span', {}, `stable ${100 - view.weight}%`), el('span', {}, `canary ${view.weight}%`)));
   const ladder = el('div', { class: 'ladder' });
   view.steps.forEach((step, index) => ladder.append(renderStep(step, index)));
@@ -167,41 +212,91 @@ function upsert(view: ReleaseView): void {
   renderSummary();
 }
 
-function connect(): void {
-  const stream = new EventSource('/api/stream');
-  stream.addEventListener('open', () => {
-    connection.textContent = 'live';
-    connection.className = 'connection live';
-  });
-  stream.addEventListener('snapshot', (event) => {
+/** Applies one server-sent event. */
+function onEvent(name: string, data: string): void {
+  if (name === 'snapshot') {
     releases.clear();
-    for (const view of JSON.parse((event as MessageEvent<string>).data) as ReleaseView[]) releases.set(keyOf(view), view);
+    for (const view of JSON.parse(data) as ReleaseView[]) releases.set(keyOf(view), view);
     renderAll();
-  });
-  stream.addEventListener('release', (event) => upsert(JSON.parse((event as MessageEvent<string>).data) as ReleaseView));
-  stream.addEventListener('deleted', (event) => {
-    const { namespace, name } = JSON.parse((event as MessageEvent<string>).data) as { namespace: string; name: string };
-    releases.delete(keyOf({ namespace, name }));
+  } else if (name === 'release') upsert(JSON.parse(data) as ReleaseView);
+  else if (name === 'deleted') {
+    const { namespace, name: release } = JSON.parse(data) as { namespace: string; name: string };
+    releases.delete(keyOf({ namespace, name: release }));
     renderAll();
-  });
-  stream.addEventListener('error', () => {
-    connection.textContent = 'reconnecting…';
-    connection.className = 'connection down';
-  });
+  } else if (name === 'unauthorized') askForToken((JSON.parse(data) as { message: string }).message);
 }
 
-/** First paint from one plain request, so the page shows releases even before (or without) the stream. */
-async function load(): Promise<void> {
-  try {
-    const views = (await (await fetch('/api/releases')).json()) as ReleaseView[];
-    for (const view of views) releases.set(keyOf(view), view);
-    renderAll();
-  } catch {
-    connection.textContent = 'cannot reach the controller';
-    connection.className = 'connection down';
+/** Follows /api/stream until it ends; resolves false when the person must sign in. */
+async function follow(): Promise<boolean> {
+  const response = await fetch('/api/stream', { headers: { ...authHeaders(), accept: 'text/event-stream' } });
+  if (response.status === 401) {
+    askForToken(((await response.json().catch(() => ({}))) as { message?: string }).message ?? 'a bearer token is required');
+    return false;
+  }
+  if (!response.ok || !response.body) throw new Error(`stream: HTTP ${response.status}`);
+  connection.textContent = 'live';
+  connection.className = 'connection live';
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return true;
+    buffered += value;
+    let end = buffered.indexOf('\n\n');
+    while (end >= 0) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      let name = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) name = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (data) onEvent(name, data);
+      end = buffered.indexOf('\n\n');
+    }
   }
 }
 
+/** Keeps a stream open, reconnecting after a pause, until the person must sign in. */
+async function connect(): Promise<void> {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 15_000)) {
+    try {
+      if (!(await follow())) return;
+      delay = 1000;
+    } catch {
+      // Reconnect below.
+    }
+    connection.textContent = 'reconnecting…';
+    connection.className = 'connection down';
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/** Says who the server takes the person for, or asks for a token. */
+async function start(): Promise<void> {
+  try {
+    const response = await fetch('/api/whoami', { headers: authHeaders() });
+    const body = (await response.json()) as { username?: string; message?: string };
+    if (response.status === 401) return askForToken(body.message ?? 'a bearer token is required');
+    login.hidden = true;
+    whoami.textContent = body.username ? `as ${body.username}` : '';
+  } catch {
+    connection.textContent = 'cannot reach the dashboard';
+    connection.className = 'connection down';
+    return;
+  }
+  await connect();
+}
+
+login.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const token = tokenInput.value.trim();
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  tokenInput.value = '';
+  void start();
+});
 filter.addEventListener('input', renderAll);
 phaseFilter.addEventListener('change', renderAll);
-void load().then(connect);
+void start();

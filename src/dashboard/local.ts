@@ -1,0 +1,108 @@
+/**
+ * The local dashboard (`codedance dashboard`, also `kubectl codedance dashboard`): the
+ * page on 127.0.0.1, acting as the person whose kubeconfig it runs with, the way
+ * `kubectl argo rollouts dashboard` does.
+ *
+ * Reads are one watch made with the person's credentials; every action is a patch made
+ * with them; so the API server's RBAC decides both, and its audit log names the person.
+ * Nothing here holds any right of its own.
+ *
+ * Because the server acts as the person without asking for a token, it defends the
+ * browser side: it answers only under the loopback names it is bound to (no DNS
+ * rebinding), and actions need the custom header, a JSON body and a same-origin Origin
+ * (./security.ts).
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
+import type { Logger } from '../runtime/logging.ts';
+import { whoAmI } from '../runtime/whoami.ts';
+import { steerRelease } from './commands.ts';
+import { releaseFeed, serveDashboard, type DashboardServer } from './index.ts';
+import { loopbackHosts } from './security.ts';
+import { dashboardHandler, type DashboardAccess } from './server.ts';
+
+/** Default port, as `kubectl argo rollouts dashboard` uses. */
+export const LOCAL_DASHBOARD_PORT = 3100;
+
+/** Settings of {@link startLocalDashboard}. */
+export interface LocalDashboardOptions {
+  /** @default KUBECONFIG, then ~/.kube/config */
+  kubeconfigPath?: string | undefined;
+  /** Context of the kubeconfig. @default its current context */
+  context?: string | undefined;
+  /** Namespaces to show. @default all, when the person may list them cluster-wide; else the context's namespace */
+  namespaces?: string[] | undefined;
+  /** @default '127.0.0.1' */
+  host?: string | undefined;
+  /** 0 = any free port. @default 3100 */
+  port?: number | undefined;
+  log: Logger;
+  /** Stops the watch. */
+  signal: AbortSignal;
+}
+
+/** A running local dashboard and what it found out about the person. */
+export interface LocalDashboard extends DashboardServer {
+  /** The person's username (SelfSubjectReview), when the API server tells it. */
+  username: string | undefined;
+  /** Namespaces shown; undefined for all. */
+  namespaces: string[] | undefined;
+}
+
+/** Whether the person may list CanaryDeployments in every namespace (SelfSubjectAccessReview). */
+async function mayListEverywhere(client: KubeClient): Promise<boolean> {
+  const review = await client.raw<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SelfSubjectAccessReview',
+    spec: { resourceAttributes: { verb: 'watch', group: 'deploy.codedance.io', resource: 'canarydeployments' } },
+  });
+  return review.status?.allowed === true;
+}
+
+function selectContext(kc: KubeConfig, context: string | undefined): void {
+  if (!context) return;
+  if (!kc.getContexts().some((c) => c.name === context)) {
+    throw new Error(`context "${context}" is not in the kubeconfig (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+  }
+  kc.setCurrentContext(context);
+}
+
+/** Starts the local dashboard; resolves once it listens. */
+export async function startLocalDashboard(options: LocalDashboardOptions): Promise<LocalDashboard> {
+  const kc = loadKubeConfig(options.kubeconfigPath);
+  selectContext(kc, options.context);
+  const client = await createKubeClient({ kubeConfig: kc, fieldManager: 'codedance-dashboard' });
+  const username = await whoAmI(client);
+  let namespaces = options.namespaces?.length ? options.namespaces : undefined;
+  if (!namespaces && !(await mayListEverywhere(client))) {
+    namespaces = [kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'];
+  }
+  const feed = releaseFeed(client, namespaces, options.log, options.signal);
+  const person = { username: username ?? 'you' };
+  const access: DashboardAccess = {
+    authenticate: async () => ({ ok: true, caller: { person, token: undefined } }),
+    // The watch was made with the person's credentials: what it returns they may see.
+    mayList: async () => true,
+    act: (_caller, namespace, name, command) => steerRelease({ client, namespace, name, command, current: feed.lookup(namespace, name), by: username }),
+  };
+  // Filled once the port is known; until then (never reached) nothing is served.
+  const allowedHosts: string[] = [];
+  const host = options.host ?? '127.0.0.1';
+  const handler = dashboardHandler({
+    source: feed.source,
+    access,
+    allowedHosts: loopbackHosts(host, 0) ? allowedHosts : undefined,
+    onProblem: (message, err) => options.log.warn({ err }, message),
+  });
+  const server = await serveDashboard(handler, host, options.port ?? LOCAL_DASHBOARD_PORT, options.log);
+  allowedHosts.push(...(loopbackHosts(host, server.port) ?? []));
+  return {
+    ...server,
+    username,
+    namespaces,
+    close: async () => {
+      await server.close();
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The local dashboard (`codedance dashboard`) on the real API server: it watches and
+ * writes with the person's own kubeconfig, so the API server's RBAC decides. The
+ * writer-checking policy of ./support.ts proves each accepted command was written with
+ * the person's credentials (and never the controller's).
+ *
+ * People: alice may get/list/watch in A; bob may also patch in A; nobody but admin has
+ * anything in B.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { test as nodeTest, type TestContext } from 'node:test';
+import { startLocalDashboard, type LocalDashboard } from '../../../src/dashboard/local.ts';
+import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
+import { createKubeClient, type KubeClient } from '../../../src/runtime/client.ts';
+import { silentLogger } from '../../../src/runtime/logging.ts';
+import { testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
+import { grant, testUser, type TestUser } from '../../support/users.ts';
+import { commandOf, createRelease, identities, proveWriters, readRelease } from './support.ts';
+
+const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'codedance');
+/** The cases, run in order as subtests of one test that owns the setup. */
+const cases: [string, { timeout?: number }, () => Promise<void>][] = [];
+function test(name: string, options: { timeout?: number } | (() => Promise<void>), fn?: () => Promise<void>): void {
+  if (typeof options === 'function') cases.push([name, {}, options]);
+  else cases.push([name, options, fn!]);
+}
+
+const abort = new AbortController();
+const open: LocalDashboard[] = [];
+let admin: KubeClient;
+let controller: KubeClient;
+let A: string;
+let B: string;
+let alice: TestUser;
+let bob: TestUser;
+
+/** Namespaces, people, policy and dashboard(s) for every case; torn down when the file's test ends. */
+async function setup(t: TestContext): Promise<void> {
+  const owner = (name: string): NamespaceOwner => ({ name, after: (fn) => t.after(fn) });
+  t.after(async () => {
+    abort.abort();
+    for (const dashboard of open) await dashboard.close();
+    await controller?.close();
+  });
+  const ids = await identities();
+  admin = ids.admin;
+  controller = await createKubeClient({ kubeconfigPath: ids.controllerKubeconfigPath });
+  A = await testNamespace(owner('dashboard local a'));
+  B = await testNamespace(owner('dashboard local b'));
+  await proveWriters(owner('writers'), admin, [A, B], controller);
+  await createRelease(admin, A, 'cart');
+  await createRelease(admin, B, 'pay');
+  [alice, bob] = await Promise.all([testUser('alice'), testUser('bob')]);
+  await grant(A, 'alice', ['get', 'list', 'watch']);
+  await grant(A, 'bob', ['get', 'list', 'watch', 'patch']);
+}
+
+async function dashboardOf(user: TestUser, namespaces?: string[]): Promise<LocalDashboard> {
+  const dashboard = await startLocalDashboard({ kubeconfigPath: user.kubeconfigPath, namespaces, port: 0, log: silentLogger(), signal: abort.signal });
+  open.push(dashboard);
+  return dashboard;
+}
+
+async function views(dashboard: LocalDashboard): Promise<ReleaseView[]> {
+  const response = await fetch(new URL('api/releases', dashboard.url));
+  assert.equal(response.status, 200);
+  return ((await response.json()) as ReleaseView[]).filter((r) => r.name !== 'writers-probe');
+}
+
+async function act(dashboard: LocalDashboard, namespace: string, name: string, verb: string, headers: Record<string, string> = { 'content-type': 'application/json', 'x-codedance-request': 'dashboard' }): Promise<{ status: number; message: string }> {
+  const response = await fetch(new URL(`api/releases/${namespace}/${name}/${verb}`, dashboard.url), { method: 'POST', headers, body: '{}' });
+  return { status: response.status, message: ((await response.json()) as { message: string }).message };
+}
+
+async function nothingWritten(namespace: string, name: string, fn: () => Promise<void>): Promise<void> {
+  const before = (await readRelease(admin, namespace, name)).metadata.resourceVersion;
+  await fn();
+  assert.equal((await readRelease(admin, namespace, name)).metadata.resourceVersion, before, `nothing may be written to ${namespace}/${name}`);
+}
+
+test('binds 127.0.0.1, and knows the person from the API server (SelfSubjectReview)', async () => {
+  const dashboard = await dashboardOf(alice, [A]);
+  assert.match(dashboard.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  assert.equal(dashboard.username, 'alice');
+  assert.deepEqual((await (await fetch(new URL('api/whoami', dashboard.url))).json()) as unknown, { username: 'alice' });
+});
+
+test("alice's dashboard reads through her own watch and cannot act: the API server says 403, nothing written", async () => {
+  const dashboard = await dashboardOf(alice, [A]);
+  await waitFor(async () => (await views(dashboard)).some((r) => r.name === 'cart'), { describe: "alice's watch to list cart" });
+  await nothingWritten(A, 'cart', async () => {
+    const refused = await act(dashboard, A, 'cart', 'promote');
+    assert.equal(refused.status, 403);
+    assert.match(refused.message, /"alice" cannot patch/);
+  });
+});
+
+test('a person who may not watch everywhere gets the context namespace, not an error', async () => {
+  const dashboard = await dashboardOf(alice);
+  assert.deepEqual(dashboard.namespaces, ['default']);
+});
+
+test("bob's dashboard acts on A as bob; in B, where he has nothing, it shows nothing and writes nothing", async () => {
+  const inA = await dashboardOf(bob, [A]);
+  await waitFor(async () => (await views(inA)).some((r) => r.name === 'cart'), { describe: "bob's watch to list cart" });
+  const done = await act(inA, A, 'cart', 'promote');
+  assert.equal(done.status, 200, done.message);
+  assert.match(commandOf(await readRelease(admin, A, 'cart')) ?? '', /^promote:[^;]+;by=bob$/);
+  const inB = await dashboardOf(bob, [B]);
+  assert.deepEqual(await views(inB), []);
+  await nothingWritten(B, 'pay', async () => assert.equal((await act(inB, B, 'pay', 'abort')).status, 403));
+});
+
+test('browser safety: a cross-site POST without the header, or under a foreign Host name, is refused', async () => {
+  const dashboard = await dashboardOf(bob, [A]);
+  await nothingWritten(A, 'cart', async () => {
+    assert.equal((await act(dashboard, A, 'cart', 'abort', { 'content-type': 'application/x-www-form-urlencoded' })).status, 403);
+    assert.equal((await act(dashboard, A, 'cart', 'abort', { 'content-type': 'application/json', 'x-codedance-request': '1', origin: 'http://evil.example' })).status, 403);
+    // DNS rebinding: the attacker's name resolves to 127.0.0.1, the Host header keeps the name.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request(new URL(`api/releases/${A}/cart/abort`, dashboard.url), {
+        method: 'POST',
+        headers: { host: `evil.example:${dashboard.port}`, 'content-type': 'application/json', 'x-codedance-request': '1' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    assert.equal(rebound, 421);
+  });
+  const page = await fetch(dashboard.url);
+  assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+});
+
+test('`codedance dashboard` prints its 127.0.0.1 URL, serves as the kubeconfig user, and stops on Ctrl-C', { timeout: 60_000 }, async () => {
+  const child = spawn(bin, ['dashboard', '--kubeconfig', bob.kubeconfigPath, '-n', A, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    const line = await waitFor(() => /Codedance dashboard as bob, namespace \S+: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out), { describe: `the dashboard's URL in its output (so far: ${out})`, timeoutMs: 30_000 });
+    const whoami = await fetch(new URL('api/whoami', line[1]!));
+    assert.deepEqual((await whoami.json()) as unknown, { username: 'bob' });
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, out);
+});
+
+nodeTest('the local dashboard, with real identities', { timeout: 240_000 }, async (t) => {
+  await setup(t);
+  for (const [name, options, fn] of cases) await t.test(name, options, fn);
+});
