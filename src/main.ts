@@ -10,8 +10,7 @@
  * releases the lease and exits 0; a second one exits at once (code 130).
  */
 import { parseArgs } from 'node:util';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { createKubeClient, loadKubeConfig, type KubeClient } from './runtime/client.ts';
+import { createKubeClient, loadKubeConfig, type KubeClient, type ResolvedKubeConfig } from './runtime/client.ts';
 import { createLogger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { createHttpServer } from './runtime/http.ts';
@@ -178,9 +177,9 @@ export async function run(args: string[]): Promise<number> {
 
   let client: KubeClient;
   let leaseClient: KubeClient;
-  let kubeConfig: KubeConfig;
+  let kubeConfig: ResolvedKubeConfig;
   try {
-    kubeConfig = loadKubeConfig(options.kubeconfig);
+    kubeConfig = loadKubeConfig({ path: options.kubeconfig });
     client = await createKubeClient({ kubeConfig });
     // Lease calls get their own client: each request times out at half the renew deadline.
     leaseClient = await createKubeClient({ kubeConfig, requestTimeoutMs: options.renewDeadlineMs / 2 });

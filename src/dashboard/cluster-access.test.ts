@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
+
+/** A kubeconfig these tests never use for a request (the reviews go through the fake client). */
+const unusedKubeConfig: ResolvedKubeConfig = {
+  server: 'https://127.0.0.1:1',
+  tls: { rejectUnauthorized: true },
+  contextName: 'test',
+  userName: 'test',
+  authorization: async () => undefined,
+};
 import type { KubeClient } from '../runtime/client.ts';
 import { bearerToken, clusterAccess } from './cluster-access.ts';
 
@@ -38,7 +47,7 @@ test('bearer tokens are read from the Authorization header only', () => {
 test('tokens are reviewed once per cache period; unknown ones are 401 with the reason', async () => {
   let now = 0;
   const { client, reviews } = reviewer();
-  const access = clusterAccess({ client, kubeConfig: new KubeConfig(), lookup: () => undefined, cacheTtlMs: 1000, now: () => now });
+  const access = clusterAccess({ client, kubeConfig: unusedKubeConfig, lookup: () => undefined, cacheTtlMs: 1000, now: () => now });
   const none = await access.authenticate(request());
   assert.deepEqual(none.ok ? undefined : none.refusal.status, 401);
   const bad = await access.authenticate(request('Bearer forged'));
@@ -56,7 +65,7 @@ test('namespaces are reviewed per person with their uid and groups; an action re
   const { client, reviews } = reviewer();
   const access = clusterAccess({
     client,
-    kubeConfig: new KubeConfig(),
+    kubeConfig: unusedKubeConfig,
     lookup: () => {
       throw new Error('a refused action must not get as far as reading the release');
     },

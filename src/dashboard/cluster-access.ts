@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { createKubeClient, type KubeClient } from '../runtime/client.ts';
 import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
@@ -35,7 +35,7 @@ export interface ClusterAccessOptions {
   /** The dashboard's own client (the controller's): reviews are created with it. */
   client: KubeClient;
   /** The controller's kubeconfig: its cluster (server, CA) is reused for the person's client. */
-  kubeConfig: KubeConfig;
+  kubeConfig: ResolvedKubeConfig;
   /** The release as the dashboard's cache holds it. */
   lookup: (namespace: string, name: string) => CanaryDeployment | undefined;
   /** How long an answer of the API server is reused. @default 10000 */

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { createInformer } from '../runtime/informer.ts';
@@ -116,7 +116,7 @@ export interface ClusterDashboardOptions extends SecurityOptions {
   /** The controller's client: reads CanaryDeployments and creates the reviews. */
   client: KubeClient;
   /** The controller's kubeconfig; its cluster is where the person's own writes go. */
-  kubeConfig: KubeConfig;
+  kubeConfig: ResolvedKubeConfig;
   /** Namespaces to show. @default all */
   namespaces?: string[] | undefined;
   /** @default '127.0.0.1' */

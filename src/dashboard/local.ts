@@ -12,7 +12,6 @@
  * rebinding), and actions need the custom header, a JSON body and a same-origin Origin
  * (./security.ts).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { whoAmI } from '../runtime/whoami.ts';
@@ -59,23 +58,14 @@ async function mayListEverywhere(client: KubeClient): Promise<boolean> {
   return review.status?.allowed === true;
 }
 
-function selectContext(kc: KubeConfig, context: string | undefined): void {
-  if (!context) return;
-  if (!kc.getContexts().some((c) => c.name === context)) {
-    throw new Error(`context "${context}" is not in the kubeconfig (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
-  }
-  kc.setCurrentContext(context);
-}
-
 /** Starts the local dashboard; resolves once it listens. */
 export async function startLocalDashboard(options: LocalDashboardOptions): Promise<LocalDashboard> {
-  const kc = loadKubeConfig(options.kubeconfigPath);
-  selectContext(kc, options.context);
+  const kc = loadKubeConfig({ path: options.kubeconfigPath, context: options.context });
   const client = await createKubeClient({ kubeConfig: kc, fieldManager: 'codedance-dashboard' });
   const username = await whoAmI(client);
   let namespaces = options.namespaces?.length ? options.namespaces : undefined;
   if (!namespaces && !(await mayListEverywhere(client))) {
-    namespaces = [kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'];
+    namespaces = [kc.namespace ?? 'default'];
   }
   const feed = releaseFeed(client, namespaces, options.log, options.signal);
   const person = { username: username ?? 'you' };

@@ -5,18 +5,16 @@
  * Nothing of the dashboard's own identity (token, client certificate, exec plugin,
  * impersonation) carries over, so a request made with it is the person's alone.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
 
-/** A KubeConfig for `token` on the cluster `base` points at; throws when `base` has no current cluster. */
-export function clientConfigForToken(base: KubeConfig, token: string): KubeConfig {
-  const cluster = base.getCurrentCluster();
-  if (!cluster) throw new Error('the dashboard kubeconfig has no current cluster');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: 'person', token }],
-    contexts: [{ name: 'person', cluster: cluster.name, user: 'person' }],
-    currentContext: 'person',
-  });
-  return kc;
+/** A kubeconfig for `token` on the cluster `base` points at. */
+export function clientConfigForToken(base: ResolvedKubeConfig, token: string): ResolvedKubeConfig {
+  const header = `Bearer ${token}`;
+  return {
+    server: base.server,
+    tls: { ca: base.tls.ca, rejectUnauthorized: base.tls.rejectUnauthorized, ...(base.tls.servername ? { servername: base.tls.servername } : {}) },
+    contextName: 'person',
+    userName: 'person',
+    authorization: async () => header,
+  };
 }

@@ -30,14 +30,12 @@ export async function testUser(name: LocalUser): Promise<TestUser> {
   const cluster = await testCluster();
   const token = await localUserToken(cluster.stateDir, name);
   if (!token) throw new Error(`the cluster in ${cluster.stateDir} has no user ${name}: it was made before local users existed; recreate it (codedance cluster down, then up)`);
-  const admin = loadKubeConfig(cluster.kubeconfigPath);
-  const server = admin.getCurrentCluster();
-  if (!server) throw new Error(`${cluster.kubeconfigPath} has no current cluster`);
+  const admin = loadKubeConfig({ path: cluster.kubeconfigPath });
   folder ??= mkdtemp(join(tmpdir(), 'codedance-users-'));
   const kubeconfigPath = join(await folder, `${name}.kubeconfig`);
   await writeKubeconfig(kubeconfigPath, {
-    server: server.server,
-    caPem: Buffer.from(server.caData ?? '', 'base64').toString('utf8'),
+    server: admin.server,
+    caPem: admin.tls.ca ?? '',
     user: name,
     token,
   });

@@ -65,7 +65,7 @@ async function setup(t: TestContext): Promise<void> {
   // As the controller serves it: the controller's identity reads and reviews; nothing more.
   dashboard = await startClusterDashboard({
     client: controller,
-    kubeConfig: loadKubeConfig(ids.controllerKubeconfigPath),
+    kubeConfig: loadKubeConfig({ path: ids.controllerKubeconfigPath }),
     namespaces: [A, B],
     port: 0,
     log: silentLogger(),
@@ -207,7 +207,7 @@ test('with --dashboard-tls-cert/-key it serves HTTPS: tokens never travel in the
   const certFile = join(stateDir, 'apiserver-certs', 'apiserver.crt');
   const tls = await startClusterDashboard({
     client: controller,
-    kubeConfig: loadKubeConfig((await identities()).controllerKubeconfigPath),
+    kubeConfig: loadKubeConfig({ path: (await identities()).controllerKubeconfigPath }),
     namespaces: [A],
     port: 0,
     log: silentLogger(),
