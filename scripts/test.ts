@@ -132,7 +132,7 @@ async function step(name: string, command: string, args: string[]): Promise<void
 
 /** Starts the run's cluster and installs the CRDs and RBAC the tests expect. */
 async function prepareCluster(stateDir: string): Promise<ClusterState> {
-  if (!(await binariesReady())) log('control-plane binaries are not cached yet: building them (a cold build takes 10-25 minutes)');
+  if (!(await binariesReady())) log('control-plane binaries or Prometheus are not cached yet: building them (a cold build takes 10-25 minutes)');
   // Fetched (once, from the Go module proxy) while the control plane starts.
   const crds = ensureThirdPartyCrds({ onProgress: (progress) => log(formatCrdProgress(progress)) });
   crds.catch(() => {});
