@@ -59,7 +59,7 @@ export type BuildProgress =
   | { type: 'waiting'; component: BuildComponent; holderPid: number }
   | { type: 'start'; component: BuildComponent; version: string; logPath: string }
   | { type: 'step'; component: BuildComponent; step: string }
-  | { type: 'heartbeat'; component: BuildComponent; elapsedMs: number; packages: number; lastPackage: string | undefined }
+  | { type: 'heartbeat'; component: BuildComponent; elapsedMs: number; packages: number; lastPackage: string | undefined; modulesDownloaded?: number }
   | { type: 'done'; component: BuildComponent; version: string; elapsedMs: number; path: string };
 
 export interface EnsureBinariesOptions {
@@ -158,7 +158,7 @@ export function formatBuildProgress(progress: BuildProgress): string {
     case 'step':
       return `${progress.component}: ${progress.step}`;
     case 'heartbeat':
-      return `${progress.component}: still building, ${seconds(progress.elapsedMs)} elapsed, ${progress.packages} packages compiled${progress.lastPackage ? ` (last: ${progress.lastPackage})` : ''}`;
+      return `${progress.component}: still building, ${seconds(progress.elapsedMs)} elapsed, ${progress.modulesDownloaded ? `${progress.modulesDownloaded} modules downloaded, ` : ''}${progress.packages} packages compiled${progress.lastPackage ? ` (last: ${progress.lastPackage})` : ''}`;
     case 'done':
       return `${progress.component} ${progress.version}: built in ${seconds(progress.elapsedMs)} -> ${progress.path}`;
   }
@@ -382,10 +382,12 @@ async function runBuild(
   report({ type: 'start', component: build.component, version: build.version, logPath });
 
   // `go build -v` prints each package as it compiles it: count them for the heartbeat.
+  // Before compiling, a cold module cache is filled: `go: downloading M V` per module.
   let packages = 0;
   let lastPackage: string | undefined;
+  let modulesDownloaded = 0;
   const heartbeat = setInterval(() => {
-    report({ type: 'heartbeat', component: build.component, elapsedMs: Date.now() - started, packages, lastPackage });
+    report({ type: 'heartbeat', component: build.component, elapsedMs: Date.now() - started, packages, lastPackage, modulesDownloaded });
   }, heartbeatMs);
   const output = join(binDir, `.${build.binary}.partial`);
   try {
@@ -396,7 +398,8 @@ async function runBuild(
       logPath,
       step: (step) => report({ type: 'step', component: build.component, step }),
       onLine: (line) => {
-        if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line.trim())) {
+        if (line.startsWith('go: downloading ')) modulesDownloaded += 1;
+        else if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line.trim())) {
           packages += 1;
           lastPackage = line.trim();
         }
