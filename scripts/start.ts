@@ -137,7 +137,7 @@ async function teardown(): Promise<void> {
 }
 
 async function demo(stateDir: string | undefined): Promise<void> {
-  say('starting the local control plane and Prometheus (the first run builds Kubernetes from source: 10-25 minutes)');
+  say('starting the local control plane and Prometheus (the first run builds Kubernetes and Prometheus from source: 10-25 minutes)');
   const { state, alreadyRunning } = await startCluster({ stateDir, onProgress: (line) => say(`cluster: ${line}`) });
   if (!alreadyRunning) cleanups.push(() => stopCluster(state.stateDir));
   say(alreadyRunning ? 'the cluster was already running: it stays up afterwards' : 'cluster up');
