@@ -198,7 +198,7 @@ Where to look (Ctrl-C tears everything down):
   dashboard     ${dashboard}
   kubectl       ${state.kubectlPath} --kubeconfig ${state.kubeconfigPath} get cd -A
   CLI           npx codedance status ${app} -n ${namespace} --kubeconfig ${state.kubeconfigPath}
-  Prometheus    ${state.prometheusUrl ?? '(not running)'}
+  Prometheus    ${state.prometheusUrl ? `${state.prometheusUrl}/api/v1/query?query=up (HTTP API; built without the web UI)` : '(not running)'}
   controller    ${dashboard}metrics  ${dashboard}healthz  log: ${logFile}
   simulator     ${sim.url}/profiles (POST a profile to make a version go bad)
 `);
