@@ -10,8 +10,8 @@
  * - `kwok`: `go install sigs.k8s.io/kwok/cmd/kwok@<version>` as is;
  * - `prometheus`: `go install github.com/prometheus/prometheus/cmd/prometheus@<version>`
  *   with the `remove_all_sd` tag (only file and HTTP service discovery, which is all the
- *   local cluster uses; the cloud SDKs would triple the build) and no web UI assets
- *   (the HTTP API, which is all Codedance queries, works without them).
+ *   local cluster uses, so the cloud providers' discovery SDKs are not compiled) and no
+ *   web UI assets (the HTTP API, which is all Codedance queries, works without them).
  *
  * Guarantees: a cached binary is used only when its build finished (the binary is moved
  * into place last, with a `build-info.json` naming the inputs); changing a pinned version
