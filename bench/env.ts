@@ -62,7 +62,7 @@ export async function startEnv(options: StartEnvOptions): Promise<BenchEnv> {
   };
   try {
     await installCodedance(state);
-    if (!state.prometheusUrl) throw new Error('the cluster started without Prometheus (is the Debian package `prometheus` installed?)');
+    if (!state.prometheusUrl) throw new Error('the cluster started without Prometheus (startCluster was asked for it: see its log in the state folder)');
     const admin = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
     const prometheusUrl = state.prometheusUrl;
     return {

@@ -2,8 +2,8 @@
  * `npm start`: the whole product on this machine, in one command.
  *
  * 1. the local control plane and Prometheus (`codedance cluster up`; built on first use);
- * 2. the CRDs and the controller's RBAC; the controller as the `codedance-controller`
- *    user (so RBAC is real), without a dashboard of its own;
+ * 2. the CRDs (ours, Istio's, Gateway API's) and the controller's RBAC; the controller as
+ *    the `codedance-controller` user (so RBAC is real), without a dashboard of its own;
  * 3. the traffic simulator (it plays the data plane kwok pods cannot be);
  * 4. a sample service `shop` (v1), then a release of v2 through the seed's Linear plan
  *    with short pauses, judged on live metrics (it completes), then a release of a bad
@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../src/api/canary-deployment.ts';
 import { renderStatus } from '../src/cli/release-render.ts';
 import { startCluster, stopCluster, type ClusterState } from '../src/cluster/controlplane.ts';
+import { ensureThirdPartyCrds, formatCrdProgress } from '../src/cluster/crds.ts';
 import { installCodedance } from '../src/cluster/install.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
@@ -141,13 +142,14 @@ async function teardown(): Promise<void> {
 }
 
 async function demo(stateDir: string | undefined): Promise<void> {
-  say('starting the local control plane and Prometheus (the first run builds Kubernetes from source: 10-25 minutes)');
+  say('starting the local control plane and Prometheus (the first run builds Kubernetes and Prometheus from source: 10-25 minutes)');
   const { state, alreadyRunning } = await startCluster({ stateDir, onProgress: (line) => say(`cluster: ${line}`) });
   if (!alreadyRunning) cleanups.push(() => stopCluster(state.stateDir));
   say(alreadyRunning ? 'the cluster was already running: it stays up afterwards' : 'cluster up');
 
-  await installCodedance(state);
-  say('CRDs and RBAC installed');
+  // The Istio and Gateway API CRDs too, so the providers can be tried on this cluster.
+  await installCodedance(state, await ensureThirdPartyCrds({ onProgress: (progress) => say(formatCrdProgress(progress)) }));
+  say('CRDs (ours, Istio, Gateway API) and RBAC installed');
 
   const client = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
   cleanups.push(() => client.close());
@@ -216,7 +218,7 @@ Where to look (Ctrl-C tears everything down):
   dashboard     ${dashboard}
   kubectl       ${state.kubectlPath} --kubeconfig ${state.kubeconfigPath} get cd -A
   CLI           npx codedance status ${app} -n ${namespace} --kubeconfig ${state.kubeconfigPath}
-  Prometheus    ${state.prometheusUrl ?? '(not running)'}
+  Prometheus    ${state.prometheusUrl ? `${state.prometheusUrl}/api/v1/query?query=up (HTTP API; built without the web UI)` : '(not running)'}
   controller    ${controllerUrl}metrics  ${controllerUrl}healthz  log: ${logFile}
   simulator     ${sim.url}/profiles (POST a profile to make a version go bad)
 `);

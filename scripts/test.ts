@@ -6,8 +6,9 @@
  * 3. unit tests (`src/**\/*.test.ts`, no cluster);
  * 4. one isolated control plane + Prometheus for this run, in a temporary state dir
  *    (binaries from the shared cache under $CODEDANCE_HOME, built if missing), with the
- *    Istio and Gateway API CRDs from ../shared/crds, deploy/crds/*.yaml and deploy/rbac.yaml
- *    installed and the shipped ClusterRole bound to user `codedance-controller`;
+ *    Istio and Gateway API CRDs (from their pinned Go modules, cached under
+ *    $CODEDANCE_HOME/crds), deploy/crds/*.yaml and deploy/rbac.yaml installed and the
+ *    shipped ClusterRole bound to user `codedance-controller`;
  * 5. integration and end-to-end tests (`test/integration/**`, `test/e2e/**`), three files
  *    at a time, then the `*.serial.test.ts` files (those that restart a component or
  *    compact etcd) one at a time, with CODEDANCE_TEST_KUBECONFIG, CODEDANCE_TEST_CONTROLLER_KUBECONFIG,
@@ -31,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { binariesReady } from '../src/cluster/build.ts';
 import { startCluster, stopCluster, type ClusterState } from '../src/cluster/controlplane.ts';
+import { ensureThirdPartyCrds, formatCrdProgress } from '../src/cluster/crds.ts';
 import { installCodedance } from '../src/cluster/install.ts';
 import { codedanceHome } from '../src/cluster/paths.ts';
 import { closeProbes } from '../src/cluster/probe.ts';
@@ -130,12 +132,13 @@ async function step(name: string, command: string, args: string[]): Promise<void
 
 /** Starts the run's cluster and installs the CRDs and RBAC the tests expect. */
 async function prepareCluster(stateDir: string): Promise<ClusterState> {
-  if (!(await binariesReady())) log('control-plane binaries are not cached yet: building them (a cold build takes 10-25 minutes)');
+  if (!(await binariesReady())) log('control-plane binaries or Prometheus are not cached yet: building them (a cold build takes 10-25 minutes)');
+  // Fetched (once, from the Go module proxy) while the control plane starts.
+  const crds = ensureThirdPartyCrds({ onProgress: (progress) => log(formatCrdProgress(progress)) });
+  crds.catch(() => {});
   const { state } = await startCluster({ stateDir, onProgress: (line) => log(`cluster ${line}`) });
   if (interrupted) return state;
-  const shared = resolve(repo, '..', 'shared', 'crds');
-  const thirdParty = existsSync(shared) ? (await files(['../shared/crds/**/*.yaml'])).map((file) => join(repo, file)) : [];
-  if (thirdParty.length === 0) log(`note: ${shared} not found; Istio and Gateway API CRDs are not installed (tests that need them will fail)`);
+  const thirdParty = await crds;
   const { objects, roles } = await installCodedance(state, thirdParty);
   log(`installed ${objects} objects (${thirdParty.length} third-party CRD files, deploy/crds, deploy/rbac.yaml); bound ClusterRole ${roles.join(', ')} to user codedance-controller`);
   return state;

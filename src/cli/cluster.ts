@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { rm } from 'node:fs/promises';
 import { ensureBinaries, formatBuildProgress } from '../cluster/build.ts';
+import { ensureThirdPartyCrds, formatCrdProgress } from '../cluster/crds.ts';
 import { clusterStatus, startCluster, stopCluster, type ClusterState } from '../cluster/controlplane.ts';
 import { clusterStateDir, codedanceHome } from '../cluster/paths.ts';
 import { closeProbes } from '../cluster/probe.ts';
@@ -20,7 +21,8 @@ commands:
   down         stop what 'up' started (--purge also deletes the cluster's data)
   status       each component: running, healthy, memory
   kubeconfig   print the admin kubeconfig path (--controller: the codedance-controller one)
-  build        only build (or find cached) the control-plane binaries
+  build        only build (or find cached) the control-plane binaries and Prometheus,
+               and fetch the Istio and Gateway API CRDs the tests and the demo install
 
 options:
   --state-dir DIR   cluster state folder (default: $CODEDANCE_HOME/clusters/default)
@@ -75,6 +77,7 @@ export async function run(args: string[]): Promise<number> {
         return await kubeconfig(stateDir, parsed.values.controller ?? false);
       case 'build':
         await ensureBinaries({ home, onProgress: (event) => console.log(formatBuildProgress(event)) });
+        await ensureThirdPartyCrds({ home, onProgress: (event) => console.log(formatCrdProgress(event)) });
         return 0;
       default:
         console.error(`codedance cluster: unknown command '${command}'\n\n${usage}`);

@@ -2,12 +2,16 @@
  * Builds the control-plane binaries from their pinned Go modules and caches them by
  * version under `$CODEDANCE_HOME/bin/<name>-<version>/`.
  *
- * Three builds, run one after another so a 2-core machine stays usable:
+ * Four builds, run one after another so a 2-core machine stays usable:
  * - `hyperkube`: one wrapper around kube-apiserver, kube-controller-manager,
  *   kube-scheduler and kubectl (symlinks named after each point at it), so the shared
  *   Kubernetes code compiles and links once;
  * - `etcd`: a wrapper around `etcdmain.Main` of `go.etcd.io/etcd/server/v3`;
- * - `kwok`: `go install sigs.k8s.io/kwok/cmd/kwok@<version>` as is.
+ * - `kwok`: `go install sigs.k8s.io/kwok/cmd/kwok@<version>` as is;
+ * - `prometheus`: `go install github.com/prometheus/prometheus/cmd/prometheus@<version>`
+ *   with the `remove_all_sd` tag (only file and HTTP service discovery, which is all the
+ *   local cluster uses, so the cloud providers' discovery SDKs are not compiled) and no
+ *   web UI assets (the HTTP API, which is all Codedance queries, works without them).
  *
  * Guarantees: a cached binary is used only when its build finished (the binary is moved
  * into place last, with a `build-info.json` naming the inputs); changing a pinned version
@@ -24,7 +28,16 @@ import { CommandError, runCommand } from './exec.ts';
 import { parseGoMod, wrapperGoMod } from './gomod.ts';
 import { withLock } from './lock.ts';
 import { binaryDir, buildDir, codedanceHome } from './paths.ts';
-import { etcdVersion, kubernetesMajorMinor, kubernetesVersion, kwokVersion, minimumGoVersion, stagingVersion } from './versions.ts';
+import {
+  etcdVersion,
+  kubernetesMajorMinor,
+  kubernetesVersion,
+  kwokVersion,
+  minimumGoVersion,
+  prometheusRelease,
+  prometheusVersion,
+  stagingVersion,
+} from './versions.ts';
 
 /** Absolute paths of every control-plane binary. */
 export interface ControlPlaneBinaries {
@@ -34,10 +47,11 @@ export interface ControlPlaneBinaries {
   kubectl: string;
   etcd: string;
   kwok: string;
+  prometheus: string;
 }
 
-/** The three things that are built. */
-export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok';
+/** The things that are built. */
+export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok' | 'prometheus';
 
 /** What {@link ensureBinaries} reports while it works. */
 export type BuildProgress =
@@ -45,7 +59,7 @@ export type BuildProgress =
   | { type: 'waiting'; component: BuildComponent; holderPid: number }
   | { type: 'start'; component: BuildComponent; version: string; logPath: string }
   | { type: 'step'; component: BuildComponent; step: string }
-  | { type: 'heartbeat'; component: BuildComponent; elapsedMs: number; packages: number; lastPackage: string | undefined }
+  | { type: 'heartbeat'; component: BuildComponent; elapsedMs: number; packages: number; lastPackage: string | undefined; modulesDownloaded?: number }
   | { type: 'done'; component: BuildComponent; version: string; elapsedMs: number; path: string };
 
 export interface EnsureBinariesOptions {
@@ -55,7 +69,7 @@ export interface EnsureBinariesOptions {
   onProgress?: (progress: BuildProgress) => void;
   /** How often a running build reports a heartbeat. @default 15000 */
   heartbeatMs?: number;
-  /** Build only these components (the returned paths still name all). @default all three */
+  /** Build only these components (the returned paths still name all). @default all */
   components?: BuildComponent[];
 }
 
@@ -82,6 +96,7 @@ export function binaryPaths(home: string = codedanceHome()): ControlPlaneBinarie
     kubectl: join(kube, 'kubectl'),
     etcd: join(binaryDir(home, 'etcd', etcdVersion), 'etcd'),
     kwok: join(binaryDir(home, 'kwok', kwokVersion), 'kwok'),
+    prometheus: join(binaryDir(home, 'prometheus', prometheusVersion), 'prometheus'),
   };
 }
 
@@ -92,7 +107,7 @@ export function binaryPaths(home: string = codedanceHome()): ControlPlaneBinarie
 export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promise<ControlPlaneBinaries> {
   const home = options.home ?? codedanceHome();
   const report = options.onProgress ?? (() => {});
-  const builds = [hyperkubeBuild(), etcdBuild(), kwokBuild()].filter(
+  const builds = allBuilds().filter(
     (build) => !options.components || options.components.includes(build.component),
   );
   let go: GoToolchain | undefined;
@@ -124,7 +139,7 @@ export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promi
 
 /** True when every binary is present and built from the current inputs (no build needed). */
 export async function binariesReady(home: string = codedanceHome()): Promise<boolean> {
-  for (const build of [hyperkubeBuild(), etcdBuild(), kwokBuild()]) {
+  for (const build of allBuilds()) {
     if (!(await isCached(home, build, await build.fingerprint()))) return false;
   }
   return true;
@@ -143,7 +158,7 @@ export function formatBuildProgress(progress: BuildProgress): string {
     case 'step':
       return `${progress.component}: ${progress.step}`;
     case 'heartbeat':
-      return `${progress.component}: still building, ${seconds(progress.elapsedMs)} elapsed, ${progress.packages} packages compiled${progress.lastPackage ? ` (last: ${progress.lastPackage})` : ''}`;
+      return `${progress.component}: still building, ${seconds(progress.elapsedMs)} elapsed, ${progress.modulesDownloaded ? `${progress.modulesDownloaded} modules downloaded, ` : ''}${progress.packages} packages compiled${progress.lastPackage ? ` (last: ${progress.lastPackage})` : ''}`;
     case 'done':
       return `${progress.component} ${progress.version}: built in ${seconds(progress.elapsedMs)} -> ${progress.path}`;
   }
@@ -151,7 +166,8 @@ export function formatBuildProgress(progress: BuildProgress): string {
 
 // ---------------------------------------------------------------------------------------
 
-interface GoToolchain {
+/** The `go` command found by {@link findGo}, its version and the environment to run it with. */
+export interface GoToolchain {
   go: string;
   version: string;
   env: NodeJS.ProcessEnv;
@@ -297,6 +313,46 @@ function kwokBuild(): ComponentBuild {
   };
 }
 
+function prometheusLdflags(): string {
+  // What `prometheus --version` and the build_info metric report.
+  return [
+    '-s -w',
+    `-X github.com/prometheus/common/version.Version=${prometheusRelease()}`,
+    `-X github.com/prometheus/common/version.Revision=${prometheusVersion}`,
+    '-X github.com/prometheus/common/version.Branch=HEAD',
+    '-X github.com/prometheus/common/version.BuildUser=codedance',
+  ].join(' ');
+}
+
+// Only the file and HTTP service discoveries: the local cluster registers targets in files.
+const prometheusTags = 'remove_all_sd';
+
+function prometheusBuild(): ComponentBuild {
+  return {
+    component: 'prometheus',
+    version: prometheusVersion,
+    binary: 'prometheus',
+    links: [],
+    versionArgs: ['--version'],
+    fingerprint: async () => hash(prometheusVersion, prometheusTags, prometheusLdflags(), ...goBuildFlags),
+    build: async (ctx) => {
+      ctx.step(`compiling github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion} (Prometheus ${prometheusRelease()})`);
+      const gobin = join(ctx.workDir, 'gobin');
+      await mkdir(gobin, { recursive: true });
+      await runCommand(
+        ctx.go.go,
+        ['install', '-v', ...goBuildFlags, '-tags', prometheusTags, '-ldflags', prometheusLdflags(), `github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion}`],
+        { cwd: ctx.workDir, env: { ...ctx.go.env, GOBIN: gobin }, logPath: ctx.logPath, onLine: ctx.onLine },
+      );
+      await rename(join(gobin, 'prometheus'), ctx.output);
+    },
+  };
+}
+
+function allBuilds(): ComponentBuild[] {
+  return [hyperkubeBuild(), etcdBuild(), kwokBuild(), prometheusBuild()];
+}
+
 async function isCached(home: string, build: ComponentBuild, fingerprint: string): Promise<boolean> {
   const dir = binaryDir(home, build.component, build.version);
   if (!existsSync(join(dir, build.binary))) return false;
@@ -326,10 +382,12 @@ async function runBuild(
   report({ type: 'start', component: build.component, version: build.version, logPath });
 
   // `go build -v` prints each package as it compiles it: count them for the heartbeat.
+  // Before compiling, a cold module cache is filled: `go: downloading M V` per module.
   let packages = 0;
   let lastPackage: string | undefined;
+  let modulesDownloaded = 0;
   const heartbeat = setInterval(() => {
-    report({ type: 'heartbeat', component: build.component, elapsedMs: Date.now() - started, packages, lastPackage });
+    report({ type: 'heartbeat', component: build.component, elapsedMs: Date.now() - started, packages, lastPackage, modulesDownloaded });
   }, heartbeatMs);
   const output = join(binDir, `.${build.binary}.partial`);
   try {
@@ -340,7 +398,8 @@ async function runBuild(
       logPath,
       step: (step) => report({ type: 'step', component: build.component, step }),
       onLine: (line) => {
-        if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line.trim())) {
+        if (line.startsWith('go: downloading ')) modulesDownloaded += 1;
+        else if (/^[\w.-]+(\/[\w.@~+-]+)*$/.test(line.trim())) {
           packages += 1;
           lastPackage = line.trim();
         }
@@ -380,7 +439,7 @@ async function runBuild(
 }
 
 /** Finds `go` on PATH (or in /usr/local/go/bin) and checks it is new enough. */
-async function findGo(): Promise<GoToolchain> {
+export async function findGo(): Promise<GoToolchain> {
   const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go')), '/usr/local/go/bin/go'];
   const go = candidates.find((candidate) => existsSync(candidate));
   if (!go) {

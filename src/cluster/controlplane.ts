@@ -234,7 +234,7 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     const prometheus =
       ctx.options.prometheus === false
         ? undefined
-        : startPrometheus({ stateDir, port: ports.prometheus, scrapeInterval: ctx.options.scrapeInterval ?? '1s' }).then((started) => {
+        : startPrometheus({ stateDir, port: ports.prometheus, binary: ctx.binaries.prometheus, scrapeInterval: ctx.options.scrapeInterval ?? '1s' }).then((started) => {
             state.components.prometheus = started.component;
             state.prometheusUrl = started.url;
             progress(`prometheus ready on ${started.url}`);

@@ -5,6 +5,7 @@
  * $CODEDANCE_HOME (default ~/.codedance)
  *   bin/<name>-<version>/          cached binaries, one folder per pinned version
  *   build/<name>-<version>/        wrapper modules and build logs
+ *   crds/<name>-<version>/         third-party CRDs (Istio, Gateway API) taken from their pinned modules
  *   clusters/<name>/               one running cluster's state (certs, logs, data, cluster.json)
  * ```
  */
@@ -30,4 +31,9 @@ export function binaryDir(home: string, name: string, version: string): string {
 /** Scratch folder where one component's wrapper module is generated and built. */
 export function buildDir(home: string, name: string, version: string): string {
   return join(home, 'build', `${name}-${version}`);
+}
+
+/** Folder holding the third-party CRDs of one project at one version. */
+export function crdDir(home: string, name: string, version: string): string {
+  return join(home, 'crds', `${name}-${version}`);
 }

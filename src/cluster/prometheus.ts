@@ -5,11 +5,17 @@
  * file is a list of target groups, so the simulator and the controller register an
  * endpoint by writing one file ({@link registerScrapeTarget}) and Prometheus picks it up
  * within a second, with no reload.
+ *
+ * The binary is the one built from the pinned module (`prometheusVersion` in
+ * `versions.ts`) into `$CODEDANCE_HOME/bin/prometheus-<version>/` by `build.ts`, like the
+ * rest of the control plane; nothing is taken from the system.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { binaryPaths } from './build.ts';
+import { codedanceHome } from './paths.ts';
 import { freePort } from './ports.ts';
 import { pollUntil, probe } from './probe.ts';
 import { isRunning, startProcess } from './process.ts';
@@ -21,7 +27,7 @@ export interface StartPrometheusOptions {
   scrapeInterval?: string;
   /** Port on 127.0.0.1. @default a free one */
   port?: number;
-  /** @default `prometheus` on PATH, else /usr/bin/prometheus */
+  /** @default the cached build of the pinned version ({@link findPrometheus}) */
   binary?: string;
   /** How long to wait for /-/ready. @default 30000 */
   readyTimeoutMs?: number;
@@ -45,12 +51,11 @@ export function prometheusPaths(stateDir: string): { root: string; targets: stri
   };
 }
 
-/** The Prometheus executable, or an error that says how to install it. */
-export function findPrometheus(): string {
-  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'prometheus')), '/usr/bin/prometheus'];
-  const found = candidates.find((candidate) => existsSync(candidate));
-  if (!found) throw new Error('prometheus not found: install it (Debian/Ubuntu: apt-get install -y prometheus) or put it on PATH');
-  return found;
+/** The cached Prometheus of the pinned version under `home`, or an error that says how to build it. */
+export function findPrometheus(home: string = codedanceHome()): string {
+  const binary = binaryPaths(home).prometheus;
+  if (!existsSync(binary)) throw new Error(`prometheus is not built yet (${binary} is missing): run 'npx codedance cluster build'`);
+  return binary;
 }
 
 /** Starts Prometheus on loopback and waits until it is ready. */

@@ -15,7 +15,23 @@ export const etcdVersion = 'v3.6.16';
 /** kwok (`sigs.k8s.io/kwok`): fake nodes and pod lifecycles driven by Stage objects. */
 export const kwokVersion = 'v0.8.0';
 
-/** Oldest Go toolchain the pinned modules build with (their go.mod files say `go 1.26.0`). */
+/**
+ * Prometheus (`github.com/prometheus/prometheus`): Prometheus 3.x publishes its Go module
+ * as `v0.3MM.P` for release `3.MM.P` (see {@link prometheusRelease}).
+ */
+export const prometheusVersion = 'v0.316.0';
+
+/** Istio's API module (`istio.io/api`), whose `kubernetes/customresourcedefinitions.gen.yaml` holds its CRDs. */
+export const istioApiVersion = 'v1.32.0';
+
+/** Gateway API (`sigs.k8s.io/gateway-api`), whose `config/crd/{standard,experimental}/` hold its CRDs. */
+export const gatewayApiVersion = 'v1.6.3';
+
+/**
+ * Oldest Go toolchain the pinned modules build with (their go.mod files say `go 1.26.0`;
+ * Prometheus's says `go 1.26.7`, which an older 1.26 fetches by itself as Go's
+ * `GOTOOLCHAIN=auto` does).
+ */
 export const minimumGoVersion = '1.26';
 
 /** `v1.36.3` -> `v0.36.3`: the version the staging modules (`k8s.io/api`, ...) are published under. */
@@ -30,4 +46,11 @@ export function kubernetesMajorMinor(version: string = kubernetesVersion): { maj
   const match = /^v(\d+)\.(\d+)\./.exec(version);
   if (!match) throw new Error(`unexpected Kubernetes version '${version}'`);
   return { major: match[1]!, minor: match[2]! };
+}
+
+/** `v0.316.0` -> `3.16.0`: the Prometheus release a module version stands for (stamped into the binary). */
+export function prometheusRelease(version: string = prometheusVersion): string {
+  const match = /^v0\.(\d)(\d\d)\.(\d+)$/.exec(version);
+  if (!match) throw new Error(`unexpected Prometheus module version '${version}': expected v0.3MM.P`);
+  return `${match[1]}.${Number(match[2])}.${match[3]}`;
 }

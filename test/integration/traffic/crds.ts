@@ -1,22 +1,19 @@
 /**
  * Installs the CRDs the traffic tests need into the test cluster: the real Istio and
- * Gateway API CRDs from `../shared/crds/` (the product never reads that folder; only tests
- * do), and the project's own CanaryDeployment CRD (owner of what providers create).
+ * Gateway API CRDs (taken from their pinned Go modules into `$CODEDANCE_HOME/crds` by
+ * `src/cluster/crds.ts`, as `npm test` does), and the project's own CanaryDeployment CRD
+ * (owner of what providers create).
  *
  * Idempotent and cheap on a warm cluster: only missing CRDs are applied (one GET each
  * otherwise). Each is waited for until Established, so the first request for its kind
  * succeeds.
  */
-import { readFile, readdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
+import { ensureThirdPartyCrds } from '../../../src/cluster/crds.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import { CustomResourceDefinition } from '../../../src/runtime/kinds.ts';
 import { CanaryDeploymentApi, customResourceDefinition } from '../../../src/api/crd.ts';
-
-/** `../shared/crds` beside the repository checkout. */
-export const sharedCrdsDir = fileURLToPath(new URL('../../../../shared/crds/', import.meta.url));
 
 interface Crd extends KubeObject {
   status?: { conditions?: { type: string; status: string }[] };
@@ -45,13 +42,11 @@ export async function ensureCanaryDeploymentCrd(client: KubeClient): Promise<voi
 
 async function installThirdParty(client: KubeClient): Promise<void> {
   const crds: Crd[] = [];
-  for (const group of ['istio', 'gateway-api']) {
-    const dir = join(sharedCrdsDir, group);
-    for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort()) {
-      for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
-        const object = doc.toJS() as Crd | null;
-        if (object?.kind === 'CustomResourceDefinition') crds.push(object);
-      }
+  // Already cached in a test run (npm test fetched them to install them); fetched otherwise.
+  for (const file of await ensureThirdPartyCrds()) {
+    for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
+      const object = doc.toJS() as Crd | null;
+      if (object?.kind === 'CustomResourceDefinition') crds.push(object);
     }
   }
   await installMissing(client, crds);
@@ -66,7 +61,7 @@ async function installMissing(client: KubeClient, crds: Crd[]): Promise<void> {
         try {
           await client.apply(CustomResourceDefinition, crd, { fieldManager: 'codedance-tests' });
         } catch (err) {
-          throw new Error(`installing CRD ${name} failed (npm test installs every CRD; on a dev cluster apply deploy/crds and ../shared/crds): ${(err as Error).message}`, { cause: err });
+          throw new Error(`installing CRD ${name} failed (npm test installs every CRD; on a dev cluster apply deploy/crds and $CODEDANCE_HOME/crds): ${(err as Error).message}`, { cause: err });
         }
       }
       await established(client, name);

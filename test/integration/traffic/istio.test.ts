@@ -1,5 +1,5 @@
 /**
- * Istio on the real control plane, with the real Istio v1.30 CRDs: the shared
+ * Istio on the real control plane, with the real Istio CRDs of the pinned `istio.io/api`: the shared
  * conformance suite, once with the user's DestinationRule and routes picked by host, once
  * with no DestinationRule (the provider makes and removes one) and routes picked by name.
  */
