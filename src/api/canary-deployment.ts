@@ -19,8 +19,9 @@ import Type from 'typebox';
 import { cel, Conditions, Duration, DnsLabel, ObjectMetaSchema, type CelRule } from './common.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
 
-export const GROUP = 'deploy.codedance.io';
-export const VERSION = 'v1alpha1';
+import { GROUP, VERSION } from './names.ts';
+
+export { GROUP, VERSION };
 
 export const StrategyTypes = ['Linear', 'Exponential', 'Manual', 'BlueGreen'] as const;
 export type StrategyType = (typeof StrategyTypes)[number];
@@ -358,20 +359,12 @@ export interface CanaryDeployment {
 }
 
 /** Annotations the CLI writes to ask the controller for a one-shot action. */
-export const CommandAnnotation = `${GROUP}/command`;
-/**
- * Who gave a command: the annotation's value ends with `;by=<username>` (the API server's
- * name for the person, as TokenReview or SelfSubjectReview tells it), so the controller
- * can say who in its Events and status history. The API server's audit log stays the
- * authoritative record of who wrote the annotation.
- */
-export const CommandAuthorSeparator = ';by=';
-/** Who set `spec.paused` (written with it by the CLI and the dashboard). */
-export const PausedByAnnotation = `${GROUP}/paused-by`;
-/** Commands, written as `<verb>:<unique id>[;by=<username>]` so the same command is acted on once. */
-export const Commands = ['promote', 'promote-full', 'abort', 'retry', 'resume'] as const;
-export type Command = (typeof Commands)[number];
-
-/** Label put on canary Pods/Deployments so versions can be told apart. */
-export const RoleLabel = `${GROUP}/role`;
-export const OwnerLabel = `${GROUP}/canary`;
+export {
+  CommandAnnotation,
+  CommandAuthorSeparator,
+  Commands,
+  OwnerLabel,
+  PausedByAnnotation,
+  RoleLabel,
+  type Command,
+} from './names.ts';

@@ -7,7 +7,8 @@
  * controller repeats it in its Events and history.
  */
 import { randomBytes } from 'node:crypto';
-import { CommandAnnotation, CommandAuthorSeparator, Commands, PausedByAnnotation, type CanaryDeployment, type Command } from '../api/canary-deployment.ts';
+import type { CanaryDeployment } from '../api/canary-deployment.ts';
+import { CommandAnnotation, CommandAuthorSeparator, Commands, PausedByAnnotation, type Command } from '../api/names.ts';
 import type { CommandObservation } from './phases.ts';
 
 /** The command in `value`, or undefined when it is not `<known verb>:<id>[;by=<username>]`. */

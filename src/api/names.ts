@@ -1,0 +1,32 @@
+/**
+ * The API's names and annotations as plain constants, apart from the schemas.
+ *
+ * The CLI and the dashboard need these (which annotation carries a command, which label
+ * marks a canary) but not the TypeBox schemas, whose construction at import cost a
+ * tenth of a second of every CLI command's start.
+ */
+
+/** The API group of CanaryDeployment. */
+export const GROUP = 'deploy.codedance.io';
+/** Its served version. */
+export const VERSION = 'v1alpha1';
+
+/** The annotation a one-shot steering command is written to (CLI, dashboard). */
+export const CommandAnnotation = `${GROUP}/command`;
+/**
+ * Who gave a command: the annotation's value ends with `;by=<username>` (the API server's
+ * name for the person, as TokenReview or SelfSubjectReview tells it), so the controller
+ * can say who in its Events and status history. The API server's audit log stays the
+ * authoritative record of who wrote the annotation.
+ */
+export const CommandAuthorSeparator = ';by=';
+/** Who set `spec.paused` (written with it by the CLI and the dashboard). */
+export const PausedByAnnotation = `${GROUP}/paused-by`;
+/** Commands, written as `<verb>:<unique id>[;by=<username>]` so the same command is acted on once. */
+export const Commands = ['promote', 'promote-full', 'abort', 'retry', 'resume'] as const;
+export type Command = (typeof Commands)[number];
+
+/** Label put on canary Pods/Deployments so versions can be told apart. */
+export const RoleLabel = `${GROUP}/role`;
+/** Label naming the release a canary Pod/Deployment belongs to. */
+export const OwnerLabel = `${GROUP}/canary`;
