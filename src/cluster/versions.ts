@@ -31,3 +31,9 @@ export function kubernetesMajorMinor(version: string = kubernetesVersion): { maj
   if (!match) throw new Error(`unexpected Kubernetes version '${version}'`);
   return { major: match[1]!, minor: match[2]! };
 }
+
+/** Helm (`helm.sh/helm/v4`): lints, renders and installs the chart in deploy/helm (packaging tests). */
+export const helmVersion = 'v4.3.2';
+
+/** go-containerregistry: `crane` (push and pull images) and `registry` (an in-memory registry) for the image tests. */
+export const goContainerRegistryVersion = 'v0.22.1';
