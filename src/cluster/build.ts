@@ -394,7 +394,7 @@ async function runBuild(
 }
 
 /** Finds `go` on PATH (or in /usr/local/go/bin) and checks it is new enough. */
-async function findGo(): Promise<GoToolchain> {
+export async function findGo(): Promise<GoToolchain> {
   const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go')), '/usr/local/go/bin/go'];
   const go = candidates.find((candidate) => existsSync(candidate));
   if (!go) {

@@ -37,3 +37,6 @@ export const helmVersion = 'v4.3.2';
 
 /** go-containerregistry: `crane` (push and pull images) and `registry` (an in-memory registry) for the image tests. */
 export const goContainerRegistryVersion = 'v0.22.1';
+
+/** Prometheus Operator (`github.com/prometheus-operator/prometheus-operator`): its ServiceMonitor CRD checks the chart's ServiceMonitor. */
+export const prometheusOperatorVersion = 'v0.85.0';

@@ -17,7 +17,10 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CHART_DIR } from '../../../src/api/chart.ts';
 import { repoRoot } from '../../../src/api/gen.ts';
-import { kubectl } from '../../../src/cluster/install.ts';
+import { findGo } from '../../../src/cluster/build.ts';
+import { runCommand } from '../../../src/cluster/exec.ts';
+import { applyManifests, kubectl } from '../../../src/cluster/install.ts';
+import { prometheusOperatorVersion } from '../../../src/cluster/versions.ts';
 import { readClusterState } from '../../../src/cluster/state.ts';
 import type { KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
@@ -30,6 +33,8 @@ const digest = `sha256:${'ab'.repeat(32)}`;
 interface Helm {
   helm: (...args: string[]) => Promise<string>;
   kubectl: (args: string[], input?: string) => Promise<string>;
+  /** Installs the Prometheus Operator's ServiceMonitor CRD (from its pinned Go module), so a ServiceMonitor can be dry-run. */
+  serviceMonitorCrd: () => Promise<void>;
 }
 
 let shared: Promise<Helm> | undefined;
@@ -46,6 +51,13 @@ function helmEnv(): Promise<Helm> {
     return {
       helm: async (...args: string[]) => (await run(helm, args, { env })).stdout,
       kubectl: (args: string[], input?: string) => kubectl({ kubectlPath: state.kubectlPath, kubeconfigPath: cluster.kubeconfigPath }, args, input),
+      serviceMonitorCrd: async () => {
+        const go = await findGo();
+        const module = `github.com/prometheus-operator/prometheus-operator@${prometheusOperatorVersion}`;
+        const info = JSON.parse(await runCommand(go.go, ['mod', 'download', '-json', module], { cwd: home, env: go.env, logPath: '/dev/null' })) as { Dir?: string; Error?: string };
+        if (!info.Dir) throw new Error(`go mod download ${module}: ${info.Error ?? 'no Dir'}`);
+        await applyManifests(state, [join(info.Dir, 'example', 'prometheus-operator-crd', 'monitoring.coreos.com_servicemonitors.yaml')]);
+      },
     };
   })();
   return shared;
@@ -108,6 +120,7 @@ test('helm lint passes, and values outside the schema are refused naming the fie
 
 test('helm template output is accepted by a server-side dry run', { timeout: 900_000 }, async (t) => {
   const h = await helmEnv();
+  await h.serviceMonitorCrd();
   const ns = await testNamespace(t);
   const name = releaseName();
   for (const values of [
@@ -128,6 +141,8 @@ test('helm template output is accepted by a server-side dry run', { timeout: 900
       'extraArgs[0]=--log-level=debug',
       'networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.monitoring=true',
       'networkPolicy.egress[0].ports[0].port=443',
+      'serviceMonitor.enabled=true',
+      'serviceMonitor.labels.release=prometheus',
     ],
   ]) {
     const rendered = await h.helm('template', name, chart, '-n', ns, '--include-crds', ...values.flatMap((v) => ['--set', v]));
@@ -137,6 +152,7 @@ test('helm template output is accepted by a server-side dry run', { timeout: 900
     }
     const out = await h.kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=codedance-chart-test', '-f', '-'], rendered);
     assert.ok(out.includes(`deployment.apps/${name}-controller serverside-applied (server dry run)`), out);
+    if (values.length > 0) assert.ok(out.includes(`servicemonitor.monitoring.coreos.com/${name}-controller serverside-applied (server dry run)`), out);
   }
 });
 

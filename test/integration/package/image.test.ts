@@ -25,7 +25,7 @@ import { blobPath, readImage } from '../../../src/image/oci.ts';
 import type { PolicyRule } from '../../../src/api/manifests.ts';
 import { testCluster } from '../../support/cluster.ts';
 import { createApp, createRelease, getDeployment, imageOf, releaseEnv, waitFor, waitPhase } from '../canary/support.ts';
-import { background, buildTestImage, run, tools } from './support.ts';
+import { background, buildTestImage, onPath, run, tools } from './support.ts';
 
 let first: ReturnType<typeof buildTestImage> | undefined;
 /** The image, built once for this file. */
@@ -84,7 +84,7 @@ test('the image root runs the controller (chroot, user 65532): it takes the Leas
   const leaseName = 'codedance-image-test';
   const [entrypoint, ...entryArgs] = config.config.Entrypoint;
   const controller = background(
-    'chroot',
+    onPath('chroot'),
     [
       `--userspec=${config.config.User}`,
       root,
@@ -103,11 +103,11 @@ test('the image root runs the controller (chroot, user 65532): it takes the Leas
     Object.fromEntries(config.config.Env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   );
   t.after(controller.stop);
-  const failed = (): string => `controller exited (${controller.child.exitCode ?? controller.child.signalCode}); log:\n${controller.lines.slice(-20).join('\n')}`;
+  const failed = (): string => `controller: ${controller.ended() ?? 'still running'}; log:\n${controller.lines.slice(-20).join('\n')}`;
 
   const identity = await waitFor(
     () => {
-      if (controller.child.exitCode !== null) throw new Error(failed());
+      if (controller.ended()) throw new Error(failed());
       for (const line of controller.lines) {
         const id = (JSON.parse(line.startsWith('{') ? line : '{}') as { identity?: string }).identity;
         if (id) return id;
@@ -142,7 +142,7 @@ test('crane pushes the image to a registry and pulls it back with the same diges
   const registry = background(bin.registry, ['-port=0']);
   t.after(registry.stop);
   const port = await waitFor(() => {
-    if (registry.child.exitCode !== null) throw new Error(`registry exited: ${registry.lines.join('\n')}`);
+    if (registry.ended()) throw new Error(`registry ${registry.ended()}: ${registry.lines.join('\n')}`);
     return registry.lines.map((line) => /serving on port (\d+)/.exec(line)?.[1]).find(Boolean);
   }, { describe: 'the registry to listen', timeoutMs: 30_000 });
   const repo = `localhost:${port}/codedance/controller`;

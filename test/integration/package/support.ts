@@ -4,9 +4,10 @@
  * collected, and the image built once per test file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { formatBuildProgress } from '../../../src/cluster/build.ts';
 import { ensureTools, type Tool } from '../../../src/cluster/tools.ts';
 import { buildImage, type BuiltImage } from '../../../src/image/build.ts';
@@ -40,13 +41,26 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
 export interface Background {
   child: ChildProcess;
   lines: string[];
+  /** Set when the child has exited or could not start. */
+  ended: () => string | undefined;
   stop: () => Promise<void>;
+}
+
+/** `command` resolved on this process's PATH (a child may get another PATH, e.g. an image's). */
+export function onPath(command: string): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin'])) {
+    if (dir && existsSync(join(dir, command))) return join(dir, command);
+  }
+  throw new Error(`${command} not found on PATH`);
 }
 
 /** Starts `command` in the background; `stop()` sends SIGTERM and waits (SIGKILL after 15s). */
 export function background(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Background {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
+  let ended: string | undefined;
+  child.on('error', (err) => (ended = `could not start ${command}: ${err.message}`));
+  child.on('exit', (code, signal) => (ended ??= `exited with ${code ?? signal}`));
   const collect = (): ((chunk: Buffer) => void) => {
     let partial = '';
     return (chunk) => {
@@ -62,8 +76,9 @@ export function background(command: string, args: string[], env: NodeJS.ProcessE
   return {
     child,
     lines,
+    ended: () => ended,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (ended) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
