@@ -22,9 +22,10 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTROLLER_HTTP_PORT } from '../api/manifests.ts';
 import { codedanceHome } from '../cluster/paths.ts';
 import { debianArchitecture, fetchPackages, parsePins, pinsFor, PINS_FILE, unpackPackages } from './debian.ts';
-import { imageSize, pruneBlobs, writeArchive, writeImage, writeLayer, type Layer, type RunConfig } from './oci.ts';
+import { imageSize, writeArchive, writeImage, writeLayer, type Layer, type RunConfig } from './oci.ts';
 import { LayerEntries } from './tree.ts';
 
 /** The repository root (this file is `src/image/build.ts`). */
@@ -128,7 +129,7 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
         'org.opencontainers.image.description': pkg.description ?? '',
         'org.opencontainers.image.version': pkg.version,
       },
-      ExposedPorts: { '8080/tcp': {} },
+      ExposedPorts: { [`${CONTROLLER_HTTP_PORT}/tcp`]: {} },
     };
     const created = new Date(epoch * 1000);
     const manifest = await writeImage(layoutDir, {
@@ -140,7 +141,6 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
       annotations: { 'org.opencontainers.image.version': pkg.version, 'org.opencontainers.image.created': created.toISOString() },
       refName: pkg.version,
     });
-    await pruneBlobs(layoutDir);
     const archivePath = join(outDir, 'codedance-controller.tar');
     await writeArchive(layoutDir, archivePath, reference, epoch);
     const size = await imageSize(layoutDir);

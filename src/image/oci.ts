@@ -176,20 +176,6 @@ export async function writeArchive(layoutDir: string, archivePath: string, repoT
   await rename(partial, archivePath);
 }
 
-/** Removes blobs the layout's image does not reference (left by earlier builds into the same folder). */
-export async function pruneBlobs(layoutDir: string): Promise<number> {
-  const { digest, manifest } = await readImage(layoutDir);
-  const keep = new Set([digest, manifest.config.digest, ...manifest.layers.map((layer) => layer.digest)].map((d) => d.slice('sha256:'.length)));
-  let removed = 0;
-  const dir = join(layoutDir, 'blobs', 'sha256');
-  for (const name of await readdir(dir)) {
-    if (keep.has(name)) continue;
-    await rm(join(dir, name), { force: true });
-    removed++;
-  }
-  return removed;
-}
-
 /** Total bytes of the blobs an image references (what a registry stores and a node pulls). */
 export async function imageSize(layoutDir: string): Promise<{ compressed: number; layers: number }> {
   const { manifest } = await readImage(layoutDir);

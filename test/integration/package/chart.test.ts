@@ -11,7 +11,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -46,7 +47,7 @@ function helmEnv(): Promise<Helm> {
     const state = await readClusterState(cluster.stateDir);
     if (!state) throw new Error(`no cluster state in ${cluster.stateDir}`);
     const home = await mkdtemp(join(tmpdir(), 'codedance-helm-'));
-    process.on('exit', () => void rm(home, { recursive: true, force: true }));
+    process.on('exit', () => rmSync(home, { recursive: true, force: true }));
     const env = { ...process.env, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'), KUBECONFIG: cluster.kubeconfigPath };
     return {
       helm: async (...args: string[]) => (await run(helm, args, { env })).stdout,

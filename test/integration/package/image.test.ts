@@ -66,11 +66,14 @@ test('the image root runs the controller (chroot, user 65532): it takes the Leas
     return;
   }
   const { image } = await firstImage();
+  const started = Date.now();
+  const seconds = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   const { manifest, config } = await readImage(image.layoutDir);
   const root = await mkdtemp(join(tmpdir(), 'codedance-image-root-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   for (const layer of manifest.layers) await run('tar', ['-xzf', blobPath(image.layoutDir, layer.digest), '-C', root]);
   await chmod(root, 0o755); // an image's / is 0755; mkdtemp made it 0700
+  t.diagnostic(`layers extracted: ${seconds()}`);
   for (const shell of ['bin/sh', 'bin/bash', 'usr/bin/sh', 'bin/dash']) assert.ok(!existsSync(join(root, shell)), `no shell in the image (${shell})`);
 
   const { admin, ns } = await releaseEnv(t, { controller: false });
@@ -123,6 +126,7 @@ test('the image root runs the controller (chroot, user 65532): it takes the Leas
     throw new Error(`${(err as Error).message}\n${failed()}`);
   });
 
+  t.diagnostic(`lease taken by ${identity}: ${seconds()}`);
   await createApp(admin, ns, 'shop', { replicas: 2, image: 'shop:v1' });
   await createRelease(admin, ns, 'shop', {
     targetDeployment: 'shop',
@@ -132,6 +136,7 @@ test('the image root runs the controller (chroot, user 65532): it takes the Leas
   await waitPhase(admin, ns, 'shop', 'Completed', 120_000).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}\n${failed()}`);
   });
+  t.diagnostic(`release Completed: ${seconds()}`);
   assert.equal(imageOf(await getDeployment(admin, ns, 'shop')), 'shop:v2');
   assert.ok(controller.lines.some((line) => line.includes('"controller started"')), 'the controllers started after the lease was taken');
 });
