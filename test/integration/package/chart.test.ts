@@ -20,7 +20,7 @@ import { CHART_DIR } from '../../../src/api/chart.ts';
 import { repoRoot } from '../../../src/api/gen.ts';
 import { findGo } from '../../../src/cluster/build.ts';
 import { runCommand } from '../../../src/cluster/exec.ts';
-import { applyManifests, kubectl } from '../../../src/cluster/install.ts';
+import { kubectl } from '../../../src/cluster/install.ts';
 import { prometheusOperatorVersion } from '../../../src/cluster/versions.ts';
 import { readClusterState } from '../../../src/cluster/state.ts';
 import type { KubeObject } from '../../../src/runtime/client.ts';
@@ -46,18 +46,25 @@ function helmEnv(): Promise<Helm> {
     const cluster = await testCluster();
     const state = await readClusterState(cluster.stateDir);
     if (!state) throw new Error(`no cluster state in ${cluster.stateDir}`);
+    const target = { kubectlPath: state.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
     const home = await mkdtemp(join(tmpdir(), 'codedance-helm-'));
     process.on('exit', () => rmSync(home, { recursive: true, force: true }));
     const env = { ...process.env, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'), KUBECONFIG: cluster.kubeconfigPath };
     return {
       helm: async (...args: string[]) => (await run(helm, args, { env })).stdout,
-      kubectl: (args: string[], input?: string) => kubectl({ kubectlPath: state.kubectlPath, kubeconfigPath: cluster.kubeconfigPath }, args, input),
+      kubectl: (args: string[], input?: string) => kubectl(target, args, input),
       serviceMonitorCrd: async () => {
         const go = await findGo();
         const module = `github.com/prometheus-operator/prometheus-operator@${prometheusOperatorVersion}`;
         const info = JSON.parse(await runCommand(go.go, ['mod', 'download', '-json', module], { cwd: home, env: go.env, logPath: '/dev/null' })) as { Dir?: string; Error?: string };
         if (!info.Dir) throw new Error(`go mod download ${module}: ${info.Error ?? 'no Dir'}`);
-        await applyManifests(state, [join(info.Dir, 'example', 'prometheus-operator-crd', 'monitoring.coreos.com_servicemonitors.yaml')]);
+        const file = join(info.Dir, 'example', 'prometheus-operator-crd', 'monitoring.coreos.com_servicemonitors.yaml');
+        await kubectl(target, ['apply', '--server-side', '--field-manager=codedance-chart-test', '-f', file]);
+        // Polled here: `kubectl wait` fails outright on a CRD whose status has no conditions yet.
+        await waitFor(
+          async () => (await cluster.admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(kinds.CustomResourceDefinition, undefined, 'servicemonitors.monitoring.coreos.com'))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+          { describe: 'the ServiceMonitor CRD established' },
+        );
       },
     };
   })();
@@ -140,7 +147,7 @@ test('helm template output is accepted by a server-side dry run', { timeout: 900
       'tolerations[0].operator=Exists',
       'podAnnotations.example\\.com/team=platform',
       'extraArgs[0]=--log-level=debug',
-      'networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.monitoring=true',
+      'networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.team=monitoring',
       'networkPolicy.egress[0].ports[0].port=443',
       'serviceMonitor.enabled=true',
       'serviceMonitor.labels.release=prometheus',
