@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from 'typebox/value';
 import { parse } from 'yaml';
-import { CHART_DIR, chartFiles, defaultValues, ValuesSchema } from './chart.ts';
+import { CHART_DIR, chartFiles, defaultValues, manifestSources, ValuesSchema } from './chart.ts';
 import { CONTROLLER_NAMESPACE, controllerManifests } from './manifests.ts';
 
 const files = chartFiles('1.2.3', [{ path: 'deploy/crds/x_y.yaml', content: '# crd\n' }]);
@@ -50,4 +50,29 @@ test('Chart.yaml carries the version; the CRDs are copied into crds/ as generate
   const chart = parse(file('Chart.yaml')) as { version: string; appVersion: string; name: string };
   assert.deepEqual([chart.name, chart.version, chart.appVersion], ['codedance', '1.2.3', '1.2.3']);
   assert.equal(file('crds/x_y.yaml'), '# crd\n');
+});
+
+test('the chart follows what manifests.ts adds: namespaced Roles, dashboard objects, new flags and ports', () => {
+  const sources = manifestSources('1.2.3');
+  const deployment = sources.controller.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { args: string[]; ports: object[] }[] } } } };
+  const container = deployment.spec.template.spec.containers[0]!;
+  container.args.push('--dashboard-port=8081', '--kube-api-qps=50');
+  container.ports.push({ name: 'dashboard', containerPort: 8081, protocol: 'TCP' });
+  const sa = { kind: 'ServiceAccount', name: 'codedance', namespace: CONTROLLER_NAMESPACE };
+  sources.rbac.push(
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'codedance-leader-election', namespace: CONTROLLER_NAMESPACE }, rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] }] },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'codedance-leader-election', namespace: CONTROLLER_NAMESPACE }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'codedance-leader-election' }, subjects: [sa] },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'codedance-dashboard' }, rules: [] },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'codedance-view', labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } }, rules: [] },
+  );
+  const out = chartFiles('1.2.3', [], sources);
+  const rbac = out.find((f) => f.path.endsWith('templates/rbac.yaml'))!.content;
+  const controller = out.find((f) => f.path.endsWith('templates/controller.yaml'))!.content;
+  const policy = out.find((f) => f.path.endsWith('templates/networkpolicy.yaml'))!.content;
+  assert.ok(!rbac.includes(CONTROLLER_NAMESPACE), 'Roles and subjects move to the release namespace');
+  assert.match(rbac, /kind: Role\nmetadata:\n {2}name: '\{\{ include "codedance.name" \. \}\}-leader-election'\n {2}namespace: "\{\{ \.Release\.Namespace \}\}"/);
+  assert.match(rbac, /\{\{- if \.Values\.dashboard\.enabled \}\}\napiVersion: rbac.authorization.k8s.io\/v1\nkind: ClusterRole\nmetadata:\n {2}name: '\{\{ include "codedance.name" \. \}\}-dashboard'/);
+  assert.match(rbac, /rbac.authorization.k8s.io\/aggregate-to-view: "true"/, 'aggregation labels are kept');
+  assert.ok(controller.includes('"--dashboard-port=8081"') && controller.includes('"--kube-api-qps=50"'), 'new flags are kept');
+  assert.match(policy, /- port: 8080\n.*\n\s+- port: 8081/, 'the NetworkPolicy opens every declared port');
 });

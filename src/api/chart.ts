@@ -102,8 +102,8 @@ export const ValuesSchema = Type.Object(
     ),
     networkPolicy: Type.Object(
       {
-        enabled: Type.Boolean({ description: "A NetworkPolicy around the controller's pods: ingress only to the HTTP port." }),
-        ingressFrom: AnyList('NetworkPolicy peers allowed to reach the HTTP port (metrics, health, dashboard); empty: any.'),
+        enabled: Type.Boolean({ description: "A NetworkPolicy around the controller's pods: ingress only to the ports the controller declares." }),
+        ingressFrom: AnyList("NetworkPolicy peers allowed to reach the controller's ports (metrics, health, dashboard); empty: any."),
         egress: AnyList('Egress rules; when set, all other egress is denied (remember the API server, DNS and Prometheus). Empty: egress unrestricted.'),
       },
       { additionalProperties: false, description: 'Network isolation of the controller.' },
@@ -361,7 +361,8 @@ function chartOnlyObjects(deployment: Obj, service: Obj | undefined, t: Template
   const selector = { ...(((deployment.spec as Obj).selector as Obj).matchLabels as Obj) };
   const instance = t.scalar('{{ .Release.Name | quote }}');
   const container = containerOf(deployment);
-  const port = ((container.ports as Obj[] | undefined) ?? []).find((p) => p.name === 'http') ?? (container.ports as Obj[] | undefined)?.[0];
+  // Every port the controller declares (HTTP, and a dashboard port if manifests.ts adds one).
+  const ports = ((container.ports as Obj[] | undefined) ?? []).map((p) => ({ port: Number(p.containerPort), protocol: String(p.protocol ?? 'TCP') }));
   const metadata = { name: `${RELEASE_NAME}-controller`, namespace: RELEASE_NAMESPACE, labels: { ...((deployment.metadata as Obj).labels as Obj), ...helmLabels(t) } };
   const serviceMonitor = {
     apiVersion: 'monitoring.coreos.com/v1',
@@ -390,7 +391,7 @@ function chartOnlyObjects(deployment: Obj, service: Obj | undefined, t: Template
       ),
       ingress: [
         {
-          ports: [{ port: Number(port?.containerPort ?? 8080), protocol: 'TCP' }],
+          ports,
           [t.block((indent) => [`${' '.repeat(indent)}{{- with .Values.networkPolicy.ingressFrom }}`, `${' '.repeat(indent)}from:`, `${' '.repeat(indent + 2)}{{- toYaml . | nindent ${indent + 2} }}`, `${' '.repeat(indent)}{{- end }}`])]: '',
         },
       ],
@@ -451,15 +452,25 @@ function valuesYaml(values: ChartValues): string {
   return `${HEADER}${doc.toString({ lineWidth: 0, minContentWidth: 0 })}`;
 }
 
+/** The objects a chart is made from: what `rbacManifests()` and `controllerManifests()` return. */
+export interface ChartSources {
+  rbac: Obj[];
+  controller: Obj[];
+}
+
+/** The chart's sources as manifests.ts makes them today. */
+export function manifestSources(version: string): ChartSources {
+  return { rbac: rbacManifests() as Obj[], controller: controllerManifests(`${IMAGE_REPOSITORY}:${version}`) as Obj[] };
+}
+
 /**
  * Every file of the chart, in a stable order. `crds` are the generated CRD files
  * (`deploy/crds/*`), copied into the chart's `crds/` as they are.
  */
-export function chartFiles(version: string, crds: ChartFile[]): ChartFile[] {
+export function chartFiles(version: string, crds: ChartFile[], sources: ChartSources = manifestSources(version)): ChartFile[] {
   const t = new Templater();
-  const image = `${IMAGE_REPOSITORY}:${version}`;
-  const rbac = (rbacManifests() as Obj[]).filter((o) => o.kind !== 'Namespace');
-  const controller = (controllerManifests(image) as Obj[]).filter((o) => o.kind !== 'Namespace');
+  const rbac = sources.rbac.filter((o) => o.kind !== 'Namespace');
+  const controller = sources.controller.filter((o) => o.kind !== 'Namespace');
   const names = new Set([...rbac, ...controller].map((o) => String((o.metadata as Obj).name)));
   const deployment = controllerDeployment(controller);
   const podLabels = (((deployment.spec as Obj).template as Obj).metadata as Obj).labels as Obj;
