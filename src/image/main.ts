@@ -3,22 +3,27 @@
  * `oci/`, the archive `codedance-controller.tar`, a summary in `image.json`) and prints
  * its digest, size and how to use it.
  *
- * Flags: `--out DIR` (another output folder), `--repin` (rewrite
- * src/image/debian-packages.txt from what apt offers now, then exit).
+ * Flags: `--out DIR` (another output folder), `--push REPOSITORY[:TAG]` (push the
+ * layout with `crane`, built from its pinned module on first use; registry credentials
+ * from the usual Docker config), `--repin` (rewrite src/image/debian-packages.txt from
+ * what apt offers now, then exit).
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildImage } from './build.ts';
 import { repin } from './debian.ts';
+import { formatBuildProgress } from '../cluster/build.ts';
+import { runCommand } from '../cluster/exec.ts';
+import { ensureTools } from '../cluster/tools.ts';
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, repin: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, push: { type: 'string' }, repin: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    console.log('usage: npm run image [-- --out DIR] [-- --repin]');
+    console.log('usage: npm run image [-- --out DIR] [--push REPOSITORY[:TAG]] [--repin]');
     return 0;
   }
   const log = (line: string): void => console.log(`[image] ${line}`);
@@ -41,6 +46,12 @@ archive     ${show(image.archivePath)}   (docker load -i / podman load -i / cran
 Push it:    crane push ${show(image.layoutDir)} REGISTRY/codedance/controller:${image.reference.split(':')[1]}
 Install:    helm install codedance deploy/helm/codedance -n codedance-system --create-namespace \\
               --set image.repository=REGISTRY/codedance/controller --set image.digest=${image.digest}`);
+  if (values.push) {
+    const target = /:[^/]+$/.test(values.push) ? values.push : `${values.push}:${image.reference.split(':')[1]}`;
+    const { crane } = await ensureTools(['crane'], { onProgress: (p) => log(formatBuildProgress(p)) });
+    const pushed = await runCommand(crane, ['push', image.layoutDir, target], { cwd: process.cwd(), env: process.env, logPath: '/dev/null' });
+    log(`pushed ${pushed.trim()}`);
+  }
   return 0;
 }
 

@@ -117,7 +117,7 @@ function differences(a: unknown, b: unknown, path = ''): string[] {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
 }
 
-test('helm lint passes, and values outside the schema are refused naming the field', { timeout: 900_000 }, async () => {
+test('helm lint passes, and values outside the schema are refused naming the field', { timeout: 1_800_000 }, async () => {
   const h = await helmEnv();
   const lint = await h.helm('lint', '--strict', chart);
   assert.match(lint, /1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -126,7 +126,7 @@ test('helm lint passes, and values outside the schema are refused naming the fie
   await assert.rejects(h.helm('template', 'x', chart, '--set', 'replica=3'), /replica/);
 });
 
-test('helm template output is accepted by a server-side dry run', { timeout: 900_000 }, async (t) => {
+test('helm template output is accepted by a server-side dry run', { timeout: 1_800_000 }, async (t) => {
   const h = await helmEnv();
   await h.serviceMonitorCrd();
   const ns = await testNamespace(t);
@@ -164,7 +164,7 @@ test('helm template output is accepted by a server-side dry run', { timeout: 900
   }
 });
 
-test('helm install creates everything and the controller pods are admitted (restricted) and scheduled; upgrade changes exactly the changed values; uninstall keeps only the CRDs', { timeout: 900_000 }, async (t) => {
+test('helm install creates everything and the controller pods are admitted (restricted) and scheduled; upgrade changes exactly the changed values; uninstall keeps only the CRDs', { timeout: 1_800_000 }, async (t) => {
   const h = await helmEnv();
   const { admin } = await testCluster();
   // The restricted Pod Security level: the chart's default security contexts must pass it.
