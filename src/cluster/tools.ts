@@ -19,6 +19,7 @@ import { goContainerRegistryVersion, helmVersion } from './versions.ts';
 /** A packaging tool. */
 export type Tool = 'helm' | 'crane' | 'registry';
 
+/** Options of {@link ensureTools}. */
 export interface EnsureToolsOptions {
   /** @default `$CODEDANCE_HOME` or `~/.codedance` */
   home?: string;

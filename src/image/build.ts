@@ -38,6 +38,7 @@ export const IMAGE_NODE = '/usr/local/bin/node';
 /** Where the app sits in the image. */
 export const IMAGE_APP = '/app';
 
+/** Options of {@link buildImage}; every one has a default. */
 export interface BuildImageOptions {
   /** Output folder: `oci/` (the layout), `<name>.tar` (the archive), `image.json`. @default `<repo>/dist/image` */
   outDir?: string;
