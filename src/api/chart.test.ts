@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from 'typebox/value';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { generate } from './gen.ts';
 import { CHART_DIR, chartFiles, defaultValues, manifestSources, ValuesSchema } from './chart.ts';
 import { CONTROLLER_NAMESPACE, controllerManifests } from './manifests.ts';
 
@@ -75,4 +76,20 @@ test('the chart follows what manifests.ts adds: namespaced Roles, dashboard obje
   assert.match(rbac, /rbac.authorization.k8s.io\/aggregate-to-view: "true"/, 'aggregation labels are kept');
   assert.ok(controller.includes('"--dashboard-port=8081"') && controller.includes('"--kube-api-qps=50"'), 'new flags are kept');
   assert.match(policy, /- port: 8080\n.*\n\s+- port: 8081/, 'the NetworkPolicy opens every declared port');
+});
+
+test('every object of the plain manifests (deploy/*.yaml) is in the chart', () => {
+  const generated = generate();
+  const templates = generated.filter((f) => f.path.startsWith(`${CHART_DIR}/templates/`)).map((f) => f.content).join('\n');
+  const plain = generated.filter((f) => /^deploy\/[^/]+\.yaml$/.test(f.path));
+  assert.ok(plain.length >= 2, 'rbac.yaml and controller.yaml at least');
+  for (const file of plain) {
+    for (const doc of parseAllDocuments(file.content)) {
+      const obj = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
+      if (!obj?.kind || obj.kind === 'Namespace') continue;
+      const name = obj.metadata?.name ?? '';
+      const templated = name.startsWith('codedance') ? `'{{ include "codedance.name" . }}${name.slice('codedance'.length)}'` : name;
+      assert.ok(templates.includes(`kind: ${obj.kind}\nmetadata:\n  name: ${templated}\n`), `${file.path}: ${obj.kind} ${name} is in the chart (as ${templated})`);
+    }
+  }
 });

@@ -3,19 +3,21 @@
  * objects as `deploy/rbac.yaml` and `deploy/controller.yaml` (`manifests.ts`) and the
  * same CRDs (`crd.ts`), so the chart and the plain manifests cannot drift apart.
  *
- * How the objects become templates: every object of `rbacManifests()` and
- * `controllerManifests()` except the Namespace is written as is, with only these parts
+ * How the objects become templates: every object of `rbacManifests()`,
+ * `controllerManifests()`, and, when manifests.ts has them, `dashboardManifests()` and
+ * `commandAuthorPolicy()`, except the Namespace, is written as is, with only these parts
  * templated:
  * - the namespace `codedance-system` (anywhere in a string) -> the release's namespace;
  * - names of the objects (`metadata.name`, `roleRef.name`, `subjects[].name`,
- *   `serviceAccountName`) that start with `codedance` -> the release name instead of
- *   `codedance` (so `helm install codedance` gives the plain manifests' names);
+ *   `serviceAccountName`, `policyName`) that start with `codedance` -> the release name
+ *   instead of `codedance` (so `helm install codedance` gives the plain manifests' names);
  * - labels gain `app.kubernetes.io/instance` (also in the controller's selector) and Helm's;
  * - the controller Deployment: replicas, image, resources, pod and container security
  *   contexts from values; flags the values own (`--leader-elect`, `--namespace`,
- *   `--prometheus-url`, `--allowed-prometheus-url`, `--dashboard`) from values, every
+ *   `--prometheus-url`, `--allowed-prometheus-url`, `--dashboard*`) from values, every
  *   other flag of `manifests.ts` kept; scheduling fields and extra args added;
- * - objects whose name contains `dashboard` only with `dashboard.enabled`.
+ * - the dashboard's objects (and any object whose name contains `dashboard`) only with
+ *   `dashboard.enabled`; the admission policy only with `admissionPolicy.enabled`.
  * The chart adds what only a chart has: an optional ServiceMonitor and a NetworkPolicy.
  *
  * Values are described once ({@link ValuesSchema}); the same schema is written as
@@ -24,6 +26,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { Document, isMap, isScalar, stringify, type Pair } from 'yaml';
+import * as manifests from './manifests.ts';
 import { CONTROLLER_NAMESPACE, controllerManifests, rbacManifests } from './manifests.ts';
 
 /** The chart's folder, relative to the repository root. */
@@ -80,8 +83,15 @@ export const ValuesSchema = Type.Object(
     ),
     watchNamespaces: Type.Array(Type.String({ minLength: 1 }), { description: 'Namespaces the controller watches (--namespace, one flag each); empty: all namespaces.' }),
     dashboard: Type.Object(
-      { enabled: Type.Boolean({ description: "Serve the release dashboard on the controller's HTTP port (--dashboard), with its RBAC." }) },
-      { additionalProperties: false, description: 'The web dashboard.' },
+      {
+        enabled: Type.Boolean({ description: 'Serve the release dashboard on its own port (--dashboard, --dashboard-port), with its ClusterRole (TokenReview, SubjectAccessReview) and Service.' }),
+        tlsSecretName: Type.String({ description: 'A kubernetes.io/tls Secret in the release namespace: the dashboard serves HTTPS with it (--dashboard-tls-cert/--dashboard-tls-key). Empty: HTTP.' }),
+      },
+      { additionalProperties: false, description: 'The web dashboard: people sign in with their own bearer token and act with their own RBAC.' },
+    ),
+    admissionPolicy: Type.Object(
+      { enabled: Type.Boolean({ description: 'Install the ValidatingAdmissionPolicy that makes the author named in a release command the requesting user (Kubernetes 1.30+).' }) },
+      { additionalProperties: false, description: 'Admission checks shipped with the controller.' },
     ),
     resources: Resources,
     podSecurityContext: AnyObject('Pod securityContext of the controller (the default runs as 65532, non-root, RuntimeDefault seccomp).'),
@@ -146,7 +156,9 @@ export function defaultValues(): ChartValues {
     leaderElection: { enabled: flag('leader-elect') !== 'false' },
     prometheus: { url: flag('prometheus-url') ?? '', allowedUrls: [] },
     watchNamespaces: [],
-    dashboard: { enabled: flag('dashboard') !== 'false' },
+    // The plain manifests leave the dashboard off (deploy/dashboard.yaml turns it on).
+    dashboard: { enabled: flag('dashboard') === 'true', tlsSecretName: '' },
+    admissionPolicy: { enabled: true },
     resources: structuredClone((container.resources as ChartValues['resources'] | undefined) ?? {}),
     podSecurityContext: structuredClone((podSpecOf(deployment).securityContext as Obj | undefined) ?? {}),
     securityContext: structuredClone((container.securityContext as Obj | undefined) ?? {}),
@@ -194,9 +206,21 @@ class Templater {
     });
   }
 
-  /** A key placeholder (`__cd_N__: ''`) whose line becomes template lines at the key's indentation. */
+  /**
+   * A key placeholder (`__cd_N__: ''`) whose line becomes template lines at the key's
+   * indentation. As the first key of a list item (`- __cd_N__`), the item's dash goes
+   * on the first line, which must then be YAML, not a template action.
+   */
   block(lines: (indent: number) => string[]): string {
-    return this.line((slot) => lines(slot.indent).join('\n'));
+    return this.line((slot) => {
+      const out = lines(slot.indent + slot.before.length);
+      if (slot.before) {
+        const first = out[0]?.trimStart() ?? '';
+        if (first.startsWith('{{')) throw new Error(`chart: a block starting with '${first}' cannot open a list item`);
+        out[0] = `${' '.repeat(slot.indent)}${slot.before}${first}`;
+      }
+      return out.join('\n');
+    });
   }
 
   /** Serializes documents and fills in every placeholder. */
@@ -219,12 +243,14 @@ const NAME_PREFIX = 'codedance';
 const RELEASE_NAME = '{{ include "codedance.name" . }}';
 const RELEASE_NAMESPACE = '{{ .Release.Namespace }}';
 /** Flags whose value comes from the chart's values, not from manifests.ts. */
-const VALUE_FLAGS = ['leader-elect', 'namespace', 'prometheus-url', 'allowed-prometheus-url', 'dashboard'];
+const VALUE_FLAGS = ['leader-elect', 'namespace', 'prometheus-url', 'allowed-prometheus-url', 'dashboard', 'dashboard-port', 'dashboard-tls-cert', 'dashboard-tls-key'];
+/** Where the dashboard's TLS Secret is mounted. */
+const DASHBOARD_TLS_DIR = '/etc/codedance/dashboard-tls';
 
 /** Replaces the install namespace in every string, and the object names at name-bearing keys. */
 function templateNames(value: unknown, names: Set<string>, key = ''): unknown {
   if (typeof value === 'string') {
-    const named = ['name', 'serviceAccountName'].includes(key) && names.has(value) && value.startsWith(NAME_PREFIX);
+    const named = ['name', 'serviceAccountName', 'policyName'].includes(key) && names.has(value) && value.startsWith(NAME_PREFIX);
     const renamed = named ? `${RELEASE_NAME}${value.slice(NAME_PREFIX.length)}` : value;
     return renamed.split(CONTROLLER_NAMESPACE).join(RELEASE_NAMESPACE);
   }
@@ -262,7 +288,7 @@ function withLabels(obj: Obj, t: Templater): Obj {
 }
 
 /** The controller's args: manifests.ts' flags except those the values own, then the values'. */
-function controllerArgs(t: Templater, args: string[]): string {
+function controllerArgs(t: Templater, args: string[], dashboardPort: number): string {
   const isValueFlag = (arg: string): boolean => VALUE_FLAGS.some((flag) => arg === `--${flag}` || arg.startsWith(`--${flag}=`));
   const kept = args.filter((arg) => !isValueFlag(arg)).map((arg) => arg.split(CONTROLLER_NAMESPACE).join(RELEASE_NAMESPACE));
   return t.line((slot) => {
@@ -272,6 +298,13 @@ function controllerArgs(t: Templater, args: string[]): string {
     lines.push(
       `${item}- {{ printf "--leader-elect=%t" .Values.leaderElection.enabled | quote }}`,
       `${item}- {{ printf "--dashboard=%t" .Values.dashboard.enabled | quote }}`,
+      `${item}{{- if .Values.dashboard.enabled }}`,
+      `${item}- "--dashboard-port=${dashboardPort}"`,
+      `${item}{{- with .Values.dashboard.tlsSecretName }}`,
+      `${item}- "--dashboard-tls-cert=${DASHBOARD_TLS_DIR}/tls.crt"`,
+      `${item}- "--dashboard-tls-key=${DASHBOARD_TLS_DIR}/tls.key"`,
+      `${item}{{- end }}`,
+      `${item}{{- end }}`,
       `${item}{{- with .Values.prometheus.url }}`,
       `${item}- {{ printf "--prometheus-url=%s" . | quote }}`,
       `${item}{{- end }}`,
@@ -300,7 +333,7 @@ function optionalField(t: Templater, key: string, value: string): string {
 }
 
 /** The controller Deployment with the values templated in. */
-function templateDeployment(deployment: Obj, t: Templater): Obj {
+function templateDeployment(deployment: Obj, t: Templater, dashboardPort: number): Obj {
   const d = structuredClone(deployment);
   const spec = d.spec as Obj;
   spec.replicas = t.scalar('{{ .Values.replicas }}');
@@ -315,7 +348,9 @@ function templateDeployment(deployment: Obj, t: Templater): Obj {
   const container = containerOf(d);
   container.image = t.scalar('{{ include "codedance.image" . | quote }}');
   container.imagePullPolicy = t.scalar('{{ .Values.image.pullPolicy }}');
-  container.args = controllerArgs(t, (container.args as string[] | undefined) ?? []);
+  container.args = controllerArgs(t, (container.args as string[] | undefined) ?? [], dashboardPort);
+  container.volumeMounts = withTlsItem(t, (container.volumeMounts as Obj[] | undefined) ?? [], { name: 'dashboard-tls', mountPath: DASHBOARD_TLS_DIR, readOnly: true });
+  pod.volumes = withTlsItem(t, (pod.volumes as Obj[] | undefined) ?? [], { name: 'dashboard-tls', secret: { secretName: '{{ .Values.dashboard.tlsSecretName }}' } });
   container.resources = t.toYaml('.Values.resources');
   container.securityContext = t.toYaml('.Values.securityContext');
   for (const [key, value] of [
@@ -328,6 +363,21 @@ function templateDeployment(deployment: Obj, t: Templater): Obj {
     pod[optionalField(t, key, value)] = '';
   }
   return d;
+}
+
+/** A list (volumes, volumeMounts) plus `item` when the dashboard serves TLS. */
+function withTlsItem(t: Templater, items: Obj[], item: Obj): string {
+  return t.line((slot) => {
+    const indent = ' '.repeat(slot.indent + 2);
+    const list = (values: Obj[]): string[] => stringify(values, { lineWidth: 0 }).trimEnd().split('\n').map((line) => `${indent}${line}`);
+    return [
+      `${' '.repeat(slot.indent)}${slot.before.trimEnd()}${items.length === 0 ? ' []' : ''}`,
+      ...(items.length > 0 ? list(items) : []),
+      `${indent}{{- if and .Values.dashboard.enabled .Values.dashboard.tlsSecretName }}`,
+      ...list([item]),
+      `${indent}{{- end }}`,
+    ].join('\n');
+  });
 }
 
 /** The Service's selector gains the instance label when it selects the controller's pods. */
@@ -357,7 +407,7 @@ function templateFile(objects: Obj[], t: Templater): string {
 }
 
 /** The ServiceMonitor and NetworkPolicy: chart-only objects built from the controller's labels and port. */
-function chartOnlyObjects(deployment: Obj, service: Obj | undefined, t: Templater): { serviceMonitor: string; networkPolicy: string } {
+function chartOnlyObjects(deployment: Obj, service: Obj | undefined, dashboardPort: number, t: Templater): { serviceMonitor: string; networkPolicy: string } {
   const selector = { ...(((deployment.spec as Obj).selector as Obj).matchLabels as Obj) };
   const instance = t.scalar('{{ .Release.Name | quote }}');
   const container = containerOf(deployment);
@@ -391,7 +441,17 @@ function chartOnlyObjects(deployment: Obj, service: Obj | undefined, t: Template
       ),
       ingress: [
         {
-          ports,
+          [t.block((indent) => {
+            const pad = ' '.repeat(indent);
+            return [
+              `${pad}ports:`,
+              ...ports.flatMap((p) => [`${pad}  - port: ${p.port}`, `${pad}    protocol: ${p.protocol}`]),
+              `${pad}  {{- if .Values.dashboard.enabled }}`,
+              `${pad}  - port: ${dashboardPort}`,
+              `${pad}    protocol: TCP`,
+              `${pad}  {{- end }}`,
+            ];
+          })]: '',
           [t.block((indent) => [`${' '.repeat(indent)}{{- with .Values.networkPolicy.ingressFrom }}`, `${' '.repeat(indent)}from:`, `${' '.repeat(indent + 2)}{{- toYaml . | nindent ${indent + 2} }}`, `${' '.repeat(indent)}{{- end }}`])]: '',
         },
       ],
@@ -421,7 +481,8 @@ const HELPERS = `${HEADER.replace(/^# /, '{{/* ').trimEnd()} */}}
 {{- end }}
 `;
 
-const NOTES = `Codedance {{ .Chart.AppVersion }} is installed in namespace {{ .Release.Namespace }}.
+function notes(dashboardPort: number): string {
+  return `Codedance {{ .Chart.AppVersion }} is installed in namespace {{ .Release.Namespace }}.
 
   image      {{ include "codedance.image" . }}
   replicas   {{ .Values.replicas }} (leader election {{ if .Values.leaderElection.enabled }}on{{ else }}off{{ end }})
@@ -430,9 +491,11 @@ const NOTES = `Codedance {{ .Chart.AppVersion }} is installed in namespace {{ .R
 Check it:   kubectl -n {{ .Release.Namespace }} get deploy,pods -l app.kubernetes.io/instance={{ .Release.Name }}
 Releases:   kubectl get canarydeployments -A     (short name: cd)
 {{- if .Values.dashboard.enabled }}
-Dashboard:  kubectl -n {{ .Release.Namespace }} port-forward svc/{{ include "codedance.name" . }}-controller 8080 and open http://localhost:8080/
+Dashboard:  kubectl -n {{ .Release.Namespace }} port-forward deploy/{{ include "codedance.name" . }}-controller ${dashboardPort}
+            then open http{{ if .Values.dashboard.tlsSecretName }}s{{ end }}://localhost:${dashboardPort}/ and sign in with a bearer token
 {{- end }}
 `;
+}
 
 /** values.yaml: the defaults, each key with its description from the schema as a comment. */
 function valuesYaml(values: ChartValues): string {
@@ -452,15 +515,35 @@ function valuesYaml(values: ChartValues): string {
   return `${HEADER}${doc.toString({ lineWidth: 0, minContentWidth: 0 })}`;
 }
 
-/** The objects a chart is made from: what `rbacManifests()` and `controllerManifests()` return. */
+/** The objects a chart is made from, as manifests.ts' functions return them. */
 export interface ChartSources {
   rbac: Obj[];
   controller: Obj[];
+  /** The in-cluster dashboard's RBAC and Service (gated on `dashboard.enabled`). */
+  dashboard: Obj[];
+  /** Admission policies (gated on `admissionPolicy.enabled`). */
+  policies: Obj[];
 }
 
-/** The chart's sources as manifests.ts makes them today. */
+/** manifests.ts' optional parts: the chart takes them when manifests.ts defines them. */
+const optionalSources = manifests as unknown as { dashboardManifests?: () => object[]; commandAuthorPolicy?: () => object[] };
+
+/** The chart's sources as manifests.ts makes them. */
 export function manifestSources(version: string): ChartSources {
-  return { rbac: rbacManifests() as Obj[], controller: controllerManifests(`${IMAGE_REPOSITORY}:${version}`) as Obj[] };
+  return {
+    rbac: rbacManifests() as Obj[],
+    controller: controllerManifests(`${IMAGE_REPOSITORY}:${version}`) as Obj[],
+    dashboard: (optionalSources.dashboardManifests?.() ?? []) as Obj[],
+    policies: (optionalSources.commandAuthorPolicy?.() ?? []) as Obj[],
+  };
+}
+
+/** The dashboard's port: what its Service targets, else the controller's default (8081). */
+function dashboardPortOf(dashboard: Obj[]): number {
+  const service = dashboard.find((o) => o.kind === 'Service');
+  const port = ((service?.spec as Obj | undefined)?.ports as Obj[] | undefined)?.[0];
+  const target = Number(port?.targetPort ?? port?.port);
+  return Number.isInteger(target) && target > 0 ? target : 8081;
 }
 
 /**
@@ -471,18 +554,21 @@ export function chartFiles(version: string, crds: ChartFile[], sources: ChartSou
   const t = new Templater();
   const rbac = sources.rbac.filter((o) => o.kind !== 'Namespace');
   const controller = sources.controller.filter((o) => o.kind !== 'Namespace');
-  const names = new Set([...rbac, ...controller].map((o) => String((o.metadata as Obj).name)));
+  const dashboard = sources.dashboard.filter((o) => o.kind !== 'Namespace');
+  const policies = sources.policies.filter((o) => o.kind !== 'Namespace');
+  const dashboardPort = dashboardPortOf(dashboard);
+  const names = new Set([...rbac, ...controller, ...dashboard, ...policies].map((o) => String((o.metadata as Obj).name)));
   const deployment = controllerDeployment(controller);
   const podLabels = (((deployment.spec as Obj).template as Obj).metadata as Obj).labels as Obj;
   const service = controller.find((o) => o.kind === 'Service');
 
   const prepare = (obj: Obj): Obj => {
     let out = obj;
-    if (obj === deployment) out = templateDeployment(obj, t);
+    if (obj === deployment) out = templateDeployment(obj, t, dashboardPort);
     else if (obj.kind === 'Service') out = templateService(obj, podLabels, t);
     return withLabels(templateNames(out, names) as Obj, t);
   };
-  const extra = chartOnlyObjects(templateNames(deployment, names) as Obj, service && (templateNames(service, names) as Obj), t);
+  const extra = chartOnlyObjects(templateNames(deployment, names) as Obj, service && (templateNames(service, names) as Obj), dashboardPort, t);
   const chartYaml = {
     apiVersion: 'v2',
     name: CHART_NAME,
@@ -500,9 +586,11 @@ export function chartFiles(version: string, crds: ChartFile[], sources: ChartSou
     { path: `${CHART_DIR}/values.schema.json`, content: `${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...schema }, null, 2)}\n` },
     ...crds.map((crd) => ({ path: `${CHART_DIR}/crds/${crd.path.split('/').pop()}`, content: crd.content })),
     { path: `${CHART_DIR}/templates/_helpers.tpl`, content: HELPERS },
-    { path: `${CHART_DIR}/templates/NOTES.txt`, content: NOTES },
+    { path: `${CHART_DIR}/templates/NOTES.txt`, content: notes(dashboardPort) },
     { path: `${CHART_DIR}/templates/rbac.yaml`, content: templateFile(rbac.map(prepare), t) },
     { path: `${CHART_DIR}/templates/controller.yaml`, content: templateFile(controller.map(prepare), t) },
+    ...(dashboard.length > 0 ? [{ path: `${CHART_DIR}/templates/dashboard.yaml`, content: HEADER + conditional('.Values.dashboard.enabled', templateFile(dashboard.map(prepare), t).slice(HEADER.length)) }] : []),
+    ...(policies.length > 0 ? [{ path: `${CHART_DIR}/templates/policy.yaml`, content: HEADER + conditional('.Values.admissionPolicy.enabled', templateFile(policies.map(prepare), t).slice(HEADER.length)) }] : []),
     { path: `${CHART_DIR}/templates/servicemonitor.yaml`, content: extra.serviceMonitor },
     { path: `${CHART_DIR}/templates/networkpolicy.yaml`, content: extra.networkPolicy },
   ];
