@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommandError, runCommand } from '../cluster/exec.ts';
 
@@ -63,41 +63,80 @@ export async function debianArchitecture(): Promise<string> {
 export async function fetchPackages(pins: DebianPin[], cacheDir: string, log: (line: string) => void): Promise<string[]> {
   await mkdir(cacheDir, { recursive: true });
   const paths: string[] = [];
+  // The machine's apt index first; if it lacks a pin (a fresh machine that never ran
+  // `apt-get update`, or an older index), a private index of the same sources, fetched
+  // once into the cache without root and without touching the machine's.
+  let privateIndex: string[] | undefined;
   for (const pin of pins) {
     const file = join(cacheDir, `${pin.name}_${pin.version.replace(/:/g, '%3a')}_${pin.architecture}.deb`);
-    if (!existsSync(file) || (await sha256(file)) !== pin.sha256) {
-      log(`downloading ${pin.name} ${pin.version} (${pin.architecture})`);
-      const scratch = await mkdtemp(join(cacheDir, '.download-'));
-      try {
-        await runCommand('apt-get', ['download', '-q', `${pin.architecture === 'all' ? pin.name : `${pin.name}:${pin.architecture}`}=${pin.version}`], {
-          cwd: scratch,
-          env: { ...process.env, LC_ALL: 'C' },
-          logPath: join(cacheDir, 'download.log'),
-        });
-        const [downloaded] = (await readdir(scratch)).filter((name) => name.endsWith('.deb'));
-        if (!downloaded) throw new Error(`apt-get download ${pin.name}=${pin.version} wrote no .deb`);
-        const got = await sha256(join(scratch, downloaded));
-        if (got !== pin.sha256) {
-          throw new Error(`${pin.name} ${pin.version}: the downloaded .deb has SHA-256 ${got}, the pin says ${pin.sha256}; a mirror served a different file, or the pin is wrong (${PINS_FILE})`);
-        }
-        await rename(join(scratch, downloaded), file);
-      } catch (err) {
-        if (err instanceof CommandError) {
-          const detail = err.tail.filter((line) => line.trim()).slice(-3).join(' ');
-          throw new Error(
-            `cannot download the pinned Debian package ${pin.name}=${pin.version}: ${detail || err.message}\n` +
-              `If 'apt-get update' does not help, Debian no longer offers this version: run 'npm run image -- --repin' to pin what it offers now, and commit ${PINS_FILE}.`,
-            { cause: err },
-          );
-        }
-        throw err;
-      } finally {
-        await rm(scratch, { recursive: true, force: true });
-      }
+    if (existsSync(file) && (await sha256(file)) === pin.sha256) {
+      paths.push(file);
+      continue;
     }
+    log(`downloading ${pin.name} ${pin.version} (${pin.architecture})`);
+    let downloaded: string;
+    try {
+      downloaded = await download(pin, cacheDir, []);
+    } catch (err) {
+      if (!(err instanceof CommandError) || privateIndex) throw explain(pin, err);
+      log(`the system's apt index does not offer ${pin.name}=${pin.version}; fetching a private index into ${join(cacheDir, 'apt')}`);
+      privateIndex = await updatePrivateIndex(join(cacheDir, 'apt'));
+      downloaded = await download(pin, cacheDir, privateIndex).catch((retry: unknown) => {
+        throw explain(pin, retry);
+      });
+    }
+    const got = await sha256(downloaded);
+    if (got !== pin.sha256) {
+      await rm(dirname(downloaded), { recursive: true, force: true });
+      throw new Error(`${pin.name} ${pin.version}: the downloaded .deb has SHA-256 ${got}, the pin says ${pin.sha256}; a mirror served a different file, or the pin is wrong (${PINS_FILE})`);
+    }
+    await rename(downloaded, file);
+    await rm(dirname(downloaded), { recursive: true, force: true });
     paths.push(file);
   }
   return paths;
+}
+
+/** `apt-get download NAME[:ARCH]=VERSION` into a fresh folder under `cacheDir`; returns the .deb's path. */
+async function download(pin: DebianPin, cacheDir: string, aptOptions: string[]): Promise<string> {
+  const scratch = await mkdtemp(join(cacheDir, '.download-'));
+  try {
+    await runCommand('apt-get', [...aptOptions, 'download', '-q', `${pin.architecture === 'all' ? pin.name : `${pin.name}:${pin.architecture}`}=${pin.version}`], {
+      cwd: scratch,
+      env: { ...process.env, LC_ALL: 'C' },
+      logPath: join(cacheDir, 'download.log'),
+    });
+    const [deb] = (await readdir(scratch)).filter((name) => name.endsWith('.deb'));
+    if (!deb) throw new Error(`apt-get download ${pin.name}=${pin.version} wrote no .deb`);
+    return join(scratch, deb);
+  } catch (err) {
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * `apt-get update` of the machine's sources into `dir` (lists and cache of our own, no
+ * lock on the system's), so the pins download without root or a prior update. Returns
+ * the apt options that use it.
+ */
+export async function updatePrivateIndex(dir: string): Promise<string[]> {
+  await mkdir(join(dir, 'lists', 'partial'), { recursive: true });
+  await mkdir(join(dir, 'cache', 'archives', 'partial'), { recursive: true });
+  const options = ['-o', `Dir::State::Lists=${join(dir, 'lists')}`, '-o', `Dir::Cache=${join(dir, 'cache')}`, '-o', 'Debug::NoLocking=1'];
+  await runCommand('apt-get', [...options, 'update', '-q'], { cwd: dir, env: { ...process.env, LC_ALL: 'C' }, logPath: join(dir, 'update.log') });
+  return options;
+}
+
+/** The error for a pin that cannot be downloaded, with what to do. */
+function explain(pin: DebianPin, err: unknown): Error {
+  if (!(err instanceof CommandError)) return err as Error;
+  const detail = err.tail.filter((line) => line.trim()).slice(-3).join(' ');
+  return new Error(
+    `cannot download the pinned Debian package ${pin.name}=${pin.version}: ${detail || err.message}\n` +
+      `Debian no longer offers this version (point releases replace them): run 'npm run image -- --repin' (after 'apt-get update') to pin what it offers now, and commit ${PINS_FILE}.`,
+    { cause: err },
+  );
 }
 
 /** Unpacks each .deb into `root` (`dpkg-deb -x`: files only, no scripts). */
