@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { apis, customResourceDefinition } from './crd.ts';
 import { commandAuthorPolicy, controllerManifests, dashboardManifests, rbacManifests } from './manifests.ts';
+import { CHART_GENERATED_DIRS, chartFiles } from './chart.ts';
 
 /** The repository root (this file is `src/api/gen.ts`). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,6 +48,7 @@ export function generate(root = repoRoot): GeneratedFile[] {
   files.push({ path: 'deploy/controller.yaml', content: toYaml(controllerManifests(defaultImage(root))) });
   files.push({ path: 'deploy/dashboard.yaml', content: toYaml(dashboardManifests()) });
   files.push({ path: 'deploy/policy.yaml', content: toYaml(commandAuthorPolicy()) });
+  files.push(...chartFiles(packageVersion(root), files.filter((file) => file.path.startsWith(`${CRD_DIR}/`))));
   return files;
 }
 
@@ -71,11 +73,10 @@ export function drift(root = repoRoot, files = generate(root)): Drift[] {
     if (current !== file.content) drifts.push({ path: file.path, problem: 'differs', detail: firstDifference(current, file.content) });
   }
   const generated = new Set(files.map((f) => f.path));
-  const crdDir = join(root, CRD_DIR);
-  for (const name of existsSync(crdDir) ? readdirSync(crdDir) : []) {
-    const path = `${CRD_DIR}/${name}`;
-    if (name.endsWith('.yaml') && !generated.has(path)) {
-      drifts.push({ path, problem: 'not generated', detail: 'no API generates this CRD any more; delete it' });
+  for (const dir of [CRD_DIR, ...CHART_GENERATED_DIRS]) {
+    for (const name of existsSync(join(root, dir)) ? readdirSync(join(root, dir)) : []) {
+      const path = `${dir}/${name}`;
+      if (!generated.has(path)) drifts.push({ path, problem: 'not generated', detail: 'nothing generates this file any more; delete it' });
     }
   }
   return drifts;
@@ -100,8 +101,13 @@ function toYaml(documents: object[]): string {
 
 /** The controller image the manifests name: the package's own version, so a release tag and its manifests agree. */
 function defaultImage(root: string): string {
+  return `codedance/controller:${packageVersion(root)}`;
+}
+
+/** The package's version: the image tag, and the chart's version and appVersion. */
+function packageVersion(root: string): string {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string };
-  return `codedance/controller:${pkg.version ?? 'latest'}`;
+  return pkg.version ?? 'latest';
 }
 
 /** "line N: - old / + new, M lines differ" for the first differing line. */

@@ -50,8 +50,8 @@ export interface ControlPlaneBinaries {
   prometheus: string;
 }
 
-/** The things that are built. */
-export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok' | 'prometheus';
+/** The things that are built: the control plane's four, and the packaging tools of `tools.ts`. */
+export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok' | 'prometheus' | 'helm' | 'crane' | 'registry';
 
 /** What {@link ensureBinaries} reports while it works. */
 export type BuildProgress =
@@ -106,10 +106,21 @@ export function binaryPaths(home: string = codedanceHome()): ControlPlaneBinarie
  */
 export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promise<ControlPlaneBinaries> {
   const home = options.home ?? codedanceHome();
-  const report = options.onProgress ?? (() => {});
   const builds = allBuilds().filter(
     (build) => !options.components || options.components.includes(build.component),
   );
+  await ensureBuilt(builds, { ...options, home });
+  return binaryPaths(home);
+}
+
+/**
+ * Builds each of `builds` that is not cached for its current inputs, one after another,
+ * each under its own cross-process lock. Shared by the control plane and the packaging
+ * tools (`tools.ts`), so both cache, lock and report progress the same way.
+ */
+export async function ensureBuilt(builds: ComponentBuild[], options: Omit<EnsureBinariesOptions, 'components'> = {}): Promise<void> {
+  const home = options.home ?? codedanceHome();
+  const report = options.onProgress ?? (() => {});
   let go: GoToolchain | undefined;
   for (const build of builds) {
     const fingerprint = await build.fingerprint();
@@ -134,7 +145,6 @@ export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promi
       (holderPid) => report({ type: 'waiting', component: build.component, holderPid }),
     );
   }
-  return binaryPaths(home);
 }
 
 /** True when every binary is present and built from the current inputs (no build needed). */
@@ -173,7 +183,8 @@ export interface GoToolchain {
   env: NodeJS.ProcessEnv;
 }
 
-interface BuildContext {
+/** What a recipe's `build` gets. */
+export interface BuildContext {
   go: GoToolchain;
   workDir: string;
   /** Where the finished binary must be written (a temporary name inside the bin dir). */
@@ -183,7 +194,8 @@ interface BuildContext {
   onLine: (line: string) => void;
 }
 
-interface ComponentBuild {
+/** A recipe: how to build one component from its pinned Go module. */
+export interface ComponentBuild {
   component: BuildComponent;
   version: string;
   /** The binary's file name inside its bin dir. */
@@ -197,7 +209,8 @@ interface ComponentBuild {
   versionArgs: string[];
 }
 
-function hash(...parts: string[]): string {
+/** A short hash of the parts (a recipe's fingerprint). */
+export function hash(...parts: string[]): string {
   const digest = createHash('sha256');
   for (const part of parts) digest.update(part).update('\0');
   return digest.digest('hex').slice(0, 16);
@@ -205,7 +218,7 @@ function hash(...parts: string[]): string {
 
 // -trimpath keeps the compile cache independent of where the wrapper module sits, so a
 // rebuild in another home (CI, a second checkout) still hits the shared Go build cache.
-const goBuildFlags = ['-trimpath'];
+export const goBuildFlags = ['-trimpath'];
 
 function hyperkubeLdflags(): string {
   const { major, minor } = kubernetesMajorMinor();

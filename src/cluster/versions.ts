@@ -54,3 +54,12 @@ export function prometheusRelease(version: string = prometheusVersion): string {
   if (!match) throw new Error(`unexpected Prometheus module version '${version}': expected v0.3MM.P`);
   return `${match[1]}.${Number(match[2])}.${match[3]}`;
 }
+
+/** Helm (`helm.sh/helm/v4`): lints, renders and installs the chart in deploy/helm (packaging tests). */
+export const helmVersion = 'v4.3.2';
+
+/** go-containerregistry: `crane` (push and pull images) and `registry` (an in-memory registry) for the image tests. */
+export const goContainerRegistryVersion = 'v0.22.1';
+
+/** Prometheus Operator (`github.com/prometheus-operator/prometheus-operator`): its ServiceMonitor CRD checks the chart's ServiceMonitor. */
+export const prometheusOperatorVersion = 'v0.85.0';
