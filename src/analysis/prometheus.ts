@@ -135,8 +135,9 @@ export function parseResponse(status: number, text: string): QueryResult {
     if (status === 400 || status === 422 || body?.errorType === 'bad_data' || body?.errorType === 'execution') return fail('bad-query', message, status);
     return fail('http', message, status);
   }
-  if (status < 200 || status >= 300) return fail('http', `HTTP ${status}: ${text.slice(0, 200).trim() || 'no body'}`, status);
-  if (body?.status !== 'success' || !body.data) return fail('http', `not a Prometheus API answer: ${text.slice(0, 200).trim()}`, status);
+  // Not the Prometheus API (a proxy's page, a wrong address): described, never quoted.
+  if (status < 200 || status >= 300) return fail('http', `HTTP ${status}: ${text.trim() ? 'not a Prometheus API answer (body not shown)' : 'no body'}`, status);
+  if (body?.status !== 'success' || !body.data) return fail('http', `HTTP ${status}: not a Prometheus API answer (body not shown)`, status);
 
   const warnings = Array.isArray(body.warnings) && body.warnings.length > 0 ? { warnings: body.warnings.slice(0, 5).map((w) => sanitizeReason(String(w))) } : {};
   const { resultType, result } = body.data;
