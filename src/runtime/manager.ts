@@ -166,6 +166,7 @@ export function createManager(options: ManagerOptions): Manager {
       log,
       now: () => new Date(clock.now()),
       controller: c.name,
+      enqueue: (target) => rc.queue?.add(keyOf(target.namespace, target.name)),
     };
     const startedAt = clock.now();
     let outcome: QueueOutcome;
