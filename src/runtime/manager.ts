@@ -104,6 +104,9 @@ export function createManager(options: ManagerOptions): Manager {
         indexes: indexesByKind.get(`${apiVersionOf(kind)}/${kind.kind}`),
         timeoutSeconds: options.watchTimeoutSeconds,
         clock,
+        onListenerError: (k, error) => {
+          options.log.error({ kind: k.kind, err: error }, `a change listener of ${k.kind} failed; the watch goes on: ${describeError(error)}`);
+        },
         onRestart: (k, reason, error) => {
           options.metrics?.watchRestarts.inc({ kind: k.kind, reason });
           options.log.warn({ kind: k.kind, reason, err: error, errorKind: error?.kind }, `watch restarted: ${error ? describeError(error) : reason}`);
