@@ -30,6 +30,7 @@
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { PrometheusAllowList } from '../analysis/allowed.ts';
 import { analyze, type AnalyzeResult } from '../analysis/analyzer.ts';
+import { Agent } from 'undici';
 import { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient } from '../analysis/prometheus.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
@@ -38,6 +39,12 @@ import { canaryDeploymentName } from './workloads.ts';
 
 /** Longest query timeout used, whatever the spec says (the schema refuses more too). */
 export const MAX_QUERY_TIMEOUT_MS = 30_000;
+/**
+ * Connections per Prometheus address. Releases sharing an address share its pool, so
+ * it is wide: queries that hang until their timeout hold a connection each, and a
+ * narrow pool would make other releases' queries wait behind them.
+ */
+export const CONNECTIONS_PER_ADDRESS = 128;
 /** Time a round gets beyond its query timeout before it is given up. */
 export const DEADLINE_GRACE_MS = 1_000;
 
@@ -109,7 +116,7 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
       // One pool per address (the allow-list bounds how many); each query carries its own timeout.
       let client = clients.get(address);
       if (!client) {
-        client = createPrometheusClient({ address });
+        client = createPrometheusClient({ address, dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS }) });
         clients.set(address, client);
       }
       return client;
