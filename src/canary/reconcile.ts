@@ -36,8 +36,15 @@ import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
 import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, type Service } from './workloads.ts';
 
-/** `status` with the `Accepted` condition for `refused`. */
-function withAccepted(status: CanaryDeploymentStatus, refused: readonly Refusal[], generation: number, now: Date): CanaryDeploymentStatus {
+/**
+ * `status` with the `Accepted` condition for `refused`. The condition appears with the
+ * first refusal and then stays (True once the spec is fixed); a release never refused
+ * does not carry it, so its status is what it always was.
+ */
+function withAccepted(status: CanaryDeploymentStatus, refused: readonly Refusal[], previous: CanaryDeploymentStatus | undefined, generation: number, now: Date): CanaryDeploymentStatus {
+  // `previous`: a release that starts afresh gets a new status, and must still be told its refusal is over.
+  const carried = getCondition(status.conditions, AcceptedCondition) ?? getCondition(previous?.conditions, AcceptedCondition);
+  if (refused.length === 0 && !carried) return status;
   return { ...status, conditions: mergeConditions(status.conditions, [acceptedCondition(refused, generation)], now) };
 }
 
@@ -196,7 +203,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const notifications = tr.effects.filter((effect) => effect.type === 'notify');
     const writes = (effects: typeof tr.effects) => effects.filter((effect) => effect.type !== 'notify');
     await executeEffects(env, writes(tr.effects.slice(0, tr.statusAfter)));
-    await writeStatus(cd, withAccepted(withConditions(tr.status, obs.generation, now), refused, obs.generation, now), ctx);
+    await writeStatus(cd, withAccepted(withConditions(tr.status, obs.generation, now), refused, status, obs.generation, now), ctx);
     await reportRefusals(cd, refused, ctx);
     await executeEffects(env, writes(tr.effects.slice(tr.statusAfter)));
     // ... and they describe the release as it is now (step, weight, phase), not as it was read.

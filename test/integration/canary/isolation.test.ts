@@ -175,6 +175,13 @@ test('a release naming a Prometheus the controller does not allow is refused, an
   assert.match(refused.status?.message ?? '', /does not start/);
   await waitFor(async () => (await eventsOf(admin, ns, 'refused')).some((e) => e.type === 'Warning' && e.reason === 'PrometheusNotAllowed'), { describe: 'a PrometheusNotAllowed Warning Event' });
   assert.ok(!(await names(admin, kinds.Deployment, ns)).includes('refused-canary'), 'no canary, so no traffic to it');
+  // Fixed (back to the controller's own Prometheus): accepted, and the release starts.
+  await admin.patch(kinds.CanaryDeployment, ns, 'refused', { spec: { metrics: { provider: { address: null } } } }, 'merge');
+  const fixed = await waitFor(async () => {
+    const cd = await getRelease(admin, ns, 'refused');
+    return accepted(cd)?.status === 'True' && cd?.status?.phase !== undefined ? cd : undefined;
+  }, { describe: 'refused: Accepted=True and started once fixed', timeoutMs: 60_000 });
+  assert.equal(accepted(fixed)?.reason, 'Accepted');
 
   // Allowed at first (the controller's own Prometheus), refused once the spec names another.
   await createRelease(admin, ns, 'moving', {
@@ -185,7 +192,7 @@ test('a release naming a Prometheus the controller does not allow is refused, an
     metrics,
   });
   await waitFor(async () => (await getDeployment(admin, ns, 'moving-canary'))?.spec?.replicas === 1, { describe: 'moving: canary at 50%', timeoutMs: 60_000 });
-  assert.equal(accepted(await getRelease(admin, ns, 'moving'))?.status, 'True');
+  assert.equal(accepted(await getRelease(admin, ns, 'moving')), undefined, 'a release never refused carries no Accepted condition');
   await admin.patch(kinds.CanaryDeployment, ns, 'moving', { spec: { metrics: { provider: { address: 'http://169.254.169.254' } } } }, 'merge');
   const failed = await waitPhase(admin, ns, 'moving', 'Failed', 60_000);
   assert.equal(failed.status?.reason, 'PrometheusNotAllowed');
