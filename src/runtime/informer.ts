@@ -31,7 +31,7 @@ export interface InformerOptions<T extends KubeObject> {
   clock?: Clock;
   /** Called when a list or watch is restarted (for logs and the watch-restarts metric). */
   onRestart?: (kind: ResourceKind, reason: RestartReason, error: WatcherError | undefined) => void;
-  /** Called when a listener throws or its promise rejects (for logs). @default none */
+  /** Called when a listener throws or its promise rejects (for logs). @default a line on stderr */
   onListenerError?: (kind: ResourceKind, error: unknown) => void;
   /** Extra watcher settings (backoff, stall margin...). */
   watcher?: Omit<WatcherOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'clock'>;
@@ -57,7 +57,8 @@ export function createInformer<T extends KubeObject>(client: WatcherClient, kind
 
   const report = (error: unknown): void => {
     try {
-      options.onListenerError?.(kind, error);
+      if (options.onListenerError) options.onListenerError(kind, error);
+      else console.error(`informer ${kind.kind}: a change listener failed (the watch goes on): ${error instanceof Error ? error.message : String(error)}`);
     } catch {
       // The reporter itself failed: nothing better to do than go on watching.
     }
