@@ -30,7 +30,7 @@
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { PrometheusAllowList } from '../analysis/allowed.ts';
 import { analyze, type AnalyzeResult } from '../analysis/analyzer.ts';
-import { Agent } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient } from '../analysis/prometheus.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
@@ -116,7 +116,7 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
       // One pool per address (the allow-list bounds how many); each query carries its own timeout.
       let client = clients.get(address);
       if (!client) {
-        client = createPrometheusClient({ address, dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS }) });
+        client = createPrometheusClient({ address, dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect: unrefConnector() }) });
         clients.set(address, client);
       }
       return client;
@@ -187,6 +187,20 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
     },
     inFlight: () => [...rounds.values()].filter((r) => !r.result).length,
   };
+}
+
+/**
+ * Connections that never keep the process alive: a round still waiting on a silent
+ * Prometheus must not hold up a controller that was asked to stop (its result would be
+ * dropped anyway).
+ */
+function unrefConnector(): buildConnector.connector {
+  const connect = buildConnector({});
+  return (options, callback) =>
+    connect(options, (...args) => {
+      args[1]?.unref();
+      callback(...args);
+    });
 }
 
 function timedOut(started: Date, step: number | undefined, address: string, deadlineMs: number): AnalyzeResult {
