@@ -121,6 +121,8 @@ function startController(state: ClusterState, httpPort: number, logFile: string)
       '--leader-elect=false',
       '--http-port', String(httpPort),
       ...(state.prometheusUrl ? ['--prometheus-url', state.prometheusUrl] : []),
+      // The local cluster lives on loopback: a webhook receiver tried with the demo does too.
+      '--allow-internal-notification-urls',
     ],
     { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -17,6 +17,10 @@ export interface ControllerFactoryOptions {
   namespaces: string[] | undefined;
   /** `--prometheus-url`, for controllers that query metrics. */
   prometheusUrl: string | undefined;
+  /** `--allowed-prometheus-url`: other Prometheus addresses objects may name. @default none */
+  allowedPrometheusUrls?: string[] | undefined;
+  /** `--allow-internal-notification-urls`: notification URLs may reach cluster-internal hosts. @default false */
+  allowInternalNotificationUrls?: boolean | undefined;
   /** `--otlp-endpoint`, for controllers that export traces (else the OTEL_* environment). */
   otlpEndpoint: string | undefined;
   /** This process's identity (hostname + random id). */

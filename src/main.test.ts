@@ -47,3 +47,25 @@ test('flags: listeners bind loopback unless told; the dashboard is off unless as
   assert.throws(() => parseControllerArgs(['--dashboard-port', '8443', '--dashboard-tls-cert', 'c.pem']), /go together/);
   assert.throws(() => parseControllerArgs(['--dashboard-tls-cert', 'c.pem', '--dashboard-tls-key', 'k.pem']), /the dashboard is off/);
 });
+
+test('flags: allowed Prometheus URLs, internal notification URLs, API rate limits', () => {
+  const defaults = parseControllerArgs([]);
+  assert.ok(defaults !== 'help');
+  assert.deepEqual(defaults.allowedPrometheusUrls, []);
+  assert.equal(defaults.allowInternalNotificationUrls, false);
+  assert.equal(defaults.kubeApiQps, 200);
+  assert.equal(defaults.kubeApiBurst, 400);
+  const o = parseControllerArgs([
+    '--allowed-prometheus-url', 'http://a:9090', '--allowed-prometheus-url=https://b/prom',
+    '--allow-internal-notification-urls', '--kube-api-qps', '50', '--kube-api-burst', '80',
+  ]);
+  assert.ok(o !== 'help');
+  assert.deepEqual(o.allowedPrometheusUrls, ['http://a:9090', 'https://b/prom']);
+  assert.equal(o.allowInternalNotificationUrls, true);
+  assert.equal(o.kubeApiQps, 50);
+  assert.equal(o.kubeApiBurst, 80);
+  const off = parseControllerArgs(['--allow-internal-notification-urls', 'false']);
+  assert.ok(off !== 'help' && off.allowInternalNotificationUrls === false);
+  assert.throws(() => parseControllerArgs(['--allowed-prometheus-url', 'prometheus:9090']), /--allowed-prometheus-url: expected an http\(s\) URL/);
+  assert.throws(() => parseControllerArgs(['--kube-api-burst', '0']), /--kube-api-burst/);
+});

@@ -10,7 +10,8 @@
  * releases the lease and exits 0; a second one exits at once (code 130).
  */
 import { parseArgs } from 'node:util';
-import { createKubeClient, loadKubeConfig, type KubeClient, type ResolvedKubeConfig } from './runtime/client.ts';
+import { createKubeClient, DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, loadKubeConfig, type KubeClient, type ResolvedKubeConfig } from './runtime/client.ts';
+import { normalizePrometheusUrl } from './analysis/allowed.ts';
 import { createLogger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { createHttpServer } from './runtime/http.ts';
@@ -33,7 +34,19 @@ const usage = `usage: codedance controller [flags]
   --http-port N            /healthz /readyz /metrics port (default 8080; 0 = any free port)
   --bind-address ADDR      address of every listener (default 127.0.0.1; 0.0.0.0 in a Pod, so probes reach it)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
-  --prometheus-url URL     Prometheus for the analysis of releases
+  --prometheus-url URL     Prometheus for the analysis of releases (always allowed)
+  --allowed-prometheus-url URL
+                           another Prometheus releases may name in metrics.provider.address
+                           (repeatable; exact match after normalising case, default port and
+                           trailing '/'; default: none, so only --prometheus-url). A release
+                           naming any other address is refused: condition Accepted=False,
+                           a Warning Event, no traffic to its canary, never promoted
+  --allow-internal-notification-urls [BOOL]
+                           let notification URLs reach cluster-internal hosts: loopback,
+                           link-local, private ranges, single-label, *.svc, *.cluster.local,
+                           *.local, *.internal names (default false: refused)
+  --kube-api-qps N         API requests per second on average (default ${DEFAULT_KUBE_API_QPS}; 0 = no limit)
+  --kube-api-burst N       API requests at once above that average (default ${DEFAULT_KUBE_API_BURST})
   --otlp-endpoint URL      OTLP/HTTP endpoint for reconcile traces (default: the OTEL_* environment)
   --watch-timeout S        server-side timeout of watch requests in seconds (default 300)
   --dashboard BOOL         serve the release dashboard on its own port (default false)
@@ -59,6 +72,11 @@ export interface ControllerProcessOptions {
   bindAddress: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   prometheusUrl: string | undefined;
+  /** `--allowed-prometheus-url` (repeatable). */
+  allowedPrometheusUrls: string[];
+  allowInternalNotificationUrls: boolean;
+  kubeApiQps: number;
+  kubeApiBurst: number;
   otlpEndpoint: string | undefined;
   watchTimeoutSeconds: number | undefined;
   /** The dashboard's port, or undefined when it is off. */
@@ -72,8 +90,9 @@ export const DEFAULT_DASHBOARD_PORT = 8081;
 
 /** Parses the flags; throws a message for bad input. */
 export function parseControllerArgs(args: string[]): ControllerProcessOptions | 'help' {
-  // `--leader-elect` alone means true (parseArgs has no optional values).
-  const normalized = args.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
+  // `--leader-elect` alone means true (parseArgs has no optional values); the same for the other switches.
+  const switches = ['--leader-elect', '--allow-internal-notification-urls'];
+  const normalized = args.map((a, i) => (switches.includes(a) && !/^(true|false)$/.test(args[i + 1] ?? '') ? `${a}=true` : a));
   const { values } = parseArgs({
     args: normalized,
     options: {
@@ -93,6 +112,10 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
       'dashboard-tls-key': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'prometheus-url': { type: 'string' },
+      'allowed-prometheus-url': { type: 'string', multiple: true },
+      'allow-internal-notification-urls': { type: 'string', default: 'false' },
+      'kube-api-qps': { type: 'string' },
+      'kube-api-burst': { type: 'string' },
       'otlp-endpoint': { type: 'string' },
       'watch-timeout': { type: 'string' },
       dashboard: { type: 'string' },
@@ -123,6 +146,15 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     throw new Error(`--dashboard-port: must differ from --http-port (${httpPort}): the dashboard is served apart from /metrics and the probes`);
   }
   if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error(`--leader-elect: expected true or false, got '${leaderElect}'`);
+  const allowInternal = values['allow-internal-notification-urls'];
+  if (allowInternal !== 'true' && allowInternal !== 'false') throw new Error(`--allow-internal-notification-urls: expected true or false, got '${allowInternal}'`);
+  for (const [flag, urls] of [['prometheus-url', values['prometheus-url'] === undefined ? [] : [values['prometheus-url']]], ['allowed-prometheus-url', values['allowed-prometheus-url'] ?? []]] as const) {
+    for (const url of urls) {
+      if (normalizePrometheusUrl(url) === undefined) throw new Error(`--${flag}: expected an http(s) URL without query or fragment, got '${url}'`);
+    }
+  }
+  const burst = number('kube-api-burst', values['kube-api-burst']);
+  if (burst !== undefined && burst < 1) throw new Error('--kube-api-burst: expected at least 1');
   const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
   const logLevel = levels.find((l) => l === values['log-level']);
   if (!logLevel) throw new Error(`--log-level: expected one of ${levels.join(', ')}`);
@@ -150,6 +182,10 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     bindAddress: values['bind-address'],
     logLevel,
     prometheusUrl: values['prometheus-url'],
+    allowedPrometheusUrls: values['allowed-prometheus-url'] ?? [],
+    allowInternalNotificationUrls: allowInternal === 'true',
+    kubeApiQps: number('kube-api-qps', values['kube-api-qps']) ?? DEFAULT_KUBE_API_QPS,
+    kubeApiBurst: burst ?? DEFAULT_KUBE_API_BURST,
     otlpEndpoint: values['otlp-endpoint'],
     watchTimeoutSeconds: number('watch-timeout', values['watch-timeout']),
     dashboardPort: dashboardOn ? (dashboardPort ?? DEFAULT_DASHBOARD_PORT) : undefined,
@@ -180,9 +216,18 @@ export async function run(args: string[]): Promise<number> {
   let kubeConfig: ResolvedKubeConfig;
   try {
     kubeConfig = loadKubeConfig({ path: options.kubeconfig });
-    client = await createKubeClient({ kubeConfig });
-    // Lease calls get their own client: each request times out at half the renew deadline.
-    leaseClient = await createKubeClient({ kubeConfig, requestTimeoutMs: options.renewDeadlineMs / 2 });
+    const rate = {
+      qps: options.kubeApiQps,
+      burst: options.kubeApiBurst,
+      // As client-go does: a wait long enough to notice is worth a line.
+      onThrottle: (waitedMs: number, request: string) => {
+        if (waitedMs >= 1000) log.info({ waitedMs, request }, 'waited for the client-side rate limit (--kube-api-qps, --kube-api-burst)');
+      },
+    };
+    client = await createKubeClient({ kubeConfig, ...rate });
+    // Lease calls get their own client (and rate budget, so renewals never queue behind
+    // reconciles): each request times out at half the renew deadline.
+    leaseClient = await createKubeClient({ kubeConfig, requestTimeoutMs: options.renewDeadlineMs / 2, ...rate });
   } catch (err) {
     log.fatal({ err }, `cannot load the kubeconfig: ${describeError(err)}`);
     return 1;
@@ -252,7 +297,19 @@ export async function run(args: string[]): Promise<number> {
     if (stopping) return;
     try {
       for (const entry of selected) {
-        manager.add(await entry.create({ client, log: log.child({ controller: entry.name }), namespaces: options.namespaces, prometheusUrl: options.prometheusUrl, otlpEndpoint: options.otlpEndpoint, identity, http }));
+        manager.add(
+          await entry.create({
+            client,
+            log: log.child({ controller: entry.name }),
+            namespaces: options.namespaces,
+            prometheusUrl: options.prometheusUrl,
+            allowedPrometheusUrls: options.allowedPrometheusUrls,
+            allowInternalNotificationUrls: options.allowInternalNotificationUrls,
+            otlpEndpoint: options.otlpEndpoint,
+            identity,
+            http,
+          }),
+        );
       }
       await manager.start();
     } catch (err) {

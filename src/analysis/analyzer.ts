@@ -30,6 +30,10 @@ export interface AnalyzeInput {
   now: Date;
   /** Step index, recorded in the run. */
   step?: number | undefined;
+  /** Ends every query of the round early (e.g. the round's deadline passed, or its result is no longer wanted). */
+  signal?: AbortSignal | undefined;
+  /** Budget of each query. @default the Prometheus client's */
+  timeoutMs?: number | undefined;
 }
 
 export interface AnalyzeResult extends AnalysisResult {
@@ -59,7 +63,10 @@ export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
       queries[check.name] = promql;
       // Evaluated at Prometheus' own "now": our clock (possibly a test's fake one)
       // must not decide which samples exist.
-      const result = await input.prometheus.query(promql);
+      const result = await input.prometheus.query(promql, {
+        ...(input.signal ? { signal: input.signal } : {}),
+        ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
+      });
       return { check, observation: result.ok ? { kind: 'value', value: result.value } : { kind: 'error', error: result.error } };
     }),
   );

@@ -148,3 +148,29 @@ test('parseResponse reads warnings and rejects unreadable samples', () => {
   const matrix = parseResponse(200, JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
   assert.equal(!matrix.ok && matrix.error.kind, 'bad-query');
 });
+
+test('answers are never quoted beyond a short, sanitised reason', () => {
+  const html = parseResponse(502, '<html><body>Internal proxy secret: s3cr3t</body></html>');
+  assert.ok(!html.ok);
+  assert.equal(html.error.kind, 'http');
+  assert.doesNotMatch(html.error.message, /s3cr3t|<html>/, 'a body that is not the Prometheus API is described, not quoted');
+  const notApi = parseResponse(200, 'hello from somewhere else');
+  assert.ok(!notApi.ok && !/hello/.test(notApi.error.message));
+  const long = parseResponse(400, JSON.stringify({ status: 'error', errorType: 'bad_data\n\u001b[31m', error: `parse error\r\n${'x'.repeat(5000)}\u0000` }));
+  assert.ok(!long.ok);
+  assert.equal(long.error.kind, 'bad-query');
+  assert.ok(long.error.message.length <= 160, `short: ${long.error.message.length} characters`);
+  assert.match(long.error.message, /^bad_data \[31m: parse error x+…$/);
+  assert.doesNotMatch(long.error.message, /[\r\n\u0000\u001b]/, 'no control characters');
+});
+
+test('an answer larger than the cap is dropped unread', async (t) => {
+  const stub = await startPrometheusStub(() => ({ status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[]},"pad":"${'x'.repeat(2 << 20)}"}` }));
+  t.after(() => stub.close());
+  const client = createPrometheusClient({ address: stub.url, timeoutMs: 5000 });
+  t.after(() => client.close());
+  const r = await client.query('up');
+  assert.ok(!r.ok);
+  assert.equal(r.error.kind, 'http');
+  assert.match(r.error.message, /larger than/);
+});

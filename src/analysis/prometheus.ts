@@ -8,7 +8,12 @@
  * - every query ends within `timeoutMs`: the same budget is sent to Prometheus as its
  *   `timeout` parameter (so it stops evaluating) and enforced on our side;
  * - queries are POSTed form-encoded, as the API allows, so long PromQL never hits a
- *   URL length limit.
+ *   URL length limit;
+ * - nothing the server says is repeated as it came: an error message keeps only a
+ *   short, sanitised excerpt of Prometheus' own JSON `error` field (./sanitize.ts), and
+ *   an answer larger than {@link MAX_ANSWER_BYTES} is dropped unread, so a release
+ *   pointed at a hostile or broken server can put neither its text into status and
+ *   Events nor its size into the controller's memory.
  *
  * What counts as "one number": a scalar, or a vector with exactly one sample. An
  * empty vector or NaN is `no-data` (no requests in the window); several samples is a
@@ -18,6 +23,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import type { QueryError } from './errors.ts';
+import { sanitizeReason } from './sanitize.ts';
 
 export interface PrometheusOptions {
   /** Base URL, e.g. `http://127.0.0.1:9090` (a path prefix is kept). */
@@ -35,23 +41,38 @@ export type QueryResult = { ok: true; value: number; warnings?: string[] } | { o
 
 export interface PrometheusClient {
   readonly address: string;
-  /** Runs `promql` as an instant query at `time` (@default now, the server's clock). */
-  query(promql: string, options?: { time?: Date; signal?: AbortSignal }): Promise<QueryResult>;
+  /**
+   * Runs `promql` as an instant query at `time` (@default now, the server's clock),
+   * within `timeoutMs` (@default the client's).
+   */
+  query(promql: string, options?: QueryOptions): Promise<QueryResult>;
   /** Closes the client's own connection pool (not a dispatcher passed in). */
   close(): Promise<void>;
+}
+
+/** Options of one query. */
+export interface QueryOptions {
+  time?: Date;
+  signal?: AbortSignal;
+  /** Budget of this query; @default the client's `timeoutMs`. */
+  timeoutMs?: number;
 }
 
 /** Mirrors the API default of `metrics.provider.timeout`. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 5000;
 
+/** Largest answer read (1 MiB): an instant query for one number is a few hundred bytes. */
+export const MAX_ANSWER_BYTES = 1 << 20;
+
 /** A client for the Prometheus at `options.address`. */
 export function createPrometheusClient(options: PrometheusOptions): PrometheusClient {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const endpoint = `${options.address.replace(/\/+$/, '')}/api/v1/query`;
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher: Dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 16 });
 
-  async function query(promql: string, opts: { time?: Date; signal?: AbortSignal } = {}): Promise<QueryResult> {
+  async function query(promql: string, opts: QueryOptions = {}): Promise<QueryResult> {
+    const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
     const form = new URLSearchParams({ query: promql, timeout: `${Math.max(1, Math.floor(timeoutMs))}ms` });
     if (opts.time) form.set('time', (opts.time.getTime() / 1000).toFixed(3));
     const deadline = AbortSignal.timeout(timeoutMs);
@@ -69,7 +90,9 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
         bodyTimeout: timeoutMs,
       });
       status = response.statusCode;
-      text = await response.body.text();
+      const body = await readCapped(response.body, MAX_ANSWER_BYTES);
+      if (body === undefined) return fail('http', `HTTP ${status}: the answer is larger than ${MAX_ANSWER_BYTES} bytes; not a Prometheus instant query answer`, status);
+      text = body;
     } catch (cause) {
       return { ok: false, error: transportError(cause, deadline.aborted, endpoint, timeoutMs) };
     }
@@ -104,16 +127,19 @@ export function parseResponse(status: number, text: string): QueryResult {
     body = undefined;
   }
   if (body?.status === 'error' || (status >= 400 && body?.error)) {
-    const message = `${body?.errorType ?? 'error'}: ${body?.error ?? `HTTP ${status}`}`;
+    // Prometheus' own words (useful for a broken custom query), shortened and made safe.
+    const errorType = typeof body?.errorType === 'string' ? sanitizeReason(body.errorType, 32) : 'error';
+    const message = `${errorType}: ${typeof body?.error === 'string' ? sanitizeReason(body.error) : `HTTP ${status}`}`;
     // 400: bad parameters, 422: expression cannot be executed, 503: timed out or aborted.
     if (status === 503 || body?.errorType === 'timeout' || body?.errorType === 'canceled') return fail('timeout', message, status);
     if (status === 400 || status === 422 || body?.errorType === 'bad_data' || body?.errorType === 'execution') return fail('bad-query', message, status);
     return fail('http', message, status);
   }
-  if (status < 200 || status >= 300) return fail('http', `HTTP ${status}: ${text.slice(0, 200).trim() || 'no body'}`, status);
-  if (body?.status !== 'success' || !body.data) return fail('http', `not a Prometheus API answer: ${text.slice(0, 200).trim()}`, status);
+  // Not the Prometheus API (a proxy's page, a wrong address): described, never quoted.
+  if (status < 200 || status >= 300) return fail('http', `HTTP ${status}: ${text.trim() ? 'not a Prometheus API answer (body not shown)' : 'no body'}`, status);
+  if (body?.status !== 'success' || !body.data) return fail('http', `HTTP ${status}: not a Prometheus API answer (body not shown)`, status);
 
-  const warnings = body.warnings && body.warnings.length > 0 ? { warnings: body.warnings } : {};
+  const warnings = Array.isArray(body.warnings) && body.warnings.length > 0 ? { warnings: body.warnings.slice(0, 5).map((w) => sanitizeReason(String(w))) } : {};
   const { resultType, result } = body.data;
   let sample: unknown;
   if (resultType === 'scalar') {
@@ -123,10 +149,10 @@ export function parseResponse(status: number, text: string): QueryResult {
     if (result.length > 1) return fail('bad-query', `the query returned ${result.length} series; aggregate it to one number (e.g. sum(...))`);
     sample = (result[0] as { value?: unknown } | undefined)?.value;
   } else {
-    return fail('bad-query', `the query returned a ${resultType ?? 'missing'} result; an instant vector or scalar is needed`);
+    return fail('bad-query', `the query returned a ${typeof resultType === 'string' ? sanitizeReason(resultType, 32) : 'missing'} result; an instant vector or scalar is needed`);
   }
   const value = sampleValue(sample);
-  if (value === undefined) return fail('http', `unreadable sample ${JSON.stringify(sample)}`);
+  if (value === undefined) return fail('http', 'the answer holds an unreadable sample (not [time, "value"])');
   if (Number.isNaN(value)) return fail('no-data', 'the query returned NaN (no requests in the window)');
   return { ok: true, value, ...warnings };
 }
@@ -140,6 +166,22 @@ function sampleValue(sample: unknown): number | undefined {
   if (text === '-Inf') return Number.NEGATIVE_INFINITY;
   const value = Number(text);
   return text.trim() === '' || Number.isNaN(value) ? undefined : value;
+}
+
+/** The body as text, or undefined (and the stream destroyed) once it passes `max` bytes. */
+async function readCapped(body: AsyncIterable<unknown> & { destroy(): unknown }, max: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > max) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function transportError(cause: unknown, timedOut: boolean, endpoint: string, timeoutMs: number): QueryError {

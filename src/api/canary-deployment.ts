@@ -16,7 +16,7 @@
  * not selected (`traffic.nginx` without `provider: Nginx`), so nothing is silently ignored.
  */
 import Type from 'typebox';
-import { cel, Conditions, Duration, DnsLabel, ObjectMetaSchema, type CelRule } from './common.ts';
+import { cel, Conditions, Duration, DurationPattern, DnsLabel, ObjectMetaSchema, type CelRule } from './common.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
 
 import { GROUP, VERSION } from './names.ts';
@@ -140,8 +140,34 @@ export const TrafficSpec = Type.Object({
 });
 export type TrafficSpec = Type.Static<typeof TrafficSpec>;
 
+/**
+ * A {@link Duration} with a bound checked by CEL (`duration()` parses the same
+ * Go-style text); the rule is skipped for text that is not a duration, which the
+ * pattern rule already reports.
+ */
+function boundedDuration(bound: { op: '<=' | '>='; limit: string }, message: string) {
+  return {
+    ...Duration,
+    'x-kubernetes-validations': [
+      ...Duration['x-kubernetes-validations'],
+      { rule: `!self.matches('${DurationPattern.replaceAll('\\', '\\\\')}') || duration(self) ${bound.op} duration('${bound.limit}')`, message },
+    ],
+  };
+}
+
+/** Shortest `analysis.interval`: one release may not keep the controller querying Prometheus back to back. */
+export const MIN_ANALYSIS_INTERVAL = '1s';
+/** Longest `metrics.provider.timeout`: how long one release's analysis round may take. */
+export const MAX_QUERY_TIMEOUT = '30s';
+
 export const AnalysisSpec = Type.Object({
-  interval: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '30s', description: 'Time between two analyses.' })),
+  interval: Type.Optional(
+    Type.Unsafe<string>({
+      ...boundedDuration({ op: '>=', limit: MIN_ANALYSIS_INTERVAL }, `must be at least ${MIN_ANALYSIS_INTERVAL}: analyses closer together only load Prometheus and the controller`),
+      default: '30s',
+      description: `Time between two analyses (at least ${MIN_ANALYSIS_INTERVAL}).`,
+    }),
+  ),
   window: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '1m', description: 'Range of the rate() in built-in queries.' })),
   successThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Consecutive healthy analyses needed before a step may advance.' })),
   failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive failed analyses that roll back.' })),
@@ -163,7 +189,13 @@ export const MetricsSpec = Type.Object({
   provider: Type.Optional(
     Type.Object({
       address: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'Prometheus base URL. @default the controller flag --prometheus-url' })),
-      timeout: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '5s', description: 'Timeout of one query.' })),
+      timeout: Type.Optional(
+        Type.Unsafe<string>({
+          ...boundedDuration({ op: '<=', limit: MAX_QUERY_TIMEOUT }, `must be at most ${MAX_QUERY_TIMEOUT}: a Prometheus slower than that counts as unreachable`),
+          default: '5s',
+          description: `Timeout of one query (at most ${MAX_QUERY_TIMEOUT}).`,
+        }),
+      ),
     }, { default: {} }),
   ),
   successRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Minimum share of non-5xx responses, in percent.' }) })),

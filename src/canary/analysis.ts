@@ -1,64 +1,215 @@
 /**
- * One analysis for a release: the analyzer's round against Prometheus, then the
- * consecutive-threshold verdict over the streaks stored in status. The Prometheus
- * address is `spec.metrics.provider.address`, else the controller's `--prometheus-url`;
- * with neither, the round counts as unreachable (and says why), so the release holds
- * and never promotes unjudged.
+ * Analyses of releases, run off the reconcile workers.
+ *
+ * A reconcile never waits for Prometheus. When an analysis is due, the reconcile asks
+ * the {@link AnalysisRunner}: the first ask starts the round in the background and
+ * returns `running`; when the round ends (or its deadline passes) the runner wakes the
+ * release, and that reconcile takes the finished round. So a release whose Prometheus
+ * hangs holds nothing but its own round: the workers keep turning for every other
+ * release (crash rollbacks, steps, deletes).
+ *
+ * Guarantees:
+ * - at most one round in flight per release; a round whose question is no longer asked
+ *   (the release moved to another step, its spec changed) is aborted and dropped;
+ * - every round ends by its deadline: the query timeout (`metrics.provider.timeout`,
+ *   @default 5s) capped at {@link MAX_QUERY_TIMEOUT_MS}, plus {@link DEADLINE_GRACE_MS};
+ *   one past it counts as a timeout (Prometheus unreachable);
+ * - a result is counted once: a round is identified by what the stored status asks
+ *   (generation, version, step, `analysis.nextAt`); counting it moves `nextAt` on in
+ *   status, so the next ask is a new round. A status write that fails leaves the
+ *   question, and the result, as they were;
+ * - the verdict is taken when the result is consumed, from the streaks in the status
+ *   at that moment (pure, ../analysis/verdict.ts); a restarted controller has no round
+ *   in memory and simply asks again (`nextAt` is in status).
+ *
+ * The Prometheus address is `spec.metrics.provider.address`, else the controller's
+ * `--prometheus-url`. With neither, the round counts as unreachable at once (and says
+ * why), so the release holds and never promotes unjudged. An address the allow-list
+ * refuses never gets here: the reconciler blocks the release first ({@link prometheusRefusal}).
  */
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
-import { analyze } from '../analysis/analyzer.ts';
-import { createPrometheusClient, type PrometheusClient } from '../analysis/prometheus.ts';
+import type { PrometheusAllowList } from '../analysis/allowed.ts';
+import { analyze, type AnalyzeResult } from '../analysis/analyzer.ts';
+import { Agent, buildConnector } from 'undici';
+import { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient } from '../analysis/prometheus.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
 import type { AnalysisObservation } from './phases.ts';
 import { canaryDeploymentName } from './workloads.ts';
 
-/** Prometheus clients by address and timeout (plain objects over one shared HTTP pool). */
-const clients = new Map<string, PrometheusClient>();
+/** Longest query timeout used, whatever the spec says (the schema refuses more too). */
+export const MAX_QUERY_TIMEOUT_MS = 30_000;
+/**
+ * Connections per Prometheus address. Releases sharing an address share its pool, so
+ * it is wide: queries that hang until their timeout hold a connection each, and a
+ * narrow pool would make other releases' queries wait behind them.
+ */
+export const CONNECTIONS_PER_ADDRESS = 128;
+/** Time a round gets beyond its query timeout before it is given up. */
+export const DEADLINE_GRACE_MS = 1_000;
 
-function prometheusFor(address: string, timeoutMs: number): PrometheusClient {
-  const key = `${address}|${timeoutMs}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = createPrometheusClient({ address, timeoutMs });
-    clients.set(key, client);
-  }
-  return client;
+/** What the reconcile gets when it asks for the due analysis. */
+export type AnalysisPoll =
+  /** The round finished: count it. */
+  | { kind: 'done'; observation: AnalysisObservation }
+  /** The round is in flight; the release is woken when it ends. */
+  | { kind: 'running' };
+
+/** Settings of the runner. */
+export interface AnalysisRunnerOptions {
+  /** `--prometheus-url`: Prometheus of releases that name none. */
+  defaultAddress?: string | undefined;
+  /** Gives the Prometheus client for an address. @default one pooled client per address */
+  prometheusFor?: (address: string) => PrometheusClient;
 }
 
-/** Runs one analysis of `cd` at its current step. Never throws. */
-export async function runAnalysis(
-  cd: CanaryDeployment,
-  /** The canary pods' `version` label, if they carry one (plain metrics tell versions apart by it). */
-  canaryVersionLabel: string | undefined,
-  defaultAddress: string | undefined,
-  now: Date,
-): Promise<AnalysisObservation> {
-  const { spec } = cd;
-  const previous = cd.status?.analysis;
-  const step = cd.status?.currentStepIndex;
-  const address = spec.metrics?.provider?.address ?? defaultAddress;
-  if (!address) {
-    const verdict = nextVerdict({
-      previous,
-      outcome: 'unreachable',
-      detail: 'no Prometheus address: set spec.metrics.provider.address or start the controller with --prometheus-url',
-      analysis: spec.analysis,
-      autoRollback: spec.autoRollback,
-      now,
+/** Runs analyses in the background, one round per release at a time. */
+export interface AnalysisRunner {
+  /**
+   * The due analysis of `cd`: the finished round, or `running` (started now if needed).
+   * `wake` is called once when a round started here ends. Never throws.
+   */
+  poll(cd: CanaryDeployment, input: { canaryVersionLabel: string | undefined; now: Date; wake: () => void }): AnalysisPoll;
+  /** Drops what is kept for release `uid` (finished or deleted), aborting its round. */
+  forget(uid: string): void;
+  /** Rounds in flight (for tests and metrics). */
+  inFlight(): number;
+}
+
+interface Round {
+  question: string;
+  abort: AbortController;
+  result?: AnalyzeResult;
+}
+
+/** The address `cd` is analysed against, or undefined when there is none. */
+export function prometheusAddress(cd: CanaryDeployment, defaultAddress: string | undefined): string | undefined {
+  return cd.spec.metrics?.provider?.address ?? defaultAddress;
+}
+
+/** Why the release's own Prometheus address may not be used, or undefined when it may (or none is set). */
+export function prometheusRefusal(cd: CanaryDeployment, allowList: PrometheusAllowList): string | undefined {
+  const address = cd.spec.metrics?.provider?.address;
+  if (address === undefined) return undefined;
+  const decision = allowList.check(address);
+  return decision.allowed ? undefined : decision.message;
+}
+
+/** The query timeout of `cd`, capped. */
+export function queryTimeoutMs(cd: CanaryDeployment): number {
+  return Math.min(Math.max(1, durationOr(cd.spec.metrics?.provider?.timeout, `${DEFAULT_QUERY_TIMEOUT_MS}ms`)), MAX_QUERY_TIMEOUT_MS);
+}
+
+/** What the stored status asks: a round answers exactly this question. */
+function questionOf(cd: CanaryDeployment): string {
+  const s = cd.status;
+  return `${cd.metadata.generation ?? 0}|${s?.releaseVersion ?? ''}|${s?.currentStepIndex ?? 0}|${s?.analysis?.nextAt ?? ''}`;
+}
+
+/** Creates a runner. */
+export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): AnalysisRunner {
+  const rounds = new Map<string, Round>();
+  const clients = new Map<string, PrometheusClient>();
+  const prometheusFor =
+    options.prometheusFor ??
+    ((address: string): PrometheusClient => {
+      // One pool per address (the allow-list bounds how many); each query carries its own timeout.
+      let client = clients.get(address);
+      if (!client) {
+        client = createPrometheusClient({ address, dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect: unrefConnector() }) });
+        clients.set(address, client);
+      }
+      return client;
     });
-    return { run: { time: now.toISOString(), step, metrics: [], decision: 'Inconclusive', message: verdict.message }, verdict };
+
+  function observe(cd: CanaryDeployment, result: Pick<AnalyzeResult, 'outcome' | 'run'>, now: Date): AnalysisObservation {
+    const { spec } = cd;
+    const verdict = nextVerdict({ previous: cd.status?.analysis, outcome: result.outcome, detail: result.run.message, analysis: spec.analysis, autoRollback: spec.autoRollback, now });
+    return { run: result.run, verdict };
   }
-  const prometheus = prometheusFor(address, durationOr(spec.metrics?.provider?.timeout, '5s'));
-  const result = await analyze({
-    spec,
-    namespace: cd.metadata.namespace ?? '',
-    canaryName: canaryDeploymentName(spec.targetDeployment),
-    canaryVersionLabel,
-    prometheus,
-    now,
-    step,
-  });
-  const verdict = nextVerdict({ previous, outcome: result.outcome, detail: result.run.message, analysis: spec.analysis, autoRollback: spec.autoRollback, now });
-  return { run: result.run, verdict };
+
+  function poll(cd: CanaryDeployment, input: { canaryVersionLabel: string | undefined; now: Date; wake: () => void }): AnalysisPoll {
+    const uid = cd.metadata.uid ?? '';
+    const question = questionOf(cd);
+    const step = cd.status?.currentStepIndex;
+    const current = rounds.get(uid);
+    if (current?.question === question) {
+      return current.result ? { kind: 'done', observation: observe(cd, current.result, input.now) } : { kind: 'running' };
+    }
+    current?.abort.abort();
+    rounds.delete(uid);
+
+    const address = prometheusAddress(cd, options.defaultAddress);
+    if (!address) {
+      const message = 'no Prometheus address: set spec.metrics.provider.address or start the controller with --prometheus-url';
+      return { kind: 'done', observation: observe(cd, { outcome: 'unreachable', run: { time: input.now.toISOString(), step, metrics: [], decision: 'Inconclusive', message } }, input.now) };
+    }
+
+    const timeoutMs = queryTimeoutMs(cd);
+    const round: Round = { question, abort: new AbortController() };
+    rounds.set(uid, round);
+    const started = input.now;
+    const deadlineMs = timeoutMs + DEADLINE_GRACE_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const overdue = new Promise<AnalyzeResult>((resolve) => {
+      timer = setTimeout(() => {
+        round.abort.abort();
+        resolve(timedOut(started, step, address, deadlineMs));
+      }, deadlineMs);
+      timer.unref?.();
+    });
+    const work = analyze({
+      spec: cd.spec,
+      namespace: cd.metadata.namespace ?? '',
+      canaryName: canaryDeploymentName(cd.spec.targetDeployment),
+      canaryVersionLabel: input.canaryVersionLabel,
+      prometheus: prometheusFor(address),
+      now: started,
+      step,
+      signal: round.abort.signal,
+      timeoutMs,
+    }).catch((cause: unknown): AnalyzeResult => failed(started, step, cause));
+    void Promise.race([work, overdue]).then((result) => {
+      clearTimeout(timer);
+      // A round dropped meanwhile (another question, forget) is not reported.
+      if (rounds.get(uid) !== round) return;
+      round.result = result;
+      input.wake();
+    });
+    return { kind: 'running' };
+  }
+
+  return {
+    poll,
+    forget(uid) {
+      rounds.get(uid)?.abort.abort();
+      rounds.delete(uid);
+    },
+    inFlight: () => [...rounds.values()].filter((r) => !r.result).length,
+  };
+}
+
+/**
+ * Connections that never keep the process alive: a round still waiting on a silent
+ * Prometheus must not hold up a controller that was asked to stop (its result would be
+ * dropped anyway).
+ */
+function unrefConnector(): buildConnector.connector {
+  const connect = buildConnector({});
+  return (options, callback) =>
+    connect(options, (...args) => {
+      args[1]?.unref();
+      callback(...args);
+    });
+}
+
+function timedOut(started: Date, step: number | undefined, address: string, deadlineMs: number): AnalyzeResult {
+  const message = `no answer from ${address} within ${deadlineMs}ms`;
+  return { outcome: 'unreachable', run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message }, problems: [], queries: {} };
+}
+
+function failed(started: Date, step: number | undefined, cause: unknown): AnalyzeResult {
+  // analyze() does not throw; should it ever, the round still ends, as unusable.
+  const message = `analysis failed: ${cause instanceof Error ? cause.message : String(cause)}`.slice(0, 200);
+  return { outcome: 'unreachable', run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message }, problems: [], queries: {} };
 }

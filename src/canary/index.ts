@@ -1,7 +1,8 @@
 /**
  * The CanaryDeployment controller's entry in the controller registry (`src/controllers.ts`):
- * `--prometheus-url` for analyses, notifications through src/notify (failures logged,
- * never holding a release up).
+ * `--prometheus-url` (and `--allowed-prometheus-url`) for analyses, notifications
+ * through src/notify (failures logged, never holding a release up; internal URLs
+ * refused unless `--allow-internal-notification-urls`).
  */
 import type { ControllerEntry } from '../controllers.ts';
 import { releaseNotifier } from '../notify/index.ts';
@@ -12,14 +13,15 @@ export { canaryController, CanaryControllerName, CanaryFinalizer } from './contr
 /** `--controllers canary`. */
 export const canaryEntry: ControllerEntry = {
   name: CanaryControllerName,
-  create({ client, log, prometheusUrl }) {
+  create({ client, log, prometheusUrl, allowedPrometheusUrls, allowInternalNotificationUrls }) {
     const notify = releaseNotifier(client, {
+      allowInternal: allowInternalNotificationUrls ?? false,
       onReport: (report) => {
         const failed = report.deliveries.filter((d) => !d.ok);
         if (failed.length > 0 || report.problems.length > 0) log.warn({ release: report.release, event: report.event, failed, problems: report.problems }, 'notification not delivered');
         else log.info({ release: report.release, event: report.event, receivers: report.deliveries.length }, 'notified');
       },
     });
-    return canaryController({ prometheusUrl, notify });
+    return canaryController({ prometheusUrl, allowedPrometheusUrls, allowInternalNotificationUrls, notify });
   },
 };

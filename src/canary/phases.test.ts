@@ -621,3 +621,63 @@ test('the person who gave a command is named in the history entry and the Event'
   const anon = reconcile(settings(), { ...tr.status, phase: 'Failed' }, w, { command: { verb: 'retry', raw: 'retry:3', } });
   assert.equal(anon.status.history?.at(-1)?.by, undefined);
 });
+
+test('an analysis in flight: no wake-up for the overdue round (its end wakes the release), other timers still count', () => {
+  const w = world();
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  w.now += 1_000; // the round is due; the pause (5s) is not over
+  const spinning = reconcile(s, tr.status, w);
+  assert.equal(spinning.requeueAfterMs, 0, 'without a round in flight, an overdue round is looked at at once');
+  const waiting = reconcile(s, tr.status, w, { analysisRunning: true });
+  assert.equal(waiting.requeueAfterMs, 4_000, 'with one in flight, the next wake-up is the pause deadline');
+  assert.equal(waiting.status.analysis?.nextAt, tr.status.analysis?.nextAt, 'nothing is counted while running');
+});
+
+const refused = { reason: 'PrometheusNotAllowed', message: 'metrics.provider.address http://evil is not allowed' };
+
+test('a refused release never starts; it starts once the refusal is lifted', () => {
+  const w = world();
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
+  let tr = reconcile(s, undefined, w, { blocked: refused });
+  assert.equal(tr.status.phase, undefined);
+  assert.equal(tr.status.reason, 'PrometheusNotAllowed');
+  assert.match(tr.status.message ?? '', /does not start: .*not allowed/);
+  assert.deepEqual(tr.effects, [], 'no canary, no traffic');
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Initializing');
+});
+
+test('a refused release holds before the first step, and is rolled back once stepping', () => {
+  const w = world();
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  const held = reconcile(s, tr.status, w, { blocked: refused });
+  assert.equal(held.status.phase, 'Initializing');
+  assert.equal(held.status.reason, 'PrometheusNotAllowed');
+  assert.ok(!held.effects.some((e) => e.type === 'setWeight'), 'no traffic moves to the canary');
+  assert.equal(w.weight, 0);
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Progressing');
+  assert.equal(w.weight, 10);
+  tr = reconcile(s, tr.status, w, { blocked: refused });
+  assert.equal(tr.status.phase, 'Failed');
+  assert.equal(tr.status.reason, 'PrometheusNotAllowed');
+  assert.equal(tr.effects[0]?.type, 'resetTraffic', 'traffic back on stable first');
+  assert.equal(w.weight, 0);
+  assert.equal(w.canary, undefined);
+});
+
+test('a refused release with a crash-looping canary is rolled back for the crash', () => {
+  const w = world();
+  const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w);
+  w.crash = true;
+  tr = reconcile(s, tr.status, w, { blocked: refused });
+  assert.equal(tr.status.reason, 'PodCrashLoop');
+});

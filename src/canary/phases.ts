@@ -20,7 +20,11 @@
  *   first effect, and the status saying Failed is written right after it);
  * - Completed and Failed are level-triggered too: a canary still present there (a
  *   controller killed mid-cleanup) is cleaned up again;
- * - each CLI command (`<verb>:<id>`) is acted on at most once (`handledCommand`).
+ * - each CLI command (`<verb>:<id>`) is acted on at most once (`handledCommand`);
+ * - a release the controller refuses to judge (`obs.blocked`: its Prometheus is not
+ *   on the allow-list) never sends traffic to a canary and never promotes: nothing
+ *   starts, Initializing holds before the first step, a release already stepping is
+ *   rolled back. A crash-looping canary is still rolled back first.
  *
  * No clock, no I/O: `now` is an observation; tests run on plain data.
  */
@@ -113,6 +117,13 @@ export interface Observations {
   /** Canary weight read back from the traffic provider, when the reconciler read it. */
   weight?: number | undefined;
   analysis?: AnalysisObservation | undefined;
+  /**
+   * An analysis round is in flight (run off the reconcile workers): its end wakes the
+   * release, so an overdue `analysis.nextAt` is no reason to look again meanwhile.
+   */
+  analysisRunning?: boolean | undefined;
+  /** Why the controller refuses to judge this release (e.g. `PrometheusNotAllowed`); see the guarantees above. */
+  blocked?: { reason: string; message: string } | undefined;
   /** An unhandled command, if any. */
   command?: CommandObservation | undefined;
 }
@@ -170,11 +181,13 @@ function decide(t: Builder): void {
   const phase = t.status.phase;
   const command = t.takeCommand();
 
-  if (phase === undefined) return start(t, 'Started');
+  if (phase === undefined) return obs.blocked ? refuseToStart(t, obs.blocked) : start(t, 'Started');
   if (phase === 'Completed' || phase === 'Failed') return finished(t, phase, command);
 
   // An active release (Initializing, Progressing, Paused).
-  if (t.status.releaseVersion !== settings.version) return start(t, 'Restarted');
+  if (t.status.releaseVersion !== settings.version) {
+    return obs.blocked ? rollback(t, obs.blocked.reason, obs.blocked.message) : start(t, 'Restarted');
+  }
   if (command?.verb === 'retry') t.ignore(command, 'retry applies only to a Failed release');
   // Once the stable Deployment takes the new image there is nothing left to roll back to.
   const promoting = t.step >= t.total;
@@ -186,6 +199,7 @@ function decide(t: Builder): void {
     if (!obs.pods.healthy && settings.autoRollback.enabled && settings.autoRollback.onPodCrash) {
       return rollback(t, obs.pods.reason === 'CrashLoopBackOff' ? 'PodCrashLoop' : obs.pods.reason === 'OOMKilled' ? 'PodOOMKilled' : 'PodNotReady', obs.pods.message);
     }
+    if (obs.blocked) return block(t, obs.blocked);
     if (obs.analysis && recordAnalysis(t, obs.analysis) === 'rolledBack') return;
   }
   if (phase === 'Initializing') return initializing(t, command);
@@ -256,10 +270,13 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
 /** Completed or Failed: keep the cluster clean, start again on a new version or `retry`. */
 function finished(t: Builder, phase: 'Completed' | 'Failed', command: CommandObservation | undefined): void {
   const { settings, obs } = t;
-  if (t.status.releaseVersion !== settings.version) return resetForNew(t, 'Started');
-  if (command?.verb === 'retry') {
-    if (phase === 'Failed') return resetForNew(t, 'Retried', command.by);
-    t.ignore(command, 'retry applies only to a Failed release');
+  if (t.status.releaseVersion !== settings.version) {
+    if (!obs.blocked) return resetForNew(t, 'Started');
+    refuseToStart(t, obs.blocked);
+  } else if (command?.verb === 'retry') {
+    if (phase === 'Failed' && obs.blocked) t.ignore(command, obs.blocked.message);
+    else if (phase === 'Failed') return resetForNew(t, 'Retried', command.by);
+    else t.ignore(command, 'retry applies only to a Failed release');
   } else if (command) {
     t.ignore(command, `the release is ${phase}`);
   }
@@ -267,6 +284,22 @@ function finished(t: Builder, phase: 'Completed' | 'Failed', command: CommandObs
     // A controller stopped between the rollback's (or promotion's) writes: finish them.
     t.effects.push({ type: 'resetTraffic' }, { type: 'deleteCanary' });
   }
+}
+
+/** Nothing new starts while the controller refuses the release; the status says why. */
+function refuseToStart(t: Builder, blocked: { reason: string; message: string }): void {
+  t.status.reason = blocked.reason;
+  t.status.message = `${t.settings.version} does not start: ${blocked.message}`;
+}
+
+/** An active release the controller refuses: held before any traffic moved, rolled back after. */
+function block(t: Builder, blocked: { reason: string; message: string }): void {
+  if (t.status.phase === 'Initializing') {
+    t.status.reason = blocked.reason;
+    t.status.message = `held before the first step: ${blocked.message}`;
+    return;
+  }
+  rollback(t, blocked.reason, blocked.message);
 }
 
 function resetForNew(t: Builder, event: 'Started' | 'Retried', by?: string): void {
@@ -338,7 +371,7 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
     t.effects.push({ type: 'prepareTraffic' }, { type: 'setWeight', weight: t.status.currentWeight ?? step.weight });
   }
   if (t.status.phase === 'Paused') {
-    t.wakeAt(parseTime(t.status.analysis?.nextAt));
+    t.wakeForAnalysis();
     return;
   }
 
@@ -363,7 +396,7 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   if (!ready) waits.push('for the canary to be available');
   t.status.message = `step ${t.step + 1}/${t.total}: ${t.status.currentWeight ?? 0}% to ${settings.version}, waiting ${waits.join(', ')}`;
   if (step.pauseMs !== undefined && !timerDone) t.wakeAt(pauseUntil);
-  if (!analysisOk) t.wakeAt(parseTime(t.status.analysis?.nextAt));
+  if (!analysisOk) t.wakeForAnalysis();
   if (obs.pods.healthy) t.wakeAt(obs.pods.recheckAt);
 }
 
@@ -548,6 +581,16 @@ class Builder {
     this.wake = this.wake === undefined ? at : Math.min(this.wake, at);
   }
 
+  /**
+   * Asks to be reconciled when the next analysis is due; not while a round for an
+   * overdue one is in flight (its end wakes the release, polling would only spin).
+   */
+  wakeForAnalysis(): void {
+    const at = parseTime(this.status.analysis?.nextAt);
+    if (at !== undefined && at <= this.obs.now && this.obs.analysisRunning) return;
+    this.wakeAt(at);
+  }
+
   /** A history entry, an Event and (unless `notify` is false) a notification. */
   record(
     entry: string,
@@ -568,7 +611,7 @@ class Builder {
     const status = this.status;
     status.observedGeneration = this.obs.generation;
     const stepping = (status.phase === 'Progressing' || status.phase === 'Paused') && (status.currentStepIndex ?? 0) < this.total;
-    if (stepping && this.settings.analysis) this.wakeAt(parseTime(status.analysis?.nextAt));
+    if (stepping && this.settings.analysis) this.wakeForAnalysis();
     const requeueAfterMs = this.wake === undefined ? undefined : Math.max(0, this.wake - this.obs.now);
     return { status: prune(status), effects: this.effects, statusAfter: this.statusAfter ?? this.effects.length, requeueAfterMs };
   }

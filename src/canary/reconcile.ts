@@ -2,9 +2,13 @@
  * The CanaryDeployment reconciler: observe (informer caches, one analysis when due),
  * decide (the pure state machine in ./phases.ts), act (./effects.ts), write status.
  *
- * Reads come from the caches; the only reads sent to the API server are Prometheus
- * queries when an analysis is due and one read-back of the traffic weight per release
- * after the process starts (to repair what a controller killed mid-rollback left).
+ * Reads come from the caches; the only reads sent to the API server are one read-back
+ * of the traffic weight per release after the process starts (to repair what a
+ * controller killed mid-rollback left). Prometheus is never awaited here: a due analysis
+ * runs in the background (./analysis.ts) and the reconcile its end triggers counts it.
+ *
+ * Addresses the operator did not allow (./admission.ts) are refused with the `Accepted`
+ * condition and a Warning Event; a refused Prometheus blocks the release.
  *
  * Stale caches: right after a status write, another event (a pod, a Deployment) may
  * trigger a reconcile before the watch has delivered our own write. Reconciling the
@@ -19,14 +23,30 @@ import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { TerminalError } from '../runtime/errors.ts';
-import { runAnalysis } from './analysis.ts';
+import { createAnalysisRunner } from './analysis.ts';
+import { acceptedCondition, AcceptedCondition, refusals, type Refusal } from './admission.ts';
+import { prometheusAllowList } from '../analysis/allowed.ts';
+import { getCondition, mergeConditions } from '../runtime/conditions.ts';
 import { pendingCommand } from './commands.ts';
 import { cleanupTraffic, executeEffects, releaseEnv, type Notifier } from './effects.ts';
+import type { NotificationEvent } from '../api/canary-deployment.ts';
 import { analysisDue, isFinished, transition, type AnalysisObservation, type Observations } from './phases.ts';
 import { assessPods, type Pod } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
 import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, type Service } from './workloads.ts';
+
+/**
+ * `status` with the `Accepted` condition for `refused`. The condition appears with the
+ * first refusal and then stays (True once the spec is fixed); a release never refused
+ * does not carry it, so its status is what it always was.
+ */
+function withAccepted(status: CanaryDeploymentStatus, refused: readonly Refusal[], previous: CanaryDeploymentStatus | undefined, generation: number, now: Date): CanaryDeploymentStatus {
+  // `previous`: a release that starts afresh gets a new status, and must still be told its refusal is over.
+  const carried = getCondition(status.conditions, AcceptedCondition) ?? getCondition(previous?.conditions, AcceptedCondition);
+  if (refused.length === 0 && !carried) return status;
+  return { ...status, conditions: mergeConditions(status.conditions, [acceptedCondition(refused, generation)], now) };
+}
 
 /** How often an active release is looked at even when nothing changes (a safety net). */
 export const ACTIVE_RESYNC_MS = 60_000;
@@ -34,9 +54,26 @@ export const ACTIVE_RESYNC_MS = 60_000;
 export interface CanaryReconcilerOptions {
   /** `--prometheus-url`: Prometheus of releases that name none. */
   prometheusUrl?: string | undefined;
-  /** Sends notifications; failures are its own business (never awaited by a release). */
-  notify?: Notifier | undefined;
+  /**
+   * `--allowed-prometheus-url`: addresses releases may name besides `prometheusUrl`.
+   * @default none (only `prometheusUrl`)
+   */
+  allowedPrometheusUrls?: readonly string[] | undefined;
+  /** `--allow-internal-notification-urls`: notification URLs may be cluster-internal. @default false */
+  allowInternalNotificationUrls?: boolean | undefined;
+  /**
+   * Sends notifications; failures are its own business (never awaited by a release).
+   * Receivers its report marks `refused` (a URL policy refusal) become Warning Events.
+   */
+  notify?: ReportingNotifier | undefined;
 }
+
+/** A notifier whose report (if any) lists receivers it refused. */
+export type ReportingNotifier = (
+  event: NotificationEvent,
+  cd: CanaryDeployment,
+  message: string,
+) => Promise<{ problems?: readonly { index: number; receiver: string; message: string; refused?: boolean }[]; deliveries?: readonly { receiver: string; error?: string }[] } | undefined | void>;
 
 /** The reconciler with the in-memory state it keeps across reconciles of one process. */
 export interface CanaryReconciler {
@@ -56,6 +93,25 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   const verified = new Set<string>();
   /** `uid/version/phase` whose provider cleanup ran since this process started. */
   const cleaned = new Set<string>();
+  const analyses = createAnalysisRunner({ defaultAddress: options.prometheusUrl });
+  const policy = {
+    prometheus: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls ?? []),
+    allowInternalNotificationUrls: options.allowInternalNotificationUrls ?? false,
+  };
+
+  /** The notifier of one reconcile: refused receivers are told on the release. */
+  function notifierFor(ctx: ReconcileContext): Notifier | undefined {
+    const send = options.notify;
+    if (!send) return undefined;
+    return async (event, cd, message) => {
+      const report = await send(event, cd, message);
+      const refused = [
+        ...(report?.problems ?? []).filter((p) => p.refused).map((p) => `notifications[${p.index}] (${p.receiver}): ${p.message}`),
+        ...(report?.deliveries ?? []).filter((d) => d.error?.startsWith('refused:')).map((d) => `${d.receiver}: ${d.error ?? ''}`),
+      ];
+      for (const note of refused) await ctx.events.publish(cd, { type: 'Warning', reason: 'NotificationURLRefused', note });
+    };
+  }
 
   function track(cd: CanaryDeployment): void {
     const ns = cd.metadata.namespace ?? '';
@@ -100,12 +156,21 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if (stable && !releasedContainer(stable.spec?.template, cd.spec.container)) {
       throw new TerminalError(`container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`, { reason: 'ContainerNotFound' });
     }
-    const env = releaseEnv({ cd, ctx, settings, stable, canary, service, extraLabels: extra.labels, notify: options.notify });
+    const env = releaseEnv({ cd, ctx, settings, stable, canary, service, extraLabels: extra.labels, notify: notifierFor(ctx) });
 
     const status = cd.status;
+    const refused = refusals(cd, policy);
+    const blocking = settings.analysis ? refused.find((r) => r.blocks) : undefined;
     let analysis: AnalysisObservation | undefined;
-    if (analysisDue(settings, status, now.getTime())) {
-      analysis = await runAnalysis(cd, canary?.spec?.template?.metadata?.labels?.['version'], options.prometheusUrl, now);
+    let analysisRunning = false;
+    if (!blocking && analysisDue(settings, status, now.getTime())) {
+      const polled = analyses.poll(cd, {
+        canaryVersionLabel: canary?.spec?.template?.metadata?.labels?.['version'],
+        now,
+        wake: () => ctx.enqueue({ namespace: ns, name: cd.metadata.name ?? '' }),
+      });
+      if (polled.kind === 'done') analysis = polled.observation;
+      else analysisRunning = true;
     }
     const obs: Observations = {
       now: now.getTime(),
@@ -122,6 +187,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       },
       pods: assessPods(pods, { now: now.getTime(), notReadyGraceMs: settings.autoRollback.notReadyGraceMs, image: settings.version, container: cd.spec.container }),
       analysis,
+      analysisRunning,
+      blocked: blocking && { reason: blocking.reason, message: blocking.message },
       command: pendingCommand(cd),
     };
     const stepping = (status?.phase === 'Progressing' || status?.phase === 'Paused') && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
@@ -137,12 +204,14 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const notifications = tr.effects.filter((effect) => effect.type === 'notify');
     const writes = (effects: typeof tr.effects) => effects.filter((effect) => effect.type !== 'notify');
     await executeEffects(env, writes(tr.effects.slice(0, tr.statusAfter)));
-    await writeStatus(cd, withConditions(tr.status, obs.generation, now), ctx);
+    await writeStatus(cd, withAccepted(withConditions(tr.status, obs.generation, now), refused, status, obs.generation, now), ctx);
+    await reportRefusals(cd, refused, ctx);
     await executeEffects(env, writes(tr.effects.slice(tr.statusAfter)));
     // ... and they describe the release as it is now (step, weight, phase), not as it was read.
     if (notifications.length > 0) await executeEffects({ ...env, cd: { ...cd, status: tr.status } }, notifications);
 
     if (isFinished(tr.status.phase)) {
+      analyses.forget(uid);
       // The provider's leftovers (subsets, canary backendRefs) go once the canary pods are gone.
       const key = `${uid}/${tr.status.releaseVersion}/${tr.status.phase}`;
       const gone = !deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)) && pods.length === 0 && !tr.effects.some((e) => e.type === 'deleteCanary');
@@ -174,7 +243,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const resolved = releaseSettings(cd.spec);
     if (!resolved.ok) return; // nothing was ever made for an invalid spec
     const { stable, canary, service, pods } = lookUp(cd, ctx);
-    const env = releaseEnv({ cd, ctx, settings: resolved.settings, stable, canary, service, extraLabels: {}, notify: options.notify });
+    const env = releaseEnv({ cd, ctx, settings: resolved.settings, stable, canary, service, extraLabels: {}, notify: notifierFor(ctx) });
     if (canary || pods.length > 0) {
       // Traffic first, then the canary: the same order as a rollback.
       await executeEffects(env, [{ type: 'resetTraffic' }, { type: 'deleteCanary' }]);
@@ -183,9 +252,18 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     }
     await cleanupTraffic(env);
     written.delete(cd.metadata.uid ?? '');
+    analyses.forget(cd.metadata.uid ?? '');
     if (!isFinished(cd.status?.phase)) {
       await ctx.events.publish(cd, { type: 'Normal', reason: 'Deleted', note: 'deleted mid-release: all traffic back on stable, canary removed' });
     }
+  }
+
+  /** A Warning Event per refusal, once: when the `Accepted` condition the release carried says otherwise. */
+  async function reportRefusals(cd: CanaryDeployment, refused: readonly Refusal[], ctx: ReconcileContext): Promise<void> {
+    const before = getCondition(cd.status?.conditions, AcceptedCondition);
+    const now = acceptedCondition(refused, 0);
+    if (before?.status === now.status && before.message === now.message) return;
+    for (const r of refused) await ctx.events.publish(cd, { type: 'Warning', reason: r.reason, note: `${r.field}: ${r.message}` });
   }
 
   /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */

@@ -68,7 +68,8 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
       },
       analysis: hasMetrics(spec)
         ? {
-            intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.interval),
+            // The schema refuses less than 1s; a CRD installed before that rule still gets the floor.
+            intervalMs: Math.max(1_000, durationOr(analysis.interval, ANALYSIS_DEFAULTS.interval)),
             successThreshold: analysis.successThreshold ?? ANALYSIS_DEFAULTS.successThreshold,
           }
         : undefined,

@@ -30,7 +30,7 @@ export function dingtalk(options: ReceiverOptions): Notifier {
     send: async (message, signal) => {
       // Signed per attempt: a retry an hour later must not reuse a stale timestamp.
       const url = options.secret ? signedUrl(options.url, options.secret, now()) : options.url;
-      return errcodeResult(await postJson(url, dingtalkPayload(message), signal), RETRYABLE_ERRCODES);
+      return errcodeResult(await postJson(url, dingtalkPayload(message), signal, {}, options.dispatcher), RETRYABLE_ERRCODES);
     },
   };
 }

@@ -4,13 +4,14 @@
  * Retryable: transport failures, timeouts, 408, 429 (with its Retry-After) and 5xx.
  * Not retryable: every other non-2xx (bad payload, wrong URL, revoked token).
  */
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { SendResult } from './notifier.ts';
 
 /** The raw answer of a receiver, for receivers that read its body (DingTalk, WeCom). */
 export type PostResult = { ok: true; status: number; text: string } | Extract<SendResult, { ok: false }>;
 
-export async function postJson(url: string, body: unknown, signal: AbortSignal, headers: Record<string, string> = {}): Promise<PostResult> {
+/** POSTs `body` as JSON to `url` through `dispatcher` (@default undici's global one). */
+export async function postJson(url: string, body: unknown, signal: AbortSignal, headers: Record<string, string> = {}, dispatcher?: Dispatcher): Promise<PostResult> {
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
   try {
     const response = await request(url, {
@@ -18,6 +19,7 @@ export async function postJson(url: string, body: unknown, signal: AbortSignal, 
       headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'codedance', ...headers },
       body: payload,
       signal,
+      ...(dispatcher ? { dispatcher } : {}),
     });
     const text = await response.body.text();
     const status = response.statusCode;
@@ -34,6 +36,9 @@ export async function postJson(url: string, body: unknown, signal: AbortSignal, 
   } catch (cause) {
     const err = cause as { name?: string; code?: string; message?: string };
     const timedOut = signal.aborted || err.name === 'TimeoutError' || /TIMEOUT/.test(err.code ?? '');
+    const reason = (cause as { cause?: { code?: string; message?: string } }).cause;
+    // A connection refused by the URL policy (./url-policy.ts) will not succeed on a retry.
+    if (err.code === 'EINTERNALADDRESS' || reason?.code === 'EINTERNALADDRESS') return { ok: false, retryable: false, error: `refused: ${reason?.message ?? err.message ?? ''}` };
     return { ok: false, retryable: true, error: timedOut ? 'timed out' : `${err.code ?? 'error'}: ${err.message ?? String(cause)}` };
   }
 }

@@ -2,6 +2,7 @@
  * The interface every receiver implements, and the outcome of one delivery attempt.
  */
 import type { NotificationSpec } from '../api/canary-deployment.ts';
+import type { Dispatcher } from 'undici';
 import type { NotificationMessage } from './message.ts';
 
 export type NotificationType = NotificationSpec['type'];
@@ -35,6 +36,8 @@ export interface ReceiverOptions {
   secret?: string;
   /** Clock for signatures (tests). @default Date.now */
   now?: () => number;
+  /** Sends through this dispatcher (the URL policy's public-only one). @default undici's global dispatcher */
+  dispatcher?: Dispatcher;
 }
 
 export type NotifierFactory = (options: ReceiverOptions) => Notifier;

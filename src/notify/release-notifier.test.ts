@@ -21,7 +21,7 @@ test('resolves receivers from the release and sends, reporting problems', async 
       },
     };
     const reports: unknown[] = [];
-    const send = releaseNotifier(client, { onReport: (r) => reports.push(r), backoff: { initialMs: 1 } });
+    const send = releaseNotifier(client, { onReport: (r) => reports.push(r), backoff: { initialMs: 1 }, allowInternal: true });
     await send('Started', cd, 'release of web:v2 started');
     assert.equal(receiver.requests.length, 1);
     assert.equal((JSON.parse(receiver.requests[0]?.body ?? '') as { message: string }).message, 'release of web:v2 started');

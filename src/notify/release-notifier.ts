@@ -8,33 +8,39 @@
 import type { CanaryDeployment, NotificationEvent } from '../api/canary-deployment.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { notify, type NotifyOptions, type NotifyReport } from './notify.ts';
-import { resolveReceivers, type ReceiverProblem } from './resolve.ts';
+import { resolveReceivers, type ReceiverProblem, type ResolveOptions } from './resolve.ts';
 
-export interface ReleaseNotifierOptions extends Omit<NotifyOptions, 'message'> {
+export interface ReleaseNotifierOptions extends Omit<NotifyOptions, 'message'>, ResolveOptions {
   /** Called once per event with what happened (log failures and problems here). @default none */
   onReport?: (report: NotifyReport & { problems: ReceiverProblem[]; release: string }) => void;
 }
 
+/** What one call of a release notifier did: `undefined` when the release has no receivers. */
+export type ReleaseNotifyReport = NotifyReport & { problems: ReceiverProblem[]; release: string };
+
 /**
- * `(event, release, message) => Promise<void>` for the reconciler. The promise never
+ * `(event, release, message) => Promise<report>` for the reconciler. The promise never
  * rejects and settles when delivery ends (bounded by the deadline); callers do not
- * need to await it.
+ * need to await it (the reconciler reads the report for URLs the policy refused).
  */
 export function releaseNotifier(
   client: Pick<KubeClient, 'get'>,
   options: ReleaseNotifierOptions = {},
-): (event: NotificationEvent, release: CanaryDeployment, message?: string) => Promise<void> {
-  const { onReport, ...notifyOptions } = options;
+): (event: NotificationEvent, release: CanaryDeployment, message?: string) => Promise<ReleaseNotifyReport | undefined> {
+  const { onReport, allowInternal, ...notifyOptions } = options;
   return async (event, release, message) => {
     const specs = release.spec.notifications;
-    if (!specs || specs.length === 0) return;
+    if (!specs || specs.length === 0) return undefined;
     const namespace = release.metadata.namespace ?? '';
+    let full: ReleaseNotifyReport | undefined;
     try {
-      const { receivers, problems } = await resolveReceivers(client, namespace, specs);
+      const { receivers, problems } = await resolveReceivers(client, namespace, specs, { allowInternal: allowInternal ?? false });
       const report = await notify(event, release, receivers, { ...notifyOptions, message });
-      onReport?.({ ...report, problems, release: `${namespace}/${release.metadata.name ?? ''}` });
+      full = { ...report, problems, release: `${namespace}/${release.metadata.name ?? ''}` };
+      onReport?.(full);
     } catch {
       // resolveReceivers and notify do not throw; onReport is the caller's and must not escape either.
     }
+    return full;
   };
 }

@@ -9,6 +9,10 @@
  * Never throws: a missing Secret or key, or a failed read, is a problem value and the
  * receiver is left out, so one bad receiver never stops the others (the reconciler
  * reports problems as a condition or an Event).
+ *
+ * Unless `allowInternal` is set, a URL to a cluster-internal host (./url-policy.ts) is
+ * refused the same way (a problem with `refused: true`), and the receivers left send
+ * through a dispatcher that refuses names resolving to internal addresses.
  */
 import type { NotificationSpec } from '../api/canary-deployment.ts';
 import type { KubeClient, KubeObject } from '../runtime/client.ts';
@@ -16,6 +20,7 @@ import { Secret } from '../runtime/kinds.ts';
 import type { Receiver } from './notify.ts';
 import { notifiers } from './registry.ts';
 import { WECOM_WEBHOOK_URL } from './wecom.ts';
+import { publicOnlyDispatcher, refuseNotificationUrl } from './url-policy.ts';
 
 /** The Secret fields read here. */
 interface SecretObject extends KubeObject {
@@ -28,6 +33,14 @@ export interface ReceiverProblem {
   /** The receiver's name or type. */
   receiver: string;
   message: string;
+  /** The URL was refused by the URL policy (not a missing Secret or key). */
+  refused?: boolean;
+}
+
+/** How receivers are resolved. */
+export interface ResolveOptions {
+  /** Let URLs reach cluster-internal hosts (`--allow-internal-notification-urls`). @default false */
+  allowInternal?: boolean;
 }
 
 /** Reads what `specs` need from Secrets in `namespace` (one read per Secret) and builds the receivers. */
@@ -35,6 +48,7 @@ export async function resolveReceivers(
   client: Pick<KubeClient, 'get'>,
   namespace: string,
   specs: readonly NotificationSpec[] | undefined,
+  options: ResolveOptions = {},
 ): Promise<{ receivers: Receiver[]; problems: ReceiverProblem[] }> {
   const receivers: Receiver[] = [];
   const problems: ReceiverProblem[] = [];
@@ -86,7 +100,18 @@ export async function resolveReceivers(
       problem('the url is not http(s)');
       continue;
     }
-    const notifier = notifiers[spec.type]({ name: receiver, url, ...(secret === undefined ? {} : { secret: secret.trim() }) });
+    const refusal = options.allowInternal ? undefined : refuseNotificationUrl(url);
+    if (refusal) {
+      // Say which host, never the whole URL: it may carry a token.
+      problems.push({ index, receiver, message: refusal, refused: true });
+      continue;
+    }
+    const notifier = notifiers[spec.type]({
+      name: receiver,
+      url,
+      ...(secret === undefined ? {} : { secret: secret.trim() }),
+      ...(options.allowInternal ? {} : { dispatcher: publicOnlyDispatcher() }),
+    });
     receivers.push({ notifier, events: spec.events });
   }
   return { receivers, problems };

@@ -16,7 +16,7 @@ export function slack(options: ReceiverOptions): Notifier {
     name: options.name ?? SLACK,
     type: SLACK,
     send: async (message, signal) => {
-      const result = await postJson(options.url, slackPayload(message), signal);
+      const result = await postJson(options.url, slackPayload(message), signal, {}, options.dispatcher);
       return result.ok ? { ok: true, status: result.status } : result;
     },
   };

@@ -26,7 +26,7 @@ export function webhook(options: ReceiverOptions): Notifier {
       const body = JSON.stringify(webhookPayload(message));
       const headers: Record<string, string> = { [EVENT_HEADER]: message.event };
       if (options.secret) headers[SIGNATURE_HEADER] = webhookSignature(body, options.secret);
-      const result = await postJson(options.url, body, signal, headers);
+      const result = await postJson(options.url, body, signal, headers, options.dispatcher);
       return result.ok ? { ok: true, status: result.status } : result;
     },
   };

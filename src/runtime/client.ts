@@ -11,13 +11,30 @@
  * - a 404 on `get` is `undefined`, never an exception; every other non-2xx is a
  *   {@link KubeApiError} carrying the API server's Status;
  * - every request is counted by verb and resource ({@link KubeClient.requestCounts}),
- *   so benchmarks can report API requests per release.
+ *   so benchmarks can report API requests per release;
+ * - requests are rate limited on our side, like client-go's `QPS` and `Burst`: on
+ *   average `qps` per second, `burst` at once ({@link DEFAULT_KUBE_API_QPS},
+ *   {@link DEFAULT_KUBE_API_BURST}; the controller's `--kube-api-qps`, `--kube-api-burst`).
+ *   Opening a watch counts as one request; the events that stream back do not. So a
+ *   controller gone wrong (or thousands of releases at once) queues behind its own
+ *   limit instead of flooding the API server that every tenant shares.
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { apiVersionOf, type ResourceKind } from './kinds.ts';
 import { loadKubeConfig, type ResolvedKubeConfig } from './kubeconfig.ts';
 
 export { loadKubeConfig, KubeConfigError, type ResolvedKubeConfig } from './kubeconfig.ts';
+import { createTokenBucket } from './rate-limit.ts';
+import { realClock, sleep } from './clock.ts';
+
+/**
+ * Default request rate (per second) of a client. Far above client-go's 5 and the
+ * 20-100 peers ship with (Flux 50, Flagger 100), so hundreds of releases at once are
+ * not slowed; a few hundred writes a second is about what a small API server takes.
+ */
+export const DEFAULT_KUBE_API_QPS = 200;
+/** Default burst of a client: a startup (lists, watches, one write per release) of a few hundred releases passes at once. */
+export const DEFAULT_KUBE_API_BURST = 400;
 
 /** Metadata every object carries; only the fields the project reads are typed. */
 export interface ObjectMeta {
@@ -159,6 +176,12 @@ export interface KubeClientOptions {
   fieldManager?: string;
   /** Timeout of each non-watch request, in milliseconds. @default 30000 */
   requestTimeoutMs?: number;
+  /** Requests per second on average; 0 or Infinity: no limit. @default {@link DEFAULT_KUBE_API_QPS} */
+  qps?: number;
+  /** Requests at once above the average. @default {@link DEFAULT_KUBE_API_BURST} */
+  burst?: number;
+  /** Told of each request that waited for the rate limit (e.g. to log long waits). @default none */
+  onThrottle?: (waitedMs: number, request: string) => void;
 }
 
 /** The client every part of the project talks to the API server through. */
@@ -234,6 +257,15 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
     connections: 64,
   });
   const counts: Record<string, number> = {};
+  const limiter = createTokenBucket({ qps: options.qps ?? DEFAULT_KUBE_API_QPS, burst: options.burst ?? DEFAULT_KUBE_API_BURST });
+
+  /** Waits for the rate limit (at once when `signal` aborts). */
+  async function throttle(method: string, path: string, signal?: AbortSignal): Promise<void> {
+    const wait = limiter.reserve();
+    if (wait <= 0) return;
+    await sleep(realClock, wait, signal);
+    options.onThrottle?.(wait, `${method} ${path.split('?')[0]}`);
+  }
 
   async function headers(contentType?: string): Promise<Record<string, string>> {
     const result: Record<string, string> = { accept: 'application/json' };
@@ -254,6 +286,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
 
   async function send<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
     count(method, path);
+    await throttle(method, path);
     let response: Dispatcher.ResponseData;
     try {
       response = await request(`${server}${path}`, {
@@ -296,6 +329,8 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
         allowWatchBookmarks: opts.allowWatchBookmarks ?? true,
       });
     count('WATCH', path);
+    await throttle('WATCH', path, signal);
+    if (signal?.aborted) return;
     let response: Dispatcher.ResponseData;
     try {
       response = await request(`${server}${path}`, {

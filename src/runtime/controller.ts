@@ -40,6 +40,12 @@ export interface ReconcileContext {
   now(): Date;
   /** This controller's name. */
   controller: string;
+  /**
+   * Schedules a reconcile of `key` (a primary of this controller) now. For work a
+   * reconcile started but does not wait for (a background task): its end calls this,
+   * later, from outside any reconcile. A key being reconciled runs again after.
+   */
+  enqueue(key: ObjectKey): void;
 }
 
 /** Reconciles one object (read from the cache: frozen, copy before changing). */

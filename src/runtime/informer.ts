@@ -4,6 +4,11 @@
  *
  * Informers are shared: the manager makes one per kind and every controller that
  * watches that kind listens to it.
+ *
+ * A listener that throws (or returns a promise that rejects) is reported through
+ * `onListenerError` and otherwise ignored: the other listeners still get the change,
+ * the watch goes on, and the process does not crash. The store already holds the change,
+ * so nothing is lost for readers.
  */
 import type { KubeObject } from './client.ts';
 import type { ResourceKind } from './kinds.ts';
@@ -26,6 +31,8 @@ export interface InformerOptions<T extends KubeObject> {
   clock?: Clock;
   /** Called when a list or watch is restarted (for logs and the watch-restarts metric). */
   onRestart?: (kind: ResourceKind, reason: RestartReason, error: WatcherError | undefined) => void;
+  /** Called when a listener throws or its promise rejects (for logs). @default a line on stderr */
+  onListenerError?: (kind: ResourceKind, error: unknown) => void;
   /** Extra watcher settings (backoff, stall margin...). */
   watcher?: Omit<WatcherOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'clock'>;
 }
@@ -48,8 +55,23 @@ export function createInformer<T extends KubeObject>(client: WatcherClient, kind
   const listeners = new Set<(change: StoreChange<T>) => void>();
   let running: Promise<void> | undefined;
 
+  const report = (error: unknown): void => {
+    try {
+      if (options.onListenerError) options.onListenerError(kind, error);
+      else console.error(`informer ${kind.kind}: a change listener failed (the watch goes on): ${error instanceof Error ? error.message : String(error)}`);
+    } catch {
+      // The reporter itself failed: nothing better to do than go on watching.
+    }
+  };
   const onChange = (change: StoreChange<T>): void => {
-    for (const listener of listeners) listener(change);
+    for (const listener of listeners) {
+      try {
+        const result: unknown = listener(change);
+        if (result instanceof Promise) result.catch(report);
+      } catch (error) {
+        report(error);
+      }
+    }
   };
 
   return {

@@ -104,6 +104,9 @@ export function createManager(options: ManagerOptions): Manager {
         indexes: indexesByKind.get(`${apiVersionOf(kind)}/${kind.kind}`),
         timeoutSeconds: options.watchTimeoutSeconds,
         clock,
+        onListenerError: (k, error) => {
+          options.log.error({ kind: k.kind, err: error }, `a change listener of ${k.kind} failed; the watch goes on: ${describeError(error)}`);
+        },
         onRestart: (k, reason, error) => {
           options.metrics?.watchRestarts.inc({ kind: k.kind, reason });
           options.log.warn({ kind: k.kind, reason, err: error, errorKind: error?.kind }, `watch restarted: ${error ? describeError(error) : reason}`);
@@ -166,6 +169,7 @@ export function createManager(options: ManagerOptions): Manager {
       log,
       now: () => new Date(clock.now()),
       controller: c.name,
+      enqueue: (target) => rc.queue?.add(keyOf(target.namespace, target.name)),
     };
     const startedAt = clock.now();
     let outcome: QueueOutcome;

@@ -195,3 +195,34 @@ test('due keys run in due order and shutdown waits for running handlers', async 
   assert.equal(done, true);
   assert.equal(h.starts.length, 3);
 });
+
+test('retries of many keys failing at once are spread by the overall limit; first runs and requeues are not', async () => {
+  const clock = fakeClock();
+  const starts: { key: string; at: number }[] = [];
+  const failing = new Set(['a', 'b', 'c', 'd', 'e']);
+  const queue = createWorkQueue({
+    clock,
+    concurrency: 10,
+    backoff: { initialMs: 10, maxMs: 10, factor: 1 },
+    retryRate: { qps: 10, burst: 2 },
+    handle: async (key) => {
+      starts.push({ key, at: clock.now() });
+      if (failing.has(key)) {
+        failing.delete(key);
+        return { kind: 'retry' };
+      }
+      return { kind: 'done' };
+    },
+  });
+  for (const key of ['a', 'b', 'c', 'd', 'e']) queue.add(key);
+  await clock.advance(0);
+  assert.equal(starts.length, 5, 'first runs are not limited');
+  await clock.advance(1_000);
+  const retries = starts.slice(5).map((s) => s.at).sort((x, y) => x - y);
+  // Burst 2: two retries after their own 10ms backoff, then one per 100ms.
+  assert.deepEqual(retries, [10, 10, 100, 200, 300]);
+  queue.add('z');
+  await clock.advance(0);
+  assert.equal(starts.at(-1)?.at, 1_000, 'a new key runs at once although retries used the bucket');
+  await queue.shutdown();
+});

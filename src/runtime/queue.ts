@@ -8,6 +8,12 @@
  *   again after the current run ends (at its due time);
  * - per-key exponential backoff: an outcome of `retry` delays the key by
  *   `backoff(failures)`; any other outcome resets the key's failure count;
+ * - an overall limit on retries besides (client-go's `DefaultControllerRateLimiter`):
+ *   every retry also takes a token from one bucket (`retryRate`, @default 10/s, burst
+ *   100), and waits for the later of the two. So when many keys fail at once (the API
+ *   server down, a bad rollout of RBAC) their retries are spread out instead of all
+ *   coming back together. First runs and requeues a handler asks for are not failures
+ *   and are not limited: a release's crash rollback never waits for someone's retries;
  * - bounded concurrency: at most `concurrency` handlers run at a time;
  * - due keys run in due-time order (ties in insertion order).
  *
@@ -15,6 +21,7 @@
  */
 import { backoffDelay, resolveBackoff, type Backoff, type BackoffOptions } from './backoff.ts';
 import { realClock, type CancelTimer, type Clock } from './clock.ts';
+import { createTokenBucket } from './rate-limit.ts';
 
 /** What the handler says about one run of a key. */
 export type QueueOutcome =
@@ -31,6 +38,8 @@ export interface WorkQueueOptions {
   concurrency?: number;
   /** Per-key retry backoff. @default { initialMs: 1000, maxMs: 60000, factor: 2 } */
   backoff?: BackoffOptions;
+  /** Overall limit on retries, all keys together (0 disables it). @default { qps: 10, burst: 100 } */
+  retryRate?: { qps: number; burst: number };
   /** @default realClock */
   clock?: Clock;
   /** Called when a handler throws (the key is retried anyway). */
@@ -51,11 +60,15 @@ export interface WorkQueue {
   shutdown(): Promise<void>;
 }
 
+/** The overall retry limit of client-go's default controller rate limiter. */
+export const DEFAULT_RETRY_RATE = { qps: 10, burst: 100 } as const;
+
 /** Creates and starts a {@link WorkQueue}. */
 export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   const clock = options.clock ?? realClock;
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const backoff: Backoff = resolveBackoff(options.backoff);
+  const retryBucket = createTokenBucket({ ...(options.retryRate ?? DEFAULT_RETRY_RATE), clock });
   /** key -> due time; insertion order breaks ties. */
   const pending = new Map<string, number>();
   const active = new Set<string>();
@@ -122,7 +135,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       if (outcome.kind === 'retry') {
         const failures = (failureCounts.get(key) ?? 0) + 1;
         failureCounts.set(key, failures);
-        add(key, backoffDelay(backoff, failures));
+        add(key, Math.max(backoffDelay(backoff, failures), retryBucket.reserve()));
       } else {
         failureCounts.delete(key);
         if (outcome.kind === 'requeue') add(key, outcome.afterMs);

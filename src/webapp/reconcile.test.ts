@@ -33,6 +33,7 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
     log: silentLogger(),
     now: () => new Date('2026-01-01T00:00:00Z'),
     controller: 'webapp',
+    enqueue: () => undefined,
   };
 }
 

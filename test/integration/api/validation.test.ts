@@ -187,6 +187,13 @@ test('a full CanaryDeployment using every block is accepted', async (t) => {
   blueGreen.spec = { ...blueGreen.spec, strategy: { type: 'BlueGreen', blueGreen: { previewService: 'myapp-preview', autoPromote: false } } };
   const servedBlueGreen = await dryRunCreate(kinds.CanaryDeployment, blueGreen);
   assert.equal(servedBlueGreen.spec.strategy?.blueGreen?.previewPause, '30s');
+
+  // The bounds themselves are allowed: an interval of 1s, a query timeout of 30s.
+  const bounds = seed(namespace);
+  bounds.spec = { ...bounds.spec, analysis: { interval: '1s' }, metrics: { ...bounds.spec.metrics, provider: { timeout: '30s' } } };
+  const servedBounds = await dryRunCreate(kinds.CanaryDeployment, bounds);
+  assert.equal(servedBounds.spec.metrics?.provider?.timeout, '30s');
+  assert.equal(servedBounds.spec.analysis?.interval, '1s');
 });
 
 /** The ways a CanaryDeployment can be wrong, each with the field and a word of the reason. */
@@ -218,6 +225,9 @@ const invalidCanaries: InvalidCase<CanaryDeploymentSpec>[] = [
   { name: 'decision weight above 100', spec: (s) => ({ ...s, decision: { weights: { latency: 120 } } }), field: 'spec.decision.weights.latency', says: 'less than or equal to 100' },
   { name: 'custom metric compare EQ', spec: (s) => ({ ...s, metrics: { custom: [{ name: 'q', query: 'up', threshold: 1, compare: 'EQ' }] } }), field: 'spec.metrics.custom[0].compare', says: 'Unsupported value' },
   { name: 'two custom metrics with one name', spec: (s) => ({ ...s, metrics: { custom: [{ name: 'q', query: 'up', threshold: 1, compare: 'LT' }, { name: 'q', query: 'up', threshold: 2, compare: 'GT' }] } }), field: 'spec.metrics.custom[1]', says: 'Duplicate value' },
+  { name: 'analysis interval below 1s', spec: (s) => ({ ...s, analysis: { interval: '500ms' } }), field: 'spec.analysis.interval', says: 'must be at least 1s' },
+  { name: 'query timeout above 30s', spec: (s) => ({ ...s, metrics: { ...s.metrics, provider: { timeout: '31s' } } }), field: 'spec.metrics.provider.timeout', says: 'must be at most 30s' },
+  { name: 'query timeout of an hour', spec: (s) => ({ ...s, metrics: { ...s.metrics, provider: { timeout: '1h' } } }), field: 'spec.metrics.provider.timeout', says: 'must be at most 30s' },
   { name: 'Prometheus address that is not a URL', spec: (s) => ({ ...s, metrics: { provider: { address: 'prometheus:9090' } } }), field: 'spec.metrics.provider.address', says: 'should match' },
   { name: 'Webhook notification without url or secretRef', spec: (s) => ({ ...s, notifications: [{ type: 'Webhook' }] }), field: 'spec.notifications[0].url', says: 'needs the address to post to' },
   { name: 'Slack notification without url or secretRef', spec: (s) => ({ ...s, notifications: [{ type: 'Slack' }] }), field: 'spec.notifications[0].url', says: 'needs the address to post to' },

@@ -83,7 +83,7 @@ test('a failing canary is rolled back as soon as analysis says so, mid-pause', {
 });
 
 test('an unreachable Prometheus holds the release with a condition, then rolls it back', { timeout: 120_000 }, async (t) => {
-  const { admin, ns } = await releaseEnv(t);
+  const { admin, ns } = await releaseEnv(t, { args: ['--allowed-prometheus-url', 'http://127.0.0.1:1'] });
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await createRelease(admin, ns, 'myapp', {
     targetDeployment: 'myapp',

@@ -12,7 +12,8 @@ import { EVENT_HEADER } from '../../../src/notify/index.ts';
 import { createApp, createRelease, releaseEnv, waitFor, waitPhase } from './support.ts';
 
 test('a release notifies Started, Advanced, Completed; an abort notifies RolledBack; a failing receiver holds nothing up', { timeout: 180_000 }, async (t) => {
-  const { admin, ns } = await releaseEnv(t);
+  // The receivers listen on 127.0.0.1: an internal address the controller refuses unless told.
+  const { admin, ns } = await releaseEnv(t, { args: ['--allow-internal-notification-urls'] });
   const good = await startReceiver();
   const broken = await startReceiver(() => ({ status: 500, body: 'down' }));
   t.after(() => good.close());

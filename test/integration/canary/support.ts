@@ -63,7 +63,7 @@ async function installApi(admin: KubeClient): Promise<void> {
 }
 
 /** The cluster with everything a release needs, a fresh namespace, and a running controller. */
-export async function releaseEnv(t: NamespaceOwner, options: { controller?: boolean } = {}): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
+export async function releaseEnv(t: NamespaceOwner, options: { controller?: boolean; /** Extra controller flags. */ args?: string[] } = {}): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
   // A test waits on API requests and child processes; should all of those hang without
   // a handle (seen under heavy load), node:test would drop the test silently ("event loop
   // has already resolved"). A live timer keeps the loop, so the test fails on its own
@@ -83,7 +83,7 @@ export async function releaseEnv(t: NamespaceOwner, options: { controller?: bool
     const list = await admin.list<CanaryDeployment>(kinds.CanaryDeployment, { namespace: ns });
     await Promise.all(list.items.map((cd) => admin.patch(kinds.CanaryDeployment, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
   });
-  const controller = options.controller === false ? undefined : await startCanaryController(t, ns);
+  const controller = options.controller === false ? undefined : await startCanaryController(t, ns, options.args);
   return { admin, ns, controller };
 }
 
@@ -95,9 +95,9 @@ function withoutMessageExpressions<T>(value: T): T {
   return out as T;
 }
 
-/** Starts a controller for `ns` running the canary controller only. */
-export function startCanaryController(t: NamespaceOwner, ns: string): Promise<ControllerProcess> {
-  return startController(t, { namespace: ns, controllers: ['canary'] });
+/** Starts a controller for `ns` running the canary controller only (with extra flags `args`). */
+export function startCanaryController(t: NamespaceOwner, ns: string, args: string[] = []): Promise<ControllerProcess> {
+  return startController(t, { namespace: ns, controllers: ['canary'], args });
 }
 
 /** With CANARY_LOG=<file>, writes the controller's log there when the test ends (for timings). */

@@ -61,7 +61,7 @@ test('receivers resolved from Secrets with the controller identity get their pay
     status: { phase: 'Failed', reason: 'MetricsFailed', currentStepIndex: 0, totalSteps: 3, currentWeight: 10 },
   };
 
-  const { receivers, problems } = await resolveReceivers(controller, namespace, release.spec.notifications);
+  const { receivers, problems } = await resolveReceivers(controller, namespace, release.spec.notifications, { allowInternal: true });
   assert.deepEqual(problems.map((p) => [p.receiver, p.message]), [['missing', `Secret ${namespace}/no-such-secret not found`]]);
   const report = await notify('RolledBack', release, receivers, { message: 'errorRate 5% breached <= 1%' });
   assert.deepEqual(report.deliveries.map((d) => [d.type, d.ok]), [
@@ -92,7 +92,7 @@ test('the reconciler hook sends with the controller identity and never rejects',
   const controller = await createKubeClient({ kubeconfigPath: cluster.controllerKubeconfigPath });
   t.after(() => controller.close());
   const deliveries: boolean[] = [];
-  const send = releaseNotifier(controller, { backoff: { initialMs: 10 }, onReport: (r) => deliveries.push(...r.deliveries.map((d) => d.ok)) });
+  const send = releaseNotifier(controller, { allowInternal: true, backoff: { initialMs: 10 }, onReport: (r) => deliveries.push(...r.deliveries.map((d) => d.ok)) });
   await send('Completed', {
     metadata: { name: 'web', namespace },
     spec: { targetDeployment: 'web', canaryVersion: 'web:v2', notifications: [{ type: 'Webhook', secretRef: { name: 'hooks' } }] },

@@ -71,7 +71,7 @@ export interface ControllerProcess {
  */
 export async function startController(
   t: NamespaceOwner,
-  options: { namespace: string; controllers: string[]; env?: Record<string, string> },
+  options: { namespace: string; controllers: string[]; env?: Record<string, string>; /** Extra flags. */ args?: string[] },
 ): Promise<ControllerProcess> {
   const cluster = await testCluster();
   const kubeconfig = cluster.controllerKubeconfigPath || cluster.kubeconfigPath;
@@ -85,6 +85,7 @@ export async function startController(
     '--log-level', 'debug',
   ];
   if (cluster.prometheusUrl) args.push('--prometheus-url', cluster.prometheusUrl);
+  args.push(...(options.args ?? []));
   // process.execPath: the Node this test runs on (the project's, not the machine's).
   const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
