@@ -98,14 +98,19 @@ async function istioAtStep1(t: Parameters<typeof releaseEnv>[0]) {
   return { admin, ns, sampler };
 }
 
-/** The release ended Failed with `reason`, all traffic on stable, the routes plain again, the canary gone, and never traffic on a podless canary. */
-async function assertStoppedClean(admin: KubeClient, ns: string, sampler: ReturnType<typeof watchPodlessCanaryTraffic>, reason: string, says: RegExp): Promise<void> {
+/**
+ * The release ended Failed with `reason`, said so in a Warning Event (`RolledBack` for the
+ * state machine's own rollbacks, the reason itself for a stop by the error policy), all
+ * traffic on stable, the routes plain again, the canary gone, and never traffic on a
+ * podless canary.
+ */
+async function assertStoppedClean(admin: KubeClient, ns: string, sampler: ReturnType<typeof watchPodlessCanaryTraffic>, reason: string, says: RegExp, eventReason = reason): Promise<void> {
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);
   assert.equal(failed.status?.reason, reason);
   assert.match(failed.status?.message ?? '', says);
   assert.equal(conditionOf(failed, 'Progressing')?.reason, reason);
   assert.equal(failed.status?.currentWeight, 0);
-  await waitWarning(admin, ns, 'myapp', reason);
+  assert.match(await waitWarning(admin, ns, 'myapp', eventReason), eventReason === reason ? says : new RegExp(`\\(${reason}\\)`));
   await waitFor(async () => !(await names(admin, kinds.Deployment, ns)).includes('myapp-canary'), { describe: 'canary Deployment removed' });
   // Once the canary pods are gone the recorded provider restores the plain routes.
   await waitFor(
@@ -115,8 +120,8 @@ async function assertStoppedClean(admin: KubeClient, ns: string, sampler: Return
     },
     { describe: 'VirtualService myapp back to plain host routes', timeoutMs: 60_000 },
   );
-  const { violations, samples } = await sampler.stop();
-  assert.ok(samples > 5, `sampled the traffic (${samples} samples)`);
+  const { violations, samples, highest } = await sampler.stop();
+  assert.equal(highest, 20, `the sampler saw the canary's share before the change (${samples} samples)`);
   assert.deepEqual(violations, [], 'traffic never sat on a canary without a ready pod');
 }
 
@@ -124,7 +129,7 @@ test('traffic.provider changed mid-release: rolled back through the recorded Ist
   const { admin, ns, sampler } = await istioAtStep1(t);
   await createIngress(admin, ns);
   await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { traffic: { provider: 'Nginx', istio: null, nginx: { ingress: 'web' } } } }, 'merge');
-  await assertStoppedClean(admin, ns, sampler, 'TrafficChanged', /traffic.provider changed from Istio to Nginx mid-release/);
+  await assertStoppedClean(admin, ns, sampler, 'TrafficChanged', /traffic.provider changed from Istio to Nginx mid-release/, 'RolledBack');
   assert.ok(!(await names(admin, kinds.Ingress, ns)).includes('web-canary'), 'the new provider was never used');
   assert.equal((await getRelease(admin, ns, 'myapp'))?.status?.traffic?.provider, 'Istio', 'the record stays with what the release ran on');
 });
@@ -133,7 +138,7 @@ test('the VirtualService name changed mid-release: the recorded one goes back to
   const { admin, ns, sampler } = await istioAtStep1(t);
   const other = await admin.create<VirtualService>(kinds.VirtualService, plainVirtualService(ns, 'other'));
   await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { traffic: { istio: { virtualService: 'other' } } } }, 'merge');
-  await assertStoppedClean(admin, ns, sampler, 'TrafficChanged', /traffic.istio.virtualService changed from myapp to other/);
+  await assertStoppedClean(admin, ns, sampler, 'TrafficChanged', /traffic.istio.virtualService changed from myapp to other/, 'RolledBack');
   const after = await admin.get<VirtualService>(kinds.VirtualService, ns, 'other');
   assert.equal(after?.metadata.resourceVersion, other.metadata.resourceVersion, 'the newly named VirtualService was never written');
 });
@@ -141,7 +146,7 @@ test('the VirtualService name changed mid-release: the recorded one goes back to
 test('the target Deployment deleted mid-release: traffic back to stable, canary removed, Failed TargetDeleted', { timeout }, async (t) => {
   const { admin, ns, sampler } = await istioAtStep1(t);
   await admin.delete(kinds.Deployment, ns, 'myapp');
-  await assertStoppedClean(admin, ns, sampler, 'TargetDeleted', /target Deployment .* was deleted mid-release/);
+  await assertStoppedClean(admin, ns, sampler, 'TargetDeleted', /target Deployment .* was deleted mid-release/, 'RolledBack');
 });
 
 test('a spec the controller cannot run mid-release (Istio, container renamed): stopped with all traffic on stable', { timeout }, async (t) => {

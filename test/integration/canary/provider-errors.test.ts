@@ -202,7 +202,8 @@ test('InvalidTarget: a weight outside 0-100 found in status by a restarted contr
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);
   assert.equal(failed.status?.reason, 'TrafficInvalidTarget');
   assert.match(failed.status?.message ?? '', /weight must be an integer from 0 to 100, got 150/);
-  assert.equal(conditionOf(failed, 'TrafficReady')?.reason, 'TrafficInvalidTarget');
+  assert.equal(conditionOf(failed, 'Progressing')?.status, 'False');
+  assert.equal(conditionOf(failed, 'Progressing')?.reason, 'TrafficInvalidTarget');
   assert.match(await waitWarning(admin, ns, 'myapp', 'TrafficInvalidTarget'), /all traffic on stable/);
   assert.equal(await virtualServiceCanaryWeight(admin, ns, 'myapp'), 0, 'no traffic on the canary');
   await waitFor(async () => !(await names(admin, kinds.Deployment, ns)).includes('myapp-canary'), { describe: 'canary removed' });

@@ -82,17 +82,19 @@ export async function readyCanaryPods(admin: KubeClient, ns: string, release: st
 /**
  * Samples `weight()` (the canary's share as the routing objects carry it) and the ready
  * canary pods every `intervalMs` until stopped; returns the samples where traffic was on a
- * canary with no ready pod, and how many samples were taken. The weight is read before
+ * canary with no ready pod, how many samples were taken and the highest weight seen. The weight is read before
  * and after the pods, so a canary removed after its traffic went elsewhere cannot look
  * like one.
  */
 export function watchPodlessCanaryTraffic(admin: KubeClient, ns: string, release: string, weight: () => Promise<number>, intervalMs = 100) {
   const violations: { weight: number; at: number }[] = [];
   let samples = 0;
+  let highest = 0;
   let running = true;
   const loop = (async () => {
     while (running) {
       const w = await weight();
+      highest = Math.max(highest, w);
       // Read again after the pods: a reset landing between the two reads is not a violation.
       if (w > 0 && (await readyCanaryPods(admin, ns, release)) === 0 && (await weight()) > 0) violations.push({ weight: w, at: Date.now() });
       samples++;
@@ -100,10 +102,10 @@ export function watchPodlessCanaryTraffic(admin: KubeClient, ns: string, release
     }
   })();
   return {
-    async stop(): Promise<{ violations: { weight: number; at: number }[]; samples: number }> {
+    async stop(): Promise<{ violations: { weight: number; at: number }[]; samples: number; highest: number }> {
       running = false;
       await loop;
-      return { violations, samples };
+      return { violations, samples, highest };
     },
   };
 }
