@@ -7,6 +7,7 @@
  *   `traffic.provider` or the VirtualService name mid-release, a spec the controller
  *   cannot run, or deleting the target Deployment never leaves traffic on a canary
  *   without pods (the routing objects are read throughout), and the release says why;
+ *   a release deleted after such a change is taken down through the record too;
  * - an autoscaler on the target refuses a Replicas release until it is gone.
  */
 import { test } from 'node:test';
@@ -17,7 +18,7 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { Service } from '../../../src/canary/workloads.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
-import { createApp, createRelease, getDeployment, getRelease, keepLog, names, releaseEnv, waitFor, waitPhase } from './support.ts';
+import { createApp, createRelease, getDeployment, getRelease, keepLog, killHard, names, releaseEnv, startCanaryController, waitFor, waitPhase } from './support.ts';
 import { conditionOf, virtualServiceCanaryWeight, waitCondition, waitWarning, watchPodlessCanaryTraffic } from './traffic-checks.ts';
 
 const hold: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '10m' }, { weight: 100, pause: '0s' }] };
@@ -95,7 +96,7 @@ async function istioAtStep1(t: Parameters<typeof releaseEnv>[0]) {
     objects: [{ kind: 'VirtualService', name: 'myapp' }, { kind: 'DestinationRule', name: 'myapp' }],
   }, 'the provider and its objects are recorded at the start');
   const sampler = watchPodlessCanaryTraffic(admin, ns, 'myapp', () => virtualServiceCanaryWeight(admin, ns, 'myapp'));
-  return { admin, ns, sampler };
+  return { admin, ns, sampler, controller };
 }
 
 /**
@@ -141,6 +142,24 @@ test('the VirtualService name changed mid-release: the recorded one goes back to
   await assertStoppedClean(admin, ns, sampler, 'TrafficChanged', /traffic.istio.virtualService changed from myapp to other/, 'RolledBack');
   const after = await admin.get<VirtualService>(kinds.VirtualService, ns, 'other');
   assert.equal(after?.metadata.resourceVersion, other.metadata.resourceVersion, 'the newly named VirtualService was never written');
+});
+
+test('deleted after its VirtualService name changed while the controller was down: the finalizer resets the recorded one', { timeout }, async (t) => {
+  const { admin, ns, sampler, controller } = await istioAtStep1(t);
+  await killHard(controller!);
+  const other = await admin.create<VirtualService>(kinds.VirtualService, plainVirtualService(ns, 'other'));
+  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { traffic: { istio: { virtualService: 'other' } } } }, 'merge');
+  await admin.delete(kinds.CanaryDeployment, ns, 'myapp');
+  keepLog(t, await startCanaryController(t, ns));
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp')) === undefined, { describe: 'the CanaryDeployment gone (finalizer done)', timeoutMs: 90_000 });
+  assert.equal(await virtualServiceCanaryWeight(admin, ns, 'myapp'), 0, 'the recorded VirtualService carries no canary share');
+  const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'myapp');
+  assert.ok(vs?.spec.http?.every((r) => (r.route ?? []).every((d) => d.destination.subset === undefined)), 'and is back to plain host routes');
+  assert.equal((await admin.get<VirtualService>(kinds.VirtualService, ns, 'other'))?.metadata.resourceVersion, other.metadata.resourceVersion, 'the spec\'s new VirtualService was never written');
+  assert.ok(!(await names(admin, kinds.Deployment, ns)).includes('myapp-canary'), 'canary removed');
+  const { violations, highest } = await sampler.stop();
+  assert.equal(highest, 20);
+  assert.deepEqual(violations, [], 'traffic never sat on a canary without a ready pod');
 });
 
 test('the target Deployment deleted mid-release: traffic back to stable, canary removed, Failed TargetDeleted', { timeout }, async (t) => {
