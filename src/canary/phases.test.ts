@@ -489,6 +489,12 @@ test('an autoscaler on the target refuses a Replicas release before anything is 
   assert.equal(started.status.phase, 'Progressing');
   // Routing providers do not care: the autoscaler scales the stable Deployment, traffic is split elsewhere.
   assert.equal(transition(settings(), undefined, observe(w, { autoscaler: 'app' })).status.phase, 'Initializing');
+  // One that shows up mid-release (the reconciler looks when the target was rescaled) rolls it back.
+  const mid = transition(s, started.status, observe(w, { autoscaler: 'app' }));
+  assert.equal(mid.status.phase, 'Failed');
+  assert.equal(mid.status.reason, 'AutoscalerConflict');
+  assert.deepEqual(mid.effects[0], { type: 'resetTraffic' });
+  assert.ok(mid.effects.some((e) => e.type === 'deleteCanary'));
 });
 
 test('stopped(): an active release fails with traffic reset first; anything else is left alone', () => {

@@ -119,9 +119,10 @@ export interface Observations {
   /** An unhandled command, if any. */
   command?: CommandObservation | undefined;
   /**
-   * A HorizontalPodAutoscaler scaling the target Deployment (its name), looked up only
-   * before a release that scales with the weight (Replicas) starts: the two would fight
-   * over the replica counts.
+   * A HorizontalPodAutoscaler scaling the target Deployment (its name). Looked up only for
+   * a release that scales with the weight (Replicas), which it would fight over the
+   * replica counts: before the release starts (refused), and mid-release when the target
+   * has other replicas than the step asks for (rolled back).
    */
   autoscaler?: string | undefined;
 }
@@ -193,6 +194,11 @@ function decide(t: Builder): void {
   if (!obs.stable) {
     // Nothing to promote to and nothing to fall back on: do not keep the canary's share.
     return rollback(t, 'TargetDeleted', 'the target Deployment (spec.targetDeployment) was deleted mid-release: the canary\'s traffic went back to stable and the canary was removed; recreate the Deployment and run `codedance retry` to release again');
+  }
+  if (obs.autoscaler && settings.scalesWithWeight) {
+    // An autoscaler appeared mid-release and rescaled the target: the replica ratio is no
+    // longer the release's to set.
+    return rollback(t, 'AutoscalerConflict', `HorizontalPodAutoscaler ${obs.autoscaler} rescales the target Deployment, and traffic.provider Replicas sets its replicas itself: stable went back to its size and the canary was removed; remove the autoscaler or choose traffic.provider Istio, Nginx or GatewayAPI, then \`codedance retry\``);
   }
   if (t.status.releaseVersion !== settings.version) return start(t, 'Restarted');
   if (command?.verb === 'retry') t.ignore(command, 'retry applies only to a Failed release');

@@ -28,6 +28,7 @@ import type { ReconcileContext } from '../runtime/controller.ts';
 import { TerminalError } from '../runtime/errors.ts';
 import { setCondition } from '../runtime/conditions.ts';
 import { TrafficError } from '../traffic/index.ts';
+import { replicaSplit } from '../traffic/replicas.ts';
 import { runAnalysis } from './analysis.ts';
 import { pendingCommand } from './commands.ts';
 import { cleanupTraffic, executeEffects, ownedByRelease, releaseEnv, teardownEnv, type Notifier, type ReleaseEnv, type TeardownEnv } from './effects.ts';
@@ -146,7 +147,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       obs.weight = await env.recorded.provider.readWeight(env.recorded.target);
       verified.add(uid);
     }
-    if (settings.scalesWithWeight && stable && starting(cd)) obs.autoscaler = await autoscalerOf(cd, ctx);
+    if (settings.scalesWithWeight && stable && (starting(cd) || rescaled(cd, stable))) obs.autoscaler = await autoscalerOf(cd, ctx);
 
     const tr = transition(settings, status, obs);
     await commit(env, cd, tr, ctx, now);
@@ -296,6 +297,18 @@ function starting(cd: CanaryDeployment): boolean {
   if (!status?.phase) return true;
   if (!isFinished(status.phase)) return false;
   return status.releaseVersion !== cd.spec.canaryVersion || pendingCommand(cd)?.verb === 'retry';
+}
+
+/**
+ * True when, mid-step, the target has other replicas than the Replicas provider gave it:
+ * someone else scales it (typically an autoscaler). A cache a write behind says so too,
+ * which costs one needless lookup.
+ */
+function rescaled(cd: CanaryDeployment, stable: Deployment): boolean {
+  const status = cd.status;
+  const stepping = (status?.phase === 'Progressing' || status?.phase === 'Paused') && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
+  if (!stepping || status?.stableReplicas === undefined) return false;
+  return (stable.spec?.replicas ?? 1) !== replicaSplit(status.currentWeight ?? 0, status.stableReplicas).stable;
 }
 
 interface HorizontalPodAutoscaler extends KubeObject {

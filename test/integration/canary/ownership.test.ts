@@ -227,3 +227,22 @@ test('an autoscaler on the target refuses a Replicas release with a condition an
   await admin.delete(kinds.HorizontalPodAutoscaler, ns, 'myapp');
   await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary')) !== undefined, { describe: 'the release starts once the autoscaler is gone', timeoutMs: 90_000 });
 });
+
+test('an autoscaler that rescales the target mid-release rolls a Replicas release back (AutoscalerConflict)', { timeout }, async (t) => {
+  const { admin, ns, controller } = await releaseEnv(t);
+  keepLog(t, controller);
+  await createApp(admin, ns, 'myapp', { replicas: 4 });
+  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] } });
+  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary'))?.spec?.replicas === 2, { describe: 'canary at 2 of 4 replicas', timeoutMs: 90_000 });
+  // minReplicas above the 2 stable pods of the step: the autoscaler scales stable up (it needs no metrics for that).
+  await admin.create<HorizontalPodAutoscaler>(kinds.HorizontalPodAutoscaler, {
+    metadata: { name: 'myapp', namespace: ns },
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'myapp' }, minReplicas: 3, maxReplicas: 10 },
+  });
+  const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 120_000);
+  assert.equal(failed.status?.reason, 'AutoscalerConflict');
+  assert.match(failed.status?.message ?? '', /HorizontalPodAutoscaler myapp rescales the target Deployment/);
+  assert.match(await waitWarning(admin, ns, 'myapp', 'RolledBack'), /\(AutoscalerConflict\)/);
+  await waitFor(async () => !(await names(admin, kinds.Deployment, ns)).includes('myapp-canary'), { describe: 'canary Deployment removed' });
+  assert.ok(((await getDeployment(admin, ns, 'myapp'))?.spec?.replicas ?? 0) >= 3, 'stable at full size (or what the autoscaler asks)');
+});
