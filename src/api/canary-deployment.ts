@@ -121,17 +121,20 @@ function providerRules(provider: TrafficProviderName, field: 'istio' | 'nginx' |
   ];
 }
 
+/** The objects of each routing provider (shared by `spec.traffic` and its record in `status.traffic`). */
+export const IstioTraffic = Type.Object({
+  virtualService: Type.String({ ...DnsLabel, description: 'VirtualService whose routes are weighted.' }),
+  destinationRule: Type.Optional(Type.String({ ...DnsLabel, description: 'DestinationRule that gets the stable and canary subsets. @default the VirtualService name' })),
+  routes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 32, 'x-kubernetes-list-type': 'set', description: 'Names of the HTTP routes to weight. @default every route whose destination is the service' })),
+});
+export const NginxTraffic = Type.Object({ ingress: Type.String({ ...DnsLabel, description: 'The stable Ingress the canary Ingress is made from.' }) });
+export const GatewayAPITraffic = Type.Object({ httpRoute: Type.String({ ...DnsLabel, description: 'HTTPRoute whose backendRefs are weighted.' }) });
+
 export const TrafficSpec = Type.Object({
   provider: Type.Optional(Type.Enum(TrafficProviders, { default: 'Replicas', description: 'How weights are enforced. Replicas approximates them with replica counts.' })),
-  istio: Type.Optional(
-    Type.Object({
-      virtualService: Type.String({ ...DnsLabel, description: 'VirtualService whose routes are weighted.' }),
-      destinationRule: Type.Optional(Type.String({ ...DnsLabel, description: 'DestinationRule that gets the stable and canary subsets. @default the VirtualService name' })),
-      routes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 32, 'x-kubernetes-list-type': 'set', description: 'Names of the HTTP routes to weight. @default every route whose destination is the service' })),
-    }),
-  ),
-  nginx: Type.Optional(Type.Object({ ingress: Type.String({ ...DnsLabel, description: 'The stable Ingress the canary Ingress is made from.' }) })),
-  gatewayAPI: Type.Optional(Type.Object({ httpRoute: Type.String({ ...DnsLabel, description: 'HTTPRoute whose backendRefs are weighted.' }) })),
+  istio: Type.Optional(IstioTraffic),
+  nginx: Type.Optional(NginxTraffic),
+  gatewayAPI: Type.Optional(GatewayAPITraffic),
 }, {
   default: {},
   ...cel(...providerRules('Istio', 'istio', 'the VirtualService whose routes are weighted'),
@@ -290,6 +293,9 @@ export const Notifications = Type.Array(NotificationSpec, {
   }),
 });
 
+/** CEL for the stable Service's name: `service.name`, else the target Deployment's. */
+const stableServiceCel = '(has(self.service) && has(self.service.name) ? self.service.name : self.targetDeployment)';
+
 export const CanaryDeploymentSpec = Type.Object({
   targetDeployment: Type.String({ ...DnsLabel, description: 'The Deployment being released; it stays the user\'s.' }),
   canaryVersion: Type.String({ minLength: 1, maxLength: 512, pattern: '^[^\\s]+$', description: 'Image of the new version, e.g. myapp:v2.0.0.' }),
@@ -303,6 +309,23 @@ export const CanaryDeploymentSpec = Type.Object({
   autoRollback: Type.Optional(AutoRollbackSpec),
   notifications: Type.Optional(Notifications),
   paused: Type.Optional(Type.Boolean({ description: 'Hold the release at its current step (set by `codedance pause`).' })),
+}, {
+  ...cel(
+    {
+      // The preview Service selects only the new version: were it the stable Service, the
+      // release would take it over and send live traffic to the preview.
+      rule: `!has(self.strategy) || !has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.previewService) || self.strategy.blueGreen.previewService != ${stableServiceCel}`,
+      message: 'strategy.blueGreen.previewService must differ from the stable Service (spec.service.name, default targetDeployment): the preview selects only the new version, while the stable Service carries live traffic',
+      fieldPath: '.strategy.blueGreen.previewService',
+      reason: 'FieldValueInvalid',
+    },
+    {
+      rule: `!has(self.strategy) || !has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.previewService) || self.strategy.blueGreen.previewService != ${stableServiceCel} + '-canary'`,
+      message: 'strategy.blueGreen.previewService must not be <stable Service>-canary: that is the name of the release\'s canary Service',
+      fieldPath: '.strategy.blueGreen.previewService',
+      reason: 'FieldValueInvalid',
+    },
+  ),
 });
 export type CanaryDeploymentSpec = Type.Static<typeof CanaryDeploymentSpec>;
 
@@ -336,6 +359,28 @@ export const HistoryEntry = Type.Object({
 });
 export type HistoryEntry = Type.Static<typeof HistoryEntry>;
 
+/** One object a release routes through or makes for its traffic (for people reading status). */
+export const TrafficObject = Type.Object({
+  kind: Type.String({ description: 'VirtualService, DestinationRule, Ingress, HTTPRoute, Service or Deployment.' }),
+  name: Type.String(),
+});
+
+/**
+ * The traffic settings a release started with. Reset, rollback and deletion work from
+ * this record, not from the spec, so a spec edited mid-release (another provider,
+ * another VirtualService) cannot leave traffic on a canary in objects the spec no
+ * longer names. Releases started before the record existed fall back to the spec.
+ */
+export const TrafficRecord = Type.Object({
+  provider: Type.Enum(TrafficProviders),
+  service: Type.String({ description: 'The stable Service whose traffic is split.' }),
+  istio: Type.Optional(IstioTraffic),
+  nginx: Type.Optional(NginxTraffic),
+  gatewayAPI: Type.Optional(GatewayAPITraffic),
+  objects: Type.Optional(Type.Array(TrafficObject, { maxItems: 8, description: 'The objects the provider writes or makes.' })),
+}, { description: 'The traffic provider and the objects it touches, recorded when the release started; reset, rollback and deletion use it.' });
+export type TrafficRecord = Type.Static<typeof TrafficRecord>;
+
 export const CanaryDeploymentStatus = Type.Object({
   phase: Type.Optional(Type.Enum(Phases)),
   reason: Type.Optional(Type.String()),
@@ -358,6 +403,7 @@ export const CanaryDeploymentStatus = Type.Object({
   completedAt: Type.Optional(Type.String()),
   approvedStep: Type.Optional(Type.Integer({ description: 'Highest step index approved by promote.' })),
   handledCommand: Type.Optional(Type.String({ description: 'Last CLI command annotation acted on.' })),
+  traffic: Type.Optional(TrafficRecord),
   analysis: Type.Optional(
     Type.Object({
       consecutiveSuccesses: Type.Optional(Type.Integer()),

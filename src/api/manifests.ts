@@ -54,6 +54,8 @@ export const controllerRules: PolicyRule[] = [
   { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, ...WRITE] },
   // Revisions of a Deployment, to tell which pods belong to which version.
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: READ },
+  // Replicas provider: an autoscaler on the target Deployment would fight its replica counts (listed before a release starts).
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list'] },
   // Stable, canary and preview Services; the WebApp's Service.
   { apiGroups: [''], resources: ['services'], verbs: [...READ, ...WRITE] },
   // The WebApp's environment.

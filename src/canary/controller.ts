@@ -9,7 +9,10 @@
  *   `deploy.codedance.io/canary` label, so a crash-looping canary is rolled back as soon
  *   as the Pod says so;
  * - the finalizer `deploy.codedance.io/cleanup` returns all traffic to stable and
- *   removes the canary before a deleted CanaryDeployment goes.
+ *   removes the canary before a deleted CanaryDeployment goes;
+ * - its error policy (./error-policy.ts) turns every provider error and invalid spec into
+ *   a condition, a Warning Event and a retry with backoff, or a stop that takes traffic
+ *   back to stable first.
  */
 import { OwnerLabel, RoleLabel, type CanaryDeployment } from '../api/canary-deployment.ts';
 import { controller, type Controller, type ObjectKey } from '../runtime/controller.ts';
@@ -33,6 +36,7 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
     kind: CanaryDeploymentKind,
     reconcile: reconciler.reconcile,
     finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup },
+    errorPolicy: reconciler.errorPolicy,
     owns: [Deployment, Service],
     watches: [
       {

@@ -7,12 +7,13 @@
  * Events and notifications never hold a release up: Events are published together at
  * the end of a batch; notifications are sent in the background.
  */
-import { RoleLabel, type CanaryDeployment, type NotificationEvent } from '../api/canary-deployment.ts';
-import { isConflict, type KubeClient } from '../runtime/client.ts';
+import { GROUP, RoleLabel, type CanaryDeployment, type NotificationEvent, type TrafficProviderName, type TrafficRecord } from '../api/canary-deployment.ts';
+import { isConflict, type KubeClient, type KubeObject } from '../runtime/client.ts';
 import { apply } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
-import { isTrafficError, trafficProvider, type TrafficProvider, type TrafficTarget } from '../traffic/index.ts';
+import { TrafficError, isTrafficError, trafficProvider, type TrafficProvider, type TrafficTarget } from '../traffic/index.ts';
+import { trafficRecordOf, trafficSpecOf } from './traffic-record.ts';
 import type { Effect, ReleaseSettings } from './phases.ts';
 import {
   buildCanaryDeployment,
@@ -31,6 +32,19 @@ import {
 /** Sends a notification about a release; must not throw (it runs in the background). */
 export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<void>;
 
+/**
+ * What taking traffic back and removing the canary act with. Needs no settings (the spec
+ * may be what is broken): the provider and its objects come from the record the release
+ * started with (`status.traffic`), else the spec.
+ */
+export interface TeardownEnv {
+  cd: CanaryDeployment;
+  ctx: ReconcileContext;
+  notify: Notifier | undefined;
+  /** The recorded provider and its view of the release: reset, cleanup and read-back use it. */
+  recorded: { provider: TrafficProvider; target: TrafficTarget };
+}
+
 /** What a reconcile hands over to build its {@link ReleaseEnv}. */
 export interface ReleaseEnvInput {
   cd: CanaryDeployment;
@@ -44,15 +58,16 @@ export interface ReleaseEnvInput {
   notify: Notifier | undefined;
 }
 
-/** Everything the effects of one reconcile act with: the input plus the provider's view. */
-export interface ReleaseEnv extends ReleaseEnvInput {
+/** Everything the effects of one reconcile act with: the input plus the providers' views. */
+export interface ReleaseEnv extends ReleaseEnvInput, TeardownEnv {
+  /** The spec's provider: prepare and setWeight (a release that starts records it). */
   provider: TrafficProvider;
   target: TrafficTarget;
 }
 
 const providers = new WeakMap<KubeClient, Map<string, TrafficProvider>>();
 
-function providerFor(client: KubeClient, name: ReleaseSettings['provider']): TrafficProvider {
+function providerFor(client: KubeClient, name: TrafficProviderName): TrafficProvider {
   let byName = providers.get(client);
   if (!byName) {
     byName = new Map();
@@ -66,49 +81,71 @@ function providerFor(client: KubeClient, name: ReleaseSettings['provider']): Tra
   return provider;
 }
 
-/** Builds the environment, including the provider's view of the release. */
-export function releaseEnv(input: ReleaseEnvInput): ReleaseEnv {
-  const { cd, settings, service, stable } = input;
-  const serviceName = cd.spec.service?.name ?? cd.spec.targetDeployment;
-  const target: TrafficTarget = {
+/** The provider's view of the release for the traffic settings `record`. */
+function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service | undefined, stable: Deployment | undefined): TrafficTarget {
+  // Replicas records the Deployments it scales (a target renamed mid-release is rolled back with the recorded one).
+  const deployments = record.provider === 'Replicas' ? record.objects : undefined;
+  return {
     namespace: cd.metadata.namespace ?? '',
     owner: { name: cd.metadata.name ?? '', uid: cd.metadata.uid ?? '' },
-    service: { name: serviceName, port: cd.spec.service?.port ?? service?.spec?.ports?.[0]?.port ?? 80 },
-    canaryService: canaryServiceName(serviceName),
-    stableDeployment: cd.spec.targetDeployment,
-    canaryDeployment: canaryDeploymentName(cd.spec.targetDeployment),
-    traffic: cd.spec.traffic ?? {},
+    service: { name: record.service, port: cd.spec.service?.port ?? service?.spec?.ports?.[0]?.port ?? 80 },
+    canaryService: canaryServiceName(record.service),
+    stableDeployment: deployments?.[0]?.name ?? cd.spec.targetDeployment,
+    canaryDeployment: deployments?.[1]?.name ?? canaryDeploymentName(cd.spec.targetDeployment),
+    traffic: trafficSpecOf(record),
     selectors: {
-      stable: settings.provider === 'Istio' ? stableSelector : { ...(service?.spec?.selector ?? {}) },
+      stable: record.provider === 'Istio' ? stableSelector : { ...(service?.spec?.selector ?? {}) },
       canary: canarySelector(cd.metadata.name ?? ''),
     },
     totalReplicas: cd.status?.stableReplicas ?? stable?.spec?.replicas,
   };
-  return { ...input, provider: providerFor(input.ctx.client, settings.provider), target };
 }
 
-/** Runs `effects` in order; Events are published together once the writes are done. */
-export async function executeEffects(env: ReleaseEnv, effects: readonly Effect[]): Promise<void> {
+/** The teardown environment of a release, from its caches and its recorded traffic settings. */
+export function teardownEnv(cd: CanaryDeployment, ctx: ReconcileContext, notify: Notifier | undefined): TeardownEnv {
+  const ns = cd.metadata.namespace ?? '';
+  const record = cd.status?.traffic ?? trafficRecordOf(cd.spec);
+  const service = ctx.cache<Service>(ServiceKind).get(ns, record.service);
+  const stable = ctx.cache<Deployment>(DeploymentKind).get(ns, cd.spec.targetDeployment);
+  return { cd, ctx, notify, recorded: { provider: providerFor(ctx.client, record.provider), target: targetOf(cd, record, service, stable) } };
+}
+
+/** Builds the environment, including both providers' views of the release. */
+export function releaseEnv(input: ReleaseEnvInput): ReleaseEnv {
+  const { cd, settings, service, stable } = input;
+  const teardown = teardownEnv(cd, input.ctx, input.notify);
+  return { ...input, ...teardown, provider: providerFor(input.ctx.client, settings.provider), target: targetOf(cd, settings.traffic, service, stable) };
+}
+
+/**
+ * Runs `effects` in order; Events are published together once the writes are done. A
+ * {@link TeardownEnv} runs only what takes a release down (reset, delete, events, notifications).
+ */
+export async function executeEffects(env: ReleaseEnv | TeardownEnv, effects: readonly Effect[]): Promise<void> {
   const events: Promise<void>[] = [];
   try {
     for (const effect of effects) {
       switch (effect.type) {
         case 'ensureCanary':
-          await ensureCanary(env, effect.image);
+          await ensureCanary(full(env, effect.type), effect.image);
           break;
-        case 'prepareTraffic':
-          await env.provider.prepare(env.target);
+        case 'prepareTraffic': {
+          const e = full(env, effect.type);
+          await e.provider.prepare(e.target);
           break;
-        case 'setWeight':
-          await env.provider.setWeight(env.target, effect.weight);
+        }
+        case 'setWeight': {
+          const e = full(env, effect.type);
+          await e.provider.setWeight(e.target, effect.weight);
           env.ctx.log.info({ weight: effect.weight }, 'weight set');
           break;
+        }
         case 'promoteStable':
-          await promoteStable(env, effect.image);
+          await promoteStable(full(env, effect.type), effect.image);
           break;
         case 'resetTraffic':
           await resetTraffic(env);
-          env.ctx.log.info('traffic reset: all on stable');
+          env.ctx.log.info({ provider: env.recorded.provider.name }, 'traffic reset: all on stable');
           break;
         case 'deleteCanary':
           await deleteCanary(env);
@@ -128,6 +165,23 @@ export async function executeEffects(env: ReleaseEnv, effects: readonly Effect[]
   }
 }
 
+function full(env: ReleaseEnv | TeardownEnv, effect: Effect['type']): ReleaseEnv {
+  if (!('settings' in env)) throw new Error(`${effect} needs the release settings (a teardown runs only resetTraffic, deleteCanary, event and notify)`);
+  return env;
+}
+
+/**
+ * True when `obj` was made by Codedance for this release: an ownerReference to this
+ * CanaryDeployment (by uid, or by name: a release deleted and made again takes over what
+ * its predecessor left before the garbage collector got to it). Labels are not enough:
+ * anyone can copy them.
+ */
+export function ownedByRelease(obj: KubeObject, cd: CanaryDeployment): boolean {
+  return (obj.metadata.ownerReferences ?? []).some(
+    (ref) => ref.kind === 'CanaryDeployment' && ref.apiVersion.startsWith(`${GROUP}/`) && (ref.uid === cd.metadata.uid || ref.name === cd.metadata.name),
+  );
+}
+
 /** Label keys the canary pods must not carry so the stable Service never selects them (see workloads.ts). */
 function labelsToDrop(env: ReleaseEnv): string[] {
   // Istio routes by subsets of the stable host, so its canary pods stay endpoints of it
@@ -142,6 +196,24 @@ async function ensureCanary(env: ReleaseEnv, image: string): Promise<void> {
   const needsService = settings.provider !== 'Replicas';
   if (needsService && !env.service) {
     throw new Error(`Service ${env.target.service.name} not found: traffic provider ${settings.provider} routes through it (set spec.service.name)`);
+  }
+  const services = ctx.cache<Service>(ServiceKind);
+  const canaryService = needsService && env.service ? buildCanaryService(cd, env.service, env.target.canaryService, 'canary') : undefined;
+  const previewService =
+    needsService && env.service && settings.blueGreen
+      ? buildCanaryService(cd, env.service, cd.spec.strategy?.blueGreen?.previewService ?? `${env.target.service.name}-preview`, 'preview')
+      : undefined;
+  // Before anything is written: a Service of that name that is not the release's is never
+  // taken over (an apply would replace its selector and send its users to the canary).
+  for (const wanted of [canaryService, previewService]) {
+    const existing = wanted && services.get(cd.metadata.namespace, wanted.metadata.name ?? '');
+    if (existing && !ownedByRelease(existing, cd)) {
+      throw new TrafficError(
+        settings.provider,
+        'NameTaken',
+        `Service ${cd.metadata.namespace}/${existing.metadata.name} exists and was not created by this release (no ownerReference to CanaryDeployment ${cd.metadata.name}); it is left as it is`,
+      );
+    }
   }
   if (settings.provider === 'Istio' && stable.spec?.template?.metadata?.labels?.[RoleLabel] !== 'stable') {
     // The stable subset needs a label canary pods lack; adding one to the template is allowed.
@@ -160,15 +232,8 @@ async function ensureCanary(env: ReleaseEnv, image: string): Promise<void> {
   } else {
     await apply(ctx.client, DeploymentKind, desired, { current: env.canary });
   }
-  if (env.service && needsService) {
-    const services = ctx.cache<Service>(ServiceKind);
-    const canaryService = buildCanaryService(cd, env.service, env.target.canaryService, 'canary');
-    await apply(ctx.client, ServiceKind, canaryService, { store: services });
-    if (settings.blueGreen) {
-      const previewName = cd.spec.strategy?.blueGreen?.previewService ?? `${env.target.service.name}-preview`;
-      await apply(ctx.client, ServiceKind, buildCanaryService(cd, env.service, previewName, 'preview'), { store: services });
-    }
-  }
+  if (canaryService) await apply(ctx.client, ServiceKind, canaryService, { store: services });
+  if (previewService) await apply(ctx.client, ServiceKind, previewService, { store: services });
 }
 
 async function promoteStable(env: ReleaseEnv, image: string): Promise<void> {
@@ -184,7 +249,7 @@ async function promoteStable(env: ReleaseEnv, image: string): Promise<void> {
  * Runs a traffic call for which a routed object that is gone (or never had our route)
  * means nothing to do: it sends nothing to the canary and holds nothing of ours.
  */
-async function unlessRoutesGone(env: ReleaseEnv, what: string, call: () => Promise<unknown>): Promise<void> {
+async function unlessRoutesGone(env: TeardownEnv, what: string, call: () => Promise<unknown>): Promise<void> {
   try {
     await call();
   } catch (err) {
@@ -196,27 +261,37 @@ async function unlessRoutesGone(env: ReleaseEnv, what: string, call: () => Promi
   }
 }
 
-async function resetTraffic(env: ReleaseEnv): Promise<void> {
-  await unlessRoutesGone(env, 'traffic reset', () => env.provider.reset(env.target));
+async function resetTraffic(env: TeardownEnv): Promise<void> {
+  await unlessRoutesGone(env, 'traffic reset', () => env.recorded.provider.reset(env.recorded.target));
 }
 
 /**
- * Removes what the provider made for the release (subsets, canary backendRefs, the canary
- * Ingress) once the canary pods are gone. A routed object the user already deleted is
- * done, not an error, or deleting a namespace would wait forever on the finalizer.
+ * Removes what the recorded provider made for the release (subsets, canary backendRefs,
+ * the canary Ingress) once the canary pods are gone. A routed object the user already
+ * deleted is done, not an error, or deleting a namespace would wait forever on the finalizer.
  */
-export async function cleanupTraffic(env: ReleaseEnv): Promise<void> {
-  await unlessRoutesGone(env, 'traffic cleanup', () => env.provider.cleanup(env.target));
+export async function cleanupTraffic(env: TeardownEnv): Promise<void> {
+  await unlessRoutesGone(env, 'traffic cleanup', () => env.recorded.provider.cleanup(env.recorded.target));
 }
 
-async function deleteCanary(env: ReleaseEnv): Promise<void> {
+/**
+ * Deletes the canary Deployment and the canary and preview Services: every Deployment and
+ * Service this release owns (found by ownerReference, so a name changed in the spec
+ * mid-release still finds the old ones, and an object of the same name that is not the
+ * release's is never deleted).
+ */
+async function deleteCanary(env: TeardownEnv): Promise<void> {
   const { cd, ctx } = env;
+  const uid = cd.metadata.uid ?? '';
   const ns = cd.metadata.namespace;
-  if (env.canary) await ctx.client.delete(DeploymentKind, ns, env.canary.metadata.name ?? '', { propagationPolicy: 'Background' });
-  const services = ctx.cache<Service>(ServiceKind);
-  const previewName = cd.spec.strategy?.blueGreen?.previewService ?? `${env.target.service.name}-preview`;
-  for (const name of [env.target.canaryService, previewName]) {
-    const svc = services.get(ns, name);
-    if (svc && svc.metadata.ownerReferences?.some((o) => o.uid === cd.metadata.uid)) await ctx.client.delete(ServiceKind, ns, name);
+  for (const d of ctx.cache<Deployment>(DeploymentKind).byIndex('controller-owner', uid)) {
+    if (d.metadata.namespace !== ns || d.metadata.deletionTimestamp) continue;
+    await ctx.client.delete(DeploymentKind, ns, d.metadata.name ?? '', { propagationPolicy: 'Background', preconditions: { uid: d.metadata.uid } });
+  }
+  for (const svc of ctx.cache<Service>(ServiceKind).byIndex('controller-owner', uid)) {
+    if (svc.metadata.namespace !== ns || svc.metadata.deletionTimestamp) continue;
+    const role = svc.metadata.labels?.[RoleLabel];
+    if (role !== 'canary' && role !== 'preview') continue;
+    await ctx.client.delete(ServiceKind, ns, svc.metadata.name ?? '', { preconditions: { uid: svc.metadata.uid } });
   }
 }

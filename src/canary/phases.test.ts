@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnalysisRun, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
-import { analysisDue, transition, HISTORY_LIMIT, type Effect, type Observations, type ReleaseSettings, type Transition } from './phases.ts';
+import { trafficRecordOf } from './traffic-record.ts';
+import { analysisDue, stopped, transition, HISTORY_LIMIT, type Effect, type Observations, type ReleaseSettings, type Transition } from './phases.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -16,6 +17,7 @@ function settings(over: Partial<ReleaseSettings> = {}): ReleaseSettings {
     ],
     blueGreen: false,
     provider: 'Istio',
+    traffic: trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Istio', istio: { virtualService: 'app' } } }),
     scalesWithWeight: false,
     paused: false,
     autoRollback: { enabled: true, onPodCrash: true, notReadyGraceMs: 60_000 },
@@ -426,9 +428,87 @@ test('a version the stable Deployment already runs completes at once', () => {
   assert.deepEqual(tr.effects.filter((e) => e.type !== 'event'), []);
 });
 
-test('a missing target Deployment waits, saying so', () => {
-  const tr = transition(settings(), { phase: 'Initializing', releaseVersion: 'app:v2', currentStepIndex: 0, totalSteps: 3 }, { ...observe(world()), stable: undefined });
-  assert.equal(tr.status.reason, 'TargetNotFound');
+test('a target Deployment deleted mid-release rolls the release back: traffic first, then the canary', () => {
+  for (const phase of ['Initializing', 'Progressing', 'Paused'] as const) {
+    const tr = transition(settings(), { phase, releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3, currentWeight: 50 }, { ...observe(world()), stable: undefined, canary: { image: 'app:v2', ready: true } });
+    assert.equal(tr.status.phase, 'Failed', phase);
+    assert.equal(tr.status.reason, 'TargetDeleted');
+    assert.equal(tr.status.currentWeight, 0);
+    assert.deepEqual(tr.effects[0], { type: 'resetTraffic' });
+    assert.equal(tr.statusAfter, 1);
+    assert.ok(tr.effects.some((e) => e.type === 'deleteCanary'));
+  }
+});
+
+test('the traffic settings are recorded at the start; a release without a record takes the spec as its record', () => {
+  const w = world();
+  const s = settings();
+  const started = reconcile(s, undefined, w);
+  assert.deepEqual(started.status.traffic, s.traffic);
+  assert.deepEqual(started.status.traffic?.objects, [{ kind: 'VirtualService', name: 'app' }, { kind: 'DestinationRule', name: 'app' }]);
+  settle(w);
+  const { traffic: _dropped, ...legacy } = started.status;
+  const tr = reconcile(s, legacy, w);
+  assert.deepEqual(tr.status.traffic, s.traffic);
+  assert.notEqual(tr.status.phase, 'Failed');
+});
+
+test('traffic settings changed mid-release roll back through the recorded provider', () => {
+  const w = world();
+  let tr = reconcile(settings(), undefined, w);
+  settle(w);
+  tr = reconcile(settings(), tr.status, w);
+  assert.equal(w.weight, 10);
+  const cases: [ReleaseSettings['traffic'], RegExp][] = [
+    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Nginx', nginx: { ingress: 'web' } } }), /traffic.provider changed from Istio to Nginx/],
+    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Istio', istio: { virtualService: 'other' } } }), /traffic.istio.virtualService changed from app to other/],
+    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', service: { name: 'web' }, traffic: { provider: 'Istio', istio: { virtualService: 'app' } } }), /stable Service changed from app to web/],
+  ];
+  for (const [traffic, says] of cases) {
+    const changed = transition(settings({ traffic, provider: traffic.provider }), tr.status, observe(w));
+    assert.equal(changed.status.phase, 'Failed');
+    assert.equal(changed.status.reason, 'TrafficChanged');
+    assert.match(changed.status.message ?? '', says);
+    assert.deepEqual(changed.effects[0], { type: 'resetTraffic' });
+    assert.deepEqual(changed.status.traffic, tr.status.traffic, 'the record stays: cleanup uses it');
+  }
+});
+
+test('an autoscaler on the target refuses a Replicas release before anything is written, and it starts once the autoscaler is gone', () => {
+  const w = world();
+  const s = settings({ provider: 'Replicas', scalesWithWeight: true });
+  const refused = transition(s, undefined, observe(w, { autoscaler: 'app' }));
+  assert.equal(refused.status.phase, undefined);
+  assert.equal(refused.status.reason, 'AutoscalerConflict');
+  assert.match(refused.status.message ?? '', /HorizontalPodAutoscaler app/);
+  assert.deepEqual(refused.effects.map((e) => e.type), ['event']);
+  assert.ok(refused.requeueAfterMs !== undefined && refused.requeueAfterMs > 0, 'looks again: autoscalers are not watched');
+  const again = transition(s, refused.status, observe(w, { autoscaler: 'app' }));
+  assert.deepEqual(again.effects, [], 'said once');
+  const started = transition(s, again.status, observe(w));
+  assert.equal(started.status.phase, 'Progressing');
+  // Routing providers do not care: the autoscaler scales the stable Deployment, traffic is split elsewhere.
+  assert.equal(transition(settings(), undefined, observe(w, { autoscaler: 'app' })).status.phase, 'Initializing');
+  // One that shows up mid-release (the reconciler looks when the target was rescaled) rolls it back.
+  const mid = transition(s, started.status, observe(w, { autoscaler: 'app' }));
+  assert.equal(mid.status.phase, 'Failed');
+  assert.equal(mid.status.reason, 'AutoscalerConflict');
+  assert.deepEqual(mid.effects[0], { type: 'resetTraffic' });
+  assert.ok(mid.effects.some((e) => e.type === 'deleteCanary'));
+});
+
+test('stopped(): an active release fails with traffic reset first; anything else is left alone', () => {
+  const tr = stopped({ phase: 'Progressing', currentStepIndex: 1, totalSteps: 3, currentWeight: 50, releaseVersion: 'app:v2' }, { now: T0, generation: 4 }, 'InvalidSpec', 'strategy.type: BlueGreen needs ...');
+  assert.ok(tr);
+  assert.equal(tr.status.phase, 'Failed');
+  assert.equal(tr.status.reason, 'InvalidSpec');
+  assert.equal(tr.status.currentWeight, 0);
+  assert.equal(tr.status.observedGeneration, 4);
+  assert.match(tr.status.message ?? '', /^stopped at step 2\/3: strategy.type/);
+  assert.deepEqual(tr.effects.slice(0, 2), [{ type: 'resetTraffic' }, { type: 'deleteCanary' }]);
+  assert.equal(tr.statusAfter, 1);
+  assert.equal(stopped({ phase: 'Failed' }, { now: T0, generation: 1 }, 'InvalidSpec', 'x'), undefined);
+  assert.equal(stopped(undefined, { now: T0, generation: 1 }, 'InvalidSpec', 'x'), undefined);
 });
 
 test('BlueGreen: preview at weight 0, switch to 100, old version kept for the delay, then promotion', () => {

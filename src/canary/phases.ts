@@ -36,9 +36,14 @@ import type {
   NotificationEvent,
   Phase,
   TrafficProviderName,
+  TrafficRecord,
 } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
 import type { PlannedStep } from '../strategy/index.ts';
+import { trafficChange } from './traffic-record.ts';
+
+/** How often a release refused for an autoscaler looks again (autoscalers are not watched). */
+export const AUTOSCALER_RECHECK_MS = 30_000;
 
 /** Longest `status.history`; older entries are dropped first. */
 export const HISTORY_LIMIT = 50;
@@ -54,6 +59,8 @@ export interface ReleaseSettings {
   steps: PlannedStep[];
   blueGreen: boolean;
   provider: TrafficProviderName;
+  /** The traffic settings a release started now records in `status.traffic` (see ./traffic-record.ts). */
+  traffic: TrafficRecord;
   /**
    * The canary's size follows the weight (the Replicas provider): its pods only take
    * traffic once they are Ready, so step 1 is entered with the canary's creation,
@@ -126,6 +133,13 @@ export interface Observations {
   blocked?: { reason: string; message: string } | undefined;
   /** An unhandled command, if any. */
   command?: CommandObservation | undefined;
+  /**
+   * A HorizontalPodAutoscaler scaling the target Deployment (its name). Looked up only for
+   * a release that scales with the weight (Replicas), which it would fight over the
+   * replica counts: before the release starts (refused), and mid-release when the target
+   * has other replicas than the step asks for (rolled back).
+   */
+  autoscaler?: string | undefined;
 }
 
 /** Work for the reconciler, as plain data. */
@@ -185,6 +199,22 @@ function decide(t: Builder): void {
   if (phase === 'Completed' || phase === 'Failed') return finished(t, phase, command);
 
   // An active release (Initializing, Progressing, Paused).
+  // Its traffic lives in the objects it recorded at its start (a release started by an
+  // older controller has no record: the spec is all there is, take it as the record).
+  t.status.traffic ??= settings.traffic;
+  const changed = trafficChange(t.status.traffic, settings.traffic);
+  if (changed) {
+    return rollback(t, 'TrafficChanged', `${changed} mid-release: traffic went back to stable through the recorded ${t.status.traffic.provider} objects and the canary was removed; \`codedance retry\` starts again with the new settings`);
+  }
+  if (!obs.stable) {
+    // Nothing to promote to and nothing to fall back on: do not keep the canary's share.
+    return rollback(t, 'TargetDeleted', 'the target Deployment (spec.targetDeployment) was deleted mid-release: the canary\'s traffic went back to stable and the canary was removed; recreate the Deployment and run `codedance retry` to release again');
+  }
+  if (obs.autoscaler && settings.scalesWithWeight) {
+    // An autoscaler appeared mid-release and rescaled the target: the replica ratio is no
+    // longer the release's to set.
+    return rollback(t, 'AutoscalerConflict', `HorizontalPodAutoscaler ${obs.autoscaler} rescales the target Deployment, and traffic.provider Replicas sets its replicas itself: stable went back to its size and the canary was removed; remove the autoscaler or choose traffic.provider Istio, Nginx or GatewayAPI, then \`codedance retry\``);
+  }
   if (t.status.releaseVersion !== settings.version) {
     return obs.blocked ? rollback(t, obs.blocked.reason, obs.blocked.message) : start(t, 'Restarted');
   }
@@ -218,6 +248,15 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
     const waiting = 'the target Deployment (spec.targetDeployment) does not exist: create it or fix the name; the release starts when it appears';
     if (t.status.reason !== 'TargetNotFound') t.effects.push({ type: 'event', eventType: 'Warning', reason: 'TargetNotFound', note: waiting });
     t.status = { handledCommand, history, reason: 'TargetNotFound', message: waiting };
+    return;
+  }
+  if (obs.autoscaler && settings.scalesWithWeight) {
+    // The Replicas provider sets both Deployments' replicas itself; an autoscaler on the
+    // target would undo every step. Refused before anything is written; looked at again.
+    const refused = `HorizontalPodAutoscaler ${obs.autoscaler} scales the target Deployment, and traffic.provider Replicas sets its replicas itself (they would fight): choose traffic.provider Istio, Nginx or GatewayAPI, or remove the autoscaler; the release starts once it is gone`;
+    if (t.status.reason !== 'AutoscalerConflict') t.effects.push({ type: 'event', eventType: 'Warning', reason: 'AutoscalerConflict', note: refused });
+    t.status = { handledCommand, history, reason: 'AutoscalerConflict', message: refused };
+    t.wakeAt(obs.now + AUTOSCALER_RECHECK_MS);
     return;
   }
   if (obs.stable && obs.stable.image === settings.version && event === 'Started' && !obs.canary) {
@@ -255,6 +294,7 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
     stepLabel: `0/${t.total}`,
     currentWeight: 0,
     startedAt: t.iso,
+    traffic: settings.traffic,
     message: `starting the canary ${settings.version}`,
   };
   if (event === 'Restarted') t.effects.push({ type: 'resetTraffic' });
@@ -535,6 +575,45 @@ function rollback(t: Builder, reason: string, message: string, by?: string): voi
   t.status.completedAt = t.iso;
   t.effects.push({ type: 'deleteCanary' });
   t.record(aborted ? 'Aborted' : 'RolledBack', 'Warning', aborted ? 'Aborted' : 'RolledBack', `${t.status.message} (${reason})`, { notify: 'RolledBack', by });
+}
+
+/**
+ * An active release stopped from outside the state machine, by the error policy (a spec
+ * the controller cannot run, a traffic error retrying cannot fix). Like a rollback:
+ * traffic back to stable first (through the recorded provider), then the status saying
+ * why (phase Failed), then the canary goes. Needs no settings: the spec may be what is
+ * broken. `undefined` when the release is not active (nothing to stop).
+ */
+export function stopped(current: CanaryDeploymentStatus | undefined, obs: { now: number; generation: number }, reason: string, message: string): Transition | undefined {
+  const phase = current?.phase;
+  if (!current || (phase !== 'Initializing' && phase !== 'Progressing' && phase !== 'Paused')) return undefined;
+  const iso = new Date(obs.now).toISOString();
+  const total = current.totalSteps ?? 0;
+  const text = `stopped at step ${Math.min((current.currentStepIndex ?? 0) + 1, total)}/${total}: ${message}`;
+  const entry: HistoryEntry = { time: iso, event: 'Stopped', step: current.currentStepIndex, weight: current.currentWeight, message: `${text} (${reason})` };
+  const history = [...(current.history ?? []), entry];
+  const status: CanaryDeploymentStatus = {
+    ...structuredClone(current),
+    phase: 'Failed',
+    reason,
+    message: text,
+    currentWeight: 0,
+    pauseUntil: undefined,
+    completedAt: iso,
+    observedGeneration: obs.generation,
+    history: history.slice(Math.max(0, history.length - HISTORY_LIMIT)),
+  };
+  return {
+    status: prune(status),
+    effects: [
+      { type: 'resetTraffic' },
+      { type: 'deleteCanary' },
+      { type: 'event', eventType: 'Warning', reason, note: text },
+      { type: 'notify', event: 'RolledBack', message: text },
+    ],
+    statusAfter: 1,
+    requeueAfterMs: undefined,
+  };
 }
 
 /** Accumulates the next status and its effects. */

@@ -16,21 +16,31 @@
  * the last status written per object is remembered with the resourceVersion it replaced,
  * and used instead of a cached object that still has that resourceVersion.
  */
-import { apiVersionOf, CanaryDeployment as CanaryDeploymentKind, Deployment as DeploymentKind, Pod as PodKind, Service as ServiceKind } from '../runtime/kinds.ts';
+import {
+  apiVersionOf,
+  CanaryDeployment as CanaryDeploymentKind,
+  Deployment as DeploymentKind,
+  HorizontalPodAutoscaler as HorizontalPodAutoscalerKind,
+  Pod as PodKind,
+  Service as ServiceKind,
+} from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { OwnerLabel, PausedByAnnotation, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { TerminalError } from '../runtime/errors.ts';
-import { createAnalysisRunner } from './analysis.ts';
-import { acceptedCondition, AcceptedCondition, refusals, type Refusal } from './admission.ts';
+import { getCondition, mergeConditions, setCondition } from '../runtime/conditions.ts';
+import { TrafficError } from '../traffic/index.ts';
+import { replicaSplit } from '../traffic/replicas.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
-import { getCondition, mergeConditions } from '../runtime/conditions.ts';
-import { pendingCommand } from './commands.ts';
-import { cleanupTraffic, executeEffects, releaseEnv, type Notifier } from './effects.ts';
 import type { NotificationEvent } from '../api/canary-deployment.ts';
-import { analysisDue, isFinished, transition, type AnalysisObservation, type Observations } from './phases.ts';
+import { acceptedCondition, AcceptedCondition, refusals, type Refusal } from './admission.ts';
+import { createAnalysisRunner } from './analysis.ts';
+import { pendingCommand } from './commands.ts';
+import { cleanupTraffic, executeEffects, ownedByRelease, releaseEnv, teardownEnv, type Notifier, type ReleaseEnv, type TeardownEnv } from './effects.ts';
+import { decideError, TrafficCondition, type ErrorDecision } from './error-policy.ts';
+import { analysisDue, isFinished, stopped, transition, type AnalysisObservation, type Observations, type Transition } from './phases.ts';
 import { assessPods, type Pod } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
@@ -79,6 +89,8 @@ export type ReportingNotifier = (
 export interface CanaryReconciler {
   reconcile(cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action>;
   cleanup(cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void>;
+  /** The controller's error policy: carries out ./error-policy.ts for a failed reconcile or cleanup. */
+  errorPolicy(err: unknown, cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action | undefined>;
   /** Releases whose target is `namespace/name` (for the watch on Deployments). */
   releasesOfTarget(namespace: string, name: string): string[];
 }
@@ -150,8 +162,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const now = ctx.now();
 
     const { deployments, stable, canary, service, pods } = lookUp(cd, ctx);
-    if (canary && !canary.metadata.ownerReferences?.some((o) => o.uid === uid)) {
-      throw new TerminalError(`Deployment ${canary.metadata.name} exists and is not this release's: rename or remove it`, { reason: 'CanaryNameTaken' });
+    if (canary && !ownedByRelease(canary, cd)) {
+      throw new TrafficError(
+        settings.provider,
+        'NameTaken',
+        `Deployment ${ns}/${canary.metadata.name} (the canary's name) exists and was not created by this release; it is left as it is`,
+      );
     }
     if (stable && !releasedContainer(stable.spec?.template, cd.spec.container)) {
       throw new TerminalError(`container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`, { reason: 'ContainerNotFound' });
@@ -192,23 +208,16 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       command: pendingCommand(cd),
     };
     const stepping = (status?.phase === 'Progressing' || status?.phase === 'Paused') && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
-    if (stepping && settings.provider !== 'Replicas' && !verified.has(uid)) {
-      // Once per process: what a controller killed mid-write left in the routes.
-      obs.weight = await env.provider.readWeight(env.target);
+    if (stepping && env.recorded.provider.name !== 'Replicas' && !verified.has(uid)) {
+      // Once per process: what a controller killed mid-write left in the routes (of the
+      // recorded objects: the spec's may have changed, which the transition rolls back).
+      obs.weight = await env.recorded.provider.readWeight(env.recorded.target);
       verified.add(uid);
     }
+    if (settings.scalesWithWeight && stable && (starting(cd) || rescaled(cd, stable))) obs.autoscaler = await autoscalerOf(cd, ctx);
 
     const tr = transition(settings, status, obs);
-    // Notifications leave only once the transition they announce is stored: a status write
-    // that fails is retried with the whole transition, and must not announce it twice.
-    const notifications = tr.effects.filter((effect) => effect.type === 'notify');
-    const writes = (effects: typeof tr.effects) => effects.filter((effect) => effect.type !== 'notify');
-    await executeEffects(env, writes(tr.effects.slice(0, tr.statusAfter)));
-    await writeStatus(cd, withAccepted(withConditions(tr.status, obs.generation, now), refused, status, obs.generation, now), ctx);
-    await reportRefusals(cd, refused, ctx);
-    await executeEffects(env, writes(tr.effects.slice(tr.statusAfter)));
-    // ... and they describe the release as it is now (step, weight, phase), not as it was read.
-    if (notifications.length > 0) await executeEffects({ ...env, cd: { ...cd, status: tr.status } }, notifications);
+    await commit(env, cd, tr, ctx, now, { refused });
 
     if (isFinished(tr.status.phase)) {
       analyses.forget(uid);
@@ -223,6 +232,31 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       return Action.awaitChange();
     }
     return Action.requeue(Math.max(50, Math.min(tr.requeueAfterMs ?? ACTIVE_RESYNC_MS, ACTIVE_RESYNC_MS)));
+  }
+
+  /**
+   * Carries out a transition: the effects before the status write, the status, the rest;
+   * then the notifications, which leave only once the transition they announce is stored
+   * (a status write that fails is retried with the whole transition, and must not
+   * announce it twice), describing the release as it is now, not as it was read.
+   */
+  async function commit(
+    env: ReleaseEnv | TeardownEnv,
+    cd: CanaryDeployment,
+    tr: Transition,
+    ctx: ReconcileContext,
+    now: Date,
+    extra: { trafficProblem?: { reason: string; message: string }; refused?: readonly Refusal[] } = {},
+  ): Promise<void> {
+    const notifications = tr.effects.filter((effect) => effect.type === 'notify');
+    const writes = (effects: typeof tr.effects) => effects.filter((effect) => effect.type !== 'notify');
+    await executeEffects(env, writes(tr.effects.slice(0, tr.statusAfter)));
+    const generation = tr.status.observedGeneration ?? cd.metadata.generation ?? 0;
+    const refused = extra.refused ?? [];
+    await writeStatus(cd, withAccepted(withConditions(tr.status, generation, now, extra.trafficProblem), refused, cd.status, generation, now), ctx);
+    if (extra.refused) await reportRefusals(cd, extra.refused, ctx);
+    await executeEffects(env, writes(tr.effects.slice(tr.statusAfter)));
+    if (notifications.length > 0) await executeEffects({ ...env, cd: { ...cd, status: tr.status } }, notifications);
   }
 
   /** Server-side applies the whole status (skipped when unchanged) and remembers what was stored. */
@@ -240,20 +274,15 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   async function cleanup(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void> {
     track(cached);
     const cd = fresh(cached);
-    const resolved = releaseSettings(cd.spec);
-    if (!resolved.ok) return; // nothing was ever made for an invalid spec
-    const { stable, canary, service, pods } = lookUp(cd, ctx);
-    const env = releaseEnv({ cd, ctx, settings: resolved.settings, stable, canary, service, extraLabels: {}, notify: notifierFor(ctx) });
-    if (canary || pods.length > 0) {
-      // Traffic first, then the canary: the same order as a rollback.
-      await executeEffects(env, [{ type: 'resetTraffic' }, { type: 'deleteCanary' }]);
-      ctx.log.info({ pods: pods.length }, 'deleting: traffic back on stable, waiting for the canary pods to go');
+    // Works from the recorded traffic settings, not the spec: it may be invalid or changed.
+    const env = teardownEnv(cd, ctx, notifierFor(ctx));
+    if (await teardown(cd, ctx, env)) {
+      ctx.log.info('deleting: traffic back on stable, waiting for the canary pods to go');
       return Action.requeue(500);
     }
-    await cleanupTraffic(env);
     written.delete(cd.metadata.uid ?? '');
     analyses.forget(cd.metadata.uid ?? '');
-    if (!isFinished(cd.status?.phase)) {
+    if (!isFinished(cd.status?.phase) && cd.status?.phase !== undefined) {
       await ctx.events.publish(cd, { type: 'Normal', reason: 'Deleted', note: 'deleted mid-release: all traffic back on stable, canary removed' });
     }
   }
@@ -264,6 +293,66 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const now = acceptedCondition(refused, 0);
     if (before?.status === now.status && before.message === now.message) return;
     for (const r of refused) await ctx.events.publish(cd, { type: 'Warning', reason: r.reason, note: `${r.field}: ${r.message}` });
+  }
+
+  /**
+   * Takes what is left of a release down: traffic to stable and the canary removed while
+   * the canary (or its pods) is still there, the provider's leftovers once they are gone
+   * (once per process and release). Returns true while the canary is still going.
+   */
+  async function teardown(cd: CanaryDeployment, ctx: ReconcileContext, env: TeardownEnv): Promise<boolean> {
+    const { canary, pods } = lookUp(cd, ctx);
+    if ((canary && ownedByRelease(canary, cd)) || pods.length > 0) {
+      // Traffic first, then the canary: the same order as a rollback.
+      await executeEffects(env, [{ type: 'resetTraffic' }, { type: 'deleteCanary' }]);
+      return true;
+    }
+    const key = `${cd.metadata.uid ?? ''}/${cd.status?.releaseVersion ?? ''}/${cd.status?.phase ?? ''}`;
+    if (!cleaned.has(key)) {
+      await cleanupTraffic(env);
+      cleaned.add(key);
+    }
+    return false;
+  }
+
+  async function errorPolicy(err: unknown, cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | undefined> {
+    const decision = decideError(err);
+    if (!decision) return undefined;
+    const cd = fresh(cached);
+    const trafficProblem = decision.condition === TrafficCondition ? { reason: decision.reason, message: decision.message } : undefined;
+    if (decision.then === 'retry') {
+      await report(cd, ctx, decision);
+      return Action.retry();
+    }
+    // A stop: an active release goes down like a rollback, through its recorded provider.
+    const env = teardownEnv(cd, ctx, notifierFor(ctx));
+    const now = ctx.now();
+    const why = trafficProblem ? decision.message : `${decision.message}; all traffic went back to stable and the canary was removed: fix the spec, then \`codedance retry\` releases again`;
+    const tr = cd.metadata.deletionTimestamp ? undefined : stopped(cd.status, { now: now.getTime(), generation: cd.metadata.generation ?? 0 }, decision.reason, why);
+    if (tr) {
+      ctx.log.warn({ reason: decision.reason }, `release stopped: ${why}`);
+      await commit(env, cd, tr, ctx, now, trafficProblem ? { trafficProblem } : {});
+      return Action.requeue(2_000);
+    }
+    if (await teardown(cd, ctx, env)) return Action.requeue(2_000);
+    if (trafficProblem) {
+      await report(cd, ctx, decision);
+      return Action.awaitChange();
+    }
+    // Nothing of a release is running: the runtime's default reports the invalid spec.
+    return undefined;
+  }
+
+  /** The decision's condition False on the current status, and a Warning Event. */
+  async function report(cd: CanaryDeployment, ctx: ReconcileContext, decision: ErrorDecision): Promise<void> {
+    const status = cd.status ?? {};
+    const conditions = setCondition(
+      status.conditions,
+      { type: decision.condition, status: 'False', reason: decision.reason, message: decision.message, observedGeneration: cd.metadata.generation },
+      ctx.now(),
+    );
+    await ctx.events.publish(cd, { type: 'Warning', reason: decision.reason, note: decision.message, action: 'Reconcile' });
+    await writeStatus(cd, { ...status, conditions }, ctx);
   }
 
   /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */
@@ -286,5 +375,39 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     return [...(targets.get(`${namespace}/${name}`) ?? [])];
   }
 
-  return { reconcile, cleanup, releasesOfTarget };
+  return { reconcile, cleanup, errorPolicy, releasesOfTarget };
+}
+
+/** True when this reconcile may start a release (so an autoscaler would be in its way). */
+function starting(cd: CanaryDeployment): boolean {
+  const status = cd.status;
+  if (!status?.phase) return true;
+  if (!isFinished(status.phase)) return false;
+  return status.releaseVersion !== cd.spec.canaryVersion || pendingCommand(cd)?.verb === 'retry';
+}
+
+/**
+ * True when, mid-step, the target has other replicas than the Replicas provider gave it:
+ * someone else scales it (typically an autoscaler). A cache a write behind says so too,
+ * which costs one needless lookup.
+ */
+function rescaled(cd: CanaryDeployment, stable: Deployment): boolean {
+  const status = cd.status;
+  const stepping = (status?.phase === 'Progressing' || status?.phase === 'Paused') && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
+  if (!stepping || status?.stableReplicas === undefined) return false;
+  return (stable.spec?.replicas ?? 1) !== replicaSplit(status.currentWeight ?? 0, status.stableReplicas).stable;
+}
+
+interface HorizontalPodAutoscaler extends KubeObject {
+  spec?: { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } };
+}
+
+/** The name of an autoscaler scaling the release's target Deployment, if any (one list request). */
+async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promise<string | undefined> {
+  const list = await ctx.client.list<HorizontalPodAutoscaler>(HorizontalPodAutoscalerKind, { namespace: cd.metadata.namespace ?? '' });
+  const hpa = list.items.find((h) => {
+    const ref = h.spec?.scaleTargetRef;
+    return ref?.kind === 'Deployment' && ref.name === cd.spec.targetDeployment && (ref.apiVersion ?? 'apps/v1').startsWith('apps/');
+  });
+  return hpa?.metadata.name;
 }

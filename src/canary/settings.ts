@@ -8,6 +8,7 @@ import type { CanaryDeploymentSpec } from '../api/canary-deployment.ts';
 import { durationOr, plan, validateStrategy } from '../strategy/index.ts';
 import { ANALYSIS_DEFAULTS } from '../analysis/verdict.ts';
 import type { ReleaseSettings } from './phases.ts';
+import { trafficRecordOf } from './traffic-record.ts';
 
 /** Mirrors the API default of `autoRollback.notReadyGracePeriod`. */
 export const NOT_READY_GRACE_DEFAULT = '2m';
@@ -59,6 +60,7 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
       steps,
       blueGreen: p.kind === 'blueGreen',
       provider,
+      traffic: trafficRecordOf(spec),
       scalesWithWeight: provider === 'Replicas',
       paused: spec.paused === true,
       autoRollback: {

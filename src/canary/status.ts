@@ -8,6 +8,12 @@
  * - `Healthy`: False when the canary is judged bad (pods, metrics) or cannot be judged
  *   (Prometheus unreachable: the reason says so and how long until rollback).
  * - `Ready`: True when the release is Completed: the new version serves everything.
+ * - `TrafficReady`: True when the traffic is as the release wants (the reconcile's writes
+ *   went through); False with the provider error's reason while one holds the release
+ *   (set by the error policy, see ./error-policy.ts), or while an autoscaler refuses it.
+ *
+ * A release that has not started because of something the user must fix (no target
+ * Deployment, an autoscaler in the way) is not Progressing.
  */
 import type { CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { mergeConditions, type ConditionUpdate } from '../runtime/conditions.ts';
@@ -15,11 +21,17 @@ import { mergeConditions, type ConditionUpdate } from '../runtime/conditions.ts'
 const ROLLBACK_REASONS_OF_HEALTH = new Set(['PodCrashLoop', 'PodOOMKilled', 'PodNotReady', 'MetricsFailed', 'PrometheusUnreachableTimeout', 'NoDataLimitReached', 'MetricsDegraded']);
 
 /** `status` with its conditions brought up to date. */
-export function withConditions(status: CanaryDeploymentStatus, generation: number, now: Date): CanaryDeploymentStatus {
+export function withConditions(
+  status: CanaryDeploymentStatus,
+  generation: number,
+  now: Date,
+  trafficProblem?: { reason: string; message: string },
+): CanaryDeploymentStatus {
   const phase = status.phase ?? 'Initializing';
   const reason = status.reason ?? phase;
   const message = status.message ?? '';
-  const active = phase === 'Initializing' || phase === 'Progressing' || phase === 'Paused';
+  const waiting = status.phase === undefined && (reason === 'TargetNotFound' || reason === 'AutoscalerConflict');
+  const active = !waiting && (phase === 'Initializing' || phase === 'Progressing' || phase === 'Paused');
   const updates: ConditionUpdate[] = [
     { type: 'Progressing', status: active ? 'True' : 'False', reason, message, observedGeneration: generation },
     {
@@ -37,8 +49,19 @@ export function withConditions(status: CanaryDeploymentStatus, generation: numbe
       message,
       observedGeneration: generation,
     },
+    { ...traffic(status, trafficProblem), observedGeneration: generation },
   ];
   return { ...status, conditions: mergeConditions(status.conditions, updates, now) };
+}
+
+function traffic(status: CanaryDeploymentStatus, problem: { reason: string; message: string } | undefined): Omit<ConditionUpdate, 'observedGeneration'> {
+  if (problem) return { type: 'TrafficReady', status: 'False', reason: problem.reason, message: problem.message };
+  if (status.phase === undefined && status.reason === 'AutoscalerConflict') {
+    return { type: 'TrafficReady', status: 'False', reason: 'AutoscalerConflict', message: status.message ?? '' };
+  }
+  const record = status.traffic;
+  if (!record) return { type: 'TrafficReady', status: 'True', reason: 'NoTrafficMoved', message: 'no traffic has been moved' };
+  return { type: 'TrafficReady', status: 'True', reason: 'InSync', message: `${record.provider}: ${status.currentWeight ?? 0}% of traffic on the canary` };
 }
 
 function health(status: CanaryDeploymentStatus): Omit<ConditionUpdate, 'observedGeneration'> {

@@ -95,8 +95,20 @@ export interface ControllerOptions<T extends KubeObject> {
   concurrency?: number;
   /** Retry backoff for failed reconciles. @default { initialMs: 1000, maxMs: 300000, factor: 2 } */
   backoff?: BackoffOptions;
-  /** Condition type set to False when a TerminalError is thrown. @default 'Ready' */
+  /** Condition type set to False when a TerminalError is thrown (by the default error policy). @default 'Ready' */
   errorConditionType?: string;
+  /**
+   * What a failed reconcile or cleanup leads to (kube-runtime's `error_policy`): the
+   * controller looks at the error, may report it on the object (a condition, an Event),
+   * and returns the Action: `Action.retry()` (the key's exponential backoff),
+   * `Action.requeue(ms)`, or `Action.awaitChange()` (a terminal stop: nothing until the
+   * object changes). `undefined` hands the error to the default policy: a
+   * `TerminalError` is reported (condition False + Warning Event) and not retried,
+   * anything else is retried with backoff. A policy that throws is logged, and the key
+   * retried with backoff.
+   * @default the default policy for every error
+   */
+  errorPolicy?(error: unknown, obj: T, ctx: ReconcileContext): Promise<Action | undefined>;
 }
 
 /** A controller, ready to hand to a manager. */

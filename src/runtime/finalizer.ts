@@ -33,8 +33,9 @@ export type FinalizerEvent<T extends KubeObject> =
   /** The object lives (and holds the finalizer): reconcile it. */
   | { kind: 'apply'; object: T }
   /**
-   * The object is being deleted: release what it holds. Return `Action.requeue(ms)` if
-   * cleanup is not finished yet (the finalizer stays); anything else removes the finalizer.
+   * The object is being deleted: release what it holds. Return `Action.requeue(ms)` (or
+   * `Action.retry()`) if cleanup is not finished yet (the finalizer stays); anything else
+   * removes the finalizer.
    */
   | { kind: 'cleanup'; object: T };
 
@@ -64,7 +65,7 @@ export async function finalizer<T extends KubeObject>(
       if (isTerminal(err)) throw err;
       throw new FinalizerError('CleanupFailed', `cleanup of ${where} failed`, err);
     }
-    if (action?.kind === 'requeue') return action;
+    if (action?.kind === 'requeue' || action?.kind === 'retry') return action;
     try {
       await client.patch(
         kind,

@@ -31,6 +31,7 @@ export const Secret = kind('', 'v1', 'Secret', 'secrets');
 export const ServiceAccount = kind('', 'v1', 'ServiceAccount', 'serviceaccounts');
 export const Deployment = kind('apps', 'v1', 'Deployment', 'deployments');
 export const ReplicaSet = kind('apps', 'v1', 'ReplicaSet', 'replicasets');
+export const HorizontalPodAutoscaler = kind('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers');
 export const Lease = kind('coordination.k8s.io', 'v1', 'Lease', 'leases');
 export const Event = kind('events.k8s.io', 'v1', 'Event', 'events');
 export const Ingress = kind('networking.k8s.io', 'v1', 'Ingress', 'ingresses');

@@ -183,3 +183,40 @@ test('misuse is reported at start', async () => {
   other.add(controller<KubeObject>({ name: 'bad-index', kind: ConfigMap, indexes: [{ kind: Secret, name: 'x', values: () => [] }], reconcile: async () => Action.awaitChange() }));
   await assert.rejects(other.start(), /does not cache/);
 });
+
+test('an error policy decides the Action: retry, stop, or the default policy', async () => {
+  const client = createFakeClient();
+  for (const name of ['retried', 'stopped', 'defaulted', 'broken']) await client.create(ConfigMap, cm(name));
+  const calls: Record<string, number> = {};
+  const decided: string[] = [];
+  const manager = createManager({ client, log: silentLogger(), identity: 'test-policy' });
+  manager.add(
+    controller<KubeObject>({
+      name: 'policy',
+      kind: ConfigMap,
+      backoff: { initialMs: 10, maxMs: 20 },
+      async reconcile(obj) {
+        const name = obj.metadata.name ?? '';
+        calls[name] = (calls[name] ?? 0) + 1;
+        if (name === 'retried' && (calls[name] ?? 0) >= 3) return Action.awaitChange();
+        throw Object.assign(new Error(`${name} failed`), { kind: name });
+      },
+      async errorPolicy(err, obj) {
+        const name = obj.metadata.name ?? '';
+        decided.push(name);
+        if (name === 'retried') return Action.retry();
+        if (name === 'stopped') return Action.awaitChange();
+        if (name === 'broken') throw new Error('the policy itself failed');
+        return undefined;
+      },
+    }),
+  );
+  await manager.start();
+  await until('retried until it succeeds', () => calls.retried === 3);
+  // The default policy retries a plain error; a throwing policy retries too.
+  await until('default and broken policies retry', () => (calls.defaulted ?? 0) >= 2 && (calls.broken ?? 0) >= 2);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(calls.stopped, 1, 'awaitChange from the policy: not retried');
+  assert.ok(decided.includes('stopped') && decided.includes('defaulted'));
+  await manager.stop();
+});

@@ -6,7 +6,8 @@
  *   primary object is reconciled once;
  * - primary changes enqueue the object; child changes enqueue their controller owner;
  *   watched kinds enqueue what their map function returns;
- * - an error policy turns failures into Actions: a {@link TerminalError} is reported
+ * - an error policy turns failures into Actions: the controller's `errorPolicy` decides
+ *   first (kube-runtime's `error_policy`); by default a {@link TerminalError} is reported
  *   (condition on the object + Warning Event), counted and not retried; other errors
  *   are retried with per-key exponential backoff;
  * - `stop()` stops taking work, waits for running reconciles, then closes the watches.
@@ -181,13 +182,19 @@ export function createManager(options: ManagerOptions): Manager {
             event.kind === 'apply' ? c.reconcile(event.object, ctx) : fin.cleanup(event.object, ctx),
           )
         : await c.reconcile(obj, ctx);
-      outcome = action.kind === 'requeue' ? { kind: 'requeue', afterMs: action.afterMs } : { kind: 'done' };
-      result = action.kind === 'requeue' ? 'requeue' : 'success';
+      outcome = outcomeOf(action);
+      result = action.kind === 'requeue' ? 'requeue' : action.kind === 'retry' ? 'error' : 'success';
       log.debug({ action: action.kind, afterMs: action.kind === 'requeue' ? action.afterMs : undefined, durationMs: clock.now() - startedAt }, 'reconciled');
     } catch (err) {
-      const kind = err instanceof RuntimeError ? String(err.kind) : err instanceof Error ? err.name : 'Error';
-      options.metrics?.reconcileErrors.inc({ controller: c.name, kind });
-      if (isTerminal(err)) {
+      const kind = errorKindOf(err);
+      options.metrics?.reconcileErrors.inc({ controller: c.name, kind: errorKindOf(err) });
+      const decided = await controllerPolicy(c, err, obj, ctx, log);
+      if (decided) {
+        outcome = outcomeOf(decided);
+        result = decided.kind === 'retry' ? 'error' : decided.kind === 'requeue' ? 'requeue' : 'terminal';
+        const failures = decided.kind === 'retry' ? (rc.queue?.failures(key) ?? 0) + 1 : undefined;
+        log.warn({ err, errorKind: kind, action: decided.kind, failures }, `reconcile failed (${decided.kind} by the error policy): ${describeError(err)}`);
+      } else if (isTerminal(err)) {
         result = 'terminal';
         outcome = { kind: 'done' };
         log.error({ err, reason: err.reason }, `reconcile failed for good: ${describeError(err)}`);
@@ -201,6 +208,17 @@ export function createManager(options: ManagerOptions): Manager {
     options.metrics?.reconcileTotal.inc({ controller: c.name, result });
     options.metrics?.reconcileDuration.observe({ controller: c.name }, (clock.now() - startedAt) / 1000);
     return outcome;
+  }
+
+  /** The controller's own error policy, if it has one and it decides; a policy that throws means retry. */
+  async function controllerPolicy(c: ControllerOptions<KubeObject>, err: unknown, obj: KubeObject, ctx: ReconcileContext, log: Logger): Promise<Action | undefined> {
+    if (!c.errorPolicy) return undefined;
+    try {
+      return await c.errorPolicy(err, obj, ctx);
+    } catch (policyErr) {
+      log.error({ err: policyErr, cause: describeError(err) }, `error policy failed, will retry: ${describeError(policyErr)}`);
+      return { kind: 'retry' };
+    }
   }
 
   async function reportTerminal(rc: RunningController, obj: KubeObject, reason: string, message: string, conditionType: string, log: Logger): Promise<void> {
@@ -306,6 +324,21 @@ export function createManager(options: ManagerOptions): Manager {
       await Promise.allSettled(watching);
     },
   };
+}
+
+/** The queue's outcome of an Action. */
+function outcomeOf(action: Action): QueueOutcome {
+  return action.kind === 'requeue' ? { kind: 'requeue', afterMs: action.afterMs } : action.kind === 'retry' ? { kind: 'retry' } : { kind: 'done' };
+}
+
+/** A literal `kind` of an error (runtime, traffic...), else its name. */
+function errorKindOf(err: unknown): string {
+  if (isKinded(err)) return err.kind;
+  return err instanceof Error ? err.name : 'Error';
+}
+
+function isKinded(err: unknown): err is Error & { kind: string } {
+  return err instanceof Error && typeof (err as { kind?: unknown }).kind === 'string';
 }
 
 /** Keys from both the old and new state of a change (a label change can move an object between owners). */

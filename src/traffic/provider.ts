@@ -130,7 +130,8 @@ export interface TrafficProviderOptions {
 }
 
 /**
- * Why a provider call failed, and so what the caller does next:
+ * Why a provider call failed, and so what the caller does next (the canary controller's
+ * table of condition, Event and retry-or-stop per kind is `src/canary/error-policy.ts`):
  * - `InvalidTarget`: the target lacks what the provider needs (no `traffic.istio`, no
  *   `totalReplicas`, a weight outside 0-100): a spec or controller bug; do not retry.
  * - `NotFound`: an object the spec names does not exist: report it, retry with backoff

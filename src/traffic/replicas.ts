@@ -23,7 +23,8 @@
  * merge patches of `spec.replicas` alone, scale-ups before scale-downs so capacity only
  * ever rises mid-change, each skipped when the count is already right. The controller's
  * own apply of the canary Deployment must leave `spec.replicas` out, or the two would
- * fight over it. A HorizontalPodAutoscaler on the stable Deployment would also fight it.
+ * fight over it. A HorizontalPodAutoscaler on the stable Deployment would also fight it:
+ * the canary controller refuses to start such a release (reason `AutoscalerConflict`).
  */
 import { isNotFound, type KubeObject } from '../runtime/client.ts';
 import { Deployment as DeploymentKind } from '../runtime/kinds.ts';

@@ -234,6 +234,9 @@ const invalidCanaries: InvalidCase<CanaryDeploymentSpec>[] = [
   { name: 'DingTalk notification with both url and secretRef', spec: (s) => ({ ...s, notifications: [{ type: 'DingTalk', url: 'https://oapi.dingtalk.com/robot/send', secretRef: { name: 'ding' } }] }), field: 'spec.notifications[0].secretRef', says: 'not both' },
   { name: 'unknown notification type', spec: (s) => ({ ...s, notifications: [{ type: 'Email', url: 'https://example.com' }] }), field: 'spec.notifications[0].type', says: 'Unsupported value' },
   { name: 'two notifications with one name', spec: (s) => ({ ...s, notifications: [{ name: 'a', type: 'Slack', url: 'https://x' }, { name: 'a', type: 'WeCom', url: 'https://y' }] }), field: 'spec.notifications', says: 'names must be unique' },
+  { name: 'BlueGreen preview Service equal to the stable Service (default name)', spec: (s) => ({ ...s, strategy: { type: 'BlueGreen', blueGreen: { previewService: 'myapp' } } }), field: 'spec.strategy.blueGreen.previewService', says: 'must differ from the stable Service' },
+  { name: 'BlueGreen preview Service equal to spec.service.name', spec: (s) => ({ ...s, service: { name: 'web' }, strategy: { type: 'BlueGreen', blueGreen: { previewService: 'web' } } }), field: 'spec.strategy.blueGreen.previewService', says: 'must differ from the stable Service' },
+  { name: 'BlueGreen preview Service named like the canary Service', spec: (s) => ({ ...s, strategy: { type: 'BlueGreen', blueGreen: { previewService: 'myapp-canary' } } }), field: 'spec.strategy.blueGreen.previewService', says: 'canary Service' },
   { name: 'service port above 65535', spec: (s) => ({ ...s, service: { port: 70000 } }), field: 'spec.service.port', says: 'less than or equal to 65535' },
 ];
 

@@ -48,7 +48,7 @@ test('seed sample: Linear 10/50/100 on replica ratios ends Completed with the ne
   const events = (done.status?.history ?? []).map((h) => h.event);
   assert.deepEqual(events, ['Started', 'StepReached', 'StepAdvanced', 'StepAdvanced', 'Promoting', 'Completed']);
   const conditions = Object.fromEntries((done.status?.conditions ?? []).map((c) => [c.type, c.status]));
-  assert.deepEqual(conditions, { Progressing: 'False', Paused: 'False', Healthy: 'True', Ready: 'True' });
+  assert.deepEqual(conditions, { Progressing: 'False', Paused: 'False', Healthy: 'True', Ready: 'True', TrafficReady: 'True' });
 });
 
 test('a new canaryVersion mid-release starts again from step 1 on that version', { timeout: 120_000 }, async (t) => {
