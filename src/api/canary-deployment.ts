@@ -224,7 +224,7 @@ export const NotificationSpec = Type.Object({
   url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'Receiver URL (or give it through secretRef).' })),
   secretRef: Type.Optional(
     Type.Object({
-      name: Type.String({ ...DnsLabel }),
+      name: Type.String({ ...DnsLabel, description: 'Secret in the release\'s namespace; it must carry the label deploy.codedance.io/notification: "true".' }),
       urlKey: Type.Optional(Type.String({ ...SecretKey, default: 'url', description: 'Key of the Secret holding the receiver URL.' })),
       secretKey: Type.Optional(Type.String({ ...SecretKey, description: 'Key holding the signing secret (DingTalk).' })),
     }),
@@ -365,3 +365,10 @@ export type Command = (typeof Commands)[number];
 /** Label put on canary Pods/Deployments so versions can be told apart. */
 export const RoleLabel = `${GROUP}/role`;
 export const OwnerLabel = `${GROUP}/canary`;
+/**
+ * A Secret a notification's `secretRef` names must carry this label with the value
+ * `"true"`: the controller reads Secrets one by one by name (never lists them) and uses
+ * only those their owner opted in, so a release cannot send any Secret of its namespace
+ * to a receiver of its choosing.
+ */
+export const NotificationSecretLabel = `${GROUP}/notification`;

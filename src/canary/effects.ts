@@ -13,6 +13,8 @@ import { apply } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
 import { isTrafficError, trafficProvider, type TrafficProvider, type TrafficTarget } from '../traffic/index.ts';
+import type { ReceiverProblem } from '../notify/resolve.ts';
+import { reportNotificationProblems } from './notification-problems.ts';
 import type { Effect, ReleaseSettings } from './phases.ts';
 import {
   buildCanaryDeployment,
@@ -28,8 +30,11 @@ import {
   type Service,
 } from './workloads.ts';
 
-/** Sends a notification about a release; must not throw (it runs in the background). */
-export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<void>;
+/**
+ * Sends a notification about a release; must not throw (it runs in the background).
+ * Resolves with the receivers it had to leave out, which are reported on the release.
+ */
+export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<readonly ReceiverProblem[] | void>;
 
 /** What a reconcile hands over to build its {@link ReleaseEnv}. */
 export interface ReleaseEnvInput {
@@ -118,7 +123,10 @@ export async function executeEffects(env: ReleaseEnv, effects: readonly Effect[]
           break;
         case 'notify':
           if (env.notify) {
-            env.notify(effect.event, env.cd, effect.message).catch((err: unknown) => env.ctx.log.warn({ err }, 'notification failed'));
+            env
+              .notify(effect.event, env.cd, effect.message)
+              .then((problems) => reportNotificationProblems(env.cd, env.ctx, problems ?? []))
+              .catch((err: unknown) => env.ctx.log.warn({ err }, 'notification failed'));
           }
           break;
       }

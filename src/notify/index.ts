@@ -10,7 +10,7 @@
  * Payloads are documented in docs/notifications.md.
  */
 export { notify, deliver, type Delivery, type NotifyOptions, type NotifyReport, type Receiver } from './notify.ts';
-export { resolveReceivers, type ReceiverProblem } from './resolve.ts';
+export { notOptedInMessage, resolveReceivers, type ReceiverProblem, type ReceiverProblemReason } from './resolve.ts';
 export { releaseNotifier, type ReleaseNotifierOptions } from './release-notifier.ts';
 export { notifiers } from './registry.ts';
 export { messageOf, type NotificationMessage } from './message.ts';

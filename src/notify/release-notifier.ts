@@ -16,25 +16,29 @@ export interface ReleaseNotifierOptions extends Omit<NotifyOptions, 'message'> {
 }
 
 /**
- * `(event, release, message) => Promise<void>` for the reconciler. The promise never
- * rejects and settles when delivery ends (bounded by the deadline); callers do not
- * need to await it.
+ * `(event, release, message) => Promise<problems>` for the reconciler. The promise never
+ * rejects and settles when delivery ends (bounded by the deadline) with the receivers
+ * left out and why (empty when every receiver resolved), so the caller can report them
+ * on the release; callers need not await it.
  */
 export function releaseNotifier(
   client: Pick<KubeClient, 'get'>,
   options: ReleaseNotifierOptions = {},
-): (event: NotificationEvent, release: CanaryDeployment, message?: string) => Promise<void> {
+): (event: NotificationEvent, release: CanaryDeployment, message?: string) => Promise<ReceiverProblem[]> {
   const { onReport, ...notifyOptions } = options;
   return async (event, release, message) => {
     const specs = release.spec.notifications;
-    if (!specs || specs.length === 0) return;
+    if (!specs || specs.length === 0) return [];
     const namespace = release.metadata.namespace ?? '';
+    let found: ReceiverProblem[] = [];
     try {
       const { receivers, problems } = await resolveReceivers(client, namespace, specs);
+      found = problems;
       const report = await notify(event, release, receivers, { ...notifyOptions, message });
       onReport?.({ ...report, problems, release: `${namespace}/${release.metadata.name ?? ''}` });
     } catch {
       // resolveReceivers and notify do not throw; onReport is the caller's and must not escape either.
     }
+    return found;
   };
 }
