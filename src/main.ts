@@ -9,6 +9,7 @@
  * lease exits the process (code 1). The first SIGTERM/SIGINT drains running reconciles,
  * releases the lease and exits 0; a second one exits at once (code 130).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createKubeClient, type KubeClient } from './runtime/client.ts';
 import { createLogger } from './runtime/logging.ts';
@@ -38,6 +39,20 @@ const usage = `usage: codedance controller [flags]
   --watch-timeout S        server-side timeout of watch requests in seconds (default 300)
   --dashboard BOOL         serve the release dashboard at / on the HTTP port (default true)
 `;
+
+/** Product token of the controller's User-Agent (`codedance-controller/<version>`). */
+export const ControllerUserAgentProduct = 'codedance-controller';
+
+/** `codedance-controller/<package version>`, what the audit log shows for the controller's requests. */
+export function controllerUserAgent(): string {
+  let version = 'dev';
+  try {
+    version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? version;
+  } catch {
+    // An unusual install without package.json: the product token alone still tells the controller apart.
+  }
+  return `${ControllerUserAgentProduct}/${version}`;
+}
 
 /** Options of the process, resolved from the flags. */
 export interface ControllerProcessOptions {
@@ -147,9 +162,11 @@ export async function run(args: string[]): Promise<number> {
   let client: KubeClient;
   let leaseClient: KubeClient;
   try {
-    client = await createKubeClient({ kubeconfigPath: options.kubeconfig });
+    // The audit log and the API server's metrics tell the controller's requests apart by this.
+    const userAgent = controllerUserAgent();
+    client = await createKubeClient({ kubeconfigPath: options.kubeconfig, userAgent });
     // Lease calls get their own client: each request times out at half the renew deadline.
-    leaseClient = await createKubeClient({ kubeconfigPath: options.kubeconfig, requestTimeoutMs: options.renewDeadlineMs / 2 });
+    leaseClient = await createKubeClient({ kubeconfigPath: options.kubeconfig, requestTimeoutMs: options.renewDeadlineMs / 2, userAgent });
   } catch (err) {
     log.fatal({ err }, `cannot load the kubeconfig: ${describeError(err)}`);
     return 1;

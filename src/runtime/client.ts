@@ -156,6 +156,11 @@ export interface KubeClientOptions {
   fieldManager?: string;
   /** Timeout of each non-watch request, in milliseconds. @default 30000 */
   requestTimeoutMs?: number;
+  /**
+   * The User-Agent header: what the API server's audit log and metrics name this client
+   * (the controller process says `codedance-controller/<version>`). @default 'codedance'
+   */
+  userAgent?: string;
 }
 
 /** The client every part of the project talks to the API server through. */
@@ -226,6 +231,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   const server = cluster.server.replace(/\/$/, '');
   const fieldManager = options.fieldManager ?? 'codedance';
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const userAgent = options.userAgent ?? 'codedance';
 
   // Resolve TLS material once; headers are resolved per request so rotating tokens keep working.
   const tlsOptions: RequestOptions = {};
@@ -245,7 +251,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   async function headers(contentType?: string): Promise<Record<string, string>> {
     const opts: RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
-    const result: Record<string, string> = { accept: 'application/json' };
+    const result: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent };
     for (const [key, value] of Object.entries(opts.headers ?? {})) {
       if (typeof value === 'string') result[key.toLowerCase()] = value;
     }
