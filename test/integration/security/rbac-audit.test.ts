@@ -285,7 +285,11 @@ async function waitWebApp(ns: string, what: string, check: (app: WebApp) => bool
 
 async function webAppLifecycle(ns: string, release: boolean): Promise<void> {
   const spec: WebAppSpec = { image: 'shop:1', replicas: 2, env: [{ name: 'MODE', value: 'a' }] };
-  if (release) spec.release = { strategy: steps, traffic: { provider: 'Replicas' } };
+  if (release) {
+    // A receiver whose Secret is not opted in: the refusal is reported on the WebApp too.
+    await admin.create(kinds.Secret, { metadata: { name: 'app-credentials', namespace: ns }, stringData: { url: 'http://127.0.0.1:9/leak' } } as KubeObject);
+    spec.release = { strategy: steps, traffic: { provider: 'Replicas' }, notifications: [{ name: 'leak', type: 'Webhook', secretRef: { name: 'app-credentials' } }] };
+  }
   await admin.create(kinds.WebApp, webapp(ns, spec));
   await waitWebApp(ns, 'shop:1 Running', (a) => a.status?.phase === 'Running');
   noteOwners(await admin.get(kinds.Deployment, ns, 'shop'));
@@ -293,6 +297,13 @@ async function webAppLifecycle(ns: string, release: boolean): Promise<void> {
   if (release) {
     noteOwners(await waitFor(() => admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop'), { describe: 'the release of shop:2', timeoutMs: 60_000 }));
     await waitWebApp(ns, 'the release Completed', (a) => a.status?.release?.phase === 'Completed' && a.status.image === 'shop:2');
+    await waitFor(
+      async () =>
+        (await admin.list<KubeEvent>(kinds.Event, { namespace: ns })).items.some(
+          (e) => e.reason === 'NotificationSecretRefused' && e.regarding?.kind === 'WebApp' && e.regarding.name === 'shop' && /app-credentials/.test(e.note ?? ''),
+        ),
+      { describe: 'a NotificationSecretRefused Event on the WebApp' },
+    );
   } else {
     await waitWebApp(ns, 'shop:2 rolled in place', (a) => a.status?.phase === 'Running' && a.status.image === 'shop:2');
   }
