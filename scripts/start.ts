@@ -20,7 +20,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +28,7 @@ import { renderStatus } from '../src/cli/release-render.ts';
 import { startCluster, stopCluster, type ClusterState } from '../src/cluster/controlplane.ts';
 import { ensureThirdPartyCrds, formatCrdProgress } from '../src/cluster/crds.ts';
 import { installCodedance } from '../src/cluster/install.ts';
+import { ensurePrivateDir } from '../src/cluster/paths.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../src/cluster/prometheus.ts';
@@ -166,7 +166,7 @@ async function demo(stateDir: string | undefined): Promise<void> {
 
   const httpPort = await freePort(8080);
   const logFile = join(state.stateDir, 'logs', 'controller.log');
-  await mkdir(join(state.stateDir, 'logs'), { recursive: true });
+  await ensurePrivateDir(join(state.stateDir, 'logs'));
   const controller = startController(state, httpPort, logFile);
   cleanups.push(async () => {
     if (controller.exitCode === null) {

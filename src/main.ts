@@ -9,6 +9,7 @@
  * lease exits the process (code 1). The first SIGTERM/SIGINT drains running reconciles,
  * releases the lease and exits 0; a second one exits at once (code 130).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createKubeClient, DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, loadKubeConfig, type KubeClient, type ResolvedKubeConfig } from './runtime/client.ts';
 import { normalizePrometheusUrl } from './analysis/allowed.ts';
@@ -56,6 +57,20 @@ const usage = `usage: codedance controller [flags]
                            Needs ClusterRole codedance-dashboard (deploy/dashboard.yaml)
   --dashboard-tls-cert FILE, --dashboard-tls-key FILE   serve the dashboard over HTTPS (PEM files)
 `;
+
+/** Product token of the controller's User-Agent (`codedance-controller/<version>`). */
+export const ControllerUserAgentProduct = 'codedance-controller';
+
+/** `codedance-controller/<package version>`, what the audit log shows for the controller's requests. */
+export function controllerUserAgent(): string {
+  let version = 'dev';
+  try {
+    version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? version;
+  } catch {
+    // An unusual install without package.json: the product token alone still tells the controller apart.
+  }
+  return `${ControllerUserAgentProduct}/${version}`;
+}
 
 /** Options of the process, resolved from the flags. */
 export interface ControllerProcessOptions {
@@ -223,6 +238,8 @@ export async function run(args: string[]): Promise<number> {
       onThrottle: (waitedMs: number, request: string) => {
         if (waitedMs >= 1000) log.info({ waitedMs, request }, 'waited for the client-side rate limit (--kube-api-qps, --kube-api-burst)');
       },
+      // The audit log and the API server's metrics tell the controller's requests apart by this.
+      userAgent: controllerUserAgent(),
     };
     client = await createKubeClient({ kubeConfig, ...rate });
     // Lease calls get their own client (and rate budget, so renewals never queue behind

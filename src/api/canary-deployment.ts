@@ -260,7 +260,7 @@ export const NotificationSpec = Type.Object({
   url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'Receiver URL (or give it through secretRef).' })),
   secretRef: Type.Optional(
     Type.Object({
-      name: Type.String({ ...DnsLabel }),
+      name: Type.String({ ...DnsLabel, description: 'Secret in the release\'s namespace; it must carry the label deploy.codedance.io/notification: "true".' }),
       urlKey: Type.Optional(Type.String({ ...SecretKey, default: 'url', description: 'Key of the Secret holding the receiver URL.' })),
       secretKey: Type.Optional(Type.String({ ...SecretKey, description: 'Key holding the signing secret (DingTalk).' })),
     }),
@@ -441,6 +441,7 @@ export {
   CommandAnnotation,
   CommandAuthorSeparator,
   Commands,
+  NotificationSecretLabel,
   OwnerLabel,
   PausedByAnnotation,
   RoleLabel,

@@ -4,8 +4,9 @@
  * they grant, in one reviewed place.
  *
  * The ClusterRole is the contract between the controller and a cluster admin: every
- * verb below is used by some part of the controller, and nothing else is granted.
- * Tests run the controller under exactly this role, so a missing verb fails a test
+ * verb below is used by some part of the controller, and nothing else is granted
+ * (test/integration/security/rbac-audit.test.ts proves both from the API server's audit
+ * log). Tests run the controller under exactly this role, so a missing verb fails a test
  * instead of a user's release.
  */
 import { CommandAnnotation, PausedByAnnotation } from './canary-deployment.ts';
@@ -24,6 +25,13 @@ export const DASHBOARD_PORT = 8081;
 /** Name of the dashboard's ClusterRole, ClusterRoleBinding and Service. */
 export const DASHBOARD_ROLE = 'codedance-dashboard';
 
+/** Name of the Role (in {@link CONTROLLER_NAMESPACE}) holding the leader-election Lease. */
+export const LEASE_ROLE = 'codedance-controller-leader-election';
+/** ClusterRole aggregated into the cluster's `view` role: read releases and WebApps. */
+export const VIEW_ROLE = 'codedance-view';
+/** ClusterRole aggregated into the cluster's `edit` role: create, change and steer releases and WebApps. */
+export const EDIT_ROLE = 'codedance-edit';
+
 /** One rule of a (Cluster)Role, as the RBAC API writes it. */
 export interface PolicyRule {
   apiGroups: string[];
@@ -31,56 +39,89 @@ export interface PolicyRule {
   verbs: string[];
 }
 
-const READ = ['get', 'list', 'watch'];
-const WRITE = ['create', 'update', 'patch', 'delete'];
 const labels = { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/component': 'controller', 'app.kubernetes.io/part-of': 'codedance' };
+const userRoleLabels = { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/part-of': 'codedance' };
 
 /**
- * What the controller may do, rule by rule, with the reason for each.
+ * What the controller may do cluster-wide, rule by rule, with the reason for each.
  *
- * Caveats: Secrets are read cluster-wide (notification `secretRef`s may sit in any
- * namespace the controller serves); a narrower install can bind a Role per namespace
- * instead. Leases are granted cluster-wide because the lease namespace is a flag.
+ * Exactly what it uses, no more: test/integration/security/rbac-audit.test.ts runs the
+ * controller through every kind of release under this role, reads the API server's audit
+ * log, and fails on a grant nothing used as well as on a request that was refused.
+ * When it fails, it prints the rule to add or the verb to remove here.
+ *
+ * Secrets are `get` only: the controller reads the one Secret a notification names, and
+ * uses it only if it carries the label `deploy.codedance.io/notification: "true"`; it never lists or
+ * watches Secrets. Leases are not here: see {@link leaseRules}.
  */
 export const controllerRules: PolicyRule[] = [
-  // Our own APIs: watch them, add and remove finalizers, write status. The WebApp
-  // controller also creates and deletes the CanaryDeployment of a release.
-  ...[CanaryDeploymentApi, WebAppApi].flatMap((api): PolicyRule[] => [
-    { apiGroups: [api.group], resources: [api.plural], verbs: [...READ, ...WRITE] },
-    { apiGroups: [api.group], resources: [`${api.plural}/status`], verbs: ['get', 'update', 'patch'] },
-    { apiGroups: [api.group], resources: [`${api.plural}/finalizers`], verbs: ['update'] },
-  ]),
-  // Stable and canary workloads (and the WebApp's Deployment): applied server-side, scaled for the Replicas provider.
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, ...WRITE] },
-  // Revisions of a Deployment, to tell which pods belong to which version.
-  { apiGroups: ['apps'], resources: ['replicasets'], verbs: READ },
+  // Releases: cached (list, watch), finalizer added and removed (patch), deleted by the
+  // WebApp controller, which also applies them server-side (patch; create when new).
+  { apiGroups: [CanaryDeploymentApi.group], resources: [CanaryDeploymentApi.plural], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  // Status, applied server-side.
+  { apiGroups: [CanaryDeploymentApi.group], resources: [`${CanaryDeploymentApi.plural}/status`], verbs: ['patch'] },
+  // Children carry blockOwnerDeletion owner references to their release / WebApp, which
+  // the OwnerReferencesPermissionEnforcement admission plugin allows only with this.
+  { apiGroups: [CanaryDeploymentApi.group], resources: [`${CanaryDeploymentApi.plural}/finalizers`], verbs: ['update'] },
+  // WebApps: cached, finalizer (patch), status applied server-side.
+  { apiGroups: [WebAppApi.group], resources: [WebAppApi.plural], verbs: ['list', 'watch', 'patch'] },
+  { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}/status`], verbs: ['patch'] },
+  { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}/finalizers`], verbs: ['update'] },
+  // The canary Deployment (created, applied, deleted), the stable one (role label,
+  // promotion, the Replicas provider's scaling, read back live) and the WebApp's Deployment.
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
   // Replicas provider: an autoscaler on the target Deployment would fight its replica counts (listed before a release starts).
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list'] },
-  // Stable, canary and preview Services; the WebApp's Service.
-  { apiGroups: [''], resources: ['services'], verbs: [...READ, ...WRITE] },
-  // The WebApp's environment.
-  { apiGroups: [''], resources: ['configmaps'], verbs: [...READ, ...WRITE] },
-  // Crash and readiness detection of canary pods: read only.
-  { apiGroups: [''], resources: ['pods'], verbs: READ },
-  // Notification receiver URLs and signing secrets: read only.
-  { apiGroups: [''], resources: ['secrets'], verbs: READ },
+  // Canary and preview Services and the WebApp's Service (applied server-side: create
+  // when new, patch), and the WebApp's environment in a ConfigMap.
+  { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  // Crash and readiness detection of canary pods (watched by label): read only.
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+  // Notification receiver URLs and signing secrets: one named, opted-in Secret at a time.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   // events.k8s.io/v1 Events; repeats are folded into a series by patching the Event.
-  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
-  // Leader election.
-  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
-  // Nginx provider: the canary Ingress is made from the stable one.
-  { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: [...READ, ...WRITE] },
-  // Istio provider: route weights on the user's VirtualService, subsets on the DestinationRule (created when missing).
-  { apiGroups: ['networking.istio.io'], resources: ['virtualservices', 'destinationrules'], verbs: [...READ, ...WRITE] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  // Nginx provider: the canary Ingress, applied server-side from the stable one, removed at the end.
+  { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'create', 'patch', 'delete'] },
+  // Istio provider: route weights on the user's VirtualService.
+  { apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['get', 'patch'] },
+  // Istio provider: subsets on the user's DestinationRule, or one created for the release and removed after.
+  { apiGroups: ['networking.istio.io'], resources: ['destinationrules'], verbs: ['get', 'create', 'patch', 'delete'] },
   // Gateway API provider: backendRef weights on the user's HTTPRoute.
-  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: [...READ, 'update', 'patch'] },
+  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
 ];
 
 /**
+ * Leader election, in the controller's own namespace only (a Role, not a ClusterRole):
+ * read the Lease, create it the first time, renew it by update.
+ */
+export const leaseRules: PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
+
+const userResources = (suffix = ''): PolicyRule[] => [
+  { apiGroups: [CanaryDeploymentApi.group], resources: [`${CanaryDeploymentApi.plural}${suffix}`], verbs: [] },
+  { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}${suffix}`], verbs: [] },
+];
+
+/**
+ * Read access for people, aggregated into the cluster's `view` (and so `edit` and
+ * `admin`) ClusterRoles: a team's existing RoleBinding to `view` covers releases and WebApps.
+ */
+export const viewRules: PolicyRule[] = [...userResources(), ...userResources('/status')].map((rule) => ({ ...rule, verbs: ['get', 'list', 'watch'] }));
+
+/**
+ * Write access for people, aggregated into `edit` (and `admin`): create and change
+ * releases and WebApps, steer a release (its command annotation, `spec.paused`), delete
+ * them. Status stays the controller's.
+ */
+export const editRules: PolicyRule[] = userResources().map((rule) => ({ ...rule, verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] }));
+
+/**
  * The RBAC documents: the controller's Namespace (so the ServiceAccount can be applied
- * from this file alone), ServiceAccount, ClusterRole and the ClusterRoleBinding between them.
+ * from this file alone), ServiceAccount, its ClusterRole and Lease Role with their
+ * bindings, and the `codedance-view` / `codedance-edit` ClusterRoles for people.
  */
 export function rbacManifests(): object[] {
+  const serviceAccount = { kind: 'ServiceAccount', name: CONTROLLER_SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE };
   return [
     namespace(),
     {
@@ -99,7 +140,43 @@ export function rbacManifests(): object[] {
       kind: 'ClusterRoleBinding',
       metadata: { name: CONTROLLER_ROLE, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CONTROLLER_ROLE },
-      subjects: [{ kind: 'ServiceAccount', name: CONTROLLER_SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE }],
+      subjects: [serviceAccount],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: LEASE_ROLE, namespace: CONTROLLER_NAMESPACE, labels },
+      rules: leaseRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: LEASE_ROLE, namespace: CONTROLLER_NAMESPACE, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: LEASE_ROLE },
+      subjects: [serviceAccount],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: {
+        name: VIEW_ROLE,
+        labels: {
+          ...userRoleLabels,
+          'rbac.authorization.k8s.io/aggregate-to-view': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+        },
+      },
+      rules: viewRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: {
+        name: EDIT_ROLE,
+        labels: { ...userRoleLabels, 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' },
+      },
+      rules: editRules,
     },
   ];
 }

@@ -30,3 +30,10 @@ export type Command = (typeof Commands)[number];
 export const RoleLabel = `${GROUP}/role`;
 /** Label naming the release a canary Pod/Deployment belongs to. */
 export const OwnerLabel = `${GROUP}/canary`;
+/**
+ * A Secret a notification's `secretRef` names must carry this label with the value
+ * `"true"`: the controller reads Secrets one by one by name (never lists them) and uses
+ * only those their owner opted in, so a release cannot send any Secret of its namespace
+ * to a receiver of its choosing.
+ */
+export const NotificationSecretLabel = `${GROUP}/notification`;

@@ -14,6 +14,8 @@ import type { ReconcileContext } from '../runtime/controller.ts';
 import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
 import { TrafficError, isTrafficError, trafficProvider, type TrafficProvider, type TrafficTarget } from '../traffic/index.ts';
 import { trafficRecordOf, trafficSpecOf } from './traffic-record.ts';
+import type { ReceiverProblem } from '../notify/resolve.ts';
+import { reportNotificationProblems } from './notification-problems.ts';
 import type { Effect, ReleaseSettings } from './phases.ts';
 import {
   buildCanaryDeployment,
@@ -29,8 +31,11 @@ import {
   type Service,
 } from './workloads.ts';
 
-/** Sends a notification about a release; must not throw (it runs in the background). */
-export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<void>;
+/**
+ * Sends a notification about a release; must not throw (it runs in the background).
+ * Resolves with the receivers it had to leave out, which are reported on the release.
+ */
+export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<readonly ReceiverProblem[] | void>;
 
 /**
  * What taking traffic back and removing the canary act with. Needs no settings (the spec
@@ -155,7 +160,10 @@ export async function executeEffects(env: ReleaseEnv | TeardownEnv, effects: rea
           break;
         case 'notify':
           if (env.notify) {
-            env.notify(effect.event, env.cd, effect.message).catch((err: unknown) => env.ctx.log.warn({ err }, 'notification failed'));
+            env
+              .notify(effect.event, env.cd, effect.message)
+              .then((problems) => reportNotificationProblems(env.cd, env.ctx, problems ?? []))
+              .catch((err: unknown) => env.ctx.log.warn({ err }, 'notification failed'));
           }
           break;
       }

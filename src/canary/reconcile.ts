@@ -35,6 +35,7 @@ import { TrafficError } from '../traffic/index.ts';
 import { replicaSplit } from '../traffic/replicas.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
 import type { NotificationEvent } from '../api/canary-deployment.ts';
+import type { ReceiverProblem } from '../notify/resolve.ts';
 import { acceptedCondition, AcceptedCondition, refusals, type Refusal } from './admission.ts';
 import { createAnalysisRunner } from './analysis.ts';
 import { pendingCommand } from './commands.ts';
@@ -83,7 +84,7 @@ export type ReportingNotifier = (
   event: NotificationEvent,
   cd: CanaryDeployment,
   message: string,
-) => Promise<{ problems?: readonly { index: number; receiver: string; message: string; refused?: boolean }[]; deliveries?: readonly { receiver: string; error?: string }[] } | undefined | void>;
+) => Promise<{ problems?: readonly ReceiverProblem[]; deliveries?: readonly { receiver: string; error?: string }[] } | undefined | void>;
 
 /** The reconciler with the in-memory state it keeps across reconciles of one process. */
 export interface CanaryReconciler {
@@ -111,17 +112,20 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     allowInternalNotificationUrls: options.allowInternalNotificationUrls ?? false,
   };
 
-  /** The notifier of one reconcile: refused receivers are told on the release. */
+  /**
+   * The notifier of one reconcile. Receivers left out when resolving (a Secret not opted
+   * in, a refused URL, ...) go back to ./effects.ts, which reports them as the
+   * `NotificationsReady` condition and Events; a delivery the URL policy refused at send
+   * time (a name that resolved to an internal address) is an Event here.
+   */
   function notifierFor(ctx: ReconcileContext): Notifier | undefined {
     const send = options.notify;
     if (!send) return undefined;
     return async (event, cd, message) => {
       const report = await send(event, cd, message);
-      const refused = [
-        ...(report?.problems ?? []).filter((p) => p.refused).map((p) => `notifications[${p.index}] (${p.receiver}): ${p.message}`),
-        ...(report?.deliveries ?? []).filter((d) => d.error?.startsWith('refused:')).map((d) => `${d.receiver}: ${d.error ?? ''}`),
-      ];
-      for (const note of refused) await ctx.events.publish(cd, { type: 'Warning', reason: 'NotificationURLRefused', note });
+      const refusedAtSend = (report?.deliveries ?? []).filter((d) => d.error?.startsWith('refused:'));
+      for (const d of refusedAtSend) await ctx.events.publish(cd, { type: 'Warning', reason: 'NotificationURLRefused', note: `${d.receiver}: ${d.error ?? ''}` });
+      return report?.problems ?? [];
     };
   }
 

@@ -15,16 +15,17 @@
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createKubeClient, type KubeObject } from '../runtime/client.ts';
 import { Node } from '../runtime/kinds.ts';
+import { auditArgs, writeAuditPolicy } from './audit.ts';
 import { ensureBinaries, formatBuildProgress, type ControlPlaneBinaries } from './build.ts';
 import { ensureCredentials, type ClusterCredentials } from './credentials.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { kwokConfigYaml, kwokNodeAnnotation, kwokNodeAnnotationValue } from './kwok-stages.ts';
 import { withLock } from './lock.ts';
-import { clusterStateDir, codedanceHome } from './paths.ts';
+import { clusterStateDir, codedanceHome, ensurePrivateDir } from './paths.ts';
 import { freePort } from './ports.ts';
 import { pollUntil, probe } from './probe.ts';
 import { isRunning, residentMemoryBytes, startProcess, stopProcess, type ProcessSpec } from './process.ts';
@@ -100,7 +101,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
   const home = options.home ?? codedanceHome();
   const stateDir = options.stateDir ?? clusterStateDir(home);
   const progress = timedProgress(options.onProgress);
-  await mkdir(stateDir, { recursive: true });
+  await ensurePrivateDir(stateDir);
   return withLock(
     join(stateDir, '.lock'),
     async () => {
@@ -146,6 +147,7 @@ export async function restartComponent(stateDir: string, name: ComponentName, op
     const state = await readClusterState(stateDir);
     const component = state?.components[name];
     if (!state || !component) throw new Error(`no ${name} recorded in ${stateDir}: is the cluster up?`);
+    if (name === 'kube-apiserver') await writeAuditPolicy(stateDir);
     await stopProcess(component.pid, component.spec.command, stopGraceMs[name]);
     const restarted: ComponentState = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
     state.components[name] = restarted;
@@ -186,7 +188,8 @@ function timedProgress(onProgress: ((message: string) => void) | undefined): (me
 async function startComponents(ctx: StartContext): Promise<ClusterState> {
   const { stateDir, binaries, prior, progress } = ctx;
   const logs = join(stateDir, 'logs');
-  await mkdir(logs, { recursive: true });
+  await ensurePrivateDir(logs);
+  await writeAuditPolicy(stateDir);
   const credentials = await ensureCredentials(stateDir);
   const taken = new Set<number>();
   const port = (name: ComponentName, key = 'main'): Promise<number> => {
@@ -203,6 +206,7 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     prometheus: await port('prometheus'),
   };
   const certDir = join(stateDir, 'apiserver-certs');
+  await ensurePrivateDir(certDir);
   const state: ClusterState = {
     stateDir,
     home: ctx.home,
@@ -252,7 +256,7 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
 
     await launch('kube-apiserver', {
       port: ports.apiserver,
-      spec: spec('kube-apiserver', binaries.kubeApiserver, apiserverArgs(ports.apiserver, state.etcdClientUrl, certDir, credentials)),
+      spec: spec('kube-apiserver', binaries.kubeApiserver, apiserverArgs(stateDir, ports.apiserver, state.etcdClientUrl, certDir, credentials)),
       health: { urls: [`${state.apiServerUrl}/livez`, `${state.apiServerUrl}/readyz`], caPath: state.caPath, auth: true },
     });
     // The API server writes its self-signed serving certificate before it serves: the
@@ -347,6 +351,7 @@ async function repair(state: ClusterState, progress: (message: string) => void):
     for (const { name, running, healthy, detail } of current) {
       if (healthy) continue;
       const component = state.components[name]!;
+      if (name === 'kube-apiserver') await writeAuditPolicy(state.stateDir);
       progress(`${name} ${running ? `unhealthy (${detail})` : 'not running'}: restarting it`);
       if (running) await stopProcess(component.pid, component.spec.command, stopGraceMs[name]);
       state.components[name] = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
@@ -388,7 +393,7 @@ function kwokComponent(state: ClusterState, port: number, binary: string): Omit<
 /** Writes kwok's stages; true when the file changed (a running kwok must be restarted). */
 async function writeKwokConfig(stateDir: string): Promise<boolean> {
   const kwokDir = join(stateDir, 'kwok');
-  await mkdir(kwokDir, { recursive: true });
+  await ensurePrivateDir(kwokDir);
   const path = join(kwokDir, 'stages.yaml');
   const text = kwokConfigYaml();
   const current = await readFile(path, 'utf8').catch(() => '');
@@ -432,8 +437,10 @@ function etcdArgs(stateDir: string, clientPort: number, peerPort: number): strin
   ];
 }
 
-function apiserverArgs(port: number, etcdUrl: string, certDir: string, credentials: ClusterCredentials): string[] {
+function apiserverArgs(stateDir: string, port: number, etcdUrl: string, certDir: string, credentials: ClusterCredentials): string[] {
   return [
+    // Who did what (Metadata level, see audit.ts): the proof that the controller's RBAC is what it uses.
+    ...auditArgs(stateDir),
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
@@ -449,6 +456,9 @@ function apiserverArgs(port: number, etcdUrl: string, certDir: string, credentia
     `--token-auth-file=${credentials.tokenFilePath}`,
     // Pods need no service-account token volume: no kubelet would mount it.
     '--disable-admission-plugins=ServiceAccount',
+    // As hardened clusters do: setting blockOwnerDeletion on an owner reference needs
+    // `update` on the owner's finalizers, so the controller's role is tested for it.
+    '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
     '--allow-privileged=true',
     // Benchmarks run hundreds of releases against this one server.
     '--max-requests-inflight=800',

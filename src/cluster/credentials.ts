@@ -7,8 +7,9 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir } from './paths.ts';
 
 /** A user of the static token file. */
 export interface TokenIdentity {
@@ -46,7 +47,7 @@ const newToken = (): string => randomBytes(24).toString('base64url');
 /** Loads the credentials under `<stateDir>/pki`, creating what is missing. */
 export async function ensureCredentials(stateDir: string): Promise<ClusterCredentials> {
   const pki = join(stateDir, 'pki');
-  await mkdir(pki, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(pki);
   const serviceAccountKeyPath = join(pki, 'service-account.key');
   const serviceAccountPublicKeyPath = join(pki, 'service-account.pub');
   if (!existsSync(serviceAccountKeyPath) || !existsSync(serviceAccountPublicKeyPath)) {

@@ -62,6 +62,9 @@ export async function applyManifests(state: Pick<ClusterState, 'kubectlPath' | '
   return docs.length;
 }
 
+const bindingLabels = { 'app.kubernetes.io/part-of': 'codedance' };
+const controllerSubject = { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: controllerUser };
+
 /**
  * Binds `clusterRole` to the `codedance-controller` user of the static token file, so a
  * process using the controller kubeconfig gets exactly the shipped permissions.
@@ -70,21 +73,51 @@ export async function bindControllerUser(state: Pick<ClusterState, 'kubectlPath'
   const binding = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
-    metadata: { name: `${clusterRole}-user`, labels: { 'app.kubernetes.io/part-of': 'codedance' } },
+    metadata: { name: `${clusterRole}-user`, labels: bindingLabels },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: controllerUser }],
+    subjects: [controllerSubject],
   };
   await kubectl(state, ['apply', '--server-side', '--field-manager=codedance-install', '-f', '-'], stringify(binding));
 }
 
-/** Names of the ClusterRoles defined in a manifest file (to bind the shipped one). */
-export async function clusterRolesIn(file: string): Promise<string[]> {
-  const names: string[] = [];
+/** Binds the Role `role` of `namespace` to the `codedance-controller` user (e.g. the leader-election Lease Role). */
+export async function bindControllerUserInNamespace(state: Pick<ClusterState, 'kubectlPath' | 'kubeconfigPath'>, namespace: string, role: string): Promise<void> {
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: `${role}-user`, namespace, labels: bindingLabels },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
+    subjects: [controllerSubject],
+  };
+  await kubectl(state, ['apply', '--server-side', '--field-manager=codedance-install', '-f', '-'], stringify(binding));
+}
+
+interface BindingDoc extends ManifestDoc {
+  roleRef?: { kind?: string; name?: string };
+  subjects?: { kind?: string; name?: string; namespace?: string }[];
+}
+
+/** What the manifests in a file grant the controller's ServiceAccount: ClusterRoles, and Roles by namespace. */
+export interface ControllerGrants {
+  clusterRoles: string[];
+  roles: { namespace: string; name: string }[];
+}
+
+/**
+ * The roles the (Cluster)RoleBindings of a manifest file bind to the controller's
+ * ServiceAccount (`serviceAccount` in `namespace`). The local cluster's controller user
+ * gets the same, and nothing else: `codedance-view` and `codedance-edit` are for people.
+ */
+export async function controllerGrantsIn(file: string, serviceAccount = 'codedance', namespace = 'codedance-system'): Promise<ControllerGrants> {
+  const grants: ControllerGrants = { clusterRoles: [], roles: [] };
   for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
-    const value = doc.toJS() as ManifestDoc | null;
-    if (value?.kind === 'ClusterRole' && value.metadata?.name) names.push(value.metadata.name);
+    const value = doc.toJS() as BindingDoc | null;
+    const toController = value?.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === serviceAccount && s.namespace === namespace);
+    if (!value || !toController || !value.roleRef?.name) continue;
+    if (value.kind === 'ClusterRoleBinding' && value.roleRef.kind === 'ClusterRole') grants.clusterRoles.push(value.roleRef.name);
+    if (value.kind === 'RoleBinding' && value.roleRef.kind === 'Role' && value.metadata?.namespace) grants.roles.push({ namespace: value.metadata.namespace, name: value.roleRef.name });
   }
-  return names;
+  return grants;
 }
 
 /** The project's generated manifests (`deploy/`), found from this file so any caller works. */
@@ -93,8 +126,9 @@ const deployDir = fileURLToPath(new URL('../../deploy/', import.meta.url));
 /**
  * Installs what the controller needs on a cluster: `extra` manifest files first (e.g.
  * third-party CRDs), then the project's CRDs (`deploy/crds/*.yaml`) and RBAC
- * (`deploy/rbac.yaml`), and binds the shipped ClusterRole to user `codedance-controller`.
- * Used by `npm start`, `npm test` and the benchmarks alike.
+ * (`deploy/rbac.yaml`), and gives user `codedance-controller` what the shipped bindings
+ * give the controller's ServiceAccount (its ClusterRole, the Lease Role in its namespace).
+ * Returns the ClusterRoles bound. Used by `npm start`, `npm test` and the benchmarks alike.
  */
 export async function installCodedance(
   state: Pick<ClusterState, 'kubectlPath' | 'kubeconfigPath'>,
@@ -104,7 +138,8 @@ export async function installCodedance(
   const crds = (await readdir(crdDir)).filter((file) => file.endsWith('.yaml')).sort().map((file) => join(crdDir, file));
   const rbac = join(deployDir, 'rbac.yaml');
   const objects = await applyManifests(state, [...extra, ...crds, rbac]);
-  const roles = await clusterRolesIn(rbac);
-  for (const role of roles) await bindControllerUser(state, role);
-  return { objects, roles };
+  const grants = await controllerGrantsIn(rbac);
+  for (const role of grants.clusterRoles) await bindControllerUser(state, role);
+  for (const role of grants.roles) await bindControllerUserInNamespace(state, role.namespace, role.name);
+  return { objects, roles: grants.clusterRoles };
 }

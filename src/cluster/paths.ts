@@ -9,6 +9,7 @@
  *   clusters/<name>/               one running cluster's state (certs, logs, data, cluster.json)
  * ```
  */
+import { chmod, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -36,4 +37,14 @@ export function buildDir(home: string, name: string, version: string): string {
 /** Folder holding the third-party CRDs of one project at one version. */
 export function crdDir(home: string, name: string, version: string): string {
   return join(home, 'crds', `${name}-${version}`);
+}
+
+/**
+ * Creates `path` (and missing parents) readable by this user only (0700), and tightens it
+ * to 0700 if it already existed: state and log folders hold tokens, keys, kubeconfigs and
+ * an audit log, which no other local user should read.
+ */
+export async function ensurePrivateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  await chmod(path, 0o700);
 }

@@ -11,11 +11,11 @@
  * rest of the control plane; nothing is taken from the system.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { binaryPaths } from './build.ts';
-import { codedanceHome } from './paths.ts';
+import { codedanceHome, ensurePrivateDir } from './paths.ts';
 import { freePort } from './ports.ts';
 import { pollUntil, probe } from './probe.ts';
 import { isRunning, startProcess } from './process.ts';
@@ -62,9 +62,10 @@ export function findPrometheus(home: string = codedanceHome()): string {
 export async function startPrometheus(options: StartPrometheusOptions): Promise<StartedPrometheus> {
   const paths = prometheusPaths(options.stateDir);
   const interval = options.scrapeInterval ?? '1s';
-  await mkdir(paths.targets, { recursive: true });
-  await mkdir(paths.data, { recursive: true });
-  await mkdir(join(options.stateDir, 'logs'), { recursive: true });
+  await ensurePrivateDir(paths.root);
+  await ensurePrivateDir(paths.targets);
+  await ensurePrivateDir(paths.data);
+  await ensurePrivateDir(join(options.stateDir, 'logs'));
   await writeFile(
     paths.config,
     stringify({
@@ -126,7 +127,7 @@ function targetFile(stateDir: string, name: string): string {
  */
 export async function registerScrapeTarget(stateDir: string, name: string, hostPort: string, labels: Record<string, string> = {}): Promise<void> {
   const path = targetFile(stateDir, name);
-  await mkdir(prometheusPaths(stateDir).targets, { recursive: true });
+  await ensurePrivateDir(prometheusPaths(stateDir).targets);
   const temporary = `${path}.${process.pid}.tmp`;
   // Written aside and renamed: Prometheus watches the folder and must never read half a file.
   await writeFile(temporary, JSON.stringify([{ targets: [hostPort], labels: { job: name, ...labels } }], null, 2));

@@ -10,7 +10,7 @@
  * Payloads are documented in docs/notifications.md.
  */
 export { notify, deliver, type Delivery, type NotifyOptions, type NotifyReport, type Receiver } from './notify.ts';
-export { resolveReceivers, type ReceiverProblem, type ResolveOptions } from './resolve.ts';
+export { notOptedInMessage, resolveReceivers, type ReceiverProblem, type ReceiverProblemReason, type ResolveOptions } from './resolve.ts';
 export { refuseNotificationUrl, internalHost, internalAddress, guardedLookup, publicOnlyDispatcher, ALLOW_INTERNAL_FLAG } from './url-policy.ts';
 export { releaseNotifier, type ReleaseNotifierOptions, type ReleaseNotifyReport } from './release-notifier.ts';
 export { notifiers } from './registry.ts';

@@ -10,7 +10,7 @@ test('resolves receivers from the release and sends, reporting problems', async 
   try {
     const client: Pick<KubeClient, 'get'> = {
       get: async <T extends KubeObject>(): Promise<T | undefined> =>
-        ({ metadata: { name: 'hooks' }, data: { url: Buffer.from(`${receiver.url}/hook`).toString('base64') } }) as unknown as T,
+        ({ metadata: { name: 'hooks', labels: { 'deploy.codedance.io/notification': 'true' } }, data: { url: Buffer.from(`${receiver.url}/hook`).toString('base64') } }) as unknown as T,
     };
     const cd: CanaryDeployment = {
       metadata: { name: 'web', namespace: 'shop' },
@@ -22,7 +22,8 @@ test('resolves receivers from the release and sends, reporting problems', async 
     };
     const reports: unknown[] = [];
     const send = releaseNotifier(client, { onReport: (r) => reports.push(r), backoff: { initialMs: 1 }, allowInternal: true });
-    await send('Started', cd, 'release of web:v2 started');
+    const returned = await send('Started', cd, 'release of web:v2 started');
+    assert.deepEqual(returned?.problems.map((p) => [p.index, p.reason]), [[1, 'InvalidUrl']]);
     assert.equal(receiver.requests.length, 1);
     assert.equal((JSON.parse(receiver.requests[0]?.body ?? '') as { message: string }).message, 'release of web:v2 started');
     assert.equal(reports.length, 1);

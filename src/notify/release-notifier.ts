@@ -20,8 +20,9 @@ export type ReleaseNotifyReport = NotifyReport & { problems: ReceiverProblem[]; 
 
 /**
  * `(event, release, message) => Promise<report>` for the reconciler. The promise never
- * rejects and settles when delivery ends (bounded by the deadline); callers do not
- * need to await it (the reconciler reads the report for URLs the policy refused).
+ * rejects and settles when delivery ends (bounded by the deadline) with what happened:
+ * the receivers left out and why (`problems`, empty when every receiver resolved) and
+ * each delivery, so the caller can report them on the release; callers need not await it.
  */
 export function releaseNotifier(
   client: Pick<KubeClient, 'get'>,

@@ -8,7 +8,7 @@ import { WECOM_WEBHOOK_URL } from './wecom.ts';
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** A stand-in for the one client call resolveReceivers makes; the integration test uses the real API server. */
-function secretsClient(secrets: Record<string, Record<string, string> | 'error'>) {
+function secretsClient(secrets: Record<string, Record<string, string> | 'error'>, options: { unlabelled?: string[] } = {}) {
   const reads: string[] = [];
   const client: Pick<KubeClient, 'get'> = {
     get: async <T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string): Promise<T | undefined> => {
@@ -17,7 +17,8 @@ function secretsClient(secrets: Record<string, Record<string, string> | 'error'>
       const data = secrets[name];
       if (data === 'error') throw new Error('forbidden');
       if (!data) return undefined;
-      return { metadata: { name, namespace }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) } as unknown as T;
+      const labels = options.unlabelled?.includes(name) ? {} : { 'deploy.codedance.io/notification': 'true' };
+      return { metadata: { name, namespace, labels }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) } as unknown as T;
     },
   };
   return { client, reads };
@@ -59,14 +60,14 @@ test('problems are values and leave the other receivers working', async () => {
     { type: 'Webhook', url: 'https://ok.example.com' },
   ]);
   assert.deepEqual(
-    problems.map((p) => [p.index, p.message]),
+    problems.map((p) => [p.index, p.reason, p.message]),
     [
-      [0, 'Secret prod/missing not found'],
-      [1, 'Secret prod/partial has no key "url" and the receiver has no url'],
-      [2, 'Secret prod/partial has no key "sign"'],
-      [3, 'reading Secret prod/broken: forbidden'],
-      [4, 'the url is not http(s)'],
-      [5, 'no url: set url or secretRef'],
+      [0, 'SecretNotFound', 'Secret prod/missing not found'],
+      [1, 'SecretKeyMissing', 'Secret prod/partial has no key "url" and the receiver has no url'],
+      [2, 'SecretKeyMissing', 'Secret prod/partial has no key "sign"'],
+      [3, 'SecretUnreadable', 'reading Secret prod/broken: forbidden'],
+      [4, 'InvalidUrl', 'the url is not http(s)'],
+      [5, 'InvalidUrl', 'no url: set url or secretRef'],
     ],
   );
   assert.equal(receivers.length, 1);
@@ -76,4 +77,29 @@ test('no notifications, nothing to do', async () => {
   const { client, reads } = secretsClient({});
   assert.deepEqual(await resolveReceivers(client, 'prod', undefined), { receivers: [], problems: [] });
   assert.deepEqual(reads, []);
+});
+
+test('a Secret without the opt-in label is refused, with the label to add; the others still work', async () => {
+  const { client, reads } = secretsClient(
+    { db: { password: 'hunter2', url: 'https://attacker.example.com' }, hooks: { url: 'https://hooks.example.com/x' } },
+    { unlabelled: ['db'] },
+  );
+  const { receivers, problems } = await resolveReceivers(client, 'prod', [
+    { name: 'exfiltrate', type: 'WeCom', url: 'https://attacker.example.com', secretRef: { name: 'db', secretKey: 'password' } },
+    { type: 'Webhook', secretRef: { name: 'hooks' } },
+  ]);
+  assert.deepEqual(problems.map((p) => [p.receiver, p.reason, p.secret]), [['exfiltrate', 'SecretNotOptedIn', 'db']]);
+  assert.match(problems[0]!.message, /Secret prod\/db is not opted in/);
+  assert.match(problems[0]!.message, /kubectl label secret db -n prod deploy\.codedance\.io\/notification=true/);
+  assert.deepEqual(receivers.map((r) => r.notifier.type), ['Webhook']);
+  assert.deepEqual(reads, ['prod/db', 'prod/hooks']);
+});
+
+test('the label must say "true"', async () => {
+  const client: Pick<KubeClient, 'get'> = {
+    get: async <T extends KubeObject>(): Promise<T | undefined> =>
+      ({ metadata: { name: 'hooks', labels: { 'deploy.codedance.io/notification': 'false' } }, data: { url: b64('https://x.example.com') } }) as unknown as T,
+  };
+  const { problems } = await resolveReceivers(client, 'prod', [{ type: 'Webhook', secretRef: { name: 'hooks' } }]);
+  assert.deepEqual(problems.map((p) => p.reason), ['SecretNotOptedIn']);
 });

@@ -182,6 +182,11 @@ export interface KubeClientOptions {
   burst?: number;
   /** Told of each request that waited for the rate limit (e.g. to log long waits). @default none */
   onThrottle?: (waitedMs: number, request: string) => void;
+  /**
+   * The User-Agent header: what the API server's audit log and metrics name this client
+   * (the controller process says `codedance-controller/<version>`). @default 'codedance'
+   */
+  userAgent?: string;
 }
 
 /** The client every part of the project talks to the API server through. */
@@ -242,6 +247,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   const server = kc.server;
   const fieldManager = options.fieldManager ?? 'codedance';
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const userAgent = options.userAgent ?? 'codedance';
 
   // TLS material is fixed for the client's life; the Authorization header is resolved per
   // request, so rotating tokens (token files, exec plugins) keep working.
@@ -268,7 +274,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   }
 
   async function headers(contentType?: string): Promise<Record<string, string>> {
-    const result: Record<string, string> = { accept: 'application/json' };
+    const result: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent };
     const authorization = await kc.authorization();
     if (authorization) result.authorization = authorization;
     if (contentType) result['content-type'] = contentType;

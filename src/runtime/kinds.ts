@@ -50,6 +50,8 @@ export const ClusterRoleBinding = kind(
   'clusterrolebindings',
   false,
 );
+export const Role = kind('rbac.authorization.k8s.io', 'v1', 'Role', 'roles');
+export const RoleBinding = kind('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings');
 export const VirtualService = kind('networking.istio.io', 'v1', 'VirtualService', 'virtualservices');
 export const DestinationRule = kind('networking.istio.io', 'v1', 'DestinationRule', 'destinationrules');
 export const HTTPRoute = kind('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes');

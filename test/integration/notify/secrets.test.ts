@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
+import { NotificationSecretLabel, type CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import { notify } from '../../../src/notify/notify.ts';
 import { startReceiver } from '../../../src/notify/receiver.test-support.ts';
 import { resolveReceivers } from '../../../src/notify/resolve.ts';
@@ -19,9 +19,9 @@ import { testCluster, testNamespace } from '../../support/cluster.ts';
 // Connect at load time, so the harness' after() hook belongs to the file.
 const cluster = await testCluster();
 
-/** A Secret as written: the API server base64-encodes `stringData` into `data`. */
-function secret(namespace: string, name: string, stringData: Record<string, string>): KubeObject & { stringData: Record<string, string> } {
-  return { metadata: { namespace, name }, stringData };
+/** A Secret as written, opted in to notifications (unless `optIn` is false): the API server base64-encodes `stringData` into `data`. */
+function secret(namespace: string, name: string, stringData: Record<string, string>, optIn = true): KubeObject & { stringData: Record<string, string> } {
+  return { metadata: { namespace, name, ...(optIn ? { labels: { [NotificationSecretLabel]: 'true' } } : {}) }, stringData };
 }
 
 test('receivers resolved from Secrets with the controller identity get their payloads', async (t) => {
@@ -42,6 +42,7 @@ test('receivers resolved from Secrets with the controller identity get their pay
       hmac: 'webhook-secret',
     }),
   );
+  await cluster.admin.create(Secret, secret(namespace, 'app-credentials', { password: 'hunter2' }, false));
 
   const controller = await createKubeClient({ kubeconfigPath: cluster.controllerKubeconfigPath });
   t.after(() => controller.close());
@@ -56,13 +57,19 @@ test('receivers resolved from Secrets with the controller identity get their pay
         { type: 'DingTalk', secretRef: { name: 'release-hooks', urlKey: 'dingtalk', secretKey: 'dingtalk-secret' } },
         { type: 'WeCom', url: `${receiver.url}/cgi-bin/webhook/send`, secretRef: { name: 'release-hooks', secretKey: 'wecom-key' } },
         { name: 'missing', type: 'Slack', secretRef: { name: 'no-such-secret' } },
+        { name: 'not-opted-in', type: 'WeCom', url: `${receiver.url}/cgi-bin/webhook/send`, secretRef: { name: 'app-credentials', secretKey: 'password' } },
       ],
     },
     status: { phase: 'Failed', reason: 'MetricsFailed', currentStepIndex: 0, totalSteps: 3, currentWeight: 10 },
   };
 
   const { receivers, problems } = await resolveReceivers(controller, namespace, release.spec.notifications, { allowInternal: true });
-  assert.deepEqual(problems.map((p) => [p.receiver, p.message]), [['missing', `Secret ${namespace}/no-such-secret not found`]]);
+  assert.deepEqual(problems.map((p) => [p.receiver, p.reason]), [
+    ['missing', 'SecretNotFound'],
+    ['not-opted-in', 'SecretNotOptedIn'],
+  ]);
+  assert.equal(problems[0]?.message, `Secret ${namespace}/no-such-secret not found`);
+  assert.match(problems[1]?.message ?? '', new RegExp(`kubectl label secret app-credentials -n ${namespace} deploy.codedance.io/notification=true`));
   const report = await notify('RolledBack', release, receivers, { message: 'errorRate 5% breached <= 1%' });
   assert.deepEqual(report.deliveries.map((d) => [d.type, d.ok]), [
     ['Webhook', true],
@@ -82,6 +89,7 @@ test('receivers resolved from Secrets with the controller identity get their pay
   const timestamp = ding?.url.searchParams.get('timestamp') ?? '';
   assert.equal(ding?.url.searchParams.get('sign'), createHmac('sha256', dingSecret).update(`${timestamp}\n${dingSecret}`).digest('base64'));
   assert.equal(byPath('/cgi-bin')?.url.searchParams.get('key'), 'robot-key');
+  assert.ok(!receiver.requests.some((r) => r.url.search.includes('hunter2')), 'a Secret that was not opted in is never sent anywhere');
 });
 
 test('the reconciler hook sends with the controller identity and never rejects', async (t) => {

@@ -66,19 +66,20 @@ export interface ControllerProcess {
 }
 
 /**
- * Starts `src/main.ts` for one namespace with the given controllers, waits until its
- * controllers started, and stops it (SIGTERM, drained) when the test ends.
+ * Starts `src/main.ts` for one namespace (or several) with the given controllers, waits
+ * until its controllers started, and stops it (SIGTERM, drained) when the test ends.
+ * `args` go last (e.g. `--leader-elect=true` overrides the default `false`).
  */
 export async function startController(
   t: NamespaceOwner,
-  options: { namespace: string; controllers: string[]; env?: Record<string, string>; /** Extra flags. */ args?: string[] },
+  options: { namespace: string | string[]; controllers: string[]; env?: Record<string, string>; /** Extra flags. */ args?: string[] },
 ): Promise<ControllerProcess> {
   const cluster = await testCluster();
   const kubeconfig = cluster.controllerKubeconfigPath || cluster.kubeconfigPath;
   const args = [
     join(repo, 'src', 'main.ts'),
     '--kubeconfig', kubeconfig,
-    '--namespace', options.namespace,
+    ...[options.namespace].flat().flatMap((ns) => ['--namespace', ns]),
     '--leader-elect=false',
     '--http-port', '0',
     '--controllers', options.controllers.join(','),
