@@ -82,6 +82,8 @@ export interface AuditEvent {
   userAgent?: string;
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string; apiGroup?: string; apiVersion?: string };
   responseStatus?: { code?: number; reason?: string; message?: string };
+  /** Among them `authorization.k8s.io/decision`: `allow` or `forbid`, what RBAC said. */
+  annotations?: Record<string, string>;
   requestReceivedTimestamp: string;
   stageTimestamp: string;
 }
