@@ -7,7 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { binaryPaths } from '../../src/cluster/build.ts';
 import { testCluster } from '../support/cluster.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from '../integration/canary/support.ts';
 
@@ -124,4 +127,30 @@ test('pause and resume; status --watch follows the release until it ends', { tim
   assert.match(watched.stdout, /⏸ Paused/);
   assert.match(watched.stdout, /✓ Completed/);
   assert.ok(watched.stdout.split(`${ns}/myapp`).length > 3, 're-rendered on changes');
+});
+
+test('kubectl codedance works from a PATH that holds only the plugin, as a kubectl plugin user has it', { timeout: 120_000 }, async (t) => {
+  const { admin, ns } = await releaseEnv(t);
+  const { kubeconfigPath } = await testCluster();
+  await createApp(admin, ns, 'myapp', { replicas: 2 });
+  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { type: 'Manual', steps: [{ weight: 50 }] } });
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.stepLabel === '1/1', { describe: 'step 1 reached', timeoutMs: 60_000 });
+  // kubectl finds plugins on PATH; here PATH is one folder holding nothing but the link.
+  const pluginDir = await mkdtemp(join(tmpdir(), 'codedance-plugin-'));
+  t.after(() => rm(pluginDir, { recursive: true, force: true }));
+  await symlink(bin, join(pluginDir, 'kubectl-codedance'));
+  const run = await new Promise<Run>((resolve, reject) => {
+    const child = spawn(binaryPaths().kubectl, ['codedance', 'get', '-n', ns], {
+      env: { PATH: pluginDir, HOME: process.env.HOME ?? '/root', KUBECONFIG: kubeconfigPath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /myapp\s+Progressing\s+1\/1\s+50%/);
 });
