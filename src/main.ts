@@ -308,6 +308,7 @@ export async function run(args: string[]): Promise<number> {
             otlpEndpoint: options.otlpEndpoint,
             identity,
             http,
+            registry: metrics.registry,
           }),
         );
       }
