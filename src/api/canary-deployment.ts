@@ -235,6 +235,18 @@ export const MetricsSpec = Type.Object({
     }),
   ),
   errorRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Maximum share of 5xx responses, in percent.' }) })),
+  cpu: Type.Optional(
+    Type.Object({
+      maxCores: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024, description: 'Most CPU a canary pod may use, in cores (cAdvisor container_cpu_usage_seconds_total).' })),
+      maxRatioToStable: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'Most CPU of the busiest canary pod over the busiest stable pod, e.g. 1.5.' })),
+    }, { description: 'CPU checks from the kubelet\'s cAdvisor series (namespace, pod, container labels); gates, scored like custom checks.' }),
+  ),
+  memory: Type.Optional(
+    Type.Object({
+      maxMiB: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 16777216, description: 'Most working-set memory a canary pod may use, in MiB (cAdvisor container_memory_working_set_bytes).' })),
+      maxRatioToStable: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'Most memory of the largest canary pod over the largest stable pod, e.g. 1.5.' })),
+    }, { description: 'Memory checks from the kubelet\'s cAdvisor series; gates, scored like custom checks.' }),
+  ),
   custom: Type.Optional(
     Type.Array(CustomMetric, {
       maxItems: 20,

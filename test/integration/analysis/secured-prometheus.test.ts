@@ -30,11 +30,9 @@ const basic = (user: string, password: string) => ({ authorization: `Basic ${Buf
 
 test('the client verifies the server with the CA bundle and signs in with basic auth', async () => {
   const good = createPrometheusClient({ address: secured.url, ca: secured.ca, headers: basic(SECURED_USER, SECURED_PASSWORD) });
-  const answer = await waitFor(async () => {
-    const r = await good.query('count(up)');
-    return r.ok ? r : undefined;
-  }, { describe: 'count(up) from the secured Prometheus', timeoutMs: 30_000 });
-  assert.ok(answer.value >= 1);
+  const answer = await good.query('vector(42)');
+  assert.ok(answer.ok, JSON.stringify(answer));
+  assert.equal(answer.value, 42);
   await good.close();
 
   const wrong = createPrometheusClient({ address: secured.url, ca: secured.ca, headers: basic(SECURED_USER, 'wrong') });
