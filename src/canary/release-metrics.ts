@@ -3,6 +3,7 @@
  *
  * | series | type | labels | value |
  * |---|---|---|---|
+ * | `codedance_release_info` | gauge | namespace, name, target, provider | 1 (joins a release to its target Deployment, e.g. for dashboards) |
  * | `codedance_release_phase` | gauge | namespace, name, phase | 1 for the release's current phase (one series per release) |
  * | `codedance_release_weight_percent` | gauge | namespace, name | canary's share of traffic |
  * | `codedance_release_step` | gauge | namespace, name | current step index (0-based) |
@@ -93,6 +94,18 @@ export function registerReleaseMetrics(registry: Registry, source: ReleaseSource
       const releases = source();
       countEndings(releases);
       for (const cd of releases) this.set({ namespace: cd.metadata.namespace ?? '', name: cd.metadata.name ?? '', phase: cd.status?.phase ?? 'Pending' }, 1);
+    },
+  });
+  new Gauge({
+    name: 'codedance_release_info',
+    help: 'Each release, with its target Deployment and traffic provider.',
+    labelNames: ['namespace', 'name', 'target', 'provider'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const cd of source()) {
+        this.set({ namespace: cd.metadata.namespace ?? '', name: cd.metadata.name ?? '', target: cd.spec.targetDeployment, provider: cd.spec.traffic?.provider ?? 'Replicas' }, 1);
+      }
     },
   });
   gauge('codedance_release_weight_percent', 'Share of traffic on the canary, in percent.', (cd) => cd.status?.currentWeight ?? 0);
