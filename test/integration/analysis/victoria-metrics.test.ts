@@ -80,10 +80,13 @@ test('a release completes on VictoriaMetrics, and its queries read the same ther
     }));
     return rows.every((r) => r.p !== undefined && r.v !== undefined) ? rows : undefined;
   }, { describe: 'every built-in query answered by both stores', timeoutMs: 90_000 });
+  // Two scrapers sample at different instants and VictoriaMetrics' rate() does not
+  // extrapolate, so numbers agree within noise: rates within 1 point, the rest within a share.
   for (const row of compared) {
-    const tolerance = row.name.startsWith('latency') ? 0.5 : row.name === 'cpu' ? 0.5 : 0.05;
-    const scale = Math.max(Math.abs(row.p!), Math.abs(row.v!), 1e-9);
-    assert.ok(Math.abs(row.p! - row.v!) / scale <= tolerance, `${row.name}: Prometheus ${row.p}, VictoriaMetrics ${row.v}`);
+    const close = row.name === 'successRate' || row.name === 'errorRate'
+      ? Math.abs(row.p! - row.v!) <= 1
+      : Math.abs(row.p! - row.v!) <= (row.name === 'memory' || row.name === 'memoryVsStable' ? 0.05 : 0.5) * Math.max(Math.abs(row.p!), Math.abs(row.v!));
+    assert.ok(close, `${row.name}: Prometheus ${row.p}, VictoriaMetrics ${row.v}`);
   }
   const done = await waitPhase(admin, ns, 'myapp', 'Completed', 150_000);
   assert.equal(done.status?.analysis?.last?.decision, 'Continue');
