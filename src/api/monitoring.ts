@@ -32,7 +32,30 @@ export interface DashboardPanel {
   targets?: DashboardTarget[];
   fieldConfig?: { defaults: Record<string, unknown>; overrides: unknown[] };
   options?: Record<string, unknown>;
+  /** Rows only: whether folded, and the panels folded in it (none: ours stay open). */
+  collapsed?: boolean;
+  panels?: DashboardPanel[];
 }
+
+/** Options of each visualisation, with every field Grafana's panel schema requires (its defaults, legend shown). */
+const LEGEND = { displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] };
+const PANEL_OPTIONS: Record<Exclude<DashboardPanel['type'], 'row'>, Record<string, unknown>> = {
+  timeseries: { legend: LEGEND, tooltip: { mode: 'multi', sort: 'desc' } },
+  stat: { reduceOptions: { calcs: ['lastNotNull'], values: false, fields: '' }, orientation: 'auto', textMode: 'auto', colorMode: 'value', graphMode: 'area', justifyMode: 'auto', showPercentChange: false, wideLayout: true },
+  bargauge: {
+    displayMode: 'gradient',
+    valueMode: 'color',
+    namePlacement: 'auto',
+    showUnfilled: true,
+    sizing: 'auto',
+    minVizWidth: 8,
+    minVizHeight: 16,
+    maxVizHeight: 300,
+    legend: { ...LEGEND, showLegend: false },
+    reduceOptions: { calcs: ['lastNotNull'], values: false, fields: '' },
+    orientation: 'horizontal',
+  },
+};
 
 /** Grafana's datasource reference to the dashboard's `datasource` variable. */
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
@@ -120,7 +143,7 @@ export function dashboardPanels(): DashboardPanel[] {
   let id = 1;
   let y = 0;
   for (const row of rows) {
-    panels.push({ id: id++, type: 'row', title: row.title, gridPos: { h: 1, w: 24, x: 0, y } });
+    panels.push({ id: id++, type: 'row', title: row.title, gridPos: { h: 1, w: 24, x: 0, y }, collapsed: false, panels: [] });
     y += 1;
     let x = 0;
     let rowHeight = 0;
@@ -140,7 +163,7 @@ export function dashboardPanels(): DashboardPanel[] {
         datasource: DATASOURCE,
         targets: spec.targets.map(([expr, legendFormat], i) => ({ refId: String.fromCharCode(65 + i), expr, legendFormat, datasource: DATASOURCE }) as DashboardTarget),
         fieldConfig: { defaults: spec.unit ? { unit: spec.unit } : {}, overrides: [] },
-        options: {},
+        options: structuredClone(PANEL_OPTIONS[spec.type as Exclude<DashboardPanel['type'], 'row'>]),
       });
       x += spec.w;
       rowHeight = Math.max(rowHeight, h);
@@ -163,7 +186,7 @@ export function grafanaDashboard(): Record<string, unknown> {
     includeAll,
     multi: includeAll,
     ...(includeAll ? { allValue: '.*' } : {}),
-    current: {},
+    current: includeAll ? { text: 'All', value: '$__all' } : { text: '', value: '' },
     options: [],
     sort: 1,
     hide: 0,
@@ -185,7 +208,7 @@ export function grafanaDashboard(): Record<string, unknown> {
     annotations: { list: [] },
     templating: {
       list: [
-        { name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: {}, hide: 0, options: [], refresh: 1 },
+        { name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: { text: 'default', value: 'default' }, hide: 0, options: [], refresh: 1 },
         variable('namespace', 'Namespace', 'label_values(codedance_release_phase, namespace)', true),
         variable('release', 'Release', 'label_values(codedance_release_phase{namespace=~"$namespace"}, name)', true),
         variable('target', 'Target Deployment', 'label_values(codedance_release_info{namespace=~"$namespace", name=~"$release"}, target)', false),
