@@ -53,7 +53,7 @@ export function generate(root = repoRoot): GeneratedFile[] {
   files.push({ path: 'deploy/dashboard.yaml', content: toYaml(dashboardManifests()) });
   files.push({ path: 'deploy/policy.yaml', content: toYaml(commandAuthorPolicy()) });
   files.push({ path: GRAFANA_DASHBOARD_FILE, content: `${JSON.stringify(grafanaDashboard(), null, 2)}\n` });
-  files.push({ path: 'deploy/prometheus-rules.yaml', content: toYaml([prometheusRules()]) });
+  files.push({ path: 'deploy/prometheus/codedance-rules.yaml', content: toYaml([prometheusRules()]) });
   files.push(...chartFiles(packageVersion(root), files.filter((file) => file.path.startsWith(`${CRD_DIR}/`))));
   return files;
 }

@@ -5,7 +5,7 @@
  *   optional ConfigMap for Grafana's dashboard sidecar): releases by phase, canary weight
  *   over time, the analysis metrics of canary against stable (requests, latency, CPU,
  *   memory), rollbacks, controller health;
- * - a PrometheusRule example (`deploy/prometheus-rules.yaml`): a release rolled back, a
+ * - a PrometheusRule example (`deploy/prometheus/codedance-rules.yaml`): a release rolled back, a
  *   release paused for more than an hour, the controller failing reconciles.
  *
  * The series are those of src/canary/release-metrics.ts and src/runtime/metrics.ts (the
