@@ -5,7 +5,10 @@
  * - a release whose opted-in Secret holds the right credentials and CA completes on it;
  * - a wrong password, a Secret without the opt-in label, or a missing CA hold the release
  *   with a Healthy condition that says why, and it is never promoted;
- * - the password appears nowhere in status, Events or the controller's log.
+ * - the password appears nowhere in status, Events or the controller's log;
+ * - behind an authenticating proxy (as Mimir or a managed Prometheus), a bearer token
+ *   from the Secret and the tenant header from the spec reach the server, and a release
+ *   completes; a wrong token holds it.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +18,7 @@ import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts
 import { createPrometheusClient } from '../../../src/analysis/prometheus.ts';
 import { startSimulator } from '../../../src/sim/simulator.ts';
 import { testCluster } from '../../support/cluster.ts';
+import { startAuthProxy } from '../../support/auth-proxy.ts';
 import { SECURED_PASSWORD, SECURED_USER, startSecuredPrometheus, type SecuredPrometheus } from '../../support/secured-prometheus.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from '../canary/support.ts';
 
@@ -121,4 +125,30 @@ test('a release reads a secured Prometheus with an opted-in Secret; bad credenti
   for (const [where, text] of [['status', statuses], ['events', events], ['controller log', controller?.lines.join('\n') ?? '']] as const) {
     assert.ok(!text.includes(SECURED_PASSWORD) && !text.includes('not-the-password') && !text.includes(encoded), `no credential in ${where}`);
   }
+});
+
+test('a bearer token and a tenant header reach a Prometheus behind an authenticating proxy', { timeout: 240_000 }, async (t) => {
+  const cluster = await testCluster();
+  const proxy = await startAuthProxy(cluster.prometheusUrl, 'the-token');
+  t.after(() => proxy.close());
+  const { admin, ns, controller } = await releaseEnv(t, { args: ['--allowed-prometheus-url', proxy.url] });
+  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps: 200, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
+  t.after(() => sim.stop());
+  await secret(admin, ns, 'prom-token', { token: 'the-token' });
+  await secret(admin, ns, 'prom-bad-token', { token: 'not-the-token' });
+  for (const name of ['myapp', 'badtoken']) await createApp(admin, ns, name, { replicas: 2 });
+  await createRelease(admin, ns, 'myapp', release(proxy.url, 'prom-token'));
+  await createRelease(admin, ns, 'badtoken', { ...release(proxy.url, 'prom-bad-token'), targetDeployment: 'badtoken', canaryVersion: 'badtoken:v2' });
+
+  await waitPhase(admin, ns, 'myapp', 'Completed', 150_000);
+  assert.ok((proxy.tenants.get('team-a') ?? 0) > 0, 'queries came with X-Scope-OrgID: team-a');
+  const held = await waitFor(async () => {
+    const cd = await getRelease(admin, ns, 'badtoken');
+    return cd?.status?.conditions?.find((x) => x.type === 'Healthy' && x.reason === 'PrometheusUnauthorized') ? cd : undefined;
+  }, { describe: 'badtoken: Healthy reason PrometheusUnauthorized', timeoutMs: 60_000 });
+  assert.equal(held.status?.currentStepIndex ?? 0, 0);
+  assert.equal(imageOf(await getDeployment(admin, ns, 'badtoken')), 'badtoken:v1', 'never promoted');
+  assert.ok(proxy.refused > 0);
+  const everything = JSON.stringify((await admin.list(kinds.CanaryDeployment, { namespace: ns })).items) + JSON.stringify((await admin.list(kinds.Event, { namespace: ns })).items) + (controller?.lines.join('\n') ?? '');
+  assert.ok(!everything.includes('the-token'), 'the token is nowhere in status, Events or the log');
 });
