@@ -6,6 +6,7 @@ import type { KubeClient, KubeObject } from './runtime/client.ts';
 import type { Controller } from './runtime/controller.ts';
 import type { Logger } from './runtime/logging.ts';
 import type { HttpServer } from './runtime/http.ts';
+import type { Registry } from 'prom-client';
 import { webappEntry } from './webapp/index.ts';
 import { canaryEntry } from './canary/index.ts';
 
@@ -27,6 +28,8 @@ export interface ControllerFactoryOptions {
   identity: string;
   /** The process's HTTP server, to mount extra routes. */
   http: HttpServer;
+  /** The registry `/metrics` serves, for controllers that export series of their own. @default none */
+  registry?: Registry | undefined;
 }
 
 /** One registered controller. */

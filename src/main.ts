@@ -325,6 +325,7 @@ export async function run(args: string[]): Promise<number> {
             otlpEndpoint: options.otlpEndpoint,
             identity,
             http,
+            registry: metrics.registry,
           }),
         );
       }

@@ -9,7 +9,7 @@ import type { MetricsSpec } from '../api/canary-deployment.ts';
 import { parseDuration } from '../strategy/duration.ts';
 
 /** The built-in measurements plus user PromQL. */
-export type CheckKind = 'successRate' | 'errorRate' | 'latencyP50' | 'latencyP90' | 'latencyP99' | 'custom';
+export type CheckKind = 'successRate' | 'errorRate' | 'latencyP50' | 'latencyP90' | 'latencyP99' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable' | 'custom';
 
 /** The term of the weighted health score a check contributes to (`decision.weights`). */
 export type WeightGroup = 'successRate' | 'errorRate' | 'latency' | 'custom';
@@ -29,7 +29,7 @@ export interface Check {
   bound: Bound;
   threshold: number;
   /** Unit of value and threshold: percent for rates, milliseconds for latency. */
-  unit: '%' | 'ms' | '';
+  unit: '%' | 'ms' | ' cores' | 'MiB' | 'x' | '';
   /** Quantile of a latency check (0.5, 0.9, 0.99). */
   quantile?: number;
   /** User PromQL of a custom check, before templating. */
@@ -71,6 +71,14 @@ export function checksFor(metrics: MetricsSpec | undefined): { checks: Check[]; 
     }
     checks.push({ name: kind, kind, group: 'latency', bound: 'max', threshold: ms, unit: 'ms', quantile });
   }
+  // Resource checks are gates in the custom term (no known ideal: a pod uses what it uses).
+  const gate = (name: CheckKind, threshold: number | undefined, unit: Check['unit']) => {
+    if (threshold !== undefined) checks.push({ name, kind: name, group: 'custom', bound: 'lt', threshold, unit });
+  };
+  gate('cpu', metrics.cpu?.maxCores, ' cores');
+  gate('cpuVsStable', metrics.cpu?.maxRatioToStable, 'x');
+  gate('memory', metrics.memory?.maxMiB, 'MiB');
+  gate('memoryVsStable', metrics.memory?.maxRatioToStable, 'x');
   const seen = new Set(checks.map((c) => c.name));
   for (const [i, custom] of (metrics.custom ?? []).entries()) {
     if (seen.has(custom.name)) {

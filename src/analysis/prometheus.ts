@@ -30,8 +30,10 @@ export interface PrometheusOptions {
   address: string;
   /** Budget of one query, in milliseconds, connect to last byte. @default 5000 */
   timeoutMs?: number;
-  /** Extra request headers (e.g. `authorization`). @default none */
+  /** Extra request headers (e.g. `authorization`, `x-scope-orgid`; see ./credentials.ts). @default none */
   headers?: Record<string, string>;
+  /** PEM CA bundle the server's certificate must chain to, instead of the system's (only for the client's own dispatcher). */
+  ca?: string;
   /** Dispatcher to send through. @default a keep-alive Agent owned by the client */
   dispatcher?: Dispatcher;
 }
@@ -69,7 +71,7 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
   const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const endpoint = `${options.address.replace(/\/+$/, '')}/api/v1/query`;
   const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher: Dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 16 });
+  const dispatcher: Dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 16, ...(options.ca ? { connect: { ca: options.ca } } : {}) });
 
   async function query(promql: string, opts: QueryOptions = {}): Promise<QueryResult> {
     const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
@@ -135,6 +137,10 @@ export function parseResponse(status: number, text: string): QueryResult {
     if (status === 400 || status === 422 || body?.errorType === 'bad_data' || body?.errorType === 'execution') return fail('bad-query', message, status);
     return fail('http', message, status);
   }
+  // Credentials refused, by Prometheus' own --web.config.file or a proxy in front of it.
+  if (status === 401 || status === 403) {
+    return fail('http', `HTTP ${status}: the server ${status === 401 ? 'wants other credentials' : 'refused these credentials'}; check the Secret of metrics.provider.secretRef (token, or username and password)`, status);
+  }
   // Not the Prometheus API (a proxy's page, a wrong address): described, never quoted.
   if (status < 200 || status >= 300) return fail('http', `HTTP ${status}: ${text.trim() ? 'not a Prometheus API answer (body not shown)' : 'no body'}`, status);
   if (body?.status !== 'success' || !body.data) return fail('http', `HTTP ${status}: not a Prometheus API answer (body not shown)`, status);
@@ -191,6 +197,9 @@ function transportError(cause: unknown, timedOut: boolean, endpoint: string, tim
     return { kind: 'timeout', message: `no answer from ${endpoint} within ${timeoutMs}ms` };
   }
   const detail = err.cause?.message ?? err.message ?? String(cause);
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS/.test(code)) {
+    return { kind: 'unreachable', message: `${endpoint}: TLS: ${code} ${detail}; the server's certificate is not trusted: put its CA bundle in key ca.crt of the Secret of metrics.provider.secretRef` };
+  }
   return { kind: 'unreachable', message: `${endpoint}: ${code ? `${code} ` : ''}${detail}`.trim() };
 }
 

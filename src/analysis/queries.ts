@@ -119,11 +119,43 @@ export function canarySeries(t: QueryTarget): SeriesSpec {
 /** The PromQL of `check` for `t`: a built-in query, or the rendered custom one. */
 export function queryFor(check: Check, t: QueryTarget): string {
   if (check.kind === 'custom') return renderCustomQuery(check.query ?? '', t);
+  if (check.kind === 'cpu' || check.kind === 'cpuVsStable' || check.kind === 'memory' || check.kind === 'memoryVsStable') return resourceQuery(check.kind, t);
   return builtInQuery(check.kind, t);
 }
 
+/** cAdvisor's series, as the kubelet exports them (per container; the pod's own cgroup has `container=""`, and `POD` is the pause container). */
+export const CADVISOR = { cpu: 'container_cpu_usage_seconds_total', memory: 'container_memory_working_set_bytes' } as const;
+
+/**
+ * The `pod` regex of a Deployment's pods: `<deployment>-<ReplicaSet hash>-<suffix>`, the
+ * names Kubernetes gives them (cAdvisor series carry no Deployment label). The target's
+ * pattern never matches `<target>-canary-…` pods: that name has one part more.
+ */
+export function podPattern(deployment: string): string {
+  return `${deployment.replace(/[.\\^$|?*+()[\]{}]/g, (c) => `\\${c}`)}-[a-z0-9]+-[a-z0-9]+`;
+}
+
+/**
+ * The CPU (cores) or memory (MiB) of the busiest pod of `deployment`, from cAdvisor:
+ * containers summed per pod, the highest pod taken (one leaking pod is enough).
+ */
+export function podResourceQuery(resource: 'cpu' | 'memory', namespace: string, deployment: string, windowMs: number): string {
+  const sel = `{${[matcher('namespace', '=', namespace), `pod=~"${escapePromQLString(podPattern(deployment))}"`, 'container!=""', 'container!="POD"'].join(', ')}}`;
+  return resource === 'cpu'
+    ? `max(sum by (pod) (rate(${CADVISOR.cpu}${sel}[${promDuration(windowMs)}])))`
+    : `max(sum by (pod) (${CADVISOR.memory}${sel})) / 1048576`;
+}
+
+/** The PromQL of a CPU or memory check: the canary's busiest pod, or its ratio to the stable's. */
+export function resourceQuery(kind: 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable', t: QueryTarget): string {
+  const resource = kind.startsWith('cpu') ? 'cpu' : 'memory';
+  const canary = podResourceQuery(resource, t.namespace, t.canaryName, t.windowMs);
+  if (kind === 'cpu' || kind === 'memory') return canary;
+  return `(${canary}) / (${podResourceQuery(resource, t.namespace, t.target, t.windowMs)})`;
+}
+
 /** The built-in PromQL of `kind` (percent for rates, milliseconds for latency). */
-export function builtInQuery(kind: Exclude<CheckKind, 'custom'>, t: QueryTarget): string {
+export function builtInQuery(kind: Exclude<CheckKind, 'custom' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable'>, t: QueryTarget): string {
   const s = canarySeries(t);
   const w = promDuration(t.windowMs);
   const sel = (extra?: string) => `{${[...s.selector.map(([l, op, v]) => matcher(l, op, v)), ...(extra ? [extra] : [])].join(', ')}}`;

@@ -188,6 +188,13 @@ export const CustomMetric = Type.Object({
 });
 export type CustomMetric = Type.Static<typeof CustomMetric>;
 
+/**
+ * Label a Secret must carry (value `"true"`) before a release may use it for Prometheus
+ * credentials: RBAC cannot narrow `get` on Secrets to a label, so this opt-in is what
+ * keeps a release from sending another Secret of its namespace to an address it chose.
+ */
+export const MetricsSecretLabel = 'deploy.codedance.io/metrics';
+
 export const MetricsSpec = Type.Object({
   provider: Type.Optional(
     Type.Object({
@@ -198,6 +205,24 @@ export const MetricsSpec = Type.Object({
           default: '5s',
           description: `Timeout of one query (at most ${MAX_QUERY_TIMEOUT}).`,
         }),
+      ),
+      secretRef: Type.Optional(
+        Type.Object({
+          name: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: `Secret in the release's namespace, labelled ${MetricsSecretLabel}: "true"; keys: token (bearer), or username and password (basic auth), and ca.crt (PEM CA bundle).` }),
+        }, { description: 'Credentials and CA bundle for the Prometheus API. Never logged, never copied into status.' }),
+      ),
+      headers: Type.Optional(
+        Type.Array(
+          Type.Object({
+            name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', description: 'Header name, e.g. X-Scope-OrgID.' }),
+            value: Type.String({ maxLength: 1024, pattern: '^[^\\r\\n]*$', description: 'Header value (not secret: it is part of the spec).' }),
+          }, cel({
+            rule: "!(self.name.lowerAscii() in ['authorization', 'host', 'content-type', 'content-length', 'connection', 'transfer-encoding'])",
+            message: 'this header is set by the controller: put credentials in the Secret of metrics.provider.secretRef, not in headers',
+            fieldPath: '.name',
+          })),
+          { maxItems: 10, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], description: 'Extra request headers, e.g. a tenant header for Mimir or Cortex (X-Scope-OrgID).' },
+        ),
       ),
     }, { default: {} }),
   ),
@@ -210,6 +235,18 @@ export const MetricsSpec = Type.Object({
     }),
   ),
   errorRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Maximum share of 5xx responses, in percent.' }) })),
+  cpu: Type.Optional(
+    Type.Object({
+      maxCores: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024, description: 'Most CPU a canary pod may use, in cores (cAdvisor container_cpu_usage_seconds_total).' })),
+      maxRatioToStable: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'Most CPU of the busiest canary pod over the busiest stable pod, e.g. 1.5.' })),
+    }, { description: 'CPU checks from the kubelet\'s cAdvisor series (namespace, pod, container labels); gates, scored like custom checks.' }),
+  ),
+  memory: Type.Optional(
+    Type.Object({
+      maxMiB: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 16777216, description: 'Most working-set memory a canary pod may use, in MiB (cAdvisor container_memory_working_set_bytes).' })),
+      maxRatioToStable: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'Most memory of the largest canary pod over the largest stable pod, e.g. 1.5.' })),
+    }, { description: 'Memory checks from the kubelet\'s cAdvisor series; gates, scored like custom checks.' }),
+  ),
   custom: Type.Optional(
     Type.Array(CustomMetric, {
       maxItems: 20,

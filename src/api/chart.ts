@@ -25,6 +25,7 @@
  * gives the comments of `values.yaml`, whose defaults come from `manifests.ts`.
  */
 import Type, { type Static } from 'typebox';
+import { grafanaDashboard } from './monitoring.ts';
 import { Document, isMap, isScalar, stringify, type Pair } from 'yaml';
 import * as manifests from './manifests.ts';
 import { CONTROLLER_NAMESPACE, controllerManifests, rbacManifests } from './manifests.ts';
@@ -110,6 +111,14 @@ export const ValuesSchema = Type.Object(
       },
       { additionalProperties: false, description: "Scraping the controller's own metrics." },
     ),
+    grafanaDashboard: Type.Object(
+      {
+        enabled: Type.Boolean({ description: "A ConfigMap holding the Codedance Grafana dashboard, for Grafana's dashboard sidecar (which loads ConfigMaps by label)." }),
+        labels: Type.Record(Type.String(), Type.String(), { description: 'Labels the sidecar selects ConfigMaps by (kube-prometheus-stack: grafana_dashboard: "1").' }),
+        annotations: Type.Record(Type.String(), Type.String(), { description: 'Annotations, e.g. grafana_folder for the sidecar\'s folder.' }),
+      },
+      { additionalProperties: false, description: 'The Grafana dashboard (also in deploy/grafana/).' },
+    ),
     networkPolicy: Type.Object(
       {
         enabled: Type.Boolean({ description: "A NetworkPolicy around the controller's pods: ingress only to the ports the controller declares." }),
@@ -169,6 +178,7 @@ export function defaultValues(): ChartValues {
     priorityClassName: '',
     extraArgs: [],
     serviceMonitor: { enabled: false, interval: '30s', labels: {} },
+    grafanaDashboard: { enabled: false, labels: { grafana_dashboard: '1' }, annotations: {} },
     networkPolicy: { enabled: true, ingressFrom: [], egress: [] },
   };
 }
@@ -550,7 +560,7 @@ function dashboardPortOf(dashboard: Obj[]): number {
  * Every file of the chart, in a stable order. `crds` are the generated CRD files
  * (`deploy/crds/*`), copied into the chart's `crds/` as they are.
  */
-export function chartFiles(version: string, crds: ChartFile[], sources: ChartSources = manifestSources(version)): ChartFile[] {
+export function chartFiles(version: string, crds: ChartFile[], sources: ChartSources = manifestSources(version), dashboardJson = `${JSON.stringify(grafanaDashboard(), null, 2)}\n`): ChartFile[] {
   const t = new Templater();
   const rbac = sources.rbac.filter((o) => o.kind !== 'Namespace');
   const controller = sources.controller.filter((o) => o.kind !== 'Namespace');
@@ -593,8 +603,37 @@ export function chartFiles(version: string, crds: ChartFile[], sources: ChartSou
     ...(policies.length > 0 ? [{ path: `${CHART_DIR}/templates/policy.yaml`, content: HEADER + conditional('.Values.admissionPolicy.enabled', templateFile(policies.map(prepare), t).slice(HEADER.length)) }] : []),
     { path: `${CHART_DIR}/templates/servicemonitor.yaml`, content: extra.serviceMonitor },
     { path: `${CHART_DIR}/templates/networkpolicy.yaml`, content: extra.networkPolicy },
+    // The dashboard is read with .Files.Get, so its `{{...}}` legends are never taken for templates.
+    { path: `${CHART_DIR}/dashboards/codedance.json`, content: dashboardJson },
+    { path: `${CHART_DIR}/templates/grafana-dashboard.yaml`, content: GRAFANA_DASHBOARD_TEMPLATE },
   ];
 }
 
 /** Folders of the chart whose every file `npm run gen` writes (a stray file there is drift). */
-export const CHART_GENERATED_DIRS = [`${CHART_DIR}/crds`, `${CHART_DIR}/templates`];
+export const CHART_GENERATED_DIRS = [`${CHART_DIR}/crds`, `${CHART_DIR}/templates`, `${CHART_DIR}/dashboards`];
+
+/** The optional ConfigMap of the Grafana dashboard (`grafanaDashboard.enabled`), for Grafana's sidecar. */
+const GRAFANA_DASHBOARD_TEMPLATE = `${HEADER}{{- if .Values.grafanaDashboard.enabled }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: '{{ include "codedance.name" . }}-grafana-dashboard'
+  namespace: "{{ .Release.Namespace }}"
+  labels:
+    app.kubernetes.io/name: codedance
+    app.kubernetes.io/part-of: codedance
+    app.kubernetes.io/instance: {{ .Release.Name | quote }}
+    app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
+    helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
+    {{- with .Values.grafanaDashboard.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with .Values.grafanaDashboard.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+data:
+  codedance.json: |-
+    {{- .Files.Get "dashboards/codedance.json" | nindent 4 }}
+{{- end }}
+`;

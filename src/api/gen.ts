@@ -18,6 +18,10 @@ import { stringify } from 'yaml';
 import { apis, customResourceDefinition } from './crd.ts';
 import { commandAuthorPolicy, controllerManifests, dashboardManifests, rbacManifests } from './manifests.ts';
 import { CHART_GENERATED_DIRS, chartFiles } from './chart.ts';
+import { grafanaDashboard, prometheusRules } from './monitoring.ts';
+
+/** The Grafana dashboard, relative to the repository root (the chart ships a copy). */
+export const GRAFANA_DASHBOARD_FILE = 'deploy/grafana/codedance-dashboard.json';
 
 /** The repository root (this file is `src/api/gen.ts`). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,6 +52,8 @@ export function generate(root = repoRoot): GeneratedFile[] {
   files.push({ path: 'deploy/controller.yaml', content: toYaml(controllerManifests(defaultImage(root))) });
   files.push({ path: 'deploy/dashboard.yaml', content: toYaml(dashboardManifests()) });
   files.push({ path: 'deploy/policy.yaml', content: toYaml(commandAuthorPolicy()) });
+  files.push({ path: GRAFANA_DASHBOARD_FILE, content: `${JSON.stringify(grafanaDashboard(), null, 2)}\n` });
+  files.push({ path: 'deploy/prometheus/codedance-rules.yaml', content: toYaml([prometheusRules()]) });
   files.push(...chartFiles(packageVersion(root), files.filter((file) => file.path.startsWith(`${CRD_DIR}/`))));
   return files;
 }

@@ -31,6 +31,7 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { PrometheusAllowList } from '../analysis/allowed.ts';
 import { analyze, type AnalyzeResult } from '../analysis/analyzer.ts';
 import { Agent, buildConnector } from 'undici';
+import { resolveCredentials, type PrometheusCredentials, type SecretReader } from '../analysis/credentials.ts';
 import { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient } from '../analysis/prometheus.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
@@ -59,9 +60,14 @@ export type AnalysisPoll =
 export interface AnalysisRunnerOptions {
   /** `--prometheus-url`: Prometheus of releases that name none. */
   defaultAddress?: string | undefined;
-  /** Gives the Prometheus client for an address. @default one pooled client per address */
-  prometheusFor?: (address: string) => PrometheusClient;
+  /** Gives the Prometheus client for an address. @default one pooled client per address and credentials */
+  prometheusFor?: (address: string, credentials: PrometheusCredentials) => PrometheusClient;
+  /** Reads the Secret of `metrics.provider.secretRef` (../analysis/credentials.ts). @default none: a release naming one cannot be judged */
+  readSecret?: SecretReader;
 }
+
+/** Clients kept (address × credentials); past this, the least recently used is closed. */
+export const MAX_CLIENTS = 64;
 
 /** Runs analyses in the background, one round per release at a time. */
 export interface AnalysisRunner {
@@ -112,15 +118,29 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
   const clients = new Map<string, PrometheusClient>();
   const prometheusFor =
     options.prometheusFor ??
-    ((address: string): PrometheusClient => {
-      // One pool per address (the allow-list bounds how many); each query carries its own timeout.
-      let client = clients.get(address);
-      if (!client) {
-        client = createPrometheusClient({ address, dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect: unrefConnector() }) });
-        clients.set(address, client);
+    ((address: string, credentials: PrometheusCredentials): PrometheusClient => {
+      // One pool per address and credentials (the allow-list bounds the addresses; a
+      // rotated Secret makes a new pool and the old one ages out); each query carries its
+      // own timeout.
+      const key = `${address}\0${credentials.fingerprint}`;
+      let client = clients.get(key);
+      if (client) {
+        clients.delete(key);
+      } else {
+        const connect = unrefConnector(credentials.ca === undefined ? {} : { ca: credentials.ca });
+        client = createPrometheusClient({ address, headers: credentials.headers, dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect }) });
+      }
+      clients.set(key, client);
+      for (const [oldKey, old] of clients) {
+        if (clients.size <= MAX_CLIENTS) break;
+        clients.delete(oldKey);
+        void old.close();
       }
       return client;
     });
+  const noSecrets: SecretReader = async () => {
+    throw new Error('this controller reads no Secrets for metrics');
+  };
 
   function observe(cd: CanaryDeployment, result: Pick<AnalyzeResult, 'outcome' | 'run'>, now: Date): AnalysisObservation {
     const { spec } = cd;
@@ -158,17 +178,22 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
       }, deadlineMs);
       timer.unref?.();
     });
-    const work = analyze({
-      spec: cd.spec,
-      namespace: cd.metadata.namespace ?? '',
-      canaryName: canaryDeploymentName(cd.spec.targetDeployment),
-      canaryVersionLabel: input.canaryVersionLabel,
-      prometheus: prometheusFor(address),
-      now: started,
-      step,
-      signal: round.abort.signal,
-      timeoutMs,
-    }).catch((cause: unknown): AnalyzeResult => failed(started, step, cause));
+    const work = (async (): Promise<AnalyzeResult> => {
+      const creds = await resolveCredentials(options.readSecret ?? noSecrets, cd.metadata.namespace ?? '', cd.spec.metrics?.provider);
+      // A Secret that cannot be used is a Prometheus that cannot be used: never promote on it.
+      if (!creds.ok) return unusable(started, step, `${creds.reason}: ${creds.message}`);
+      return analyze({
+        spec: cd.spec,
+        namespace: cd.metadata.namespace ?? '',
+        canaryName: canaryDeploymentName(cd.spec.targetDeployment),
+        canaryVersionLabel: input.canaryVersionLabel,
+        prometheus: prometheusFor(address, creds.credentials),
+        now: started,
+        step,
+        signal: round.abort.signal,
+        timeoutMs,
+      });
+    })().catch((cause: unknown): AnalyzeResult => failed(started, step, cause));
     void Promise.race([work, overdue]).then((result) => {
       clearTimeout(timer);
       // A round dropped meanwhile (another question, forget) is not reported.
@@ -194,8 +219,8 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
  * Prometheus must not hold up a controller that was asked to stop (its result would be
  * dropped anyway).
  */
-function unrefConnector(): buildConnector.connector {
-  const connect = buildConnector({});
+function unrefConnector(tls: { ca?: string }): buildConnector.connector {
+  const connect = buildConnector(tls);
   return (options, callback) =>
     connect(options, (...args) => {
       args[1]?.unref();
@@ -205,6 +230,10 @@ function unrefConnector(): buildConnector.connector {
 
 function timedOut(started: Date, step: number | undefined, address: string, deadlineMs: number): AnalyzeResult {
   const message = `no answer from ${address} within ${deadlineMs}ms`;
+  return { outcome: 'unreachable', run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message }, problems: [], queries: {} };
+}
+
+function unusable(started: Date, step: number | undefined, message: string): AnalyzeResult {
   return { outcome: 'unreachable', run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message }, problems: [], queries: {} };
 }
 

@@ -12,10 +12,14 @@
  *   removes the canary before a deleted CanaryDeployment goes;
  * - its error policy (./error-policy.ts) turns every provider error and invalid spec into
  *   a condition, a Warning Event and a retry with backoff, or a stop that takes traffic
- *   back to stable first.
+ *   back to stable first;
+ * - with a registry, the per-release series of ./release-metrics.ts on `/metrics`.
  */
 import { OwnerLabel, RoleLabel, type CanaryDeployment } from '../api/canary-deployment.ts';
-import { controller, type Controller, type ObjectKey } from '../runtime/controller.ts';
+import { controller, type Controller, type ObjectKey, type Reconciler } from '../runtime/controller.ts';
+import type { Store } from '../runtime/store.ts';
+import type { Registry } from 'prom-client';
+import { registerReleaseMetrics } from './release-metrics.ts';
 import { CanaryDeployment as CanaryDeploymentKind, Deployment, Pod, Service } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { createCanaryReconciler, type CanaryReconcilerOptions } from './reconcile.ts';
@@ -26,15 +30,25 @@ export const CanaryFinalizer = 'deploy.codedance.io/cleanup';
 export interface CanaryControllerOptions extends CanaryReconcilerOptions {
   /** Reconciles running at once (they wait on the API server, not the CPU). @default 16 */
   concurrency?: number;
+  /** Registry of `/metrics`: the per-release series (./release-metrics.ts) go there. @default none */
+  registry?: Registry | undefined;
 }
 
 /** The CanaryDeployment controller. */
 export function canaryController(options: CanaryControllerOptions = {}): Controller<CanaryDeployment> {
   const reconciler = createCanaryReconciler(options);
+  // The release series read the controller's own cache at scrape time; the first
+  // reconcile hands it over (before that there is nothing to report).
+  let releases: Store<CanaryDeployment> | undefined;
+  if (options.registry) registerReleaseMetrics(options.registry, () => releases?.list() ?? []);
+  const reconcile: Reconciler<CanaryDeployment> = (cd, ctx) => {
+    releases ??= ctx.cache<CanaryDeployment>(CanaryDeploymentKind);
+    return reconciler.reconcile(cd, ctx);
+  };
   return controller<CanaryDeployment>({
     name: CanaryControllerName,
     kind: CanaryDeploymentKind,
-    reconcile: reconciler.reconcile,
+    reconcile,
     finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup },
     errorPolicy: reconciler.errorPolicy,
     owns: [Deployment, Service],

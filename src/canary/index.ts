@@ -5,7 +5,9 @@
  * refused unless `--allow-internal-notification-urls`).
  */
 import type { ControllerEntry } from '../controllers.ts';
+import type { SecretReader } from '../analysis/credentials.ts';
 import { releaseNotifier } from '../notify/index.ts';
+import { Secret } from '../runtime/kinds.ts';
 import { canaryController, CanaryControllerName } from './controller.ts';
 
 export { canaryController, CanaryControllerName, CanaryFinalizer } from './controller.ts';
@@ -13,7 +15,7 @@ export { canaryController, CanaryControllerName, CanaryFinalizer } from './contr
 /** `--controllers canary`. */
 export const canaryEntry: ControllerEntry = {
   name: CanaryControllerName,
-  create({ client, log, prometheusUrl, allowedPrometheusUrls, allowInternalNotificationUrls }) {
+  create({ client, log, prometheusUrl, allowedPrometheusUrls, allowInternalNotificationUrls, registry }) {
     const notify = releaseNotifier(client, {
       allowInternal: allowInternalNotificationUrls ?? false,
       onReport: (report) => {
@@ -22,6 +24,8 @@ export const canaryEntry: ControllerEntry = {
         else log.info({ release: report.release, event: report.event, receivers: report.deliveries.length }, 'notified');
       },
     });
-    return canaryController({ prometheusUrl, allowedPrometheusUrls, allowInternalNotificationUrls, notify });
+    // Prometheus credentials: one named Secret at a time, used only when opted in (src/analysis/credentials.ts).
+    const readSecret: SecretReader = (namespace, name) => client.get(Secret, namespace, name);
+    return canaryController({ prometheusUrl, allowedPrometheusUrls, allowInternalNotificationUrls, notify, readSecret, registry });
   },
 };

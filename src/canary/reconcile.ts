@@ -38,6 +38,7 @@ import type { NotificationEvent } from '../api/canary-deployment.ts';
 import type { ReceiverProblem } from '../notify/resolve.ts';
 import { acceptedCondition, AcceptedCondition, refusals, type Refusal } from './admission.ts';
 import { createAnalysisRunner } from './analysis.ts';
+import type { SecretReader } from '../analysis/credentials.ts';
 import { pendingCommand } from './commands.ts';
 import { cleanupTraffic, executeEffects, ownedByRelease, releaseEnv, teardownEnv, type Notifier, type ReleaseEnv, type TeardownEnv } from './effects.ts';
 import { decideError, TrafficCondition, type ErrorDecision } from './error-policy.ts';
@@ -77,6 +78,8 @@ export interface CanaryReconcilerOptions {
    * Receivers its report marks `refused` (a URL policy refusal) become Warning Events.
    */
   notify?: ReportingNotifier | undefined;
+  /** Reads the Secret a release names in `metrics.provider.secretRef` (opt-in checked by ../analysis/credentials.ts). @default none */
+  readSecret?: SecretReader | undefined;
 }
 
 /** A notifier whose report (if any) lists receivers it refused. */
@@ -106,7 +109,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   const verified = new Set<string>();
   /** `uid/version/phase` whose provider cleanup ran since this process started. */
   const cleaned = new Set<string>();
-  const analyses = createAnalysisRunner({ defaultAddress: options.prometheusUrl });
+  const analyses = createAnalysisRunner({ defaultAddress: options.prometheusUrl, ...(options.readSecret ? { readSecret: options.readSecret } : {}) });
   const policy = {
     prometheus: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls ?? []),
     allowInternalNotificationUrls: options.allowInternalNotificationUrls ?? false,

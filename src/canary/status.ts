@@ -64,13 +64,30 @@ function traffic(status: CanaryDeploymentStatus, problem: { reason: string; mess
   return { type: 'TrafficReady', status: 'True', reason: 'InSync', message: `${record.provider}: ${status.currentWeight ?? 0}% of traffic on the canary` };
 }
 
+/**
+ * Why Prometheus cannot be used, as a condition reason: a metrics Secret problem by its
+ * own reason (../analysis/credentials.ts), credentials the server refused, else unreachable.
+ */
+function unusableReason(message: string | undefined): string {
+  const secret = /\b(MetricsSecret[A-Za-z]+):/.exec(message ?? '');
+  if (secret) return secret[1]!;
+  if (/HTTP 40[13]\b/.test(message ?? '')) return 'PrometheusUnauthorized';
+  return 'PrometheusUnreachable';
+}
+
 function health(status: CanaryDeploymentStatus): Omit<ConditionUpdate, 'observedGeneration'> {
   const last = status.analysis?.last;
   if (status.phase === 'Failed' && status.reason && ROLLBACK_REASONS_OF_HEALTH.has(status.reason)) {
     return { type: 'Healthy', status: 'False', reason: status.reason, message: status.message ?? '' };
   }
   if (status.analysis?.unreachableSince) {
-    return { type: 'Healthy', status: 'Unknown', reason: 'PrometheusUnreachable', message: `Prometheus unreachable since ${status.analysis.unreachableSince}: the release holds, and rolls back after analysis.unreachableTimeout` };
+    const why = last?.decision === 'Inconclusive' ? last.message : undefined;
+    return {
+      type: 'Healthy',
+      status: 'Unknown',
+      reason: unusableReason(why),
+      message: `Prometheus unusable (unreachable, refusing the credentials or misconfigured) since ${status.analysis.unreachableSince}${why ? ` (${why})` : ''}: the release holds, and rolls back after analysis.unreachableTimeout`,
+    };
   }
   if (last && (last.decision === 'Rollback' || last.decision === 'Pause')) {
     return { type: 'Healthy', status: 'False', reason: `Metrics${last.decision === 'Pause' ? 'Degraded' : 'Failing'}`, message: last.message ?? '' };

@@ -50,8 +50,8 @@ export interface ControlPlaneBinaries {
   prometheus: string;
 }
 
-/** The things that are built: the control plane's four, and the packaging tools of `tools.ts`. */
-export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok' | 'prometheus' | 'helm' | 'crane' | 'registry';
+/** The things that are built: the control plane's four, and the tools of `tools.ts` (packaging, other metric stores). */
+export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok' | 'prometheus' | 'helm' | 'crane' | 'registry' | 'victoria-metrics';
 
 /** What {@link ensureBinaries} reports while it works. */
 export type BuildProgress =

@@ -10,6 +10,8 @@ export interface ProbeOptions {
   /** Skip certificate checks: for components whose serving cert we never see (loopback only). */
   insecure?: boolean;
   token?: string;
+  /** Basic auth (a server behind Prometheus' `--web.config.file`). */
+  basicAuth?: { username: string; password: string };
   /** @default 2000 */
   timeoutMs?: number;
 }
@@ -41,7 +43,11 @@ export async function probe(url: string, options: ProbeOptions = {}): Promise<Pr
     const dispatcher = agentFor(options);
     const response = await request(url, {
       method: 'GET',
-      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+      headers: options.token
+        ? { authorization: `Bearer ${options.token}` }
+        : options.basicAuth
+          ? { authorization: `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}` }
+          : {},
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),

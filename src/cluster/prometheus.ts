@@ -31,6 +31,30 @@ export interface StartPrometheusOptions {
   binary?: string;
   /** How long to wait for /-/ready. @default 30000 */
   readyTimeoutMs?: number;
+  /**
+   * Folder under `stateDir` for this server's config, data and log. Another name starts a
+   * second Prometheus beside the cluster's; it scrapes the same registered targets.
+   * @default 'prometheus'
+   */
+  name?: string;
+  /**
+   * Serve HTTPS with this certificate and require basic auth, through Prometheus' own
+   * `--web.config.file` (as a secured production Prometheus does). @default plain HTTP, no auth
+   */
+  web?: PrometheusWebSecurity;
+}
+
+/** TLS and basic auth of a Prometheus (`--web.config.file`). */
+export interface PrometheusWebSecurity {
+  /** PEM files of the serving certificate (for 127.0.0.1) and its key. */
+  certFile: string;
+  keyFile: string;
+  /** PEM CA bundle clients verify it with (used here for the readiness probe). */
+  ca: string;
+  /** One user: the password is checked against `bcryptHash` (Prometheus stores only bcrypt). */
+  username: string;
+  password: string;
+  bcryptHash: string;
 }
 
 /** A started Prometheus: its URL and the process record for cluster.json. */
@@ -40,14 +64,16 @@ export interface StartedPrometheus {
 }
 
 /** Folders Prometheus uses under `stateDir`. */
-export function prometheusPaths(stateDir: string): { root: string; targets: string; data: string; config: string; log: string } {
-  const root = join(stateDir, 'prometheus');
+export function prometheusPaths(stateDir: string, name = 'prometheus'): { root: string; targets: string; data: string; config: string; webConfig: string; log: string } {
+  const root = join(stateDir, name);
   return {
     root,
-    targets: join(root, 'targets'),
+    // Every server scrapes the targets registered with the cluster's Prometheus.
+    targets: join(stateDir, 'prometheus', 'targets'),
     data: join(root, 'data'),
     config: join(root, 'prometheus.yml'),
-    log: join(stateDir, 'logs', 'prometheus.log'),
+    webConfig: join(root, 'web.yml'),
+    log: join(stateDir, 'logs', `${name}.log`),
   };
 }
 
@@ -60,12 +86,20 @@ export function findPrometheus(home: string = codedanceHome()): string {
 
 /** Starts Prometheus on loopback and waits until it is ready. */
 export async function startPrometheus(options: StartPrometheusOptions): Promise<StartedPrometheus> {
-  const paths = prometheusPaths(options.stateDir);
+  const paths = prometheusPaths(options.stateDir, options.name);
   const interval = options.scrapeInterval ?? '1s';
   await ensurePrivateDir(paths.root);
   await ensurePrivateDir(paths.targets);
   await ensurePrivateDir(paths.data);
   await ensurePrivateDir(join(options.stateDir, 'logs'));
+  const web = options.web;
+  if (web) {
+    await writeFile(
+      paths.webConfig,
+      stringify({ tls_server_config: { cert_file: web.certFile, key_file: web.keyFile }, basic_auth_users: { [web.username]: web.bcryptHash } }),
+      { mode: 0o600 },
+    );
+  }
   await writeFile(
     paths.config,
     stringify({
@@ -81,7 +115,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
   );
   const port = options.port ?? (await freePort());
   const binary = options.binary ?? findPrometheus();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${web ? 'https' : 'http'}://127.0.0.1:${port}`;
   const spec = {
     command: binary,
     args: [
@@ -91,6 +125,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-lifecycle',
       '--log.level=warn',
+      ...(web ? [`--web.config.file=${paths.webConfig}`] : []),
     ],
     logPath: paths.log,
   };
@@ -100,7 +135,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
   await pollUntil(
     `Prometheus on ${url}`,
     async () => {
-      const result = await probe(`${url}/-/ready`);
+      const result = await probe(`${url}/-/ready`, web ? { ca: web.ca, basicAuth: { username: web.username, password: web.password } } : {});
       last = result.ok ? 'ready' : `${result.status} ${result.body.slice(0, 200)}`;
       return result.ok;
     },

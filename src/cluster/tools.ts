@@ -4,9 +4,11 @@
  *
  * - `helm` (`helm.sh/helm/v4/cmd/helm`): lints, renders, installs the chart;
  * - `crane` (`github.com/google/go-containerregistry/cmd/crane`): pushes and pulls images;
- * - `registry` (same module, `cmd/registry`): an in-memory OCI registry for tests.
+ * - `registry` (same module, `cmd/registry`): an in-memory OCI registry for tests;
+ * - `victoria-metrics` (`github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics`):
+ *   single-node VictoriaMetrics, a Prometheus-compatible store the analysis is tested on.
  *
- * They are built on first use (by the image and chart tests, or `npm run image`), not by
+ * They are built on first use (by the image, chart and metric-store tests, or `npm run image`), not by
  * `codedance cluster build`: a developer who never packages never waits for them.
  */
 import { join } from 'node:path';
@@ -14,10 +16,10 @@ import { ensureBuilt, goBuildFlags, hash, type BuildProgress, type ComponentBuil
 import { mkdir, rename } from 'node:fs/promises';
 import { runCommand } from './exec.ts';
 import { binaryDir, codedanceHome } from './paths.ts';
-import { goContainerRegistryVersion, helmVersion } from './versions.ts';
+import { goContainerRegistryVersion, helmVersion, victoriaMetricsVersion } from './versions.ts';
 
 /** A packaging tool. */
-export type Tool = 'helm' | 'crane' | 'registry';
+export type Tool = 'helm' | 'crane' | 'registry' | 'victoria-metrics';
 
 /** Options of {@link ensureTools}. */
 export interface EnsureToolsOptions {
@@ -51,6 +53,12 @@ function recipe(tool: Tool): ComponentBuild {
       return goInstall(tool, goContainerRegistryVersion, `github.com/google/go-containerregistry/cmd/crane@${goContainerRegistryVersion}`, '-s -w', ['version']);
     case 'registry':
       return goInstall(tool, goContainerRegistryVersion, `github.com/google/go-containerregistry/cmd/registry@${goContainerRegistryVersion}`, '-s -w', ['-help']);
+    case 'victoria-metrics':
+      // The version stamp of VictoriaMetrics' Makefile; without it `-version` says nothing useful.
+      return goInstall(tool, victoriaMetricsVersion, `github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@${victoriaMetricsVersion}`, [
+        '-s -w',
+        `-X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-${victoriaMetricsVersion}`,
+      ].join(' '), ['-version']);
   }
 }
 

@@ -63,3 +63,10 @@ export const goContainerRegistryVersion = 'v0.22.1';
 
 /** Prometheus Operator (`github.com/prometheus-operator/prometheus-operator`): its ServiceMonitor CRD checks the chart's ServiceMonitor. */
 export const prometheusOperatorVersion = 'v0.85.0';
+
+/**
+ * VictoriaMetrics single-node (`github.com/VictoriaMetrics/VictoriaMetrics`, `app/victoria-metrics`):
+ * a Prometheus-compatible store the analysis is tested against. v1.151.0 builds with Go 1.26
+ * (newer releases want a newer Go).
+ */
+export const victoriaMetricsVersion = 'v1.151.0';

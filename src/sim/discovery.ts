@@ -22,6 +22,7 @@ import {
   Deployment as DeploymentKind,
   HTTPRoute as HTTPRouteKind,
   Ingress as IngressKind,
+  Pod as PodKind,
   VirtualService as VirtualServiceKind,
   type ResourceKind,
 } from '../runtime/kinds.ts';
@@ -52,6 +53,14 @@ export interface ClusterView {
   virtualService(namespace: string, name: string): VirtualServiceLike | undefined;
   ingress(namespace: string, name: string): IngressLike | undefined;
   httpRoute(namespace: string, name: string): HTTPRouteLike | undefined;
+  /** Pods of a namespace (for the cAdvisor series, ./resources.ts). @default none */
+  pods?(namespace: string): readonly PodLike[];
+}
+
+/** The Pod fields the simulator reads. */
+export interface PodLike extends KubeObject {
+  spec?: { containers?: { name: string; image?: string }[] };
+  status?: { phase?: string };
 }
 
 /**
@@ -182,7 +191,7 @@ export interface WatchClusterOptions {
 }
 
 /**
- * Watches CanaryDeployments, Deployments, Ingresses, VirtualServices and HTTPRoutes
+ * Watches CanaryDeployments, Deployments, Ingresses, Pods, VirtualServices and HTTPRoutes
  * with the runtime's informers: one list, then one watch per kind (per namespace when
  * scoped), so a tick reads memory and the API server pushes weight changes.
  */
@@ -204,7 +213,8 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
   const virtualServices = make<VirtualServiceLike>(VirtualServiceKind);
   const httpRoutes = make<HTTPRouteLike>(HTTPRouteKind);
   const custom = [canaries, virtualServices, httpRoutes] as Informer<KubeObject>[];
-  const core = [deployments, ingresses] as Informer<KubeObject>[];
+  const pods = make<PodLike>(PodKind);
+  const core = [deployments, ingresses, pods] as Informer<KubeObject>[];
   const running = Promise.all([...core, ...custom].map((informer) => informer.start(abort.signal)));
   const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
   const crdGraceMs = options.crdGraceMs ?? 3000;
@@ -224,5 +234,6 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
     virtualService: (namespace, name) => virtualServices.store.get(namespace, name),
     ingress: (namespace, name) => ingresses.store.get(namespace, name),
     httpRoute: (namespace, name) => httpRoutes.store.get(namespace, name),
+    pods: (namespace) => pods.store.list(namespace),
   };
 }

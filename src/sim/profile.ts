@@ -19,6 +19,12 @@ export interface VersionProfile {
   /** Share of requests answered with a 5xx, 0 to 1. */
   errorRate: number;
   latencyMs: LatencyProfile;
+  /** CPU each pod uses, in cores (cAdvisor series, ./resources.ts). @default 0.05 */
+  cpuCores?: number;
+  /** Working-set memory of each pod when it starts, in MiB. @default 64 */
+  memoryMiB?: number;
+  /** Memory each pod gains per minute it runs, in MiB (a leak). @default 0 */
+  memoryLeakMiBPerMinute?: number;
 }
 
 /** Defaults: a healthy service. */
@@ -38,6 +44,9 @@ export interface ProfileUpdate {
   latencyMs?: Partial<LatencyProfile>;
   /** Requests per second of the whole service (before the split by weight). */
   rps?: number;
+  cpuCores?: number;
+  memoryMiB?: number;
+  memoryLeakMiBPerMinute?: number;
 }
 
 /** What is stored for one service: its overrides per version and its rate. */
@@ -68,6 +77,13 @@ export function parseProfileUpdate(body: unknown): ProfileUpdate | { error: stri
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error: 'body must be a JSON object' };
   const input = body as Record<string, unknown>;
   const { namespace, name, version, errorRate, latencyMs, rps } = input;
+  const resources: Partial<Record<'cpuCores' | 'memoryMiB' | 'memoryLeakMiBPerMinute', number>> = {};
+  for (const key of ['cpuCores', 'memoryMiB', 'memoryLeakMiBPerMinute'] as const) {
+    const value = input[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) return { error: `${key} must be a number >= 0` };
+    resources[key] = value;
+  }
   if (typeof namespace !== 'string' || namespace === '') return { error: 'namespace must be a non-empty string' };
   if (typeof name !== 'string' || name === '') return { error: 'name must be a non-empty string' };
   const update: ProfileUpdate = { namespace, name };
@@ -94,7 +110,7 @@ export function parseProfileUpdate(body: unknown): ProfileUpdate | { error: stri
     if (typeof rps !== 'number' || !(rps >= 0) || !Number.isFinite(rps)) return { error: 'rps must be a number >= 0' };
     update.rps = rps;
   }
-  return update;
+  return { ...update, ...resources };
 }
 
 /** Creates an empty book; services not in it behave as `defaults`. */
@@ -106,7 +122,13 @@ export function createProfileBook(defaults: VersionProfile = healthyProfile): Pr
     const latencyMs = { ...current.latencyMs, ...update.latencyMs };
     // A p99 below the median makes no distribution; lift it rather than refuse a partial update.
     if (latencyMs.p99 < latencyMs.p50) latencyMs.p99 = latencyMs.p50;
-    return { errorRate: update.errorRate ?? current.errorRate, latencyMs };
+    const resources = Object.fromEntries(
+      (['cpuCores', 'memoryMiB', 'memoryLeakMiBPerMinute'] as const).flatMap((key) => {
+        const value = update[key] ?? current[key];
+        return value === undefined ? [] : [[key, value]];
+      }),
+    );
+    return { errorRate: update.errorRate ?? current.errorRate, latencyMs, ...resources };
   }
 
   return {
@@ -146,5 +168,5 @@ export function createProfileBook(defaults: VersionProfile = healthyProfile): Pr
 }
 
 function cloneProfile(profile: VersionProfile): VersionProfile {
-  return { errorRate: profile.errorRate, latencyMs: { ...profile.latencyMs } };
+  return { ...profile, latencyMs: { ...profile.latencyMs } };
 }

@@ -7,6 +7,8 @@
  * requests split by that share (`sampler.ts`), samples each request's status and
  * latency from its version's profile, and counts them into the metric families real
  * meshes and ingresses export (`metrics.ts`), served on `/metrics` for Prometheus.
+ * It also exports cAdvisor's CPU and memory series for the services' running pods
+ * (`resources.ts`), from each version's profile (`cpuCores`, `memoryMiB`, `memoryLeakMiBPerMinute`).
  * Nothing is sent over the network but the watches and the scrapes.
  *
  * Guarantees: the split follows the weights exactly over time (fractions carry over);
@@ -19,7 +21,9 @@ import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../cluster/prometheus.ts';
 import { createKubeClient, isNotFound, type KubeClient } from '../runtime/client.ts';
-import { describeTargets, watchCluster, type WatchedCluster } from './discovery.ts';
+import { describeTargets, watchCluster, type ClusterView, type WatchedCluster } from './discovery.ts';
+import { createResourceMetrics, type PodSample } from './resources.ts';
+import { podPattern } from '../analysis/queries.ts';
 import type { WatcherClient } from '../runtime/watcher.ts';
 import { createDataPlaneMetrics, type FamilySelection } from './metrics.ts';
 import { createProfileBook, healthyProfile, parseProfileUpdate, type ProfileUpdate, type ServiceProfile, type VersionProfile } from './profile.ts';
@@ -117,6 +121,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const book = createProfileBook(config.defaults);
   const dataPlane = createDataPlaneMetrics(config.families);
+  const resources = createResourceMetrics();
   const random = seededRandom(config.seed);
   const paces = new Map<string, PaceState>();
   const own = ownMetrics();
@@ -156,13 +161,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const [namespace, name] = key.split('/') as [string, string];
       own.weight.remove({ namespace, name });
     }
+    resources.tick(podSamples(cluster, current, (target) => book.resolve(target.namespace, [target.name, target.target]), config.defaults), elapsedMs, Date.now());
     own.services.set(current.length);
     own.tickSeconds.observe((performance.now() - started) / 1000);
   }
 
   const routes: SimulatorRoutes = {
     async metrics() {
-      return { contentType: own.registry.contentType, body: renderFamilies(dataPlane.families) + (await own.registry.metrics()) };
+      return { contentType: own.registry.contentType, body: renderFamilies(dataPlane.families) + resources.render() + (await own.registry.metrics()) };
     },
     profiles: () => ({ defaults: config.defaults, rps: config.rps, services: book.list() }),
     setProfile(body) {
@@ -235,4 +241,29 @@ function ownMetrics() {
       registers: [registry],
     }),
   };
+}
+
+/**
+ * The running pods of each simulated service, by version: the target Deployment's and
+ * the canary Deployment's pods, told apart by name as the analyzer's queries do.
+ */
+export function podSamples(view: ClusterView, targets: readonly SimTarget[], profileOf: (t: SimTarget) => ServiceProfile | undefined, defaults: VersionProfile): PodSample[] {
+  const out: PodSample[] = [];
+  for (const target of targets) {
+    const patterns = { stable: new RegExp(`^${podPattern(target.target)}$`), canary: new RegExp(`^${podPattern(target.canaryWorkload)}$`) };
+    const profile = profileOf(target);
+    for (const pod of view.pods?.(target.namespace) ?? []) {
+      const name = pod.metadata.name ?? '';
+      if (pod.status?.phase !== 'Running') continue;
+      const version = patterns.canary.test(name) ? 'canary' : patterns.stable.test(name) ? 'stable' : undefined;
+      if (!version) continue;
+      out.push({
+        namespace: target.namespace,
+        pod: name,
+        containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '' })),
+        profile: profile?.[version] ?? defaults,
+      });
+    }
+  }
+  return out;
 }

@@ -1,0 +1,105 @@
+/**
+ * VictoriaMetrics single-node (built from its pinned module) as the metric store: it
+ * scrapes the simulator like the cluster's Prometheus, answers every built-in query of
+ * every provider with the same numbers as Prometheus (within the noise of two scrapers),
+ * and a release completes on it and rolls back on it as on Prometheus.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as kinds from '../../../src/runtime/kinds.ts';
+import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
+import type { VirtualService } from '../../../src/traffic/istio.ts';
+import { checksFor } from '../../../src/analysis/checks.ts';
+import { createPrometheusClient } from '../../../src/analysis/prometheus.ts';
+import { queryFor } from '../../../src/analysis/queries.ts';
+import { startVictoriaMetrics } from '../../../src/cluster/victoria-metrics.ts';
+import { stopProcess } from '../../../src/cluster/process.ts';
+import { startSimulator } from '../../../src/sim/simulator.ts';
+import { testCluster } from '../../support/cluster.ts';
+import { createApp, createRelease, getDeployment, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from '../canary/support.ts';
+
+let vm: Awaited<ReturnType<typeof startVictoriaMetrics>>;
+before(async () => {
+  const cluster = await testCluster();
+  vm = await startVictoriaMetrics({ stateDir: cluster.stateDir, name: `victoria-metrics-${process.pid}` });
+}, { timeout: 1_200_000 });
+after(async () => {
+  await stopProcess(vm.component.pid, vm.component.spec.command);
+});
+
+const metrics: CanaryDeploymentSpec['metrics'] = {
+  successRate: { threshold: 95 },
+  errorRate: { threshold: 5 },
+  latency: { p50: '200ms', p99: '1s' },
+  memory: { maxMiB: 256, maxRatioToStable: 2 },
+  cpu: { maxCores: 1 },
+};
+
+async function app(t: Parameters<typeof releaseEnv>[0], name = 'myapp') {
+  const env = await releaseEnv(t, { args: ['--allowed-prometheus-url', vm.url] });
+  await createApp(env.admin, env.ns, name, { replicas: 2 });
+  await env.admin.create<VirtualService>(kinds.VirtualService, {
+    metadata: { name, namespace: env.ns },
+    spec: { hosts: [name], http: [{ name: 'primary', route: [{ destination: { host: name } }] }] },
+  });
+  const cluster = await testCluster();
+  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [env.ns], rps: 200, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${env.ns}` } });
+  t.after(() => sim.stop());
+  return { ...env, sim };
+}
+
+function spec(steps: NonNullable<CanaryDeploymentSpec['strategy']>['steps']): CanaryDeploymentSpec {
+  return {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: { steps },
+    traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
+    analysis: { interval: '1s', window: '10s', successThreshold: 1, failureThreshold: 2, inconclusiveLimit: 30 },
+    metrics: { ...metrics, provider: { address: vm.url } },
+  };
+}
+
+test('a release completes on VictoriaMetrics, and its queries read the same there as on Prometheus', { timeout: 240_000 }, async (t) => {
+  const { admin, ns } = await app(t);
+  await createRelease(admin, ns, 'myapp', spec([{ weight: 50, pause: '5s' }, { weight: 100, pause: '0s' }]));
+  // Mid-release, every built-in query against both stores.
+  const cluster = await testCluster();
+  const prometheus = createPrometheusClient({ address: cluster.prometheusUrl });
+  const victoria = createPrometheusClient({ address: vm.url });
+  t.after(async () => {
+    await prometheus.close();
+    await victoria.close();
+  });
+  const target = { provider: 'Istio' as const, namespace: ns, target: 'myapp', canaryName: 'myapp-canary', windowMs: 10_000 };
+  const { checks } = checksFor(metrics);
+  const compared = await waitFor(async () => {
+    const rows = await Promise.all(checks.map(async (check) => {
+      const q = queryFor(check, target);
+      const [p, v] = await Promise.all([prometheus.query(q), victoria.query(q)]);
+      return { name: check.name, p: p.ok ? p.value : undefined, v: v.ok ? v.value : undefined };
+    }));
+    return rows.every((r) => r.p !== undefined && r.v !== undefined) ? rows : undefined;
+  }, { describe: 'every built-in query answered by both stores', timeoutMs: 90_000 });
+  // Two scrapers sample at different instants and VictoriaMetrics' rate() does not
+  // extrapolate, so numbers agree within noise: rates within 1 point, the rest within a share.
+  for (const row of compared) {
+    const close = row.name === 'successRate' || row.name === 'errorRate'
+      ? Math.abs(row.p! - row.v!) <= 1
+      : Math.abs(row.p! - row.v!) <= (row.name === 'memory' || row.name === 'memoryVsStable' ? 0.05 : 0.5) * Math.max(Math.abs(row.p!), Math.abs(row.v!));
+    assert.ok(close, `${row.name}: Prometheus ${row.p}, VictoriaMetrics ${row.v}`);
+  }
+  const done = await waitPhase(admin, ns, 'myapp', 'Completed', 150_000);
+  assert.equal(done.status?.analysis?.last?.decision, 'Continue');
+  assert.equal(imageOf(await getDeployment(admin, ns, 'myapp')), 'myapp:v2');
+});
+
+test('a failing canary is rolled back on VictoriaMetrics', { timeout: 240_000 }, async (t) => {
+  const { admin, ns, sim } = await app(t);
+  await createRelease(admin, ns, 'myapp', spec([{ weight: 40, pause: '10m' }, { weight: 100, pause: '0s' }]));
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.analysis?.last?.decision === 'Continue', { describe: 'a healthy analysis first', timeoutMs: 90_000 });
+  sim.setProfile({ namespace: ns, name: 'myapp', version: 'canary', errorRate: 0.5 });
+  const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);
+  assert.equal(failed.status?.reason, 'MetricsFailed');
+  assert.ok(failed.status?.analysis?.last?.metrics.some((m) => m.name === 'errorRate' && m.passed === false));
+  assert.equal(imageOf(await getDeployment(admin, ns, 'myapp')), 'myapp:v1');
+});
