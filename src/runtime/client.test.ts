@@ -36,12 +36,12 @@ test('requests beyond the burst wait for the rate limit, in order', async (t) =>
   const got = await Promise.all(names.map((n) => client.get(ConfigMap, 'ns', n)));
   assert.deepEqual(got.map((o) => o?.metadata.name), names);
   assert.equal(requests(), 4);
-  // Burst 2 passes at once; the third waits about one interval (50ms), the fourth two
-  // (a millisecond passing between the calls refills a fiftieth of a token).
+  // Burst 2 passes at once; the third and the fourth wait, the fourth behind the third.
+  // (How long exactly is the bucket's business, tested on a fake clock in
+  // rate-limit.test.ts; here real time passes between the calls.)
   assert.equal(throttled.length, 2);
   const [third, fourth] = throttled.map((x) => x.waitedMs);
-  assert.ok(third !== undefined && third > 40 && third <= 50, `third waited ${third}`);
-  assert.ok(fourth !== undefined && fourth > 90 && fourth <= 100, `fourth waited ${fourth}`);
+  assert.ok(third !== undefined && fourth !== undefined && third > 0 && fourth > third, `waits ${third}, ${fourth}`);
   assert.equal(throttled[0]?.request, 'GET /api/v1/namespaces/ns/configmaps/c');
 });
 
