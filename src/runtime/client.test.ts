@@ -30,7 +30,7 @@ async function apiServer(t: { after: (fn: () => Promise<void>) => void }): Promi
 test('requests beyond the burst wait for the rate limit, in order', async (t) => {
   const { kubeConfig, requests } = await apiServer(t);
   const throttled: { waitedMs: number; request: string }[] = [];
-  const client = await createKubeClient({ kubeConfig, qps: 20, burst: 2, onThrottle: (waitedMs, request) => throttled.push({ waitedMs, request }) });
+  const client = await createKubeClient({ kubeConfig, qps: 2, burst: 2, onThrottle: (waitedMs, request) => throttled.push({ waitedMs, request }) });
   t.after(() => client.close());
   const names = ['a', 'b', 'c', 'd'];
   const got = await Promise.all(names.map((n) => client.get(ConfigMap, 'ns', n)));
