@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createKubeClient, DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, loadKubeConfig, type KubeClient, type ResolvedKubeConfig } from './runtime/client.ts';
-import { normalizePrometheusUrl } from './analysis/allowed.ts';
+import { normalizePrometheusUrl, prometheusAllowList } from './analysis/allowed.ts';
 import { createLogger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { createHttpServer } from './runtime/http.ts';
@@ -336,6 +336,8 @@ export async function run(args: string[]): Promise<number> {
         host: options.bindAddress,
         port: options.dashboardPort,
         tls: options.dashboardTls,
+        // The charts ask the Prometheus servers the analyses may ask, and no other.
+        metrics: { defaultAddress: options.prometheusUrl, allowList: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls) },
         log: log.child({ component: 'dashboard' }),
         signal: dashboardAbort.signal,
       });
