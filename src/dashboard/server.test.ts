@@ -68,7 +68,7 @@ const asked: RangeQuery[] = [];
 before(async () => {
   const built = mkdtempSync(join(tmpdir(), 'console-'));
   mkdirSync(join(built, 'assets'));
-  writeFileSync(join(built, 'index.html'), '<!doctype html><script type="module" src="./assets/index-abc.js"></script>');
+  writeFileSync(join(built, 'index.html'), '<!doctype html><html><head><script type="module" src="./assets/index-abc.js"></script></head></html>');
   writeFileSync(join(built, 'assets', 'index-abc.js'), 'console.log(1)');
   writeFileSync(join(built, 'assets', 'index-abc.js.map'), '{}');
   handler = dashboardHandler({
@@ -120,14 +120,22 @@ const action = { ...auth, 'content-type': 'application/json', 'x-codedance-reque
 test('serves the built console with security headers; hashed files are cached for good, source maps not served', async () => {
   const page = await fetch(`${base}/`);
   assert.equal(page.status, 200);
-  assert.match(await page.text(), /<script type="module" src=".\/assets\/index-abc.js">/);
-  assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
-  assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+  const html = await page.text();
+  assert.match(html, /<script type="module" src=".\/assets\/index-abc.js">/);
+  const csp = page.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /script-src 'self';/, 'no inline script, ever');
+  // <style> elements need the page's own nonce, fresh on every load.
+  const nonce = /<meta name="codedance-style-nonce" content="([^"]+)">/.exec(html)?.[1];
+  assert.ok(nonce && csp.includes(`style-src 'self' 'nonce-${nonce}' 'report-sample'`), csp);
+  const again = await fetch(`${base}/`);
+  assert.doesNotMatch(again.headers.get('content-security-policy') ?? '', new RegExp(nonce.replace(/[+/=]/g, '.')));
   assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
-  assert.equal(page.headers.get('cache-control'), 'no-cache');
+  assert.equal(page.headers.get('cache-control'), 'no-store');
   const app = await fetch(`${base}/assets/index-abc.js`);
   assert.equal(app.headers.get('content-type'), 'text/javascript; charset=utf-8');
   assert.match(app.headers.get('cache-control') ?? '', /immutable/);
+  assert.match(app.headers.get('content-security-policy') ?? '', /style-src 'self';/, 'only the page carries a nonce');
   assert.equal(await app.text(), 'console.log(1)');
   assert.equal((await fetch(`${base}/assets/index-abc.js.map`)).status, 404);
 });

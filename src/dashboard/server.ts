@@ -27,6 +27,7 @@
  * than `maxBufferedBytes` behind is closed instead of buffered; a CanaryDeployment the
  * view cannot read is listed as malformed, never breaking the list.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { SteerVerbs, type SteerVerb } from '../canary/commands.ts';
@@ -34,7 +35,7 @@ import { consoleAssets, type Asset } from './assets.ts';
 import type { MetricsAnswer } from './contract.ts';
 import { releaseMetrics, type MetricsSettings } from './metrics.ts';
 import { safeReleaseView, type ReleaseView } from './release-view.ts';
-import { checkAction, checkHost, readJsonObject, SecurityHeaders, type Refusal, type SecurityOptions } from './security.ts';
+import { checkAction, checkHost, pageHeaders, readJsonObject, SecurityHeaders, type Refusal, type SecurityOptions } from './security.ts';
 
 /** Where releases come from: a snapshot and a change feed. */
 export interface ReleaseSource {
@@ -107,6 +108,11 @@ export interface DashboardHandler {
   liveStreams(): number;
   /** Streams closed because their reader was too slow, since start. */
   droppedStreams(): number;
+}
+
+/** The page with its style nonce in a meta element the console reads (`web/src/main.tsx`). */
+function withNonce(html: string, nonce: string): string {
+  return html.replace(/<head>/i, `<head><meta name="codedance-style-nonce" content="${nonce}">`);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -234,7 +240,14 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       return true;
     }
     if (file) {
-      // Built files have content hashes in their names: cached for good; the page itself is revalidated.
+      if (file.type.startsWith('text/html')) {
+        // The page gets a fresh style nonce each time (see pageHeaders): never cached.
+        const nonce = randomBytes(16).toString('base64');
+        res.writeHead(200, { ...pageHeaders(nonce), 'content-type': file.type, 'cache-control': 'no-store' });
+        res.end(withNonce(file.body.toString('utf8'), nonce));
+        return true;
+      }
+      // Built files have content hashes in their names: cached for good.
       res.writeHead(200, { ...SecurityHeaders, 'content-type': file.type, 'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache' });
       res.end(file.body);
       return true;

@@ -42,7 +42,7 @@ function Chart({ series, markers, start, end }: { series: MetricSeries; markers:
           <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis dataKey="t" type="number" domain={[start, end]} scale="time" tickFormatter={time} />
-            <YAxis domain={domain} tickFormatter={(v: number) => `${Number(v.toFixed(1))}`} width={48} unit={series.unit === '%' ? '%' : ''} />
+            <YAxis domain={domain} tickFormatter={(v: number) => `${Number(v.toFixed(1))}`} width={60} unit={series.unit === '%' ? '%' : ''} />
             <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(v) => [withUnit(Number(v), series.unit), 'canary']} />
             {markers.map((m) => (
               <ReferenceLine key={`${m.time}-${m.label}`} x={m.time} stroke={m.color} strokeDasharray="2 4" className="cd-marker" />

@@ -1,0 +1,122 @@
+/**
+ * The console's budgets, measured in Chromium (playwright-core, Debian's chromium):
+ *
+ * - bundle: the built files' size gzipped (what a browser downloads on first visit);
+ * - interactive: from navigation start until the list of `count` releases is drawn and
+ *   answers input (the name filter narrows it), with a fresh browser context each time;
+ * - change to screen: from a status write answered by the API server until the new
+ *   weight is on the release page (seen by a MutationObserver in the page; the browser
+ *   and this process share one clock).
+ *
+ * Releases here have no controller: their status is written by the benchmark (a phase,
+ * a weight, an analysis, a history), so the page draws what a busy cluster shows.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { CanaryDeployment } from '../src/api/canary-deployment.ts';
+import { CONSOLE_DIR } from '../src/dashboard/assets.ts';
+import { ensureConsoleBuilt } from '../src/dashboard/build-console.ts';
+import { startLocalDashboard } from '../src/dashboard/local.ts';
+import * as kinds from '../src/runtime/kinds.ts';
+import { silentLogger } from '../src/runtime/logging.ts';
+import { launchBrowser, openPage } from '../test/e2e/console/browser.ts';
+import type { BenchEnv } from './env.ts';
+import { summarize, type Summary } from './stats.ts';
+
+/** What {@link benchConsole} measured. */
+export interface ConsoleResult {
+  bundle: { files: { file: string; bytes: number; gzipBytes: number }[]; gzipBytes: number };
+  releases: number;
+  interactive: Summary;
+  changeToScreen: Summary;
+}
+
+function status(i: number, weight: number): CanaryDeployment['status'] {
+  const now = new Date().toISOString();
+  return {
+    phase: i % 10 === 0 ? 'Paused' : i % 7 === 0 ? 'Completed' : 'Progressing',
+    currentStepIndex: 1,
+    currentWeight: weight,
+    startedAt: now,
+    analysis: { last: { time: now, step: 1, decision: 'Continue', score: 98, metrics: [{ name: 'successRate', value: 99.9, threshold: '>= 99', score: 100, passed: true }] } },
+    history: [
+      { time: now, event: 'Started', step: 0, weight: 10 },
+      { time: now, event: 'StepReached', step: 1, weight },
+    ],
+  };
+}
+
+/** Measures the console against `count` releases in `namespace`. */
+export async function benchConsole(env: BenchEnv, namespace: string, count: number, progress: (line: string) => void, repeats = { load: 5, change: 20 }): Promise<ConsoleResult> {
+  await ensureConsoleBuilt(progress);
+  const files = readdirSync(join(CONSOLE_DIR, 'assets')).filter((f) => !f.endsWith('.map'));
+  const sized = ['index.html', ...files.map((f) => `assets/${f}`)].map((file) => {
+    const body = readFileSync(join(CONSOLE_DIR, file));
+    return { file, bytes: body.length, gzipBytes: gzipSync(body, { level: 9 }).length };
+  });
+  const bundle = { files: sized, gzipBytes: sized.reduce((a, f) => a + f.gzipBytes, 0) };
+
+  progress(`console: creating ${count} releases with status`);
+  const { admin } = env;
+  for (let start = 0; start < count; start += 20) {
+    await Promise.all(
+      Array.from({ length: Math.min(20, count - start) }, async (_, k) => {
+        const i = start + k;
+        const name = `app-${String(i).padStart(3, '0')}`;
+        await admin.create<CanaryDeployment>(kinds.CanaryDeployment, {
+          metadata: { name, namespace },
+          spec: { targetDeployment: name, canaryVersion: `${name}:v2`, strategy: { steps: [{ weight: 10, pause: '1m' }, { weight: 50, pause: '1m' }, { weight: 100, pause: '0s' }] }, metrics: { successRate: { threshold: 99 } } },
+        });
+        await admin.patch(kinds.CanaryDeployment, namespace, name, { status: status(i, 50) }, 'merge', { subresource: 'status' });
+      }),
+    );
+  }
+
+  const abort = new AbortController();
+  const dashboard = await startLocalDashboard({ kubeconfigPath: env.state.kubeconfigPath, namespaces: [namespace], port: 0, prometheusUrl: env.prometheusUrl, log: silentLogger(), signal: abort.signal });
+  const browser = await launchBrowser();
+  try {
+    progress(`console: time to interactive with ${count} releases, ${repeats.load} loads`);
+    const loads: number[] = [];
+    for (let i = 0; i < repeats.load; i++) {
+      const { page } = await openPage(browser);
+      await page.goto(dashboard.url);
+      await page.locator('[data-testid="release-link"]').first().waitFor();
+      // Interactive: typing into the filter narrows the list at once.
+      await page.getByTestId('name-filter').locator('input').fill('app-007');
+      // Strings, not functions: this file is type-checked without the DOM's typings.
+      await page.waitForFunction(`document.querySelectorAll('[data-testid="release-link"]').length === 1`);
+      loads.push(Number(await page.evaluate('performance.now()')));
+      await page.context().close();
+    }
+
+    progress(`console: change to screen, ${repeats.change} status writes`);
+    const { page } = await openPage(browser);
+    await page.goto(`${dashboard.url}#/release/${namespace}/app-001`);
+    await page.getByTestId('traffic-split').waitFor();
+    // Records when each weight first shows on the page, by the page's clock (Date.now, shared with this process).
+    await page.evaluate(`(() => {
+      window.seen = {};
+      const observe = () => {
+        const weight = document.querySelector('[data-testid="traffic-split"]')?.getAttribute('data-weight');
+        if (weight && !(weight in window.seen)) window.seen[weight] = Date.now();
+      };
+      new MutationObserver(observe).observe(document.body, { subtree: true, attributes: true, childList: true });
+    })()`);
+    const changes: number[] = [];
+    for (let i = 0; i < repeats.change; i++) {
+      const weight = 51 + i;
+      await admin.patch(kinds.CanaryDeployment, namespace, 'app-001', { status: { currentWeight: weight } }, 'merge', { subresource: 'status' });
+      const written = Date.now();
+      const seenAt = await page.waitForFunction(`window.seen['${weight}']`, undefined, { timeout: 10_000 });
+      changes.push(Math.max(0, Number(await seenAt.jsonValue()) - written));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { bundle, releases: count, interactive: summarize(loads), changeToScreen: summarize(changes) };
+  } finally {
+    await browser.close();
+    abort.abort();
+    await dashboard.close();
+  }
+}
