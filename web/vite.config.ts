@@ -14,6 +14,8 @@ export default defineConfig({
     // No inline scripts or module-preload polyfill: the page runs under script-src 'self'.
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
+    // Maps are written for reading a browser test's stack traces; the server never serves them.
+    sourcemap: 'hidden',
     chunkSizeWarningLimit: 2000,
   },
 });

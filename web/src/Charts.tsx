@@ -4,7 +4,7 @@
  * step as a vertical marker. Refreshed every 10 s while the release is active.
  */
 import { Alert, Card, Empty, Spin } from 'antd';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MetricSeries, MetricsAnswer } from '../../src/dashboard/contract.ts';
 import { ApiError, releaseMetrics } from './api.ts';
@@ -59,25 +59,42 @@ function Chart({ series, markers, start, end }: { series: MetricSeries; markers:
 export function Charts({ namespace, name, active, markers, refreshKey }: { namespace: string; name: string; active: boolean; markers: Marker[]; refreshKey: string }) {
   const [answer, setAnswer] = useState<MetricsAnswer>();
   const [error, setError] = useState<string>();
+  const load = useRef<() => void>(() => {});
+  const lastLoad = useRef(0);
 
+  // One loader per release: every 10 s while active, and on demand (a new analysis).
   useEffect(() => {
     const abort = new AbortController();
-    const load = (): void => {
-      releaseMetrics(namespace, name, abort.signal).then(
-        (a) => {
-          setAnswer(a);
-          setError(undefined);
-        },
-        (err: unknown) => !abort.signal.aborted && setError(err instanceof ApiError ? `${err.message} (HTTP ${err.status})` : (err as Error).message),
-      );
+    let inFlight = false;
+    load.current = () => {
+      if (inFlight || abort.signal.aborted) return;
+      inFlight = true;
+      lastLoad.current = Date.now();
+      releaseMetrics(namespace, name, abort.signal)
+        .then(
+          (a) => {
+            if (abort.signal.aborted) return;
+            setAnswer(a);
+            setError(undefined);
+          },
+          (err: unknown) => !abort.signal.aborted && setError(err instanceof ApiError ? `${err.message} (HTTP ${err.status})` : (err as Error).message),
+        )
+        .finally(() => {
+          inFlight = false;
+        });
     };
-    load();
-    const timer = active ? setInterval(load, 10_000) : undefined;
+    load.current();
+    const timer = active ? setInterval(() => load.current(), 10_000) : undefined;
     return () => {
       abort.abort();
       clearInterval(timer);
     };
-  }, [namespace, name, active, refreshKey]);
+  }, [namespace, name, active]);
+
+  // A new analysis brings the charts up to date, at most every 3 s (analyses may run every second).
+  useEffect(() => {
+    if (Date.now() - lastLoad.current > 3000) load.current();
+  }, [refreshKey]);
 
   if (error) return <Alert type="error" showIcon title="Metrics unavailable" description={error} data-testid="metrics-error" />;
   if (!answer) return <Spin tip="Asking Prometheus…"><div style={{ height: 120 }} /></Spin>;

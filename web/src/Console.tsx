@@ -2,6 +2,7 @@
 import { Alert, Button, Input, Modal, Space, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { ApiError, setToken, whoAmI } from './api.ts';
+import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { ReleaseList } from './ReleaseList.tsx';
 import { ReleasePage } from './ReleasePage.tsx';
 import { useLiveReleases, type Connection } from './store.ts';
@@ -58,7 +59,9 @@ export function Console() {
       <main className="cd-main">
         <Space direction="vertical" size="middle" style={{ width: '100%' }}>
           <ConnectionBanner connection={live.connection} />
-          {route.release ? <ReleasePage live={live} namespace={route.release.namespace} name={route.release.name} /> : <ReleaseList live={live} />}
+          <ErrorBoundary what={route.release ? 'this release' : 'the list'} key={route.release ? `${route.release.namespace}/${route.release.name}` : 'list'}>
+            {route.release ? <ReleasePage live={live} namespace={route.release.namespace} name={route.release.name} /> : <ReleaseList live={live} />}
+          </ErrorBoundary>
         </Space>
       </main>
       <Modal open={live.connection.state === 'signin'} title="Sign in" closable={false} maskClosable={false} onOk={signIn} okText="Sign in" cancelButtonProps={{ style: { display: 'none' } }}>

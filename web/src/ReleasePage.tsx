@@ -7,6 +7,7 @@ import { useMemo } from 'react';
 import type { AnalysisRunView, HistoryEntryView, ReleaseView } from '../../src/dashboard/contract.ts';
 import { Actions } from './Actions.tsx';
 import { Charts, type Marker } from './Charts.tsx';
+import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { activePhases, age, phaseColor, time, withUnit } from './format.ts';
 import { isWebApp, rowKey, type LiveState } from './store.ts';
 
@@ -164,7 +165,9 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
       </Grid>
       <Card title="Canary metrics over the release" size="small" extra={<span className="cd-muted">red dashed: threshold · dotted: analyses and steps</span>}>
         {row.hasMetrics ? (
-          <Charts namespace={namespace} name={name} active={activePhases.includes(row.phase)} markers={markers} refreshKey={row.analysis?.time ?? ''} />
+          <ErrorBoundary what="the charts">
+            <Charts namespace={namespace} name={name} active={activePhases.includes(row.phase)} markers={markers} refreshKey={row.analysis?.time ?? ''} />
+          </ErrorBoundary>
         ) : (
           <Empty description="This release has no metrics to analyse (spec.metrics is empty)" />
         )}

@@ -33,8 +33,17 @@ const base = new URL('.', document.baseURI);
 const url = (path: string): string => new URL(path.replace(/^\//, ''), base).toString();
 
 async function json<T>(response: Response): Promise<T> {
-  const body = (await response.json().catch(() => ({}))) as T & { message?: string };
-  if (!response.ok) throw new ApiError(response.status, body.message ?? `HTTP ${response.status}`);
+  // Reading may fail (an aborted request): that rejects. Only a body that is not JSON is
+  // tolerated, and only on an error answer, whose status then speaks for it.
+  const text = await response.text();
+  let body: (T & { message?: string }) | undefined;
+  try {
+    body = JSON.parse(text) as T & { message?: string };
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) throw new ApiError(response.status, body?.message ?? `HTTP ${response.status}`);
+  if (body === undefined) throw new ApiError(response.status, 'the dashboard answered with something that is not JSON');
   return body;
 }
 

@@ -31,7 +31,7 @@ export async function launchBrowser(): Promise<Browser> {
  */
 const HARMLESS_REFUSALS = [/^#rc-scrollbar-measure/];
 
-/** A page of its own context, recording CSP refusals and page errors in `problems`. */
+/** A page of its own context, in front, recording CSP refusals and page errors in `problems`. */
 export async function openPage(browser: Browser, viewport = { width: 1440, height: 1000 }): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport, reducedMotion: 'reduce' });
   const page = await context.newPage();
@@ -40,6 +40,12 @@ export async function openPage(browser: Browser, viewport = { width: 1440, heigh
     if (!HARMLESS_REFUSALS.some((harmless) => harmless.test(sample.trim()))) problems.push(`CSP refused (${directive}) ${JSON.stringify(sample)} from ${source}`);
   });
   await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => window.codedanceCspRefused(e.violatedDirective, e.sample, e.sourceFile))`);
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  // Pages of a browser share one window system: only the one in front gets animation
+  // frames, which the console draws in and Playwright's clicks wait for.
+  await page.bringToFront();
+  page.on('pageerror', (err) => problems.push(`page error: ${err.stack ?? err.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && message.text().startsWith('console:')) problems.push(message.text());
+  });
   return { page, problems };
 }
