@@ -5,7 +5,7 @@
  */
 import { Alert, Card, Empty, Spin } from 'antd';
 import { useEffect, useRef, useState } from 'react';
-import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Line, LineChart, ReferenceDot, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MetricSeries, MetricsAnswer } from '../../src/dashboard/contract.ts';
 import { ApiError, releaseMetrics } from './api.ts';
 import { time, withUnit } from './format.ts';
@@ -18,11 +18,12 @@ const TITLES: Record<string, string> = {
   latencyP99: 'Latency p99',
 };
 
-/** A moment to mark on every chart. */
+/** A moment to mark on every chart: a step or command (a dotted line) or an analysis (a dot on the time axis). */
 export interface Marker {
   time: number;
   label: string;
   color: string;
+  kind: 'event' | 'analysis';
 }
 
 function Chart({ series, markers, start, end }: { series: MetricSeries; markers: Marker[]; start: number; end: number }) {
@@ -44,9 +45,13 @@ function Chart({ series, markers, start, end }: { series: MetricSeries; markers:
             <XAxis dataKey="t" type="number" domain={[start, end]} scale="time" tickFormatter={time} />
             <YAxis domain={domain} tickFormatter={(v: number) => `${Number(v.toFixed(1))}`} width={60} unit={series.unit === '%' ? '%' : ''} />
             <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(v) => [withUnit(Number(v), series.unit), 'canary']} />
-            {markers.map((m) => (
-              <ReferenceLine key={`${m.time}-${m.label}`} x={m.time} stroke={m.color} strokeDasharray="2 4" className="cd-marker" />
-            ))}
+            {markers.map((m) =>
+              m.kind === 'event' ? (
+                <ReferenceLine key={`${m.time}-${m.label}`} x={m.time} stroke={m.color} strokeDasharray="2 4" className="cd-marker" />
+              ) : (
+                <ReferenceDot key={`${m.time}-${m.label}`} x={m.time} y={domain[0]} r={3} fill={m.color} stroke="none" className="cd-marker cd-analysis-marker" />
+              ),
+            )}
             <ReferenceLine y={series.threshold} stroke="#ff4d4f" strokeDasharray="6 4" strokeWidth={2} className="cd-threshold" label={{ value: 'threshold', position: 'insideTopRight', fill: '#ff4d4f', fontSize: 11 }} />
             <Line type="monotone" dataKey="v" stroke="#fa8c16" strokeWidth={2} dot={false} isAnimationActive={false} connectNulls={false} name="canary" />
           </LineChart>

@@ -41,10 +41,33 @@ function Ladder({ release }: { release: ReleaseView }) {
 const historyColor = (e: HistoryEntryView): string =>
   /RolledBack|Aborted|Failed|Stopped/.test(e.event) ? 'red' : /Completed|Promoted/.test(e.event) ? 'green' : /Paused/.test(e.event) ? 'orange' : 'blue';
 
-type Moment = { time: string; kind: 'history'; entry: HistoryEntryView } | { time: string; kind: 'analysis'; run: AnalysisRunView };
+/** A run of analyses with the same decision and score, shown as one line. */
+interface AnalysisRun {
+  first: AnalysisRunView;
+  last: AnalysisRunView;
+  count: number;
+}
+
+type Moment = { time: string; kind: 'history'; entry: HistoryEntryView } | { time: string; kind: 'analysis'; run: AnalysisRun };
+
+/**
+ * Analyses in runs: with an interval of a second, a minute of identical "Continue, score
+ * 100" would bury the steps and commands; a change of decision or score starts a new line.
+ */
+export function analysisRuns(analyses: AnalysisRunView[]): AnalysisRun[] {
+  const runs: AnalysisRun[] = [];
+  for (const a of [...analyses].sort((x, y) => Date.parse(x.time) - Date.parse(y.time))) {
+    const current = runs.at(-1);
+    if (current && current.last.decision === a.decision && Math.round(current.last.score ?? -1) === Math.round(a.score ?? -1) && current.last.step === a.step) {
+      current.last = a;
+      current.count++;
+    } else runs.push({ first: a, last: a, count: 1 });
+  }
+  return runs;
+}
 
 function ReleaseTimeline({ history, analyses }: { history: HistoryEntryView[]; analyses: AnalysisRunView[] }) {
-  const moments: Moment[] = [...history.map((entry): Moment => ({ time: entry.time, kind: 'history', entry })), ...analyses.map((run): Moment => ({ time: run.time, kind: 'analysis', run }))].sort(
+  const moments: Moment[] = [...history.map((entry): Moment => ({ time: entry.time, kind: 'history', entry })), ...analysisRuns(analyses).map((run): Moment => ({ time: run.last.time, kind: 'analysis', run }))].sort(
     (a, b) => Date.parse(b.time) - Date.parse(a.time),
   );
   if (moments.length === 0) return <Empty description="Nothing has happened yet" />;
@@ -66,12 +89,13 @@ function ReleaseTimeline({ history, analyses }: { history: HistoryEntryView[]; a
               ),
             }
           : {
-              color: m.run.decision === 'Continue' ? 'green' : m.run.decision === 'Rollback' ? 'red' : 'gray',
+              color: m.run.last.decision === 'Continue' ? 'green' : m.run.last.decision === 'Rollback' ? 'red' : 'gray',
               children: (
                 <div data-testid="timeline-analysis">
-                  <Typography.Text strong>Analysis: {m.run.decision}</Typography.Text> <span className="cd-muted">{time(m.run.time)}</span>
-                  {m.run.score !== undefined ? <span className="cd-muted"> · score {Math.round(m.run.score)}</span> : null}
-                  {m.run.message ? <div className="cd-muted">{m.run.message}</div> : null}
+                  <Typography.Text strong>Analysis: {m.run.last.decision}</Typography.Text>
+                  {m.run.count > 1 ? <span className="cd-muted"> ×{m.run.count} · {time(m.run.first.time)}–{time(m.run.last.time)}</span> : <span className="cd-muted"> {time(m.run.last.time)}</span>}
+                  {m.run.last.score !== undefined ? <span className="cd-muted"> · score {Math.round(m.run.last.score)}</span> : null}
+                  {m.run.last.message ? <div className="cd-muted">{m.run.last.message}</div> : null}
                 </div>
               ),
             },
@@ -115,8 +139,8 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
     if (!row || isWebApp(row)) return [];
     const seen = row.analysis && !analyses.some((a) => a.time === row.analysis!.time) ? [...analyses, row.analysis] : analyses;
     return [
-      ...seen.map((a) => ({ time: Date.parse(a.time), label: `analysis ${a.decision}`, color: a.decision === 'Continue' ? '#52c41a' : '#8c8c8c' })),
-      ...row.history.map((h) => ({ time: Date.parse(h.time), label: h.event, color: '#1677ff' })),
+      ...seen.map((a): Marker => ({ time: Date.parse(a.time), label: `analysis ${a.decision}`, color: a.decision === 'Continue' ? '#52c41a' : a.decision === 'Rollback' ? '#ff4d4f' : '#8c8c8c', kind: 'analysis' })),
+      ...row.history.map((h): Marker => ({ time: Date.parse(h.time), label: h.event, color: h.event === 'Aborted' || h.event === 'RolledBack' ? '#ff4d4f' : '#1677ff', kind: 'event' })),
     ];
   }, [live.version, key]);
 
@@ -163,7 +187,7 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
           </Card>
         </Col>
       </Grid>
-      <Card title="Canary metrics over the release" size="small" extra={<span className="cd-muted">red dashed: threshold · dotted: analyses and steps</span>}>
+      <Card title="Canary metrics over the release" size="small" extra={<span className="cd-muted">red dashed: threshold · dotted lines: steps and commands · dots: analyses</span>}>
         {row.hasMetrics ? (
           <ErrorBoundary what="the charts">
             <Charts namespace={namespace} name={name} active={activePhases.includes(row.phase)} markers={markers} refreshKey={row.analysis?.time ?? ''} />
