@@ -1,10 +1,11 @@
 /** The frame: header, connection state, sign-in, and which view the address asks for. */
-import { Alert, Button, Input, Modal, Space, Typography } from 'antd';
-import { useEffect, useState } from 'react';
+import { Alert, Button, Input, Modal, Space, Spin, Typography } from 'antd';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { ApiError, setToken, whoAmI } from './api.ts';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { ReleaseList } from './ReleaseList.tsx';
-import { ReleasePage } from './ReleasePage.tsx';
+// The release page (charts and all) loads on first use: the list, the first thing shown, does not wait for it.
+const ReleasePage = lazy(() => import('./ReleasePage.tsx').then((m) => ({ default: m.ReleasePage })));
 import { useLiveReleases, type Connection } from './store.ts';
 
 /** The view the hash names: `#/release/<ns>/<name>` or the list. */
@@ -60,7 +61,13 @@ export function Console() {
         <Space direction="vertical" size="middle" style={{ width: '100%' }}>
           <ConnectionBanner connection={live.connection} />
           <ErrorBoundary what={route.release ? 'this release' : 'the list'} key={route.release ? `${route.release.namespace}/${route.release.name}` : 'list'}>
-            {route.release ? <ReleasePage live={live} namespace={route.release.namespace} name={route.release.name} /> : <ReleaseList live={live} />}
+            {route.release ? (
+              <Suspense fallback={<Spin size="large" />}>
+                <ReleasePage live={live} namespace={route.release.namespace} name={route.release.name} />
+              </Suspense>
+            ) : (
+              <ReleaseList live={live} />
+            )}
           </ErrorBoundary>
         </Space>
       </main>
