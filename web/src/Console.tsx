@@ -77,7 +77,6 @@ export function Console() {
           Paste a bearer token (e.g. <code>kubectl create token NAME</code>). It is kept in this tab only and sent with each request; the API server decides what you may see and do.
         </Typography.Paragraph>
         <Input.Password value={token} onChange={(e) => setTokenText(e.target.value)} onPressEnter={signIn} placeholder="token" />
-        <Button hidden />
       </Modal>
     </>
   );
