@@ -1,5 +1,5 @@
 /** The frame: header, connection state, sign-in, and which view the address asks for. */
-import { Alert, Button, Input, Modal, Space, Spin, Typography } from 'antd';
+import { Alert, Input, Modal, Space, Spin, Typography } from 'antd';
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { ApiError, setToken, whoAmI } from './api.ts';
 import { ErrorBoundary } from './ErrorBoundary.tsx';

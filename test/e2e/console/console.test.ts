@@ -70,6 +70,20 @@ async function command(page: Page, name: string): Promise<void> {
   await button.click({ force: true });
   const ok = page.locator(`#confirm-${name}`);
   await ok.waitFor();
+  // The confirmation pops up and is placed over a few frames: click once it sits still
+  // inside the window (checked here, since `force` skips Playwright's own check).
+  let last = '';
+  await waitFor(
+    async () => {
+      const box = await ok.boundingBox();
+      const viewport = page.viewportSize();
+      const at = box ? `${Math.round(box.x)},${Math.round(box.y)}` : '';
+      const settled = box !== null && viewport !== null && box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height && at === last;
+      last = at;
+      return settled;
+    },
+    { describe: `the ${name} confirmation to settle in the window`, timeoutMs: 10_000, intervalMs: 100 },
+  );
   await ok.click({ force: true });
 }
 
