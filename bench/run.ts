@@ -8,7 +8,8 @@
  *
  * Benchmarks (see bench/README.md for what each figure means): `roundtrip` (always run:
  * it is the unit of the ratios), `first-weight`, `rollback` (= `rollback-metrics` and
- * `rollback-crash`), `scale`. Progress goes to stderr, the tables to stdout, and the
+ * `rollback-crash`), `scale`, `console` (bundle size, time to interactive with 300 releases,
+ * change to screen, in Chromium). Progress goes to stderr, the tables to stdout, and the
  * summary to bench/results/latest.json.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchConsole, type ConsoleResult } from './console.ts';
 import { createNamespace, repo, startEnv, type BenchEnv } from './env.ts';
 import { benchFirstWeight, type FirstWeightResult } from './first-weight.ts';
 import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
@@ -23,13 +25,13 @@ import { PROMETHEUS_POLL_MS, benchCrashRollback, benchMetricsRollback, type Metr
 import { mib, ms, round, summarize, table, type Summary } from './stats.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 
-const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'scale'] as const;
+const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'scale', 'console'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /** How many of each, full and quick. */
 const COUNTS = {
-  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, scale: [100, 300] },
-  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, scale: [20, 50] },
+  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, scale: [100, 300], console: 300 },
+  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, scale: [20, 50], console: 300 },
 } as const;
 type Counts = (typeof COUNTS)[keyof typeof COUNTS];
 
@@ -66,6 +68,7 @@ interface Results {
   rollbackMetrics?: MetricsRollbackResult;
   rollbackCrash?: RollbackResult;
   scale?: ScaleResult;
+  console?: ConsoleResult;
   /** Median of every write round trip sampled in the run: the unit of the ratios. */
   unitMs?: number;
   /** The headline figures: medians in ms and their ratio to the write round trip. */
@@ -219,6 +222,15 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
     );
     results.unitMs = round(unit.median, 2);
     for (const row of results.summary) if (!row.figure.startsWith('  ') && !row.figure.startsWith('watch') && row.ratioToWrite !== 1) row.ratioToWrite = round(row.medianMs / unit.median, 1);
+  }
+  if (selection.has('console')) {
+    progress(`console: the bundle, and the page with ${counts.console} releases in Chromium`);
+    const c = await benchConsole(env, await createNamespace(env.admin, 'bench-console'), counts.console, progress);
+    results.console = { ...c, rowsDrawn: rounded(c.rowsDrawn), interactive: rounded(c.interactive), changeToScreen: rounded(c.changeToScreen) };
+    add(`console: navigation → first of ${c.releases} releases drawn`, c.rowsDrawn);
+    add(`console: navigation → ${c.releases} releases listed and filterable (budget 1500 ms)`, c.interactive);
+    add('console: status write answered → new weight on the page (budget 1000 ms)', c.changeToScreen);
+    results.bounds.consoleBundle = `${(c.bundle.gzipBytes / 1024).toFixed(0)} KiB gzipped (budget 600 KB): ${c.bundle.files.map((f) => `${f.file} ${(f.gzipBytes / 1024).toFixed(0)} KiB`).join(', ')}`;
   }
   if (selection.has('scale')) {
     progress(`scale: ${counts.scale.join(' then ')} concurrent releases in one controller`);

@@ -32,6 +32,7 @@ import { ensurePrivateDir } from '../src/cluster/paths.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../src/cluster/prometheus.ts';
+import { ensureConsoleBuilt } from '../src/dashboard/build-console.ts';
 import { startLocalDashboard, LOCAL_DASHBOARD_PORT } from '../src/dashboard/local.ts';
 import { createKubeClient, type KubeClient } from '../src/runtime/client.ts';
 import { createLogger } from '../src/runtime/logging.ts';
@@ -185,9 +186,11 @@ async function demo(stateDir: string | undefined): Promise<void> {
   say('controller ready');
 
   // The person's dashboard, as `codedance dashboard --kubeconfig <admin>` serves it.
+  await ensureConsoleBuilt(say);
   const dashboardAbort = new AbortController();
   const local = await startLocalDashboard({
     kubeconfigPath: state.kubeconfigPath,
+    prometheusUrl: state.prometheusUrl,
     port: await freePort(LOCAL_DASHBOARD_PORT),
     log: createLogger({ level: 'warn', destination: process.stderr }),
     signal: dashboardAbort.signal,

@@ -1,7 +1,8 @@
 /**
  * `npm test`: everything, starting what it needs.
  *
- * 1. type check (`tsc -p .`);
+ * 1. type check (`tsc -p .`), and of the console (`tsc -p web/tsconfig.json`), then its
+ *    build (Vite, `web/` -> `dist/console/`; the browser tests load it);
  * 2. generated files up to date (`node src/api/gen.ts --check`, when that script exists);
  * 3. unit tests (`src/**\/*.test.ts`, no cluster);
  * 4. one isolated control plane + Prometheus for this run, in a temporary state dir
@@ -189,12 +190,18 @@ async function main(): Promise<number> {
   try {
     if (selected.length === 0) {
       await step('typecheck', join(repo, 'node_modules', '.bin', 'tsc'), ['-p', '.']);
+      await step('console typecheck', join(repo, 'node_modules', '.bin', 'tsc'), ['-p', 'web/tsconfig.json']);
+      await step('console build', process.execPath, ['scripts/build-console.ts']);
       if (existsSync(join(repo, 'src', 'api', 'gen.ts'))) await step('generated files', process.execPath, ['src/api/gen.ts', '--check']);
     }
     if (!interrupted && (unitFiles.length > 0 || selected.length === 0)) {
       await nodeTest('unit tests', unitFiles, ['--test-concurrency=2'], process.env);
     }
 
+    if (selected.length > 0 && clusterFiles.some((file) => file.startsWith('test/e2e/console/'))) {
+      // The browser tests load the built console: build it when it is missing or stale.
+      await step('console build', process.execPath, ['scripts/build-console.ts', '--if-stale']);
+    }
     if (cluster && stateDir && !interrupted) {
       let state: ClusterState | undefined;
       try {

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createKubeClient, DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, loadKubeConfig, type KubeClient, type ResolvedKubeConfig } from './runtime/client.ts';
-import { normalizePrometheusUrl } from './analysis/allowed.ts';
+import { normalizePrometheusUrl, prometheusAllowList } from './analysis/allowed.ts';
 import { createLogger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { createHttpServer } from './runtime/http.ts';
@@ -354,6 +354,8 @@ export async function run(args: string[]): Promise<number> {
         host: options.bindAddress,
         port: options.dashboardPort,
         tls: options.dashboardTls,
+        // The charts ask the Prometheus servers the analyses may ask, and no other.
+        metrics: { defaultAddress: options.prometheusUrl, allowList: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls) },
         log: log.child({ component: 'dashboard' }),
         signal: dashboardAbort.signal,
       });

@@ -43,11 +43,15 @@ export interface AnalyzeResult extends AnalysisResult {
   queries: Record<string, string>;
 }
 
-/** Runs every configured check once and decides. */
-export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
-  const { spec } = input;
-  const { checks, problems } = checksFor(spec.metrics);
-  const target: QueryTarget = {
+/**
+ * Where the canary's numbers are for a release: the analysis asks this, and so does the
+ * dashboard's charts (the same PromQL over a range), so the two never disagree.
+ */
+export function queryTargetOf(
+  spec: CanaryDeploymentSpec,
+  input: { namespace: string; provider?: TrafficProviderName | undefined; target?: string | undefined; canaryName?: string | undefined; canaryVersionLabel?: string | undefined },
+): QueryTarget {
+  return {
     provider: input.provider ?? spec.traffic?.provider ?? 'Replicas',
     namespace: input.namespace,
     target: input.target ?? spec.targetDeployment,
@@ -56,6 +60,13 @@ export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
     ingress: spec.traffic?.nginx?.ingress,
     windowMs: durationOr(spec.analysis?.window, ANALYSIS_DEFAULTS.window),
   };
+}
+
+/** Runs every configured check once and decides. */
+export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
+  const { spec } = input;
+  const { checks, problems } = checksFor(spec.metrics);
+  const target = queryTargetOf(spec, input);
   const queries: Record<string, string> = {};
   const measurements = await Promise.all(
     checks.map(async (check): Promise<Measurement> => {

@@ -7,6 +7,7 @@
  * Exit codes: 0 stopped by a signal; 1 cannot start (kubeconfig, port taken); 2 usage.
  */
 import { parseArgs } from 'node:util';
+import { ensureConsoleBuilt } from '../dashboard/build-console.ts';
 import { startLocalDashboard, LOCAL_DASHBOARD_PORT } from '../dashboard/local.ts';
 import { createLogger } from '../runtime/logging.ts';
 
@@ -20,6 +21,8 @@ options:
   --context NAME        kubeconfig context (default: the current one)
   -n, --namespace NS    show only this namespace (repeatable; default: all if you may
                         watch them cluster-wide, else the context's namespace)
+  --prometheus-url URL  the Prometheus the charts ask (default: none, and no charts)
+  --allowed-prometheus-url URL   another Prometheus a release may name (repeatable)
   --port N              port (default ${LOCAL_DASHBOARD_PORT}; 0 = any free port)
   --address ADDR        address to bind (default 127.0.0.1). Anything but a loopback
                         address lets others on the network act as you.`;
@@ -35,6 +38,8 @@ export async function run(args: string[]): Promise<number> {
         context: { type: 'string' },
         namespace: { type: 'string', short: 'n', multiple: true },
         port: { type: 'string' },
+        'prometheus-url': { type: 'string' },
+        'allowed-prometheus-url': { type: 'string', multiple: true },
         address: { type: 'string', default: '127.0.0.1' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -56,11 +61,14 @@ export async function run(args: string[]): Promise<number> {
   const abort = new AbortController();
   let dashboard;
   try {
+    await ensureConsoleBuilt((line) => console.error(`codedance dashboard: ${line}`));
     dashboard = await startLocalDashboard({
       kubeconfigPath: values.kubeconfig,
       context: values.context,
       namespaces: values.namespace,
       host: values.address,
+      prometheusUrl: values['prometheus-url'],
+      allowedPrometheusUrls: values['allowed-prometheus-url'],
       port,
       log,
       signal: abort.signal,

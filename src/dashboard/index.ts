@@ -21,6 +21,7 @@ import { createInformer } from '../runtime/informer.ts';
 import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { clusterAccess } from './cluster-access.ts';
+import type { MetricsSettings } from './metrics.ts';
 import { SecurityHeaders, type SecurityOptions } from './security.ts';
 import { dashboardHandler, type DashboardHandler, type ReleaseSource } from './server.ts';
 
@@ -46,6 +47,7 @@ export function releaseFeed(client: KubeClient, namespaces: string[] | undefined
   return {
     source: {
       list: () => informer.store.list(),
+      get: (namespace, name) => informer.store.get(namespace, name),
       subscribe: (onChange) => informer.subscribe((change) => onChange(change.object, change.type === 'delete')),
     },
     lookup: (namespace, name) => informer.store.get(namespace, name),
@@ -130,6 +132,8 @@ export interface ClusterDashboardOptions extends SecurityOptions {
   cacheTtlMs?: number;
   /** @default 64 */
   maxStreams?: number;
+  /** Where the charts come from: the controller's own Prometheus settings. */
+  metrics?: MetricsSettings | undefined;
   /** Serve HTTPS with this certificate (bearer tokens travel in every request). @default plain HTTP */
   tls?: TlsFiles | undefined;
 }
@@ -143,6 +147,7 @@ export async function startClusterDashboard(options: ClusterDashboardOptions): P
     access,
     allowedOrigins: options.allowedOrigins,
     maxStreams: options.maxStreams,
+    metrics: options.metrics,
     onProblem: (message, err) => options.log.warn({ err }, message),
   });
   return serveDashboard(handler, options.host ?? '127.0.0.1', options.port, options.log, options.tls);

@@ -17,6 +17,7 @@ import type { Logger } from '../runtime/logging.ts';
 import { whoAmI } from '../runtime/whoami.ts';
 import { steerRelease } from './commands.ts';
 import { releaseFeed, serveDashboard, type DashboardServer } from './index.ts';
+import { prometheusAllowList } from '../analysis/allowed.ts';
 import { loopbackHosts } from './security.ts';
 import { dashboardHandler, type DashboardAccess } from './server.ts';
 
@@ -31,6 +32,9 @@ export interface LocalDashboardOptions {
   context?: string | undefined;
   /** Namespaces to show. @default all, when the person may list them cluster-wide; else the context's namespace */
   namespaces?: string[] | undefined;
+  /** The Prometheus the charts ask (as the controller's `--prometheus-url`); releases naming another are charted only if it is in `allowedPrometheusUrls`. */
+  prometheusUrl?: string | undefined;
+  allowedPrometheusUrls?: string[] | undefined;
   /** @default '127.0.0.1' */
   host?: string | undefined;
   /** 0 = any free port. @default 3100 */
@@ -82,6 +86,7 @@ export async function startLocalDashboard(options: LocalDashboardOptions): Promi
     source: feed.source,
     access,
     allowedHosts: loopbackHosts(host, 0) ? allowedHosts : undefined,
+    metrics: { defaultAddress: options.prometheusUrl, allowList: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls) },
     onProblem: (message, err) => options.log.warn({ err }, message),
   });
   const server = await serveDashboard(handler, host, options.port ?? LOCAL_DASHBOARD_PORT, options.log);

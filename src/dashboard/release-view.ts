@@ -7,56 +7,18 @@
  */
 import { Value } from 'typebox/value';
 import { CanaryDeploymentSchema, type AnalysisRun, type CanaryDeployment, type HistoryEntry, type Phase } from '../api/canary-deployment.ts';
+import { refusal } from '../canary/commands.ts';
 import { formatDuration, planSteps } from '../strategy/index.ts';
+import type { CommandName, AnalysisRunView, HistoryEntryView, PhaseName, ReleaseView, StepState, StepView } from './contract.ts';
 
-export type StepState = 'done' | 'current' | 'pending' | 'failed';
+export type { ActionsView, ReleaseView, StepState, StepView } from './contract.ts';
 
-export interface StepView {
-  weight: number;
-  /** The step's pause, as written for people (`30s`); undefined when it waits for approval. */
-  pause: string | undefined;
-  approval: boolean;
-  state: StepState;
-}
-
-/** Which steering commands make sense in the release's current state. */
-export interface ActionsView {
-  promote: boolean;
-  pause: boolean;
-  resume: boolean;
-  abort: boolean;
-  retry: boolean;
-}
-
-export interface ReleaseView {
-  namespace: string;
-  name: string;
-  phase: Phase;
-  reason: string | undefined;
-  message: string | undefined;
-  /** The version being released (spec.canaryVersion). */
-  version: string;
-  stableRevision: string | undefined;
-  strategy: string;
-  provider: string;
-  /** Canary share of traffic now, in percent. */
-  weight: number;
-  stepIndex: number | undefined;
-  steps: StepView[];
-  paused: boolean;
-  hasMetrics: boolean;
-  analysis: AnalysisRun | undefined;
-  /** Newest first. */
-  history: HistoryEntry[];
-  startedAt: string | undefined;
-  completedAt: string | undefined;
-  actions: ActionsView;
-  /**
-   * Set when the object could not be read as a CanaryDeployment (a field of the wrong
-   * type, a spec from an older schema): why. The rest of the view is then a placeholder.
-   */
-  malformed?: string;
-}
+// The contract is written without the API's types (the page cannot import them); these
+// lines fail the type check when the CRD's shapes stop fitting what the page reads.
+type Fits<T extends U, U> = T;
+export type AnalysisRunFits = Fits<AnalysisRun, AnalysisRunView>;
+export type HistoryEntryFits = Fits<HistoryEntry, HistoryEntryView>;
+export type PhaseFits = Fits<Phase, PhaseName>;
 
 function stepState(index: number, current: number | undefined, phase: Phase): StepState {
   if (phase === 'Completed') return 'done';
@@ -88,6 +50,7 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     message: status.message,
     version: spec.canaryVersion,
     stableRevision: status.stableRevision,
+    createdAt: release.metadata.creationTimestamp,
     strategy: spec.strategy?.type ?? 'Linear',
     provider: spec.traffic?.provider ?? 'Replicas',
     weight: status.currentWeight ?? 0,
@@ -106,7 +69,18 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
       abort: active,
       retry: phase === 'Failed',
     },
+    actionReasons: actionReasons(release, paused),
   };
+}
+
+/** Why each command is not offered now, in the CLI's own words (`refusal` of src/canary/commands.ts). */
+function actionReasons(release: CanaryDeployment, paused: boolean): Partial<Record<CommandName, string>> {
+  const reasons: Partial<Record<CommandName, string>> = {};
+  for (const verb of ['promote', 'pause', 'resume', 'abort', 'retry'] as const) {
+    const why = verb === 'pause' && paused ? `release "${release.metadata.name}" is already paused` : refusal(verb, release, false);
+    if (why) reasons[verb] = why;
+  }
+  return reasons;
 }
 
 /**

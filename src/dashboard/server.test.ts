@@ -4,7 +4,15 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Script } from 'node:vm';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { prometheusAllowList } from '../analysis/allowed.ts';
+import { queryTargetOf } from '../analysis/analyzer.ts';
+import { builtInQuery } from '../analysis/queries.ts';
+import type { RangeQuery } from '../analysis/range.ts';
+import { consoleAssets } from './assets.ts';
+import type { MetricsAnswer } from './contract.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { dashboardHandler, type Caller, type DashboardCommand, type DashboardHandler, type ReleaseSource } from './server.ts';
 import type { ReleaseView } from './release-view.ts';
@@ -12,7 +20,12 @@ import type { ReleaseView } from './release-view.ts';
 function release(name: string, weight: number, namespace = 'shop', message?: string): CanaryDeployment {
   return {
     metadata: { name, namespace },
-    spec: { targetDeployment: name, canaryVersion: `${name}:v2`, strategy: { type: 'Linear', stepPause: '30s' } },
+    spec: {
+      targetDeployment: name,
+      canaryVersion: `${name}:v2`,
+      strategy: { type: 'Linear', stepPause: '30s' },
+      metrics: { successRate: { threshold: 99 }, latency: { p99: '500ms' }, ...(name === 'elsewhere' ? { provider: { address: 'http://prometheus.attacker.example' } } : {}) },
+    },
     status: {
       phase: 'Progressing',
       currentStepIndex: 1,
@@ -27,11 +40,13 @@ const listeners = new Set<(r: CanaryDeployment, deleted: boolean) => void>();
 const items: CanaryDeployment[] = [
   release('cart', 10),
   release('secret', 50, 'hidden'),
+  release('elsewhere', 10),
   // Stored under an older schema: the view cannot read it, the list must survive it.
   { metadata: { name: 'broken', namespace: 'shop' }, spec: { targetDeployment: 'b', canaryVersion: 'b:v2', strategy: { type: 'Linear', steps: 'oops' } } } as unknown as CanaryDeployment,
 ];
 const source: ReleaseSource = {
   list: () => items,
+  get: (namespace, name) => items.find((r) => r.metadata.namespace === namespace && r.metadata.name === name),
   subscribe(fn) {
     listeners.add(fn);
     return () => listeners.delete(fn);
@@ -47,9 +62,26 @@ let handler: DashboardHandler;
 /** Tokens this fake access knows: `alice` sees namespace shop only. */
 const tokens: Record<string, string> = { 'alice-token': 'alice' };
 
+/** Range queries the metrics endpoint asked, answered with two points each. */
+const asked: RangeQuery[] = [];
+
 before(async () => {
+  const built = mkdtempSync(join(tmpdir(), 'console-'));
+  mkdirSync(join(built, 'assets'));
+  writeFileSync(join(built, 'index.html'), '<!doctype html><html><head><script type="module" src="./assets/index-abc.js"></script></head></html>');
+  writeFileSync(join(built, 'assets', 'index-abc.js'), 'console.log(1)');
+  writeFileSync(join(built, 'assets', 'index-abc.js.map'), '{}');
   handler = dashboardHandler({
     source,
+    assets: consoleAssets(built),
+    metrics: {
+      defaultAddress: 'http://prometheus.test:9090',
+      allowList: prometheusAllowList('http://prometheus.test:9090'),
+      query: async (q) => {
+        asked.push(q);
+        return { ok: true, points: [[q.start, 99.5], [q.end, 99.9]] };
+      },
+    },
     maxStreams: 2,
     maxBufferedBytes: 4096,
     heartbeatSeconds: 3600,
@@ -85,18 +117,60 @@ after(() => {
 const auth = { authorization: 'Bearer alice-token' };
 const action = { ...auth, 'content-type': 'application/json', 'x-codedance-request': 'dashboard' };
 
-test('serves the page with security headers, and browser code that parses as JavaScript', async () => {
+test('serves the built console with security headers; hashed files are cached for good, source maps not served', async () => {
   const page = await fetch(`${base}/`);
   assert.equal(page.status, 200);
-  assert.match(await page.text(), /<script type="module" src="app.js">/);
-  assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
-  assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+  const html = await page.text();
+  assert.match(html, /<script type="module" src=".\/assets\/index-abc.js">/);
+  const csp = page.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /script-src 'self';/, 'no inline script, ever');
+  // <style> elements need the page's own nonce, fresh on every load.
+  const nonce = /<meta name="codedance-style-nonce" content="([^"]+)">/.exec(html)?.[1];
+  assert.ok(nonce && csp.includes(`style-src 'self' 'nonce-${nonce}' 'report-sample'`), csp);
+  const again = await fetch(`${base}/`);
+  assert.doesNotMatch(again.headers.get('content-security-policy') ?? '', new RegExp(nonce.replace(/[+/=]/g, '.')));
   assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
-  const app = await fetch(`${base}/app.js`);
+  assert.equal(page.headers.get('cache-control'), 'no-store');
+  const app = await fetch(`${base}/assets/index-abc.js`);
   assert.equal(app.headers.get('content-type'), 'text/javascript; charset=utf-8');
-  const code = await app.text();
-  assert.doesNotThrow(() => new Script(code), 'stripped app.ts must be plain JavaScript');
-  assert.doesNotMatch(code, /setAttribute\('style'|style: `/, 'inline styles are refused by the policy');
+  assert.match(app.headers.get('cache-control') ?? '', /immutable/);
+  assert.match(app.headers.get('content-security-policy') ?? '', /style-src 'self';/, 'only the page carries a nonce');
+  assert.equal(await app.text(), 'console.log(1)');
+  assert.equal((await fetch(`${base}/assets/index-abc.js.map`)).status, 404);
+});
+
+test('without a build, the page says how to make one', async () => {
+  const assets = consoleAssets(join(tmpdir(), 'no-such-console-build'));
+  assert.match(assets.get('/')!.body.toString(), /npm run build:console/);
+});
+
+test('metrics: the analysis PromQL over the release, only for a release the person may read', async () => {
+  asked.length = 0;
+  const answer = (await (await fetch(`${base}/api/releases/shop/cart/metrics`, { headers: auth })).json()) as MetricsAnswer;
+  assert.equal(answer.problem, undefined);
+  assert.deepEqual(answer.series.map((s) => s.name), ['successRate', 'latencyP99']);
+  const cart = items[0]!;
+  const target = queryTargetOf(cart.spec, { namespace: 'shop' });
+  assert.equal(answer.series[0]!.query, builtInQuery('successRate', target), 'the same query the analysis runs');
+  assert.equal(answer.series[0]!.threshold, 99);
+  assert.equal(answer.series[1]!.threshold, 500);
+  assert.equal(answer.series[0]!.points.length, 2);
+  assert.ok(asked.every((q) => q.address === 'http://prometheus.test:9090'));
+
+  // Prometheus has no RBAC: a release in a namespace alice may not list is never asked about.
+  asked.length = 0;
+  const hidden = await fetch(`${base}/api/releases/hidden/secret/metrics`, { headers: auth });
+  assert.equal(hidden.status, 404);
+  assert.equal(asked.length, 0);
+  assert.equal((await fetch(`${base}/api/releases/shop/cart/metrics`)).status, 401);
+});
+
+test('metrics: a release naming a Prometheus the allow-list does not hold is refused, not queried', async () => {
+  asked.length = 0;
+  const answer = (await (await fetch(`${base}/api/releases/shop/elsewhere/metrics`, { headers: auth })).json()) as MetricsAnswer;
+  assert.match(answer.problem ?? '', /not a Prometheus this controller may query/);
+  assert.equal(asked.length, 0);
 });
 
 test('the API needs an identity: 401 without a token, with the headers too', async () => {
@@ -111,7 +185,7 @@ test('the API needs an identity: 401 without a token, with the headers too', asy
 
 test('lists only namespaces the person may list; a malformed object is listed as such', async () => {
   const views = (await (await fetch(`${base}/api/releases`, { headers: auth })).json()) as ReleaseView[];
-  assert.deepEqual(views.map((v) => `${v.namespace}/${v.name}`), ['shop/broken', 'shop/cart']);
+  assert.deepEqual(views.map((v) => `${v.namespace}/${v.name}`), ['shop/broken', 'shop/cart', 'shop/elsewhere']);
   const [broken, cart] = views;
   assert.match(broken?.malformed ?? '', /\/spec\/strategy\/steps/);
   assert.equal(broken?.actions.abort, false);

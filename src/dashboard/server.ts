@@ -3,13 +3,16 @@
  * person at a time.
  *
  * Routes (all under the prefix the handler is mounted at):
- * - `GET /` `GET /app.js` `GET /style.css`: the page; app.js is web/app.ts with its
- *   types stripped once at start-up, so the browser code is type-checked TypeScript.
- *   The page needs no identity (it asks for one when the API answers 401).
+ * - `GET /` and `GET /assets/*`: the console, the files Vite built from `web/` into
+ *   `dist/console/` (./assets.ts), read once at start-up. The page needs no identity (it
+ *   asks for one when the API answers 401).
  * - `GET /api/whoami`: `{ username }` of the person the request authenticates as.
  * - `GET /api/releases`: the releases the person may list, as {@link ReleaseView}s.
  * - `GET /api/stream`: server-sent events: `snapshot` (all views) on connect, then
  *   `release` (one view) on each change and `deleted` (`{namespace, name}`).
+ * - `GET /api/releases/<namespace>/<name>/metrics`: the release's checks over its life
+ *   ({@link MetricsAnswer}), for a release in a namespace the person may list, from the
+ *   Prometheus the controller would ask (./metrics.ts).
  * - `POST /api/releases/<namespace>/<name>/<command>` with a JSON object body and the
  *   {@link ActionHeader} header: promote, pause, resume, abort or retry, written as the
  *   person (see {@link DashboardAccess.act}).
@@ -24,17 +27,21 @@
  * than `maxBufferedBytes` behind is closed instead of buffered; a CanaryDeployment the
  * view cannot read is listed as malformed, never breaking the list.
  */
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { stripTypeScriptTypes } from 'node:module';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { SteerVerbs, type SteerVerb } from '../canary/commands.ts';
+import { consoleAssets, type Asset } from './assets.ts';
+import type { MetricsAnswer } from './contract.ts';
+import { releaseMetrics, type MetricsSettings } from './metrics.ts';
 import { safeReleaseView, type ReleaseView } from './release-view.ts';
-import { checkAction, checkHost, readJsonObject, SecurityHeaders, type Refusal, type SecurityOptions } from './security.ts';
+import { checkAction, checkHost, pageHeaders, readJsonObject, SecurityHeaders, type Refusal, type SecurityOptions } from './security.ts';
 
 /** Where releases come from: a snapshot and a change feed. */
 export interface ReleaseSource {
   list(): CanaryDeployment[];
+  /** One release, as last seen. */
+  get?(namespace: string, name: string): CanaryDeployment | undefined;
   /** Calls `onChange` with the object (or `deleted` set) on every change; returns an unsubscribe. */
   subscribe(onChange: (release: CanaryDeployment, deleted: boolean) => void): () => void;
 }
@@ -85,6 +92,10 @@ export interface DashboardOptions extends SecurityOptions {
   maxStreams?: number;
   /** Bytes a stream may have waiting for a slow reader before it is closed. @default 1 MiB */
   maxBufferedBytes?: number;
+  /** Where the charts come from; without it the metrics endpoint says it has no Prometheus. */
+  metrics?: MetricsSettings | undefined;
+  /** The console's files by path. @default {@link consoleAssets} of the built `dist/console/` */
+  assets?: Map<string, Asset>;
   /** Told about failed checks and dropped streams. */
   onProblem?: (message: string, err?: unknown) => void;
 }
@@ -99,17 +110,9 @@ export interface DashboardHandler {
   droppedStreams(): number;
 }
 
-function asset(file: string): string {
-  return readFileSync(new URL(`./web/${file}`, import.meta.url), 'utf8');
-}
-
-function loadAssets(): Record<string, { type: string; body: string }> {
-  return {
-    '/': { type: 'text/html; charset=utf-8', body: asset('index.html') },
-    '/index.html': { type: 'text/html; charset=utf-8', body: asset('index.html') },
-    '/style.css': { type: 'text/css; charset=utf-8', body: asset('style.css') },
-    '/app.js': { type: 'text/javascript; charset=utf-8', body: stripTypeScriptTypes(asset('app.ts')) },
-  };
+/** The page with its style nonce in a meta element the console reads (`web/src/main.tsx`). */
+function withNonce(html: string, nonce: string): string {
+  return html.replace(/<head>/i, `<head><meta name="codedance-style-nonce" content="${nonce}">`);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -125,7 +128,7 @@ const byKey = (a: ReleaseView, b: ReleaseView): number => `${a.namespace}/${a.na
 
 /** Creates the dashboard's request handler. */
 export function dashboardHandler(options: DashboardOptions): DashboardHandler {
-  const assets = loadAssets();
+  const assets = options.assets ?? consoleAssets();
   const heartbeatMs = (options.heartbeatSeconds ?? 15) * 1000;
   const maxStreams = options.maxStreams ?? 64;
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
@@ -225,9 +228,10 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
 
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
     const method = req.method ?? 'GET';
-    const file = assets[path];
+    const file = assets.get(path);
     const command = /^\/api\/releases\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
-    const known = (method === 'GET' && (file || path === '/api/whoami' || path === '/api/releases' || path === '/api/stream')) || (method === 'POST' && command);
+    const metrics = method === 'GET' && command?.[3] === 'metrics' ? command : undefined;
+    const known = (method === 'GET' && (file || metrics || path === '/api/whoami' || path === '/api/releases' || path === '/api/stream')) || (method === 'POST' && command);
     if (!known) return false;
 
     const badHost = checkHost(req, options);
@@ -236,11 +240,19 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       return true;
     }
     if (file) {
-      res.writeHead(200, { ...SecurityHeaders, 'content-type': file.type, 'cache-control': 'no-cache' });
+      if (file.type.startsWith('text/html')) {
+        // The page gets a fresh style nonce each time (see pageHeaders): never cached.
+        const nonce = randomBytes(16).toString('base64');
+        res.writeHead(200, { ...pageHeaders(nonce), 'content-type': file.type, 'cache-control': 'no-store' });
+        res.end(withNonce(file.body.toString('utf8'), nonce));
+        return true;
+      }
+      // Built files have content hashes in their names: cached for good.
+      res.writeHead(200, { ...SecurityHeaders, 'content-type': file.type, 'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache' });
       res.end(file.body);
       return true;
     }
-    if (command) {
+    if (command && !metrics) {
       // Cheap checks first: a cross-site form is refused before any review is made.
       const unsafe = checkAction(req, options);
       const body = unsafe ? undefined : await readJsonObject(req);
@@ -259,6 +271,17 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
 
     if (path === '/api/whoami') sendJson(res, 200, { username: caller.person.username });
     else if (path === '/api/releases') sendJson(res, 200, await visibleViews(caller));
+    else if (metrics) {
+      const [, namespace, name] = metrics.map((part) => decodeURIComponent(part));
+      // Prometheus knows nothing of Kubernetes RBAC: the person must be allowed to read the
+      // release before anything is asked of it on their behalf.
+      const release = (await mayList(caller, namespace!)) ? options.source.get?.(namespace!, name!) : undefined;
+      if (!release) sendJson(res, 404, { ok: false, message: `release "${namespace}/${name}" not found, or you may not read it` });
+      else if (!options.metrics) {
+        const none: MetricsAnswer = { start: Date.now(), end: Date.now(), stepSeconds: 1, series: [], problem: 'this dashboard was started without a Prometheus (--prometheus-url)' };
+        sendJson(res, 200, none);
+      } else sendJson(res, 200, await releaseMetrics(release, options.metrics, { now: Date.now() }));
+    }
     else if (path === '/api/stream') {
       if (live >= maxStreams) refuse(res, { status: 503, message: `too many live streams (${maxStreams}); try again shortly` }, { 'retry-after': '5' });
       else {

@@ -6,7 +6,7 @@
  * | 1 root | glibc, libstdc++, libgcc_s, libatomic, CA certificates; `/etc/passwd` with user 65532, `/tmp` | `src/image/debian-packages.txt` (version + SHA-256) |
  * | 2 node | `/usr/local/bin/node` | the `node` package in package-lock.json |
  * | 3 dependencies | `/app/node_modules`: the production packages of package-lock.json | package-lock.json |
- * | 4 app | `/app/package.json`, `/app/src` (tests left out) | the sources |
+ * | 4 app | `/app/package.json`, `/app/src` (tests left out), `/app/dist/console` (the built console, no source maps) | the sources |
  *
  * The entrypoint is `node /app/src/cli/main.ts`, the default command `controller` (the
  * Deployment's `args` replace it), the user 65532:65532. No shell, no package manager.
@@ -18,6 +18,7 @@
  * holds exactly what `npm ci --omit=dev` would install, without a network round trip.
  */
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { ensureConsoleBuilt } from '../dashboard/build-console.ts';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +118,10 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
     const app = new LayerEntries();
     app.file(`${IMAGE_APP.slice(1)}/package.json`, { fromFile: join(root, 'package.json') });
     await app.tree(join(root, 'src'), `${IMAGE_APP.slice(1)}/src`, (rel, isDir) => !isDir && rel.endsWith('.test.ts'));
+    // The console's built files (the image has no Vite); the build stamp holds a time and is left out.
+    if (root === repoRoot) await ensureConsoleBuilt(log);
+    if (!existsSync(join(root, 'dist', 'console', 'index.html'))) throw new Error(`the console is not built in ${join(root, 'dist', 'console')}: run npm run build:console`);
+    await app.tree(join(root, 'dist', 'console'), `${IMAGE_APP.slice(1)}/dist/console`, (rel, isDir) => !isDir && (rel === '.built' || rel.endsWith('.map')));
     layers.push({ name: 'app', layer: await writeLayer(layoutDir, app.entries, epoch) });
 
     const config: RunConfig = {

@@ -1,0 +1,183 @@
+/**
+ * The one contract between the dashboard's server and its page (`web/`): the shapes of
+ * what `/api/*` answers and the stream sends, and the paths they are at. Typed once,
+ * imported by both sides (the page with `import type`, so nothing here runs in the
+ * browser but these few constants).
+ *
+ * Self-contained on purpose: the page's tsconfig has `dom` typings and no `node` ones,
+ * and the server's the other way round, so this file imports nothing. The server checks
+ * that its API types fit these (release-view.ts), so a change to the CRD that the page
+ * would not understand fails the type check instead of the page.
+ */
+
+/** Phases a release goes through (the CRD's `status.phase`). */
+export type PhaseName = 'Initializing' | 'Progressing' | 'Paused' | 'Completed' | 'Failed';
+
+/** Every phase, in the order a release moves through them. */
+export const PhaseNames: readonly PhaseName[] = ['Initializing', 'Progressing', 'Paused', 'Completed', 'Failed'];
+
+/** The steering commands a person can send. */
+export type CommandName = 'promote' | 'pause' | 'resume' | 'abort' | 'retry';
+
+/** Which kind a row of the list is. */
+export type ReleaseKind = 'CanaryDeployment' | 'WebApp';
+
+export type StepState = 'done' | 'current' | 'pending' | 'failed';
+
+/** One step of the ladder. */
+export interface StepView {
+  weight: number;
+  /** The step's pause, as written for people (`30s`); undefined when it waits for approval. */
+  pause: string | undefined;
+  approval: boolean;
+  state: StepState;
+}
+
+/** Which steering commands make sense in the release's current state. */
+export interface ActionsView {
+  promote: boolean;
+  pause: boolean;
+  resume: boolean;
+  abort: boolean;
+  retry: boolean;
+}
+
+/** One metric of an analysis, as the controller recorded it. */
+export interface MetricResultView {
+  name: string;
+  value?: number | undefined;
+  threshold?: string | undefined;
+  score?: number | undefined;
+  passed?: boolean | undefined;
+  message?: string | undefined;
+}
+
+/** One analysis round, as the controller recorded it. */
+export interface AnalysisRunView {
+  time: string;
+  step?: number | undefined;
+  metrics: MetricResultView[];
+  score?: number | undefined;
+  decision: 'Continue' | 'Pause' | 'Rollback' | 'Inconclusive';
+  message?: string | undefined;
+}
+
+/** One entry of the release's history. */
+export interface HistoryEntryView {
+  time: string;
+  event: string;
+  step?: number | undefined;
+  weight?: number | undefined;
+  message?: string | undefined;
+  /** The person whose command this entry records. */
+  by?: string | undefined;
+}
+
+/** What a person sees of one CanaryDeployment. */
+export interface ReleaseView {
+  kind?: 'CanaryDeployment';
+  namespace: string;
+  name: string;
+  phase: PhaseName;
+  reason: string | undefined;
+  message: string | undefined;
+  /** The version being released (spec.canaryVersion). */
+  version: string;
+  stableRevision: string | undefined;
+  strategy: string;
+  provider: string;
+  /** Canary share of traffic now, in percent. */
+  weight: number;
+  stepIndex: number | undefined;
+  steps: StepView[];
+  paused: boolean;
+  hasMetrics: boolean;
+  analysis: AnalysisRunView | undefined;
+  /** Newest first. */
+  history: HistoryEntryView[];
+  /** metadata.creationTimestamp */
+  createdAt?: string | undefined;
+  startedAt: string | undefined;
+  completedAt: string | undefined;
+  actions: ActionsView;
+  /** Why a command is not offered now (shown on its disabled button). */
+  actionReasons?: Partial<Record<CommandName, string>>;
+  /** Set when the object could not be read as a CanaryDeployment: why. */
+  malformed?: string;
+}
+
+/** What a person sees of one WebApp (a row of the list; WebApps are released through CanaryDeployments). */
+export interface WebAppView {
+  kind: 'WebApp';
+  namespace: string;
+  name: string;
+  /** Pending, Creating, Running, Failed, Deleting. */
+  phase: string;
+  image: string;
+  replicas: number | undefined;
+  readyReplicas: number | undefined;
+  message: string | undefined;
+  createdAt: string | undefined;
+}
+
+/** One series of a chart: time (ms since the epoch) and value. */
+export interface MetricSeries {
+  /** The check's name (`successRate`, `latencyP99`, a custom name). */
+  name: string;
+  /** `canary`, or `stable` where the provider's series tell stable apart. */
+  version: 'canary' | 'stable';
+  unit: '%' | 'ms' | '';
+  /** The analysis threshold and which side of it passes. */
+  threshold: number;
+  bound: 'min' | 'max' | 'lt' | 'gt';
+  /** The PromQL asked, the analysis query of the check over the same window. */
+  query: string;
+  points: [time: number, value: number][];
+  /** Set when Prometheus refused or did not answer this query. */
+  error?: string;
+}
+
+/** `GET /api/releases/<ns>/<name>/metrics`: the release's checks over its lifetime. */
+export interface MetricsAnswer {
+  /** The range asked, ms since the epoch. */
+  start: number;
+  end: number;
+  stepSeconds: number;
+  series: MetricSeries[];
+  /** Set when nothing could be asked (no Prometheus, an address not allowed, no checks). */
+  problem?: string;
+}
+
+/** `POST /api/releases/<ns>/<name>/<command>`'s answer. */
+export interface CommandAnswer {
+  ok: boolean;
+  message: string;
+}
+
+/** `GET /api/whoami` */
+export interface WhoAmIAnswer {
+  username: string;
+}
+
+/** Events of `GET /api/stream` (server-sent events), by name, and their data. */
+export interface StreamEvents {
+  /** Everything the person may see, on connect. */
+  snapshot: (ReleaseView | WebAppView)[];
+  /** One changed row. */
+  release: ReleaseView | WebAppView;
+  deleted: { kind?: ReleaseKind; namespace: string; name: string };
+  /** The token expired or was revoked: sign in again. */
+  unauthorized: { message: string };
+}
+
+/** The header every action must carry (any non-empty value). */
+export const ActionHeader = 'x-codedance-request';
+
+/** API paths, relative to where the dashboard is mounted. */
+export const ApiPaths = {
+  whoami: '/api/whoami',
+  releases: '/api/releases',
+  stream: '/api/stream',
+  command: (namespace: string, name: string, command: CommandName): string => `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${command}`,
+  metrics: (namespace: string, name: string): string => `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/metrics`,
+} as const;

@@ -1,0 +1,97 @@
+/** The list: every release the person may see, counts per phase, filters, live. */
+import { Card, Empty, Input, Progress, Segmented, Select, Space, Spin, Table, Tag, Typography } from 'antd';
+import type { ColumnsType } from 'antd/es/table';
+import { useMemo, useState } from 'react';
+import { age, phaseColor } from './format.ts';
+import { isWebApp, rowKey, type LiveState, type Row } from './store.ts';
+
+const PHASES = ['Initializing', 'Progressing', 'Paused', 'Completed', 'Failed'];
+
+const columns: ColumnsType<Row> = [
+  {
+    title: 'Name',
+    key: 'name',
+    render: (_, row) =>
+      isWebApp(row) ? (
+        <span>{row.name}</span>
+      ) : (
+        <a href={`#/release/${encodeURIComponent(row.namespace)}/${encodeURIComponent(row.name)}`} data-testid="release-link">
+          {row.name}
+        </a>
+      ),
+    sorter: (a, b) => a.name.localeCompare(b.name),
+  },
+  { title: 'Namespace', dataIndex: 'namespace', key: 'namespace' },
+  { title: 'Kind', key: 'kind', render: (_, row) => <span className="cd-muted">{row.kind ?? 'CanaryDeployment'}</span> },
+  {
+    title: 'Phase',
+    key: 'phase',
+    render: (_, row) => (
+      <Tag color={phaseColor[row.phase] ?? 'default'} data-testid="phase">
+        {row.phase}
+        {!isWebApp(row) && row.paused && row.phase !== 'Paused' ? ' (pausing)' : ''}
+      </Tag>
+    ),
+  },
+  { title: 'Step', key: 'step', render: (_, row) => (isWebApp(row) ? '' : row.steps.length ? `${Math.min((row.stepIndex ?? -1) + 1, row.steps.length)}/${row.steps.length}` : '') },
+  {
+    title: 'Canary weight',
+    key: 'weight',
+    width: 180,
+    render: (_, row) => (isWebApp(row) ? `${row.readyReplicas ?? 0}/${row.replicas ?? 0} ready` : <Progress percent={row.weight} size="small" status={row.phase === 'Failed' ? 'exception' : row.phase === 'Completed' ? 'success' : 'active'} data-testid="weight" />),
+  },
+  { title: 'Version', key: 'version', render: (_, row) => <code>{isWebApp(row) ? row.image : row.version}</code> },
+  { title: 'Age', key: 'age', render: (_, row) => age(row.createdAt ?? (isWebApp(row) ? undefined : row.startedAt)) },
+];
+
+export function ReleaseList({ live }: { live: LiveState }) {
+  const [phase, setPhase] = useState<string>('All');
+  const [namespace, setNamespace] = useState<string | undefined>();
+  const [name, setName] = useState('');
+  const rows = useMemo(() => [...live.rows.values()].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)), [live.version]);
+  const namespaces = useMemo(() => [...new Set(rows.map((r) => r.namespace))].sort(), [rows]);
+  const counts = useMemo(() => {
+    const c: Record<string, number> = {};
+    for (const r of rows) c[r.phase] = (c[r.phase] ?? 0) + 1;
+    return c;
+  }, [rows]);
+  const shown = rows.filter((r) => (phase === 'All' || r.phase === phase) && (!namespace || r.namespace === namespace) && (!name || r.name.includes(name.trim())));
+
+  if (live.connection.state === 'connecting') return <Spin size="large" tip="Loading releases…" data-testid="loading"><div style={{ height: 200 }} /></Spin>;
+
+  return (
+    <Card title="Releases" extra={<span className="cd-muted">{rows.length} in all</span>}>
+      <Space wrap size="middle" style={{ marginBottom: 16 }}>
+        <Segmented
+          data-testid="phase-filter"
+          value={phase}
+          onChange={(v) => setPhase(String(v))}
+          options={['All', ...PHASES].map((p) => ({ value: p, label: `${p} ${p === 'All' ? rows.length : (counts[p] ?? 0)}` }))}
+        />
+        <Select data-testid="namespace-filter" allowClear placeholder="All namespaces" style={{ minWidth: 200 }} value={namespace} onChange={setNamespace} options={namespaces.map((n) => ({ value: n, label: n }))} />
+        <Input.Search data-testid="name-filter" allowClear placeholder="Filter by name" value={name} onChange={(e) => setName(e.target.value)} style={{ width: 240 }} />
+      </Space>
+      <Table<Row>
+        data-testid="releases"
+        rowKey={rowKey}
+        columns={columns}
+        dataSource={shown}
+        size="middle"
+        pagination={{ defaultPageSize: 50, hideOnSinglePage: true, showSizeChanger: true }}
+        locale={{
+          emptyText: (
+            <Empty
+              description={
+                rows.length === 0 ? (
+                  <Typography.Text>No releases you may see yet. Create a CanaryDeployment (see the README), or check the namespaces your account may list.</Typography.Text>
+                ) : (
+                  'No release matches these filters'
+                )
+              }
+            />
+          ),
+        }}
+      />
+    </Card>
+  );
+}
