@@ -126,7 +126,8 @@ export interface MetricSeries {
   name: string;
   /** `canary`, or `stable` where the provider's series tell stable apart. */
   version: 'canary' | 'stable';
-  unit: '%' | 'ms' | '';
+  /** How the value reads: the analysis check's unit (checks.ts). */
+  unit: '%' | 'ms' | ' cores' | 'MiB' | 'x' | '';
   /** The analysis threshold and which side of it passes. */
   threshold: number;
   bound: 'min' | 'max' | 'lt' | 'gt';

@@ -31,7 +31,7 @@ export function withUnit(value: number | undefined, unit: string): string {
   if (value === undefined) return '—';
   if (!Number.isFinite(value)) return value > 0 ? '+Inf' : '-Inf';
   const digits = unit === '%' ? 2 : unit === 'ms' ? 1 : 3;
-  return `${Number(value.toFixed(digits))}${unit ? ` ${unit}` : ''}`;
+  return `${Number(value.toFixed(digits))}${unit.trim() ? ` ${unit.trim()}` : ''}`;
 }
 
 export const activePhases: readonly PhaseName[] = ['Initializing', 'Progressing', 'Paused'];
