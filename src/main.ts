@@ -245,6 +245,9 @@ export async function run(args: string[]): Promise<number> {
     metrics,
     watchTimeoutSeconds: options.watchTimeoutSeconds,
   });
+  metrics.addCaches(() =>
+    manager.caches().map((c) => ({ kind: c.kind.kind, selector: c.labelSelector, shape: c.metadataOnly ? 'metadata' : 'full', objects: c.store.size(), bytes: c.store.bytes() })),
+  );
 
   let elector: LeaderElector | undefined;
   http.addReadiness(() => {

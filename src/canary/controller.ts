@@ -8,6 +8,10 @@
  * - watches canary Pods (label `deploy.codedance.io/role=canary`), mapped by their
  *   `deploy.codedance.io/canary` label, so a crash-looping canary is rolled back as soon
  *   as the Pod says so;
+ * - what it caches, and why (docs/memory.md): Deployments and Services whole but trimmed
+ *   (managedFields of other managers and the last-applied annotation dropped), because a
+ *   release reads the target Deployment's full pod template and the user's Service, which
+ *   carry no label of ours; its canary Pods only, by label; never ConfigMaps or Secrets;
  * - the finalizer `deploy.codedance.io/cleanup` returns all traffic to stable and
  *   removes the canary before a deleted CanaryDeployment goes;
  * - its error policy (./error-policy.ts) turns every provider error and invalid spec into

@@ -53,6 +53,8 @@ export interface WatcherOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** List and watch metadata only (`PartialObjectMetadata`). @default false */
+  metadataOnly?: boolean;
   /** Page size of lists. @default 500 */
   pageSize?: number;
   /** Server-side timeout of each watch request, in seconds. @default 300 */
@@ -72,6 +74,7 @@ export interface WatcherConfig {
   namespace: string | undefined;
   labelSelector: string | undefined;
   fieldSelector: string | undefined;
+  metadataOnly: boolean;
   pageSize: number;
   timeoutSeconds: number;
   stallMs: number;
@@ -87,6 +90,7 @@ export function resolveWatcherOptions(options: WatcherOptions = {}): WatcherConf
     namespace: options.namespace,
     labelSelector: options.labelSelector,
     fieldSelector: options.fieldSelector,
+    metadataOnly: options.metadataOnly ?? false,
     pageSize: options.pageSize ?? 500,
     timeoutSeconds,
     stallMs: timeoutSeconds * 1000 + (options.stallMarginMs ?? 30_000),
@@ -161,6 +165,7 @@ async function listPage<T extends KubeObject>(
       fieldSelector: config.fieldSelector,
       limit: config.pageSize,
       continue: state.continueToken,
+      ...(config.metadataOnly ? { metadataOnly: true } : {}),
     });
     const events: WatcherEvent<T>[] = first ? [{ type: 'init' }] : [];
     // List items of built-in kinds come without apiVersion/kind; watch events carry them.
@@ -211,6 +216,7 @@ async function watchNext<T extends KubeObject>(
         resourceVersion: state.resourceVersion,
         timeoutSeconds: config.timeoutSeconds,
         allowWatchBookmarks: true,
+        ...(config.metadataOnly ? { metadataOnly: true } : {}),
       },
       signal ? AbortSignal.any([abort.signal, signal]) : abort.signal,
     );

@@ -3,8 +3,13 @@
  *
  * - owns its Deployment, Service, ConfigMap and CanaryDeployment: any change to one of
  *   them (a deletion, a hand edit, rollout or release progress) reconciles the WebApp;
+ *   its ConfigMaps are cached by the label every child carries ({@link ManagedByCodedance}),
+ *   never the cluster's ConfigMaps (which can be thousands of up to 1 MiB each);
  * - watches the same kinds by name for objects it does not control, so a WebApp that
- *   failed on a name conflict resumes as soon as the conflicting object is deleted;
+ *   failed on a name conflict resumes as soon as the conflicting object is deleted; for
+ *   ConfigMaps that watch is metadata-only (a conflict is a name and an owner, not data).
+ *   Deployments, Services and CanaryDeployments are cached whole (trimmed): the canary
+ *   controller reads the same caches for the Deployments and Services releases name.
  * - holds the finalizer `apps.codedance.io/cleanup` (see `cleanup.ts`).
  */
 import { GROUP, type WebApp } from '../api/webapp.ts';
@@ -13,6 +18,9 @@ import { controller, type Controller, type ObjectKey } from '../runtime/controll
 import * as kinds from '../runtime/kinds.ts';
 import { cleanupWebApp } from './cleanup.ts';
 import { reconcileWebApp } from './reconcile.ts';
+
+/** Label selector of the children a WebApp makes (see `childLabels`). */
+export const ManagedByCodedance = 'app.kubernetes.io/managed-by=codedance';
 
 /** The finalizer every WebApp carries while it lives. */
 export const WebAppFinalizer = `${GROUP}/cleanup`;
@@ -30,11 +38,11 @@ export function webappController(options: WebAppControllerOptions = {}): Control
     kind: kinds.WebApp,
     reconcile: reconcileWebApp,
     finalizer: { name: WebAppFinalizer, cleanup: cleanupWebApp },
-    owns: [kinds.ConfigMap, kinds.Deployment, kinds.Service, kinds.CanaryDeployment],
+    owns: [{ kind: kinds.ConfigMap, labelSelector: ManagedByCodedance }, kinds.Deployment, kinds.Service, kinds.CanaryDeployment],
     watches: [
       { kind: kinds.Deployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
       { kind: kinds.Service, map: (obj) => uncontrolled(obj, obj.metadata.name) },
-      { kind: kinds.ConfigMap, map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')) },
+      { kind: kinds.ConfigMap, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')) },
       { kind: kinds.CanaryDeployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
     ],
     concurrency: options.concurrency,

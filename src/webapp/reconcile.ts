@@ -71,7 +71,9 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
     canary: ctx.cache<CanaryDeployment>(kinds.CanaryDeployment),
   };
   const current = {
-    configMap: stores.configMap.get(namespace, names.configMap),
+    // Ours carry the children's label and are cached whole; anyone else's of that name is
+    // seen through the metadata-only cache, which is all a conflict needs.
+    configMap: stores.configMap.get(namespace, names.configMap) ?? ctx.cache<ConfigMap>(kinds.ConfigMap, { metadataOnly: true }).get(namespace, names.configMap),
     deployment: stores.deployment.get(namespace, names.deployment),
     service: stores.service.get(namespace, names.service),
     canary: stores.canary.get(namespace, names.canary),
