@@ -246,7 +246,7 @@ export async function run(args: string[]): Promise<number> {
     watchTimeoutSeconds: options.watchTimeoutSeconds,
   });
   metrics.addCaches(() =>
-    manager.caches().map((c) => ({ kind: c.kind.kind, selector: c.labelSelector, shape: c.metadataOnly ? 'metadata' : 'full', objects: c.store.size(), bytes: c.store.bytes() })),
+    manager.caches().map((c) => ({ kind: c.kind.kind, selector: c.labelSelector, shape: c.shape, objects: c.store.size(), bytes: c.store.bytes() })),
   );
 
   let elector: LeaderElector | undefined;

@@ -67,6 +67,21 @@ export interface CacheSelect {
    * few hundred bytes per object. @default false
    */
   metadataOnly?: boolean;
+  /** The objects the primaries name (see {@link ReferenceSpec}), whole. @default false */
+  referenced?: boolean;
+}
+
+/**
+ * Objects of a kind that each primary names (a release's target Deployment, the user's
+ * Service): cached whole, but only those, through a metadata-only watch of the kind and
+ * one GET per change of a named object (`references.ts`). A change of a named object
+ * reconciles the primaries that name it, and a reconcile starts only once what its primary
+ * names has been fetched. Read with `ctx.cache(kind, { referenced: true })`.
+ */
+export interface ReferenceSpec<T extends KubeObject> {
+  kind: ResourceKind;
+  /** The objects `obj` names (same namespace or not); called on every change of a primary. */
+  names(obj: T): ObjectKey[];
 }
 
 /**
@@ -114,6 +129,8 @@ export interface ControllerOptions<T extends KubeObject> {
   owns?: (ResourceKind | CacheSpec)[];
   /** Other kinds, mapped to primary keys by a function. */
   watches?: WatchSpec[];
+  /** Objects the primaries name, cached whole but only those (see {@link ReferenceSpec}). */
+  references?: ReferenceSpec<T>[];
   /** Kinds to cache (readable through `ctx.cache`) without triggering reconciles. */
   caches?: (ResourceKind | CacheSpec)[];
   /** Extra cache indexes (read with `ctx.cache(kind).byIndex(name, value)`); the kind must be cached by this controller. */
@@ -157,6 +174,7 @@ export function declaredCaches(options: ControllerOptions<KubeObject>): CacheSpe
     ...(options.owns ?? []).map(cacheSpecOf),
     ...(options.watches ?? []).map((w) => ({ kind: w.kind, labelSelector: w.labelSelector, metadataOnly: w.metadataOnly })),
     ...(options.caches ?? []).map(cacheSpecOf),
+    ...(options.references ?? []).map((r) => ({ kind: r.kind, referenced: true })),
   ];
 }
 

@@ -21,6 +21,7 @@ import { apiVersionOf, type ResourceKind } from './kinds.ts';
 import type { CacheSelect, CacheSpec, Controller, ControllerOptions, ObjectKey, ReconcileContext } from './controller.ts';
 import { cacheSpecOf, declaredCaches, validateController } from './controller.ts';
 import { managerFamily, metadataOnly, trimObject, type Transform } from './transform.ts';
+import { createReferenceCache, type ReferenceCache } from './references.ts';
 import { createInformer, type Informer } from './informer.ts';
 import { createWorkQueue, type QueueOutcome, type WorkQueue } from './queue.ts';
 import { keyOf, parseKey, type IndexFn, type Store, type StoreChange } from './store.ts';
@@ -63,7 +64,7 @@ export interface Manager {
   /** The shared informer cache of exactly this kind, selector and shape (started by `start`), if some controller declared it. */
   cache<T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T> | undefined;
   /** Every informer cache: its kind, selector, shape and store (for metrics and the docs' figures). */
-  caches(): { kind: ResourceKind; labelSelector: string; metadataOnly: boolean; store: Store<KubeObject> }[];
+  caches(): { kind: ResourceKind; labelSelector: string; shape: 'full' | 'metadata' | 'referenced'; store: Store<KubeObject> }[];
   /** Stops taking work, waits for running reconciles (the drain), then stops the watches. */
   stop(): Promise<void>;
 }
@@ -97,7 +98,10 @@ export function createManager(options: ManagerOptions): Manager {
   let started = false;
   let isSynced = false;
 
-  const informerKey = (spec: CacheSpec): string => `${apiVersionOf(spec.kind)}/${spec.kind.kind}|${spec.labelSelector ?? ''}|${spec.metadataOnly ? 'metadata' : 'full'}`;
+  const informerKey = (spec: CacheSpec): string =>
+    `${apiVersionOf(spec.kind)}/${spec.kind.kind}|${spec.labelSelector ?? ''}|${spec.referenced ? 'referenced' : spec.metadataOnly ? 'metadata' : 'full'}`;
+  /** Reference caches by kind (`apiVersion/Kind`), shared by the controllers that name objects of it. */
+  const references = new Map<string, ReferenceCache<KubeObject>>();
   const specs = new Map<string, CacheSpec>();
 
   /** Custom indexes by kind (`apiVersion/Kind`), gathered from every controller before any informer exists. */
@@ -110,7 +114,7 @@ export function createManager(options: ManagerOptions): Manager {
     let informer = informers.get(key);
     if (!informer) {
       const { kind, labelSelector } = spec;
-      const transform: Transform<KubeObject> = spec.metadataOnly ? metadataOnly(kind, trim) : (obj) => trimObject(obj, trim);
+      const transform: Transform<KubeObject> = spec.metadataOnly ? metadataOnly(kind) : (obj) => trimObject(obj, trim);
       informer = createInformer<KubeObject>(options.client, kind, {
         namespaces: options.namespaces,
         labelSelector,
@@ -133,8 +137,32 @@ export function createManager(options: ManagerOptions): Manager {
     return informer;
   }
 
+  function referenceFor(kind: ResourceKind): ReferenceCache<KubeObject> {
+    const kindKey = `${apiVersionOf(kind)}/${kind.kind}`;
+    let ref = references.get(kindKey);
+    if (!ref) {
+      ref = createReferenceCache<KubeObject>(options.client, kind, {
+        metadata: informerFor({ kind, metadataOnly: true }),
+        transform: (obj) => trimObject(obj, trim),
+        indexes: indexesByKind.get(kindKey),
+        onError: (key, error) => options.log.warn({ kind: kind.kind, key, err: error }, `could not read ${kind.kind} ${key}; tried again at its next change: ${describeError(error)}`),
+      });
+      references.set(kindKey, ref);
+    }
+    return ref;
+  }
+
   function cache<T extends KubeObject>(kind: ResourceKind, select: CacheSelect = {}): Store<T> | undefined {
+    if (select.referenced) return references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store as unknown as Store<T> | undefined;
     return informers.get(informerKey({ kind, ...select }))?.store as unknown as Store<T> | undefined;
+  }
+
+  /** The keys (`namespace/name`) a primary names, per reference cache. */
+  function namedBy(c: ControllerOptions<KubeObject>, obj: KubeObject): { ref: ReferenceCache<KubeObject>; keys: string[] }[] {
+    return (c.references ?? []).map((r) => ({
+      ref: referenceFor(r.kind),
+      keys: r.names(obj).map((k) => keyOf(r.kind.namespaced ? (k.namespace ?? obj.metadata.namespace) : undefined, k.name)),
+    }));
   }
 
   /**
@@ -145,7 +173,8 @@ export function createManager(options: ManagerOptions): Manager {
   function cacheOf(c: ControllerOptions<KubeObject>, kind: ResourceKind, select?: CacheSelect): Store<KubeObject> {
     const sameKind = (spec: CacheSpec): boolean => spec.kind.group === kind.group && spec.kind.kind === kind.kind;
     const declared = new Map(declaredCaches(c).filter(sameKind).map((spec) => [informerKey(spec), spec]));
-    const describe = (spec: CacheSpec): string => `{ labelSelector: ${JSON.stringify(spec.labelSelector ?? '')}${spec.metadataOnly ? ', metadataOnly: true' : ''} }`;
+    const describe = (spec: CacheSpec): string =>
+      spec.referenced ? '{ referenced: true }' : `{ labelSelector: ${JSON.stringify(spec.labelSelector ?? '')}${spec.metadataOnly ? ', metadataOnly: true' : ''} }`;
     let key: string;
     if (select) {
       key = informerKey({ kind, ...select });
@@ -161,7 +190,7 @@ export function createManager(options: ManagerOptions): Manager {
       }
       key = full[0]![0];
     }
-    const store = informers.get(key)?.store;
+    const store = declared.get(key)?.referenced ? references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store : informers.get(key)?.store;
     if (!store) throw new ManagerError('CacheNotWatched', `controller ${c.name}: the cache of ${kind.kind} is not started`);
     return store;
   }
@@ -178,10 +207,19 @@ export function createManager(options: ManagerOptions): Manager {
     const enqueue = (keys: ObjectKey[]): void => {
       for (const key of keys) rc.queue?.add(keyOf(key.namespace, key.name));
     };
+    const ownerPrefix = `${c.name}:`;
     rc.primary.subscribe((change) => {
+      const key = keyOf(change.object.metadata.namespace, change.object.metadata.name ?? '');
+      // What it names is fetched before its reconcile runs (and forgotten when it goes).
+      for (const { ref, keys } of namedBy(c, change.object)) ref.want(ownerPrefix + key, change.type === 'apply' ? keys : []);
       // A deleted primary needs nothing: it is gone (finalizers make deletion an update).
       if (change.type === 'apply') enqueue([{ namespace: change.object.metadata.namespace, name: change.object.metadata.name ?? '' }]);
     });
+    for (const r of c.references ?? []) {
+      referenceFor(r.kind).subscribe((_change, owners) => {
+        enqueue(owners.filter((o) => o.startsWith(ownerPrefix)).map((o) => parseKey(o.slice(ownerPrefix.length))));
+      });
+    }
     for (const owned of (c.owns ?? []).map(cacheSpecOf)) {
       informerFor(owned).subscribe((change) => enqueue(changed(change, (o) => ownerKeys(o, c.kind))));
     }
@@ -205,6 +243,8 @@ export function createManager(options: ManagerOptions): Manager {
       controller: c.name,
       enqueue: (target) => rc.queue?.add(keyOf(target.namespace, target.name)),
     };
+    // Read-your-references: what the primary names is fetched as of the watch before it runs.
+    await Promise.all(namedBy(c, obj).map(({ ref, keys }) => ref.settle(keys)));
     const startedAt = clock.now();
     let outcome: QueueOutcome;
     let result: string;
@@ -320,6 +360,7 @@ export function createManager(options: ManagerOptions): Manager {
           }),
         };
         for (const spec of c.caches ?? []) informerFor(cacheSpecOf(spec));
+        for (const r of c.references ?? []) referenceFor(r.kind);
         wire(rc);
         running.push(rc);
       }
@@ -351,11 +392,13 @@ export function createManager(options: ManagerOptions): Manager {
     },
     synced: () => isSynced,
     cache,
-    caches: () =>
-      [...informers.entries()].map(([key, informer]) => {
+    caches: () => [
+      ...[...informers.entries()].map(([key, informer]) => {
         const spec = specs.get(key)!;
-        return { kind: spec.kind, labelSelector: spec.labelSelector ?? '', metadataOnly: spec.metadataOnly ?? false, store: informer.store };
+        return { kind: spec.kind, labelSelector: spec.labelSelector ?? '', shape: spec.metadataOnly ? ('metadata' as const) : ('full' as const), store: informer.store };
       }),
+      ...[...references.values()].map((ref) => ({ kind: ref.kind, labelSelector: '', shape: 'referenced' as const, store: ref.store })),
+    ],
     async stop() {
       await Promise.all(running.map((rc) => rc.queue?.shutdown()));
       abort.abort();

@@ -37,12 +37,12 @@ test('trimObject without our managers drops managedFields whole, and leaves an o
   assert.equal(trimObject(clean, { keepManager: managerFamily('codedance') }), clean);
 });
 
-test('metadataOnly keeps the trimmed metadata under the real kind', () => {
+test('metadataOnly keeps the identity (no annotations, no managedFields) under the real kind', () => {
   const partial = { ...object(), apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata' };
   const kept = metadataOnly(ConfigMap)(partial);
   assert.equal(kept.apiVersion, 'v1');
   assert.equal(kept.kind, 'ConfigMap');
   assert.equal((kept as { data?: unknown }).data, undefined);
   assert.equal(kept.metadata.managedFields, undefined);
-  assert.deepEqual(kept.metadata.annotations, { keep: 'me' });
+  assert.deepEqual(kept.metadata, { name: 'a', namespace: 'ns', uid: undefined, resourceVersion: undefined, labels: { app: 'a' } });
 });

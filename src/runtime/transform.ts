@@ -59,8 +59,22 @@ export function trimObject<T extends KubeObject>(obj: T, options: TrimOptions = 
   return { ...obj, metadata };
 }
 
-/** Keeps only `metadata` (trimmed), under the kind's own `apiVersion` and `kind`. */
-export function metadataOnly<T extends KubeObject>(kind: ResourceKind, options: TrimOptions = {}): Transform<T> {
+/**
+ * Keeps only the identity of an object, under the kind's own `apiVersion` and `kind`: name,
+ * namespace, uid, resourceVersion, generation, labels, ownerReferences, deletionTimestamp
+ * and finalizers. What a metadata cache answers is whether an object exists, whose it is
+ * and whether it changed; annotations and managedFields are left out.
+ */
+export function metadataOnly<T extends KubeObject>(kind: ResourceKind): Transform<T> {
   const apiVersion = apiVersionOf(kind);
-  return (obj) => ({ apiVersion, kind: kind.kind, metadata: trimObject(obj, options).metadata }) as T;
+  return (obj) => {
+    const m = obj.metadata;
+    const metadata: KubeObject['metadata'] = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+    if (m.generation !== undefined) metadata.generation = m.generation;
+    if (m.labels) metadata.labels = m.labels;
+    if (m.ownerReferences) metadata.ownerReferences = m.ownerReferences;
+    if (m.deletionTimestamp) metadata.deletionTimestamp = m.deletionTimestamp;
+    if (m.finalizers) metadata.finalizers = m.finalizers;
+    return { apiVersion, kind: kind.kind, metadata } as T;
+  };
 }

@@ -3,13 +3,13 @@
  *
  * - owns its Deployment, Service, ConfigMap and CanaryDeployment: any change to one of
  *   them (a deletion, a hand edit, rollout or release progress) reconciles the WebApp;
- *   its ConfigMaps are cached by the label every child carries ({@link ManagedByCodedance}),
- *   never the cluster's ConfigMaps (which can be thousands of up to 1 MiB each);
+ *   its ConfigMaps, Deployments and Services are cached by the label every child carries
+ *   ({@link ManagedByCodedance}), never the cluster's (thousands of ConfigMaps of up to
+ *   1 MiB each, thousands of Deployments);
  * - watches the same kinds by name for objects it does not control, so a WebApp that
- *   failed on a name conflict resumes as soon as the conflicting object is deleted; for
- *   ConfigMaps that watch is metadata-only (a conflict is a name and an owner, not data).
- *   Deployments, Services and CanaryDeployments are cached whole (trimmed): the canary
- *   controller reads the same caches for the Deployments and Services releases name.
+ *   failed on a name conflict resumes as soon as the conflicting object is deleted; those
+ *   watches are metadata-only (a conflict is a name and an owner, not data). CanaryDeployments
+ *   are cached whole: the canary controller reconciles every one anyway.
  * - holds the finalizer `apps.codedance.io/cleanup` (see `cleanup.ts`).
  */
 import { GROUP, type WebApp } from '../api/webapp.ts';
@@ -38,10 +38,15 @@ export function webappController(options: WebAppControllerOptions = {}): Control
     kind: kinds.WebApp,
     reconcile: reconcileWebApp,
     finalizer: { name: WebAppFinalizer, cleanup: cleanupWebApp },
-    owns: [{ kind: kinds.ConfigMap, labelSelector: ManagedByCodedance }, kinds.Deployment, kinds.Service, kinds.CanaryDeployment],
+    owns: [
+      { kind: kinds.ConfigMap, labelSelector: ManagedByCodedance },
+      { kind: kinds.Deployment, labelSelector: ManagedByCodedance },
+      { kind: kinds.Service, labelSelector: ManagedByCodedance },
+      kinds.CanaryDeployment,
+    ],
     watches: [
-      { kind: kinds.Deployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
-      { kind: kinds.Service, map: (obj) => uncontrolled(obj, obj.metadata.name) },
+      { kind: kinds.Deployment, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name) },
+      { kind: kinds.Service, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name) },
       { kind: kinds.ConfigMap, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')) },
       { kind: kinds.CanaryDeployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
     ],
