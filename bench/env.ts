@@ -139,14 +139,16 @@ export interface StartControllerOptions {
 }
 
 /**
- * Starts `node src/main.ts --controllers canary` for one namespace (or the given
+ * Starts `node src/cli/main.ts controller --controllers canary` (the image's entry) for one namespace (or the given
  * controllers over the whole cluster), under the controller identity, and resolves once its HTTP server listens and its controller has started
  * (caches synced). The Node is this process's own (the project's Node 26).
  */
 export async function startControllerProcess(env: BenchEnv, options: StartControllerOptions): Promise<ControllerProcess> {
   const args = [
     ...(options.nodeArgs ?? []),
-    join(repo, 'src', 'main.ts'),
+    // The shipped entry (the image runs `codedance controller`): it turns Node's compile cache on.
+    join(repo, 'src', 'cli', 'main.ts'),
+    'controller',
     '--kubeconfig', env.state.controllerKubeconfigPath,
     ...(options.namespace ? ['--namespace', options.namespace] : []),
     '--controllers', options.controllers ?? 'canary',

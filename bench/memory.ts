@@ -86,7 +86,7 @@ async function heapOf(controller: ControllerProcess): Promise<HeapReading | unde
     const metrics = parseMetrics(await response.text());
     const one = (name: string): number => metrics.get(name)?.[0]?.value ?? NaN;
     const byCache = (name: string): Record<string, number> =>
-      Object.fromEntries((metrics.get(name) ?? []).map((s) => [`${s.labels.kind ?? '?'}${s.labels.selector ? `|${s.labels.selector}` : ''}`, s.value]));
+      Object.fromEntries((metrics.get(name) ?? []).map((s) => [`${s.labels.kind ?? '?'}${s.labels.selector ? `{${s.labels.selector}}` : ''}${s.labels.shape && s.labels.shape !== 'full' ? `(${s.labels.shape})` : ''}`, s.value]));
     return {
       heapUsedBytes: one('nodejs_heap_size_used_bytes'),
       heapTotalBytes: one('nodejs_heap_size_total_bytes'),

@@ -171,7 +171,8 @@ async function listPage<T extends KubeObject>(
     // List items of built-in kinds come without apiVersion/kind; watch events carry them.
     // Fill them in so every cached object says what it is (Events and owner refs need it).
     const apiVersion = kind.group === '' ? kind.version : `${kind.group}/${kind.version}`;
-    const objects = page.items.map((item) => (item.kind ? item : { ...item, apiVersion, kind: kind.kind }));
+    // An empty metadata-only list (PartialObjectMetadataList) says `items: null`.
+    const objects = (page.items ?? []).map((item) => (item.kind ? item : { ...item, apiVersion, kind: kind.kind }));
     events.push({ type: 'init-page', objects });
     if (page.metadata.continue) {
       return { state: { phase: state.phase, continueToken: page.metadata.continue, failures: 0 }, events, delayMs: 0 };
