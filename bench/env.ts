@@ -20,6 +20,7 @@ import { installCodedance } from '../src/cluster/install.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
 import { createKubeClient, type KubeClient } from '../src/runtime/client.ts';
 import * as kinds from '../src/runtime/kinds.ts';
+import { CONTROLLER_NODE_OPTIONS } from '../src/api/manifests.ts';
 import { startSimulator, type Simulator } from '../src/sim/simulator.ts';
 
 export const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -159,7 +160,8 @@ export async function startControllerProcess(env: BenchEnv, options: StartContro
   ];
   const logFile = join(env.logDir, `${options.name}.log`);
   const log: WriteStream = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The V8 flags the shipped Deployment sets (NODE_OPTIONS), so memory is measured as deployed.
+  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: CONTROLLER_NODE_OPTIONS } });
   let port: number | undefined;
   let started = false;
   const spawnedAt = performance.now();

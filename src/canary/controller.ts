@@ -18,7 +18,9 @@
  *   a condition, a Warning Event and a retry with backoff, or a stop that takes traffic
  *   back to stable first.
  */
-import { OwnerLabel, RoleLabel, type CanaryDeployment } from '../api/canary-deployment.ts';
+import type { CanaryDeployment } from '../api/canary-deployment.ts';
+// Constants from names.ts: the schemas (TypeBox) stay out of the controller process.
+import { OwnerLabel, RoleLabel } from '../api/names.ts';
 import { controller, type Controller, type ObjectKey } from '../runtime/controller.ts';
 import { CanaryDeployment as CanaryDeploymentKind, Deployment, Pod, Service } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';

@@ -7,7 +7,8 @@
  * Events and notifications never hold a release up: Events are published together at
  * the end of a batch; notifications are sent in the background.
  */
-import { GROUP, OwnerLabel, RoleLabel, type CanaryDeployment, type NotificationEvent, type TrafficProviderName, type TrafficRecord } from '../api/canary-deployment.ts';
+import type { CanaryDeployment, NotificationEvent, TrafficProviderName, TrafficRecord } from '../api/canary-deployment.ts';
+import { GROUP, OwnerLabel, RoleLabel } from '../api/names.ts';
 import { isConflict, type KubeClient, type KubeObject } from '../runtime/client.ts';
 import { apply } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';

@@ -25,7 +25,8 @@ import {
   Service as ServiceKind,
 } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
-import { OwnerLabel, PausedByAnnotation, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import type { CanaryDeployment, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import { OwnerLabel, PausedByAnnotation, RoleLabel } from '../api/names.ts';
 import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';

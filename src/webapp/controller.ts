@@ -12,7 +12,8 @@
  *   are cached whole: the canary controller reconciles every one anyway.
  * - holds the finalizer `apps.codedance.io/cleanup` (see `cleanup.ts`).
  */
-import { GROUP, type WebApp } from '../api/webapp.ts';
+import type { WebApp } from '../api/webapp.ts';
+import { WebAppGroup as GROUP } from '../api/names.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { controller, type Controller, type ObjectKey } from '../runtime/controller.ts';
 import * as kinds from '../runtime/kinds.ts';
