@@ -120,6 +120,8 @@ export interface ControllerProcess {
   readonly url: string;
   readonly logFile: string;
   readonly child: ChildProcess;
+  /** The inspector's WebSocket URL, when started with `--inspect=127.0.0.1:0` in `nodeArgs`. */
+  inspectorUrl(): string | undefined;
   /** Milliseconds from spawn until its log said: HTTP listening, caches synced, controllers started (seen here, as the lines arrive). */
   readonly startup: { listeningMs: number; syncedMs: number; startedMs: number };
   /** SIGTERM, then SIGKILL after 15 s; resolves when it exited. */
@@ -188,7 +190,11 @@ export async function startControllerProcess(env: BenchEnv, options: StartContro
       }
     }
   });
-  child.stderr.on('data', (chunk: Buffer) => log.write(chunk));
+  let inspectorUrl: string | undefined;
+  child.stderr.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(chunk.toString('utf8'))?.[1];
+  });
   const exited = once(child, 'exit');
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -210,7 +216,7 @@ export async function startControllerProcess(env: BenchEnv, options: StartContro
     throw err;
   }
   if (child.pid === undefined) throw new Error('the controller process has no pid');
-  return { pid: child.pid, url: `http://127.0.0.1:${port}`, logFile, child, startup, stop };
+  return { pid: child.pid, url: `http://127.0.0.1:${port}`, logFile, child, startup, inspectorUrl: () => inspectorUrl, stop };
 }
 
 /** Runs `fn` with a controller process, stopping it afterwards whatever happens. */

@@ -56,13 +56,48 @@ export interface HeapReading {
 
 /** One controller's memory at a moment. */
 export interface MemoryReading {
+  /** RSS after idling (the median of five readings). */
   rssBytes: number;
   peakRssBytes: number;
   heap?: HeapReading;
+  /** RSS and heap right after full garbage collections (forced through the inspector): the live objects, without GC headroom. */
+  afterGc?: { rssBytes: number; heap?: HeapReading };
+}
+
+/** Node flags of the benchmark's controllers: an inspector on a free loopback port, to force a GC before reading the live heap. */
+const INSPECT = ['--inspect=127.0.0.1:0'];
+
+/** Forces full garbage collections in the controller (`HeapProfiler.collectGarbage` over the inspector protocol). */
+async function collectGarbage(controller: ControllerProcess): Promise<boolean> {
+  const url = controller.inspectorUrl();
+  if (!url) return false;
+  const socket = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve(), { once: true });
+    socket.addEventListener('error', () => reject(new Error(`inspector ${url}: could not connect`)), { once: true });
+  });
+  try {
+    for (let id = 1; id <= 2; id++) {
+      await new Promise<void>((resolve) => {
+        const onMessage = (event: MessageEvent): void => {
+          if ((JSON.parse(String(event.data)) as { id?: number }).id !== id) return;
+          socket.removeEventListener('message', onMessage);
+          resolve();
+        };
+        socket.addEventListener('message', onMessage);
+        socket.send(JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }));
+      });
+    }
+  } finally {
+    socket.close();
+  }
+  return true;
 }
 
 export interface MemoryResult {
   counts: MemoryCounts;
+  /** RSS of a first start after idling, when the compile cache may still be cold (after a code change, a new pod). */
+  coldAtRestBytes: number;
   /** Spawn → HTTP listening / caches synced / controllers started, ms (first controller). */
   startup: ControllerProcess['startup'];
   atRest: MemoryReading;
@@ -112,7 +147,13 @@ async function settle(controller: ControllerProcess, idleMs = MEMORY_IDLE_MS): P
     await sleep(1000);
   }
   samples.sort((a, b) => a - b);
-  return { rssBytes: samples[Math.floor(samples.length / 2)] ?? NaN, peakRssBytes: peak, heap: await heapOf(controller) };
+  const heap = await heapOf(controller);
+  let afterGc: MemoryReading['afterGc'];
+  if (await collectGarbage(controller)) {
+    await sleep(1000);
+    afterGc = { rssBytes: readProcess(controller.pid)?.rssBytes ?? NaN, heap: await heapOf(controller) };
+  }
+  return { rssBytes: samples[Math.floor(samples.length / 2)] ?? NaN, peakRssBytes: peak, heap, afterGc };
 }
 
 /** Creates `counts` unrelated ConfigMaps and Deployments, spread over their own namespaces. */
@@ -160,8 +201,21 @@ async function fillCluster(env: BenchEnv, counts: MemoryCounts, onProgress: (lin
 /** Runs the memory benchmark (see the module docblock). */
 export async function benchMemory(env: BenchEnv, counts: MemoryCounts, onProgress: (line: string) => void): Promise<MemoryResult> {
   onProgress('memory: a fresh controller (canary + webapp, whole cluster) at rest');
-  const first = await startControllerProcess(env, { name: 'memory-at-rest', controllers: 'canary,webapp' });
+  // One start and stop first: it fills Node's compile cache (src/cli/main.ts turns it on) as
+  // a restarted pod finds it. A cold first start also loads the TypeScript stripper (about
+  // 12-15 MiB more RSS for the life of the process); `coldAtRest` says how much.
+  const cold = await startControllerProcess(env, { name: 'memory-cold-start', controllers: 'canary,webapp' });
+  let coldAtRest: number;
+  try {
+    await sleep(MEMORY_IDLE_MS);
+    coldAtRest = readProcess(cold.pid)?.rssBytes ?? NaN;
+  } finally {
+    await cold.stop();
+  }
+  onProgress(`  first start (compile cache may be cold): ${(coldAtRest / 2 ** 20).toFixed(1)} MiB RSS`);
+  const first = await startControllerProcess(env, { name: 'memory-at-rest', controllers: 'canary,webapp', nodeArgs: INSPECT });
   let atRest: MemoryReading;
+  // (the at-rest controller is the second start: a warm compile cache, as after a restart)
   let withUnrelated: MemoryReading;
   let createSeconds: number;
   try {
@@ -178,7 +232,7 @@ export async function benchMemory(env: BenchEnv, counts: MemoryCounts, onProgres
   }
 
   onProgress('memory: a fresh controller on the full cluster');
-  const second = await startControllerProcess(env, { name: 'memory-full-cluster', controllers: 'canary,webapp' });
+  const second = await startControllerProcess(env, { name: 'memory-full-cluster', controllers: 'canary,webapp', nodeArgs: INSPECT });
   try {
     const freshOnFullCluster = await settle(second);
     onProgress(`  fresh on the full cluster: ${(freshOnFullCluster.rssBytes / 2 ** 20).toFixed(1)} MiB RSS (peak ${(freshOnFullCluster.peakRssBytes / 2 ** 20).toFixed(1)})`);
@@ -210,6 +264,7 @@ export async function benchMemory(env: BenchEnv, counts: MemoryCounts, onProgres
     onProgress(`  ${apps.length} releases in flight: ${(withReleases.rssBytes / 2 ** 20).toFixed(1)} MiB RSS (before ${(beforeReleases.rssBytes / 2 ** 20).toFixed(1)})`);
     return {
       counts,
+      coldAtRestBytes: coldAtRest,
       startup: first.startup,
       atRest,
       withUnrelated,
