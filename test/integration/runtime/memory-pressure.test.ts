@@ -67,8 +67,12 @@ test('a controller with a 64 MiB heap on namespaces full of unrelated objects co
   const port = (JSON.parse(controller.lines.find((l) => l.includes('"http listening"')) ?? '{}') as { port?: number }).port;
   assert.ok(port, 'the controller logged its port');
 
-  await createRelease(admin, ns, 'shop', { targetDeployment: 'shop', canaryVersion: 'shop:v2', strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100 }] } });
-  const done = await waitPhase(admin, ns, 'shop', 'Completed', 180_000);
+  await createRelease(admin, ns, 'shop', { targetDeployment: 'shop', canaryVersion: 'shop:v2', strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] } });
+  const done = await waitPhase(admin, ns, 'shop', 'Completed', 180_000).catch(async (err: unknown) => {
+    const cd = await admin.get<KubeObject & { status?: unknown }>(kinds.CanaryDeployment, ns, 'shop');
+    const target = await admin.get<KubeObject & { spec?: unknown; status?: unknown }>(kinds.Deployment, ns, 'shop');
+    throw new Error(`${(err as Error).message}; status ${JSON.stringify(cd?.status)}; target ${JSON.stringify({ spec: target?.spec, status: target?.status })}; controller ${controller.child.exitCode === null ? 'running' : `exited ${controller.child.exitCode}`}:\n${controller.lines.slice(-25).join('\n')}`);
+  });
   assert.equal(done.status?.phase, 'Completed');
   assert.equal(controller.child.exitCode, null, `the controller is still running:\n${controller.lines.slice(-5).join('\n')}`);
 
