@@ -20,6 +20,7 @@ import { installCodedance } from '../src/cluster/install.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
 import { createKubeClient, type KubeClient } from '../src/runtime/client.ts';
 import * as kinds from '../src/runtime/kinds.ts';
+import { CONTROLLER_NODE_OPTIONS } from '../src/api/manifests.ts';
 import { startSimulator, type Simulator } from '../src/sim/simulator.ts';
 
 export const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -119,12 +120,21 @@ export interface ControllerProcess {
   readonly url: string;
   readonly logFile: string;
   readonly child: ChildProcess;
+  /** The inspector's WebSocket URL, when started with `--inspect=127.0.0.1:0` in `nodeArgs`. */
+  inspectorUrl(): string | undefined;
+  /** Milliseconds from spawn until its log said: HTTP listening, caches synced, controllers started (seen here, as the lines arrive). */
+  readonly startup: { listeningMs: number; syncedMs: number; startedMs: number };
   /** SIGTERM, then SIGKILL after 15 s; resolves when it exited. */
   stop(): Promise<void>;
 }
 
 export interface StartControllerOptions {
-  namespace: string;
+  /** Passed as --namespace; unset: the whole cluster, as the shipped manifests run it. */
+  namespace?: string;
+  /** Passed as --controllers. @default 'canary' */
+  controllers?: string;
+  /** Node flags before the script (e.g. `--max-old-space-size=64`). */
+  nodeArgs?: string[];
   /** Passed as --prometheus-url (omitted: the controller runs without one). */
   prometheusUrl?: string;
   /** Name of the log file under the env's log folder. */
@@ -132,16 +142,19 @@ export interface StartControllerOptions {
 }
 
 /**
- * Starts `node src/main.ts --controllers canary` for one namespace, under the controller
- * identity, and resolves once its HTTP server listens and its controller has started
+ * Starts `node src/cli/main.ts controller --controllers canary` (the image's entry) for one namespace (or the given
+ * controllers over the whole cluster), under the controller identity, and resolves once its HTTP server listens and its controller has started
  * (caches synced). The Node is this process's own (the project's Node 26).
  */
 export async function startControllerProcess(env: BenchEnv, options: StartControllerOptions): Promise<ControllerProcess> {
   const args = [
-    join(repo, 'src', 'main.ts'),
+    ...(options.nodeArgs ?? []),
+    // The shipped entry (the image runs `codedance controller`): it turns Node's compile cache on.
+    join(repo, 'src', 'cli', 'main.ts'),
+    'controller',
     '--kubeconfig', env.state.controllerKubeconfigPath,
-    '--namespace', options.namespace,
-    '--controllers', 'canary',
+    ...(options.namespace ? ['--namespace', options.namespace] : []),
+    '--controllers', options.controllers ?? 'canary',
     '--leader-elect=false',
     '--http-port', '0',
     '--log-level', 'info',
@@ -149,9 +162,12 @@ export async function startControllerProcess(env: BenchEnv, options: StartContro
   ];
   const logFile = join(env.logDir, `${options.name}.log`);
   const log: WriteStream = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The V8 flags the shipped Deployment sets (NODE_OPTIONS), so memory is measured as deployed.
+  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: CONTROLLER_NODE_OPTIONS } });
   let port: number | undefined;
   let started = false;
+  const spawnedAt = performance.now();
+  const startup = { listeningMs: NaN, syncedMs: NaN, startedMs: NaN };
   let buffered = '';
   const tail: string[] = [];
   child.stdout.on('data', (chunk: Buffer) => {
@@ -163,11 +179,22 @@ export async function startControllerProcess(env: BenchEnv, options: StartContro
       tail.push(line);
       if (tail.length > 20) tail.shift();
       // Only the start-up lines matter here; the rest stays in the log file.
-      if (port === undefined && line.includes('"http listening"')) port = (JSON.parse(line) as { port?: number }).port;
-      if (line.includes('"controller started"')) started = true;
+      if (port === undefined && line.includes('"http listening"')) {
+        port = (JSON.parse(line) as { port?: number }).port;
+        startup.listeningMs = performance.now() - spawnedAt;
+      }
+      if (line.includes('"caches synced"') && Number.isNaN(startup.syncedMs)) startup.syncedMs = performance.now() - spawnedAt;
+      if (line.includes('"controller started"') && !started) {
+        started = true;
+        startup.startedMs = performance.now() - spawnedAt;
+      }
     }
   });
-  child.stderr.on('data', (chunk: Buffer) => log.write(chunk));
+  let inspectorUrl: string | undefined;
+  child.stderr.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(chunk.toString('utf8'))?.[1];
+  });
   const exited = once(child, 'exit');
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -189,7 +216,7 @@ export async function startControllerProcess(env: BenchEnv, options: StartContro
     throw err;
   }
   if (child.pid === undefined) throw new Error('the controller process has no pid');
-  return { pid: child.pid, url: `http://127.0.0.1:${port}`, logFile, child, stop };
+  return { pid: child.pid, url: `http://127.0.0.1:${port}`, logFile, child, startup, inspectorUrl: () => inspectorUrl, stop };
 }
 
 /** Runs `fn` with a controller process, stopping it afterwards whatever happens. */

@@ -20,18 +20,20 @@ import { parseArgs } from 'node:util';
 import { benchConsole, type ConsoleResult } from './console.ts';
 import { createNamespace, repo, startEnv, type BenchEnv } from './env.ts';
 import { benchFirstWeight, type FirstWeightResult } from './first-weight.ts';
+import { benchMemory, CONFIGMAP_BYTES, type MemoryReading, type MemoryResult } from './memory.ts';
+import { MEMORY_IDLE_MS } from './memory.ts';
 import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
 import { PROMETHEUS_POLL_MS, benchCrashRollback, benchMetricsRollback, type MetricsRollbackResult, type RollbackResult } from './rollback.ts';
 import { mib, ms, round, summarize, table, type Summary } from './stats.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 
-const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'scale', 'console'] as const;
+const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'scale', 'console', 'memory'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /** How many of each, full and quick. */
 const COUNTS = {
-  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, scale: [100, 300], console: 300 },
-  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, scale: [20, 50], console: 300 },
+  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, scale: [100, 300], console: 300, memory: { configMaps: 5000, deployments: 2000, namespaces: 100, releases: 200 } },
+  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, scale: [20, 50], console: 300, memory: { configMaps: 500, deployments: 200, namespaces: 20, releases: 50 } },
 } as const;
 type Counts = (typeof COUNTS)[keyof typeof COUNTS];
 
@@ -69,6 +71,7 @@ interface Results {
   rollbackCrash?: RollbackResult;
   scale?: ScaleResult;
   console?: ConsoleResult;
+  memory?: MemoryResult;
   /** Median of every write round trip sampled in the run: the unit of the ratios. */
   unitMs?: number;
   /** The headline figures: medians in ms and their ratio to the write round trip. */
@@ -248,7 +251,44 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
       })),
     };
   }
+  if (selection.has('memory')) {
+    progress(`memory: at rest, ${counts.memory.configMaps} ConfigMaps + ${counts.memory.deployments} Deployments unrelated, ${counts.memory.releases} releases in flight`);
+    results.memory = await benchMemory(env, counts.memory, progress);
+  }
   return results;
+}
+
+/** The memory goals of issue 17, checked against a run. */
+const MEMORY_GOALS = { atRestMiB: 100, unrelatedGrowthMiB: 20, perReleaseMiB: 0.1, readyAfterSyncMs: 1000 };
+
+function memoryRows(m: MemoryResult): string {
+  const MiB = 2 ** 20;
+  const f = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
+  const heap = (r: MemoryReading): string => (r.heap ? `${f(r.heap.heapUsedBytes)} / ${f(r.heap.heapTotalBytes)}` : '-');
+  const cached = (r: MemoryReading): string => (r.heap ? String(Object.values(r.heap.cacheObjects).reduce((a, b) => a + b, 0)) : '-');
+  const ok = (good: boolean): string => (good ? 'met' : 'MISSED');
+  const growth = m.withUnrelated.rssBytes - m.atRest.rssBytes;
+  const freshGrowth = m.freshOnFullCluster.rssBytes - m.atRest.rssBytes;
+  const perRelease = (m.withReleases.rssBytes - m.beforeReleases.rssBytes) / m.releasesInFlight;
+  const liveOf = (r: MemoryReading): number => r.afterGc?.heap?.heapUsedBytes ?? NaN;
+  const livePerRelease = (liveOf(m.withReleases) - liveOf(m.beforeReleases)) / m.releasesInFlight;
+  const live = (r: MemoryReading): string => (r.afterGc ? `${f(r.afterGc.rssBytes)} / ${f(liveOf(r))}` : '-');
+  const readyAfterSync = m.startup.startedMs - m.startup.syncedMs;
+  const rows = [
+    ['at rest (no release, empty cluster)', f(m.atRest.rssBytes), heap(m.atRest), live(m.atRest), cached(m.atRest), `≤ ${MEMORY_GOALS.atRestMiB} MiB: ${ok(m.atRest.rssBytes <= MEMORY_GOALS.atRestMiB * MiB)}`],
+    [`+ ${m.counts.configMaps} ConfigMaps (${CONFIGMAP_BYTES / 1024} KiB) + ${m.counts.deployments} Deployments, unrelated`, `${f(m.withUnrelated.rssBytes)} (+${f(growth)})`, heap(m.withUnrelated), live(m.withUnrelated), cached(m.withUnrelated), `growth < ${MEMORY_GOALS.unrelatedGrowthMiB} MiB: ${ok(growth < MEMORY_GOALS.unrelatedGrowthMiB * MiB)}`],
+    ['a fresh controller on that full cluster', `${f(m.freshOnFullCluster.rssBytes)} (+${f(freshGrowth)}; peak ${f(m.freshOnFullCluster.peakRssBytes)})`, heap(m.freshOnFullCluster), live(m.freshOnFullCluster), cached(m.freshOnFullCluster), `growth < ${MEMORY_GOALS.unrelatedGrowthMiB} MiB: ${ok(freshGrowth < MEMORY_GOALS.unrelatedGrowthMiB * MiB)}`],
+    [`its apps, before any release`, f(m.beforeReleases.rssBytes), heap(m.beforeReleases), live(m.beforeReleases), cached(m.beforeReleases), ''],
+    [`${m.releasesInFlight} releases in flight`, f(m.withReleases.rssBytes), heap(m.withReleases), live(m.withReleases), cached(m.withReleases), `RSS ${(perRelease / MiB).toFixed(3)} MiB per release (≤ ${MEMORY_GOALS.perReleaseMiB}): ${ok(perRelease <= MEMORY_GOALS.perReleaseMiB * MiB)}; live heap ${(livePerRelease / MiB).toFixed(3)} MiB: ${ok(livePerRelease <= MEMORY_GOALS.perReleaseMiB * MiB)}`],
+  ];
+  const lines = [table(['controller (canary + webapp, whole cluster)', 'RSS', 'heap used / total', 'after a full GC: RSS / heap used', 'cached objects', 'goal'], rows)];
+  const s = m.startup;
+  lines.push(`start-up: HTTP listening ${ms(s.listeningMs)}, caches synced ${ms(s.syncedMs)}, controllers started ${ms(s.startedMs)} after spawn (ready ${ms(readyAfterSync)} after the sync: ${ok(readyAfterSync < MEMORY_GOALS.readyAfterSyncMs)}); on the full cluster: synced ${ms(m.freshStartup.syncedMs)}, started ${ms(m.freshStartup.startedMs)}`);
+  lines.push(`a first start with a possibly cold compile cache (after a code change; a new pod): ${f(m.coldAtRestBytes)} RSS at rest; the rows above are warm starts`);
+  lines.push(`unrelated objects created in ${m.createSeconds.toFixed(0)} s; RSS read after ${MEMORY_IDLE_MS / 1000} s idle (median of 5 readings)`);
+  const caches = m.withReleases.heap?.cacheObjects ?? {};
+  if (Object.keys(caches).length) lines.push(`caches with releases in flight (objects): ${Object.entries(caches).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  return lines.join('\n');
 }
 
 function report(results: Results): string {
@@ -279,6 +319,11 @@ function report(results: Results): string {
     lines.push('');
     lines.push(stageRows(s));
     lines.push('  wall time is the whole cluster: kube-controller-manager, the scheduler and kwok make and remove the pods of every step and promotion (the "waiting for ... available / roll out" stages)');
+  }
+  if (results.memory) {
+    lines.push('');
+    lines.push('Memory (issue 17):');
+    lines.push(memoryRows(results.memory));
   }
   return lines.join('\n');
 }

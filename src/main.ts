@@ -21,7 +21,7 @@ import { createLeaderElector, resolveLeaderElectionTiming, type LeaderElector } 
 import { processIdentity } from './runtime/identity.ts';
 import { describeError } from './runtime/errors.ts';
 import { controllers as registry, type ControllerEntry } from './controllers.ts';
-import { startClusterDashboard, type DashboardServer } from './dashboard/index.ts';
+import type { DashboardServer } from './dashboard/index.ts';
 
 const usage = `usage: codedance controller [flags]
 
@@ -262,6 +262,9 @@ export async function run(args: string[]): Promise<number> {
     metrics,
     watchTimeoutSeconds: options.watchTimeoutSeconds,
   });
+  metrics.addCaches(() =>
+    manager.caches().map((c) => ({ kind: c.kind.kind, selector: c.labelSelector, shape: c.shape, objects: c.store.size(), bytes: c.store.bytes() })),
+  );
 
   let elector: LeaderElector | undefined;
   http.addReadiness(() => {
@@ -347,6 +350,8 @@ export async function run(args: string[]): Promise<number> {
   if (options.dashboardPort !== undefined) {
     // Its own informer, so a standby replica serves it too; its own port, apart from the probes.
     try {
+      // Loaded only when asked for: its modules (schemas, pages) cost ~10 MiB of RSS at rest.
+      const { startClusterDashboard } = await import('./dashboard/index.ts');
       dashboard = await startClusterDashboard({
         client,
         kubeConfig,

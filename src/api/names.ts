@@ -6,6 +6,11 @@
  * tenth of a second of every CLI command's start.
  */
 
+/** The API group of WebApp. */
+export const WebAppGroup = 'apps.codedance.io';
+/** WebApp's served version. */
+export const WebAppVersion = 'v1alpha1';
+
 /** The API group of CanaryDeployment. */
 export const GROUP = 'deploy.codedance.io';
 /** Its served version. */

@@ -16,8 +16,10 @@ import {
 } from './canary-deployment.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
 
-export const GROUP = 'apps.codedance.io';
-export const VERSION = 'v1alpha1';
+import { WebAppGroup, WebAppVersion } from './names.ts';
+
+export const GROUP = WebAppGroup;
+export const VERSION = WebAppVersion;
 
 export const WebAppPhases = ['Pending', 'Creating', 'Running', 'Failed', 'Deleting'] as const;
 export type WebAppPhase = (typeof WebAppPhases)[number];

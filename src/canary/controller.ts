@@ -1,13 +1,17 @@
 /**
  * The CanaryDeployment controller's wiring: what it owns and watches, its finalizer.
  *
- * - owns Deployments and Services (the canary Deployment, canary and preview Services):
- *   their changes (a canary becoming available) reconcile the release at once;
- * - watches Deployments mapped by target name (the user's Deployment rolling out the
- *   promoted version), through an index the reconciler keeps;
+ * - owns Deployments and Services (the canary Deployment, canary and preview Services),
+ *   cached by the label every object it makes carries: their changes (a canary becoming
+ *   available) reconcile the release at once;
+ * - references the Deployments and Services each release names (its target, the user's
+ *   Service, the names its canary objects take): only those are cached whole, and a change
+ *   of one (the user's Deployment rolling out the promoted version) reconciles the release;
  * - watches canary Pods (label `deploy.codedance.io/role=canary`), mapped by their
  *   `deploy.codedance.io/canary` label, so a crash-looping canary is rolled back as soon
  *   as the Pod says so;
+ * - what it caches, and why: docs/memory.md (never every Deployment or Service of the
+ *   cluster, never ConfigMaps or Secrets);
  * - the finalizer `deploy.codedance.io/cleanup` returns all traffic to stable and
  *   removes the canary before a deleted CanaryDeployment goes;
  * - its error policy (./error-policy.ts) turns every provider error and invalid spec into
@@ -15,7 +19,9 @@
  *   back to stable first;
  * - with a registry, the per-release series of ./release-metrics.ts on `/metrics`.
  */
-import { OwnerLabel, RoleLabel, type CanaryDeployment } from '../api/canary-deployment.ts';
+import type { CanaryDeployment } from '../api/canary-deployment.ts';
+// Constants from names.ts: the schemas (TypeBox) stay out of the controller process.
+import { OwnerLabel, RoleLabel } from '../api/names.ts';
 import { controller, type Controller, type ObjectKey, type Reconciler } from '../runtime/controller.ts';
 import type { Store } from '../runtime/store.ts';
 import type { Registry } from 'prom-client';
@@ -23,6 +29,32 @@ import { registerReleaseMetrics } from './release-metrics.ts';
 import { CanaryDeployment as CanaryDeploymentKind, Deployment, Pod, Service } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { createCanaryReconciler, type CanaryReconcilerOptions } from './reconcile.ts';
+import { trafficRecordOf } from './traffic-record.ts';
+import { canaryDeploymentName, canaryServiceName } from './workloads.ts';
+
+/** Label selector of everything a release makes (each carries `deploy.codedance.io/canary: <name>`). */
+export const MadeByRelease = OwnerLabel;
+
+/**
+ * The Deployments a release reads by name: its target, its canary (a same-named object
+ * that is not the release's must be seen, to refuse it), and those its record scales.
+ */
+export function deploymentsNamedBy(cd: CanaryDeployment): ObjectKey[] {
+  const names = [cd.spec.targetDeployment, canaryDeploymentName(cd.spec.targetDeployment)];
+  for (const o of cd.status?.traffic?.objects ?? []) if (o.kind === 'Deployment') names.push(o.name);
+  return names.map((name) => ({ namespace: cd.metadata.namespace, name }));
+}
+
+/** The Services a release reads by name: the stable one (spec and record) and its canary and preview names. */
+export function servicesNamedBy(cd: CanaryDeployment): ObjectKey[] {
+  const names = new Set<string>();
+  for (const stable of [cd.spec.service?.name ?? cd.spec.targetDeployment, cd.status?.traffic?.service ?? trafficRecordOf(cd.spec).service]) {
+    names.add(stable);
+    names.add(canaryServiceName(stable));
+    names.add(cd.spec.strategy?.blueGreen?.previewService ?? `${stable}-preview`);
+  }
+  return [...names].map((name) => ({ namespace: cd.metadata.namespace, name }));
+}
 
 export const CanaryControllerName = 'canary';
 export const CanaryFinalizer = 'deploy.codedance.io/cleanup';
@@ -51,15 +83,17 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
     reconcile,
     finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup },
     errorPolicy: reconciler.errorPolicy,
-    owns: [Deployment, Service],
+    // What it made, by label: their changes reconcile the release, and teardown finds them by owner.
+    owns: [
+      { kind: Deployment, labelSelector: MadeByRelease },
+      { kind: Service, labelSelector: MadeByRelease },
+    ],
+    // What it reads by name, whole: only those of the cluster's Deployments and Services.
+    references: [
+      { kind: Deployment, names: deploymentsNamedBy },
+      { kind: Service, names: servicesNamedBy },
+    ],
     watches: [
-      {
-        kind: Deployment,
-        map: (obj: KubeObject): ObjectKey[] => {
-          const ns = obj.metadata.namespace ?? '';
-          return reconciler.releasesOfTarget(ns, obj.metadata.name ?? '').map((name) => ({ namespace: ns, name }));
-        },
-      },
       {
         kind: Pod,
         labelSelector: `${RoleLabel}=canary,${OwnerLabel}`,

@@ -7,7 +7,8 @@
  * Events and notifications never hold a release up: Events are published together at
  * the end of a batch; notifications are sent in the background.
  */
-import { GROUP, RoleLabel, type CanaryDeployment, type NotificationEvent, type TrafficProviderName, type TrafficRecord } from '../api/canary-deployment.ts';
+import type { CanaryDeployment, NotificationEvent, TrafficProviderName, TrafficRecord } from '../api/canary-deployment.ts';
+import { GROUP, OwnerLabel, RoleLabel } from '../api/names.ts';
 import { isConflict, type KubeClient, type KubeObject } from '../runtime/client.ts';
 import { apply } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
@@ -110,8 +111,8 @@ function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service 
 export function teardownEnv(cd: CanaryDeployment, ctx: ReconcileContext, notify: Notifier | undefined): TeardownEnv {
   const ns = cd.metadata.namespace ?? '';
   const record = cd.status?.traffic ?? trafficRecordOf(cd.spec);
-  const service = ctx.cache<Service>(ServiceKind).get(ns, record.service);
-  const stable = ctx.cache<Deployment>(DeploymentKind).get(ns, cd.spec.targetDeployment);
+  const service = ctx.cache<Service>(ServiceKind, { referenced: true }).get(ns, record.service);
+  const stable = ctx.cache<Deployment>(DeploymentKind, { referenced: true }).get(ns, cd.spec.targetDeployment);
   return { cd, ctx, notify, recorded: { provider: providerFor(ctx.client, record.provider), target: targetOf(cd, record, service, stable) } };
 }
 
@@ -205,7 +206,8 @@ async function ensureCanary(env: ReleaseEnv, image: string): Promise<void> {
   if (needsService && !env.service) {
     throw new Error(`Service ${env.target.service.name} not found: traffic provider ${settings.provider} routes through it (set spec.service.name)`);
   }
-  const services = ctx.cache<Service>(ServiceKind);
+  // By name: whoever's it is (a Service of that name that is not the release's is refused below).
+  const services = ctx.cache<Service>(ServiceKind, { referenced: true });
   const canaryService = needsService && env.service ? buildCanaryService(cd, env.service, env.target.canaryService, 'canary') : undefined;
   const previewService =
     needsService && env.service && settings.blueGreen
@@ -292,11 +294,12 @@ async function deleteCanary(env: TeardownEnv): Promise<void> {
   const { cd, ctx } = env;
   const uid = cd.metadata.uid ?? '';
   const ns = cd.metadata.namespace;
-  for (const d of ctx.cache<Deployment>(DeploymentKind).byIndex('controller-owner', uid)) {
+  // By owner, from the caches of what releases make (label-selected).
+  for (const d of ctx.cache<Deployment>(DeploymentKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
     if (d.metadata.namespace !== ns || d.metadata.deletionTimestamp) continue;
     await ctx.client.delete(DeploymentKind, ns, d.metadata.name ?? '', { propagationPolicy: 'Background', preconditions: { uid: d.metadata.uid } });
   }
-  for (const svc of ctx.cache<Service>(ServiceKind).byIndex('controller-owner', uid)) {
+  for (const svc of ctx.cache<Service>(ServiceKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
     if (svc.metadata.namespace !== ns || svc.metadata.deletionTimestamp) continue;
     const role = svc.metadata.labels?.[RoleLabel];
     if (role !== 'canary' && role !== 'preview') continue;

@@ -25,7 +25,8 @@ import {
   Service as ServiceKind,
 } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
-import { OwnerLabel, PausedByAnnotation, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import type { CanaryDeployment, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import { OwnerLabel, PausedByAnnotation, RoleLabel } from '../api/names.ts';
 import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
@@ -365,12 +366,13 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */
   function lookUp(cd: CanaryDeployment, ctx: ReconcileContext) {
     const ns = cd.metadata.namespace ?? '';
-    const deployments = ctx.cache<Deployment>(DeploymentKind);
+    // By name, from the caches of what releases name (controller.ts: references).
+    const deployments = ctx.cache<Deployment>(DeploymentKind, { referenced: true });
     return {
       deployments,
       stable: deployments.get(ns, cd.spec.targetDeployment),
       canary: deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)),
-      service: ctx.cache<Service>(ServiceKind).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
+      service: ctx.cache<Service>(ServiceKind, { referenced: true }).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
       pods: ctx
         .cache<Pod>(PodKind)
         .list(ns)

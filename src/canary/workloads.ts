@@ -25,7 +25,7 @@
  * (`kwok.codedance.io/crash: "true"`) without touching the stable pods.
  */
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
-import { GROUP, OwnerLabel, RoleLabel, VERSION } from '../api/canary-deployment.ts';
+import { GROUP, OwnerLabel, RoleLabel, VERSION } from '../api/names.ts';
 import type { KubeObject, OwnerReference } from '../runtime/client.ts';
 
 /** Annotation on a CanaryDeployment with extra labels (JSON) for the canary pods. */

@@ -135,6 +135,12 @@ export interface ListOptions {
   resourceVersion?: string;
   limit?: number;
   continue?: string;
+  /**
+   * Ask for metadata only (`PartialObjectMetadataList`): the API server leaves out spec,
+   * data and status, so a cache of a big kind costs only names, labels and owners.
+   * Items come back with `kind: PartialObjectMetadata`. @default false
+   */
+  metadataOnly?: boolean;
 }
 
 export interface WatchOptions {
@@ -146,7 +152,13 @@ export interface WatchOptions {
   timeoutSeconds?: number;
   /** @default true */
   allowWatchBookmarks?: boolean;
+  /** Stream `PartialObjectMetadata` objects only (see {@link ListOptions.metadataOnly}). @default false */
+  metadataOnly?: boolean;
 }
+
+/** Accept headers asking the API server for metadata only (as controller-runtime's metadata-only watches do). */
+const MetadataListAccept = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const MetadataAccept = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export interface ApplyOptions {
   /** Take ownership of fields another manager owns. @default true */
@@ -273,8 +285,8 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
     options.onThrottle?.(wait, `${method} ${path.split('?')[0]}`);
   }
 
-  async function headers(contentType?: string): Promise<Record<string, string>> {
-    const result: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent };
+  async function headers(contentType?: string, accept = 'application/json'): Promise<Record<string, string>> {
+    const result: Record<string, string> = { accept, 'user-agent': userAgent };
     const authorization = await kc.authorization();
     if (authorization) result.authorization = authorization;
     if (contentType) result['content-type'] = contentType;
@@ -290,14 +302,14 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
     counts[key] = (counts[key] ?? 0) + 1;
   }
 
-  async function send<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+  async function send<T>(method: string, path: string, body?: unknown, contentType?: string, accept?: string): Promise<T> {
     count(method, path);
     await throttle(method, path);
     let response: Dispatcher.ResponseData;
     try {
       response = await request(`${server}${path}`, {
         method: method as Dispatcher.HttpMethod,
-        headers: await headers(body === undefined ? undefined : (contentType ?? 'application/json')),
+        headers: await headers(body === undefined ? undefined : (contentType ?? 'application/json'), accept),
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         dispatcher: agent,
         headersTimeout: requestTimeoutMs,
@@ -341,7 +353,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
     try {
       response = await request(`${server}${path}`, {
         method: 'GET',
-        headers: await headers(),
+        headers: await headers(undefined, opts.metadataOnly ? MetadataAccept : undefined),
         dispatcher: agent,
         signal,
         headersTimeout: requestTimeoutMs,
@@ -402,7 +414,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
           limit: opts.limit,
           continue: opts.continue,
         });
-      return send<ObjectList<T>>('GET', path);
+      return send<ObjectList<T>>('GET', path, undefined, undefined, opts.metadataOnly ? MetadataListAccept : undefined);
     },
     watch,
     create<T extends KubeObject>(kind: ResourceKind, object: T) {

@@ -31,8 +31,14 @@ export interface ObjectKey {
 export interface ReconcileContext {
   /** For writes (and for reads the caches cannot answer). */
   client: KubeClient;
-  /** The informer cache of a kind this controller reconciles, owns, watches or lists in `caches`. */
-  cache<T extends KubeObject>(kind: ResourceKind): Store<T>;
+  /**
+   * The informer cache of a kind this controller reconciles, owns, watches or lists in
+   * `caches`; never another controller's. Without `select`, the controller must declare
+   * one full cache of the kind (declarations with the same selector count once); with
+   * several, `select` names which (label selector and shape, exactly as declared).
+   * Throws a `ManagerError` (`CacheNotWatched`, `AmbiguousCache`) otherwise.
+   */
+  cache<T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T>;
   /** Events about objects, reported as `codedance.io/<controller>`. */
   events: EventRecorder;
   /** Logger whose lines carry `controller` and `key`. */
@@ -51,13 +57,47 @@ export interface ReconcileContext {
 /** Reconciles one object (read from the cache: frozen, copy before changing). */
 export type Reconciler<T extends KubeObject> = (obj: T, ctx: ReconcileContext) => Promise<Action>;
 
+/** Which of a kind's caches: its label selector and its shape. */
+export interface CacheSelect {
+  /** Only objects with these labels (a label selector). @default every object of the kind */
+  labelSelector?: string;
+  /**
+   * Metadata only (name, labels, owners, resourceVersion; no spec, data or status): the
+   * API server sends nothing else, so a cache of a big kind (ConfigMaps, Secrets) costs a
+   * few hundred bytes per object. @default false
+   */
+  metadataOnly?: boolean;
+  /** The objects the primaries name (see {@link ReferenceSpec}), whole. @default false */
+  referenced?: boolean;
+}
+
+/**
+ * Objects of a kind that each primary names (a release's target Deployment, the user's
+ * Service): cached whole, but only those, through a metadata-only watch of the kind and
+ * one GET per change of a named object (`references.ts`). A change of a named object
+ * reconciles the primaries that name it, and a reconcile starts only once what its primary
+ * names has been fetched. Read with `ctx.cache(kind, { referenced: true })`.
+ */
+export interface ReferenceSpec<T extends KubeObject> {
+  kind: ResourceKind;
+  /** The objects `obj` names (same namespace or not); called on every change of a primary. */
+  names(obj: T): ObjectKey[];
+}
+
+/**
+ * One cache of a kind. Every cache is trimmed (`transform.ts`: managedFields of other
+ * field managers and the last-applied annotation dropped); a bare `ResourceKind` means
+ * every object, in full.
+ */
+export interface CacheSpec extends CacheSelect {
+  kind: ResourceKind;
+}
+
 /** A secondary kind whose changes map to primary keys. */
-export interface WatchSpec {
+export interface WatchSpec extends CacheSelect {
   kind: ResourceKind;
   /** Keys of the primary objects to reconcile when `obj` changes. */
   map(obj: KubeObject): ObjectKey[];
-  /** Watch only objects with these labels (a label selector). */
-  labelSelector?: string;
 }
 
 /** A custom index of one kind's cache. */
@@ -81,12 +121,18 @@ export interface ControllerOptions<T extends KubeObject> {
     name: string;
     cleanup(obj: T, ctx: ReconcileContext): Promise<Action | void>;
   };
-  /** Child kinds: a change to a child reconciles its controller owner (ownerReferences with `controller: true`). */
-  owns?: ResourceKind[];
+  /**
+   * Child kinds: a change to a child reconciles its controller owner (ownerReferences with
+   * `controller: true`). Give a label selector the children carry (`{ kind, labelSelector }`)
+   * so the cache holds them and not every object of the kind in the cluster.
+   */
+  owns?: (ResourceKind | CacheSpec)[];
   /** Other kinds, mapped to primary keys by a function. */
   watches?: WatchSpec[];
+  /** Objects the primaries name, cached whole but only those (see {@link ReferenceSpec}). */
+  references?: ReferenceSpec<T>[];
   /** Kinds to cache (readable through `ctx.cache`) without triggering reconciles. */
-  caches?: ResourceKind[];
+  caches?: (ResourceKind | CacheSpec)[];
   /** Extra cache indexes (read with `ctx.cache(kind).byIndex(name, value)`); the kind must be cached by this controller. */
   indexes?: IndexSpec[];
   /** Watch only primaries with these labels. */
@@ -116,6 +162,22 @@ export interface Controller<T extends KubeObject> {
   readonly options: ControllerOptions<T>;
 }
 
+/** A cache declaration as a {@link CacheSpec}. */
+export function cacheSpecOf(entry: ResourceKind | CacheSpec): CacheSpec {
+  return 'kind' in entry && typeof entry.kind === 'object' ? (entry as CacheSpec) : { kind: entry as ResourceKind };
+}
+
+/** Every cache a controller declares (primary first), as {@link CacheSpec}s. */
+export function declaredCaches(options: ControllerOptions<KubeObject>): CacheSpec[] {
+  return [
+    { kind: options.kind, labelSelector: options.labelSelector },
+    ...(options.owns ?? []).map(cacheSpecOf),
+    ...(options.watches ?? []).map((w) => ({ kind: w.kind, labelSelector: w.labelSelector, metadataOnly: w.metadataOnly })),
+    ...(options.caches ?? []).map(cacheSpecOf),
+    ...(options.references ?? []).map((r) => ({ kind: r.kind, referenced: true })),
+  ];
+}
+
 /** Describes a controller; misuse (duplicate names, bad concurrency...) is reported when the manager starts. */
 export function controller<T extends KubeObject>(options: ControllerOptions<T>): Controller<T> {
   return { options };
@@ -128,10 +190,10 @@ export function validateController(options: ControllerOptions<KubeObject>): stri
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
     problems.push(`concurrency must be a positive integer (got ${options.concurrency})`);
   }
-  for (const owned of options.owns ?? []) {
+  for (const owned of (options.owns ?? []).map((o) => cacheSpecOf(o).kind)) {
     if (!owned.namespaced && options.kind.namespaced) problems.push(`owns ${owned.kind}: a cluster-scoped object cannot have a namespaced owner`);
   }
-  const cached = [options.kind, ...(options.owns ?? []), ...(options.watches ?? []).map((w) => w.kind), ...(options.caches ?? [])];
+  const cached = declaredCaches(options).map((c) => c.kind);
   for (const index of options.indexes ?? []) {
     if (!cached.some((k) => k.group === index.kind.group && k.kind === index.kind.kind)) {
       problems.push(`index '${index.name}' is on ${index.kind.kind}, which this controller does not cache`);

@@ -15,6 +15,7 @@ import type { ResourceKind } from './kinds.ts';
 import type { Clock } from './clock.ts';
 import { createStore, type IndexFn, type Store, type StoreChange } from './store.ts';
 import { reflector } from './reflector.ts';
+import type { Transform } from './transform.ts';
 import { watcher, type RestartReason, type WatcherClient, type WatcherError, type WatcherOptions } from './watcher.ts';
 
 /** Informer settings. */
@@ -23,6 +24,10 @@ export interface InformerOptions<T extends KubeObject> {
   namespaces?: string[];
   labelSelector?: string;
   fieldSelector?: string;
+  /** List and watch metadata only (the API server sends `PartialObjectMetadata`); pair it with a transform that names the kind. @default false */
+  metadataOnly?: boolean;
+  /** What the store keeps of each object (see `transform.ts`). @default the object as sent */
+  transform?: Transform<T>;
   /** Extra indexes by name. */
   indexes?: Record<string, IndexFn<T>>;
   /** Server-side watch timeout. @default 300 */
@@ -34,7 +39,7 @@ export interface InformerOptions<T extends KubeObject> {
   /** Called when a listener throws or its promise rejects (for logs). @default a line on stderr */
   onListenerError?: (kind: ResourceKind, error: unknown) => void;
   /** Extra watcher settings (backoff, stall margin...). */
-  watcher?: Omit<WatcherOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'clock'>;
+  watcher?: Omit<WatcherOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'metadataOnly' | 'clock'>;
 }
 
 /** A running (or not yet started) informer. */
@@ -93,13 +98,14 @@ export function createInformer<T extends KubeObject>(client: WatcherClient, kind
                 namespace: scope,
                 labelSelector: options.labelSelector,
                 fieldSelector: options.fieldSelector,
+                metadataOnly: options.metadataOnly,
                 timeoutSeconds: options.timeoutSeconds ?? options.watcher?.timeoutSeconds,
                 clock: options.clock,
               },
               signal,
               { onRestart: (reason, error) => options.onRestart?.(kind, reason, error) },
             ),
-            { writer, scope, source: scope ?? '*', onChange },
+            { writer, scope, source: scope ?? '*', onChange, transform: options.transform },
           ),
         ),
       ).then(() => undefined);

@@ -220,3 +220,63 @@ test('an error policy decides the Action: retry, stop, or the default policy', a
   assert.ok(decided.includes('stopped') && decided.includes('defaulted'));
   await manager.stop();
 });
+
+test("ctx.cache answers from the controller's own declarations: never another controller's selected cache, and an ambiguity is an error", async () => {
+  const client = createFakeClient();
+  await client.create(ConfigMap, cm('primary'));
+  await client.create(Secret, { metadata: { name: 'mine', namespace: 'ns', labels: { team: 'a' } } });
+  await client.create(Secret, { metadata: { name: 'theirs', namespace: 'ns', labels: { team: 'b' } } });
+  const manager = createManager({ client, log: silentLogger(), identity: 'test', namespaces: ['ns'] });
+  const seen: Record<string, string[] | string> = {};
+  manager.add(
+    controller<KubeObject>({
+      name: 'selected',
+      kind: ConfigMap,
+      watches: [{ kind: Secret, labelSelector: 'team=a', map: () => [] }],
+      async reconcile(_obj, ctx) {
+        seen.selected = ctx.cache(Secret).list().map((o) => o.metadata.name ?? '');
+        return Action.awaitChange();
+      },
+    }),
+  );
+  manager.add(
+    controller<KubeObject>({
+      name: 'plain',
+      kind: Event,
+      async reconcile() {
+        return Action.awaitChange();
+      },
+    }),
+  );
+  manager.add(
+    controller<KubeObject>({
+      name: 'both',
+      kind: ConfigMap,
+      caches: [Secret, { kind: Secret, labelSelector: 'team=b' }, { kind: Secret, metadataOnly: true }],
+      async reconcile(_obj, ctx) {
+        try {
+          ctx.cache(Secret);
+          seen.both = 'no error';
+        } catch (err) {
+          seen.both = (err as Error).message;
+        }
+        seen.bothNamed = ctx.cache(Secret, { labelSelector: 'team=b' }).list().map((o) => o.metadata.name ?? '');
+        return Action.awaitChange();
+      },
+    }),
+  );
+  await manager.start();
+  await until('reconciled', () => seen.selected !== undefined && seen.bothNamed !== undefined);
+  assert.deepEqual(seen.selected, ['mine'], 'the selected cache, as declared');
+  assert.match(String(seen.both), /2 caches of Secret.*say which/);
+  assert.deepEqual(seen.bothNamed, ['theirs']);
+  assert.deepEqual(
+    manager.cache(Secret, { labelSelector: 'team=b' })?.list().map((o) => o.metadata.name),
+    ['theirs'],
+  );
+  const metadata = manager.cache(Secret, { metadataOnly: true })?.get('ns', 'mine');
+  assert.equal(metadata?.kind, 'Secret');
+  assert.equal(manager.cache(Secret, { labelSelector: 'team=c' }), undefined, 'no fallback to another selector');
+  assert.equal(manager.caches().length, 6, 'ConfigMap (one, shared), Secret team=a, Event, Secret, Secret team=b, Secret metadata');
+  await manager.stop();
+});

@@ -1,7 +1,11 @@
 /**
  * The manager: runs controllers over shared informers.
  *
- * - one informer per (kind, label selector), shared by every controller that needs it;
+ * - one informer per (kind, label selector, shape), shared by every controller that
+ *   declares that cache; every cache is trimmed (`transform.ts`), metadata-only ones hold
+ *   metadata alone;
+ * - a reconcile's `ctx.cache(kind, select?)` answers from its own controller's
+ *   declarations only: another controller's selected cache is never handed out in its place;
  * - reconciles start only after every informer finished its first full list; then every
  *   primary object is reconciled once;
  * - primary changes enqueue the object; child changes enqueue their controller owner;
@@ -14,8 +18,10 @@
  */
 import type { KubeClient, KubeObject, OwnerReference } from './client.ts';
 import { apiVersionOf, type ResourceKind } from './kinds.ts';
-import type { Controller, ControllerOptions, ObjectKey, ReconcileContext } from './controller.ts';
-import { validateController } from './controller.ts';
+import type { CacheSelect, CacheSpec, Controller, ControllerOptions, ObjectKey, ReconcileContext } from './controller.ts';
+import { cacheSpecOf, declaredCaches, validateController } from './controller.ts';
+import { managerFamily, metadataOnly, trimObject, type Transform } from './transform.ts';
+import { createReferenceCache, type ReferenceCache } from './references.ts';
 import { createInformer, type Informer } from './informer.ts';
 import { createWorkQueue, type QueueOutcome, type WorkQueue } from './queue.ts';
 import { keyOf, parseKey, type IndexFn, type Store, type StoreChange } from './store.ts';
@@ -55,14 +61,16 @@ export interface Manager {
   start(): Promise<void>;
   /** True once every informer has finished its first full list. */
   synced(): boolean;
-  /** The shared informer cache of a kind (started by `start`). */
-  cache<T extends KubeObject>(kind: ResourceKind, labelSelector?: string): Store<T> | undefined;
+  /** The shared informer cache of exactly this kind, selector and shape (started by `start`), if some controller declared it. */
+  cache<T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T> | undefined;
+  /** Every informer cache: its kind, selector, shape and store (for metrics and the docs' figures). */
+  caches(): { kind: ResourceKind; labelSelector: string; shape: 'full' | 'metadata' | 'referenced'; store: Store<KubeObject> }[];
   /** Stops taking work, waits for running reconciles (the drain), then stops the watches. */
   stop(): Promise<void>;
 }
 
 /** Failed steps of the manager. */
-export type ManagerErrorKind = 'InvalidController' | 'CacheNotWatched';
+export type ManagerErrorKind = 'InvalidController' | 'CacheNotWatched' | 'AmbiguousCache';
 
 /** Misuse of the manager or of a controller description. */
 export class ManagerError extends RuntimeError<ManagerErrorKind> {
@@ -90,18 +98,28 @@ export function createManager(options: ManagerOptions): Manager {
   let started = false;
   let isSynced = false;
 
-  const informerKey = (kind: ResourceKind, labelSelector?: string): string => `${apiVersionOf(kind)}/${kind.kind}|${labelSelector ?? ''}`;
+  const informerKey = (spec: CacheSpec): string =>
+    `${apiVersionOf(spec.kind)}/${spec.kind.kind}|${spec.labelSelector ?? ''}|${spec.referenced ? 'referenced' : spec.metadataOnly ? 'metadata' : 'full'}`;
+  /** Reference caches by kind (`apiVersion/Kind`), shared by the controllers that name objects of it. */
+  const references = new Map<string, ReferenceCache<KubeObject>>();
+  const specs = new Map<string, CacheSpec>();
 
   /** Custom indexes by kind (`apiVersion/Kind`), gathered from every controller before any informer exists. */
   const indexesByKind = new Map<string, Record<string, IndexFn<KubeObject>>>();
+  // Only our own field managers' entries: apply() compares against them to skip no-op writes.
+  const trim = { keepManager: managerFamily(options.client.fieldManager) };
 
-  function informerFor(kind: ResourceKind, labelSelector?: string): Informer<KubeObject> {
-    const key = informerKey(kind, labelSelector);
+  function informerFor(spec: CacheSpec): Informer<KubeObject> {
+    const key = informerKey(spec);
     let informer = informers.get(key);
     if (!informer) {
+      const { kind, labelSelector } = spec;
+      const transform: Transform<KubeObject> = spec.metadataOnly ? metadataOnly(kind) : (obj) => trimObject(obj, trim);
       informer = createInformer<KubeObject>(options.client, kind, {
         namespaces: options.namespaces,
         labelSelector,
+        metadataOnly: spec.metadataOnly,
+        transform,
         indexes: indexesByKind.get(`${apiVersionOf(kind)}/${kind.kind}`),
         timeoutSeconds: options.watchTimeoutSeconds,
         clock,
@@ -114,17 +132,67 @@ export function createManager(options: ManagerOptions): Manager {
         },
       });
       informers.set(key, informer);
+      specs.set(key, { kind, labelSelector: labelSelector ?? '', metadataOnly: spec.metadataOnly ?? false });
     }
     return informer;
   }
 
-  function cache<T extends KubeObject>(kind: ResourceKind, labelSelector?: string): Store<T> | undefined {
-    const exact = informers.get(informerKey(kind, labelSelector));
-    if (exact) return exact.store as unknown as Store<T>;
-    if (labelSelector !== undefined) return undefined;
-    // Fall back to a selected informer of that kind: better than nothing, and documented.
-    for (const [key, informer] of informers) if (key.startsWith(`${apiVersionOf(kind)}/${kind.kind}|`)) return informer.store as unknown as Store<T>;
-    return undefined;
+  function referenceFor(kind: ResourceKind): ReferenceCache<KubeObject> {
+    const kindKey = `${apiVersionOf(kind)}/${kind.kind}`;
+    let ref = references.get(kindKey);
+    if (!ref) {
+      ref = createReferenceCache<KubeObject>(options.client, kind, {
+        metadata: informerFor({ kind, metadataOnly: true }),
+        transform: (obj) => trimObject(obj, trim),
+        indexes: indexesByKind.get(kindKey),
+        onError: (key, error) => options.log.warn({ kind: kind.kind, key, err: error }, `could not read ${kind.kind} ${key}; tried again at its next change: ${describeError(error)}`),
+      });
+      references.set(kindKey, ref);
+    }
+    return ref;
+  }
+
+  function cache<T extends KubeObject>(kind: ResourceKind, select: CacheSelect = {}): Store<T> | undefined {
+    if (select.referenced) return references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store as unknown as Store<T> | undefined;
+    return informers.get(informerKey({ kind, ...select }))?.store as unknown as Store<T> | undefined;
+  }
+
+  /** The keys (`namespace/name`) a primary names, per reference cache. */
+  function namedBy(c: ControllerOptions<KubeObject>, obj: KubeObject): { ref: ReferenceCache<KubeObject>; keys: string[] }[] {
+    return (c.references ?? []).map((r) => ({
+      ref: referenceFor(r.kind),
+      keys: r.names(obj).map((k) => keyOf(r.kind.namespaced ? (k.namespace ?? obj.metadata.namespace) : undefined, k.name)),
+    }));
+  }
+
+  /**
+   * The cache a controller's `ctx.cache(kind, select?)` means, from its own declarations
+   * only. Without `select`: its one full cache of the kind. An ambiguity or a kind it does
+   * not declare is a programming error, reported as such instead of a silently partial view.
+   */
+  function cacheOf(c: ControllerOptions<KubeObject>, kind: ResourceKind, select?: CacheSelect): Store<KubeObject> {
+    const sameKind = (spec: CacheSpec): boolean => spec.kind.group === kind.group && spec.kind.kind === kind.kind;
+    const declared = new Map(declaredCaches(c).filter(sameKind).map((spec) => [informerKey(spec), spec]));
+    const describe = (spec: CacheSpec): string =>
+      spec.referenced ? '{ referenced: true }' : `{ labelSelector: ${JSON.stringify(spec.labelSelector ?? '')}${spec.metadataOnly ? ', metadataOnly: true' : ''} }`;
+    let key: string;
+    if (select) {
+      key = informerKey({ kind, ...select });
+      if (!declared.has(key)) {
+        const have = [...declared.values()].map(describe).join(', ') || 'none';
+        throw new ManagerError('CacheNotWatched', `controller ${c.name}: no cache of ${kind.kind} with ${describe({ kind, ...select })} (it declares: ${have}); add it to owns, watches or caches`);
+      }
+    } else {
+      const full = [...declared.entries()].filter(([, spec]) => !spec.metadataOnly);
+      if (full.length === 0) throw new ManagerError('CacheNotWatched', `controller ${c.name}: no cache of ${kind.kind}; add it to owns, watches or caches`);
+      if (full.length > 1) {
+        throw new ManagerError('AmbiguousCache', `controller ${c.name}: ${full.length} caches of ${kind.kind} (${full.map(([, spec]) => describe(spec)).join(', ')}); say which: ctx.cache(kind, { labelSelector })`);
+      }
+      key = full[0]![0];
+    }
+    const store = declared.get(key)?.referenced ? references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store : informers.get(key)?.store;
+    if (!store) throw new ManagerError('CacheNotWatched', `controller ${c.name}: the cache of ${kind.kind} is not started`);
+    return store;
   }
 
   function ownerKeys(obj: KubeObject, owner: ResourceKind): ObjectKey[] {
@@ -139,15 +207,24 @@ export function createManager(options: ManagerOptions): Manager {
     const enqueue = (keys: ObjectKey[]): void => {
       for (const key of keys) rc.queue?.add(keyOf(key.namespace, key.name));
     };
+    const ownerPrefix = `${c.name}:`;
     rc.primary.subscribe((change) => {
+      const key = keyOf(change.object.metadata.namespace, change.object.metadata.name ?? '');
+      // What it names is fetched before its reconcile runs (and forgotten when it goes).
+      for (const { ref, keys } of namedBy(c, change.object)) ref.want(ownerPrefix + key, change.type === 'apply' ? keys : []);
       // A deleted primary needs nothing: it is gone (finalizers make deletion an update).
       if (change.type === 'apply') enqueue([{ namespace: change.object.metadata.namespace, name: change.object.metadata.name ?? '' }]);
     });
-    for (const owned of c.owns ?? []) {
+    for (const r of c.references ?? []) {
+      referenceFor(r.kind).subscribe((_change, owners) => {
+        enqueue(owners.filter((o) => o.startsWith(ownerPrefix)).map((o) => parseKey(o.slice(ownerPrefix.length))));
+      });
+    }
+    for (const owned of (c.owns ?? []).map(cacheSpecOf)) {
       informerFor(owned).subscribe((change) => enqueue(changed(change, (o) => ownerKeys(o, c.kind))));
     }
     for (const watch of c.watches ?? []) {
-      informerFor(watch.kind, watch.labelSelector).subscribe((change) => enqueue(changed(change, (o) => watch.map(o))));
+      informerFor(watch).subscribe((change) => enqueue(changed(change, (o) => watch.map(o))));
     }
   }
 
@@ -159,19 +236,15 @@ export function createManager(options: ManagerOptions): Manager {
     const log = options.log.child({ controller: c.name, key });
     const ctx: ReconcileContext = {
       client: options.client,
-      cache: <T extends KubeObject>(kind: ResourceKind): Store<T> => {
-        const store = cache<T>(kind);
-        if (!store) {
-          throw new ManagerError('CacheNotWatched', `controller ${c.name}: no cache of ${kind.kind}; add it to owns, watches or caches`);
-        }
-        return store;
-      },
+      cache: <T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T> => cacheOf(c, kind, select) as unknown as Store<T>,
       events: rc.events,
       log,
       now: () => new Date(clock.now()),
       controller: c.name,
       enqueue: (target) => rc.queue?.add(keyOf(target.namespace, target.name)),
     };
+    // Read-your-references: what the primary names is fetched as of the watch before it runs.
+    await Promise.all(namedBy(c, obj).map(({ ref, keys }) => ref.settle(keys)));
     const startedAt = clock.now();
     let outcome: QueueOutcome;
     let result: string;
@@ -276,7 +349,7 @@ export function createManager(options: ManagerOptions): Manager {
       for (const c of controllers) {
         const rc: RunningController = {
           options: c,
-          primary: informerFor(c.kind, c.labelSelector),
+          primary: informerFor({ kind: c.kind, labelSelector: c.labelSelector }),
           events: createEventRecorder({
             client: options.client,
             controller: c.name,
@@ -286,7 +359,8 @@ export function createManager(options: ManagerOptions): Manager {
             defaultKind: c.kind,
           }),
         };
-        for (const kind of c.caches ?? []) informerFor(kind);
+        for (const spec of c.caches ?? []) informerFor(cacheSpecOf(spec));
+        for (const r of c.references ?? []) referenceFor(r.kind);
         wire(rc);
         running.push(rc);
       }
@@ -318,6 +392,13 @@ export function createManager(options: ManagerOptions): Manager {
     },
     synced: () => isSynced,
     cache,
+    caches: () => [
+      ...[...informers.entries()].map(([key, informer]) => {
+        const spec = specs.get(key)!;
+        return { kind: spec.kind, labelSelector: spec.labelSelector ?? '', shape: spec.metadataOnly ? ('metadata' as const) : ('full' as const), store: informer.store };
+      }),
+      ...[...references.values()].map((ref) => ({ kind: ref.kind, labelSelector: '', shape: 'referenced' as const, store: ref.store })),
+    ],
     async stop() {
       await Promise.all(running.map((rc) => rc.queue?.shutdown()));
       abort.abort();

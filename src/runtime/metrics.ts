@@ -2,7 +2,20 @@
  * The runtime's Prometheus metrics (prom-client), on a registry of their own so tests and
  * several managers in one process do not collide.
  */
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One informer cache as the metrics see it. */
+export interface CacheReading {
+  kind: string;
+  /** Label selector ('' for every object). */
+  selector: string;
+  /** `full` or `metadata`. */
+  shape: string;
+  objects: number;
+  /** JSON bytes of the objects held (the heap holds a small multiple). */
+  bytes: number;
+}
 
 /** The metrics every part of the runtime reports to. */
 export interface RuntimeMetrics {
@@ -22,6 +35,8 @@ export interface RuntimeMetrics {
   addQueue(controller: string, depth: () => number): void;
   /** Registers a source of API request counts (e.g. `client.requestCounts`), read at scrape time. */
   addRequestCounts(counts: () => Record<string, number>): void;
+  /** Registers a source of informer cache sizes (`codedance_cache_objects`, `codedance_cache_bytes`), read at scrape time. */
+  addCaches(caches: () => CacheReading[]): void;
 }
 
 /** Metric settings. */
@@ -37,6 +52,36 @@ export function createMetrics(options: MetricsOptions = {}): RuntimeMetrics {
   const queues = new Map<string, () => number>();
   const countSources: (() => Record<string, number>)[] = [];
   const reported = new Map<string, number>();
+  const cacheSources: (() => CacheReading[])[] = [];
+  const readCaches = (): CacheReading[] => cacheSources.flatMap((source) => source());
+  new Gauge({
+    name: 'codedance_cache_objects',
+    help: 'Objects held per informer cache (kind, label selector, shape full|metadata).',
+    labelNames: ['kind', 'selector', 'shape'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of readCaches()) this.set({ kind: c.kind, selector: c.selector, shape: c.shape }, c.objects);
+    },
+  });
+  new Gauge({
+    name: 'codedance_cache_bytes',
+    help: 'JSON bytes of the objects held per informer cache; the heap holds roughly 2-4 times this.',
+    labelNames: ['kind', 'selector', 'shape'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of readCaches()) this.set({ kind: c.kind, selector: c.selector, shape: c.shape }, c.bytes);
+    },
+  });
+  new Gauge({
+    name: 'codedance_heap_limit_bytes',
+    help: "V8's heap size limit (--max-old-space-size and the container's memory): the used heap must stay well below it.",
+    registers: [registry],
+    collect() {
+      this.set(getHeapStatistics().heap_size_limit);
+    },
+  });
 
   const queueDepth = new Gauge({
     name: 'codedance_queue_depth',
@@ -104,6 +149,9 @@ export function createMetrics(options: MetricsOptions = {}): RuntimeMetrics {
     },
     addRequestCounts(counts) {
       countSources.push(counts);
+    },
+    addCaches(caches) {
+      cacheSources.push(caches);
     },
   };
 }

@@ -9,6 +9,7 @@
 import type { KubeObject } from './client.ts';
 import type { StoreChange, StoreWriter } from './store.ts';
 import type { WatcherEvent } from './watcher.ts';
+import type { Transform } from './transform.ts';
 
 /** Reflector settings. */
 export interface ReflectorOptions<T extends KubeObject> {
@@ -19,6 +20,8 @@ export interface ReflectorOptions<T extends KubeObject> {
   source?: string;
   /** Receives each change after the store holds it. */
   onChange?: (change: StoreChange<T>) => void;
+  /** What the store keeps of each object (applied to list items and watch events). @default the object as sent */
+  transform?: Transform<T>;
 }
 
 /** Consumes `events` into the store until they end. */
@@ -30,6 +33,7 @@ export async function reflector<T extends KubeObject>(events: AsyncIterable<Watc
 /** The reflector's per-event logic, for callers that drive events themselves (and tests). */
 export function reflectorStep<T extends KubeObject>(options: ReflectorOptions<T>): (event: WatcherEvent<T>) => void {
   let buffer: T[] | undefined;
+  const keep = options.transform ?? ((obj: T) => obj);
   const emit = (change: StoreChange<T> | undefined): void => {
     if (change) options.onChange?.(change);
   };
@@ -39,7 +43,8 @@ export function reflectorStep<T extends KubeObject>(options: ReflectorOptions<T>
         buffer = [];
         break;
       case 'init-page':
-        (buffer ??= []).push(...event.objects);
+        // Transformed page by page, so a big list's full objects are garbage before the next page.
+        (buffer ??= []).push(...event.objects.map(keep));
         break;
       case 'init-done': {
         const changes = options.writer.replace(buffer ?? [], options.scope);
@@ -49,10 +54,10 @@ export function reflectorStep<T extends KubeObject>(options: ReflectorOptions<T>
         break;
       }
       case 'apply':
-        emit(options.writer.apply(event.object));
+        emit(options.writer.apply(keep(event.object)));
         break;
       case 'delete':
-        emit(options.writer.delete(event.object));
+        emit(options.writer.delete(keep(event.object)));
         break;
     }
   };

@@ -34,6 +34,8 @@ export interface Store<T extends KubeObject> {
   isReady(): boolean;
   /** Number of objects held. */
   size(): number;
+  /** Approximate bytes held: the JSON length of every object (the heap holds a small multiple of it). */
+  bytes(): number;
 }
 
 /** A change the store made, for whoever reacts to changes (the controller). */
@@ -90,6 +92,9 @@ export function createStore<T extends KubeObject>(options: StoreOptions<T> = {})
     ...options.indexes,
   };
   const objects = new Map<string, T>();
+  /** JSON length per key, for {@link Store.bytes}. */
+  const sizes = new Map<string, number>();
+  let totalBytes = 0;
   /** index name -> value -> keys */
   const indexes = new Map<string, Map<string, Set<string>>>();
   for (const name of Object.keys(indexFns)) indexes.set(name, new Map());
@@ -122,6 +127,9 @@ export function createStore<T extends KubeObject>(options: StoreOptions<T> = {})
     const frozen = deepFreeze(obj);
     if (old) index(key, old, false);
     objects.set(key, frozen);
+    const bytes = JSON.stringify(frozen).length;
+    totalBytes += bytes - (sizes.get(key) ?? 0);
+    sizes.set(key, bytes);
     index(key, frozen, true);
     return { type: 'apply', object: frozen, old };
   }
@@ -132,6 +140,8 @@ export function createStore<T extends KubeObject>(options: StoreOptions<T> = {})
     if (!old) return undefined;
     index(key, old, false);
     objects.delete(key);
+    totalBytes -= sizes.get(key) ?? 0;
+    sizes.delete(key);
     // Report the last state the server sent (it carries the final resourceVersion).
     return { type: 'delete', object: deepFreeze(obj) };
   }
@@ -157,6 +167,7 @@ export function createStore<T extends KubeObject>(options: StoreOptions<T> = {})
     ready: () => readyPromise,
     isReady: () => isReady,
     size: () => objects.size,
+    bytes: () => totalBytes,
   };
 
   const writer: StoreWriter<T> = {

@@ -230,3 +230,18 @@ test('a failed list is retried from its first page with backoff', async () => {
   assert.equal(lists.at(-1)!.continue, undefined);
   assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page']);
 });
+
+test('metadata-only: lists and watches ask for it, and an empty list (items: null) is an empty list', async () => {
+  const { client, lists, watches } = fakeClient([[{ metadata: { resourceVersion: '3' }, items: null as unknown as Obj[] }]]);
+  const cfg = resolveWatcherOptions({ namespace: 'ns', metadataOnly: true, clock: fakeClock() });
+  const r = await step(initialState<Obj>(), client, ConfigMap, cfg);
+  assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page', 'init-done']);
+  const page = r.events[1]!;
+  assert.ok(page.type === 'init-page');
+  assert.deepEqual(page.objects, []);
+  assert.equal(lists[0]!.metadataOnly, true);
+  void step(r.state, client, ConfigMap, cfg);
+  await settle();
+  assert.equal(watches[0]!.options.metadataOnly, true);
+  watches[0]!.stream.end();
+});

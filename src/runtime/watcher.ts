@@ -53,6 +53,8 @@ export interface WatcherOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** List and watch metadata only (`PartialObjectMetadata`). @default false */
+  metadataOnly?: boolean;
   /** Page size of lists. @default 500 */
   pageSize?: number;
   /** Server-side timeout of each watch request, in seconds. @default 300 */
@@ -72,6 +74,7 @@ export interface WatcherConfig {
   namespace: string | undefined;
   labelSelector: string | undefined;
   fieldSelector: string | undefined;
+  metadataOnly: boolean;
   pageSize: number;
   timeoutSeconds: number;
   stallMs: number;
@@ -87,6 +90,7 @@ export function resolveWatcherOptions(options: WatcherOptions = {}): WatcherConf
     namespace: options.namespace,
     labelSelector: options.labelSelector,
     fieldSelector: options.fieldSelector,
+    metadataOnly: options.metadataOnly ?? false,
     pageSize: options.pageSize ?? 500,
     timeoutSeconds,
     stallMs: timeoutSeconds * 1000 + (options.stallMarginMs ?? 30_000),
@@ -161,12 +165,14 @@ async function listPage<T extends KubeObject>(
       fieldSelector: config.fieldSelector,
       limit: config.pageSize,
       continue: state.continueToken,
+      ...(config.metadataOnly ? { metadataOnly: true } : {}),
     });
     const events: WatcherEvent<T>[] = first ? [{ type: 'init' }] : [];
     // List items of built-in kinds come without apiVersion/kind; watch events carry them.
     // Fill them in so every cached object says what it is (Events and owner refs need it).
     const apiVersion = kind.group === '' ? kind.version : `${kind.group}/${kind.version}`;
-    const objects = page.items.map((item) => (item.kind ? item : { ...item, apiVersion, kind: kind.kind }));
+    // An empty metadata-only list (PartialObjectMetadataList) says `items: null`.
+    const objects = (page.items ?? []).map((item) => (item.kind ? item : { ...item, apiVersion, kind: kind.kind }));
     events.push({ type: 'init-page', objects });
     if (page.metadata.continue) {
       return { state: { phase: state.phase, continueToken: page.metadata.continue, failures: 0 }, events, delayMs: 0 };
@@ -211,6 +217,7 @@ async function watchNext<T extends KubeObject>(
         resourceVersion: state.resourceVersion,
         timeoutSeconds: config.timeoutSeconds,
         allowWatchBookmarks: true,
+        ...(config.metadataOnly ? { metadataOnly: true } : {}),
       },
       signal ? AbortSignal.any([abort.signal, signal]) : abort.signal,
     );

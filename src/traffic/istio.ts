@@ -25,7 +25,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isConflict, type KubeObject } from '../runtime/client.ts';
 import { DestinationRule as DestinationRuleKind, VirtualService as VirtualServiceKind } from '../runtime/kinds.ts';
-import { OwnerLabel } from '../api/canary-deployment.ts';
+import { OwnerLabel } from '../api/names.ts';
 import {
   TrafficError,
   checkWeight,

@@ -18,7 +18,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../runtime/client.ts';
 import { Ingress as IngressKind, apiVersionOf } from '../runtime/kinds.ts';
-import { OwnerLabel } from '../api/canary-deployment.ts';
+import { OwnerLabel } from '../api/names.ts';
 import {
   TrafficError,
   checkWeight,

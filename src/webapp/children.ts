@@ -18,8 +18,8 @@
  *   seccomp profile, no service-account token, probes on the container port.
  */
 import { createHash } from 'node:crypto';
-import { RoleLabel } from '../api/canary-deployment.ts';
-import { GROUP, VERSION, type WebApp } from '../api/webapp.ts';
+import { RoleLabel, WebAppGroup as GROUP, WebAppVersion as VERSION } from '../api/names.ts';
+import type { WebApp } from '../api/webapp.ts';
 import type { OwnerReference } from '../runtime/client.ts';
 import type { ConfigMap, Container, Deployment, ResourceRequirements, Service } from './objects.ts';
 

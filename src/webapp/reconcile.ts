@@ -70,10 +70,19 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
     service: ctx.cache<Service>(kinds.Service),
     canary: ctx.cache<CanaryDeployment>(kinds.CanaryDeployment),
   };
+  // Ours carry the children's label and are cached whole; anyone else's of that name is
+  // seen through the metadata-only caches, which is all a conflict needs. One of ours that
+  // lost its label is absent (the apply puts the label back).
+  const byName = <T extends KubeObject>(kind: kinds.ResourceKind, store: Store<T>, name: string): T | undefined => {
+    const mine = store.get(namespace, name);
+    if (mine) return mine;
+    const other = ctx.cache<T>(kind, { metadataOnly: true }).get(namespace, name);
+    return other && !isOwnedBy(other, webapp) ? other : undefined;
+  };
   const current = {
-    configMap: stores.configMap.get(namespace, names.configMap),
-    deployment: stores.deployment.get(namespace, names.deployment),
-    service: stores.service.get(namespace, names.service),
+    configMap: byName(kinds.ConfigMap, stores.configMap, names.configMap),
+    deployment: byName(kinds.Deployment, stores.deployment, names.deployment),
+    service: byName(kinds.Service, stores.service, names.service),
     canary: stores.canary.get(namespace, names.canary),
   };
   // A CanaryDeployment of that name only matters when the WebApp releases through one;

@@ -17,7 +17,8 @@
  * Assumes the CanaryDeployment reports which version its status is about in
  * `status.releaseVersion`; a status about an older version is not trusted.
  */
-import { GROUP as CanaryGroup, VERSION as CanaryVersion, type CanaryDeployment, type Phase } from '../api/canary-deployment.ts';
+import type { CanaryDeployment, Phase } from '../api/canary-deployment.ts';
+import { GROUP as CanaryGroup, VERSION as CanaryVersion } from '../api/names.ts';
 import type { WebApp, WebAppStatus } from '../api/webapp.ts';
 import { CanaryPodLabelsAnnotation } from '../canary/workloads.ts';
 import { childLabels, childNames, ContainerName, DefaultReplicas, imageOf, ownerReference, ServicePort } from './children.ts';

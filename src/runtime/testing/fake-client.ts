@@ -102,7 +102,7 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
     },
     async list<T extends KubeObject>(kind: ResourceKind, opts: ListOptions = {}) {
       before('list', kind, [opts]);
-      const items = client.objects<T>(kind).filter((o) => !opts.namespace || o.metadata.namespace === opts.namespace);
+      const items = client.objects<T>(kind).filter((o) => (!opts.namespace || o.metadata.namespace === opts.namespace) && selects(opts.labelSelector, o));
       return { metadata: { resourceVersion: String(rv) }, items } as ObjectList<T>;
     },
     watch<T extends KubeObject>(kind: ResourceKind, opts: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
@@ -111,7 +111,13 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
       return {
         async *[Symbol.asyncIterator]() {
           while (!signal?.aborted) {
-            const next = log.find((e) => e.rv > cursor && e.kindKey === kindKey(kind) && (!opts.namespace || (e.event.object as KubeObject).metadata.namespace === opts.namespace));
+            const next = log.find(
+              (e) =>
+                e.rv > cursor &&
+                e.kindKey === kindKey(kind) &&
+                (!opts.namespace || (e.event.object as KubeObject).metadata.namespace === opts.namespace) &&
+                selects(opts.labelSelector, e.event.object as KubeObject),
+            );
             if (next) {
               cursor = next.rv;
               yield copy(next.event) as WatchEvent<T>;
@@ -234,4 +240,25 @@ function deepMerge(target: unknown, patch: unknown, nullDeletes = false): unknow
     else base[k] = deepMerge(base[k], v, nullDeletes);
   }
   return base;
+}
+
+/**
+ * True when `obj` matches a label selector of `key=value`, `key!=value`, `key` and `!key`
+ * terms joined by commas (the equality-based part of Kubernetes selectors; no sets).
+ * A change that moves an object out of the selector is simply not sent, which is enough for
+ * the tests that use it.
+ */
+function selects(selector: string | undefined, obj: KubeObject): boolean {
+  if (!selector) return true;
+  const labels = obj.metadata.labels ?? {};
+  return selector.split(',').every((raw) => {
+    const term = raw.trim();
+    if (!term) return true;
+    const notEqual = term.indexOf('!=');
+    if (notEqual >= 0) return labels[term.slice(0, notEqual)] !== term.slice(notEqual + 2);
+    const equal = term.indexOf('=');
+    if (equal >= 0) return labels[term.slice(0, equal)] === term.slice(equal + 1).replace(/^=/, '');
+    if (term.startsWith('!')) return !(term.slice(1) in labels);
+    return term in labels;
+  });
 }

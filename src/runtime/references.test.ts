@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReferenceCache } from './references.ts';
+import { createInformer } from './informer.ts';
+import { createFakeClient } from './testing/fake-client.ts';
+import { metadataOnly, trimObject } from './transform.ts';
+import { ConfigMap } from './kinds.ts';
+import type { KubeObject } from './client.ts';
+
+type Cm = KubeObject & { data?: Record<string, string> };
+
+async function until(what: string, fn: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('only named objects are held whole; changes reach the primaries that name them; unnamed ones leave', async () => {
+  const client = createFakeClient();
+  await client.create<Cm>(ConfigMap, { metadata: { name: 'target', namespace: 'ns' }, data: { v: '1' } });
+  await client.create<Cm>(ConfigMap, { metadata: { name: 'unrelated', namespace: 'ns' }, data: { v: 'big' } });
+  const metadata = createInformer<KubeObject>(client, ConfigMap, { transform: metadataOnly(ConfigMap) });
+  const refs = createReferenceCache<Cm>(client, ConfigMap, { metadata, transform: (o) => trimObject(o) });
+  const seen: string[][] = [];
+  refs.subscribe((change, owners) => seen.push([change.type, change.object.metadata.name ?? '', ...owners]));
+  const abort = new AbortController();
+  const running = metadata.start(abort.signal);
+  await metadata.store.ready();
+  assert.equal((metadata.store.get('ns', 'unrelated') as Cm | undefined)?.data, undefined, 'metadata only');
+
+  refs.want('r1', ['ns/target', 'ns/missing']);
+  await refs.settle(['ns/target', 'ns/missing']);
+  assert.equal(refs.store.get('ns', 'target')?.data?.v, '1');
+  assert.equal(refs.store.get('ns', 'unrelated'), undefined, 'not named: not held');
+  assert.equal(refs.store.size(), 1);
+
+  await client.apply<Cm>(ConfigMap, { metadata: { name: 'target', namespace: 'ns' }, data: { v: '2' } });
+  await until('the change fetched', () => refs.store.get('ns', 'target')?.data?.v === '2');
+  assert.deepEqual(seen.at(-1), ['apply', 'target', 'r1']);
+
+  await client.create<Cm>(ConfigMap, { metadata: { name: 'missing', namespace: 'ns' }, data: { v: 'new' } });
+  await until('a named object that appears is fetched', () => refs.store.get('ns', 'missing')?.data?.v === 'new');
+
+  await client.delete(ConfigMap, 'ns', 'target');
+  await until('a deleted one leaves', () => refs.store.get('ns', 'target') === undefined);
+  assert.deepEqual(seen.at(-1), ['delete', 'target', 'r1']);
+
+  refs.want('r1', []);
+  assert.equal(refs.store.size(), 0, 'nobody names them: nothing held');
+  abort.abort();
+  await running;
+});
