@@ -8,7 +8,7 @@
  *
  * Benchmarks (see bench/README.md for what each figure means): `roundtrip` (always run:
  * it is the unit of the ratios), `first-weight`, `rollback` (= `rollback-metrics` and
- * `rollback-crash`), `scale`, `console` (bundle size, time to interactive with 300 releases,
+ * `rollback-crash`), `scale`, `cli` (`codedance get` and `status` start-up), `console` (bundle size, time to interactive with 300 releases,
  * change to screen, in Chromium). Progress goes to stderr, the tables to stdout, and the
  * summary to bench/results/latest.json.
  */
@@ -17,6 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchCliStart, type CliStartResult } from './cli-start.ts';
 import { benchConsole, type ConsoleResult } from './console.ts';
 import { createNamespace, repo, startEnv, type BenchEnv } from './env.ts';
 import { benchFirstWeight, type FirstWeightResult } from './first-weight.ts';
@@ -25,15 +26,17 @@ import { MEMORY_IDLE_MS } from './memory.ts';
 import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
 import { PROMETHEUS_POLL_MS, benchCrashRollback, benchMetricsRollback, type MetricsRollbackResult, type RollbackResult } from './rollback.ts';
 import { mib, ms, round, summarize, table, type Summary } from './stats.ts';
+import * as kinds from '../src/runtime/kinds.ts';
+import { apiVersionOf } from '../src/runtime/kinds.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 
-const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'scale', 'console', 'memory'] as const;
+const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'scale', 'console', 'memory', 'cli'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /** How many of each, full and quick. */
 const COUNTS = {
-  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, scale: [100, 300], console: 300, memory: { configMaps: 5000, deployments: 2000, namespaces: 100, releases: 200 } },
-  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, scale: [20, 50], console: 300, memory: { configMaps: 500, deployments: 200, namespaces: 20, releases: 50 } },
+  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, scale: [100, 300], console: 300, cli: 10, memory: { configMaps: 5000, deployments: 2000, namespaces: 100, releases: 200 } },
+  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, scale: [20, 50], console: 300, cli: 5, memory: { configMaps: 500, deployments: 200, namespaces: 20, releases: 50 } },
 } as const;
 type Counts = (typeof COUNTS)[keyof typeof COUNTS];
 
@@ -72,6 +75,7 @@ interface Results {
   scale?: ScaleResult;
   console?: ConsoleResult;
   memory?: MemoryResult;
+  cli?: CliStartResult;
   /** Median of every write round trip sampled in the run: the unit of the ratios. */
   unitMs?: number;
   /** The headline figures: medians in ms and their ratio to the write round trip. */
@@ -225,6 +229,19 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
     );
     results.unitMs = round(unit.median, 2);
     for (const row of results.summary) if (!row.figure.startsWith('  ') && !row.figure.startsWith('watch') && row.ratioToWrite !== 1) row.ratioToWrite = round(row.medianMs / unit.median, 1);
+  }
+  if (selection.has('cli')) {
+    progress(`cli: codedance get and status, ${counts.cli} runs each after one that fills the compile cache`);
+    const ns = await createNamespace(env.admin, 'bench-cli');
+    await env.admin.create(kinds.CanaryDeployment, {
+      apiVersion: apiVersionOf(kinds.CanaryDeployment),
+      kind: kinds.CanaryDeployment.kind,
+      metadata: { name: 'shop', namespace: ns },
+      spec: { targetDeployment: 'shop', canaryVersion: 'shop:v2' },
+    });
+    const cli = await benchCliStart(env, { namespace: ns, name: 'shop' }, counts.cli);
+    results.cli = { commands: cli.commands.map((c) => ({ ...c, first: round(c.first), runs: rounded(c.runs) })) };
+    for (const c of cli.commands) add(`cli: codedance ${c.command}, process start → exit (budget 300 ms; first run ${ms(c.first)})`, c.runs);
   }
   if (selection.has('console')) {
     progress(`console: the bundle, and the page with ${counts.console} releases in Chromium`);
