@@ -15,7 +15,9 @@
  *
  * The DestinationRule named by `traffic.istio.destinationRule` (default: the
  * VirtualService's name) gets subsets `stable` and `canary` with the target's pod
- * selectors; other subsets are kept. If it does not exist, `prepare` creates it, owned
+ * selectors (the canary controller gives the stable pods' `pod-template-hash`, so no
+ * label is ever added to the user's pods); other subsets are kept. An empty stable
+ * selector is refused (`NotFound`, retried): it would select the canary pods too. If it does not exist, `prepare` creates it, owned
  * by the CanaryDeployment, and `cleanup` deletes it again.
  *
  * Every write to the user's objects is a guarded read-modify-write (see ./update.ts for
@@ -208,6 +210,14 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
     const spec = istioSpec(target);
     const name = spec.destinationRule ?? spec.virtualService;
     const labels = target.selectors;
+    if (Object.keys(labels.stable).length === 0) {
+      // A subset without labels selects every endpoint of the host, canary pods included.
+      throw new TrafficError(
+        istioProviderName,
+        'NotFound',
+        `the stable pods of Deployment ${target.namespace}/${target.stableDeployment} cannot be told apart yet (it has no ReplicaSet with pods): the stable subset waits for them`,
+      );
+    }
     const existing = await read<DestinationRule>(DestinationRuleKind, target.namespace, name);
     if (!existing) {
       // No DestinationRule yet: make one that only holds our subsets, owned by the
