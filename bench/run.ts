@@ -8,7 +8,7 @@
  *
  * Benchmarks (see bench/README.md for what each figure means): `roundtrip` (always run:
  * it is the unit of the ratios), `first-weight`, `rollback` (= `rollback-metrics` and
- * `rollback-crash`), `scale`. Progress goes to stderr, the tables to stdout, and the
+ * `rollback-crash`), `ramp`, `scale`. Progress goes to stderr, the tables to stdout, and the
  * summary to bench/results/latest.json.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,17 +19,18 @@ import { parseArgs } from 'node:util';
 import { createNamespace, repo, startEnv, type BenchEnv } from './env.ts';
 import { benchFirstWeight, type FirstWeightResult } from './first-weight.ts';
 import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
+import { benchRamp, describeRequests, type RampResult } from './ramp.ts';
 import { PROMETHEUS_POLL_MS, benchCrashRollback, benchMetricsRollback, type MetricsRollbackResult, type RollbackResult } from './rollback.ts';
 import { mib, ms, round, summarize, table, type Summary } from './stats.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 
-const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'scale'] as const;
+const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'ramp', 'scale'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /** How many of each, full and quick. */
 const COUNTS = {
-  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, scale: [100, 300] },
-  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, scale: [20, 50] },
+  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, ramp: [50, 150], rampIdleMs: 60_000, scale: [100, 300] },
+  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, ramp: [50, 150], rampIdleMs: 30_000, scale: [20, 50] },
 } as const;
 type Counts = (typeof COUNTS)[keyof typeof COUNTS];
 
@@ -66,6 +67,7 @@ interface Results {
   rollbackMetrics?: MetricsRollbackResult;
   rollbackCrash?: RollbackResult;
   scale?: ScaleResult;
+  ramp?: RampResult;
   /** Median of every write round trip sampled in the run: the unit of the ratios. */
   unitMs?: number;
   /** The headline figures: medians in ms and their ratio to the write round trip. */
@@ -220,6 +222,11 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
     results.unitMs = round(unit.median, 2);
     for (const row of results.summary) if (!row.figure.startsWith('  ') && !row.figure.startsWith('watch') && row.ratioToWrite !== 1) row.ratioToWrite = round(row.medianMs / unit.median, 1);
   }
+  if (selection.has('ramp')) {
+    progress(`ramp: ${counts.ramp.join(' then ')} more releases to their first weight, then all paused and the controller idle for ${counts.rampIdleMs / 1000}s`);
+    const ramp = await benchRamp(env, await createNamespace(env.admin, 'bench-ramp'), counts.ramp, counts.rampIdleMs);
+    results.ramp = { ...ramp, idleCpuSeconds: round(ramp.idleCpuSeconds, 3), idleCpuSecondsPerMinute: round(ramp.idleCpuSecondsPerMinute, 3), waves: ramp.waves.map((w) => ({ ...w, wallMs: round(w.wallMs) })) };
+  }
   if (selection.has('scale')) {
     progress(`scale: ${counts.scale.join(' then ')} concurrent releases in one controller`);
     const scale = await benchScale(env, await createNamespace(env.admin, 'bench-scale'), counts.scale, progress);
@@ -255,6 +262,13 @@ function report(results: Results): string {
   }
   if (results.rollbackMetrics) lines.push(`  metrics rollback: failureThreshold 1, window ${results.rollbackMetrics.windowMs / 1000}s, error rate > ${results.rollbackMetrics.errorRateThreshold}%; outcomes ${results.rollbackMetrics.outcomes.join(', ')}`);
   if (results.rollbackCrash) lines.push(`  crash rollback outcomes: ${results.rollbackCrash.outcomes.join(', ')}`);
+  if (results.ramp) {
+    const r = results.ramp;
+    lines.push('');
+    lines.push('Ramp: releases posted at once (Replicas provider, apps of 1 replica), first POST → the last one\'s first weight written');
+    lines.push(table(['releases', 'all at their first weight'], r.waves.map((w, i) => [i === 0 ? String(w.releases) : `${w.releases} more`, ms(w.wallMs)])));
+    lines.push(`Rest: ${r.paused} paused releases, controller over ${r.idleMs / 1000}s: CPU ${r.idleCpuSeconds.toFixed(3)} s (${r.idleCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute), API requests ${describeRequests(r.idleRequests)}`);
+  }
   if (results.scale) {
     const s = results.scale;
     lines.push('');
