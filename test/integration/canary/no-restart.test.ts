@@ -62,6 +62,8 @@ interface Scenario {
   check(admin: KubeClient, ns: string, stableUids: Set<string>): Promise<string[]>;
   /** Stable pods may go (Replicas scales the stable Deployment down), never be replaced. */
   stableScales?: boolean;
+  /** Replicas of the app. @default 2 */
+  replicas?: number;
 }
 
 const ingress = (admin: KubeClient, ns: string) =>
@@ -136,6 +138,7 @@ const scenarios: Scenario[] = [
     strategy: { type: 'Linear', steps: [{ weight: 25, pause: '2s' }, { weight: 50, pause: '2s' }] },
     weights: [25, 50],
     stableScales: true,
+    replicas: 4, // 25% of 4 pods is one pod: the ratio is the weight
     setup: async () => undefined,
     check: async (admin, ns) => {
       // One Service for both versions: it must reach the stable pods and the canary's alike.
@@ -159,12 +162,12 @@ for (const scenario of scenarios) {
   test(`${scenario.name}: no stable pod restarts before the promotion, and every step reaches the right pods`, { timeout: 240_000 }, async (t) => {
     const { admin, ns, controller } = await releaseEnv(t);
     keepLog(t, controller);
-    await createApp(admin, ns, 'myapp', { replicas: 2 });
+    await createApp(admin, ns, 'myapp', { replicas: scenario.replicas ?? 2 });
     await scenario.setup(admin, ns);
     const before = await getDeployment(admin, ns, 'myapp');
     const template = JSON.stringify(before?.spec?.template);
     const stableUids = new Set((await livePods(admin, ns, { app: 'myapp' })).map((p) => p.metadata.uid ?? ''));
-    assert.equal(stableUids.size, 2);
+    assert.equal(stableUids.size, scenario.replicas ?? 2);
     const sim = await startSimulator({ client: admin, namespaces: [ns], tickMs: 200 });
     t.after(() => sim.stop());
 
@@ -177,12 +180,16 @@ for (const scenario of scenarios) {
       const cd = await getRelease(admin, ns, 'myapp');
       const stable = await getDeployment(admin, ns, 'myapp');
       if (imageOf(stable) === 'myapp:v2') break;
-      samples++;
-      if (JSON.stringify(stable?.spec?.template) !== template) problems.push(`the stable pod template changed: ${JSON.stringify(stable?.spec?.template)}`);
+      const found: string[] = [];
+      if (JSON.stringify(stable?.spec?.template) !== template) found.push(`the stable pod template changed: ${JSON.stringify(stable?.spec?.template)}`);
       const stablePods = (await livePods(admin, ns)).filter((p) => !isCanary(p));
-      for (const p of stablePods) if (!stableUids.has(p.metadata.uid ?? '')) problems.push(`a new stable pod ${p.metadata.name} (a restart)`);
-      if (!scenario.stableScales && stablePods.length < stableUids.size) problems.push(`stable pods went away (${stablePods.length} of ${stableUids.size})`);
-      problems.push(...(await scenario.check(admin, ns, stableUids)));
+      for (const p of stablePods) if (!stableUids.has(p.metadata.uid ?? '')) found.push(`a new stable pod ${p.metadata.name} (a restart)`);
+      if (!scenario.stableScales && stablePods.length < stableUids.size) found.push(`stable pods went away (${stablePods.length} of ${stableUids.size})`);
+      found.push(...(await scenario.check(admin, ns, stableUids)));
+      // The promotion may have begun while we looked: only a sample wholly before it counts.
+      if (imageOf(await getDeployment(admin, ns, 'myapp')) === 'myapp:v2') break;
+      samples++;
+      problems.push(...found);
       const step = cd?.status?.currentStepIndex;
       const share = sim.targets().find((x) => x.name === 'myapp')?.canaryShare;
       if (cd?.status?.phase === 'Progressing' && step !== undefined && share !== undefined) {
