@@ -206,7 +206,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
    * setWeight too, so a route never names a subset that is gone (Envoy would answer 503).
    * Returns whether it wrote.
    */
-  async function ensureSubsets(target: TrafficTarget): Promise<boolean> {
+  async function ensureSubsets(target: TrafficTarget, preRead?: Promise<DestinationRule | undefined>): Promise<boolean> {
     const spec = istioSpec(target);
     const name = spec.destinationRule ?? spec.virtualService;
     const labels = target.selectors;
@@ -218,7 +218,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
         `the stable pods of Deployment ${target.namespace}/${target.stableDeployment} cannot be told apart yet (it has no ReplicaSet with pods): the stable subset waits for them`,
       );
     }
-    const existing = await read<DestinationRule>(DestinationRuleKind, target.namespace, name);
+    const existing = await (preRead ?? read<DestinationRule>(DestinationRuleKind, target.namespace, name));
     if (!existing) {
       // No DestinationRule yet: make one that only holds our subsets, owned by the
       // release so it goes with it (and `cleanup` deletes it earlier). A create, not an
@@ -259,13 +259,17 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
   async function setWeight(target: TrafficTarget, canaryWeight: number): Promise<WeightChange> {
     checkWeight(istioProviderName, canaryWeight);
     const selection = routeSelection(target);
-    const name = istioSpec(target).virtualService;
+    const spec = istioSpec(target);
+    const name = spec.virtualService;
+    // Both reads at once: a step's first weight waits for one read, not two.
+    const drRead = read<DestinationRule>(DestinationRuleKind, target.namespace, spec.destinationRule ?? name);
+    drRead.catch(() => undefined); // awaited below, unless the VirtualService is refused first
     const first = await read<VirtualService>(VirtualServiceKind, target.namespace, name);
     if (!first) throw new TrafficError(istioProviderName, 'NotFound', `VirtualService ${target.namespace}/${name} not found`);
     // Rewrite once before anything is written, so a VirtualService we cannot weight
     // (no route of ours, a mixed route) leaves the DestinationRule alone too.
     withWeights(first, selection, canaryWeight);
-    const subsetsChanged = await ensureSubsets(target);
+    const subsetsChanged = await ensureSubsets(target, drRead);
     const { vs, changed } = await writeRoutes(target, (current) => withWeights(current, selection, canaryWeight), first);
     // The patch response is the object as stored (after admission), so it is our read-back.
     const expected = withWeights(vs, selection, canaryWeight);
