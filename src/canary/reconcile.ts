@@ -60,8 +60,13 @@ function withAccepted(status: CanaryDeploymentStatus, refused: readonly Refusal[
   return { ...status, conditions: mergeConditions(status.conditions, [acceptedCondition(refused, generation)], now) };
 }
 
-/** How often an active release is looked at even when nothing changes (a safety net). */
-export const ACTIVE_RESYNC_MS = 60_000;
+/**
+ * The longest an active release waits for a deadline of its own (a long pause is looked
+ * at again after this, then waits on; it also keeps timers within what setTimeout holds).
+ * A release with no deadline (paused, waiting for approval) waits for a change only:
+ * every object it depends on is watched, so nothing wakes it for nothing.
+ */
+export const LONGEST_WAIT_MS = 6 * 60 * 60_000;
 
 export interface CanaryReconcilerOptions {
   /** `--prometheus-url`: Prometheus of releases that name none. */
@@ -238,7 +243,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       if (!gone) return Action.requeue(2_000);
       return Action.awaitChange();
     }
-    return Action.requeue(Math.max(50, Math.min(tr.requeueAfterMs ?? ACTIVE_RESYNC_MS, ACTIVE_RESYNC_MS)));
+    if (tr.requeueAfterMs === undefined) return Action.awaitChange();
+    return Action.requeue(Math.max(50, Math.min(tr.requeueAfterMs, LONGEST_WAIT_MS)));
   }
 
   /**
