@@ -33,6 +33,8 @@ export interface RampResult {
   idleCpuSecondsPerMinute: number;
   /** The controller's API requests over the idle span. */
   idleRequests: Record<string, number>;
+  /** Reconciles over the idle span (what woke a paused release). */
+  idleReconciles: number;
 }
 
 /** Runs the waves, then the rest (see the module comment). */
@@ -44,7 +46,7 @@ export async function benchRamp(env: BenchEnv, ns: string, waves: readonly numbe
   const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
   const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
   const controller = await startControllerProcess(env, { namespace: ns, name: 'ramp' });
-  const result: RampResult = { waves: [], paused: 0, idleMs, idleCpuSeconds: NaN, idleCpuSecondsPerMinute: NaN, idleRequests: {} };
+  const result: RampResult = { waves: [], paused: 0, idleMs, idleCpuSeconds: NaN, idleCpuSecondsPerMinute: NaN, idleRequests: {}, idleReconciles: NaN };
   try {
     let offset = 0;
     for (const size of waves) {
@@ -66,12 +68,14 @@ export async function benchRamp(env: BenchEnv, ns: string, waves: readonly numbe
     });
     await releases.when(`${all} releases Paused`, (store) => apps.every((app) => store.get(ns, app)?.status?.phase === 'Paused'), 600_000);
     result.paused = all;
-    await sleep(5_000); // the last writes' watch events settle
+    await sleep(15_000); // the last writes' watch events (and the pods') settle
     const before = readProcess(controller.pid);
     const countersBefore = await scrapeController(controller.url);
     await sleep(idleMs);
     const after = readProcess(controller.pid);
-    result.idleRequests = countDelta(countersBefore.requests, (await scrapeController(controller.url)).requests);
+    const countersAfter = await scrapeController(controller.url);
+    result.idleRequests = countDelta(countersBefore.requests, countersAfter.requests);
+    result.idleReconciles = countersAfter.reconciles - countersBefore.reconciles;
     result.idleCpuSeconds = (after?.cpuSeconds ?? NaN) - (before?.cpuSeconds ?? NaN);
     result.idleCpuSecondsPerMinute = (result.idleCpuSeconds * 60_000) / idleMs;
   } finally {

@@ -17,7 +17,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createNamespace, repo, startEnv, type BenchEnv } from './env.ts';
-import { benchFirstWeight, type FirstWeightResult } from './first-weight.ts';
+import { benchFirstWeight, benchFirstWeightIstio, type FirstWeightResult, type IstioFirstWeightResult } from './first-weight.ts';
 import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
 import { benchRamp, describeRequests, type RampResult } from './ramp.ts';
 import { PROMETHEUS_POLL_MS, benchCrashRollback, benchMetricsRollback, type MetricsRollbackResult, type RollbackResult } from './rollback.ts';
@@ -64,6 +64,7 @@ interface Results {
   /** The same write sampled every 500 ms while the latency benchmarks ran (pooled with the start's samples into the unit). */
   roundtripDuringRun?: Summary;
   firstWeight?: FirstWeightResult;
+  firstWeightIstio?: IstioFirstWeightResult;
   rollbackMetrics?: MetricsRollbackResult;
   rollbackCrash?: RollbackResult;
   scale?: ScaleResult;
@@ -166,6 +167,15 @@ async function latencies(env: BenchEnv, selection: Set<Benchmark>, counts: Count
     };
     add('create → first weight written', fw.toWeight);
     add('create → status.currentWeight', fw.toStatus);
+    progress(`first-weight (Istio): ${counts.firstWeight} releases, one at a time`);
+    const fwi = await benchFirstWeightIstio(env, await createNamespace(env.admin, 'bench-first-weight-istio'), counts.firstWeight);
+    results.firstWeightIstio = {
+      readyToWeight: rounded(fwi.readyToWeight),
+      toWeight: rounded(fwi.toWeight),
+      requestsToWeight: Object.fromEntries(Object.entries(fwi.requestsToWeight).map(([k, v]) => [k, round(v, 1)])),
+    };
+    add('Istio: canary available → first weight written', fwi.readyToWeight);
+    add('Istio: create → first weight written (canary pods included)', fwi.toWeight);
   }
   if (selection.has('rollback-metrics')) {
     progress(`rollback-metrics: ${counts.rollbackMetrics} releases, canary turned to 50% errors mid-step`);
@@ -260,6 +270,10 @@ function report(results: Results): string {
     const requests = Object.entries(fw.requestsToFirstWeight).map(([k, v]) => `${v} ${k}`).join(', ');
     lines.push(`  create → status weight, per release: ${fw.reconcilesToFirstWeight} reconciles; requests ${requests}`);
   }
+  if (results.firstWeightIstio) {
+    const requests = Object.entries(results.firstWeightIstio.requestsToWeight).map(([k, v]) => `${v} ${k}`).join(', ');
+    lines.push(`  Istio create → first weight, per release: requests ${requests}`);
+  }
   if (results.rollbackMetrics) lines.push(`  metrics rollback: failureThreshold 1, window ${results.rollbackMetrics.windowMs / 1000}s, error rate > ${results.rollbackMetrics.errorRateThreshold}%; outcomes ${results.rollbackMetrics.outcomes.join(', ')}`);
   if (results.rollbackCrash) lines.push(`  crash rollback outcomes: ${results.rollbackCrash.outcomes.join(', ')}`);
   if (results.ramp) {
@@ -267,7 +281,7 @@ function report(results: Results): string {
     lines.push('');
     lines.push('Ramp: releases posted at once (Replicas provider, apps of 1 replica), first POST → the last one\'s first weight written');
     lines.push(table(['releases', 'all at their first weight'], r.waves.map((w, i) => [i === 0 ? String(w.releases) : `${w.releases} more`, ms(w.wallMs)])));
-    lines.push(`Rest: ${r.paused} paused releases, controller over ${r.idleMs / 1000}s: CPU ${r.idleCpuSeconds.toFixed(3)} s (${r.idleCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute), API requests ${describeRequests(r.idleRequests)}`);
+    lines.push(`Rest: ${r.paused} paused releases, controller over ${r.idleMs / 1000}s: CPU ${r.idleCpuSeconds.toFixed(3)} s (${r.idleCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute), API requests ${describeRequests(r.idleRequests)}, reconciles ${r.idleReconciles}`);
   }
   if (results.scale) {
     const s = results.scale;
