@@ -313,6 +313,8 @@ test('abort during promotion is refused: the stable Deployment already runs the 
   settle(w);
   tr = reconcile(s, tr.status, w);
   assert.equal(tr.status.reason, 'Promoting');
+  tr = reconcile(s, tr.status, w); // all traffic on the canary: stable takes the image
+  assert.equal(w.stableImage, 'app:v2');
   tr = reconcile(s, tr.status, w, { command: { verb: 'abort', raw: 'abort:late' } });
   assert.equal(tr.status.phase, 'Progressing');
   assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'CommandIgnored'));
@@ -786,4 +788,21 @@ test('a refused release with a crash-looping canary is rolled back for the crash
   w.crash = true;
   tr = reconcile(s, tr.status, w, { blocked: refused });
   assert.equal(tr.status.reason, 'PodCrashLoop');
+});
+
+test('a canary crashing while the promotion moves all traffic to it, before stable takes the image, is rolled back', () => {
+  const w = world();
+  const s = settings({ steps: [{ weight: 50, pauseMs: 0, requiresApproval: false }] });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w); // step 0
+  settle(w);
+  tr = reconcile(s, tr.status, w); // promoting: weight 100
+  assert.equal(w.weight, 100);
+  w.crash = true;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Failed');
+  assert.equal(tr.effects[0]?.type, 'resetTraffic');
+  assert.equal(w.stableImage, 'app:v1', 'stable was never touched');
+  assert.equal(w.weight, 0);
 });

@@ -229,7 +229,9 @@ function decide(t: Builder): void {
   }
   if (command?.verb === 'retry') t.ignore(command, 'retry applies only to a Failed release');
   // Once the stable Deployment takes the new image there is nothing left to roll back to.
-  const promoting = t.step >= t.total;
+  // Before that (the promotion moving all traffic to the canary first), a crash or an
+  // abort still takes the traffic back to the untouched stable pods.
+  const promoting = t.step >= t.total && obs.stable.image === settings.version;
   if (command?.verb === 'abort') {
     if (!promoting) return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
     t.ignore(command, 'the release is being promoted: the stable Deployment already takes the new version');
