@@ -35,6 +35,8 @@ export interface RampResult {
   idleRequests: Record<string, number>;
   /** Reconciles over the idle span (what woke a paused release). */
   idleReconciles: number;
+  /** The same controller's CPU per minute before any release existed (every app cached): its floor. */
+  baselineCpuSecondsPerMinute: number;
 }
 
 /** Runs the waves, then the rest (see the module comment). */
@@ -46,8 +48,14 @@ export async function benchRamp(env: BenchEnv, ns: string, waves: readonly numbe
   const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
   const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
   const controller = await startControllerProcess(env, { namespace: ns, name: 'ramp' });
-  const result: RampResult = { waves: [], paused: 0, idleMs, idleCpuSeconds: NaN, idleCpuSecondsPerMinute: NaN, idleRequests: {}, idleReconciles: NaN };
+  const result: RampResult = { waves: [], paused: 0, idleMs, idleCpuSeconds: NaN, idleCpuSecondsPerMinute: NaN, idleRequests: {}, idleReconciles: NaN, baselineCpuSecondsPerMinute: NaN };
   try {
+    // The floor: the same process, caches full, no release yet, over the same span.
+    await sleep(5_000);
+    const floorStart = readProcess(controller.pid);
+    await sleep(idleMs);
+    const floorEnd = readProcess(controller.pid);
+    result.baselineCpuSecondsPerMinute = (((floorEnd?.cpuSeconds ?? NaN) - (floorStart?.cpuSeconds ?? NaN)) * 60_000) / idleMs;
     let offset = 0;
     for (const size of waves) {
       const batch = apps.slice(offset, offset + size);

@@ -235,7 +235,7 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
   if (selection.has('ramp')) {
     progress(`ramp: ${counts.ramp.join(' then ')} more releases to their first weight, then all paused and the controller idle for ${counts.rampIdleMs / 1000}s`);
     const ramp = await benchRamp(env, await createNamespace(env.admin, 'bench-ramp'), counts.ramp, counts.rampIdleMs);
-    results.ramp = { ...ramp, idleCpuSeconds: round(ramp.idleCpuSeconds, 3), idleCpuSecondsPerMinute: round(ramp.idleCpuSecondsPerMinute, 3), waves: ramp.waves.map((w) => ({ ...w, wallMs: round(w.wallMs) })) };
+    results.ramp = { ...ramp, idleCpuSeconds: round(ramp.idleCpuSeconds, 3), idleCpuSecondsPerMinute: round(ramp.idleCpuSecondsPerMinute, 3), baselineCpuSecondsPerMinute: round(ramp.baselineCpuSecondsPerMinute, 3), waves: ramp.waves.map((w) => ({ ...w, wallMs: round(w.wallMs) })) };
   }
   if (selection.has('scale')) {
     progress(`scale: ${counts.scale.join(' then ')} concurrent releases in one controller`);
@@ -281,7 +281,7 @@ function report(results: Results): string {
     lines.push('');
     lines.push('Ramp: releases posted at once (Replicas provider, apps of 1 replica), first POST → the last one\'s first weight written');
     lines.push(table(['releases', 'all at their first weight'], r.waves.map((w, i) => [i === 0 ? String(w.releases) : `${w.releases} more`, ms(w.wallMs)])));
-    lines.push(`Rest: ${r.paused} paused releases, controller over ${r.idleMs / 1000}s: CPU ${r.idleCpuSeconds.toFixed(3)} s (${r.idleCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute), API requests ${describeRequests(r.idleRequests)}, reconciles ${r.idleReconciles}`);
+    lines.push(`Rest: ${r.paused} paused releases, controller over ${r.idleMs / 1000}s: CPU ${r.idleCpuSeconds.toFixed(3)} s (${r.idleCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute), API requests ${describeRequests(r.idleRequests)}, reconciles ${r.idleReconciles}; the same controller before any release: ${r.baselineCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute`);
   }
   if (results.scale) {
     const s = results.scale;
