@@ -14,7 +14,7 @@
 import type { CanaryDeployment } from '../src/api/canary-deployment.ts';
 import type { Deployment } from '../src/canary/workloads.ts';
 import * as kinds from '../src/runtime/kinds.ts';
-import { canaryWeightWritten, createApp, createRelease, inBatches, waitRolledOut } from './apps.ts';
+import { canaryDeploymentName, canaryWeightWritten, createApp, createRelease, inBatches, rolledOut, waitRolledOut } from './apps.ts';
 import { startControllerProcess, type BenchEnv } from './env.ts';
 import { observe } from './observe.ts';
 import { countDelta, readProcess, scrapeController, total } from './process-stats.ts';
@@ -76,7 +76,14 @@ export async function benchRamp(env: BenchEnv, ns: string, waves: readonly numbe
     });
     await releases.when(`${all} releases Paused`, (store) => apps.every((app) => store.get(ns, app)?.status?.phase === 'Paused'), 600_000);
     result.paused = all;
-    await sleep(15_000); // the last writes' watch events (and the pods') settle
+    // At rest means the cluster too: every pod of both versions up (each pod and Deployment
+    // status change is, rightly, a reason to look at a release), then the last events settle.
+    await deployments.when(
+      'every stable and canary Deployment rolled out',
+      (store) => apps.every((app) => rolledOut(store.get(ns, app)) && rolledOut(store.get(ns, canaryDeploymentName(app)))),
+      600_000,
+    );
+    await sleep(15_000);
     const before = readProcess(controller.pid);
     const countersBefore = await scrapeController(controller.url);
     await sleep(idleMs);
