@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, stopCluster, type ClusterState } from '../src/cluster/controlplane.ts';
+import { ensureThirdPartyCrds } from '../src/cluster/crds.ts';
 import { installCodedance } from '../src/cluster/install.ts';
 import { closeProbes, pollUntil } from '../src/cluster/probe.ts';
 import { createKubeClient, type KubeClient } from '../src/runtime/client.ts';
@@ -62,7 +63,8 @@ export async function startEnv(options: StartEnvOptions): Promise<BenchEnv> {
     if (!keep) await rm(stateDir, { recursive: true, force: true });
   };
   try {
-    await installCodedance(state);
+    // The Istio CRDs too (cached once in the CODEDANCE_HOME): one benchmark routes with Istio.
+    await installCodedance(state, await ensureThirdPartyCrds({ onProgress: (p) => options.onProgress(`crds: ${p.type} ${p.source}`) }));
     if (!state.prometheusUrl) throw new Error('the cluster started without Prometheus (startCluster was asked for it: see its log in the state folder)');
     const admin = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
     const prometheusUrl = state.prometheusUrl;

@@ -9,6 +9,8 @@
  */
 import type { CanaryDeployment } from '../src/api/canary-deployment.ts';
 import type { Deployment } from '../src/canary/workloads.ts';
+import type { KubeObject } from '../src/runtime/client.ts';
+import type { Store } from '../src/runtime/store.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { canaryWeightWritten, createApp, createRelease, waitRolledOut } from './apps.ts';
 import type { BenchEnv } from './env.ts';
@@ -67,4 +69,73 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
     await releases.stop();
   }
   return { toWeight: summarize(toWeight), toStatus: summarize(toStatus), requestsToFirstWeight: requests, reconcilesToFirstWeight: reconciles };
+}
+
+export interface IstioFirstWeightResult {
+  /** The canary Deployment seen available (watch) → the VirtualService's canary weight > 0 seen (watch): the controller's path once the canary is ready. */
+  readyToWeight: Summary;
+  /** POST returned → VirtualService weight > 0 (includes the canary's pods coming up under kwok). */
+  toWeight: Summary;
+  /** The controller's API requests from the POST to the weight seen, per release (mean). */
+  requestsToWeight: Record<string, number>;
+}
+
+interface VirtualServiceLike extends KubeObject {
+  spec: { http?: { route?: { destination: { subset?: string }; weight?: number }[] }[] };
+}
+
+/** The canary subset's weight in the VirtualService `name`. */
+function canarySubsetWeight(store: Store<VirtualServiceLike>, ns: string, name: string): number {
+  const route = store.get(ns, name)?.spec.http?.[0]?.route ?? [];
+  return route.find((d) => d.destination.subset === 'canary')?.weight ?? 0;
+}
+
+/**
+ * The same with the Istio provider, the case where the first weight waits for the canary
+ * to be available: apps of 2 replicas behind a VirtualService each; the figure that is the
+ * controller's own is from the canary seen available to the route's weight seen.
+ */
+export async function benchFirstWeightIstio(env: BenchEnv, ns: string, n: number): Promise<IstioFirstWeightResult> {
+  const apps = Array.from({ length: n }, (_, i) => `fwi-${i}`);
+  for (const app of apps) {
+    await createApp(env.admin, ns, app, 2);
+    await env.admin.create<VirtualServiceLike>(kinds.VirtualService, {
+      metadata: { name: app, namespace: ns },
+      spec: { hosts: [app], http: [{ route: [{ destination: { host: app, port: { number: 80 } } } as never] }] },
+    } as VirtualServiceLike);
+  }
+  await waitRolledOut(env.admin, ns, apps, 120_000);
+  const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
+  const routes = await observe<VirtualServiceLike>(env.admin, kinds.VirtualService, ns);
+  const readyToWeight: number[] = [];
+  const toWeight: number[] = [];
+  const requests: Record<string, number> = {};
+  try {
+    await withController(env, { namespace: ns, name: 'first-weight-istio' }, async (controller) => {
+      for (const app of apps) {
+        const before = await scrapeController(controller.url);
+        const ready = deployments.when(`${app}: canary available`, (store) => (store.get(ns, `${app}-canary`)?.status?.availableReplicas ?? 0) >= 2, 60_000);
+        const weight = routes.when(`${app}: first weight`, (store) => canarySubsetWeight(store, ns, app) > 0, 60_000);
+        await createRelease(env.admin, ns, app, {
+          targetDeployment: app,
+          canaryVersion: `${app}:v2`,
+          strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+          traffic: { provider: 'Istio', istio: { virtualService: app } },
+        });
+        const created = now();
+        const readyAt = await ready;
+        const weightAt = await weight;
+        readyToWeight.push(weightAt - readyAt);
+        toWeight.push(weightAt - created);
+        const after = await scrapeController(controller.url);
+        for (const [key, count] of Object.entries(countDelta(before.requests, after.requests))) requests[key] = (requests[key] ?? 0) + count / apps.length;
+        await env.admin.delete(kinds.CanaryDeployment, ns, app);
+        await deployments.when(`${app} canary gone`, (store) => store.get(ns, `${app}-canary`) === undefined, 60_000);
+      }
+    });
+  } finally {
+    await deployments.stop();
+    await routes.stop();
+  }
+  return { readyToWeight: summarize(readyToWeight), toWeight: summarize(toWeight), requestsToWeight: requests };
 }

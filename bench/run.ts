@@ -8,7 +8,7 @@
  *
  * Benchmarks (see bench/README.md for what each figure means): `roundtrip` (always run:
  * it is the unit of the ratios), `first-weight`, `rollback` (= `rollback-metrics` and
- * `rollback-crash`), `scale`, `cli` (`codedance get` and `status` start-up), `console` (bundle size, time to interactive with 300 releases,
+ * `rollback-crash`), `ramp`, `scale`, `cli` (`codedance get` and `status` start-up), `console` (bundle size, time to interactive with 300 releases,
  * change to screen, in Chromium). Progress goes to stderr, the tables to stdout, and the
  * summary to bench/results/latest.json.
  */
@@ -20,23 +20,24 @@ import { parseArgs } from 'node:util';
 import { benchCliStart, type CliStartResult } from './cli-start.ts';
 import { benchConsole, type ConsoleResult } from './console.ts';
 import { createNamespace, repo, startEnv, type BenchEnv } from './env.ts';
-import { benchFirstWeight, type FirstWeightResult } from './first-weight.ts';
+import { benchFirstWeight, benchFirstWeightIstio, type FirstWeightResult, type IstioFirstWeightResult } from './first-weight.ts';
 import { benchMemory, CONFIGMAP_BYTES, type MemoryReading, type MemoryResult } from './memory.ts';
 import { MEMORY_IDLE_MS } from './memory.ts';
 import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
+import { benchRamp, describeRequests, type RampResult } from './ramp.ts';
 import { PROMETHEUS_POLL_MS, benchCrashRollback, benchMetricsRollback, type MetricsRollbackResult, type RollbackResult } from './rollback.ts';
 import { mib, ms, round, summarize, table, type Summary } from './stats.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { apiVersionOf } from '../src/runtime/kinds.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 
-const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'scale', 'console', 'memory', 'cli'] as const;
+const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'ramp', 'scale', 'console', 'memory', 'cli'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /** How many of each, full and quick. */
 const COUNTS = {
-  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, scale: [100, 300], console: 300, cli: 10, memory: { configMaps: 5000, deployments: 2000, namespaces: 100, releases: 200 } },
-  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, scale: [20, 50], console: 300, cli: 5, memory: { configMaps: 500, deployments: 200, namespaces: 20, releases: 50 } },
+  full: { roundtrip: 50, firstWeight: 10, rollbackMetrics: 5, rollbackCrash: 5, ramp: [50, 150], rampIdleMs: 60_000, scale: [100, 300], console: 300, cli: 10, memory: { configMaps: 5000, deployments: 2000, namespaces: 100, releases: 200 } },
+  quick: { roundtrip: 20, firstWeight: 5, rollbackMetrics: 3, rollbackCrash: 3, ramp: [50, 150], rampIdleMs: 30_000, scale: [20, 50], console: 300, cli: 5, memory: { configMaps: 500, deployments: 200, namespaces: 20, releases: 50 } },
 } as const;
 type Counts = (typeof COUNTS)[keyof typeof COUNTS];
 
@@ -70,12 +71,14 @@ interface Results {
   /** The same write sampled every 500 ms while the latency benchmarks ran (pooled with the start's samples into the unit). */
   roundtripDuringRun?: Summary;
   firstWeight?: FirstWeightResult;
+  firstWeightIstio?: IstioFirstWeightResult;
   rollbackMetrics?: MetricsRollbackResult;
   rollbackCrash?: RollbackResult;
   scale?: ScaleResult;
   console?: ConsoleResult;
   memory?: MemoryResult;
   cli?: CliStartResult;
+  ramp?: RampResult;
   /** Median of every write round trip sampled in the run: the unit of the ratios. */
   unitMs?: number;
   /** The headline figures: medians in ms and their ratio to the write round trip. */
@@ -174,6 +177,15 @@ async function latencies(env: BenchEnv, selection: Set<Benchmark>, counts: Count
     };
     add('create → first weight written', fw.toWeight);
     add('create → status.currentWeight', fw.toStatus);
+    progress(`first-weight (Istio): ${counts.firstWeight} releases, one at a time`);
+    const fwi = await benchFirstWeightIstio(env, await createNamespace(env.admin, 'bench-first-weight-istio'), counts.firstWeight);
+    results.firstWeightIstio = {
+      readyToWeight: rounded(fwi.readyToWeight),
+      toWeight: rounded(fwi.toWeight),
+      requestsToWeight: Object.fromEntries(Object.entries(fwi.requestsToWeight).map(([k, v]) => [k, round(v, 1)])),
+    };
+    add('Istio: canary available → first weight written', fwi.readyToWeight);
+    add('Istio: create → first weight written (canary pods included)', fwi.toWeight);
   }
   if (selection.has('rollback-metrics')) {
     progress(`rollback-metrics: ${counts.rollbackMetrics} releases, canary turned to 50% errors mid-step`);
@@ -252,6 +264,11 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
     add('console: status write answered → new weight on the page (budget 1000 ms)', c.changeToScreen);
     results.bounds.consoleBundle = `${(c.bundle.gzipBytes / 1024).toFixed(0)} KiB gzipped (budget 600 KB): ${c.bundle.files.map((f) => `${f.file} ${(f.gzipBytes / 1024).toFixed(0)} KiB`).join(', ')}`;
   }
+  if (selection.has('ramp')) {
+    progress(`ramp: ${counts.ramp.join(' then ')} more releases to their first weight, then all paused and the controller idle for ${counts.rampIdleMs / 1000}s`);
+    const ramp = await benchRamp(env, await createNamespace(env.admin, 'bench-ramp'), counts.ramp, counts.rampIdleMs);
+    results.ramp = { ...ramp, idleCpuSeconds: round(ramp.idleCpuSeconds, 3), idleCpuSecondsPerMinute: round(ramp.idleCpuSecondsPerMinute, 3), baselineCpuSecondsPerMinute: round(ramp.baselineCpuSecondsPerMinute, 3), waves: ramp.waves.map((w) => ({ ...w, wallMs: round(w.wallMs) })) };
+  }
   if (selection.has('scale')) {
     progress(`scale: ${counts.scale.join(' then ')} concurrent releases in one controller`);
     const scale = await benchScale(env, await createNamespace(env.admin, 'bench-scale'), counts.scale, progress);
@@ -322,8 +339,19 @@ function report(results: Results): string {
     const requests = Object.entries(fw.requestsToFirstWeight).map(([k, v]) => `${v} ${k}`).join(', ');
     lines.push(`  create → status weight, per release: ${fw.reconcilesToFirstWeight} reconciles; requests ${requests}`);
   }
+  if (results.firstWeightIstio) {
+    const requests = Object.entries(results.firstWeightIstio.requestsToWeight).map(([k, v]) => `${v} ${k}`).join(', ');
+    lines.push(`  Istio create → first weight, per release: requests ${requests}`);
+  }
   if (results.rollbackMetrics) lines.push(`  metrics rollback: failureThreshold 1, window ${results.rollbackMetrics.windowMs / 1000}s, error rate > ${results.rollbackMetrics.errorRateThreshold}%; outcomes ${results.rollbackMetrics.outcomes.join(', ')}`);
   if (results.rollbackCrash) lines.push(`  crash rollback outcomes: ${results.rollbackCrash.outcomes.join(', ')}`);
+  if (results.ramp) {
+    const r = results.ramp;
+    lines.push('');
+    lines.push('Ramp: releases posted at once (Replicas provider, apps of 1 replica), first POST → the last one\'s first weight written');
+    lines.push(table(['releases', 'all at their first weight'], r.waves.map((w, i) => [i === 0 ? String(w.releases) : `${w.releases} more`, ms(w.wallMs)])));
+    lines.push(`Rest: ${r.paused} paused releases, controller over ${r.idleMs / 1000}s: CPU ${r.idleCpuSeconds.toFixed(3)} s (${r.idleCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute), API requests ${describeRequests(r.idleRequests)}, reconciles ${r.idleReconciles}; the same controller before any release: ${r.baselineCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute`);
+  }
   if (results.scale) {
     const s = results.scale;
     lines.push('');

@@ -88,6 +88,9 @@ export const controllerRules: PolicyRule[] = [
   // The canary Deployment (created, applied, deleted), the stable one (role label,
   // promotion, the Replicas provider's scaling, read back live) and the WebApp's Deployment.
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  // Which pods are the stable version's: the pod-template-hash of its current ReplicaSet
+  // (the Istio stable subset selects it, so a release restarts none of them).
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
   // Replicas provider: an autoscaler on the target Deployment would fight its replica counts (listed before a release starts).
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list'] },
   // Canary and preview Services and the WebApp's Service (applied server-side: create

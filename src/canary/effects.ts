@@ -4,8 +4,8 @@
  * Each effect is idempotent (server-side apply skipped when nothing changes, provider
  * calls that write only what differs, deletes of what the cache still holds), so a
  * controller that dies half-way and does them again changes nothing twice.
- * Events and notifications never hold a release up: Events are published together at
- * the end of a batch; notifications are sent in the background.
+ * Events and notifications never hold a release up: both leave in the background once
+ * the writes before them in the batch are done.
  */
 import type { CanaryDeployment, NotificationEvent, TrafficProviderName, TrafficRecord } from '../api/canary-deployment.ts';
 import { GROUP, OwnerLabel, RoleLabel } from '../api/names.ts';
@@ -14,6 +14,7 @@ import { apply } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
 import { TrafficError, isTrafficError, trafficProvider, type TrafficProvider, type TrafficTarget } from '../traffic/index.ts';
+import { replicaSplit } from '../traffic/replicas.ts';
 import { trafficRecordOf, trafficSpecOf } from './traffic-record.ts';
 import type { ReceiverProblem } from '../notify/resolve.ts';
 import { reportNotificationProblems } from './notification-problems.ts';
@@ -26,8 +27,6 @@ import {
   canaryServiceName,
   promotionPatch,
   releasedContainer,
-  stableLabelPatch,
-  stableSelector,
   type Deployment,
   type Service,
 } from './workloads.ts';
@@ -51,6 +50,13 @@ export interface TeardownEnv {
   recorded: { provider: TrafficProvider; target: TrafficTarget };
 }
 
+/**
+ * The labels only the stable pods carry (`pod-template-hash` of the stable ReplicaSet,
+ * see ./stable-pods.ts), for a provider that splits one Service's endpoints (Istio);
+ * undefined when not looked up (other providers) or not known yet (no ReplicaSet).
+ */
+export type StablePodLabels = Record<string, string> | undefined;
+
 /** What a reconcile hands over to build its {@link ReleaseEnv}. */
 export interface ReleaseEnvInput {
   cd: CanaryDeployment;
@@ -62,6 +68,7 @@ export interface ReleaseEnvInput {
   service: Service | undefined;
   extraLabels: Record<string, string>;
   notify: Notifier | undefined;
+  stablePods: StablePodLabels;
 }
 
 /** Everything the effects of one reconcile act with: the input plus the providers' views. */
@@ -88,7 +95,7 @@ function providerFor(client: KubeClient, name: TrafficProviderName): TrafficProv
 }
 
 /** The provider's view of the release for the traffic settings `record`. */
-function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service | undefined, stable: Deployment | undefined): TrafficTarget {
+function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service | undefined, stable: Deployment | undefined, stablePods: StablePodLabels): TrafficTarget {
   // Replicas records the Deployments it scales (a target renamed mid-release is rolled back with the recorded one).
   const deployments = record.provider === 'Replicas' ? record.objects : undefined;
   return {
@@ -100,7 +107,9 @@ function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service 
     canaryDeployment: deployments?.[1]?.name ?? canaryDeploymentName(cd.spec.targetDeployment),
     traffic: trafficSpecOf(record),
     selectors: {
-      stable: record.provider === 'Istio' ? stableSelector : { ...(service?.spec?.selector ?? {}) },
+      // Istio: subsets of the stable host need a label canary pods lack; an empty map makes
+      // the provider refuse (retry) rather than write a subset selecting every pod.
+      stable: record.provider === 'Istio' ? { ...(stablePods ?? {}) } : { ...(service?.spec?.selector ?? {}) },
       canary: canarySelector(cd.metadata.name ?? ''),
     },
     totalReplicas: cd.status?.stableReplicas ?? stable?.spec?.replicas,
@@ -108,69 +117,66 @@ function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service 
 }
 
 /** The teardown environment of a release, from its caches and its recorded traffic settings. */
-export function teardownEnv(cd: CanaryDeployment, ctx: ReconcileContext, notify: Notifier | undefined): TeardownEnv {
+export function teardownEnv(cd: CanaryDeployment, ctx: ReconcileContext, notify: Notifier | undefined, stablePods: StablePodLabels): TeardownEnv {
   const ns = cd.metadata.namespace ?? '';
   const record = cd.status?.traffic ?? trafficRecordOf(cd.spec);
   const service = ctx.cache<Service>(ServiceKind, { referenced: true }).get(ns, record.service);
   const stable = ctx.cache<Deployment>(DeploymentKind, { referenced: true }).get(ns, cd.spec.targetDeployment);
-  return { cd, ctx, notify, recorded: { provider: providerFor(ctx.client, record.provider), target: targetOf(cd, record, service, stable) } };
+  return { cd, ctx, notify, recorded: { provider: providerFor(ctx.client, record.provider), target: targetOf(cd, record, service, stable, stablePods) } };
 }
 
 /** Builds the environment, including both providers' views of the release. */
 export function releaseEnv(input: ReleaseEnvInput): ReleaseEnv {
   const { cd, settings, service, stable } = input;
-  const teardown = teardownEnv(cd, input.ctx, input.notify);
-  return { ...input, ...teardown, provider: providerFor(input.ctx.client, settings.provider), target: targetOf(cd, settings.traffic, service, stable) };
+  const teardown = teardownEnv(cd, input.ctx, input.notify, input.stablePods);
+  return { ...input, ...teardown, provider: providerFor(input.ctx.client, settings.provider), target: targetOf(cd, settings.traffic, service, stable, input.stablePods) };
 }
 
 /**
- * Runs `effects` in order; Events are published together once the writes are done. A
+ * Runs `effects` in order; Events leave without being waited for. A
  * {@link TeardownEnv} runs only what takes a release down (reset, delete, events, notifications).
  */
 export async function executeEffects(env: ReleaseEnv | TeardownEnv, effects: readonly Effect[]): Promise<void> {
-  const events: Promise<void>[] = [];
-  try {
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'ensureCanary':
-          await ensureCanary(full(env, effect.type), effect.image);
-          break;
-        case 'prepareTraffic': {
-          const e = full(env, effect.type);
-          await e.provider.prepare(e.target);
-          break;
-        }
-        case 'setWeight': {
-          const e = full(env, effect.type);
-          await e.provider.setWeight(e.target, effect.weight);
-          env.ctx.log.info({ weight: effect.weight }, 'weight set');
-          break;
-        }
-        case 'promoteStable':
-          await promoteStable(full(env, effect.type), effect.image);
-          break;
-        case 'resetTraffic':
-          await resetTraffic(env);
-          env.ctx.log.info({ provider: env.recorded.provider.name }, 'traffic reset: all on stable');
-          break;
-        case 'deleteCanary':
-          await deleteCanary(env);
-          break;
-        case 'event':
-          events.push(env.ctx.events.publish(env.cd, { type: effect.eventType, reason: effect.reason, note: effect.note }));
-          break;
-        case 'notify':
-          if (env.notify) {
-            env
-              .notify(effect.event, env.cd, effect.message)
-              .then((problems) => reportNotificationProblems(env.cd, env.ctx, problems ?? []))
-              .catch((err: unknown) => env.ctx.log.warn({ err }, 'notification failed'));
-          }
-          break;
+  for (const effect of effects) {
+    switch (effect.type) {
+      case 'ensureCanary':
+        await ensureCanary(full(env, effect.type), effect.image, effect.weight ?? 0);
+        break;
+      case 'prepareTraffic': {
+        const e = full(env, effect.type);
+        await e.provider.prepare(e.target);
+        break;
       }
+      case 'setWeight': {
+        const e = full(env, effect.type);
+        await e.provider.setWeight(e.target, effect.weight);
+        env.ctx.log.info({ weight: effect.weight }, 'weight set');
+        break;
+      }
+      case 'promoteStable':
+        await promoteStable(full(env, effect.type), effect.image);
+        break;
+      case 'resetTraffic':
+        await resetTraffic(env);
+        env.ctx.log.info({ provider: env.recorded.provider.name }, 'traffic reset: all on stable');
+        break;
+      case 'deleteCanary':
+        await deleteCanary(env);
+        break;
+      case 'event':
+        // Off the critical path: the writes before it are done (so it claims nothing the
+        // cluster does not show), and no write after it waits for it. publish never throws.
+        void env.ctx.events.publish(env.cd, { type: effect.eventType, reason: effect.reason, note: effect.note });
+        break;
+      case 'notify':
+        if (env.notify) {
+          env
+            .notify(effect.event, env.cd, effect.message)
+            .then((problems) => reportNotificationProblems(env.cd, env.ctx, problems ?? []))
+            .catch((err: unknown) => env.ctx.log.warn({ err }, 'notification failed'));
+        }
+        break;
     }
-  } finally {
-    await Promise.all(events);
   }
 }
 
@@ -199,7 +205,7 @@ function labelsToDrop(env: ReleaseEnv): string[] {
   return separate ? Object.keys(env.service?.spec?.selector ?? {}) : [];
 }
 
-async function ensureCanary(env: ReleaseEnv, image: string): Promise<void> {
+async function ensureCanary(env: ReleaseEnv, image: string, weight: number): Promise<void> {
   const { cd, ctx, settings, stable } = env;
   if (!stable) throw new Error(`Deployment ${cd.spec.targetDeployment} not found`);
   const needsService = settings.provider !== 'Replicas';
@@ -225,16 +231,16 @@ async function ensureCanary(env: ReleaseEnv, image: string): Promise<void> {
       );
     }
   }
-  if (settings.provider === 'Istio' && stable.spec?.template?.metadata?.labels?.[RoleLabel] !== 'stable') {
-    // The stable subset needs a label canary pods lack; adding one to the template is allowed.
-    await ctx.client.patch(DeploymentKind, cd.metadata.namespace, cd.spec.targetDeployment, stableLabelPatch(), 'strategic');
-  }
-  // Replicas: the provider owns the canary's replica count (created at 0, never applied).
+  // The stable Deployment is never written here: its pods are told apart by what they
+  // already carry (./stable-pods.ts), so starting a release restarts nothing.
+  // Replicas: the provider owns the canary's replica count (never applied); it is created
+  // at its first step's share, so the create is that step's first write.
   const replicas = settings.provider === 'Replicas' ? undefined : (cd.status?.stableReplicas ?? stable.spec?.replicas ?? 1);
   const desired = buildCanaryDeployment({ cd, stable, image, replicas, dropLabels: labelsToDrop(env), extraLabels: env.extraLabels });
   if (!env.canary) {
+    const initial = replicas ?? (weight > 0 && env.target.totalReplicas !== undefined ? replicaSplit(weight, env.target.totalReplicas).canary : 0);
     try {
-      await ctx.client.create(DeploymentKind, { ...desired, spec: { ...desired.spec, replicas: replicas ?? 0 } });
+      await ctx.client.create(DeploymentKind, { ...desired, spec: { ...desired.spec, replicas: initial } });
     } catch (err) {
       if (!isConflict(err)) throw err;
       await apply(ctx.client, DeploymentKind, desired);

@@ -31,7 +31,7 @@ interface World {
   now: number;
   stableImage: string;
   stableRolledOut: boolean;
-  canary: { image: string; ready: boolean } | undefined;
+  canary: { image: string; ready: boolean; replicas?: number } | undefined;
   weight: number;
   crash: boolean;
   events: string[];
@@ -57,10 +57,12 @@ function apply(w: World, effects: Effect[]): void {
   for (const e of effects) {
     switch (e.type) {
       case 'ensureCanary':
-        w.canary = { image: e.image, ready: false };
+        w.canary = { image: e.image, ready: false, replicas: e.weight === undefined ? 4 : Math.round((e.weight * 4) / 100) };
         break;
       case 'setWeight':
         w.weight = e.weight;
+        // The Replicas provider's canary follows the weight (4 replicas in all).
+        if (w.canary) w.canary.replicas = Math.round((e.weight * 4) / 100);
         break;
       case 'resetTraffic':
         w.weight = 0;
@@ -149,7 +151,8 @@ test('Replicas: step 1 is entered with the canary creation, in one reconcile', (
   assert.equal(tr.status.phase, 'Progressing');
   assert.equal(tr.status.currentStepIndex, 0);
   const writes = tr.effects.filter((e) => e.type !== 'event' && e.type !== 'notify');
-  assert.deepEqual(writes, [{ type: 'ensureCanary', image: 'app:v2' }, { type: 'prepareTraffic' }, { type: 'setWeight', weight: 10 }]);
+  // Created at the first step's share: the create is that step's first write.
+  assert.deepEqual(writes, [{ type: 'ensureCanary', image: 'app:v2', weight: 10 }, { type: 'prepareTraffic' }, { type: 'setWeight', weight: 10 }]);
   assert.deepEqual((tr.status.history ?? []).map((h) => h.event), ['Started', 'StepReached']);
   // The step does not advance before the canary pods are available, whatever the timer says.
   w.now += 60_000;
@@ -173,29 +176,49 @@ test('the seed sample walks every step, promotes, resets traffic, removes the ca
   assert.equal(w.weight, 0);
   assert.deepEqual(w.notified, ['Started', 'Advanced', 'Advanced', 'Completed']);
   const events = (status.history ?? []).map((h) => h.event);
-  assert.deepEqual(events, ['Started', 'StepReached', 'StepAdvanced', 'StepAdvanced', 'Promoting', 'Completed']);
+  assert.deepEqual(events, ['Started', 'StepReached', 'StepAdvanced', 'StepAdvanced', 'Promoting', 'RollingOut', 'RolledOut', 'Completed']);
   assert.equal(w.now - T0, 15_000, 'the pauses add up, nothing more');
 });
 
-test('promotion waits for the stable rollout before traffic goes back and the canary goes', () => {
+test('promotion: all traffic to the canary, then the stable rolls out taking none, then traffic back and the canary goes', () => {
   const w = world();
   const s = settings({ steps: [{ weight: 50, pauseMs: 0, requiresApproval: false }] });
   let tr = reconcile(s, undefined, w);
   settle(w);
   tr = reconcile(s, tr.status, w); // step 0
   settle(w);
-  tr = reconcile(s, tr.status, w); // promoting: image
-  assert.deepEqual(tr.effects.filter((e) => e.type === 'promoteStable'), [{ type: 'promoteStable', image: 'app:v2' }]);
+  tr = reconcile(s, tr.status, w); // promoting: all traffic to the canary first
   assert.equal(tr.status.reason, 'Promoting');
+  assert.deepEqual(tr.effects.filter((e) => e.type !== 'event'), [{ type: 'prepareTraffic' }, { type: 'setWeight', weight: 100 }]);
+  assert.equal(w.stableImage, 'app:v1', 'the stable Deployment is not touched while it still takes traffic');
+  tr = reconcile(s, tr.status, w); // then the image
+  assert.deepEqual(tr.effects.filter((e) => e.type === 'promoteStable'), [{ type: 'promoteStable', image: 'app:v2' }]);
+  assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'StableRollingOut'), 'an Event says the stable Deployment starts rolling');
   tr = reconcile(s, tr.status, w); // not rolled out yet
   assert.deepEqual(tr.effects, []);
-  assert.equal(w.weight, 50, 'traffic stays while stable rolls out');
+  assert.equal(w.weight, 100, 'the canary carries everything while stable rolls out');
   settle(w);
   tr = reconcile(s, tr.status, w);
-  assert.deepEqual(tr.effects, [{ type: 'resetTraffic' }]);
+  assert.deepEqual(tr.effects.filter((e) => e.type !== 'event'), [{ type: 'resetTraffic' }]);
+  assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'StableRolledOut'), 'an Event says it is done');
   tr = reconcile(s, tr.status, w);
   assert.equal(tr.status.phase, 'Completed');
   assert.equal(tr.effects[0]?.type, 'deleteCanary');
+});
+
+test('promotion of a canary that scales with the weight waits for it at full size before stable rolls', () => {
+  const w = world();
+  const s = settings({ provider: 'Replicas', scalesWithWeight: true, steps: [{ weight: 25, pauseMs: 0, requiresApproval: false }] });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w); // promoting: weight 100
+  assert.ok(tr.effects.some((e) => e.type === 'setWeight' && e.weight === 100));
+  if (w.canary) w.canary.replicas = 1; // a cache a write behind
+  tr = reconcile(s, tr.status, w);
+  assert.ok(!tr.effects.some((e) => e.type === 'promoteStable'), 'not before the canary asks for every replica');
+  if (w.canary) w.canary.replicas = 4;
+  tr = reconcile(s, tr.status, w);
+  assert.ok(tr.effects.some((e) => e.type === 'promoteStable'));
 });
 
 test('a crash-looping canary is rolled back: traffic reset first, status written right after, canary removed', () => {
@@ -290,6 +313,8 @@ test('abort during promotion is refused: the stable Deployment already runs the 
   settle(w);
   tr = reconcile(s, tr.status, w);
   assert.equal(tr.status.reason, 'Promoting');
+  tr = reconcile(s, tr.status, w); // all traffic on the canary: stable takes the image
+  assert.equal(w.stableImage, 'app:v2');
   tr = reconcile(s, tr.status, w, { command: { verb: 'abort', raw: 'abort:late' } });
   assert.equal(tr.status.phase, 'Progressing');
   assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'CommandIgnored'));
@@ -363,6 +388,9 @@ test('promote-full skips to promotion', () => {
   tr = reconcile(s, tr.status, w, { command: { verb: 'promote-full', raw: 'promote-full:1' } });
   assert.equal(tr.status.currentStepIndex, 3);
   assert.equal(tr.status.reason, 'Promoting');
+  assert.equal(w.weight, 100, 'all traffic to the canary first');
+  settle(w);
+  tr = reconcile(s, tr.status, w);
   assert.equal(w.stableImage, 'app:v2');
   const done = run(s, w, tr.status);
   assert.equal(done.phase, 'Completed');
@@ -760,4 +788,21 @@ test('a refused release with a crash-looping canary is rolled back for the crash
   w.crash = true;
   tr = reconcile(s, tr.status, w, { blocked: refused });
   assert.equal(tr.status.reason, 'PodCrashLoop');
+});
+
+test('a canary crashing while the promotion moves all traffic to it, before stable takes the image, is rolled back', () => {
+  const w = world();
+  const s = settings({ steps: [{ weight: 50, pauseMs: 0, requiresApproval: false }] });
+  let tr = reconcile(s, undefined, w);
+  settle(w);
+  tr = reconcile(s, tr.status, w); // step 0
+  settle(w);
+  tr = reconcile(s, tr.status, w); // promoting: weight 100
+  assert.equal(w.weight, 100);
+  w.crash = true;
+  tr = reconcile(s, tr.status, w);
+  assert.equal(tr.status.phase, 'Failed');
+  assert.equal(tr.effects[0]?.type, 'resetTraffic');
+  assert.equal(w.stableImage, 'app:v1', 'stable was never touched');
+  assert.equal(w.weight, 0);
 });

@@ -12,8 +12,9 @@
  * harmless, and a step is only ever counted once because the count is in status.
  *
  * Promotion is the step one past the last (`currentStepIndex === totalSteps`, reason
- * `Promoting`): its sub-steps (stable takes the image, stable rolled out, traffic reset,
- * canary removed) are read from the cluster, not stored, so they cannot get out of step.
+ * `Promoting`): its sub-steps (all traffic to the canary, stable takes the image, stable
+ * rolled out, traffic back, canary removed) are read from the cluster and the recorded
+ * weight, so they cannot get out of step.
  *
  * Guarantees:
  * - a rollback sends all traffic to stable before anything else (`resetTraffic` is the
@@ -84,11 +85,15 @@ export interface StableObservation {
   rolledOut: boolean;
   /** spec.replicas */
   replicas: number;
+  /** How the Deployment rolls out a new template, in words (e.g. `RollingUpdate maxSurge 25%, maxUnavailable 25%`). */
+  strategy?: string | undefined;
 }
 
 /** The canary Deployment, if it exists. */
 export interface CanaryObservation {
   image: string | undefined;
+  /** spec.replicas as last seen (a cache a write behind may show fewer than were asked for). */
+  replicas?: number | undefined;
   /** Every desired replica is updated and available. */
   ready: boolean;
 }
@@ -144,8 +149,12 @@ export interface Observations {
 
 /** Work for the reconciler, as plain data. */
 export type Effect =
-  /** Create or update the canary Deployment (and the Services the provider needs) on `image`. */
-  | { type: 'ensureCanary'; image: string }
+  /**
+   * Create or update the canary Deployment (and the Services the provider needs) on
+   * `image`; a canary that scales with the weight is created at `weight`'s share (its
+   * first step), so the create is that step's first write.
+   */
+  | { type: 'ensureCanary'; image: string; weight?: number }
   /** Let the traffic provider create what it needs (idempotent). */
   | { type: 'prepareTraffic' }
   /** Send `weight` percent to the canary; the reconciler reads it back. */
@@ -220,7 +229,9 @@ function decide(t: Builder): void {
   }
   if (command?.verb === 'retry') t.ignore(command, 'retry applies only to a Failed release');
   // Once the stable Deployment takes the new image there is nothing left to roll back to.
-  const promoting = t.step >= t.total;
+  // Before that (the promotion moving all traffic to the canary first), a crash or an
+  // abort still takes the traffic back to the untouched stable pods.
+  const promoting = t.step >= t.total && obs.stable.image === settings.version;
   if (command?.verb === 'abort') {
     if (!promoting) return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
     t.ignore(command, 'the release is being promoted: the stable Deployment already takes the new version');
@@ -298,7 +309,8 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
     message: `starting the canary ${settings.version}`,
   };
   if (event === 'Restarted') t.effects.push({ type: 'resetTraffic' });
-  t.effects.push({ type: 'ensureCanary', image: settings.version }, { type: 'prepareTraffic' });
+  const first = settings.scalesWithWeight && obs.stable ? settings.steps[0]?.weight : undefined;
+  t.effects.push({ type: 'ensureCanary', image: settings.version, ...(first ? { weight: first } : {}) }, { type: 'prepareTraffic' });
   const note = `${event === 'Started' ? 'release' : event === 'Restarted' ? 'new version mid-release, restarting with' : 'retrying'} ${settings.version} (stable ${obs.stable?.image ?? 'unknown'}, ${t.total} steps)`;
   t.record(event, 'Normal', event, event === 'Retried' ? `${note}, asked by ${who(by)}` : note, { notify: 'Started', by });
   if (settings.scalesWithWeight && obs.stable) {
@@ -482,7 +494,15 @@ function enterPromotion(t: Builder, why = 'every step passed', by?: string): voi
   promotion(t);
 }
 
-/** stable takes the image → stable rolled out → traffic back to stable → canary removed → Completed. */
+/**
+ * The promotion, the only rollout of the stable Deployment a release makes:
+ * all traffic to the canary (at full size and available) → stable takes the image and
+ * rolls it out by its own strategy (maxSurge/maxUnavailable), taking no traffic, so no
+ * request lands on a pod going away → traffic back to stable (its new pods) → canary
+ * removed → Completed. Events at its start (`Promoting`), when the stable Deployment
+ * starts and ends rolling (`StableRollingOut`, `StableRolledOut`) and at its end
+ * (`Completed`).
+ */
 function promotion(t: Builder): void {
   const { settings, obs } = t;
   t.status.reason = 'Promoting';
@@ -491,8 +511,30 @@ function promotion(t: Builder): void {
     return;
   }
   if (obs.stable.image !== settings.version) {
+    if (t.status.currentWeight !== 100) {
+      t.effects.push({ type: 'prepareTraffic' }, { type: 'setWeight', weight: 100 });
+      t.status.currentWeight = 100;
+      t.status.message = `promoting: all traffic to the canary ${settings.version} before the stable Deployment rolls`;
+      return;
+    }
+    if (!obs.canary || obs.canary.image !== settings.version) {
+      // Drift: the canary carries every request now; restore it before stable rolls.
+      t.effects.push({ type: 'ensureCanary', image: settings.version });
+      t.status.message = `promoting: restoring the canary ${settings.version}`;
+      return;
+    }
+    const fullSize = !settings.scalesWithWeight || (obs.canary.replicas ?? 0) >= (t.status.stableReplicas ?? 0);
+    if (!obs.canary.ready || !fullSize) {
+      t.status.message = `promoting: waiting for the canary ${settings.version} to carry all traffic at full size`;
+      return;
+    }
     t.effects.push({ type: 'promoteStable', image: settings.version });
     t.status.message = `promoting: the stable Deployment takes ${settings.version}`;
+    // Once per promotion, though a cache a write behind may show the old image again.
+    if (t.status.history?.at(-1)?.event !== 'RollingOut') {
+      const how = obs.stable.strategy ? ` (${obs.stable.strategy})` : '';
+      t.record('RollingOut', 'Normal', 'StableRollingOut', `the stable Deployment rolls out ${settings.version} by its own strategy${how}; the canary carries all traffic meanwhile`, { notify: false });
+    }
     return;
   }
   if (!obs.stable.rolledOut) {
@@ -503,6 +545,7 @@ function promotion(t: Builder): void {
     t.effects.push({ type: 'resetTraffic' });
     t.status.currentWeight = 0;
     t.status.message = 'promoting: all traffic back to the stable Deployment';
+    t.record('RolledOut', 'Normal', 'StableRolledOut', `the stable Deployment runs ${settings.version} on every pod: all traffic back to it`, { notify: false });
     return;
   }
   if (obs.canary) t.effects.push({ type: 'deleteCanary' });

@@ -41,7 +41,9 @@ import { acceptedCondition, AcceptedCondition, refusals, type Refusal } from './
 import { createAnalysisRunner } from './analysis.ts';
 import type { SecretReader } from '../analysis/credentials.ts';
 import { pendingCommand } from './commands.ts';
-import { cleanupTraffic, executeEffects, ownedByRelease, releaseEnv, teardownEnv, type Notifier, type ReleaseEnv, type TeardownEnv } from './effects.ts';
+import { cleanupTraffic, executeEffects, ownedByRelease, releaseEnv, teardownEnv, type Notifier, type ReleaseEnv, type StablePodLabels, type TeardownEnv } from './effects.ts';
+import { createStablePods, type StablePods } from './stable-pods.ts';
+import { trafficRecordOf } from './traffic-record.ts';
 import { decideError, TrafficCondition, type ErrorDecision } from './error-policy.ts';
 import { analysisDue, isFinished, stopped, transition, type AnalysisObservation, type Observations, type Transition } from './phases.ts';
 import { assessPods, type Pod } from './pod-health.ts';
@@ -61,8 +63,13 @@ function withAccepted(status: CanaryDeploymentStatus, refused: readonly Refusal[
   return { ...status, conditions: mergeConditions(status.conditions, [acceptedCondition(refused, generation)], now) };
 }
 
-/** How often an active release is looked at even when nothing changes (a safety net). */
-export const ACTIVE_RESYNC_MS = 60_000;
+/**
+ * The longest an active release waits for a deadline of its own (a long pause is looked
+ * at again after this, then waits on; it also keeps timers within what setTimeout holds).
+ * A release with no deadline (paused, waiting for approval) waits for a change only:
+ * every object it depends on is watched, so nothing wakes it for nothing.
+ */
+export const LONGEST_WAIT_MS = 6 * 60 * 60_000;
 
 export interface CanaryReconcilerOptions {
   /** `--prometheus-url`: Prometheus of releases that name none. */
@@ -111,6 +118,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   /** `uid/version/phase` whose provider cleanup ran since this process started. */
   const cleaned = new Set<string>();
   const analyses = createAnalysisRunner({ defaultAddress: options.prometheusUrl, ...(options.readSecret ? { readSecret: options.readSecret } : {}) });
+  /** Per target Deployment: the labels of its current pods, looked up once it has settled. */
+  let stablePodsLookup: StablePods | undefined;
   const policy = {
     prometheus: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls ?? []),
     allowInternalNotificationUrls: options.allowInternalNotificationUrls ?? false,
@@ -180,7 +189,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if (stable && !releasedContainer(stable.spec?.template, cd.spec.container)) {
       throw new TerminalError(`container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`, { reason: 'ContainerNotFound' });
     }
-    const env = releaseEnv({ cd, ctx, settings, stable, canary, service, extraLabels: extra.labels, notify: notifierFor(ctx) });
+    const stablePods = await stablePodsOf(cd, ctx, stable, settings.provider);
+    const env = releaseEnv({ cd, ctx, settings, stable, canary, service, extraLabels: extra.labels, notify: notifierFor(ctx), stablePods });
 
     const status = cd.status;
     const refused = refusals(cd, policy);
@@ -203,9 +213,11 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
         image: releasedContainer(stable.spec?.template, cd.spec.container)?.image,
         rolledOut: rolledOut(stable),
         replicas: stable.spec?.replicas ?? 1,
+        strategy: strategyOf(stable),
       },
       canary: canary && {
         image: releasedContainer(canary.spec?.template, cd.spec.container)?.image,
+        replicas: canary.spec?.replicas ?? 1,
         // A step starts only on a settled cluster: the canary and the stable side available.
         ready: rolledOut(canary) && (stable === undefined || rolledOut(stable)),
       },
@@ -239,7 +251,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       if (!gone) return Action.requeue(2_000);
       return Action.awaitChange();
     }
-    return Action.requeue(Math.max(50, Math.min(tr.requeueAfterMs ?? ACTIVE_RESYNC_MS, ACTIVE_RESYNC_MS)));
+    if (tr.requeueAfterMs === undefined) return Action.awaitChange();
+    return Action.requeue(Math.max(50, Math.min(tr.requeueAfterMs, LONGEST_WAIT_MS)));
   }
 
   /**
@@ -283,7 +296,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     track(cached);
     const cd = fresh(cached);
     // Works from the recorded traffic settings, not the spec: it may be invalid or changed.
-    const env = teardownEnv(cd, ctx, notifierFor(ctx));
+    const env = teardownEnv(cd, ctx, notifierFor(ctx), await recordedStablePods(cd, ctx));
     if (await teardown(cd, ctx, env)) {
       ctx.log.info('deleting: traffic back on stable, waiting for the canary pods to go');
       return Action.requeue(500);
@@ -333,7 +346,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       return Action.retry();
     }
     // A stop: an active release goes down like a rollback, through its recorded provider.
-    const env = teardownEnv(cd, ctx, notifierFor(ctx));
+    const env = teardownEnv(cd, ctx, notifierFor(ctx), await recordedStablePods(cd, ctx));
     const now = ctx.now();
     const why = trafficProblem ? decision.message : `${decision.message}; all traffic went back to stable and the canary was removed: fix the spec, then \`codedance retry\` releases again`;
     const tr = cd.metadata.deletionTimestamp ? undefined : stopped(cd.status, { now: now.getTime(), generation: cd.metadata.generation ?? 0 }, decision.reason, why);
@@ -361,6 +374,23 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     );
     await ctx.events.publish(cd, { type: 'Warning', reason: decision.reason, note: decision.message, action: 'Reconcile' });
     await writeStatus(cd, { ...status, conditions }, ctx);
+  }
+
+  /**
+   * The stable pods' labels, for a release whose spec or record routes with Istio (the
+   * only provider that splits one Service's endpoints); undefined for the others, which
+   * need none, and while the Deployment has no ReplicaSet yet.
+   */
+  async function stablePodsOf(cd: CanaryDeployment, ctx: ReconcileContext, stable: Deployment | undefined, provider: string): Promise<StablePodLabels> {
+    if (!stable || (provider !== 'Istio' && cd.status?.traffic?.provider !== 'Istio')) return undefined;
+    stablePodsLookup ??= createStablePods(ctx.client);
+    return stablePodsLookup.labelsOf(stable, rolledOut(stable));
+  }
+
+  /** {@link stablePodsOf} for a teardown (the recorded provider, the cached target). */
+  async function recordedStablePods(cd: CanaryDeployment, ctx: ReconcileContext): Promise<StablePodLabels> {
+    const provider = (cd.status?.traffic ?? trafficRecordOf(cd.spec)).provider;
+    return stablePodsOf(cd, ctx, ctx.cache<Deployment>(DeploymentKind).get(cd.metadata.namespace ?? '', cd.spec.targetDeployment), provider);
   }
 
   /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */
@@ -405,6 +435,15 @@ function rescaled(cd: CanaryDeployment, stable: Deployment): boolean {
   const stepping = (status?.phase === 'Progressing' || status?.phase === 'Paused') && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
   if (!stepping || status?.stableReplicas === undefined) return false;
   return (stable.spec?.replicas ?? 1) !== replicaSplit(status.currentWeight ?? 0, status.stableReplicas).stable;
+}
+
+/** A Deployment's rollout strategy in words, for the promotion's Events. */
+function strategyOf(d: Deployment): string | undefined {
+  const strategy = d.spec?.['strategy'] as { type?: string; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } } | undefined;
+  if (!strategy?.type) return undefined;
+  if (strategy.type !== 'RollingUpdate') return strategy.type;
+  const r = strategy.rollingUpdate ?? {};
+  return `RollingUpdate maxSurge ${r.maxSurge ?? '25%'}, maxUnavailable ${r.maxUnavailable ?? '25%'}`;
 }
 
 interface HorizontalPodAutoscaler extends KubeObject {

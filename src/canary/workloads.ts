@@ -8,10 +8,12 @@
  *   Service selects them and each version gets about its share of pods as its share
  *   of requests;
  * - Istio: canary pods keep those labels too (the DestinationRule subsets split the
- *   endpoints of the stable Service's host), and the stable pod template gets
- *   `deploy.codedance.io/role: stable`, the label the canary pods lack, so the stable
- *   subset selects only stable pods. Adding a label to a pod template is allowed (the
- *   selector stays as it was); it rolls the stable pods once, on the first release;
+ *   endpoints of the stable Service's host); the stable subset selects the
+ *   `pod-template-hash` of the stable Deployment's current ReplicaSet (./stable-pods.ts),
+ *   which the stable pods already carry and canary pods never do, so the stable pod
+ *   template is never changed and no stable pod restarts to begin a release. (An earlier
+ *   version added `deploy.codedance.io/role: stable` to the stable template instead; where
+ *   it is still there it is left alone, unused: removing it would restart the pods.);
  * - Nginx and Gateway API: canary pods drop the labels the stable Service selects on, so
  *   the stable Service never reaches them; they are reached through the canary Service
  *   (`<service>-canary`) or a BlueGreen preview Service.
@@ -79,9 +81,6 @@ export function canarySelector(release: string): Record<string, string> {
   return { [RoleLabel]: 'canary', [OwnerLabel]: release };
 }
 
-/** Label the stable pods carry when the provider must tell them from canary pods by label. */
-export const stableSelector: Record<string, string> = { [RoleLabel]: 'stable' };
-
 /** The ownerReference tying an object to its CanaryDeployment. */
 export function ownerOf(cd: CanaryDeployment): OwnerReference {
   return {
@@ -133,6 +132,7 @@ export function buildCanaryDeployment(input: CanaryDeploymentInput): Deployment 
   const template = structuredClone(stable.spec?.template ?? {}) as PodTemplate;
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(template.metadata?.labels ?? {})) {
+    // RoleLabel: a stable template an earlier version labelled `role: stable`.
     if (!input.dropLabels.includes(key) && key !== RoleLabel) labels[key] = value;
   }
   Object.assign(labels, input.extraLabels, canarySelector(release));
@@ -191,11 +191,6 @@ export function promotionPatch(containerName: string, image: string, replicas: n
   const spec: Record<string, unknown> = { template: { spec: { containers: [{ name: containerName, image }] } } };
   if (replicas !== undefined) spec.replicas = replicas;
   return { spec };
-}
-
-/** A strategic merge patch adding the stable role label to the stable pod template (Istio). */
-export function stableLabelPatch(): object {
-  return { spec: { template: { metadata: { labels: stableSelector } } } };
 }
 
 /**

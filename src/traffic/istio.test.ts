@@ -7,6 +7,7 @@ import {
   withWeights,
   withoutReleaseSubsets,
   withoutSubsets,
+  type DestinationRule,
   type RouteSelection,
   type VirtualService,
 } from './istio.ts';
@@ -119,4 +120,29 @@ test('withReleaseSubsets sets stable and canary and keeps other subsets and fiel
   assert.deepEqual(withReleaseSubsets(subsets, labels), subsets, 'idempotent');
   assert.deepEqual(withoutReleaseSubsets(subsets), [v1]);
   assert.deepEqual(withReleaseSubsets(undefined, labels).map((s) => s.name), ['stable', 'canary']);
+});
+
+test('reset with the stable pods unknown (target Deployment gone) keeps the stable subset; with none to keep it refuses', async () => {
+  const { createFakeClient } = await import('../runtime/testing/fake-client.ts');
+  const { createIstioProvider } = await import('./istio.ts');
+  const kinds = await import('../runtime/kinds.ts');
+  const client = createFakeClient();
+  const target = {
+    namespace: 'prod',
+    owner: { name: 'myapp', uid: 'u1' },
+    service: { name: 'myapp', port: 80 },
+    canaryService: 'myapp-canary',
+    stableDeployment: 'myapp',
+    canaryDeployment: 'myapp-canary',
+    traffic: { provider: 'Istio' as const, istio: { virtualService: 'myapp' } },
+    selectors: { stable: {}, canary: { 'deploy.codedance.io/role': 'canary' } },
+  };
+  const provider = createIstioProvider({ client });
+  await client.create(kinds.VirtualService, withWeights(vs([primary]), selection, 20));
+  await assert.rejects(provider.reset(target), (err: unknown) => isTrafficError(err, 'NotFound'), 'no stable subset to keep: refused');
+  const stable = { 'pod-template-hash': 'abc' };
+  await client.create(kinds.DestinationRule, { metadata: { name: 'myapp', namespace: 'prod' }, spec: { host: 'myapp', subsets: [{ name: 'stable', labels: stable }, { name: 'canary', labels: target.selectors.canary }] } });
+  assert.deepEqual(await provider.reset(target), { changed: true, weight: 0 });
+  const dr = client.objects<DestinationRule>(kinds.DestinationRule)[0];
+  assert.deepEqual(dr?.spec.subsets?.find((s) => s.name === 'stable')?.labels, stable, 'the stable subset keeps its labels');
 });

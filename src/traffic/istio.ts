@@ -15,7 +15,11 @@
  *
  * The DestinationRule named by `traffic.istio.destinationRule` (default: the
  * VirtualService's name) gets subsets `stable` and `canary` with the target's pod
- * selectors; other subsets are kept. If it does not exist, `prepare` creates it, owned
+ * selectors (the canary controller gives the stable pods' `pod-template-hash`, so no
+ * label is ever added to the user's pods); other subsets are kept. An empty stable
+ * selector keeps the stable subset's labels (a reset after the target Deployment went),
+ * or is refused (`NotFound`, retried) when there are none: a subset without labels would
+ * select the canary pods too. If it does not exist, `prepare` creates it, owned
  * by the CanaryDeployment, and `cleanup` deletes it again.
  *
  * Every write to the user's objects is a guarded read-modify-write (see ./update.ts for
@@ -204,12 +208,29 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
    * setWeight too, so a route never names a subset that is gone (Envoy would answer 503).
    * Returns whether it wrote.
    */
-  async function ensureSubsets(target: TrafficTarget): Promise<boolean> {
+  async function ensureSubsets(target: TrafficTarget, preRead?: Promise<DestinationRule | undefined>): Promise<boolean> {
     const spec = istioSpec(target);
     const name = spec.destinationRule ?? spec.virtualService;
-    const labels = target.selectors;
-    const existing = await read<DestinationRule>(DestinationRuleKind, target.namespace, name);
+    const unknown = Object.keys(target.selectors.stable).length === 0;
+    const existing = await (preRead ?? read<DestinationRule>(DestinationRuleKind, target.namespace, name));
+    /**
+     * The subsets' labels. Stable pods not known now (the target Deployment deleted
+     * mid-release, so traffic must go back before anything else): the stable subset
+     * keeps the labels it was given; with none to keep, refuse, since a subset without
+     * labels selects every endpoint of the host, canary pods included.
+     */
+    const labelsFor = (dr: DestinationRule | undefined): TrafficTarget['selectors'] => {
+      if (!unknown) return target.selectors;
+      const kept = dr?.spec.subsets?.find((s) => s.name === StableSubset)?.labels;
+      if (kept && Object.keys(kept).length > 0) return { stable: kept, canary: target.selectors.canary };
+      throw new TrafficError(
+        istioProviderName,
+        'NotFound',
+        `the stable pods of Deployment ${target.namespace}/${target.stableDeployment} cannot be told apart yet (it has no ReplicaSet with pods): the stable subset waits for them`,
+      );
+    };
     if (!existing) {
+      const labels = labelsFor(undefined);
       // No DestinationRule yet: make one that only holds our subsets, owned by the
       // release so it goes with it (and `cleanup` deletes it earlier). A create, not an
       // apply: if the user's appeared meanwhile (or the read was stale), an apply would
@@ -239,7 +260,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       // Starts from what was just read; after a lost create race, reads the API server.
       ...(existing ? { current: existing } : {}),
       change: (dr) => {
-        const subsets = withReleaseSubsets(dr.spec.subsets, labels);
+        const subsets = withReleaseSubsets(dr.spec.subsets, labelsFor(dr));
         return isDeepStrictEqual(subsets, dr.spec.subsets) ? undefined : { spec: { subsets } };
       },
     });
@@ -249,13 +270,17 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
   async function setWeight(target: TrafficTarget, canaryWeight: number): Promise<WeightChange> {
     checkWeight(istioProviderName, canaryWeight);
     const selection = routeSelection(target);
-    const name = istioSpec(target).virtualService;
+    const spec = istioSpec(target);
+    const name = spec.virtualService;
+    // Both reads at once: a step's first weight waits for one read, not two.
+    const drRead = read<DestinationRule>(DestinationRuleKind, target.namespace, spec.destinationRule ?? name);
+    drRead.catch(() => undefined); // awaited below, unless the VirtualService is refused first
     const first = await read<VirtualService>(VirtualServiceKind, target.namespace, name);
     if (!first) throw new TrafficError(istioProviderName, 'NotFound', `VirtualService ${target.namespace}/${name} not found`);
     // Rewrite once before anything is written, so a VirtualService we cannot weight
     // (no route of ours, a mixed route) leaves the DestinationRule alone too.
     withWeights(first, selection, canaryWeight);
-    const subsetsChanged = await ensureSubsets(target);
+    const subsetsChanged = await ensureSubsets(target, drRead);
     const { vs, changed } = await writeRoutes(target, (current) => withWeights(current, selection, canaryWeight), first);
     // The patch response is the object as stored (after admission), so it is our read-back.
     const expected = withWeights(vs, selection, canaryWeight);

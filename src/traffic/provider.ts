@@ -51,8 +51,9 @@ export interface TrafficTarget {
   traffic: TrafficSpec;
   /**
    * Pod labels that tell the versions apart: each must select only its own version's
-   * pods (Istio turns them into DestinationRule subsets, so the stable one must carry a
-   * label the canary pods lack, e.g. `deploy.codedance.io/role: stable`).
+   * pods (Istio turns them into DestinationRule subsets, so the stable one must be a
+   * label the canary pods lack: the canary controller gives the `pod-template-hash` of
+   * the stable Deployment's current ReplicaSet, which no canary pod carries).
    */
   selectors: { stable: Record<string, string>; canary: Record<string, string> };
   /**

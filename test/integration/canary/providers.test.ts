@@ -72,7 +72,7 @@ test('Istio: VirtualService weights between the stable and canary subsets', { ti
   assert.deepEqual(vs?.spec.http?.[0], other, 'a route that is not the release\'s is untouched');
   assert.equal(await read(), 0);
   const stable = await getDeployment(admin, ns, 'myapp');
-  assert.equal(stable?.spec?.template?.metadata?.labels?.['deploy.codedance.io/role'], 'stable', 'stable pods carry the label the stable subset selects');
+  assert.equal(stable?.spec?.template?.metadata?.labels?.['deploy.codedance.io/role'], undefined, 'nothing of ours on the user\'s pod template (the stable subset selects the pod-template-hash)');
   assert.ok(labels.length > 0 && labels.every((l) => l['app'] === 'myapp'), 'canary pods are endpoints of the stable Service (Istio splits them by subset)');
 });
 

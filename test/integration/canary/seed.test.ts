@@ -46,7 +46,7 @@ test('seed sample: Linear 10/50/100 on replica ratios ends Completed with the ne
     assert.ok(seen.some((s) => s.canary === split.canary && s.stable === split.stable), `replicas at step ${step}: ${JSON.stringify(seen)}`);
   }
   const events = (done.status?.history ?? []).map((h) => h.event);
-  assert.deepEqual(events, ['Started', 'StepReached', 'StepAdvanced', 'StepAdvanced', 'Promoting', 'Completed']);
+  assert.deepEqual(events, ['Started', 'StepReached', 'StepAdvanced', 'StepAdvanced', 'Promoting', 'RollingOut', 'RolledOut', 'Completed']);
   const conditions = Object.fromEntries((done.status?.conditions ?? []).map((c) => [c.type, c.status]));
   assert.deepEqual(conditions, { Progressing: 'False', Paused: 'False', Healthy: 'True', Ready: 'True', TrafficReady: 'True' });
 });
