@@ -390,7 +390,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   /** {@link stablePodsOf} for a teardown (the recorded provider, the cached target). */
   async function recordedStablePods(cd: CanaryDeployment, ctx: ReconcileContext): Promise<StablePodLabels> {
     const provider = (cd.status?.traffic ?? trafficRecordOf(cd.spec)).provider;
-    return stablePodsOf(cd, ctx, ctx.cache<Deployment>(DeploymentKind).get(cd.metadata.namespace ?? '', cd.spec.targetDeployment), provider);
+    return stablePodsOf(cd, ctx, ctx.cache<Deployment>(DeploymentKind, { referenced: true }).get(cd.metadata.namespace ?? '', cd.spec.targetDeployment), provider);
   }
 
   /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */
