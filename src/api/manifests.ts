@@ -96,6 +96,9 @@ export const controllerRules: PolicyRule[] = [
   // Canary and preview Services and the WebApp's Service (applied server-side: create
   // when new, patch), and the WebApp's environment in a ConfigMap.
   { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  // The Services a release names (its stable, canary and preview Services) are cached by
+  // reference: a name-only watch of all, and one GET of each named one when it changes.
+  { apiGroups: [''], resources: ['services'], verbs: ['get'] },
   // Crash and readiness detection of canary pods (watched by label): read only.
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
   // Notification receiver URLs and signing secrets: one named, opted-in Secret at a time.
