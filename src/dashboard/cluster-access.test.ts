@@ -93,3 +93,18 @@ test('namespaces are reviewed per person with their uid and groups; an action re
   assert.equal(patches.length, 2, 'each action is reviewed afresh');
   assert.equal(patches[0]?.body.spec.resourceAttributes?.name, 'cart');
 });
+
+test('webapps are reviewed as their own resource, cached apart from canarydeployments', async () => {
+  const { client, reviews } = reviewer();
+  const access = clusterAccess({ client, kubeConfig: unusedKubeConfig, lookup: () => undefined, now: () => 0 });
+  const auth = await access.authenticate(request('Bearer alice-token'));
+  assert.ok(auth.ok);
+  assert.equal(await access.mayList(auth.caller, 'shop'), true);
+  assert.equal(await access.mayList(auth.caller, 'shop', 'WebApp'), true);
+  assert.equal(await access.mayList(auth.caller, 'shop', 'WebApp'), true);
+  const sars = reviews.filter((r) => r.path.endsWith('/subjectaccessreviews')).map((r) => r.body.spec.resourceAttributes);
+  assert.deepEqual(sars, [
+    { namespace: 'shop', verb: 'list', group: 'deploy.codedance.io', resource: 'canarydeployments' },
+    { namespace: 'shop', verb: 'list', group: 'apps.codedance.io', resource: 'webapps' },
+  ]);
+});

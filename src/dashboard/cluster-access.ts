@@ -5,7 +5,8 @@
  * - Authentication: `Authorization: Bearer <token>` is checked with a TokenReview; no
  *   token or a token the API server does not accept is a 401.
  * - Reading: a namespace's releases are shown only when a SubjectAccessReview says the
- *   person may `list` `canarydeployments` there.
+ *   person may `list` `canarydeployments` there, and its WebApps only when one says they
+ *   may `list` `webapps` (apps.codedance.io) there: each kind on its own.
  * - Acting: a SubjectAccessReview for `patch` on that CanaryDeployment comes first (a
  *   refusal writes nothing); the write itself is then made WITH THE PERSON'S TOKEN, so
  *   the API server authorises it once more and its audit log names the person, not the
@@ -13,7 +14,7 @@
  *
  * The dashboard's own identity needs only `create` on `tokenreviews` and
  * `subjectaccessreviews` (ClusterRole `codedance-dashboard`) and the controller's read
- * of CanaryDeployments.
+ * of CanaryDeployments and WebApps (its ClusterRole lists and watches both).
  *
  * Caveat: answers are cached for `cacheTtlMs` (default 10 s) per token and per
  * (person, namespace), so a revoked right or token still works for at most that long for
@@ -24,7 +25,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { createKubeClient, type KubeClient } from '../runtime/client.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
+import { CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind, type ResourceKind } from '../runtime/kinds.ts';
 import { steerRelease } from './commands.ts';
 import { clientConfigForToken } from './person-client.ts';
 import type { Caller, DashboardAccess, Person } from './server.ts';
@@ -51,7 +52,6 @@ interface TokenReviewStatus {
   error?: string;
 }
 
-const AUTH_GROUP = 'deploy.codedance.io';
 const CACHE_LIMIT = 10_000;
 
 /** A small map whose entries expire; the oldest go first when it is full. */
@@ -108,7 +108,7 @@ export function clusterAccess(options: ClusterAccessOptions): DashboardAccess {
     return result;
   }
 
-  async function allowed(person: Person, verb: string, namespace: string, name?: string): Promise<boolean> {
+  async function allowed(person: Person, verb: string, namespace: string, name?: string, kind: ResourceKind = CanaryDeploymentKind): Promise<boolean> {
     const answer = await options.client.raw<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
       apiVersion: 'authorization.k8s.io/v1',
       kind: 'SubjectAccessReview',
@@ -117,7 +117,7 @@ export function clusterAccess(options: ClusterAccessOptions): DashboardAccess {
         uid: person.uid,
         groups: person.groups,
         extra: person.extra,
-        resourceAttributes: { namespace, verb, group: AUTH_GROUP, resource: CanaryDeploymentKind.plural, ...(name ? { name } : {}) },
+        resourceAttributes: { namespace, verb, group: kind.group, resource: kind.plural, ...(name ? { name } : {}) },
       },
     });
     return answer.status?.allowed === true;
@@ -134,11 +134,11 @@ export function clusterAccess(options: ClusterAccessOptions): DashboardAccess {
       return { ok: true, caller: { person: result, token } };
     },
 
-    async mayList(caller, namespace) {
-      const key = `${caller.person.username}\u0000${caller.person.uid ?? ''}\u0000${namespace}`;
+    async mayList(caller, namespace, kind = 'CanaryDeployment') {
+      const key = `${caller.person.username}\u0000${caller.person.uid ?? ''}\u0000${namespace}\u0000${kind}`;
       const cached = listing.get(key);
       if (cached !== undefined) return cached;
-      const answer = await allowed(caller.person, 'list', namespace);
+      const answer = await allowed(caller.person, 'list', namespace, undefined, kind === 'WebApp' ? WebAppKind : CanaryDeploymentKind);
       listing.set(key, answer);
       return answer;
     },

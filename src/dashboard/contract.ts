@@ -118,6 +118,8 @@ export interface WebAppView {
   readyReplicas: number | undefined;
   message: string | undefined;
   createdAt: string | undefined;
+  /** The CanaryDeployment carrying the WebApp's current release (`spec.release` made it), if any: its page is the WebApp's link. */
+  release: string | undefined;
 }
 
 /** One series of a chart: time (ms since the epoch) and value. */

@@ -7,8 +7,9 @@
  * - `startLocalDashboard` (./local.ts, `codedance dashboard`): on 127.0.0.1, as the
  *   person whose kubeconfig it runs with.
  *
- * Each keeps one informer of CanaryDeployments (one watch per namespace, or one for the
- * cluster), so however many pages are open the API server sees one watch.
+ * Each keeps one informer of CanaryDeployments and one of WebApps (one watch per
+ * namespace, or one for the cluster), so however many pages are open the API server sees
+ * one watch of each.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,18 +17,20 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
+import type { WebApp } from '../api/webapp.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { createInformer } from '../runtime/informer.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
+import { CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind } from '../runtime/kinds.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { clusterAccess } from './cluster-access.ts';
 import type { MetricsSettings } from './metrics.ts';
 import { SecurityHeaders, type SecurityOptions } from './security.ts';
-import { dashboardHandler, type DashboardHandler, type ReleaseSource } from './server.ts';
+import { dashboardHandler, type DashboardHandler, type ReleaseSource, type WebAppSource } from './server.ts';
 
 export { dashboardHandler } from './server.ts';
 export { releaseView, safeReleaseView } from './release-view.ts';
 export type { ReleaseView } from './release-view.ts';
+export { webAppView } from './webapp-view.ts';
 
 /** CanaryDeployments kept current by a watch made with `client`. */
 export interface ReleaseFeed {
@@ -52,6 +55,19 @@ export function releaseFeed(client: KubeClient, namespaces: string[] | undefined
     },
     lookup: (namespace, name) => informer.store.get(namespace, name),
     ready: () => informer.store.ready(),
+  };
+}
+
+/** Starts an informer of WebApps in `namespaces` (all when undefined) until `signal` aborts. */
+export function webAppFeed(client: KubeClient, namespaces: string[] | undefined, log: Logger, signal: AbortSignal): WebAppSource {
+  const informer = createInformer<WebApp>(client, WebAppKind, {
+    namespaces,
+    onRestart: (_kind, reason, err) => log.debug({ reason, err }, 'dashboard watch of webapps restarted'),
+  });
+  void informer.start(signal).catch((err: unknown) => log.error({ err }, 'dashboard informer of webapps stopped'));
+  return {
+    list: () => informer.store.list(),
+    subscribe: (onChange) => informer.subscribe((change) => onChange(change.object, change.type === 'delete')),
   };
 }
 
@@ -142,8 +158,12 @@ export interface ClusterDashboardOptions extends SecurityOptions {
 export async function startClusterDashboard(options: ClusterDashboardOptions): Promise<DashboardServer> {
   const feed = releaseFeed(options.client, options.namespaces, options.log, options.signal);
   const access = clusterAccess({ client: options.client, kubeConfig: options.kubeConfig, lookup: feed.lookup, cacheTtlMs: options.cacheTtlMs });
+  // The controller's own rights read WebApps (its ClusterRole lists and watches them);
+  // each person then sees a namespace's WebApps only if they may list them there.
+  const webApps = webAppFeed(options.client, options.namespaces, options.log, options.signal);
   const handler = dashboardHandler({
     source: feed.source,
+    webApps,
     access,
     allowedOrigins: options.allowedOrigins,
     maxStreams: options.maxStreams,

@@ -3,7 +3,8 @@
  * page on 127.0.0.1, acting as the person whose kubeconfig it runs with, the way
  * `kubectl argo rollouts dashboard` does.
  *
- * Reads are one watch made with the person's credentials; every action is a patch made
+ * Reads are one watch of CanaryDeployments and one of WebApps (where the person may
+ * watch them; elsewhere none are shown) made with the person's credentials; every action is a patch made
  * with them; so the API server's RBAC decides both, and its audit log names the person.
  * Nothing here holds any right of its own.
  *
@@ -15,8 +16,9 @@
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { whoAmI } from '../runtime/whoami.ts';
+import { CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind } from '../runtime/kinds.ts';
 import { steerRelease } from './commands.ts';
-import { releaseFeed, serveDashboard, type DashboardServer } from './index.ts';
+import { releaseFeed, serveDashboard, webAppFeed, type DashboardServer } from './index.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
 import { loopbackHosts } from './security.ts';
 import { dashboardHandler, type DashboardAccess } from './server.ts';
@@ -52,14 +54,26 @@ export interface LocalDashboard extends DashboardServer {
   namespaces: string[] | undefined;
 }
 
-/** Whether the person may list CanaryDeployments in every namespace (SelfSubjectAccessReview). */
-async function mayListEverywhere(client: KubeClient): Promise<boolean> {
+/** Whether the person may watch `resource` of `group` in `namespace`, or everywhere (SelfSubjectAccessReview). */
+async function mayWatch(client: KubeClient, group: string, resource: string, namespace?: string): Promise<boolean> {
   const review = await client.raw<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SelfSubjectAccessReview',
-    spec: { resourceAttributes: { verb: 'watch', group: 'deploy.codedance.io', resource: 'canarydeployments' } },
+    spec: { resourceAttributes: { verb: 'watch', group, resource, ...(namespace ? { namespace } : {}) } },
   });
   return review.status?.allowed === true;
+}
+
+/**
+ * The namespaces of `namespaces` (undefined: the cluster) where the person may watch
+ * WebApps: undefined for all, or a list, possibly empty. Asked first because a watch the
+ * API server refuses would only be retried for ever; a person without the right sees no
+ * WebApps instead.
+ */
+async function webAppNamespaces(client: KubeClient, namespaces: string[] | undefined): Promise<string[] | undefined> {
+  if (!namespaces) return (await mayWatch(client, WebAppKind.group, WebAppKind.plural)) ? undefined : [];
+  const allowed = await Promise.all(namespaces.map((ns) => mayWatch(client, WebAppKind.group, WebAppKind.plural, ns)));
+  return namespaces.filter((_, i) => allowed[i]);
 }
 
 /** Starts the local dashboard; resolves once it listens. */
@@ -68,10 +82,15 @@ export async function startLocalDashboard(options: LocalDashboardOptions): Promi
   const client = await createKubeClient({ kubeConfig: kc, fieldManager: 'codedance-dashboard' });
   const username = await whoAmI(client);
   let namespaces = options.namespaces?.length ? options.namespaces : undefined;
-  if (!namespaces && !(await mayListEverywhere(client))) {
+  if (!namespaces && !(await mayWatch(client, CanaryDeploymentKind.group, CanaryDeploymentKind.plural))) {
     namespaces = [kc.namespace ?? 'default'];
   }
   const feed = releaseFeed(client, namespaces, options.log, options.signal);
+  const appNamespaces = await webAppNamespaces(client, namespaces).catch((err: unknown) => {
+    options.log.warn({ err }, 'cannot tell whether you may watch webapps; showing none');
+    return [];
+  });
+  const webApps = appNamespaces?.length === 0 ? undefined : webAppFeed(client, appNamespaces, options.log, options.signal);
   const person = { username: username ?? 'you' };
   const access: DashboardAccess = {
     authenticate: async () => ({ ok: true, caller: { person, token: undefined } }),
@@ -84,6 +103,7 @@ export async function startLocalDashboard(options: LocalDashboardOptions): Promi
   const host = options.host ?? '127.0.0.1';
   const handler = dashboardHandler({
     source: feed.source,
+    webApps,
     access,
     allowedHosts: loopbackHosts(host, 0) ? allowedHosts : undefined,
     metrics: { defaultAddress: options.prometheusUrl, allowList: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls) },

@@ -7,9 +7,10 @@
  *   `dist/console/` (./assets.ts), read once at start-up. The page needs no identity (it
  *   asks for one when the API answers 401).
  * - `GET /api/whoami`: `{ username }` of the person the request authenticates as.
- * - `GET /api/releases`: the releases the person may list, as {@link ReleaseView}s.
+ * - `GET /api/releases`: the releases the person may list, as {@link ReleaseView}s, and
+ *   with a `webApps` source the WebApps they may list, as {@link WebAppView}s.
  * - `GET /api/stream`: server-sent events: `snapshot` (all views) on connect, then
- *   `release` (one view) on each change and `deleted` (`{namespace, name}`).
+ *   `release` (one view) on each change and `deleted` (`{kind, namespace, name}`).
  * - `GET /api/releases/<namespace>/<name>/metrics`: the release's checks over its life
  *   ({@link MetricsAnswer}), for a release in a namespace the person may list, from the
  *   Prometheus the controller would ask (./metrics.ts).
@@ -30,11 +31,13 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
+import type { WebApp } from '../api/webapp.ts';
 import { SteerVerbs, type SteerVerb } from '../canary/commands.ts';
 import { consoleAssets, type Asset } from './assets.ts';
-import type { MetricsAnswer } from './contract.ts';
+import type { MetricsAnswer, ReleaseKind, WebAppView } from './contract.ts';
 import { releaseMetrics, type MetricsSettings } from './metrics.ts';
 import { safeReleaseView, type ReleaseView } from './release-view.ts';
+import { webAppView } from './webapp-view.ts';
 import { checkAction, checkHost, pageHeaders, readJsonObject, SecurityHeaders, type Refusal, type SecurityOptions } from './security.ts';
 
 /** Where releases come from: a snapshot and a change feed. */
@@ -45,6 +48,16 @@ export interface ReleaseSource {
   /** Calls `onChange` with the object (or `deleted` set) on every change; returns an unsubscribe. */
   subscribe(onChange: (release: CanaryDeployment, deleted: boolean) => void): () => void;
 }
+
+/** Where WebApps come from: a snapshot and a change feed, shown in the list only. */
+export interface WebAppSource {
+  list(): WebApp[];
+  /** Calls `onChange` with the object (or `deleted` set) on every change; returns an unsubscribe. */
+  subscribe(onChange: (app: WebApp, deleted: boolean) => void): () => void;
+}
+
+/** A row of the list. */
+export type RowView = ReleaseView | WebAppView;
 
 /** The buttons: exactly the verbs a person can steer a release with. */
 export const DashboardCommands = SteerVerbs;
@@ -76,8 +89,8 @@ export interface Caller {
 export interface DashboardAccess {
   /** The caller of `req`, or a refusal (401 without a valid identity). */
   authenticate(req: IncomingMessage): Promise<{ ok: true; caller: Caller } | { ok: false; refusal: Refusal }>;
-  /** Whether the caller may list CanaryDeployments in `namespace`; false on doubt. */
-  mayList(caller: Caller, namespace: string): Promise<boolean>;
+  /** Whether the caller may list objects of `kind` (CanaryDeployments unless said) in `namespace`; false on doubt. */
+  mayList(caller: Caller, namespace: string, kind?: ReleaseKind): Promise<boolean>;
   /** Steers `namespace/name` as the caller; refusals (403, 404, 409) are outcomes, not throws. */
   act(caller: Caller, namespace: string, name: string, command: DashboardCommand): Promise<CommandOutcome>;
 }
@@ -85,6 +98,8 @@ export interface DashboardAccess {
 /** Settings of {@link dashboardHandler}. */
 export interface DashboardOptions extends SecurityOptions {
   source: ReleaseSource;
+  /** WebApps to list beside the releases. @default none */
+  webApps?: WebAppSource | undefined;
   access: DashboardAccess;
   /** Seconds between keep-alive comments on the stream; each also re-checks the caller's identity. @default 15 */
   heartbeatSeconds?: number;
@@ -124,7 +139,7 @@ function refuse(res: ServerResponse, refusal: Refusal, headers: Record<string, s
   sendJson(res, refusal.status, { ok: false, message: refusal.message }, headers);
 }
 
-const byKey = (a: ReleaseView, b: ReleaseView): number => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`);
+const byKey = (a: RowView, b: RowView): number => `${a.namespace}/${a.name}/${a.kind ?? ''}`.localeCompare(`${b.namespace}/${b.name}/${b.kind ?? ''}`);
 
 /** Creates the dashboard's request handler. */
 export function dashboardHandler(options: DashboardOptions): DashboardHandler {
@@ -136,29 +151,31 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   let live = 0;
   let dropped = 0;
 
-  /** Views of the releases in namespaces the caller may list (one review per namespace). */
-  async function visibleViews(caller: Caller): Promise<ReleaseView[]> {
-    const releases = options.source.list();
-    const namespaces = [...new Set(releases.map((r) => r.metadata?.namespace ?? ''))];
+  /** The objects of `list` in namespaces the caller may list `kind` in (one review per namespace). */
+  async function visible<T extends { metadata?: { namespace?: string } }>(caller: Caller, list: T[], kind: ReleaseKind): Promise<T[]> {
+    const namespaces = [...new Set(list.map((o) => o.metadata?.namespace ?? ''))];
     const allowed = new Set<string>();
-    await Promise.all(namespaces.map(async (ns) => (await mayList(caller, ns)) && allowed.add(ns)));
-    return releases
-      .filter((r) => allowed.has(r.metadata?.namespace ?? ''))
-      .map(safeReleaseView)
-      .sort(byKey);
+    await Promise.all(namespaces.map(async (ns) => (await mayList(caller, ns, kind)) && allowed.add(ns)));
+    return list.filter((o) => allowed.has(o.metadata?.namespace ?? ''));
   }
 
-  async function mayList(caller: Caller, namespace: string): Promise<boolean> {
+  /** Views of the releases and WebApps the caller may list, each kind reviewed on its own. */
+  async function visibleViews(caller: Caller): Promise<RowView[]> {
+    const [releases, apps] = await Promise.all([visible(caller, options.source.list(), 'CanaryDeployment'), visible(caller, options.webApps?.list() ?? [], 'WebApp')]);
+    return [...releases.map(safeReleaseView), ...apps.map(webAppView)].sort(byKey);
+  }
+
+  async function mayList(caller: Caller, namespace: string, kind: ReleaseKind = 'CanaryDeployment'): Promise<boolean> {
     try {
-      return await access.mayList(caller, namespace);
+      return await access.mayList(caller, namespace, kind);
     } catch (err) {
-      options.onProblem?.(`cannot check whether ${caller.person.username} may list namespace ${namespace}`, err);
+      options.onProblem?.(`cannot check whether ${caller.person.username} may list ${kind}s in namespace ${namespace}`, err);
       return false;
     }
   }
 
   /** Serves a stream in a slot already counted in `live`, which it frees when the stream ends. */
-  function stream(req: IncomingMessage, res: ServerResponse, caller: Caller, snapshot: ReleaseView[]): void {
+  function stream(req: IncomingMessage, res: ServerResponse, caller: Caller, snapshot: RowView[]): void {
     if (res.destroyed) {
       live--;
       return;
@@ -189,16 +206,22 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     send(first);
     // Changes are checked one after another, so the reader sees them in order.
     let queue = Promise.resolve();
-    const unsubscribe = options.source.subscribe((release, deleted) => {
+    const changed = <T extends CanaryDeployment | WebApp>(kind: ReleaseKind, view: (object: T) => RowView) => (object: T, deleted: boolean): void => {
       queue = queue
         .then(async () => {
-          const namespace = release.metadata?.namespace ?? '';
-          if (closed || !(await mayList(caller, namespace))) return;
-          if (deleted) event('deleted', { namespace, name: release.metadata?.name });
-          else event('release', safeReleaseView(release));
+          const namespace = object.metadata?.namespace ?? '';
+          if (closed || !(await mayList(caller, namespace, kind))) return;
+          if (deleted) event('deleted', { kind, namespace, name: object.metadata?.name });
+          else event('release', view(object));
         })
         .catch((err: unknown) => options.onProblem?.('a stream event could not be sent', err));
-    });
+    };
+    const unsubscribeReleases = options.source.subscribe(changed('CanaryDeployment', safeReleaseView));
+    const unsubscribeApps = options.webApps?.subscribe(changed('WebApp', webAppView));
+    const unsubscribe = (): void => {
+      unsubscribeReleases();
+      unsubscribeApps?.();
+    };
     const heartbeat = setInterval(() => {
       // A token that expired or was revoked ends the stream; the page then asks again.
       access.authenticate(req).then(
@@ -287,7 +310,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       else {
         // The slot is taken before the reviews run, so concurrent requests cannot overshoot the cap.
         live++;
-        let snapshot: ReleaseView[];
+        let snapshot: RowView[];
         try {
           snapshot = await visibleViews(caller);
         } catch (err) {

@@ -1,4 +1,4 @@
-/** The list: every release the person may see, counts per phase, filters, live. */
+/** The list: every release and WebApp the person may see, counts per phase, filters, live. WebApps have no actions; one being released links to its CanaryDeployment. */
 import { Card, Empty, Input, Progress, Segmented, Select, Space, Spin, Table, Tag, Typography } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { useMemo, useState } from 'react';
@@ -6,6 +6,10 @@ import { age, phaseColor } from './format.ts';
 import { isWebApp, rowKey, type LiveState, type Row } from './store.ts';
 
 const PHASES = ['Initializing', 'Progressing', 'Paused', 'Completed', 'Failed'];
+/** A WebApp's phases (src/api/webapp.ts), offered by the filter once a WebApp is in one. */
+const WEBAPP_PHASES = ['Pending', 'Creating', 'Running', 'Deleting'];
+
+const releaseLink = (namespace: string, name: string): string => `#/release/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
 
 const columns: ColumnsType<Row> = [
   {
@@ -13,9 +17,18 @@ const columns: ColumnsType<Row> = [
     key: 'name',
     render: (_, row) =>
       isWebApp(row) ? (
-        <span>{row.name}</span>
+        row.release ? (
+          // The WebApp's release is a CanaryDeployment in its namespace: its page is where to watch it.
+          <a href={releaseLink(row.namespace, row.release)} data-testid="webapp-link" title={`released by CanaryDeployment ${row.release}`}>
+            {row.name}
+          </a>
+        ) : (
+          <span data-testid="webapp-name" title={row.message}>
+            {row.name}
+          </span>
+        )
       ) : (
-        <a href={`#/release/${encodeURIComponent(row.namespace)}/${encodeURIComponent(row.name)}`} data-testid="release-link">
+        <a href={releaseLink(row.namespace, row.name)} data-testid="release-link">
           {row.name}
         </a>
       ),
@@ -33,12 +46,12 @@ const columns: ColumnsType<Row> = [
       </Tag>
     ),
   },
-  { title: 'Step', key: 'step', render: (_, row) => (isWebApp(row) ? '' : row.steps.length ? `${Math.min((row.stepIndex ?? -1) + 1, row.steps.length)}/${row.steps.length}` : '') },
+  { title: 'Step', key: 'step', render: (_, row) => (isWebApp(row) ? (row.release ? <span className="cd-muted">release {row.release}</span> : '') : row.steps.length ? `${Math.min((row.stepIndex ?? -1) + 1, row.steps.length)}/${row.steps.length}` : '') },
   {
-    title: 'Canary weight',
+    title: 'Canary weight / ready',
     key: 'weight',
     width: 180,
-    render: (_, row) => (isWebApp(row) ? `${row.readyReplicas ?? 0}/${row.replicas ?? 0} ready` : <Progress percent={row.weight} size="small" status={row.phase === 'Failed' ? 'exception' : row.phase === 'Completed' ? 'success' : 'active'} data-testid="weight" />),
+    render: (_, row) => (isWebApp(row) ? <span data-testid="ready">{`${row.readyReplicas ?? 0}/${row.replicas ?? 0} ready`}</span> : <Progress percent={row.weight} size="small" status={row.phase === 'Failed' ? 'exception' : row.phase === 'Completed' ? 'success' : 'active'} data-testid="weight" />),
   },
   { title: 'Version', key: 'version', render: (_, row) => <code>{isWebApp(row) ? row.image : row.version}</code> },
   { title: 'Age', key: 'age', render: (_, row) => age(row.createdAt ?? (isWebApp(row) ? undefined : row.startedAt)) },
@@ -55,18 +68,20 @@ export function ReleaseList({ live }: { live: LiveState }) {
     for (const r of rows) c[r.phase] = (c[r.phase] ?? 0) + 1;
     return c;
   }, [rows]);
+  // The releases' phases always; a WebApp's own ones once some WebApp is in them.
+  const phases = [...PHASES, ...WEBAPP_PHASES.filter((p) => counts[p])];
   const shown = rows.filter((r) => (phase === 'All' || r.phase === phase) && (!namespace || r.namespace === namespace) && (!name || r.name.includes(name.trim())));
 
   if (live.connection.state === 'connecting') return <Spin size="large" tip="Loading releases…" data-testid="loading"><div style={{ height: 200 }} /></Spin>;
 
   return (
-    <Card title="Releases" extra={<span className="cd-muted">{rows.length} in all</span>}>
+    <Card title="Releases and WebApps" extra={<span className="cd-muted">{rows.length} in all</span>}>
       <Space wrap size="middle" style={{ marginBottom: 16 }}>
         <Segmented
           data-testid="phase-filter"
           value={phase}
           onChange={(v) => setPhase(String(v))}
-          options={['All', ...PHASES].map((p) => ({ value: p, label: `${p} ${p === 'All' ? rows.length : (counts[p] ?? 0)}` }))}
+          options={['All', ...phases].map((p) => ({ value: p, label: `${p} ${p === 'All' ? rows.length : (counts[p] ?? 0)}` }))}
         />
         <Select data-testid="namespace-filter" allowClear placeholder="All namespaces" style={{ minWidth: 200 }} value={namespace} onChange={setNamespace} options={namespaces.map((n) => ({ value: n, label: n }))} />
         <Input.Search data-testid="name-filter" allowClear placeholder="Filter by name" value={name} onChange={(e) => setName(e.target.value)} style={{ width: 240 }} />
@@ -83,7 +98,7 @@ export function ReleaseList({ live }: { live: LiveState }) {
             <Empty
               description={
                 rows.length === 0 ? (
-                  <Typography.Text>No releases you may see yet. Create a CanaryDeployment (see the README), or check the namespaces your account may list.</Typography.Text>
+                  <Typography.Text>No releases you may see yet. Create a CanaryDeployment or a WebApp (see the README), or check the namespaces your account may list.</Typography.Text>
                 ) : (
                   'No release matches these filters'
                 )

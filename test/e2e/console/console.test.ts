@@ -225,5 +225,24 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     assert.deepEqual(bobProblems, []);
   });
 
+  await t.test('a WebApp is listed beside the releases, counted in its phase, and links to the CanaryDeployment releasing it', async () => {
+    await page.goto(asAdmin.url);
+    await waitFor(async () => (await rowNames(page)).includes('search'), { describe: 'the list', timeoutMs: 30_000 });
+    const before = loads;
+    // No WebApp controller runs here: the status it would write is written by hand, naming the release of `other`.
+    await admin.create(kinds.WebApp, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: other }, spec: { image: 'search:v2' } });
+    await admin.patch(kinds.WebApp, other, 'storefront', { status: { phase: 'Running', readyReplicas: 1, image: 'search:v1', release: { name: 'search', version: 'search:v2' } } }, 'merge', { subresource: 'status' });
+    await waitFor(async () => (await rowNames(page)).includes('storefront'), { describe: 'the WebApp to appear in the open list', timeoutMs: 30_000 });
+    await waitFor(async () => /Running 1/.test((await page.getByTestId('phase-filter').textContent()) ?? ''), { describe: 'the WebApp counted as Running', timeoutMs: 30_000 });
+    await page.getByTestId('phase-filter').getByText(/^Running/).click();
+    await waitFor(async () => (await rowNames(page)).join() === 'storefront', { describe: 'the Running filter to show the WebApp alone' });
+    const row = page.locator('[data-testid="releases"] tbody tr.ant-table-row').filter({ hasText: 'storefront' });
+    assert.match((await row.textContent()) ?? '', /WebApp.*1\/1 ready.*search:v2/);
+    assert.equal(await row.locator('button').count(), 0, 'no actions on a WebApp');
+    await row.getByTestId('webapp-link').click();
+    await waitFor(async () => (await page.getByTestId('release-name').textContent()) === 'search', { describe: "the WebApp's release page" });
+    assert.equal(loads, before, 'no reload happened');
+  });
+
   assert.deepEqual(problems, [], 'the console runs under the CSP without errors');
 });

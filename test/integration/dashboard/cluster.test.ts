@@ -17,6 +17,7 @@ import { test as nodeTest, type TestContext } from 'node:test';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import { startClusterDashboard, type DashboardServer } from '../../../src/dashboard/index.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
+import type { WebAppView } from '../../../src/dashboard/contract.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { silentLogger } from '../../../src/runtime/logging.ts';
@@ -79,10 +80,16 @@ function url(path: string): string {
   return new URL(path.slice(1), dashboard.url).toString();
 }
 
-async function releases(token: string): Promise<ReleaseView[]> {
+/** Every row of the list (releases and WebApps) `token` gets. */
+async function rows(token: string): Promise<(ReleaseView | WebAppView)[]> {
   const response = await fetch(url('/api/releases'), { headers: { authorization: `Bearer ${token}` } });
   assert.equal(response.status, 200);
-  return ((await response.json()) as ReleaseView[]).filter((r) => r.name !== 'writers-probe');
+  return (await response.json()) as (ReleaseView | WebAppView)[];
+}
+
+/** The CanaryDeployments of the list `token` gets. */
+async function releases(token: string): Promise<ReleaseView[]> {
+  return (await rows(token)).filter((r): r is ReleaseView => r.kind !== 'WebApp' && r.name !== 'writers-probe');
 }
 
 /** POSTs a command the way the page does; `headers` replaces the page's own. */
@@ -257,6 +264,49 @@ test('a ServiceAccount token is a person too: reviewed with its groups and extra
   const release = await readRelease(admin, A, 'cart');
   if (verb === 'resume') assert.match(commandOf(release) ?? '', new RegExp(`^resume:[^;]+;by=${who}$`));
   else assert.equal(release.metadata.annotations?.['deploy.codedance.io/paused-by'], who);
+});
+
+test('a WebApp is listed, and streamed, only to a person the API server lets list webapps in its namespace', async () => {
+  await admin.create(kinds.WebApp, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: A }, spec: { image: 'nginx:1.27' } });
+  const webApps = async (token: string): Promise<WebAppView[]> => (await rows(token)).filter((r): r is WebAppView => r.kind === 'WebApp');
+  // alice may list webapps in A as well; dave may list canarydeployments there, not webapps.
+  await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${A}/roles`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'alice-webapps' },
+    rules: [{ apiGroups: ['apps.codedance.io'], resources: ['webapps'], verbs: ['list'] }],
+  });
+  await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${A}/rolebindings`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'alice-webapps' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'alice-webapps' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
+  });
+  await grant(A, 'dave', ['list']);
+  const dave = await testUser('dave');
+  // alice's cached answer expires after cacheTtlMs; the controller's informer has the WebApp for her.
+  const seen = await waitFor(async () => (await webApps(alice.token)).find((w) => w.name === 'storefront'), { describe: 'alice to see the WebApp she may list' });
+  assert.equal(seen.namespace, A);
+  assert.equal(seen.image, 'nginx:1.27');
+  assert.equal(seen.replicas, 1, 'the API server defaulted spec.replicas');
+  assert.equal(seen.release, undefined, 'no spec.release: no CanaryDeployment to link to');
+  // The dashboard holds the WebApp now: the others' empty answers are refusals, not a cache still filling.
+  await waitFor(async () => (await releases(dave.token)).some((r) => r.name === 'cart'), { describe: 'dave to see the release he may list' });
+  assert.deepEqual(await webApps(dave.token), [], 'dave may list canarydeployments in A, not webapps');
+  assert.deepEqual(await rows(carol.token), [], 'carol may list nothing');
+  // The stream's snapshot obeys the same rule.
+  const snapshot = async (token: string): Promise<(ReleaseView | WebAppView)[]> => {
+    const stream = new AbortController();
+    const response = await fetch(url('/api/stream'), { headers: { authorization: `Bearer ${token}` }, signal: stream.signal });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!/event: snapshot\ndata: .*\n\n/.test(text)) text += (await reader.read()).value ?? '';
+    stream.abort();
+    return JSON.parse(/event: snapshot\ndata: (.*)\n/.exec(text)![1]!) as (ReleaseView | WebAppView)[];
+  };
+  assert.ok((await snapshot(alice.token)).some((r) => r.kind === 'WebApp' && r.name === 'storefront'));
+  assert.deepEqual((await snapshot(dave.token)).filter((r) => r.kind === 'WebApp'), []);
 });
 
 nodeTest('the in-cluster dashboard, with real identities', { timeout: 240_000 }, async (t) => {

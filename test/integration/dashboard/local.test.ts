@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { test as nodeTest, type TestContext } from 'node:test';
 import { startLocalDashboard, type LocalDashboard } from '../../../src/dashboard/local.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
+import type { WebAppView } from '../../../src/dashboard/contract.ts';
+import * as kinds from '../../../src/runtime/kinds.ts';
 import { createKubeClient, type KubeClient } from '../../../src/runtime/client.ts';
 import { silentLogger } from '../../../src/runtime/logging.ts';
 import { testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
@@ -112,6 +114,47 @@ test("bob's dashboard acts on A as bob; in B, where he has nothing, it shows not
   const inB = await dashboardOf(bob, [B]);
   assert.deepEqual(await views(inB), []);
   await nothingWritten(B, 'pay', async () => assert.equal((await act(inB, B, 'pay', 'abort')).status, 403));
+});
+
+/** Whether the API server lets `user` do `verb` on `group`/`resource` in `namespace` now. */
+async function allowedOn(namespace: string, user: string, verb: string, group: string, resource: string): Promise<boolean> {
+  const review = await admin.raw<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: { user, resourceAttributes: { namespace, verb, group, resource } },
+  });
+  return review.status?.allowed === true;
+}
+
+test("WebApps come through the person's own watch where they may watch webapps; elsewhere none, and the releases still show", async () => {
+  await admin.create(kinds.WebApp, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: A }, spec: { image: 'nginx:1.27' } });
+  const webApps = async (dashboard: LocalDashboard): Promise<WebAppView[]> => {
+    const response = await fetch(new URL('api/releases', dashboard.url));
+    assert.equal(response.status, 200);
+    return ((await response.json()) as (ReleaseView | WebAppView)[]).filter((r): r is WebAppView => r.kind === 'WebApp');
+  };
+  // bob may watch canarydeployments in A, not webapps: his dashboard lists the release and no WebApp.
+  const without = await dashboardOf(bob, [A]);
+  await waitFor(async () => (await views(without)).some((r) => r.name === 'cart'), { describe: "bob's dashboard to list cart" });
+  await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${A}/roles`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'alice-webapps' },
+    rules: [{ apiGroups: ['apps.codedance.io'], resources: ['webapps'], verbs: ['list', 'watch'] }],
+  });
+  await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${A}/rolebindings`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'alice-webapps' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'alice-webapps' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
+  });
+  await waitFor(() => allowedOn(A, 'alice', 'watch', 'apps.codedance.io', 'webapps'), { describe: 'alice to be allowed to watch webapps in A' });
+  const withRight = await dashboardOf(alice, [A]);
+  const seen = await waitFor(async () => (await webApps(withRight)).find((w) => w.name === 'storefront'), { describe: "alice's dashboard to list the WebApp" });
+  assert.equal(seen.image, 'nginx:1.27');
+  // Both dashboards' watches have had the same time since the WebApp was created.
+  assert.deepEqual(await webApps(without), [], 'bob may not watch webapps: none shown, and no error');
 });
 
 test('browser safety: a cross-site POST without the header, or under a foreign Host name, is refused', async () => {
