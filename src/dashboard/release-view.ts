@@ -8,6 +8,7 @@
 import { Value } from 'typebox/value';
 import { CanaryDeploymentSchema, type AnalysisRun, type CanaryDeployment, type HistoryEntry, type Phase } from '../api/canary-deployment.ts';
 import { formatDuration, planSteps } from '../strategy/index.ts';
+import { releaseState, steeringRefusal } from '../canary/steering.ts';
 
 export type StepState = 'done' | 'current' | 'pending' | 'failed';
 
@@ -78,8 +79,8 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     state: stepState(index, status.currentStepIndex, phase),
   }));
   const metrics = spec.metrics ?? {};
-  const active = phase === 'Initializing' || phase === 'Progressing' || phase === 'Paused';
   const paused = spec.paused === true || phase === 'Paused';
+  const state = releaseState(release.status, spec.paused === true);
   return {
     namespace: release.metadata.namespace ?? '',
     name: release.metadata.name ?? '',
@@ -99,12 +100,13 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     history: [...(status.history ?? [])].reverse(),
     startedAt: status.startedAt,
     completedAt: status.completedAt,
+    // The steering table the CLI and the controller follow; pause is no news when spec.paused is set.
     actions: {
-      promote: active,
-      pause: active && !paused,
-      resume: active && paused,
-      abort: active,
-      retry: phase === 'Failed',
+      promote: steeringRefusal('promote', state) === undefined,
+      pause: steeringRefusal('pause', state) === undefined && spec.paused !== true,
+      resume: steeringRefusal('resume', state) === undefined,
+      abort: steeringRefusal('abort', state) === undefined,
+      retry: steeringRefusal('retry', state) === undefined,
     },
   };
 }
