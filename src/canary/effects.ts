@@ -14,7 +14,7 @@ import type { ReconcileContext } from '../runtime/controller.ts';
 import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
 import { TrafficError, isTrafficError, trafficProvider, type TrafficProvider, type TrafficTarget } from '../traffic/index.ts';
 import { trafficRecordOf, trafficSpecOf } from './traffic-record.ts';
-import type { Effect, ReleaseSettings } from './phases.ts';
+import type { Effect, ReleaseSettings } from './model.ts';
 import {
   buildCanaryDeployment,
   buildCanaryService,
