@@ -4,7 +4,8 @@
  * - owns Deployments and Services (the canary Deployment, canary and preview Services):
  *   their changes (a canary becoming available) reconcile the release at once;
  * - watches Deployments mapped by target name (the user's Deployment rolling out the
- *   promoted version), through an index the reconciler keeps;
+ *   promoted version), through the index `target` (`<namespace>/<spec.targetDeployment>`)
+ *   on the CanaryDeployment cache;
  * - watches canary Pods (label `deploy.codedance.io/role=canary`), mapped by their
  *   `deploy.codedance.io/canary` label, so a crash-looping canary is rolled back as soon
  *   as the Pod says so;
@@ -23,6 +24,14 @@ import { createCanaryReconciler, type CanaryReconcilerOptions } from './reconcil
 export const CanaryControllerName = 'canary';
 export const CanaryFinalizer = 'deploy.codedance.io/cleanup';
 
+/** Index of the CanaryDeployment cache: `<namespace>/<target Deployment>` of each release. */
+export const TargetIndex = 'target';
+
+/** The values a release is indexed under in {@link TargetIndex}. */
+export function targetIndexValues(cd: CanaryDeployment): string[] {
+  return cd.spec?.targetDeployment ? [`${cd.metadata.namespace ?? ''}/${cd.spec.targetDeployment}`] : [];
+}
+
 export interface CanaryControllerOptions extends CanaryReconcilerOptions {
   /** Reconciles running at once (they wait on the API server, not the CPU). @default 16 */
   concurrency?: number;
@@ -38,13 +47,14 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
     finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup },
     errorPolicy: reconciler.errorPolicy,
     owns: [Deployment, Service],
+    indexes: [{ kind: CanaryDeploymentKind, name: TargetIndex, values: (obj) => targetIndexValues(obj as CanaryDeployment) }],
     watches: [
       {
         kind: Deployment,
-        map: (obj: KubeObject): ObjectKey[] => {
-          const ns = obj.metadata.namespace ?? '';
-          return reconciler.releasesOfTarget(ns, obj.metadata.name ?? '').map((name) => ({ namespace: ns, name }));
-        },
+        map: (obj: KubeObject, cache): ObjectKey[] =>
+          cache<CanaryDeployment>(CanaryDeploymentKind)
+            .byIndex(TargetIndex, `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`)
+            .map((cd) => ({ namespace: cd.metadata.namespace, name: cd.metadata.name ?? '' })),
       },
       {
         kind: Pod,

@@ -51,11 +51,18 @@ export interface ReconcileContext {
 /** Reconciles one object (read from the cache: frozen, copy before changing). */
 export type Reconciler<T extends KubeObject> = (obj: T, ctx: ReconcileContext) => Promise<Action>;
 
+/** Reads one of the controller's caches (as `ReconcileContext.cache` does). */
+export type CacheReader = <T extends KubeObject>(kind: ResourceKind) => Store<T>;
+
 /** A secondary kind whose changes map to primary keys. */
 export interface WatchSpec {
   kind: ResourceKind;
-  /** Keys of the primary objects to reconcile when `obj` changes. */
-  map(obj: KubeObject): ObjectKey[];
+  /**
+   * Keys of the primary objects to reconcile when `obj` changes. `cache` reads the
+   * controller's caches, e.g. an index on the primary kind (`indexes`) that names the
+   * primaries referring to `obj`, so the mapping needs no state of its own.
+   */
+  map(obj: KubeObject, cache: CacheReader): ObjectKey[];
   /** Watch only objects with these labels (a label selector). */
   labelSelector?: string;
 }

@@ -127,6 +127,13 @@ export function createManager(options: ManagerOptions): Manager {
     return undefined;
   }
 
+  /** The cache of `kind` for controller `name`'s reconciles and watch maps; throws for a kind nothing caches. */
+  function requireCache<T extends KubeObject>(name: string, kind: ResourceKind): Store<T> {
+    const store = cache<T>(kind);
+    if (!store) throw new ManagerError('CacheNotWatched', `controller ${name}: no cache of ${kind.kind}; add it to owns, watches or caches`);
+    return store;
+  }
+
   function ownerKeys(obj: KubeObject, owner: ResourceKind): ObjectKey[] {
     const group = owner.group;
     return (obj.metadata.ownerReferences ?? [])
@@ -146,8 +153,9 @@ export function createManager(options: ManagerOptions): Manager {
     for (const owned of c.owns ?? []) {
       informerFor(owned).subscribe((change) => enqueue(changed(change, (o) => ownerKeys(o, c.kind))));
     }
+    const read = <T extends KubeObject>(kind: ResourceKind): Store<T> => requireCache<T>(c.name, kind);
     for (const watch of c.watches ?? []) {
-      informerFor(watch.kind, watch.labelSelector).subscribe((change) => enqueue(changed(change, (o) => watch.map(o))));
+      informerFor(watch.kind, watch.labelSelector).subscribe((change) => enqueue(changed(change, (o) => watch.map(o, read))));
     }
   }
 
@@ -159,13 +167,7 @@ export function createManager(options: ManagerOptions): Manager {
     const log = options.log.child({ controller: c.name, key });
     const ctx: ReconcileContext = {
       client: options.client,
-      cache: <T extends KubeObject>(kind: ResourceKind): Store<T> => {
-        const store = cache<T>(kind);
-        if (!store) {
-          throw new ManagerError('CacheNotWatched', `controller ${c.name}: no cache of ${kind.kind}; add it to owns, watches or caches`);
-        }
-        return store;
-      },
+      cache: <T extends KubeObject>(kind: ResourceKind): Store<T> => requireCache<T>(c.name, kind),
       events: rc.events,
       log,
       now: () => new Date(clock.now()),
