@@ -11,6 +11,11 @@ export const GROUP = 'deploy.codedance.io';
 /** Its served version. */
 export const VERSION = 'v1alpha1';
 
+/** The API group of WebApp. */
+export const WebAppGroup = 'apps.codedance.io';
+/** Its served version. */
+export const WebAppVersion = 'v1alpha1';
+
 /** The annotation a one-shot steering command is written to (CLI, dashboard). */
 export const CommandAnnotation = `${GROUP}/command`;
 /**

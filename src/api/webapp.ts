@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { cel, Conditions, DnsLabel, ObjectMetaSchema } from './common.ts';
+import { WebAppGroup, WebAppVersion } from './names.ts';
 import {
   AnalysisSpec,
   AutoRollbackSpec,
@@ -16,8 +17,8 @@ import {
 } from './canary-deployment.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
 
-export const GROUP = 'apps.codedance.io';
-export const VERSION = 'v1alpha1';
+export const GROUP = WebAppGroup;
+export const VERSION = WebAppVersion;
 
 export const WebAppPhases = ['Pending', 'Creating', 'Running', 'Failed', 'Deleting'] as const;
 export type WebAppPhase = (typeof WebAppPhases)[number];

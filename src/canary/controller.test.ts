@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import type { CacheReader } from '../runtime/controller.ts';
-import { CanaryDeployment as CanaryDeploymentKind, Deployment } from '../runtime/kinds.ts';
+import { Deployment } from '../runtime/kinds.ts';
 import { createStore, type Store } from '../runtime/store.ts';
 import { canaryController, TargetIndex } from './controller.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 function release(namespace: string, name: string, target: string, uid: string): CanaryDeployment {
   return { metadata: { namespace, name, uid, resourceVersion: '1' }, spec: { targetDeployment: target, canaryVersion: 'app:v2' } };

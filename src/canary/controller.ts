@@ -17,9 +17,10 @@
  */
 import { OwnerLabel, RoleLabel, type CanaryDeployment } from '../api/canary-deployment.ts';
 import { controller, type Controller, type ObjectKey } from '../runtime/controller.ts';
-import { CanaryDeployment as CanaryDeploymentKind, Deployment, Pod, Service } from '../runtime/kinds.ts';
+import { Deployment, Pod, Service } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { createCanaryReconciler, type CanaryReconcilerOptions } from './reconcile.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 export const CanaryControllerName = 'canary';
 export const CanaryFinalizer = 'deploy.codedance.io/cleanup';
@@ -47,12 +48,12 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
     finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup },
     errorPolicy: reconciler.errorPolicy,
     owns: [Deployment, Service],
-    indexes: [{ kind: CanaryDeploymentKind, name: TargetIndex, values: (obj) => targetIndexValues(obj as CanaryDeployment) }],
+    indexes: [{ kind: CanaryDeploymentKind, name: TargetIndex, values: targetIndexValues }],
     watches: [
       {
         kind: Deployment,
         map: (obj: KubeObject, cache): ObjectKey[] =>
-          cache<CanaryDeployment>(CanaryDeploymentKind)
+          cache(CanaryDeploymentKind)
             .byIndex(TargetIndex, `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`)
             .map((cd) => ({ namespace: cd.metadata.namespace, name: cd.metadata.name ?? '' })),
       },

@@ -105,8 +105,8 @@ function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service 
 export function teardownEnv(cd: CanaryDeployment, ctx: ReconcileContext, notify: Notifier | undefined): TeardownEnv {
   const ns = cd.metadata.namespace ?? '';
   const record = cd.status?.traffic ?? trafficRecordOf(cd.spec);
-  const service = ctx.cache<Service>(ServiceKind).get(ns, record.service);
-  const stable = ctx.cache<Deployment>(DeploymentKind).get(ns, cd.spec.targetDeployment);
+  const service = ctx.cache(ServiceKind).get(ns, record.service);
+  const stable = ctx.cache(DeploymentKind).get(ns, cd.spec.targetDeployment);
   return { cd, ctx, notify, recorded: { provider: providerFor(ctx.client, record.provider), target: targetOf(cd, record, service, stable) } };
 }
 
@@ -197,7 +197,7 @@ async function ensureCanary(env: ReleaseEnv, image: string): Promise<void> {
   if (needsService && !env.service) {
     throw new Error(`Service ${env.target.service.name} not found: traffic provider ${settings.provider} routes through it (set spec.service.name)`);
   }
-  const services = ctx.cache<Service>(ServiceKind);
+  const services = ctx.cache(ServiceKind);
   const canaryService = needsService && env.service ? buildCanaryService(cd, env.service, env.target.canaryService, 'canary') : undefined;
   const previewService =
     needsService && env.service && settings.blueGreen
@@ -284,11 +284,11 @@ async function deleteCanary(env: TeardownEnv): Promise<void> {
   const { cd, ctx } = env;
   const uid = cd.metadata.uid ?? '';
   const ns = cd.metadata.namespace;
-  for (const d of ctx.cache<Deployment>(DeploymentKind).byIndex('controller-owner', uid)) {
+  for (const d of ctx.cache(DeploymentKind).byIndex('controller-owner', uid)) {
     if (d.metadata.namespace !== ns || d.metadata.deletionTimestamp) continue;
     await ctx.client.delete(DeploymentKind, ns, d.metadata.name ?? '', { propagationPolicy: 'Background', preconditions: { uid: d.metadata.uid } });
   }
-  for (const svc of ctx.cache<Service>(ServiceKind).byIndex('controller-owner', uid)) {
+  for (const svc of ctx.cache(ServiceKind).byIndex('controller-owner', uid)) {
     if (svc.metadata.namespace !== ns || svc.metadata.deletionTimestamp) continue;
     const role = svc.metadata.labels?.[RoleLabel];
     if (role !== 'canary' && role !== 'preview') continue;

@@ -16,14 +16,7 @@
  * the last status written per object is remembered with the resourceVersion it replaced,
  * and used instead of a cached object that still has that resourceVersion.
  */
-import {
-  apiVersionOf,
-  CanaryDeployment as CanaryDeploymentKind,
-  Deployment as DeploymentKind,
-  HorizontalPodAutoscaler as HorizontalPodAutoscalerKind,
-  Pod as PodKind,
-  Service as ServiceKind,
-} from '../runtime/kinds.ts';
+import { apiVersionOf, Deployment as DeploymentKind, HorizontalPodAutoscaler as HorizontalPodAutoscalerKind, Pod as PodKind, Service as ServiceKind } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { OwnerLabel, PausedByAnnotation, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { Action } from '../runtime/action.ts';
@@ -47,6 +40,7 @@ import { assessPods, type Pod } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
 import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, type Service } from './workloads.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /**
  * `status` with the `Accepted` condition for `refused`. The condition appears with the
@@ -251,7 +245,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
       status,
     };
-    const stored = (await applyStatus<KubeObject>(ctx.client, CanaryDeploymentKind, body, { current: cd })) as CanaryDeployment;
+    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current: cd });
     if (stored !== cd) written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
   }
 
@@ -341,14 +335,14 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */
   function lookUp(cd: CanaryDeployment, ctx: ReconcileContext) {
     const ns = cd.metadata.namespace ?? '';
-    const deployments = ctx.cache<Deployment>(DeploymentKind);
+    const deployments = ctx.cache(DeploymentKind);
     return {
       deployments,
       stable: deployments.get(ns, cd.spec.targetDeployment),
       canary: deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)),
-      service: ctx.cache<Service>(ServiceKind).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
+      service: ctx.cache(ServiceKind).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
       pods: ctx
-        .cache<Pod>(PodKind)
+        .cache(PodKind)
         .list(ns)
         .filter((p) => p.metadata.labels?.[OwnerLabel] === cd.metadata.name && p.metadata.labels?.[RoleLabel] === 'canary'),
     };

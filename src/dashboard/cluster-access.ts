@@ -24,11 +24,12 @@ import type { IncomingMessage } from 'node:http';
 import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { createKubeClient, type KubeClient } from '../runtime/client.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
+
 import { steerRelease } from './commands.ts';
 import { clientConfigForToken } from './person-client.ts';
 import type { Caller, DashboardAccess, Person } from './server.ts';
 import type { Refusal } from './security.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /** Settings of {@link clusterAccess}. */
 export interface ClusterAccessOptions {

@@ -18,11 +18,12 @@ import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { createInformer } from '../runtime/informer.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
+
 import type { Logger } from '../runtime/logging.ts';
 import { clusterAccess } from './cluster-access.ts';
 import { SecurityHeaders, type SecurityOptions } from './security.ts';
 import { dashboardHandler, type DashboardHandler, type ReleaseSource } from './server.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 export { dashboardHandler } from './server.ts';
 export { releaseView, safeReleaseView } from './release-view.ts';

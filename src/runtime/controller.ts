@@ -32,7 +32,7 @@ export interface ReconcileContext {
   /** For writes (and for reads the caches cannot answer). */
   client: KubeClient;
   /** The informer cache of a kind this controller reconciles, owns, watches or lists in `caches`. */
-  cache<T extends KubeObject>(kind: ResourceKind): Store<T>;
+  cache<T extends KubeObject>(kind: ResourceKind<T>): Store<T>;
   /** Events about objects, reported as `codedance.io/<controller>`. */
   events: EventRecorder;
   /** Logger whose lines carry `controller` and `key`. */
@@ -52,7 +52,7 @@ export interface ReconcileContext {
 export type Reconciler<T extends KubeObject> = (obj: T, ctx: ReconcileContext) => Promise<Action>;
 
 /** Reads one of the controller's caches (as `ReconcileContext.cache` does). */
-export type CacheReader = <T extends KubeObject>(kind: ResourceKind) => Store<T>;
+export type CacheReader = <T extends KubeObject>(kind: ResourceKind<T>) => Store<T>;
 
 /** A secondary kind whose changes map to primary keys. */
 export interface WatchSpec {

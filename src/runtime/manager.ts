@@ -56,7 +56,7 @@ export interface Manager {
   /** True once every informer has finished its first full list. */
   synced(): boolean;
   /** The shared informer cache of a kind (started by `start`). */
-  cache<T extends KubeObject>(kind: ResourceKind, labelSelector?: string): Store<T> | undefined;
+  cache<T extends KubeObject>(kind: ResourceKind<T>, labelSelector?: string): Store<T> | undefined;
   /** Stops taking work, waits for running reconciles (the drain), then stops the watches. */
   stop(): Promise<void>;
 }
@@ -118,7 +118,7 @@ export function createManager(options: ManagerOptions): Manager {
     return informer;
   }
 
-  function cache<T extends KubeObject>(kind: ResourceKind, labelSelector?: string): Store<T> | undefined {
+  function cache<T extends KubeObject>(kind: ResourceKind<T>, labelSelector?: string): Store<T> | undefined {
     const exact = informers.get(informerKey(kind, labelSelector));
     if (exact) return exact.store as unknown as Store<T>;
     if (labelSelector !== undefined) return undefined;
@@ -128,7 +128,7 @@ export function createManager(options: ManagerOptions): Manager {
   }
 
   /** The cache of `kind` for controller `name`'s reconciles and watch maps; throws for a kind nothing caches. */
-  function requireCache<T extends KubeObject>(name: string, kind: ResourceKind): Store<T> {
+  function requireCache<T extends KubeObject>(name: string, kind: ResourceKind<T>): Store<T> {
     const store = cache<T>(kind);
     if (!store) throw new ManagerError('CacheNotWatched', `controller ${name}: no cache of ${kind.kind}; add it to owns, watches or caches`);
     return store;
@@ -153,7 +153,7 @@ export function createManager(options: ManagerOptions): Manager {
     for (const owned of c.owns ?? []) {
       informerFor(owned).subscribe((change) => enqueue(changed(change, (o) => ownerKeys(o, c.kind))));
     }
-    const read = <T extends KubeObject>(kind: ResourceKind): Store<T> => requireCache<T>(c.name, kind);
+    const read = <T extends KubeObject>(kind: ResourceKind<T>): Store<T> => requireCache<T>(c.name, kind);
     for (const watch of c.watches ?? []) {
       informerFor(watch.kind, watch.labelSelector).subscribe((change) => enqueue(changed(change, (o) => watch.map(o, read))));
     }
@@ -167,7 +167,7 @@ export function createManager(options: ManagerOptions): Manager {
     const log = options.log.child({ controller: c.name, key });
     const ctx: ReconcileContext = {
       client: options.client,
-      cache: <T extends KubeObject>(kind: ResourceKind): Store<T> => requireCache<T>(c.name, kind),
+      cache: <T extends KubeObject>(kind: ResourceKind<T>): Store<T> => requireCache<T>(c.name, kind),
       events: rc.events,
       log,
       now: () => new Date(clock.now()),

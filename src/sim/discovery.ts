@@ -17,14 +17,7 @@ import { canaryVersionLabelOf } from '../analysis/queries.ts';
 import { canaryDeploymentName, canaryServiceName } from '../canary/workloads.ts';
 import { canaryIngressName } from '../traffic/nginx.ts';
 import type { KubeObject } from '../runtime/client.ts';
-import {
-  CanaryDeployment as CanaryDeploymentKind,
-  Deployment as DeploymentKind,
-  HTTPRoute as HTTPRouteKind,
-  Ingress as IngressKind,
-  VirtualService as VirtualServiceKind,
-  type ResourceKind,
-} from '../runtime/kinds.ts';
+import { Deployment as DeploymentKind, HTTPRoute as HTTPRouteKind, Ingress as IngressKind, VirtualService as VirtualServiceKind, type ResourceKind } from '../runtime/kinds.ts';
 import { createInformer, type Informer } from '../runtime/informer.ts';
 import type { RestartReason, WatcherClient, WatcherError } from '../runtime/watcher.ts';
 import type { SimTarget, Version } from './target.ts';
@@ -35,11 +28,12 @@ import {
   nginxCanaryShare,
   readyReplicas,
   replicaCanaryShare,
-  type DeploymentLike,
   type HTTPRouteLike,
   type IngressLike,
   type VirtualServiceLike,
 } from './weights.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 
 /** Label that opts a Deployment into simulation without a CanaryDeployment. */
 export const SimulateLabel = 'sim.codedance.io/simulate';
@@ -47,8 +41,8 @@ export const SimulateLabel = 'sim.codedance.io/simulate';
 /** Read access to the objects the simulator looks at. */
 export interface ClusterView {
   canaryDeployments(): Iterable<CanaryDeployment>;
-  deployments(): Iterable<DeploymentLike>;
-  deployment(namespace: string, name: string): DeploymentLike | undefined;
+  deployments(): Iterable<Deployment>;
+  deployment(namespace: string, name: string): Deployment | undefined;
   virtualService(namespace: string, name: string): VirtualServiceLike | undefined;
   ingress(namespace: string, name: string): IngressLike | undefined;
   httpRoute(namespace: string, name: string): HTTPRouteLike | undefined;
@@ -60,7 +54,7 @@ export interface ClusterView {
  * template's `version` label unless that is the canary's too (canary pods inherit the
  * stable template's labels), in which case `stable`.
  */
-export function versionLabelsOf(stable: DeploymentLike | undefined, canary: DeploymentLike | undefined): Record<Version, string> {
+export function versionLabelsOf(stable: Deployment | undefined, canary: Deployment | undefined): Record<Version, string> {
   const canaryLabel = canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels);
   const stableLabel = stable?.spec?.template?.metadata?.labels?.['version'];
   return { stable: stableLabel && stableLabel !== canaryLabel ? stableLabel : 'stable', canary: canaryLabel };
@@ -193,13 +187,13 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
   // kind costs the API server less, and the view filters.
   const scoped = wanted.size > 0 && wanted.size <= MaxScopedNamespaces;
   const inScope = (namespace: string | undefined) => wanted.size === 0 || (namespace !== undefined && wanted.has(namespace));
-  const make = <T extends KubeObject>(kind: ResourceKind): Informer<T> =>
+  const make = <T extends KubeObject>(kind: ResourceKind<T>): Informer<T> =>
     createInformer<T>(client, kind, {
       namespaces: scoped ? [...wanted] : undefined,
       onRestart: (k, reason, error) => options.onRestart?.(k, reason, error),
     });
   const canaries = make<CanaryDeployment>(CanaryDeploymentKind);
-  const deployments = make<DeploymentLike>(DeploymentKind);
+  const deployments = make<Deployment>(DeploymentKind);
   const ingresses = make<IngressLike>(IngressKind);
   const virtualServices = make<VirtualServiceLike>(VirtualServiceKind);
   const httpRoutes = make<HTTPRouteLike>(HTTPRouteKind);

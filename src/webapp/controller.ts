@@ -13,6 +13,7 @@ import { controller, type Controller, type ObjectKey } from '../runtime/controll
 import * as kinds from '../runtime/kinds.ts';
 import { cleanupWebApp } from './cleanup.ts';
 import { reconcileWebApp } from './reconcile.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
 /** The finalizer every WebApp carries while it lives. */
 export const WebAppFinalizer = `${GROUP}/cleanup`;
@@ -27,15 +28,15 @@ export interface WebAppControllerOptions {
 export function webappController(options: WebAppControllerOptions = {}): Controller<WebApp> {
   return controller<WebApp>({
     name: 'webapp',
-    kind: kinds.WebApp,
+    kind: WebAppKind,
     reconcile: reconcileWebApp,
     finalizer: { name: WebAppFinalizer, cleanup: cleanupWebApp },
-    owns: [kinds.ConfigMap, kinds.Deployment, kinds.Service, kinds.CanaryDeployment],
+    owns: [kinds.ConfigMap, kinds.Deployment, kinds.Service, CanaryDeploymentKind],
     watches: [
       { kind: kinds.Deployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
       { kind: kinds.Service, map: (obj) => uncontrolled(obj, obj.metadata.name) },
       { kind: kinds.ConfigMap, map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')) },
-      { kind: kinds.CanaryDeployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
+      { kind: CanaryDeploymentKind, map: (obj) => uncontrolled(obj, obj.metadata.name) },
     ],
     concurrency: options.concurrency,
     errorConditionType: 'Ready',

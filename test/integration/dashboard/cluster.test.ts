@@ -18,11 +18,11 @@ import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import { startClusterDashboard, type DashboardServer } from '../../../src/dashboard/index.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../../../src/runtime/client.ts';
-import * as kinds from '../../../src/runtime/kinds.ts';
 import { silentLogger } from '../../../src/runtime/logging.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { allowed, grant, testUser, type TestUser } from '../../support/users.ts';
 import { commandOf, createRelease, identities, proveWriters, readRelease } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 /** The cases, run in order as subtests of one test that owns the setup. */
 const cases: [string, { timeout?: number }, () => Promise<void>][] = [];
@@ -164,11 +164,11 @@ test("the shipped policy refuses a command that names someone else, whoever writ
   try {
     await nothingWritten(A, 'cart', async () => {
       for (const annotations of [{ 'deploy.codedance.io/command': 'promote:forged;by=alice' }, { 'deploy.codedance.io/paused-by': 'alice' }]) {
-        await assert.rejects(own.patch(kinds.CanaryDeployment, A, 'cart', { metadata: { annotations } }, 'merge'), /must be the user making the request/);
+        await assert.rejects(own.patch(CanaryDeploymentKind, A, 'cart', { metadata: { annotations } }, 'merge'), /must be the user making the request/);
       }
     });
     // Naming himself is fine.
-    await own.patch(kinds.CanaryDeployment, A, 'cart', { metadata: { annotations: { 'deploy.codedance.io/command': 'promote:own;by=bob' } } }, 'merge');
+    await own.patch(CanaryDeploymentKind, A, 'cart', { metadata: { annotations: { 'deploy.codedance.io/command': 'promote:own;by=bob' } } }, 'merge');
   } finally {
     await own.close();
   }
