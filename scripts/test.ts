@@ -2,7 +2,8 @@
  * `npm test`: everything, starting what it needs.
  *
  * 1. type check (`tsc -p .`);
- * 2. generated files up to date (`node src/api/gen.ts --check`, when that script exists);
+ * 2. generated files up to date (`node src/api/gen.ts --check`, when that script exists),
+ *    and lint + format check (`biome check`, rules in biome.json);
  * 3. unit tests (`src/**\/*.test.ts`, no cluster);
  * 4. one isolated control plane + Prometheus for this run, in a temporary state dir
  *    (binaries from the shared cache under $CODEDANCE_HOME, built if missing), with the
@@ -190,6 +191,8 @@ async function main(): Promise<number> {
     if (selected.length === 0) {
       await step('typecheck', join(repo, 'node_modules', '.bin', 'tsc'), ['-p', '.']);
       if (existsSync(join(repo, 'src', 'api', 'gen.ts'))) await step('generated files', process.execPath, ['src/api/gen.ts', '--check']);
+      // Lint and format check (biome.json); `npx biome check --write` fixes what it can.
+      await step('lint', join(repo, 'node_modules', '.bin', 'biome'), ['check', '--formatter-enabled=false', '--error-on-warnings']);
     }
     if (!interrupted && (unitFiles.length > 0 || selected.length === 0)) {
       await nodeTest('unit tests', unitFiles, ['--test-concurrency=2'], process.env);

@@ -178,7 +178,7 @@ function renderRelease(view: ReleaseView): HTMLElement {
   split.append(stable, canary);
   card.append(split, el('div', { class: 'split-legend' }, el('span', {}, `stable ${100 - view.weight}%`), el('span', {}, `canary ${view.weight}%`)));
   const ladder = el('div', { class: 'ladder' });
-  view.steps.forEach((step, index) => ladder.append(renderStep(step, index)));
+  for (const [index, step] of view.steps.entries()) ladder.append(renderStep(step, index));
   card.append(ladder, el('div', { class: 'columns' }, renderAnalysis(view), renderHistory(view)), renderActions(view));
   return card;
 }

@@ -25,7 +25,6 @@ import { startSimulator } from '../../../src/sim/simulator.ts';
 import { testCluster } from '../../support/cluster.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, keepLog, names, releaseEnv, waitFor, waitPhase } from './support.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
-import type { Pod } from '../../../src/runtime/core-types.ts';
 
 
 interface KubeEvent extends KubeObject {

@@ -11,7 +11,6 @@ import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { CanaryPodLabelsAnnotation } from '../../../src/canary/workloads.ts';
 import { keepLog, createApp, createRelease, getDeployment, getRelease, imageOf, names, releaseEnv, waitFor, waitPhase } from './support.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
-import type { Pod } from '../../../src/runtime/core-types.ts';
 
 
 interface KubeEvent extends KubeObject {
