@@ -9,7 +9,7 @@
  * and the stable Deployment is back at its full size.
  */
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../src/api/canary-deployment.ts';
-import type { Deployment, } from '../src/canary/workloads.ts';
+import type { Deployment } from '../src/canary/workloads.ts';
 import { canaryDeploymentName } from '../src/canary/workloads.ts';
 import type { KubeClient } from '../src/runtime/client.ts';
 import * as kinds from '../src/runtime/kinds.ts';
@@ -57,7 +57,12 @@ export function rolledOut(d: Deployment | undefined): boolean {
   if (!d) return false;
   const want = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  return (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.availableReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) <= want
+  );
 }
 
 /** Waits until every Deployment in `names` is rolled out (one list per second). */
@@ -76,7 +81,13 @@ export async function waitRolledOut(admin: KubeClient, ns: string, names: readon
 }
 
 /** Creates a CanaryDeployment; resolves when the POST returned. */
-export async function createRelease(admin: KubeClient, ns: string, name: string, spec: CanaryDeploymentSpec, annotations?: Record<string, string>): Promise<CanaryDeployment> {
+export async function createRelease(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  spec: CanaryDeploymentSpec,
+  annotations?: Record<string, string>,
+): Promise<CanaryDeployment> {
   return admin.create(CanaryDeploymentKind, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
 }
 

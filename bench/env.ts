@@ -139,12 +139,17 @@ export interface StartControllerOptions {
 export async function startControllerProcess(env: BenchEnv, options: StartControllerOptions): Promise<ControllerProcess> {
   const args = [
     join(repo, 'src', 'main.ts'),
-    '--kubeconfig', env.state.controllerKubeconfigPath,
-    '--namespace', options.namespace,
-    '--controllers', 'canary',
+    '--kubeconfig',
+    env.state.controllerKubeconfigPath,
+    '--namespace',
+    options.namespace,
+    '--controllers',
+    'canary',
     '--leader-elect=false',
-    '--http-port', '0',
-    '--log-level', 'info',
+    '--http-port',
+    '0',
+    '--log-level',
+    'info',
     ...(options.prometheusUrl ? ['--prometheus-url', options.prometheusUrl] : []),
   ];
   const logFile = join(env.logDir, `${options.name}.log`);

@@ -50,7 +50,12 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
           targetDeployment: app,
           canaryVersion: `${app}:v2`,
           // The first step is held long enough that nothing else happens while we look.
-          strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+          strategy: {
+            steps: [
+              { weight: 50, pause: '10m' },
+              { weight: 100, pause: '0s' },
+            ],
+          },
         });
         const created = now();
         toWeight.push((await weight) - created);

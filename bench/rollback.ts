@@ -49,7 +49,6 @@ export interface MetricsRollbackResult extends RollbackResult {
   errorRateThreshold: number;
 }
 
-
 const ANALYSIS = { interval: '1s', window: '5s', intervalMs: 1000, windowMs: 5000 };
 const ERROR_RATE_THRESHOLD = 5;
 
@@ -57,7 +56,12 @@ function metricsSpec(app: string): CanaryDeploymentSpec {
   return {
     targetDeployment: app,
     canaryVersion: `${app}:v2`,
-    strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     // One failed analysis rolls back, so the figure is "first failing sample → stable";
     // a higher failureThreshold adds (threshold - 1) analysis intervals by design.
     analysis: { interval: ANALYSIS.interval, window: ANALYSIS.window, successThreshold: 1, failureThreshold: 1 },
@@ -90,9 +94,23 @@ export async function benchMetricsRollback(env: BenchEnv, ns: string, n: number)
         await deployments.when(`${app}: first weight`, (store) => canaryWeightWritten(store, ns, app), 60_000);
         // A healthy verdict at the first step: the controller is analysing steadily.
         await releases.when(`${app}: a Continue analysis`, (store) => store.get(ns, app)?.status?.analysis?.last?.decision === 'Continue', 60_000);
-        const query = builtInQuery('errorRate', { provider: 'Replicas', namespace: ns, target: app, canaryName: canaryDeploymentName(app), windowMs: ANALYSIS.windowMs });
-        const stable = deployments.when(`${app}: all traffic on stable`, afterWeight(ns, app, (store) => trafficOnStable(store, ns, app, APP_REPLICAS)), 120_000);
-        const gone = deployments.when(`${app}: canary gone`, afterWeight(ns, app, (store) => canaryGone(store, ns, app)), 120_000);
+        const query = builtInQuery('errorRate', {
+          provider: 'Replicas',
+          namespace: ns,
+          target: app,
+          canaryName: canaryDeploymentName(app),
+          windowMs: ANALYSIS.windowMs,
+        });
+        const stable = deployments.when(
+          `${app}: all traffic on stable`,
+          afterWeight(ns, app, (store) => trafficOnStable(store, ns, app, APP_REPLICAS)),
+          120_000,
+        );
+        const gone = deployments.when(
+          `${app}: canary gone`,
+          afterWeight(ns, app, (store) => canaryGone(store, ns, app)),
+          120_000,
+        );
         sim.setProfile({ namespace: ns, name: app, version: 'canary', errorRate: 0.5 });
         const deadline = now() + 60_000;
         let badAt: number | undefined;
@@ -116,7 +134,14 @@ export async function benchMetricsRollback(env: BenchEnv, ns: string, n: number)
     await prometheus.close();
     await sim.stop();
   }
-  return { toStable: summarize(toStable), toGone: summarize(toGone), outcomes, analysisIntervalMs: ANALYSIS.intervalMs, windowMs: ANALYSIS.windowMs, errorRateThreshold: ERROR_RATE_THRESHOLD };
+  return {
+    toStable: summarize(toStable),
+    toGone: summarize(toGone),
+    outcomes,
+    analysisIntervalMs: ANALYSIS.intervalMs,
+    windowMs: ANALYSIS.windowMs,
+    errorRateThreshold: ERROR_RATE_THRESHOLD,
+  };
 }
 
 /**
@@ -156,13 +181,30 @@ export async function benchCrashRollback(env: BenchEnv, ns: string, n: number): 
     await withController(env, { namespace: ns, name: 'rollback-crash' }, async () => {
       for (const app of apps) {
         const crashed = pods.when(`${app}: a canary pod in CrashLoopBackOff`, (store) => crashLooping(store.list(ns), app), 120_000);
-        const stable = deployments.when(`${app}: all traffic on stable`, afterWeight(ns, app, (store) => trafficOnStable(store, ns, app, APP_REPLICAS)), 120_000);
-        const gone = deployments.when(`${app}: canary gone`, afterWeight(ns, app, (store) => canaryGone(store, ns, app)), 120_000);
+        const stable = deployments.when(
+          `${app}: all traffic on stable`,
+          afterWeight(ns, app, (store) => trafficOnStable(store, ns, app, APP_REPLICAS)),
+          120_000,
+        );
+        const gone = deployments.when(
+          `${app}: canary gone`,
+          afterWeight(ns, app, (store) => canaryGone(store, ns, app)),
+          120_000,
+        );
         await createRelease(
           env.admin,
           ns,
           app,
-          { targetDeployment: app, canaryVersion: `${app}:v2`, strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] } },
+          {
+            targetDeployment: app,
+            canaryVersion: `${app}:v2`,
+            strategy: {
+              steps: [
+                { weight: 50, pause: '10m' },
+                { weight: 100, pause: '0s' },
+              ],
+            },
+          },
           { [CanaryPodLabelsAnnotation]: JSON.stringify({ [crashLabel]: 'true' }) },
         );
         const crashedAt = await crashed;

@@ -43,7 +43,10 @@ function progress(line: string): void {
 function parseSelection(only: string | undefined): Set<Benchmark> {
   if (!only) return new Set(BENCHMARKS);
   const chosen = new Set<Benchmark>(['roundtrip']);
-  for (const raw of only.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (raw === 'rollback') {
       chosen.add('rollback-metrics');
       chosen.add('rollback-crash');
@@ -108,7 +111,17 @@ function scaleRows(scale: ScaleResult): string {
     ];
   });
   return table(
-    ['releases', 'done/failed', 'wall', 'median to Completed', 'RSS start / peak / end / idle', 'RSS per release', 'CPU', 'API requests per release', `requests in ${IDLE_MS / 1000}s idle`],
+    [
+      'releases',
+      'done/failed',
+      'wall',
+      'median to Completed',
+      'RSS start / peak / end / idle',
+      'RSS per release',
+      'CPU',
+      'API requests per release',
+      `requests in ${IDLE_MS / 1000}s idle`,
+    ],
     rows,
   );
 }
@@ -214,11 +227,24 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
     results.summary.unshift(
       { figure: 'API write round trip (SSA PATCH), the unit', medianMs: round(unit.median), p90Ms: round(unit.p90), n: unit.n, ratioToWrite: 1 },
       { figure: '  of which at the start', medianMs: round(rt.writes.median), p90Ms: round(rt.writes.p90), n: rt.writes.n, ratioToWrite: NaN },
-      { figure: '  of which during the latency benchmarks', medianMs: round(results.roundtripDuringRun.median), p90Ms: round(results.roundtripDuringRun.p90), n: during.length, ratioToWrite: NaN },
-      { figure: 'watch delivery (PATCH answered → event seen)', medianMs: round(rt.watchDelivery.median), p90Ms: round(rt.watchDelivery.p90), n: rt.watchDelivery.n, ratioToWrite: NaN },
+      {
+        figure: '  of which during the latency benchmarks',
+        medianMs: round(results.roundtripDuringRun.median),
+        p90Ms: round(results.roundtripDuringRun.p90),
+        n: during.length,
+        ratioToWrite: NaN,
+      },
+      {
+        figure: 'watch delivery (PATCH answered → event seen)',
+        medianMs: round(rt.watchDelivery.median),
+        p90Ms: round(rt.watchDelivery.p90),
+        n: rt.watchDelivery.n,
+        ratioToWrite: NaN,
+      },
     );
     results.unitMs = round(unit.median, 2);
-    for (const row of results.summary) if (!row.figure.startsWith('  ') && !row.figure.startsWith('watch') && row.ratioToWrite !== 1) row.ratioToWrite = round(row.medianMs / unit.median, 1);
+    for (const row of results.summary)
+      if (!row.figure.startsWith('  ') && !row.figure.startsWith('watch') && row.ratioToWrite !== 1) row.ratioToWrite = round(row.medianMs / unit.median, 1);
   }
   if (selection.has('scale')) {
     progress(`scale: ${counts.scale.join(' then ')} concurrent releases in one controller`);
@@ -242,7 +268,9 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
 function report(results: Results): string {
   const lines: string[] = [];
   lines.push(`Codedance benchmarks (${results.mode}) — ${results.date}, commit ${results.machine.commit}`);
-  lines.push(`machine: ${results.machine.cpus} × ${results.machine.cpuModel}, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}; control plane, kwok, Prometheus and the benchmark share it`);
+  lines.push(
+    `machine: ${results.machine.cpus} × ${results.machine.cpuModel}, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}; control plane, kwok, Prometheus and the benchmark share it`,
+  );
   lines.push('');
   lines.push(summaryRows(results));
   lines.push('');
@@ -250,15 +278,22 @@ function report(results: Results): string {
   for (const [key, value] of Object.entries(results.bounds)) lines.push(`  ${key}: ${value}`);
   if (results.firstWeight) {
     const fw = results.firstWeight;
-    const requests = Object.entries(fw.requestsToFirstWeight).map(([k, v]) => `${v} ${k}`).join(', ');
+    const requests = Object.entries(fw.requestsToFirstWeight)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
     lines.push(`  create → status weight, per release: ${fw.reconcilesToFirstWeight} reconciles; requests ${requests}`);
   }
-  if (results.rollbackMetrics) lines.push(`  metrics rollback: failureThreshold 1, window ${results.rollbackMetrics.windowMs / 1000}s, error rate > ${results.rollbackMetrics.errorRateThreshold}%; outcomes ${results.rollbackMetrics.outcomes.join(', ')}`);
+  if (results.rollbackMetrics)
+    lines.push(
+      `  metrics rollback: failureThreshold 1, window ${results.rollbackMetrics.windowMs / 1000}s, error rate > ${results.rollbackMetrics.errorRateThreshold}%; outcomes ${results.rollbackMetrics.outcomes.join(', ')}`,
+    );
   if (results.rollbackCrash) lines.push(`  crash rollback outcomes: ${results.rollbackCrash.outcomes.join(', ')}`);
   if (results.scale) {
     const s = results.scale;
     lines.push('');
-    lines.push(`Scale: one controller, apps of ${s.replicasPerApp} replicas, steps ${s.steps}, Replicas provider, no metrics; RSS baseline ${mib(s.rssBaselineBytes)} (every app cached, no release)`);
+    lines.push(
+      `Scale: one controller, apps of ${s.replicasPerApp} replicas, steps ${s.steps}, Replicas provider, no metrics; RSS baseline ${mib(s.rssBaselineBytes)} (every app cached, no release)`,
+    );
     lines.push(scaleRows(s));
     lines.push('');
     lines.push(requestBreakdown(s));
@@ -266,13 +301,17 @@ function report(results: Results): string {
     lines.push(costRows(s));
     lines.push('');
     lines.push(stageRows(s));
-    lines.push('  wall time is the whole cluster: kube-controller-manager, the scheduler and kwok make and remove the pods of every step and promotion (the "waiting for ... available / roll out" stages)');
+    lines.push(
+      '  wall time is the whole cluster: kube-controller-manager, the scheduler and kwok make and remove the pods of every step and promotion (the "waiting for ... available / roll out" stages)',
+    );
   }
   return lines.join('\n');
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, keep: { type: 'boolean', default: false } },
+  });
   const mode = values.quick ? 'quick' : 'full';
   const selection = parseSelection(values.only);
   progress(`starting a private cluster (${mode} run: ${[...selection].join(', ')})`);

@@ -105,7 +105,10 @@ function componentCpu(env: BenchEnv): Partial<Record<ComponentName, number>> {
 }
 
 /** Per-stage time of each release, fed with the CanaryDeployments' watch events. */
-function stageClock(ns: string, batch: readonly string[]): {
+function stageClock(
+  ns: string,
+  batch: readonly string[],
+): {
   created(app: string, at: number): void;
   change(release: CanaryDeployment, at: number): void;
   summary(): ScalePhase['stages'];
@@ -221,7 +224,9 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
         if (idle > 0) idleRequests[key] = idle;
         else delete idleRequests[key];
       }
-      const writes = Object.entries(requests).filter(([key]) => !isRead(key)).reduce((a, [, v]) => a + v, 0);
+      const writes = Object.entries(requests)
+        .filter(([key]) => !isRead(key))
+        .reduce((a, [, v]) => a + v, 0);
       phases.push({
         releases: size,
         releasesInNamespace: offset,
@@ -240,7 +245,8 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
         readsPerRelease: (total(requests) - writes) / size,
         idleRequests,
         reconcilesPerRelease: (countersAfter.reconciles - countersBefore.reconciles) / size,
-        meanReconcileMs: ((countersAfter.reconcileSeconds - countersBefore.reconcileSeconds) * 1000) / Math.max(1, countersAfter.reconciles - countersBefore.reconciles),
+        meanReconcileMs:
+          ((countersAfter.reconcileSeconds - countersBefore.reconcileSeconds) * 1000) / Math.max(1, countersAfter.reconciles - countersBefore.reconciles),
         reconcileErrors: countersAfter.reconcileErrors - countersBefore.reconcileErrors,
         stages: stages.summary(),
         componentCpuSeconds: Object.fromEntries(
@@ -249,7 +255,13 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
       });
       onProgress(`phase ${size}: ${(wallMs / 1000).toFixed(1)} s, ${failed} failed`);
     }
-    return { replicasPerApp: REPLICAS_PER_APP, steps: SPEC_STEPS.map((s) => `${s.weight}%/${s.pause}`).join(' → '), rssBaselineBytes, phases, logFile: controller.logFile };
+    return {
+      replicasPerApp: REPLICAS_PER_APP,
+      steps: SPEC_STEPS.map((s) => `${s.weight}%/${s.pause}`).join(' → '),
+      rssBaselineBytes,
+      phases,
+      logFile: controller.logFile,
+    };
   } finally {
     rss.stop();
     await controller.stop();

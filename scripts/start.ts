@@ -57,7 +57,14 @@ function releaseSpec(version: string): CanaryDeploymentSpec {
   return {
     targetDeployment: app,
     canaryVersion: `${app}:${version}`,
-    strategy: { type: 'Linear', steps: [{ weight: 10, pause: '20s' }, { weight: 50, pause: '20s' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      type: 'Linear',
+      steps: [
+        { weight: 10, pause: '20s' },
+        { weight: 50, pause: '20s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     analysis: { interval: '5s', window: '30s', successThreshold: 1, failureThreshold: 2 },
     metrics: { successRate: { threshold: 99.0 }, latency: { p99: '500ms' }, errorRate: { threshold: 1.0 } },
     autoRollback: { enabled: true, onMetricsFail: true, onPodCrash: true },
@@ -81,7 +88,10 @@ async function deploySampleService(client: KubeClient): Promise<void> {
   } as never);
   // A leftover release from an earlier run would start from its own state: start clean.
   await client.delete(CanaryDeploymentKind, namespace, app);
-  await pollUntil('the previous release to be deleted', async () => !(await client.get(CanaryDeploymentKind, namespace, app)), { timeoutMs: 60_000, intervalMs: 500 });
+  await pollUntil('the previous release to be deleted', async () => !(await client.get(CanaryDeploymentKind, namespace, app)), {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
 }
 
 /** Follows one release in the terminal until it ends; resolves with its final phase. */
@@ -118,9 +128,11 @@ function startController(state: ClusterState, httpPort: number, logFile: string)
     process.execPath,
     [
       join(repo, 'src', 'main.ts'),
-      '--kubeconfig', state.controllerKubeconfigPath,
+      '--kubeconfig',
+      state.controllerKubeconfigPath,
       '--leader-elect=false',
-      '--http-port', String(httpPort),
+      '--http-port',
+      String(httpPort),
       ...(state.prometheusUrl ? ['--prometheus-url', state.prometheusUrl] : []),
       // The local cluster lives on loopback: a webhook receiver tried with the demo does too.
       '--allow-internal-notification-urls',
@@ -198,7 +210,9 @@ async function demo(stateDir: string | undefined): Promise<void> {
     await local.close();
   });
   const dashboard = local.url;
-  say(`dashboard at ${dashboard} (acting as ${local.username ?? 'the kubeconfig user'}; the same as: npx codedance dashboard --kubeconfig ${state.kubeconfigPath})`);
+  say(
+    `dashboard at ${dashboard} (acting as ${local.username ?? 'the kubeconfig user'}; the same as: npx codedance dashboard --kubeconfig ${state.kubeconfigPath})`,
+  );
 
   await deploySampleService(client);
   say(`sample service ${namespace}/${app} runs ${app}:v1 on 4 replicas`);

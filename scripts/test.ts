@@ -141,7 +141,9 @@ async function prepareCluster(stateDir: string): Promise<ClusterState> {
   if (interrupted) return state;
   const thirdParty = await crds;
   const { objects, roles } = await installCodedance(state, thirdParty);
-  log(`installed ${objects} objects (${thirdParty.length} third-party CRD files, deploy/crds, deploy/rbac.yaml); bound ClusterRole ${roles.join(', ')} to user codedance-controller`);
+  log(
+    `installed ${objects} objects (${thirdParty.length} third-party CRD files, deploy/crds, deploy/rbac.yaml); bound ClusterRole ${roles.join(', ')} to user codedance-controller`,
+  );
   return state;
 }
 
@@ -192,7 +194,7 @@ async function main(): Promise<number> {
       await step('typecheck', join(repo, 'node_modules', '.bin', 'tsc'), ['-p', '.']);
       if (existsSync(join(repo, 'src', 'api', 'gen.ts'))) await step('generated files', process.execPath, ['src/api/gen.ts', '--check']);
       // Lint and format check (biome.json); `npx biome check --write` fixes what it can.
-      await step('lint', join(repo, 'node_modules', '.bin', 'biome'), ['check', '--formatter-enabled=false', '--error-on-warnings']);
+      await step('lint', join(repo, 'node_modules', '.bin', 'biome'), ['check', '--error-on-warnings']);
     }
     if (!interrupted && (unitFiles.length > 0 || selected.length === 0)) {
       await nodeTest('unit tests', unitFiles, ['--test-concurrency=2'], process.env);

@@ -21,7 +21,10 @@ test('flags: repeatable namespaces pick the lease namespace; bare --leader-elect
   assert.equal(o.leaseNamespace, 'a');
   assert.equal(o.httpPort, 0);
   assert.equal(o.leaderElect, true);
-  assert.equal(parseControllerArgs(['--leader-elect=false']) !== 'help' && (parseControllerArgs(['--leader-elect=false']) as { leaderElect: boolean }).leaderElect, false);
+  assert.equal(
+    parseControllerArgs(['--leader-elect=false']) !== 'help' && (parseControllerArgs(['--leader-elect=false']) as { leaderElect: boolean }).leaderElect,
+    false,
+  );
   assert.throws(() => parseControllerArgs(['--controllers', 'nope']), /unknown controller 'nope'/);
   assert.throws(() => parseControllerArgs(['--log-level', 'loud']), /--log-level/);
 });
@@ -56,8 +59,14 @@ test('flags: allowed Prometheus URLs, internal notification URLs, API rate limit
   assert.equal(defaults.kubeApiQps, 200);
   assert.equal(defaults.kubeApiBurst, 400);
   const o = parseControllerArgs([
-    '--allowed-prometheus-url', 'http://a:9090', '--allowed-prometheus-url=https://b/prom',
-    '--allow-internal-notification-urls', '--kube-api-qps', '50', '--kube-api-burst', '80',
+    '--allowed-prometheus-url',
+    'http://a:9090',
+    '--allowed-prometheus-url=https://b/prom',
+    '--allow-internal-notification-urls',
+    '--kube-api-qps',
+    '50',
+    '--kube-api-burst',
+    '80',
   ]);
   assert.ok(o !== 'help');
   assert.deepEqual(o.allowedPrometheusUrls, ['http://a:9090', 'https://b/prom']);

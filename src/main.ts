@@ -147,8 +147,12 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
   }
   if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error(`--leader-elect: expected true or false, got '${leaderElect}'`);
   const allowInternal = values['allow-internal-notification-urls'];
-  if (allowInternal !== 'true' && allowInternal !== 'false') throw new Error(`--allow-internal-notification-urls: expected true or false, got '${allowInternal}'`);
-  for (const [flag, urls] of [['prometheus-url', values['prometheus-url'] === undefined ? [] : [values['prometheus-url']]], ['allowed-prometheus-url', values['allowed-prometheus-url'] ?? []]] as const) {
+  if (allowInternal !== 'true' && allowInternal !== 'false')
+    throw new Error(`--allow-internal-notification-urls: expected true or false, got '${allowInternal}'`);
+  for (const [flag, urls] of [
+    ['prometheus-url', values['prometheus-url'] === undefined ? [] : [values['prometheus-url']]],
+    ['allowed-prometheus-url', values['allowed-prometheus-url'] ?? []],
+  ] as const) {
     for (const url of urls) {
       if (normalizePrometheusUrl(url) === undefined) throw new Error(`--${flag}: expected an http(s) URL without query or fragment, got '${url}'`);
     }
@@ -164,7 +168,10 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     renewDeadlineMs: number('renew-deadline', values['renew-deadline']),
     retryPeriodMs: number('retry-period', values['retry-period']),
   });
-  const names = values.controllers?.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = values.controllers
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const name of names ?? []) {
     if (!registry.some((c) => c.name === name)) {
       throw new Error(`--controllers: unknown controller '${name}' (known: ${registry.map((c) => c.name).join(', ') || 'none'})`);
@@ -346,7 +353,10 @@ export async function run(args: string[]): Promise<number> {
       return finished.finally(() => removeSignalHandlers(onSignal));
     }
   }
-  log.info({ controllers: selected.map((c) => c.name), namespaces: options.namespaces ?? 'all', leaderElect: options.leaderElect }, 'controller process starting');
+  log.info(
+    { controllers: selected.map((c) => c.name), namespaces: options.namespaces ?? 'all', leaderElect: options.leaderElect },
+    'controller process starting',
+  );
 
   if (options.leaderElect) {
     const lease = `${options.leaseNamespace}/${options.leaseName}`;

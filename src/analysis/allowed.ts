@@ -56,7 +56,9 @@ export function prometheusAllowList(defaultUrl: string | undefined, allowed: rea
         allowed: false,
         message:
           `metrics.provider.address ${redact(address)} is not a Prometheus this controller may query: ` +
-          (addresses.length > 0 ? `allowed are ${addresses.map(redact).join(', ')}` : 'the controller has no --prometheus-url and no --allowed-prometheus-url') +
+          (addresses.length > 0
+            ? `allowed are ${addresses.map(redact).join(', ')}`
+            : 'the controller has no --prometheus-url and no --allowed-prometheus-url') +
           '; remove the address to use the default, or ask the operator to add it with --allowed-prometheus-url',
       };
     },

@@ -10,7 +10,14 @@ const NOW = new Date('2026-01-01T00:00:00.000Z');
 const seedSpec: CanaryDeploymentSpec = {
   targetDeployment: 'myapp',
   canaryVersion: 'myapp:v2.0.0',
-  strategy: { type: 'Linear', steps: [{ weight: 10, pause: '5m' }, { weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+  strategy: {
+    type: 'Linear',
+    steps: [
+      { weight: 10, pause: '5m' },
+      { weight: 50, pause: '10m' },
+      { weight: 100, pause: '0s' },
+    ],
+  },
   metrics: { successRate: { threshold: 99.0 }, latency: { p99: '500ms' }, errorRate: { threshold: 1.0 } },
   autoRollback: { enabled: true, onMetricsFail: true, onPodCrash: true },
 };
@@ -53,11 +60,14 @@ test('the seed sample: a healthy canary continues, one query per check, plain me
   assert.equal(result.run.score, 100);
   assert.equal(result.run.step, 1);
   assert.equal(result.run.time, NOW.toISOString());
-  assert.deepEqual(result.run.metrics.map((m) => [m.name, m.value, m.passed]), [
-    ['successRate', 99.95, true],
-    ['errorRate', 0.05, true],
-    ['latencyP99', 120, true],
-  ]);
+  assert.deepEqual(
+    result.run.metrics.map((m) => [m.name, m.value, m.passed]),
+    [
+      ['successRate', 99.95, true],
+      ['errorRate', 0.05, true],
+      ['latencyP99', 120, true],
+    ],
+  );
   assert.deepEqual(Object.keys(result.queries), ['successRate', 'errorRate', 'latencyP99']);
 });
 
@@ -114,7 +124,10 @@ test('an unreadable latency bound is reported, the rest still analysed', async (
   const spec: CanaryDeploymentSpec = { ...seedSpec, metrics: { errorRate: { threshold: 1 }, latency: { p99: 'fast' } } };
   const { result, received } = await run(spec, () => ({ value: 0.1 }));
   assert.equal(received.length, 1);
-  assert.deepEqual(result.problems.map((p) => p.field), ['metrics.latency.p99']);
+  assert.deepEqual(
+    result.problems.map((p) => p.field),
+    ['metrics.latency.p99'],
+  );
   assert.match(result.run.message ?? '', /ignored: metrics\.latency\.p99/);
   assert.equal(result.run.decision, 'Continue');
 });

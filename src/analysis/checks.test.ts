@@ -18,8 +18,17 @@ test('the seed sample gives three checks', () => {
 
 test('latency percentiles parse as durations; bad ones are problems, not checks', () => {
   const { checks, problems } = checksFor({ latency: { p50: '0.1s', p90: 'fast', p99: '1s' } });
-  assert.deepEqual(checks.map((c) => [c.name, c.threshold]), [['latencyP50', 100], ['latencyP99', 1000]]);
-  assert.deepEqual(problems.map((p) => p.field), ['metrics.latency.p90']);
+  assert.deepEqual(
+    checks.map((c) => [c.name, c.threshold]),
+    [
+      ['latencyP50', 100],
+      ['latencyP99', 1000],
+    ],
+  );
+  assert.deepEqual(
+    problems.map((p) => p.field),
+    ['metrics.latency.p90'],
+  );
 });
 
 test('custom checks keep compare, query and weight; duplicate names are problems', () => {
@@ -30,8 +39,17 @@ test('custom checks keep compare, query and weight; duplicate names are problems
       { name: 'queue', query: 'q2', threshold: 1, compare: 'GT' },
     ],
   });
-  assert.deepEqual(checks.map((c) => [c.name, c.bound, c.query, c.weight]), [['queue', 'lt', 'q', 10], ['hits', 'gt', 'h', undefined]]);
-  assert.deepEqual(problems.map((p) => p.field), ['metrics.custom[2].name']);
+  assert.deepEqual(
+    checks.map((c) => [c.name, c.bound, c.query, c.weight]),
+    [
+      ['queue', 'lt', 'q', 10],
+      ['hits', 'gt', 'h', undefined],
+    ],
+  );
+  assert.deepEqual(
+    problems.map((p) => p.field),
+    ['metrics.custom[2].name'],
+  );
 });
 
 test('no metrics, no checks', () => {

@@ -81,8 +81,7 @@ export function decide(input: DecideInput): AnalysisResult {
     // NaN is "no data"; ±Inf is a value (histogram_quantile beyond the last bucket).
     const value = observation.kind === 'value' && !Number.isNaN(observation.value) ? observation.value : undefined;
     if (value === undefined) {
-      const error: QueryError =
-        observation.kind === 'error' ? observation.error : { kind: 'no-data', message: 'the query returned NaN' };
+      const error: QueryError = observation.kind === 'error' ? observation.error : { kind: 'no-data', message: 'the query returned NaN' };
       (isUnreachable(error) ? unreachable : missing).push(`${check.name}: ${error.message}`);
       metrics.push({ name: check.name, threshold, message: `${error.kind}: ${error.message}` });
       continue;
@@ -108,14 +107,26 @@ export function decide(input: DecideInput): AnalysisResult {
     outcome,
   });
 
-  if (measurements.length === 0) return { run: { time: input.time, ...(input.step === undefined ? {} : { step: input.step }), metrics, score: 100, decision: 'Continue', message: 'no metrics configured' }, outcome: 'healthy' };
+  if (measurements.length === 0)
+    return {
+      run: {
+        time: input.time,
+        ...(input.step === undefined ? {} : { step: input.step }),
+        metrics,
+        score: 100,
+        decision: 'Continue',
+        message: 'no metrics configured',
+      },
+      outcome: 'healthy',
+    };
   if (breached.length > 0) return make('Rollback', 'failed', breached.join('; '));
   if (unreachable.length > 0) return make('Inconclusive', 'unreachable', `Prometheus not usable: ${unreachable.join('; ')}`);
   if (missing.length > 0) return make('Inconclusive', 'inconclusive', `no data: ${missing.join('; ')}`);
   const s = score ?? 100;
   const shown = round(s);
   if (s >= cfg.continueScore) return make('Continue', 'healthy', `health score ${shown} >= ${cfg.continueScore}`);
-  if (s >= cfg.pauseScore) return make('Pause', 'degraded', `health score ${shown} is below ${cfg.continueScore} (continue) but at least ${cfg.pauseScore} (pause)`);
+  if (s >= cfg.pauseScore)
+    return make('Pause', 'degraded', `health score ${shown} is below ${cfg.continueScore} (continue) but at least ${cfg.pauseScore} (pause)`);
   return make('Rollback', 'failed', `health score ${shown} is below ${cfg.pauseScore}`);
 }
 

@@ -43,15 +43,18 @@ test('the query is POSTed form-encoded with the timeout as a server budget, unde
 
 test('empty vectors and NaN are no data; Inf is a value', async () => {
   const answers: Record<string, StubAnswer> = { empty: { empty: true }, nan: { value: 'NaN' }, inf: { value: '+Inf' } };
-  await withStub((q) => answers[q] ?? { empty: true }, async (url) => {
-    const client = createPrometheusClient({ address: url });
-    const empty = await client.query('empty');
-    assert.equal(!empty.ok && empty.error.kind, 'no-data');
-    const nan = await client.query('nan');
-    assert.equal(!nan.ok && nan.error.kind, 'no-data');
-    assert.deepEqual(await client.query('inf'), { ok: true, value: Number.POSITIVE_INFINITY });
-    await client.close();
-  });
+  await withStub(
+    (q) => answers[q] ?? { empty: true },
+    async (url) => {
+      const client = createPrometheusClient({ address: url });
+      const empty = await client.query('empty');
+      assert.equal(!empty.ok && empty.error.kind, 'no-data');
+      const nan = await client.query('nan');
+      assert.equal(!nan.ok && nan.error.kind, 'no-data');
+      assert.deepEqual(await client.query('inf'), { ok: true, value: Number.POSITIVE_INFINITY });
+      await client.close();
+    },
+  );
 });
 
 test('several series is a bad query: it needs an aggregation', async () => {
@@ -75,20 +78,23 @@ test('API errors map to typed kinds', async () => {
     proxy: { status: 502, body: '<html>Bad Gateway</html>', contentType: 'text/html' },
     weird: { status: 200, body: 'hello' },
   };
-  await withStub((q) => answers[q] ?? { empty: true }, async (url) => {
-    const client = createPrometheusClient({ address: url });
-    const kinds: Record<string, string | undefined> = {};
-    for (const q of Object.keys(answers)) {
-      const r = await client.query(q);
-      kinds[q] = r.ok ? undefined : r.error.kind;
-      if (q === 'parse' && !r.ok) {
-        assert.equal(r.error.status, 400);
-        assert.match(r.error.message, /bad_data: parse error/);
+  await withStub(
+    (q) => answers[q] ?? { empty: true },
+    async (url) => {
+      const client = createPrometheusClient({ address: url });
+      const kinds: Record<string, string | undefined> = {};
+      for (const q of Object.keys(answers)) {
+        const r = await client.query(q);
+        kinds[q] = r.ok ? undefined : r.error.kind;
+        if (q === 'parse' && !r.ok) {
+          assert.equal(r.error.status, 400);
+          assert.match(r.error.message, /bad_data: parse error/);
+        }
       }
-    }
-    assert.deepEqual(kinds, { parse: 'bad-query', exec: 'bad-query', slow: 'timeout', proxy: 'http', weird: 'http' });
-    await client.close();
-  });
+      assert.deepEqual(kinds, { parse: 'bad-query', exec: 'bad-query', slow: 'timeout', proxy: 'http', weird: 'http' });
+      await client.close();
+    },
+  );
 });
 
 test('a wrong address (404) is an HTTP error', async () => {
@@ -141,7 +147,10 @@ test('a caller abort ends the query early', { timeout: 20_000 }, async () => {
 });
 
 test('parseResponse reads warnings and rejects unreadable samples', () => {
-  const ok = parseResponse(200, JSON.stringify({ status: 'success', warnings: ['w'], data: { resultType: 'vector', result: [{ metric: {}, value: [1, '2'] }] } }));
+  const ok = parseResponse(
+    200,
+    JSON.stringify({ status: 'success', warnings: ['w'], data: { resultType: 'vector', result: [{ metric: {}, value: [1, '2'] }] } }),
+  );
   assert.deepEqual(ok, { ok: true, value: 2, warnings: ['w'] });
   const bad = parseResponse(200, JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1, 'x'] }] } }));
   assert.equal(!bad.ok && bad.error.kind, 'http');
@@ -165,7 +174,10 @@ test('answers are never quoted beyond a short, sanitised reason', () => {
 });
 
 test('an answer larger than the cap is dropped unread', async (t) => {
-  const stub = await startPrometheusStub(() => ({ status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[]},"pad":"${'x'.repeat(2 << 20)}"}` }));
+  const stub = await startPrometheusStub(() => ({
+    status: 200,
+    body: `{"status":"success","data":{"resultType":"vector","result":[]},"pad":"${'x'.repeat(2 << 20)}"}`,
+  }));
   t.after(() => stub.close());
   const client = createPrometheusClient({ address: stub.url, timeoutMs: 5000 });
   t.after(() => client.close());

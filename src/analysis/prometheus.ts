@@ -76,7 +76,8 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
       });
       status = response.statusCode;
       const body = await readCapped(response.body, MAX_ANSWER_BYTES);
-      if (body === undefined) return fail('http', `HTTP ${status}: the answer is larger than ${MAX_ANSWER_BYTES} bytes; not a Prometheus instant query answer`, status);
+      if (body === undefined)
+        return fail('http', `HTTP ${status}: the answer is larger than ${MAX_ANSWER_BYTES} bytes; not a Prometheus instant query answer`, status);
       text = body;
     } catch (cause) {
       return { ok: false, error: transportError(cause, deadline.aborted, endpoint, timeoutMs) };
@@ -124,7 +125,8 @@ export function parseResponse(status: number, text: string): QueryResult {
   if (status < 200 || status >= 300) return fail('http', `HTTP ${status}: ${text.trim() ? 'not a Prometheus API answer (body not shown)' : 'no body'}`, status);
   if (body?.status !== 'success' || !body.data) return fail('http', `HTTP ${status}: not a Prometheus API answer (body not shown)`, status);
 
-  const warnings = Array.isArray(body.warnings) && body.warnings.length > 0 ? { warnings: body.warnings.slice(0, 5).map((w) => sanitizeReason(String(w))) } : {};
+  const warnings =
+    Array.isArray(body.warnings) && body.warnings.length > 0 ? { warnings: body.warnings.slice(0, 5).map((w) => sanitizeReason(String(w))) } : {};
   const { resultType, result } = body.data;
   let sample: unknown;
   if (resultType === 'scalar') {
@@ -134,7 +136,10 @@ export function parseResponse(status: number, text: string): QueryResult {
     if (result.length > 1) return fail('bad-query', `the query returned ${result.length} series; aggregate it to one number (e.g. sum(...))`);
     sample = (result[0] as { value?: unknown } | undefined)?.value;
   } else {
-    return fail('bad-query', `the query returned a ${typeof resultType === 'string' ? sanitizeReason(resultType, 32) : 'missing'} result; an instant vector or scalar is needed`);
+    return fail(
+      'bad-query',
+      `the query returned a ${typeof resultType === 'string' ? sanitizeReason(resultType, 32) : 'missing'} result; an instant vector or scalar is needed`,
+    );
   }
   const value = sampleValue(sample);
   if (value === undefined) return fail('http', 'the answer holds an unreadable sample (not [time, "value"])');

@@ -212,7 +212,10 @@ export function versionLabel(image: string): string {
   if (at >= 0) raw = image.slice(at + 1);
   else if (colon > lastSlash) raw = image.slice(colon + 1);
   else raw = 'latest';
-  const safe = raw.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const safe = raw
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return safe || 'unknown';
 }
 

@@ -97,7 +97,8 @@ export function nextVerdict(input: VerdictInput): VerdictResult {
     case 'healthy': {
       const n = successes + 1;
       const counters = { consecutiveSuccesses: n, consecutiveFailures: 0, consecutiveInconclusive: 0 };
-      if (n >= successThreshold) return { counters, verdict: 'advance-allowed', reason: 'AnalysisHealthy', message: `analysis healthy (${n}/${successThreshold})${detail}` };
+      if (n >= successThreshold)
+        return { counters, verdict: 'advance-allowed', reason: 'AnalysisHealthy', message: `analysis healthy (${n}/${successThreshold})${detail}` };
       return { counters, verdict: 'hold', reason: 'AwaitingSuccesses', message: `analysis healthy ${n} of ${successThreshold} times in a row${detail}` };
     }
     case 'degraded':
@@ -110,13 +111,24 @@ export function nextVerdict(input: VerdictInput): VerdictResult {
     case 'failed': {
       const n = failures + 1;
       const counters = { consecutiveSuccesses: 0, consecutiveFailures: n, consecutiveInconclusive: 0 };
-      if (n >= failureThreshold) return rollback(input.autoRollback, { counters, reason: 'MetricsFailed', message: `analysis failed ${n} of ${failureThreshold} times in a row${detail}` });
+      if (n >= failureThreshold)
+        return rollback(input.autoRollback, {
+          counters,
+          reason: 'MetricsFailed',
+          message: `analysis failed ${n} of ${failureThreshold} times in a row${detail}`,
+        });
       return { counters, verdict: 'hold', reason: 'MetricsFailing', message: `analysis failed ${n} of ${failureThreshold} times in a row${detail}` };
     }
     case 'inconclusive': {
       const n = inconclusive + 1;
       const counters = { consecutiveSuccesses: 0, consecutiveFailures: failures, consecutiveInconclusive: n };
-      if (n >= inconclusiveLimit) return { counters, verdict: 'pause', reason: 'NoDataLimitReached', message: `analysis inconclusive ${n} times in a row (limit ${inconclusiveLimit})${detail}` };
+      if (n >= inconclusiveLimit)
+        return {
+          counters,
+          verdict: 'pause',
+          reason: 'NoDataLimitReached',
+          message: `analysis inconclusive ${n} times in a row (limit ${inconclusiveLimit})${detail}`,
+        };
       return { counters, verdict: 'hold', reason: 'NoData', message: `analysis inconclusive ${n} of ${inconclusiveLimit} times${detail}` };
     }
     case 'unreachable': {

@@ -63,13 +63,21 @@ export const ValuesSchema = Type.Object(
       {
         repository: Type.String({ minLength: 1, description: 'Image repository, e.g. registry.example.com/codedance/controller.' }),
         tag: Type.String({ description: "Image tag; empty means the chart's appVersion. Ignored when digest is set." }),
-        digest: Type.String({ pattern: '^(sha256:[0-9a-f]{64})?$', description: 'Image digest (sha256:...), as `npm run image` prints it; when set the image is pulled by digest.' }),
-        pullPolicy: Type.Union([Type.Literal('IfNotPresent'), Type.Literal('Always'), Type.Literal('Never')], { description: 'imagePullPolicy of the container.' }),
+        digest: Type.String({
+          pattern: '^(sha256:[0-9a-f]{64})?$',
+          description: 'Image digest (sha256:...), as `npm run image` prints it; when set the image is pulled by digest.',
+        }),
+        pullPolicy: Type.Union([Type.Literal('IfNotPresent'), Type.Literal('Always'), Type.Literal('Never')], {
+          description: 'imagePullPolicy of the container.',
+        }),
       },
       { additionalProperties: false, description: 'The controller image (`npm run image` builds it).' },
     ),
     imagePullSecrets: Type.Array(Type.Object({ name: Type.String() }), { description: 'Secrets for a private registry: [{name: ...}].' }),
-    replicas: Type.Integer({ minimum: 0, description: 'Controller replicas. One leads (leader election), the others stand by and take over within the lease duration.' }),
+    replicas: Type.Integer({
+      minimum: 0,
+      description: 'Controller replicas. One leads (leader election), the others stand by and take over within the lease duration.',
+    }),
     leaderElection: Type.Object(
       { enabled: Type.Boolean({ description: 'Campaign for the lease before reconciling (--leader-elect). Keep it on with more than one replica.' }) },
       { additionalProperties: false, description: 'Leader election through a Lease in the release namespace.' },
@@ -77,20 +85,34 @@ export const ValuesSchema = Type.Object(
     prometheus: Type.Object(
       {
         url: Type.String({ description: 'Default Prometheus for the analysis of releases (--prometheus-url), e.g. http://prometheus.monitoring:9090.' }),
-        allowedUrls: Type.Array(Type.String({ minLength: 1 }), { description: "Prometheus addresses a release's spec.metrics.provider may name (--allowed-prometheus-url, one flag each); empty: only the default." }),
+        allowedUrls: Type.Array(Type.String({ minLength: 1 }), {
+          description: "Prometheus addresses a release's spec.metrics.provider may name (--allowed-prometheus-url, one flag each); empty: only the default.",
+        }),
       },
       { additionalProperties: false, description: 'Where release analysis reads metrics.' },
     ),
-    watchNamespaces: Type.Array(Type.String({ minLength: 1 }), { description: 'Namespaces the controller watches (--namespace, one flag each); empty: all namespaces.' }),
+    watchNamespaces: Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Namespaces the controller watches (--namespace, one flag each); empty: all namespaces.',
+    }),
     dashboard: Type.Object(
       {
-        enabled: Type.Boolean({ description: 'Serve the release dashboard on its own port (--dashboard, --dashboard-port), with its ClusterRole (TokenReview, SubjectAccessReview) and Service.' }),
-        tlsSecretName: Type.String({ description: 'A kubernetes.io/tls Secret in the release namespace: the dashboard serves HTTPS with it (--dashboard-tls-cert/--dashboard-tls-key). Empty: HTTP.' }),
+        enabled: Type.Boolean({
+          description:
+            'Serve the release dashboard on its own port (--dashboard, --dashboard-port), with its ClusterRole (TokenReview, SubjectAccessReview) and Service.',
+        }),
+        tlsSecretName: Type.String({
+          description:
+            'A kubernetes.io/tls Secret in the release namespace: the dashboard serves HTTPS with it (--dashboard-tls-cert/--dashboard-tls-key). Empty: HTTP.',
+        }),
       },
       { additionalProperties: false, description: 'The web dashboard: people sign in with their own bearer token and act with their own RBAC.' },
     ),
     admissionPolicy: Type.Object(
-      { enabled: Type.Boolean({ description: 'Install the ValidatingAdmissionPolicy that makes the author named in a release command the requesting user (Kubernetes 1.30+).' }) },
+      {
+        enabled: Type.Boolean({
+          description: 'Install the ValidatingAdmissionPolicy that makes the author named in a release command the requesting user (Kubernetes 1.30+).',
+        }),
+      },
       { additionalProperties: false, description: 'Admission checks shipped with the controller.' },
     ),
     resources: Resources,
@@ -243,7 +265,16 @@ const NAME_PREFIX = 'codedance';
 const RELEASE_NAME = '{{ include "codedance.name" . }}';
 const RELEASE_NAMESPACE = '{{ .Release.Namespace }}';
 /** Flags whose value comes from the chart's values, not from manifests.ts. */
-const VALUE_FLAGS = ['leader-elect', 'namespace', 'prometheus-url', 'allowed-prometheus-url', 'dashboard', 'dashboard-port', 'dashboard-tls-cert', 'dashboard-tls-key'];
+const VALUE_FLAGS = [
+  'leader-elect',
+  'namespace',
+  'prometheus-url',
+  'allowed-prometheus-url',
+  'dashboard',
+  'dashboard-port',
+  'dashboard-tls-cert',
+  'dashboard-tls-key',
+];
 /** Where the dashboard's TLS Secret is mounted. */
 const DASHBOARD_TLS_DIR = '/etc/codedance/dashboard-tls';
 
@@ -349,8 +380,15 @@ function templateDeployment(deployment: Obj, t: Templater, dashboardPort: number
   container.image = t.scalar('{{ include "codedance.image" . | quote }}');
   container.imagePullPolicy = t.scalar('{{ .Values.image.pullPolicy }}');
   container.args = controllerArgs(t, (container.args as string[] | undefined) ?? [], dashboardPort);
-  container.volumeMounts = withTlsItem(t, (container.volumeMounts as Obj[] | undefined) ?? [], { name: 'dashboard-tls', mountPath: DASHBOARD_TLS_DIR, readOnly: true });
-  pod.volumes = withTlsItem(t, (pod.volumes as Obj[] | undefined) ?? [], { name: 'dashboard-tls', secret: { secretName: '{{ .Values.dashboard.tlsSecretName }}' } });
+  container.volumeMounts = withTlsItem(t, (container.volumeMounts as Obj[] | undefined) ?? [], {
+    name: 'dashboard-tls',
+    mountPath: DASHBOARD_TLS_DIR,
+    readOnly: true,
+  });
+  pod.volumes = withTlsItem(t, (pod.volumes as Obj[] | undefined) ?? [], {
+    name: 'dashboard-tls',
+    secret: { secretName: '{{ .Values.dashboard.tlsSecretName }}' },
+  });
   container.resources = t.toYaml('.Values.resources');
   container.securityContext = t.toYaml('.Values.securityContext');
   for (const [key, value] of [
@@ -369,7 +407,11 @@ function templateDeployment(deployment: Obj, t: Templater, dashboardPort: number
 function withTlsItem(t: Templater, items: Obj[], item: Obj): string {
   return t.line((slot) => {
     const indent = ' '.repeat(slot.indent + 2);
-    const list = (values: Obj[]): string[] => stringify(values, { lineWidth: 0 }).trimEnd().split('\n').map((line) => `${indent}${line}`);
+    const list = (values: Obj[]): string[] =>
+      stringify(values, { lineWidth: 0 })
+        .trimEnd()
+        .split('\n')
+        .map((line) => `${indent}${line}`);
     return [
       `${' '.repeat(slot.indent)}${slot.before.trimEnd()}${items.length === 0 ? ' []' : ''}`,
       ...(items.length > 0 ? list(items) : []),
@@ -413,15 +455,35 @@ function chartOnlyObjects(deployment: Obj, service: Obj | undefined, dashboardPo
   const container = containerOf(deployment);
   // Every port the controller declares (HTTP, and a dashboard port if manifests.ts adds one).
   const ports = ((container.ports as Obj[] | undefined) ?? []).map((p) => ({ port: Number(p.containerPort), protocol: String(p.protocol ?? 'TCP') }));
-  const metadata = { name: `${RELEASE_NAME}-controller`, namespace: RELEASE_NAMESPACE, labels: { ...((deployment.metadata as Obj).labels as Obj), ...helmLabels(t) } };
+  const metadata = {
+    name: `${RELEASE_NAME}-controller`,
+    namespace: RELEASE_NAMESPACE,
+    labels: { ...((deployment.metadata as Obj).labels as Obj), ...helmLabels(t) },
+  };
   const serviceMonitor = {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
-    metadata: { ...metadata, labels: { ...metadata.labels, [t.block((indent) => [`${' '.repeat(indent)}{{- with .Values.serviceMonitor.labels }}`, `${' '.repeat(indent)}{{- toYaml . | nindent ${indent} }}`, `${' '.repeat(indent)}{{- end }}`])]: '' } },
+    metadata: {
+      ...metadata,
+      labels: {
+        ...metadata.labels,
+        [t.block((indent) => [
+          `${' '.repeat(indent)}{{- with .Values.serviceMonitor.labels }}`,
+          `${' '.repeat(indent)}{{- toYaml . | nindent ${indent} }}`,
+          `${' '.repeat(indent)}{{- end }}`,
+        ])]: '',
+      },
+    },
     spec: {
       selector: { matchLabels: { ...(((service?.spec as Obj | undefined)?.selector as Obj | undefined) ?? selector), 'app.kubernetes.io/instance': instance } },
       namespaceSelector: { matchNames: [RELEASE_NAMESPACE] },
-      endpoints: [{ port: String((((service?.spec as Obj | undefined)?.ports as Obj[] | undefined)?.[0]?.name) ?? 'http'), path: '/metrics', interval: t.scalar('{{ .Values.serviceMonitor.interval | quote }}') }],
+      endpoints: [
+        {
+          port: String(((service?.spec as Obj | undefined)?.ports as Obj[] | undefined)?.[0]?.name ?? 'http'),
+          path: '/metrics',
+          interval: t.scalar('{{ .Values.serviceMonitor.interval | quote }}'),
+        },
+      ],
     },
   };
   const networkPolicy = {
@@ -452,10 +514,20 @@ function chartOnlyObjects(deployment: Obj, service: Obj | undefined, dashboardPo
               `${pad}  {{- end }}`,
             ];
           })]: '',
-          [t.block((indent) => [`${' '.repeat(indent)}{{- with .Values.networkPolicy.ingressFrom }}`, `${' '.repeat(indent)}from:`, `${' '.repeat(indent + 2)}{{- toYaml . | nindent ${indent + 2} }}`, `${' '.repeat(indent)}{{- end }}`])]: '',
+          [t.block((indent) => [
+            `${' '.repeat(indent)}{{- with .Values.networkPolicy.ingressFrom }}`,
+            `${' '.repeat(indent)}from:`,
+            `${' '.repeat(indent + 2)}{{- toYaml . | nindent ${indent + 2} }}`,
+            `${' '.repeat(indent)}{{- end }}`,
+          ])]: '',
         },
       ],
-      [t.block((indent) => [`${' '.repeat(indent)}{{- with .Values.networkPolicy.egress }}`, `${' '.repeat(indent)}egress:`, `${' '.repeat(indent + 2)}{{- toYaml . | nindent ${indent + 2} }}`, `${' '.repeat(indent)}{{- end }}`])]: '',
+      [t.block((indent) => [
+        `${' '.repeat(indent)}{{- with .Values.networkPolicy.egress }}`,
+        `${' '.repeat(indent)}egress:`,
+        `${' '.repeat(indent + 2)}{{- toYaml . | nindent ${indent + 2} }}`,
+        `${' '.repeat(indent)}{{- end }}`,
+      ])]: '',
     },
   };
   return {
@@ -589,8 +661,22 @@ export function chartFiles(version: string, crds: ChartFile[], sources: ChartSou
     { path: `${CHART_DIR}/templates/NOTES.txt`, content: notes(dashboardPort) },
     { path: `${CHART_DIR}/templates/rbac.yaml`, content: templateFile(rbac.map(prepare), t) },
     { path: `${CHART_DIR}/templates/controller.yaml`, content: templateFile(controller.map(prepare), t) },
-    ...(dashboard.length > 0 ? [{ path: `${CHART_DIR}/templates/dashboard.yaml`, content: HEADER + conditional('.Values.dashboard.enabled', templateFile(dashboard.map(prepare), t).slice(HEADER.length)) }] : []),
-    ...(policies.length > 0 ? [{ path: `${CHART_DIR}/templates/policy.yaml`, content: HEADER + conditional('.Values.admissionPolicy.enabled', templateFile(policies.map(prepare), t).slice(HEADER.length)) }] : []),
+    ...(dashboard.length > 0
+      ? [
+          {
+            path: `${CHART_DIR}/templates/dashboard.yaml`,
+            content: HEADER + conditional('.Values.dashboard.enabled', templateFile(dashboard.map(prepare), t).slice(HEADER.length)),
+          },
+        ]
+      : []),
+    ...(policies.length > 0
+      ? [
+          {
+            path: `${CHART_DIR}/templates/policy.yaml`,
+            content: HEADER + conditional('.Values.admissionPolicy.enabled', templateFile(policies.map(prepare), t).slice(HEADER.length)),
+          },
+        ]
+      : []),
     { path: `${CHART_DIR}/templates/servicemonitor.yaml`, content: extra.serviceMonitor },
     { path: `${CHART_DIR}/templates/networkpolicy.yaml`, content: extra.networkPolicy },
   ];

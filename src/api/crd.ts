@@ -65,7 +65,8 @@ export const CanaryDeploymentApi: ApiDefinition = {
   singular: 'canarydeployment',
   shortNames: ['cd'],
   categories: ['codedance'],
-  description: 'A progressive release of a new version of a Deployment: a canary takes a growing share of traffic, judged on live metrics at every step, and is promoted, paused or rolled back on its own.',
+  description:
+    'A progressive release of a new version of a Deployment: a canary takes a growing share of traffic, judged on live metrics at every step, and is promoted, paused or rolled back on its own.',
   schema: CanaryDeploymentSchema,
   printerColumns: [
     { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Where the release is: Initializing, Progressing, Paused, Completed or Failed.' },

@@ -11,7 +11,14 @@ import Type from 'typebox';
 const seed: CanaryDeploymentSpec = {
   targetDeployment: 'myapp',
   canaryVersion: 'myapp:v2.0.0',
-  strategy: { type: 'Linear', steps: [{ weight: 10, pause: '5m' }, { weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+  strategy: {
+    type: 'Linear',
+    steps: [
+      { weight: 10, pause: '5m' },
+      { weight: 50, pause: '10m' },
+      { weight: 100, pause: '0s' },
+    ],
+  },
   metrics: { successRate: { threshold: 99.0 }, latency: { p99: '500ms' }, errorRate: { threshold: 1.0 } },
   autoRollback: { enabled: true, onMetricsFail: true, onPodCrash: true },
 };

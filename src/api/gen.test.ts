@@ -93,7 +93,13 @@ for (const api of apis) {
       if (node['enum'] !== undefined) assert.equal(node.type, 'string', `${path}: enum without type string`);
       const fallback = node['default'];
       if (fallback === undefined) return;
-      const kind = Array.isArray(fallback) ? 'array' : Number.isInteger(fallback) && node.type === 'integer' ? 'integer' : typeof fallback === 'number' ? 'number' : typeof fallback;
+      const kind = Array.isArray(fallback)
+        ? 'array'
+        : Number.isInteger(fallback) && node.type === 'integer'
+          ? 'integer'
+          : typeof fallback === 'number'
+            ? 'number'
+            : typeof fallback;
       assert.equal(kind, node.type, `${path}: default ${JSON.stringify(fallback)} is not a ${String(node.type)}`);
       if (Array.isArray(node['enum'])) assert.ok((node['enum'] as unknown[]).includes(fallback), `${path}: default not in enum`);
     });
@@ -148,9 +154,12 @@ test('toStructural: enums and literal unions get a type, Records become addition
 });
 
 test('toStructural: refuses what a CRD cannot express, naming the path', () => {
-  assert.throws(() => toStructural(Type.Object({ a: Type.Union([Type.String(), Type.Integer()]) })), (err: unknown) => {
-    return err instanceof StructuralSchemaError && err.path === '.a';
-  });
+  assert.throws(
+    () => toStructural(Type.Object({ a: Type.Union([Type.String(), Type.Integer()]) })),
+    (err: unknown) => {
+      return err instanceof StructuralSchemaError && err.path === '.a';
+    },
+  );
   assert.throws(() => toStructural({ type: 'object', properties: { b: { type: 'string', if: {} } } }), /\.b: keyword 'if'/);
   assert.throws(() => toStructural({ properties: {} }), /every node needs a type/);
 });

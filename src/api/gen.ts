@@ -48,7 +48,12 @@ export function generate(root = repoRoot): GeneratedFile[] {
   files.push({ path: 'deploy/controller.yaml', content: toYaml(controllerManifests(defaultImage(root))) });
   files.push({ path: 'deploy/dashboard.yaml', content: toYaml(dashboardManifests()) });
   files.push({ path: 'deploy/policy.yaml', content: toYaml(commandAuthorPolicy()) });
-  files.push(...chartFiles(packageVersion(root), files.filter((file) => file.path.startsWith(`${CRD_DIR}/`))));
+  files.push(
+    ...chartFiles(
+      packageVersion(root),
+      files.filter((file) => file.path.startsWith(`${CRD_DIR}/`)),
+    ),
+  );
   return files;
 }
 

@@ -139,7 +139,13 @@ export function controllerManifests(image: string): object[] {
                 name: 'controller',
                 image,
                 // 0.0.0.0: kubelet probes and Prometheus reach the Pod's IP, not its loopback.
-                args: ['controller', '--leader-elect=true', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--http-port=${CONTROLLER_HTTP_PORT}`, '--bind-address=0.0.0.0'],
+                args: [
+                  'controller',
+                  '--leader-elect=true',
+                  `--lease-namespace=${CONTROLLER_NAMESPACE}`,
+                  `--http-port=${CONTROLLER_HTTP_PORT}`,
+                  '--bind-address=0.0.0.0',
+                ],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },

@@ -69,17 +69,7 @@ const PASS_THROUGH = new Set([
 const DROPPED = new Set(['$id', '$schema', 'examples', 'readOnly', 'writeOnly']);
 
 /** Every keyword a node of the generated schema may hold (used by {@link structuralProblems}). */
-const ALLOWED = new Set([
-  ...PASS_THROUGH,
-  'type',
-  'enum',
-  'properties',
-  'additionalProperties',
-  'items',
-  'required',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-]);
+const ALLOWED = new Set([...PASS_THROUGH, 'type', 'enum', 'properties', 'additionalProperties', 'items', 'required', 'exclusiveMinimum', 'exclusiveMaximum']);
 
 const TYPES = new Set(['object', 'array', 'string', 'integer', 'number', 'boolean']);
 

@@ -6,15 +6,7 @@
 import Type from 'typebox';
 import { cel, Conditions, DnsLabel, ObjectMetaSchema } from './common.ts';
 import { WebAppGroup, WebAppVersion } from './names.ts';
-import {
-  AnalysisSpec,
-  AutoRollbackSpec,
-  DecisionSpec,
-  MetricsSpec,
-  Notifications,
-  StrategySpec,
-  TrafficSpec,
-} from './canary-deployment.ts';
+import { AnalysisSpec, AutoRollbackSpec, DecisionSpec, MetricsSpec, Notifications, StrategySpec, TrafficSpec } from './canary-deployment.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
 
 export const GROUP = WebAppGroup;

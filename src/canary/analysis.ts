@@ -116,7 +116,10 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
       // One pool per address (the allow-list bounds how many); each query carries its own timeout.
       let client = clients.get(address);
       if (!client) {
-        client = createPrometheusClient({ address, dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect: unrefConnector() }) });
+        client = createPrometheusClient({
+          address,
+          dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect: unrefConnector() }),
+        });
         clients.set(address, client);
       }
       return client;
@@ -124,7 +127,14 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
 
   function observe(cd: CanaryDeployment, result: Pick<AnalyzeResult, 'outcome' | 'run'>, now: Date): AnalysisObservation {
     const { spec } = cd;
-    const verdict = nextVerdict({ previous: cd.status?.analysis, outcome: result.outcome, detail: result.run.message, analysis: spec.analysis, autoRollback: spec.autoRollback, now });
+    const verdict = nextVerdict({
+      previous: cd.status?.analysis,
+      outcome: result.outcome,
+      detail: result.run.message,
+      analysis: spec.analysis,
+      autoRollback: spec.autoRollback,
+      now,
+    });
     return { run: result.run, verdict };
   }
 
@@ -142,7 +152,14 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
     const address = prometheusAddress(cd, options.defaultAddress);
     if (!address) {
       const message = 'no Prometheus address: set spec.metrics.provider.address or start the controller with --prometheus-url';
-      return { kind: 'done', observation: observe(cd, { outcome: 'unreachable', run: { time: input.now.toISOString(), step, metrics: [], decision: 'Inconclusive', message } }, input.now) };
+      return {
+        kind: 'done',
+        observation: observe(
+          cd,
+          { outcome: 'unreachable', run: { time: input.now.toISOString(), step, metrics: [], decision: 'Inconclusive', message } },
+          input.now,
+        ),
+      };
     }
 
     const timeoutMs = queryTimeoutMs(cd);

@@ -72,9 +72,15 @@ export class Builder {
     eventType: 'Normal' | 'Warning',
     reason: string,
     note: string,
-    options: { notify: NotificationEvent | false; weight?: number; /** The person whose command this records. */ by?: string | undefined },
+    options: { notify: NotificationEvent | false; weight?: number /** The person whose command this records. */; by?: string | undefined },
   ): void {
-    const item: HistoryEntry = { time: this.iso, event: entry, step: this.status.currentStepIndex, weight: options.weight ?? this.status.currentWeight, message: note };
+    const item: HistoryEntry = {
+      time: this.iso,
+      event: entry,
+      step: this.status.currentStepIndex,
+      weight: options.weight ?? this.status.currentWeight,
+      message: note,
+    };
     if (options.by) item.by = options.by;
     const history = [...(this.status.history ?? []), item];
     this.status.history = history.slice(Math.max(0, history.length - HISTORY_LIMIT));
@@ -105,4 +111,3 @@ export function parseTime(text: string | undefined): number | undefined {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
 }
-

@@ -40,7 +40,8 @@ export const trafficErrorRules: Readonly<Record<TrafficErrorKind, ErrorRule>> = 
   InvalidTarget: {
     reason: 'TrafficInvalidTarget',
     then: 'stop',
-    advice: 'the release asks the provider for something it cannot do (a weight outside 0-100, a missing traffic block); retrying cannot fix it, so the release stopped with all traffic on stable. Fix the spec or status and run `codedance retry`',
+    advice:
+      'the release asks the provider for something it cannot do (a weight outside 0-100, a missing traffic block); retrying cannot fix it, so the release stopped with all traffic on stable. Fix the spec or status and run `codedance retry`',
   },
   NotFound: {
     reason: 'TrafficObjectNotFound',
@@ -70,7 +71,8 @@ export const trafficErrorRules: Readonly<Record<TrafficErrorKind, ErrorRule>> = 
   ReadBackMismatch: {
     reason: 'TrafficReadBackMismatch',
     then: 'retry',
-    advice: 'the API server stored something other than what was written: a mutating admission policy or webhook, or another controller, rewrites it; retried with backoff',
+    advice:
+      'the API server stored something other than what was written: a mutating admission policy or webhook, or another controller, rewrites it; retried with backoff',
   },
 };
 

@@ -18,7 +18,8 @@ export const canaryEntry: ControllerEntry = {
       allowInternal: allowInternalNotificationUrls ?? false,
       onReport: (report) => {
         const failed = report.deliveries.filter((d) => !d.ok);
-        if (failed.length > 0 || report.problems.length > 0) log.warn({ release: report.release, event: report.event, failed, problems: report.problems }, 'notification not delivered');
+        if (failed.length > 0 || report.problems.length > 0)
+          log.warn({ release: report.release, event: report.event, failed, problems: report.problems }, 'notification not delivered');
         else log.info({ release: report.release, event: report.event, receivers: report.deliveries.length }, 'notified');
       },
     });

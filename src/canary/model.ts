@@ -55,7 +55,7 @@ export interface CanaryObservation {
 
 /** Health of the canary's pods (see ./pod-health.ts). */
 export type PodHealth =
-  | { healthy: true; /** When a not-Ready pod's grace period ends (ms since epoch). */ recheckAt?: number }
+  | { healthy: true /** When a not-Ready pod's grace period ends (ms since epoch). */; recheckAt?: number }
   | { healthy: false; reason: 'CrashLoopBackOff' | 'OOMKilled' | 'NotReady'; pod: string; message: string };
 
 /** The result of an analysis run the reconciler made because {@link analysisDue} said so. */

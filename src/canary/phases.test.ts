@@ -150,7 +150,10 @@ test('Replicas: step 1 is entered with the canary creation, in one reconcile', (
   assert.equal(tr.status.currentStepIndex, 0);
   const writes = tr.effects.filter((e) => e.type !== 'event' && e.type !== 'notify');
   assert.deepEqual(writes, [{ type: 'ensureCanary', image: 'app:v2' }, { type: 'prepareTraffic' }, { type: 'setWeight', weight: 10 }]);
-  assert.deepEqual((tr.status.history ?? []).map((h) => h.event), ['Started', 'StepReached']);
+  assert.deepEqual(
+    (tr.status.history ?? []).map((h) => h.event),
+    ['Started', 'StepReached'],
+  );
   // The step does not advance before the canary pods are available, whatever the timer says.
   w.now += 60_000;
   const waiting = reconcile(s, tr.status, w);
@@ -185,7 +188,10 @@ test('promotion waits for the stable rollout before traffic goes back and the ca
   tr = reconcile(s, tr.status, w); // step 0
   settle(w);
   tr = reconcile(s, tr.status, w); // promoting: image
-  assert.deepEqual(tr.effects.filter((e) => e.type === 'promoteStable'), [{ type: 'promoteStable', image: 'app:v2' }]);
+  assert.deepEqual(
+    tr.effects.filter((e) => e.type === 'promoteStable'),
+    [{ type: 'promoteStable', image: 'app:v2' }],
+  );
   assert.equal(tr.status.reason, 'Promoting');
   tr = reconcile(s, tr.status, w); // not rolled out yet
   assert.deepEqual(tr.effects, []);
@@ -299,7 +305,14 @@ test('abort during promotion is refused: the stable Deployment already runs the 
 test('retry on a Failed release starts again from step 0; on a Completed one it is refused', () => {
   const w = world();
   const s = settings();
-  const failed: CanaryDeploymentStatus = { phase: 'Failed', reason: 'Aborted', releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3, history: [{ time: 'x', event: 'Aborted' }] };
+  const failed: CanaryDeploymentStatus = {
+    phase: 'Failed',
+    reason: 'Aborted',
+    releaseVersion: 'app:v2',
+    currentStepIndex: 1,
+    totalSteps: 3,
+    history: [{ time: 'x', event: 'Aborted' }],
+  };
   const tr = reconcile(s, failed, w, { command: { verb: 'retry', raw: 'retry:a' } });
   assert.equal(tr.status.phase, 'Initializing');
   assert.equal(tr.status.currentStepIndex, 0);
@@ -335,7 +348,12 @@ test('a controller restarted mid-pause keeps the deadline: no step taken twice, 
 
 test('a step without pause waits for promote; promote approves exactly the current step', () => {
   const w = world();
-  const s = settings({ steps: [{ weight: 20, pauseMs: undefined, requiresApproval: true }, { weight: 60, pauseMs: undefined, requiresApproval: true }] });
+  const s = settings({
+    steps: [
+      { weight: 20, pauseMs: undefined, requiresApproval: true },
+      { weight: 60, pauseMs: undefined, requiresApproval: true },
+    ],
+  });
   let tr = reconcile(s, undefined, w);
   settle(w);
   tr = reconcile(s, tr.status, w);
@@ -425,12 +443,19 @@ test('a version the stable Deployment already runs completes at once', () => {
   const tr = reconcile(settings(), undefined, w);
   assert.equal(tr.status.phase, 'Completed');
   assert.equal(tr.status.reason, 'AlreadyReleased');
-  assert.deepEqual(tr.effects.filter((e) => e.type !== 'event'), []);
+  assert.deepEqual(
+    tr.effects.filter((e) => e.type !== 'event'),
+    [],
+  );
 });
 
 test('a target Deployment deleted mid-release rolls the release back: traffic first, then the canary', () => {
   for (const phase of ['Initializing', 'Progressing', 'Paused'] as const) {
-    const tr = transition(settings(), { phase, releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3, currentWeight: 50 }, { ...observe(world()), stable: undefined, canary: { image: 'app:v2', ready: true } });
+    const tr = transition(
+      settings(),
+      { phase, releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3, currentWeight: 50 },
+      { ...observe(world()), stable: undefined, canary: { image: 'app:v2', ready: true } },
+    );
     assert.equal(tr.status.phase, 'Failed', phase);
     assert.equal(tr.status.reason, 'TargetDeleted');
     assert.equal(tr.status.currentWeight, 0);
@@ -445,7 +470,10 @@ test('the traffic settings are recorded at the start; a release without a record
   const s = settings();
   const started = reconcile(s, undefined, w);
   assert.deepEqual(started.status.traffic, s.traffic);
-  assert.deepEqual(started.status.traffic?.objects, [{ kind: 'VirtualService', name: 'app' }, { kind: 'DestinationRule', name: 'app' }]);
+  assert.deepEqual(started.status.traffic?.objects, [
+    { kind: 'VirtualService', name: 'app' },
+    { kind: 'DestinationRule', name: 'app' },
+  ]);
   settle(w);
   const { traffic: _dropped, ...legacy } = started.status;
   const tr = reconcile(s, legacy, w);
@@ -460,9 +488,23 @@ test('traffic settings changed mid-release roll back through the recorded provid
   tr = reconcile(settings(), tr.status, w);
   assert.equal(w.weight, 10);
   const cases: [ReleaseSettings['traffic'], RegExp][] = [
-    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Nginx', nginx: { ingress: 'web' } } }), /traffic.provider changed from Istio to Nginx/],
-    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Istio', istio: { virtualService: 'other' } } }), /traffic.istio.virtualService changed from app to other/],
-    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', service: { name: 'web' }, traffic: { provider: 'Istio', istio: { virtualService: 'app' } } }), /stable Service changed from app to web/],
+    [
+      trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Nginx', nginx: { ingress: 'web' } } }),
+      /traffic.provider changed from Istio to Nginx/,
+    ],
+    [
+      trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Istio', istio: { virtualService: 'other' } } }),
+      /traffic.istio.virtualService changed from app to other/,
+    ],
+    [
+      trafficRecordOf({
+        targetDeployment: 'app',
+        canaryVersion: 'app:v2',
+        service: { name: 'web' },
+        traffic: { provider: 'Istio', istio: { virtualService: 'app' } },
+      }),
+      /stable Service changed from app to web/,
+    ],
   ];
   for (const [traffic, says] of cases) {
     const changed = transition(settings({ traffic, provider: traffic.provider }), tr.status, observe(w));
@@ -481,7 +523,10 @@ test('an autoscaler on the target refuses a Replicas release before anything is 
   assert.equal(refused.status.phase, undefined);
   assert.equal(refused.status.reason, 'AutoscalerConflict');
   assert.match(refused.status.message ?? '', /HorizontalPodAutoscaler app/);
-  assert.deepEqual(refused.effects.map((e) => e.type), ['event']);
+  assert.deepEqual(
+    refused.effects.map((e) => e.type),
+    ['event'],
+  );
   assert.ok(refused.requeueAfterMs !== undefined && refused.requeueAfterMs > 0, 'looks again: autoscalers are not watched');
   const again = transition(s, refused.status, observe(w, { autoscaler: 'app' }));
   assert.deepEqual(again.effects, [], 'said once');
@@ -498,7 +543,12 @@ test('an autoscaler on the target refuses a Replicas release before anything is 
 });
 
 test('stopped(): an active release fails with traffic reset first; anything else is left alone', () => {
-  const tr = stopped({ phase: 'Progressing', currentStepIndex: 1, totalSteps: 3, currentWeight: 50, releaseVersion: 'app:v2' }, { now: T0, generation: 4 }, 'InvalidSpec', 'strategy.type: BlueGreen needs ...');
+  const tr = stopped(
+    { phase: 'Progressing', currentStepIndex: 1, totalSteps: 3, currentWeight: 50, releaseVersion: 'app:v2' },
+    { now: T0, generation: 4 },
+    'InvalidSpec',
+    'strategy.type: BlueGreen needs ...',
+  );
   assert.ok(tr);
   assert.equal(tr.status.phase, 'Failed');
   assert.equal(tr.status.reason, 'InvalidSpec');
@@ -538,7 +588,11 @@ test('BlueGreen: preview at weight 0, switch to 100, old version kept for the de
   assert.equal(done.phase, 'Completed');
 });
 
-function verdict(v: VerdictResult['verdict'], reason: VerdictResult['reason'], counters: Partial<VerdictResult['counters']> = {}): { run: AnalysisRun; verdict: VerdictResult } {
+function verdict(
+  v: VerdictResult['verdict'],
+  reason: VerdictResult['reason'],
+  counters: Partial<VerdictResult['counters']> = {},
+): { run: AnalysisRun; verdict: VerdictResult } {
   return {
     run: { time: 'x', metrics: [], decision: v === 'rollback' ? 'Rollback' : v === 'pause' ? 'Pause' : 'Continue' },
     verdict: { verdict: v, reason, message: reason, counters: { consecutiveSuccesses: 0, consecutiveFailures: 0, consecutiveInconclusive: 0, ...counters } },
@@ -670,7 +724,11 @@ test('a missing target Deployment is reported once and the release starts when i
   assert.equal(missing.status.phase, undefined);
   assert.equal(missing.status.reason, 'TargetNotFound');
   assert.match(missing.status.message ?? '', /spec\.targetDeployment/);
-  assert.deepEqual(missing.effects.map((e) => e.type), ['event'], 'nothing is created without a template to copy');
+  assert.deepEqual(
+    missing.effects.map((e) => e.type),
+    ['event'],
+    'nothing is created without a template to copy',
+  );
   const again = transition(settings(), missing.status, observe(w, { stable: undefined }));
   assert.deepEqual(again.effects, [], 'the Warning is not repeated on every reconcile');
   const appeared = transition(settings(), again.status, observe(w));
@@ -698,7 +756,7 @@ test('the person who gave a command is named in the history entry and the Event'
   assert.equal(tr.status.history?.at(-1)?.by, 'carol');
   assert.match(tr.status.message ?? '', /aborted by carol/);
   // Without an author the controller says "a user" and records no name.
-  const anon = reconcile(settings(), { ...tr.status, phase: 'Failed' }, w, { command: { verb: 'retry', raw: 'retry:3', } });
+  const anon = reconcile(settings(), { ...tr.status, phase: 'Failed' }, w, { command: { verb: 'retry', raw: 'retry:3' } });
   assert.equal(anon.status.history?.at(-1)?.by, undefined);
 });
 

@@ -28,7 +28,7 @@
  *
  * No clock, no I/O: `now` is an observation; tests run on plain data.
  */
-import type { CanaryDeploymentStatus, HistoryEntry, } from '../api/canary-deployment.ts';
+import type { CanaryDeploymentStatus, HistoryEntry } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
 import type { AnalysisObservation, CommandObservation, Observations, ReleaseSettings, Transition } from './model.ts';
 import { Builder, HISTORY_LIMIT, parseTime, prune } from './builder.ts';
@@ -86,16 +86,28 @@ function decide(t: Builder): void {
   t.status.traffic ??= settings.traffic;
   const changed = trafficChange(t.status.traffic, settings.traffic);
   if (changed) {
-    return rollback(t, 'TrafficChanged', `${changed} mid-release: traffic went back to stable through the recorded ${t.status.traffic.provider} objects and the canary was removed; \`codedance retry\` starts again with the new settings`);
+    return rollback(
+      t,
+      'TrafficChanged',
+      `${changed} mid-release: traffic went back to stable through the recorded ${t.status.traffic.provider} objects and the canary was removed; \`codedance retry\` starts again with the new settings`,
+    );
   }
   if (!obs.stable) {
     // Nothing to promote to and nothing to fall back on: do not keep the canary's share.
-    return rollback(t, 'TargetDeleted', 'the target Deployment (spec.targetDeployment) was deleted mid-release: the canary\'s traffic went back to stable and the canary was removed; recreate the Deployment and run `codedance retry` to release again');
+    return rollback(
+      t,
+      'TargetDeleted',
+      "the target Deployment (spec.targetDeployment) was deleted mid-release: the canary's traffic went back to stable and the canary was removed; recreate the Deployment and run `codedance retry` to release again",
+    );
   }
   if (obs.autoscaler && settings.scalesWithWeight) {
     // An autoscaler appeared mid-release and rescaled the target: the replica ratio is no
     // longer the release's to set.
-    return rollback(t, 'AutoscalerConflict', `HorizontalPodAutoscaler ${obs.autoscaler} rescales the target Deployment, and traffic.provider Replicas sets its replicas itself: stable went back to its size and the canary was removed; remove the autoscaler or choose traffic.provider Istio, Nginx or GatewayAPI, then \`codedance retry\``);
+    return rollback(
+      t,
+      'AutoscalerConflict',
+      `HorizontalPodAutoscaler ${obs.autoscaler} rescales the target Deployment, and traffic.provider Replicas sets its replicas itself: stable went back to its size and the canary was removed; remove the autoscaler or choose traffic.provider Istio, Nginx or GatewayAPI, then \`codedance retry\``,
+    );
   }
   if (t.status.releaseVersion !== settings.version) {
     return obs.blocked ? rollback(t, obs.blocked.reason, obs.blocked.message) : start(t, 'Restarted');
@@ -106,7 +118,11 @@ function decide(t: Builder): void {
   if (command?.verb === 'abort') return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
   if (!promoting) {
     if (!obs.pods.healthy && settings.autoRollback.enabled && settings.autoRollback.onPodCrash) {
-      return rollback(t, obs.pods.reason === 'CrashLoopBackOff' ? 'PodCrashLoop' : obs.pods.reason === 'OOMKilled' ? 'PodOOMKilled' : 'PodNotReady', obs.pods.message);
+      return rollback(
+        t,
+        obs.pods.reason === 'CrashLoopBackOff' ? 'PodCrashLoop' : obs.pods.reason === 'OOMKilled' ? 'PodOOMKilled' : 'PodNotReady',
+        obs.pods.message,
+      );
     }
     if (obs.blocked) return block(t, obs.blocked);
     if (obs.analysis && recordAnalysis(t, obs.analysis) === 'rolledBack') return;
@@ -315,8 +331,7 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   const timerDone = step.pauseMs !== undefined && (pauseUntil === undefined || pauseUntil <= obs.now);
   const approved = (t.status.approvedStep ?? -1) >= t.step;
   const needsApproval = step.requiresApproval || step.pauseMs === undefined;
-  const analysisOk =
-    !settings.analysis || (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
+  const analysisOk = !settings.analysis || (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
   const ready = obs.canary.ready;
 
   if ((step.pauseMs === undefined || timerDone) && (!needsApproval || approved) && analysisOk && ready) {
@@ -357,7 +372,12 @@ function enterStep(t: Builder, index: number, why: string): void {
   }
   t.effects.push({ type: 'setWeight', weight: step.weight });
   // Worded as progressing() words a step that only waits, so the next look writes nothing.
-  const hold = step.pauseMs === undefined || step.requiresApproval ? 'waiting for approval (codedance promote)' : step.pauseMs > 0 ? `waiting until ${t.status.pauseUntil}` : 'no pause';
+  const hold =
+    step.pauseMs === undefined || step.requiresApproval
+      ? 'waiting for approval (codedance promote)'
+      : step.pauseMs > 0
+        ? `waiting until ${t.status.pauseUntil}`
+        : 'no pause';
   t.status.message = `step ${index + 1}/${t.total}: ${step.weight}% to ${settings.version}, ${hold}`;
   const label = settings.blueGreen ? (step.weight === 0 ? 'preview up' : 'switched all traffic') : `${step.weight}% of traffic`;
   t.record(first ? 'StepReached' : 'StepAdvanced', 'Normal', first ? 'StepReached' : 'StepAdvanced', `step ${index + 1}/${t.total}: ${label} (${why})`, {
@@ -439,7 +459,12 @@ function recordAnalysis(t: Builder, analysis: AnalysisObservation): 'rolledBack'
     last: run,
   };
   const note = `step ${t.step + 1}/${t.total}: ${run.decision}${run.score === undefined ? '' : ` (score ${Math.round(run.score)})`}: ${verdict.message}`;
-  t.effects.push({ type: 'event', eventType: verdict.verdict === 'rollback' || verdict.verdict === 'pause' ? 'Warning' : 'Normal', reason: verdict.reason, note });
+  t.effects.push({
+    type: 'event',
+    eventType: verdict.verdict === 'rollback' || verdict.verdict === 'pause' ? 'Warning' : 'Normal',
+    reason: verdict.reason,
+    note,
+  });
   if (verdict.verdict === 'rollback') {
     rollback(t, verdict.reason, verdict.message);
     return 'rolledBack';
@@ -480,7 +505,12 @@ function rollback(t: Builder, reason: string, message: string, by?: string): voi
  * why (phase Failed), then the canary goes. Needs no settings: the spec may be what is
  * broken. `undefined` when the release is not active (nothing to stop).
  */
-export function stopped(current: CanaryDeploymentStatus | undefined, obs: { now: number; generation: number }, reason: string, message: string): Transition | undefined {
+export function stopped(
+  current: CanaryDeploymentStatus | undefined,
+  obs: { now: number; generation: number },
+  reason: string,
+  message: string,
+): Transition | undefined {
   if (!current || !isActive(current.phase)) return undefined;
   const iso = new Date(obs.now).toISOString();
   const total = current.totalSteps ?? 0;

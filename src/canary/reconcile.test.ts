@@ -80,7 +80,13 @@ test('a release starts: canary first, then the status, and the notification only
   const events: EventInput[] = [];
   await reconciler.reconcile(release(), contextFor(client, events));
   assert.equal(release().status?.phase, 'Progressing');
-  assert.deepEqual(client.objects(kinds.Deployment).map((d) => d.metadata.name).sort(), ['web', 'web-canary']);
+  assert.deepEqual(
+    client
+      .objects(kinds.Deployment)
+      .map((d) => d.metadata.name)
+      .sort(),
+    ['web', 'web-canary'],
+  );
   const canaryWrite = client.writes.findIndex((w) => w.includes('Deployment shop/web-canary'));
   const statusWrite = client.writes.findIndex((w) => w.startsWith('APPLY CanaryDeployment'));
   assert.ok(canaryWrite >= 0 && canaryWrite < statusWrite, client.writes.join(', '));

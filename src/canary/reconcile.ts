@@ -16,7 +16,13 @@
  * the last status written per object is remembered with the resourceVersion it replaced,
  * and used instead of a cached object that still has that resourceVersion.
  */
-import { apiVersionOf, Deployment as DeploymentKind, HorizontalPodAutoscaler as HorizontalPodAutoscalerKind, Pod as PodKind, Service as ServiceKind } from '../runtime/kinds.ts';
+import {
+  apiVersionOf,
+  Deployment as DeploymentKind,
+  HorizontalPodAutoscaler as HorizontalPodAutoscalerKind,
+  Pod as PodKind,
+  Service as ServiceKind,
+} from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { OwnerLabel, PausedByAnnotation, RoleLabel, type CanaryDeployment, type CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { Action } from '../runtime/action.ts';
@@ -36,10 +42,10 @@ import { decideError, TrafficCondition, type ErrorDecision } from './error-polic
 import type { AnalysisObservation, Observations, Transition } from './model.ts';
 import { analysisDue, stopped, transition } from './phases.ts';
 import { isFinished } from './steering.ts';
-import { assessPods, } from './pod-health.ts';
+import { assessPods } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
-import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, } from './workloads.ts';
+import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment } from './workloads.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /**
@@ -47,7 +53,13 @@ import { CanaryDeploymentKind } from '../api/kinds.ts';
  * first refusal and then stays (True once the spec is fixed); a release never refused
  * does not carry it, so its status is what it always was.
  */
-function withAccepted(status: CanaryDeploymentStatus, refused: readonly Refusal[], previous: CanaryDeploymentStatus | undefined, generation: number, now: Date): CanaryDeploymentStatus {
+function withAccepted(
+  status: CanaryDeploymentStatus,
+  refused: readonly Refusal[],
+  previous: CanaryDeploymentStatus | undefined,
+  generation: number,
+  now: Date,
+): CanaryDeploymentStatus {
   // `previous`: a release that starts afresh gets a new status, and must still be told its refusal is over.
   const carried = getCondition(status.conditions, AcceptedCondition) ?? getCondition(previous?.conditions, AcceptedCondition);
   if (refused.length === 0 && !carried) return status;
@@ -79,7 +91,14 @@ export type ReportingNotifier = (
   event: NotificationEvent,
   cd: CanaryDeployment,
   message: string,
-) => Promise<{ problems?: readonly { index: number; receiver: string; message: string; refused?: boolean }[]; deliveries?: readonly { receiver: string; error?: string }[] } | undefined | void>;
+) => Promise<
+  | {
+      problems?: readonly { index: number; receiver: string; message: string; refused?: boolean }[];
+      deliveries?: readonly { receiver: string; error?: string }[];
+    }
+  | undefined
+  | void
+>;
 
 /** The reconciler with the in-memory state it keeps across reconciles of one process. */
 export interface CanaryReconciler {
@@ -148,7 +167,9 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       );
     }
     if (stable && !releasedContainer(stable.spec?.template, cd.spec.container)) {
-      throw new TerminalError(`container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`, { reason: 'ContainerNotFound' });
+      throw new TerminalError(`container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`, {
+        reason: 'ContainerNotFound',
+      });
     }
     const env = releaseEnv({ cd, ctx, settings, stable, canary, service, extraLabels: extra.labels, notify: notifierFor(ctx) });
 
@@ -179,7 +200,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
         // A step starts only on a settled cluster: the canary and the stable side available.
         ready: rolledOut(canary) && (stable === undefined || rolledOut(stable)),
       },
-      pods: assessPods(pods, { now: now.getTime(), notReadyGraceMs: settings.autoRollback.notReadyGraceMs, image: settings.version, container: cd.spec.container }),
+      pods: assessPods(pods, {
+        now: now.getTime(),
+        notReadyGraceMs: settings.autoRollback.notReadyGraceMs,
+        image: settings.version,
+        container: cd.spec.container,
+      }),
       analysis,
       analysisRunning,
       blocked: blocking && { reason: blocking.reason, message: blocking.message },
@@ -201,7 +227,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       analyses.forget(uid);
       // The provider's leftovers (subsets, canary backendRefs) go once the canary pods are gone.
       const key = `${uid}/${tr.status.releaseVersion}/${tr.status.phase}`;
-      const gone = !deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)) && pods.length === 0 && !tr.effects.some((e) => e.type === 'deleteCanary');
+      const gone =
+        !deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)) && pods.length === 0 && !tr.effects.some((e) => e.type === 'deleteCanary');
       if (gone && !cleaned.has(key)) {
         await cleanupTraffic(env);
         cleaned.add(key);
@@ -304,8 +331,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     // A stop: an active release goes down like a rollback, through its recorded provider.
     const env = teardownEnv(cd, ctx, notifierFor(ctx));
     const now = ctx.now();
-    const why = trafficProblem ? decision.message : `${decision.message}; all traffic went back to stable and the canary was removed: fix the spec, then \`codedance retry\` releases again`;
-    const tr = cd.metadata.deletionTimestamp ? undefined : stopped(cd.status, { now: now.getTime(), generation: cd.metadata.generation ?? 0 }, decision.reason, why);
+    const why = trafficProblem
+      ? decision.message
+      : `${decision.message}; all traffic went back to stable and the canary was removed: fix the spec, then \`codedance retry\` releases again`;
+    const tr = cd.metadata.deletionTimestamp
+      ? undefined
+      : stopped(cd.status, { now: now.getTime(), generation: cd.metadata.generation ?? 0 }, decision.reason, why);
     if (tr) {
       ctx.log.warn({ reason: decision.reason }, `release stopped: ${why}`);
       await commit(env, cd, tr, ctx, now, trafficProblem ? { trafficProblem } : {});

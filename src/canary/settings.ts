@@ -30,7 +30,9 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
   if (p.kind === 'blueGreen' && provider === 'Replicas') {
     // With replica-ratio routing every new pod sits behind the stable Service, so a
     // preview would take live traffic before the switch: that is a canary, not BlueGreen.
-    problems.push('strategy.type: BlueGreen needs traffic.provider Istio, Nginx or GatewayAPI (with Replicas the preview pods would take live traffic before the switch)');
+    problems.push(
+      'strategy.type: BlueGreen needs traffic.provider Istio, Nginx or GatewayAPI (with Replicas the preview pods would take live traffic before the switch)',
+    );
   }
   const providerObject: Record<string, boolean> = {
     Istio: spec.traffic?.istio !== undefined,

@@ -18,7 +18,15 @@
 import type { CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { mergeConditions, type ConditionUpdate } from '../runtime/conditions.ts';
 
-const ROLLBACK_REASONS_OF_HEALTH = new Set(['PodCrashLoop', 'PodOOMKilled', 'PodNotReady', 'MetricsFailed', 'PrometheusUnreachableTimeout', 'NoDataLimitReached', 'MetricsDegraded']);
+const ROLLBACK_REASONS_OF_HEALTH = new Set([
+  'PodCrashLoop',
+  'PodOOMKilled',
+  'PodNotReady',
+  'MetricsFailed',
+  'PrometheusUnreachableTimeout',
+  'NoDataLimitReached',
+  'MetricsDegraded',
+]);
 
 /** `status` with its conditions brought up to date. */
 export function withConditions(
@@ -70,7 +78,12 @@ function health(status: CanaryDeploymentStatus): Omit<ConditionUpdate, 'observed
     return { type: 'Healthy', status: 'False', reason: status.reason, message: status.message ?? '' };
   }
   if (status.analysis?.unreachableSince) {
-    return { type: 'Healthy', status: 'Unknown', reason: 'PrometheusUnreachable', message: `Prometheus unreachable since ${status.analysis.unreachableSince}: the release holds, and rolls back after analysis.unreachableTimeout` };
+    return {
+      type: 'Healthy',
+      status: 'Unknown',
+      reason: 'PrometheusUnreachable',
+      message: `Prometheus unreachable since ${status.analysis.unreachableSince}: the release holds, and rolls back after analysis.unreachableTimeout`,
+    };
   }
   if (last && (last.decision === 'Rollback' || last.decision === 'Pause')) {
     return { type: 'Healthy', status: 'False', reason: `Metrics${last.decision === 'Pause' ? 'Degraded' : 'Failing'}`, message: last.message ?? '' };

@@ -69,7 +69,10 @@ test('the controller, the CLI and the dashboard refuse the same commands with th
       if (why === undefined) {
         assert.equal(ignored, undefined, `${verb} in ${state} is acted on by the controller`);
       } else {
-        assert.ok(ignored?.type === 'event' && ignored.note === `${verb} ignored: the release ${why}`, `${verb} in ${state} (controller): ${JSON.stringify(tr.effects)}`);
+        assert.ok(
+          ignored?.type === 'event' && ignored.note === `${verb} ignored: the release ${why}`,
+          `${verb} in ${state} (controller): ${JSON.stringify(tr.effects)}`,
+        );
       }
       assert.equal(tr.status.handledCommand, `${verb}:1`, 'acted on or refused, a command is handled once');
     }

@@ -9,7 +9,10 @@ test('the record names the provider, the stable Service and the objects each pro
   assert.deepEqual(trafficRecordOf(base), {
     provider: 'Replicas',
     service: 'app',
-    objects: [{ kind: 'Deployment', name: 'app' }, { kind: 'Deployment', name: 'app-canary' }],
+    objects: [
+      { kind: 'Deployment', name: 'app' },
+      { kind: 'Deployment', name: 'app-canary' },
+    ],
   });
   assert.deepEqual(trafficRecordOf({ ...base, service: { name: 'web' }, traffic: { provider: 'Nginx', nginx: { ingress: 'shop' } } }).objects, [
     { kind: 'Ingress', name: 'shop' },
@@ -17,7 +20,10 @@ test('the record names the provider, the stable Service and the objects each pro
     { kind: 'Service', name: 'web-canary' },
   ]);
   const istio = trafficRecordOf({ ...base, traffic: { provider: 'Istio', istio: { virtualService: 'vs', destinationRule: 'dr', routes: ['a'] } } });
-  assert.deepEqual(istio.objects, [{ kind: 'VirtualService', name: 'vs' }, { kind: 'DestinationRule', name: 'dr' }]);
+  assert.deepEqual(istio.objects, [
+    { kind: 'VirtualService', name: 'vs' },
+    { kind: 'DestinationRule', name: 'dr' },
+  ]);
   assert.deepEqual(trafficSpecOf(istio), { provider: 'Istio', istio: { virtualService: 'vs', destinationRule: 'dr', routes: ['a'] } });
   assert.deepEqual(trafficRecordOf({ ...base, traffic: { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'r' } } }).objects, [
     { kind: 'HTTPRoute', name: 'r' },
@@ -33,7 +39,11 @@ test('trafficChange says what changed, and nothing for the same settings', () =>
   assert.match(trafficChange(istio(), trafficRecordOf(base)) ?? '', /traffic.provider changed from Istio to Replicas/);
   assert.match(trafficChange(istio(), istio({ virtualService: 'other' })) ?? '', /traffic.istio.virtualService changed from vs to other/);
   assert.match(trafficChange(istio(), istio({ routes: ['a'] })) ?? '', /traffic.istio.routes changed from \(unset\) to a/);
-  assert.match(trafficChange(trafficRecordOf({ ...base, service: { name: 'app' } }), trafficRecordOf({ ...base, targetDeployment: 'api', service: { name: 'app' } })) ?? '', /traffic objects changed from Deployment app, Deployment app-canary to Deployment api/);
+  assert.match(
+    trafficChange(trafficRecordOf({ ...base, service: { name: 'app' } }), trafficRecordOf({ ...base, targetDeployment: 'api', service: { name: 'app' } })) ??
+      '',
+    /traffic objects changed from Deployment app, Deployment app-canary to Deployment api/,
+  );
   // A record without objects (hand-written) is compared on the rest only.
   const { objects: _objects, ...bare } = istio();
   assert.equal(trafficChange(bare, istio()), undefined);

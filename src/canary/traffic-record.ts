@@ -74,7 +74,11 @@ export function trafficChange(recorded: TrafficRecord, wanted: TrafficRecord): s
   if (recorded.service !== wanted.service) return `the stable Service changed from ${recorded.service} to ${wanted.service}`;
   const fields: [string, string | undefined, string | undefined][] = [
     ['traffic.istio.virtualService', recorded.istio?.virtualService, wanted.istio?.virtualService],
-    ['traffic.istio.destinationRule', recorded.istio?.destinationRule ?? recorded.istio?.virtualService, wanted.istio?.destinationRule ?? wanted.istio?.virtualService],
+    [
+      'traffic.istio.destinationRule',
+      recorded.istio?.destinationRule ?? recorded.istio?.virtualService,
+      wanted.istio?.destinationRule ?? wanted.istio?.virtualService,
+    ],
     ['traffic.istio.routes', routes(recorded), routes(wanted)],
     ['traffic.nginx.ingress', recorded.nginx?.ingress, wanted.nginx?.ingress],
     ['traffic.gatewayAPI.httpRoute', recorded.gatewayAPI?.httpRoute, wanted.gatewayAPI?.httpRoute],

@@ -55,8 +55,12 @@ export function renderStatus(cd: CanaryDeployment, now: number): string {
   const s = cd.status ?? {};
   const phase = s.phase ?? 'Initializing';
   const lines: string[] = [];
-  lines.push(`${cd.metadata.namespace}/${cd.metadata.name}  ${phaseMarks[phase]} ${phase}${s.reason ? ` (${s.reason})` : ''}  step ${s.stepLabel ?? '-'}  canary weight ${s.currentWeight ?? 0}%`);
-  lines.push(`version ${cd.spec.canaryVersion} (stable ${s.stableRevision ?? '?'}), strategy ${cd.spec.strategy?.type ?? 'Linear'}, traffic ${cd.spec.traffic?.provider ?? 'Replicas'}${cd.spec.paused ? ', spec.paused' : ''}`);
+  lines.push(
+    `${cd.metadata.namespace}/${cd.metadata.name}  ${phaseMarks[phase]} ${phase}${s.reason ? ` (${s.reason})` : ''}  step ${s.stepLabel ?? '-'}  canary weight ${s.currentWeight ?? 0}%`,
+  );
+  lines.push(
+    `version ${cd.spec.canaryVersion} (stable ${s.stableRevision ?? '?'}), strategy ${cd.spec.strategy?.type ?? 'Linear'}, traffic ${cd.spec.traffic?.provider ?? 'Replicas'}${cd.spec.paused ? ', spec.paused' : ''}`,
+  );
   lines.push('');
   const settings = releaseSettings(cd.spec);
   if (settings.ok) {
@@ -83,10 +87,14 @@ export function renderStatus(cd: CanaryDeployment, now: number): string {
   if (s.message) lines.push(`message: ${s.message}`);
   const last = s.analysis?.last;
   if (last) {
-    lines.push(`analysis ${last.time}: ${last.decision}${last.score === undefined ? '' : `, score ${Math.round(last.score)}`}${last.message ? ` — ${last.message}` : ''}`);
+    lines.push(
+      `analysis ${last.time}: ${last.decision}${last.score === undefined ? '' : `, score ${Math.round(last.score)}`}${last.message ? ` — ${last.message}` : ''}`,
+    );
     for (const m of last.metrics) {
       const value = m.value === undefined ? 'no data' : String(Math.round(m.value * 1000) / 1000);
-      lines.push(`    ${m.passed === false ? '✗' : '✓'} ${m.name}: ${value}${m.threshold ? ` (threshold ${m.threshold})` : ''}${m.message ? ` ${m.message}` : ''}`);
+      lines.push(
+        `    ${m.passed === false ? '✗' : '✓'} ${m.name}: ${value}${m.threshold ? ` (threshold ${m.threshold})` : ''}${m.message ? ` ${m.message}` : ''}`,
+      );
     }
   }
   const history = (s.history ?? []).slice(-5);

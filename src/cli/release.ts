@@ -170,7 +170,9 @@ async function get(client: KubeClient, o: Options): Promise<number> {
   }
   const list = await client.list(CanaryDeploymentKind, o.allNamespaces ? {} : { namespace: o.namespace });
   const items = [...list.items].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
-  console.log(items.length === 0 && !o.allNamespaces ? `No CanaryDeployments found in namespace ${o.namespace}.` : renderList(items, Date.now(), o.allNamespaces));
+  console.log(
+    items.length === 0 && !o.allNamespaces ? `No CanaryDeployments found in namespace ${o.namespace}.` : renderList(items, Date.now(), o.allNamespaces),
+  );
   return 0;
 }
 

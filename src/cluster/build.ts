@@ -73,7 +73,6 @@ interface BuildInfo {
   builtAt: string;
 }
 
-
 /** Where the binaries live (or will live) under `home`, whether or not they are built yet. */
 export function binaryPaths(home: string = codedanceHome()): ControlPlaneBinaries {
   const kube = binaryDir(home, 'hyperkube', kubernetesVersion);
@@ -94,9 +93,7 @@ export function binaryPaths(home: string = codedanceHome()): ControlPlaneBinarie
  */
 export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promise<ControlPlaneBinaries> {
   const home = options.home ?? codedanceHome();
-  const builds = allBuilds().filter(
-    (build) => !options.components || options.components.includes(build.component),
-  );
+  const builds = allBuilds().filter((build) => !options.components || options.components.includes(build.component));
   await ensureBuilt(builds, { ...options, home });
   return binaryPaths(home);
 }
@@ -254,7 +251,13 @@ async function runBuild(
 
 /** Finds `go` on PATH (or in /usr/local/go/bin) and checks it is new enough. */
 export async function findGo(): Promise<GoToolchain> {
-  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go')), '/usr/local/go/bin/go'];
+  const candidates = [
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'go')),
+    '/usr/local/go/bin/go',
+  ];
   const go = candidates.find((candidate) => existsSync(candidate));
   if (!go) {
     throw new Error(`go not found: install Go ${minimumGoVersion} or later (https://go.dev/dl/) and put it on PATH; the control plane is built from source`);

@@ -82,17 +82,12 @@ export function controllerManagerArgs(state: ClusterState, port: number, credent
     '--cluster-name=codedance',
     // Namespaces of finished tests go quickly; nothing else here needs more.
     '--concurrent-namespace-syncs=10',
-  ]
+  ];
 }
 
 /** Arguments of kube-scheduler. */
 export function schedulerArgs(state: ClusterState, port: number): string[] {
-  return [
-    `--kubeconfig=${state.kubeconfigPath}`,
-    '--leader-elect=false',
-    '--bind-address=127.0.0.1',
-    `--secure-port=${port}`,
-  ]
+  return [`--kubeconfig=${state.kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${port}`];
 }
 
 /** kwok's process: fake nodes (those annotated for it) and their pods, stages from `<stateDir>/kwok/stages.yaml`. */

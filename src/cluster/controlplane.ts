@@ -18,15 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBinaries, formatBuildProgress, type ControlPlaneBinaries } from './build.ts';
-import {
-  apiserverArgs,
-  controllerManagerArgs,
-  etcdArgs,
-  kwokComponent,
-  schedulerArgs,
-  stopGraceMs,
-  writeKwokConfig,
-} from './components.ts';
+import { apiserverArgs, controllerManagerArgs, etcdArgs, kwokComponent, schedulerArgs, stopGraceMs, writeKwokConfig } from './components.ts';
 import { ensureCredentials } from './credentials.ts';
 import { componentStatus, exitedMessage, waitHealthy, type ComponentStatus } from './health.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
@@ -140,9 +132,7 @@ export async function clusterStatus(stateDir: string): Promise<ClusterStatus | u
   const state = await readClusterState(stateDir);
   if (!state) return undefined;
   const components = await Promise.all(
-    componentNames
-      .filter((name) => state.components[name])
-      .map((name) => componentStatus(state, name, state.components[name]!)),
+    componentNames.filter((name) => state.components[name]).map((name) => componentStatus(state, name, state.components[name]!)),
   );
   return { state, components, healthy: components.length > 0 && components.every((c) => c.healthy) };
 }
@@ -214,12 +204,14 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     const prometheus =
       ctx.options.prometheus === false
         ? undefined
-        : startPrometheus({ stateDir, port: ports.prometheus, binary: ctx.binaries.prometheus, scrapeInterval: ctx.options.scrapeInterval ?? '1s' }).then((started) => {
-            state.components.prometheus = started.component;
-            state.prometheusUrl = started.url;
-            progress(`prometheus ready on ${started.url}`);
-            return started;
-          });
+        : startPrometheus({ stateDir, port: ports.prometheus, binary: ctx.binaries.prometheus, scrapeInterval: ctx.options.scrapeInterval ?? '1s' }).then(
+            (started) => {
+              state.components.prometheus = started.component;
+              state.prometheusUrl = started.url;
+              progress(`prometheus ready on ${started.url}`);
+              return started;
+            },
+          );
     prometheus?.catch(() => {});
 
     await launch('etcd', {
@@ -294,8 +286,7 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
  */
 async function repair(state: ClusterState, progress: (message: string) => void): Promise<ComponentName[] | false> {
   const recorded = componentNames.filter((name) => state.components[name]);
-  const statuses = async (): Promise<ComponentStatus[]> =>
-    Promise.all(recorded.map((name) => componentStatus(state, name, state.components[name]!)));
+  const statuses = async (): Promise<ComponentStatus[]> => Promise.all(recorded.map((name) => componentStatus(state, name, state.components[name]!)));
   let current = await statuses();
   if (current.every((c) => c.healthy)) return [];
   // Nothing at all left running: a plain fresh start is simpler than a repair.

@@ -80,7 +80,9 @@ async function downloads(): Promise<number> {
 }
 
 test('fetches the pinned CRDs once, one file per CRD, and returns what to install', async () => {
-  await writeModules({ istio: ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io', 'gateways.networking.istio.io', 'telemetries.telemetry.istio.io'] });
+  await writeModules({
+    istio: ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io', 'gateways.networking.istio.io', 'telemetries.telemetry.istio.io'],
+  });
   const home = join(root, 'home-ok');
   assert.equal(await thirdPartyCrdsReady(home), false);
   const events: CrdProgress[] = [];
@@ -92,7 +94,9 @@ test('fetches the pinned CRDs once, one file per CRD, and returns what to instal
     join(istio, 'destinationrules.networking.istio.io.yaml'),
     join(istio, 'gateways.networking.istio.io.yaml'),
     join(istio, 'virtualservices.networking.istio.io.yaml'),
-    ...['gatewayclasses', 'gateways', 'httproutes', 'referencegrants', 'tcproutes'].map((plural) => join(gateway, 'standard', `${plural}.gateway.networking.k8s.io.yaml`)),
+    ...['gatewayclasses', 'gateways', 'httproutes', 'referencegrants', 'tcproutes'].map((plural) =>
+      join(gateway, 'standard', `${plural}.gateway.networking.k8s.io.yaml`),
+    ),
   ]);
   for (const file of files) {
     const object = parse(await readFile(file, 'utf8')) as { kind: string; metadata: { name: string } };
@@ -104,7 +108,10 @@ test('fetches the pinned CRDs once, one file per CRD, and returns what to instal
   assert.ok(!(await readdir(istio)).some((file) => file.startsWith('telemetries')));
   assert.deepEqual(
     events.filter((event) => event.type === 'done').map((event) => [event.source, event.type === 'done' ? event.crds : 0]),
-    [['istio', 3], ['gateway-api', 11]],
+    [
+      ['istio', 3],
+      ['gateway-api', 11],
+    ],
   );
   assert.equal(await downloads(), 2);
   assert.equal(await thirdPartyCrdsReady(home), true);
@@ -112,7 +119,10 @@ test('fetches the pinned CRDs once, one file per CRD, and returns what to instal
   // Second run: from the cache, without calling go.
   const again: CrdProgress[] = [];
   assert.deepEqual(await ensureThirdPartyCrds({ home, onProgress: (event) => again.push(event) }), files);
-  assert.deepEqual(again.map((event) => event.type), ['cached', 'cached']);
+  assert.deepEqual(
+    again.map((event) => event.type),
+    ['cached', 'cached'],
+  );
   assert.equal(await downloads(), 2);
 
   // A file lost from the cache is fetched again.
@@ -132,5 +142,8 @@ test('a module that lacks a CRD the providers need fails with what to check, and
   });
   assert.equal(await thirdPartyCrdsReady(home), false);
   const left = await readdir(join(home, 'crds'));
-  assert.ok(!left.includes(`istio-${istioApiVersion}`) && !left.some((name) => name.includes('partial')), `no istio folder, complete or partial, is left: ${left.join(', ')}`);
+  assert.ok(
+    !left.includes(`istio-${istioApiVersion}`) && !left.some((name) => name.includes('partial')),
+    `no istio folder, complete or partial, is left: ${left.join(', ')}`,
+  );
 });

@@ -221,7 +221,9 @@ async function fillFolder(partial: string, source: CrdSource, module: { dir: str
     }
     const missing = part.required.filter((name) => !found.has(name));
     if (missing.length > 0) {
-      throw new Error(`${source.module}@${source.version} ${part.from} lacks the CRDs ${missing.join(', ')}: check the pinned version in src/cluster/versions.ts`);
+      throw new Error(
+        `${source.module}@${source.version} ${part.from} lacks the CRDs ${missing.join(', ')}: check the pinned version in src/cluster/versions.ts`,
+      );
     }
   }
   const info: SourceInfo = {

@@ -62,14 +62,11 @@ export function runCommand(command: string, args: string[], options: RunOptions)
       log.end();
       if (code === 0) resolvePromise(stdout);
       else {
-        const lastLines = tail.filter((l) => l.trim()).slice(-15).join('\n  ');
-        reject(
-          new CommandError(
-            `${command} ${args.slice(0, 2).join(' ')} failed (exit ${code}); full log: ${options.logPath}\n  ${lastLines}`,
-            code,
-            tail,
-          ),
-        );
+        const lastLines = tail
+          .filter((l) => l.trim())
+          .slice(-15)
+          .join('\n  ');
+        reject(new CommandError(`${command} ${args.slice(0, 2).join(' ')} failed (exit ${code}); full log: ${options.logPath}\n  ${lastLines}`, code, tail));
       }
     });
   });

@@ -83,12 +83,7 @@ export function stagingModules(upstream: GoModFile): string[] {
  * upstream requires at upstream's versions, and replaces each staging module with its
  * published `stagingVersion`.
  */
-export function wrapperGoMod(options: {
-  module: string;
-  upstream: GoModFile;
-  kubernetesVersion: string;
-  stagingVersion: string;
-}): string {
+export function wrapperGoMod(options: { module: string; upstream: GoModFile; kubernetesVersion: string; stagingVersion: string }): string {
   const { upstream } = options;
   const lines = [`module ${options.module}`, '', `go ${upstream.go ?? '1.26.0'}`, ''];
   // Keep upstream's GODEBUG defaults: they only apply in the main module, and the binaries

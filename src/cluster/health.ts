@@ -35,7 +35,8 @@ export async function checkHealth(state: ClusterState, component: ComponentState
       ...(component.health.insecure ? { insecure: true } : {}),
       ...(component.health.auth ? { token: state.adminToken } : {}),
     });
-    if (!result.ok) return { healthy: false, detail: `${url}: ${result.status || 'no answer'} ${result.body.trim().split('\n').slice(-3).join(' ').slice(0, 300)}` };
+    if (!result.ok)
+      return { healthy: false, detail: `${url}: ${result.status || 'no answer'} ${result.body.trim().split('\n').slice(-3).join(' ').slice(0, 300)}` };
   }
   return { healthy: true, detail: `${component.health.urls.map((url) => new URL(url).pathname).join(' ')} ok` };
 }

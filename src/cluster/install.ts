@@ -101,7 +101,10 @@ export async function installCodedance(
   extra: string[] = [],
 ): Promise<{ objects: number; roles: string[] }> {
   const crdDir = join(deployDir, 'crds');
-  const crds = (await readdir(crdDir)).filter((file) => file.endsWith('.yaml')).sort().map((file) => join(crdDir, file));
+  const crds = (await readdir(crdDir))
+    .filter((file) => file.endsWith('.yaml'))
+    .sort()
+    .map((file) => join(crdDir, file));
   const rbac = join(deployDir, 'rbac.yaml');
   const objects = await applyManifests(state, [...extra, ...crds, rbac]);
   const roles = await clusterRolesIn(rbac);

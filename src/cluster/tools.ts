@@ -42,16 +42,26 @@ function recipe(tool: Tool): ComponentBuild {
   switch (tool) {
     case 'helm':
       // The version stamps helm's Makefile sets; without them `helm version` says v4-dev.
-      return goInstall(tool, helmVersion, `helm.sh/helm/v4/cmd/helm@${helmVersion}`, [
-        '-s -w',
-        `-X helm.sh/helm/v4/internal/version.version=${helmVersion}`,
-        '-X helm.sh/helm/v4/internal/version.metadata=',
-        '-X helm.sh/helm/v4/internal/version.gitTreeState=clean',
-      ].join(' '), ['version']);
+      return goInstall(
+        tool,
+        helmVersion,
+        `helm.sh/helm/v4/cmd/helm@${helmVersion}`,
+        [
+          '-s -w',
+          `-X helm.sh/helm/v4/internal/version.version=${helmVersion}`,
+          '-X helm.sh/helm/v4/internal/version.metadata=',
+          '-X helm.sh/helm/v4/internal/version.gitTreeState=clean',
+        ].join(' '),
+        ['version'],
+      );
     case 'crane':
-      return goInstall(tool, goContainerRegistryVersion, `github.com/google/go-containerregistry/cmd/crane@${goContainerRegistryVersion}`, '-s -w', ['version']);
+      return goInstall(tool, goContainerRegistryVersion, `github.com/google/go-containerregistry/cmd/crane@${goContainerRegistryVersion}`, '-s -w', [
+        'version',
+      ]);
     case 'registry':
-      return goInstall(tool, goContainerRegistryVersion, `github.com/google/go-containerregistry/cmd/registry@${goContainerRegistryVersion}`, '-s -w', ['-help']);
+      return goInstall(tool, goContainerRegistryVersion, `github.com/google/go-containerregistry/cmd/registry@${goContainerRegistryVersion}`, '-s -w', [
+        '-help',
+      ]);
   }
 }
 

@@ -27,7 +27,11 @@ function reviewer(): { client: KubeClient; reviews: Review[] } {
     reviews.push(review);
     if (path.endsWith('/tokenreviews')) {
       const ok = review.body.spec.token === 'alice-token';
-      return { status: ok ? { authenticated: true, user: { username: 'alice', uid: 'u1', groups: ['system:authenticated'] } } : { authenticated: false, error: 'invalid bearer token' } } as T;
+      return {
+        status: ok
+          ? { authenticated: true, user: { username: 'alice', uid: 'u1', groups: ['system:authenticated'] } }
+          : { authenticated: false, error: 'invalid bearer token' },
+      } as T;
     }
     const attributes = review.body.spec.resourceAttributes!;
     return { status: { allowed: attributes.verb === 'list' && attributes.namespace === 'shop' } } as T;

@@ -72,12 +72,14 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
   const { spec } = release;
   const status = release.status ?? {};
   const phase: Phase = status.phase ?? 'Initializing';
-  const steps = planSteps(spec.strategy).map((step, index): StepView => ({
-    weight: step.weight,
-    pause: step.pauseMs === undefined ? undefined : formatDuration(step.pauseMs),
-    approval: step.requiresApproval || step.pauseMs === undefined,
-    state: stepState(index, status.currentStepIndex, phase),
-  }));
+  const steps = planSteps(spec.strategy).map(
+    (step, index): StepView => ({
+      weight: step.weight,
+      pause: step.pauseMs === undefined ? undefined : formatDuration(step.pauseMs),
+      approval: step.requiresApproval || step.pauseMs === undefined,
+      state: stepState(index, status.currentStepIndex, phase),
+    }),
+  );
   const metrics = spec.metrics ?? {};
   const paused = spec.paused === true || phase === 'Paused';
   const state = releaseState(release.status, spec.paused === true);

@@ -28,7 +28,10 @@ const items: CanaryDeployment[] = [
   release('cart', 10),
   release('secret', 50, 'hidden'),
   // Stored under an older schema: the view cannot read it, the list must survive it.
-  { metadata: { name: 'broken', namespace: 'shop' }, spec: { targetDeployment: 'b', canaryVersion: 'b:v2', strategy: { type: 'Linear', steps: 'oops' } } } as unknown as CanaryDeployment,
+  {
+    metadata: { name: 'broken', namespace: 'shop' },
+    spec: { targetDeployment: 'b', canaryVersion: 'b:v2', strategy: { type: 'Linear', steps: 'oops' } },
+  } as unknown as CanaryDeployment,
 ];
 const source: ReleaseSource = {
   list: () => items,
@@ -113,7 +116,10 @@ test('the API needs an identity: 401 without a token, with the headers too', asy
 
 test('lists only namespaces the person may list; a malformed object is listed as such', async () => {
   const views = (await (await fetch(`${base}/api/releases`, { headers: auth })).json()) as ReleaseView[];
-  assert.deepEqual(views.map((v) => `${v.namespace}/${v.name}`), ['shop/broken', 'shop/cart']);
+  assert.deepEqual(
+    views.map((v) => `${v.namespace}/${v.name}`),
+    ['shop/broken', 'shop/cart'],
+  );
   const [broken, cart] = views;
   assert.match(broken?.malformed ?? '', /\/spec\/strategy\/steps/);
   assert.equal(broken?.actions.abort, false);
@@ -159,7 +165,11 @@ test('streams a snapshot, then each change the person may see, in order', async 
 test('actions are non-simple requests from this origin only', async () => {
   const url = `${base}/api/releases/shop/cart/promote`;
   const cases: [string, RequestInit, number][] = [
-    ['a cross-site form (no header, form body)', { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=1' }, 403],
+    [
+      'a cross-site form (no header, form body)',
+      { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=1' },
+      403,
+    ],
     ['no custom header', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' }, 403],
     ['not JSON', { method: 'POST', headers: { ...action, 'content-type': 'text/plain' }, body: '{}' }, 415],
     ['a JSON body that is not an object', { method: 'POST', headers: action, body: '[1]' }, 400],
@@ -208,7 +218,11 @@ test('with allowed hosts, another Host (DNS rebinding) is refused', async () => 
   const strict = dashboardHandler({
     source,
     allowedHosts: ['127.0.0.1:1'],
-    access: { authenticate: async () => ({ ok: true, caller: { person: { username: 'me' }, token: undefined } }), mayList: async () => true, act: async () => ({ ok: true, message: '' }) },
+    access: {
+      authenticate: async () => ({ ok: true, caller: { person: { username: 'me' }, token: undefined } }),
+      mayList: async () => true,
+      act: async () => ({ ok: true, message: '' }),
+    },
   });
   const s = createServer((req, res) => void strict.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname));
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));

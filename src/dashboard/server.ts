@@ -227,7 +227,8 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     const method = req.method ?? 'GET';
     const file = assets[path];
     const command = /^\/api\/releases\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
-    const known = (method === 'GET' && (file || path === '/api/whoami' || path === '/api/releases' || path === '/api/stream')) || (method === 'POST' && command);
+    const known =
+      (method === 'GET' && (file || path === '/api/whoami' || path === '/api/releases' || path === '/api/stream')) || (method === 'POST' && command);
     if (!known) return false;
 
     const badHost = checkHost(req, options);

@@ -85,7 +85,12 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
   const outDir = options.outDir ?? join(root, 'dist', 'image');
   const log = options.log ?? (() => {});
   const epoch = options.sourceDateEpoch ?? sourceDateEpochFromEnv();
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { name: string; version: string; description?: string; dependencies?: Record<string, string> };
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    description?: string;
+    dependencies?: Record<string, string>;
+  };
   const architecture = ociArchitecture(process.arch);
   const reference = `codedance/controller:${pkg.version}`;
   const layoutDir = join(outDir, 'oci');
@@ -153,7 +158,12 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
       architecture,
       compressedSize: size.compressed,
       uncompressedSize: layers.reduce((sum, l) => sum + l.layer.uncompressedSize, 0),
-      layers: layers.map((l) => ({ name: l.name, digest: l.layer.descriptor.digest, size: l.layer.descriptor.size, uncompressedSize: l.layer.uncompressedSize })),
+      layers: layers.map((l) => ({
+        name: l.name,
+        digest: l.layer.descriptor.digest,
+        size: l.layer.descriptor.size,
+        uncompressedSize: l.layer.uncompressedSize,
+      })),
       sourceDateEpoch: epoch,
       packages: pins.map((p) => `${p.name}=${p.version}`),
       nodeVersion: node.version,

@@ -18,6 +18,9 @@ test('a malformed line is refused with its line number', () => {
 
 test('pins apply per architecture; a package without one for this architecture is named', () => {
   const pins = parsePins(`libc6 1 amd64 ${hash}\nca-certificates 2 all ${hash}\nlibc6 1 arm64 ${hash}\n`);
-  assert.deepEqual(pinsFor(pins, 'amd64').map((p) => `${p.name}:${p.architecture}`), ['libc6:amd64', 'ca-certificates:all']);
+  assert.deepEqual(
+    pinsFor(pins, 'amd64').map((p) => `${p.name}:${p.architecture}`),
+    ['libc6:amd64', 'ca-certificates:all'],
+  );
   assert.throws(() => pinsFor(pins, 'riscv64'), /no riscv64 version of libc6.*--repin/);
 });

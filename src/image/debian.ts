@@ -46,7 +46,9 @@ export function pinsFor(pins: DebianPin[], architecture: string): DebianPin[] {
   const chosen = pins.filter((pin) => pin.architecture === architecture || pin.architecture === 'all');
   const missing = [...new Set(pins.map((pin) => pin.name))].filter((name) => !chosen.some((pin) => pin.name === name));
   if (missing.length > 0) {
-    throw new Error(`${PINS_FILE} pins no ${architecture} version of ${missing.join(', ')}; on a ${architecture} machine run 'npm run image -- --repin' to add them`);
+    throw new Error(
+      `${PINS_FILE} pins no ${architecture} version of ${missing.join(', ')}; on a ${architecture} machine run 'npm run image -- --repin' to add them`,
+    );
   }
   return chosen;
 }
@@ -88,7 +90,9 @@ export async function fetchPackages(pins: DebianPin[], cacheDir: string, log: (l
     const got = await sha256(downloaded);
     if (got !== pin.sha256) {
       await rm(dirname(downloaded), { recursive: true, force: true });
-      throw new Error(`${pin.name} ${pin.version}: the downloaded .deb has SHA-256 ${got}, the pin says ${pin.sha256}; a mirror served a different file, or the pin is wrong (${PINS_FILE})`);
+      throw new Error(
+        `${pin.name} ${pin.version}: the downloaded .deb has SHA-256 ${got}, the pin says ${pin.sha256}; a mirror served a different file, or the pin is wrong (${PINS_FILE})`,
+      );
     }
     await rename(downloaded, file);
     await rm(dirname(downloaded), { recursive: true, force: true });
@@ -101,11 +105,15 @@ export async function fetchPackages(pins: DebianPin[], cacheDir: string, log: (l
 async function download(pin: DebianPin, cacheDir: string, aptOptions: string[]): Promise<string> {
   const scratch = await mkdtemp(join(cacheDir, '.download-'));
   try {
-    await runCommand('apt-get', [...aptOptions, 'download', '-q', `${pin.architecture === 'all' ? pin.name : `${pin.name}:${pin.architecture}`}=${pin.version}`], {
-      cwd: scratch,
-      env: { ...process.env, LC_ALL: 'C' },
-      logPath: join(cacheDir, 'download.log'),
-    });
+    await runCommand(
+      'apt-get',
+      [...aptOptions, 'download', '-q', `${pin.architecture === 'all' ? pin.name : `${pin.name}:${pin.architecture}`}=${pin.version}`],
+      {
+        cwd: scratch,
+        env: { ...process.env, LC_ALL: 'C' },
+        logPath: join(cacheDir, 'download.log'),
+      },
+    );
     const [deb] = (await readdir(scratch)).filter((name) => name.endsWith('.deb'));
     if (!deb) throw new Error(`apt-get download ${pin.name}=${pin.version} wrote no .deb`);
     return join(scratch, deb);
@@ -131,7 +139,10 @@ export async function updatePrivateIndex(dir: string): Promise<string[]> {
 /** The error for a pin that cannot be downloaded, with what to do. */
 function explain(pin: DebianPin, err: unknown): Error {
   if (!(err instanceof CommandError)) return err as Error;
-  const detail = err.tail.filter((line) => line.trim()).slice(-3).join(' ');
+  const detail = err.tail
+    .filter((line) => line.trim())
+    .slice(-3)
+    .join(' ');
   return new Error(
     `cannot download the pinned Debian package ${pin.name}=${pin.version}: ${detail || err.message}\n` +
       `Debian no longer offers this version (point releases replace them): run 'npm run image -- --repin' (after 'apt-get update') to pin what it offers now, and commit ${PINS_FILE}.`,
@@ -172,7 +183,10 @@ export async function repin(log: (line: string) => void): Promise<DebianPin[]> {
   }
   const kept = current.filter((pin) => pin.architecture !== architecture && pin.architecture !== 'all');
   const text = await readFile(PINS_FILE, 'utf8');
-  const comments = text.split('\n').filter((line) => line.startsWith('#')).join('\n');
+  const comments = text
+    .split('\n')
+    .filter((line) => line.startsWith('#'))
+    .join('\n');
   const lines = [...kept, ...fresh]
     .sort((a, b) => a.name.localeCompare(b.name) || a.architecture.localeCompare(b.architecture))
     .map((pin) => `${pin.name} ${pin.version} ${pin.architecture} ${pin.sha256}`);
@@ -181,5 +195,7 @@ export async function repin(log: (line: string) => void): Promise<DebianPin[]> {
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }

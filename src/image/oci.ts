@@ -139,12 +139,20 @@ export async function writeImage(layoutDir: string, spec: ImageSpec): Promise<De
 }
 
 /** The manifest and config of the single image in a layout (read back, as a consumer would). */
-export async function readImage(layoutDir: string): Promise<{ digest: string; manifest: { config: Descriptor; layers: Descriptor[] }; config: { config: RunConfig; rootfs: { diff_ids: string[] }; architecture: string } }> {
+export async function readImage(layoutDir: string): Promise<{
+  digest: string;
+  manifest: { config: Descriptor; layers: Descriptor[] };
+  config: { config: RunConfig; rootfs: { diff_ids: string[] }; architecture: string };
+}> {
   const index = JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
   const [entry] = index.manifests;
   if (!entry || index.manifests.length !== 1) throw new Error(`${layoutDir}/index.json: expected exactly one image, found ${index.manifests.length}`);
   const manifest = JSON.parse(await readFile(blobPath(layoutDir, entry.digest), 'utf8')) as { config: Descriptor; layers: Descriptor[] };
-  const config = JSON.parse(await readFile(blobPath(layoutDir, manifest.config.digest), 'utf8')) as { config: RunConfig; rootfs: { diff_ids: string[] }; architecture: string };
+  const config = JSON.parse(await readFile(blobPath(layoutDir, manifest.config.digest), 'utf8')) as {
+    config: RunConfig;
+    rootfs: { diff_ids: string[] };
+    architecture: string;
+  };
   return { digest: entry.digest, manifest, config };
 }
 

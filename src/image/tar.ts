@@ -29,12 +29,25 @@ export async function* tarStream(entries: Iterable<TarEntry>, mtime: number): As
     if (Buffer.byteLength(name) > 100 || !isAscii(name)) pax.path = name;
     if (Buffer.byteLength(linkname) > 100 || !isAscii(linkname)) pax.linkpath = linkname;
     if (Object.keys(pax).length > 0) {
-      const body = Buffer.from(Object.entries(pax).map(([key, value]) => paxRecord(key, value)).join(''));
+      const body = Buffer.from(
+        Object.entries(pax)
+          .map(([key, value]) => paxRecord(key, value))
+          .join(''),
+      );
       yield header({ name: `PaxHeaders/${ascii(name).slice(0, 80)}`, mode: 0o644, uid: 0, gid: 0, size: body.length, mtime, type: 'x', linkname: '' });
       yield padded(body);
     }
     const type = entry.type === 'file' ? '0' : entry.type === 'dir' ? '5' : '2';
-    yield header({ name: ascii(name).slice(0, 100), mode: entry.mode, uid: entry.uid, gid: entry.gid, size: data?.length ?? 0, mtime, type, linkname: ascii(linkname).slice(0, 100) });
+    yield header({
+      name: ascii(name).slice(0, 100),
+      mode: entry.mode,
+      uid: entry.uid,
+      gid: entry.gid,
+      size: data?.length ?? 0,
+      mtime,
+      type,
+      linkname: ascii(linkname).slice(0, 100),
+    });
     if (data && data.length > 0) yield padded(data);
   }
   yield Buffer.alloc(BLOCK * 2);

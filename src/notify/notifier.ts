@@ -11,9 +11,7 @@ export type NotificationType = NotificationSpec['type'];
  * One delivery attempt's outcome, as a value. `retryable` says whether trying again
  * can help (a timeout, a 5xx, a rate limit) or not (a 4xx, a rejected signature).
  */
-export type SendResult =
-  | { ok: true; status: number }
-  | { ok: false; retryable: boolean; error: string; status?: number; retryAfterMs?: number };
+export type SendResult = { ok: true; status: number } | { ok: false; retryable: boolean; error: string; status?: number; retryAfterMs?: number };
 
 export interface Notifier {
   /** The receiver's name (spec `name`, or its type), for logs and reports. */

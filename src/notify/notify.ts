@@ -62,7 +62,12 @@ const DEFAULTS = {
 } as const;
 
 /** Sends `event` about `release` to the `receivers` that want it. */
-export function notify(event: NotificationEvent, release: CanaryDeployment, receivers: readonly Receiver[], options: NotifyOptions = {}): Promise<NotifyReport> {
+export function notify(
+  event: NotificationEvent,
+  release: CanaryDeployment,
+  receivers: readonly Receiver[],
+  options: NotifyOptions = {},
+): Promise<NotifyReport> {
   const now = options.now ?? (() => new Date());
   let message: NotificationMessage;
   try {
@@ -80,7 +85,9 @@ export async function deliver(message: NotificationMessage, receivers: readonly 
   const wanted = receivers.filter((r) => !r.events || r.events.length === 0 || r.events.includes(message.event));
   const deadline = AbortSignal.timeout(options.deadlineMs ?? DEFAULTS.deadlineMs);
   // sendWithRetry does not reject; the catch only keeps that promise even for a broken notifier.
-  const deliveries = await Promise.all(wanted.map((r) => sendWithRetry(r.notifier, message, deadline, options).catch((cause: unknown) => failed(r.notifier, 0, String(cause)))));
+  const deliveries = await Promise.all(
+    wanted.map((r) => sendWithRetry(r.notifier, message, deadline, options).catch((cause: unknown) => failed(r.notifier, 0, String(cause)))),
+  );
   return { event: message.event, deliveries };
 }
 

@@ -11,7 +11,11 @@ const base: NotificationMessage = { event: 'Started', release: { name: 'a', name
 test('messageOf reads spec and status, leaving unknowns out', () => {
   const cd: CanaryDeployment = { metadata: { name: 'a', namespace: 'b' }, spec: { targetDeployment: 'a', canaryVersion: 'img:v1' } };
   assert.deepEqual(messageOf('Started', cd, new Date(base.time)), base);
-  const withStatus = messageOf('Advanced', { ...cd, status: { currentStepIndex: 0, totalSteps: 6, currentWeight: 5, phase: 'Progressing', reason: '', message: 'ok' } }, new Date(base.time));
+  const withStatus = messageOf(
+    'Advanced',
+    { ...cd, status: { currentStepIndex: 0, totalSteps: 6, currentWeight: 5, phase: 'Progressing', reason: '', message: 'ok' } },
+    new Date(base.time),
+  );
   assert.deepEqual(withStatus, { ...base, event: 'Advanced', step: 1, totalSteps: 6, weight: 5, phase: 'Progressing', message: 'ok' });
 });
 

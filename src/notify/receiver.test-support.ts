@@ -21,7 +21,9 @@ export interface TestReceiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(answer: (req: ReceivedRequest, index: number) => ReceiverAnswer = () => ({ status: 200, body: 'ok' })): Promise<TestReceiver> {
+export async function startReceiver(
+  answer: (req: ReceivedRequest, index: number) => ReceiverAnswer = () => ({ status: 200, body: 'ok' }),
+): Promise<TestReceiver> {
   const requests: ReceivedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   const server = createServer((req, res) => {

@@ -28,8 +28,14 @@ test('resolves receivers from the release and sends, reporting problems', async 
     assert.equal(reports.length, 1);
     const report = reports[0] as { release: string; deliveries: { ok: boolean }[]; problems: { index: number }[] };
     assert.equal(report.release, 'shop/web');
-    assert.deepEqual(report.deliveries.map((d) => d.ok), [true]);
-    assert.deepEqual(report.problems.map((p) => p.index), [1]);
+    assert.deepEqual(
+      report.deliveries.map((d) => d.ok),
+      [true],
+    );
+    assert.deepEqual(
+      report.problems.map((p) => p.index),
+      [1],
+    );
   } finally {
     await receiver.close();
   }

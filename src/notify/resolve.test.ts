@@ -24,18 +24,23 @@ function secretsClient(secrets: Record<string, Record<string, string> | 'error'>
 }
 
 test('URLs and secrets come from Secrets, each Secret read once', async () => {
-  const { client, reads } = secretsClient({ hooks: { url: 'https://hooks.slack.com/services/T/B/X', ding: 'https://oapi.dingtalk.com/robot/send?access_token=t', dingSecret: 'SEC1\n' } });
+  const { client, reads } = secretsClient({
+    hooks: { url: 'https://hooks.slack.com/services/T/B/X', ding: 'https://oapi.dingtalk.com/robot/send?access_token=t', dingSecret: 'SEC1\n' },
+  });
   const { receivers, problems } = await resolveReceivers(client, 'prod', [
     { type: 'Slack', secretRef: { name: 'hooks' } },
     { name: 'oncall', type: 'DingTalk', secretRef: { name: 'hooks', urlKey: 'ding', secretKey: 'dingSecret' }, events: ['RolledBack'] },
     { type: 'Webhook', url: 'https://example.com/hook' },
   ]);
   assert.deepEqual(problems, []);
-  assert.deepEqual(receivers.map((r) => [r.notifier.name, r.notifier.type, r.events]), [
-    ['Slack', 'Slack', undefined],
-    ['oncall', 'DingTalk', ['RolledBack']],
-    ['Webhook', 'Webhook', undefined],
-  ]);
+  assert.deepEqual(
+    receivers.map((r) => [r.notifier.name, r.notifier.type, r.events]),
+    [
+      ['Slack', 'Slack', undefined],
+      ['oncall', 'DingTalk', ['RolledBack']],
+      ['Webhook', 'Webhook', undefined],
+    ],
+  );
   assert.deepEqual(reads, ['prod/hooks']);
 });
 

@@ -32,7 +32,14 @@ test('internal hosts are refused, public ones pass', () => {
     'http://printer.local/',
   ];
   for (const url of refused) assert.ok(refuseNotificationUrl(url), `${url} should be refused`);
-  const allowed = ['https://hooks.slack.com/services/T/B/X', 'https://oapi.dingtalk.com/robot/send?access_token=t', 'http://8.8.8.8/', 'https://[2001:db8::1]/', 'http://172.32.0.1/', 'http://192.169.0.1/'];
+  const allowed = [
+    'https://hooks.slack.com/services/T/B/X',
+    'https://oapi.dingtalk.com/robot/send?access_token=t',
+    'http://8.8.8.8/',
+    'https://[2001:db8::1]/',
+    'http://172.32.0.1/',
+    'http://192.169.0.1/',
+  ];
   for (const url of allowed) assert.equal(refuseNotificationUrl(url), undefined, url);
   assert.match(refuseNotificationUrl('http://169.254.169.254/') ?? '', /link-local.*--allow-internal-notification-urls/);
   assert.equal(internalAddress('11.0.0.1'), undefined);
@@ -46,7 +53,10 @@ test('resolveReceivers refuses internal URLs with a problem unless allowed', asy
     { type: 'Webhook' as const, name: 'public', url: 'https://hooks.example.com/x' },
   ];
   const strict = await resolveReceivers(client, 'ns', specs);
-  assert.deepEqual(strict.receivers.map((r) => r.notifier.name), ['public']);
+  assert.deepEqual(
+    strict.receivers.map((r) => r.notifier.name),
+    ['public'],
+  );
   assert.equal(strict.problems.length, 1);
   assert.equal(strict.problems[0]?.refused, true);
   assert.doesNotMatch(strict.problems[0]?.message ?? '', /token=secret/, 'the URL (and its token) is not repeated');

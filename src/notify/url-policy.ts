@@ -46,9 +46,14 @@ export function refuseNotificationUrl(url: string): string | undefined {
   } catch {
     return 'not a URL';
   }
-  const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const host = parsed.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   const why = internalHost(host);
-  return why === undefined ? undefined : `${host} is ${why}; notification URLs to cluster-internal addresses are refused (the controller's ${ALLOW_INTERNAL_FLAG} allows them)`;
+  return why === undefined
+    ? undefined
+    : `${host} is ${why}; notification URLs to cluster-internal addresses are refused (the controller's ${ALLOW_INTERNAL_FLAG} allows them)`;
 }
 
 /** What kind of internal host `host` (a hostname or IP literal, no brackets) is, or undefined. */
@@ -67,7 +72,7 @@ export function internalAddress(address: string): string | undefined {
     const value = v4(address);
     for (const [base, bits] of INTERNAL_V4) {
       const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-      if (((value & mask) >>> 0) === ((v4(base) & mask) >>> 0)) return kindOfV4(base);
+      if ((value & mask) >>> 0 === (v4(base) & mask) >>> 0) return kindOfV4(base);
     }
     return undefined;
   }

@@ -17,7 +17,10 @@ test('isSubset: objects, scalars, arrays of objects in order, exact arrays of sc
 });
 
 test('ownedFieldsCovered: a field we own that the intent dropped needs a write', () => {
-  const owned = { 'f:metadata': { 'f:labels': { 'f:app': {}, 'f:tier': {} } }, 'f:spec': { 'f:ports': { 'k:{"port":80,"protocol":"TCP"}': { '.': {}, 'f:port': {} } } } };
+  const owned = {
+    'f:metadata': { 'f:labels': { 'f:app': {}, 'f:tier': {} } },
+    'f:spec': { 'f:ports': { 'k:{"port":80,"protocol":"TCP"}': { '.': {}, 'f:port': {} } } },
+  };
   const desired = { metadata: { labels: { app: 'x', tier: 'y' } }, spec: { ports: [{ port: 80 }] } };
   assert.ok(ownedFieldsCovered(owned, desired));
   assert.ok(!ownedFieldsCovered(owned, { ...desired, metadata: { labels: { app: 'x' } } }));
@@ -36,7 +39,14 @@ const current: CM = {
     namespace: 'ns',
     resourceVersion: '7',
     labels: { app: 'x', other: 'y' },
-    managedFields: [{ manager: 'codedance', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { 'f:app': {} } }, 'f:data': { 'f:k': {} } } }],
+    managedFields: [
+      {
+        manager: 'codedance',
+        operation: 'Apply',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:labels': { 'f:app': {} } }, 'f:data': { 'f:k': {} } },
+      },
+    ],
   },
   data: { k: 'v' },
 };

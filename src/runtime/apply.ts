@@ -51,7 +51,12 @@ export interface ApplyHelperOptions<T extends KubeObject> {
  * defaults from `kind`) unless the current object already matches it; returns the object
  * as stored (the current one when skipped).
  */
-export async function apply<T extends KubeObject>(client: KubeClient, kind: ResourceKind<T>, desired: Desired<T>, options: ApplyHelperOptions<T> = {}): Promise<T> {
+export async function apply<T extends KubeObject>(
+  client: KubeClient,
+  kind: ResourceKind<T>,
+  desired: Desired<T>,
+  options: ApplyHelperOptions<T> = {},
+): Promise<T> {
   return applyTo(client, kind, desired, options, undefined);
 }
 
@@ -62,7 +67,12 @@ export async function apply<T extends KubeObject>(client: KubeClient, kind: Reso
  * Caveat: with one field manager, each status apply must carry every status field the
  * manager wants to keep; a field left out is removed (that is how server-side apply works).
  */
-export async function applyStatus<T extends KubeObject>(client: KubeClient, kind: ResourceKind<T>, desired: Desired<T>, options: ApplyHelperOptions<T> = {}): Promise<T> {
+export async function applyStatus<T extends KubeObject>(
+  client: KubeClient,
+  kind: ResourceKind<T>,
+  desired: Desired<T>,
+  options: ApplyHelperOptions<T> = {},
+): Promise<T> {
   return applyTo(client, kind, desired, options, 'status');
 }
 

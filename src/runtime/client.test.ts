@@ -34,7 +34,10 @@ test('requests beyond the burst wait for the rate limit, in order', async (t) =>
   t.after(() => client.close());
   const names = ['a', 'b', 'c', 'd'];
   const got = await Promise.all(names.map((n) => client.get(ConfigMap, 'ns', n)));
-  assert.deepEqual(got.map((o) => o?.metadata.name), names);
+  assert.deepEqual(
+    got.map((o) => o?.metadata.name),
+    names,
+  );
   assert.equal(requests(), 4);
   // Burst 2 passes at once; the third waits about one interval (50ms), the fourth two
   // (a millisecond passing between the calls refills a fiftieth of a token).

@@ -20,10 +20,23 @@ test('lastTransitionTime changes only when the status changes', () => {
 
 test('several conditions keep their order; the input is not changed', () => {
   const before = Object.freeze([{ type: 'A', status: 'True' as const, lastTransitionTime: 'x' }]);
-  const list = mergeConditions(before, [{ type: 'B', status: 'False' }, { type: 'A', status: 'True', reason: 'Same' }], t1);
-  assert.deepEqual(list.map((c) => c.type), ['A', 'B']);
+  const list = mergeConditions(
+    before,
+    [
+      { type: 'B', status: 'False' },
+      { type: 'A', status: 'True', reason: 'Same' },
+    ],
+    t1,
+  );
+  assert.deepEqual(
+    list.map((c) => c.type),
+    ['A', 'B'],
+  );
   assert.equal(getCondition(list, 'A')!.lastTransitionTime, 'x');
   assert.equal(before[0]!.lastTransitionTime, 'x');
-  assert.deepEqual(removeCondition(list, 'A').map((c) => c.type), ['B']);
+  assert.deepEqual(
+    removeCondition(list, 'A').map((c) => c.type),
+    ['B'],
+  );
   assert.equal(formatTime(t1), '2026-01-01T00:00:00Z');
 });

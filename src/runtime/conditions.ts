@@ -43,8 +43,7 @@ export function setCondition(conditions: readonly Condition[] | undefined, updat
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === update.type);
   const previous = index >= 0 ? list[index] : undefined;
-  const lastTransitionTime =
-    previous && previous.status === update.status && previous.lastTransitionTime ? previous.lastTransitionTime : formatTime(now);
+  const lastTransitionTime = previous && previous.status === update.status && previous.lastTransitionTime ? previous.lastTransitionTime : formatTime(now);
   const next: Condition = { type: update.type, status: update.status };
   if (update.reason !== undefined) next.reason = update.reason;
   if (update.message !== undefined) next.message = update.message;

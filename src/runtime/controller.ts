@@ -145,6 +145,7 @@ export function validateController(options: ControllerOptions<KubeObject>): stri
     }
     if (['namespace', 'owner', 'controller-owner'].includes(index.name)) problems.push(`index '${index.name}' clashes with a built-in index`);
   }
-  if (options.finalizer && !options.finalizer.name.includes('/')) problems.push(`finalizer '${options.finalizer.name}' must be domain-qualified (e.g. deploy.codedance.io/cleanup)`);
+  if (options.finalizer && !options.finalizer.name.includes('/'))
+    problems.push(`finalizer '${options.finalizer.name}' must be domain-qualified (e.g. deploy.codedance.io/cleanup)`);
   return problems;
 }

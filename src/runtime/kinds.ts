@@ -32,7 +32,13 @@ export function apiVersionOf(kind: ResourceKind<KubeObject>): string {
 }
 
 /** A kind descriptor (namespaced unless told). */
-export function resourceKind<T extends KubeObject = KubeObject>(group: string, version: string, kind: string, plural: string, namespaced = true): ResourceKind<T> {
+export function resourceKind<T extends KubeObject = KubeObject>(
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  namespaced = true,
+): ResourceKind<T> {
   return { group, version, kind, plural, namespaced };
 }
 

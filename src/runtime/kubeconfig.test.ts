@@ -85,7 +85,10 @@ test('KUBECONFIG merges files: the first definition and the first current-contex
 test('--context overrides current-context; an unknown context is named in the error', () => {
   const text = config({
     current: 'a',
-    clusters: [{ name: 'ca', cluster: { server: 'https://a' } }, { name: 'cb', cluster: { server: 'https://b', 'insecure-skip-tls-verify': true } }],
+    clusters: [
+      { name: 'ca', cluster: { server: 'https://a' } },
+      { name: 'cb', cluster: { server: 'https://b', 'insecure-skip-tls-verify': true } },
+    ],
     users: [{ name: 'u', user: { username: 'ann', password: 'pw' } }],
     contexts: [
       { name: 'a', context: { cluster: 'ca', user: 'u' } },
@@ -95,7 +98,10 @@ test('--context overrides current-context; an unknown context is named in the er
   const kc = parseKubeConfig(text, { context: 'b' });
   assert.equal(kc.server, 'https://b');
   assert.equal(kc.tls.rejectUnauthorized, false);
-  assert.throws(() => parseKubeConfig(text, { context: 'nope' }), (err: unknown) => err instanceof KubeConfigError && /no context 'nope' \(known: a, b\)/.test(err.message));
+  assert.throws(
+    () => parseKubeConfig(text, { context: 'nope' }),
+    (err: unknown) => err instanceof KubeConfigError && /no context 'nope' \(known: a, b\)/.test(err.message),
+  );
 });
 
 test('basic auth becomes a Basic header', async () => {
@@ -123,7 +129,12 @@ test('an exec plugin is run once and its token cached until it nearly expires', 
     config({
       current: 'a',
       clusters: [{ name: 'c', cluster: { server: 'https://a' } }],
-      users: [{ name: 'u', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: script, env: [{ name: 'PLUGIN_TOKEN', value: 'from-plugin' }] } } }],
+      users: [
+        {
+          name: 'u',
+          user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: script, env: [{ name: 'PLUGIN_TOKEN', value: 'from-plugin' }] } },
+        },
+      ],
       contexts: [{ name: 'a', context: { cluster: 'c', user: 'u' } }],
     }),
   );
@@ -147,7 +158,10 @@ test('a failing exec plugin says which plugin and what it printed', async () => 
       contexts: [{ name: 'a', context: { cluster: 'c', user: 'u' } }],
     }),
   );
-  await assert.rejects(kc.authorization(), (err: unknown) => err instanceof KubeConfigError && /exec plugin 'sh' of user 'u' failed: login expired/.test(err.message));
+  await assert.rejects(
+    kc.authorization(),
+    (err: unknown) => err instanceof KubeConfigError && /exec plugin 'sh' of user 'u' failed: login expired/.test(err.message),
+  );
 });
 
 test('legacy auth-provider entries are refused with what to use instead', () => {

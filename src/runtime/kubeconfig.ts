@@ -126,7 +126,10 @@ interface MergedConfig {
 export function kubeconfigFiles(options: LoadKubeConfigOptions = {}): string[] {
   const env = options.env ?? process.env;
   if (options.path) return [resolve(options.path)];
-  if (env.KUBECONFIG) return env.KUBECONFIG.split(delimiter).filter(Boolean).map((file) => resolve(file));
+  if (env.KUBECONFIG)
+    return env.KUBECONFIG.split(delimiter)
+      .filter(Boolean)
+      .map((file) => resolve(file));
   return [join(env.HOME ?? homedir(), '.kube', 'config')];
 }
 
@@ -145,9 +148,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): ResolvedKub
   }
   if (texts.length === 0) {
     if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) return inClusterConfig(env);
-    throw new KubeConfigError(
-      `no kubeconfig found (looked at ${files.join(', ')}) and not running in a cluster: pass --kubeconfig FILE or set KUBECONFIG`,
-    );
+    throw new KubeConfigError(`no kubeconfig found (looked at ${files.join(', ')}) and not running in a cluster: pass --kubeconfig FILE or set KUBECONFIG`);
   }
   return resolveContext(mergeFiles(texts), options.context);
 }

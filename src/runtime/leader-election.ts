@@ -110,7 +110,9 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
 
   function bounded<V>(what: string, promise: Promise<V>): Promise<V> {
     return new Promise((resolve, reject) => {
-      const cancel = clock.setTimer(timing.apiTimeoutMs, () => reject(new LeaderElectionError('Timeout', `${what}: no answer within ${timing.apiTimeoutMs}ms`)));
+      const cancel = clock.setTimer(timing.apiTimeoutMs, () =>
+        reject(new LeaderElectionError('Timeout', `${what}: no answer within ${timing.apiTimeoutMs}ms`)),
+      );
       promise.then(
         (v) => {
           cancel();
@@ -259,4 +261,3 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     },
   };
 }
-

@@ -45,7 +45,11 @@ test('primaries are reconciled; an owned child change reconciles its controller 
   await until('initial reconciles', () => seen.length === 2);
   assert.deepEqual([...seen].sort(), ['app', 'other']);
   await client.create(Secret, {
-    metadata: { name: 'child', namespace: 'ns', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'app', uid: owner.metadata.uid ?? '', controller: true }] },
+    metadata: {
+      name: 'child',
+      namespace: 'ns',
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'app', uid: owner.metadata.uid ?? '', controller: true }],
+    },
   });
   await until('owner reconciled', () => seen.length === 3);
   assert.equal(seen[2], 'app');
@@ -82,7 +86,9 @@ test('a TerminalError sets a condition and a Warning Event and is not retried; o
   assert.equal(event!.reportingController, 'codedance.io/errors');
   assert.equal(event!.reportingInstance, 'test-1');
   assert.equal(event!.regarding.name, 'bad');
-  await until('condition written', () => client.objects<KubeObject & { status?: { conditions?: Condition[] } }>(ConfigMap).some((o) => o.status?.conditions?.[0]?.reason === 'InvalidSteps'));
+  await until('condition written', () =>
+    client.objects<KubeObject & { status?: { conditions?: Condition[] } }>(ConfigMap).some((o) => o.status?.conditions?.[0]?.reason === 'InvalidSteps'),
+  );
   const bad = client.objects<KubeObject & { status?: { conditions?: Condition[] } }>(ConfigMap).find((o) => o.metadata.name === 'bad')!;
   assert.equal(bad.status!.conditions![0]!.type, 'Ready');
   assert.equal(bad.status!.conditions![0]!.status, 'False');
@@ -161,7 +167,12 @@ test('custom indexes declared by a controller are on the shared cache', async ()
       kind: ConfigMap,
       indexes: [{ kind: ConfigMap, name: 'team', values: (o) => [o.metadata.labels?.team ?? ''] }],
       async reconcile(_obj, ctx) {
-        found.push(...ctx.cache(ConfigMap).byIndex('team', 'red').map((o) => o.metadata.name ?? ''));
+        found.push(
+          ...ctx
+            .cache(ConfigMap)
+            .byIndex('team', 'red')
+            .map((o) => o.metadata.name ?? ''),
+        );
         return Action.awaitChange();
       },
     }),
@@ -180,7 +191,14 @@ test('misuse is reported at start', async () => {
   manager.add(c);
   await assert.rejects(manager.start(), /used twice/);
   const other = createManager({ client, log: silentLogger(), identity: 'test' });
-  other.add(controller<KubeObject>({ name: 'bad-index', kind: ConfigMap, indexes: [{ kind: Secret, name: 'x', values: () => [] }], reconcile: async () => Action.awaitChange() }));
+  other.add(
+    controller<KubeObject>({
+      name: 'bad-index',
+      kind: ConfigMap,
+      indexes: [{ kind: Secret, name: 'x', values: () => [] }],
+      reconcile: async () => Action.awaitChange(),
+    }),
+  );
   await assert.rejects(other.start(), /does not cache/);
 });
 

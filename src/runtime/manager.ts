@@ -213,7 +213,13 @@ export function createManager(options: ManagerOptions): Manager {
   }
 
   /** The controller's own error policy, if it has one and it decides; a policy that throws means retry. */
-  async function controllerPolicy(c: ControllerOptions<KubeObject>, err: unknown, obj: KubeObject, ctx: ReconcileContext, log: Logger): Promise<Action | undefined> {
+  async function controllerPolicy(
+    c: ControllerOptions<KubeObject>,
+    err: unknown,
+    obj: KubeObject,
+    ctx: ReconcileContext,
+    log: Logger,
+  ): Promise<Action | undefined> {
     if (!c.errorPolicy) return undefined;
     try {
       return await c.errorPolicy(err, obj, ctx);
@@ -299,7 +305,10 @@ export function createManager(options: ManagerOptions): Manager {
         options.log.warn({ waiting }, 'still waiting for caches to sync (is the CRD installed? does RBAC allow list/watch?)');
       }, 15_000);
       nag.unref();
-      await Promise.race([Promise.all([...informers.values()].map((i) => i.store.ready())), new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+      await Promise.race([
+        Promise.all([...informers.values()].map((i) => i.store.ready())),
+        new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true })),
+      ]);
       clearInterval(nag);
       if (abort.signal.aborted) return;
       isSynced = true;

@@ -37,9 +37,7 @@ export interface Store<T extends KubeObject> {
 }
 
 /** A change the store made, for whoever reacts to changes (the controller). */
-export type StoreChange<T extends KubeObject> =
-  | { type: 'apply'; object: T; old: T | undefined }
-  | { type: 'delete'; object: T };
+export type StoreChange<T extends KubeObject> = { type: 'apply'; object: T; old: T | undefined } | { type: 'delete'; object: T };
 
 /** Write side of the store; held by the reflector only. */
 export interface StoreWriter<T extends KubeObject> {

@@ -81,10 +81,16 @@ test('lists page by page, announces a full list, then watches from its resourceV
   ]);
   const cfg = config();
   let r = await step(initialState<Obj>(), client, ConfigMap, cfg);
-  assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init', 'init-page'],
+  );
   assert.equal(r.state.phase, 'listing');
   r = await step(r.state, client, ConfigMap, cfg);
-  assert.deepEqual(r.events.map((e) => e.type), ['init-page', 'init-done']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init-page', 'init-done'],
+  );
   assert.equal(lists[1]!.continue, 'c1');
   const page = r.events[0]!;
   assert.ok(page.type === 'init-page');
@@ -133,9 +139,7 @@ test('bookmarks move the resourceVersion; deletes are reported; a clean end resu
 });
 
 test('410 Gone, as an HTTP answer or as an ERROR event, leads to a relist', async () => {
-  const { client, watches, lists } = fakeClient([
-    [{ metadata: { resourceVersion: '100' }, items: [cm('a', '90')] }],
-  ]);
+  const { client, watches, lists } = fakeClient([[{ metadata: { resourceVersion: '100' }, items: [cm('a', '90')] }]]);
   const cfg = config();
   let p = step<Obj>({ phase: 'watching', resourceVersion: '5', failures: 0 }, client, ConfigMap, cfg);
   await settle();
@@ -154,7 +158,10 @@ test('410 Gone, as an HTTP answer or as an ERROR event, leads to a relist', asyn
   assert.equal(r.state.phase, 'relisting');
 
   r = await step(r.state, client, ConfigMap, cfg);
-  assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page', 'init-done']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init', 'init-page', 'init-done'],
+  );
   assert.equal(lists.at(-1)!.resourceVersion, undefined, 'a relist reads the latest state');
   assert.equal(r.state.phase === 'watching' && r.state.resourceVersion, '100');
 });
@@ -227,5 +234,8 @@ test('a failed list is retried from its first page with backoff', async () => {
   assert.deepEqual(r.state, { phase: 'listing', failures: 1 });
   r = await step(r.state, client, ConfigMap, cfg);
   assert.equal(lists.at(-1)!.continue, undefined);
-  assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init', 'init-page'],
+  );
 });

@@ -235,7 +235,8 @@ async function watchNext<T extends KubeObject>(
     return failed('stall', new WatcherError('WatchStalled', `watch ${kind.plural}: no event or bookmark for ${config.stallMs}ms`));
   }
   if (result.kind === 'error') {
-    if (isGone(result.error)) return failed('gone', new WatcherError('WatchExpired', `watch ${kind.plural}: resourceVersion ${state.resourceVersion} is gone`, result.error));
+    if (isGone(result.error))
+      return failed('gone', new WatcherError('WatchExpired', `watch ${kind.plural}: resourceVersion ${state.resourceVersion} is gone`, result.error));
     return failed('error', new WatcherError('WatchFailed', `watch ${kind.plural} failed`, result.error));
   }
   if (result.kind === 'done') {
@@ -273,11 +274,7 @@ async function watchNext<T extends KubeObject>(
   }
 }
 
-type NextResult<T extends KubeObject> =
-  | { kind: 'value'; value: WatchEvent<T> }
-  | { kind: 'done' }
-  | { kind: 'error'; error: unknown }
-  | { kind: 'stalled' };
+type NextResult<T extends KubeObject> = { kind: 'value'; value: WatchEvent<T> } | { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'stalled' };
 
 /** Reads the next stream event, or reports a stall if none comes within `ms`. */
 function nextWithin<T extends KubeObject>(iterator: AsyncIterator<WatchEvent<T>>, clock: Clock, ms: number): Promise<NextResult<T>> {

@@ -12,8 +12,10 @@ function view(objects: {
   ingresses?: IngressLike[];
   httpRoutes?: HTTPRouteLike[];
 }): ClusterView {
-  const find = <T extends { metadata: { namespace?: string; name?: string } }>(list: T[] | undefined) => (namespace: string, name: string) =>
-    list?.find((o) => o.metadata.namespace === namespace && o.metadata.name === name);
+  const find =
+    <T extends { metadata: { namespace?: string; name?: string } }>(list: T[] | undefined) =>
+    (namespace: string, name: string) =>
+      list?.find((o) => o.metadata.namespace === namespace && o.metadata.name === name);
   return {
     canaryDeployments: () => objects.canaries ?? [],
     deployments: () => objects.deployments ?? [],
@@ -60,25 +62,60 @@ describe('describeTargets', () => {
   it('reads the VirtualService named by an Istio release', () => {
     const vs: VirtualServiceLike = {
       metadata: { namespace: 'ns', name: 'web-vs' },
-      spec: { http: [{ route: [{ destination: { host: 'web', subset: 'stable' }, weight: 70 }, { destination: { host: 'web', subset: 'canary' }, weight: 30 }] }] },
+      spec: {
+        http: [
+          {
+            route: [
+              { destination: { host: 'web', subset: 'stable' }, weight: 70 },
+              { destination: { host: 'web', subset: 'canary' }, weight: 30 },
+            ],
+          },
+        ],
+      },
     };
-    const [target] = describeTargets(view({ canaries: [canary({ provider: 'Istio', istio: { virtualService: 'web-vs' } })], deployments: [deployment('web', 2)], virtualServices: [vs] }));
+    const [target] = describeTargets(
+      view({ canaries: [canary({ provider: 'Istio', istio: { virtualService: 'web-vs' } })], deployments: [deployment('web', 2)], virtualServices: [vs] }),
+    );
     assert.equal(target?.canaryShare, 0.3);
   });
 
   it('reads the canary Ingress and its upstream for an Nginx release', () => {
     const canaryIngress: IngressLike = {
-      metadata: { namespace: 'ns', name: 'web-ing-canary', annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '40' } },
+      metadata: {
+        namespace: 'ns',
+        name: 'web-ing-canary',
+        annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '40' },
+      },
       spec: { rules: [{ http: { paths: [{ backend: { service: { name: 'web-canary', port: { number: 8080 } } } }] } }] },
     };
-    const [target] = describeTargets(view({ canaries: [canary({ provider: 'Nginx', nginx: { ingress: 'web-ing' } })], deployments: [deployment('web', 2)], ingresses: [canaryIngress] }));
+    const [target] = describeTargets(
+      view({ canaries: [canary({ provider: 'Nginx', nginx: { ingress: 'web-ing' } })], deployments: [deployment('web', 2)], ingresses: [canaryIngress] }),
+    );
     assert.equal(target?.canaryShare, 0.4);
     assert.deepEqual(target?.nginx, { ingress: 'web-ing', canaryIngress: 'web-ing-canary', canaryUpstream: 'ns-web-canary-8080' });
   });
 
   it('reads the HTTPRoute of a Gateway API release', () => {
-    const route: HTTPRouteLike = { metadata: { namespace: 'ns', name: 'web-route' }, spec: { rules: [{ backendRefs: [{ name: 'web', weight: 75 }, { name: 'web-canary', weight: 25 }] }] } };
-    const [target] = describeTargets(view({ canaries: [canary({ provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'web-route' } })], deployments: [deployment('web', 2)], httpRoutes: [route] }));
+    const route: HTTPRouteLike = {
+      metadata: { namespace: 'ns', name: 'web-route' },
+      spec: {
+        rules: [
+          {
+            backendRefs: [
+              { name: 'web', weight: 75 },
+              { name: 'web-canary', weight: 25 },
+            ],
+          },
+        ],
+      },
+    };
+    const [target] = describeTargets(
+      view({
+        canaries: [canary({ provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'web-route' } })],
+        deployments: [deployment('web', 2)],
+        httpRoutes: [route],
+      }),
+    );
     assert.equal(target?.canaryShare, 0.25);
   });
 

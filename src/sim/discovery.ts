@@ -17,7 +17,13 @@ import { canaryVersionLabelOf } from '../analysis/queries.ts';
 import { canaryDeploymentName, canaryServiceName } from '../canary/workloads.ts';
 import { canaryIngressName } from '../traffic/nginx.ts';
 import type { KubeObject } from '../runtime/client.ts';
-import { Deployment as DeploymentKind, HTTPRoute as HTTPRouteKind, Ingress as IngressKind, VirtualService as VirtualServiceKind, type ResourceKind } from '../runtime/kinds.ts';
+import {
+  Deployment as DeploymentKind,
+  HTTPRoute as HTTPRouteKind,
+  Ingress as IngressKind,
+  VirtualService as VirtualServiceKind,
+  type ResourceKind,
+} from '../runtime/kinds.ts';
 import { createInformer, type Informer } from '../runtime/informer.ts';
 import type { RestartReason, WatcherClient, WatcherError } from '../runtime/watcher.ts';
 import type { SimTarget, Version } from './target.ts';
@@ -123,10 +129,12 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
       const canaryIngress = view.ingress(namespace, canaryIngressName(ingressName));
       // ingress-nginx names an upstream `<namespace>-<service>-<port>`; read the canary
       // Ingress's backend when it exists, else assume the stable backend's port.
-      const backend = ingressBackend(canaryIngress) ?? (() => {
-        const stableBackend = ingressBackend(view.ingress(namespace, ingressName));
-        return { service: canaryServiceName(service), port: stableBackend?.port ?? String(cd.spec.service?.port ?? 80) };
-      })();
+      const backend =
+        ingressBackend(canaryIngress) ??
+        (() => {
+          const stableBackend = ingressBackend(view.ingress(namespace, ingressName));
+          return { service: canaryServiceName(service), port: stableBackend?.port ?? String(cd.spec.service?.port ?? 80) };
+        })();
       return {
         ...base,
         canaryShare: nginxCanaryShare(canaryIngress),

@@ -79,7 +79,11 @@ export function createDataPlaneMetrics(selection: FamilySelection = 'provider'):
     },
     nginx: {
       requests: counterFamily('nginx_ingress_controller_requests', 'The total number of client requests (simulated).'),
-      duration: histogramFamily('nginx_ingress_controller_response_duration_seconds', 'The time spent on receiving the response from the upstream server (simulated).', DefaultBucketsSeconds),
+      duration: histogramFamily(
+        'nginx_ingress_controller_response_duration_seconds',
+        'The time spent on receiving the response from the upstream server (simulated).',
+        DefaultBucketsSeconds,
+      ),
       scale: 1 / 1000,
       labels: nginxLabels,
     },
@@ -112,7 +116,11 @@ export function createDataPlaneMetrics(selection: FamilySelection = 'provider'):
         // traffic always has a 5xx series (at 0) and an error-rate query gets a number.
         const bySeries = (['200', '500'] as const).map((code) => ({
           counters: chosen.map((pair) => pair.requests.series(target.key, pair.labels(target, version, code))),
-          histograms: chosen.map((pair) => ({ series: pair.duration.series(target.key, pair.labels(target, version, code)), bounds: pair.duration.bounds, scale: pair.scale })),
+          histograms: chosen.map((pair) => ({
+            series: pair.duration.series(target.key, pair.labels(target, version, code)),
+            bounds: pair.duration.bounds,
+            scale: pair.scale,
+          })),
         }));
         const [ok, failed] = bySeries as [SeriesSet, SeriesSet];
         record = (isFailure, latencyMs) => {

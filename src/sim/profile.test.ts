@@ -10,7 +10,9 @@ describe('parseProfileUpdate', () => {
   it('names the field that is wrong', () => {
     assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', errorRate: 2 }), { error: 'errorRate must be a number from 0 to 1' });
     assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', version: 'blue' }), { error: "version must be 'stable' or 'canary'" });
-    assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', latencyMs: { p99: -1 } }), { error: 'latencyMs.p99 must be a positive number of milliseconds' });
+    assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', latencyMs: { p99: -1 } }), {
+      error: 'latencyMs.p99 must be a positive number of milliseconds',
+    });
     assert.deepEqual(parseProfileUpdate({ name: 'web' }), { error: 'namespace must be a non-empty string' });
     assert.deepEqual(parseProfileUpdate([]), { error: 'body must be a JSON object' });
   });

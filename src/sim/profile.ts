@@ -83,7 +83,10 @@ export function parseProfileUpdate(body: unknown): ProfileUpdate | { error: stri
     if (typeof latencyMs !== 'object' || latencyMs === null) return { error: 'latencyMs must be an object { p50, p99 }' };
     const { p50, p99 } = latencyMs as Record<string, unknown>;
     const latency: Partial<LatencyProfile> = {};
-    for (const [key, value] of [['p50', p50], ['p99', p99]] as const) {
+    for (const [key, value] of [
+      ['p50', p50],
+      ['p99', p99],
+    ] as const) {
       if (value === undefined) continue;
       if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) return { error: `latencyMs.${key} must be a positive number of milliseconds` };
       latency[key] = value;

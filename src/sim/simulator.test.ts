@@ -53,7 +53,16 @@ describe('simulator', () => {
         virtualservices: [
           {
             metadata: { namespace: 'ns', name: 'web' },
-            spec: { http: [{ route: [{ destination: { host: 'web', subset: 'stable' }, weight: 80 }, { destination: { host: 'web', subset: 'canary' }, weight: 20 }] }] },
+            spec: {
+              http: [
+                {
+                  route: [
+                    { destination: { host: 'web', subset: 'stable' }, weight: 80 },
+                    { destination: { host: 'web', subset: 'canary' }, weight: 20 },
+                  ],
+                },
+              ],
+            },
           } as KubeObject,
         ],
       }),
@@ -93,7 +102,9 @@ describe('simulator', () => {
       after = await (await fetch(`${sim.url}/metrics`)).text();
       return total(after, 'http_requests_total', 'version="canary"') - allBefore >= 500;
     });
-    const rate = (total(after, 'http_requests_total', 'version="canary"', 'status="500"') - failedBefore) / (total(after, 'http_requests_total', 'version="canary"') - allBefore);
+    const rate =
+      (total(after, 'http_requests_total', 'version="canary"', 'status="500"') - failedBefore) /
+      (total(after, 'http_requests_total', 'version="canary"') - allBefore);
     assert.ok(Math.abs(rate - 0.5) < 0.1, `canary error rate ${rate}`);
     const stableFailures = total(after, 'http_requests_total', 'version="stable"', 'status="500"') / total(after, 'http_requests_total', 'version="stable"');
     assert.ok(stableFailures < 0.01, `stable error rate ${stableFailures}`);
@@ -115,7 +126,10 @@ describe('simulator', () => {
 
   it('lists its targets', async () => {
     const targets = (await (await fetch(`${sim.url}/targets`)).json()) as { key: string; canaryShare: number }[];
-    assert.deepEqual(targets.map((t) => [t.key, t.canaryShare]), [['ns/release', 0.2]]);
+    assert.deepEqual(
+      targets.map((t) => [t.key, t.canaryShare]),
+      [['ns/release', 0.2]],
+    );
   });
 });
 
@@ -132,7 +146,10 @@ describe('simulator over many namespaces', () => {
     });
     try {
       await waitFor(async () => sim.targets().length > 0);
-      assert.deepEqual(sim.targets().map((t) => t.key), ['ns0/release']);
+      assert.deepEqual(
+        sim.targets().map((t) => t.key),
+        ['ns0/release'],
+      );
     } finally {
       await sim.stop();
     }

@@ -227,7 +227,12 @@ function ownMetrics() {
       labelNames: ['namespace', 'name'] as const,
       registers: [registry],
     }),
-    requests: new Counter({ name: 'codedance_sim_requests_total', help: 'Simulated requests, by version.', labelNames: ['version'] as const, registers: [registry] }),
+    requests: new Counter({
+      name: 'codedance_sim_requests_total',
+      help: 'Simulated requests, by version.',
+      labelNames: ['version'] as const,
+      registers: [registry],
+    }),
     tickSeconds: new Histogram({
       name: 'codedance_sim_tick_duration_seconds',
       help: 'Time one tick takes (reading weights, sampling, counting).',

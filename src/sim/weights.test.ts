@@ -9,14 +9,29 @@ const vs = (routes: { host: string; subset?: string; weight?: number }[], name =
 
 describe('istioCanaryShare', () => {
   it('reads the canary subset weight', () => {
-    const share = istioCanaryShare(vs([{ host: 'app', subset: 'stable', weight: 80 }, { host: 'app', subset: 'canary', weight: 20 }]), 'app');
+    const share = istioCanaryShare(
+      vs([
+        { host: 'app', subset: 'stable', weight: 80 },
+        { host: 'app', subset: 'canary', weight: 20 },
+      ]),
+      'app',
+    );
     assert.equal(share, 0.2);
   });
   it('treats a lone unweighted stable destination as 0% canary', () => {
     assert.equal(istioCanaryShare(vs([{ host: 'app.ns.svc.cluster.local' }]), 'app'), 0);
   });
   it('counts a separate canary host', () => {
-    assert.equal(istioCanaryShare(vs([{ host: 'app', weight: 50 }, { host: 'app-canary', weight: 50 }]), 'app'), 0.5);
+    assert.equal(
+      istioCanaryShare(
+        vs([
+          { host: 'app', weight: 50 },
+          { host: 'app-canary', weight: 50 },
+        ]),
+        'app',
+      ),
+      0.5,
+    );
   });
   it('skips routes not named when names are given', () => {
     const object = vs([{ host: 'app', subset: 'canary', weight: 100 }], 'other');
@@ -35,7 +50,11 @@ describe('nginxCanaryShare', () => {
   });
   it('honours canary-weight-total', () => {
     const share = nginxCanaryShare(
-      ingress({ 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '1', 'nginx.ingress.kubernetes.io/canary-weight-total': '1000' }),
+      ingress({
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-weight': '1',
+        'nginx.ingress.kubernetes.io/canary-weight-total': '1000',
+      }),
     );
     assert.equal(share, 0.001);
   });
@@ -52,14 +71,26 @@ describe('ingressBackend', () => {
       spec: { rules: [{ http: { paths: [{ backend: { service: { name: 'web-canary', port: { number: 8080 } } } }] } }] },
     });
     assert.deepEqual(backend, { service: 'web-canary', port: '8080' });
-    assert.deepEqual(ingressBackend({ metadata: {}, spec: { defaultBackend: { service: { name: 'web', port: { name: 'http' } } } } }), { service: 'web', port: 'http' });
+    assert.deepEqual(ingressBackend({ metadata: {}, spec: { defaultBackend: { service: { name: 'web', port: { name: 'http' } } } } }), {
+      service: 'web',
+      port: 'http',
+    });
   });
 });
 
 describe('gatewayCanaryShare', () => {
   const route = (refs: { name: string; weight?: number }[]) => ({ metadata: { name: 'r' }, spec: { rules: [{ backendRefs: refs }] } });
   it('divides the canary weight by the sum', () => {
-    assert.equal(gatewayCanaryShare(route([{ name: 'app', weight: 90 }, { name: 'app-canary', weight: 10 }]), 'app'), 0.1);
+    assert.equal(
+      gatewayCanaryShare(
+        route([
+          { name: 'app', weight: 90 },
+          { name: 'app-canary', weight: 10 },
+        ]),
+        'app',
+      ),
+      0.1,
+    );
   });
   it('counts an unset weight as 1', () => {
     assert.equal(gatewayCanaryShare(route([{ name: 'app' }]), 'app'), 0);

@@ -9,7 +9,6 @@ import type { Deployment } from '../runtime/core-types.ts';
 import { CanarySubset } from '../traffic/istio.ts';
 import { CanaryAnnotation, CanaryWeightAnnotation, CanaryWeightTotalAnnotation } from '../traffic/nginx.ts';
 
-
 interface IstioDestination {
   host?: string;
   subset?: string;
@@ -34,7 +33,6 @@ export interface IngressLike extends KubeObject {
 export interface HTTPRouteLike extends KubeObject {
   spec?: { rules?: { backendRefs?: { name?: string; kind?: string; weight?: number }[] }[] };
 }
-
 
 function clampShare(value: number): number {
   if (!Number.isFinite(value)) return 0;
@@ -80,10 +78,7 @@ export function nginxCanaryShare(canaryIngress: IngressLike | undefined): number
 
 /** The first Service backend of an Ingress (rules first, then the default backend). */
 export function ingressBackend(ingress: IngressLike | undefined): { service: string; port: string } | undefined {
-  const backends = [
-    ...(ingress?.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.backend)),
-    ingress?.spec?.defaultBackend,
-  ];
+  const backends = [...(ingress?.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.backend)), ingress?.spec?.defaultBackend];
   for (const backend of backends) {
     const service = backend?.service;
     if (!service?.name) continue;

@@ -64,7 +64,12 @@ test('Manual custom steps keep their pause as a minimum hold and still need appr
 });
 
 test('an unreadable pause never advances on its own', () => {
-  const steps = planSteps({ steps: [{ weight: 10, pause: 'soon' }, { weight: 20, pause: '-1s' }] });
+  const steps = planSteps({
+    steps: [
+      { weight: 10, pause: 'soon' },
+      { weight: 20, pause: '-1s' },
+    ],
+  });
   assert.ok(steps.every((s) => s.pauseMs === undefined && s.requiresApproval));
   assert.equal(planSteps({ stepPause: 'bogus' })[0]?.pauseMs, 60_000);
 });
@@ -101,7 +106,16 @@ test('plans are fresh values: mutating one does not change the next', () => {
 
 test('validateStrategy reports problems as values', () => {
   assert.deepEqual(validateStrategy(undefined), []);
-  assert.deepEqual(validateStrategy({ type: 'Linear', steps: [{ weight: 10, pause: '5m' }, { weight: 100, pause: '0s' }] }), []);
+  assert.deepEqual(
+    validateStrategy({
+      type: 'Linear',
+      steps: [
+        { weight: 10, pause: '5m' },
+        { weight: 100, pause: '0s' },
+      ],
+    }),
+    [],
+  );
   const problems = validateStrategy({
     type: 'BlueGreen',
     stepPause: 'x',
@@ -112,5 +126,8 @@ test('validateStrategy reports problems as values', () => {
     problems.map((p) => p.field),
     ['strategy.stepPause', 'strategy.blueGreen.previewPause', 'strategy.steps[0].pause', 'strategy.steps[0].weight', 'strategy.steps'],
   );
-  assert.deepEqual(validateStrategy({ type: 'Linear', blueGreen: {} }).map((p) => p.field), ['strategy.blueGreen']);
+  assert.deepEqual(
+    validateStrategy({ type: 'Linear', blueGreen: {} }).map((p) => p.field),
+    ['strategy.blueGreen'],
+  );
 });

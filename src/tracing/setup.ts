@@ -83,13 +83,12 @@ export function setupTracing(options: TracingOptions = {}): Promise<Tracing> {
 async function start(url: string, options: TracingOptions): Promise<Tracing> {
   const env = options.env ?? process.env;
   // Loaded here, not at the top: without an endpoint the SDK stays out of the process.
-  const [{ TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }] =
-    await Promise.all([
-      import('@opentelemetry/sdk-trace'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/context-async-hooks'),
-    ]);
+  const [{ TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }] = await Promise.all([
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/context-async-hooks'),
+  ]);
   const attributes: Record<string, string> = { 'service.name': options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'codedance' };
   if (options.serviceVersion) attributes['service.version'] = options.serviceVersion;
   const provider = new TracerProvider({

@@ -13,10 +13,7 @@ async function receiver() {
 test('tracesUrl: flag first, then the traces variable, then the shared one; off when disabled', () => {
   assert.equal(tracesUrl({ env: {} }), undefined);
   assert.equal(tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' } }), 'http://c:4318/v1/traces');
-  assert.equal(
-    tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x' } }),
-    'http://t/x',
-  );
+  assert.equal(tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x' } }), 'http://t/x');
   assert.equal(tracesUrl({ endpoint: 'http://flag:4318', env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' } }), 'http://flag:4318/v1/traces');
   assert.equal(tracesUrl({ endpoint: 'http://flag:4318', env: { OTEL_SDK_DISABLED: 'true' } }), undefined);
   assert.equal(tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_EXPORTER: 'none' } }), undefined);
@@ -53,7 +50,10 @@ test('with an endpoint, nested spans reach a local OTLP/HTTP receiver with their
   });
   await tracing.flush();
 
-  assert.ok(paths.every((p) => p === '/v1/traces'), `paths: ${paths.join(', ')}`);
+  assert.ok(
+    paths.every((p) => p === '/v1/traces'),
+    `paths: ${paths.join(', ')}`,
+  );
   const byName = new Map(spans.map((s) => [s.name, s]));
   assert.deepEqual([...byName.keys()].sort(), ['webapp.apply Deployment', 'webapp.build', 'webapp.reconcile']);
   const root = byName.get('webapp.reconcile')!;

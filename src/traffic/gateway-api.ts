@@ -18,15 +18,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../runtime/client.ts';
 import { HTTPRoute as HTTPRouteKind } from '../runtime/kinds.ts';
-import {
-  TrafficError,
-  checkWeight,
-  readerOf,
-  type TrafficProvider,
-  type TrafficProviderOptions,
-  type TrafficTarget,
-  type WeightChange,
-} from './provider.ts';
+import { TrafficError, checkWeight, readerOf, type TrafficProvider, type TrafficProviderOptions, type TrafficTarget, type WeightChange } from './provider.ts';
 import { guardedUpdate } from './update.ts';
 
 export const gatewayAPIProviderName = 'GatewayAPI';

@@ -76,8 +76,14 @@ test('named routes: only those are weighted, even if others point at the service
 });
 
 test('a named route that does not exist is NoRoutes; no route on the host is NoRoutes', () => {
-  assert.throws(() => withWeights(vs([primary]), { ...selection, routes: ['missing'] }, 10), (err) => isTrafficError(err, 'NoRoutes'));
-  assert.throws(() => withWeights(vs([other]), selection, 10), (err) => isTrafficError(err, 'NoRoutes'));
+  assert.throws(
+    () => withWeights(vs([primary]), { ...selection, routes: ['missing'] }, 10),
+    (err) => isTrafficError(err, 'NoRoutes'),
+  );
+  assert.throws(
+    () => withWeights(vs([other]), selection, 10),
+    (err) => isTrafficError(err, 'NoRoutes'),
+  );
 });
 
 test('a route that also sends traffic to another host is refused, not rewritten', () => {
@@ -88,7 +94,10 @@ test('a route that also sends traffic to another host is refused, not rewritten'
       { destination: { host: 'legacy' }, weight: 20 },
     ],
   };
-  assert.throws(() => withWeights(vs([mixed]), selection, 10), (err) => isTrafficError(err, 'UnsupportedRoute'));
+  assert.throws(
+    () => withWeights(vs([mixed]), selection, 10),
+    (err) => isTrafficError(err, 'UnsupportedRoute'),
+  );
 });
 
 test('withoutSubsets restores the plain destination, keeping port and route fields', () => {
@@ -111,12 +120,11 @@ test('withReleaseSubsets sets stable and canary and keeps other subsets and fiel
   const v1 = { name: 'v1', labels: { version: 'v1' } };
   const stale = { name: 'stable', labels: { old: 'x' }, trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } };
   const subsets = withReleaseSubsets([v1, stale], labels);
-  assert.deepEqual(subsets, [
-    v1,
-    { name: 'stable', labels: labels.stable, trafficPolicy: stale.trafficPolicy },
-    { name: 'canary', labels: labels.canary },
-  ]);
+  assert.deepEqual(subsets, [v1, { name: 'stable', labels: labels.stable, trafficPolicy: stale.trafficPolicy }, { name: 'canary', labels: labels.canary }]);
   assert.deepEqual(withReleaseSubsets(subsets, labels), subsets, 'idempotent');
   assert.deepEqual(withoutReleaseSubsets(subsets), [v1]);
-  assert.deepEqual(withReleaseSubsets(undefined, labels).map((s) => s.name), ['stable', 'canary']);
+  assert.deepEqual(
+    withReleaseSubsets(undefined, labels).map((s) => s.name),
+    ['stable', 'canary'],
+  );
 });

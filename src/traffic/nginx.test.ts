@@ -64,12 +64,18 @@ test('canaryIngress keeps only the paths to the stable Service, pointed at the c
 });
 
 test('a default backend on the stable Service is carried over', () => {
-  const onlyDefault: Ingress = { metadata: { name: 'web', namespace: 'prod' }, spec: { defaultBackend: { service: { name: 'myapp', port: { number: 8080 } } } } };
+  const onlyDefault: Ingress = {
+    metadata: { name: 'web', namespace: 'prod' },
+    spec: { defaultBackend: { service: { name: 'myapp', port: { number: 8080 } } } },
+  };
   assert.deepEqual(canaryIngress(onlyDefault, input).spec, { defaultBackend: { service: { name: 'myapp-canary', port: { number: 8080 } } } });
 });
 
 test('an Ingress with no path to the stable Service is NoRoutes', () => {
-  assert.throws(() => canaryIngress(stable, { ...input, service: 'nothing' }), (err) => isTrafficError(err, 'NoRoutes'));
+  assert.throws(
+    () => canaryIngress(stable, { ...input, service: 'nothing' }),
+    (err) => isTrafficError(err, 'NoRoutes'),
+  );
 });
 
 test('canaryIngressWeight reads canary, canary-weight and canary-weight-total', () => {

@@ -14,7 +14,8 @@ interface Counted extends KubeObject {
  * on every write, and a rival that writes `rivalWrites` times right before our patch lands.
  */
 function fakeClient(options: { exists?: boolean; rivalWrites?: number }) {
-  let object: Counted | undefined = options.exists === false ? undefined : { metadata: { name: 'x', namespace: 'ns', resourceVersion: '1' }, spec: { value: 0 } };
+  let object: Counted | undefined =
+    options.exists === false ? undefined : { metadata: { name: 'x', namespace: 'ns', resourceVersion: '1' }, spec: { value: 0 } };
   let rival = options.rivalWrites ?? 0;
   const patches: unknown[] = [];
   const bump = (o: Counted): Counted => ({ ...o, metadata: { ...o.metadata, resourceVersion: String(Number(o.metadata.resourceVersion) + 1) } });
@@ -40,7 +41,14 @@ const setValue = (value: number) => (current: Counted) => (current.spec.value ==
 
 test('writes once, guarded by the resourceVersion it read', async () => {
   const fake = fakeClient({});
-  const result = await guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(5) });
+  const result = await guardedUpdate<Counted>({
+    client: fake.client,
+    provider: 'Istio',
+    kind: VirtualService,
+    namespace: 'ns',
+    name: 'x',
+    change: setValue(5),
+  });
   assert.equal(result.changed, true);
   assert.equal(result.object.spec.value, 5);
   assert.deepEqual(fake.patches, [{ spec: { value: 5 }, metadata: { resourceVersion: '1' } }]);
@@ -48,14 +56,28 @@ test('writes once, guarded by the resourceVersion it read', async () => {
 
 test('writes nothing when the object is already right', async () => {
   const fake = fakeClient({});
-  const result = await guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(0) });
+  const result = await guardedUpdate<Counted>({
+    client: fake.client,
+    provider: 'Istio',
+    kind: VirtualService,
+    namespace: 'ns',
+    name: 'x',
+    change: setValue(0),
+  });
   assert.equal(result.changed, false);
   assert.equal(fake.patches.length, 0);
 });
 
 test('re-reads and retries after a conflict', async () => {
   const fake = fakeClient({ rivalWrites: 2 });
-  const result = await guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(7) });
+  const result = await guardedUpdate<Counted>({
+    client: fake.client,
+    provider: 'Istio',
+    kind: VirtualService,
+    namespace: 'ns',
+    name: 'x',
+    change: setValue(7),
+  });
   assert.equal(result.object.spec.value, 7);
   assert.equal(fake.patches.length, 3);
 });
@@ -63,7 +85,15 @@ test('re-reads and retries after a conflict', async () => {
 test('gives up with a Conflict TrafficError after the retries', async () => {
   const fake = fakeClient({ rivalWrites: 100 });
   await assert.rejects(
-    guardedUpdate<Counted>({ client: fake.client, provider: 'GatewayAPI', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(7), conflictRetries: 2 }),
+    guardedUpdate<Counted>({
+      client: fake.client,
+      provider: 'GatewayAPI',
+      kind: VirtualService,
+      namespace: 'ns',
+      name: 'x',
+      change: setValue(7),
+      conflictRetries: 2,
+    }),
     (err) => isTrafficError(err, 'Conflict') && err.message.startsWith('GatewayAPI: '),
   );
   assert.equal(fake.patches.length, 3);
@@ -85,7 +115,15 @@ test('a stale first read (a cache) costs one conflict, then reads from the API s
     cacheReads++;
     return structuredClone(stale) as unknown as T;
   };
-  const result = await guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(3), read });
+  const result = await guardedUpdate<Counted>({
+    client: fake.client,
+    provider: 'Istio',
+    kind: VirtualService,
+    namespace: 'ns',
+    name: 'x',
+    change: setValue(3),
+    read,
+  });
   assert.equal(result.object.spec.value, 3);
   assert.equal(cacheReads, 1);
   assert.equal(fake.patches.length, 2);

@@ -52,7 +52,8 @@ export async function guardedUpdate<T extends KubeObject>(update: GuardedUpdate<
   const { client, provider, kind, namespace, name } = update;
   const retries = update.conflictRetries ?? 5;
   for (let attempt = 0; ; attempt++) {
-    const current = attempt > 0 ? await client.get<T>(kind, namespace, name) : (update.current ?? (await (update.read ?? client.get)<T>(kind, namespace, name)));
+    const current =
+      attempt > 0 ? await client.get<T>(kind, namespace, name) : (update.current ?? (await (update.read ?? client.get)<T>(kind, namespace, name)));
     if (!current) throw new TrafficError(provider, 'NotFound', `${kind.kind} ${namespace}/${name} not found`);
     const patch = update.change(current);
     if (patch === undefined) return { object: current, changed: false };

@@ -2,15 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WebApp } from '../api/webapp.ts';
 import type { Deployment, PodSpec, PodTemplateSpec } from '../runtime/core-types.ts';
-import {
-  buildConfigMap,
-  buildDeployment,
-  buildService,
-  childNames,
-  ConfigHashAnnotation,
-  configHash,
-  imageOf,
-} from './children.ts';
+import { buildConfigMap, buildDeployment, buildService, childNames, ConfigHashAnnotation, configHash, imageOf } from './children.ts';
 
 function webapp(spec: Partial<WebApp['spec']> = {}): WebApp {
   return {
@@ -22,7 +14,6 @@ function webapp(spec: Partial<WebApp['spec']> = {}): WebApp {
 }
 
 const inputs = { image: 'shop:1', replicas: 2 };
-
 
 /** The pod spec buildDeployment made (it always makes one). */
 function podSpecOf(deployment: Deployment): PodSpec {
@@ -57,7 +48,12 @@ test('a WebApp without a uid cannot own children', () => {
 });
 
 test('env goes into the ConfigMap and reaches the container through envFrom', () => {
-  const app = webapp({ env: [{ name: 'MODE', value: 'fast' }, { name: 'LEVEL', value: '3' }] });
+  const app = webapp({
+    env: [
+      { name: 'MODE', value: 'fast' },
+      { name: 'LEVEL', value: '3' },
+    ],
+  });
   assert.deepEqual(buildConfigMap(app).data, { MODE: 'fast', LEVEL: '3' });
   const container = podSpecOf(buildDeployment(app, inputs)).containers[0]!;
   assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'shop-config' } }]);
@@ -65,12 +61,26 @@ test('env goes into the ConfigMap and reaches the container through envFrom', ()
 });
 
 test('the config hash changes with any key or value, not with the order of the env list', () => {
-  const hashOf = (env: { name: string; value: string }[]) =>
-    templateMetaOf(buildDeployment(webapp({ env }), inputs)).annotations![ConfigHashAnnotation];
-  const a = hashOf([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+  const hashOf = (env: { name: string; value: string }[]) => templateMetaOf(buildDeployment(webapp({ env }), inputs)).annotations![ConfigHashAnnotation];
+  const a = hashOf([
+    { name: 'A', value: '1' },
+    { name: 'B', value: '2' },
+  ]);
   assert.match(a!, /^[0-9a-f]{64}$/);
-  assert.equal(hashOf([{ name: 'B', value: '2' }, { name: 'A', value: '1' }]), a);
-  assert.notEqual(hashOf([{ name: 'A', value: '1' }, { name: 'B', value: '3' }]), a);
+  assert.equal(
+    hashOf([
+      { name: 'B', value: '2' },
+      { name: 'A', value: '1' },
+    ]),
+    a,
+  );
+  assert.notEqual(
+    hashOf([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '3' },
+    ]),
+    a,
+  );
   assert.notEqual(hashOf([{ name: 'A', value: '1' }]), a);
   assert.equal(configHash({}), configHash({}));
 });

@@ -50,11 +50,23 @@ test('a first reconcile creates the three children and says Creating', async () 
   const events: EventInput[] = [];
   const action = await reconcileWebApp(webapp(), contextFor(client, events));
   assert.deepEqual(action, { kind: 'await-change' });
-  assert.deepEqual(client.objects(kinds.Deployment).map((d) => d.metadata.name), ['shop']);
-  assert.deepEqual(client.objects(kinds.Service).map((d) => d.metadata.name), ['shop']);
-  assert.deepEqual(client.objects(kinds.ConfigMap).map((d) => d.metadata.name), ['shop-config']);
+  assert.deepEqual(
+    client.objects(kinds.Deployment).map((d) => d.metadata.name),
+    ['shop'],
+  );
+  assert.deepEqual(
+    client.objects(kinds.Service).map((d) => d.metadata.name),
+    ['shop'],
+  );
+  assert.deepEqual(
+    client.objects(kinds.ConfigMap).map((d) => d.metadata.name),
+    ['shop-config'],
+  );
   assert.equal(webapp().status?.phase, 'Creating');
-  assert.deepEqual(events.map((e) => e.reason), ['Created', 'Created', 'Created', 'Creating']);
+  assert.deepEqual(
+    events.map((e) => e.reason),
+    ['Created', 'Created', 'Created', 'Creating'],
+  );
   // Pending was written first, before any child.
   const statusWrites = client.writes.filter((w) => w.startsWith('APPLY WebApp'));
   assert.equal(statusWrites.length, 2, client.writes.join(', '));
@@ -106,7 +118,10 @@ test('a child name taken by an object the WebApp does not control is a NameConfl
 
 test("someone else's CanaryDeployment of the same name is left alone by a WebApp without spec.release", async () => {
   const { client, webapp } = await setup();
-  await client.create(CanaryDeploymentKind, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
+  await client.create(CanaryDeploymentKind, {
+    metadata: { name: 'shop', namespace: 'ns', uid: 'other' },
+    spec: { targetDeployment: 'shop', canaryVersion: 'x:2' },
+  } as KubeObject);
   await reconcileWebApp(webapp(), contextFor(client, []));
   assert.equal(client.objects(CanaryDeploymentKind).length, 1, 'not deleted');
   assert.equal(webapp().status?.phase, 'Creating');
@@ -115,6 +130,9 @@ test("someone else's CanaryDeployment of the same name is left alone by a WebApp
 test('with spec.release, a CanaryDeployment of the same name the WebApp does not control is a NameConflict', async () => {
   const { client, webapp } = await setup();
   await client.patch(WebAppKind, 'ns', 'shop', { spec: { release: {} } }, 'merge');
-  await client.create(CanaryDeploymentKind, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
+  await client.create(CanaryDeploymentKind, {
+    metadata: { name: 'shop', namespace: 'ns', uid: 'other' },
+    spec: { targetDeployment: 'shop', canaryVersion: 'x:2' },
+  } as KubeObject);
   await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => err instanceof TerminalError && err.reason === 'NameConflict');
 });

@@ -32,7 +32,7 @@ import { apiVersionOf } from '../runtime/kinds.ts';
 import type { Store } from '../runtime/store.ts';
 import { inSpan } from '../tracing/span.ts';
 import { buildChildren, childNames, configData, configHash, isOwnedBy } from './children.ts';
-import type { Deployment, } from '../runtime/core-types.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import { planRelease, type CanaryAction } from './release.ts';
 import { failedStatus, nextStatus, pendingStatus, retryingStatus, transitionEvents, type Failure } from './status.ts';
 import { validateWebApp } from './validate.ts';
@@ -106,9 +106,7 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
     await applyChild(webapp, ctx, kinds.ConfigMap, children.configMap, stores.configMap, current.configMap);
     deployment = await applyChild(webapp, ctx, kinds.Deployment, children.deployment, stores.deployment, current.deployment);
     await applyChild(webapp, ctx, kinds.Service, children.service, stores.service, current.service);
-    await inSpan('webapp.release', { 'codedance.release.action': plan.canary.kind }, () =>
-      syncCanary(webapp, ctx, plan.canary, stores.canary, ownCanary),
-    );
+    await inSpan('webapp.release', { 'codedance.release.action': plan.canary.kind }, () => syncCanary(webapp, ctx, plan.canary, stores.canary, ownCanary));
   } catch (err) {
     const invalid = apiErrorOf(err);
     if (invalid && invalid.statusCode === 422) {

@@ -6,7 +6,13 @@ import { buildDeployment } from './children.ts';
 import { buildCanary, planRelease } from './release.ts';
 
 const policy: NonNullable<WebApp['spec']['release']> = {
-  strategy: { type: 'Linear', steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] },
+  strategy: {
+    type: 'Linear',
+    steps: [
+      { weight: 50, pause: '1s' },
+      { weight: 100, pause: '0s' },
+    ],
+  },
   analysis: { interval: '5s' },
 };
 
@@ -24,7 +30,10 @@ function running(image: string) {
   return buildDeployment(webapp(image), { image, replicas: 3 });
 }
 
-function canary(version: string, status?: { phase: NonNullable<CanaryDeployment['status']>['phase']; releaseVersion?: string; message?: string }): CanaryDeployment {
+function canary(
+  version: string,
+  status?: { phase: NonNullable<CanaryDeployment['status']>['phase']; releaseVersion?: string; message?: string },
+): CanaryDeployment {
   const cd = buildCanary(webapp(version));
   cd.metadata.generation = 1;
   if (status) cd.status = { observedGeneration: 1, releaseVersion: status.releaseVersion ?? version, phase: status.phase, message: status.message };

@@ -36,10 +36,7 @@ export type ReleaseOutcome =
   | 'failed';
 
 /** What to do with the WebApp's CanaryDeployment. */
-export type CanaryAction =
-  | { kind: 'none' }
-  | { kind: 'apply'; object: CanaryDeployment }
-  | { kind: 'delete'; reason: string };
+export type CanaryAction = { kind: 'none' } | { kind: 'apply'; object: CanaryDeployment } | { kind: 'delete'; reason: string };
 
 export interface ReleasePlan {
   /** Image to apply to the Deployment (and to record as `status.image`). */

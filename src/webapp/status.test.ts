@@ -57,7 +57,14 @@ test('Creating until the first rollout completes, then Running with Ready True',
   assert.equal(running.readyReplicas, 2);
   assert.equal(running.image, 'shop:2');
   assert.equal(running.configHash, 'h');
-  assert.deepEqual(condition(running, 'Ready'), { type: 'Ready', status: 'True', reason: 'Available', message: '2/2 replicas ready, running shop:2', lastTransitionTime: '2026-01-01T00:05:00Z', observedGeneration: 3 });
+  assert.deepEqual(condition(running, 'Ready'), {
+    type: 'Ready',
+    status: 'True',
+    reason: 'Available',
+    message: '2/2 replicas ready, running shop:2',
+    lastTransitionTime: '2026-01-01T00:05:00Z',
+    observedGeneration: 3,
+  });
   assert.equal(condition(running, 'Degraded')?.status, 'False');
   // Degraded did not change status: its transition time stays.
   assert.equal(condition(running, 'Degraded')?.lastTransitionTime, '2026-01-01T00:00:00Z');
@@ -72,7 +79,12 @@ test('a later rollout keeps Running with Ready False and Progressing True', () =
 
 test('a release in flight and a failed one are reported, the failure as Degraded', () => {
   const release = { name: 'shop', version: 'shop:2', phase: 'Progressing', message: 'step 1/3' };
-  const inFlight = nextStatus(webapp({ phase: 'Running' }), { deployment: done, plan: { ...plan, image: 'shop:1', outcome: 'in-flight', status: release }, configHash: 'h', now });
+  const inFlight = nextStatus(webapp({ phase: 'Running' }), {
+    deployment: done,
+    plan: { ...plan, image: 'shop:1', outcome: 'in-flight', status: release },
+    configHash: 'h',
+    now,
+  });
   assert.equal(inFlight.phase, 'Running');
   assert.equal(inFlight.image, 'shop:1');
   assert.deepEqual(inFlight.release, release);
@@ -94,11 +106,18 @@ test('a release in flight and a failed one are reported, the failure as Degraded
     lastTransitionTime: '2026-01-01T00:00:00Z',
     observedGeneration: 3,
   });
-  assert.deepEqual(transitionEvents(inFlight, failed).map((e) => [e.type, e.reason]), [['Warning', 'ReleaseFailed']]);
+  assert.deepEqual(
+    transitionEvents(inFlight, failed).map((e) => [e.type, e.reason]),
+    [['Warning', 'ReleaseFailed']],
+  );
 });
 
 test('Failed keeps what is known of the running app and says why on every condition', () => {
-  const status = failedStatus(webapp({ phase: 'Running', image: 'shop:1', readyReplicas: 2 }), { reason: 'NameConflict', message: 'Deployment shop exists' }, now);
+  const status = failedStatus(
+    webapp({ phase: 'Running', image: 'shop:1', readyReplicas: 2 }),
+    { reason: 'NameConflict', message: 'Deployment shop exists' },
+    now,
+  );
   assert.equal(status.phase, 'Failed');
   assert.equal(status.image, 'shop:1');
   assert.equal(status.readyReplicas, 2);
@@ -115,11 +134,23 @@ test('a retry says so and leaves Pending while nothing was created', () => {
 
 test('Events mark phase transitions and release milestones, once each', () => {
   const creating: WebAppStatus = { phase: 'Creating', message: 'creating' };
-  assert.deepEqual(transitionEvents(undefined, creating).map((e) => e.reason), ['Creating']);
-  assert.deepEqual(transitionEvents(creating, { phase: 'Running' }).map((e) => e.reason), ['Running']);
+  assert.deepEqual(
+    transitionEvents(undefined, creating).map((e) => e.reason),
+    ['Creating'],
+  );
+  assert.deepEqual(
+    transitionEvents(creating, { phase: 'Running' }).map((e) => e.reason),
+    ['Running'],
+  );
   assert.deepEqual(transitionEvents({ phase: 'Running' }, { phase: 'Running' }), []);
   const started: WebAppStatus = { phase: 'Running', release: { name: 'shop', version: 'shop:2', phase: 'Pending' } };
-  assert.deepEqual(transitionEvents({ phase: 'Running' }, started).map((e) => e.reason), ['ReleaseStarted']);
+  assert.deepEqual(
+    transitionEvents({ phase: 'Running' }, started).map((e) => e.reason),
+    ['ReleaseStarted'],
+  );
   assert.deepEqual(transitionEvents(started, { ...started, release: { ...started.release!, phase: 'Progressing' } }), []);
-  assert.deepEqual(transitionEvents(started, { ...started, release: { ...started.release!, phase: 'Completed' } }).map((e) => e.reason), ['ReleaseCompleted']);
+  assert.deepEqual(
+    transitionEvents(started, { ...started, release: { ...started.release!, phase: 'Completed' } }).map((e) => e.reason),
+    ['ReleaseCompleted'],
+  );
 });

@@ -123,7 +123,11 @@ export function nextStatus(webapp: WebApp, seen: Observation): WebAppStatus {
     readyReplicas: rollout.ready,
     image: plan.image,
     configHash: seen.configHash,
-    conditions: mergeConditions(previous?.conditions, [ready, progressing, degraded].map((c) => withGeneration(c, generation)), seen.now),
+    conditions: mergeConditions(
+      previous?.conditions,
+      [ready, progressing, degraded].map((c) => withGeneration(c, generation)),
+      seen.now,
+    ),
   };
   if (generation !== undefined) status.observedGeneration = generation;
   if (release) status.release = release;

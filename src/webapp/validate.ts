@@ -22,9 +22,7 @@ export function validateWebApp(webapp: WebApp): string[] {
   const problems: string[] = [];
   const name = webapp.metadata.name ?? '';
   if (name.length > 63 || !Dns1035Label.test(name)) {
-    problems.push(
-      `name "${name}" cannot name the WebApp's Service: use at most 63 lower-case letters, digits and '-', starting with a letter`,
-    );
+    problems.push(`name "${name}" cannot name the WebApp's Service: use at most 63 lower-case letters, digits and '-', starting with a letter`);
   }
   let bytes = 0;
   for (const [key, value] of Object.entries(configData(webapp))) bytes += Buffer.byteLength(key) + Buffer.byteLength(value);

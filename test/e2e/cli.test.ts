@@ -35,7 +35,11 @@ async function codedance(...args: string[]): Promise<Run> {
 test('Manual release promoted through the CLI, step by step; mistakes exit non-zero with a reason', { timeout: 180_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { type: 'Manual', steps: [{ weight: 30 }, { weight: 70 }] } });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: { type: 'Manual', steps: [{ weight: 30 }, { weight: 70 }] },
+  });
   await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.stepLabel === '1/2', { describe: 'step 1 reached', timeoutMs: 60_000 });
 
   const get = await codedance('get', '-n', ns);
@@ -77,7 +81,16 @@ test('Manual release promoted through the CLI, step by step; mistakes exit non-z
 test('abort rolls back and says so; retry starts again; promote --full skips to the end', { timeout: 180_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 4 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] } });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
+  });
   await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary'))?.spec?.replicas === 2, { describe: 'canary at 2 of 4', timeoutMs: 60_000 });
 
   const abort = await codedance('abort', 'myapp', '-n', ns);
@@ -97,13 +110,25 @@ test('abort rolls back and says so; retry starts again; promote --full skips to 
   assert.equal(full.code, 0, full.stderr);
   const done = await waitPhase(admin, ns, 'myapp', 'Completed', 60_000);
   const events = (done.status?.history ?? []).map((h) => h.event);
-  assert.deepEqual(events.filter((e) => ['Started', 'Aborted', 'Retried', 'Promoting', 'Completed'].includes(e)), ['Started', 'Aborted', 'Retried', 'Promoting', 'Completed']);
+  assert.deepEqual(
+    events.filter((e) => ['Started', 'Aborted', 'Retried', 'Promoting', 'Completed'].includes(e)),
+    ['Started', 'Aborted', 'Retried', 'Promoting', 'Completed'],
+  );
 });
 
 test('pause and resume; status --watch follows the release until it ends', { timeout: 180_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '1s' }] } });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '1s' },
+      ],
+    },
+  });
   await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.phase === 'Progressing', { describe: 'Progressing', timeoutMs: 60_000 });
   const watch = codedance('status', 'myapp', '-n', ns, '--watch');
   const pause = await codedance('pause', 'myapp', '-n', ns);

@@ -76,7 +76,8 @@ export function installDashboardApi(admin: KubeClient): Promise<void> {
 /** Waits until the CRD `name` is Established, so the first request for its kind succeeds. */
 export async function crdEstablished(admin: KubeClient, name: string): Promise<void> {
   await waitFor(
-    async () => (await admin.get<Crd>(kinds.CustomResourceDefinition, undefined, name))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+    async () =>
+      (await admin.get<Crd>(kinds.CustomResourceDefinition, undefined, name))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
     { timeoutMs: 30_000, describe: `CRD ${name} Established` },
   );
 }
@@ -103,7 +104,10 @@ async function applyCrds(admin: KubeClient, crds: Crd[], options: { replace: boo
           // Some API server versions estimate a messageExpression's cost over budget; the
           // rules themselves (and their static messages) are what releases depend on.
           if (!(err instanceof KubeApiError) || !err.message.includes('messageExpression')) {
-            throw new Error(`installing CRD ${name} failed (npm test installs every CRD; on a dev cluster apply deploy/crds and $CODEDANCE_HOME/crds): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+            throw new Error(
+              `installing CRD ${name} failed (npm test installs every CRD; on a dev cluster apply deploy/crds and $CODEDANCE_HOME/crds): ${err instanceof Error ? err.message : String(err)}`,
+              { cause: err },
+            );
           }
           await admin.apply(kinds.CustomResourceDefinition, withoutMessageExpressions(crd), { fieldManager });
         }

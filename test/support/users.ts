@@ -29,7 +29,10 @@ let folder: Promise<string> | undefined;
 export async function testUser(name: LocalUser): Promise<TestUser> {
   const cluster = await testCluster();
   const token = await localUserToken(cluster.stateDir, name);
-  if (!token) throw new Error(`the cluster in ${cluster.stateDir} has no user ${name}: it was made before local users existed; recreate it (codedance cluster down, then up)`);
+  if (!token)
+    throw new Error(
+      `the cluster in ${cluster.stateDir} has no user ${name}: it was made before local users existed; recreate it (codedance cluster down, then up)`,
+    );
   const admin = loadKubeConfig({ path: cluster.kubeconfigPath });
   folder ??= mkdtemp(join(tmpdir(), 'codedance-users-'));
   const kubeconfigPath = join(await folder, `${name}.kubeconfig`);
@@ -43,7 +46,8 @@ export async function testUser(name: LocalUser): Promise<TestUser> {
   const probe = await client();
   try {
     const seen = await whoAmI(probe);
-    if (seen !== name) throw new Error(`the API server does not know user ${name}'s token (it says ${seen ?? 'nothing'}): restart the cluster so it reads the token file again`);
+    if (seen !== name)
+      throw new Error(`the API server does not know user ${name}'s token (it says ${seen ?? 'nothing'}): restart the cluster so it reads the token file again`);
   } finally {
     await probe.close();
   }

@@ -38,7 +38,16 @@ export function prometheusBuild(): ComponentBuild {
       await mkdir(gobin, { recursive: true });
       await runCommand(
         ctx.go.go,
-        ['install', '-v', ...goBuildFlags, '-tags', prometheusTags, '-ldflags', prometheusLdflags(), `github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion}`],
+        [
+          'install',
+          '-v',
+          ...goBuildFlags,
+          '-tags',
+          prometheusTags,
+          '-ldflags',
+          prometheusLdflags(),
+          `github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion}`,
+        ],
         { cwd: ctx.workDir, env: { ...ctx.go.env, GOBIN: gobin }, logPath: ctx.logPath, onLine: ctx.onLine },
       );
       await rename(join(gobin, 'prometheus'), ctx.output);

@@ -62,7 +62,7 @@ function timeOf(iso: string | undefined): string {
 }
 
 function renderStep(step: StepView, index: number): HTMLElement {
-  const hint = step.approval ? 'approval' : step.pause ?? '';
+  const hint = step.approval ? 'approval' : (step.pause ?? '');
   return el('div', { class: `step ${step.state}`, title: `step ${index + 1}` }, `${step.weight}%`, el('small', {}, hint));
 }
 
@@ -152,7 +152,13 @@ function renderRelease(view: ReleaseView): HTMLElement {
   const card = el('article', { class: 'release', id: `release-${keyOf(view)}` });
   if (view.malformed !== undefined) {
     card.append(
-      el('div', { class: 'release-head' }, el('h2', {}, view.name), el('span', { class: 'ns' }, view.namespace), el('span', { class: 'badge Malformed' }, 'Malformed')),
+      el(
+        'div',
+        { class: 'release-head' },
+        el('h2', {}, view.name),
+        el('span', { class: 'ns' }, view.namespace),
+        el('span', { class: 'badge Malformed' }, 'Malformed'),
+      ),
       el('p', { class: 'message' }, view.message ?? view.malformed),
     );
     return card;
@@ -193,7 +199,9 @@ function renderSummary(): void {
   const counts: Record<string, number> = { Total: releases.size };
   for (const view of releases.values()) counts[view.phase] = (counts[view.phase] ?? 0) + 1;
   summary.replaceChildren(
-    ...['Total', 'Progressing', 'Paused', 'Completed', 'Failed'].map((name) => el('div', { class: 'stat' }, el('b', {}, String(counts[name] ?? 0)), el('span', {}, name))),
+    ...['Total', 'Progressing', 'Paused', 'Completed', 'Failed'].map((name) =>
+      el('div', { class: 'stat' }, el('b', {}, String(counts[name] ?? 0)), el('span', {}, name)),
+    ),
   );
 }
 

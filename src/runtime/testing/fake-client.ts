@@ -70,7 +70,7 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
     object.apiVersion = apiVersionOf(kind);
     object.kind = kind.kind;
     // An object being deleted goes once its last finalizer is gone.
-    if (object.metadata.deletionTimestamp && !(object.metadata.finalizers?.length)) {
+    if (object.metadata.deletionTimestamp && !object.metadata.finalizers?.length) {
       data.delete(key(kind, object.metadata.namespace, object.metadata.name ?? ''));
       writes.push(`${verb} ${kind.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`);
       emit(kind, 'DELETED', object);
@@ -112,7 +112,9 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
       return {
         async *[Symbol.asyncIterator]() {
           while (!signal?.aborted) {
-            const next = log.find((e) => e.rv > cursor && e.kindKey === kindKey(kind) && (!opts.namespace || (e.event.object as KubeObject).metadata.namespace === opts.namespace));
+            const next = log.find(
+              (e) => e.rv > cursor && e.kindKey === kindKey(kind) && (!opts.namespace || (e.event.object as KubeObject).metadata.namespace === opts.namespace),
+            );
             if (next) {
               cursor = next.rv;
               yield copy(next.event) as WatchEvent<T>;
@@ -203,7 +205,10 @@ type JsonOp = { op: 'add' | 'remove' | 'replace' | 'test'; path: string; value?:
 
 function jsonPatch(target: KubeObject, ops: JsonOp[]): KubeObject {
   for (const op of ops) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop() ?? '';
     let parent: unknown = target;
     for (const p of parts) parent = (parent as Record<string, unknown>)[p];

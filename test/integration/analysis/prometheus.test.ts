@@ -14,7 +14,12 @@ import type { CanaryDeployment, TrafficSpec } from '../../../src/api/canary-depl
 import { analyze } from '../../../src/analysis/analyzer.ts';
 import { createPrometheusClient } from '../../../src/analysis/prometheus.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
-import { Deployment as DeploymentKind, HTTPRoute as HTTPRouteKind, Ingress as IngressKind, VirtualService as VirtualServiceKind } from '../../../src/runtime/kinds.ts';
+import {
+  Deployment as DeploymentKind,
+  HTTPRoute as HTTPRouteKind,
+  Ingress as IngressKind,
+  VirtualService as VirtualServiceKind,
+} from '../../../src/runtime/kinds.ts';
 import { startSimulator } from '../../../src/sim/simulator.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { ensureTrafficCrds } from '../../support/controller.ts';
@@ -27,7 +32,11 @@ function deployment(namespace: string, name: string, version: string): KubeObjec
   const labels = { app: name, version };
   return {
     metadata: { namespace, name },
-    spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `example/web:${version}` }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `example/web:${version}` }] } },
+    },
   } as KubeObject;
 }
 
@@ -49,17 +58,40 @@ async function createRouting(client: KubeClient, namespace: string, provider: No
     case 'Istio':
       await client.create(VirtualServiceKind, {
         metadata: { namespace, name: 'web' },
-        spec: { hosts: ['web'], http: [{ route: [{ destination: { host: 'web', subset: 'stable' }, weight: 50 }, { destination: { host: 'web', subset: 'canary' }, weight: 50 }] }] },
+        spec: {
+          hosts: ['web'],
+          http: [
+            {
+              route: [
+                { destination: { host: 'web', subset: 'stable' }, weight: 50 },
+                { destination: { host: 'web', subset: 'canary' }, weight: 50 },
+              ],
+            },
+          ],
+        },
       } as KubeObject);
       return { provider, istio: { virtualService: 'web' } };
     case 'Nginx':
       await client.create(IngressKind, ingress(namespace, 'web', 'web'));
-      await client.create(IngressKind, ingress(namespace, 'web-canary', 'web-canary', { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '50' }));
+      await client.create(
+        IngressKind,
+        ingress(namespace, 'web-canary', 'web-canary', { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '50' }),
+      );
       return { provider, nginx: { ingress: 'web' } };
     case 'GatewayAPI':
       await client.create(HTTPRouteKind, {
         metadata: { namespace, name: 'web' },
-        spec: { parentRefs: [{ name: 'gateway' }], rules: [{ backendRefs: [{ name: 'web', port: 80, weight: 50 }, { name: 'web-canary', port: 80, weight: 50 }] }] },
+        spec: {
+          parentRefs: [{ name: 'gateway' }],
+          rules: [
+            {
+              backendRefs: [
+                { name: 'web', port: 80, weight: 50 },
+                { name: 'web-canary', port: 80, weight: 50 },
+              ],
+            },
+          ],
+        },
       } as KubeObject);
       return { provider, gatewayAPI: { httpRoute: 'web' } };
   }

@@ -33,7 +33,13 @@ async function app(admin: Parameters<typeof createApp>[0], ns: string): Promise<
 
 async function simulator(t: { after: (fn: () => Promise<void>) => void }, ns: string) {
   const cluster = await testCluster();
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps: 200, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
+  const sim = await startSimulator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    namespaces: [ns],
+    rps: 200,
+    tickMs: 500,
+    scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` },
+  });
   t.after(() => sim.stop());
   return sim;
 }
@@ -45,7 +51,12 @@ test('analysis gates each step: a healthy canary completes with every run record
   await createRelease(admin, ns, 'myapp', {
     targetDeployment: 'myapp',
     canaryVersion: 'myapp:v2',
-    strategy: { steps: [{ weight: 30, pause: '3s' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 30, pause: '3s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
     analysis,
     metrics,
@@ -54,9 +65,15 @@ test('analysis gates each step: a healthy canary completes with every run record
   const last = done.status?.analysis?.last;
   assert.ok(last, 'the last analysis is in status');
   assert.equal(last.decision, 'Continue');
-  assert.ok(last.metrics.some((m) => m.name.toLowerCase().includes('success') && typeof m.value === 'number'), JSON.stringify(last.metrics));
+  assert.ok(
+    last.metrics.some((m) => m.name.toLowerCase().includes('success') && typeof m.value === 'number'),
+    JSON.stringify(last.metrics),
+  );
   const events = await admin.list<KubeEvent>(kinds.Event, { namespace: ns });
-  assert.ok(events.items.some((e) => e.reason === 'AnalysisHealthy'), 'analyses are Events');
+  assert.ok(
+    events.items.some((e) => e.reason === 'AnalysisHealthy'),
+    'analyses are Events',
+  );
   assert.equal(imageOf(await getDeployment(admin, ns, 'myapp')), 'myapp:v2');
 });
 
@@ -67,12 +84,20 @@ test('a failing canary is rolled back as soon as analysis says so, mid-pause', {
   await createRelease(admin, ns, 'myapp', {
     targetDeployment: 'myapp',
     canaryVersion: 'myapp:v2',
-    strategy: { steps: [{ weight: 40, pause: '10m' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 40, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
     analysis,
     metrics,
   });
-  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.analysis?.last?.decision === 'Continue', { describe: 'a healthy analysis first', timeoutMs: 90_000 });
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.analysis?.last?.decision === 'Continue', {
+    describe: 'a healthy analysis first',
+    timeoutMs: 90_000,
+  });
   sim.setProfile({ namespace: ns, name: 'myapp', version: 'canary', errorRate: 0.5 });
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);
   assert.equal(failed.status?.reason, 'MetricsFailed');
@@ -88,15 +113,23 @@ test('an unreachable Prometheus holds the release with a condition, then rolls i
   await createRelease(admin, ns, 'myapp', {
     targetDeployment: 'myapp',
     canaryVersion: 'myapp:v2',
-    strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 50, pause: '1s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     analysis: { ...analysis, unreachableTimeout: '6s' },
     metrics: { ...metrics, provider: { address: 'http://127.0.0.1:1', timeout: '500ms' } },
   });
-  const held = await waitFor(async () => {
-    const cd = await getRelease(admin, ns, 'myapp');
-    const healthy = cd?.status?.conditions?.find((c) => c.type === 'Healthy');
-    return healthy?.reason === 'PrometheusUnreachable' ? cd : undefined;
-  }, { describe: 'Healthy=Unknown PrometheusUnreachable', timeoutMs: 60_000 });
+  const held = await waitFor(
+    async () => {
+      const cd = await getRelease(admin, ns, 'myapp');
+      const healthy = cd?.status?.conditions?.find((c) => c.type === 'Healthy');
+      return healthy?.reason === 'PrometheusUnreachable' ? cd : undefined;
+    },
+    { describe: 'Healthy=Unknown PrometheusUnreachable', timeoutMs: 60_000 },
+  );
   assert.equal(held.status?.currentStepIndex, 0, 'held on step 1 although its 1s pause is over');
   assert.match(held.status?.conditions?.find((c) => c.type === 'Healthy')?.message ?? '', /unreachable/i);
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 60_000);

@@ -26,7 +26,6 @@ import { testCluster } from '../../support/cluster.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, keepLog, names, releaseEnv, waitFor, waitPhase } from './support.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-
 interface KubeEvent extends KubeObject {
   reason?: string;
   type?: string;
@@ -58,7 +57,7 @@ async function eventsOf(admin: KubeClient, ns: string, name: string): Promise<Ku
   return (await admin.list<KubeEvent>(kinds.Event, { namespace: ns })).items.filter((e) => e.regarding?.name === name);
 }
 
-test('20 releases on a Prometheus that never answers delay neither a crash rollback nor another release\'s steps', { timeout: 300_000 }, async (t) => {
+test("20 releases on a Prometheus that never answers delay neither a crash rollback nor another release's steps", { timeout: 300_000 }, async (t) => {
   const silent = await silentServer(t);
   const { admin, ns, controller } = await releaseEnv(t, { args: ['--allowed-prometheus-url', silent.url] });
   keepLog(t, controller);
@@ -72,16 +71,24 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
       createRelease(admin, ns, app, {
         targetDeployment: app,
         canaryVersion: `${app}:v2`,
-        strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] },
+        strategy: {
+          steps: [
+            { weight: 50, pause: '1s' },
+            { weight: 100, pause: '0s' },
+          ],
+        },
         analysis: { interval: '1s', unreachableTimeout: '10m' },
         metrics: { provider: { address: silent.url, timeout: '30s' }, successRate: { threshold: 95 }, errorRate: { threshold: 5 } },
       }),
     ),
   );
-  await waitFor(async () => {
-    const phases = await Promise.all(stalled.map(async (app) => (await getRelease(admin, ns, app))?.status?.phase));
-    return phases.every((p) => p === 'Progressing');
-  }, { describe: 'the 20 stalled releases on their first step', timeoutMs: 120_000 });
+  await waitFor(
+    async () => {
+      const phases = await Promise.all(stalled.map(async (app) => (await getRelease(admin, ns, app))?.status?.phase));
+      return phases.every((p) => p === 'Progressing');
+    },
+    { describe: 'the 20 stalled releases on their first step', timeoutMs: 120_000 },
+  );
   // Their rounds are due one interval later: wait until every one of them holds a connection.
   await waitFor(() => silent.connections() >= stalled.length, { describe: 'an analysis round of each stalled release in flight', timeoutMs: 30_000 });
 
@@ -92,12 +99,24 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
     metadata: { name: 'stepper', namespace: ns },
     spec: { hosts: ['stepper'], http: [{ name: 'primary', route: [{ destination: { host: 'stepper' } }] }] },
   });
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps: 50, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
+  const sim = await startSimulator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    namespaces: [ns],
+    rps: 50,
+    tickMs: 500,
+    scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` },
+  });
   t.after(() => sim.stop());
   await createRelease(admin, ns, 'stepper', {
     targetDeployment: 'stepper',
     canaryVersion: 'stepper:v2',
-    strategy: { steps: [{ weight: 30, pause: '2s' }, { weight: 60, pause: '2s' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 30, pause: '2s' },
+        { weight: 60, pause: '2s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     traffic: { provider: 'Istio', istio: { virtualService: 'stepper' } },
     analysis: { interval: '1s', window: '10s', inconclusiveLimit: 30 },
     metrics: { successRate: { threshold: 95 }, errorRate: { threshold: 5 } },
@@ -106,7 +125,16 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
     admin,
     ns,
     'crasher',
-    { targetDeployment: 'crasher', canaryVersion: 'crasher:v2', strategy: { steps: [{ weight: 25, pause: '10m' }, { weight: 100, pause: '0s' }] } },
+    {
+      targetDeployment: 'crasher',
+      canaryVersion: 'crasher:v2',
+      strategy: {
+        steps: [
+          { weight: 25, pause: '10m' },
+          { weight: 100, pause: '0s' },
+        ],
+      },
+    },
     { [CanaryPodLabelsAnnotation]: JSON.stringify({ 'kwok.codedance.io/crash': 'true' }) },
   );
 
@@ -130,7 +158,9 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
   );
   const latency = crashedAt > 0 ? Date.now() - crashedAt : undefined;
   const inFlight = silent.connections();
-  t.diagnostic(`with 20 stalled releases: crash seen → all traffic on stable: ${latency === undefined ? 'not sampled (rolled back before a poll saw the crash)' : `${latency} ms`} (polled every 20ms); connections held by the silent Prometheus: ${inFlight}`);
+  t.diagnostic(
+    `with 20 stalled releases: crash seen → all traffic on stable: ${latency === undefined ? 'not sampled (rolled back before a poll saw the crash)' : `${latency} ms`} (polled every 20ms); connections held by the silent Prometheus: ${inFlight}`,
+  );
   console.log(`[isolation] crash seen -> 100% stable with 20 stalled releases: ${latency ?? 'n/a'} ms`);
   const crasher = await waitPhase(admin, ns, 'crasher', 'Failed', 30_000);
   assert.equal(crasher.status?.reason, 'PodCrashLoop');
@@ -150,7 +180,9 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
   }
 });
 
-test('a release naming a Prometheus the controller does not allow is refused, and rolled back if it changes to one mid-release', { timeout: 120_000 }, async (t) => {
+test('a release naming a Prometheus the controller does not allow is refused, and rolled back if it changes to one mid-release', {
+  timeout: 120_000,
+}, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'refused', { replicas: 2 });
   await createApp(admin, ns, 'moving', { replicas: 2 });
@@ -158,34 +190,52 @@ test('a release naming a Prometheus the controller does not allow is refused, an
   await createRelease(admin, ns, 'refused', {
     targetDeployment: 'refused',
     canaryVersion: 'refused:v2',
-    strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 50, pause: '1s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     analysis: { interval: '1s' },
     metrics: { ...metrics, provider: { address: 'http://prometheus.attacker.example:9090' } },
   });
-  const refused = await waitFor(async () => {
-    const cd = await getRelease(admin, ns, 'refused');
-    return accepted(cd)?.status === 'False' ? cd : undefined;
-  }, { describe: 'refused: Accepted=False', timeoutMs: 60_000 });
+  const refused = await waitFor(
+    async () => {
+      const cd = await getRelease(admin, ns, 'refused');
+      return accepted(cd)?.status === 'False' ? cd : undefined;
+    },
+    { describe: 'refused: Accepted=False', timeoutMs: 60_000 },
+  );
   const condition = accepted(refused);
   assert.equal(condition?.reason, 'PrometheusNotAllowed');
   assert.match(condition?.message ?? '', /spec\.metrics\.provider\.address.*not a Prometheus this controller may query.*--allowed-prometheus-url/);
   assert.equal(refused.status?.phase, undefined, 'the release never starts');
   assert.match(refused.status?.message ?? '', /does not start/);
-  await waitFor(async () => (await eventsOf(admin, ns, 'refused')).some((e) => e.type === 'Warning' && e.reason === 'PrometheusNotAllowed'), { describe: 'a PrometheusNotAllowed Warning Event' });
+  await waitFor(async () => (await eventsOf(admin, ns, 'refused')).some((e) => e.type === 'Warning' && e.reason === 'PrometheusNotAllowed'), {
+    describe: 'a PrometheusNotAllowed Warning Event',
+  });
   assert.ok(!(await names(admin, kinds.Deployment, ns)).includes('refused-canary'), 'no canary, so no traffic to it');
   // Fixed (back to the controller's own Prometheus): accepted, and the release starts.
   await admin.patch(CanaryDeploymentKind, ns, 'refused', { spec: { metrics: { provider: { address: null } } } }, 'merge');
-  const fixed = await waitFor(async () => {
-    const cd = await getRelease(admin, ns, 'refused');
-    return accepted(cd)?.status === 'True' && cd?.status?.phase !== undefined ? cd : undefined;
-  }, { describe: 'refused: Accepted=True and started once fixed', timeoutMs: 60_000 });
+  const fixed = await waitFor(
+    async () => {
+      const cd = await getRelease(admin, ns, 'refused');
+      return accepted(cd)?.status === 'True' && cd?.status?.phase !== undefined ? cd : undefined;
+    },
+    { describe: 'refused: Accepted=True and started once fixed', timeoutMs: 60_000 },
+  );
   assert.equal(accepted(fixed)?.reason, 'Accepted');
 
   // Allowed at first (the controller's own Prometheus), refused once the spec names another.
   await createRelease(admin, ns, 'moving', {
     targetDeployment: 'moving',
     canaryVersion: 'moving:v2',
-    strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     analysis: { interval: '1s', inconclusiveLimit: 100 },
     metrics,
   });
@@ -206,7 +256,12 @@ test('a notification URL to a cluster-internal address is refused; the release g
   await createRelease(admin, ns, 'myapp', {
     targetDeployment: 'myapp',
     canaryVersion: 'myapp:v2',
-    strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 50, pause: '1s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     notifications: [{ name: 'metadata', type: 'Webhook', url: 'http://169.254.169.254/latest/meta-data' }],
   });
   const done = await waitPhase(admin, ns, 'myapp', 'Completed', 90_000);
@@ -215,5 +270,8 @@ test('a notification URL to a cluster-internal address is refused; the release g
   assert.equal(condition?.reason, 'NotificationURLRefused');
   assert.match(condition?.message ?? '', /spec\.notifications\[0\]\.url: metadata: 169\.254\.169\.254 is a link-local address/);
   const events = await eventsOf(admin, ns, 'myapp');
-  assert.ok(events.some((e) => e.type === 'Warning' && e.reason === 'NotificationURLRefused'), 'a Warning Event says so');
+  assert.ok(
+    events.some((e) => e.type === 'Warning' && e.reason === 'NotificationURLRefused'),
+    'a Warning Event says so',
+  );
 });

@@ -24,10 +24,33 @@ test('a release notifies Started, Advanced, Completed; an abort notifies RolledB
     { name: 'good', type: 'Webhook' as const, url: `${good.url}/hook` },
     { name: 'broken', type: 'Webhook' as const, url: `${broken.url}/hook` },
   ];
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] }, notifications });
-  await createRelease(admin, ns, 'other', { targetDeployment: 'other', canaryVersion: 'other:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] }, notifications });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '1s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
+    notifications,
+  });
+  await createRelease(admin, ns, 'other', {
+    targetDeployment: 'other',
+    canaryVersion: 'other:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
+    notifications,
+  });
   await waitPhase(admin, ns, 'myapp', 'Completed', 90_000);
-  await waitFor(async () => (await admin.get<{ metadata: object; status?: { phase?: string } }>(CanaryDeploymentKind, ns, 'other'))?.status?.phase === 'Progressing', { describe: 'other Progressing', timeoutMs: 60_000 });
+  await waitFor(
+    async () => (await admin.get<{ metadata: object; status?: { phase?: string } }>(CanaryDeploymentKind, ns, 'other'))?.status?.phase === 'Progressing',
+    { describe: 'other Progressing', timeoutMs: 60_000 },
+  );
   await admin.patch(CanaryDeploymentKind, ns, 'other', { metadata: { annotations: { [CommandAnnotation]: 'abort:t1' } } }, 'merge');
   await waitPhase(admin, ns, 'other', 'Failed', 60_000);
 
@@ -35,7 +58,10 @@ test('a release notifies Started, Advanced, Completed; an abort notifies RolledB
     good.requests
       .filter((r) => r.body.includes(`"${release}"`))
       .map((r) => String(r.headers[EVENT_HEADER.toLowerCase()] ?? (JSON.parse(r.body) as { event?: string }).event));
-  await waitFor(async () => (await received('myapp')).includes('Completed') && (await received('other')).includes('RolledBack'), { describe: 'notifications delivered', timeoutMs: 30_000 });
+  await waitFor(async () => (await received('myapp')).includes('Completed') && (await received('other')).includes('RolledBack'), {
+    describe: 'notifications delivered',
+    timeoutMs: 30_000,
+  });
   assert.deepEqual(await received('myapp'), ['Started', 'Advanced', 'Completed']);
   assert.deepEqual(await received('other'), ['Started', 'RolledBack']);
   assert.ok(broken.requests.length >= 4, 'the failing receiver was tried too');

@@ -18,27 +18,56 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { Service } from '../../../src/canary/workloads.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
-import { createApp, createRelease, getDeployment, getRelease, keepLog, killHard, names, releaseEnv, startCanaryController, waitFor, waitPhase } from './support.ts';
+import {
+  createApp,
+  createRelease,
+  getDeployment,
+  getRelease,
+  keepLog,
+  killHard,
+  names,
+  releaseEnv,
+  startCanaryController,
+  waitFor,
+  waitPhase,
+} from './support.ts';
 import { conditionOf, virtualServiceCanaryWeight, waitCondition, waitWarning, watchPodlessCanaryTraffic } from './traffic-checks.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-const hold: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '10m' }, { weight: 100, pause: '0s' }] };
+const hold: CanaryDeploymentSpec['strategy'] = {
+  type: 'Linear',
+  steps: [
+    { weight: 20, pause: '10m' },
+    { weight: 100, pause: '0s' },
+  ],
+};
 const timeout = 180_000;
 
 function plainVirtualService(ns: string, name: string): VirtualService {
-  return { metadata: { name, namespace: ns }, spec: { hosts: ['myapp'], http: [{ name: 'primary', route: [{ destination: { host: 'myapp', port: { number: 80 } } }] }] } } as VirtualService;
+  return {
+    metadata: { name, namespace: ns },
+    spec: { hosts: ['myapp'], http: [{ name: 'primary', route: [{ destination: { host: 'myapp', port: { number: 80 } } }] }] },
+  } as VirtualService;
 }
 
 async function createIngress(admin: KubeClient, ns: string): Promise<void> {
   await admin.create<Ingress>(kinds.Ingress, {
     metadata: { name: 'web', namespace: ns },
-    spec: { ingressClassName: 'nginx', rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp', port: { number: 80 } } } }] } }] },
+    spec: {
+      ingressClassName: 'nginx',
+      rules: [
+        { host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp', port: { number: 80 } } } }] } },
+      ],
+    },
   });
 }
 
 /** A Service of the user's, named like one the release would make. */
 async function theirService(admin: KubeClient, ns: string, name: string): Promise<Service> {
-  return admin.create(kinds.Service, { metadata: { name, namespace: ns, labels: { team: 'payments' } }, spec: { selector: { app: 'payments' }, ports: [{ port: 80 }] } });
+  return admin.create(kinds.Service, {
+    metadata: { name, namespace: ns, labels: { team: 'payments' } },
+    spec: { selector: { app: 'payments' }, ports: [{ port: 80 }] },
+  });
 }
 
 async function assertRefusedService(admin: KubeClient, ns: string, theirs: Service): Promise<void> {
@@ -55,17 +84,22 @@ async function assertRefusedService(admin: KubeClient, ns: string, theirs: Servi
   assert.equal(cd.status?.currentWeight ?? 0, 0);
 }
 
-test('a <service>-canary Service that is not the release\'s is refused and left as it is', { timeout }, async (t) => {
+test("a <service>-canary Service that is not the release's is refused and left as it is", { timeout }, async (t) => {
   const { admin, ns, controller } = await releaseEnv(t);
   keepLog(t, controller);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await createIngress(admin, ns);
   const theirs = await theirService(admin, ns, 'myapp-canary');
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: hold, traffic: { provider: 'Nginx', nginx: { ingress: 'web' } } });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: hold,
+    traffic: { provider: 'Nginx', nginx: { ingress: 'web' } },
+  });
   await assertRefusedService(admin, ns, theirs);
 });
 
-test('a preview Service that is not the release\'s is refused and left as it is', { timeout }, async (t) => {
+test("a preview Service that is not the release's is refused and left as it is", { timeout }, async (t) => {
   const { admin, ns, controller } = await releaseEnv(t);
   keepLog(t, controller);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
@@ -87,15 +121,27 @@ async function istioAtStep1(t: Parameters<typeof releaseEnv>[0]) {
   keepLog(t, controller);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await admin.create(kinds.VirtualService, plainVirtualService(ns, 'myapp'));
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: hold, traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } } });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: hold,
+    traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
+  });
   await waitFor(async () => (await virtualServiceCanaryWeight(admin, ns, 'myapp')) === 20, { describe: 'step 1 at 20%', timeoutMs: 90_000 });
   const cd = await getRelease(admin, ns, 'myapp');
-  assert.deepEqual(cd?.status?.traffic, {
-    provider: 'Istio',
-    service: 'myapp',
-    istio: { virtualService: 'myapp' },
-    objects: [{ kind: 'VirtualService', name: 'myapp' }, { kind: 'DestinationRule', name: 'myapp' }],
-  }, 'the provider and its objects are recorded at the start');
+  assert.deepEqual(
+    cd?.status?.traffic,
+    {
+      provider: 'Istio',
+      service: 'myapp',
+      istio: { virtualService: 'myapp' },
+      objects: [
+        { kind: 'VirtualService', name: 'myapp' },
+        { kind: 'DestinationRule', name: 'myapp' },
+      ],
+    },
+    'the provider and its objects are recorded at the start',
+  );
   const sampler = watchPodlessCanaryTraffic(admin, ns, 'myapp', () => virtualServiceCanaryWeight(admin, ns, 'myapp'));
   return { admin, ns, sampler, controller };
 }
@@ -106,7 +152,14 @@ async function istioAtStep1(t: Parameters<typeof releaseEnv>[0]) {
  * traffic on stable, the routes plain again, the canary gone, and never traffic on a
  * podless canary.
  */
-async function assertStoppedClean(admin: KubeClient, ns: string, sampler: ReturnType<typeof watchPodlessCanaryTraffic>, reason: string, says: RegExp, eventReason = reason): Promise<void> {
+async function assertStoppedClean(
+  admin: KubeClient,
+  ns: string,
+  sampler: ReturnType<typeof watchPodlessCanaryTraffic>,
+  reason: string,
+  says: RegExp,
+  eventReason = reason,
+): Promise<void> {
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);
   assert.equal(failed.status?.reason, reason);
   assert.match(failed.status?.message ?? '', says);
@@ -152,11 +205,21 @@ test('deleted after its VirtualService name changed while the controller was dow
   await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { traffic: { istio: { virtualService: 'other' } } } }, 'merge');
   await admin.delete(CanaryDeploymentKind, ns, 'myapp');
   keepLog(t, await startCanaryController(t, ns));
-  await waitFor(async () => (await getRelease(admin, ns, 'myapp')) === undefined, { describe: 'the CanaryDeployment gone (finalizer done)', timeoutMs: 90_000 });
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp')) === undefined, {
+    describe: 'the CanaryDeployment gone (finalizer done)',
+    timeoutMs: 90_000,
+  });
   assert.equal(await virtualServiceCanaryWeight(admin, ns, 'myapp'), 0, 'the recorded VirtualService carries no canary share');
   const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'myapp');
-  assert.ok(vs?.spec.http?.every((r) => (r.route ?? []).every((d) => d.destination.subset === undefined)), 'and is back to plain host routes');
-  assert.equal((await admin.get<VirtualService>(kinds.VirtualService, ns, 'other'))?.metadata.resourceVersion, other.metadata.resourceVersion, 'the spec\'s new VirtualService was never written');
+  assert.ok(
+    vs?.spec.http?.every((r) => (r.route ?? []).every((d) => d.destination.subset === undefined)),
+    'and is back to plain host routes',
+  );
+  assert.equal(
+    (await admin.get<VirtualService>(kinds.VirtualService, ns, 'other'))?.metadata.resourceVersion,
+    other.metadata.resourceVersion,
+    "the spec's new VirtualService was never written",
+  );
   assert.ok(!(await names(admin, kinds.Deployment, ns)).includes('myapp-canary'), 'canary removed');
   const { violations, highest } = await sampler.stop();
   assert.equal(highest, 20);
@@ -175,12 +238,26 @@ test('a spec the controller cannot run mid-release (Istio, container renamed): s
   await assertStoppedClean(admin, ns, sampler, 'ContainerNotFound', /container sidecar not found in Deployment myapp.*all traffic went back to stable/);
 });
 
-test('a spec the controller cannot run mid-release (Replicas, BlueGreen): replicas back to stable, canary removed, Failed InvalidSpec', { timeout }, async (t) => {
+test('a spec the controller cannot run mid-release (Replicas, BlueGreen): replicas back to stable, canary removed, Failed InvalidSpec', {
+  timeout,
+}, async (t) => {
   const { admin, ns, controller } = await releaseEnv(t);
   keepLog(t, controller);
   await createApp(admin, ns, 'myapp', { replicas: 4 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] } });
-  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary'))?.spec?.replicas === 2, { describe: 'canary at 2 of 4 replicas', timeoutMs: 90_000 });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
+  });
+  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary'))?.spec?.replicas === 2, {
+    describe: 'canary at 2 of 4 replicas',
+    timeoutMs: 90_000,
+  });
   // Capacity never dips while the release is taken down: stable comes back before the canary goes.
   const dips: number[] = [];
   let sampling = true;
@@ -219,22 +296,40 @@ test('an autoscaler on the target refuses a Replicas release with a condition an
   });
   await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: hold });
   const refused = await waitCondition(admin, ns, 'myapp', 'TrafficReady', 'False', 'AutoscalerConflict');
-  assert.match(conditionOf(refused, 'TrafficReady')?.message ?? '', /HorizontalPodAutoscaler myapp scales the target Deployment.*choose traffic.provider Istio, Nginx or GatewayAPI, or remove the autoscaler/);
+  assert.match(
+    conditionOf(refused, 'TrafficReady')?.message ?? '',
+    /HorizontalPodAutoscaler myapp scales the target Deployment.*choose traffic.provider Istio, Nginx or GatewayAPI, or remove the autoscaler/,
+  );
   assert.equal(conditionOf(refused, 'Progressing')?.status, 'False');
   assert.equal(refused.status?.phase, undefined);
   await waitWarning(admin, ns, 'myapp', 'AutoscalerConflict');
   assert.ok(!(await names(admin, kinds.Deployment, ns)).includes('myapp-canary'), 'no canary was made');
   assert.equal((await getDeployment(admin, ns, 'myapp'))?.spec?.replicas, 4, 'stable replicas untouched');
   await admin.delete(kinds.HorizontalPodAutoscaler, ns, 'myapp');
-  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary')) !== undefined, { describe: 'the release starts once the autoscaler is gone', timeoutMs: 90_000 });
+  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary')) !== undefined, {
+    describe: 'the release starts once the autoscaler is gone',
+    timeoutMs: 90_000,
+  });
 });
 
 test('an autoscaler that rescales the target mid-release rolls a Replicas release back (AutoscalerConflict)', { timeout }, async (t) => {
   const { admin, ns, controller } = await releaseEnv(t);
   keepLog(t, controller);
   await createApp(admin, ns, 'myapp', { replicas: 4 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] } });
-  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary'))?.spec?.replicas === 2, { describe: 'canary at 2 of 4 replicas', timeoutMs: 90_000 });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
+  });
+  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary'))?.spec?.replicas === 2, {
+    describe: 'canary at 2 of 4 replicas',
+    timeoutMs: 90_000,
+  });
   // minReplicas above the 2 stable pods of the step: the autoscaler scales stable up (it needs no metrics for that).
   await admin.create<HorizontalPodAutoscaler>(kinds.HorizontalPodAutoscaler, {
     metadata: { name: 'myapp', namespace: ns },

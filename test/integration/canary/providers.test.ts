@@ -13,8 +13,14 @@ import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { keepLog, createApp, createRelease, getDeployment, imageOf, names, releaseEnv, sampleSteps, waitPhase } from './support.ts';
 
-const steps: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '1s' }, { weight: 60, pause: '1s' }, { weight: 100, pause: '1s' }] };
-
+const steps: CanaryDeploymentSpec['strategy'] = {
+  type: 'Linear',
+  steps: [
+    { weight: 20, pause: '1s' },
+    { weight: 60, pause: '1s' },
+    { weight: 100, pause: '1s' },
+  ],
+};
 
 async function canaryPodLabels(admin: KubeClient, ns: string): Promise<Record<string, string>[]> {
   const pods = await admin.list(kinds.Pod, { namespace: ns, labelSelector: 'deploy.codedance.io/role=canary' });
@@ -22,7 +28,12 @@ async function canaryPodLabels(admin: KubeClient, ns: string): Promise<Record<st
 }
 
 /** Runs one release and checks the weight `read` returns at each step. */
-async function release(admin: KubeClient, ns: string, traffic: CanaryDeploymentSpec['traffic'], read: () => Promise<number | undefined>): Promise<{ weights: Map<number, Set<number | undefined>> }> {
+async function release(
+  admin: KubeClient,
+  ns: string,
+  traffic: CanaryDeploymentSpec['traffic'],
+  read: () => Promise<number | undefined>,
+): Promise<{ weights: Map<number, Set<number | undefined>> }> {
   const sampler = sampleSteps(admin, ns, 'myapp', read, 100);
   await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: steps, traffic });
   const done = await waitPhase(admin, ns, 'myapp', 'Completed', 150_000);
@@ -34,7 +45,11 @@ async function release(admin: KubeClient, ns: string, traffic: CanaryDeploymentS
     set.add(s.seen);
     weights.set(s.step, set);
   }
-  for (const [step, weight] of [[0, 20], [1, 60], [2, 100]] as const) {
+  for (const [step, weight] of [
+    [0, 20],
+    [1, 60],
+    [2, 100],
+  ] as const) {
     assert.ok(weights.get(step)?.has(weight), `step ${step}: ${weight}% written (saw ${[...(weights.get(step) ?? [])].join(',')})`);
   }
   assert.equal(imageOf(await getDeployment(admin, ns, 'myapp')), 'myapp:v2');
@@ -66,7 +81,7 @@ test('Istio: VirtualService weights between the stable and canary subsets', { ti
     clearInterval(watcher);
   }
   const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'myapp');
-  assert.deepEqual(vs?.spec.http?.[0], other, 'a route that is not the release\'s is untouched');
+  assert.deepEqual(vs?.spec.http?.[0], other, "a route that is not the release's is untouched");
   assert.equal(await read(), 0);
   const stable = await getDeployment(admin, ns, 'myapp');
   assert.equal(stable?.spec?.template?.metadata?.labels?.['deploy.codedance.io/role'], 'stable', 'stable pods carry the label the stable subset selects');
@@ -78,7 +93,12 @@ test('Nginx: a canary Ingress with canary-weight, removed at the end', { timeout
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await admin.create<Ingress>(kinds.Ingress, {
     metadata: { name: 'web', namespace: ns },
-    spec: { ingressClassName: 'nginx', rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp', port: { number: 80 } } } }] } }] },
+    spec: {
+      ingressClassName: 'nginx',
+      rules: [
+        { host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp', port: { number: 80 } } } }] } },
+      ],
+    },
   });
   let labels: Record<string, string>[] = [];
   const read = async (): Promise<number | undefined> => {
@@ -106,5 +126,9 @@ test('Gateway API: HTTPRoute backendRef weights, back to one backend at the end'
   const read = async (): Promise<number | undefined> => (await refs()).find((r) => r.name === 'myapp-canary')?.weight ?? 0;
   await release(admin, ns, { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'web' } }, read);
   const final = await refs();
-  assert.deepEqual(final.map((r) => r.name), ['myapp'], 'only the stable backend is left');
+  assert.deepEqual(
+    final.map((r) => r.name),
+    ['myapp'],
+    'only the stable backend is left',
+  );
 });

@@ -12,7 +12,6 @@ import { CanaryPodLabelsAnnotation } from '../../../src/canary/workloads.ts';
 import { keepLog, createApp, createRelease, getDeployment, getRelease, imageOf, names, releaseEnv, waitFor, waitPhase } from './support.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-
 interface KubeEvent extends KubeObject {
   reason?: string;
   type?: string;
@@ -37,7 +36,16 @@ test('a crash-looping canary is rolled back at once: traffic to stable, canary r
         admin,
         ns,
         app,
-        { targetDeployment: app, canaryVersion: `${app}:v2`, strategy: { steps: [{ weight: 25, pause: '10m' }, { weight: 100, pause: '0s' }] } },
+        {
+          targetDeployment: app,
+          canaryVersion: `${app}:v2`,
+          strategy: {
+            steps: [
+              { weight: 25, pause: '10m' },
+              { weight: 100, pause: '0s' },
+            ],
+          },
+        },
         { [CanaryPodLabelsAnnotation]: JSON.stringify({ 'kwok.codedance.io/crash': 'true' }) },
       );
       // Watch closely: the first crash report, then the moment no traffic reaches the canary.
@@ -88,23 +96,43 @@ test('deleting a CanaryDeployment mid-release leaves all traffic on stable and n
     metadata: { name: 'myapp', namespace: ns },
     spec: { hosts: ['myapp'], http: [{ name: 'primary', route: [{ destination: { host: 'myapp' } }] }] },
   });
-  const steps = { steps: [{ weight: 40, pause: '10m' }, { weight: 100, pause: '0s' }] };
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: steps, traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } } });
+  const steps = {
+    steps: [
+      { weight: 40, pause: '10m' },
+      { weight: 100, pause: '0s' },
+    ],
+  };
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: steps,
+    traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
+  });
   await createRelease(admin, ns, 'other', { targetDeployment: 'other', canaryVersion: 'other:v2', strategy: steps });
   const canaryWeight = async (): Promise<number> => {
     const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'myapp');
     return vs?.spec.http?.[0]?.route?.find((d) => d.destination.subset === 'canary')?.weight ?? 0;
   };
   await waitFor(async () => (await canaryWeight()) === 40, { describe: 'Istio canary at 40%', timeoutMs: 60_000 });
-  await waitFor(async () => (await getDeployment(admin, ns, 'other-canary'))?.spec?.replicas === 2, { describe: 'Replicas canary at 2 of 4', timeoutMs: 60_000 });
+  await waitFor(async () => (await getDeployment(admin, ns, 'other-canary'))?.spec?.replicas === 2, {
+    describe: 'Replicas canary at 2 of 4',
+    timeoutMs: 60_000,
+  });
 
   await admin.delete(CanaryDeploymentKind, ns, 'myapp');
   await admin.delete(CanaryDeploymentKind, ns, 'other');
-  await waitFor(async () => !(await getRelease(admin, ns, 'myapp')) && !(await getRelease(admin, ns, 'other')), { describe: 'both CanaryDeployments gone', timeoutMs: 30_000 });
+  await waitFor(async () => !(await getRelease(admin, ns, 'myapp')) && !(await getRelease(admin, ns, 'other')), {
+    describe: 'both CanaryDeployments gone',
+    timeoutMs: 30_000,
+  });
 
   assert.equal(await canaryWeight(), 0, 'Istio: no traffic to the canary subset');
   const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'myapp');
-  assert.deepEqual(vs?.spec.http?.[0]?.route?.map((d) => d.destination.subset), [undefined], 'the route is plain again');
+  assert.deepEqual(
+    vs?.spec.http?.[0]?.route?.map((d) => d.destination.subset),
+    [undefined],
+    'the route is plain again',
+  );
   const other = await getDeployment(admin, ns, 'other');
   assert.equal(other?.spec?.replicas, 4, 'Replicas: stable back to full size');
   assert.equal(imageOf(other), 'other:v1');

@@ -43,7 +43,16 @@ test(`${RELEASES} CanaryDeployments in parallel all complete under one controlle
   await Promise.all(
     apps.map(async (app) => {
       createdAt.set(app, Date.now());
-      await createRelease(admin, ns, app, { targetDeployment: app, canaryVersion: `${app}:v2`, strategy: { steps: [{ weight: 50, pause: '2s' }, { weight: 100, pause: '0s' }] } });
+      await createRelease(admin, ns, app, {
+        targetDeployment: app,
+        canaryVersion: `${app}:v2`,
+        strategy: {
+          steps: [
+            { weight: 50, pause: '2s' },
+            { weight: 100, pause: '0s' },
+          ],
+        },
+      });
     }),
   );
   await waitFor(
@@ -65,7 +74,11 @@ test(`${RELEASES} CanaryDeployments in parallel all complete under one controlle
     firstWeight.push(Date.parse(reached.time) - (createdAt.get(app) ?? 0));
     assert.equal(imageOf(await getDeployment(admin, ns, app)), `${app}:v2`);
   }
-  assert.deepEqual((await names(admin, kinds.Deployment, ns)).filter((n) => n.endsWith('-canary')), [], 'no canary left');
+  assert.deepEqual(
+    (await names(admin, kinds.Deployment, ns)).filter((n) => n.endsWith('-canary')),
+    [],
+    'no canary left',
+  );
 
   const delta: Record<string, number> = {};
   let total = 0;

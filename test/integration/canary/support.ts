@@ -8,7 +8,7 @@
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
-import type { Deployment, } from '../../../src/canary/workloads.ts';
+import type { Deployment } from '../../../src/canary/workloads.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { ensureTrafficCrds, installApi, startController, type ControllerProcess } from '../../support/controller.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
@@ -20,7 +20,10 @@ export { keepLog, killHard, type ControllerProcess } from '../../support/control
 let installed: Promise<void> | undefined;
 
 /** The cluster with everything a release needs, a fresh namespace, and a running controller. */
-export async function releaseEnv(t: NamespaceOwner, options: { controller?: boolean; /** Extra controller flags. */ args?: string[] } = {}): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
+export async function releaseEnv(
+  t: NamespaceOwner,
+  options: { controller?: boolean /** Extra controller flags. */; args?: string[] } = {},
+): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
   // A test waits on API requests and child processes; should all of those hang without
   // a handle (seen under heavy load), node:test would drop the test silently ("event loop
   // has already resolved"). A live timer keeps the loop, so the test fails on its own
@@ -38,7 +41,9 @@ export async function releaseEnv(t: NamespaceOwner, options: { controller?: bool
   // releases' finalizers: drop them so the namespace can go.
   t.after(async () => {
     const list = await admin.list(CanaryDeploymentKind, { namespace: ns });
-    await Promise.all(list.items.map((cd) => admin.patch(CanaryDeploymentKind, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
+    await Promise.all(
+      list.items.map((cd) => admin.patch(CanaryDeploymentKind, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)),
+    );
   });
   const controller = options.controller === false ? undefined : await startCanaryController(t, ns, options.args);
   return { admin, ns, controller };
@@ -86,11 +91,22 @@ export function rolledOut(d: Deployment | undefined): boolean {
   if (!d) return false;
   const want = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  return (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.availableReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) <= want
+  );
 }
 
 /** Creates a CanaryDeployment. */
-export async function createRelease(admin: KubeClient, ns: string, name: string, spec: CanaryDeploymentSpec, annotations?: Record<string, string>): Promise<CanaryDeployment> {
+export async function createRelease(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  spec: CanaryDeploymentSpec,
+  annotations?: Record<string, string>,
+): Promise<CanaryDeployment> {
   return admin.create(CanaryDeploymentKind, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
 }
 

@@ -18,7 +18,15 @@ export function conditionOf(cd: CanaryDeployment | undefined, type: string): Con
 }
 
 /** Waits until the release's condition `type` has `status` (and `reason`, when given). */
-export async function waitCondition(admin: KubeClient, ns: string, name: string, type: string, status: string, reason?: string, timeoutMs = 60_000): Promise<CanaryDeployment> {
+export async function waitCondition(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  type: string,
+  status: string,
+  reason?: string,
+  timeoutMs = 60_000,
+): Promise<CanaryDeployment> {
   return waitFor(
     async () => {
       const cd = await getRelease(admin, ns, name);
@@ -68,7 +76,6 @@ export async function canaryIngressWeight(admin: KubeClient, ns: string, name: s
   const ing = await admin.get<Ingress>(kinds.Ingress, ns, name);
   return ing ? Number(ing.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight'] ?? 0) : 0;
 }
-
 
 /** Ready canary pods of the release. */
 export async function readyCanaryPods(admin: KubeClient, ns: string, release: string): Promise<number> {

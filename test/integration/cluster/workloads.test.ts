@@ -9,7 +9,6 @@ import type { ContainerStatus, Deployment as DeploymentObject, Pod as PodObject 
 import { crashLabel } from '../../../src/cluster/kwok-stages.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 
-
 function deployment(namespace: string, name: string, replicas: number, labels: Record<string, string> = {}): DeploymentObject {
   return {
     metadata: { name, namespace },
@@ -61,10 +60,13 @@ test(`the ${crashLabel} label makes containers crash-loop with a growing restart
     assert.equal(status.ready, false);
     return status;
   };
-  const first = await waitFor(async () => {
-    const status = await crashing();
-    return status && (status.restartCount ?? 0) >= 1 ? status : undefined;
-  }, { describe: 'CrashLoopBackOff with restartCount >= 1' });
+  const first = await waitFor(
+    async () => {
+      const status = await crashing();
+      return status && (status.restartCount ?? 0) >= 1 ? status : undefined;
+    },
+    { describe: 'CrashLoopBackOff with restartCount >= 1' },
+  );
   await waitFor(async () => ((await crashing())?.restartCount ?? 0) > (first.restartCount ?? 0), {
     describe: `restartCount growing past ${first.restartCount}`,
   });

@@ -86,7 +86,14 @@ async function releases(token: string): Promise<ReleaseView[]> {
 }
 
 /** POSTs a command the way the page does; `headers` replaces the page's own. */
-async function act(namespace: string, name: string, verb: string, token: string | undefined, headers?: Record<string, string>, body = '{}'): Promise<{ status: number; message: string }> {
+async function act(
+  namespace: string,
+  name: string,
+  verb: string,
+  token: string | undefined,
+  headers?: Record<string, string>,
+  body = '{}',
+): Promise<{ status: number; message: string }> {
   const response = await fetch(url(`/api/releases/${namespace}/${name}/${verb}`), {
     method: 'POST',
     headers: headers ?? { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', 'x-codedance-request': 'dashboard' },
@@ -118,7 +125,10 @@ test('no token, or one the API server does not know: 401, and nothing is written
 
 test('alice (get/list/watch in A) sees only A, and cannot act: 403, nothing written', async () => {
   assert.deepEqual((await (await fetch(url('/api/whoami'), { headers: { authorization: `Bearer ${alice.token}` } })).json()) as unknown, { username: 'alice' });
-  assert.deepEqual((await releases(alice.token)).map((r) => `${r.namespace}/${r.name}`), [`${A}/cart`]);
+  assert.deepEqual(
+    (await releases(alice.token)).map((r) => `${r.namespace}/${r.name}`),
+    [`${A}/cart`],
+  );
   // The stream's snapshot obeys the same rule.
   const stream = new AbortController();
   const response = await fetch(url('/api/stream'), { headers: { authorization: `Bearer ${alice.token}` }, signal: stream.signal });
@@ -127,7 +137,11 @@ test('alice (get/list/watch in A) sees only A, and cannot act: 403, nothing writ
   while (!/event: snapshot\ndata: .*\n\n/.test(text)) text += (await reader.read()).value ?? '';
   stream.abort();
   const snapshot = JSON.parse(/event: snapshot\ndata: (.*)\n/.exec(text)![1]!) as ReleaseView[];
-  assert.deepEqual(snapshot.map((r) => r.namespace).filter((ns) => ns !== A), [], 'no release of B in the stream');
+  assert.deepEqual(
+    snapshot.map((r) => r.namespace).filter((ns) => ns !== A),
+    [],
+    'no release of B in the stream',
+  );
   await nothingWritten(A, 'cart', async () => {
     const refused = await act(A, 'cart', 'promote', alice.token);
     assert.equal(refused.status, 403);
@@ -138,7 +152,10 @@ test('alice (get/list/watch in A) sees only A, and cannot act: 403, nothing writ
 
 test('bob (patch in A) acts on A with his own credentials, not on B', async () => {
   const seen = await releases(bob.token);
-  assert.deepEqual(seen.map((r) => r.namespace), [A]);
+  assert.deepEqual(
+    seen.map((r) => r.namespace),
+    [A],
+  );
   assert.equal(seen[0]?.malformed, undefined, 'an object as the API server stores it is read as a release');
   const promoted = await act(A, 'cart', 'promote', bob.token);
   assert.equal(promoted.status, 200, promoted.message);
@@ -159,7 +176,7 @@ test('bob (patch in A) acts on A with his own credentials, not on B', async () =
   });
 });
 
-test("the shipped policy refuses a command that names someone else, whoever writes it", async () => {
+test('the shipped policy refuses a command that names someone else, whoever writes it', async () => {
   const own = await bob.client();
   try {
     await nothingWritten(A, 'cart', async () => {
@@ -189,7 +206,12 @@ test('cross-site style POSTs are refused before any review, even with a valid to
     const noHeader = await act(A, 'cart', 'abort', bob.token, { ...auth, 'content-type': 'application/json' });
     assert.equal(noHeader.status, 403);
     assert.match(noHeader.message, /x-codedance-request/);
-    const otherOrigin = await act(A, 'cart', 'abort', bob.token, { ...auth, 'content-type': 'application/json', 'x-codedance-request': '1', origin: 'https://evil.example' });
+    const otherOrigin = await act(A, 'cart', 'abort', bob.token, {
+      ...auth,
+      'content-type': 'application/json',
+      'x-codedance-request': '1',
+      origin: 'https://evil.example',
+    });
     assert.equal(otherOrigin.status, 403);
   });
 });

@@ -48,7 +48,11 @@ test('the controller serves the dashboard on its own port, and records who gave 
 
   // A Manual release waits at step 1 for a person.
   await createApp(admin, ns, 'shop', { replicas: 2 });
-  await createRelease(admin, ns, 'shop', { targetDeployment: 'shop', canaryVersion: 'shop:v2', strategy: { type: 'Manual', steps: [{ weight: 30 }, { weight: 70 }] } });
+  await createRelease(admin, ns, 'shop', {
+    targetDeployment: 'shop',
+    canaryVersion: 'shop:v2',
+    strategy: { type: 'Manual', steps: [{ weight: 30 }, { weight: 70 }] },
+  });
   await waitFor(async () => (await getRelease(admin, ns, 'shop'))?.status?.stepLabel === '1/2', { describe: 'step 1 reached', timeoutMs: 60_000 });
   const bob = await testUser('bob');
   await grant(ns, 'bob', ['list', 'patch']);

@@ -70,7 +70,13 @@ async function views(dashboard: LocalDashboard): Promise<ReleaseView[]> {
   return ((await response.json()) as ReleaseView[]).filter((r) => r.name !== 'writers-probe');
 }
 
-async function act(dashboard: LocalDashboard, namespace: string, name: string, verb: string, headers: Record<string, string> = { 'content-type': 'application/json', 'x-codedance-request': 'dashboard' }): Promise<{ status: number; message: string }> {
+async function act(
+  dashboard: LocalDashboard,
+  namespace: string,
+  name: string,
+  verb: string,
+  headers: Record<string, string> = { 'content-type': 'application/json', 'x-codedance-request': 'dashboard' },
+): Promise<{ status: number; message: string }> {
   const response = await fetch(new URL(`api/releases/${namespace}/${name}/${verb}`, dashboard.url), { method: 'POST', headers, body: '{}' });
   return { status: response.status, message: ((await response.json()) as { message: string }).message };
 }
@@ -118,7 +124,10 @@ test('browser safety: a cross-site POST without the header, or under a foreign H
   const dashboard = await dashboardOf(bob, [A]);
   await nothingWritten(A, 'cart', async () => {
     assert.equal((await act(dashboard, A, 'cart', 'abort', { 'content-type': 'application/x-www-form-urlencoded' })).status, 403);
-    assert.equal((await act(dashboard, A, 'cart', 'abort', { 'content-type': 'application/json', 'x-codedance-request': '1', origin: 'http://evil.example' })).status, 403);
+    assert.equal(
+      (await act(dashboard, A, 'cart', 'abort', { 'content-type': 'application/json', 'x-codedance-request': '1', origin: 'http://evil.example' })).status,
+      403,
+    );
     // DNS rebinding: the attacker's name resolves to 127.0.0.1, the Host header keeps the name.
     const rebound = await new Promise<number>((resolve, reject) => {
       const req = request(new URL(`api/releases/${A}/cart/abort`, dashboard.url), {
@@ -146,7 +155,10 @@ test('`codedance dashboard` prints its 127.0.0.1 URL, serves as the kubeconfig u
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
-    const line = await waitFor(() => /Codedance dashboard as bob, namespace \S+: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out), { describe: `the dashboard's URL in its output (so far: ${out})`, timeoutMs: 30_000 });
+    const line = await waitFor(() => /Codedance dashboard as bob, namespace \S+: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out), {
+      describe: `the dashboard's URL in its output (so far: ${out})`,
+      timeoutMs: 30_000,
+    });
     const whoami = await fetch(new URL('api/whoami', line[1]!));
     assert.deepEqual((await whoami.json()) as unknown, { username: 'bob' });
   } finally {

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import { commandAuthorPolicy } from '../../../src/api/manifests.ts';
 import { controllerUser } from '../../../src/cluster/credentials.ts';
-import { KubeApiError, type KubeClient, } from '../../../src/runtime/client.ts';
+import { KubeApiError, type KubeClient } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { testCluster, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { installDashboardApi } from '../../support/controller.ts';
@@ -58,7 +58,10 @@ export async function proveWriters(t: NamespaceOwner, admin: KubeClient, namespa
   const [shipped] = commandAuthorPolicy() as { spec: { validations: object[] } }[];
   const policy = structuredClone(shipped!) as { metadata: { name: string }; spec: { validations: object[] } };
   policy.metadata = { name };
-  policy.spec.validations.push({ expression: `request.userInfo.username != '${controllerUser}'`, message: 'test policy: the controller identity may not write CanaryDeployments here' });
+  policy.spec.validations.push({
+    expression: `request.userInfo.username != '${controllerUser}'`,
+    message: 'test policy: the controller identity may not write CanaryDeployments here',
+  });
   await admin.raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', policy);
   await admin.raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', {
     apiVersion: 'admissionregistration.k8s.io/v1',

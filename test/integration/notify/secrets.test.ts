@@ -27,7 +27,9 @@ function secret(namespace: string, name: string, stringData: Record<string, stri
 test('receivers resolved from Secrets with the controller identity get their payloads', async (t) => {
   const namespace = await testNamespace(t);
   const receiver = await startReceiver((req) =>
-    req.url.pathname.startsWith('/robot') || req.url.pathname.startsWith('/cgi-bin') ? { status: 200, body: '{"errcode":0,"errmsg":"ok"}' } : { status: 200, body: 'ok' },
+    req.url.pathname.startsWith('/robot') || req.url.pathname.startsWith('/cgi-bin')
+      ? { status: 200, body: '{"errcode":0,"errmsg":"ok"}' }
+      : { status: 200, body: 'ok' },
   );
   t.after(() => receiver.close());
   const dingSecret = 'SECintegration+/=';
@@ -62,14 +64,20 @@ test('receivers resolved from Secrets with the controller identity get their pay
   };
 
   const { receivers, problems } = await resolveReceivers(controller, namespace, release.spec.notifications, { allowInternal: true });
-  assert.deepEqual(problems.map((p) => [p.receiver, p.message]), [['missing', `Secret ${namespace}/no-such-secret not found`]]);
+  assert.deepEqual(
+    problems.map((p) => [p.receiver, p.message]),
+    [['missing', `Secret ${namespace}/no-such-secret not found`]],
+  );
   const report = await notify('RolledBack', release, receivers, { message: 'errorRate 5% breached <= 1%' });
-  assert.deepEqual(report.deliveries.map((d) => [d.type, d.ok]), [
-    ['Webhook', true],
-    ['Slack', true],
-    ['DingTalk', true],
-    ['WeCom', true],
-  ]);
+  assert.deepEqual(
+    report.deliveries.map((d) => [d.type, d.ok]),
+    [
+      ['Webhook', true],
+      ['Slack', true],
+      ['DingTalk', true],
+      ['WeCom', true],
+    ],
+  );
 
   const byPath = (prefix: string) => receiver.requests.find((r) => r.url.pathname.startsWith(prefix));
   const hook = byPath('/hook');
@@ -92,7 +100,11 @@ test('the reconciler hook sends with the controller identity and never rejects',
   const controller = await createKubeClient({ kubeconfigPath: cluster.controllerKubeconfigPath });
   t.after(() => controller.close());
   const deliveries: boolean[] = [];
-  const send = releaseNotifier(controller, { allowInternal: true, backoff: { initialMs: 10 }, onReport: (r) => deliveries.push(...r.deliveries.map((d) => d.ok)) });
+  const send = releaseNotifier(controller, {
+    allowInternal: true,
+    backoff: { initialMs: 10 },
+    onReport: (r) => deliveries.push(...r.deliveries.map((d) => d.ok)),
+  });
   await send('Completed', {
     metadata: { name: 'web', namespace },
     spec: { targetDeployment: 'web', canaryVersion: 'web:v2', notifications: [{ type: 'Webhook', secretRef: { name: 'hooks' } }] },

@@ -49,20 +49,36 @@ function helmEnv(): Promise<Helm> {
     const target = { kubectlPath: state.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
     const home = await mkdtemp(join(tmpdir(), 'codedance-helm-'));
     process.on('exit', () => rmSync(home, { recursive: true, force: true }));
-    const env = { ...process.env, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'), KUBECONFIG: cluster.kubeconfigPath };
+    const env = {
+      ...process.env,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+      KUBECONFIG: cluster.kubeconfigPath,
+    };
     return {
       helm: async (...args: string[]) => (await run(helm, args, { env })).stdout,
       kubectl: (args: string[], input?: string) => kubectl(target, args, input),
       serviceMonitorCrd: async () => {
         const go = await findGo();
         const module = `github.com/prometheus-operator/prometheus-operator@${prometheusOperatorVersion}`;
-        const info = JSON.parse(await runCommand(go.go, ['mod', 'download', '-json', module], { cwd: home, env: go.env, logPath: '/dev/null' })) as { Dir?: string; Error?: string };
+        const info = JSON.parse(await runCommand(go.go, ['mod', 'download', '-json', module], { cwd: home, env: go.env, logPath: '/dev/null' })) as {
+          Dir?: string;
+          Error?: string;
+        };
         if (!info.Dir) throw new Error(`go mod download ${module}: ${info.Error ?? 'no Dir'}`);
         const file = join(info.Dir, 'example', 'prometheus-operator-crd', 'monitoring.coreos.com_servicemonitors.yaml');
         await kubectl(target, ['apply', '--server-side', '--field-manager=codedance-chart-test', '-f', file]);
         // Polled here: `kubectl wait` fails outright on a CRD whose status has no conditions yet.
         await waitFor(
-          async () => (await cluster.admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(kinds.CustomResourceDefinition, undefined, 'servicemonitors.monitoring.coreos.com'))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+          async () =>
+            (
+              await cluster.admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+                kinds.CustomResourceDefinition,
+                undefined,
+                'servicemonitors.monitoring.coreos.com',
+              )
+            )?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
           { describe: 'the ServiceMonitor CRD established' },
         );
       },
@@ -155,7 +171,9 @@ test('helm template output is accepted by a server-side dry run', { timeout: 1_8
     ],
   ]) {
     const rendered = await h.helm('template', name, chart, '-n', ns, '--include-crds', ...values.flatMap((v) => ['--set', v]));
-    const kindsRendered = parseAllDocuments(rendered).map((d) => (d.toJS() as KubeObject | null)?.kind).filter(Boolean);
+    const kindsRendered = parseAllDocuments(rendered)
+      .map((d) => (d.toJS() as KubeObject | null)?.kind)
+      .filter(Boolean);
     for (const kind of ['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service']) {
       assert.ok(kindsRendered.includes(kind), `helm template renders a ${kind} (${values.length ? 'custom' : 'default'} values)`);
     }
@@ -165,7 +183,9 @@ test('helm template output is accepted by a server-side dry run', { timeout: 1_8
   }
 });
 
-test('helm install creates everything and the controller pods are admitted (restricted) and scheduled; upgrade changes exactly the changed values; uninstall keeps only the CRDs', { timeout: 1_800_000 }, async (t) => {
+test('helm install creates everything and the controller pods are admitted (restricted) and scheduled; upgrade changes exactly the changed values; uninstall keeps only the CRDs', {
+  timeout: 1_800_000,
+}, async (t) => {
   const h = await helmEnv();
   const { admin } = await testCluster();
   // The restricted Pod Security level: the chart's default security contexts must pass it.
@@ -193,7 +213,20 @@ test('helm install creates everything and the controller pods are admitted (rest
   );
   t.diagnostic(`pods ${pods.map((p) => `${p.metadata.name} on ${p.spec?.nodeName}`).join(', ')}`);
 
-  await h.helm('upgrade', name, chart, '-n', ns, '--reuse-values', '--set', 'replicas=1', '--set', 'resources.limits.memory=256Mi', '--set', 'extraArgs[0]=--log-level=debug');
+  await h.helm(
+    'upgrade',
+    name,
+    chart,
+    '-n',
+    ns,
+    '--reuse-values',
+    '--set',
+    'replicas=1',
+    '--set',
+    'resources.limits.memory=256Mi',
+    '--set',
+    'extraArgs[0]=--log-level=debug',
+  );
   const after = await liveObjects(h, name, ns);
   assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), 'the same objects');
   const changed = [...before.keys()].flatMap((key) => differences(before.get(key), after.get(key)).map((path) => `${key}:${path}`));

@@ -42,11 +42,20 @@ test('two builds of the same inputs give the same image digest', { timeout: 600_
   const second = await buildTestImage('second');
   t.after(second.cleanup);
   const b = second.image;
-  t.diagnostic(`digest ${a.digest}; ${(a.compressedSize / 1024 / 1024).toFixed(1)} MiB compressed, ${(a.uncompressedSize / 1024 / 1024).toFixed(1)} MiB unpacked`);
-  assert.deepEqual(b.layers.map((l) => l.digest), a.layers.map((l) => l.digest), 'every layer is byte-identical');
+  t.diagnostic(
+    `digest ${a.digest}; ${(a.compressedSize / 1024 / 1024).toFixed(1)} MiB compressed, ${(a.uncompressedSize / 1024 / 1024).toFixed(1)} MiB unpacked`,
+  );
+  assert.deepEqual(
+    b.layers.map((l) => l.digest),
+    a.layers.map((l) => l.digest),
+    'every layer is byte-identical',
+  );
   assert.equal(b.digest, a.digest);
   // The archive is reproducible too: it is what users load or push.
-  const hash = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
+  const hash = async (file: string): Promise<string> =>
+    createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex');
   assert.equal(await hash(b.archivePath), await hash(a.archivePath), 'the archives are byte-identical');
 
   const { config } = await readImage(a.layoutDir);
@@ -131,14 +140,23 @@ test('the image root runs the controller (chroot, user 65532): it takes the Leas
   await createRelease(admin, ns, 'shop', {
     targetDeployment: 'shop',
     canaryVersion: 'shop:v2',
-    strategy: { type: 'Linear', steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      type: 'Linear',
+      steps: [
+        { weight: 50, pause: '1s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
   });
   await waitPhase(admin, ns, 'shop', 'Completed', 120_000).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}\n${failed()}`);
   });
   t.diagnostic(`release Completed: ${seconds()}`);
   assert.equal(imageOf(await getDeployment(admin, ns, 'shop')), 'shop:v2');
-  assert.ok(controller.lines.some((line) => line.includes('"controller started"')), 'the controllers started after the lease was taken');
+  assert.ok(
+    controller.lines.some((line) => line.includes('"controller started"')),
+    'the controllers started after the lease was taken',
+  );
 });
 
 test('crane pushes the image to a registry and pulls it back with the same digest', { timeout: 900_000 }, async (t) => {
@@ -146,10 +164,13 @@ test('crane pushes the image to a registry and pulls it back with the same diges
   const { image } = await firstImage();
   const registry = background(bin.registry, ['-port=0']);
   t.after(registry.stop);
-  const port = await waitFor(() => {
-    if (registry.ended()) throw new Error(`registry ${registry.ended()}: ${registry.lines.join('\n')}`);
-    return registry.lines.map((line) => /serving on port (\d+)/.exec(line)?.[1]).find(Boolean);
-  }, { describe: 'the registry to listen', timeoutMs: 30_000 });
+  const port = await waitFor(
+    () => {
+      if (registry.ended()) throw new Error(`registry ${registry.ended()}: ${registry.lines.join('\n')}`);
+      return registry.lines.map((line) => /serving on port (\d+)/.exec(line)?.[1]).find(Boolean);
+    },
+    { describe: 'the registry to listen', timeoutMs: 30_000 },
+  );
   const repo = `localhost:${port}/codedance/controller`;
   const crane = (...args: string[]): Promise<string> => run(bin.crane, ['--insecure', ...args]).then((r) => r.stdout.trim());
 
@@ -162,7 +183,10 @@ test('crane pushes the image to a registry and pulls it back with the same diges
   await crane('pull', '--format=oci', `${repo}@${image.digest}`, pulled);
   const back = await readImage(pulled);
   assert.equal(back.digest, image.digest, 'pulled back with the same digest');
-  assert.deepEqual(back.manifest.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+  assert.deepEqual(
+    back.manifest.layers.map((l) => l.digest),
+    image.layers.map((l) => l.digest),
+  );
 
   // The archive (docker-load format) is accepted as well: crane rewrites the manifest in
   // Docker's media types, but the config and the layers are ours, byte for byte.
@@ -170,7 +194,10 @@ test('crane pushes the image to a registry and pulls it back with the same diges
   const manifest = JSON.parse(await crane('manifest', `${repo}:archive`)) as { config: { digest: string }; layers: { digest: string }[] };
   const ours = await readImage(image.layoutDir);
   assert.equal(manifest.config.digest, ours.manifest.config.digest);
-  assert.deepEqual(manifest.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+  assert.deepEqual(
+    manifest.layers.map((l) => l.digest),
+    image.layers.map((l) => l.digest),
+  );
 });
 
 // Local descriptors: src/runtime/kinds.ts lists only the kinds the controller itself uses.
@@ -189,7 +216,11 @@ async function grantShippedLeaseRules(admin: Awaited<ReturnType<typeof testClust
     .filter((rule) => rule.resources.includes('leases'));
   assert.ok(rules.length > 0, 'the shipped RBAC grants the controller Leases');
   const fieldManager = 'codedance-image-tests';
-  await admin.apply(Role, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'codedance-leases', namespace: ns }, rules } as KubeObject, { fieldManager });
+  await admin.apply(
+    Role,
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'codedance-leases', namespace: ns }, rules } as KubeObject,
+    { fieldManager },
+  );
   await admin.apply(
     RoleBinding,
     {

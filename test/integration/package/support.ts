@@ -92,6 +92,8 @@ export async function buildTestImage(label: string): Promise<{ image: BuiltImage
   const outDir = await mkdtemp(join(tmpdir(), 'codedance-image-test-'));
   const started = Date.now();
   const image = await buildImage({ outDir });
-  process.stderr.write(`[package tests] image build ${label}: ${((Date.now() - started) / 1000).toFixed(1)}s, ${image.digest}, ${(image.compressedSize / 1024 / 1024).toFixed(1)} MiB compressed\n`);
+  process.stderr.write(
+    `[package tests] image build ${label}: ${((Date.now() - started) / 1000).toFixed(1)}s, ${image.digest}, ${(image.compressedSize / 1024 / 1024).toFixed(1)} MiB compressed\n`,
+  );
   return { image, cleanup: () => rm(outDir, { recursive: true, force: true }) };
 }

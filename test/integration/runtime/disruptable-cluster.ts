@@ -38,7 +38,10 @@ export async function disruptableCluster(): Promise<DisruptableCluster> {
       // Any range read answers with the current revision in its header.
       const range = await fetch(`${state.etcdClientUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) });
       const revision = Number(((await range.json()) as { header: { revision: string } }).header.revision);
-      const res = await fetch(`${state.etcdClientUrl}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: String(revision), physical: true }) });
+      const res = await fetch(`${state.etcdClientUrl}/v3/kv/compaction`, {
+        method: 'POST',
+        body: JSON.stringify({ revision: String(revision), physical: true }),
+      });
       if (!res.ok) throw new Error(`etcd compaction failed: ${res.status} ${await res.text()}`);
       return revision;
     },

@@ -53,7 +53,11 @@ before(async () => {
   } as KubeObject);
   await waitFor(
     async () => {
-      const crd = await cluster.admin.get<KubeObject & { status?: { conditions?: Condition[] } }>(CustomResourceDefinition, undefined, 'widgets.runtime-test.codedance.io');
+      const crd = await cluster.admin.get<KubeObject & { status?: { conditions?: Condition[] } }>(
+        CustomResourceDefinition,
+        undefined,
+        'widgets.runtime-test.codedance.io',
+      );
       return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
     },
     { describe: 'Widget CRD established' },
@@ -86,7 +90,12 @@ test('finalizers are added before reconcile and removed after cleanup', async (t
   );
   await manager.start();
   t.after(() => manager.stop());
-  await cluster.admin.create(Widget, { apiVersion: 'runtime-test.codedance.io/v1', kind: 'Widget', metadata: { name: 'w1', namespace: ns }, spec: { size: 1 } } as WidgetObject);
+  await cluster.admin.create(Widget, {
+    apiVersion: 'runtime-test.codedance.io/v1',
+    kind: 'Widget',
+    metadata: { name: 'w1', namespace: ns },
+    spec: { size: 1 },
+  } as WidgetObject);
   await waitFor(async () => (await cluster.admin.get<WidgetObject>(Widget, ns, 'w1'))?.metadata.finalizers?.includes('runtime-test.codedance.io/cleanup'), {
     describe: 'finalizer added',
   });
@@ -120,7 +129,12 @@ test('re-applying the same intent makes no write (resourceVersion unchanged)', a
   assert.equal(repaired.data?.k, 'w');
 
   // Status: same rule on the status subresource.
-  await client.create(Widget, { apiVersion: 'runtime-test.codedance.io/v1', kind: 'Widget', metadata: { name: 'w', namespace: ns }, spec: { size: 1 } } as WidgetObject);
+  await client.create(Widget, {
+    apiVersion: 'runtime-test.codedance.io/v1',
+    kind: 'Widget',
+    metadata: { name: 'w', namespace: ns },
+    spec: { size: 1 },
+  } as WidgetObject);
   const now = new Date();
   const status = (): WidgetObject => ({
     apiVersion: 'runtime-test.codedance.io/v1',
@@ -165,19 +179,30 @@ test('a TerminalError is reported as a condition and an Event, and not retried',
   );
   await manager.start();
   t.after(() => manager.stop());
-  await cluster.admin.create(Widget, { apiVersion: 'runtime-test.codedance.io/v1', kind: 'Widget', metadata: { name: 'bad', namespace: ns }, spec: { bad: true } } as WidgetObject);
-  const bad = await waitFor(async () => {
-    const w = await cluster.admin.get<WidgetObject>(Widget, ns, 'bad');
-    return w?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False') ? w : undefined;
-  }, { describe: 'Ready=False condition' });
+  await cluster.admin.create(Widget, {
+    apiVersion: 'runtime-test.codedance.io/v1',
+    kind: 'Widget',
+    metadata: { name: 'bad', namespace: ns },
+    spec: { bad: true },
+  } as WidgetObject);
+  const bad = await waitFor(
+    async () => {
+      const w = await cluster.admin.get<WidgetObject>(Widget, ns, 'bad');
+      return w?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False') ? w : undefined;
+    },
+    { describe: 'Ready=False condition' },
+  );
   const condition = bad.status!.conditions!.find((c) => c.type === 'Ready')!;
   assert.equal(condition.reason, 'BadWidget');
   assert.match(condition.message ?? '', /widgets cannot be bad/);
   assert.equal(condition.observedGeneration, 1);
-  const events = await waitFor(async () => {
-    const list = await cluster.admin.list<KubeEvent>(Event, { namespace: ns });
-    return list.items.length ? list.items : undefined;
-  }, { describe: 'a Warning Event' });
+  const events = await waitFor(
+    async () => {
+      const list = await cluster.admin.list<KubeEvent>(Event, { namespace: ns });
+      return list.items.length ? list.items : undefined;
+    },
+    { describe: 'a Warning Event' },
+  );
   assert.equal(events[0]!.reason, 'BadWidget');
   assert.equal(events[0]!.type, 'Warning');
   const settled = calls;

@@ -59,7 +59,11 @@ function observe(client: KubeClient, ns: string) {
   informer.subscribe((change) => delivered.push(`${change.type} ${change.object.metadata.name}@${change.object.metadata.resourceVersion}`));
   const stop = new AbortController();
   const running = informer.start(stop.signal);
-  return { informer, restarts, delivered, stop: async () => {
+  return {
+    informer,
+    restarts,
+    delivered,
+    stop: async () => {
       stop.abort();
       await running;
     },
@@ -70,7 +74,10 @@ function observe(client: KubeClient, ns: string) {
 async function cacheMatchesServer(informer: Informer<CM>, ns: string): Promise<boolean> {
   const server = await admin.list(ConfigMap, { namespace: ns, labelSelector: 'test=informer' });
   const want = server.items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
-  const have = informer.store.list(ns).map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
+  const have = informer.store
+    .list(ns)
+    .map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`)
+    .sort();
   return JSON.stringify(want) === JSON.stringify(have);
 }
 
@@ -144,7 +151,10 @@ test('an informer relists after a forced 410 Gone and ends with the right state'
     assert.equal(run.informer.store.get(ns, 'cm-2'), undefined);
     assert.ok(run.informer.store.get(ns, 'cm-added'));
     assert.equal(run.informer.store.list(ns).length, 9);
-    assert.ok(run.delivered.some((d) => d.startsWith('delete cm-1@')), 'the relist reported the delete');
+    assert.ok(
+      run.delivered.some((d) => d.startsWith('delete cm-1@')),
+      'the relist reported the delete',
+    );
     assertNoDuplicates(run.delivered);
     console.log(`restarts seen: ${run.restarts.join(', ')}`);
   } finally {

@@ -16,7 +16,14 @@ const cluster = await testCluster();
 
 /** `src/main.ts` with no controllers (the election is what is tested), elected on lease `le-test`, as admin. */
 function elect(t: NamespaceOwner, ns: string): Promise<ControllerProcess> {
-  return startController(t, { namespaces: [ns], controllers: [], leaderElect: true, args: ['--lease-name', 'le-test'], kubeconfig: cluster.kubeconfigPath, waitStarted: false });
+  return startController(t, {
+    namespaces: [ns],
+    controllers: [],
+    leaderElect: true,
+    args: ['--lease-name', 'le-test'],
+    kubeconfig: cluster.kubeconfigPath,
+    waitStarted: false,
+  });
 }
 
 const port = (p: ControllerProcess): unknown => p.logged('port', 'http listening');
@@ -29,8 +36,7 @@ function said(p: ControllerProcess, msg: string): boolean {
 
 test('leader election: kill -9 the leader and the standby takes over; SIGTERM hands over at once', { timeout: 180_000 }, async (t) => {
   const ns = await testNamespace(t);
-  const holder = async (): Promise<string | undefined> =>
-    (await cluster.admin.get<LeaseObject>(Lease, ns, 'le-test'))?.spec?.holderIdentity ?? undefined;
+  const holder = async (): Promise<string | undefined> => (await cluster.admin.get<LeaseObject>(Lease, ns, 'le-test'))?.spec?.holderIdentity ?? undefined;
 
   const a = await elect(t, ns);
   await waitFor(() => said(a, 'started leading'), { describe: 'a leading' });

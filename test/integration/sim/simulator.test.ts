@@ -12,7 +12,12 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
-import { Deployment as DeploymentKind, HTTPRoute as HTTPRouteKind, Ingress as IngressKind, VirtualService as VirtualServiceKind } from '../../../src/runtime/kinds.ts';
+import {
+  Deployment as DeploymentKind,
+  HTTPRoute as HTTPRouteKind,
+  Ingress as IngressKind,
+  VirtualService as VirtualServiceKind,
+} from '../../../src/runtime/kinds.ts';
 import type { CanaryDeployment, TrafficSpec } from '../../../src/api/canary-deployment.ts';
 import { builtInQuery } from '../../../src/analysis/queries.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../../src/sim/simulator.ts';
@@ -97,10 +102,13 @@ async function scrape(sim: Simulator): Promise<string> {
 async function measuredShare(sim: Simulator, name: string, canaryFragment: string, count = 800): Promise<number> {
   const start = await scrape(sim);
   const [all0, canary0] = [sumOf(start, name), sumOf(start, name, canaryFragment)];
-  const end = await waitFor(async () => {
-    const text = await scrape(sim);
-    return sumOf(text, name) - all0 >= count ? text : undefined;
-  }, { describe: `${count} more requests in ${name}` });
+  const end = await waitFor(
+    async () => {
+      const text = await scrape(sim);
+      return sumOf(text, name) - all0 >= count ? text : undefined;
+    },
+    { describe: `${count} more requests in ${name}` },
+  );
   return (sumOf(end, name, canaryFragment) - canary0) / (sumOf(end, name) - all0);
 }
 
@@ -119,7 +127,13 @@ describe('simulator', () => {
   it('follows the VirtualService weights, and their change (Istio)', async (t) => {
     const { client, namespace, sim } = await setup(t);
     const route = (canary: number) => [
-      { name: 'primary', route: [{ destination: { host: 'web', subset: 'stable' }, weight: 100 - canary }, { destination: { host: 'web', subset: 'canary' }, weight: canary }] },
+      {
+        name: 'primary',
+        route: [
+          { destination: { host: 'web', subset: 'stable' }, weight: 100 - canary },
+          { destination: { host: 'web', subset: 'canary' }, weight: canary },
+        ],
+      },
     ];
     await client.create(VirtualServiceKind, { metadata: { namespace, name: 'web' }, spec: { hosts: ['web'], http: route(20) } } as KubeObject);
     await client.create(CanaryDeploymentKind, canaryDeployment(namespace, { provider: 'Istio', istio: { virtualService: 'web' } }));
@@ -137,7 +151,9 @@ describe('simulator', () => {
         metadata: { namespace, name, annotations },
         spec: {
           ingressClassName: 'nginx',
-          rules: [{ host: 'web.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }],
+          rules: [
+            { host: 'web.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } },
+          ],
         },
       }) as KubeObject;
     await client.create(IngressKind, ingress('web', 'web'));
@@ -158,7 +174,14 @@ describe('simulator', () => {
       metadata: { namespace, name: 'web' },
       spec: {
         parentRefs: [{ name: 'gateway' }],
-        rules: [{ backendRefs: [{ name: 'web', port: 80, weight: 90 }, { name: 'web-canary', port: 80, weight: 10 }] }],
+        rules: [
+          {
+            backendRefs: [
+              { name: 'web', port: 80, weight: 90 },
+              { name: 'web-canary', port: 80, weight: 10 },
+            ],
+          },
+        ],
       },
     } as KubeObject);
     await client.create(CanaryDeploymentKind, canaryDeployment(namespace, { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'web' } }));
@@ -172,13 +195,20 @@ describe('simulator', () => {
     const { client, namespace, sim } = await setup(t, {
       simulator: (ns) => ({ scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } }),
     });
-    await client.create(
-      VirtualServiceKind,
-      {
-        metadata: { namespace, name: 'web' },
-        spec: { hosts: ['web'], http: [{ route: [{ destination: { host: 'web', subset: 'stable' }, weight: 50 }, { destination: { host: 'web', subset: 'canary' }, weight: 50 }] }] },
-      } as KubeObject,
-    );
+    await client.create(VirtualServiceKind, {
+      metadata: { namespace, name: 'web' },
+      spec: {
+        hosts: ['web'],
+        http: [
+          {
+            route: [
+              { destination: { host: 'web', subset: 'stable' }, weight: 50 },
+              { destination: { host: 'web', subset: 'canary' }, weight: 50 },
+            ],
+          },
+        ],
+      },
+    } as KubeObject);
     await client.create(CanaryDeploymentKind, canaryDeployment(namespace, { provider: 'Istio', istio: { virtualService: 'web' } }));
     sim.setProfile({ namespace, name: 'release', version: 'canary', errorRate: 0.4, latencyMs: { p50: 300, p99: 900 } });
     const queryTarget = { provider: 'Istio', namespace, target: 'web', canaryName: 'web-canary', canaryVersionLabel: 'canary', windowMs: 10_000 } as const;

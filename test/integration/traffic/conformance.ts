@@ -126,8 +126,7 @@ export function testTrafficProvider(suite: ProviderSuite): void {
     test('writes nothing when the weight is already in force', async (t) => {
       const { client, fixture } = await start(t, suite);
       const provider = trafficProvider(suite.name, { client });
-      const writes = (counts: Record<string, number>): number =>
-        Object.entries(counts).reduce((sum, [key, n]) => (key.startsWith('GET ') ? sum : sum + n), 0);
+      const writes = (counts: Record<string, number>): number => Object.entries(counts).reduce((sum, [key, n]) => (key.startsWith('GET ') ? sum : sum + n), 0);
 
       await provider.prepare(fixture.target);
       let versions = await fixture.versions();
@@ -301,7 +300,11 @@ const MutatingAdmissionPolicy: ResourceKind = {
   plural: 'mutatingadmissionpolicies',
   namespaced: false,
 };
-const MutatingAdmissionPolicyBinding: ResourceKind = { ...MutatingAdmissionPolicy, kind: 'MutatingAdmissionPolicyBinding', plural: 'mutatingadmissionpolicybindings' };
+const MutatingAdmissionPolicyBinding: ResourceKind = {
+  ...MutatingAdmissionPolicy,
+  kind: 'MutatingAdmissionPolicyBinding',
+  plural: 'mutatingadmissionpolicybindings',
+};
 
 /** Installs `tamper` as a MutatingAdmissionPolicy bound to `namespace`, removed when the test ends. */
 async function withMutatingPolicy(t: TestContext, namespace: string, tamper: Tamper): Promise<void> {
@@ -317,9 +320,15 @@ async function withMutatingPolicy(t: TestContext, namespace: string, tamper: Tam
       failurePolicy: 'Fail',
       reinvocationPolicy: 'Never',
       matchConstraints: {
-        resourceRules: [{ ...tamper.resource, apiGroups: [tamper.resource.apiGroup], apiVersions: [tamper.resource.apiVersion], resources: [tamper.resource.resource], operations: ['CREATE', 'UPDATE'] }].map(
-          ({ apiGroups, apiVersions, resources, operations }) => ({ apiGroups, apiVersions, resources, operations }),
-        ),
+        resourceRules: [
+          {
+            ...tamper.resource,
+            apiGroups: [tamper.resource.apiGroup],
+            apiVersions: [tamper.resource.apiVersion],
+            resources: [tamper.resource.resource],
+            operations: ['CREATE', 'UPDATE'],
+          },
+        ].map(({ apiGroups, apiVersions, resources, operations }) => ({ apiGroups, apiVersions, resources, operations })),
       },
       matchConditions: [{ name: 'tamper', expression: tamper.condition }],
       mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: tamper.jsonPatch } }],

@@ -10,12 +10,11 @@ import type { KubeObject } from '../../../src/runtime/client.ts';
 import { KubeApiError } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { WebApp, WebAppSpec } from '../../../src/api/webapp.ts';
-import type { Deployment, } from '../../../src/runtime/core-types.ts';
+import type { Deployment } from '../../../src/runtime/core-types.ts';
 import { ConfigHashAnnotation } from '../../../src/webapp/children.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { errorLines, installApi, startController } from '../../support/controller.ts';
 import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
-
 
 interface KubeEvent extends KubeObject {
   reason: string;
@@ -90,7 +89,10 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   const service = await waitFor(() => admin.get(kinds.Service, ns, 'shop'), { timeoutMs: 90_000, describe: 'the Service' });
   const configMap = await waitFor(() => admin.get(kinds.ConfigMap, ns, 'shop-config'), { timeoutMs: 90_000, describe: 'the ConfigMap' });
   for (const child of [deployment, service, configMap]) {
-    assert.deepEqual(child.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid, r.controller]), [['WebApp', 'shop', created?.metadata.uid, true]]);
+    assert.deepEqual(
+      child.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid, r.controller]),
+      [['WebApp', 'shop', created?.metadata.uid, true]],
+    );
     assert.equal(child.metadata.labels?.['app.kubernetes.io/managed-by'], 'codedance');
   }
   assert.deepEqual(configMap.data, { MODE: 'a' });
@@ -141,12 +143,28 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   // Env: the ConfigMap changes and so does the pod template's hash, which rolls the pods.
   const hashBefore = (await admin.get(kinds.Deployment, ns, 'shop'))?.spec?.template?.metadata?.annotations?.[ConfigHashAnnotation];
   assert.match(hashBefore ?? '', /^[0-9a-f]{64}$/);
-  await admin.patch(WebAppKind, ns, 'shop', { spec: { env: [{ name: 'MODE', value: 'b' }, { name: 'LEVEL', value: '2' }] } }, 'merge');
+  await admin.patch(
+    WebAppKind,
+    ns,
+    'shop',
+    {
+      spec: {
+        env: [
+          { name: 'MODE', value: 'b' },
+          { name: 'LEVEL', value: '2' },
+        ],
+      },
+    },
+    'merge',
+  );
   await waitFor(async () => (await admin.get(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { timeoutMs: 90_000, describe: 'ConfigMap MODE=b' });
-  const hashAfter = await waitFor(async () => {
-    const hash = (await admin.get(kinds.Deployment, ns, 'shop'))?.spec?.template?.metadata?.annotations?.[ConfigHashAnnotation];
-    return hash !== hashBefore ? hash : undefined;
-  }, { timeoutMs: 90_000, describe: 'a new config hash on the pod template' });
+  const hashAfter = await waitFor(
+    async () => {
+      const hash = (await admin.get(kinds.Deployment, ns, 'shop'))?.spec?.template?.metadata?.annotations?.[ConfigHashAnnotation];
+      return hash !== hashBefore ? hash : undefined;
+    },
+    { timeoutMs: 90_000, describe: 'a new config hash on the pod template' },
+  );
   const afterEnv = await waitReady(ns, 'shop', 'WebApp rolled out the new env', (app) => app.status?.configHash === hashAfter);
   assert.equal(afterEnv.status?.readyReplicas, 3);
 
@@ -159,13 +177,19 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
   // A deleted child comes back.
   const oldService = await admin.get(kinds.Service, ns, 'shop');
   await admin.delete(kinds.Service, ns, 'shop');
-  const newService = await waitFor(async () => {
-    const s = await admin.get(kinds.Service, ns, 'shop');
-    return s && s.metadata.uid !== oldService?.metadata.uid ? s : undefined;
-  }, { timeoutMs: 90_000, describe: 'the Service recreated' });
+  const newService = await waitFor(
+    async () => {
+      const s = await admin.get(kinds.Service, ns, 'shop');
+      return s && s.metadata.uid !== oldService?.metadata.uid ? s : undefined;
+    },
+    { timeoutMs: 90_000, describe: 'the Service recreated' },
+  );
   assert.deepEqual(newService.spec?.selector, { 'app.kubernetes.io/name': 'shop' });
   await admin.delete(kinds.ConfigMap, ns, 'shop-config');
-  await waitFor(async () => (await admin.get(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { timeoutMs: 90_000, describe: 'the ConfigMap recreated' });
+  await waitFor(async () => (await admin.get(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', {
+    timeoutMs: 90_000,
+    describe: 'the ConfigMap recreated',
+  });
 
   // A hand-edited child is repaired (as `kubectl edit` would change it: another field manager).
   await admin.raw(
@@ -174,19 +198,29 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
     { spec: { replicas: 7, template: { spec: { containers: [{ name: 'app', image: 'evil:1' }] } } } },
     'application/strategic-merge-patch+json',
   );
-  await waitFor(async () => {
-    const d = await admin.get(kinds.Deployment, ns, 'shop');
-    return d?.spec?.replicas === 3 && imageOf(d) === 'shop:2';
-  }, { timeoutMs: 90_000, describe: 'the Deployment repaired to 3 replicas of shop:2' });
+  await waitFor(
+    async () => {
+      const d = await admin.get(kinds.Deployment, ns, 'shop');
+      return d?.spec?.replicas === 3 && imageOf(d) === 'shop:2';
+    },
+    { timeoutMs: 90_000, describe: 'the Deployment repaired to 3 replicas of shop:2' },
+  );
   await admin.patch(kinds.ConfigMap, ns, 'shop-config', { data: { MODE: 'hacked' } }, 'merge');
-  await waitFor(async () => (await admin.get(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', { timeoutMs: 90_000, describe: 'the ConfigMap repaired' });
+  await waitFor(async () => (await admin.get(kinds.ConfigMap, ns, 'shop-config'))?.data?.MODE === 'b', {
+    timeoutMs: 90_000,
+    describe: 'the ConfigMap repaired',
+  });
   await waitFor(async () => (await eventReasons(ns, 'shop')).includes('DriftRepaired'), { timeoutMs: 90_000, describe: 'a DriftRepaired Event' });
   await waitFor(async () => (await eventReasons(ns, 'shop')).includes('Recreated'), { timeoutMs: 90_000, describe: 'a Recreated Event' });
 
   // Delete: the WebApp goes, and its children with it.
   await admin.delete(WebAppKind, ns, 'shop');
   await waitFor(async () => (await getWebApp(ns, 'shop')) === undefined, { timeoutMs: 90_000, describe: 'the WebApp gone' });
-  for (const [kind, name] of [[kinds.Deployment, 'shop'], [kinds.Service, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
+  for (const [kind, name] of [
+    [kinds.Deployment, 'shop'],
+    [kinds.Service, 'shop'],
+    [kinds.ConfigMap, 'shop-config'],
+  ] as const) {
     await waitFor(async () => (await admin.get(kind, ns, name)) === undefined, { timeoutMs: 90_000, describe: `${kind.kind} ${name} gone` });
   }
   await waitFor(async () => (await admin.list(kinds.Pod, { namespace: ns, labelSelector: 'app.kubernetes.io/name=shop' })).items.length === 0, {
@@ -212,10 +246,13 @@ test('an invalid WebApp is refused by the API server, or ends Failed when only t
 
   // A valid object name that cannot name a Service: Failed, Ready False, a Warning, no children.
   await admin.create(WebAppKind, webapp(ns, 'web.v2', { image: 'x:1' }));
-  const failed = await waitFor(async () => {
-    const app = await getWebApp(ns, 'web.v2');
-    return app?.status?.phase === 'Failed' ? app : undefined;
-  }, { timeoutMs: 90_000, describe: 'WebApp web.v2 Failed' });
+  const failed = await waitFor(
+    async () => {
+      const app = await getWebApp(ns, 'web.v2');
+      return app?.status?.phase === 'Failed' ? app : undefined;
+    },
+    { timeoutMs: 90_000, describe: 'WebApp web.v2 Failed' },
+  );
   assert.match(failed.status?.message ?? '', /cannot name the WebApp's Service/);
   assert.equal(condition(failed, 'Ready')?.status, 'False');
   assert.equal(condition(failed, 'Ready')?.reason, 'InvalidSpec');
@@ -231,10 +268,13 @@ test('an invalid WebApp is refused by the API server, or ends Failed when only t
     spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'other:1' }] } } },
   } as Deployment);
   await admin.create(WebAppKind, webapp(ns, 'taken', { image: 'x:1' }));
-  const conflict = await waitFor(async () => {
-    const app = await getWebApp(ns, 'taken');
-    return app?.status?.phase === 'Failed' ? app : undefined;
-  }, { timeoutMs: 90_000, describe: 'WebApp taken Failed' });
+  const conflict = await waitFor(
+    async () => {
+      const app = await getWebApp(ns, 'taken');
+      return app?.status?.phase === 'Failed' ? app : undefined;
+    },
+    { timeoutMs: 90_000, describe: 'WebApp taken Failed' },
+  );
   assert.equal(condition(conflict, 'Ready')?.reason, 'NameConflict');
   assert.match(conflict.status?.message ?? '', /Deployment taken already exists and is not controlled by this WebApp/);
   assert.equal(imageOf(await admin.get(kinds.Deployment, ns, 'taken')), 'other:1', 'the foreign Deployment is left alone');

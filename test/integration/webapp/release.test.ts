@@ -23,7 +23,13 @@ const { admin } = await testCluster();
 before(() => installApi(admin));
 
 const release: NonNullable<WebAppSpec['release']> = {
-  strategy: { type: 'Linear', steps: [{ weight: 50, pause: '2s' }, { weight: 100, pause: '0s' }] },
+  strategy: {
+    type: 'Linear',
+    steps: [
+      { weight: 50, pause: '2s' },
+      { weight: 100, pause: '0s' },
+    ],
+  },
   traffic: { provider: 'Replicas' },
 };
 
@@ -74,7 +80,10 @@ test('with spec.release an image change asks for a CanaryDeployment and follows 
   await admin.patch(WebAppKind, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
   const cd = await waitFor(() => admin.get(CanaryDeploymentKind, ns, 'shop'), { timeoutMs: 90_000, describe: 'the CanaryDeployment' });
   const owner = await admin.get(WebAppKind, ns, 'shop');
-  assert.deepEqual(cd.metadata.ownerReferences?.map((r) => [r.kind, r.uid, r.controller]), [['WebApp', owner?.metadata.uid, true]]);
+  assert.deepEqual(
+    cd.metadata.ownerReferences?.map((r) => [r.kind, r.uid, r.controller]),
+    [['WebApp', owner?.metadata.uid, true]],
+  );
   assert.equal(cd.spec.targetDeployment, 'shop');
   assert.equal(cd.spec.canaryVersion, 'shop:2');
   assert.equal(cd.spec.container, 'app');
@@ -90,7 +99,11 @@ test('with spec.release an image change asks for a CanaryDeployment and follows 
 
   // Progress is mirrored.
   await releaseEngineSays(ns, 'Progressing', 'shop:2', 'step 1/2, weight 50%');
-  await waitWebApp(ns, 'the release shown as Progressing', (a) => a.status?.release?.phase === 'Progressing' && a.status.release.message === 'step 1/2, weight 50%');
+  await waitWebApp(
+    ns,
+    'the release shown as Progressing',
+    (a) => a.status?.release?.phase === 'Progressing' && a.status.release.message === 'step 1/2, weight 50%',
+  );
 
   // A rollback: the WebApp stays on shop:1 and says why, as Degraded.
   await releaseEngineSays(ns, 'Failed', 'shop:2', 'rolled back: canary pods crash-looping');
@@ -119,12 +132,18 @@ test('with spec.release an image change asks for a CanaryDeployment and follows 
   );
   await waitWebApp(ns, 'the promoted image established', (a) => a.status?.image === 'shop:3');
   await releaseEngineSays(ns, 'Completed', 'shop:3', 'promoted');
-  const done = await waitWebApp(ns, 'the release Completed and the WebApp Ready', (a) => a.status?.release?.phase === 'Completed' && condition(a, 'Ready')?.status === 'True');
+  const done = await waitWebApp(
+    ns,
+    'the release Completed and the WebApp Ready',
+    (a) => a.status?.release?.phase === 'Completed' && condition(a, 'Ready')?.status === 'True',
+  );
   assert.equal(condition(done, 'Progressing')?.reason, 'ReleaseCompleted');
   assert.equal(await deploymentImage(ns), 'shop:3');
 });
 
-test('a real release through the canary controller completes and the WebApp shows it', { skip: !controllers.some((c) => c.name === 'canary') && 'the canary controller is not registered' }, async (t) => {
+test('a real release through the canary controller completes and the WebApp shows it', {
+  skip: !controllers.some((c) => c.name === 'canary') && 'the canary controller is not registered',
+}, async (t) => {
   const ns = await testNamespace(t);
   await startController(t, { namespaces: [ns], controllers: ['webapp', 'canary'] });
   await admin.create(WebAppKind, webapp(ns, { image: 'shop:1', replicas: 2, release }));
@@ -148,18 +167,35 @@ test('a real release through the canary controller completes and the WebApp show
   // Deleting the WebApp removes the release first, then everything else.
   await admin.delete(WebAppKind, ns, 'shop');
   await waitFor(async () => (await admin.get(WebAppKind, ns, 'shop')) === undefined, { timeoutMs: 90_000, describe: 'the WebApp gone' });
-  for (const [kind, name] of [[CanaryDeploymentKind, 'shop'], [kinds.Deployment, 'shop'], [kinds.Deployment, 'shop-canary'], [kinds.Service, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
+  for (const [kind, name] of [
+    [CanaryDeploymentKind, 'shop'],
+    [kinds.Deployment, 'shop'],
+    [kinds.Deployment, 'shop-canary'],
+    [kinds.Service, 'shop'],
+    [kinds.ConfigMap, 'shop-config'],
+  ] as const) {
     await waitFor(async () => (await admin.get(kind, ns, name)) === undefined, { timeoutMs: 90_000, describe: `${kind.kind} ${name} gone` });
   }
 });
 
-test('a real release whose canary crashes is rolled back; the WebApp keeps the old image and reports it', { skip: !controllers.some((c) => c.name === 'canary') && 'the canary controller is not registered' }, async (t) => {
+test('a real release whose canary crashes is rolled back; the WebApp keeps the old image and reports it', {
+  skip: !controllers.some((c) => c.name === 'canary') && 'the canary controller is not registered',
+}, async (t) => {
   const ns = await testNamespace(t);
   await startController(t, { namespaces: [ns], controllers: ['webapp', 'canary'] });
   const app = webapp(ns, {
     image: 'shop:1',
     replicas: 2,
-    release: { strategy: { type: 'Linear', steps: [{ weight: 50, pause: '5m' }, { weight: 100, pause: '0s' }] }, traffic: { provider: 'Replicas' } },
+    release: {
+      strategy: {
+        type: 'Linear',
+        steps: [
+          { weight: 50, pause: '5m' },
+          { weight: 100, pause: '0s' },
+        ],
+      },
+      traffic: { provider: 'Replicas' },
+    },
   });
   // Passed on to the CanaryDeployment: kwok crash-loops the canary pods only.
   app.metadata.annotations = { 'deploy.codedance.io/canary-pod-labels': JSON.stringify({ 'kwok.codedance.io/crash': 'true' }) };
@@ -173,10 +209,13 @@ test('a real release whose canary crashes is rolled back; the WebApp keeps the o
   assert.equal(failed.status?.phase, 'Running');
   assert.equal(condition(failed, 'Ready')?.status, 'False');
   // Back to the stable capacity on the old image once the release engine has reset it.
-  await waitFor(async () => {
-    const d = await admin.get(kinds.Deployment, ns, 'shop');
-    return d?.spec?.replicas === 2 && d.spec.template?.spec?.containers[0]?.image === 'shop:1';
-  }, { timeoutMs: 90_000, describe: 'the Deployment back at 2 replicas of shop:1' });
+  await waitFor(
+    async () => {
+      const d = await admin.get(kinds.Deployment, ns, 'shop');
+      return d?.spec?.replicas === 2 && d.spec.template?.spec?.containers[0]?.image === 'shop:1';
+    },
+    { timeoutMs: 90_000, describe: 'the Deployment back at 2 replicas of shop:1' },
+  );
   // And it stays there: nothing retries the failed version on its own.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   assert.equal(await deploymentImage(ns), 'shop:1');

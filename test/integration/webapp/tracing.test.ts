@@ -36,7 +36,10 @@ test('reconciles are traced to an OTLP/HTTP receiver, with a span per step', asy
     () =>
       steps.every((name) => receiver.spans.some((s) => s.name === name)) &&
       receiver.spans.filter((s) => steps.includes(s.name)).every((s) => reconciles().has(s.parentSpanId ?? '')),
-    { timeoutMs: 90_000, describe: `spans ${steps.join(', ')} under webapp.reconcile spans; got ${[...new Set(receiver.spans.map((s) => s.name))].join(', ')}` },
+    {
+      timeoutMs: 90_000,
+      describe: `spans ${steps.join(', ')} under webapp.reconcile spans; got ${[...new Set(receiver.spans.map((s) => s.name))].join(', ')}`,
+    },
   );
   assert.ok(receiver.paths.every((p) => p === '/v1/traces'));
   // Each step is a child of a reconcile span of this WebApp.
