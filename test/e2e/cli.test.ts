@@ -22,10 +22,10 @@ interface Run {
   stderr: string;
 }
 
-async function codedance(...args: string[]): Promise<Run> {
-  const { kubeconfigPath } = await testCluster();
+/** Runs `command` to its exit, collecting its output. */
+function runToExit(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, KUBECONFIG: kubeconfigPath }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -33,6 +33,11 @@ async function codedance(...args: string[]): Promise<Run> {
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+async function codedance(...args: string[]): Promise<Run> {
+  const { kubeconfigPath } = await testCluster();
+  return runToExit(bin, args, { ...process.env, KUBECONFIG: kubeconfigPath });
 }
 
 test('Manual release promoted through the CLI, step by step; mistakes exit non-zero with a reason', { timeout: 180_000 }, async (t) => {
@@ -139,18 +144,7 @@ test('kubectl codedance works from a PATH that holds only the plugin, as a kubec
   const pluginDir = await mkdtemp(join(tmpdir(), 'codedance-plugin-'));
   t.after(() => rm(pluginDir, { recursive: true, force: true }));
   await symlink(bin, join(pluginDir, 'kubectl-codedance'));
-  const run = await new Promise<Run>((resolve, reject) => {
-    const child = spawn(binaryPaths().kubectl, ['codedance', 'get', '-n', ns], {
-      env: { PATH: pluginDir, HOME: process.env.HOME ?? '/root', KUBECONFIG: kubeconfigPath },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  const run = await runToExit(binaryPaths().kubectl, ['codedance', 'get', '-n', ns], { PATH: pluginDir, HOME: process.env.HOME ?? '/root', KUBECONFIG: kubeconfigPath });
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /myapp\s+Progressing\s+1\/1\s+50%/);
 });
