@@ -71,6 +71,9 @@ function withAccepted(status: CanaryDeploymentStatus, refused: readonly Refusal[
  */
 export const LONGEST_WAIT_MS = 6 * 60 * 60_000;
 
+/** How many sent notifications are remembered, to send each transition's once. */
+const ANNOUNCED_LIMIT = 50_000;
+
 export interface CanaryReconcilerOptions {
   /** `--prometheus-url`: Prometheus of releases that name none. */
   prometheusUrl?: string | undefined;
@@ -135,12 +138,22 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const send = options.notify;
     if (!send) return undefined;
     return async (event, cd, message) => {
+      // One message per transition of one run of a release (a run is its startedAt): two
+      // reconciles that both computed the same transition (seen once as a second
+      // `Completed` in CI) must not announce it twice.
+      const key = `${cd.metadata.uid ?? ''}/${cd.status?.startedAt ?? ''}/${cd.status?.releaseVersion ?? ''}/${event}/${cd.status?.currentStepIndex ?? ''}`;
+      if (announced.has(key)) return [];
+      announced.add(key);
+      if (announced.size > ANNOUNCED_LIMIT) announced.delete(announced.values().next().value ?? '');
       const report = await send(event, cd, message);
       const refusedAtSend = (report?.deliveries ?? []).filter((d) => d.error?.startsWith('refused:'));
       for (const d of refusedAtSend) await ctx.events.publish(cd, { type: 'Warning', reason: 'NotificationURLRefused', note: `${d.receiver}: ${d.error ?? ''}` });
       return report?.problems ?? [];
     };
   }
+
+  /** Notifications sent since this process started (oldest first), by transition. */
+  const announced = new Set<string>();
 
   function track(cd: CanaryDeployment): void {
     const ns = cd.metadata.namespace ?? '';

@@ -77,8 +77,13 @@ async function setup(t: TestContext, options: SetupOptions = {}): Promise<{ clie
 }
 
 async function targetOf(sim: Simulator, share: number): Promise<SimTarget> {
+  // The simulator's discovery starts with the test (its watches list first), and on a
+  // loaded machine its pods and Deployments can take a while to be seen: a minute and a half.
   return waitFor(() => sim.targets().find((t) => t.name === 'release' && t.serving && Math.abs(t.canaryShare - share) < 1e-9), {
-    describe: `the simulator to read a canary share of ${share} (has ${JSON.stringify(sim.targets().map((t) => [t.key, t.canaryShare, t.serving]))})`,
+    describe: `the simulator to read a canary share of ${share}`,
+    timeoutMs: 90_000,
+  }).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; targets then: ${JSON.stringify(sim.targets().map((t) => [t.key, t.canaryShare, t.serving]))}`);
   });
 }
 
