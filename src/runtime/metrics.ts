@@ -54,26 +54,22 @@ export function createMetrics(options: MetricsOptions = {}): RuntimeMetrics {
   const reported = new Map<string, number>();
   const cacheSources: (() => CacheReading[])[] = [];
   const readCaches = (): CacheReading[] => cacheSources.flatMap((source) => source());
-  new Gauge({
-    name: 'codedance_cache_objects',
-    help: 'Objects held per informer cache (kind, label selector, shape full|metadata).',
-    labelNames: ['kind', 'selector', 'shape'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const c of readCaches()) this.set({ kind: c.kind, selector: c.selector, shape: c.shape }, c.objects);
-    },
-  });
-  new Gauge({
-    name: 'codedance_cache_bytes',
-    help: 'JSON bytes of the objects held per informer cache; the heap holds roughly 2-4 times this.',
-    labelNames: ['kind', 'selector', 'shape'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const c of readCaches()) this.set({ kind: c.kind, selector: c.selector, shape: c.shape }, c.bytes);
-    },
-  });
+  const cacheGauges = [
+    { name: 'codedance_cache_objects', help: 'Objects held per informer cache (kind, label selector, shape full|metadata).', value: (c: CacheReading) => c.objects },
+    { name: 'codedance_cache_bytes', help: 'JSON bytes of the objects held per informer cache; the heap holds roughly 2-4 times this.', value: (c: CacheReading) => c.bytes },
+  ];
+  for (const { name, help, value } of cacheGauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['kind', 'selector', 'shape'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of readCaches()) this.set({ kind: c.kind, selector: c.selector, shape: c.shape }, value(c));
+      },
+    });
+  }
   new Gauge({
     name: 'codedance_heap_limit_bytes',
     help: "V8's heap size limit (--max-old-space-size and the container's memory): the used heap must stay well below it.",

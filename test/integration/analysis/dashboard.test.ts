@@ -12,9 +12,8 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { dashboardQueries, grafanaDashboard, prometheusRules } from '../../../src/api/monitoring.ts';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../../../src/cluster/prometheus.ts';
-import { startSimulator } from '../../../src/sim/simulator.ts';
 import { testCluster } from '../../support/cluster.ts';
-import { createApp, createRelease, getRelease, releaseEnv, waitFor, waitPhase } from '../canary/support.ts';
+import { createApp, createRelease, createVirtualService, getRelease, releaseEnv, startScrapedSimulator, waitFor, waitPhase } from '../canary/support.ts';
 
 interface Answer {
   status: string;
@@ -44,12 +43,8 @@ test('every dashboard panel returns data during a release that is judged, then r
   t.after(() => unregisterScrapeTarget(cluster.stateDir, job));
 
   await createApp(admin, ns, 'myapp', { replicas: 2 });
-  await admin.create<VirtualService>(kinds.VirtualService, {
-    metadata: { name: 'myapp', namespace: ns },
-    spec: { hosts: ['myapp'], http: [{ name: 'primary', route: [{ destination: { host: 'myapp' } }] }] },
-  });
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps: 200, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
-  t.after(() => sim.stop());
+  await createVirtualService(admin, ns, 'myapp');
+  const sim = await startScrapedSimulator(t, ns, 200);
   await createRelease(admin, ns, 'myapp', {
     targetDeployment: 'myapp',
     canaryVersion: 'myapp:v2',

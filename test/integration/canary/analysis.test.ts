@@ -11,9 +11,7 @@ import type { KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
-import { startSimulator } from '../../../src/sim/simulator.ts';
-import { testCluster } from '../../support/cluster.ts';
-import { createApp, createRelease, getDeployment, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from './support.ts';
+import { createApp, createRelease, createVirtualService, getDeployment, startScrapedSimulator, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from './support.ts';
 
 interface KubeEvent extends KubeObject {
   reason?: string;
@@ -25,17 +23,11 @@ const metrics: CanaryDeploymentSpec['metrics'] = { successRate: { threshold: 95 
 
 async function app(admin: Parameters<typeof createApp>[0], ns: string): Promise<void> {
   await createApp(admin, ns, 'myapp', { replicas: 2 });
-  await admin.create<VirtualService>(kinds.VirtualService, {
-    metadata: { name: 'myapp', namespace: ns },
-    spec: { hosts: ['myapp'], http: [{ name: 'primary', route: [{ destination: { host: 'myapp' } }] }] },
-  });
+  await createVirtualService(admin, ns, 'myapp');
 }
 
-async function simulator(t: { after: (fn: () => Promise<void>) => void }, ns: string) {
-  const cluster = await testCluster();
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps: 200, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
-  t.after(() => sim.stop());
-  return sim;
+function simulator(t: Parameters<typeof releaseEnv>[0], ns: string) {
+  return startScrapedSimulator(t, ns, 200);
 }
 
 test('analysis gates each step: a healthy canary completes with every run recorded', { timeout: 180_000 }, async (t) => {

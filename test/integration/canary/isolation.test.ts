@@ -21,9 +21,7 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { CanaryPodLabelsAnnotation } from '../../../src/canary/workloads.ts';
-import { startSimulator } from '../../../src/sim/simulator.ts';
-import { testCluster } from '../../support/cluster.ts';
-import { createApp, createRelease, getDeployment, getRelease, imageOf, keepLog, names, releaseEnv, waitFor, waitPhase } from './support.ts';
+import { createApp, createRelease, createVirtualService, getDeployment, startScrapedSimulator, getRelease, imageOf, keepLog, names, releaseEnv, waitFor, waitPhase } from './support.ts';
 
 interface Pod extends KubeObject {
   status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
@@ -64,7 +62,6 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
   const silent = await silentServer(t);
   const { admin, ns, controller } = await releaseEnv(t, { args: ['--allowed-prometheus-url', silent.url] });
   keepLog(t, controller);
-  const cluster = await testCluster();
 
   // The stalled tenants: each analysis round waits the full 30s query timeout, every second.
   const stalled = Array.from({ length: 20 }, (_, i) => `stalled-${i + 1}`);
@@ -90,12 +87,8 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
   // The healthy tenants, created while every stalled round is in flight.
   await createApp(admin, ns, 'crasher', { replicas: 4 });
   await createApp(admin, ns, 'stepper', { replicas: 2 });
-  await admin.create<VirtualService>(kinds.VirtualService, {
-    metadata: { name: 'stepper', namespace: ns },
-    spec: { hosts: ['stepper'], http: [{ name: 'primary', route: [{ destination: { host: 'stepper' } }] }] },
-  });
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps: 50, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
-  t.after(() => sim.stop());
+  await createVirtualService(admin, ns, 'stepper');
+  const sim = await startScrapedSimulator(t, ns, 50);
   await createRelease(admin, ns, 'stepper', {
     targetDeployment: 'stepper',
     canaryVersion: 'stepper:v2',

@@ -8,20 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
-import { startSimulator } from '../../../src/sim/simulator.ts';
-import { testCluster } from '../../support/cluster.ts';
-import { createApp, createRelease, getDeployment, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from './support.ts';
+import { createApp, createRelease, createVirtualService, getDeployment, startScrapedSimulator, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from './support.ts';
 
 test('a canary whose memory leaks is rolled back by the memory checks', { timeout: 180_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
-  await admin.create<VirtualService>(kinds.VirtualService, {
-    metadata: { name: 'myapp', namespace: ns },
-    spec: { hosts: ['myapp'], http: [{ name: 'primary', route: [{ destination: { host: 'myapp' } }] }] },
-  });
-  const cluster = await testCluster();
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps: 100, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
-  t.after(() => sim.stop());
+  await createVirtualService(admin, ns, 'myapp');
+  const sim = await startScrapedSimulator(t, ns, 100);
   await createRelease(admin, ns, 'myapp', {
     targetDeployment: 'myapp',
     canaryVersion: 'myapp:v2',

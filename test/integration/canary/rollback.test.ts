@@ -9,7 +9,7 @@ import type { KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { CanaryPodLabelsAnnotation } from '../../../src/canary/workloads.ts';
-import { keepLog, createApp, createRelease, getDeployment, getRelease, imageOf, names, releaseEnv, waitFor, waitPhase } from './support.ts';
+import { keepLog, createApp, createRelease, createVirtualService, getDeployment, getRelease, imageOf, names, releaseEnv, waitFor, waitPhase } from './support.ts';
 
 interface Pod extends KubeObject {
   status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
@@ -86,10 +86,7 @@ test('deleting a CanaryDeployment mid-release leaves all traffic on stable and n
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await createApp(admin, ns, 'other', { replicas: 4 });
-  await admin.create<VirtualService>(kinds.VirtualService, {
-    metadata: { name: 'myapp', namespace: ns },
-    spec: { hosts: ['myapp'], http: [{ name: 'primary', route: [{ destination: { host: 'myapp' } }] }] },
-  });
+  await createVirtualService(admin, ns, 'myapp');
   const steps = { steps: [{ weight: 40, pause: '10m' }, { weight: 100, pause: '0s' }] };
   await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: steps, traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } } });
   await createRelease(admin, ns, 'other', { targetDeployment: 'other', canaryVersion: 'other:v2', strategy: steps });

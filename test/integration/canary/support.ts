@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CRD_DIR, repoRoot } from '../../../src/api/gen.ts';
 import { rbacManifests } from '../../../src/api/manifests.ts';
+import { startSimulator, type Simulator } from '../../../src/sim/simulator.ts';
+import type { VirtualService } from '../../../src/traffic/istio.ts';
 
 export { waitFor } from '../../support/cluster.ts';
 export type { ControllerProcess } from '../webapp/support.ts';
@@ -222,3 +224,19 @@ export function sampleSteps<T>(
 }
 
 export { testNamespace };
+
+/** A VirtualService `name` whose one route goes to the Service `name`, as the Istio releases of the tests name it. */
+export async function createVirtualService(admin: KubeClient, ns: string, name: string): Promise<void> {
+  await admin.create<VirtualService>(kinds.VirtualService, {
+    metadata: { name, namespace: ns },
+    spec: { hosts: [name], http: [{ name: 'primary', route: [{ destination: { host: name } }] }] },
+  });
+}
+
+/** The traffic simulator for `ns` at `rps`, scraped by the test cluster's Prometheus, stopped when the test ends. */
+export async function startScrapedSimulator(t: NamespaceOwner, ns: string, rps: number): Promise<Simulator> {
+  const cluster = await testCluster();
+  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
+  t.after(() => sim.stop());
+  return sim;
+}
