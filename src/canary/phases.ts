@@ -35,12 +35,12 @@ import type {
   Command,
   HistoryEntry,
   NotificationEvent,
-  Phase,
   TrafficProviderName,
   TrafficRecord,
 } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
 import type { PlannedStep } from '../strategy/index.ts';
+import { isActive, isFinished, isPromoting, isStepping, releaseState, steeringRefusal } from './steering.ts';
 import { trafficChange } from './traffic-record.ts';
 
 /** How often a release refused for an autoscaler looks again (autoscalers are not watched). */
@@ -184,10 +184,8 @@ export interface Transition {
 /** Whether an analysis should run before this reconcile's transition. */
 export function analysisDue(settings: ReleaseSettings, status: CanaryDeploymentStatus | undefined, now: number): boolean {
   if (!settings.analysis || !status) return false;
-  if (status.phase !== 'Progressing' && status.phase !== 'Paused') return false;
   if (status.releaseVersion !== settings.version) return false;
-  const total = status.totalSteps ?? settings.steps.length;
-  if ((status.currentStepIndex ?? 0) >= total) return false; // promoting: judged already
+  if (!isStepping(status, status.totalSteps ?? settings.steps.length)) return false; // promoting: judged already
   const nextAt = parseTime(status.analysis?.nextAt);
   return nextAt === undefined || nextAt <= now;
 }
@@ -202,10 +200,19 @@ export function transition(settings: ReleaseSettings, current: CanaryDeploymentS
 function decide(t: Builder): void {
   const { settings, obs } = t;
   const phase = t.status.phase;
-  const command = t.takeCommand();
+  // The steering table (./steering.ts) decides which commands are acted on at all; a
+  // refused one is answered with a CommandIgnored Event, worded as the CLI refuses it.
+  const asked = t.takeCommand();
+  const state = releaseState(t.status, settings.paused, t.total);
+  // Until the stable Deployment takes the new image (the promotion moves all traffic to the
+  // canary first) the untouched stable pods are there to go back to, so abort still applies.
+  const abortable = asked?.verb === 'abort' && state === 'Promoting' && obs.stable?.image !== settings.version;
+  const refused = asked && !abortable && steeringRefusal(asked.verb, state);
+  if (asked && refused) t.ignore(asked, `the release ${refused}`);
+  const command = refused ? undefined : asked;
 
   if (phase === undefined) return obs.blocked ? refuseToStart(t, obs.blocked) : start(t, 'Started');
-  if (phase === 'Completed' || phase === 'Failed') return finished(t, phase, command);
+  if (isFinished(phase)) return finished(t, command);
 
   // An active release (Initializing, Progressing, Paused).
   // Its traffic lives in the objects it recorded at its start (a release started by an
@@ -227,15 +234,12 @@ function decide(t: Builder): void {
   if (t.status.releaseVersion !== settings.version) {
     return obs.blocked ? rollback(t, obs.blocked.reason, obs.blocked.message) : start(t, 'Restarted');
   }
-  if (command?.verb === 'retry') t.ignore(command, 'retry applies only to a Failed release');
-  // Once the stable Deployment takes the new image there is nothing left to roll back to.
-  // Before that (the promotion moving all traffic to the canary first), a crash or an
-  // abort still takes the traffic back to the untouched stable pods.
-  const promoting = t.step >= t.total && obs.stable.image === settings.version;
-  if (command?.verb === 'abort') {
-    if (!promoting) return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
-    t.ignore(command, 'the release is being promoted: the stable Deployment already takes the new version');
-  }
+  // Once the stable Deployment takes the new image there is nothing left to roll back to
+  // (the steering table refuses abort then). Before that (the promotion moving all traffic
+  // to the canary first), a crash or an abort still takes the traffic back to the untouched
+  // stable pods.
+  const promoting = isPromoting(t.status, t.total) && obs.stable.image === settings.version;
+  if (command?.verb === 'abort') return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
   if (!promoting) {
     if (!obs.pods.healthy && settings.autoRollback.enabled && settings.autoRollback.onPodCrash) {
       return rollback(t, obs.pods.reason === 'CrashLoopBackOff' ? 'PodCrashLoop' : obs.pods.reason === 'OOMKilled' ? 'PodOOMKilled' : 'PodNotReady', obs.pods.message);
@@ -320,17 +324,15 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
 }
 
 /** Completed or Failed: keep the cluster clean, start again on a new version or `retry`. */
-function finished(t: Builder, phase: 'Completed' | 'Failed', command: CommandObservation | undefined): void {
+function finished(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
   if (t.status.releaseVersion !== settings.version) {
     if (!obs.blocked) return resetForNew(t, 'Started');
     refuseToStart(t, obs.blocked);
   } else if (command?.verb === 'retry') {
-    if (phase === 'Failed' && obs.blocked) t.ignore(command, obs.blocked.message);
-    else if (phase === 'Failed') return resetForNew(t, 'Retried', command.by);
-    else t.ignore(command, 'retry applies only to a Failed release');
-  } else if (command) {
-    t.ignore(command, `the release is ${phase}`);
+    // The steering table allows retry only on a Failed release.
+    if (obs.blocked) t.ignore(command, obs.blocked.message);
+    else return resetForNew(t, 'Retried', command.by);
   }
   if (obs.canary) {
     // A controller stopped between the rollback's (or promotion's) writes: finish them.
@@ -366,7 +368,7 @@ function initializing(t: Builder, command: CommandObservation | undefined): void
   const { settings, obs } = t;
   if (command?.verb === 'promote' || command?.verb === 'promote-full') {
     t.status.approvedStep = command.verb === 'promote-full' ? t.total : Math.max(t.status.approvedStep ?? -1, 0);
-  } else if (command?.verb === 'resume') t.ignore(command, 'the release is not paused');
+  }
   if (!obs.stable) {
     t.status.message = 'waiting for the target Deployment to exist';
     t.status.reason = 'TargetNotFound';
@@ -390,19 +392,16 @@ function initializing(t: Builder, command: CommandObservation | undefined): void
 /** Progressing or Paused, on a step or promoting. */
 function progressing(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
+  // The steering table let through only what applies to a stepping release.
   if (command?.verb === 'promote-full') {
-    if (t.step < t.total) return enterPromotion(t, `promoted to the end by ${who(command.by)}`, command.by);
-    t.ignore(command, 'already promoting');
+    return enterPromotion(t, `promoted to the end by ${who(command.by)}`, command.by);
   } else if (command?.verb === 'promote') {
-    if (t.step >= t.total) t.ignore(command, 'already promoting');
-    else {
-      t.status.approvedStep = Math.max(t.status.approvedStep ?? -1, t.step);
-      t.record('Approved', 'Normal', 'StepApproved', `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`, { notify: false, by: command.by });
-      if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused') resume(t, `promoted by ${who(command.by)}`, command.by);
-    }
+    t.status.approvedStep = Math.max(t.status.approvedStep ?? -1, t.step);
+    t.record('Approved', 'Normal', 'StepApproved', `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`, { notify: false, by: command.by });
+    if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused') resume(t, `promoted by ${who(command.by)}`, command.by);
   } else if (command?.verb === 'resume') {
-    if (t.status.phase === 'Paused' && !settings.paused) resume(t, `resumed by ${who(command.by)}`, command.by);
-    else t.ignore(command, settings.paused ? 'spec.paused is true: clear it to resume' : 'the release is not paused');
+    if (settings.paused) t.ignore(command, 'spec.paused is true: clear it to resume');
+    else resume(t, `resumed by ${who(command.by)}`, command.by);
   }
 
   if (t.step >= t.total) return promotion(t);
@@ -628,8 +627,7 @@ function rollback(t: Builder, reason: string, message: string, by?: string): voi
  * broken. `undefined` when the release is not active (nothing to stop).
  */
 export function stopped(current: CanaryDeploymentStatus | undefined, obs: { now: number; generation: number }, reason: string, message: string): Transition | undefined {
-  const phase = current?.phase;
-  if (!current || (phase !== 'Initializing' && phase !== 'Progressing' && phase !== 'Paused')) return undefined;
+  if (!current || !isActive(current.phase)) return undefined;
   const iso = new Date(obs.now).toISOString();
   const total = current.totalSteps ?? 0;
   const text = `stopped at step ${Math.min((current.currentStepIndex ?? 0) + 1, total)}/${total}: ${message}`;
@@ -732,7 +730,7 @@ class Builder {
   result(): Transition {
     const status = this.status;
     status.observedGeneration = this.obs.generation;
-    const stepping = (status.phase === 'Progressing' || status.phase === 'Paused') && (status.currentStepIndex ?? 0) < this.total;
+    const stepping = isStepping(status, this.total);
     if (stepping && this.settings.analysis) this.wakeForAnalysis();
     const requeueAfterMs = this.wake === undefined ? undefined : Math.max(0, this.wake - this.obs.now);
     return { status: prune(status), effects: this.effects, statusAfter: this.statusAfter ?? this.effects.length, requeueAfterMs };
@@ -753,7 +751,5 @@ export function parseTime(text: string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-/** Whether the phase is one a release stays in (nothing left to do but cleanup). */
-export function isFinished(phase: Phase | undefined): boolean {
-  return phase === 'Completed' || phase === 'Failed';
-}
+/** Whether the phase is one a release stays in; defined with the other predicates in ./steering.ts. */
+export { isFinished } from './steering.ts';

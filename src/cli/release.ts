@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { planSteer, type SteerVerb } from '../canary/commands.ts';
+import { isFinished } from '../canary/steering.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
 import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
 import { whoAmI } from '../runtime/whoami.ts';
@@ -215,7 +216,7 @@ async function watchStatus(client: KubeClient, o: Options): Promise<number> {
           cd = event.object;
           resourceVersion = cd.metadata.resourceVersion;
           show(cd);
-          if (cd.status?.phase === 'Completed' || cd.status?.phase === 'Failed') break;
+          if (isFinished(cd.status?.phase)) break;
         }
       } catch (err) {
         if (abort.signal.aborted) break;

@@ -17,9 +17,10 @@
  * Assumes the CanaryDeployment reports which version its status is about in
  * `status.releaseVersion`; a status about an older version is not trusted.
  */
-import type { CanaryDeployment, Phase } from '../api/canary-deployment.ts';
+import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { GROUP as CanaryGroup, VERSION as CanaryVersion } from '../api/names.ts';
 import type { WebApp, WebAppStatus } from '../api/webapp.ts';
+import { isFinished as isFinishedPhase } from '../canary/steering.ts';
 import { CanaryPodLabelsAnnotation } from '../canary/workloads.ts';
 import { childLabels, childNames, ContainerName, DefaultReplicas, imageOf, ownerReference, ServicePort } from './children.ts';
 import type { Deployment } from './objects.ts';
@@ -51,9 +52,6 @@ export interface ReleasePlan {
   /** The release as `status.release` shows it; undefined when there is none to show. */
   status: WebAppStatus['release'];
 }
-
-/** CanaryDeployment phases after which the release engine no longer changes anything. */
-const finishedPhases: readonly Phase[] = ['Completed', 'Failed'];
 
 /**
  * Plans the Deployment's image and the CanaryDeployment for one reconcile.
@@ -170,6 +168,5 @@ function isAbout(canary: CanaryDeployment, version: string): boolean {
 }
 
 function isFinished(canary: CanaryDeployment): boolean {
-  const phase = canary.status?.phase;
-  return phase !== undefined && finishedPhases.includes(phase) && isAbout(canary, canary.spec.canaryVersion);
+  return isFinishedPhase(canary.status?.phase) && isAbout(canary, canary.spec.canaryVersion);
 }
