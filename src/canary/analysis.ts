@@ -35,7 +35,7 @@ import { resolveCredentials, type PrometheusCredentials, type SecretReader } fro
 import { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient } from '../analysis/prometheus.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
-import type { AnalysisObservation } from './phases.ts';
+import type { AnalysisObservation } from './model.ts';
 import { canaryDeploymentName } from './workloads.ts';
 
 /** Longest query timeout used, whatever the spec says (the schema refuses more too). */

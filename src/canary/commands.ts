@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { CommandAnnotation, CommandAuthorSeparator, Commands, PausedByAnnotation, type Command } from '../api/names.ts';
-import type { CommandObservation } from './phases.ts';
+import type { CommandObservation } from './model.ts';
 import { isSteeringVerb, releaseState, steeringRefusal } from './steering.ts';
 
 /** The command in `value`, or undefined when it is not `<known verb>:<id>[;by=<username>]`. */

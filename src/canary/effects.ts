@@ -18,7 +18,7 @@ import { replicaSplit } from '../traffic/replicas.ts';
 import { trafficRecordOf, trafficSpecOf } from './traffic-record.ts';
 import type { ReceiverProblem } from '../notify/resolve.ts';
 import { reportNotificationProblems } from './notification-problems.ts';
-import type { Effect, ReleaseSettings } from './phases.ts';
+import type { Effect, ReleaseSettings } from './model.ts';
 import {
   buildCanaryDeployment,
   buildCanaryService,

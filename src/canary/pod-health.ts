@@ -12,7 +12,7 @@
  * not judged.
  */
 import type { KubeObject } from '../runtime/client.ts';
-import type { PodHealth } from './phases.ts';
+import type { PodHealth } from './model.ts';
 
 /** The fields of a Pod this module reads. */
 export interface Pod extends KubeObject {

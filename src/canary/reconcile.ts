@@ -45,7 +45,9 @@ import { cleanupTraffic, executeEffects, ownedByRelease, releaseEnv, teardownEnv
 import { createStablePods, type StablePods } from './stable-pods.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 import { decideError, TrafficCondition, type ErrorDecision } from './error-policy.ts';
-import { analysisDue, isFinished, stopped, transition, type AnalysisObservation, type Observations, type Transition } from './phases.ts';
+import type { AnalysisObservation, Observations, Transition } from './model.ts';
+import { analysisDue, stopped, transition } from './phases.ts';
+import { isFinished } from './steering.ts';
 import { assessPods, type Pod } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
