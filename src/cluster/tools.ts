@@ -12,7 +12,8 @@
  * `codedance cluster build`: a developer who never packages never waits for them.
  */
 import { join } from 'node:path';
-import { ensureBuilt, goBuildFlags, hash, type BuildProgress, type ComponentBuild } from './build.ts';
+import { ensureBuilt, type BuildProgress } from './build.ts';
+import { goBuildFlags, hash, type ComponentBuild } from './recipes/recipe.ts';
 import { mkdir, rename } from 'node:fs/promises';
 import { runCommand } from './exec.ts';
 import { binaryDir, codedanceHome } from './paths.ts';
