@@ -115,14 +115,6 @@ export interface TrafficProviderOptions {
   /** Client with the controller's identity; every write goes through it. */
   client: KubeClient;
   /**
-   * Where reads come from, e.g. the controller's informer caches, so a reconcile whose
-   * weight is already in force costs no request. A stale read is safe: writes to shared
-   * objects are guarded by the resourceVersion read (a 409 re-reads from the API server),
-   * and a skipped write is made by the reconcile the watch event triggers.
-   * @default a GET through `client` per read
-   */
-  read?: ObjectReader;
-  /**
    * How many times a read-modify-write is retried after a 409 Conflict (someone else
    * wrote the object between our read and our write).
    * @default 5
@@ -173,9 +165,12 @@ export function checkWeight(provider: TrafficProviderName, weight: number): void
   }
 }
 
-/** The reader a provider uses: `options.read`, else GETs through the client. */
+/**
+ * The reader a provider uses: a GET through the client. (Reads from the informer caches
+ * were an option nobody used: a provider reads what it is about to write.)
+ */
 export function readerOf(options: TrafficProviderOptions): ObjectReader {
-  return options.read ?? ((kind, namespace, name) => options.client.get(kind, namespace, name));
+  return (kind, namespace, name) => options.client.get(kind, namespace, name);
 }
 
 /** The ownerReference that ties an object a provider creates to its CanaryDeployment. */
