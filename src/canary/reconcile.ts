@@ -108,14 +108,10 @@ export interface CanaryReconciler {
   cleanup(cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void>;
   /** The controller's error policy: carries out ./error-policy.ts for a failed reconcile or cleanup. */
   errorPolicy(err: unknown, cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action | undefined>;
-  /** Releases whose target is `namespace/name` (for the watch on Deployments). */
-  releasesOfTarget(namespace: string, name: string): string[];
 }
 
 /** Creates the reconciler. */
 export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): CanaryReconciler {
-  /** `ns/target` → release names, maintained on every reconcile. */
-  const targets = new Map<string, Set<string>>();
   /** uid → the status we last wrote and the resourceVersion it replaced. */
   const written = new Map<string, { replaced: string | undefined; object: CanaryDeployment }>();
   /** uids whose traffic weight was read back since this process started. */
@@ -157,19 +153,6 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   /** Notifications sent since this process started (oldest first), by transition. */
   const announced = new Set<string>();
 
-  function track(cd: CanaryDeployment): void {
-    const ns = cd.metadata.namespace ?? '';
-    const name = cd.metadata.name ?? '';
-    for (const [key, names] of targets) {
-      if (names.delete(name) && names.size === 0) targets.delete(key);
-    }
-    if (cd.metadata.deletionTimestamp) return;
-    const key = `${ns}/${cd.spec.targetDeployment}`;
-    const names = targets.get(key) ?? new Set<string>();
-    names.add(name);
-    targets.set(key, names);
-  }
-
   /** The freshest view of the object: ours if the cache has not caught up with our write. */
   function fresh(cd: CanaryDeployment): CanaryDeployment {
     const uid = cd.metadata.uid ?? '';
@@ -181,7 +164,6 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   }
 
   async function reconcile(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action> {
-    track(cached);
     const cd = fresh(cached);
     const resolved = releaseSettings(cd.spec);
     if (!resolved.ok) throw new TerminalError(resolved.problems.join('; '), { reason: 'InvalidSpec' });
@@ -308,7 +290,6 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   }
 
   async function cleanup(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void> {
-    track(cached);
     const cd = fresh(cached);
     // Works from the recorded traffic settings, not the spec: it may be invalid or changed.
     const env = teardownEnv(cd, ctx, notifierFor(ctx), await recordedStablePods(cd, ctx));
@@ -425,11 +406,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     };
   }
 
-  function releasesOfTarget(namespace: string, name: string): string[] {
-    return [...(targets.get(`${namespace}/${name}`) ?? [])];
-  }
-
-  return { reconcile, cleanup, errorPolicy, releasesOfTarget };
+  return { reconcile, cleanup, errorPolicy };
 }
 
 /** True when this reconcile may start a release (so an autoscaler would be in its way). */
