@@ -15,6 +15,7 @@ import type { KubeClient } from '../src/runtime/client.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import type { Store } from '../src/runtime/store.ts';
 import { pollUntil } from '../src/cluster/probe.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 export { canaryDeploymentName };
 
@@ -37,7 +38,7 @@ export async function inBatches<T>(items: readonly T[], limit: number, fn: (item
  */
 export async function createApp(admin: KubeClient, ns: string, name: string, replicas: number): Promise<void> {
   const labels = { app: name };
-  await admin.create<Deployment>(kinds.Deployment, {
+  await admin.create(kinds.Deployment, {
     metadata: { name, namespace: ns, labels },
     spec: {
       replicas,
@@ -45,7 +46,7 @@ export async function createApp(admin: KubeClient, ns: string, name: string, rep
       template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `${name}:v1`, ports: [{ containerPort: 8080 }] }] } },
     },
   });
-  await admin.create<Service>(kinds.Service, {
+  await admin.create(kinds.Service, {
     metadata: { name, namespace: ns, labels },
     spec: { clusterIP: 'None', selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
   });
@@ -66,7 +67,7 @@ export async function waitRolledOut(admin: KubeClient, ns: string, names: readon
   await pollUntil(
     `${names.length} Deployments in ${ns} to be available`,
     async () => {
-      const list = await admin.list<Deployment>(kinds.Deployment, { namespace: ns });
+      const list = await admin.list(kinds.Deployment, { namespace: ns });
       ready = list.items.filter((d) => wanted.has(d.metadata.name ?? '') && rolledOut(d)).length;
       return ready === wanted.size;
     },
@@ -76,7 +77,7 @@ export async function waitRolledOut(admin: KubeClient, ns: string, names: readon
 
 /** Creates a CanaryDeployment; resolves when the POST returned. */
 export async function createRelease(admin: KubeClient, ns: string, name: string, spec: CanaryDeploymentSpec, annotations?: Record<string, string>): Promise<CanaryDeployment> {
-  return admin.create<CanaryDeployment>(kinds.CanaryDeployment, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
+  return admin.create(CanaryDeploymentKind, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
 }
 
 /** The canary Deployment of `app` asks for at least one replica: the first weight is written. */

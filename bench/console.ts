@@ -24,6 +24,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, openPage } from '../test/e2e/console/browser.ts';
 import type { BenchEnv } from './env.ts';
 import { summarize, type Summary } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 /** What {@link benchConsole} measured. */
 export interface ConsoleResult {
@@ -92,11 +93,11 @@ export async function benchConsole(env: BenchEnv, namespace: string, count: numb
       Array.from({ length: Math.min(20, count - start) }, async (_, k) => {
         const i = start + k;
         const name = `app-${String(i).padStart(3, '0')}`;
-        await admin.create<CanaryDeployment>(kinds.CanaryDeployment, {
+        await admin.create<CanaryDeployment>(CanaryDeploymentKind, {
           metadata: { name, namespace },
           spec: { targetDeployment: name, canaryVersion: `${name}:v2`, strategy: { steps: [{ weight: 10, pause: '1m' }, { weight: 50, pause: '1m' }, { weight: 100, pause: '0s' }] }, metrics: { successRate: { threshold: 99 } } },
         });
-        await admin.patch(kinds.CanaryDeployment, namespace, name, { status: status(i, 50) }, 'merge', { subresource: 'status' });
+        await admin.patch(CanaryDeploymentKind, namespace, name, { status: status(i, 50) }, 'merge', { subresource: 'status' });
       }),
     );
   }
@@ -128,7 +129,7 @@ export async function benchConsole(env: BenchEnv, namespace: string, count: numb
     const changes: number[] = [];
     for (let i = 0; i < repeats.change; i++) {
       const weight = 51 + i;
-      await admin.patch(kinds.CanaryDeployment, namespace, 'app-001', { status: { currentWeight: weight } }, 'merge', { subresource: 'status' });
+      await admin.patch(CanaryDeploymentKind, namespace, 'app-001', { status: { currentWeight: weight } }, 'merge', { subresource: 'status' });
       const written = Date.now();
       changes.push(Math.max(0, (await poll(page, `window.cd.weights['${weight}']`)) - written));
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -18,6 +18,7 @@ import { withController } from './env.ts';
 import { observe } from './observe.ts';
 import { countDelta, scrapeController } from './process-stats.ts';
 import { now, summarize, type Summary } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 export interface FirstWeightResult {
   /** POST returned → canary Deployment `spec.replicas` > 0 seen. */
@@ -36,7 +37,7 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
   for (const app of apps) await createApp(env.admin, ns, app, 2);
   await waitRolledOut(env.admin, ns, apps, 120_000);
   const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
-  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
   const toWeight: number[] = [];
   const toStatus: number[] = [];
   const requests: Record<string, number> = {};
@@ -60,7 +61,7 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
         for (const [key, n] of Object.entries(countDelta(before.requests, after.requests))) requests[key] = (requests[key] ?? 0) + n / apps.length;
         reconciles += (after.reconciles - before.reconciles) / apps.length;
         // Gone (finalizer cleanup done) before the next one, so each is measured alone.
-        await env.admin.delete(kinds.CanaryDeployment, ns, app);
+        await env.admin.delete(CanaryDeploymentKind, ns, app);
         await releases.when(`${app} deleted`, (store) => store.get(ns, app) === undefined, 60_000);
       }
     });
@@ -129,7 +130,7 @@ export async function benchFirstWeightIstio(env: BenchEnv, ns: string, n: number
         toWeight.push(weightAt - created);
         const after = await scrapeController(controller.url);
         for (const [key, count] of Object.entries(countDelta(before.requests, after.requests))) requests[key] = (requests[key] ?? 0) + count / apps.length;
-        await env.admin.delete(kinds.CanaryDeployment, ns, app);
+        await env.admin.delete(CanaryDeploymentKind, ns, app);
         await deployments.when(`${app} canary gone`, (store) => store.get(ns, `${app}-canary`) === undefined, 60_000);
       }
     });

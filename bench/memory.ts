@@ -27,6 +27,7 @@ import { createNamespace, startControllerProcess, type BenchEnv, type Controller
 import { observe } from './observe.ts';
 import { parseMetrics, readProcess } from './process-stats.ts';
 import { sleep } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 /** How long a controller idles before its RSS is read (the GC settles, start-up garbage goes). */
 export const MEMORY_IDLE_MS = 15_000;
@@ -243,7 +244,7 @@ export async function benchMemory(env: BenchEnv, counts: MemoryCounts, onProgres
     await inBatches(apps, CREATE_CONCURRENCY, (app) => createApp(env.admin, ns, app, 1));
     await waitRolledOut(env.admin, ns, apps, 600_000);
     const beforeReleases = await settle(second);
-    const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+    const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
     try {
       await inBatches(apps, CREATE_CONCURRENCY, async (app) => {
         await createRelease(env.admin, ns, app, { targetDeployment: app, canaryVersion: `${app}:v2`, strategy: { steps: [{ weight: 50, pause: '1h' }, { weight: 100 }] } });

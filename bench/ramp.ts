@@ -19,6 +19,7 @@ import { startControllerProcess, type BenchEnv } from './env.ts';
 import { observe } from './observe.ts';
 import { countDelta, readProcess, scrapeController, total } from './process-stats.ts';
 import { now, sleep } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 /** Releases and apps created at once by the benchmark (its own client, not the controller). */
 const CREATE_CONCURRENCY = 16;
@@ -46,7 +47,7 @@ export async function benchRamp(env: BenchEnv, ns: string, waves: readonly numbe
   await inBatches(apps, CREATE_CONCURRENCY, (app) => createApp(env.admin, ns, app, 1));
   await waitRolledOut(env.admin, ns, apps, 600_000);
   const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
-  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
   const controller = await startControllerProcess(env, { namespace: ns, name: 'ramp' });
   const result: RampResult = { waves: [], paused: 0, idleMs, idleCpuSeconds: NaN, idleCpuSecondsPerMinute: NaN, idleRequests: {}, idleReconciles: NaN, baselineCpuSecondsPerMinute: NaN };
   try {
@@ -72,7 +73,7 @@ export async function benchRamp(env: BenchEnv, ns: string, waves: readonly numbe
       result.waves.push({ releases: size, wallMs: (await reached) - start });
     }
     await inBatches(apps, CREATE_CONCURRENCY, async (app) => {
-      await env.admin.patch(kinds.CanaryDeployment, ns, app, { spec: { paused: true } }, 'merge');
+      await env.admin.patch(CanaryDeploymentKind, ns, app, { spec: { paused: true } }, 'merge');
     });
     await releases.when(`${all} releases Paused`, (store) => apps.every((app) => store.get(ns, app)?.status?.phase === 'Paused'), 600_000);
     result.paused = all;

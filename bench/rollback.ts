@@ -27,6 +27,8 @@ import { canaryDeploymentName, canaryGone, canaryWeightWritten, createApp, creat
 import { startBenchSimulator, withController, type BenchEnv } from './env.ts';
 import { observe, type Check, type Observer } from './observe.ts';
 import { now, sleep, summarize, type Summary } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
+import type { Pod } from '../src/runtime/core-types.ts';
 
 /** How often the benchmark asks Prometheus whether the bad sample is visible yet. */
 export const PROMETHEUS_POLL_MS = 100;
@@ -48,9 +50,6 @@ export interface MetricsRollbackResult extends RollbackResult {
   errorRateThreshold: number;
 }
 
-interface Pod extends KubeObject {
-  status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
-}
 
 const ANALYSIS = { interval: '1s', window: '5s', intervalMs: 1000, windowMs: 5000 };
 const ERROR_RATE_THRESHOLD = 5;
@@ -81,7 +80,7 @@ export async function benchMetricsRollback(env: BenchEnv, ns: string, n: number)
   const sim = await startBenchSimulator(env, [ns]);
   const prometheus = createPrometheusClient({ address: env.prometheusUrl, timeoutMs: 5000 });
   const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
-  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
   const toStable: number[] = [];
   const toGone: number[] = [];
   const outcomes: string[] = [];
@@ -149,7 +148,7 @@ export async function benchCrashRollback(env: BenchEnv, ns: string, n: number): 
   for (const app of apps) await createApp(env.admin, ns, app, APP_REPLICAS);
   await waitRolledOut(env.admin, ns, apps, 120_000);
   const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
-  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
   const pods = await observe<Pod>(env.admin, kinds.Pod, ns);
   const toStable: number[] = [];
   const toGone: number[] = [];

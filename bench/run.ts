@@ -30,6 +30,7 @@ import { mib, ms, round, summarize, table, type Summary } from './stats.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { apiVersionOf } from '../src/runtime/kinds.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 const BENCHMARKS = ['roundtrip', 'first-weight', 'rollback-metrics', 'rollback-crash', 'ramp', 'scale', 'console', 'memory', 'cli'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
@@ -245,9 +246,9 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
   if (selection.has('cli')) {
     progress(`cli: codedance get and status, ${counts.cli} runs each after one that fills the compile cache`);
     const ns = await createNamespace(env.admin, 'bench-cli');
-    await env.admin.create(kinds.CanaryDeployment, {
-      apiVersion: apiVersionOf(kinds.CanaryDeployment),
-      kind: kinds.CanaryDeployment.kind,
+    await env.admin.create(CanaryDeploymentKind, {
+      apiVersion: apiVersionOf(CanaryDeploymentKind),
+      kind: CanaryDeploymentKind.kind,
       metadata: { name: 'shop', namespace: ns },
       spec: { targetDeployment: 'shop', canaryVersion: 'shop:v2' },
     });

@@ -18,13 +18,13 @@
  * stays flat" reads as: RSS grows by little per release, and not at all while idle.
  */
 import type { CanaryDeployment, Step } from '../src/api/canary-deployment.ts';
-import * as kinds from '../src/runtime/kinds.ts';
 import { createApp, createRelease, inBatches, waitRolledOut } from './apps.ts';
 import { startControllerProcess, type BenchEnv } from './env.ts';
 import { observe } from './observe.ts';
 import { countDelta, readProcess, sampleRss, scrapeController, total, type ControllerCounters } from './process-stats.ts';
 import type { ComponentName } from '../src/cluster/controlplane.ts';
 import { now, sleep, summarize, type Summary } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 /** Quiet time after a phase, to see what an idle controller costs. */
 export const IDLE_MS = 10_000;
@@ -151,7 +151,7 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
   await inBatches(apps, CREATE_CONCURRENCY, (app) => createApp(env.admin, ns, app, REPLICAS_PER_APP));
   await waitRolledOut(env.admin, ns, apps, 600_000);
   onProgress(`${apps.length} apps available`);
-  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
   const controller = await startControllerProcess(env, { namespace: ns, name: 'scale' });
   const rss = sampleRss(controller.pid, 250);
   const phases: ScalePhase[] = [];

@@ -28,7 +28,7 @@ const NAME = 'round-trip';
 
 function writer(env: BenchEnv, ns: string, name: string): (value: string) => Promise<ConfigMap> {
   return (value) =>
-    env.admin.apply<ConfigMap>(kinds.ConfigMap, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { value } }, { fieldManager: 'codedance-bench' });
+    env.admin.apply(kinds.ConfigMap, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { value } }, { fieldManager: 'codedance-bench' });
 }
 
 /** A background sampler of the same write, for a unit taken while the other benchmarks run. */

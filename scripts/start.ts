@@ -38,6 +38,7 @@ import { createKubeClient, type KubeClient } from '../src/runtime/client.ts';
 import { createLogger } from '../src/runtime/logging.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { startSimulator, type Simulator } from '../src/sim/simulator.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const namespace = 'demo';
@@ -80,8 +81,8 @@ async function deploySampleService(client: KubeClient): Promise<void> {
     spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
   } as never);
   // A leftover release from an earlier run would start from its own state: start clean.
-  await client.delete(kinds.CanaryDeployment, namespace, app);
-  await pollUntil('the previous release to be deleted', async () => !(await client.get(kinds.CanaryDeployment, namespace, app)), { timeoutMs: 60_000, intervalMs: 500 });
+  await client.delete(CanaryDeploymentKind, namespace, app);
+  await pollUntil('the previous release to be deleted', async () => !(await client.get(CanaryDeploymentKind, namespace, app)), { timeoutMs: 60_000, intervalMs: 500 });
 }
 
 /** Follows one release in the terminal until it ends; resolves with its final phase. */
@@ -91,7 +92,7 @@ async function follow(client: KubeClient, version: string): Promise<string> {
   let drawnLines = 0;
   for (;;) {
     if (stopping) return 'interrupted';
-    const release = await client.get<CanaryDeployment>(kinds.CanaryDeployment, namespace, app);
+    const release = await client.get(CanaryDeploymentKind, namespace, app);
     const phase = release?.status?.phase;
     // The status speaks of this version only once the controller has picked the new spec up.
     const settled = release?.status?.releaseVersion === `${app}:${version}` && (phase === 'Completed' || phase === 'Failed');
@@ -207,14 +208,14 @@ async function demo(stateDir: string | undefined): Promise<void> {
 
   say(`releasing ${app}:v2 (healthy) through 10% → 50% → 100%, judged every 5s on success rate, p99 latency and error rate`);
   sim.resetProfiles(namespace, app);
-  await client.apply(kinds.CanaryDeployment, { metadata: { name: app, namespace }, spec: releaseSpec('v2') } as CanaryDeployment);
+  await client.apply(CanaryDeploymentKind, { metadata: { name: app, namespace }, spec: releaseSpec('v2') } as CanaryDeployment);
   const first = await follow(client, 'v2');
   say(`release of v2: ${first}`);
   if (stopping) return;
 
   say(`releasing ${app}:v3, whose canary answers 25% of requests with 5xx: watch it being rolled back`);
   sim.setProfile({ namespace, name: app, version: 'canary', errorRate: 0.25 });
-  await client.apply(kinds.CanaryDeployment, { metadata: { name: app, namespace }, spec: releaseSpec('v3') } as CanaryDeployment);
+  await client.apply(CanaryDeploymentKind, { metadata: { name: app, namespace }, spec: releaseSpec('v3') } as CanaryDeployment);
   const second = await follow(client, 'v3');
   say(`release of v3: ${second}`);
 

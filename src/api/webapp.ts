@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { cel, Conditions, DnsLabel, ObjectMetaSchema } from './common.ts';
+import { WebAppGroup, WebAppVersion } from './names.ts';
 import {
   AnalysisSpec,
   AutoRollbackSpec,
@@ -15,8 +16,6 @@ import {
   TrafficSpec,
 } from './canary-deployment.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
-
-import { WebAppGroup, WebAppVersion } from './names.ts';
 
 export const GROUP = WebAppGroup;
 export const VERSION = WebAppVersion;

@@ -120,8 +120,8 @@ function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service 
 export function teardownEnv(cd: CanaryDeployment, ctx: ReconcileContext, notify: Notifier | undefined, stablePods: StablePodLabels): TeardownEnv {
   const ns = cd.metadata.namespace ?? '';
   const record = cd.status?.traffic ?? trafficRecordOf(cd.spec);
-  const service = ctx.cache<Service>(ServiceKind, { referenced: true }).get(ns, record.service);
-  const stable = ctx.cache<Deployment>(DeploymentKind, { referenced: true }).get(ns, cd.spec.targetDeployment);
+  const service = ctx.cache(ServiceKind, { referenced: true }).get(ns, record.service);
+  const stable = ctx.cache(DeploymentKind, { referenced: true }).get(ns, cd.spec.targetDeployment);
   return { cd, ctx, notify, recorded: { provider: providerFor(ctx.client, record.provider), target: targetOf(cd, record, service, stable, stablePods) } };
 }
 
@@ -213,7 +213,7 @@ async function ensureCanary(env: ReleaseEnv, image: string, weight: number): Pro
     throw new Error(`Service ${env.target.service.name} not found: traffic provider ${settings.provider} routes through it (set spec.service.name)`);
   }
   // By name: whoever's it is (a Service of that name that is not the release's is refused below).
-  const services = ctx.cache<Service>(ServiceKind, { referenced: true });
+  const services = ctx.cache(ServiceKind, { referenced: true });
   const canaryService = needsService && env.service ? buildCanaryService(cd, env.service, env.target.canaryService, 'canary') : undefined;
   const previewService =
     needsService && env.service && settings.blueGreen
@@ -301,11 +301,11 @@ async function deleteCanary(env: TeardownEnv): Promise<void> {
   const uid = cd.metadata.uid ?? '';
   const ns = cd.metadata.namespace;
   // By owner, from the caches of what releases make (label-selected).
-  for (const d of ctx.cache<Deployment>(DeploymentKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
+  for (const d of ctx.cache(DeploymentKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
     if (d.metadata.namespace !== ns || d.metadata.deletionTimestamp) continue;
     await ctx.client.delete(DeploymentKind, ns, d.metadata.name ?? '', { propagationPolicy: 'Background', preconditions: { uid: d.metadata.uid } });
   }
-  for (const svc of ctx.cache<Service>(ServiceKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
+  for (const svc of ctx.cache(ServiceKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
     if (svc.metadata.namespace !== ns || svc.metadata.deletionTimestamp) continue;
     const role = svc.metadata.labels?.[RoleLabel];
     if (role !== 'canary' && role !== 'preview') continue;

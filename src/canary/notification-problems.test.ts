@@ -14,6 +14,7 @@ import { silentLogger } from '../runtime/logging.ts';
 import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
 import { notOptedInMessage, type ReceiverProblem } from '../notify/resolve.ts';
 import { NotificationsReadyCondition, reportNotificationProblems } from './notification-problems.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 function context(client: FakeClient, events: { on: string; event: EventInput }[]): ReconcileContext {
   return {
@@ -32,7 +33,7 @@ function context(client: FakeClient, events: { on: string; event: EventInput }[]
 const refused: ReceiverProblem = { index: 0, receiver: 'oncall', reason: 'SecretNotOptedIn', secret: 'db', message: notOptedInMessage('shop', 'db') };
 
 async function release(client: FakeClient, owned: boolean): Promise<() => CanaryDeployment> {
-  await client.create(kinds.CanaryDeployment, {
+  await client.create(CanaryDeploymentKind, {
     apiVersion: 'deploy.codedance.io/v1alpha1',
     kind: 'CanaryDeployment',
     metadata: {
@@ -44,7 +45,7 @@ async function release(client: FakeClient, owned: boolean): Promise<() => Canary
     },
     spec: { targetDeployment: 'web', canaryVersion: 'web:v2' },
   } as CanaryDeployment as KubeObject);
-  return () => client.objects<CanaryDeployment>(kinds.CanaryDeployment)[0]!;
+  return () => client.objects<CanaryDeployment>(CanaryDeploymentKind)[0]!;
 }
 
 test('a refused Secret: a Warning Event on the release and its WebApp, and the condition False with the label to add', async () => {

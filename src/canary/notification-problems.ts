@@ -18,7 +18,8 @@ import type { KubeObject } from '../runtime/client.ts';
 import { getCondition, setCondition } from '../runtime/conditions.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { describeError } from '../runtime/errors.ts';
-import { apiVersionOf, CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind } from '../runtime/kinds.ts';
+import { apiVersionOf } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
 /** The condition type on a CanaryDeployment. */
 export const NotificationsReadyCondition = 'NotificationsReady';

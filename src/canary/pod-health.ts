@@ -12,24 +12,11 @@
  * not judged.
  */
 import type { KubeObject } from '../runtime/client.ts';
+import type { Pod } from '../runtime/core-types.ts';
 import type { PodHealth } from './model.ts';
 
-/** The fields of a Pod this module reads. */
-export interface Pod extends KubeObject {
-  spec?: { containers?: { name: string; image?: string }[] };
-  status?: {
-    phase?: string;
-    startTime?: string;
-    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
-    containerStatuses?: {
-      name: string;
-      ready?: boolean;
-      restartCount?: number;
-      state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string } };
-      lastState?: { terminated?: { reason?: string; exitCode?: number } };
-    }[];
-  };
-}
+/** The Pod shape (declared once, in src/runtime/core-types.ts). */
+export type { Pod };
 
 export interface PodHealthOptions {
   now: number;

@@ -16,14 +16,7 @@
  * the last status written per object is remembered with the resourceVersion it replaced,
  * and used instead of a cached object that still has that resourceVersion.
  */
-import {
-  apiVersionOf,
-  CanaryDeployment as CanaryDeploymentKind,
-  Deployment as DeploymentKind,
-  HorizontalPodAutoscaler as HorizontalPodAutoscalerKind,
-  Pod as PodKind,
-  Service as ServiceKind,
-} from '../runtime/kinds.ts';
+import { apiVersionOf, Deployment as DeploymentKind, HorizontalPodAutoscaler as HorizontalPodAutoscalerKind, Pod as PodKind, Service as ServiceKind } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import type { CanaryDeployment, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { OwnerLabel, PausedByAnnotation, RoleLabel } from '../api/names.ts';
@@ -52,6 +45,7 @@ import { assessPods, type Pod } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
 import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, type Service } from './workloads.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /**
  * `status` with the `Accepted` condition for `refused`. The condition appears with the
@@ -285,7 +279,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
       status,
     };
-    const stored = (await applyStatus<KubeObject>(ctx.client, CanaryDeploymentKind, body, { current: cd })) as CanaryDeployment;
+    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current: cd });
     if (stored !== cd) written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
   }
 
@@ -386,21 +380,21 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   /** {@link stablePodsOf} for a teardown (the recorded provider, the cached target). */
   async function recordedStablePods(cd: CanaryDeployment, ctx: ReconcileContext): Promise<StablePodLabels> {
     const provider = (cd.status?.traffic ?? trafficRecordOf(cd.spec)).provider;
-    return stablePodsOf(cd, ctx, ctx.cache<Deployment>(DeploymentKind, { referenced: true }).get(cd.metadata.namespace ?? '', cd.spec.targetDeployment), provider);
+    return stablePodsOf(cd, ctx, ctx.cache(DeploymentKind, { referenced: true }).get(cd.metadata.namespace ?? '', cd.spec.targetDeployment), provider);
   }
 
   /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */
   function lookUp(cd: CanaryDeployment, ctx: ReconcileContext) {
     const ns = cd.metadata.namespace ?? '';
     // By name, from the caches of what releases name (controller.ts: references).
-    const deployments = ctx.cache<Deployment>(DeploymentKind, { referenced: true });
+    const deployments = ctx.cache(DeploymentKind, { referenced: true });
     return {
       deployments,
       stable: deployments.get(ns, cd.spec.targetDeployment),
       canary: deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)),
-      service: ctx.cache<Service>(ServiceKind, { referenced: true }).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
+      service: ctx.cache(ServiceKind, { referenced: true }).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
       pods: ctx
-        .cache<Pod>(PodKind)
+        .cache(PodKind)
         .list(ns)
         .filter((p) => p.metadata.labels?.[OwnerLabel] === cd.metadata.name && p.metadata.labels?.[RoleLabel] === 'canary'),
     };

@@ -16,9 +16,10 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { planSteer, type SteerVerb } from '../canary/commands.ts';
 import { isFinished } from '../canary/steering.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
+
 import { whoAmI } from '../runtime/whoami.ts';
 import { renderList, renderStatus } from './release-render.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 const usage = `usage:
   codedance get [NAME] [-n NAMESPACE | -A]         list releases (phase, step, weight)
@@ -156,7 +157,7 @@ async function dispatch(client: KubeClient, o: Options): Promise<number> {
 
 async function fetch(client: KubeClient, o: Options): Promise<CanaryDeployment> {
   const name = o.name ?? '';
-  const cd = await client.get<CanaryDeployment>(CanaryDeploymentKind, o.namespace, name);
+  const cd = await client.get(CanaryDeploymentKind, o.namespace, name);
   if (!cd) throw new CommandError(`CanaryDeployment "${name}" not found in namespace "${o.namespace}" (codedance get -n ${o.namespace} lists them)`);
   return cd;
 }
@@ -167,7 +168,7 @@ async function get(client: KubeClient, o: Options): Promise<number> {
     console.log(renderList([cd], Date.now(), false));
     return 0;
   }
-  const list = await client.list<CanaryDeployment>(CanaryDeploymentKind, o.allNamespaces ? {} : { namespace: o.namespace });
+  const list = await client.list(CanaryDeploymentKind, o.allNamespaces ? {} : { namespace: o.namespace });
   const items = [...list.items].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
   console.log(items.length === 0 && !o.allNamespaces ? `No CanaryDeployments found in namespace ${o.namespace}.` : renderList(items, Date.now(), o.allNamespaces));
   return 0;
@@ -198,7 +199,7 @@ async function watchStatus(client: KubeClient, o: Options): Promise<number> {
       if (phase === 'Completed') return 0;
       if (phase === 'Failed') return 1;
       try {
-        const events = client.watch<CanaryDeployment>(
+        const events = client.watch(
           CanaryDeploymentKind,
           { namespace: o.namespace, fieldSelector: `metadata.name=${o.name}`, resourceVersion, timeoutSeconds: 60 },
           abort.signal,

@@ -20,7 +20,7 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { WebApp } from '../api/webapp.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { createInformer } from '../runtime/informer.ts';
-import { CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { clusterAccess } from './cluster-access.ts';
 import type { MetricsSettings } from './metrics.ts';

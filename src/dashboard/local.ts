@@ -16,12 +16,12 @@
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { whoAmI } from '../runtime/whoami.ts';
-import { CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind } from '../runtime/kinds.ts';
 import { steerRelease } from './commands.ts';
 import { releaseFeed, serveDashboard, webAppFeed, type DashboardServer } from './index.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
 import { loopbackHosts } from './security.ts';
 import { dashboardHandler, type DashboardAccess } from './server.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
 /** Default port, as `kubectl argo rollouts dashboard` uses. */
 export const LOCAL_DASHBOARD_PORT = 3100;

@@ -11,7 +11,7 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 function secretsClient(secrets: Record<string, Record<string, string> | 'error'>, options: { unlabelled?: string[] } = {}) {
   const reads: string[] = [];
   const client: Pick<KubeClient, 'get'> = {
-    get: async <T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string): Promise<T | undefined> => {
+    get: async <T extends KubeObject>(kind: ResourceKind<T>, namespace: string | undefined, name: string): Promise<T | undefined> => {
       assert.equal(kind.kind, 'Secret');
       reads.push(`${namespace}/${name}`);
       const data = secrets[name];

@@ -18,7 +18,7 @@
  *   when the desired items appear in order among the current ones (merge lists keep other
  *   managers' items).
  */
-import { isNotFound, type KubeClient, type KubeObject } from './client.ts';
+import { isNotFound, type Desired, type KubeClient, type KubeObject } from './client.ts';
 import type { ResourceKind } from './kinds.ts';
 import type { Store } from './store.ts';
 import { RuntimeError } from './errors.ts';
@@ -51,7 +51,7 @@ export interface ApplyHelperOptions<T extends KubeObject> {
  * defaults from `kind`) unless the current object already matches it; returns the object
  * as stored (the current one when skipped).
  */
-export async function apply<T extends KubeObject>(client: KubeClient, kind: ResourceKind, desired: T, options: ApplyHelperOptions<T> = {}): Promise<T> {
+export async function apply<T extends KubeObject>(client: KubeClient, kind: ResourceKind<T>, desired: Desired<T>, options: ApplyHelperOptions<T> = {}): Promise<T> {
   return applyTo(client, kind, desired, options, undefined);
 }
 
@@ -62,14 +62,14 @@ export async function apply<T extends KubeObject>(client: KubeClient, kind: Reso
  * Caveat: with one field manager, each status apply must carry every status field the
  * manager wants to keep; a field left out is removed (that is how server-side apply works).
  */
-export async function applyStatus<T extends KubeObject>(client: KubeClient, kind: ResourceKind, desired: T, options: ApplyHelperOptions<T> = {}): Promise<T> {
+export async function applyStatus<T extends KubeObject>(client: KubeClient, kind: ResourceKind<T>, desired: Desired<T>, options: ApplyHelperOptions<T> = {}): Promise<T> {
   return applyTo(client, kind, desired, options, 'status');
 }
 
 async function applyTo<T extends KubeObject>(
   client: KubeClient,
-  kind: ResourceKind,
-  desired: T,
+  kind: ResourceKind<T>,
+  desired: Desired<T>,
   options: ApplyHelperOptions<T>,
   subresource: string | undefined,
 ): Promise<T> {
@@ -80,7 +80,7 @@ async function applyTo<T extends KubeObject>(
   else if (options.store) current = options.store.get(namespace, name);
   else {
     try {
-      current = await client.get<T>(kind, namespace, name);
+      current = await client.get(kind, namespace, name);
     } catch (err) {
       throw new ApplyError('ReadFailed', `read ${kind.kind} ${namespace ?? ''}/${name}`, err);
     }
@@ -88,7 +88,7 @@ async function applyTo<T extends KubeObject>(
   const fieldManager = options.fieldManager ?? client.fieldManager;
   if (current && !needsApply(desired, current, fieldManager, subresource)) return current;
   try {
-    return await client.apply<T>(kind, desired, { fieldManager, force: options.force ?? true, subresource });
+    return await client.apply(kind, desired, { fieldManager, force: options.force ?? true, subresource });
   } catch (err) {
     if (subresource && isNotFound(err)) {
       throw new ApplyError('ApplyStatusFailed', `apply status of ${kind.kind} ${namespace ?? ''}/${name}: object not found`, err);

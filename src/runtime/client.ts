@@ -22,7 +22,7 @@
 import { apiVersionOf, type ResourceKind } from './kinds.ts';
 import { isNotFound } from './api-error.ts';
 import { loadKubeConfig, type ResolvedKubeConfig } from './kubeconfig.ts';
-import type { KubeObject, ObjectList, WatchEvent } from './object.ts';
+import type { Desired, KubeObject, ObjectList, WatchEvent } from './object.ts';
 import { createTransport } from './transport.ts';
 
 export { loadKubeConfig, KubeConfigError, type ResolvedKubeConfig } from './kubeconfig.ts';
@@ -116,15 +116,15 @@ export interface KubeClientOptions {
 export interface KubeClient {
   readonly server: string;
   readonly fieldManager: string;
-  get<T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string): Promise<T | undefined>;
-  list<T extends KubeObject>(kind: ResourceKind, options?: ListOptions): Promise<ObjectList<T>>;
+  get<T extends KubeObject>(kind: ResourceKind<T>, namespace: string | undefined, name: string): Promise<T | undefined>;
+  list<T extends KubeObject>(kind: ResourceKind<T>, options?: ListOptions): Promise<ObjectList<T>>;
   /** Opens a watch; the iterable ends when the server closes the stream or `signal` aborts. */
-  watch<T extends KubeObject>(kind: ResourceKind, options: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>>;
-  create<T extends KubeObject>(kind: ResourceKind, object: T): Promise<T>;
-  /** Server-side apply of `object` (which must carry apiVersion, kind, metadata.name). */
-  apply<T extends KubeObject>(kind: ResourceKind, object: T, options?: ApplyOptions): Promise<T>;
+  watch<T extends KubeObject>(kind: ResourceKind<T>, options: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>>;
+  create<T extends KubeObject>(kind: ResourceKind<T>, object: T): Promise<T>;
+  /** Server-side apply of `object` (which must carry metadata.name; apiVersion and kind default from `kind`): the fields its writer owns. */
+  apply<T extends KubeObject>(kind: ResourceKind<T>, object: Desired<T>, options?: ApplyOptions): Promise<T>;
   patch<T extends KubeObject>(
-    kind: ResourceKind,
+    kind: ResourceKind<T>,
     namespace: string | undefined,
     name: string,
     patch: unknown,
@@ -179,7 +179,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   });
   const send = transport.send;
 
-  async function* watch<T extends KubeObject>(kind: ResourceKind, opts: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
+  async function* watch<T extends KubeObject>(kind: ResourceKind<T>, opts: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
     const path =
       resourcePath(kind, opts.namespace) +
       query({
@@ -196,7 +196,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   return {
     server,
     fieldManager,
-    async get<T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string) {
+    async get<T extends KubeObject>(kind: ResourceKind<T>, namespace: string | undefined, name: string) {
       try {
         return await send<T>('GET', resourcePath(kind, namespace, name));
       } catch (err) {
@@ -204,7 +204,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
         throw err;
       }
     },
-    list<T extends KubeObject>(kind: ResourceKind, opts: ListOptions = {}) {
+    list<T extends KubeObject>(kind: ResourceKind<T>, opts: ListOptions = {}) {
       const path =
         resourcePath(kind, opts.namespace) +
         query({
@@ -217,11 +217,11 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
       return send<ObjectList<T>>('GET', path, undefined, undefined, opts.metadataOnly ? MetadataListAccept : undefined);
     },
     watch,
-    create<T extends KubeObject>(kind: ResourceKind, object: T) {
+    create<T extends KubeObject>(kind: ResourceKind<T>, object: T) {
       const body = { apiVersion: apiVersionOf(kind), kind: kind.kind, ...object };
       return send<T>('POST', resourcePath(kind, object.metadata.namespace) + query({ fieldManager }), body);
     },
-    apply<T extends KubeObject>(kind: ResourceKind, object: T, opts: ApplyOptions = {}) {
+    apply<T extends KubeObject>(kind: ResourceKind<T>, object: Desired<T>, opts: ApplyOptions = {}) {
       const name = object.metadata.name;
       if (!name) throw new Error(`apply ${kind.kind}: metadata.name is required`);
       const body = { apiVersion: apiVersionOf(kind), kind: kind.kind, ...object };
@@ -231,7 +231,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
       return send<T>('PATCH', path, body, 'application/apply-patch+yaml');
     },
     patch<T extends KubeObject>(
-      kind: ResourceKind,
+      kind: ResourceKind<T>,
       namespace: string | undefined,
       name: string,
       patch: unknown,

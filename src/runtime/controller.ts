@@ -38,7 +38,7 @@ export interface ReconcileContext {
    * several, `select` names which (label selector and shape, exactly as declared).
    * Throws a `ManagerError` (`CacheNotWatched`, `AmbiguousCache`) otherwise.
    */
-  cache<T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T>;
+  cache<T extends KubeObject>(kind: ResourceKind<T>, select?: CacheSelect): Store<T>;
   /** Events about objects, reported as `codedance.io/<controller>`. */
   events: EventRecorder;
   /** Logger whose lines carry `controller` and `key`. */

@@ -53,7 +53,7 @@ export interface Informer<T extends KubeObject> {
 }
 
 /** Creates an informer for `kind`. */
-export function createInformer<T extends KubeObject>(client: WatcherClient, kind: ResourceKind, options: InformerOptions<T> = {}): Informer<T> {
+export function createInformer<T extends KubeObject>(client: WatcherClient, kind: ResourceKind<T>, options: InformerOptions<T> = {}): Informer<T> {
   const scopes: (string | undefined)[] = kind.namespaced && options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
   const sources = scopes.map((s) => s ?? '*');
   const { store, writer } = createStore<T>({ indexes: options.indexes, sources });

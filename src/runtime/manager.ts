@@ -62,7 +62,7 @@ export interface Manager {
   /** True once every informer has finished its first full list. */
   synced(): boolean;
   /** The shared informer cache of exactly this kind, selector and shape (started by `start`), if some controller declared it. */
-  cache<T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T> | undefined;
+  cache<T extends KubeObject>(kind: ResourceKind<T>, select?: CacheSelect): Store<T> | undefined;
   /** Every informer cache: its kind, selector, shape and store (for metrics and the docs' figures). */
   caches(): { kind: ResourceKind; labelSelector: string; shape: 'full' | 'metadata' | 'referenced'; store: Store<KubeObject> }[];
   /** Stops taking work, waits for running reconciles (the drain), then stops the watches. */
@@ -152,7 +152,7 @@ export function createManager(options: ManagerOptions): Manager {
     return ref;
   }
 
-  function cache<T extends KubeObject>(kind: ResourceKind, select: CacheSelect = {}): Store<T> | undefined {
+  function cache<T extends KubeObject>(kind: ResourceKind<T>, select: CacheSelect = {}): Store<T> | undefined {
     if (select.referenced) return references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store as unknown as Store<T> | undefined;
     return informers.get(informerKey({ kind, ...select }))?.store as unknown as Store<T> | undefined;
   }
@@ -236,7 +236,7 @@ export function createManager(options: ManagerOptions): Manager {
     const log = options.log.child({ controller: c.name, key });
     const ctx: ReconcileContext = {
       client: options.client,
-      cache: <T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T> => cacheOf(c, kind, select) as unknown as Store<T>,
+      cache: <T extends KubeObject>(kind: ResourceKind<T>, select?: CacheSelect): Store<T> => cacheOf(c, kind, select) as unknown as Store<T>,
       events: rc.events,
       log,
       now: () => new Date(clock.now()),

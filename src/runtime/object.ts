@@ -71,3 +71,9 @@ export interface KubeStatus {
   code?: number;
   details?: { name?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] };
 }
+
+/**
+ * What a server-side apply sends: the object's metadata and the top-level fields its
+ * writer owns (a status apply carries no spec).
+ */
+export type Desired<T extends KubeObject> = Partial<T> & KubeObject;

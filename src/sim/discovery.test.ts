@@ -2,11 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { describeTargets, SimulateLabel, type ClusterView } from './discovery.ts';
-import type { DeploymentLike, HTTPRouteLike, IngressLike, VirtualServiceLike } from './weights.ts';
+import type { HTTPRouteLike, IngressLike, VirtualServiceLike } from './weights.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 
 function view(objects: {
   canaries?: CanaryDeployment[];
-  deployments?: DeploymentLike[];
+  deployments?: Deployment[];
   virtualServices?: VirtualServiceLike[];
   ingresses?: IngressLike[];
   httpRoutes?: HTTPRouteLike[];
@@ -23,7 +24,7 @@ function view(objects: {
   };
 }
 
-const deployment = (name: string, readyReplicas: number, labels?: Record<string, string>): DeploymentLike => ({
+const deployment = (name: string, readyReplicas: number, labels?: Record<string, string>): Deployment => ({
   metadata: { namespace: 'ns', name, labels },
   status: { readyReplicas },
 });
@@ -43,7 +44,7 @@ describe('describeTargets', () => {
   });
 
   it("labels plain metrics with the pods' version, keeping the canary's series its own", () => {
-    const labelled = (name: string, version: string): DeploymentLike => ({ ...deployment(name, 1), spec: { template: { metadata: { labels: { version } } } } });
+    const labelled = (name: string, version: string): Deployment => ({ ...deployment(name, 1), spec: { template: { metadata: { labels: { version } } } } });
     const distinct = describeTargets(view({ canaries: [canary()], deployments: [labelled('web', 'v1'), labelled('web-canary', 'v2')] }));
     assert.deepEqual(distinct[0]?.versionLabels, { stable: 'v1', canary: 'v2' });
     // Canary pods inherit the stable template's labels: the same value would merge the two.

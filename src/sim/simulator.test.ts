@@ -12,10 +12,10 @@ import { startSimulator, type Simulator } from './simulator.ts';
 
 function fakeClient(objects: Record<string, KubeObject[]>): WatcherClient {
   return {
-    async list<T extends KubeObject>(kind: ResourceKind) {
+    async list<T extends KubeObject>(kind: ResourceKind<T>) {
       return { metadata: { resourceVersion: '1' }, items: (objects[kind.plural] ?? []) as T[] } satisfies ObjectList<T>;
     },
-    async *watch<T extends KubeObject>(_kind: ResourceKind, _options: unknown, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
+    async *watch<T extends KubeObject>(_kind: ResourceKind<T>, _options: unknown, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
       // A watch that stays open and quiet until the informer stops.
       await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
     },

@@ -5,14 +5,10 @@
  * simulator must keep running while the controller is half-way through a change.
  */
 import type { KubeObject } from '../runtime/client.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import { CanarySubset } from '../traffic/istio.ts';
 import { CanaryAnnotation, CanaryWeightAnnotation, CanaryWeightTotalAnnotation } from '../traffic/nginx.ts';
 
-/** The fields of a Deployment the simulator reads. */
-export interface DeploymentLike extends KubeObject {
-  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> } } };
-  status?: { readyReplicas?: number };
-}
 
 interface IstioDestination {
   host?: string;
@@ -117,7 +113,7 @@ export function gatewayCanaryShare(route: HTTPRouteLike | undefined, stableServi
 }
 
 /** Ready pods of a Deployment, as a Service's endpoints would count them. */
-export function readyReplicas(deployment: DeploymentLike | undefined): number {
+export function readyReplicas(deployment: Deployment | undefined): number {
   return Math.max(0, deployment?.status?.readyReplicas ?? 0);
 }
 
@@ -125,7 +121,7 @@ export function readyReplicas(deployment: DeploymentLike | undefined): number {
  * Share of a Service's traffic the canary pods get when stable and canary pods sit
  * behind the same Service: kube-proxy spreads connections evenly over ready endpoints.
  */
-export function replicaCanaryShare(stable: DeploymentLike | undefined, canary: DeploymentLike | undefined): number {
+export function replicaCanaryShare(stable: Deployment | undefined, canary: Deployment | undefined): number {
   const stableReady = readyReplicas(stable);
   const canaryReady = readyReplicas(canary);
   if (stableReady + canaryReady === 0) return 0;

@@ -141,7 +141,7 @@ test('reset with the stable pods unknown (target Deployment gone) keeps the stab
   await client.create(kinds.VirtualService, withWeights(vs([primary]), selection, 20));
   await assert.rejects(provider.reset(target), (err: unknown) => isTrafficError(err, 'NotFound'), 'no stable subset to keep: refused');
   const stable = { 'pod-template-hash': 'abc' };
-  await client.create(kinds.DestinationRule, { metadata: { name: 'myapp', namespace: 'prod' }, spec: { host: 'myapp', subsets: [{ name: 'stable', labels: stable }, { name: 'canary', labels: target.selectors.canary }] } });
+  await client.create<DestinationRule>(kinds.DestinationRule, { metadata: { name: 'myapp', namespace: 'prod' }, spec: { host: 'myapp', subsets: [{ name: 'stable', labels: stable }, { name: 'canary', labels: target.selectors.canary }] } });
   assert.deepEqual(await provider.reset(target), { changed: true, weight: 0 });
   const dr = client.objects<DestinationRule>(kinds.DestinationRule)[0];
   assert.deepEqual(dr?.spec.subsets?.find((s) => s.name === 'stable')?.labels, stable, 'the stable subset keeps its labels');

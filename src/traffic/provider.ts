@@ -23,7 +23,8 @@
 import type { TrafficProviderName, TrafficSpec } from '../api/canary-deployment.ts';
 import type { KubeClient, KubeObject, OwnerReference } from '../runtime/client.ts';
 import type { ResourceKind } from '../runtime/kinds.ts';
-import { CanaryDeployment, apiVersionOf } from '../runtime/kinds.ts';
+import { apiVersionOf } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 export type { TrafficProviderName } from '../api/canary-deployment.ts';
 
@@ -108,7 +109,7 @@ export interface TrafficProvider {
 }
 
 /** Reads one object; `undefined` when it does not exist. */
-export type ObjectReader = <T extends KubeObject>(kind: ResourceKind, namespace: string, name: string) => Promise<T | undefined>;
+export type ObjectReader = <T extends KubeObject>(kind: ResourceKind<T>, namespace: string, name: string) => Promise<T | undefined>;
 
 /** Options every provider factory takes. */
 export interface TrafficProviderOptions {
@@ -176,8 +177,8 @@ export function readerOf(options: TrafficProviderOptions): ObjectReader {
 /** The ownerReference that ties an object a provider creates to its CanaryDeployment. */
 export function ownerReference(target: TrafficTarget): OwnerReference {
   return {
-    apiVersion: apiVersionOf(CanaryDeployment),
-    kind: CanaryDeployment.kind,
+    apiVersion: apiVersionOf(CanaryDeploymentKind),
+    kind: CanaryDeploymentKind.kind,
     name: target.owner.name,
     uid: target.owner.uid,
     controller: true,

@@ -27,6 +27,7 @@
  * the canary controller refuses to start such a release (reason `AutoscalerConflict`).
  */
 import { isNotFound, type KubeObject } from '../runtime/client.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import { Deployment as DeploymentKind } from '../runtime/kinds.ts';
 import {
   TrafficError,
@@ -39,11 +40,6 @@ import {
 } from './provider.ts';
 
 export const replicasProviderName = 'Replicas';
-
-/** The part of an `apps/v1` Deployment this provider reads. */
-export interface Deployment extends KubeObject {
-  spec?: { replicas?: number };
-}
 
 /** Replica counts of the two Deployments for one weight. */
 export interface ReplicaSplit {
@@ -97,7 +93,7 @@ export function createReplicasProvider(options: TrafficProviderOptions): Traffic
     for (const w of writes) {
       let written: Deployment;
       try {
-        written = await client.patch<Deployment>(DeploymentKind, target.namespace, w.name, { spec: { replicas: w.to } }, 'merge');
+        written = await client.patch(DeploymentKind, target.namespace, w.name, { spec: { replicas: w.to } }, 'merge');
       } catch (err) {
         if (isNotFound(err)) {
           throw new TrafficError(replicasProviderName, 'NotFound', `Deployment ${target.namespace}/${w.name} not found`, { cause: err });

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { RoleLabel, WebAppGroup as GROUP, WebAppVersion as VERSION } from '../api/names.ts';
 import type { WebApp } from '../api/webapp.ts';
 import type { OwnerReference } from '../runtime/client.ts';
-import type { ConfigMap, Container, Deployment, ResourceRequirements, Service } from './objects.ts';
+import type { ConfigMap, Container, Deployment, ResourceRequirements, Service } from '../runtime/core-types.ts';
 
 /** Pod-template annotation holding the sha256 of the ConfigMap data. */
 export const ConfigHashAnnotation = `${GROUP}/config-hash`;
@@ -192,7 +192,7 @@ export function buildChildren(webapp: WebApp, inputs: DeploymentInputs): { confi
 
 /** The image a container of a live Deployment runs, if it has the WebApp's container. */
 export function imageOf(deployment: Deployment | undefined): string | undefined {
-  const containers = deployment?.spec?.template.spec.containers ?? [];
+  const containers = deployment?.spec?.template?.spec?.containers ?? [];
   return (containers.find((c) => c.name === ContainerName) ?? containers[0])?.image;
 }
 

@@ -23,6 +23,7 @@ import { inSpan } from '../tracing/span.ts';
 import { childNames, isOwnedBy } from './children.ts';
 import { spanAttributes, writeStatus } from './reconcile.ts';
 import { deletingStatus } from './status.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /** How long cleanup waits for the CanaryDeployment's own cleanup before going on without it. @default 120000 */
 export const CanaryGraceMs = 120_000;
@@ -40,10 +41,10 @@ export async function cleanupWebApp(webapp: WebApp, ctx: ReconcileContext): Prom
       await ctx.events.publish(webapp, { reason: 'Deleting', note: message, action: 'Delete' });
     }
 
-    const canary = ctx.cache<CanaryDeployment>(kinds.CanaryDeployment).get(namespace, names.canary);
+    const canary = ctx.cache(CanaryDeploymentKind).get(namespace, names.canary);
     if (canary && isOwnedBy(canary, webapp)) {
       if (!canary.metadata.deletionTimestamp) {
-        await remove(ctx, kinds.CanaryDeployment, canary);
+        await remove(ctx, CanaryDeploymentKind, canary);
         const note = `deleted CanaryDeployment ${names.canary}; waiting for it to reset traffic`;
         await ctx.events.publish(webapp, { reason: 'ReleaseDeleted', note, action: 'Delete' });
       }

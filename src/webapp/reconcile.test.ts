@@ -15,8 +15,9 @@ import { silentLogger } from '../runtime/logging.ts';
 import { createStore, type Store } from '../runtime/store.ts';
 import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
 import { reconcileWebApp } from './reconcile.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
-const cached = [kinds.ConfigMap, kinds.Deployment, kinds.Service, kinds.CanaryDeployment, kinds.WebApp];
+const cached: kinds.ResourceKind[] = [kinds.ConfigMap, kinds.Deployment, kinds.Service, CanaryDeploymentKind, WebAppKind];
 
 /** A context whose caches hold what the fake cluster holds right now. */
 function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext {
@@ -28,7 +29,7 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
   }
   return {
     client,
-    cache: <T extends KubeObject>(kind: kinds.ResourceKind) => stores.get(kind.kind) as unknown as Store<T>,
+    cache: <T extends KubeObject>(kind: kinds.ResourceKind<T>) => stores.get(kind.kind) as unknown as Store<T>,
     events: { publish: async (_obj, event) => void events.push(event) },
     log: silentLogger(),
     now: () => new Date('2026-01-01T00:00:00Z'),
@@ -39,8 +40,8 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
 
 async function setup(name = 'shop'): Promise<{ client: FakeClient; webapp: () => WebApp }> {
   const client = createFakeClient();
-  await client.create(kinds.WebApp, { metadata: { name, namespace: 'ns', uid: 'uid-1', generation: 1 }, spec: { image: 'shop:1', replicas: 2 } } as WebApp);
-  const webapp = () => client.objects<WebApp>(kinds.WebApp)[0]!;
+  await client.create(WebAppKind, { metadata: { name, namespace: 'ns', uid: 'uid-1', generation: 1 }, spec: { image: 'shop:1', replicas: 2 } } as WebApp);
+  const webapp = () => client.objects<WebApp>(WebAppKind)[0]!;
   return { client, webapp };
 }
 
@@ -105,15 +106,15 @@ test('a child name taken by an object the WebApp does not control is a NameConfl
 
 test("someone else's CanaryDeployment of the same name is left alone by a WebApp without spec.release", async () => {
   const { client, webapp } = await setup();
-  await client.create(kinds.CanaryDeployment, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
+  await client.create(CanaryDeploymentKind, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
   await reconcileWebApp(webapp(), contextFor(client, []));
-  assert.equal(client.objects(kinds.CanaryDeployment).length, 1, 'not deleted');
+  assert.equal(client.objects(CanaryDeploymentKind).length, 1, 'not deleted');
   assert.equal(webapp().status?.phase, 'Creating');
 });
 
 test('with spec.release, a CanaryDeployment of the same name the WebApp does not control is a NameConflict', async () => {
   const { client, webapp } = await setup();
-  await client.patch(kinds.WebApp, 'ns', 'shop', { spec: { release: {} } }, 'merge');
-  await client.create(kinds.CanaryDeployment, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
+  await client.patch(WebAppKind, 'ns', 'shop', { spec: { release: {} } }, 'merge');
+  await client.create(CanaryDeploymentKind, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
   await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => err instanceof TerminalError && err.reason === 'NameConflict');
 });

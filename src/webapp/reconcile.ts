@@ -32,10 +32,11 @@ import { apiVersionOf } from '../runtime/kinds.ts';
 import type { Store } from '../runtime/store.ts';
 import { inSpan } from '../tracing/span.ts';
 import { buildChildren, childNames, configData, configHash, isOwnedBy } from './children.ts';
-import type { ConfigMap, Deployment, Service } from './objects.ts';
+import type { ConfigMap, Deployment, Service } from '../runtime/core-types.ts';
 import { planRelease, type CanaryAction } from './release.ts';
 import { failedStatus, nextStatus, pendingStatus, retryingStatus, transitionEvents, type Failure } from './status.ts';
 import { validateWebApp } from './validate.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
 /** Field manager of every write the WebApp controller makes (children, CanaryDeployment, status). */
 export const WebAppFieldManager = 'codedance-webapp';
@@ -65,10 +66,10 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
   const namespace = webapp.metadata.namespace;
   const names = childNames(webapp);
   const stores = {
-    configMap: ctx.cache<ConfigMap>(kinds.ConfigMap),
-    deployment: ctx.cache<Deployment>(kinds.Deployment),
-    service: ctx.cache<Service>(kinds.Service),
-    canary: ctx.cache<CanaryDeployment>(kinds.CanaryDeployment),
+    configMap: ctx.cache(kinds.ConfigMap),
+    deployment: ctx.cache(kinds.Deployment),
+    service: ctx.cache(kinds.Service),
+    canary: ctx.cache(CanaryDeploymentKind),
   };
   // Ours carry the children's label and are cached whole; anyone else's of that name is
   // seen through the metadata-only caches, which is all a conflict needs. One of ours that
@@ -145,7 +146,7 @@ async function reconcileSteps(webapp: WebApp, ctx: ReconcileContext, span: Span)
 async function applyChild<T extends KubeObject>(
   webapp: WebApp,
   ctx: ReconcileContext,
-  kind: kinds.ResourceKind,
+  kind: kinds.ResourceKind<T>,
   desired: T,
   store: Store<T>,
   current: T | undefined,
@@ -179,13 +180,13 @@ async function syncCanary(
   current: CanaryDeployment | undefined,
 ): Promise<void> {
   if (action.kind === 'apply') {
-    const stored = await apply(ctx.client, kinds.CanaryDeployment, action.object, { store, current, fieldManager: WebAppFieldManager });
+    const stored = await apply(ctx.client, CanaryDeploymentKind, action.object, { store, current, fieldManager: WebAppFieldManager });
     if (current === undefined) {
       const note = `created CanaryDeployment ${action.object.metadata.name} for ${action.object.spec.canaryVersion}`;
       await ctx.events.publish(webapp, { reason: 'ReleaseCreated', note, action: 'Release', related: stored });
     }
   } else if (action.kind === 'delete' && current && !current.metadata.deletionTimestamp) {
-    await ctx.client.delete(kinds.CanaryDeployment, current.metadata.namespace, current.metadata.name ?? '', {
+    await ctx.client.delete(CanaryDeploymentKind, current.metadata.namespace, current.metadata.name ?? '', {
       preconditions: { uid: current.metadata.uid },
     });
     const note = `deleted CanaryDeployment ${current.metadata.name}: ${action.reason}`;
@@ -201,12 +202,12 @@ async function fail(webapp: WebApp, ctx: ReconcileContext, failure: Failure): Pr
 
 /** Applies `status` to the WebApp's status subresource (skipped when nothing changes). */
 export async function writeStatus(webapp: WebApp, ctx: ReconcileContext, status: WebAppStatus): Promise<void> {
-  await applyStatus<StatusOnly>(
+  await applyStatus(
     ctx.client,
-    kinds.WebApp,
+    WebAppKind,
     {
-      apiVersion: apiVersionOf(kinds.WebApp),
-      kind: kinds.WebApp.kind,
+      apiVersion: apiVersionOf(WebAppKind),
+      kind: WebAppKind.kind,
       metadata: { name: webapp.metadata.name, namespace: webapp.metadata.namespace },
       status,
     },

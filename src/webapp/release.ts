@@ -23,7 +23,7 @@ import type { WebApp, WebAppStatus } from '../api/webapp.ts';
 import { isFinished as isFinishedPhase } from '../canary/steering.ts';
 import { CanaryPodLabelsAnnotation } from '../canary/workloads.ts';
 import { childLabels, childNames, ContainerName, DefaultReplicas, imageOf, ownerReference, ServicePort } from './children.ts';
-import type { Deployment } from './objects.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 
 /** What became of the release of `spec.image`. */
 export type ReleaseOutcome =

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WebApp, WebAppStatus } from '../api/webapp.ts';
-import type { Deployment } from './objects.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import type { ReleasePlan } from './release.ts';
 import { failedStatus, nextStatus, retryingStatus, rolloutOf, transitionEvents } from './status.ts';
 

@@ -19,7 +19,7 @@
 import type { WebApp, WebAppPhase, WebAppStatus } from '../api/webapp.ts';
 import { mergeConditions, type ConditionUpdate } from '../runtime/conditions.ts';
 import type { EventInput } from '../runtime/events.ts';
-import type { Deployment } from './objects.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import type { ReleasePlan } from './release.ts';
 
 /** How far the Deployment's rollout is. */

@@ -12,6 +12,7 @@
 import {
   KubeApiError,
   resourcePath,
+  type Desired,
   type KubeClient,
   type KubeObject,
   type ListOptions,
@@ -29,7 +30,7 @@ export interface FakeClient extends KubeClient {
   /** Runs before each call of `verb`; throw to make the call fail. */
   intercept(verb: FakeVerb, fn: (kind: ResourceKind | undefined, args: unknown[]) => void): void;
   /** Stored objects of a kind (copies). */
-  objects<T extends KubeObject>(kind: ResourceKind): T[];
+  objects<T extends KubeObject>(kind: ResourceKind<T>): T[];
   /** Writes that changed something, in order (`VERB Kind ns/name`). */
   writes: string[];
 }
@@ -92,20 +93,20 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
     intercept(verb, fn) {
       interceptors.set(verb, [...(interceptors.get(verb) ?? []), fn]);
     },
-    objects<T extends KubeObject>(kind: ResourceKind) {
+    objects<T extends KubeObject>(kind: ResourceKind<T>) {
       return [...data.values()].filter((e) => kindKey(e.kind) === kindKey(kind)).map((e) => copy(e.object) as T);
     },
-    async get<T extends KubeObject>(kind: ResourceKind, ns: string | undefined, name: string) {
+    async get<T extends KubeObject>(kind: ResourceKind<T>, ns: string | undefined, name: string) {
       before('get', kind, [ns, name]);
       const found = find(kind, ns, name);
       return found ? (copy(found) as T) : undefined;
     },
-    async list<T extends KubeObject>(kind: ResourceKind, opts: ListOptions = {}) {
+    async list<T extends KubeObject>(kind: ResourceKind<T>, opts: ListOptions = {}) {
       before('list', kind, [opts]);
       const items = client.objects<T>(kind).filter((o) => (!opts.namespace || o.metadata.namespace === opts.namespace) && selects(opts.labelSelector, o));
       return { metadata: { resourceVersion: String(rv) }, items } as ObjectList<T>;
     },
-    watch<T extends KubeObject>(kind: ResourceKind, opts: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
+    watch<T extends KubeObject>(kind: ResourceKind<T>, opts: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
       before('watch', kind, [opts]);
       let cursor = Number(opts.resourceVersion ?? rv);
       return {
@@ -140,7 +141,7 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
         },
       };
     },
-    async create<T extends KubeObject>(kind: ResourceKind, object: T) {
+    async create<T extends KubeObject>(kind: ResourceKind<T>, object: T) {
       before('create', kind, [object]);
       const o = copy(object) as KubeObject;
       if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${rv.toString(36)}`;
@@ -150,12 +151,13 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
       o.metadata.creationTimestamp = new Date().toISOString();
       return store(kind, o, 'ADDED', 'CREATE') as T;
     },
-    async apply<T extends KubeObject>(kind: ResourceKind, object: T, opts: { subresource?: string } = {}) {
+    async apply<T extends KubeObject>(kind: ResourceKind<T>, object: Desired<T>, opts: { subresource?: string } = {}) {
       before('apply', kind, [object, opts]);
       const existing = find(kind, object.metadata.namespace, object.metadata.name ?? '');
       if (!existing) {
         if (opts.subresource) throw notFound(kind, object.metadata.name ?? '');
-        return client.create(kind, object);
+        // A first apply creates: the object is what was sent (a real server fills in defaults).
+        return client.create(kind, object as T);
       }
       const merged = deepMerge(copy(existing), copy(object)) as KubeObject;
       if (JSON.stringify(merged) === JSON.stringify(existing)) return copy(existing) as T;
@@ -164,7 +166,7 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
       }
       return store(kind, merged, 'MODIFIED', 'APPLY') as T;
     },
-    async patch<T extends KubeObject>(kind: ResourceKind, ns: string | undefined, name: string, patch: unknown, type: string) {
+    async patch<T extends KubeObject>(kind: ResourceKind<T>, ns: string | undefined, name: string, patch: unknown, type: string) {
       before('patch', kind, [ns, name, patch, type]);
       const existing = find(kind, ns, name);
       if (!existing) throw notFound(kind, name);

@@ -30,6 +30,7 @@ import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { grant, testUser } from '../../support/users.ts';
 import { createApp, createRelease, getRelease, releaseEnv } from '../../integration/canary/support.ts';
 import { launchBrowser, openPage } from './browser.ts';
+import { WebAppKind } from '../../../src/api/kinds.ts';
 
 const SHOTS = join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots');
 
@@ -230,8 +231,8 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     await waitFor(async () => (await rowNames(page)).includes('search'), { describe: 'the list', timeoutMs: 30_000 });
     const before = loads;
     // No WebApp controller runs here: the status it would write is written by hand, naming the release of `other`.
-    await admin.create(kinds.WebApp, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: other }, spec: { image: 'search:v2' } });
-    await admin.patch(kinds.WebApp, other, 'storefront', { status: { phase: 'Running', readyReplicas: 1, image: 'search:v1', release: { name: 'search', version: 'search:v2' } } }, 'merge', { subresource: 'status' });
+    await admin.create(WebAppKind, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: other }, spec: { image: 'search:v2' } });
+    await admin.patch(WebAppKind, other, 'storefront', { status: { phase: 'Running', readyReplicas: 1, image: 'search:v1', release: { name: 'search', version: 'search:v2' } } }, 'merge', { subresource: 'status' });
     await waitFor(async () => (await rowNames(page)).includes('storefront'), { describe: 'the WebApp to appear in the open list', timeoutMs: 30_000 });
     await waitFor(async () => /Running 1/.test((await page.getByTestId('phase-filter').textContent()) ?? ''), { describe: 'the WebApp counted as Running', timeoutMs: 30_000 });
     await page.getByTestId('phase-filter').getByText(/^Running/).click();

@@ -14,16 +14,11 @@ import type { CanaryDeployment, TrafficSpec } from '../../../src/api/canary-depl
 import { analyze } from '../../../src/analysis/analyzer.ts';
 import { createPrometheusClient } from '../../../src/analysis/prometheus.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
-import {
-  CanaryDeployment as CanaryDeploymentKind,
-  Deployment as DeploymentKind,
-  HTTPRoute as HTTPRouteKind,
-  Ingress as IngressKind,
-  VirtualService as VirtualServiceKind,
-} from '../../../src/runtime/kinds.ts';
+import { Deployment as DeploymentKind, HTTPRoute as HTTPRouteKind, Ingress as IngressKind, VirtualService as VirtualServiceKind } from '../../../src/runtime/kinds.ts';
 import { startSimulator } from '../../../src/sim/simulator.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { ensureTrafficCrds } from '../traffic/crds.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 // Connect at load time, so the harness' after() hook belongs to the file.
 const cluster = await testCluster();

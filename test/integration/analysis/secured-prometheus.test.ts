@@ -21,6 +21,7 @@ import { testCluster } from '../../support/cluster.ts';
 import { startAuthProxy } from '../../support/auth-proxy.ts';
 import { SECURED_PASSWORD, SECURED_USER, startSecuredPrometheus, type SecuredPrometheus } from '../../support/secured-prometheus.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from '../canary/support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 let secured: SecuredPrometheus;
 before(async () => {
@@ -119,7 +120,7 @@ test('a release reads a secured Prometheus with an opted-in Secret; bad credenti
   }
 
   // Never logged, never in status or Events.
-  const statuses = JSON.stringify((await admin.list(kinds.CanaryDeployment, { namespace: ns })).items);
+  const statuses = JSON.stringify((await admin.list(CanaryDeploymentKind, { namespace: ns })).items);
   const events = JSON.stringify((await admin.list(kinds.Event, { namespace: ns })).items);
   const encoded = Buffer.from(`${SECURED_USER}:${SECURED_PASSWORD}`).toString('base64');
   for (const [where, text] of [['status', statuses], ['events', events], ['controller log', controller?.lines.join('\n') ?? '']] as const) {
@@ -149,6 +150,6 @@ test('a bearer token and a tenant header reach a Prometheus behind an authentica
   assert.equal(held.status?.currentStepIndex ?? 0, 0);
   assert.equal(imageOf(await getDeployment(admin, ns, 'badtoken')), 'badtoken:v1', 'never promoted');
   assert.ok(proxy.refused > 0);
-  const everything = JSON.stringify((await admin.list(kinds.CanaryDeployment, { namespace: ns })).items) + JSON.stringify((await admin.list(kinds.Event, { namespace: ns })).items) + (controller?.lines.join('\n') ?? '');
+  const everything = JSON.stringify((await admin.list(CanaryDeploymentKind, { namespace: ns })).items) + JSON.stringify((await admin.list(kinds.Event, { namespace: ns })).items) + (controller?.lines.join('\n') ?? '');
   assert.ok(!everything.includes('the-token'), 'the token is nowhere in status, Events or the log');
 });

@@ -19,6 +19,7 @@ import type { ResourceKind } from '../../../src/runtime/kinds.ts';
 import { CRD_DIR, repoRoot } from '../../../src/api/gen.ts';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import type { WebApp, WebAppSpec } from '../../../src/api/webapp.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 interface CrdObject extends KubeObject {
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
@@ -79,7 +80,7 @@ function seed(namespace: string): CanaryDeployment {
 }
 
 /** Sends `object` as a dry-run create; resolves to the object the API server would store. */
-async function dryRunCreate<T extends KubeObject>(kind: ResourceKind, object: T): Promise<T> {
+async function dryRunCreate<T extends KubeObject>(kind: ResourceKind<T>, object: T): Promise<T> {
   return admin.raw<T>('POST', `${resourcePath(kind, object.metadata.namespace)}?dryRun=All`, object);
 }
 
@@ -126,8 +127,8 @@ test('the CRDs install as structural schemas with their names accepted', async (
 
 test('the seed 003 sample is accepted unchanged and stored with the schema defaults', async (t) => {
   const namespace = await testNamespace(t);
-  const created = await admin.create(kinds.CanaryDeployment, seed(namespace));
-  const stored = await admin.get<CanaryDeployment>(kinds.CanaryDeployment, namespace, created.metadata.name!);
+  const created = await admin.create(CanaryDeploymentKind, seed(namespace));
+  const stored = await admin.get(CanaryDeploymentKind, namespace, created.metadata.name!);
   assert.ok(stored);
   const spec = stored.spec;
   // What the user wrote is kept as written.
@@ -153,7 +154,7 @@ test('the seed 003 sample is accepted unchanged and stored with the schema defau
 test('in-memory withDefaults() agrees with the API server on the seed sample', async (t) => {
   const { withDefaults } = await import('../../../src/api/defaults.ts');
   const namespace = await testNamespace(t);
-  const served = await dryRunCreate(kinds.CanaryDeployment, seed(namespace));
+  const served = await dryRunCreate(CanaryDeploymentKind, seed(namespace));
   assert.deepEqual(served.spec, withDefaults(seed(namespace).spec));
 });
 
@@ -180,18 +181,18 @@ test('a full CanaryDeployment using every block is accepted', async (t) => {
       { name: 'ops', type: 'DingTalk', secretRef: { name: 'dingtalk', secretKey: 'sign' }, events: ['RolledBack', 'Completed'] },
     ],
   } satisfies CanaryDeploymentSpec;
-  const served = await dryRunCreate(kinds.CanaryDeployment, object);
+  const served = await dryRunCreate(CanaryDeploymentKind, object);
   assert.equal(served.spec.notifications?.[1]?.secretRef?.urlKey, 'url');
 
   const blueGreen = seed(namespace);
   blueGreen.spec = { ...blueGreen.spec, strategy: { type: 'BlueGreen', blueGreen: { previewService: 'myapp-preview', autoPromote: false } } };
-  const servedBlueGreen = await dryRunCreate(kinds.CanaryDeployment, blueGreen);
+  const servedBlueGreen = await dryRunCreate(CanaryDeploymentKind, blueGreen);
   assert.equal(servedBlueGreen.spec.strategy?.blueGreen?.previewPause, '30s');
 
   // The bounds themselves are allowed: an interval of 1s, a query timeout of 30s.
   const bounds = seed(namespace);
   bounds.spec = { ...bounds.spec, analysis: { interval: '1s' }, metrics: { ...bounds.spec.metrics, provider: { timeout: '30s' } } };
-  const servedBounds = await dryRunCreate(kinds.CanaryDeployment, bounds);
+  const servedBounds = await dryRunCreate(CanaryDeploymentKind, bounds);
   assert.equal(servedBounds.spec.metrics?.provider?.timeout, '30s');
   assert.equal(servedBounds.spec.analysis?.interval, '1s');
 });
@@ -247,7 +248,7 @@ test(`${invalidCanaries.length} invalid CanaryDeployments are each refused on th
     await t.test(c.name, async () => {
       const object = seed(namespace);
       const spec = c.spec(structuredClone(object.spec)) as CanaryDeploymentSpec;
-      await assertRefused(kinds.CanaryDeployment, { ...object, spec } as KubeObject, c);
+      await assertRefused(CanaryDeploymentKind, { ...object, spec } as KubeObject, c);
     });
   }
 });
@@ -258,11 +259,11 @@ function webApp(namespace: string, spec: WebAppSpec, name = 'shop'): WebApp {
 
 test('a minimal WebApp is accepted with replicas 1 and port 8080', async (t) => {
   const namespace = await testNamespace(t);
-  const created = await admin.create(kinds.WebApp, webApp(namespace, { image: 'nginx:1.27' }));
+  const created = await admin.create(WebAppKind, webApp(namespace, { image: 'nginx:1.27' }));
   assert.equal(created.spec.replicas, 1);
   assert.equal(created.spec.port, 8080);
   const full = await dryRunCreate(
-    kinds.WebApp,
+    WebAppKind,
     webApp(namespace, {
       image: 'registry.example.com/shop@sha256:' + 'a'.repeat(64),
       replicas: 10,
@@ -297,7 +298,7 @@ test(`${invalidWebApps.length} invalid WebApps are each refused on their field`,
     await t.test(c.name, async () => {
       const object = webApp(namespace, { image: 'nginx:1.27' });
       const spec = c.spec(structuredClone(object.spec)) as WebAppSpec;
-      await assertRefused(kinds.WebApp, { ...object, spec } as KubeObject, c);
+      await assertRefused(WebAppKind, { ...object, spec } as KubeObject, c);
     });
   }
 });

@@ -11,8 +11,8 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import type { Service } from '../../../src/canary/workloads.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, names, releaseEnv, sampleSteps, waitFor, waitPhase } from './support.ts';
+import type { Pod } from '../../../src/runtime/core-types.ts';
 
-interface Pod extends KubeObject {}
 
 test('BlueGreen (Nginx): preview at full size without traffic, switch at once, old version kept, then promoted', { timeout: 120_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
@@ -36,10 +36,10 @@ test('BlueGreen (Nginx): preview at full size without traffic, switch at once, o
   const preview = await waitFor(async () => {
     const cd = await getRelease(admin, ns, 'myapp');
     const green = await getDeployment(admin, ns, 'myapp-canary');
-    const svc = await admin.get<Service>(kinds.Service, ns, 'myapp-preview');
+    const svc = await admin.get(kinds.Service, ns, 'myapp-preview');
     return cd?.status?.phase === 'Progressing' && cd.status.currentStepIndex === 0 && (green?.status?.availableReplicas ?? 0) === 3 && svc ? { svc } : undefined;
   }, { describe: 'the preview up', timeoutMs: 60_000, intervalMs: 100 });
-  const selected = await admin.list<Pod>(kinds.Pod, {
+  const selected = await admin.list(kinds.Pod, {
     namespace: ns,
     labelSelector: Object.entries(preview.svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
   });

@@ -22,10 +22,8 @@ import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/ca
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { CanaryPodLabelsAnnotation } from '../../../src/canary/workloads.ts';
 import { createApp, createRelease, createVirtualService, getDeployment, startScrapedSimulator, getRelease, imageOf, keepLog, names, releaseEnv, waitFor, waitPhase } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-interface Pod extends KubeObject {
-  status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
-}
 
 interface KubeEvent extends KubeObject {
   reason?: string;
@@ -108,7 +106,7 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
   // Crash seen (a canary pod in CrashLoopBackOff, polled every 20ms) → all traffic on stable.
   const crashedAt = await waitFor(
     async () => {
-      const pods = await admin.list<Pod>(kinds.Pod, { namespace: ns, labelSelector: 'deploy.codedance.io/canary=crasher' });
+      const pods = await admin.list(kinds.Pod, { namespace: ns, labelSelector: 'deploy.codedance.io/canary=crasher' });
       if (pods.items.some((p) => p.status?.containerStatuses?.some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff'))) return Date.now();
       // The controller may remove the canary before a poll sees the crash: no sample then.
       return (await getRelease(admin, ns, 'crasher'))?.status?.reason === 'PodCrashLoop' ? -1 : 0;
@@ -169,7 +167,7 @@ test('a release naming a Prometheus the controller does not allow is refused, an
   await waitFor(async () => (await eventsOf(admin, ns, 'refused')).some((e) => e.type === 'Warning' && e.reason === 'PrometheusNotAllowed'), { describe: 'a PrometheusNotAllowed Warning Event' });
   assert.ok(!(await names(admin, kinds.Deployment, ns)).includes('refused-canary'), 'no canary, so no traffic to it');
   // Fixed (back to the controller's own Prometheus): accepted, and the release starts.
-  await admin.patch(kinds.CanaryDeployment, ns, 'refused', { spec: { metrics: { provider: { address: null } } } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'refused', { spec: { metrics: { provider: { address: null } } } }, 'merge');
   const fixed = await waitFor(async () => {
     const cd = await getRelease(admin, ns, 'refused');
     return accepted(cd)?.status === 'True' && cd?.status?.phase !== undefined ? cd : undefined;
@@ -186,7 +184,7 @@ test('a release naming a Prometheus the controller does not allow is refused, an
   });
   await waitFor(async () => (await getDeployment(admin, ns, 'moving-canary'))?.spec?.replicas === 1, { describe: 'moving: canary at 50%', timeoutMs: 60_000 });
   assert.equal(accepted(await getRelease(admin, ns, 'moving')), undefined, 'a release never refused carries no Accepted condition');
-  await admin.patch(kinds.CanaryDeployment, ns, 'moving', { spec: { metrics: { provider: { address: 'http://169.254.169.254' } } } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'moving', { spec: { metrics: { provider: { address: 'http://169.254.169.254' } } } }, 'merge');
   const failed = await waitPhase(admin, ns, 'moving', 'Failed', 60_000);
   assert.equal(failed.status?.reason, 'PrometheusNotAllowed');
   await waitFor(async () => !(await names(admin, kinds.Deployment, ns)).includes('moving-canary'), { describe: 'moving: canary removed' });

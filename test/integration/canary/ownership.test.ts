@@ -20,6 +20,7 @@ import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { createApp, createRelease, getDeployment, getRelease, keepLog, killHard, names, releaseEnv, startCanaryController, waitFor, waitPhase } from './support.ts';
 import { conditionOf, virtualServiceCanaryWeight, waitCondition, waitWarning, watchPodlessCanaryTraffic } from './traffic-checks.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 const hold: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '10m' }, { weight: 100, pause: '0s' }] };
 const timeout = 180_000;
@@ -37,7 +38,7 @@ async function createIngress(admin: KubeClient, ns: string): Promise<void> {
 
 /** A Service of the user's, named like one the release would make. */
 async function theirService(admin: KubeClient, ns: string, name: string): Promise<Service> {
-  return admin.create<Service>(kinds.Service, { metadata: { name, namespace: ns, labels: { team: 'payments' } }, spec: { selector: { app: 'payments' }, ports: [{ port: 80 }] } });
+  return admin.create(kinds.Service, { metadata: { name, namespace: ns, labels: { team: 'payments' } }, spec: { selector: { app: 'payments' }, ports: [{ port: 80 }] } });
 }
 
 async function assertRefusedService(admin: KubeClient, ns: string, theirs: Service): Promise<void> {
@@ -45,7 +46,7 @@ async function assertRefusedService(admin: KubeClient, ns: string, theirs: Servi
   const cd = await waitCondition(admin, ns, 'myapp', 'TrafficReady', 'False', 'TrafficNameTaken');
   assert.match(conditionOf(cd, 'TrafficReady')?.message ?? '', new RegExp(`Service ${ns}/${name} exists and was not created by this release`));
   assert.match(await waitWarning(admin, ns, 'myapp', 'TrafficNameTaken'), new RegExp(`Service ${ns}/${name}`));
-  const after = await admin.get<Service>(kinds.Service, ns, name);
+  const after = await admin.get(kinds.Service, ns, name);
   assert.equal(after?.metadata.resourceVersion, theirs.metadata.resourceVersion, 'their Service was not written');
   assert.deepEqual(after?.spec?.selector, { app: 'payments' });
   assert.equal(after?.metadata.ownerReferences, undefined);
@@ -129,7 +130,7 @@ async function assertStoppedClean(admin: KubeClient, ns: string, sampler: Return
 test('traffic.provider changed mid-release: rolled back through the recorded Istio objects, nothing made for the new provider', { timeout }, async (t) => {
   const { admin, ns, sampler } = await istioAtStep1(t);
   await createIngress(admin, ns);
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { traffic: { provider: 'Nginx', istio: null, nginx: { ingress: 'web' } } } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { traffic: { provider: 'Nginx', istio: null, nginx: { ingress: 'web' } } } }, 'merge');
   await assertStoppedClean(admin, ns, sampler, 'TrafficChanged', /traffic.provider changed from Istio to Nginx mid-release/, 'RolledBack');
   assert.ok(!(await names(admin, kinds.Ingress, ns)).includes('web-canary'), 'the new provider was never used');
   assert.equal((await getRelease(admin, ns, 'myapp'))?.status?.traffic?.provider, 'Istio', 'the record stays with what the release ran on');
@@ -138,7 +139,7 @@ test('traffic.provider changed mid-release: rolled back through the recorded Ist
 test('the VirtualService name changed mid-release: the recorded one goes back to stable, the new one is untouched', { timeout }, async (t) => {
   const { admin, ns, sampler } = await istioAtStep1(t);
   const other = await admin.create<VirtualService>(kinds.VirtualService, plainVirtualService(ns, 'other'));
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { traffic: { istio: { virtualService: 'other' } } } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { traffic: { istio: { virtualService: 'other' } } } }, 'merge');
   await assertStoppedClean(admin, ns, sampler, 'TrafficChanged', /traffic.istio.virtualService changed from myapp to other/, 'RolledBack');
   const after = await admin.get<VirtualService>(kinds.VirtualService, ns, 'other');
   assert.equal(after?.metadata.resourceVersion, other.metadata.resourceVersion, 'the newly named VirtualService was never written');
@@ -148,8 +149,8 @@ test('deleted after its VirtualService name changed while the controller was dow
   const { admin, ns, sampler, controller } = await istioAtStep1(t);
   await killHard(controller!);
   const other = await admin.create<VirtualService>(kinds.VirtualService, plainVirtualService(ns, 'other'));
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { traffic: { istio: { virtualService: 'other' } } } }, 'merge');
-  await admin.delete(kinds.CanaryDeployment, ns, 'myapp');
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { traffic: { istio: { virtualService: 'other' } } } }, 'merge');
+  await admin.delete(CanaryDeploymentKind, ns, 'myapp');
   keepLog(t, await startCanaryController(t, ns));
   await waitFor(async () => (await getRelease(admin, ns, 'myapp')) === undefined, { describe: 'the CanaryDeployment gone (finalizer done)', timeoutMs: 90_000 });
   assert.equal(await virtualServiceCanaryWeight(admin, ns, 'myapp'), 0, 'the recorded VirtualService carries no canary share');
@@ -170,7 +171,7 @@ test('the target Deployment deleted mid-release: traffic back to stable, canary 
 
 test('a spec the controller cannot run mid-release (Istio, container renamed): stopped with all traffic on stable', { timeout }, async (t) => {
   const { admin, ns, sampler } = await istioAtStep1(t);
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { container: 'sidecar' } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { container: 'sidecar' } }, 'merge');
   await assertStoppedClean(admin, ns, sampler, 'ContainerNotFound', /container sidecar not found in Deployment myapp.*all traffic went back to stable/);
 });
 
@@ -191,7 +192,7 @@ test('a spec the controller cannot run mid-release (Replicas, BlueGreen): replic
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { strategy: { type: 'BlueGreen', steps: null } } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { strategy: { type: 'BlueGreen', steps: null } } }, 'merge');
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);
   sampling = false;
   await sampler;

@@ -19,6 +19,7 @@ import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { testCluster } from '../../support/cluster.ts';
 import { createApp, createRelease, getRelease, keepLog, killHard, names, releaseEnv, startCanaryController, waitFor, waitPhase } from './support.ts';
 import { canaryIngressWeight, conditionOf, virtualServiceCanaryWeight, waitCondition, waitWarning } from './traffic-checks.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 /** Step 1 holds long enough for every check; nothing here waits for it to end. */
 const hold: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '10m' }, { weight: 100, pause: '0s' }] };
@@ -111,7 +112,7 @@ test('Conflict: a VirtualService written by someone else before every write of o
   let competingWrites = 0;
   const interfering: KubeClient = {
     ...client,
-    async patch<T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string, patch: unknown, type: Parameters<KubeClient['patch']>[4], opts?: { subresource?: string }) {
+    async patch<T extends KubeObject>(kind: ResourceKind<T>, namespace: string | undefined, name: string, patch: unknown, type: Parameters<KubeClient['patch']>[4], opts?: { subresource?: string }) {
       if (competing && kind.kind === 'VirtualService' && type === 'merge') {
         competingWrites++;
         await admin.patch(kinds.VirtualService, namespace, name, { metadata: { annotations: { 'example.com/touched': String(competingWrites) } } }, 'merge');
@@ -196,7 +197,7 @@ test('InvalidTarget: a weight outside 0-100 found in status by a restarted contr
   await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.currentWeight === 20, { describe: 'status at 20%' });
   // The controller is down while a tool (or a hand) writes a weight no provider can carry.
   await killHard(controller!);
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { status: { currentWeight: 150 } }, 'merge', { subresource: 'status' });
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { status: { currentWeight: 150 } }, 'merge', { subresource: 'status' });
   const restarted = await startCanaryController(t, ns);
   keepLog(t, restarted);
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);

@@ -12,15 +12,13 @@ import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { keepLog, createApp, createRelease, getDeployment, imageOf, names, releaseEnv, sampleSteps, waitPhase } from './support.ts';
+import type { Pod } from '../../../src/runtime/core-types.ts';
 
 const steps: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '1s' }, { weight: 60, pause: '1s' }, { weight: 100, pause: '1s' }] };
 
-interface Pod extends KubeObject {
-  spec?: { containers?: { image?: string }[] };
-}
 
 async function canaryPodLabels(admin: KubeClient, ns: string): Promise<Record<string, string>[]> {
-  const pods = await admin.list<Pod>(kinds.Pod, { namespace: ns, labelSelector: 'deploy.codedance.io/role=canary' });
+  const pods = await admin.list(kinds.Pod, { namespace: ns, labelSelector: 'deploy.codedance.io/role=canary' });
   return pods.items.map((p) => p.metadata.labels ?? {});
 }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, killHard, names, releaseEnv, startCanaryController, waitFor, waitPhase } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 function count(cd: CanaryDeployment, event: string, step?: number): number {
   return (cd.status?.history ?? []).filter((h) => h.event === event && (step === undefined || h.step === step)).length;
@@ -58,7 +59,7 @@ test('killed while Paused: stays paused past its deadline, resumes when told', {
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '2s' }, { weight: 100, pause: '0s' }] } });
   await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.phase === 'Progressing', { describe: 'Progressing', timeoutMs: 60_000 });
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { paused: true } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { paused: true } }, 'merge');
   await waitPhase(admin, ns, 'myapp', 'Paused');
   await killHard(controller!);
   await startCanaryController(t, ns);
@@ -66,7 +67,7 @@ test('killed while Paused: stays paused past its deadline, resumes when told', {
   const still = await getRelease(admin, ns, 'myapp');
   assert.equal(still?.status?.phase, 'Paused');
   assert.equal(still?.status?.currentStepIndex, 0, 'no step taken while paused');
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { paused: false } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { paused: false } }, 'merge');
   const done = await waitPhase(admin, ns, 'myapp', 'Completed', 60_000);
   assert.equal(count(done, 'Paused'), 1);
   assert.equal(count(done, 'Resumed'), 1);

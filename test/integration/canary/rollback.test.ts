@@ -10,10 +10,8 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { CanaryPodLabelsAnnotation } from '../../../src/canary/workloads.ts';
 import { keepLog, createApp, createRelease, createVirtualService, getDeployment, getRelease, imageOf, names, releaseEnv, waitFor, waitPhase } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-interface Pod extends KubeObject {
-  status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
-}
 
 interface KubeEvent extends KubeObject {
   reason?: string;
@@ -48,9 +46,9 @@ test('a crash-looping canary is rolled back at once: traffic to stable, canary r
       // this release gives no timing sample (the assertions below still judge it).
       const crashedAt = await waitFor(
         async () => {
-          const pods = await admin.list<Pod>(kinds.Pod, { namespace: ns, labelSelector: `deploy.codedance.io/canary=${app}` });
+          const pods = await admin.list(kinds.Pod, { namespace: ns, labelSelector: `deploy.codedance.io/canary=${app}` });
           if (pods.items.some((p) => p.status?.containerStatuses?.some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff'))) return Date.now();
-          const release = await admin.get<{ metadata: object; status?: { reason?: string } }>(kinds.CanaryDeployment, ns, app);
+          const release = await admin.get<{ metadata: object; status?: { reason?: string } }>(CanaryDeploymentKind, ns, app);
           return release?.status?.reason === 'PodCrashLoop' ? -1 : 0;
         },
         { describe: `${app}: a canary pod in CrashLoopBackOff`, timeoutMs: 60_000, intervalMs: 20 },
@@ -97,8 +95,8 @@ test('deleting a CanaryDeployment mid-release leaves all traffic on stable and n
   await waitFor(async () => (await canaryWeight()) === 40, { describe: 'Istio canary at 40%', timeoutMs: 60_000 });
   await waitFor(async () => (await getDeployment(admin, ns, 'other-canary'))?.spec?.replicas === 2, { describe: 'Replicas canary at 2 of 4', timeoutMs: 60_000 });
 
-  await admin.delete(kinds.CanaryDeployment, ns, 'myapp');
-  await admin.delete(kinds.CanaryDeployment, ns, 'other');
+  await admin.delete(CanaryDeploymentKind, ns, 'myapp');
+  await admin.delete(CanaryDeploymentKind, ns, 'other');
   await waitFor(async () => !(await getRelease(admin, ns, 'myapp')) && !(await getRelease(admin, ns, 'other')), { describe: 'both CanaryDeployments gone', timeoutMs: 30_000 });
 
   assert.equal(await canaryWeight(), 0, 'Istio: no traffic to the canary subset');

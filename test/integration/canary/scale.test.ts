@@ -13,6 +13,7 @@ import { createLogger } from '../../../src/runtime/logging.ts';
 import { canaryController } from '../../../src/canary/controller.ts';
 import { testCluster } from '../../support/cluster.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, names, releaseEnv, waitFor } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 const RELEASES = 50;
 
@@ -47,7 +48,7 @@ test(`${RELEASES} CanaryDeployments in parallel all complete under one controlle
   );
   await waitFor(
     async () => {
-      const list = await admin.list<{ metadata: { name?: string }; status?: { phase?: string } }>(kinds.CanaryDeployment, { namespace: ns });
+      const list = await admin.list<{ metadata: { name?: string }; status?: { phase?: string } }>(CanaryDeploymentKind, { namespace: ns });
       const failed = list.items.find((cd) => cd.status?.phase === 'Failed');
       if (failed) throw new Error(`${failed.metadata.name} Failed`);
       return list.items.filter((cd) => cd.status?.phase === 'Completed').length === RELEASES;

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, names, releaseEnv, sampleSteps, waitFor, waitPhase } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 test('seed sample: Linear 10/50/100 on replica ratios ends Completed with the new image on stable', { timeout: 120_000 }, async (t) => {
   const { admin, ns } = await releaseEnv(t);
@@ -56,7 +57,7 @@ test('a new canaryVersion mid-release starts again from step 1 on that version',
   await createApp(admin, ns, 'myapp', { replicas: 4 });
   await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 25, pause: '1s' }, { weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] } });
   await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.currentStepIndex === 1, { describe: 'step 2 on v2', timeoutMs: 60_000 });
-  await admin.patch(kinds.CanaryDeployment, ns, 'myapp', { spec: { canaryVersion: 'myapp:v3', strategy: { steps: [{ weight: 25, pause: '1s' }, { weight: 100, pause: '0s' }] } } }, 'merge');
+  await admin.patch(CanaryDeploymentKind, ns, 'myapp', { spec: { canaryVersion: 'myapp:v3', strategy: { steps: [{ weight: 25, pause: '1s' }, { weight: 100, pause: '0s' }] } } }, 'merge');
   const restarted = await waitFor(async () => {
     const cd = await getRelease(admin, ns, 'myapp');
     return cd?.status?.releaseVersion === 'myapp:v3' ? cd : undefined;

@@ -19,6 +19,7 @@ import { CRD_DIR, repoRoot } from '../../../src/api/gen.ts';
 import { rbacManifests } from '../../../src/api/manifests.ts';
 import { startSimulator, type Simulator } from '../../../src/sim/simulator.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 export { waitFor } from '../../support/cluster.ts';
 export type { ControllerProcess } from '../webapp/support.ts';
@@ -82,8 +83,8 @@ export async function releaseEnv(t: NamespaceOwner, options: { controller?: bool
   // The namespace is deleted after the test, when no controller may be left to run the
   // releases' finalizers: drop them so the namespace can go.
   t.after(async () => {
-    const list = await admin.list<CanaryDeployment>(kinds.CanaryDeployment, { namespace: ns });
-    await Promise.all(list.items.map((cd) => admin.patch(kinds.CanaryDeployment, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
+    const list = await admin.list(CanaryDeploymentKind, { namespace: ns });
+    await Promise.all(list.items.map((cd) => admin.patch(CanaryDeploymentKind, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
   });
   const controller = options.controller === false ? undefined : await startCanaryController(t, ns, options.args);
   return { admin, ns, controller };
@@ -130,7 +131,7 @@ export interface AppOptions {
 /** The user's app: Deployment `name` (container `app`) and Service `name` selecting `app: name`. */
 export async function createApp(admin: KubeClient, ns: string, name: string, options: AppOptions = {}): Promise<void> {
   const labels = { app: name, ...options.labels };
-  await admin.create<Deployment>(kinds.Deployment, {
+  await admin.create(kinds.Deployment, {
     metadata: { name, namespace: ns },
     spec: {
       replicas: options.replicas ?? 4,
@@ -140,12 +141,12 @@ export async function createApp(admin: KubeClient, ns: string, name: string, opt
     },
   });
   if (options.service !== false) {
-    await admin.create<Service>(kinds.Service, {
+    await admin.create(kinds.Service, {
       metadata: { name, namespace: ns },
       spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
     });
   }
-  await waitFor(async () => rolledOut(await admin.get<Deployment>(kinds.Deployment, ns, name)), { describe: `Deployment ${name} available`, timeoutMs: 60_000 });
+  await waitFor(async () => rolledOut(await admin.get(kinds.Deployment, ns, name)), { describe: `Deployment ${name} available`, timeoutMs: 60_000 });
 }
 
 /** True when the Deployment is fully rolled out and available. */
@@ -158,11 +159,11 @@ export function rolledOut(d: Deployment | undefined): boolean {
 
 /** Creates a CanaryDeployment. */
 export async function createRelease(admin: KubeClient, ns: string, name: string, spec: CanaryDeploymentSpec, annotations?: Record<string, string>): Promise<CanaryDeployment> {
-  return admin.create<CanaryDeployment>(kinds.CanaryDeployment, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
+  return admin.create(CanaryDeploymentKind, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
 }
 
 export function getRelease(admin: KubeClient, ns: string, name: string): Promise<CanaryDeployment | undefined> {
-  return admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, name);
+  return admin.get(CanaryDeploymentKind, ns, name);
 }
 
 /** Waits for `phase` (failing early on Failed when waiting for something else). */
@@ -178,7 +179,7 @@ export async function waitPhase(admin: KubeClient, ns: string, name: string, pha
 }
 
 export function getDeployment(admin: KubeClient, ns: string, name: string): Promise<Deployment | undefined> {
-  return admin.get<Deployment>(kinds.Deployment, ns, name);
+  return admin.get(kinds.Deployment, ns, name);
 }
 
 export function imageOf(d: Deployment | undefined): string | undefined {

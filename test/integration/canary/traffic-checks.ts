@@ -11,6 +11,7 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { getRelease, waitFor } from './support.ts';
+import type { Pod } from '../../../src/runtime/core-types.ts';
 
 /** The condition `type` of a release. */
 export function conditionOf(cd: CanaryDeployment | undefined, type: string): Condition | undefined {
@@ -69,13 +70,10 @@ export async function canaryIngressWeight(admin: KubeClient, ns: string, name: s
   return ing ? Number(ing.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight'] ?? 0) : 0;
 }
 
-interface Pod extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
-}
 
 /** Ready canary pods of the release. */
 export async function readyCanaryPods(admin: KubeClient, ns: string, release: string): Promise<number> {
-  const pods = await admin.list<Pod>(kinds.Pod, { namespace: ns, labelSelector: `deploy.codedance.io/role=canary,deploy.codedance.io/canary=${release}` });
+  const pods = await admin.list(kinds.Pod, { namespace: ns, labelSelector: `deploy.codedance.io/role=canary,deploy.codedance.io/canary=${release}` });
   return pods.items.filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
 }
 

@@ -19,11 +19,11 @@ import { startClusterDashboard, type DashboardServer } from '../../../src/dashbo
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
 import type { WebAppView } from '../../../src/dashboard/contract.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../../../src/runtime/client.ts';
-import * as kinds from '../../../src/runtime/kinds.ts';
 import { silentLogger } from '../../../src/runtime/logging.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { allowed, grant, testUser, type TestUser } from '../../support/users.ts';
 import { commandOf, createRelease, identities, proveWriters, readRelease } from './support.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 /** The cases, run in order as subtests of one test that owns the setup. */
 const cases: [string, { timeout?: number }, () => Promise<void>][] = [];
@@ -171,11 +171,11 @@ test("the shipped policy refuses a command that names someone else, whoever writ
   try {
     await nothingWritten(A, 'cart', async () => {
       for (const annotations of [{ 'deploy.codedance.io/command': 'promote:forged;by=alice' }, { 'deploy.codedance.io/paused-by': 'alice' }]) {
-        await assert.rejects(own.patch(kinds.CanaryDeployment, A, 'cart', { metadata: { annotations } }, 'merge'), /must be the user making the request/);
+        await assert.rejects(own.patch(CanaryDeploymentKind, A, 'cart', { metadata: { annotations } }, 'merge'), /must be the user making the request/);
       }
     });
     // Naming himself is fine.
-    await own.patch(kinds.CanaryDeployment, A, 'cart', { metadata: { annotations: { 'deploy.codedance.io/command': 'promote:own;by=bob' } } }, 'merge');
+    await own.patch(CanaryDeploymentKind, A, 'cart', { metadata: { annotations: { 'deploy.codedance.io/command': 'promote:own;by=bob' } } }, 'merge');
   } finally {
     await own.close();
   }
@@ -267,7 +267,7 @@ test('a ServiceAccount token is a person too: reviewed with its groups and extra
 });
 
 test('a WebApp is listed, and streamed, only to a person the API server lets list webapps in its namespace', async () => {
-  await admin.create(kinds.WebApp, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: A }, spec: { image: 'nginx:1.27' } });
+  await admin.create(WebAppKind, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: A }, spec: { image: 'nginx:1.27' } });
   const webApps = async (token: string): Promise<WebAppView[]> => (await rows(token)).filter((r): r is WebAppView => r.kind === 'WebApp');
   // alice may list webapps in A as well; dave may list canarydeployments there, not webapps.
   await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${A}/roles`, {

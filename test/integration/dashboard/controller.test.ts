@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
-import * as kinds from '../../../src/runtime/kinds.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { grant, testUser } from '../../support/users.ts';
 import { createApp, createRelease, getRelease } from '../canary/support.ts';
 import { identities } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
 
@@ -24,7 +24,7 @@ test('the controller serves the dashboard on its own port, and records who gave 
   const ns = await testNamespace(t);
   t.after(async () => {
     // No controller is left to run the finalizer once the test ends.
-    await admin.patch(kinds.CanaryDeployment, ns, 'shop', { metadata: { finalizers: null } }, 'merge').catch(() => undefined);
+    await admin.patch(CanaryDeploymentKind, ns, 'shop', { metadata: { finalizers: null } }, 'merge').catch(() => undefined);
   });
   const args = [
     join(repo, 'src', 'main.ts'),

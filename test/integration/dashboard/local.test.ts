@@ -21,6 +21,7 @@ import { silentLogger } from '../../../src/runtime/logging.ts';
 import { testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { grant, testUser, type TestUser } from '../../support/users.ts';
 import { commandOf, createRelease, identities, proveWriters, readRelease } from './support.ts';
+import { WebAppKind } from '../../../src/api/kinds.ts';
 
 const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'codedance');
 /** The cases, run in order as subtests of one test that owns the setup. */
@@ -127,7 +128,7 @@ async function allowedOn(namespace: string, user: string, verb: string, group: s
 }
 
 test("WebApps come through the person's own watch where they may watch webapps; elsewhere none, and the releases still show", async () => {
-  await admin.create(kinds.WebApp, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: A }, spec: { image: 'nginx:1.27' } });
+  await admin.create(WebAppKind, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: A }, spec: { image: 'nginx:1.27' } });
   const webApps = async (dashboard: LocalDashboard): Promise<WebAppView[]> => {
     const response = await fetch(new URL('api/releases', dashboard.url));
     assert.equal(response.status, 200);

@@ -19,6 +19,7 @@ import { KubeApiError, type KubeClient, type KubeObject } from '../../../src/run
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { testCluster, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { installApi } from '../webapp/support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 let installed: Promise<void> | undefined;
 const fieldManager = 'codedance-dashboard-tests';
@@ -48,7 +49,7 @@ export function installDashboardApi(admin: KubeClient): Promise<void> {
 
 /** A release that no controller acts on (status empty: Initializing to the page); every verb but resume and retry is allowed. */
 export async function createRelease(admin: KubeClient, namespace: string, name: string, spec?: Partial<CanaryDeploymentSpec>): Promise<CanaryDeployment> {
-  return admin.create<CanaryDeployment>(kinds.CanaryDeployment, {
+  return admin.create(CanaryDeploymentKind, {
     metadata: { name, namespace },
     spec: { targetDeployment: name, canaryVersion: `${name}:v2`, strategy: { type: 'Manual', steps: [{ weight: 20 }, { weight: 60 }] }, ...spec },
   });
@@ -56,7 +57,7 @@ export async function createRelease(admin: KubeClient, namespace: string, name: 
 
 /** The release now, read as admin. */
 export async function readRelease(admin: KubeClient, namespace: string, name: string): Promise<CanaryDeployment> {
-  const release = await admin.get<CanaryDeployment>(kinds.CanaryDeployment, namespace, name);
+  const release = await admin.get(CanaryDeploymentKind, namespace, name);
   if (!release) throw new Error(`release ${namespace}/${name} is gone`);
   return release;
 }
@@ -96,7 +97,7 @@ export async function proveWriters(t: NamespaceOwner, admin: KubeClient, namespa
   await waitFor(
     async () => {
       try {
-        await controller.patch(kinds.CanaryDeployment, probeNs, 'writers-probe', { metadata: { labels: { probe: String(Date.now()) } } }, 'merge');
+        await controller.patch(CanaryDeploymentKind, probeNs, 'writers-probe', { metadata: { labels: { probe: String(Date.now()) } } }, 'merge');
         return false;
       } catch (err) {
         return err instanceof KubeApiError && err.message.includes('test policy');

@@ -183,12 +183,9 @@ test('helm install creates everything and the controller pods are admitted (rest
   assert.ok(deployment, `${deploymentKey} exists`);
   assert.equal(deployment.spec.template.spec.containers[0]?.image, `codedance/controller@${digest}`, 'the image is named by digest');
   assert.equal(deployment.spec.replicas, 2);
-  interface PodObject extends KubeObject {
-    spec?: { nodeName?: string };
-  }
   const pods = await waitFor(
     async () => {
-      const list = await admin.list<PodObject>(kinds.Pod, { namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}` });
+      const list = await admin.list(kinds.Pod, { namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}` });
       const scheduled = list.items.filter((pod) => pod.spec?.nodeName);
       return scheduled.length === 2 ? scheduled : undefined;
     },

@@ -20,8 +20,8 @@ import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 const cluster = await testCluster();
 
 /** A throwaway CRD with a status subresource, only for these tests. */
-const Widget: ResourceKind = { group: 'runtime-test.codedance.io', version: 'v1', kind: 'Widget', plural: 'widgets', namespaced: true };
 type WidgetObject = KubeObject & { spec?: { size?: number; bad?: boolean }; status?: { phase?: string; conditions?: Condition[] } };
+const Widget: ResourceKind<WidgetObject> = { group: 'runtime-test.codedance.io', version: 'v1', kind: 'Widget', plural: 'widgets', namespaced: true };
 
 before(async () => {
   await cluster.admin.apply(CustomResourceDefinition, {
@@ -107,12 +107,12 @@ test('re-applying the same intent makes no write (resourceVersion unchanged)', a
   const again = await apply(client, ConfigMap, structuredClone(intent));
   assert.equal(again.metadata.resourceVersion, first.metadata.resourceVersion);
   assert.equal(client.requestCounts()['PATCH configmaps'] ?? 0, patchesBefore, 'no apply request was sent');
-  assert.equal((await client.get<CM>(ConfigMap, ns, 'c'))?.metadata.resourceVersion, first.metadata.resourceVersion);
+  assert.equal((await client.get(ConfigMap, ns, 'c'))?.metadata.resourceVersion, first.metadata.resourceVersion);
 
   // A changed intent is written; so is a dropped field we owned (apply removes it).
   const changed = await apply(client, ConfigMap, { ...intent, data: { k: 'w' } });
   assert.notEqual(changed.metadata.resourceVersion, first.metadata.resourceVersion);
-  const dropped = await apply<CM>(client, ConfigMap, { ...intent, metadata: { ...intent.metadata, labels: { app: 'x' } }, data: { k: 'w' } });
+  const dropped = await apply(client, ConfigMap, { ...intent, metadata: { ...intent.metadata, labels: { app: 'x' } }, data: { k: 'w' } });
   assert.equal(dropped.metadata.labels?.tier, undefined);
   // Drift made by someone else is repaired.
   await client.patch(ConfigMap, ns, 'c', { data: { k: 'edited' } }, 'merge');

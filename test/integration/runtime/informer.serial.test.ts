@@ -64,7 +64,7 @@ function observe(client: KubeClient, ns: string) {
 
 /** The cache equals the server: same names with the same resourceVersions. */
 async function cacheMatchesServer(informer: Informer<CM>, ns: string): Promise<boolean> {
-  const server = await admin.list<CM>(ConfigMap, { namespace: ns, labelSelector: 'test=informer' });
+  const server = await admin.list(ConfigMap, { namespace: ns, labelSelector: 'test=informer' });
   const want = server.items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
   const have = informer.store.list(ns).map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
   return JSON.stringify(want) === JSON.stringify(have);

@@ -16,6 +16,7 @@ import type { KubeObject } from '../../../src/runtime/client.ts';
 import { createApp, createRelease, releaseEnv, waitPhase, waitFor } from '../canary/support.ts';
 import { startController } from '../webapp/support.ts';
 import { testNamespace } from '../../support/cluster.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 const CONFIGMAPS = 400;
 const DEPLOYMENTS = 200;
@@ -69,7 +70,7 @@ test('a controller with a 64 MiB heap on namespaces full of unrelated objects co
 
   await createRelease(admin, ns, 'shop', { targetDeployment: 'shop', canaryVersion: 'shop:v2', strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] } });
   const done = await waitPhase(admin, ns, 'shop', 'Completed', 180_000).catch(async (err: unknown) => {
-    const cd = await admin.get<KubeObject & { status?: unknown }>(kinds.CanaryDeployment, ns, 'shop');
+    const cd = await admin.get<KubeObject & { status?: unknown }>(CanaryDeploymentKind, ns, 'shop');
     const target = await admin.get<KubeObject & { spec?: unknown; status?: unknown }>(kinds.Deployment, ns, 'shop');
     throw new Error(`${(err as Error).message}; status ${JSON.stringify(cd?.status)}; target ${JSON.stringify({ spec: target?.spec, status: target?.status })}; controller ${controller.child.exitCode === null ? 'running' : `exited ${controller.child.exitCode}`}:\n${controller.lines.slice(-25).join('\n')}`);
   });

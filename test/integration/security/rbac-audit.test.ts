@@ -39,6 +39,7 @@ import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../
 import { createApp, createRelease, getDeployment, getRelease, imageOf, names, waitPhase } from '../canary/support.ts';
 import { ensureTrafficCrds } from '../traffic/crds.ts';
 import { installApi, startController } from '../webapp/support.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 // At the top level: testCluster() registers the admin client's close with the file's root.
 const cluster = await testCluster();
@@ -263,7 +264,7 @@ async function deletedMidRelease(ns: string): Promise<void> {
   );
   const subsets = async () => ((await admin.get<KubeObject & { spec?: { subsets?: { name: string }[] } }>(kinds.DestinationRule, ns, 'myapp'))?.spec?.subsets ?? []).map((s) => s.name);
   assert.deepEqual((await subsets()).sort(), ['canary', 'stable'], 'the subsets added to the user\'s DestinationRule');
-  await admin.delete(kinds.CanaryDeployment, ns, 'myapp');
+  await admin.delete(CanaryDeploymentKind, ns, 'myapp');
   await waitFor(async () => !(await getRelease(admin, ns, 'myapp')), { describe: 'the release gone (its finalizer done)', timeoutMs: 60_000 });
   assert.deepEqual(await names(admin, kinds.Deployment, ns), ['myapp']);
   assert.deepEqual(await subsets(), [], 'the user\'s DestinationRule is as it was');
@@ -276,7 +277,7 @@ function webapp(ns: string, spec: WebAppSpec): WebApp {
 async function waitWebApp(ns: string, what: string, check: (app: WebApp) => boolean): Promise<WebApp> {
   return waitFor(
     async () => {
-      const app = await admin.get<WebApp>(kinds.WebApp, ns, 'shop');
+      const app = await admin.get<WebApp>(WebAppKind, ns, 'shop');
       return app && app.status?.observedGeneration === app.metadata.generation && check(app) ? app : undefined;
     },
     { describe: what, timeoutMs: releaseTimeoutMs },
@@ -290,12 +291,12 @@ async function webAppLifecycle(ns: string, release: boolean): Promise<void> {
     await admin.create(kinds.Secret, { metadata: { name: 'app-credentials', namespace: ns }, stringData: { url: 'http://127.0.0.1:9/leak' } } as KubeObject);
     spec.release = { strategy: steps, traffic: { provider: 'Replicas' }, notifications: [{ name: 'leak', type: 'Webhook', secretRef: { name: 'app-credentials' } }] };
   }
-  await admin.create(kinds.WebApp, webapp(ns, spec));
+  await admin.create(WebAppKind, webapp(ns, spec));
   await waitWebApp(ns, 'shop:1 Running', (a) => a.status?.phase === 'Running');
   noteOwners(await admin.get(kinds.Deployment, ns, 'shop'));
-  await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:2', env: [{ name: 'MODE', value: 'b' }] } }, 'merge');
+  await admin.patch(WebAppKind, ns, 'shop', { spec: { image: 'shop:2', env: [{ name: 'MODE', value: 'b' }] } }, 'merge');
   if (release) {
-    noteOwners(await waitFor(() => admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop'), { describe: 'the release of shop:2', timeoutMs: 60_000 }));
+    noteOwners(await waitFor(() => admin.get<CanaryDeployment>(CanaryDeploymentKind, ns, 'shop'), { describe: 'the release of shop:2', timeoutMs: 60_000 }));
     await waitWebApp(ns, 'the release Completed', (a) => a.status?.release?.phase === 'Completed' && a.status.image === 'shop:2');
     await waitFor(
       async () =>
@@ -307,9 +308,9 @@ async function webAppLifecycle(ns: string, release: boolean): Promise<void> {
   } else {
     await waitWebApp(ns, 'shop:2 rolled in place', (a) => a.status?.phase === 'Running' && a.status.image === 'shop:2');
   }
-  await admin.delete(kinds.WebApp, ns, 'shop');
-  await waitFor(async () => !(await admin.get(kinds.WebApp, ns, 'shop')), { describe: 'the WebApp gone', timeoutMs: 90_000 });
-  for (const [kind, name] of [[kinds.CanaryDeployment, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
+  await admin.delete(WebAppKind, ns, 'shop');
+  await waitFor(async () => !(await admin.get(WebAppKind, ns, 'shop')), { describe: 'the WebApp gone', timeoutMs: 90_000 });
+  for (const [kind, name] of [[CanaryDeploymentKind, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
     await waitFor(async () => !(await admin.get(kind, ns, name)), { describe: `${kind.kind} ${name} gone`, timeoutMs: 90_000 });
   }
 }
@@ -340,8 +341,8 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
   // The namespaces go after the test; no controller is left to run the releases' finalizers then.
   t.after(async () => {
     for (const ns of namespaces) {
-      const list = await admin.list<CanaryDeployment>(kinds.CanaryDeployment, { namespace: ns }).catch(() => ({ items: [] as CanaryDeployment[] }));
-      await Promise.all(list.items.map((cd) => admin.patch(kinds.CanaryDeployment, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
+      const list = await admin.list<CanaryDeployment>(CanaryDeploymentKind, { namespace: ns }).catch(() => ({ items: [] as CanaryDeployment[] }));
+      await Promise.all(list.items.map((cd) => admin.patch(CanaryDeploymentKind, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
     }
   });
 

@@ -12,19 +12,14 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
-import {
-  CanaryDeployment as CanaryDeploymentKind,
-  Deployment as DeploymentKind,
-  HTTPRoute as HTTPRouteKind,
-  Ingress as IngressKind,
-  VirtualService as VirtualServiceKind,
-} from '../../../src/runtime/kinds.ts';
+import { Deployment as DeploymentKind, HTTPRoute as HTTPRouteKind, Ingress as IngressKind, VirtualService as VirtualServiceKind } from '../../../src/runtime/kinds.ts';
 import type { CanaryDeployment, TrafficSpec } from '../../../src/api/canary-deployment.ts';
 import { builtInQuery } from '../../../src/analysis/queries.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../../src/sim/simulator.ts';
 import type { SimTarget } from '../../../src/sim/target.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { ensureTrafficCrds } from '../traffic/crds.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 const Rps = 400;
 

@@ -18,13 +18,14 @@
  */
 import { after, test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKubeClient, type ApplyOptions, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
+import { createKubeClient, type ApplyOptions, type Desired, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
 import type { ResourceKind } from '../../../src/runtime/kinds.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../../../src/runtime/kinds.ts';
+
 import { trafficProvider, isTrafficError, type TrafficProviderName, type TrafficTarget } from '../../../src/traffic/index.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { ensureCanaryDeploymentCrd, ensureTrafficCrds } from './crds.ts';
 import { RoleLabel } from '../../../src/api/canary-deployment.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 /** What `setup` gets: the admin client (for the user's objects), a namespace of its own, a CanaryDeployment owner in it. */
 export interface ConformanceContext {
@@ -254,7 +255,7 @@ export async function versionOf(client: KubeClient, kind: ResourceKind, namespac
 }
 
 /** Reads an object that must exist. */
-export async function mustGet<T extends KubeObject>(client: KubeClient, kind: ResourceKind, namespace: string, name: string): Promise<T> {
+export async function mustGet<T extends KubeObject>(client: KubeClient, kind: ResourceKind<T>, namespace: string, name: string): Promise<T> {
   const object = await client.get<T>(kind, namespace, name);
   assert.ok(object, `${kind.kind} ${namespace}/${name} exists`);
   return object;
@@ -268,7 +269,7 @@ async function start(t: TestContext, suite: ProviderSuite): Promise<{ client: Ku
   const namespace = await testNamespace(t);
   // A real owner, or the garbage collector would delete the canary Ingress at once. It
   // targets no Deployment, so a controller watching the cluster has nothing to release.
-  const owner = await admin.create<KubeObject>(CanaryDeploymentKind, {
+  const owner = await admin.create(CanaryDeploymentKind, {
     metadata: { name: 'conformance', namespace },
     spec: { targetDeployment: 'conformance-owner-only', canaryVersion: 'none:v0', paused: true },
   } as KubeObject);
@@ -347,9 +348,9 @@ function racingClient(client: KubeClient, race: () => Promise<void>): { client: 
       await before();
       return client.patch<T>(...args);
     },
-    async apply<T extends KubeObject>(kind: ResourceKind, object: T, options?: ApplyOptions): Promise<T> {
+    async apply<T extends KubeObject>(kind: ResourceKind<T>, object: Desired<T>, options?: ApplyOptions): Promise<T> {
       await before();
-      return client.apply<T>(kind, object, options);
+      return client.apply(kind, object, options);
     },
   };
   return { client: wrapped, raced: () => raced };

@@ -4,13 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CanaryDeployment as CanaryDeploymentKind, Ingress as IngressKind } from '../../../src/runtime/kinds.ts';
+import { Ingress as IngressKind } from '../../../src/runtime/kinds.ts';
 import { createNginxProvider, type Ingress } from '../../../src/traffic/nginx.ts';
 import { isTrafficError } from '../../../src/traffic/index.ts';
 import { conformanceTarget, mustGet, testTrafficProvider, versionOf, type ConformanceContext } from './conformance.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { ensureTrafficCrds } from './crds.ts';
 import type { KubeObject } from '../../../src/runtime/client.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 const userIngress = (namespace: string): Ingress => ({
   metadata: { name: 'web', namespace, annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' } },
@@ -89,7 +90,7 @@ test('traffic provider Nginx: the canary Ingress is garbage collected with its C
   const client = cluster.admin;
   await ensureTrafficCrds(client);
   const namespace = await testNamespace(t);
-  const owner = await client.create<KubeObject>(CanaryDeploymentKind, {
+  const owner = await client.create(CanaryDeploymentKind, {
     metadata: { name: 'gc', namespace },
     spec: { targetDeployment: 'conformance-owner-only', canaryVersion: 'none:v0', paused: true },
   } as KubeObject);

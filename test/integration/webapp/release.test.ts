@@ -12,10 +12,11 @@ import assert from 'node:assert/strict';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import type { WebApp, WebAppSpec } from '../../../src/api/webapp.ts';
-import type { Deployment } from '../../../src/webapp/objects.ts';
+import type { Deployment } from '../../../src/runtime/core-types.ts';
 import { controllers } from '../../../src/controllers.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { installApi, startController } from './support.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 // At the top level, not in a hook: testCluster() registers the client's close with the
 // file's root, which a hook would scope to itself.
@@ -39,7 +40,7 @@ function condition(app: WebApp | undefined, type: string) {
 async function waitWebApp(namespace: string, what: string, check: (app: WebApp) => boolean, timeoutMs = 90_000): Promise<WebApp> {
   return waitFor(
     async () => {
-      const app = await admin.get<WebApp>(kinds.WebApp, namespace, 'shop');
+      const app = await admin.get(WebAppKind, namespace, 'shop');
       return app && app.status?.observedGeneration === app.metadata.generation && check(app) ? app : undefined;
     },
     { timeoutMs, describe: what },
@@ -47,15 +48,15 @@ async function waitWebApp(namespace: string, what: string, check: (app: WebApp) 
 }
 
 async function deploymentImage(namespace: string): Promise<string | undefined> {
-  return (await admin.get<Deployment>(kinds.Deployment, namespace, 'shop'))?.spec?.template.spec.containers[0]?.image;
+  return (await admin.get(kinds.Deployment, namespace, 'shop'))?.spec?.template?.spec?.containers[0]?.image;
 }
 
 /** Writes a CanaryDeployment status as the release engine would. */
 async function releaseEngineSays(namespace: string, phase: string, version: string, message: string): Promise<void> {
-  const cd = await admin.get<CanaryDeployment>(kinds.CanaryDeployment, namespace, 'shop');
+  const cd = await admin.get(CanaryDeploymentKind, namespace, 'shop');
   assert.ok(cd, 'the CanaryDeployment exists');
   await admin.patch(
-    kinds.CanaryDeployment,
+    CanaryDeploymentKind,
     namespace,
     'shop',
     { status: { phase, releaseVersion: version, message, observedGeneration: cd.metadata.generation } },
@@ -67,14 +68,14 @@ async function releaseEngineSays(namespace: string, phase: string, version: stri
 test('with spec.release an image change asks for a CanaryDeployment and follows its outcome', async (t) => {
   const ns = await testNamespace(t);
   await startController(t, { namespace: ns, controllers: ['webapp'] });
-  await admin.create(kinds.WebApp, webapp(ns, { image: 'shop:1', replicas: 2, release }));
+  await admin.create(WebAppKind, webapp(ns, { image: 'shop:1', replicas: 2, release }));
   await waitWebApp(ns, 'shop:1 Running (the first image needs no release)', (a) => a.status?.phase === 'Running' && condition(a, 'Ready')?.status === 'True');
-  assert.equal(await admin.get(kinds.CanaryDeployment, ns, 'shop'), undefined);
+  assert.equal(await admin.get(CanaryDeploymentKind, ns, 'shop'), undefined);
 
   // The image change becomes a CanaryDeployment; the Deployment keeps shop:1.
-  await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
-  const cd = await waitFor(() => admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop'), { timeoutMs: 90_000, describe: 'the CanaryDeployment' });
-  const owner = await admin.get<WebApp>(kinds.WebApp, ns, 'shop');
+  await admin.patch(WebAppKind, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
+  const cd = await waitFor(() => admin.get(CanaryDeploymentKind, ns, 'shop'), { timeoutMs: 90_000, describe: 'the CanaryDeployment' });
+  const owner = await admin.get(WebAppKind, ns, 'shop');
   assert.deepEqual(cd.metadata.ownerReferences?.map((r) => [r.kind, r.uid, r.controller]), [['WebApp', owner?.metadata.uid, true]]);
   assert.equal(cd.spec.targetDeployment, 'shop');
   assert.equal(cd.spec.canaryVersion, 'shop:2');
@@ -103,8 +104,8 @@ test('with spec.release an image change asks for a CanaryDeployment and follows 
   assert.equal(await deploymentImage(ns), 'shop:1');
 
   // A new image restarts the release on the same CanaryDeployment.
-  await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:3' } }, 'merge');
-  await waitFor(async () => (await admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop'))?.spec.canaryVersion === 'shop:3', {
+  await admin.patch(WebAppKind, ns, 'shop', { spec: { image: 'shop:3' } }, 'merge');
+  await waitFor(async () => (await admin.get(CanaryDeploymentKind, ns, 'shop'))?.spec.canaryVersion === 'shop:3', {
     timeoutMs: 90_000,
     describe: 'canaryVersion shop:3',
   });
@@ -128,10 +129,10 @@ test('with spec.release an image change asks for a CanaryDeployment and follows 
 test('a real release through the canary controller completes and the WebApp shows it', { skip: !controllers.some((c) => c.name === 'canary') && 'the canary controller is not registered' }, async (t) => {
   const ns = await testNamespace(t);
   await startController(t, { namespace: ns, controllers: ['webapp', 'canary'] });
-  await admin.create(kinds.WebApp, webapp(ns, { image: 'shop:1', replicas: 2, release }));
+  await admin.create(WebAppKind, webapp(ns, { image: 'shop:1', replicas: 2, release }));
   await waitWebApp(ns, 'shop:1 Running', (a) => a.status?.phase === 'Running' && condition(a, 'Ready')?.status === 'True');
 
-  await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
+  await admin.patch(WebAppKind, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
   await waitWebApp(ns, 'the release under way', (a) => a.status?.release?.version === 'shop:2');
   const done = await waitWebApp(
     ns,
@@ -140,16 +141,16 @@ test('a real release through the canary controller completes and the WebApp show
     180_000,
   );
   assert.equal(done.status?.readyReplicas, 2);
-  const deployment = await admin.get<Deployment>(kinds.Deployment, ns, 'shop');
-  assert.equal(deployment?.spec?.template.spec.containers[0]?.image, 'shop:2');
+  const deployment = await admin.get(kinds.Deployment, ns, 'shop');
+  assert.equal(deployment?.spec?.template?.spec?.containers[0]?.image, 'shop:2');
   assert.equal(deployment?.spec?.replicas, 2);
-  const cd = await admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, 'shop');
+  const cd = await admin.get(CanaryDeploymentKind, ns, 'shop');
   assert.equal(cd?.status?.phase, 'Completed');
 
   // Deleting the WebApp removes the release first, then everything else.
-  await admin.delete(kinds.WebApp, ns, 'shop');
-  await waitFor(async () => (await admin.get(kinds.WebApp, ns, 'shop')) === undefined, { timeoutMs: 90_000, describe: 'the WebApp gone' });
-  for (const [kind, name] of [[kinds.CanaryDeployment, 'shop'], [kinds.Deployment, 'shop'], [kinds.Deployment, 'shop-canary'], [kinds.Service, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
+  await admin.delete(WebAppKind, ns, 'shop');
+  await waitFor(async () => (await admin.get(WebAppKind, ns, 'shop')) === undefined, { timeoutMs: 90_000, describe: 'the WebApp gone' });
+  for (const [kind, name] of [[CanaryDeploymentKind, 'shop'], [kinds.Deployment, 'shop'], [kinds.Deployment, 'shop-canary'], [kinds.Service, 'shop'], [kinds.ConfigMap, 'shop-config']] as const) {
     await waitFor(async () => (await admin.get(kind, ns, name)) === undefined, { timeoutMs: 90_000, describe: `${kind.kind} ${name} gone` });
   }
 });
@@ -164,10 +165,10 @@ test('a real release whose canary crashes is rolled back; the WebApp keeps the o
   });
   // Passed on to the CanaryDeployment: kwok crash-loops the canary pods only.
   app.metadata.annotations = { 'deploy.codedance.io/canary-pod-labels': JSON.stringify({ 'kwok.codedance.io/crash': 'true' }) };
-  await admin.create(kinds.WebApp, app);
+  await admin.create(WebAppKind, app);
   await waitWebApp(ns, 'shop:1 Running', (a) => a.status?.phase === 'Running' && condition(a, 'Ready')?.status === 'True');
 
-  await admin.patch(kinds.WebApp, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
+  await admin.patch(WebAppKind, ns, 'shop', { spec: { image: 'shop:2' } }, 'merge');
   const failed = await waitWebApp(ns, 'the rollback reported as Degraded', (a) => condition(a, 'Degraded')?.reason === 'ReleaseFailed', 180_000);
   assert.equal(failed.status?.release?.phase, 'Failed');
   assert.equal(failed.status?.image, 'shop:1');
@@ -175,11 +176,11 @@ test('a real release whose canary crashes is rolled back; the WebApp keeps the o
   assert.equal(condition(failed, 'Ready')?.status, 'False');
   // Back to the stable capacity on the old image once the release engine has reset it.
   await waitFor(async () => {
-    const d = await admin.get<Deployment>(kinds.Deployment, ns, 'shop');
-    return d?.spec?.replicas === 2 && d.spec.template.spec.containers[0]?.image === 'shop:1';
+    const d = await admin.get(kinds.Deployment, ns, 'shop');
+    return d?.spec?.replicas === 2 && d.spec.template?.spec?.containers[0]?.image === 'shop:1';
   }, { timeoutMs: 90_000, describe: 'the Deployment back at 2 replicas of shop:1' });
   // And it stays there: nothing retries the failed version on its own.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   assert.equal(await deploymentImage(ns), 'shop:1');
-  assert.equal((await admin.get<WebApp>(kinds.WebApp, ns, 'shop'))?.status?.image, 'shop:1');
+  assert.equal((await admin.get(WebAppKind, ns, 'shop'))?.status?.image, 'shop:1');
 });

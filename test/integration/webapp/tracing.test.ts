@@ -5,11 +5,11 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as kinds from '../../../src/runtime/kinds.ts';
 import type { WebApp } from '../../../src/api/webapp.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { installApi, startController } from './support.ts';
 import { attribute, startOtlpReceiver } from '../../../src/tracing/testing/otlp-receiver.ts';
+import { WebAppKind } from '../../../src/api/kinds.ts';
 
 // At the top level, not in a hook: testCluster() registers the client's close with the
 // file's root, which a hook would scope to itself.
@@ -27,7 +27,7 @@ test('reconciles are traced to an OTLP/HTTP receiver, with a span per step', asy
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_SERVICE_NAME: 'codedance-test' },
   });
   const app: WebApp = { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'traced', namespace: ns }, spec: { image: 'x:1' } };
-  await admin.create(kinds.WebApp, app);
+  await admin.create(WebAppKind, app);
 
   const steps = ['webapp.build', 'webapp.apply ConfigMap', 'webapp.apply Deployment', 'webapp.apply Service', 'webapp.release', 'webapp.status'];
   // A parent ends (and is exported) after its children: wait until every step's reconcile arrived too.
@@ -49,6 +49,6 @@ test('reconciles are traced to an OTLP/HTTP receiver, with a span per step', asy
     assert.equal(attribute(parent, 'codedance.webapp.name'), 'traced');
   }
 
-  await admin.delete(kinds.WebApp, ns, 'traced');
+  await admin.delete(WebAppKind, ns, 'traced');
   await waitFor(() => receiver.spans.some((s) => s.name === 'webapp.cleanup'), { timeoutMs: 90_000, describe: 'a webapp.cleanup span' });
 });
