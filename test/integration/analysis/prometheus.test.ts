@@ -17,7 +17,7 @@ import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import { Deployment as DeploymentKind, HTTPRoute as HTTPRouteKind, Ingress as IngressKind, VirtualService as VirtualServiceKind } from '../../../src/runtime/kinds.ts';
 import { startSimulator } from '../../../src/sim/simulator.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { ensureTrafficCrds } from '../traffic/crds.ts';
+import { ensureTrafficCrds } from '../../support/controller.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 // Connect at load time, so the harness' after() hook belongs to the file.

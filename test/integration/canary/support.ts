@@ -6,64 +6,20 @@
  * objects the release changes.
  */
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
-import { KubeApiError, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
+import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { Deployment, Service } from '../../../src/canary/workloads.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
-import { ensureTrafficCrds } from '../traffic/crds.ts';
-import { startController, type ControllerProcess } from '../webapp/support.ts';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
-import { CRD_DIR, repoRoot } from '../../../src/api/gen.ts';
-import { rbacManifests } from '../../../src/api/manifests.ts';
+import { ensureTrafficCrds, installApi, startController, type ControllerProcess } from '../../support/controller.ts';
 import { startSimulator, type Simulator } from '../../../src/sim/simulator.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 export { waitFor } from '../../support/cluster.ts';
-export type { ControllerProcess } from '../webapp/support.ts';
+// The controller helpers every release test uses, from the shared test support.
+export { keepLog, killHard, type ControllerProcess } from '../../support/controller.ts';
 
 let installed: Promise<void> | undefined;
-const fieldManager = 'codedance-canary-tests';
-
-interface Crd extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
-}
-
-/**
- * The CanaryDeployment CRD as generated into deploy/crds (what users install), the
- * controller's ClusterRole bound to the controller identity.
- */
-async function installApi(admin: KubeClient): Promise<void> {
-  const crd = parse(readFileSync(join(repoRoot, CRD_DIR, 'deploy.codedance.io_canarydeployments.yaml'), 'utf8')) as Crd;
-  try {
-    await admin.apply(kinds.CustomResourceDefinition, crd, { fieldManager });
-  } catch (err) {
-    // Some API server versions estimate a messageExpression's cost over budget; the
-    // rules themselves (and their static messages) are what releases depend on.
-    if (!(err instanceof KubeApiError) || !err.message.includes('messageExpression')) throw err;
-    await admin.apply(kinds.CustomResourceDefinition, withoutMessageExpressions(crd), { fieldManager });
-  }
-  await waitFor(
-    async () => (await admin.get<Crd>(kinds.CustomResourceDefinition, undefined, crd.metadata.name ?? ''))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
-    { describe: 'CanaryDeployment CRD established' },
-  );
-  for (const obj of rbacManifests() as KubeObject[]) {
-    if (obj.kind === 'ClusterRole') await admin.apply(kinds.ClusterRole, obj, { fieldManager });
-  }
-  await admin.apply(
-    kinds.ClusterRoleBinding,
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'codedance-controller-canary-tests' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'codedance-controller' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'codedance-controller' }],
-    } as KubeObject,
-    { fieldManager },
-  );
-}
 
 /** The cluster with everything a release needs, a fresh namespace, and a running controller. */
 export async function releaseEnv(t: NamespaceOwner, options: { controller?: boolean; /** Extra controller flags. */ args?: string[] } = {}): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
@@ -90,31 +46,9 @@ export async function releaseEnv(t: NamespaceOwner, options: { controller?: bool
   return { admin, ns, controller };
 }
 
-function withoutMessageExpressions<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v: unknown) => withoutMessageExpressions(v)) as T;
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) if (key !== 'messageExpression') out[key] = withoutMessageExpressions(v);
-  return out as T;
-}
-
 /** Starts a controller for `ns` running the canary controller only (with extra flags `args`). */
 export function startCanaryController(t: NamespaceOwner, ns: string, args: string[] = []): Promise<ControllerProcess> {
-  return startController(t, { namespace: ns, controllers: ['canary'], args });
-}
-
-/** With CANARY_LOG=<file>, writes the controller's log there when the test ends (for timings). */
-export function keepLog(t: NamespaceOwner, controller: ControllerProcess | undefined): void {
-  const file = process.env.CANARY_LOG;
-  if (file && controller) t.after(() => writeFileSync(file, controller.lines.join('\n')));
-}
-
-/** Kills the controller without letting it finish anything (kill -9) and waits until it is gone. */
-export async function killHard(controller: ControllerProcess): Promise<void> {
-  if (controller.child.exitCode !== null || controller.child.signalCode !== null) return;
-  const gone = new Promise((resolve) => controller.child.once('exit', resolve));
-  controller.child.kill('SIGKILL');
-  await gone;
+  return startController(t, { namespaces: [ns], controllers: ['canary'], args });
 }
 
 export interface AppOptions {

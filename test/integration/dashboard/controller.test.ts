@@ -4,19 +4,15 @@
  * controller, which names the person in the release's history and Event.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
+import { startController } from '../../support/controller.ts';
 import { grant, testUser } from '../../support/users.ts';
 import { createApp, createRelease, getRelease } from '../canary/support.ts';
 import { identities } from './support.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
-
-const repo = join(import.meta.dirname, '..', '..', '..');
 
 test('the controller serves the dashboard on its own port, and records who gave a command', { timeout: 180_000 }, async (t) => {
   const { admin, controllerKubeconfigPath } = await identities();
@@ -26,41 +22,16 @@ test('the controller serves the dashboard on its own port, and records who gave 
     // No controller is left to run the finalizer once the test ends.
     await admin.patch(CanaryDeploymentKind, ns, 'shop', { metadata: { finalizers: null } }, 'merge').catch(() => undefined);
   });
-  const args = [
-    join(repo, 'src', 'main.ts'),
-    '--kubeconfig', controllerKubeconfigPath || cluster.kubeconfigPath,
-    '--namespace', ns,
-    '--leader-elect=false',
-    '--http-port', '0',
-    '--dashboard-port', '0',
-    '--controllers', 'canary',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let partial = '';
-  const collect = (chunk: Buffer): void => {
-    const parts = (partial + chunk.toString('utf8')).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts.filter(Boolean));
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
+  const controller = await startController(t, {
+    namespaces: [ns],
+    controllers: ['canary'],
+    kubeconfig: controllerKubeconfigPath || cluster.kubeconfigPath,
+    args: ['--dashboard-port', '0'],
   });
-  const portOf = (msg: string): number | undefined => {
-    const line = lines.find((l) => l.includes(`"msg":"${msg}"`));
-    return line ? (JSON.parse(line) as { port: number }).port : undefined;
-  };
   const [httpPort, dashboardPort] = await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`controller exited: ${lines.slice(-5).join('\n')}`);
-      const ports = [portOf('http listening'), portOf('dashboard listening')];
-      return ports.every((p) => p !== undefined) ? (ports as number[]) : undefined;
+      const ports = [controller.logged('port', 'http listening'), controller.logged('port', 'dashboard listening')];
+      return ports.every((p) => typeof p === 'number') ? ports.map(Number) : undefined;
     },
     { describe: 'the controller to listen on both ports', timeoutMs: 60_000 },
   );

@@ -13,39 +13,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
-import { commandAuthorPolicy, dashboardManifests, DASHBOARD_ROLE } from '../../../src/api/manifests.ts';
+import { commandAuthorPolicy } from '../../../src/api/manifests.ts';
 import { controllerUser } from '../../../src/cluster/credentials.ts';
 import { KubeApiError, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { testCluster, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
-import { installApi } from '../webapp/support.ts';
+import { installDashboardApi } from '../../support/controller.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-let installed: Promise<void> | undefined;
-const fieldManager = 'codedance-dashboard-tests';
 const Command = 'deploy.codedance.io/command';
 
-/** CRDs, the controller's ClusterRole and the dashboard's, bound to user codedance-controller. Once per file. */
-export function installDashboardApi(admin: KubeClient): Promise<void> {
-  installed ??= (async () => {
-    await installApi(admin);
-    for (const obj of dashboardManifests() as KubeObject[]) {
-      if (obj.kind === 'ClusterRole') await admin.apply(kinds.ClusterRole, obj, { fieldManager });
-    }
-    await admin.apply(
-      kinds.ClusterRoleBinding,
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: `${DASHBOARD_ROLE}-tests` },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: DASHBOARD_ROLE },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: controllerUser }],
-      } as KubeObject,
-      { fieldManager },
-    );
-  })();
-  return installed;
-}
+/** CRDs, the controller's ClusterRole and the dashboard's, bound to user codedance-controller (the shared test support). */
+export { installDashboardApi } from '../../support/controller.ts';
 
 /** A release that no controller acts on (status empty: Initializing to the page); every verb but resume and retry is allowed. */
 export async function createRelease(admin: KubeClient, namespace: string, name: string, spec?: Partial<CanaryDeploymentSpec>): Promise<CanaryDeployment> {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { KubeObject } from '../../../src/runtime/client.ts';
 import { createApp, createRelease, releaseEnv, waitPhase, waitFor } from '../canary/support.ts';
-import { startController } from '../webapp/support.ts';
+import { startController } from '../../support/controller.ts';
 import { testNamespace } from '../../support/cluster.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
@@ -60,7 +60,7 @@ test('a controller with a 64 MiB heap on namespaces full of unrelated objects co
   await createApp(admin, ns, 'shop', { replicas: 2 });
 
   const controller = await startController(t, {
-    namespace: ns,
+    namespaces: [ns],
     controllers: ['canary', 'webapp'],
     args: ['--namespace', unrelated],
     env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_MIB}` },

@@ -37,8 +37,7 @@ import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, names, waitPhase } from '../canary/support.ts';
-import { ensureTrafficCrds } from '../traffic/crds.ts';
-import { installApi, startController } from '../webapp/support.ts';
+import { ensureTrafficCrds, installApi, startController } from '../../support/controller.ts';
 import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 // At the top level: testCluster() registers the admin client's close with the file's root.
@@ -349,7 +348,7 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
   const leaseName = `rbac-audit-${randomBytes(3).toString('hex')}`;
   t.after(() => admin.delete(kinds.Lease, CONTROLLER_NAMESPACE, leaseName).then(() => undefined));
   const controller = await startController(t, {
-    namespace: namespaces,
+    namespaces,
     controllers: ['webapp', 'canary'],
     // The notification scenarios' receivers listen on loopback, which the URL policy refuses by default.
     args: ['--leader-elect=true', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--lease-name=${leaseName}`, '--allow-internal-notification-urls'],

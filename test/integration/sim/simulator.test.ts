@@ -18,7 +18,7 @@ import { builtInQuery } from '../../../src/analysis/queries.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../../src/sim/simulator.ts';
 import type { SimTarget } from '../../../src/sim/target.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { ensureTrafficCrds } from '../traffic/crds.ts';
+import { ensureTrafficCrds } from '../../support/controller.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 const Rps = 400;

@@ -23,7 +23,7 @@ import type { ResourceKind } from '../../../src/runtime/kinds.ts';
 
 import { trafficProvider, isTrafficError, type TrafficProviderName, type TrafficTarget } from '../../../src/traffic/index.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { ensureCanaryDeploymentCrd, ensureTrafficCrds } from './crds.ts';
+import { ensureTrafficCrds, installApi } from '../../support/controller.ts';
 import { RoleLabel } from '../../../src/api/canary-deployment.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
@@ -265,7 +265,7 @@ export async function mustGet<T extends KubeObject>(client: KubeClient, kind: Re
 async function start(t: TestContext, suite: ProviderSuite): Promise<{ client: KubeClient; fixture: ProviderFixture }> {
   const cluster = await testCluster();
   const admin = cluster.admin;
-  await Promise.all([ensureTrafficCrds(admin), ensureCanaryDeploymentCrd(admin)]);
+  await Promise.all([ensureTrafficCrds(admin), installApi(admin)]);
   const namespace = await testNamespace(t);
   // A real owner, or the garbage collector would delete the canary Ingress at once. It
   // targets no Deployment, so a controller watching the cluster has nothing to release.

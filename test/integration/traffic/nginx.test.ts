@@ -9,7 +9,7 @@ import { createNginxProvider, type Ingress } from '../../../src/traffic/nginx.ts
 import { isTrafficError } from '../../../src/traffic/index.ts';
 import { conformanceTarget, mustGet, testTrafficProvider, versionOf, type ConformanceContext } from './conformance.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { ensureTrafficCrds } from './crds.ts';
+import { ensureTrafficCrds } from '../../support/controller.ts';
 import type { KubeObject } from '../../../src/runtime/client.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 

@@ -13,7 +13,7 @@ import type { WebApp, WebAppSpec } from '../../../src/api/webapp.ts';
 import type { ConfigMap, Deployment, Service, Pod } from '../../../src/runtime/core-types.ts';
 import { ConfigHashAnnotation } from '../../../src/webapp/children.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { errorLines, installApi, startController } from './support.ts';
+import { errorLines, installApi, startController } from '../../support/controller.ts';
 import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 
@@ -70,7 +70,7 @@ function imageOf(deployment: Deployment | undefined): string | undefined {
 
 test('a WebApp runs, scales, takes new env and images, repairs drift and is cleaned up', async (t) => {
   const ns = await testNamespace(t);
-  const controller = await startController(t, { namespace: ns, controllers: ['webapp'] });
+  const controller = await startController(t, { namespaces: [ns], controllers: ['webapp'] });
   // Every phase the WebApp goes through, from a watch (each write is one event).
   const phases: string[] = [];
   const watching = new AbortController();
@@ -199,7 +199,7 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
 
 test('an invalid WebApp is refused by the API server, or ends Failed when only the controller can tell', async (t) => {
   const ns = await testNamespace(t);
-  await startController(t, { namespace: ns, controllers: ['webapp'] });
+  await startController(t, { namespaces: [ns], controllers: ['webapp'] });
 
   // The schema refuses replicas 11 with a message on the field.
   await assert.rejects(admin.create(WebAppKind, webapp(ns, 'big', { image: 'x:1', replicas: 11 })), (err: unknown) => {

@@ -15,7 +15,7 @@ import type { WebApp, WebAppSpec } from '../../../src/api/webapp.ts';
 import type { Deployment } from '../../../src/runtime/core-types.ts';
 import { controllers } from '../../../src/controllers.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { installApi, startController } from './support.ts';
+import { installApi, startController } from '../../support/controller.ts';
 import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 // At the top level, not in a hook: testCluster() registers the client's close with the
@@ -67,7 +67,7 @@ async function releaseEngineSays(namespace: string, phase: string, version: stri
 
 test('with spec.release an image change asks for a CanaryDeployment and follows its outcome', async (t) => {
   const ns = await testNamespace(t);
-  await startController(t, { namespace: ns, controllers: ['webapp'] });
+  await startController(t, { namespaces: [ns], controllers: ['webapp'] });
   await admin.create(WebAppKind, webapp(ns, { image: 'shop:1', replicas: 2, release }));
   await waitWebApp(ns, 'shop:1 Running (the first image needs no release)', (a) => a.status?.phase === 'Running' && condition(a, 'Ready')?.status === 'True');
   assert.equal(await admin.get(CanaryDeploymentKind, ns, 'shop'), undefined);
@@ -128,7 +128,7 @@ test('with spec.release an image change asks for a CanaryDeployment and follows 
 
 test('a real release through the canary controller completes and the WebApp shows it', { skip: !controllers.some((c) => c.name === 'canary') && 'the canary controller is not registered' }, async (t) => {
   const ns = await testNamespace(t);
-  await startController(t, { namespace: ns, controllers: ['webapp', 'canary'] });
+  await startController(t, { namespaces: [ns], controllers: ['webapp', 'canary'] });
   await admin.create(WebAppKind, webapp(ns, { image: 'shop:1', replicas: 2, release }));
   await waitWebApp(ns, 'shop:1 Running', (a) => a.status?.phase === 'Running' && condition(a, 'Ready')?.status === 'True');
 
@@ -157,7 +157,7 @@ test('a real release through the canary controller completes and the WebApp show
 
 test('a real release whose canary crashes is rolled back; the WebApp keeps the old image and reports it', { skip: !controllers.some((c) => c.name === 'canary') && 'the canary controller is not registered' }, async (t) => {
   const ns = await testNamespace(t);
-  await startController(t, { namespace: ns, controllers: ['webapp', 'canary'] });
+  await startController(t, { namespaces: [ns], controllers: ['webapp', 'canary'] });
   const app = webapp(ns, {
     image: 'shop:1',
     replicas: 2,

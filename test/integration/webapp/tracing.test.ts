@@ -7,7 +7,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WebApp } from '../../../src/api/webapp.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { installApi, startController } from './support.ts';
+import { installApi, startController } from '../../support/controller.ts';
 import { attribute, startOtlpReceiver } from '../../../src/tracing/testing/otlp-receiver.ts';
 import { WebAppKind } from '../../../src/api/kinds.ts';
 
@@ -22,7 +22,7 @@ test('reconciles are traced to an OTLP/HTTP receiver, with a span per step', asy
   t.after(() => receiver.close());
   const ns = await testNamespace(t);
   await startController(t, {
-    namespace: ns,
+    namespaces: [ns],
     controllers: ['webapp'],
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_SERVICE_NAME: 'codedance-test' },
   });
