@@ -9,7 +9,7 @@
  * and the stable Deployment is back at its full size.
  */
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../src/api/canary-deployment.ts';
-import type { Deployment, Service } from '../src/canary/workloads.ts';
+import type { Deployment, } from '../src/canary/workloads.ts';
 import { canaryDeploymentName } from '../src/canary/workloads.ts';
 import type { KubeClient } from '../src/runtime/client.ts';
 import * as kinds from '../src/runtime/kinds.ts';

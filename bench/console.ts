@@ -18,7 +18,6 @@ import type { CanaryDeployment } from '../src/api/canary-deployment.ts';
 import { CONSOLE_DIR } from '../src/dashboard/assets.ts';
 import { ensureConsoleBuilt } from '../src/dashboard/build-console.ts';
 import { startLocalDashboard } from '../src/dashboard/local.ts';
-import * as kinds from '../src/runtime/kinds.ts';
 import { silentLogger } from '../src/runtime/logging.ts';
 import type { Page } from 'playwright-core';
 import { launchBrowser, openPage } from '../test/e2e/console/browser.ts';

@@ -21,7 +21,6 @@ import { createPrometheusClient } from '../src/analysis/prometheus.ts';
 import { crashLabel } from '../src/cluster/kwok-stages.ts';
 import type { Deployment } from '../src/canary/workloads.ts';
 import { CanaryPodLabelsAnnotation } from '../src/canary/workloads.ts';
-import type { KubeObject } from '../src/runtime/client.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { canaryDeploymentName, canaryGone, canaryWeightWritten, createApp, createRelease, trafficOnStable, waitRolledOut } from './apps.ts';
 import { startBenchSimulator, withController, type BenchEnv } from './env.ts';

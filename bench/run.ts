@@ -27,7 +27,6 @@ import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
 import { benchRamp, describeRequests, type RampResult } from './ramp.ts';
 import { PROMETHEUS_POLL_MS, benchCrashRollback, benchMetricsRollback, type MetricsRollbackResult, type RollbackResult } from './rollback.ts';
 import { mib, ms, round, summarize, table, type Summary } from './stats.ts';
-import * as kinds from '../src/runtime/kinds.ts';
 import { apiVersionOf } from '../src/runtime/kinds.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 import { CanaryDeploymentKind } from '../src/api/kinds.ts';

@@ -3,7 +3,8 @@
  *
  * 1. type check (`tsc -p .`), and of the console (`tsc -p web/tsconfig.json`), then its
  *    build (Vite, `web/` -> `dist/console/`; the browser tests load it);
- * 2. generated files up to date (`node src/api/gen.ts --check`, when that script exists);
+ * 2. generated files up to date (`node src/api/gen.ts --check`, when that script exists),
+ *    and lint + format check (`biome check`, rules in biome.json);
  * 3. unit tests (`src/**\/*.test.ts`, no cluster);
  * 4. one isolated control plane + Prometheus for this run, in a temporary state dir
  *    (binaries from the shared cache under $CODEDANCE_HOME, built if missing), with the
@@ -193,6 +194,10 @@ async function main(): Promise<number> {
       await step('console typecheck', join(repo, 'node_modules', '.bin', 'tsc'), ['-p', 'web/tsconfig.json']);
       await step('console build', process.execPath, ['scripts/build-console.ts']);
       if (existsSync(join(repo, 'src', 'api', 'gen.ts'))) await step('generated files', process.execPath, ['src/api/gen.ts', '--check']);
+      // Lint and format check (biome.json); `npx biome check --write` fixes what it can.
+      const biome = join(repo, 'node_modules', '.bin', 'biome');
+      if (!existsSync(biome)) throw new Error('biome is not installed (package.json pins @biomejs/biome): run `npm install`');
+      await step('lint', biome, ['check', '--formatter-enabled=false', '--error-on-warnings']);
     }
     if (!interrupted && (unitFiles.length > 0 || selected.length === 0)) {
       await nodeTest('unit tests', unitFiles, ['--test-concurrency=2'], process.env);

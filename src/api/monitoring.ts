@@ -58,6 +58,7 @@ const PANEL_OPTIONS: Record<Exclude<DashboardPanel['type'], 'row'>, Record<strin
 };
 
 /** Grafana's datasource reference to the dashboard's `datasource` variable. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, substituted by Grafana, not by us.
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 
 /** The release's selectors, from the dashboard variables. */

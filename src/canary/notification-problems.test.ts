@@ -9,7 +9,6 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import type { EventInput } from '../runtime/events.ts';
-import * as kinds from '../runtime/kinds.ts';
 import { silentLogger } from '../runtime/logging.ts';
 import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
 import { notOptedInMessage, type ReceiverProblem } from '../notify/resolve.ts';

@@ -1,17 +1,4 @@
-/**
- * Health of the canary's pods, from their status as the API server reports it: a pure
- * function over Pod objects (from the informer cache), so a crash is seen as soon as
- * the kubelet (or kwok) reports it, not at the next timer tick.
- *
- * Unhealthy, in this order of precedence:
- * - a container waiting in `CrashLoopBackOff`;
- * - a container whose last termination was `OOMKilled`;
- * - a pod not Ready for longer than the grace period, counted from the later of the
- *   pod's start and the Ready condition's last transition.
- * Pods being deleted and pods of another image (an earlier canary on its way out) are
- * not judged.
- */
-import type { KubeObject } from '../runtime/client.ts';
+
 import type { Pod } from '../runtime/core-types.ts';
 import type { PodHealth } from './model.ts';
 

@@ -41,10 +41,10 @@ import { decideError, TrafficCondition, type ErrorDecision } from './error-polic
 import type { AnalysisObservation, Observations, Transition } from './model.ts';
 import { analysisDue, stopped, transition } from './phases.ts';
 import { isFinished } from './steering.ts';
-import { assessPods, type Pod } from './pod-health.ts';
+import { assessPods, } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
-import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, type Service } from './workloads.ts';
+import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, } from './workloads.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /**

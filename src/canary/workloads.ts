@@ -28,7 +28,7 @@
  */
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { GROUP, OwnerLabel, RoleLabel, VERSION } from '../api/names.ts';
-import type { KubeObject, OwnerReference } from '../runtime/client.ts';
+import type { OwnerReference } from '../runtime/client.ts';
 import type { Deployment, PodTemplateSpec, Service } from '../runtime/core-types.ts';
 
 /** Annotation on a CanaryDeployment with extra labels (JSON) for the canary pods. */

@@ -33,9 +33,9 @@ test('status draws the ladder with the live weight on the current step', () => {
     cd({ phase: 'Progressing', currentStepIndex: 1, totalSteps: 3, stepLabel: '2/3', currentWeight: 50, pauseUntil: '2026-01-01T01:04:00Z', stableRevision: 'myapp:v1' }),
     now,
   );
-  assert.match(out, /✓  1   10%  pause 5m/);
-  assert.match(out, /▶  2   50%  pause 10m  ← 50% live, 4m left/);
-  assert.match(out, / {3}3  100%  pause 0s/);
+  assert.match(out, /✓ {2}1 {3}10% {2}pause 5m/);
+  assert.match(out, /▶ {2}2 {3}50% {2}pause 10m {2}← 50% live, 4m left/);
+  assert.match(out, / {3}3 {2}100% {2}pause 0s/);
   assert.match(out, /stable myapp:v1/);
 });
 

@@ -37,7 +37,7 @@ export async function checkHealth(state: ClusterState, component: ComponentState
     });
     if (!result.ok) return { healthy: false, detail: `${url}: ${result.status || 'no answer'} ${result.body.trim().split('\n').slice(-3).join(' ').slice(0, 300)}` };
   }
-  return { healthy: true, detail: component.health.urls.map((url) => new URL(url).pathname).join(' ') + ' ok' };
+  return { healthy: true, detail: `${component.health.urls.map((url) => new URL(url).pathname).join(' ')} ok` };
 }
 
 /** Polls until `name` answers its health checks; stops early when its process exits. */

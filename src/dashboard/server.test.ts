@@ -52,7 +52,9 @@ const source: ReleaseSource = {
     return () => listeners.delete(fn);
   },
 };
-const emit = (r: CanaryDeployment, deleted = false): void => listeners.forEach((fn) => fn(r, deleted));
+const emit = (r: CanaryDeployment, deleted = false): void => {
+  for (const fn of listeners) fn(r, deleted);
+};
 const acted: [string, string, string, DashboardCommand][] = [];
 let server: Server;
 let base: string;

@@ -79,7 +79,9 @@ async function serve(t: TestContext): Promise<{ base: string; emit: (app: WebApp
     server.closeAllConnections();
     server.close();
   });
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, emit: (app, deleted = false) => listeners.forEach((fn) => fn(app, deleted)), reviews };
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, emit: (app, deleted = false) => {
+    for (const fn of listeners) fn(app, deleted);
+  }, reviews };
 }
 
 test('the list holds the WebApps of namespaces where the person may list webapps, reviewed apart from canarydeployments', async (t) => {

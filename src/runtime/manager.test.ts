@@ -201,7 +201,7 @@ test('an error policy decides the Action: retry, stop, or the default policy', a
         if (name === 'retried' && (calls[name] ?? 0) >= 3) return Action.awaitChange();
         throw Object.assign(new Error(`${name} failed`), { kind: name });
       },
-      async errorPolicy(err, obj) {
+      async errorPolicy(_err, obj) {
         const name = obj.metadata.name ?? '';
         decided.push(name);
         if (name === 'retried') return Action.retry();

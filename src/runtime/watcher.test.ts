@@ -25,9 +25,8 @@ function channel() {
     fail: (err: Error) => deliver(err),
     end: () => deliver({ done: true, value: undefined }),
     iterable(signal?: AbortSignal): AsyncIterable<WatchEvent<Obj>> {
-      const self = this;
       signal?.addEventListener('abort', () => {
-        self.aborted = true;
+        this.aborted = true;
         deliver({ done: true, value: undefined });
       });
       return {

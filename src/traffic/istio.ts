@@ -113,7 +113,7 @@ export function isReleaseRoute(route: IstioHttpRoute, selection: RouteSelection)
  * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
  */
 export function withWeights(vs: VirtualService, selection: RouteSelection, canaryWeight: number): VirtualService {
-  return mapReleaseRoutes(vs, selection, (route, template) => [
+  return mapReleaseRoutes(vs, selection, (_route, template) => [
     { ...template, destination: { ...template.destination, subset: StableSubset }, weight: 100 - canaryWeight },
     { ...template, destination: { ...template.destination, subset: CanarySubset }, weight: canaryWeight },
   ]);
@@ -125,7 +125,7 @@ export function withWeights(vs: VirtualService, selection: RouteSelection, canar
  * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
  */
 export function withoutSubsets(vs: VirtualService, selection: RouteSelection): VirtualService {
-  return mapReleaseRoutes(vs, selection, (route, template) => {
+  return mapReleaseRoutes(vs, selection, (_route, template) => {
     const { subset: _subset, ...destination } = template.destination;
     const { weight: _weight, ...rest } = template;
     return [{ ...rest, destination }];

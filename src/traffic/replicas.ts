@@ -26,7 +26,7 @@
  * fight over it. A HorizontalPodAutoscaler on the stable Deployment would also fight it:
  * the canary controller refuses to start such a release (reason `AutoscalerConflict`).
  */
-import { isNotFound, type KubeObject } from '../runtime/client.ts';
+import { isNotFound, } from '../runtime/client.ts';
 import type { Deployment } from '../runtime/core-types.ts';
 import { Deployment as DeploymentKind } from '../runtime/kinds.ts';
 import {

@@ -1,19 +1,4 @@
-/**
- * The WebApp finalizer's cleanup: what happens between `kubectl delete webapp` and the
- * object going away.
- *
- * Order, each step said in status (phase Deleting) and in Events:
- * 1. the CanaryDeployment goes first, and is waited for (up to {@link CanaryGraceMs}):
- *    its own finalizer sends traffic back to the stable pods and removes the canary, which
- *    needs the WebApp's Deployment and Service to still exist;
- * 2. then the Service (no new traffic), the Deployment and the ConfigMap are deleted
- *    explicitly, each only if this WebApp controls it (uid precondition), so the user
- *    sees them gone when the WebApp is gone; their pods and ReplicaSets go through garbage
- *    collection in the background, as for any deleted Deployment.
- *
- * Idempotent: a second run deletes nothing twice and removes the finalizer.
- */
-import type { CanaryDeployment } from '../api/canary-deployment.ts';
+
 import type { WebApp } from '../api/webapp.ts';
 import { Action } from '../runtime/action.ts';
 import type { KubeObject } from '../runtime/client.ts';

@@ -32,7 +32,7 @@ import { apiVersionOf } from '../runtime/kinds.ts';
 import type { Store } from '../runtime/store.ts';
 import { inSpan } from '../tracing/span.ts';
 import { buildChildren, childNames, configData, configHash, isOwnedBy } from './children.ts';
-import type { ConfigMap, Deployment, Service } from '../runtime/core-types.ts';
+import type { Deployment, } from '../runtime/core-types.ts';
 import { planRelease, type CanaryAction } from './release.ts';
 import { failedStatus, nextStatus, pendingStatus, retryingStatus, transitionEvents, type Failure } from './status.ts';
 import { validateWebApp } from './validate.ts';
@@ -214,9 +214,6 @@ export async function writeStatus(webapp: WebApp, ctx: ReconcileContext, status:
     { current: webapp, fieldManager: WebAppFieldManager },
   );
 }
-
-/** What a status apply sends: the object's identity and its status, no spec. */
-type StatusOnly = KubeObject & { status?: WebAppStatus };
 
 /** The API server's answer inside an error's cause chain, if there is one. */
 function apiErrorOf(err: unknown): KubeApiError | undefined {

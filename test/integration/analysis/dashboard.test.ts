@@ -8,8 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import * as kinds from '../../../src/runtime/kinds.ts';
-import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { dashboardQueries, grafanaDashboard, prometheusRules } from '../../../src/api/monitoring.ts';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../../../src/cluster/prometheus.ts';
 import { testCluster } from '../../support/cluster.ts';

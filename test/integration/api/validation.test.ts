@@ -265,7 +265,7 @@ test('a minimal WebApp is accepted with replicas 1 and port 8080', async (t) => 
   const full = await dryRunCreate(
     WebAppKind,
     webApp(namespace, {
-      image: 'registry.example.com/shop@sha256:' + 'a'.repeat(64),
+      image: `registry.example.com/shop@sha256:${'a'.repeat(64)}`,
       replicas: 10,
       port: 443,
       env: [{ name: 'LOG_LEVEL', value: 'debug' }, { name: 'feature.flag-x', value: '' }],

@@ -6,12 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
-import type { Service } from '../../../src/canary/workloads.ts';
 import { createApp, createRelease, getDeployment, getRelease, imageOf, names, releaseEnv, sampleSteps, waitFor, waitPhase } from './support.ts';
-import type { Pod } from '../../../src/runtime/core-types.ts';
 
 
 test('BlueGreen (Nginx): preview at full size without traffic, switch at once, old version kept, then promoted', { timeout: 120_000 }, async (t) => {

@@ -19,7 +19,6 @@ import type { AddressInfo } from 'node:net';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
-import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { CanaryPodLabelsAnnotation } from '../../../src/canary/workloads.ts';
 import { createApp, createRelease, createVirtualService, getDeployment, startScrapedSimulator, getRelease, imageOf, keepLog, names, releaseEnv, waitFor, waitPhase } from './support.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
@@ -86,7 +85,7 @@ test('20 releases on a Prometheus that never answers delay neither a crash rollb
   await createApp(admin, ns, 'crasher', { replicas: 4 });
   await createApp(admin, ns, 'stepper', { replicas: 2 });
   await createVirtualService(admin, ns, 'stepper');
-  const sim = await startScrapedSimulator(t, ns, 50);
+  await startScrapedSimulator(t, ns, 50);
   await createRelease(admin, ns, 'stepper', {
     targetDeployment: 'stepper',
     canaryVersion: 'stepper:v2',

@@ -202,7 +202,7 @@ for (const scenario of scenarios) {
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
     assert.deepEqual([...new Set(problems)], [], `over ${samples} samples before the promotion`);
-    scenario.weights.forEach((w, i) => assert.ok(simShares.get(i)?.has(w), `step ${i + 1}: the simulator sends ${w}% to the canary (saw ${[...(simShares.get(i) ?? [])].join(',')})`));
+    scenario.weights.forEach((w, i) => void assert.ok(simShares.get(i)?.has(w), `step ${i + 1}: the simulator sends ${w}% to the canary (saw ${[...(simShares.get(i) ?? [])].join(',')})`));
 
     const done = await waitPhase(admin, ns, 'myapp', 'Completed', 120_000);
     assert.equal(done.status?.currentWeight, 0);

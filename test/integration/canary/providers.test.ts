@@ -12,7 +12,6 @@ import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { keepLog, createApp, createRelease, getDeployment, imageOf, names, releaseEnv, sampleSteps, waitPhase } from './support.ts';
-import type { Pod } from '../../../src/runtime/core-types.ts';
 
 const steps: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 20, pause: '1s' }, { weight: 60, pause: '1s' }, { weight: 100, pause: '1s' }] };
 

@@ -8,7 +8,7 @@
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
-import type { Deployment, Service } from '../../../src/canary/workloads.ts';
+import type { Deployment, } from '../../../src/canary/workloads.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { ensureTrafficCrds, installApi, startController, type ControllerProcess } from '../../support/controller.ts';
 import { startSimulator, type Simulator } from '../../../src/sim/simulator.ts';

@@ -11,7 +11,6 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import { getRelease, waitFor } from './support.ts';
-import type { Pod } from '../../../src/runtime/core-types.ts';
 
 /** The condition `type` of a release. */
 export function conditionOf(cd: CanaryDeployment | undefined, type: string): Condition | undefined {

@@ -15,7 +15,6 @@ import { test as nodeTest, type TestContext } from 'node:test';
 import { startLocalDashboard, type LocalDashboard } from '../../../src/dashboard/local.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
 import type { WebAppView } from '../../../src/dashboard/contract.ts';
-import * as kinds from '../../../src/runtime/kinds.ts';
 import { createKubeClient, type KubeClient } from '../../../src/runtime/client.ts';
 import { silentLogger } from '../../../src/runtime/logging.ts';
 import { testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';

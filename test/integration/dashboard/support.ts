@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import { commandAuthorPolicy } from '../../../src/api/manifests.ts';
 import { controllerUser } from '../../../src/cluster/credentials.ts';
-import { KubeApiError, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
+import { KubeApiError, type KubeClient, } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { testCluster, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { installDashboardApi } from '../../support/controller.ts';

@@ -5,7 +5,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type KubeObject } from '../../../src/runtime/client.ts';
+import type { KubeObject } from '../../../src/runtime/client.ts';
 import { ConfigMap, CustomResourceDefinition, Event, type ResourceKind } from '../../../src/runtime/kinds.ts';
 import { apply, applyStatus } from '../../../src/runtime/apply.ts';
 import { createManager, type Manager } from '../../../src/runtime/manager.ts';

@@ -59,7 +59,11 @@ function observe(client: KubeClient, ns: string) {
   informer.subscribe((change) => delivered.push(`${change.type} ${change.object.metadata.name}@${change.object.metadata.resourceVersion}`));
   const stop = new AbortController();
   const running = informer.start(stop.signal);
-  return { informer, restarts, delivered, stop: async () => (stop.abort(), await running) };
+  return { informer, restarts, delivered, stop: async () => {
+      stop.abort();
+      await running;
+    },
+  };
 }
 
 /** The cache equals the server: same names with the same resourceVersions. */

@@ -10,7 +10,7 @@ import type { KubeObject } from '../../../src/runtime/client.ts';
 import { KubeApiError } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { WebApp, WebAppSpec } from '../../../src/api/webapp.ts';
-import type { ConfigMap, Deployment, Service, Pod } from '../../../src/runtime/core-types.ts';
+import type { Deployment, } from '../../../src/runtime/core-types.ts';
 import { ConfigHashAnnotation } from '../../../src/webapp/children.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { errorLines, installApi, startController } from '../../support/controller.ts';
@@ -94,7 +94,8 @@ test('a WebApp runs, scales, takes new env and images, repairs drift and is clea
     assert.equal(child.metadata.labels?.['app.kubernetes.io/managed-by'], 'codedance');
   }
   assert.deepEqual(configMap.data, { MODE: 'a' });
-  const pod = deployment.spec?.template?.spec!;
+  const pod = deployment.spec?.template?.spec;
+  assert.ok(pod, 'a pod template');
   assert.equal(pod.securityContext?.runAsNonRoot, true);
   assert.equal(pod.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
   assert.deepEqual(pod.containers[0]?.envFrom, [{ configMapRef: { name: 'shop-config' } }]);

@@ -10,9 +10,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as kinds from '../../../src/runtime/kinds.ts';
-import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import type { WebApp, WebAppSpec } from '../../../src/api/webapp.ts';
-import type { Deployment } from '../../../src/runtime/core-types.ts';
 import { controllers } from '../../../src/controllers.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { installApi, startController } from '../../support/controller.ts';
