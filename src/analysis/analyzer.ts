@@ -11,7 +11,7 @@ import type { CanaryDeploymentSpec, TrafficProviderName } from '../api/canary-de
 import { durationOr } from '../strategy/duration.ts';
 import { checksFor, type CheckProblem } from './checks.ts';
 import { decide, type AnalysisResult, type Measurement } from './decision.ts';
-import type { PrometheusClient } from './prometheus.ts';
+import type { MetricSource } from './source.ts';
 import { queryFor, type QueryTarget } from './queries.ts';
 import { ANALYSIS_DEFAULTS } from './verdict.ts';
 
@@ -26,7 +26,7 @@ export interface AnalyzeInput {
   canaryName?: string | undefined;
   /** The canary pods' `version` label value (plain metrics). @default 'canary' */
   canaryVersionLabel?: string | undefined;
-  prometheus: PrometheusClient;
+  prometheus: MetricSource;
   now: Date;
   /** Step index, recorded in the run. */
   step?: number | undefined;

@@ -23,6 +23,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import type { QueryError } from './errors.ts';
+import type { MetricSource, QueryOptions, QueryResult } from './source.ts';
 import { sanitizeReason } from './sanitize.ts';
 
 export interface PrometheusOptions {
@@ -38,27 +39,11 @@ export interface PrometheusOptions {
   dispatcher?: Dispatcher;
 }
 
-/** The outcome of one query. */
-export type QueryResult = { ok: true; value: number; warnings?: string[] } | { ok: false; error: QueryError };
+/** The metric source interface this client implements, where it is declared (./source.ts). */
+export type { QueryOptions, QueryResult } from './source.ts';
 
-export interface PrometheusClient {
-  readonly address: string;
-  /**
-   * Runs `promql` as an instant query at `time` (@default now, the server's clock),
-   * within `timeoutMs` (@default the client's).
-   */
-  query(promql: string, options?: QueryOptions): Promise<QueryResult>;
-  /** Closes the client's own connection pool (not a dispatcher passed in). */
-  close(): Promise<void>;
-}
-
-/** Options of one query. */
-export interface QueryOptions {
-  time?: Date;
-  signal?: AbortSignal;
-  /** Budget of this query; @default the client's `timeoutMs`. */
-  timeoutMs?: number;
-}
+/** A client of the Prometheus HTTP API: the Prometheus {@link MetricSource}. */
+export type PrometheusClient = MetricSource;
 
 /** Mirrors the API default of `metrics.provider.timeout`. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 5000;
