@@ -74,7 +74,14 @@ function decide(t: Builder): void {
   if (asked && refused) t.ignore(asked, `the release ${refused}`);
   const command = refused ? undefined : asked;
 
-  if (phase === undefined) return obs.blocked ? refuseToStart(t, obs.blocked) : start(t, 'Started');
+  if (phase === undefined) {
+    if (command?.verb === 'abort') return abortBeforeStart(t, command.by);
+    if (obs.blocked) return refuseToStart(t, obs.blocked);
+    start(t, 'Started');
+    // A promotion asked for before the first look approves the first step (or all), as in Initializing.
+    if (command?.verb === 'promote' || command?.verb === 'promote-full') approve(t, command.verb);
+    return;
+  }
   if (isFinished(phase)) return finished(t, command);
 
   // An active release (Initializing, Progressing, Paused).
@@ -203,6 +210,29 @@ function finished(t: Builder, command: CommandObservation | undefined): void {
   }
 }
 
+/** Approves in advance: the first step (`promote`) or every step (`promote-full`). */
+function approve(t: Builder, verb: 'promote' | 'promote-full'): void {
+  t.status.approvedStep = verb === 'promote-full' ? t.total : Math.max(t.status.approvedStep ?? -1, 0);
+}
+
+/** An abort before the release started (nothing written yet): Failed at once; `codedance retry` starts it. */
+function abortBeforeStart(t: Builder, by: string | undefined): void {
+  const { settings } = t;
+  t.status = {
+    handledCommand: t.status.handledCommand,
+    history: t.status.history,
+    phase: 'Failed',
+    reason: 'Aborted',
+    releaseVersion: settings.version,
+    totalSteps: t.total,
+    currentStepIndex: 0,
+    currentWeight: 0,
+    completedAt: t.iso,
+    message: `aborted by ${who(by)} before it started: nothing was changed; \`codedance retry\` starts it`,
+  };
+  t.record('Aborted', 'Warning', 'Aborted', t.status.message ?? '', { notify: false, by });
+}
+
 /** Nothing new starts while the controller refuses the release; the status says why. */
 function refuseToStart(t: Builder, blocked: { reason: string; message: string }): void {
   t.status.reason = blocked.reason;
@@ -229,9 +259,7 @@ function resetForNew(t: Builder, event: 'Started' | 'Retried', by?: string): voi
 /** The canary is coming up; enter step 0 once it is ready. */
 function initializing(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
-  if (command?.verb === 'promote' || command?.verb === 'promote-full') {
-    t.status.approvedStep = command.verb === 'promote-full' ? t.total : Math.max(t.status.approvedStep ?? -1, 0);
-  }
+  if (command?.verb === 'promote' || command?.verb === 'promote-full') approve(t, command.verb);
   if (!obs.stable) {
     t.status.message = 'waiting for the target Deployment to exist';
     t.status.reason = 'TargetNotFound';

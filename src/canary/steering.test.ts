@@ -76,3 +76,23 @@ test('the controller, the CLI and the dashboard refuse the same commands with th
 test('every verb has a rule for every state', () => {
   for (const rules of Object.values(STEERING)) assert.deepEqual(Object.keys(rules).sort(), Object.keys(statusOf).sort());
 });
+
+test('before the first look: promote approves in advance, abort fails the release without writing anything', () => {
+  const obs = {
+    now: Date.parse('2026-01-01T00:00:00Z'),
+    generation: 1,
+    stable: { image: 'app:v1', rolledOut: true, replicas: 2 },
+    canary: undefined,
+    pods: { healthy: true as const },
+  };
+  const promoted = transition(settings, undefined, { ...obs, command: { verb: 'promote', raw: 'promote:1', by: 'bob' } });
+  assert.equal(promoted.status.phase, 'Initializing');
+  assert.equal(promoted.status.approvedStep, 0);
+  const aborted = transition(settings, undefined, { ...obs, command: { verb: 'abort', raw: 'abort:1', by: 'bob' } });
+  assert.equal(aborted.status.phase, 'Failed');
+  assert.equal(aborted.status.reason, 'Aborted');
+  assert.match(aborted.status.message ?? '', /aborted by bob before it started/);
+  assert.ok(!aborted.effects.some((e) => e.type === 'ensureCanary' || e.type === 'setWeight'), 'nothing written');
+  const retried = transition(settings, aborted.status, { ...obs, command: { verb: 'retry', raw: 'retry:1' } });
+  assert.equal(retried.status.phase, 'Initializing', 'retry starts it');
+});

@@ -69,7 +69,7 @@ const PROMOTING_NO_ROLLBACK = 'is being promoted: the stable Deployment already 
 export const STEERING: Readonly<Record<SteeringVerb, Readonly<Record<ReleaseState, true | string>>>> = {
   //              NotStarted    Initializing  Stepping  Paused  Promoting  Completed  Failed
   promote: {
-    NotStarted: NOT_STARTED,
+    NotStarted: true, // approves step 1 in advance
     Initializing: true, // approves step 1 in advance
     Stepping: true,
     Paused: true,
@@ -78,7 +78,7 @@ export const STEERING: Readonly<Record<SteeringVerb, Readonly<Record<ReleaseStat
     Failed: 'is Failed: nothing to promote (codedance retry starts it again)',
   },
   'promote-full': {
-    NotStarted: NOT_STARTED,
+    NotStarted: true,
     Initializing: true,
     Stepping: true,
     Paused: true,
@@ -105,7 +105,7 @@ export const STEERING: Readonly<Record<SteeringVerb, Readonly<Record<ReleaseStat
     Failed: 'is Failed: nothing to resume',
   },
   abort: {
-    NotStarted: `${NOT_STARTED}: nothing to abort`,
+    NotStarted: true, // Failed before anything is written
     Initializing: true,
     Stepping: true,
     Paused: true,
