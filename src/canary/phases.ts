@@ -76,6 +76,7 @@ function decide(t: Builder): void {
 
   if (phase === undefined) {
     if (command?.verb === 'abort') return abortBeforeStart(t, command.by);
+    if (command?.verb === 'resume') t.ignore(command, 'spec.paused is true: clear it to resume');
     if (obs.blocked) return refuseToStart(t, obs.blocked);
     start(t, 'Started');
     // A promotion asked for before the first look approves the first step (or all), as in Initializing.
@@ -260,6 +261,7 @@ function resetForNew(t: Builder, event: 'Started' | 'Retried', by?: string): voi
 function initializing(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
   if (command?.verb === 'promote' || command?.verb === 'promote-full') approve(t, command.verb);
+  else if (command?.verb === 'resume') t.ignore(command, 'spec.paused is true: clear it to resume');
   if (!obs.stable) {
     t.status.message = 'waiting for the target Deployment to exist';
     t.status.reason = 'TargetNotFound';

@@ -14,6 +14,10 @@ test('releaseState tells the states apart from status (and spec.paused)', () => 
   assert.equal(releaseState({ phase: 'Progressing', currentStepIndex: 2, totalSteps: 2 }), 'Promoting');
   assert.equal(releaseState({ phase: 'Progressing', currentStepIndex: 2, totalSteps: 2 }, true), 'Promoting');
   assert.equal(releaseState({ phase: 'Failed' }), 'Failed');
+  // A pause asked for before the controller acted on it: resume is what undoes it.
+  assert.equal(releaseState(undefined, true), 'Paused');
+  assert.equal(releaseState({ phase: 'Initializing', currentStepIndex: 0, totalSteps: 2 }, true), 'Paused');
+  assert.equal(releaseState({ phase: 'Completed' }, true), 'Completed');
 });
 
 const settings: ReleaseSettings = {

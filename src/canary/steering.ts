@@ -42,16 +42,17 @@ export function isStepping(status: CanaryDeploymentStatus | undefined, total = s
 export type ReleaseState = 'NotStarted' | 'Initializing' | 'Stepping' | 'Paused' | 'Promoting' | 'Completed' | 'Failed';
 
 /**
- * The state of a release for steering. `specPaused` (spec.paused) counts a stepping
- * release as Paused before the controller has seen it: `resume` clears it.
+ * The state of a release for steering. `specPaused` (spec.paused) counts a release that
+ * has not reached its promotion as Paused, before the controller has paused it (it holds
+ * at the first step): `resume` is what clears it.
  */
 export function releaseState(status: CanaryDeploymentStatus | undefined, specPaused = false, total = status?.totalSteps): ReleaseState {
   const phase = status?.phase;
-  if (phase === undefined) return 'NotStarted';
   if (isFinished(phase)) return phase;
-  if (phase === 'Initializing') return 'Initializing';
   if (isPromoting(status, total)) return 'Promoting';
-  return phase === 'Paused' || specPaused ? 'Paused' : 'Stepping';
+  if (phase === 'Paused' || specPaused) return 'Paused';
+  if (phase === undefined) return 'NotStarted';
+  return phase === 'Initializing' ? 'Initializing' : 'Stepping';
 }
 
 /** What a person can ask of a release: the controller's commands, and pause (spec.paused). */
