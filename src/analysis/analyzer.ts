@@ -49,7 +49,13 @@ export interface AnalyzeResult extends AnalysisResult {
  */
 export function queryTargetOf(
   spec: CanaryDeploymentSpec,
-  input: { namespace: string; provider?: TrafficProviderName | undefined; target?: string | undefined; canaryName?: string | undefined; canaryVersionLabel?: string | undefined },
+  input: {
+    namespace: string;
+    provider?: TrafficProviderName | undefined;
+    target?: string | undefined;
+    canaryName?: string | undefined;
+    canaryVersionLabel?: string | undefined;
+  },
 ): QueryTarget {
   return {
     provider: input.provider ?? spec.traffic?.provider ?? 'Replicas',
@@ -78,10 +84,20 @@ export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
         ...(input.signal ? { signal: input.signal } : {}),
         ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
       });
-      return { check, observation: result.ok ? { kind: 'value', value: result.value } : { kind: 'error', error: result.error } };
+      return {
+        check,
+        observation: result.ok
+          ? { kind: 'value', value: result.value }
+          : { kind: 'error', error: result.error },
+      };
     }),
   );
-  const result = decide({ measurements, decision: spec.decision, time: input.now.toISOString(), step: input.step });
+  const result = decide({
+    measurements,
+    decision: spec.decision,
+    time: input.now.toISOString(),
+    step: input.step,
+  });
   if (problems.length > 0) {
     const note = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
     result.run.message = result.run.message ? `${result.run.message} (ignored: ${note})` : `ignored: ${note}`;

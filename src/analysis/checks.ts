@@ -9,7 +9,17 @@ import type { MetricsSpec } from '../api/canary-deployment.ts';
 import { parseDuration } from '../strategy/duration.ts';
 
 /** The built-in measurements plus user PromQL. */
-export type CheckKind = 'successRate' | 'errorRate' | 'latencyP50' | 'latencyP90' | 'latencyP99' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable' | 'custom';
+export type CheckKind =
+  | 'successRate'
+  | 'errorRate'
+  | 'latencyP50'
+  | 'latencyP90'
+  | 'latencyP99'
+  | 'cpu'
+  | 'cpuVsStable'
+  | 'memory'
+  | 'memoryVsStable'
+  | 'custom';
 
 /** The term of the weighted health score a check contributes to (`decision.weights`). */
 export type WeightGroup = 'successRate' | 'errorRate' | 'latency' | 'custom';
@@ -56,24 +66,42 @@ export function checksFor(metrics: MetricsSpec | undefined): { checks: Check[]; 
   const problems: CheckProblem[] = [];
   if (!metrics) return { checks, problems };
   if (metrics.successRate) {
-    checks.push({ name: 'successRate', kind: 'successRate', group: 'successRate', bound: 'min', threshold: metrics.successRate.threshold, unit: '%' });
+    checks.push({
+      name: 'successRate',
+      kind: 'successRate',
+      group: 'successRate',
+      bound: 'min',
+      threshold: metrics.successRate.threshold,
+      unit: '%',
+    });
   }
   if (metrics.errorRate) {
-    checks.push({ name: 'errorRate', kind: 'errorRate', group: 'errorRate', bound: 'max', threshold: metrics.errorRate.threshold, unit: '%' });
+    checks.push({
+      name: 'errorRate',
+      kind: 'errorRate',
+      group: 'errorRate',
+      bound: 'max',
+      threshold: metrics.errorRate.threshold,
+      unit: '%',
+    });
   }
   for (const [field, kind, quantile] of LATENCIES) {
     const text = metrics.latency?.[field];
     if (text === undefined) continue;
     const ms = parseDuration(text);
     if (ms === undefined || ms <= 0) {
-      problems.push({ field: `metrics.latency.${field}`, message: `${JSON.stringify(text)} is not a positive duration (e.g. 500ms)` });
+      problems.push({
+        field: `metrics.latency.${field}`,
+        message: `${JSON.stringify(text)} is not a positive duration (e.g. 500ms)`,
+      });
       continue;
     }
     checks.push({ name: kind, kind, group: 'latency', bound: 'max', threshold: ms, unit: 'ms', quantile });
   }
   // Resource checks are gates in the custom term (no known ideal: a pod uses what it uses).
   const gate = (name: CheckKind, threshold: number | undefined, unit: Check['unit']) => {
-    if (threshold !== undefined) checks.push({ name, kind: name, group: 'custom', bound: 'lt', threshold, unit });
+    if (threshold !== undefined)
+      checks.push({ name, kind: name, group: 'custom', bound: 'lt', threshold, unit });
   };
   gate('cpu', metrics.cpu?.maxCores, ' cores');
   gate('cpuVsStable', metrics.cpu?.maxRatioToStable, 'x');
@@ -82,7 +110,10 @@ export function checksFor(metrics: MetricsSpec | undefined): { checks: Check[]; 
   const seen = new Set(checks.map((c) => c.name));
   for (const [i, custom] of (metrics.custom ?? []).entries()) {
     if (seen.has(custom.name)) {
-      problems.push({ field: `metrics.custom[${i}].name`, message: `${JSON.stringify(custom.name)} is used twice; results would be indistinguishable` });
+      problems.push({
+        field: `metrics.custom[${i}].name`,
+        message: `${JSON.stringify(custom.name)} is used twice; results would be indistinguishable`,
+      });
       continue;
     }
     seen.add(custom.name);

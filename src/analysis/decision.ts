@@ -79,10 +79,13 @@ export function decide(input: DecideInput): AnalysisResult {
   for (const { check, observation } of measurements) {
     const threshold = describeBound(check);
     // NaN is "no data"; ±Inf is a value (histogram_quantile beyond the last bucket).
-    const value = observation.kind === 'value' && !Number.isNaN(observation.value) ? observation.value : undefined;
+    const value =
+      observation.kind === 'value' && !Number.isNaN(observation.value) ? observation.value : undefined;
     if (value === undefined) {
       const error: QueryError =
-        observation.kind === 'error' ? observation.error : { kind: 'no-data', message: 'the query returned NaN' };
+        observation.kind === 'error'
+          ? observation.error
+          : { kind: 'no-data', message: 'the query returned NaN' };
       (isUnreachable(error) ? unreachable : missing).push(`${check.name}: ${error.message}`);
       metrics.push({ name: check.name, threshold, message: `${error.kind}: ${error.message}` });
       continue;
@@ -91,11 +94,20 @@ export function decide(input: DecideInput): AnalysisResult {
     const shown = formatValue(value, check.unit);
     if (!passed) breached.push(`${check.name} ${shown} breached ${threshold}`);
     // JSON has no Infinity: an infinite value is only shown in the message.
-    metrics.push({ name: check.name, ...(Number.isFinite(value) ? { value } : { message: shown }), threshold, score: round(score), passed });
+    metrics.push({
+      name: check.name,
+      ...(Number.isFinite(value) ? { value } : { message: shown }),
+      threshold,
+      score: round(score),
+      passed,
+    });
     addTerm(terms, check, score, cfg.weights);
   }
 
-  const score = terms.size > 0 && unreachable.length === 0 && missing.length === 0 ? weightedScore([...terms.values()]) : undefined;
+  const score =
+    terms.size > 0 && unreachable.length === 0 && missing.length === 0
+      ? weightedScore([...terms.values()])
+      : undefined;
   const make = (decision: Decision, outcome: Outcome, message: string): AnalysisResult => ({
     run: {
       time: input.time,
@@ -108,14 +120,32 @@ export function decide(input: DecideInput): AnalysisResult {
     outcome,
   });
 
-  if (measurements.length === 0) return { run: { time: input.time, ...(input.step === undefined ? {} : { step: input.step }), metrics, score: 100, decision: 'Continue', message: 'no metrics configured' }, outcome: 'healthy' };
+  if (measurements.length === 0)
+    return {
+      run: {
+        time: input.time,
+        ...(input.step === undefined ? {} : { step: input.step }),
+        metrics,
+        score: 100,
+        decision: 'Continue',
+        message: 'no metrics configured',
+      },
+      outcome: 'healthy',
+    };
   if (breached.length > 0) return make('Rollback', 'failed', breached.join('; '));
-  if (unreachable.length > 0) return make('Inconclusive', 'unreachable', `Prometheus not usable: ${unreachable.join('; ')}`);
+  if (unreachable.length > 0)
+    return make('Inconclusive', 'unreachable', `Prometheus not usable: ${unreachable.join('; ')}`);
   if (missing.length > 0) return make('Inconclusive', 'inconclusive', `no data: ${missing.join('; ')}`);
   const s = score ?? 100;
   const shown = round(s);
-  if (s >= cfg.continueScore) return make('Continue', 'healthy', `health score ${shown} >= ${cfg.continueScore}`);
-  if (s >= cfg.pauseScore) return make('Pause', 'degraded', `health score ${shown} is below ${cfg.continueScore} (continue) but at least ${cfg.pauseScore} (pause)`);
+  if (s >= cfg.continueScore)
+    return make('Continue', 'healthy', `health score ${shown} >= ${cfg.continueScore}`);
+  if (s >= cfg.pauseScore)
+    return make(
+      'Pause',
+      'degraded',
+      `health score ${shown} is below ${cfg.continueScore} (continue) but at least ${cfg.pauseScore} (pause)`,
+    );
   return make('Rollback', 'failed', `health score ${shown} is below ${cfg.pauseScore}`);
 }
 
@@ -139,7 +169,12 @@ export function resolveDecision(spec: DecisionSpec | undefined): {
   };
 }
 
-function addTerm(terms: Map<string, { weight: number; score: number }>, check: Check, score: number, weights: Record<WeightGroup, number>): void {
+function addTerm(
+  terms: Map<string, { weight: number; score: number }>,
+  check: Check,
+  score: number,
+  weights: Record<WeightGroup, number>,
+): void {
   // Custom checks are separate terms; the latency percentiles share one term scored by the worst.
   const key = check.group === 'custom' ? `custom:${check.name}` : check.group;
   const weight = check.group === 'custom' ? (check.weight ?? weights.custom) : weights[check.group];

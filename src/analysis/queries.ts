@@ -119,12 +119,21 @@ export function canarySeries(t: QueryTarget): SeriesSpec {
 /** The PromQL of `check` for `t`: a built-in query, or the rendered custom one. */
 export function queryFor(check: Check, t: QueryTarget): string {
   if (check.kind === 'custom') return renderCustomQuery(check.query ?? '', t);
-  if (check.kind === 'cpu' || check.kind === 'cpuVsStable' || check.kind === 'memory' || check.kind === 'memoryVsStable') return resourceQuery(check.kind, t);
+  if (
+    check.kind === 'cpu' ||
+    check.kind === 'cpuVsStable' ||
+    check.kind === 'memory' ||
+    check.kind === 'memoryVsStable'
+  )
+    return resourceQuery(check.kind, t);
   return builtInQuery(check.kind, t);
 }
 
 /** cAdvisor's series, as the kubelet exports them (per container; the pod's own cgroup has `container=""`, and `POD` is the pause container). */
-export const CADVISOR = { cpu: 'container_cpu_usage_seconds_total', memory: 'container_memory_working_set_bytes' } as const;
+export const CADVISOR = {
+  cpu: 'container_cpu_usage_seconds_total',
+  memory: 'container_memory_working_set_bytes',
+} as const;
 
 /**
  * The `pod` regex of a Deployment's pods: `<deployment>-<ReplicaSet hash>-<suffix>`, the
@@ -139,7 +148,12 @@ export function podPattern(deployment: string): string {
  * The CPU (cores) or memory (MiB) of the busiest pod of `deployment`, from cAdvisor:
  * containers summed per pod, the highest pod taken (one leaking pod is enough).
  */
-export function podResourceQuery(resource: 'cpu' | 'memory', namespace: string, deployment: string, windowMs: number): string {
+export function podResourceQuery(
+  resource: 'cpu' | 'memory',
+  namespace: string,
+  deployment: string,
+  windowMs: number,
+): string {
   const sel = `{${[matcher('namespace', '=', namespace), `pod=~"${escapePromQLString(podPattern(deployment))}"`, 'container!=""', 'container!="POD"'].join(', ')}}`;
   return resource === 'cpu'
     ? `max(sum by (pod) (rate(${CADVISOR.cpu}${sel}[${promDuration(windowMs)}])))`
@@ -147,7 +161,10 @@ export function podResourceQuery(resource: 'cpu' | 'memory', namespace: string, 
 }
 
 /** The PromQL of a CPU or memory check: the canary's busiest pod, or its ratio to the stable's. */
-export function resourceQuery(kind: 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable', t: QueryTarget): string {
+export function resourceQuery(
+  kind: 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable',
+  t: QueryTarget,
+): string {
   const resource = kind.startsWith('cpu') ? 'cpu' : 'memory';
   const canary = podResourceQuery(resource, t.namespace, t.canaryName, t.windowMs);
   if (kind === 'cpu' || kind === 'memory') return canary;
@@ -155,12 +172,17 @@ export function resourceQuery(kind: 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVs
 }
 
 /** The built-in PromQL of `kind` (percent for rates, milliseconds for latency). */
-export function builtInQuery(kind: Exclude<CheckKind, 'custom' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable'>, t: QueryTarget): string {
+export function builtInQuery(
+  kind: Exclude<CheckKind, 'custom' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable'>,
+  t: QueryTarget,
+): string {
   const s = canarySeries(t);
   const w = promDuration(t.windowMs);
-  const sel = (extra?: string) => `{${[...s.selector.map(([l, op, v]) => matcher(l, op, v)), ...(extra ? [extra] : [])].join(', ')}}`;
+  const sel = (extra?: string) =>
+    `{${[...s.selector.map(([l, op, v]) => matcher(l, op, v)), ...(extra ? [extra] : [])].join(', ')}}`;
   const total = `sum(rate(${s.requests}${sel()}[${w}]))`;
-  const share = (statusMatcher: string) => `(sum(rate(${s.requests}${sel(statusMatcher)}[${w}])) or on() vector(0)) / ${total} * 100`;
+  const share = (statusMatcher: string) =>
+    `(sum(rate(${s.requests}${sel(statusMatcher)}[${w}])) or on() vector(0)) / ${total} * 100`;
   switch (kind) {
     case 'successRate':
       return share(`${s.statusLabel}!~"5.."`);
@@ -244,7 +266,10 @@ export function versionLabel(image: string): string {
   if (at >= 0) raw = image.slice(at + 1);
   else if (colon > lastSlash) raw = image.slice(colon + 1);
   else raw = 'latest';
-  const safe = raw.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const safe = raw
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return safe || 'unknown';
 }
 

@@ -9,7 +9,12 @@ import { GROUP, VERSION, WebAppGroup, WebAppVersion } from './names.ts';
 import type { WebApp } from './webapp.ts';
 
 /** `deploy.codedance.io/v1alpha1` CanaryDeployment: one release of a Deployment. */
-export const CanaryDeploymentKind = resourceKind<CanaryDeployment>(GROUP, VERSION, 'CanaryDeployment', 'canarydeployments');
+export const CanaryDeploymentKind = resourceKind<CanaryDeployment>(
+  GROUP,
+  VERSION,
+  'CanaryDeployment',
+  'canarydeployments',
+);
 
 /** `apps.codedance.io/v1alpha1` WebApp: an application whose image changes are released. */
 export const WebAppKind = resourceKind<WebApp>(WebAppGroup, WebAppVersion, 'WebApp', 'webapps');

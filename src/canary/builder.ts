@@ -47,7 +47,12 @@ export class Builder {
 
   ignore(command: CommandObservation, why: string): void {
     const from = command.by ? ` (from ${command.by})` : '';
-    this.effects.push({ type: 'event', eventType: 'Warning', reason: 'CommandIgnored', note: `${command.verb}${from} ignored: ${why}` });
+    this.effects.push({
+      type: 'event',
+      eventType: 'Warning',
+      reason: 'CommandIgnored',
+      note: `${command.verb}${from} ignored: ${why}`,
+    });
   }
 
   /** Asks to be reconciled again at `at` (ms since epoch), keeping the earliest wish. */
@@ -72,9 +77,19 @@ export class Builder {
     eventType: 'Normal' | 'Warning',
     reason: string,
     note: string,
-    options: { notify: NotificationEvent | false; weight?: number; /** The person whose command this records. */ by?: string | undefined },
+    options: {
+      notify: NotificationEvent | false;
+      weight?: number /** The person whose command this records. */;
+      by?: string | undefined;
+    },
   ): void {
-    const item: HistoryEntry = { time: this.iso, event: entry, step: this.status.currentStepIndex, weight: options.weight ?? this.status.currentWeight, message: note };
+    const item: HistoryEntry = {
+      time: this.iso,
+      event: entry,
+      step: this.status.currentStepIndex,
+      weight: options.weight ?? this.status.currentWeight,
+      message: note,
+    };
     if (options.by) item.by = options.by;
     const history = [...(this.status.history ?? []), item];
     this.status.history = history.slice(Math.max(0, history.length - HISTORY_LIMIT));
@@ -88,7 +103,12 @@ export class Builder {
     const stepping = isStepping(status, this.total);
     if (stepping && this.settings.analysis) this.wakeForAnalysis();
     const requeueAfterMs = this.wake === undefined ? undefined : Math.max(0, this.wake - this.obs.now);
-    return { status: prune(status), effects: this.effects, statusAfter: this.statusAfter ?? this.effects.length, requeueAfterMs };
+    return {
+      status: prune(status),
+      effects: this.effects,
+      statusAfter: this.statusAfter ?? this.effects.length,
+      requeueAfterMs,
+    };
   }
 }
 
@@ -105,4 +125,3 @@ export function parseTime(text: string | undefined): number | undefined {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
 }
-

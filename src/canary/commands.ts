@@ -8,7 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
-import { CommandAnnotation, CommandAuthorSeparator, Commands, PausedByAnnotation, type Command } from '../api/names.ts';
+import {
+  CommandAnnotation,
+  CommandAuthorSeparator,
+  Commands,
+  PausedByAnnotation,
+  type Command,
+} from '../api/names.ts';
 import type { CommandObservation } from './model.ts';
 import { isSteeringVerb, releaseState, steeringRefusal } from './steering.ts';
 
@@ -72,9 +78,14 @@ export function planSteer(cd: CanaryDeployment, verb: SteerVerb, full: boolean, 
   const refused = refusal(verb, cd, full);
   if (refused) return { kind: 'refused', message: refused };
   if (verb === 'pause') {
-    if (cd.spec.paused) return { kind: 'nothing-to-do', message: `release "${cd.metadata.name}" is already paused` };
+    if (cd.spec.paused)
+      return { kind: 'nothing-to-do', message: `release "${cd.metadata.name}" is already paused` };
     // A pause without an author removes an older one's name rather than credit them.
-    return { kind: 'patch', patch: { metadata: { annotations: { [PausedByAnnotation]: by ?? null } }, spec: { paused: true } }, commandValue: undefined };
+    return {
+      kind: 'patch',
+      patch: { metadata: { annotations: { [PausedByAnnotation]: by ?? null } }, spec: { paused: true } },
+      commandValue: undefined,
+    };
   }
   const command: Command = verb === 'promote' ? (full ? 'promote-full' : 'promote') : verb;
   const value = commandValue(command, `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, by);

@@ -49,7 +49,10 @@ export function deploymentsNamedBy(cd: CanaryDeployment): ObjectKey[] {
 /** The Services a release reads by name: the stable one (spec and record) and its canary and preview names. */
 export function servicesNamedBy(cd: CanaryDeployment): ObjectKey[] {
   const names = new Set<string>();
-  for (const stable of [cd.spec.service?.name ?? cd.spec.targetDeployment, cd.status?.traffic?.service ?? trafficRecordOf(cd.spec).service]) {
+  for (const stable of [
+    cd.spec.service?.name ?? cd.spec.targetDeployment,
+    cd.status?.traffic?.service ?? trafficRecordOf(cd.spec).service,
+  ]) {
     names.add(stable);
     names.add(canaryServiceName(stable));
     names.add(cd.spec.strategy?.blueGreen?.previewService ?? `${stable}-preview`);

@@ -4,7 +4,14 @@
  * (the reconciler, ./reconcile.ts), and the transition it returns: the next status, the
  * effects that make the cluster match it (./effects.ts), and when to look again.
  */
-import type { AnalysisRun, CanaryDeploymentStatus, Command, NotificationEvent, TrafficProviderName, TrafficRecord } from '../api/canary-deployment.ts';
+import type {
+  AnalysisRun,
+  CanaryDeploymentStatus,
+  Command,
+  NotificationEvent,
+  TrafficProviderName,
+  TrafficRecord,
+} from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
 import type { PlannedStep } from '../strategy/index.ts';
 
@@ -59,7 +66,7 @@ export interface CanaryObservation {
 
 /** Health of the canary's pods (see ./pod-health.ts). */
 export type PodHealth =
-  | { healthy: true; /** When a not-Ready pod's grace period ends (ms since epoch). */ recheckAt?: number }
+  | { healthy: true /** When a not-Ready pod's grace period ends (ms since epoch). */; recheckAt?: number }
   | { healthy: false; reason: 'CrashLoopBackOff' | 'OOMKilled' | 'NotReady'; pod: string; message: string };
 
 /** The result of an analysis run the reconciler made because {@link analysisDue} said so. */

@@ -21,7 +21,9 @@ function context(client: FakeClient, events: { on: string; event: EventInput }[]
     cache: () => {
       throw new Error('no caches here');
     },
-    events: { publish: async (obj, event) => void events.push({ on: `${obj.kind}/${obj.metadata.name}`, event }) },
+    events: {
+      publish: async (obj, event) => void events.push({ on: `${obj.kind}/${obj.metadata.name}`, event }),
+    },
     log: silentLogger(),
     enqueue: () => undefined,
     now: () => new Date('2026-01-01T00:00:00Z'),
@@ -29,7 +31,13 @@ function context(client: FakeClient, events: { on: string; event: EventInput }[]
   };
 }
 
-const refused: ReceiverProblem = { index: 0, receiver: 'oncall', reason: 'SecretNotOptedIn', secret: 'db', message: notOptedInMessage('shop', 'db') };
+const refused: ReceiverProblem = {
+  index: 0,
+  receiver: 'oncall',
+  reason: 'SecretNotOptedIn',
+  secret: 'db',
+  message: notOptedInMessage('shop', 'db'),
+};
 
 async function release(client: FakeClient, owned: boolean): Promise<() => CanaryDeployment> {
   await client.create(CanaryDeploymentKind, {
@@ -40,7 +48,19 @@ async function release(client: FakeClient, owned: boolean): Promise<() => Canary
       namespace: 'shop',
       uid: 'cd-1',
       generation: 2,
-      ...(owned ? { ownerReferences: [{ apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', name: 'web', uid: 'wa-1', controller: true }] } : {}),
+      ...(owned
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'apps.codedance.io/v1alpha1',
+                kind: 'WebApp',
+                name: 'web',
+                uid: 'wa-1',
+                controller: true,
+              },
+            ],
+          }
+        : {}),
     },
     spec: { targetDeployment: 'web', canaryVersion: 'web:v2' },
   } as CanaryDeployment as KubeObject);
@@ -52,15 +72,21 @@ test('a refused Secret: a Warning Event on the release and its WebApp, and the c
   const cd = await release(client, true);
   const events: { on: string; event: EventInput }[] = [];
   await reportNotificationProblems(cd(), context(client, events), [refused, { ...refused, index: 1 }]);
-  assert.deepEqual(events.map((e) => [e.on, e.event.type, e.event.reason]), [
-    ['CanaryDeployment/web', 'Warning', 'NotificationSecretRefused'],
-    ['WebApp/web', 'Warning', 'NotificationSecretRefused'],
-  ]);
+  assert.deepEqual(
+    events.map((e) => [e.on, e.event.type, e.event.reason]),
+    [
+      ['CanaryDeployment/web', 'Warning', 'NotificationSecretRefused'],
+      ['WebApp/web', 'Warning', 'NotificationSecretRefused'],
+    ],
+  );
   assert.match(events[0]!.event.note ?? '', /Secret shop\/db .*deploy\.codedance\.io\/notification=true/);
   const condition = cd().status?.conditions?.find((c) => c.type === NotificationsReadyCondition);
   assert.equal(condition?.status, 'False');
   assert.equal(condition?.reason, 'SecretNotOptedIn');
-  assert.match(condition?.message ?? '', /kubectl label secret db -n shop deploy\.codedance\.io\/notification=true/);
+  assert.match(
+    condition?.message ?? '',
+    /kubectl label secret db -n shop deploy\.codedance\.io\/notification=true/,
+  );
   assert.equal(condition?.observedGeneration, cd().metadata.generation);
 
   // Said again: nothing new to write.
@@ -87,7 +113,21 @@ test('other problems are NotificationReceiverInvalid, on the release only when n
   const client = createFakeClient();
   const cd = await release(client, false);
   const events: { on: string; event: EventInput }[] = [];
-  await reportNotificationProblems(cd(), context(client, events), [{ index: 0, receiver: 'Slack', reason: 'SecretNotFound', secret: 'x', message: 'Secret shop/x not found' }]);
-  assert.deepEqual(events.map((e) => [e.on, e.event.reason]), [['CanaryDeployment/web', 'NotificationReceiverInvalid']]);
-  assert.equal(cd().status?.conditions?.find((c) => c.type === NotificationsReadyCondition)?.reason, 'SecretNotFound');
+  await reportNotificationProblems(cd(), context(client, events), [
+    {
+      index: 0,
+      receiver: 'Slack',
+      reason: 'SecretNotFound',
+      secret: 'x',
+      message: 'Secret shop/x not found',
+    },
+  ]);
+  assert.deepEqual(
+    events.map((e) => [e.on, e.event.reason]),
+    [['CanaryDeployment/web', 'NotificationReceiverInvalid']],
+  );
+  assert.equal(
+    cd().status?.conditions?.find((c) => c.type === NotificationsReadyCondition)?.reason,
+    'SecretNotFound',
+  );
 });

@@ -29,9 +29,15 @@
  *
  * No clock, no I/O: `now` is an observation; tests run on plain data.
  */
-import type { CanaryDeploymentStatus, HistoryEntry, } from '../api/canary-deployment.ts';
+import type { CanaryDeploymentStatus, HistoryEntry } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
-import type { AnalysisObservation, CommandObservation, Observations, ReleaseSettings, Transition } from './model.ts';
+import type {
+  AnalysisObservation,
+  CommandObservation,
+  Observations,
+  ReleaseSettings,
+  Transition,
+} from './model.ts';
 import { Builder, HISTORY_LIMIT, parseTime, prune } from './builder.ts';
 import { isActive, isFinished, isPromoting, isStepping, releaseState, steeringRefusal } from './steering.ts';
 import { trafficChange } from './traffic-record.ts';
@@ -45,7 +51,11 @@ export const AUTOSCALER_RECHECK_MS = 30_000;
 export { HISTORY_LIMIT, parseTime } from './builder.ts';
 
 /** Whether an analysis should run before this reconcile's transition. */
-export function analysisDue(settings: ReleaseSettings, status: CanaryDeploymentStatus | undefined, now: number): boolean {
+export function analysisDue(
+  settings: ReleaseSettings,
+  status: CanaryDeploymentStatus | undefined,
+  now: number,
+): boolean {
   if (!settings.analysis || !status) return false;
   if (status.releaseVersion !== settings.version) return false;
   if (!isStepping(status, status.totalSteps ?? settings.steps.length)) return false; // promoting: judged already
@@ -54,7 +64,11 @@ export function analysisDue(settings: ReleaseSettings, status: CanaryDeploymentS
 }
 
 /** The next state of a release. Pure and total: never throws. */
-export function transition(settings: ReleaseSettings, current: CanaryDeploymentStatus | undefined, obs: Observations): Transition {
+export function transition(
+  settings: ReleaseSettings,
+  current: CanaryDeploymentStatus | undefined,
+  obs: Observations,
+): Transition {
   const t = new Builder(settings, current ?? {}, obs);
   decide(t);
   return t.result();
@@ -69,7 +83,8 @@ function decide(t: Builder): void {
   const state = releaseState(t.status, settings.paused, t.total);
   // Until the stable Deployment takes the new image (the promotion moves all traffic to the
   // canary first) the untouched stable pods are there to go back to, so abort still applies.
-  const abortable = asked?.verb === 'abort' && state === 'Promoting' && obs.stable?.image !== settings.version;
+  const abortable =
+    asked?.verb === 'abort' && state === 'Promoting' && obs.stable?.image !== settings.version;
   const refused = asked && !abortable && steeringRefusal(asked.verb, state);
   if (asked && refused) t.ignore(asked, `the release ${refused}`);
   const command = refused ? undefined : asked;
@@ -91,16 +106,28 @@ function decide(t: Builder): void {
   t.status.traffic ??= settings.traffic;
   const changed = trafficChange(t.status.traffic, settings.traffic);
   if (changed) {
-    return rollback(t, 'TrafficChanged', `${changed} mid-release: traffic went back to stable through the recorded ${t.status.traffic.provider} objects and the canary was removed; \`codedance retry\` starts again with the new settings`);
+    return rollback(
+      t,
+      'TrafficChanged',
+      `${changed} mid-release: traffic went back to stable through the recorded ${t.status.traffic.provider} objects and the canary was removed; \`codedance retry\` starts again with the new settings`,
+    );
   }
   if (!obs.stable) {
     // Nothing to promote to and nothing to fall back on: do not keep the canary's share.
-    return rollback(t, 'TargetDeleted', 'the target Deployment (spec.targetDeployment) was deleted mid-release: the canary\'s traffic went back to stable and the canary was removed; recreate the Deployment and run `codedance retry` to release again');
+    return rollback(
+      t,
+      'TargetDeleted',
+      "the target Deployment (spec.targetDeployment) was deleted mid-release: the canary's traffic went back to stable and the canary was removed; recreate the Deployment and run `codedance retry` to release again",
+    );
   }
   if (obs.autoscaler && settings.scalesWithWeight) {
     // An autoscaler appeared mid-release and rescaled the target: the replica ratio is no
     // longer the release's to set.
-    return rollback(t, 'AutoscalerConflict', `HorizontalPodAutoscaler ${obs.autoscaler} rescales the target Deployment, and traffic.provider Replicas sets its replicas itself: stable went back to its size and the canary was removed; remove the autoscaler or choose traffic.provider Istio, Nginx or GatewayAPI, then \`codedance retry\``);
+    return rollback(
+      t,
+      'AutoscalerConflict',
+      `HorizontalPodAutoscaler ${obs.autoscaler} rescales the target Deployment, and traffic.provider Replicas sets its replicas itself: stable went back to its size and the canary was removed; remove the autoscaler or choose traffic.provider Istio, Nginx or GatewayAPI, then \`codedance retry\``,
+    );
   }
   if (t.status.releaseVersion !== settings.version) {
     return obs.blocked ? rollback(t, obs.blocked.reason, obs.blocked.message) : start(t, 'Restarted');
@@ -113,7 +140,15 @@ function decide(t: Builder): void {
   if (command?.verb === 'abort') return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
   if (!promoting) {
     if (!obs.pods.healthy && settings.autoRollback.enabled && settings.autoRollback.onPodCrash) {
-      return rollback(t, obs.pods.reason === 'CrashLoopBackOff' ? 'PodCrashLoop' : obs.pods.reason === 'OOMKilled' ? 'PodOOMKilled' : 'PodNotReady', obs.pods.message);
+      return rollback(
+        t,
+        obs.pods.reason === 'CrashLoopBackOff'
+          ? 'PodCrashLoop'
+          : obs.pods.reason === 'OOMKilled'
+            ? 'PodOOMKilled'
+            : 'PodNotReady',
+        obs.pods.message,
+      );
     }
     if (obs.blocked) return block(t, obs.blocked);
     if (obs.analysis && recordAnalysis(t, obs.analysis) === 'rolledBack') return;
@@ -131,8 +166,10 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
   if (!obs.stable && event === 'Started') {
     // Nothing to copy the canary from yet. Say so once, and start when the Deployment
     // appears (target Deployments are watched), rather than fail on a typo or a race.
-    const waiting = 'the target Deployment (spec.targetDeployment) does not exist: create it or fix the name; the release starts when it appears';
-    if (t.status.reason !== 'TargetNotFound') t.effects.push({ type: 'event', eventType: 'Warning', reason: 'TargetNotFound', note: waiting });
+    const waiting =
+      'the target Deployment (spec.targetDeployment) does not exist: create it or fix the name; the release starts when it appears';
+    if (t.status.reason !== 'TargetNotFound')
+      t.effects.push({ type: 'event', eventType: 'Warning', reason: 'TargetNotFound', note: waiting });
     t.status = { handledCommand, history, reason: 'TargetNotFound', message: waiting };
     return;
   }
@@ -140,7 +177,8 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
     // The Replicas provider sets both Deployments' replicas itself; an autoscaler on the
     // target would undo every step. Refused before anything is written; looked at again.
     const refused = `HorizontalPodAutoscaler ${obs.autoscaler} scales the target Deployment, and traffic.provider Replicas sets its replicas itself (they would fight): choose traffic.provider Istio, Nginx or GatewayAPI, or remove the autoscaler; the release starts once it is gone`;
-    if (t.status.reason !== 'AutoscalerConflict') t.effects.push({ type: 'event', eventType: 'Warning', reason: 'AutoscalerConflict', note: refused });
+    if (t.status.reason !== 'AutoscalerConflict')
+      t.effects.push({ type: 'event', eventType: 'Warning', reason: 'AutoscalerConflict', note: refused });
     t.status = { handledCommand, history, reason: 'AutoscalerConflict', message: refused };
     t.wakeAt(obs.now + AUTOSCALER_RECHECK_MS);
     return;
@@ -185,9 +223,15 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
   };
   if (event === 'Restarted') t.effects.push({ type: 'resetTraffic' });
   const first = settings.scalesWithWeight && obs.stable ? settings.steps[0]?.weight : undefined;
-  t.effects.push({ type: 'ensureCanary', image: settings.version, ...(first ? { weight: first } : {}) }, { type: 'prepareTraffic' });
+  t.effects.push(
+    { type: 'ensureCanary', image: settings.version, ...(first ? { weight: first } : {}) },
+    { type: 'prepareTraffic' },
+  );
   const note = `${event === 'Started' ? 'release' : event === 'Restarted' ? 'new version mid-release, restarting with' : 'retrying'} ${settings.version} (stable ${obs.stable?.image ?? 'unknown'}, ${t.total} steps)`;
-  t.record(event, 'Normal', event, event === 'Retried' ? `${note}, asked by ${who(by)}` : note, { notify: 'Started', by });
+  t.record(event, 'Normal', event, event === 'Retried' ? `${note}, asked by ${who(by)}` : note, {
+    notify: 'Started',
+    by,
+  });
   if (settings.scalesWithWeight && obs.stable) {
     t.status.phase = 'Progressing';
     enterStep(t, 0, 'canary created');
@@ -290,8 +334,15 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
     return enterPromotion(t, `promoted to the end by ${who(command.by)}`, command.by);
   } else if (command?.verb === 'promote') {
     t.status.approvedStep = Math.max(t.status.approvedStep ?? -1, t.step);
-    t.record('Approved', 'Normal', 'StepApproved', `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`, { notify: false, by: command.by });
-    if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused') resume(t, `promoted by ${who(command.by)}`, command.by);
+    t.record(
+      'Approved',
+      'Normal',
+      'StepApproved',
+      `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`,
+      { notify: false, by: command.by },
+    );
+    if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused')
+      resume(t, `promoted by ${who(command.by)}`, command.by);
   } else if (command?.verb === 'resume') {
     if (settings.paused) t.ignore(command, 'spec.paused is true: clear it to resume');
     else resume(t, `resumed by ${who(command.by)}`, command.by);
@@ -300,8 +351,10 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   if (t.step >= t.total) return promotion(t);
 
   // Pause and resume on spec.paused.
-  if (settings.paused && t.status.phase !== 'Paused') pause(t, 'UserPaused', `paused by ${who(settings.pausedBy)} (spec.paused)`, settings.pausedBy);
-  else if (!settings.paused && t.status.phase === 'Paused' && t.status.reason === 'UserPaused') resume(t, 'spec.paused cleared');
+  if (settings.paused && t.status.phase !== 'Paused')
+    pause(t, 'UserPaused', `paused by ${who(settings.pausedBy)} (spec.paused)`, settings.pausedBy);
+  else if (!settings.paused && t.status.phase === 'Paused' && t.status.reason === 'UserPaused')
+    resume(t, 'spec.paused cleared');
 
   const step = settings.steps[t.step];
   if (!step) return enterPromotion(t);
@@ -312,7 +365,10 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
     return;
   }
   if (obs.weight !== undefined && obs.weight !== t.status.currentWeight) {
-    t.effects.push({ type: 'prepareTraffic' }, { type: 'setWeight', weight: t.status.currentWeight ?? step.weight });
+    t.effects.push(
+      { type: 'prepareTraffic' },
+      { type: 'setWeight', weight: t.status.currentWeight ?? step.weight },
+    );
   }
   if (t.status.phase === 'Paused') {
     t.wakeForAnalysis();
@@ -324,7 +380,8 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   const approved = (t.status.approvedStep ?? -1) >= t.step;
   const needsApproval = step.requiresApproval || step.pauseMs === undefined;
   const analysisOk =
-    !settings.analysis || (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
+    !settings.analysis ||
+    (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
   const ready = obs.canary.ready;
 
   if ((step.pauseMs === undefined || timerDone) && (!needsApproval || approved) && analysisOk && ready) {
@@ -353,7 +410,8 @@ function enterStep(t: Builder, index: number, why: string): void {
   t.status.stepLabel = `${index + 1}/${t.total}`;
   t.status.currentWeight = step.weight;
   t.status.stepStartedAt = t.iso;
-  t.status.pauseUntil = step.pauseMs === undefined ? undefined : new Date(obs.now + step.pauseMs).toISOString();
+  t.status.pauseUntil =
+    step.pauseMs === undefined ? undefined : new Date(obs.now + step.pauseMs).toISOString();
   t.status.reason = 'StepStarted';
   if (settings.analysis) {
     // Each step is judged on its own weight: successes start again, failures carry over.
@@ -365,13 +423,28 @@ function enterStep(t: Builder, index: number, why: string): void {
   }
   t.effects.push({ type: 'setWeight', weight: step.weight });
   // Worded as progressing() words a step that only waits, so the next look writes nothing.
-  const hold = step.pauseMs === undefined || step.requiresApproval ? 'waiting for approval (codedance promote)' : step.pauseMs > 0 ? `waiting until ${t.status.pauseUntil}` : 'no pause';
+  const hold =
+    step.pauseMs === undefined || step.requiresApproval
+      ? 'waiting for approval (codedance promote)'
+      : step.pauseMs > 0
+        ? `waiting until ${t.status.pauseUntil}`
+        : 'no pause';
   t.status.message = `step ${index + 1}/${t.total}: ${step.weight}% to ${settings.version}, ${hold}`;
-  const label = settings.blueGreen ? (step.weight === 0 ? 'preview up' : 'switched all traffic') : `${step.weight}% of traffic`;
-  t.record(first ? 'StepReached' : 'StepAdvanced', 'Normal', first ? 'StepReached' : 'StepAdvanced', `step ${index + 1}/${t.total}: ${label} (${why})`, {
-    notify: first ? false : 'Advanced',
-    weight: step.weight,
-  });
+  const label = settings.blueGreen
+    ? step.weight === 0
+      ? 'preview up'
+      : 'switched all traffic'
+    : `${step.weight}% of traffic`;
+  t.record(
+    first ? 'StepReached' : 'StepAdvanced',
+    'Normal',
+    first ? 'StepReached' : 'StepAdvanced',
+    `step ${index + 1}/${t.total}: ${label} (${why})`,
+    {
+      notify: first ? false : 'Advanced',
+      weight: step.weight,
+    },
+  );
   if (step.pauseMs !== undefined) t.wakeAt(obs.now + step.pauseMs);
   if (settings.analysis) t.wakeAt(obs.now + settings.analysis.intervalMs);
 }
@@ -382,7 +455,13 @@ function enterPromotion(t: Builder, why = 'every step passed', by?: string): voi
   t.status.currentStepIndex = t.total;
   t.status.stepLabel = `${t.total}/${t.total}`;
   t.status.pauseUntil = undefined;
-  t.record('Promoting', 'Normal', 'Promoting', `${why}: promoting ${t.settings.version} to the stable Deployment`, { notify: false, by });
+  t.record(
+    'Promoting',
+    'Normal',
+    'Promoting',
+    `${why}: promoting ${t.settings.version} to the stable Deployment`,
+    { notify: false, by },
+  );
   promotion(t);
 }
 
@@ -415,7 +494,8 @@ function promotion(t: Builder): void {
       t.status.message = `promoting: restoring the canary ${settings.version}`;
       return;
     }
-    const fullSize = !settings.scalesWithWeight || (obs.canary.replicas ?? 0) >= (t.status.stableReplicas ?? 0);
+    const fullSize =
+      !settings.scalesWithWeight || (obs.canary.replicas ?? 0) >= (t.status.stableReplicas ?? 0);
     if (!obs.canary.ready || !fullSize) {
       t.status.message = `promoting: waiting for the canary ${settings.version} to carry all traffic at full size`;
       return;
@@ -425,7 +505,13 @@ function promotion(t: Builder): void {
     // Once per promotion, though a cache a write behind may show the old image again.
     if (t.status.history?.at(-1)?.event !== 'RollingOut') {
       const how = obs.stable.strategy ? ` (${obs.stable.strategy})` : '';
-      t.record('RollingOut', 'Normal', 'StableRollingOut', `the stable Deployment rolls out ${settings.version} by its own strategy${how}; the canary carries all traffic meanwhile`, { notify: false });
+      t.record(
+        'RollingOut',
+        'Normal',
+        'StableRollingOut',
+        `the stable Deployment rolls out ${settings.version} by its own strategy${how}; the canary carries all traffic meanwhile`,
+        { notify: false },
+      );
     }
     return;
   }
@@ -437,7 +523,13 @@ function promotion(t: Builder): void {
     t.effects.push({ type: 'resetTraffic' });
     t.status.currentWeight = 0;
     t.status.message = 'promoting: all traffic back to the stable Deployment';
-    t.record('RolledOut', 'Normal', 'StableRolledOut', `the stable Deployment runs ${settings.version} on every pod: all traffic back to it`, { notify: false });
+    t.record(
+      'RolledOut',
+      'Normal',
+      'StableRolledOut',
+      `the stable Deployment runs ${settings.version} on every pod: all traffic back to it`,
+      { notify: false },
+    );
     return;
   }
   if (obs.canary) t.effects.push({ type: 'deleteCanary' });
@@ -478,7 +570,12 @@ function recordAnalysis(t: Builder, analysis: AnalysisObservation): 'rolledBack'
     last: run,
   };
   const note = `step ${t.step + 1}/${t.total}: ${run.decision}${run.score === undefined ? '' : ` (score ${Math.round(run.score)})`}: ${verdict.message}`;
-  t.effects.push({ type: 'event', eventType: verdict.verdict === 'rollback' || verdict.verdict === 'pause' ? 'Warning' : 'Normal', reason: verdict.reason, note });
+  t.effects.push({
+    type: 'event',
+    eventType: verdict.verdict === 'rollback' || verdict.verdict === 'pause' ? 'Warning' : 'Normal',
+    reason: verdict.reason,
+    note,
+  });
   if (verdict.verdict === 'rollback') {
     rollback(t, verdict.reason, verdict.message);
     return 'rolledBack';
@@ -509,7 +606,13 @@ function rollback(t: Builder, reason: string, message: string, by?: string): voi
   t.status.pauseUntil = undefined;
   t.status.completedAt = t.iso;
   t.effects.push({ type: 'deleteCanary' });
-  t.record(aborted ? 'Aborted' : 'RolledBack', 'Warning', aborted ? 'Aborted' : 'RolledBack', `${t.status.message} (${reason})`, { notify: 'RolledBack', by });
+  t.record(
+    aborted ? 'Aborted' : 'RolledBack',
+    'Warning',
+    aborted ? 'Aborted' : 'RolledBack',
+    `${t.status.message} (${reason})`,
+    { notify: 'RolledBack', by },
+  );
 }
 
 /**
@@ -519,12 +622,23 @@ function rollback(t: Builder, reason: string, message: string, by?: string): voi
  * why (phase Failed), then the canary goes. Needs no settings: the spec may be what is
  * broken. `undefined` when the release is not active (nothing to stop).
  */
-export function stopped(current: CanaryDeploymentStatus | undefined, obs: { now: number; generation: number }, reason: string, message: string): Transition | undefined {
+export function stopped(
+  current: CanaryDeploymentStatus | undefined,
+  obs: { now: number; generation: number },
+  reason: string,
+  message: string,
+): Transition | undefined {
   if (!current || !isActive(current.phase)) return undefined;
   const iso = new Date(obs.now).toISOString();
   const total = current.totalSteps ?? 0;
   const text = `stopped at step ${Math.min((current.currentStepIndex ?? 0) + 1, total)}/${total}: ${message}`;
-  const entry: HistoryEntry = { time: iso, event: 'Stopped', step: current.currentStepIndex, weight: current.currentWeight, message: `${text} (${reason})` };
+  const entry: HistoryEntry = {
+    time: iso,
+    event: 'Stopped',
+    step: current.currentStepIndex,
+    weight: current.currentWeight,
+    message: `${text} (${reason})`,
+  };
   const history = [...(current.history ?? []), entry];
   const status: CanaryDeploymentStatus = {
     ...structuredClone(current),

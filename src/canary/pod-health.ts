@@ -1,4 +1,3 @@
-
 import type { Pod } from '../runtime/core-types.ts';
 import type { PodHealth } from './model.ts';
 
@@ -23,18 +22,36 @@ export function assessPods(pods: readonly Pod[], options: PodHealthOptions): Pod
     const name = pod.metadata.name ?? '?';
     for (const cs of pod.status?.containerStatuses ?? []) {
       if (cs.state?.waiting?.reason === 'CrashLoopBackOff') {
-        return { healthy: false, reason: 'CrashLoopBackOff', pod: name, message: `pod ${name}: container ${cs.name} is in CrashLoopBackOff (${cs.restartCount ?? 0} restarts)` };
+        return {
+          healthy: false,
+          reason: 'CrashLoopBackOff',
+          pod: name,
+          message: `pod ${name}: container ${cs.name} is in CrashLoopBackOff (${cs.restartCount ?? 0} restarts)`,
+        };
       }
       if (cs.lastState?.terminated?.reason === 'OOMKilled' || cs.state?.terminated?.reason === 'OOMKilled') {
-        return { healthy: false, reason: 'OOMKilled', pod: name, message: `pod ${name}: container ${cs.name} was OOMKilled` };
+        return {
+          healthy: false,
+          reason: 'OOMKilled',
+          pod: name,
+          message: `pod ${name}: container ${cs.name} was OOMKilled`,
+        };
       }
     }
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True' || pod.status?.phase === 'Succeeded') continue;
-    const since = Math.max(parse(pod.status?.startTime) ?? parse(pod.metadata.creationTimestamp) ?? options.now, parse(ready?.lastTransitionTime) ?? 0);
+    const since = Math.max(
+      parse(pod.status?.startTime) ?? parse(pod.metadata.creationTimestamp) ?? options.now,
+      parse(ready?.lastTransitionTime) ?? 0,
+    );
     const deadline = since + options.notReadyGraceMs;
     if (deadline <= options.now) {
-      notReady ??= { healthy: false, reason: 'NotReady', pod: name, message: `pod ${name} has not been Ready for ${Math.round((options.now - since) / 1000)}s (grace ${Math.round(options.notReadyGraceMs / 1000)}s)` };
+      notReady ??= {
+        healthy: false,
+        reason: 'NotReady',
+        pod: name,
+        message: `pod ${name} has not been Ready for ${Math.round((options.now - since) / 1000)}s (grace ${Math.round(options.notReadyGraceMs / 1000)}s)`,
+      };
     } else {
       recheckAt = recheckAt === undefined ? deadline : Math.min(recheckAt, deadline);
     }
@@ -45,7 +62,8 @@ export function assessPods(pods: readonly Pod[], options: PodHealthOptions): Pod
 
 function runsImage(pod: Pod, options: PodHealthOptions): boolean {
   const containers = pod.spec?.containers ?? [];
-  const container = options.container === undefined ? containers[0] : containers.find((c) => c.name === options.container);
+  const container =
+    options.container === undefined ? containers[0] : containers.find((c) => c.name === options.container);
   return container?.image === options.image;
 }
 

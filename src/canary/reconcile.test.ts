@@ -31,7 +31,8 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
   }
   return {
     client,
-    cache: <T extends KubeObject>(kind: kinds.ResourceKind<T>) => stores.get(kind.kind) as unknown as Store<T>,
+    cache: <T extends KubeObject>(kind: kinds.ResourceKind<T>) =>
+      stores.get(kind.kind) as unknown as Store<T>,
     events: { publish: async (_obj, event) => void events.push(event) },
     log: silentLogger(),
     now: () => new Date('2026-01-01T00:00:00Z'),
@@ -49,7 +50,13 @@ function target(image: string): Deployment {
       selector: { matchLabels: { app: 'web' } },
       template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image }] } },
     },
-    status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 },
+    status: {
+      observedGeneration: 1,
+      replicas: 2,
+      updatedReplicas: 2,
+      readyReplicas: 2,
+      availableReplicas: 2,
+    },
   };
 }
 
@@ -59,7 +66,12 @@ interface Sent {
   storedPhase: string | undefined;
 }
 
-async function setup(): Promise<{ client: FakeClient; release: () => CanaryDeployment; sent: Sent[]; notify: ReportingNotifier }> {
+async function setup(): Promise<{
+  client: FakeClient;
+  release: () => CanaryDeployment;
+  sent: Sent[];
+  notify: ReportingNotifier;
+}> {
   const client = createFakeClient();
   await client.create(kinds.Deployment, target('web:v1'));
   await client.create(CanaryDeploymentKind, {
@@ -80,7 +92,13 @@ test('a release starts: canary first, then the status, and the notification only
   const events: EventInput[] = [];
   await reconciler.reconcile(release(), contextFor(client, events));
   assert.equal(release().status?.phase, 'Progressing');
-  assert.deepEqual(client.objects(kinds.Deployment).map((d) => d.metadata.name).sort(), ['web', 'web-canary']);
+  assert.deepEqual(
+    client
+      .objects(kinds.Deployment)
+      .map((d) => d.metadata.name)
+      .sort(),
+    ['web', 'web-canary'],
+  );
   const canaryWrite = client.writes.findIndex((w) => w.includes('Deployment shop/web-canary'));
   const statusWrite = client.writes.findIndex((w) => w.startsWith('APPLY CanaryDeployment'));
   assert.ok(canaryWrite >= 0 && canaryWrite < statusWrite, client.writes.join(', '));
@@ -95,7 +113,10 @@ test('a status write that fails sends no notification: the retried transition an
   client.intercept('apply', (kind) => {
     if (failing && kind?.kind === 'CanaryDeployment') throw new KubeApiError(503, 'etcd leader changed');
   });
-  await assert.rejects(reconciler.reconcile(release(), contextFor(client, [])), /status|CanaryDeployment|etcd/);
+  await assert.rejects(
+    reconciler.reconcile(release(), contextFor(client, [])),
+    /status|CanaryDeployment|etcd/,
+  );
   assert.equal(release().status, undefined);
   assert.equal(sent.length, 0);
   failing = false;
@@ -153,7 +174,11 @@ test('deleting a release mid-way: traffic back and canary removed first, then do
     client.objects(kinds.Deployment).map((d) => d.metadata.name),
     ['web'],
   );
-  assert.equal(client.objects(kinds.Deployment)[0]?.spec?.replicas, 2, 'the stable Deployment keeps its size');
+  assert.equal(
+    client.objects(kinds.Deployment)[0]?.spec?.replicas,
+    2,
+    'the stable Deployment keeps its size',
+  );
 
   const second = await reconciler.cleanup(release(), contextFor(client, events));
   assert.equal(second, undefined, 'done: the finalizer may go');

@@ -19,7 +19,14 @@ export type SettingsResult = { ok: true; settings: ReleaseSettings } | { ok: fal
 export function hasMetrics(spec: CanaryDeploymentSpec): boolean {
   const m = spec.metrics;
   if (!m) return false;
-  return Boolean(m.successRate || m.errorRate || m.latency?.p50 || m.latency?.p90 || m.latency?.p99 || (m.custom && m.custom.length > 0));
+  return Boolean(
+    m.successRate ||
+      m.errorRate ||
+      m.latency?.p50 ||
+      m.latency?.p90 ||
+      m.latency?.p99 ||
+      (m.custom && m.custom.length > 0),
+  );
 }
 
 /** The release settings of `spec`, or what is wrong with it. */
@@ -30,7 +37,9 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
   if (p.kind === 'blueGreen' && provider === 'Replicas') {
     // With replica-ratio routing every new pod sits behind the stable Service, so a
     // preview would take live traffic before the switch: that is a canary, not BlueGreen.
-    problems.push('strategy.type: BlueGreen needs traffic.provider Istio, Nginx or GatewayAPI (with Replicas the preview pods would take live traffic before the switch)');
+    problems.push(
+      'strategy.type: BlueGreen needs traffic.provider Istio, Nginx or GatewayAPI (with Replicas the preview pods would take live traffic before the switch)',
+    );
   }
   const providerObject: Record<string, boolean> = {
     Istio: spec.traffic?.istio !== undefined,
@@ -48,7 +57,11 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
     p.kind === 'canary'
       ? p.steps
       : [
-          { weight: 0, pauseMs: p.autoPromote ? p.previewPauseMs : undefined, requiresApproval: !p.autoPromote },
+          {
+            weight: 0,
+            pauseMs: p.autoPromote ? p.previewPauseMs : undefined,
+            requiresApproval: !p.autoPromote,
+          },
           { weight: 100, pauseMs: p.scaleDownDelayMs, requiresApproval: false },
         ];
   const auto = spec.autoRollback ?? {};

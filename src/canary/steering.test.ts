@@ -38,17 +38,47 @@ const settings: ReleaseSettings = {
 const statusOf: Record<ReleaseState, CanaryDeployment['status']> = {
   NotStarted: undefined,
   Initializing: { phase: 'Initializing', releaseVersion: 'app:v2', currentStepIndex: 0, totalSteps: 2 },
-  Stepping: { phase: 'Progressing', releaseVersion: 'app:v2', currentStepIndex: 0, totalSteps: 2, currentWeight: 10 },
-  Paused: { phase: 'Paused', reason: 'AnalysisFailing', releaseVersion: 'app:v2', currentStepIndex: 0, totalSteps: 2, currentWeight: 10 },
-  Promoting: { phase: 'Progressing', reason: 'Promoting', releaseVersion: 'app:v2', currentStepIndex: 2, totalSteps: 2, currentWeight: 10 },
+  Stepping: {
+    phase: 'Progressing',
+    releaseVersion: 'app:v2',
+    currentStepIndex: 0,
+    totalSteps: 2,
+    currentWeight: 10,
+  },
+  Paused: {
+    phase: 'Paused',
+    reason: 'AnalysisFailing',
+    releaseVersion: 'app:v2',
+    currentStepIndex: 0,
+    totalSteps: 2,
+    currentWeight: 10,
+  },
+  Promoting: {
+    phase: 'Progressing',
+    reason: 'Promoting',
+    releaseVersion: 'app:v2',
+    currentStepIndex: 2,
+    totalSteps: 2,
+    currentWeight: 10,
+  },
   Completed: { phase: 'Completed', releaseVersion: 'app:v2', currentStepIndex: 2, totalSteps: 2 },
-  Failed: { phase: 'Failed', reason: 'Aborted', releaseVersion: 'app:v2', currentStepIndex: 0, totalSteps: 2 },
+  Failed: {
+    phase: 'Failed',
+    reason: 'Aborted',
+    releaseVersion: 'app:v2',
+    currentStepIndex: 0,
+    totalSteps: 2,
+  },
 };
 
 test('the controller, the CLI and the dashboard refuse the same commands with the same words', () => {
   for (const [state, status] of Object.entries(statusOf) as [ReleaseState, CanaryDeployment['status']][]) {
     assert.equal(releaseState(status), state);
-    const cd: CanaryDeployment = { metadata: { name: 'app', namespace: 'ns' }, spec: { targetDeployment: 'app', canaryVersion: 'app:v2' }, status };
+    const cd: CanaryDeployment = {
+      metadata: { name: 'app', namespace: 'ns' },
+      spec: { targetDeployment: 'app', canaryVersion: 'app:v2' },
+      status,
+    };
     for (const verb of ['promote', 'promote-full', 'resume', 'abort', 'retry'] as const) {
       const why = steeringRefusal(verb, state);
       // The CLI and the dashboard (planSteer).
@@ -70,7 +100,10 @@ test('the controller, the CLI and the dashboard refuse the same commands with th
       if (why === undefined) {
         assert.equal(ignored, undefined, `${verb} in ${state} is acted on by the controller`);
       } else {
-        assert.ok(ignored?.type === 'event' && ignored.note === `${verb} ignored: the release ${why}`, `${verb} in ${state} (controller): ${JSON.stringify(tr.effects)}`);
+        assert.ok(
+          ignored?.type === 'event' && ignored.note === `${verb} ignored: the release ${why}`,
+          `${verb} in ${state} (controller): ${JSON.stringify(tr.effects)}`,
+        );
       }
       assert.equal(tr.status.handledCommand, `${verb}:1`, 'acted on or refused, a command is handled once');
     }
@@ -78,7 +111,8 @@ test('the controller, the CLI and the dashboard refuse the same commands with th
 });
 
 test('every verb has a rule for every state', () => {
-  for (const rules of Object.values(STEERING)) assert.deepEqual(Object.keys(rules).sort(), Object.keys(statusOf).sort());
+  for (const rules of Object.values(STEERING))
+    assert.deepEqual(Object.keys(rules).sort(), Object.keys(statusOf).sort());
 });
 
 test('before the first look: promote approves in advance, abort fails the release without writing anything', () => {
@@ -89,14 +123,26 @@ test('before the first look: promote approves in advance, abort fails the releas
     canary: undefined,
     pods: { healthy: true as const },
   };
-  const promoted = transition(settings, undefined, { ...obs, command: { verb: 'promote', raw: 'promote:1', by: 'bob' } });
+  const promoted = transition(settings, undefined, {
+    ...obs,
+    command: { verb: 'promote', raw: 'promote:1', by: 'bob' },
+  });
   assert.equal(promoted.status.phase, 'Initializing');
   assert.equal(promoted.status.approvedStep, 0);
-  const aborted = transition(settings, undefined, { ...obs, command: { verb: 'abort', raw: 'abort:1', by: 'bob' } });
+  const aborted = transition(settings, undefined, {
+    ...obs,
+    command: { verb: 'abort', raw: 'abort:1', by: 'bob' },
+  });
   assert.equal(aborted.status.phase, 'Failed');
   assert.equal(aborted.status.reason, 'Aborted');
   assert.match(aborted.status.message ?? '', /aborted by bob before it started/);
-  assert.ok(!aborted.effects.some((e) => e.type === 'ensureCanary' || e.type === 'setWeight'), 'nothing written');
-  const retried = transition(settings, aborted.status, { ...obs, command: { verb: 'retry', raw: 'retry:1' } });
+  assert.ok(
+    !aborted.effects.some((e) => e.type === 'ensureCanary' || e.type === 'setWeight'),
+    'nothing written',
+  );
+  const retried = transition(settings, aborted.status, {
+    ...obs,
+    command: { verb: 'retry', raw: 'retry:1' },
+  });
   assert.equal(retried.status.phase, 'Initializing', 'retry starts it');
 });

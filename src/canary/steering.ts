@@ -28,7 +28,8 @@ export function isActive(phase: Phase | undefined): phase is 'Initializing' | 'P
  * `status.totalSteps` (the controller passes the steps it plans).
  */
 export function isPromoting(status: CanaryDeploymentStatus | undefined, total = status?.totalSteps): boolean {
-  if (!status || total === undefined || (status.phase !== 'Progressing' && status.phase !== 'Paused')) return false;
+  if (!status || total === undefined || (status.phase !== 'Progressing' && status.phase !== 'Paused'))
+    return false;
   return (status.currentStepIndex ?? 0) >= total;
 }
 
@@ -39,14 +40,25 @@ export function isStepping(status: CanaryDeploymentStatus | undefined, total = s
 }
 
 /** The states steering tells apart. */
-export type ReleaseState = 'NotStarted' | 'Initializing' | 'Stepping' | 'Paused' | 'Promoting' | 'Completed' | 'Failed';
+export type ReleaseState =
+  | 'NotStarted'
+  | 'Initializing'
+  | 'Stepping'
+  | 'Paused'
+  | 'Promoting'
+  | 'Completed'
+  | 'Failed';
 
 /**
  * The state of a release for steering. `specPaused` (spec.paused) counts a release that
  * has not reached its promotion as Paused, before the controller has paused it (it holds
  * at the first step): `resume` is what clears it.
  */
-export function releaseState(status: CanaryDeploymentStatus | undefined, specPaused = false, total = status?.totalSteps): ReleaseState {
+export function releaseState(
+  status: CanaryDeploymentStatus | undefined,
+  specPaused = false,
+  total = status?.totalSteps,
+): ReleaseState {
   const phase = status?.phase;
   if (isFinished(phase)) return phase;
   if (isPromoting(status, total)) return 'Promoting';
@@ -60,7 +72,8 @@ export type SteeringVerb = Command | 'pause';
 
 const NOT_STARTED = 'has not started yet';
 const ONLY_FAILED = 'only a Failed release can be retried';
-const PROMOTING_NO_ROLLBACK = 'is being promoted: the stable Deployment already takes the new version; there is nothing to roll back to';
+const PROMOTING_NO_ROLLBACK =
+  'is being promoted: the stable Deployment already takes the new version; there is nothing to roll back to';
 
 /**
  * The steering table: per command and state, `true` (allowed) or why not, worded to

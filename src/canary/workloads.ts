@@ -65,7 +65,10 @@ export function ownerOf(cd: CanaryDeployment): OwnerReference {
 }
 
 /** The container a release changes: `spec.container`, else the first. */
-export function releasedContainer(template: PodTemplateSpec | undefined, name: string | undefined): { name: string; image?: string } | undefined {
+export function releasedContainer(
+  template: PodTemplateSpec | undefined,
+  name: string | undefined,
+): { name: string; image?: string } | undefined {
   const containers = template?.spec?.containers ?? [];
   return name === undefined ? containers[0] : containers.find((c) => c.name === name);
 }
@@ -76,7 +79,12 @@ export function extraPodLabels(cd: CanaryDeployment): { labels: Record<string, s
   if (!text) return { labels: {} };
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+    if (
+      parsed === null ||
+      typeof parsed !== 'object' ||
+      Array.isArray(parsed) ||
+      Object.values(parsed).some((v) => typeof v !== 'string')
+    ) {
       return { error: `${CanaryPodLabelsAnnotation} must be a JSON object of strings` };
     }
     return { labels: parsed as Record<string, string> };
@@ -129,7 +137,12 @@ export function buildCanaryDeployment(input: CanaryDeploymentInput): Deployment 
 }
 
 /** A Service selecting only the canary pods, with the stable Service's ports. */
-export function buildCanaryService(cd: CanaryDeployment, stableService: Service, name: string, role: 'canary' | 'preview'): Service {
+export function buildCanaryService(
+  cd: CanaryDeployment,
+  stableService: Service,
+  name: string,
+  role: 'canary' | 'preview',
+): Service {
   const release = cd.metadata.name ?? '';
   return {
     apiVersion: 'v1',
@@ -143,7 +156,9 @@ export function buildCanaryService(cd: CanaryDeployment, stableService: Service,
     spec: {
       selector: canarySelector(release),
       ports: (stableService.spec?.ports ?? []).map((p) => {
-        const port: { name?: string; port: number; targetPort?: number | string; protocol?: string } = { port: p.port };
+        const port: { name?: string; port: number; targetPort?: number | string; protocol?: string } = {
+          port: p.port,
+        };
         if (p.name !== undefined) port.name = p.name;
         if (p.targetPort !== undefined) port.targetPort = p.targetPort;
         if (p.protocol !== undefined) port.protocol = p.protocol;
@@ -159,7 +174,9 @@ export function buildCanaryService(cd: CanaryDeployment, stableService: Service,
  * version rolls out at full size before traffic returns to it.
  */
 export function promotionPatch(containerName: string, image: string, replicas: number | undefined): object {
-  const spec: Record<string, unknown> = { template: { spec: { containers: [{ name: containerName, image }] } } };
+  const spec: Record<string, unknown> = {
+    template: { spec: { containers: [{ name: containerName, image }] } },
+  };
   if (replicas !== undefined) spec.replicas = replicas;
   return { spec };
 }

@@ -80,7 +80,8 @@ function parse(args: string[]): Options {
   if (values.watch && verb !== 'status') throw new UsageError('--watch applies to status only');
   if (values.full && verb !== 'promote') throw new UsageError('--full applies to promote only');
   const timeout = values.timeout === undefined ? 15 : Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout: not a number of seconds: ${values.timeout}`);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UsageError(`--timeout: not a number of seconds: ${values.timeout}`);
   const kubeconfig = values.kubeconfig ?? undefined;
   return {
     verb,
@@ -158,7 +159,10 @@ async function dispatch(client: KubeClient, o: Options): Promise<number> {
 async function fetch(client: KubeClient, o: Options): Promise<CanaryDeployment> {
   const name = o.name ?? '';
   const cd = await client.get(CanaryDeploymentKind, o.namespace, name);
-  if (!cd) throw new CommandError(`CanaryDeployment "${name}" not found in namespace "${o.namespace}" (codedance get -n ${o.namespace} lists them)`);
+  if (!cd)
+    throw new CommandError(
+      `CanaryDeployment "${name}" not found in namespace "${o.namespace}" (codedance get -n ${o.namespace} lists them)`,
+    );
   return cd;
 }
 
@@ -169,8 +173,14 @@ async function get(client: KubeClient, o: Options): Promise<number> {
     return 0;
   }
   const list = await client.list(CanaryDeploymentKind, o.allNamespaces ? {} : { namespace: o.namespace });
-  const items = [...list.items].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
-  console.log(items.length === 0 && !o.allNamespaces ? `No CanaryDeployments found in namespace ${o.namespace}.` : renderList(items, Date.now(), o.allNamespaces));
+  const items = [...list.items].sort((a, b) =>
+    `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+  );
+  console.log(
+    items.length === 0 && !o.allNamespaces
+      ? `No CanaryDeployments found in namespace ${o.namespace}.`
+      : renderList(items, Date.now(), o.allNamespaces),
+  );
   return 0;
 }
 
@@ -201,7 +211,12 @@ async function watchStatus(client: KubeClient, o: Options): Promise<number> {
       try {
         const events = client.watch(
           CanaryDeploymentKind,
-          { namespace: o.namespace, fieldSelector: `metadata.name=${o.name}`, resourceVersion, timeoutSeconds: 60 },
+          {
+            namespace: o.namespace,
+            fieldSelector: `metadata.name=${o.name}`,
+            resourceVersion,
+            timeoutSeconds: 60,
+          },
           abort.signal,
         );
         for await (const event of events) {
@@ -248,12 +263,23 @@ async function steer(client: KubeClient, o: Options): Promise<number> {
   }
   await client.patch(CanaryDeploymentKind, o.namespace, name, plan.patch, 'merge');
   const value = plan.commandValue;
-  if (value === undefined) return report(client, o, (c) => c.status?.phase === 'Paused', `release "${name}" paused`);
-  return report(client, o, (c) => c.status?.handledCommand === value, `${o.verb}${o.full ? ' --full' : ''} sent to "${name}"`);
+  if (value === undefined)
+    return report(client, o, (c) => c.status?.phase === 'Paused', `release "${name}" paused`);
+  return report(
+    client,
+    o,
+    (c) => c.status?.handledCommand === value,
+    `${o.verb}${o.full ? ' --full' : ''} sent to "${name}"`,
+  );
 }
 
 /** Waits until `done` holds (or the timeout), then prints the release's message. */
-async function report(client: KubeClient, o: Options, done: (cd: CanaryDeployment) => boolean, what: string): Promise<number> {
+async function report(
+  client: KubeClient,
+  o: Options,
+  done: (cd: CanaryDeployment) => boolean,
+  what: string,
+): Promise<number> {
   if (!o.wait) {
     console.log(what);
     return 0;
@@ -263,11 +289,15 @@ async function report(client: KubeClient, o: Options, done: (cd: CanaryDeploymen
     const cd = await fetch(client, o);
     if (done(cd)) {
       const s = cd.status ?? {};
-      console.log(`${what}: ${s.phase ?? 'Pending'}, step ${s.stepLabel ?? '-'}, weight ${s.currentWeight ?? 0}%${s.message ? ` — ${s.message}` : ''}`);
+      console.log(
+        `${what}: ${s.phase ?? 'Pending'}, step ${s.stepLabel ?? '-'}, weight ${s.currentWeight ?? 0}%${s.message ? ` — ${s.message}` : ''}`,
+      );
       return 0;
     }
     if (Date.now() > deadline) {
-      console.error(`${what}, but the controller has not acted on it within ${o.timeoutMs / 1000}s: is it running? (the command stays pending)`);
+      console.error(
+        `${what}, but the controller has not acted on it within ${o.timeoutMs / 1000}s: is it running? (the command stays pending)`,
+      );
       return 1;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));

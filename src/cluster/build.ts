@@ -24,10 +24,22 @@ import { hyperkubeBuild } from './recipes/hyperkube.ts';
 import { kwokBuild } from './recipes/kwok.ts';
 import { prometheusBuild } from './recipes/prometheus.ts';
 import type { ComponentBuild, GoToolchain } from './recipes/recipe.ts';
-import { etcdVersion, kubernetesVersion, kwokVersion, minimumGoVersion, prometheusVersion } from './versions.ts';
+import {
+  etcdVersion,
+  kubernetesVersion,
+  kwokVersion,
+  minimumGoVersion,
+  prometheusVersion,
+} from './versions.ts';
 
 /** A recipe's parts, where they were first declared (import them from ./recipes/recipe.ts). */
-export { goBuildFlags, hash, type BuildContext, type ComponentBuild, type GoToolchain } from './recipes/recipe.ts';
+export {
+  goBuildFlags,
+  hash,
+  type BuildContext,
+  type ComponentBuild,
+  type GoToolchain,
+} from './recipes/recipe.ts';
 
 /** Absolute paths of every control-plane binary. */
 export interface ControlPlaneBinaries {
@@ -41,7 +53,15 @@ export interface ControlPlaneBinaries {
 }
 
 /** The things that are built: the control plane's four, and the tools of `tools.ts` (packaging, other metric stores). */
-export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok' | 'prometheus' | 'helm' | 'crane' | 'registry' | 'victoria-metrics';
+export type BuildComponent =
+  | 'hyperkube'
+  | 'etcd'
+  | 'kwok'
+  | 'prometheus'
+  | 'helm'
+  | 'crane'
+  | 'registry'
+  | 'victoria-metrics';
 
 /** What {@link ensureBinaries} reports while it works. */
 export type BuildProgress =
@@ -49,7 +69,14 @@ export type BuildProgress =
   | { type: 'waiting'; component: BuildComponent; holderPid: number }
   | { type: 'start'; component: BuildComponent; version: string; logPath: string }
   | { type: 'step'; component: BuildComponent; step: string }
-  | { type: 'heartbeat'; component: BuildComponent; elapsedMs: number; packages: number; lastPackage: string | undefined; modulesDownloaded?: number }
+  | {
+      type: 'heartbeat';
+      component: BuildComponent;
+      elapsedMs: number;
+      packages: number;
+      lastPackage: string | undefined;
+      modulesDownloaded?: number;
+    }
   | { type: 'done'; component: BuildComponent; version: string; elapsedMs: number; path: string };
 
 export interface EnsureBinariesOptions {
@@ -72,7 +99,6 @@ interface BuildInfo {
   buildSeconds: number;
   builtAt: string;
 }
-
 
 /** Where the binaries live (or will live) under `home`, whether or not they are built yet. */
 export function binaryPaths(home: string = codedanceHome()): ControlPlaneBinaries {
@@ -106,14 +132,22 @@ export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promi
  * each under its own cross-process lock. Shared by the control plane and the packaging
  * tools (`tools.ts`), so both cache, lock and report progress the same way.
  */
-export async function ensureBuilt(builds: ComponentBuild[], options: Omit<EnsureBinariesOptions, 'components'> = {}): Promise<void> {
+export async function ensureBuilt(
+  builds: ComponentBuild[],
+  options: Omit<EnsureBinariesOptions, 'components'> = {},
+): Promise<void> {
   const home = options.home ?? codedanceHome();
   const report = options.onProgress ?? (() => {});
   let go: GoToolchain | undefined;
   for (const build of builds) {
     const fingerprint = await build.fingerprint();
     if (await isCached(home, build, fingerprint)) {
-      report({ type: 'cached', component: build.component, version: build.version, path: binaryDir(home, build.component, build.version) });
+      report({
+        type: 'cached',
+        component: build.component,
+        version: build.version,
+        path: binaryDir(home, build.component, build.version),
+      });
       continue;
     }
     go ??= await findGo();
@@ -125,7 +159,12 @@ export async function ensureBuilt(builds: ComponentBuild[], options: Omit<Ensure
       async () => {
         // Another process may have finished this build while we waited for the lock.
         if (await isCached(home, build, fingerprint)) {
-          report({ type: 'cached', component: build.component, version: build.version, path: binaryDir(home, build.component, build.version) });
+          report({
+            type: 'cached',
+            component: build.component,
+            version: build.version,
+            path: binaryDir(home, build.component, build.version),
+          });
           return;
         }
         await runBuild(home, build, fingerprint, toolchain, report, options.heartbeatMs ?? 15_000);
@@ -192,7 +231,10 @@ async function runBuild(
   await mkdir(workDir, { recursive: true });
   await mkdir(binDir, { recursive: true });
   const logPath = join(workDir, 'build.log');
-  await writeFile(logPath, `build of ${build.component} ${build.version} with ${go.version} at ${new Date().toISOString()}\n`);
+  await writeFile(
+    logPath,
+    `build of ${build.component} ${build.version} with ${go.version} at ${new Date().toISOString()}\n`,
+  );
   report({ type: 'start', component: build.component, version: build.version, logPath });
 
   // `go build -v` prints each package as it compiles it: count them for the heartbeat.
@@ -201,7 +243,14 @@ async function runBuild(
   let lastPackage: string | undefined;
   let modulesDownloaded = 0;
   const heartbeat = setInterval(() => {
-    report({ type: 'heartbeat', component: build.component, elapsedMs: Date.now() - started, packages, lastPackage, modulesDownloaded });
+    report({
+      type: 'heartbeat',
+      component: build.component,
+      elapsedMs: Date.now() - started,
+      packages,
+      lastPackage,
+      modulesDownloaded,
+    });
   }, heartbeatMs);
   const output = join(binDir, `.${build.binary}.partial`);
   try {
@@ -228,9 +277,13 @@ async function runBuild(
     clearInterval(heartbeat);
   }
   await chmod(output, 0o755);
-  await runCommand(output, build.versionArgs, { cwd: workDir, env: process.env, logPath }).catch((err: unknown) => {
-    throw new Error(`the freshly built ${build.component} does not run: ${(err as Error).message}`, { cause: err });
-  });
+  await runCommand(output, build.versionArgs, { cwd: workDir, env: process.env, logPath }).catch(
+    (err: unknown) => {
+      throw new Error(`the freshly built ${build.component} does not run: ${(err as Error).message}`, {
+        cause: err,
+      });
+    },
+  );
 
   const target = join(binDir, build.binary);
   await rename(output, target);
@@ -254,10 +307,18 @@ async function runBuild(
 
 /** Finds `go` on PATH (or in /usr/local/go/bin) and checks it is new enough. */
 export async function findGo(): Promise<GoToolchain> {
-  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go')), '/usr/local/go/bin/go'];
+  const candidates = [
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'go')),
+    '/usr/local/go/bin/go',
+  ];
   const go = candidates.find((candidate) => existsSync(candidate));
   if (!go) {
-    throw new Error(`go not found: install Go ${minimumGoVersion} or later (https://go.dev/dl/) and put it on PATH; the control plane is built from source`);
+    throw new Error(
+      `go not found: install Go ${minimumGoVersion} or later (https://go.dev/dl/) and put it on PATH; the control plane is built from source`,
+    );
   }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -268,14 +329,22 @@ export async function findGo(): Promise<GoToolchain> {
   };
   let version: string;
   try {
-    version = (await runCommand(go, ['env', 'GOVERSION'], { cwd: process.cwd(), env, logPath: '/dev/null' })).trim();
+    version = (
+      await runCommand(go, ['env', 'GOVERSION'], { cwd: process.cwd(), env, logPath: '/dev/null' })
+    ).trim();
   } catch (err) {
     throw new Error(`${go} does not run: ${(err as Error).message}`, { cause: err });
   }
   const match = /^go(\d+)\.(\d+)/.exec(version);
   const [wantMajor, wantMinor] = minimumGoVersion.split('.').map(Number) as [number, number];
-  if (!match || Number(match[1]) < wantMajor || (Number(match[1]) === wantMajor && Number(match[2]) < wantMinor)) {
-    throw new Error(`${go} is ${version}; the control plane needs Go ${minimumGoVersion} or later: install it from https://go.dev/dl/`);
+  if (
+    !match ||
+    Number(match[1]) < wantMajor ||
+    (Number(match[1]) === wantMajor && Number(match[2]) < wantMinor)
+  ) {
+    throw new Error(
+      `${go} is ${version}; the control plane needs Go ${minimumGoVersion} or later: install it from https://go.dev/dl/`,
+    );
   }
   return { go, version, env };
 }

@@ -47,7 +47,13 @@ export function etcdArgs(stateDir: string, clientPort: number, peerPort: number)
 }
 
 /** Arguments of kube-apiserver: RBAC, static tokens, an audit log in `stateDir`, its own self-signed serving certificate in `certDir`. */
-export function apiserverArgs(stateDir: string, port: number, etcdUrl: string, certDir: string, credentials: ClusterCredentials): string[] {
+export function apiserverArgs(
+  stateDir: string,
+  port: number,
+  etcdUrl: string,
+  certDir: string,
+  credentials: ClusterCredentials,
+): string[] {
   return [
     // Who did what (Metadata level, see audit.ts): the proof that the controller's RBAC is what it uses.
     ...auditArgs(stateDir),
@@ -77,7 +83,11 @@ export function apiserverArgs(stateDir: string, port: number, etcdUrl: string, c
 }
 
 /** Arguments of kube-controller-manager (it signs service-account tokens and runs the built-in controllers). */
-export function controllerManagerArgs(state: ClusterState, port: number, credentials: ClusterCredentials): string[] {
+export function controllerManagerArgs(
+  state: ClusterState,
+  port: number,
+  credentials: ClusterCredentials,
+): string[] {
   return [
     `--kubeconfig=${state.kubeconfigPath}`,
     '--leader-elect=false',
@@ -89,7 +99,7 @@ export function controllerManagerArgs(state: ClusterState, port: number, credent
     '--cluster-name=codedance',
     // Namespaces of finished tests go quickly; nothing else here needs more.
     '--concurrent-namespace-syncs=10',
-  ]
+  ];
 }
 
 /** Arguments of kube-scheduler. */
@@ -99,11 +109,15 @@ export function schedulerArgs(state: ClusterState, port: number): string[] {
     '--leader-elect=false',
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
-  ]
+  ];
 }
 
 /** kwok's process: fake nodes (those annotated for it) and their pods, stages from `<stateDir>/kwok/stages.yaml`. */
-export function kwokComponent(state: ClusterState, port: number, binary: string): Omit<ComponentState, 'pid' | 'startedAt'> {
+export function kwokComponent(
+  state: ClusterState,
+  port: number,
+  binary: string,
+): Omit<ComponentState, 'pid' | 'startedAt'> {
   const kwokDir = join(state.stateDir, 'kwok');
   return {
     port,

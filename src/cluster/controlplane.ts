@@ -38,7 +38,14 @@ import { freePort } from './ports.ts';
 import { pollUntil } from './probe.ts';
 import { startProcess, stopProcess, type ProcessSpec } from './process.ts';
 import { startPrometheus } from './prometheus.ts';
-import { componentNames, readClusterState, writeClusterState, type ClusterState, type ComponentName, type ComponentState } from './state.ts';
+import {
+  componentNames,
+  readClusterState,
+  writeClusterState,
+  type ClusterState,
+  type ComponentName,
+  type ComponentState,
+} from './state.ts';
 import { kubernetesVersion } from './versions.ts';
 
 export type { ClusterState, ComponentName } from './state.ts';
@@ -98,7 +105,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
         const stopped = await stopRecorded(prior);
         if (stopped.length > 0) progress(`stopped the remains of the last run: ${stopped.join(', ')}`);
       }
-      const binaries = await ensureBinaries({ home, onProgress: (event) => progress(formatBuildProgress(event)) });
+      const binaries = await ensureBinaries({
+        home,
+        onProgress: (event) => progress(formatBuildProgress(event)),
+      });
       const state = await startComponents({ home, stateDir, binaries, prior, options, progress });
       return { state, alreadyRunning: false, restarted: [] };
     },
@@ -122,14 +132,22 @@ export async function stopCluster(stateDir: string): Promise<ComponentName[]> {
  * same data), then waits until it is healthy. For tests of resilience, e.g. a watch
  * surviving an API server restart.
  */
-export async function restartComponent(stateDir: string, name: ComponentName, options: { timeoutMs?: number } = {}): Promise<ClusterState> {
+export async function restartComponent(
+  stateDir: string,
+  name: ComponentName,
+  options: { timeoutMs?: number } = {},
+): Promise<ClusterState> {
   return withLock(join(stateDir, '.lock'), async () => {
     const state = await readClusterState(stateDir);
     const component = state?.components[name];
     if (!state || !component) throw new Error(`no ${name} recorded in ${stateDir}: is the cluster up?`);
     if (name === 'kube-apiserver') await writeAuditPolicy(stateDir);
     await stopProcess(component.pid, component.spec.command, stopGraceMs[name]);
-    const restarted: ComponentState = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+    const restarted: ComponentState = {
+      ...component,
+      pid: startProcess(component.spec),
+      startedAt: new Date().toISOString(),
+    };
     state.components[name] = restarted;
     await writeClusterState(state);
     await waitHealthy(state, name, options.timeoutMs ?? 60_000);
@@ -201,12 +219,24 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     adminToken: credentials.admin.token,
     components: {},
   };
-  const launch = async (name: ComponentName, component: Omit<ComponentState, 'pid' | 'startedAt'>): Promise<void> => {
-    state.components[name] = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+  const launch = async (
+    name: ComponentName,
+    component: Omit<ComponentState, 'pid' | 'startedAt'>,
+  ): Promise<void> => {
+    state.components[name] = {
+      ...component,
+      pid: startProcess(component.spec),
+      startedAt: new Date().toISOString(),
+    };
     await writeClusterState(state);
     progress(`${name} started (pid ${state.components[name]!.pid}, port ${component.port})`);
   };
-  const spec = (name: ComponentName, command: string, args: string[], env?: Record<string, string>): ProcessSpec => ({
+  const spec = (
+    name: ComponentName,
+    command: string,
+    args: string[],
+    env?: Record<string, string>,
+  ): ProcessSpec => ({
     command,
     args,
     logPath: join(logs, `${name}.log`),
@@ -218,7 +248,12 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     const prometheus =
       ctx.options.prometheus === false
         ? undefined
-        : startPrometheus({ stateDir, port: ports.prometheus, binary: ctx.binaries.prometheus, scrapeInterval: ctx.options.scrapeInterval ?? '1s' }).then((started) => {
+        : startPrometheus({
+            stateDir,
+            port: ports.prometheus,
+            binary: ctx.binaries.prometheus,
+            scrapeInterval: ctx.options.scrapeInterval ?? '1s',
+          }).then((started) => {
             state.components.prometheus = started.component;
             state.prometheusUrl = started.url;
             progress(`prometheus ready on ${started.url}`);
@@ -236,8 +271,16 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
 
     await launch('kube-apiserver', {
       port: ports.apiserver,
-      spec: spec('kube-apiserver', binaries.kubeApiserver, apiserverArgs(stateDir, ports.apiserver, state.etcdClientUrl, certDir, credentials)),
-      health: { urls: [`${state.apiServerUrl}/livez`, `${state.apiServerUrl}/readyz`], caPath: state.caPath, auth: true },
+      spec: spec(
+        'kube-apiserver',
+        binaries.kubeApiserver,
+        apiserverArgs(stateDir, ports.apiserver, state.etcdClientUrl, certDir, credentials),
+      ),
+      health: {
+        urls: [`${state.apiServerUrl}/livez`, `${state.apiServerUrl}/readyz`],
+        caPath: state.caPath,
+        auth: true,
+      },
     });
     // The API server writes its self-signed serving certificate before it serves: the
     // kubeconfigs (and the health probe) trust exactly that certificate.
@@ -246,7 +289,12 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
       abortIf: () => exitedMessage(state, 'kube-apiserver'),
     });
     const caPem = await readFile(state.caPath, 'utf8');
-    await writeKubeconfig(state.kubeconfigPath, { server: state.apiServerUrl, caPem, user: credentials.admin.user, token: credentials.admin.token });
+    await writeKubeconfig(state.kubeconfigPath, {
+      server: state.apiServerUrl,
+      caPem,
+      user: credentials.admin.user,
+      token: credentials.admin.token,
+    });
     await writeKubeconfig(state.controllerKubeconfigPath, {
       server: state.apiServerUrl,
       caPem,
@@ -257,10 +305,17 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     progress('kube-apiserver ready');
 
     await writeKwokConfig(stateDir);
-    const insecureHealth = (port: number): ComponentState['health'] => ({ urls: [`https://127.0.0.1:${port}/healthz`], insecure: true });
+    const insecureHealth = (port: number): ComponentState['health'] => ({
+      urls: [`https://127.0.0.1:${port}/healthz`],
+      insecure: true,
+    });
     await launch('kube-controller-manager', {
       port: ports.controllerManager,
-      spec: spec('kube-controller-manager', binaries.kubeControllerManager, controllerManagerArgs(state, ports.controllerManager, credentials)),
+      spec: spec(
+        'kube-controller-manager',
+        binaries.kubeControllerManager,
+        controllerManagerArgs(state, ports.controllerManager, credentials),
+      ),
       health: insecureHealth(ports.controllerManager),
     });
     await launch('kube-scheduler', {
@@ -296,7 +351,10 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
  * because on a busy machine a probe can time out. Returns the restarted components, or
  * false when that fails (the caller then starts the cluster afresh).
  */
-async function repair(state: ClusterState, progress: (message: string) => void): Promise<ComponentName[] | false> {
+async function repair(
+  state: ClusterState,
+  progress: (message: string) => void,
+): Promise<ComponentName[] | false> {
   const recorded = componentNames.filter((name) => state.components[name]);
   const statuses = async (): Promise<ComponentStatus[]> =>
     Promise.all(recorded.map((name) => componentStatus(state, name, state.components[name]!)));
@@ -318,7 +376,11 @@ async function repair(state: ClusterState, progress: (message: string) => void):
       if (name === 'kube-apiserver') await writeAuditPolicy(state.stateDir);
       progress(`${name} ${running ? `unhealthy (${detail})` : 'not running'}: restarting it`);
       if (running) await stopProcess(component.pid, component.spec.command, stopGraceMs[name]);
-      state.components[name] = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+      state.components[name] = {
+        ...component,
+        pid: startProcess(component.spec),
+        startedAt: new Date().toISOString(),
+      };
       await writeClusterState(state);
       await waitHealthy(state, name, 60_000);
       restarted.push(name);
@@ -342,7 +404,12 @@ async function refreshKwok(state: ClusterState): Promise<boolean> {
   const stagesChanged = await writeKwokConfig(state.stateDir);
   if (!stagesChanged && JSON.stringify(wanted.spec) === JSON.stringify(running.spec)) return false;
   await stopProcess(running.pid, running.spec.command, stopGraceMs.kwok);
-  state.components.kwok = { ...running, ...wanted, pid: startProcess(wanted.spec), startedAt: new Date().toISOString() };
+  state.components.kwok = {
+    ...running,
+    ...wanted,
+    pid: startProcess(wanted.spec),
+    startedAt: new Date().toISOString(),
+  };
   await writeClusterState(state);
   await waitHealthy(state, 'kwok', 30_000);
   return true;
@@ -353,7 +420,8 @@ async function stopRecorded(state: ClusterState): Promise<ComponentName[]> {
   const stopped: ComponentName[] = [];
   const stop = async (name: ComponentName): Promise<void> => {
     const component = state.components[name];
-    if (component && (await stopProcess(component.pid, component.spec.command, stopGraceMs[name]))) stopped.push(name);
+    if (component && (await stopProcess(component.pid, component.spec.command, stopGraceMs[name])))
+      stopped.push(name);
   };
   await Promise.all((['kwok', 'kube-scheduler', 'kube-controller-manager', 'prometheus'] as const).map(stop));
   await stop('kube-apiserver');

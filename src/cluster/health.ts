@@ -27,21 +27,38 @@ export function exitedMessage(state: ClusterState, name: ComponentName): string 
 }
 
 /** Probes every health URL of `component`; the first failure is the detail. */
-export async function checkHealth(state: ClusterState, component: ComponentState): Promise<{ healthy: boolean; detail: string }> {
-  const ca = component.health.caPath && existsSync(component.health.caPath) ? await readFile(component.health.caPath, 'utf8') : undefined;
+export async function checkHealth(
+  state: ClusterState,
+  component: ComponentState,
+): Promise<{ healthy: boolean; detail: string }> {
+  const ca =
+    component.health.caPath && existsSync(component.health.caPath)
+      ? await readFile(component.health.caPath, 'utf8')
+      : undefined;
   for (const url of component.health.urls) {
     const result = await probe(url, {
       ...(ca ? { ca } : {}),
       ...(component.health.insecure ? { insecure: true } : {}),
       ...(component.health.auth ? { token: state.adminToken } : {}),
     });
-    if (!result.ok) return { healthy: false, detail: `${url}: ${result.status || 'no answer'} ${result.body.trim().split('\n').slice(-3).join(' ').slice(0, 300)}` };
+    if (!result.ok)
+      return {
+        healthy: false,
+        detail: `${url}: ${result.status || 'no answer'} ${result.body.trim().split('\n').slice(-3).join(' ').slice(0, 300)}`,
+      };
   }
-  return { healthy: true, detail: `${component.health.urls.map((url) => new URL(url).pathname).join(' ')} ok` };
+  return {
+    healthy: true,
+    detail: `${component.health.urls.map((url) => new URL(url).pathname).join(' ')} ok`,
+  };
 }
 
 /** Polls until `name` answers its health checks; stops early when its process exits. */
-export async function waitHealthy(state: ClusterState, name: ComponentName, timeoutMs: number): Promise<void> {
+export async function waitHealthy(
+  state: ClusterState,
+  name: ComponentName,
+  timeoutMs: number,
+): Promise<void> {
   const component = state.components[name];
   if (!component) throw new Error(`${name} was not started`);
   let last = '';
@@ -52,15 +69,30 @@ export async function waitHealthy(state: ClusterState, name: ComponentName, time
       last = result.detail;
       return result.healthy;
     },
-    { timeoutMs, describe: () => `${last} (log: ${component.spec.logPath})`, abortIf: () => exitedMessage(state, name) },
+    {
+      timeoutMs,
+      describe: () => `${last} (log: ${component.spec.logPath})`,
+      abortIf: () => exitedMessage(state, name),
+    },
   );
 }
 
 /** The status of one recorded component: running, healthy, what failed, its memory. */
-export async function componentStatus(state: ClusterState, name: ComponentName, component: ComponentState): Promise<ComponentStatus> {
+export async function componentStatus(
+  state: ClusterState,
+  name: ComponentName,
+  component: ComponentState,
+): Promise<ComponentStatus> {
   const running = isRunning(component.pid, component.spec.command);
   if (!running) {
-    return { name, pid: component.pid, running, healthy: false, detail: `not running (log: ${component.spec.logPath})`, rssBytes: undefined };
+    return {
+      name,
+      pid: component.pid,
+      running,
+      healthy: false,
+      detail: `not running (log: ${component.spec.logPath})`,
+      rssBytes: undefined,
+    };
   }
   const health = await checkHealth(state, component);
   return { name, pid: component.pid, running, ...health, rssBytes: residentMemoryBytes(component.pid) };

@@ -50,11 +50,17 @@ export async function waitNodesReady(state: ClusterState, count: number): Promis
       `${count} Ready nodes`,
       async () => {
         const nodes = await client.list<NodeStatus>(Node, { labelSelector: 'type=kwok' });
-        const ready = nodes.items.filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        const ready = nodes.items.filter((node) =>
+          node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
         seen = `${ready.length}/${nodes.items.length} Ready`;
         return ready.length >= count;
       },
-      { timeoutMs: 60_000, intervalMs: 200, describe: () => `${seen} (kwok log: ${state.components.kwok?.spec.logPath})` },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        describe: () => `${seen} (kwok log: ${state.components.kwok?.spec.logPath})`,
+      },
     );
   } finally {
     await client.close();

@@ -68,7 +68,8 @@ export interface WatchOptions {
 }
 
 /** Accept headers asking the API server for metadata only (as controller-runtime's metadata-only watches do). */
-const MetadataListAccept = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const MetadataListAccept =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const MetadataAccept = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export interface ApplyOptions {
@@ -116,10 +117,18 @@ export interface KubeClientOptions {
 export interface KubeClient {
   readonly server: string;
   readonly fieldManager: string;
-  get<T extends KubeObject>(kind: ResourceKind<T>, namespace: string | undefined, name: string): Promise<T | undefined>;
+  get<T extends KubeObject>(
+    kind: ResourceKind<T>,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined>;
   list<T extends KubeObject>(kind: ResourceKind<T>, options?: ListOptions): Promise<ObjectList<T>>;
   /** Opens a watch; the iterable ends when the server closes the stream or `signal` aborts. */
-  watch<T extends KubeObject>(kind: ResourceKind<T>, options: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>>;
+  watch<T extends KubeObject>(
+    kind: ResourceKind<T>,
+    options: WatchOptions,
+    signal?: AbortSignal,
+  ): AsyncIterable<WatchEvent<T>>;
   create<T extends KubeObject>(kind: ResourceKind<T>, object: T): Promise<T>;
   /** Server-side apply of `object` (which must carry metadata.name; apiVersion and kind default from `kind`): the fields its writer owns. */
   apply<T extends KubeObject>(kind: ResourceKind<T>, object: Desired<T>, options?: ApplyOptions): Promise<T>;
@@ -132,7 +141,12 @@ export interface KubeClient {
     options?: { subresource?: string },
   ): Promise<T>;
   /** Deletes; resolves false when the object was already gone. */
-  delete(kind: ResourceKind, namespace: string | undefined, name: string, options?: DeleteOptions): Promise<boolean>;
+  delete(
+    kind: ResourceKind,
+    namespace: string | undefined,
+    name: string,
+    options?: DeleteOptions,
+  ): Promise<boolean>;
   /** Raw request against any API path, for the odd call the helpers above do not cover. */
   raw<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
   /** Requests made so far, keyed `VERB resource` (e.g. `PATCH deployments`). */
@@ -141,7 +155,12 @@ export interface KubeClient {
 }
 
 /** REST path of a collection or of one object. */
-export function resourcePath(kind: ResourceKind, namespace?: string, name?: string, subresource?: string): string {
+export function resourcePath(
+  kind: ResourceKind,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
   const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
   const ns = kind.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   const obj = name ? `/${encodeURIComponent(name)}` : '';
@@ -179,7 +198,11 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   });
   const send = transport.send;
 
-  async function* watch<T extends KubeObject>(kind: ResourceKind<T>, opts: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
+  async function* watch<T extends KubeObject>(
+    kind: ResourceKind<T>,
+    opts: WatchOptions,
+    signal?: AbortSignal,
+  ): AsyncIterable<WatchEvent<T>> {
     const path =
       resourcePath(kind, opts.namespace) +
       query({
@@ -190,7 +213,8 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
         timeoutSeconds: opts.timeoutSeconds ?? 300,
         allowWatchBookmarks: opts.allowWatchBookmarks ?? true,
       });
-    for await (const line of transport.stream(path, signal, opts.metadataOnly ? MetadataAccept : undefined)) yield JSON.parse(line) as WatchEvent<T>;
+    for await (const line of transport.stream(path, signal, opts.metadataOnly ? MetadataAccept : undefined))
+      yield JSON.parse(line) as WatchEvent<T>;
   }
 
   return {
@@ -214,7 +238,13 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
           limit: opts.limit,
           continue: opts.continue,
         });
-      return send<ObjectList<T>>('GET', path, undefined, undefined, opts.metadataOnly ? MetadataListAccept : undefined);
+      return send<ObjectList<T>>(
+        'GET',
+        path,
+        undefined,
+        undefined,
+        opts.metadataOnly ? MetadataListAccept : undefined,
+      );
     },
     watch,
     create<T extends KubeObject>(kind: ResourceKind<T>, object: T) {

@@ -8,7 +8,12 @@
  * Adding a kind is one constant here (the product's own kinds are in `src/api/kinds.ts`;
  * the runtime names none of them).
  */
-import type { ConfigMap as ConfigMapObject, Deployment as DeploymentObject, Pod as PodObject, Service as ServiceObject } from './core-types.ts';
+import type {
+  ConfigMap as ConfigMapObject,
+  Deployment as DeploymentObject,
+  Pod as PodObject,
+  Service as ServiceObject,
+} from './core-types.ts';
 import type { KubeObject } from './object.ts';
 
 /** A kind of object `T`. */
@@ -32,7 +37,13 @@ export function apiVersionOf(kind: ResourceKind<KubeObject>): string {
 }
 
 /** A kind descriptor (namespaced unless told). */
-export function resourceKind<T extends KubeObject = KubeObject>(group: string, version: string, kind: string, plural: string, namespaced = true): ResourceKind<T> {
+export function resourceKind<T extends KubeObject = KubeObject>(
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  namespaced = true,
+): ResourceKind<T> {
   return { group, version, kind, plural, namespaced };
 }
 
@@ -45,15 +56,43 @@ export const Secret = resourceKind('', 'v1', 'Secret', 'secrets');
 export const ServiceAccount = resourceKind('', 'v1', 'ServiceAccount', 'serviceaccounts');
 export const Deployment = resourceKind<DeploymentObject>('apps', 'v1', 'Deployment', 'deployments');
 export const ReplicaSet = resourceKind('apps', 'v1', 'ReplicaSet', 'replicasets');
-export const HorizontalPodAutoscaler = resourceKind('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers');
+export const HorizontalPodAutoscaler = resourceKind(
+  'autoscaling',
+  'v2',
+  'HorizontalPodAutoscaler',
+  'horizontalpodautoscalers',
+);
 export const Lease = resourceKind('coordination.k8s.io', 'v1', 'Lease', 'leases');
 export const Event = resourceKind('events.k8s.io', 'v1', 'Event', 'events');
 export const Ingress = resourceKind('networking.k8s.io', 'v1', 'Ingress', 'ingresses');
-export const CustomResourceDefinition = resourceKind('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false);
-export const ClusterRole = resourceKind('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false);
-export const ClusterRoleBinding = resourceKind('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false);
+export const CustomResourceDefinition = resourceKind(
+  'apiextensions.k8s.io',
+  'v1',
+  'CustomResourceDefinition',
+  'customresourcedefinitions',
+  false,
+);
+export const ClusterRole = resourceKind(
+  'rbac.authorization.k8s.io',
+  'v1',
+  'ClusterRole',
+  'clusterroles',
+  false,
+);
+export const ClusterRoleBinding = resourceKind(
+  'rbac.authorization.k8s.io',
+  'v1',
+  'ClusterRoleBinding',
+  'clusterrolebindings',
+  false,
+);
 export const Role = resourceKind('rbac.authorization.k8s.io', 'v1', 'Role', 'roles');
 export const RoleBinding = resourceKind('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings');
 export const VirtualService = resourceKind('networking.istio.io', 'v1', 'VirtualService', 'virtualservices');
-export const DestinationRule = resourceKind('networking.istio.io', 'v1', 'DestinationRule', 'destinationrules');
+export const DestinationRule = resourceKind(
+  'networking.istio.io',
+  'v1',
+  'DestinationRule',
+  'destinationrules',
+);
 export const HTTPRoute = resourceKind('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes');

@@ -75,12 +75,19 @@ export function createTransport(kc: ResolvedKubeConfig, options: TransportOption
     // `/apis/g/v/namespaces/ns/plural/name/sub` -> plural; good enough for per-resource counts.
     const parts = path.split('?')[0]!.split('/').filter(Boolean);
     const nsIndex = parts.indexOf('namespaces');
-    const resource = nsIndex >= 0 && parts.length > nsIndex + 2 ? parts[nsIndex + 2] : parts[parts[0] === 'api' ? 2 : 3];
+    const resource =
+      nsIndex >= 0 && parts.length > nsIndex + 2 ? parts[nsIndex + 2] : parts[parts[0] === 'api' ? 2 : 3];
     const key = `${method} ${resource ?? path}`;
     counts[key] = (counts[key] ?? 0) + 1;
   }
 
-  async function send<T>(method: string, path: string, body?: unknown, contentType?: string, accept?: string): Promise<T> {
+  async function send<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+    accept?: string,
+  ): Promise<T> {
     count(method, path);
     await throttle(method, path);
     let response: Dispatcher.ResponseData;
@@ -101,7 +108,11 @@ export function createTransport(kc: ResolvedKubeConfig, options: TransportOption
       return (text ? JSON.parse(text) : undefined) as T;
     }
     const status = statusOf(text);
-    throw new KubeApiError(response.statusCode, status.message || `${method} ${path}: HTTP ${response.statusCode}`, status);
+    throw new KubeApiError(
+      response.statusCode,
+      status.message || `${method} ${path}: HTTP ${response.statusCode}`,
+      status,
+    );
   }
 
   async function* stream(path: string, signal?: AbortSignal, accept?: string): AsyncIterable<string> {
@@ -124,7 +135,11 @@ export function createTransport(kc: ResolvedKubeConfig, options: TransportOption
     }
     if (response.statusCode !== 200) {
       const status = statusOf(await response.body.text());
-      throw new KubeApiError(response.statusCode, status.message || `WATCH ${path}: HTTP ${response.statusCode}`, status);
+      throw new KubeApiError(
+        response.statusCode,
+        status.message || `WATCH ${path}: HTTP ${response.statusCode}`,
+        status,
+      );
     }
     let buffered = '';
     try {
@@ -140,7 +155,9 @@ export function createTransport(kc: ResolvedKubeConfig, options: TransportOption
       }
     } catch (cause) {
       if (signal?.aborted) return;
-      throw new KubeApiError(0, `WATCH ${path}: stream failed: ${(cause as Error).message}`, undefined, { cause });
+      throw new KubeApiError(0, `WATCH ${path}: stream failed: ${(cause as Error).message}`, undefined, {
+        cause,
+      });
     } finally {
       response.body.destroy();
     }

@@ -109,7 +109,11 @@ export interface TrafficProvider {
 }
 
 /** Reads one object; `undefined` when it does not exist. */
-export type ObjectReader = <T extends KubeObject>(kind: ResourceKind<T>, namespace: string, name: string) => Promise<T | undefined>;
+export type ObjectReader = <T extends KubeObject>(
+  kind: ResourceKind<T>,
+  namespace: string,
+  name: string,
+) => Promise<T | undefined>;
 
 /** Options every provider factory takes. */
 export interface TrafficProviderOptions {
@@ -140,13 +144,25 @@ export interface TrafficProviderOptions {
  * - `ReadBackMismatch`: the API server kept something other than what was written
  *   (a mutating webhook, another controller): retry later, and say so.
  */
-export type TrafficErrorKind = 'InvalidTarget' | 'NotFound' | 'NoRoutes' | 'UnsupportedRoute' | 'NameTaken' | 'Conflict' | 'ReadBackMismatch';
+export type TrafficErrorKind =
+  | 'InvalidTarget'
+  | 'NotFound'
+  | 'NoRoutes'
+  | 'UnsupportedRoute'
+  | 'NameTaken'
+  | 'Conflict'
+  | 'ReadBackMismatch';
 
 /** The one error type of the traffic layer; the message starts with the provider's name. */
 export class TrafficError extends Error {
   readonly kind: TrafficErrorKind;
   readonly provider: TrafficProviderName;
-  constructor(provider: TrafficProviderName, kind: TrafficErrorKind, message: string, options?: { cause?: unknown }) {
+  constructor(
+    provider: TrafficProviderName,
+    kind: TrafficErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${provider}: ${message}`, options);
     this.name = 'TrafficError';
     this.kind = kind;
@@ -162,7 +178,11 @@ export function isTrafficError(err: unknown, kind?: TrafficErrorKind): err is Tr
 /** Rejects weights that are not an integer percentage; every provider calls it first. */
 export function checkWeight(provider: TrafficProviderName, weight: number): void {
   if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
-    throw new TrafficError(provider, 'InvalidTarget', `weight must be an integer from 0 to 100, got ${weight}`);
+    throw new TrafficError(
+      provider,
+      'InvalidTarget',
+      `weight must be an integer from 0 to 100, got ${weight}`,
+    );
   }
 }
 

@@ -23,7 +23,6 @@ function webapp(spec: Partial<WebApp['spec']> = {}): WebApp {
 
 const inputs = { image: 'shop:1', replicas: 2 };
 
-
 /** The pod spec buildDeployment made (it always makes one). */
 function podSpecOf(deployment: Deployment): PodSpec {
   const spec = deployment.spec?.template?.spec;
@@ -40,13 +39,28 @@ function templateMetaOf(deployment: Deployment): NonNullable<PodTemplateSpec['me
 
 test('children are named after the WebApp and owned by it as controller', () => {
   const app = webapp();
-  assert.deepEqual(childNames(app), { deployment: 'shop', service: 'shop', configMap: 'shop-config', canary: 'shop' });
+  assert.deepEqual(childNames(app), {
+    deployment: 'shop',
+    service: 'shop',
+    configMap: 'shop-config',
+    canary: 'shop',
+  });
   for (const child of [buildConfigMap(app), buildDeployment(app, inputs), buildService(app)]) {
     assert.equal(child.metadata.namespace, 'prod');
     assert.deepEqual(child.metadata.ownerReferences, [
-      { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', name: 'shop', uid: 'uid-1', controller: true, blockOwnerDeletion: true },
+      {
+        apiVersion: 'apps.codedance.io/v1alpha1',
+        kind: 'WebApp',
+        name: 'shop',
+        uid: 'uid-1',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
     ]);
-    assert.deepEqual(child.metadata.labels, { 'app.kubernetes.io/name': 'shop', 'app.kubernetes.io/managed-by': 'codedance' });
+    assert.deepEqual(child.metadata.labels, {
+      'app.kubernetes.io/name': 'shop',
+      'app.kubernetes.io/managed-by': 'codedance',
+    });
   }
 });
 
@@ -57,7 +71,12 @@ test('a WebApp without a uid cannot own children', () => {
 });
 
 test('env goes into the ConfigMap and reaches the container through envFrom', () => {
-  const app = webapp({ env: [{ name: 'MODE', value: 'fast' }, { name: 'LEVEL', value: '3' }] });
+  const app = webapp({
+    env: [
+      { name: 'MODE', value: 'fast' },
+      { name: 'LEVEL', value: '3' },
+    ],
+  });
   assert.deepEqual(buildConfigMap(app).data, { MODE: 'fast', LEVEL: '3' });
   const container = podSpecOf(buildDeployment(app, inputs)).containers[0]!;
   assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'shop-config' } }]);
@@ -67,10 +86,25 @@ test('env goes into the ConfigMap and reaches the container through envFrom', ()
 test('the config hash changes with any key or value, not with the order of the env list', () => {
   const hashOf = (env: { name: string; value: string }[]) =>
     templateMetaOf(buildDeployment(webapp({ env }), inputs)).annotations![ConfigHashAnnotation];
-  const a = hashOf([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+  const a = hashOf([
+    { name: 'A', value: '1' },
+    { name: 'B', value: '2' },
+  ]);
   assert.match(a!, /^[0-9a-f]{64}$/);
-  assert.equal(hashOf([{ name: 'B', value: '2' }, { name: 'A', value: '1' }]), a);
-  assert.notEqual(hashOf([{ name: 'A', value: '1' }, { name: 'B', value: '3' }]), a);
+  assert.equal(
+    hashOf([
+      { name: 'B', value: '2' },
+      { name: 'A', value: '1' },
+    ]),
+    a,
+  );
+  assert.notEqual(
+    hashOf([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '3' },
+    ]),
+    a,
+  );
   assert.notEqual(hashOf([{ name: 'A', value: '1' }]), a);
   assert.equal(configHash({}), configHash({}));
 });
@@ -116,8 +150,14 @@ test('pods are hardened: non-root, read-only root with /tmp, no escalation, no c
 test('resources come from the spec and are left out when unset', () => {
   assert.equal(podSpecOf(buildDeployment(webapp(), inputs)).containers[0]!.resources, undefined);
   const resources = { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } };
-  assert.deepEqual(podSpecOf(buildDeployment(webapp({ resources }), inputs)).containers[0]!.resources, resources);
-  assert.equal(podSpecOf(buildDeployment(webapp({ resources: { requests: {} } }), inputs)).containers[0]!.resources, undefined);
+  assert.deepEqual(
+    podSpecOf(buildDeployment(webapp({ resources }), inputs)).containers[0]!.resources,
+    resources,
+  );
+  assert.equal(
+    podSpecOf(buildDeployment(webapp({ resources: { requests: {} } }), inputs)).containers[0]!.resources,
+    undefined,
+  );
 });
 
 test('the Service selects the pods and forwards port 80 to the named container port', () => {

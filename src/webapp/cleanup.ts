@@ -1,4 +1,3 @@
-
 import type { WebApp } from '../api/webapp.ts';
 import { Action } from '../runtime/action.ts';
 import type { KubeObject } from '../runtime/client.ts';

@@ -49,7 +49,11 @@ export function webappController(options: WebAppControllerOptions = {}): Control
     watches: [
       { kind: kinds.Deployment, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name) },
       { kind: kinds.Service, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name) },
-      { kind: kinds.ConfigMap, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')) },
+      {
+        kind: kinds.ConfigMap,
+        metadataOnly: true,
+        map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')),
+      },
       { kind: CanaryDeploymentKind, map: (obj) => uncontrolled(obj, obj.metadata.name) },
     ],
     concurrency: options.concurrency,
@@ -62,6 +66,10 @@ export function webappController(options: WebAppControllerOptions = {}): Control
  * the WebApp would give it). WebApp-controlled objects map through `owns` instead.
  */
 function uncontrolled(obj: KubeObject, webappName: string | undefined): ObjectKey[] {
-  if (!webappName || (obj.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.kind === 'WebApp')) return [];
+  if (
+    !webappName ||
+    (obj.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.kind === 'WebApp')
+  )
+    return [];
   return [{ namespace: obj.metadata.namespace, name: webappName }];
 }

@@ -76,7 +76,10 @@ export function installDashboardApi(admin: KubeClient): Promise<void> {
 /** Waits until the CRD `name` is Established, so the first request for its kind succeeds. */
 export async function crdEstablished(admin: KubeClient, name: string): Promise<void> {
   await waitFor(
-    async () => (await admin.get<Crd>(kinds.CustomResourceDefinition, undefined, name))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+    async () =>
+      (await admin.get<Crd>(kinds.CustomResourceDefinition, undefined, name))?.status?.conditions?.some(
+        (c) => c.type === 'Established' && c.status === 'True',
+      ),
     { timeoutMs: 30_000, describe: `CRD ${name} Established` },
   );
 }
@@ -103,7 +106,10 @@ async function applyCrds(admin: KubeClient, crds: Crd[], options: { replace: boo
           // Some API server versions estimate a messageExpression's cost over budget; the
           // rules themselves (and their static messages) are what releases depend on.
           if (!(err instanceof KubeApiError) || !err.message.includes('messageExpression')) {
-            throw new Error(`installing CRD ${name} failed (npm test installs every CRD; on a dev cluster apply deploy/crds and $CODEDANCE_HOME/crds): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+            throw new Error(
+              `installing CRD ${name} failed (npm test installs every CRD; on a dev cluster apply deploy/crds and $CODEDANCE_HOME/crds): ${err instanceof Error ? err.message : String(err)}`,
+              { cause: err },
+            );
           }
           await admin.apply(kinds.CustomResourceDefinition, withoutMessageExpressions(crd), { fieldManager });
         }
@@ -114,9 +120,15 @@ async function applyCrds(admin: KubeClient, crds: Crd[], options: { replace: boo
 }
 
 /** Applies the ClusterRoles among `manifests` and binds `role` to the controller identity. */
-async function bindClusterRoles(admin: KubeClient, manifests: object[], role: string, binding: string): Promise<void> {
+async function bindClusterRoles(
+  admin: KubeClient,
+  manifests: object[],
+  role: string,
+  binding: string,
+): Promise<void> {
   for (const obj of manifests) {
-    if (isKubeObject(obj) && obj.kind === 'ClusterRole') await admin.apply(kinds.ClusterRole, obj, { fieldManager });
+    if (isKubeObject(obj) && obj.kind === 'ClusterRole')
+      await admin.apply(kinds.ClusterRole, obj, { fieldManager });
   }
   const roleBinding = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -136,7 +148,8 @@ function withoutMessageExpressions<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v: unknown) => withoutMessageExpressions(v)) as T;
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) if (key !== 'messageExpression') out[key] = withoutMessageExpressions(v);
+  for (const [key, v] of Object.entries(value))
+    if (key !== 'messageExpression') out[key] = withoutMessageExpressions(v);
   return out as T;
 }
 
@@ -184,7 +197,10 @@ export interface ControllerOptions {
  * Prometheus), waits until its controllers started, and stops it (SIGTERM, drained;
  * SIGKILL after 15s) when the test ends.
  */
-export async function startController(t: NamespaceOwner, options: ControllerOptions): Promise<ControllerProcess> {
+export async function startController(
+  t: NamespaceOwner,
+  options: ControllerOptions,
+): Promise<ControllerProcess> {
   const cluster = await testCluster();
   const args = [
     join(repoRoot, 'src', 'main.ts'),
@@ -201,7 +217,10 @@ export async function startController(t: NamespaceOwner, options: ControllerOpti
   if (cluster.prometheusUrl) args.push('--prometheus-url', cluster.prometheusUrl);
   args.push(...(options.args ?? []));
   // process.execPath: the Node this test runs on (the project's, not the machine's).
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let buffered = '';
   const collect = (chunk: Buffer): void => {
@@ -237,12 +256,18 @@ export async function startController(t: NamespaceOwner, options: ControllerOpti
   const started = options.controllers.length;
   await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`controller exited with ${child.exitCode}: ${lines.slice(-5).join('\n')}`);
-      return lines.filter((l) => l.includes('"controller started"')).length >= started && (started > 0 || lines.some((l) => l.includes('"http listening"')));
+      if (child.exitCode !== null)
+        throw new Error(`controller exited with ${child.exitCode}: ${lines.slice(-5).join('\n')}`);
+      return (
+        lines.filter((l) => l.includes('"controller started"')).length >= started &&
+        (started > 0 || lines.some((l) => l.includes('"http listening"')))
+      );
     },
     { timeoutMs: 60_000, describe: 'the controller process to start its controllers' },
   ).catch((err: unknown) => {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- controller log ---\n${lines.slice(-20).join('\n')}`);
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}\n--- controller log ---\n${lines.slice(-20).join('\n')}`,
+    );
   });
   return controller;
 }

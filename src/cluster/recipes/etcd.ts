@@ -22,14 +22,22 @@ export function etcdBuild(): ComponentBuild {
       );
       await copyFile(source, join(ctx.workDir, 'main.go'));
       await rm(join(ctx.workDir, 'go.sum'), { force: true });
-      await runCommand(ctx.go.go, ['mod', 'tidy'], { cwd: ctx.workDir, env: ctx.go.env, logPath: ctx.logPath });
-      ctx.step('compiling');
-      await runCommand(ctx.go.go, ['build', '-v', ...goBuildFlags, '-ldflags', '-s -w', '-o', ctx.output, '.'], {
+      await runCommand(ctx.go.go, ['mod', 'tidy'], {
         cwd: ctx.workDir,
         env: ctx.go.env,
         logPath: ctx.logPath,
-        onLine: ctx.onLine,
       });
+      ctx.step('compiling');
+      await runCommand(
+        ctx.go.go,
+        ['build', '-v', ...goBuildFlags, '-ldflags', '-s -w', '-o', ctx.output, '.'],
+        {
+          cwd: ctx.workDir,
+          env: ctx.go.env,
+          logPath: ctx.logPath,
+          onLine: ctx.onLine,
+        },
+      );
     },
   };
 }

@@ -11,7 +11,12 @@ import { kubernetesMajorMinor, kubernetesVersion, stagingVersion } from '../vers
 import { goBuildFlags, goSourceDir, hash, type ComponentBuild } from './recipe.ts';
 
 /** The commands hyperkube answers to, each a symlink beside it. */
-export const hyperkubeCommands = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'] as const;
+export const hyperkubeCommands = [
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubectl',
+] as const;
 
 function hyperkubeLdflags(): string {
   const { major, minor } = kubernetesMajorMinor();
@@ -33,16 +38,24 @@ export function hyperkubeBuild(): ComponentBuild {
     binary: 'hyperkube',
     links: hyperkubeCommands,
     versionArgs: ['kubectl', 'version', '--client'],
-    fingerprint: async () => hash(kubernetesVersion, await readFile(source, 'utf8'), hyperkubeLdflags(), ...goBuildFlags),
+    fingerprint: async () =>
+      hash(kubernetesVersion, await readFile(source, 'utf8'), hyperkubeLdflags(), ...goBuildFlags),
     build: async (ctx) => {
       ctx.step(`resolving k8s.io/kubernetes@${kubernetesVersion} and its dependencies`);
-      const download = await runCommand(ctx.go.go, ['mod', 'download', '-json', `k8s.io/kubernetes@${kubernetesVersion}`], {
-        cwd: ctx.workDir,
-        env: ctx.go.env,
-        logPath: ctx.logPath,
-      });
+      const download = await runCommand(
+        ctx.go.go,
+        ['mod', 'download', '-json', `k8s.io/kubernetes@${kubernetesVersion}`],
+        {
+          cwd: ctx.workDir,
+          env: ctx.go.env,
+          logPath: ctx.logPath,
+        },
+      );
       const info = JSON.parse(download) as { GoMod?: string; Error?: string };
-      if (!info.GoMod) throw new Error(`go mod download k8s.io/kubernetes@${kubernetesVersion} gave no go.mod: ${info.Error ?? download}`);
+      if (!info.GoMod)
+        throw new Error(
+          `go mod download k8s.io/kubernetes@${kubernetesVersion} gave no go.mod: ${info.Error ?? download}`,
+        );
       const upstream = parseGoMod(await readFile(info.GoMod, 'utf8'));
       await writeFile(
         join(ctx.workDir, 'go.mod'),
@@ -55,14 +68,22 @@ export function hyperkubeBuild(): ComponentBuild {
       );
       await copyFile(source, join(ctx.workDir, 'main.go'));
       await rm(join(ctx.workDir, 'go.sum'), { force: true });
-      await runCommand(ctx.go.go, ['mod', 'tidy'], { cwd: ctx.workDir, env: ctx.go.env, logPath: ctx.logPath });
-      ctx.step('compiling (the first build takes a while: thousands of packages)');
-      await runCommand(ctx.go.go, ['build', '-v', ...goBuildFlags, '-ldflags', hyperkubeLdflags(), '-o', ctx.output, '.'], {
+      await runCommand(ctx.go.go, ['mod', 'tidy'], {
         cwd: ctx.workDir,
         env: ctx.go.env,
         logPath: ctx.logPath,
-        onLine: ctx.onLine,
       });
+      ctx.step('compiling (the first build takes a while: thousands of packages)');
+      await runCommand(
+        ctx.go.go,
+        ['build', '-v', ...goBuildFlags, '-ldflags', hyperkubeLdflags(), '-o', ctx.output, '.'],
+        {
+          cwd: ctx.workDir,
+          env: ctx.go.env,
+          logPath: ctx.logPath,
+          onLine: ctx.onLine,
+        },
+      );
     },
   };
 }

@@ -17,12 +17,16 @@ export function kwokBuild(): ComponentBuild {
       ctx.step(`compiling sigs.k8s.io/kwok/cmd/kwok@${kwokVersion}`);
       const gobin = join(ctx.workDir, 'gobin');
       await mkdir(gobin, { recursive: true });
-      await runCommand(ctx.go.go, ['install', '-v', ...goBuildFlags, '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@${kwokVersion}`], {
-        cwd: ctx.workDir,
-        env: { ...ctx.go.env, GOBIN: gobin },
-        logPath: ctx.logPath,
-        onLine: ctx.onLine,
-      });
+      await runCommand(
+        ctx.go.go,
+        ['install', '-v', ...goBuildFlags, '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@${kwokVersion}`],
+        {
+          cwd: ctx.workDir,
+          env: { ...ctx.go.env, GOBIN: gobin },
+          logPath: ctx.logPath,
+          onLine: ctx.onLine,
+        },
+      );
       await rename(join(gobin, 'kwok'), ctx.output);
     },
   };

@@ -33,12 +33,23 @@ export function prometheusBuild(): ComponentBuild {
     versionArgs: ['--version'],
     fingerprint: async () => hash(prometheusVersion, prometheusTags, prometheusLdflags(), ...goBuildFlags),
     build: async (ctx) => {
-      ctx.step(`compiling github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion} (Prometheus ${prometheusRelease()})`);
+      ctx.step(
+        `compiling github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion} (Prometheus ${prometheusRelease()})`,
+      );
       const gobin = join(ctx.workDir, 'gobin');
       await mkdir(gobin, { recursive: true });
       await runCommand(
         ctx.go.go,
-        ['install', '-v', ...goBuildFlags, '-tags', prometheusTags, '-ldflags', prometheusLdflags(), `github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion}`],
+        [
+          'install',
+          '-v',
+          ...goBuildFlags,
+          '-tags',
+          prometheusTags,
+          '-ldflags',
+          prometheusLdflags(),
+          `github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion}`,
+        ],
         { cwd: ctx.workDir, env: { ...ctx.go.env, GOBIN: gobin }, logPath: ctx.logPath, onLine: ctx.onLine },
       );
       await rename(join(gobin, 'prometheus'), ctx.output);

@@ -58,7 +58,8 @@ export function testMetricSource(fixture: MetricSourceFixture): void {
       const source = metricSource(fixture.name, { address: await fixture.address() });
       try {
         errorOf(await source.query('sum(up) by ('), 'bad-query', 'syntax error');
-        const two = 'label_replace(vector(1), "n", "a", "", "") or label_replace(vector(2), "n", "b", "", "")';
+        const two =
+          'label_replace(vector(1), "n", "a", "", "") or label_replace(vector(2), "n", "b", "", "")';
         errorOf(await source.query(two), 'bad-query', 'two samples');
       } finally {
         await source.close();
@@ -75,10 +76,15 @@ export function testMetricSource(fixture: MetricSourceFixture): void {
       errorOf(await nobody.query('vector(1)'), 'unreachable', 'closed port');
       await nobody.close();
 
-      const page = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<html>not here</html>'));
+      const page = createServer((_req, res) =>
+        res.writeHead(404, { 'content-type': 'text/html' }).end('<html>not here</html>'),
+      );
       await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
       try {
-        const wrong = metricSource(fixture.name, { address: `http://127.0.0.1:${(page.address() as AddressInfo).port}`, timeoutMs: 2000 });
+        const wrong = metricSource(fixture.name, {
+          address: `http://127.0.0.1:${(page.address() as AddressInfo).port}`,
+          timeoutMs: 2000,
+        });
         errorOf(await wrong.query('vector(1)'), 'http', 'not the API');
         await wrong.close();
       } finally {

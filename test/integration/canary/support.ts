@@ -8,9 +8,14 @@
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
-import type { Deployment, } from '../../../src/canary/workloads.ts';
+import type { Deployment } from '../../../src/canary/workloads.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
-import { ensureTrafficCrds, installApi, startController, type ControllerProcess } from '../../support/controller.ts';
+import {
+  ensureTrafficCrds,
+  installApi,
+  startController,
+  type ControllerProcess,
+} from '../../support/controller.ts';
 import { startSimulator, type Simulator } from '../../../src/sim/simulator.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
@@ -22,7 +27,10 @@ export { keepLog, killHard, type ControllerProcess } from '../../support/control
 let installed: Promise<void> | undefined;
 
 /** The cluster with everything a release needs, a fresh namespace, and a running controller. */
-export async function releaseEnv(t: NamespaceOwner, options: { controller?: boolean; /** Extra controller flags. */ args?: string[] } = {}): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
+export async function releaseEnv(
+  t: NamespaceOwner,
+  options: { controller?: boolean /** Extra controller flags. */; args?: string[] } = {},
+): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
   // A test waits on API requests and child processes; should all of those hang without
   // a handle (seen under heavy load), node:test would drop the test silently ("event loop
   // has already resolved"). A live timer keeps the loop, so the test fails on its own
@@ -40,14 +48,31 @@ export async function releaseEnv(t: NamespaceOwner, options: { controller?: bool
   // releases' finalizers: drop them so the namespace can go.
   t.after(async () => {
     const list = await admin.list(CanaryDeploymentKind, { namespace: ns });
-    await Promise.all(list.items.map((cd) => admin.patch(CanaryDeploymentKind, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
+    await Promise.all(
+      list.items.map((cd) =>
+        admin
+          .patch(
+            CanaryDeploymentKind,
+            ns,
+            cd.metadata.name ?? '',
+            { metadata: { finalizers: null } },
+            'merge',
+          )
+          .catch(() => undefined),
+      ),
+    );
   });
-  const controller = options.controller === false ? undefined : await startCanaryController(t, ns, options.args);
+  const controller =
+    options.controller === false ? undefined : await startCanaryController(t, ns, options.args);
   return { admin, ns, controller };
 }
 
 /** Starts a controller for `ns` running the canary controller only (with extra flags `args`). */
-export function startCanaryController(t: NamespaceOwner, ns: string, args: string[] = []): Promise<ControllerProcess> {
+export function startCanaryController(
+  t: NamespaceOwner,
+  ns: string,
+  args: string[] = [],
+): Promise<ControllerProcess> {
   return startController(t, { namespaces: [ns], controllers: ['canary'], args });
 }
 
@@ -63,7 +88,12 @@ export interface AppOptions {
 }
 
 /** The user's app: Deployment `name` (container `app`) and Service `name` selecting `app: name`. */
-export async function createApp(admin: KubeClient, ns: string, name: string, options: AppOptions = {}): Promise<void> {
+export async function createApp(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  options: AppOptions = {},
+): Promise<void> {
   const labels = { app: name, ...options.labels };
   await admin.create(kinds.Deployment, {
     metadata: { name, namespace: ns },
@@ -71,7 +101,14 @@ export async function createApp(admin: KubeClient, ns: string, name: string, opt
       replicas: options.replicas ?? 4,
       ...(options.minReadySeconds ? { minReadySeconds: options.minReadySeconds } : {}),
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: options.image ?? `${name}:v1`, ports: [{ containerPort: 8080 }] }] } },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            { name: 'app', image: options.image ?? `${name}:v1`, ports: [{ containerPort: 8080 }] },
+          ],
+        },
+      },
     },
   });
   if (options.service !== false) {
@@ -80,7 +117,10 @@ export async function createApp(admin: KubeClient, ns: string, name: string, opt
       spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
     });
   }
-  await waitFor(async () => rolledOut(await admin.get(kinds.Deployment, ns, name)), { describe: `Deployment ${name} available`, timeoutMs: 60_000 });
+  await waitFor(async () => rolledOut(await admin.get(kinds.Deployment, ns, name)), {
+    describe: `Deployment ${name} available`,
+    timeoutMs: 60_000,
+  });
 }
 
 /** True when the Deployment is fully rolled out and available. */
@@ -88,24 +128,49 @@ export function rolledOut(d: Deployment | undefined): boolean {
   if (!d) return false;
   const want = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  return (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.availableReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) <= want
+  );
 }
 
 /** Creates a CanaryDeployment. */
-export async function createRelease(admin: KubeClient, ns: string, name: string, spec: CanaryDeploymentSpec, annotations?: Record<string, string>): Promise<CanaryDeployment> {
-  return admin.create(CanaryDeploymentKind, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
+export async function createRelease(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  spec: CanaryDeploymentSpec,
+  annotations?: Record<string, string>,
+): Promise<CanaryDeployment> {
+  return admin.create(CanaryDeploymentKind, {
+    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
+    spec,
+  });
 }
 
-export function getRelease(admin: KubeClient, ns: string, name: string): Promise<CanaryDeployment | undefined> {
+export function getRelease(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+): Promise<CanaryDeployment | undefined> {
   return admin.get(CanaryDeploymentKind, ns, name);
 }
 
 /** Waits for `phase` (failing early on Failed when waiting for something else). */
-export async function waitPhase(admin: KubeClient, ns: string, name: string, phase: string, timeoutMs = 60_000): Promise<CanaryDeployment> {
+export async function waitPhase(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  phase: string,
+  timeoutMs = 60_000,
+): Promise<CanaryDeployment> {
   return waitFor(
     async () => {
       const cd = await getRelease(admin, ns, name);
-      if (cd?.status?.phase === 'Failed' && phase !== 'Failed') throw new Error(`release Failed: ${cd.status.reason}: ${cd.status.message}`);
+      if (cd?.status?.phase === 'Failed' && phase !== 'Failed')
+        throw new Error(`release Failed: ${cd.status.reason}: ${cd.status.message}`);
       return cd?.status?.phase === phase ? cd : undefined;
     },
     { describe: `${ns}/${name} ${phase}`, timeoutMs, intervalMs: 100 },
@@ -137,15 +202,31 @@ export function sampleSteps<T>(
   name: string,
   read: () => Promise<T>,
   intervalMs = 150,
-): { stop: () => Promise<{ step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T; at: number }[]> } {
-  const samples: { step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T; at: number }[] = [];
+): {
+  stop: () => Promise<
+    { step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T; at: number }[]
+  >;
+} {
+  const samples: {
+    step: number | undefined;
+    phase: string | undefined;
+    weight: number | undefined;
+    seen: T;
+    at: number;
+  }[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const cd = await getRelease(admin, ns, name);
       const seen = await read();
       const s = cd?.status;
-      samples.push({ step: s?.currentStepIndex, phase: s?.phase, weight: s?.currentWeight, seen, at: Date.now() });
+      samples.push({
+        step: s?.currentStepIndex,
+        phase: s?.phase,
+        weight: s?.currentWeight,
+        seen,
+        at: Date.now(),
+      });
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   })();
@@ -171,7 +252,13 @@ export async function createVirtualService(admin: KubeClient, ns: string, name: 
 /** The traffic simulator for `ns` at `rps`, scraped by the test cluster's Prometheus, stopped when the test ends. */
 export async function startScrapedSimulator(t: NamespaceOwner, ns: string, rps: number): Promise<Simulator> {
   const cluster = await testCluster();
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
+  const sim = await startSimulator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    namespaces: [ns],
+    rps,
+    tickMs: 500,
+    scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` },
+  });
   t.after(() => sim.stop());
   return sim;
 }

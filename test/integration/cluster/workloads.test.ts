@@ -5,12 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Deployment, Pod } from '../../../src/runtime/kinds.ts';
-import type { ContainerStatus, Deployment as DeploymentObject, Pod as PodObject } from '../../../src/runtime/core-types.ts';
+import type {
+  ContainerStatus,
+  Deployment as DeploymentObject,
+  Pod as PodObject,
+} from '../../../src/runtime/core-types.ts';
 import { crashLabel } from '../../../src/cluster/kwok-stages.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 
-
-function deployment(namespace: string, name: string, replicas: number, labels: Record<string, string> = {}): DeploymentObject {
+function deployment(
+  namespace: string,
+  name: string,
+  replicas: number,
+  labels: Record<string, string> = {},
+): DeploymentObject {
   return {
     metadata: { name, namespace },
     spec: {
@@ -24,7 +32,8 @@ function deployment(namespace: string, name: string, replicas: number, labels: R
   } as DeploymentObject;
 }
 
-const isReady = (pod: PodObject): boolean => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+const isReady = (pod: PodObject): boolean =>
+  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 test('a Deployment gets Running and Ready pods', async (t) => {
   const { admin } = await testCluster();
@@ -43,9 +52,12 @@ test('a Deployment gets Running and Ready pods', async (t) => {
     assert.ok(pod.status?.podIP, 'has a (fictional) pod IP');
     assert.equal(pod.status?.containerStatuses?.[0]?.ready, true);
   }
-  await waitFor(async () => (await admin.get(Deployment, namespace, 'web'))?.status?.availableReplicas === 3, {
-    describe: 'Deployment available',
-  });
+  await waitFor(
+    async () => (await admin.get(Deployment, namespace, 'web'))?.status?.availableReplicas === 3,
+    {
+      describe: 'Deployment available',
+    },
+  );
 });
 
 test(`the ${crashLabel} label makes containers crash-loop with a growing restartCount`, async (t) => {
@@ -61,10 +73,13 @@ test(`the ${crashLabel} label makes containers crash-loop with a growing restart
     assert.equal(status.ready, false);
     return status;
   };
-  const first = await waitFor(async () => {
-    const status = await crashing();
-    return status && (status.restartCount ?? 0) >= 1 ? status : undefined;
-  }, { describe: 'CrashLoopBackOff with restartCount >= 1' });
+  const first = await waitFor(
+    async () => {
+      const status = await crashing();
+      return status && (status.restartCount ?? 0) >= 1 ? status : undefined;
+    },
+    { describe: 'CrashLoopBackOff with restartCount >= 1' },
+  );
   await waitFor(async () => ((await crashing())?.restartCount ?? 0) > (first.restartCount ?? 0), {
     describe: `restartCount growing past ${first.restartCount}`,
   });

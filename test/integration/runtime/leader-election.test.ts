@@ -16,7 +16,14 @@ const cluster = await testCluster();
 
 /** `src/main.ts` with no controllers (the election is what is tested), elected on lease `le-test`, as admin. */
 function elect(t: NamespaceOwner, ns: string): Promise<ControllerProcess> {
-  return startController(t, { namespaces: [ns], controllers: [], leaderElect: true, args: ['--lease-name', 'le-test'], kubeconfig: cluster.kubeconfigPath, waitStarted: false });
+  return startController(t, {
+    namespaces: [ns],
+    controllers: [],
+    leaderElect: true,
+    args: ['--lease-name', 'le-test'],
+    kubeconfig: cluster.kubeconfigPath,
+    waitStarted: false,
+  });
 }
 
 const port = (p: ControllerProcess): unknown => p.logged('port', 'http listening');
@@ -27,7 +34,9 @@ function said(p: ControllerProcess, msg: string): boolean {
   return p.lines.some((l) => l.includes(`"msg":"${msg}"`));
 }
 
-test('leader election: kill -9 the leader and the standby takes over; SIGTERM hands over at once', { timeout: 180_000 }, async (t) => {
+test('leader election: kill -9 the leader and the standby takes over; SIGTERM hands over at once', {
+  timeout: 180_000,
+}, async (t) => {
   const ns = await testNamespace(t);
   const holder = async (): Promise<string | undefined> =>
     (await cluster.admin.get<LeaseObject>(Lease, ns, 'le-test'))?.spec?.holderIdentity ?? undefined;
@@ -46,9 +55,15 @@ test('leader election: kill -9 the leader and the standby takes over; SIGTERM ha
 
   const killedAt = Date.now();
   a.child.kill('SIGKILL');
-  await waitFor(async () => (await holder()) === identity(b), { timeoutMs: 40_000, intervalMs: 100, describe: 'b holding the lease' });
+  await waitFor(async () => (await holder()) === identity(b), {
+    timeoutMs: 40_000,
+    intervalMs: 100,
+    describe: 'b holding the lease',
+  });
   const takeoverMs = Date.now() - killedAt;
-  console.log(`leader takeover after kill -9: ${(takeoverMs / 1000).toFixed(1)}s (lease duration 15s, retry period 2s)`);
+  console.log(
+    `leader takeover after kill -9: ${(takeoverMs / 1000).toFixed(1)}s (lease duration 15s, retry period 2s)`,
+  );
   assert.ok(takeoverMs >= 10_000, 'not before the lease could have expired');
 
   const c = await elect(t, ns);
@@ -57,7 +72,11 @@ test('leader election: kill -9 the leader and the standby takes over; SIGTERM ha
   b.child.kill('SIGTERM');
   assert.equal(await b.exited, 0, 'a clean shutdown exits 0');
   assert.ok(said(b, 'lease released'));
-  await waitFor(async () => (await holder()) === identity(c), { timeoutMs: 20_000, intervalMs: 100, describe: 'c holding the lease' });
+  await waitFor(async () => (await holder()) === identity(c), {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    describe: 'c holding the lease',
+  });
   const handoffMs = Date.now() - termAt;
   console.log(`leader handoff after SIGTERM: ${(handoffMs / 1000).toFixed(1)}s`);
   assert.ok(handoffMs < 10_000, 'a released lease is taken without waiting for it to expire');

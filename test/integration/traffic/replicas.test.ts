@@ -29,7 +29,8 @@ testTrafficProvider({
     await client.create(DeploymentKind, deployment(namespace, 'myapp', 'stable', total));
     await client.create(DeploymentKind, deployment(namespace, 'myapp-canary', 'canary', 0));
     const target = conformanceTarget(ctx, { provider: 'Replicas' }, total);
-    const replicas = async (name: string) => (await mustGet<Deployment>(client, DeploymentKind, namespace, name)).spec?.replicas ?? 1;
+    const replicas = async (name: string) =>
+      (await mustGet<Deployment>(client, DeploymentKind, namespace, name)).spec?.replicas ?? 1;
     // 10% of 4 pods is 1 pod, 25%; the others fall on whole pods.
     const effective: Record<number, number> = { 0: 0, 10: 25, 30: 25, 50: 50, 100: 100 };
     return {
@@ -42,7 +43,9 @@ testTrafficProvider({
         return Math.round((canary * 100) / (stable + canary));
       },
       async foreign() {
-        const templates = await Promise.all(['myapp', 'myapp-canary'].map((n) => mustGet<Deployment>(client, DeploymentKind, namespace, n)));
+        const templates = await Promise.all(
+          ['myapp', 'myapp-canary'].map((n) => mustGet<Deployment>(client, DeploymentKind, namespace, n)),
+        );
         return templates.map((d) => ({ selector: d.spec?.selector, template: d.spec?.template }));
       },
       async original() {
@@ -50,7 +53,8 @@ testTrafficProvider({
       },
       async versions() {
         // generation, not resourceVersion: the deployment controller keeps writing status.
-        const generation = async (name: string) => String((await mustGet<Deployment>(client, DeploymentKind, namespace, name)).metadata.generation);
+        const generation = async (name: string) =>
+          String((await mustGet<Deployment>(client, DeploymentKind, namespace, name)).metadata.generation);
         return { stable: await generation('myapp'), canary: await generation('myapp-canary') };
       },
       missingTarget: () => ({ ...target, stableDeployment: 'absent', canaryDeployment: 'absent-canary' }),
