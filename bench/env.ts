@@ -160,6 +160,8 @@ export async function startControllerProcess(
 ): Promise<ControllerProcess> {
   const args = [
     ...(options.nodeArgs ?? []),
+    // For a profile of any benchmark's controller, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+    ...(process.env['CODEDANCE_BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
     // The shipped entry (the image runs `codedance controller`): it turns Node's compile cache on.
     join(repo, 'src', 'cli', 'main.ts'),
     'controller',

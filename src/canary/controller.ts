@@ -26,7 +26,7 @@ import { controller, type Controller, type ObjectKey, type Reconciler } from '..
 import type { Store } from '../runtime/store.ts';
 import type { Registry } from 'prom-client';
 import { registerReleaseMetrics } from './release-metrics.ts';
-import { Deployment, Pod, Service } from '../runtime/kinds.ts';
+import { Deployment, HorizontalPodAutoscaler, Pod, Service } from '../runtime/kinds.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { createCanaryReconciler, type CanaryReconcilerOptions } from './reconcile.ts';
@@ -97,6 +97,10 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
       { kind: Deployment, names: deploymentsNamedBy },
       { kind: Service, names: servicesNamedBy },
     ],
+    // Which namespaces hold autoscalers at all (names only): a release of the Replicas
+    // provider lists a namespace's autoscalers before it starts only where there are some,
+    // so the common case starts without that round trip.
+    caches: [{ kind: HorizontalPodAutoscaler, metadataOnly: true }],
     watches: [
       {
         kind: Pod,

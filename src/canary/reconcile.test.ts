@@ -19,7 +19,13 @@ import { createFakeClient, type FakeClient } from '../runtime/testing/fake-clien
 import { createCanaryReconciler, type ReportingNotifier } from './reconcile.ts';
 
 const ns = 'shop';
-const cached: kinds.ResourceKind[] = [kinds.Deployment, kinds.Service, kinds.Pod, CanaryDeploymentKind];
+const cached: kinds.ResourceKind[] = [
+  kinds.Deployment,
+  kinds.Service,
+  kinds.Pod,
+  kinds.HorizontalPodAutoscaler,
+  CanaryDeploymentKind,
+];
 
 /** A context whose caches hold what the fake cluster holds right now. */
 function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext {

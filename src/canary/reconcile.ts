@@ -584,8 +584,15 @@ interface HorizontalPodAutoscaler extends KubeObject {
   spec?: { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } };
 }
 
-/** The name of an autoscaler scaling the release's target Deployment, if any (one list request). */
+/**
+ * The name of an autoscaler scaling the release's target Deployment, if any: one list
+ * request, sent only when the metadata cache shows autoscalers in the namespace.
+ */
 async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promise<string | undefined> {
+  const known = ctx
+    .cache(HorizontalPodAutoscalerKind, { metadataOnly: true })
+    .list(cd.metadata.namespace ?? '');
+  if (known.length === 0) return undefined;
   const list = await ctx.client.list<HorizontalPodAutoscaler>(HorizontalPodAutoscalerKind, {
     namespace: cd.metadata.namespace ?? '',
   });

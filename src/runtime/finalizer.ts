@@ -11,6 +11,10 @@
  *   resourceVersion), so a concurrent change makes them fail (and retry) instead of
  *   overwriting someone else's finalizer.
  * Assumption: `cleanup` is idempotent; it may run again if removing the finalizer fails.
+ *
+ * `ready` (optional) is awaited before `handle` runs: reads the handler needs (the
+ * manager's reference fetches) go out together with the finalizer's write, so a new
+ * object's first reconcile waits for one round trip, not two.
  */
 import type { KubeClient, KubeObject } from './client.ts';
 import type { ResourceKind } from './kinds.ts';
@@ -49,6 +53,7 @@ export async function finalizer<T extends KubeObject>(
   name: string,
   object: T,
   handle: (event: FinalizerEvent<T>) => Promise<Action | void>,
+  ready: Promise<unknown> = Promise.resolve(),
 ): Promise<Action> {
   const finalizers = object.metadata.finalizers ?? [];
   const index = finalizers.indexOf(name);
@@ -59,6 +64,7 @@ export async function finalizer<T extends KubeObject>(
     // Not ours to hold (never added, or already removed): nothing to clean up.
     if (index < 0) return Action.awaitChange();
     let action: Action | void;
+    await ready;
     try {
       action = await handle({ kind: 'cleanup', object });
     } catch (err) {
@@ -101,5 +107,6 @@ export async function finalizer<T extends KubeObject>(
       throw new FinalizerError('AddFinalizer', `add finalizer ${name} to ${where}`, err);
     }
   }
+  await ready;
   return (await handle({ kind: 'apply', object: current })) ?? Action.awaitChange();
 }
