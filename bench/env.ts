@@ -174,7 +174,7 @@ export async function startControllerProcess(
     '--http-port',
     '0',
     '--log-level',
-    'info',
+    process.env['CODEDANCE_BENCH_LOG_LEVEL'] ?? 'info',
     ...(options.prometheusUrl ? ['--prometheus-url', options.prometheusUrl] : []),
   ];
   const logFile = join(env.logDir, `${options.name}.log`);

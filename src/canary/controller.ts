@@ -85,7 +85,9 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
     name: CanaryControllerName,
     kind: CanaryDeploymentKind,
     reconcile,
-    finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup },
+    // A new release creates its canary while the finalizer is being added (the canary is
+    // owner-referenced); every other write waits for it (effects.ts, reconcile.ts).
+    finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup, ownedWritesFirst: true },
     errorPolicy: reconciler.errorPolicy,
     // What it made, by label: their changes reconcile the release, and teardown finds them by owner.
     owns: [

@@ -44,6 +44,7 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
     now: () => new Date('2026-01-01T00:00:00Z'),
     controller: 'canary',
     enqueue: () => undefined,
+    finalizerStored: () => Promise.resolve(undefined),
   };
 }
 
@@ -192,4 +193,36 @@ test('deleting a release mid-way: traffic back and canary removed first, then do
     events.map((e) => e.reason),
     ['Deleted'],
   );
+});
+
+test('a first reconcile while the finalizer is being added: only the canary is written before it is stored', async () => {
+  const { client, release, notify } = await setup();
+  const reconciler = createCanaryReconciler({ notify });
+  let store = (): void => undefined;
+  const finalizerWrite = new Promise<void>((resolve) => (store = resolve));
+  const ctx: ReconcileContext = {
+    ...contextFor(client, []),
+    finalizerStored: async () => {
+      await finalizerWrite;
+      return {
+        ...release(),
+        metadata: { ...release().metadata, finalizers: ['deploy.codedance.io/cleanup'] },
+      };
+    },
+  };
+  const before = client.writes.length;
+  const running = reconciler.reconcile(release(), ctx);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(
+    client.writes.slice(before),
+    ['CREATE Deployment shop/web-canary'],
+    'the canary (owner-referenced) only',
+  );
+  store();
+  await running;
+  assert.ok(
+    client.writes.some((w) => w.startsWith('PATCH Deployment shop/web')),
+    client.writes.join(', '),
+  );
+  assert.equal(release().status?.phase, 'Progressing');
 });

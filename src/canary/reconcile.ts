@@ -366,9 +366,22 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
       status,
     };
-    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current: cd });
-    if (stored !== cd)
-      written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
+    // A first reconcile runs while the finalizer is added (controller.ts): the status goes
+    // on top of that write, and the memo must name the version it replaces.
+    const added = await ctx.finalizerStored();
+    const current: CanaryDeployment = added
+      ? {
+          ...cd,
+          metadata: {
+            ...cd.metadata,
+            resourceVersion: added.metadata.resourceVersion,
+            finalizers: added.metadata.finalizers,
+          },
+        }
+      : cd;
+    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current });
+    if (stored !== current)
+      written.set(cd.metadata.uid ?? '', { replaced: current.metadata.resourceVersion, object: stored });
   }
 
   async function cleanup(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void> {

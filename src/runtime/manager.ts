@@ -339,7 +339,9 @@ export function createManager(options: ManagerOptions): Manager {
       now: () => new Date(clock.now()),
       controller: c.name,
       enqueue: (target) => rc.queue?.add(keyOf(target.namespace, target.name)),
+      finalizerStored: () => finalizerStored,
     };
+    let finalizerStored: Promise<KubeObject | undefined> = Promise.resolve(undefined);
     // Read-your-references: what the primary names is fetched as of the watch before it
     // runs; the fetches go out beside the finalizer's write (the reconcile waits for both).
     const referencesRead = Promise.all(namedBy(c, obj).map(({ ref, keys }) => ref.settle(keys)));
@@ -354,9 +356,12 @@ export function createManager(options: ManagerOptions): Manager {
             c.kind,
             fin.name,
             obj,
-            (event) =>
-              event.kind === 'apply' ? c.reconcile(event.object, ctx) : fin.cleanup(event.object, ctx),
-            referencesRead,
+            (event) => {
+              if (event.kind === 'cleanup') return fin.cleanup(event.object, ctx);
+              finalizerStored = event.stored;
+              return c.reconcile(event.object, ctx);
+            },
+            { ready: referencesRead, ownedWritesFirst: fin.ownedWritesFirst ?? false },
           )
         : await referencesRead.then(() => c.reconcile(obj, ctx));
       outcome = outcomeOf(action);
