@@ -29,7 +29,12 @@ import { registerReleaseMetrics } from './release-metrics.ts';
 import { Deployment, HorizontalPodAutoscaler, Pod, Service } from '../runtime/kinds.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
-import { createCanaryReconciler, type CanaryReconcilerOptions } from './reconcile.ts';
+import {
+  CanaryPodsIndex,
+  canaryPodsIndexValues,
+  createCanaryReconciler,
+  type CanaryReconcilerOptions,
+} from './reconcile.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 import { canaryDeploymentName, canaryServiceName } from './workloads.ts';
 
@@ -113,6 +118,8 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
         },
       },
     ],
+    // A release finds its canary pods by key, not by scanning its namespace's.
+    indexes: [{ kind: Pod, name: CanaryPodsIndex, values: canaryPodsIndexValues }],
     concurrency: options.concurrency ?? 16,
   });
 }

@@ -16,7 +16,12 @@ import * as kinds from '../runtime/kinds.ts';
 import { silentLogger } from '../runtime/logging.ts';
 import { createStore, type Store } from '../runtime/store.ts';
 import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
-import { createCanaryReconciler, type ReportingNotifier } from './reconcile.ts';
+import {
+  CanaryPodsIndex,
+  canaryPodsIndexValues,
+  createCanaryReconciler,
+  type ReportingNotifier,
+} from './reconcile.ts';
 
 const ns = 'shop';
 const cached: kinds.ResourceKind[] = [
@@ -31,7 +36,9 @@ const cached: kinds.ResourceKind[] = [
 function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext {
   const stores = new Map<string, Store<KubeObject>>();
   for (const kind of cached) {
-    const { store, writer } = createStore<KubeObject>();
+    const { store, writer } = createStore<KubeObject>(
+      kind === kinds.Pod ? { indexes: { [CanaryPodsIndex]: canaryPodsIndexValues } } : {},
+    );
     writer.replace(client.objects(kind));
     stores.set(kind.kind, store);
   }

@@ -544,18 +544,21 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       service: ctx
         .cache(ServiceKind, { referenced: true })
         .get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
-      pods: ctx
-        .cache(PodKind)
-        .list(ns)
-        .filter(
-          (p) =>
-            p.metadata.labels?.[OwnerLabel] === cd.metadata.name &&
-            p.metadata.labels?.[RoleLabel] === 'canary',
-        ),
+      pods: ctx.cache(PodKind).byIndex(CanaryPodsIndex, `${ns}/${cd.metadata.name ?? ''}`),
     };
   }
 
   return { reconcile, cleanup, errorPolicy };
+}
+
+/** The index of the canary pod cache by release (`namespace/name`). */
+export const CanaryPodsIndex = 'release';
+
+/** {@link CanaryPodsIndex}: a canary pod (role label `canary`) under the release its owner label names. */
+export function canaryPodsIndexValues(pod: KubeObject): string[] {
+  const release = pod.metadata.labels?.[OwnerLabel];
+  if (!release || pod.metadata.labels?.[RoleLabel] !== 'canary') return [];
+  return [`${pod.metadata.namespace ?? ''}/${release}`];
 }
 
 /** True when this reconcile may start a release (so an autoscaler would be in its way). */
