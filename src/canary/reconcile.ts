@@ -366,9 +366,22 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
       status,
     };
-    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current: cd });
-    if (stored !== cd)
-      written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
+    // A first reconcile runs while the finalizer is added (controller.ts): the status goes
+    // on top of that write, and the memo must name the version it replaces.
+    const added = await ctx.finalizerStored();
+    const current: CanaryDeployment = added
+      ? {
+          ...cd,
+          metadata: {
+            ...cd.metadata,
+            resourceVersion: added.metadata.resourceVersion,
+            finalizers: added.metadata.finalizers,
+          },
+        }
+      : cd;
+    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current });
+    if (stored !== current)
+      written.set(cd.metadata.uid ?? '', { replaced: current.metadata.resourceVersion, object: stored });
   }
 
   async function cleanup(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void> {
@@ -531,18 +544,21 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       service: ctx
         .cache(ServiceKind, { referenced: true })
         .get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
-      pods: ctx
-        .cache(PodKind)
-        .list(ns)
-        .filter(
-          (p) =>
-            p.metadata.labels?.[OwnerLabel] === cd.metadata.name &&
-            p.metadata.labels?.[RoleLabel] === 'canary',
-        ),
+      pods: ctx.cache(PodKind).byIndex(CanaryPodsIndex, `${ns}/${cd.metadata.name ?? ''}`),
     };
   }
 
   return { reconcile, cleanup, errorPolicy };
+}
+
+/** The index of the canary pod cache by release (`namespace/name`). */
+export const CanaryPodsIndex = 'release';
+
+/** {@link CanaryPodsIndex}: a canary pod (role label `canary`) under the release its owner label names. */
+export function canaryPodsIndexValues(pod: KubeObject): string[] {
+  const release = pod.metadata.labels?.[OwnerLabel];
+  if (!release || pod.metadata.labels?.[RoleLabel] !== 'canary') return [];
+  return [`${pod.metadata.namespace ?? ''}/${release}`];
 }
 
 /** True when this reconcile may start a release (so an autoscaler would be in its way). */
@@ -584,8 +600,15 @@ interface HorizontalPodAutoscaler extends KubeObject {
   spec?: { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } };
 }
 
-/** The name of an autoscaler scaling the release's target Deployment, if any (one list request). */
+/**
+ * The name of an autoscaler scaling the release's target Deployment, if any: one list
+ * request, sent only when the metadata cache shows autoscalers in the namespace.
+ */
 async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promise<string | undefined> {
+  const known = ctx
+    .cache(HorizontalPodAutoscalerKind, { metadataOnly: true })
+    .list(cd.metadata.namespace ?? '');
+  if (known.length === 0) return undefined;
   const list = await ctx.client.list<HorizontalPodAutoscaler>(HorizontalPodAutoscalerKind, {
     namespace: cd.metadata.namespace ?? '',
   });
