@@ -19,7 +19,9 @@ export type SettingsResult = { ok: true; settings: ReleaseSettings } | { ok: fal
 export function hasMetrics(spec: CanaryDeploymentSpec): boolean {
   const m = spec.metrics;
   if (!m) return false;
-  return Boolean(m.successRate || m.errorRate || m.latency?.p50 || m.latency?.p90 || m.latency?.p99 || (m.custom && m.custom.length > 0));
+  const compare = m.compare;
+  const compares = Boolean(compare && (compare.successRate || compare.errorRate || compare.latency?.p50 || compare.latency?.p90 || compare.latency?.p99 || (compare.custom && compare.custom.length > 0)));
+  return compares || Boolean(m.successRate || m.errorRate || m.latency?.p50 || m.latency?.p90 || m.latency?.p99 || (m.custom && m.custom.length > 0));
 }
 
 /** The release settings of `spec`, or what is wrong with it. */
