@@ -36,6 +36,7 @@ import { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
 import type { AnalysisObservation } from './phases.ts';
+import { experimentWindowMs, isFinalJudgment, judgeExperiment } from './experiment.ts';
 import { canaryDeploymentName } from './workloads.ts';
 
 /** Longest query timeout used, whatever the spec says (the schema refuses more too). */
@@ -75,7 +76,7 @@ export interface AnalysisRunner {
    * The due analysis of `cd`: the finished round, or `running` (started now if needed).
    * `wake` is called once when a round started here ends. Never throws.
    */
-  poll(cd: CanaryDeployment, input: { canaryVersionLabel: string | undefined; now: Date; wake: () => void }): AnalysisPoll;
+  poll(cd: CanaryDeployment, input: { canaryVersionLabel: string | undefined; stableVersionLabel?: string | undefined; now: Date; wake: () => void }): AnalysisPoll;
   /** Drops what is kept for release `uid` (finished or deleted), aborting its round. */
   forget(uid: string): void;
   /** Rounds in flight (for tests and metrics). */
@@ -145,10 +146,12 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
   function observe(cd: CanaryDeployment, result: Pick<AnalyzeResult, 'outcome' | 'run'>, now: Date): AnalysisObservation {
     const { spec } = cd;
     const verdict = nextVerdict({ previous: cd.status?.analysis, outcome: result.outcome, detail: result.run.message, analysis: spec.analysis, autoRollback: spec.autoRollback, now });
+    // An experiment's first round past its deadline decides it (./experiment.ts).
+    if (isFinalJudgment(cd, result.run.time)) return { run: result.run, verdict: judgeExperiment(cd, result.outcome, verdict) };
     return { run: result.run, verdict };
   }
 
-  function poll(cd: CanaryDeployment, input: { canaryVersionLabel: string | undefined; now: Date; wake: () => void }): AnalysisPoll {
+  function poll(cd: CanaryDeployment, input: { canaryVersionLabel: string | undefined; stableVersionLabel?: string | undefined; now: Date; wake: () => void }): AnalysisPoll {
     const uid = cd.metadata.uid ?? '';
     const question = questionOf(cd);
     const step = cd.status?.currentStepIndex;
@@ -187,6 +190,9 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
         namespace: cd.metadata.namespace ?? '',
         canaryName: canaryDeploymentName(cd.spec.targetDeployment),
         canaryVersionLabel: input.canaryVersionLabel,
+        stableVersionLabel: input.stableVersionLabel,
+        // The final judgment of an experiment looks back over its whole duration.
+        windowMs: isFinalJudgment(cd, started) ? experimentWindowMs(cd) : undefined,
         prometheus: prometheusFor(address, creds.credentials),
         now: started,
         step,

@@ -41,6 +41,7 @@ import type {
 } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
 import type { PlannedStep } from '../strategy/index.ts';
+import { experimentPassed } from './experiment.ts';
 import { trafficChange } from './traffic-record.ts';
 
 /** How often a release refused for an autoscaler looks again (autoscalers are not watched). */
@@ -75,6 +76,8 @@ export interface ReleaseSettings {
   autoRollback: { enabled: boolean; onPodCrash: boolean; notReadyGraceMs: number };
   /** Present when spec.metrics asks for anything: analysis gates every step. */
   analysis: { intervalMs: number; successThreshold: number } | undefined;
+  /** strategy.type Experiment: its one step promotes on the final judgment (./experiment.ts). */
+  experiment?: { durationMs: number } | undefined;
 }
 
 /** The target (stable) Deployment as the machine needs to see it. */
@@ -431,13 +434,15 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   const timerDone = step.pauseMs !== undefined && (pauseUntil === undefined || pauseUntil <= obs.now);
   const approved = (t.status.approvedStep ?? -1) >= t.step;
   const needsApproval = step.requiresApproval || step.pauseMs === undefined;
-  const analysisOk =
-    !settings.analysis || (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
+  // An experiment promotes on its final judgment alone (./experiment.ts), not on a streak.
+  const analysisOk = settings.experiment
+    ? experimentPassed(t.status)
+    : !settings.analysis || (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
   const ready = obs.canary.ready;
 
   if ((step.pauseMs === undefined || timerDone) && (!needsApproval || approved) && analysisOk && ready) {
     const next = t.step + 1;
-    if (next >= t.total) return enterPromotion(t);
+    if (next >= t.total) return enterPromotion(t, settings.experiment ? 'the experiment passed' : undefined);
     return enterStep(t, next, 'advanced');
   }
 

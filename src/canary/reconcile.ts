@@ -35,6 +35,7 @@ import { getCondition, mergeConditions, setCondition } from '../runtime/conditio
 import { TrafficError } from '../traffic/index.ts';
 import { replicaSplit } from '../traffic/replicas.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
+import { canaryVersionLabelOf, stableVersionLabelOf } from '../analysis/queries.ts';
 import type { NotificationEvent } from '../api/canary-deployment.ts';
 import type { ReceiverProblem } from '../notify/resolve.ts';
 import { acceptedCondition, AcceptedCondition, refusals, type Refusal } from './admission.ts';
@@ -213,6 +214,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if (!blocking && analysisDue(settings, status, now.getTime())) {
       const polled = analyses.poll(cd, {
         canaryVersionLabel: canary?.spec?.template?.metadata?.labels?.['version'],
+        stableVersionLabel: stableVersionLabelOf(stable?.spec?.template?.metadata?.labels, canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels)),
         now,
         wake: () => ctx.enqueue({ namespace: ns, name: cd.metadata.name ?? '' }),
       });

@@ -44,6 +44,9 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
     const field = provider === 'Istio' ? 'istio' : provider === 'Nginx' ? 'nginx' : 'gatewayAPI';
     problems.push(`traffic.${field}: required when traffic.provider is ${provider}`);
   }
+  if (spec.strategy?.type === 'Experiment' && !hasMetrics(spec)) {
+    problems.push('strategy.type: an Experiment is decided by its checks: add metrics (e.g. metrics.compare) for it to judge');
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   const steps =
@@ -65,6 +68,7 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
       traffic: trafficRecordOf(spec),
       scalesWithWeight: provider === 'Replicas',
       paused: spec.paused === true,
+      experiment: spec.strategy?.type === 'Experiment' ? { durationMs: steps[0]?.pauseMs ?? 0 } : undefined,
       autoRollback: {
         enabled: auto.enabled ?? true,
         onPodCrash: auto.onPodCrash ?? true,

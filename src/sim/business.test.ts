@@ -48,9 +48,9 @@ test('a profile update sets business rates per version and merges them by name',
 test('a gate payload starts a load test for its release, which ends on time', () => {
   const now = 1_000_000;
   const load = parseLoadTest({ type: 'Rollout', release: { namespace: 'shop', name: 'reco' }, metadata: { rps: '200', duration: '30s' } }, now);
+  if ('error' in load) throw new Error(load.error);
   assert.deepEqual(load, { namespace: 'shop', name: 'reco', rps: 200, until: now + 30_000 });
   const tests = createLoadTests();
-  if ('error' in load) throw new Error(load.error);
   tests.start(load);
   assert.equal(tests.rpsOf('shop', ['other', 'reco'], now + 1000), 200);
   assert.equal(tests.rpsOf('shop', ['reco'], now + 30_000), 0, 'over');
