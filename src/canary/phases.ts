@@ -39,9 +39,11 @@ import type {
   TrafficProviderName,
   TrafficRecord,
 } from '../api/canary-deployment.ts';
+import type { GateResult } from '../api/experiments.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
 import type { PlannedStep } from '../strategy/index.ts';
 import { experimentPassed } from './experiment.ts';
+import { describeFailures, mergeResults } from './gates.ts';
 import { trafficChange } from './traffic-record.ts';
 
 /** How often a release refused for an autoscaler looks again (autoscalers are not watched). */
@@ -78,6 +80,8 @@ export interface ReleaseSettings {
   analysis: { intervalMs: number; successThreshold: number } | undefined;
   /** strategy.type Experiment: its one step promotes on the final judgment (./experiment.ts). */
   experiment?: { durationMs: number } | undefined;
+  /** Webhook gates the machine waits for (./gates.ts): present when the spec has PreRollout or ConfirmPromotion gates. */
+  gates?: { preRollout: boolean; confirmPromotion: boolean; intervalMs: number; failureThreshold: number } | undefined;
 }
 
 /** The target (stable) Deployment as the machine needs to see it. */
@@ -141,6 +145,10 @@ export interface Observations {
   blocked?: { reason: string; message: string } | undefined;
   /** An unhandled command, if any. */
   command?: CommandObservation | undefined;
+  /** The answers of the gates `status.gates.awaiting` asked for, once in (./gates.ts). */
+  gate?: { type: 'PreRollout' | 'ConfirmPromotion'; results: GateResult[] } | undefined;
+  /** A call of the awaited gates is in flight: its end wakes the release. */
+  gateRunning?: boolean | undefined;
   /**
    * A HorizontalPodAutoscaler scaling the target Deployment (its name). Looked up only for
    * a release that scales with the weight (Replicas), which it would fight over the
@@ -312,11 +320,13 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
     message: `starting the canary ${settings.version}`,
   };
   if (event === 'Restarted') t.effects.push({ type: 'resetTraffic' });
-  const first = settings.scalesWithWeight && obs.stable ? settings.steps[0]?.weight : undefined;
+  // Pre-rollout gates answer before the first weight: the canary starts at none.
+  const direct = settings.scalesWithWeight && obs.stable && !settings.gates?.preRollout;
+  const first = direct ? settings.steps[0]?.weight : undefined;
   t.effects.push({ type: 'ensureCanary', image: settings.version, ...(first ? { weight: first } : {}) }, { type: 'prepareTraffic' });
   const note = `${event === 'Started' ? 'release' : event === 'Restarted' ? 'new version mid-release, restarting with' : 'retrying'} ${settings.version} (stable ${obs.stable?.image ?? 'unknown'}, ${t.total} steps)`;
   t.record(event, 'Normal', event, event === 'Retried' ? `${note}, asked by ${who(by)}` : note, { notify: 'Started', by });
-  if (settings.scalesWithWeight && obs.stable) {
+  if (direct) {
     t.status.phase = 'Progressing';
     enterStep(t, 0, 'canary created');
   }
@@ -385,9 +395,77 @@ function initializing(t: Builder, command: CommandObservation | undefined): void
     t.wakeAt(obs.pods.healthy ? obs.pods.recheckAt : undefined);
     return;
   }
+  if (preRolloutHolds(t)) return;
   t.status.phase = 'Progressing';
   if ((t.status.approvedStep ?? -1) >= t.total) return enterPromotion(t);
   enterStep(t, 0, 'canary ready');
+}
+
+/**
+ * PreRollout gates, before the first weight: asked now, then every interval until all
+ * say yes; each round with a no counts as a failed analysis, and `failureThreshold` of
+ * them in a row roll the release back. True while the release must hold.
+ */
+function preRolloutHolds(t: Builder): boolean {
+  const { settings, obs } = t;
+  const gates = settings.gates;
+  if (!gates?.preRollout || t.status.gates?.preRolloutPassed) return false;
+  const g = { ...t.status.gates };
+  const answer = obs.gate?.type === 'PreRollout' && g.awaiting === 'PreRollout' ? obs.gate : undefined;
+  t.status.reason = 'PreRolloutGates';
+  if (answer) {
+    g.results = mergeResults(g.results, answer.results);
+    if (answer.results.every((r) => r.passed)) {
+      t.status.gates = { results: g.results, preRolloutPassed: true, state: 'Passed' };
+      t.effects.push({ type: 'event', eventType: 'Normal', reason: 'PreRolloutPassed', note: `pre-rollout gates passed: ${answer.results.map((r) => r.name).join(', ')}` });
+      return false;
+    }
+    const failures = (g.failures ?? 0) + 1;
+    const why = `pre-rollout gate failed ${failures} of ${gates.failureThreshold} times in a row: ${describeFailures(answer.results)}`;
+    if (failures >= gates.failureThreshold) {
+      t.status.gates = { results: g.results, failures, state: 'Failed' };
+      rollback(t, 'PreRolloutGateFailed', why);
+      return true;
+    }
+    t.status.gates = { ...g, failures, awaiting: 'PreRollout', state: 'Waiting', nextAt: new Date(obs.now + gates.intervalMs).toISOString() };
+    t.effects.push({ type: 'event', eventType: 'Warning', reason: 'GateFailed', note: why });
+    t.status.message = `held before the first weight: ${why}`;
+  } else if (g.awaiting !== 'PreRollout') {
+    t.status.gates = { ...g, awaiting: 'PreRollout', state: 'Waiting', nextAt: t.iso };
+    t.status.message = 'held before the first weight: calling the pre-rollout gates';
+  }
+  if (!obs.gateRunning) t.wakeAt(parseTime(t.status.gates?.nextAt));
+  return true;
+}
+
+/**
+ * ConfirmPromotion gates, once every step passed: promotion waits until each says yes
+ * (asked every interval; analyses go on meanwhile). One Event when the wait starts, one
+ * when it ends. True while the release must wait.
+ */
+function confirmationHolds(t: Builder): boolean {
+  const { settings, obs } = t;
+  const gates = settings.gates;
+  if (!gates?.confirmPromotion) return false;
+  const g = { ...t.status.gates };
+  const answer = obs.gate?.type === 'ConfirmPromotion' && g.awaiting === 'ConfirmPromotion' ? obs.gate : undefined;
+  if (answer) {
+    g.results = mergeResults(g.results, answer.results);
+    if (answer.results.every((r) => r.passed)) {
+      t.status.gates = { ...g, awaiting: undefined, nextAt: undefined, state: 'Passed' };
+      t.record('Confirmed', 'Normal', 'PromotionConfirmed', `promotion confirmed by ${answer.results.map((r) => r.name).join(', ')}`, { notify: false });
+      return false;
+    }
+    t.status.gates = { ...g, state: 'Waiting', nextAt: new Date(obs.now + gates.intervalMs).toISOString() };
+    t.status.message = `every step passed; waiting for the confirm-promotion gates to say yes (${describeFailures(answer.results)})`;
+  } else if (g.awaiting !== 'ConfirmPromotion') {
+    t.status.gates = { ...g, awaiting: 'ConfirmPromotion', state: 'Waiting', nextAt: t.iso };
+    t.status.message = 'every step passed; waiting for the confirm-promotion gates to say yes';
+    t.record('Waiting', 'Normal', 'WaitingForConfirmation', `step ${t.step + 1}/${t.total} passed: promotion waits for the confirm-promotion gates`, { notify: false });
+  }
+  t.status.reason = 'WaitingForConfirmation';
+  if (!obs.gateRunning) t.wakeAt(parseTime(t.status.gates?.nextAt));
+  return true;
 }
 
 /** Progressing or Paused, on a step or promoting. */
@@ -442,7 +520,10 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
 
   if ((step.pauseMs === undefined || timerDone) && (!needsApproval || approved) && analysisOk && ready) {
     const next = t.step + 1;
-    if (next >= t.total) return enterPromotion(t, settings.experiment ? 'the experiment passed' : undefined);
+    if (next >= t.total) {
+      if (confirmationHolds(t)) return;
+      return enterPromotion(t, settings.experiment ? 'the experiment passed' : undefined);
+    }
     return enterStep(t, next, 'advanced');
   }
 

@@ -5,6 +5,7 @@
  * report (a condition and an Event), never as exceptions.
  */
 import type { CanaryDeploymentSpec } from '../api/canary-deployment.ts';
+import type { GateType } from '../api/experiments.ts';
 import { durationOr, plan, validateStrategy } from '../strategy/index.ts';
 import { ANALYSIS_DEFAULTS } from '../analysis/verdict.ts';
 import type { ReleaseSettings } from './phases.ts';
@@ -74,7 +75,8 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
         onPodCrash: auto.onPodCrash ?? true,
         notReadyGraceMs: durationOr(auto.notReadyGracePeriod, NOT_READY_GRACE_DEFAULT),
       },
-      analysis: hasMetrics(spec)
+      gates: gateSettings(spec),
+      analysis: hasMetrics(spec) || hasGates(spec, 'Rollout')
         ? {
             // The schema refuses less than 1s; a CRD installed before that rule still gets the floor.
             intervalMs: Math.max(1_000, durationOr(analysis.interval, ANALYSIS_DEFAULTS.interval)),
@@ -82,5 +84,24 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
           }
         : undefined,
     },
+  };
+}
+
+/** Whether `spec.webhooks` has a gate of `type`. */
+export function hasGates(spec: CanaryDeploymentSpec, type: GateType): boolean {
+  return (spec.webhooks ?? []).some((g) => g.type === type);
+}
+
+/** What the state machine needs of the gates it waits for; undefined when it waits for none. */
+function gateSettings(spec: CanaryDeploymentSpec): ReleaseSettings['gates'] {
+  const preRollout = hasGates(spec, 'PreRollout');
+  const confirmPromotion = hasGates(spec, 'ConfirmPromotion');
+  if (!preRollout && !confirmPromotion) return undefined;
+  return {
+    preRollout,
+    confirmPromotion,
+    // Asked again at the analysis interval, as Flagger does; at least every second.
+    intervalMs: Math.max(1_000, durationOr(spec.analysis?.interval, ANALYSIS_DEFAULTS.interval)),
+    failureThreshold: spec.analysis?.failureThreshold ?? ANALYSIS_DEFAULTS.failureThreshold,
   };
 }
