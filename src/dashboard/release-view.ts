@@ -57,7 +57,7 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     stepIndex: status.currentStepIndex,
     steps,
     paused,
-    hasMetrics: Boolean(metrics.successRate || metrics.errorRate || metrics.latency || metrics.custom?.length),
+    hasMetrics: Boolean(metrics.successRate || metrics.errorRate || metrics.latency || metrics.custom?.length || metrics.compare),
     analysis: status.analysis?.last,
     history: [...(status.history ?? [])].reverse(),
     startedAt: status.startedAt,
