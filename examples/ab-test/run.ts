@@ -98,10 +98,10 @@ async function main(): Promise<void> {
   }
   const last = done.status?.analysis?.last;
   console.log(`\n${done.status?.phase === 'Completed' ? 'PROMOTED' : 'ROLLED BACK'} after ${((Date.now() - applied) / 1000).toFixed(1)}s: ${done.status?.reason} — ${last?.message ?? ''}`);
-  console.log(['check', 'canary', 'stable', 'rule', 'verdict'].map((h) => h.padEnd(22)).join(''));
+  console.log(['check', 'canary', 'stable', 'rule', 'verdict'].map((h) => h.padEnd(28)).join(''));
   for (const m of last?.metrics ?? []) {
     const cells = [m.name, fmt(m.value), fmt(m.stableValue), m.threshold ?? '', m.passed === undefined ? 'no data' : m.passed ? 'pass' : 'FAIL'];
-    console.log(cells.map((c) => c.padEnd(22)).join(''));
+    console.log(cells.map((c) => c.padEnd(28)).join(''));
   }
   console.log(`\nkubectl: ${state.kubectlPath} --kubeconfig ${state.kubeconfigPath} -n ${ns} get cd reco -o yaml`);
 }

@@ -152,7 +152,7 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
     const { spec } = cd;
     const verdict = nextVerdict({ previous: cd.status?.analysis, outcome: result.outcome, detail: result.run.message, analysis: spec.analysis, autoRollback: spec.autoRollback, now });
     // An experiment's first round past its deadline decides it (./experiment.ts).
-    if (isFinalJudgment(cd, result.run.time)) return { run: result.run, verdict: judgeExperiment(cd, result.outcome, verdict) };
+    if (isFinalJudgment(cd, result.run.time)) return { run: result.run, verdict: judgeExperiment(cd, result.outcome, verdict, result.run.message) };
     return { run: result.run, verdict };
   }
 

@@ -35,10 +35,11 @@ export function experimentWindowMs(cd: Pick<CanaryDeployment, 'spec'>): number |
 }
 
 /** Turns the verdict of a final judgment into the experiment's decision (see the table above). */
-export function judgeExperiment(cd: Pick<CanaryDeployment, 'spec'>, outcome: Outcome, verdict: VerdictResult): VerdictResult {
+export function judgeExperiment(cd: Pick<CanaryDeployment, 'spec'>, outcome: Outcome, verdict: VerdictResult, runMessage?: string): VerdictResult {
   const e = cd.spec.strategy?.experiment;
   const what = e ? `experiment over (${e.weight}% for ${formatDuration(experimentWindowMs(cd) ?? 0)})` : 'experiment over';
-  const detail = verdict.message;
+  // The round's own words (which check, both sides' numbers), not the streak's: the end decides alone.
+  const detail = runMessage ?? verdict.message;
   switch (outcome) {
     case 'healthy':
       return { ...verdict, verdict: 'advance-allowed', reason: 'ExperimentPassed', message: `${what}: the canary passed, promoting; ${detail}` };

@@ -530,7 +530,7 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   const waits: string[] = [];
   if (step.pauseMs !== undefined && !timerDone) waits.push(`until ${t.status.pauseUntil}`);
   if (needsApproval && !approved) waits.push('for approval (codedance promote)');
-  if (!analysisOk) waits.push('for a healthy analysis');
+  if (!analysisOk) waits.push(settings.experiment ? 'then for the final judgment over the whole experiment' : 'for a healthy analysis');
   if (!ready) waits.push('for the canary to be available');
   t.status.message = `step ${t.step + 1}/${t.total}: ${t.status.currentWeight ?? 0}% to ${settings.version}, waiting ${waits.join(', ')}`;
   if (step.pauseMs !== undefined && !timerDone) t.wakeAt(pauseUntil);
