@@ -18,7 +18,7 @@
 import type { CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { mergeConditions, type ConditionUpdate } from '../runtime/conditions.ts';
 
-const ROLLBACK_REASONS_OF_HEALTH = new Set(['PodCrashLoop', 'PodOOMKilled', 'PodNotReady', 'MetricsFailed', 'PrometheusUnreachableTimeout', 'NoDataLimitReached', 'MetricsDegraded']);
+const ROLLBACK_REASONS_OF_HEALTH = new Set(['PodCrashLoop', 'PodOOMKilled', 'PodNotReady', 'MetricsFailed', 'PrometheusUnreachableTimeout', 'NoDataLimitReached', 'MetricsDegraded', 'ExperimentFailed', 'PreRolloutGateFailed']);
 
 /** `status` with its conditions brought up to date. */
 export function withConditions(
