@@ -106,7 +106,12 @@ export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
       return { check, observation: await ask(promql) };
     }),
   );
-  const result = decide({ measurements, decision: spec.decision, time: input.now.toISOString(), step: input.step });
+  const result = decide({
+    measurements,
+    decision: spec.decision,
+    time: input.now.toISOString(),
+    step: input.step,
+  });
   if (problems.length > 0) {
     const note = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
     result.run.message = result.run.message ? `${result.run.message} (ignored: ${note})` : `ignored: ${note}`;

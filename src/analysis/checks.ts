@@ -9,7 +9,17 @@ import type { MetricsSpec } from '../api/canary-deployment.ts';
 import { parseDuration } from '../strategy/duration.ts';
 
 /** The built-in measurements plus user PromQL. */
-export type CheckKind = 'successRate' | 'errorRate' | 'latencyP50' | 'latencyP90' | 'latencyP99' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable' | 'custom';
+export type CheckKind =
+  | 'successRate'
+  | 'errorRate'
+  | 'latencyP50'
+  | 'latencyP90'
+  | 'latencyP99'
+  | 'cpu'
+  | 'cpuVsStable'
+  | 'memory'
+  | 'memoryVsStable'
+  | 'custom';
 
 /** The term of the weighted health score a check contributes to (`decision.weights`). */
 export type WeightGroup = 'successRate' | 'errorRate' | 'latency' | 'custom';
@@ -66,24 +76,42 @@ export function checksFor(metrics: MetricsSpec | undefined): { checks: Check[]; 
   const problems: CheckProblem[] = [];
   if (!metrics) return { checks, problems };
   if (metrics.successRate) {
-    checks.push({ name: 'successRate', kind: 'successRate', group: 'successRate', bound: 'min', threshold: metrics.successRate.threshold, unit: '%' });
+    checks.push({
+      name: 'successRate',
+      kind: 'successRate',
+      group: 'successRate',
+      bound: 'min',
+      threshold: metrics.successRate.threshold,
+      unit: '%',
+    });
   }
   if (metrics.errorRate) {
-    checks.push({ name: 'errorRate', kind: 'errorRate', group: 'errorRate', bound: 'max', threshold: metrics.errorRate.threshold, unit: '%' });
+    checks.push({
+      name: 'errorRate',
+      kind: 'errorRate',
+      group: 'errorRate',
+      bound: 'max',
+      threshold: metrics.errorRate.threshold,
+      unit: '%',
+    });
   }
   for (const [field, kind, quantile] of LATENCIES) {
     const text = metrics.latency?.[field];
     if (text === undefined) continue;
     const ms = parseDuration(text);
     if (ms === undefined || ms <= 0) {
-      problems.push({ field: `metrics.latency.${field}`, message: `${JSON.stringify(text)} is not a positive duration (e.g. 500ms)` });
+      problems.push({
+        field: `metrics.latency.${field}`,
+        message: `${JSON.stringify(text)} is not a positive duration (e.g. 500ms)`,
+      });
       continue;
     }
     checks.push({ name: kind, kind, group: 'latency', bound: 'max', threshold: ms, unit: 'ms', quantile });
   }
   // Resource checks are gates in the custom term (no known ideal: a pod uses what it uses).
   const gate = (name: CheckKind, threshold: number | undefined, unit: Check['unit']) => {
-    if (threshold !== undefined) checks.push({ name, kind: name, group: 'custom', bound: 'lt', threshold, unit });
+    if (threshold !== undefined)
+      checks.push({ name, kind: name, group: 'custom', bound: 'lt', threshold, unit });
   };
   gate('cpu', metrics.cpu?.maxCores, ' cores');
   gate('cpuVsStable', metrics.cpu?.maxRatioToStable, 'x');
@@ -92,7 +120,10 @@ export function checksFor(metrics: MetricsSpec | undefined): { checks: Check[]; 
   const seen = new Set(checks.map((c) => c.name));
   for (const [i, custom] of (metrics.custom ?? []).entries()) {
     if (seen.has(custom.name)) {
-      problems.push({ field: `metrics.custom[${i}].name`, message: `${JSON.stringify(custom.name)} is used twice; results would be indistinguishable` });
+      problems.push({
+        field: `metrics.custom[${i}].name`,
+        message: `${JSON.stringify(custom.name)} is used twice; results would be indistinguishable`,
+      });
       continue;
     }
     seen.add(custom.name);
@@ -112,10 +143,19 @@ export function checksFor(metrics: MetricsSpec | undefined): { checks: Check[]; 
 }
 
 /** The checks of `metrics.compare`, named `<metric>VsStable` (custom ones keep their name). */
-function compareChecks(metrics: MetricsSpec, checks: Check[], problems: CheckProblem[], seen: Set<string>): void {
+function compareChecks(
+  metrics: MetricsSpec,
+  checks: Check[],
+  problems: CheckProblem[],
+  seen: Set<string>,
+): void {
   const compare = metrics.compare;
   if (!compare) return;
-  const add = (field: string, base: Omit<Check, 'bound' | 'threshold' | 'compare'>, tolerance: Partial<Record<Tolerance, number>> | undefined) => {
+  const add = (
+    field: string,
+    base: Omit<Check, 'bound' | 'threshold' | 'compare'>,
+    tolerance: Partial<Record<Tolerance, number>> | undefined,
+  ) => {
     if (!tolerance) return;
     const given = TOLERANCES.filter((k) => tolerance[k] !== undefined);
     const [kind] = given;
@@ -124,7 +164,10 @@ function compareChecks(metrics: MetricsSpec, checks: Check[], problems: CheckPro
       return;
     }
     if (seen.has(base.name)) {
-      problems.push({ field: `${field}.name`, message: `${JSON.stringify(base.name)} is used twice; results would be indistinguishable` });
+      problems.push({
+        field: `${field}.name`,
+        message: `${JSON.stringify(base.name)} is used twice; results would be indistinguishable`,
+      });
       return;
     }
     seen.add(base.name);
@@ -132,15 +175,34 @@ function compareChecks(metrics: MetricsSpec, checks: Check[], problems: CheckPro
     const bound: Bound = kind === 'maxIncrease' || kind === 'maxRatio' ? 'max' : 'min';
     checks.push({ ...base, bound, threshold: amount, compare: { tolerance: kind, amount } });
   };
-  add('metrics.compare.successRate', { name: 'successRateVsStable', kind: 'successRate', group: 'successRate', unit: '%' }, compare.successRate);
-  add('metrics.compare.errorRate', { name: 'errorRateVsStable', kind: 'errorRate', group: 'errorRate', unit: '%' }, compare.errorRate);
+  add(
+    'metrics.compare.successRate',
+    { name: 'successRateVsStable', kind: 'successRate', group: 'successRate', unit: '%' },
+    compare.successRate,
+  );
+  add(
+    'metrics.compare.errorRate',
+    { name: 'errorRateVsStable', kind: 'errorRate', group: 'errorRate', unit: '%' },
+    compare.errorRate,
+  );
   for (const [field, kind, quantile] of LATENCIES) {
-    add(`metrics.compare.latency.${field}`, { name: `${kind}VsStable`, kind, group: 'latency', unit: 'ms', quantile }, compare.latency?.[field]);
+    add(
+      `metrics.compare.latency.${field}`,
+      { name: `${kind}VsStable`, kind, group: 'latency', unit: 'ms', quantile },
+      compare.latency?.[field],
+    );
   }
   for (const [i, custom] of (compare.custom ?? []).entries()) {
     add(
       `metrics.compare.custom[${i}]`,
-      { name: custom.name, kind: 'custom', group: 'custom', unit: '', query: custom.query, ...(custom.weight === undefined ? {} : { weight: custom.weight }) },
+      {
+        name: custom.name,
+        kind: 'custom',
+        group: 'custom',
+        unit: '',
+        query: custom.query,
+        ...(custom.weight === undefined ? {} : { weight: custom.weight }),
+      },
       custom,
     );
   }
@@ -177,8 +239,14 @@ export function describeComparison(check: Check, stable?: number): string {
   if (!c) return describeBound(check);
   const op = check.bound === 'max' ? '<=' : '>=';
   const rule =
-    c.tolerance === 'maxIncrease' ? `stable + ${formatValue(c.amount, check.unit)}` : c.tolerance === 'maxDecrease' ? `stable - ${formatValue(c.amount, check.unit)}` : `${c.amount} × stable`;
-  return stable === undefined || !Number.isFinite(stable) ? `${op} ${rule}` : `${op} ${rule} (${formatValue(limitOf(check, stable), check.unit)})`;
+    c.tolerance === 'maxIncrease'
+      ? `stable + ${formatValue(c.amount, check.unit)}`
+      : c.tolerance === 'maxDecrease'
+        ? `stable - ${formatValue(c.amount, check.unit)}`
+        : `${c.amount} × stable`;
+  return stable === undefined || !Number.isFinite(stable)
+    ? `${op} ${rule}`
+    : `${op} ${rule} (${formatValue(limitOf(check, stable), check.unit)})`;
 }
 
 /** Whether `metrics` asks for any analysis at all (no checks: the release runs on timers). */

@@ -27,7 +27,14 @@
  * within their tolerance of stable, 0 and breached outside it).
  */
 import type { AnalysisRun, DecisionSpec, Decision, MetricResult } from '../api/canary-deployment.ts';
-import { comparePasses, describeBound, describeComparison, formatValue, type Check, type WeightGroup } from './checks.ts';
+import {
+  comparePasses,
+  describeBound,
+  describeComparison,
+  formatValue,
+  type Check,
+  type WeightGroup,
+} from './checks.ts';
 import { isUnreachable, type QueryError } from './errors.ts';
 import { scoreCheck } from './score.ts';
 
@@ -35,7 +42,11 @@ import { scoreCheck } from './score.ts';
 export type Observation =
   | { kind: 'value'; value: number }
   | { kind: 'error'; error: QueryError }
-  | { kind: 'pair'; canary: Exclude<Observation, { kind: 'pair' }>; stable: Exclude<Observation, { kind: 'pair' }> };
+  | {
+      kind: 'pair';
+      canary: Exclude<Observation, { kind: 'pair' }>;
+      stable: Exclude<Observation, { kind: 'pair' }>;
+    };
 
 /** A check with what was measured for it. */
 export interface Measurement {
@@ -89,27 +100,54 @@ export function decide(input: DecideInput): AnalysisResult {
       const threshold = describeComparison(check, sides.stable.value);
       const gaps = (['canary', 'stable'] as const).filter((side) => sides[side].value === undefined);
       if (gaps.length > 0) {
-        const errors = gaps.map((side) => ({ side, error: sides[side].error ?? { kind: 'no-data' as const, message: 'the query returned NaN' } }));
+        const errors = gaps.map((side) => ({
+          side,
+          error: sides[side].error ?? { kind: 'no-data' as const, message: 'the query returned NaN' },
+        }));
         const text = errors.map((e) => `${e.side}: ${e.error.kind}: ${e.error.message}`).join('; ');
         (errors.some((e) => isUnreachable(e.error)) ? unreachable : missing).push(`${check.name} (${text})`);
-        metrics.push({ name: check.name, threshold, message: text, ...finite('value', sides.canary.value), ...finite('stableValue', sides.stable.value) });
+        metrics.push({
+          name: check.name,
+          threshold,
+          message: text,
+          ...finite('value', sides.canary.value),
+          ...finite('stableValue', sides.stable.value),
+        });
         continue;
       }
       const canary = sides.canary.value ?? NaN;
       const stable = sides.stable.value ?? NaN;
       const passed = comparePasses(check, canary, stable);
-      if (!passed) breached.push(`${check.name} ${formatValue(canary, check.unit)} vs stable ${formatValue(stable, check.unit)} breached ${threshold}`);
+      if (!passed)
+        breached.push(
+          `${check.name} ${formatValue(canary, check.unit)} vs stable ${formatValue(stable, check.unit)} breached ${threshold}`,
+        );
       const score = passed ? 100 : 0;
-      metrics.push({ name: check.name, ...finite('value', canary), ...finite('stableValue', stable), threshold, score, passed, ...(Number.isFinite(canary) && Number.isFinite(stable) ? {} : { message: `canary ${formatValue(canary, check.unit)}, stable ${formatValue(stable, check.unit)}` }) });
+      metrics.push({
+        name: check.name,
+        ...finite('value', canary),
+        ...finite('stableValue', stable),
+        threshold,
+        score,
+        passed,
+        ...(Number.isFinite(canary) && Number.isFinite(stable)
+          ? {}
+          : {
+              message: `canary ${formatValue(canary, check.unit)}, stable ${formatValue(stable, check.unit)}`,
+            }),
+      });
       addTerm(terms, check, score, cfg.weights);
       continue;
     }
     const threshold = describeBound(check);
     // NaN is "no data"; ±Inf is a value (histogram_quantile beyond the last bucket).
-    const value = observation.kind === 'value' && !Number.isNaN(observation.value) ? observation.value : undefined;
+    const value =
+      observation.kind === 'value' && !Number.isNaN(observation.value) ? observation.value : undefined;
     if (value === undefined) {
       const error: QueryError =
-        observation.kind === 'error' ? observation.error : { kind: 'no-data', message: 'the query returned NaN' };
+        observation.kind === 'error'
+          ? observation.error
+          : { kind: 'no-data', message: 'the query returned NaN' };
       (isUnreachable(error) ? unreachable : missing).push(`${check.name}: ${error.message}`);
       metrics.push({ name: check.name, threshold, message: `${error.kind}: ${error.message}` });
       continue;
@@ -118,11 +156,20 @@ export function decide(input: DecideInput): AnalysisResult {
     const shown = formatValue(value, check.unit);
     if (!passed) breached.push(`${check.name} ${shown} breached ${threshold}`);
     // JSON has no Infinity: an infinite value is only shown in the message.
-    metrics.push({ name: check.name, ...(Number.isFinite(value) ? { value } : { message: shown }), threshold, score: round(score), passed });
+    metrics.push({
+      name: check.name,
+      ...(Number.isFinite(value) ? { value } : { message: shown }),
+      threshold,
+      score: round(score),
+      passed,
+    });
     addTerm(terms, check, score, cfg.weights);
   }
 
-  const score = terms.size > 0 && unreachable.length === 0 && missing.length === 0 ? weightedScore([...terms.values()]) : undefined;
+  const score =
+    terms.size > 0 && unreachable.length === 0 && missing.length === 0
+      ? weightedScore([...terms.values()])
+      : undefined;
   const make = (decision: Decision, outcome: Outcome, message: string): AnalysisResult => ({
     run: {
       time: input.time,
@@ -135,14 +182,32 @@ export function decide(input: DecideInput): AnalysisResult {
     outcome,
   });
 
-  if (measurements.length === 0) return { run: { time: input.time, ...(input.step === undefined ? {} : { step: input.step }), metrics, score: 100, decision: 'Continue', message: 'no metrics configured' }, outcome: 'healthy' };
+  if (measurements.length === 0)
+    return {
+      run: {
+        time: input.time,
+        ...(input.step === undefined ? {} : { step: input.step }),
+        metrics,
+        score: 100,
+        decision: 'Continue',
+        message: 'no metrics configured',
+      },
+      outcome: 'healthy',
+    };
   if (breached.length > 0) return make('Rollback', 'failed', breached.join('; '));
-  if (unreachable.length > 0) return make('Inconclusive', 'unreachable', `Prometheus not usable: ${unreachable.join('; ')}`);
+  if (unreachable.length > 0)
+    return make('Inconclusive', 'unreachable', `Prometheus not usable: ${unreachable.join('; ')}`);
   if (missing.length > 0) return make('Inconclusive', 'inconclusive', `no data: ${missing.join('; ')}`);
   const s = score ?? 100;
   const shown = round(s);
-  if (s >= cfg.continueScore) return make('Continue', 'healthy', `health score ${shown} >= ${cfg.continueScore}`);
-  if (s >= cfg.pauseScore) return make('Pause', 'degraded', `health score ${shown} is below ${cfg.continueScore} (continue) but at least ${cfg.pauseScore} (pause)`);
+  if (s >= cfg.continueScore)
+    return make('Continue', 'healthy', `health score ${shown} >= ${cfg.continueScore}`);
+  if (s >= cfg.pauseScore)
+    return make(
+      'Pause',
+      'degraded',
+      `health score ${shown} is below ${cfg.continueScore} (continue) but at least ${cfg.pauseScore} (pause)`,
+    );
   return make('Rollback', 'failed', `health score ${shown} is below ${cfg.pauseScore}`);
 }
 
@@ -166,7 +231,12 @@ export function resolveDecision(spec: DecisionSpec | undefined): {
   };
 }
 
-function addTerm(terms: Map<string, { weight: number; score: number }>, check: Check, score: number, weights: Record<WeightGroup, number>): void {
+function addTerm(
+  terms: Map<string, { weight: number; score: number }>,
+  check: Check,
+  score: number,
+  weights: Record<WeightGroup, number>,
+): void {
   // Custom checks are separate terms; the latency percentiles share one term scored by the worst.
   const key = check.group === 'custom' ? `custom:${check.name}` : check.group;
   const weight = check.group === 'custom' ? (check.weight ?? weights.custom) : weights[check.group];
@@ -187,7 +257,10 @@ function numberOf(o: Exclude<Observation, { kind: 'pair' }>): { value?: number; 
 }
 
 /** `{ [key]: value }` when `value` is a finite number (JSON has no Infinity), else nothing. */
-function finite(key: 'value' | 'stableValue', value: number | undefined): Partial<Record<'value' | 'stableValue', number>> {
+function finite(
+  key: 'value' | 'stableValue',
+  value: number | undefined,
+): Partial<Record<'value' | 'stableValue', number>> {
   return value !== undefined && Number.isFinite(value) ? { [key]: value } : {};
 }
 

@@ -91,7 +91,11 @@ export function seriesOf(t: QueryTarget, side: Side): SeriesSpec {
   const s = canarySeries(t);
   if (side === 'canary') return s;
   const swap: [string, '=' | '!=', string] =
-    t.provider === 'Istio' ? ['destination_workload', '=', t.target] : t.provider === 'Nginx' ? ['canary', '=', ''] : ['version', '=', t.stableVersionLabel ?? DEFAULT_STABLE_VERSION_LABEL];
+    t.provider === 'Istio'
+      ? ['destination_workload', '=', t.target]
+      : t.provider === 'Nginx'
+        ? ['canary', '=', '']
+        : ['version', '=', t.stableVersionLabel ?? DEFAULT_STABLE_VERSION_LABEL];
   return { ...s, selector: s.selector.map((m) => (m[0] === swap[0] ? swap : m)) };
 }
 
@@ -140,13 +144,23 @@ export function canarySeries(t: QueryTarget): SeriesSpec {
 
 /** The PromQL of `check` for `t`: a built-in query, or the rendered custom one; `side` for the two queries of a comparison. */
 export function queryFor(check: Check, t: QueryTarget, side: Side = 'canary'): string {
-  if (check.kind === 'custom') return renderCustomQuery(check.query ?? '', t, check.compare ? side : undefined);
-  if (check.kind === 'cpu' || check.kind === 'cpuVsStable' || check.kind === 'memory' || check.kind === 'memoryVsStable') return resourceQuery(check.kind, t);
+  if (check.kind === 'custom')
+    return renderCustomQuery(check.query ?? '', t, check.compare ? side : undefined);
+  if (
+    check.kind === 'cpu' ||
+    check.kind === 'cpuVsStable' ||
+    check.kind === 'memory' ||
+    check.kind === 'memoryVsStable'
+  )
+    return resourceQuery(check.kind, t);
   return builtInQuery(check.kind, t, side);
 }
 
 /** cAdvisor's series, as the kubelet exports them (per container; the pod's own cgroup has `container=""`, and `POD` is the pause container). */
-export const CADVISOR = { cpu: 'container_cpu_usage_seconds_total', memory: 'container_memory_working_set_bytes' } as const;
+export const CADVISOR = {
+  cpu: 'container_cpu_usage_seconds_total',
+  memory: 'container_memory_working_set_bytes',
+} as const;
 
 /**
  * The `pod` regex of a Deployment's pods: `<deployment>-<ReplicaSet hash>-<suffix>`, the
@@ -161,7 +175,12 @@ export function podPattern(deployment: string): string {
  * The CPU (cores) or memory (MiB) of the busiest pod of `deployment`, from cAdvisor:
  * containers summed per pod, the highest pod taken (one leaking pod is enough).
  */
-export function podResourceQuery(resource: 'cpu' | 'memory', namespace: string, deployment: string, windowMs: number): string {
+export function podResourceQuery(
+  resource: 'cpu' | 'memory',
+  namespace: string,
+  deployment: string,
+  windowMs: number,
+): string {
   const sel = `{${[matcher('namespace', '=', namespace), `pod=~"${escapePromQLString(podPattern(deployment))}"`, 'container!=""', 'container!="POD"'].join(', ')}}`;
   return resource === 'cpu'
     ? `max(sum by (pod) (rate(${CADVISOR.cpu}${sel}[${promDuration(windowMs)}])))`
@@ -169,7 +188,10 @@ export function podResourceQuery(resource: 'cpu' | 'memory', namespace: string, 
 }
 
 /** The PromQL of a CPU or memory check: the canary's busiest pod, or its ratio to the stable's. */
-export function resourceQuery(kind: 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable', t: QueryTarget): string {
+export function resourceQuery(
+  kind: 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable',
+  t: QueryTarget,
+): string {
   const resource = kind.startsWith('cpu') ? 'cpu' : 'memory';
   const canary = podResourceQuery(resource, t.namespace, t.canaryName, t.windowMs);
   if (kind === 'cpu' || kind === 'memory') return canary;
@@ -177,12 +199,18 @@ export function resourceQuery(kind: 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVs
 }
 
 /** The built-in PromQL of `kind` (percent for rates, milliseconds for latency). */
-export function builtInQuery(kind: Exclude<CheckKind, 'custom' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable'>, t: QueryTarget, side: Side = 'canary'): string {
+export function builtInQuery(
+  kind: Exclude<CheckKind, 'custom' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable'>,
+  t: QueryTarget,
+  side: Side = 'canary',
+): string {
   const s = seriesOf(t, side);
   const w = promDuration(t.windowMs);
-  const sel = (extra?: string) => `{${[...s.selector.map(([l, op, v]) => matcher(l, op, v)), ...(extra ? [extra] : [])].join(', ')}}`;
+  const sel = (extra?: string) =>
+    `{${[...s.selector.map(([l, op, v]) => matcher(l, op, v)), ...(extra ? [extra] : [])].join(', ')}}`;
   const total = `sum(rate(${s.requests}${sel()}[${w}]))`;
-  const share = (statusMatcher: string) => `(sum(rate(${s.requests}${sel(statusMatcher)}[${w}])) or on() vector(0)) / ${total} * 100`;
+  const share = (statusMatcher: string) =>
+    `(sum(rate(${s.requests}${sel(statusMatcher)}[${w}])) or on() vector(0)) / ${total} * 100`;
   switch (kind) {
     case 'successRate':
       return share(`${s.statusLabel}!~"5.."`);
@@ -209,7 +237,11 @@ export function renderCustomQuery(template: string, t: QueryTarget, side?: Side)
     namespace: escapePromQLString(t.namespace),
     target: escapePromQLString(t.target),
     canary: escapePromQLString(t.canaryName),
-    version: escapePromQLString(stable ? (t.stableVersionLabel ?? DEFAULT_STABLE_VERSION_LABEL) : (t.canaryVersionLabel ?? DEFAULT_CANARY_VERSION_LABEL)),
+    version: escapePromQLString(
+      stable
+        ? (t.stableVersionLabel ?? DEFAULT_STABLE_VERSION_LABEL)
+        : (t.canaryVersionLabel ?? DEFAULT_CANARY_VERSION_LABEL),
+    ),
     workload: escapePromQLString(stable ? t.target : t.canaryName),
     side: side ?? 'canary',
     ingress: escapePromQLString(t.ingress ?? t.target),
@@ -263,7 +295,10 @@ export function canaryVersionLabelOf(podLabels: Record<string, string> | undefin
  * the canary reads the same (canary pods are copies of the stable template), then
  * {@link DEFAULT_STABLE_VERSION_LABEL}, so the two sides' series never mix.
  */
-export function stableVersionLabelOf(stablePodLabels: Record<string, string> | undefined, canaryLabel: string): string {
+export function stableVersionLabelOf(
+  stablePodLabels: Record<string, string> | undefined,
+  canaryLabel: string,
+): string {
   const label = stablePodLabels?.['version'];
   return label && label !== canaryLabel ? label : DEFAULT_STABLE_VERSION_LABEL;
 }
@@ -283,7 +318,10 @@ export function versionLabel(image: string): string {
   if (at >= 0) raw = image.slice(at + 1);
   else if (colon > lastSlash) raw = image.slice(colon + 1);
   else raw = 'latest';
-  const safe = raw.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const safe = raw
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return safe || 'unknown';
 }
 

@@ -101,8 +101,19 @@ export function nextVerdict(input: VerdictInput): VerdictResult {
     case 'healthy': {
       const n = successes + 1;
       const counters = { consecutiveSuccesses: n, consecutiveFailures: 0, consecutiveInconclusive: 0 };
-      if (n >= successThreshold) return { counters, verdict: 'advance-allowed', reason: 'AnalysisHealthy', message: `analysis healthy (${n}/${successThreshold})${detail}` };
-      return { counters, verdict: 'hold', reason: 'AwaitingSuccesses', message: `analysis healthy ${n} of ${successThreshold} times in a row${detail}` };
+      if (n >= successThreshold)
+        return {
+          counters,
+          verdict: 'advance-allowed',
+          reason: 'AnalysisHealthy',
+          message: `analysis healthy (${n}/${successThreshold})${detail}`,
+        };
+      return {
+        counters,
+        verdict: 'hold',
+        reason: 'AwaitingSuccesses',
+        message: `analysis healthy ${n} of ${successThreshold} times in a row${detail}`,
+      };
     }
     case 'degraded':
       return {
@@ -114,14 +125,35 @@ export function nextVerdict(input: VerdictInput): VerdictResult {
     case 'failed': {
       const n = failures + 1;
       const counters = { consecutiveSuccesses: 0, consecutiveFailures: n, consecutiveInconclusive: 0 };
-      if (n >= failureThreshold) return rollback(input.autoRollback, { counters, reason: 'MetricsFailed', message: `analysis failed ${n} of ${failureThreshold} times in a row${detail}` });
-      return { counters, verdict: 'hold', reason: 'MetricsFailing', message: `analysis failed ${n} of ${failureThreshold} times in a row${detail}` };
+      if (n >= failureThreshold)
+        return rollback(input.autoRollback, {
+          counters,
+          reason: 'MetricsFailed',
+          message: `analysis failed ${n} of ${failureThreshold} times in a row${detail}`,
+        });
+      return {
+        counters,
+        verdict: 'hold',
+        reason: 'MetricsFailing',
+        message: `analysis failed ${n} of ${failureThreshold} times in a row${detail}`,
+      };
     }
     case 'inconclusive': {
       const n = inconclusive + 1;
       const counters = { consecutiveSuccesses: 0, consecutiveFailures: failures, consecutiveInconclusive: n };
-      if (n >= inconclusiveLimit) return { counters, verdict: 'pause', reason: 'NoDataLimitReached', message: `analysis inconclusive ${n} times in a row (limit ${inconclusiveLimit})${detail}` };
-      return { counters, verdict: 'hold', reason: 'NoData', message: `analysis inconclusive ${n} of ${inconclusiveLimit} times${detail}` };
+      if (n >= inconclusiveLimit)
+        return {
+          counters,
+          verdict: 'pause',
+          reason: 'NoDataLimitReached',
+          message: `analysis inconclusive ${n} times in a row (limit ${inconclusiveLimit})${detail}`,
+        };
+      return {
+        counters,
+        verdict: 'hold',
+        reason: 'NoData',
+        message: `analysis inconclusive ${n} of ${inconclusiveLimit} times${detail}`,
+      };
     }
     case 'unreachable': {
       const since = validTime(prev.unreachableSince) ?? input.now;
@@ -134,7 +166,8 @@ export function nextVerdict(input: VerdictInput): VerdictResult {
         unreachableSince: since.toISOString(),
       };
       const message = `Prometheus unreachable for ${formatDuration(downMs)} (rollback after ${formatDuration(timeoutMs)})${detail}`;
-      if (downMs >= timeoutMs) return rollback(input.autoRollback, { counters, reason: 'PrometheusUnreachableTimeout', message });
+      if (downMs >= timeoutMs)
+        return rollback(input.autoRollback, { counters, reason: 'PrometheusUnreachableTimeout', message });
       return { counters, verdict: 'hold', reason: 'PrometheusUnreachable', message };
     }
   }
@@ -144,7 +177,11 @@ export function nextVerdict(input: VerdictInput): VerdictResult {
 function rollback(auto: AutoRollbackSpec | undefined, result: Omit<VerdictResult, 'verdict'>): VerdictResult {
   const enabled = (auto?.enabled ?? true) && (auto?.onMetricsFail ?? true);
   if (enabled) return { ...result, verdict: 'rollback' };
-  return { ...result, verdict: 'pause', message: `${result.message}; not rolled back: automatic rollback on metrics is off` };
+  return {
+    ...result,
+    verdict: 'pause',
+    message: `${result.message}; not rolled back: automatic rollback on metrics is off`,
+  };
 }
 
 function validTime(text: string | undefined): Date | undefined {

@@ -16,7 +16,15 @@
  * not selected (`traffic.nginx` without `provider: Nginx`), so nothing is silently ignored.
  */
 import Type from 'typebox';
-import { cel, Conditions, Duration, DurationPattern, DnsLabel, ObjectMetaSchema, type CelRule } from './common.ts';
+import {
+  cel,
+  Conditions,
+  Duration,
+  DurationPattern,
+  DnsLabel,
+  ObjectMetaSchema,
+  type CelRule,
+} from './common.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
 
 import { GROUP, VERSION } from './names.ts';
@@ -41,65 +49,120 @@ export const NotificationEvents = ['Started', 'Advanced', 'Paused', 'RolledBack'
 export type NotificationEvent = (typeof NotificationEvents)[number];
 
 export const Step = Type.Object({
-  weight: Type.Integer({ minimum: 0, maximum: 100, description: 'Share of traffic, in percent, the canary gets at this step.' }),
+  weight: Type.Integer({
+    minimum: 0,
+    maximum: 100,
+    description: 'Share of traffic, in percent, the canary gets at this step.',
+  }),
   pause: Type.Optional(
     Type.Unsafe<string>({
       ...Duration,
-      description: 'How long to hold this step before advancing (e.g. 30s, 5m). Omitted: wait until promoted.',
+      description:
+        'How long to hold this step before advancing (e.g. 30s, 5m). Omitted: wait until promoted.',
     }),
   ),
 });
 export type Step = Type.Static<typeof Step>;
 
 export const BlueGreenSpec = Type.Object({
-  previewService: Type.Optional(Type.String({ ...DnsLabel, description: 'Service that selects the new version before the switch. @default <service>-preview' })),
-  autoPromote: Type.Optional(Type.Boolean({ default: true, description: 'Switch traffic on its own once the preview is healthy (after previewPause); false waits for `codedance promote`.' })),
-  previewPause: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '30s', description: 'How long the preview is observed before the switch.' })),
-  scaleDownDelay: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '30s', description: 'How long the old version is kept after the switch.' })),
-});
-
-export const StrategySpec = Type.Object({
-  type: Type.Optional(Type.Enum(StrategyTypes, { default: 'Linear', description: 'Linear (5,10,25,50,75,100), Exponential (1,5,10,25,50,100), Manual (every step waits for approval), BlueGreen, Experiment (one split held, then judged).' })),
-  steps: Type.Optional(
-    Type.Array(Step, {
-      minItems: 1,
-      // Bounds the CEL cost estimate: the uniqueness check below is quadratic in the length.
-      maxItems: 50,
-      description: 'Custom steps; they replace the preset ladder of Linear, Exponential and Manual. Weights must strictly increase.',
-      ...cel({
-        rule: 'self.map(s, s.weight).isSorted() && self.all(s, self.exists_one(t, t.weight == s.weight))',
-        message: 'strategy.steps: step weights must strictly increase (each step gives the canary more traffic than the one before), e.g. 10, 50, 100',
-      }),
+  previewService: Type.Optional(
+    Type.String({
+      ...DnsLabel,
+      description: 'Service that selects the new version before the switch. @default <service>-preview',
     }),
   ),
-  stepPause: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '1m', description: 'Pause of each preset step (ignored for custom steps, which carry their own).' })),
-  blueGreen: Type.Optional(BlueGreenSpec),
-  experiment: Type.Optional(ExperimentSpec),
-}, {
-  default: {},
-  ...cel(
-    ...experimentStrategyRules,
-    {
-      // A blue-green release switches all traffic at once; a ladder of weights has no meaning there,
-      // and silently ignoring it would hide the user's mistake.
-      rule: "!(has(self.type) && self.type == 'BlueGreen' && has(self.steps))",
-      message: 'strategy.steps cannot be used with type BlueGreen: a blue-green release switches all traffic at once (tune it with strategy.blueGreen, or pick Linear, Exponential or Manual for steps)',
-      fieldPath: '.steps',
-      reason: 'FieldValueForbidden',
-    },
-    {
-      rule: "!has(self.blueGreen) || (has(self.type) && self.type == 'BlueGreen')",
-      message: 'strategy.blueGreen is only used when strategy.type is BlueGreen: set type: BlueGreen or remove blueGreen',
-      fieldPath: '.blueGreen',
-      reason: 'FieldValueForbidden',
-    },
+  autoPromote: Type.Optional(
+    Type.Boolean({
+      default: true,
+      description:
+        'Switch traffic on its own once the preview is healthy (after previewPause); false waits for `codedance promote`.',
+    }),
+  ),
+  previewPause: Type.Optional(
+    Type.Unsafe<string>({
+      ...Duration,
+      default: '30s',
+      description: 'How long the preview is observed before the switch.',
+    }),
+  ),
+  scaleDownDelay: Type.Optional(
+    Type.Unsafe<string>({
+      ...Duration,
+      default: '30s',
+      description: 'How long the old version is kept after the switch.',
+    }),
   ),
 });
+
+export const StrategySpec = Type.Object(
+  {
+    type: Type.Optional(
+      Type.Enum(StrategyTypes, {
+        default: 'Linear',
+        description:
+          'Linear (5,10,25,50,75,100), Exponential (1,5,10,25,50,100), Manual (every step waits for approval), BlueGreen, Experiment (one split held, then judged).',
+      }),
+    ),
+    steps: Type.Optional(
+      Type.Array(Step, {
+        minItems: 1,
+        // Bounds the CEL cost estimate: the uniqueness check below is quadratic in the length.
+        maxItems: 50,
+        description:
+          'Custom steps; they replace the preset ladder of Linear, Exponential and Manual. Weights must strictly increase.',
+        ...cel({
+          rule: 'self.map(s, s.weight).isSorted() && self.all(s, self.exists_one(t, t.weight == s.weight))',
+          message:
+            'strategy.steps: step weights must strictly increase (each step gives the canary more traffic than the one before), e.g. 10, 50, 100',
+        }),
+      }),
+    ),
+    stepPause: Type.Optional(
+      Type.Unsafe<string>({
+        ...Duration,
+        default: '1m',
+        description: 'Pause of each preset step (ignored for custom steps, which carry their own).',
+      }),
+    ),
+    blueGreen: Type.Optional(BlueGreenSpec),
+    experiment: Type.Optional(ExperimentSpec),
+  },
+  {
+    default: {},
+    ...cel(
+      ...experimentStrategyRules,
+      {
+        // A blue-green release switches all traffic at once; a ladder of weights has no meaning there,
+        // and silently ignoring it would hide the user's mistake.
+        rule: "!(has(self.type) && self.type == 'BlueGreen' && has(self.steps))",
+        message:
+          'strategy.steps cannot be used with type BlueGreen: a blue-green release switches all traffic at once (tune it with strategy.blueGreen, or pick Linear, Exponential or Manual for steps)',
+        fieldPath: '.steps',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: "!has(self.blueGreen) || (has(self.type) && self.type == 'BlueGreen')",
+        message:
+          'strategy.blueGreen is only used when strategy.type is BlueGreen: set type: BlueGreen or remove blueGreen',
+        fieldPath: '.blueGreen',
+        reason: 'FieldValueForbidden',
+      },
+    ),
+  },
+);
 export type StrategySpec = Type.Static<typeof StrategySpec>;
 
 export const ServiceRef = Type.Object({
-  name: Type.Optional(Type.String({ ...DnsLabel, description: 'The stable Service. @default targetDeployment' })),
-  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Service port. @default the first port of the Service' })),
+  name: Type.Optional(
+    Type.String({ ...DnsLabel, description: 'The stable Service. @default targetDeployment' }),
+  ),
+  port: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      description: 'Service port. @default the first port of the Service',
+    }),
+  ),
 });
 
 /**
@@ -107,7 +170,11 @@ export const ServiceRef = Type.Object({
  * when the provider is chosen, and refused when another provider is (a `traffic.nginx`
  * without `provider: Nginx` would otherwise be silently ignored in favour of Replicas).
  */
-function providerRules(provider: TrafficProviderName, field: 'istio' | 'nginx' | 'gatewayAPI', what: string): CelRule[] {
+function providerRules(
+  provider: TrafficProviderName,
+  field: 'istio' | 'nginx' | 'gatewayAPI',
+  what: string,
+): CelRule[] {
   return [
     {
       rule: `!has(self.provider) || self.provider != '${provider}' || has(self.${field})`,
@@ -127,23 +194,50 @@ function providerRules(provider: TrafficProviderName, field: 'istio' | 'nginx' |
 /** The objects of each routing provider (shared by `spec.traffic` and its record in `status.traffic`). */
 export const IstioTraffic = Type.Object({
   virtualService: Type.String({ ...DnsLabel, description: 'VirtualService whose routes are weighted.' }),
-  destinationRule: Type.Optional(Type.String({ ...DnsLabel, description: 'DestinationRule that gets the stable and canary subsets. @default the VirtualService name' })),
-  routes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 32, 'x-kubernetes-list-type': 'set', description: 'Names of the HTTP routes to weight. @default every route whose destination is the service' })),
+  destinationRule: Type.Optional(
+    Type.String({
+      ...DnsLabel,
+      description:
+        'DestinationRule that gets the stable and canary subsets. @default the VirtualService name',
+    }),
+  ),
+  routes: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+      maxItems: 32,
+      'x-kubernetes-list-type': 'set',
+      description:
+        'Names of the HTTP routes to weight. @default every route whose destination is the service',
+    }),
+  ),
 });
-export const NginxTraffic = Type.Object({ ingress: Type.String({ ...DnsLabel, description: 'The stable Ingress the canary Ingress is made from.' }) });
-export const GatewayAPITraffic = Type.Object({ httpRoute: Type.String({ ...DnsLabel, description: 'HTTPRoute whose backendRefs are weighted.' }) });
+export const NginxTraffic = Type.Object({
+  ingress: Type.String({ ...DnsLabel, description: 'The stable Ingress the canary Ingress is made from.' }),
+});
+export const GatewayAPITraffic = Type.Object({
+  httpRoute: Type.String({ ...DnsLabel, description: 'HTTPRoute whose backendRefs are weighted.' }),
+});
 
-export const TrafficSpec = Type.Object({
-  provider: Type.Optional(Type.Enum(TrafficProviders, { default: 'Replicas', description: 'How weights are enforced. Replicas approximates them with replica counts.' })),
-  istio: Type.Optional(IstioTraffic),
-  nginx: Type.Optional(NginxTraffic),
-  gatewayAPI: Type.Optional(GatewayAPITraffic),
-}, {
-  default: {},
-  ...cel(...providerRules('Istio', 'istio', 'the VirtualService whose routes are weighted'),
-    ...providerRules('Nginx', 'nginx', 'the stable Ingress the canary Ingress is made from'),
-    ...providerRules('GatewayAPI', 'gatewayAPI', 'the HTTPRoute whose backendRefs are weighted')),
-});
+export const TrafficSpec = Type.Object(
+  {
+    provider: Type.Optional(
+      Type.Enum(TrafficProviders, {
+        default: 'Replicas',
+        description: 'How weights are enforced. Replicas approximates them with replica counts.',
+      }),
+    ),
+    istio: Type.Optional(IstioTraffic),
+    nginx: Type.Optional(NginxTraffic),
+    gatewayAPI: Type.Optional(GatewayAPITraffic),
+  },
+  {
+    default: {},
+    ...cel(
+      ...providerRules('Istio', 'istio', 'the VirtualService whose routes are weighted'),
+      ...providerRules('Nginx', 'nginx', 'the stable Ingress the canary Ingress is made from'),
+      ...providerRules('GatewayAPI', 'gatewayAPI', 'the HTTPRoute whose backendRefs are weighted'),
+    ),
+  },
+);
 export type TrafficSpec = Type.Static<typeof TrafficSpec>;
 
 /**
@@ -156,7 +250,10 @@ function boundedDuration(bound: { op: '<=' | '>='; limit: string }, message: str
     ...Duration,
     'x-kubernetes-validations': [
       ...Duration['x-kubernetes-validations'],
-      { rule: `!self.matches('${DurationPattern.replaceAll('\\', '\\\\')}') || duration(self) ${bound.op} duration('${bound.limit}')`, message },
+      {
+        rule: `!self.matches('${DurationPattern.replaceAll('\\', '\\\\')}') || duration(self) ${bound.op} duration('${bound.limit}')`,
+        message,
+      },
     ],
   };
 }
@@ -166,28 +263,80 @@ export const MIN_ANALYSIS_INTERVAL = '1s';
 /** Longest `metrics.provider.timeout`: how long one release's analysis round may take. */
 export const MAX_QUERY_TIMEOUT = '30s';
 
-export const AnalysisSpec = Type.Object({
-  interval: Type.Optional(
-    Type.Unsafe<string>({
-      ...boundedDuration({ op: '>=', limit: MIN_ANALYSIS_INTERVAL }, `must be at least ${MIN_ANALYSIS_INTERVAL}: analyses closer together only load Prometheus and the controller`),
-      default: '30s',
-      description: `Time between two analyses (at least ${MIN_ANALYSIS_INTERVAL}).`,
-    }),
-  ),
-  window: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '1m', description: 'Range of the rate() in built-in queries.' })),
-  successThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Consecutive healthy analyses needed before a step may advance.' })),
-  failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive failed analyses that roll back.' })),
-  inconclusiveLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'Consecutive analyses without data before the release pauses.' })),
-  unreachableTimeout: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '5m', description: 'How long an unreachable Prometheus holds the release before it is rolled back.' })),
-}, { default: {} });
+export const AnalysisSpec = Type.Object(
+  {
+    interval: Type.Optional(
+      Type.Unsafe<string>({
+        ...boundedDuration(
+          { op: '>=', limit: MIN_ANALYSIS_INTERVAL },
+          `must be at least ${MIN_ANALYSIS_INTERVAL}: analyses closer together only load Prometheus and the controller`,
+        ),
+        default: '30s',
+        description: `Time between two analyses (at least ${MIN_ANALYSIS_INTERVAL}).`,
+      }),
+    ),
+    window: Type.Optional(
+      Type.Unsafe<string>({
+        ...Duration,
+        default: '1m',
+        description: 'Range of the rate() in built-in queries.',
+      }),
+    ),
+    successThreshold: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        default: 1,
+        description: 'Consecutive healthy analyses needed before a step may advance.',
+      }),
+    ),
+    failureThreshold: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        default: 2,
+        description: 'Consecutive failed analyses that roll back.',
+      }),
+    ),
+    inconclusiveLimit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        default: 3,
+        description: 'Consecutive analyses without data before the release pauses.',
+      }),
+    ),
+    unreachableTimeout: Type.Optional(
+      Type.Unsafe<string>({
+        ...Duration,
+        default: '5m',
+        description: 'How long an unreachable Prometheus holds the release before it is rolled back.',
+      }),
+    ),
+  },
+  { default: {} },
+);
 export type AnalysisSpec = Type.Static<typeof AnalysisSpec>;
 
 export const CustomMetric = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 63, description: 'Name shown in status and Events.' }),
-  query: Type.String({ minLength: 1, maxLength: 4096, description: 'PromQL returning one number. {{namespace}}, {{target}}, {{canary}}, {{window}} are substituted (escaped).' }),
+  query: Type.String({
+    minLength: 1,
+    maxLength: 4096,
+    description:
+      'PromQL returning one number. {{namespace}}, {{target}}, {{canary}}, {{window}} are substituted (escaped).',
+  }),
   threshold: Type.Number({ description: 'Value the result is compared with.' }),
-  compare: Type.Enum(['LT', 'GT'], { description: 'LT: healthy while result < threshold; GT: healthy while result > threshold.' }),
-  weight: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Weight in the health score. @default the decision weight for custom metrics' })),
+  compare: Type.Enum(['LT', 'GT'], {
+    description: 'LT: healthy while result < threshold; GT: healthy while result > threshold.',
+  }),
+  weight: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 100,
+      description: 'Weight in the health score. @default the decision weight for custom metrics',
+    }),
+  ),
 });
 export type CustomMetric = Type.Static<typeof CustomMetric>;
 
@@ -198,131 +347,297 @@ export type CustomMetric = Type.Static<typeof CustomMetric>;
  */
 export const MetricsSecretLabel = 'deploy.codedance.io/metrics';
 
-export const MetricsSpec = Type.Object({
-  provider: Type.Optional(
-    Type.Object({
-      address: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'Prometheus base URL. @default the controller flag --prometheus-url' })),
-      timeout: Type.Optional(
-        Type.Unsafe<string>({
-          ...boundedDuration({ op: '<=', limit: MAX_QUERY_TIMEOUT }, `must be at most ${MAX_QUERY_TIMEOUT}: a Prometheus slower than that counts as unreachable`),
-          default: '5s',
-          description: `Timeout of one query (at most ${MAX_QUERY_TIMEOUT}).`,
+export const MetricsSpec = Type.Object(
+  {
+    provider: Type.Optional(
+      Type.Object(
+        {
+          address: Type.Optional(
+            Type.String({
+              pattern: '^https?://',
+              maxLength: 2048,
+              description: 'Prometheus base URL. @default the controller flag --prometheus-url',
+            }),
+          ),
+          timeout: Type.Optional(
+            Type.Unsafe<string>({
+              ...boundedDuration(
+                { op: '<=', limit: MAX_QUERY_TIMEOUT },
+                `must be at most ${MAX_QUERY_TIMEOUT}: a Prometheus slower than that counts as unreachable`,
+              ),
+              default: '5s',
+              description: `Timeout of one query (at most ${MAX_QUERY_TIMEOUT}).`,
+            }),
+          ),
+          secretRef: Type.Optional(
+            Type.Object(
+              {
+                name: Type.String({
+                  minLength: 1,
+                  maxLength: 253,
+                  pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+                  description: `Secret in the release's namespace, labelled ${MetricsSecretLabel}: "true"; keys: token (bearer), or username and password (basic auth), and ca.crt (PEM CA bundle).`,
+                }),
+              },
+              {
+                description:
+                  'Credentials and CA bundle for the Prometheus API. Never logged, never copied into status.',
+              },
+            ),
+          ),
+          headers: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  name: Type.String({
+                    minLength: 1,
+                    maxLength: 128,
+                    pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+                    description: 'Header name, e.g. X-Scope-OrgID.',
+                  }),
+                  value: Type.String({
+                    maxLength: 1024,
+                    pattern: '^[^\\r\\n]*$',
+                    description: 'Header value (not secret: it is part of the spec).',
+                  }),
+                },
+                cel({
+                  rule: "!(self.name.lowerAscii() in ['authorization', 'host', 'content-type', 'content-length', 'connection', 'transfer-encoding'])",
+                  message:
+                    'this header is set by the controller: put credentials in the Secret of metrics.provider.secretRef, not in headers',
+                  fieldPath: '.name',
+                }),
+              ),
+              {
+                maxItems: 10,
+                'x-kubernetes-list-type': 'map',
+                'x-kubernetes-list-map-keys': ['name'],
+                description:
+                  'Extra request headers, e.g. a tenant header for Mimir or Cortex (X-Scope-OrgID).',
+              },
+            ),
+          ),
+        },
+        { default: {} },
+      ),
+    ),
+    successRate: Type.Optional(
+      Type.Object({
+        threshold: Type.Number({
+          minimum: 0,
+          maximum: 100,
+          description: 'Minimum share of non-5xx responses, in percent.',
         }),
-      ),
-      secretRef: Type.Optional(
-        Type.Object({
-          name: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: `Secret in the release's namespace, labelled ${MetricsSecretLabel}: "true"; keys: token (bearer), or username and password (basic auth), and ca.crt (PEM CA bundle).` }),
-        }, { description: 'Credentials and CA bundle for the Prometheus API. Never logged, never copied into status.' }),
-      ),
-      headers: Type.Optional(
-        Type.Array(
-          Type.Object({
-            name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', description: 'Header name, e.g. X-Scope-OrgID.' }),
-            value: Type.String({ maxLength: 1024, pattern: '^[^\\r\\n]*$', description: 'Header value (not secret: it is part of the spec).' }),
-          }, cel({
-            rule: "!(self.name.lowerAscii() in ['authorization', 'host', 'content-type', 'content-length', 'connection', 'transfer-encoding'])",
-            message: 'this header is set by the controller: put credentials in the Secret of metrics.provider.secretRef, not in headers',
-            fieldPath: '.name',
-          })),
-          { maxItems: 10, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], description: 'Extra request headers, e.g. a tenant header for Mimir or Cortex (X-Scope-OrgID).' },
+      }),
+    ),
+    latency: Type.Optional(
+      Type.Object({
+        p50: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Maximum median latency.' })),
+        p90: Type.Optional(
+          Type.Unsafe<string>({ ...Duration, description: 'Maximum 90th percentile latency.' }),
         ),
+        p99: Type.Optional(
+          Type.Unsafe<string>({ ...Duration, description: 'Maximum 99th percentile latency.' }),
+        ),
+      }),
+    ),
+    errorRate: Type.Optional(
+      Type.Object({
+        threshold: Type.Number({
+          minimum: 0,
+          maximum: 100,
+          description: 'Maximum share of 5xx responses, in percent.',
+        }),
+      }),
+    ),
+    cpu: Type.Optional(
+      Type.Object(
+        {
+          maxCores: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 1024,
+              description:
+                'Most CPU a canary pod may use, in cores (cAdvisor container_cpu_usage_seconds_total).',
+            }),
+          ),
+          maxRatioToStable: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 100,
+              description: 'Most CPU of the busiest canary pod over the busiest stable pod, e.g. 1.5.',
+            }),
+          ),
+        },
+        {
+          description:
+            "CPU checks from the kubelet's cAdvisor series (namespace, pod, container labels); gates, scored like custom checks.",
+        },
       ),
-    }, { default: {} }),
-  ),
-  successRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Minimum share of non-5xx responses, in percent.' }) })),
-  latency: Type.Optional(
-    Type.Object({
-      p50: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Maximum median latency.' })),
-      p90: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Maximum 90th percentile latency.' })),
-      p99: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Maximum 99th percentile latency.' })),
-    }),
-  ),
-  errorRate: Type.Optional(Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 100, description: 'Maximum share of 5xx responses, in percent.' }) })),
-  cpu: Type.Optional(
-    Type.Object({
-      maxCores: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024, description: 'Most CPU a canary pod may use, in cores (cAdvisor container_cpu_usage_seconds_total).' })),
-      maxRatioToStable: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'Most CPU of the busiest canary pod over the busiest stable pod, e.g. 1.5.' })),
-    }, { description: 'CPU checks from the kubelet\'s cAdvisor series (namespace, pod, container labels); gates, scored like custom checks.' }),
-  ),
-  memory: Type.Optional(
-    Type.Object({
-      maxMiB: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 16777216, description: 'Most working-set memory a canary pod may use, in MiB (cAdvisor container_memory_working_set_bytes).' })),
-      maxRatioToStable: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'Most memory of the largest canary pod over the largest stable pod, e.g. 1.5.' })),
-    }, { description: 'Memory checks from the kubelet\'s cAdvisor series; gates, scored like custom checks.' }),
-  ),
-  custom: Type.Optional(
-    Type.Array(CustomMetric, {
-      maxItems: 20,
-      // Names identify results in status and Events, so two checks may not share one.
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['name'],
-      description: 'Extra PromQL checks, each judged against its own threshold.',
-    }),
-  ),
-  compare: Type.Optional(CompareSpec),
-}, { default: {} });
+    ),
+    memory: Type.Optional(
+      Type.Object(
+        {
+          maxMiB: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 16777216,
+              description:
+                'Most working-set memory a canary pod may use, in MiB (cAdvisor container_memory_working_set_bytes).',
+            }),
+          ),
+          maxRatioToStable: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 100,
+              description: 'Most memory of the largest canary pod over the largest stable pod, e.g. 1.5.',
+            }),
+          ),
+        },
+        {
+          description: "Memory checks from the kubelet's cAdvisor series; gates, scored like custom checks.",
+        },
+      ),
+    ),
+    custom: Type.Optional(
+      Type.Array(CustomMetric, {
+        maxItems: 20,
+        // Names identify results in status and Events, so two checks may not share one.
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+        description: 'Extra PromQL checks, each judged against its own threshold.',
+      }),
+    ),
+    compare: Type.Optional(CompareSpec),
+  },
+  { default: {} },
+);
 export type MetricsSpec = Type.Static<typeof MetricsSpec>;
 
-export const DecisionSpec = Type.Object({
-  weights: Type.Optional(
-    Type.Object({
-      successRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 40 })),
-      latency: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 30 })),
-      errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 30 })),
-      custom: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 20 })),
-    }, { default: {}, description: 'Weight of each metric family in the health score (normalised over the metrics configured).' }),
-  ),
-  continueScore: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 80, description: 'Score at or above which the release continues.' })),
-  pauseScore: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 60, description: 'Score at or above which (and below continueScore) the release pauses; below it rolls back.' })),
-}, {
-  default: {},
-  ...cel({
-    rule: '!has(self.pauseScore) || !has(self.continueScore) || self.pauseScore <= self.continueScore',
-    message: 'decision.pauseScore must not be greater than decision.continueScore: scores between them pause the release, scores below pauseScore roll it back',
-    fieldPath: '.pauseScore',
-  }),
-});
+export const DecisionSpec = Type.Object(
+  {
+    weights: Type.Optional(
+      Type.Object(
+        {
+          successRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 40 })),
+          latency: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 30 })),
+          errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 30 })),
+          custom: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 20 })),
+        },
+        {
+          default: {},
+          description:
+            'Weight of each metric family in the health score (normalised over the metrics configured).',
+        },
+      ),
+    ),
+    continueScore: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 100,
+        default: 80,
+        description: 'Score at or above which the release continues.',
+      }),
+    ),
+    pauseScore: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 100,
+        default: 60,
+        description:
+          'Score at or above which (and below continueScore) the release pauses; below it rolls back.',
+      }),
+    ),
+  },
+  {
+    default: {},
+    ...cel({
+      rule: '!has(self.pauseScore) || !has(self.continueScore) || self.pauseScore <= self.continueScore',
+      message:
+        'decision.pauseScore must not be greater than decision.continueScore: scores between them pause the release, scores below pauseScore roll it back',
+      fieldPath: '.pauseScore',
+    }),
+  },
+);
 export type DecisionSpec = Type.Static<typeof DecisionSpec>;
 
-export const AutoRollbackSpec = Type.Object({
-  enabled: Type.Optional(Type.Boolean({ default: true })),
-  onMetricsFail: Type.Optional(Type.Boolean({ default: true })),
-  onPodCrash: Type.Optional(Type.Boolean({ default: true })),
-  notReadyGracePeriod: Type.Optional(Type.Unsafe<string>({ ...Duration, default: '2m', description: 'How long a canary pod may stay not Ready before it counts as a crash.' })),
-}, { default: {} });
+export const AutoRollbackSpec = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ default: true })),
+    onMetricsFail: Type.Optional(Type.Boolean({ default: true })),
+    onPodCrash: Type.Optional(Type.Boolean({ default: true })),
+    notReadyGracePeriod: Type.Optional(
+      Type.Unsafe<string>({
+        ...Duration,
+        default: '2m',
+        description: 'How long a canary pod may stay not Ready before it counts as a crash.',
+      }),
+    ),
+  },
+  { default: {} },
+);
 export type AutoRollbackSpec = Type.Static<typeof AutoRollbackSpec>;
 
 /** A key of a Secret's data. */
 const SecretKey = { minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' } as const;
 
-export const NotificationSpec = Type.Object({
-  name: Type.Optional(Type.String({ maxLength: 63 })),
-  type: Type.Enum(NotificationTypes, { description: 'Slack, DingTalk, WeCom or Webhook.' }),
-  url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'Receiver URL (or give it through secretRef).' })),
-  secretRef: Type.Optional(
-    Type.Object({
-      name: Type.String({ ...DnsLabel, description: 'Secret in the release\'s namespace; it must carry the label deploy.codedance.io/notification: "true".' }),
-      urlKey: Type.Optional(Type.String({ ...SecretKey, default: 'url', description: 'Key of the Secret holding the receiver URL.' })),
-      secretKey: Type.Optional(Type.String({ ...SecretKey, description: 'Key holding the signing secret (DingTalk).' })),
-    }),
-  ),
-  events: Type.Optional(Type.Array(Type.Enum(NotificationEvents), { maxItems: NotificationEvents.length, 'x-kubernetes-list-type': 'set', description: '@default every event' })),
-}, {
-  ...cel(
-    {
-      rule: 'has(self.url) || has(self.secretRef)',
-      message: 'notifications[].url or notifications[].secretRef is required: a notification needs the address to post to',
-      fieldPath: '.url',
-      reason: 'FieldValueRequired',
-    },
-    {
-      rule: '!(has(self.url) && has(self.secretRef))',
-      message: 'notifications[].url and notifications[].secretRef are exclusive: give the address inline or through a Secret, not both',
-      fieldPath: '.secretRef',
-      reason: 'FieldValueForbidden',
-    },
-  ),
-});
+export const NotificationSpec = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 63 })),
+    type: Type.Enum(NotificationTypes, { description: 'Slack, DingTalk, WeCom or Webhook.' }),
+    url: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        maxLength: 2048,
+        description: 'Receiver URL (or give it through secretRef).',
+      }),
+    ),
+    secretRef: Type.Optional(
+      Type.Object({
+        name: Type.String({
+          ...DnsLabel,
+          description:
+            'Secret in the release\'s namespace; it must carry the label deploy.codedance.io/notification: "true".',
+        }),
+        urlKey: Type.Optional(
+          Type.String({
+            ...SecretKey,
+            default: 'url',
+            description: 'Key of the Secret holding the receiver URL.',
+          }),
+        ),
+        secretKey: Type.Optional(
+          Type.String({ ...SecretKey, description: 'Key holding the signing secret (DingTalk).' }),
+        ),
+      }),
+    ),
+    events: Type.Optional(
+      Type.Array(Type.Enum(NotificationEvents), {
+        maxItems: NotificationEvents.length,
+        'x-kubernetes-list-type': 'set',
+        description: '@default every event',
+      }),
+    ),
+  },
+  {
+    ...cel(
+      {
+        rule: 'has(self.url) || has(self.secretRef)',
+        message:
+          'notifications[].url or notifications[].secretRef is required: a notification needs the address to post to',
+        fieldPath: '.url',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: '!(has(self.url) && has(self.secretRef))',
+        message:
+          'notifications[].url and notifications[].secretRef are exclusive: give the address inline or through a Secret, not both',
+        fieldPath: '.secretRef',
+        reason: 'FieldValueForbidden',
+      },
+    ),
+  },
+);
 export type NotificationSpec = Type.Static<typeof NotificationSpec>;
 
 /** The notification list: names, when given, tell receivers apart in logs and must be unique. */
@@ -335,40 +650,61 @@ export const Notifications = Type.Array(NotificationSpec, {
 });
 
 /** CEL for the stable Service's name: `service.name`, else the target Deployment's. */
-const stableServiceCel = '(has(self.service) && has(self.service.name) ? self.service.name : self.targetDeployment)';
+const stableServiceCel =
+  '(has(self.service) && has(self.service.name) ? self.service.name : self.targetDeployment)';
 
-export const CanaryDeploymentSpec = Type.Object({
-  targetDeployment: Type.String({ ...DnsLabel, description: 'The Deployment being released; it stays the user\'s.' }),
-  canaryVersion: Type.String({ minLength: 1, maxLength: 512, pattern: '^[^\\s]+$', description: 'Image of the new version, e.g. myapp:v2.0.0.' }),
-  container: Type.Optional(Type.String({ ...DnsLabel, description: 'Container that gets the new image. @default the first container' })),
-  service: Type.Optional(ServiceRef),
-  strategy: Type.Optional(StrategySpec),
-  traffic: Type.Optional(TrafficSpec),
-  analysis: Type.Optional(AnalysisSpec),
-  metrics: Type.Optional(MetricsSpec),
-  decision: Type.Optional(DecisionSpec),
-  autoRollback: Type.Optional(AutoRollbackSpec),
-  notifications: Type.Optional(Notifications),
-  webhooks: Type.Optional(Webhooks),
-  paused: Type.Optional(Type.Boolean({ description: 'Hold the release at its current step (set by `codedance pause`).' })),
-}, {
-  ...cel(
-    {
-      // The preview Service selects only the new version: were it the stable Service, the
-      // release would take it over and send live traffic to the preview.
-      rule: `!has(self.strategy) || !has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.previewService) || self.strategy.blueGreen.previewService != ${stableServiceCel}`,
-      message: 'strategy.blueGreen.previewService must differ from the stable Service (spec.service.name, default targetDeployment): the preview selects only the new version, while the stable Service carries live traffic',
-      fieldPath: '.strategy.blueGreen.previewService',
-      reason: 'FieldValueInvalid',
-    },
-    {
-      rule: `!has(self.strategy) || !has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.previewService) || self.strategy.blueGreen.previewService != ${stableServiceCel} + '-canary'`,
-      message: 'strategy.blueGreen.previewService must not be <stable Service>-canary: that is the name of the release\'s canary Service',
-      fieldPath: '.strategy.blueGreen.previewService',
-      reason: 'FieldValueInvalid',
-    },
-  ),
-});
+export const CanaryDeploymentSpec = Type.Object(
+  {
+    targetDeployment: Type.String({
+      ...DnsLabel,
+      description: "The Deployment being released; it stays the user's.",
+    }),
+    canaryVersion: Type.String({
+      minLength: 1,
+      maxLength: 512,
+      pattern: '^[^\\s]+$',
+      description: 'Image of the new version, e.g. myapp:v2.0.0.',
+    }),
+    container: Type.Optional(
+      Type.String({
+        ...DnsLabel,
+        description: 'Container that gets the new image. @default the first container',
+      }),
+    ),
+    service: Type.Optional(ServiceRef),
+    strategy: Type.Optional(StrategySpec),
+    traffic: Type.Optional(TrafficSpec),
+    analysis: Type.Optional(AnalysisSpec),
+    metrics: Type.Optional(MetricsSpec),
+    decision: Type.Optional(DecisionSpec),
+    autoRollback: Type.Optional(AutoRollbackSpec),
+    notifications: Type.Optional(Notifications),
+    webhooks: Type.Optional(Webhooks),
+    paused: Type.Optional(
+      Type.Boolean({ description: 'Hold the release at its current step (set by `codedance pause`).' }),
+    ),
+  },
+  {
+    ...cel(
+      {
+        // The preview Service selects only the new version: were it the stable Service, the
+        // release would take it over and send live traffic to the preview.
+        rule: `!has(self.strategy) || !has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.previewService) || self.strategy.blueGreen.previewService != ${stableServiceCel}`,
+        message:
+          'strategy.blueGreen.previewService must differ from the stable Service (spec.service.name, default targetDeployment): the preview selects only the new version, while the stable Service carries live traffic',
+        fieldPath: '.strategy.blueGreen.previewService',
+        reason: 'FieldValueInvalid',
+      },
+      {
+        rule: `!has(self.strategy) || !has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.previewService) || self.strategy.blueGreen.previewService != ${stableServiceCel} + '-canary'`,
+        message:
+          "strategy.blueGreen.previewService must not be <stable Service>-canary: that is the name of the release's canary Service",
+        fieldPath: '.strategy.blueGreen.previewService',
+        reason: 'FieldValueInvalid',
+      },
+    ),
+  },
+);
 export type CanaryDeploymentSpec = Type.Static<typeof CanaryDeploymentSpec>;
 
 export const MetricResult = Type.Object({
@@ -378,7 +714,9 @@ export const MetricResult = Type.Object({
   score: Type.Optional(Type.Number()),
   passed: Type.Optional(Type.Boolean()),
   message: Type.Optional(Type.String()),
-  stableValue: Type.Optional(Type.Number({ description: 'Stable\'s value over the same window (checks in metrics.compare).' })),
+  stableValue: Type.Optional(
+    Type.Number({ description: "Stable's value over the same window (checks in metrics.compare)." }),
+  ),
 });
 export type MetricResult = Type.Static<typeof MetricResult>;
 
@@ -394,17 +732,24 @@ export type AnalysisRun = Type.Static<typeof AnalysisRun>;
 
 export const HistoryEntry = Type.Object({
   time: Type.String(),
-  event: Type.String({ description: 'What happened: Started, StepReached, Paused, Resumed, Promoted, RolledBack, Aborted, Completed, ...' }),
+  event: Type.String({
+    description:
+      'What happened: Started, StepReached, Paused, Resumed, Promoted, RolledBack, Aborted, Completed, ...',
+  }),
   step: Type.Optional(Type.Integer()),
   weight: Type.Optional(Type.Integer()),
   message: Type.Optional(Type.String()),
-  by: Type.Optional(Type.String({ description: 'The person whose command this entry records (username), when one gave it.' })),
+  by: Type.Optional(
+    Type.String({ description: 'The person whose command this entry records (username), when one gave it.' }),
+  ),
 });
 export type HistoryEntry = Type.Static<typeof HistoryEntry>;
 
 /** One object a release routes through or makes for its traffic (for people reading status). */
 export const TrafficObject = Type.Object({
-  kind: Type.String({ description: 'VirtualService, DestinationRule, Ingress, HTTPRoute, Service or Deployment.' }),
+  kind: Type.String({
+    description: 'VirtualService, DestinationRule, Ingress, HTTPRoute, Service or Deployment.',
+  }),
   name: Type.String(),
 });
 
@@ -414,14 +759,22 @@ export const TrafficObject = Type.Object({
  * another VirtualService) cannot leave traffic on a canary in objects the spec no
  * longer names. Releases started before the record existed fall back to the spec.
  */
-export const TrafficRecord = Type.Object({
-  provider: Type.Enum(TrafficProviders),
-  service: Type.String({ description: 'The stable Service whose traffic is split.' }),
-  istio: Type.Optional(IstioTraffic),
-  nginx: Type.Optional(NginxTraffic),
-  gatewayAPI: Type.Optional(GatewayAPITraffic),
-  objects: Type.Optional(Type.Array(TrafficObject, { maxItems: 8, description: 'The objects the provider writes or makes.' })),
-}, { description: 'The traffic provider and the objects it touches, recorded when the release started; reset, rollback and deletion use it.' });
+export const TrafficRecord = Type.Object(
+  {
+    provider: Type.Enum(TrafficProviders),
+    service: Type.String({ description: 'The stable Service whose traffic is split.' }),
+    istio: Type.Optional(IstioTraffic),
+    nginx: Type.Optional(NginxTraffic),
+    gatewayAPI: Type.Optional(GatewayAPITraffic),
+    objects: Type.Optional(
+      Type.Array(TrafficObject, { maxItems: 8, description: 'The objects the provider writes or makes.' }),
+    ),
+  },
+  {
+    description:
+      'The traffic provider and the objects it touches, recorded when the release started; reset, rollback and deletion use it.',
+  },
+);
 export type TrafficRecord = Type.Static<typeof TrafficRecord>;
 
 export const CanaryDeploymentStatus = Type.Object({
@@ -434,7 +787,11 @@ export const CanaryDeploymentStatus = Type.Object({
   stableRevision: Type.Optional(Type.String({ description: 'Image the stable Deployment runs.' })),
   canaryRevision: Type.Optional(Type.String({ description: 'Image the canary runs.' })),
   stableReplicas: Type.Optional(
-    Type.Integer({ minimum: 0, description: 'Replicas of the stable Deployment when the release started (the Replicas provider scales it down, so it cannot be read back).' }),
+    Type.Integer({
+      minimum: 0,
+      description:
+        'Replicas of the stable Deployment when the release started (the Replicas provider scales it down, so it cannot be read back).',
+    }),
   ),
   currentStepIndex: Type.Optional(Type.Integer()),
   totalSteps: Type.Optional(Type.Integer()),
@@ -442,7 +799,11 @@ export const CanaryDeploymentStatus = Type.Object({
   stepLabel: Type.Optional(Type.String({ description: 'Step for printing, e.g. 2/3.' })),
   startedAt: Type.Optional(Type.String()),
   stepStartedAt: Type.Optional(Type.String()),
-  pauseUntil: Type.Optional(Type.String({ description: 'When the current step\'s pause ends (a stored deadline, so restarts keep it).' })),
+  pauseUntil: Type.Optional(
+    Type.String({
+      description: "When the current step's pause ends (a stored deadline, so restarts keep it).",
+    }),
+  ),
   completedAt: Type.Optional(Type.String()),
   approvedStep: Type.Optional(Type.Integer({ description: 'Highest step index approved by promote.' })),
   handledCommand: Type.Optional(Type.String({ description: 'Last CLI command annotation acted on.' })),

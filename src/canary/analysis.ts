@@ -31,8 +31,16 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { PrometheusAllowList } from '../analysis/allowed.ts';
 import { analyze, type AnalyzeResult } from '../analysis/analyzer.ts';
 import { Agent, buildConnector } from 'undici';
-import { resolveCredentials, type PrometheusCredentials, type SecretReader } from '../analysis/credentials.ts';
-import { createPrometheusClient, DEFAULT_QUERY_TIMEOUT_MS, type PrometheusClient } from '../analysis/prometheus.ts';
+import {
+  resolveCredentials,
+  type PrometheusCredentials,
+  type SecretReader,
+} from '../analysis/credentials.ts';
+import {
+  createPrometheusClient,
+  DEFAULT_QUERY_TIMEOUT_MS,
+  type PrometheusClient,
+} from '../analysis/prometheus.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
 import type { AnalysisObservation } from './phases.ts';
@@ -81,7 +89,15 @@ export interface AnalysisRunner {
    * The due analysis of `cd`: the finished round, or `running` (started now if needed).
    * `wake` is called once when a round started here ends. Never throws.
    */
-  poll(cd: CanaryDeployment, input: { canaryVersionLabel: string | undefined; stableVersionLabel?: string | undefined; now: Date; wake: () => void }): AnalysisPoll;
+  poll(
+    cd: CanaryDeployment,
+    input: {
+      canaryVersionLabel: string | undefined;
+      stableVersionLabel?: string | undefined;
+      now: Date;
+      wake: () => void;
+    },
+  ): AnalysisPoll;
   /** Drops what is kept for release `uid` (finished or deleted), aborting its round. */
   forget(uid: string): void;
   /** Rounds in flight (for tests and metrics). */
@@ -95,7 +111,10 @@ interface Round {
 }
 
 /** The address `cd` is analysed against, or undefined when there is none. */
-export function prometheusAddress(cd: CanaryDeployment, defaultAddress: string | undefined): string | undefined {
+export function prometheusAddress(
+  cd: CanaryDeployment,
+  defaultAddress: string | undefined,
+): string | undefined {
   return cd.spec.metrics?.provider?.address ?? defaultAddress;
 }
 
@@ -109,7 +128,10 @@ export function prometheusRefusal(cd: CanaryDeployment, allowList: PrometheusAll
 
 /** The query timeout of `cd`, capped. */
 export function queryTimeoutMs(cd: CanaryDeployment): number {
-  return Math.min(Math.max(1, durationOr(cd.spec.metrics?.provider?.timeout, `${DEFAULT_QUERY_TIMEOUT_MS}ms`)), MAX_QUERY_TIMEOUT_MS);
+  return Math.min(
+    Math.max(1, durationOr(cd.spec.metrics?.provider?.timeout, `${DEFAULT_QUERY_TIMEOUT_MS}ms`)),
+    MAX_QUERY_TIMEOUT_MS,
+  );
 }
 
 /** What the stored status asks: a round answers exactly this question. */
@@ -134,7 +156,11 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
         clients.delete(key);
       } else {
         const connect = unrefConnector(credentials.ca === undefined ? {} : { ca: credentials.ca });
-        client = createPrometheusClient({ address, headers: credentials.headers, dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect }) });
+        client = createPrometheusClient({
+          address,
+          headers: credentials.headers,
+          dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect }),
+        });
       }
       clients.set(key, client);
       for (const [oldKey, old] of clients) {
@@ -148,29 +174,62 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
     throw new Error('this controller reads no Secrets for metrics');
   };
 
-  function observe(cd: CanaryDeployment, result: Pick<AnalyzeResult, 'outcome' | 'run'>, now: Date): AnalysisObservation {
+  function observe(
+    cd: CanaryDeployment,
+    result: Pick<AnalyzeResult, 'outcome' | 'run'>,
+    now: Date,
+  ): AnalysisObservation {
     const { spec } = cd;
-    const verdict = nextVerdict({ previous: cd.status?.analysis, outcome: result.outcome, detail: result.run.message, analysis: spec.analysis, autoRollback: spec.autoRollback, now });
+    const verdict = nextVerdict({
+      previous: cd.status?.analysis,
+      outcome: result.outcome,
+      detail: result.run.message,
+      analysis: spec.analysis,
+      autoRollback: spec.autoRollback,
+      now,
+    });
     // An experiment's first round past its deadline decides it (./experiment.ts).
-    if (isFinalJudgment(cd, result.run.time)) return { run: result.run, verdict: judgeExperiment(cd, result.outcome, verdict, result.run.message) };
+    if (isFinalJudgment(cd, result.run.time))
+      return { run: result.run, verdict: judgeExperiment(cd, result.outcome, verdict, result.run.message) };
     return { run: result.run, verdict };
   }
 
-  function poll(cd: CanaryDeployment, input: { canaryVersionLabel: string | undefined; stableVersionLabel?: string | undefined; now: Date; wake: () => void }): AnalysisPoll {
+  function poll(
+    cd: CanaryDeployment,
+    input: {
+      canaryVersionLabel: string | undefined;
+      stableVersionLabel?: string | undefined;
+      now: Date;
+      wake: () => void;
+    },
+  ): AnalysisPoll {
     const uid = cd.metadata.uid ?? '';
     const question = questionOf(cd);
     const step = cd.status?.currentStepIndex;
     const current = rounds.get(uid);
     if (current?.question === question) {
-      return current.result ? { kind: 'done', observation: observe(cd, current.result, input.now) } : { kind: 'running' };
+      return current.result
+        ? { kind: 'done', observation: observe(cd, current.result, input.now) }
+        : { kind: 'running' };
     }
     current?.abort.abort();
     rounds.delete(uid);
 
     const address = prometheusAddress(cd, options.defaultAddress);
     if (!address) {
-      const message = 'no Prometheus address: set spec.metrics.provider.address or start the controller with --prometheus-url';
-      return { kind: 'done', observation: observe(cd, { outcome: 'unreachable', run: { time: input.now.toISOString(), step, metrics: [], decision: 'Inconclusive', message } }, input.now) };
+      const message =
+        'no Prometheus address: set spec.metrics.provider.address or start the controller with --prometheus-url';
+      return {
+        kind: 'done',
+        observation: observe(
+          cd,
+          {
+            outcome: 'unreachable',
+            run: { time: input.now.toISOString(), step, metrics: [], decision: 'Inconclusive', message },
+          },
+          input.now,
+        ),
+      };
     }
 
     const timeoutMs = queryTimeoutMs(cd);
@@ -189,11 +248,18 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
       timer.unref?.();
     });
     const work = (async (): Promise<AnalyzeResult> => {
-      const creds = await resolveCredentials(options.readSecret ?? noSecrets, cd.metadata.namespace ?? '', cd.spec.metrics?.provider);
+      const creds = await resolveCredentials(
+        options.readSecret ?? noSecrets,
+        cd.metadata.namespace ?? '',
+        cd.spec.metrics?.provider,
+      );
       // A Secret that cannot be used is a Prometheus that cannot be used: never promote on it.
       if (!creds.ok) return unusable(started, step, `${creds.reason}: ${creds.message}`);
       // Before the metric queries: a load-test gate starts the traffic they judge.
-      const gates = rolloutGates.length > 0 && options.callGates ? await options.callGates(cd, 'Rollout', round.abort.signal) : [];
+      const gates =
+        rolloutGates.length > 0 && options.callGates
+          ? await options.callGates(cd, 'Rollout', round.abort.signal)
+          : [];
       const analyzed = await analyze({
         spec: cd.spec,
         namespace: cd.metadata.namespace ?? '',
@@ -250,24 +316,56 @@ function unrefConnector(tls: { ca?: string }): buildConnector.connector {
  */
 export function withGates(result: AnalyzeResult, gates: readonly GateResult[]): AnalyzeResult {
   if (gates.length === 0) return result;
-  const lines = gates.map((g) => ({ name: `webhook/${g.name}`, passed: g.passed, ...(g.message ? { message: g.message } : {}) }));
+  const lines = gates.map((g) => ({
+    name: `webhook/${g.name}`,
+    passed: g.passed,
+    ...(g.message ? { message: g.message } : {}),
+  }));
   const run = { ...result.run, metrics: [...lines, ...result.run.metrics] };
   if (gates.every((g) => g.passed)) return { ...result, run };
   const why = `rollout gate failed: ${describeFailures(gates)}`;
-  return { ...result, outcome: 'failed', run: { ...run, decision: 'Rollback', message: result.run.message ? `${why}; ${result.run.message}` : why } };
+  return {
+    ...result,
+    outcome: 'failed',
+    run: {
+      ...run,
+      decision: 'Rollback',
+      message: result.run.message ? `${why}; ${result.run.message}` : why,
+    },
+  };
 }
 
-function timedOut(started: Date, step: number | undefined, address: string, deadlineMs: number): AnalyzeResult {
+function timedOut(
+  started: Date,
+  step: number | undefined,
+  address: string,
+  deadlineMs: number,
+): AnalyzeResult {
   const message = `no answer from ${address} within ${deadlineMs}ms`;
-  return { outcome: 'unreachable', run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message }, problems: [], queries: {} };
+  return {
+    outcome: 'unreachable',
+    run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message },
+    problems: [],
+    queries: {},
+  };
 }
 
 function unusable(started: Date, step: number | undefined, message: string): AnalyzeResult {
-  return { outcome: 'unreachable', run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message }, problems: [], queries: {} };
+  return {
+    outcome: 'unreachable',
+    run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message },
+    problems: [],
+    queries: {},
+  };
 }
 
 function failed(started: Date, step: number | undefined, cause: unknown): AnalyzeResult {
   // analyze() does not throw; should it ever, the round still ends, as unusable.
   const message = `analysis failed: ${cause instanceof Error ? cause.message : String(cause)}`.slice(0, 200);
-  return { outcome: 'unreachable', run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message }, problems: [], queries: {} };
+  return {
+    outcome: 'unreachable',
+    run: { time: started.toISOString(), step, metrics: [], decision: 'Inconclusive', message },
+    problems: [],
+    queries: {},
+  };
 }

@@ -14,7 +14,9 @@ const spec: CanaryDeploymentSpec = {
   strategy: { type: 'Experiment', experiment: { weight: 10, duration: '30s' } },
   traffic: { provider: 'Istio', istio: { virtualService: 'reco' } },
   analysis: { interval: '5s', successThreshold: 3 },
-  metrics: { compare: { custom: [{ name: 'conversionRate', query: 'x{version="{{version}}"}', minRatio: 0.98 }] } },
+  metrics: {
+    compare: { custom: [{ name: 'conversionRate', query: 'x{version="{{version}}"}', minRatio: 0.98 }] },
+  },
 };
 
 function settings() {
@@ -24,15 +26,30 @@ function settings() {
 }
 
 function obs(now: number, extra: Partial<Observations> = {}): Observations {
-  return { now, generation: 1, stable: { image: 'reco:v1', rolledOut: true, replicas: 4 }, canary: { image: 'reco:v2', ready: true }, pods: { healthy: true }, ...extra };
+  return {
+    now,
+    generation: 1,
+    stable: { image: 'reco:v1', rolledOut: true, replicas: 4 },
+    canary: { image: 'reco:v2', ready: true },
+    pods: { healthy: true },
+    ...extra,
+  };
 }
 
 /** An analysis round that started at `now` with `outcome`, judged as the runner judges it. */
 function round(status: CanaryDeploymentStatus, now: number, outcome: Outcome): AnalysisObservation {
   const time = new Date(now).toISOString();
   const decision = outcome === 'healthy' ? 'Continue' : outcome === 'failed' ? 'Rollback' : 'Inconclusive';
-  const verdict = nextVerdict({ previous: status.analysis, outcome, detail: outcome, analysis: spec.analysis, now: new Date(now) });
-  const judged = isFinalJudgment({ spec, status }, time) ? judgeExperiment({ spec }, outcome, verdict) : verdict;
+  const verdict = nextVerdict({
+    previous: status.analysis,
+    outcome,
+    detail: outcome,
+    analysis: spec.analysis,
+    now: new Date(now),
+  });
+  const judged = isFinalJudgment({ spec, status }, time)
+    ? judgeExperiment({ spec }, outcome, verdict)
+    : verdict;
   return { run: { time, metrics: [], decision, message: outcome }, verdict: judged };
 }
 
@@ -58,10 +75,15 @@ test('an experiment is one step at its weight, held for its duration, judged ove
 test('healthy analyses before the deadline do not promote; the final judgment does, at once', () => {
   const s = settings();
   let status = onStep();
-  for (const at of [5_000, 10_000, 15_000, 20_000, 25_000]) status = transition(s, status, obs(T0 + at, { analysis: round(status, T0 + at, 'healthy') })).status;
+  for (const at of [5_000, 10_000, 15_000, 20_000, 25_000])
+    status = transition(s, status, obs(T0 + at, { analysis: round(status, T0 + at, 'healthy') })).status;
   assert.equal(status.currentStepIndex, 0, 'still on the experiment');
   status = transition(s, status, obs(T0 + 30_000)).status;
-  assert.equal(status.currentStepIndex, 0, 'the deadline alone does not promote: the final judgment has not run');
+  assert.equal(
+    status.currentStepIndex,
+    0,
+    'the deadline alone does not promote: the final judgment has not run',
+  );
   const final = transition(s, status, obs(T0 + 31_000, { analysis: round(status, T0 + 31_000, 'healthy') }));
   assert.equal(final.status.reason, 'Promoting');
   assert.ok(final.effects.some((e) => e.type === 'event' && e.reason === 'ExperimentPassed'));
@@ -81,7 +103,11 @@ test('a final judgment that fails rolls back at once, without waiting for the fa
 test('a final judgment without data pauses for a person; a later one with data decides', () => {
   const s = settings();
   let status = onStep();
-  status = transition(s, status, obs(T0 + 30_000, { analysis: round(status, T0 + 30_000, 'inconclusive') })).status;
+  status = transition(
+    s,
+    status,
+    obs(T0 + 30_000, { analysis: round(status, T0 + 30_000, 'inconclusive') }),
+  ).status;
   assert.equal(status.phase, 'Paused');
   assert.equal(status.reason, 'ExperimentInconclusive');
   const later = transition(s, status, obs(T0 + 35_000, { analysis: round(status, T0 + 35_000, 'healthy') }));

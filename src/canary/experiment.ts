@@ -35,14 +35,26 @@ export function experimentWindowMs(cd: Pick<CanaryDeployment, 'spec'>): number |
 }
 
 /** Turns the verdict of a final judgment into the experiment's decision (see the table above). */
-export function judgeExperiment(cd: Pick<CanaryDeployment, 'spec'>, outcome: Outcome, verdict: VerdictResult, runMessage?: string): VerdictResult {
+export function judgeExperiment(
+  cd: Pick<CanaryDeployment, 'spec'>,
+  outcome: Outcome,
+  verdict: VerdictResult,
+  runMessage?: string,
+): VerdictResult {
   const e = cd.spec.strategy?.experiment;
-  const what = e ? `experiment over (${e.weight}% for ${formatDuration(experimentWindowMs(cd) ?? 0)})` : 'experiment over';
+  const what = e
+    ? `experiment over (${e.weight}% for ${formatDuration(experimentWindowMs(cd) ?? 0)})`
+    : 'experiment over';
   // The round's own words (which check, both sides' numbers), not the streak's: the end decides alone.
   const detail = runMessage ?? verdict.message;
   switch (outcome) {
     case 'healthy':
-      return { ...verdict, verdict: 'advance-allowed', reason: 'ExperimentPassed', message: `${what}: the canary passed, promoting; ${detail}` };
+      return {
+        ...verdict,
+        verdict: 'advance-allowed',
+        reason: 'ExperimentPassed',
+        message: `${what}: the canary passed, promoting; ${detail}`,
+      };
     case 'failed':
     case 'degraded': {
       const auto = cd.spec.autoRollback;
@@ -71,5 +83,7 @@ export function experimentPassed(status: CanaryDeploymentStatus): boolean {
 function judgedAfterDeadline(status: CanaryDeploymentStatus | undefined, time: string | Date): boolean {
   const deadline = status?.pauseUntil ? Date.parse(status.pauseUntil) : NaN;
   const at = typeof time === 'string' ? Date.parse(time) : time.getTime();
-  return (status?.currentStepIndex ?? 0) === 0 && !Number.isNaN(deadline) && !Number.isNaN(at) && at >= deadline;
+  return (
+    (status?.currentStepIndex ?? 0) === 0 && !Number.isNaN(deadline) && !Number.isNaN(at) && at >= deadline
+  );
 }

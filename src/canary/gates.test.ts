@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CanaryDeployment, CanaryDeploymentSpec, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import type {
+  CanaryDeployment,
+  CanaryDeploymentSpec,
+  CanaryDeploymentStatus,
+} from '../api/canary-deployment.ts';
 import type { GateResult } from '../api/experiments.ts';
 import { callGate, GATE_HEADER, resolveGate } from '../notify/gate.ts';
 import { startReceiver } from '../notify/receiver.test-support.ts';
@@ -26,12 +30,27 @@ function settings(webhooks: CanaryDeploymentSpec['webhooks']) {
 }
 
 function obs(now: number, extra: Partial<Observations> = {}): Observations {
-  return { now, generation: 1, stable: { image: 'app:v1', rolledOut: true, replicas: 2 }, canary: { image: 'app:v2', ready: true }, pods: { healthy: true }, ...extra };
+  return {
+    now,
+    generation: 1,
+    stable: { image: 'app:v1', rolledOut: true, replicas: 2 },
+    canary: { image: 'app:v2', ready: true },
+    pods: { healthy: true },
+    ...extra,
+  };
 }
 
 const answer = (type: 'PreRollout' | 'ConfirmPromotion', passed: boolean): Observations['gate'] => ({
   type,
-  results: [{ name: 'g', type, passed, time: new Date(T0).toISOString(), message: passed ? 'HTTP 200' : 'HTTP 500: down' }],
+  results: [
+    {
+      name: 'g',
+      type,
+      passed,
+      time: new Date(T0).toISOString(),
+      message: passed ? 'HTTP 200' : 'HTTP 500: down',
+    },
+  ],
 });
 
 test('pre-rollout gates hold the first weight until they pass', () => {
@@ -51,7 +70,11 @@ test('pre-rollout gates hold the first weight until they pass', () => {
 
 test('pre-rollout failures count like failed analyses and roll back at the threshold', () => {
   const s = settings([{ name: 'g', type: 'PreRollout', url: 'https://example.com/g' }]);
-  let status: CanaryDeploymentStatus = transition(s, transition(s, undefined, obs(T0, { canary: undefined })).status, obs(T0)).status;
+  let status: CanaryDeploymentStatus = transition(
+    s,
+    transition(s, undefined, obs(T0, { canary: undefined })).status,
+    obs(T0),
+  ).status;
   let tr = transition(s, status, obs(T0 + 100, { gate: answer('PreRollout', false) }));
   assert.equal(tr.status.phase, 'Initializing');
   assert.equal(tr.status.gates?.failures, 1);
@@ -66,7 +89,11 @@ test('pre-rollout failures count like failed analyses and roll back at the thres
 });
 
 test('with the Replicas provider, pre-rollout gates keep the canary at no replicas', () => {
-  const result = releaseSettings({ ...base, traffic: {}, webhooks: [{ name: 'g', type: 'PreRollout', url: 'https://example.com/g' }] });
+  const result = releaseSettings({
+    ...base,
+    traffic: {},
+    webhooks: [{ name: 'g', type: 'PreRollout', url: 'https://example.com/g' }],
+  });
   assert.ok(result.ok);
   const tr = transition(result.settings, undefined, obs(T0, { canary: undefined }));
   assert.equal(tr.status.phase, 'Initializing');
@@ -93,8 +120,20 @@ test('promotion waits for the confirm-promotion gate, with one Event, and goes o
 
 test('a failing rollout gate fails the analysis round, named in its run', () => {
   const round = withGates(
-    { outcome: 'healthy', run: { time: 'x', metrics: [{ name: 'successRate', value: 100, passed: true }], decision: 'Continue', score: 100 }, problems: [], queries: {} },
-    [{ name: 'load-test', type: 'Rollout', passed: false, time: 'x', message: 'timed out after 100ms' }] satisfies GateResult[],
+    {
+      outcome: 'healthy',
+      run: {
+        time: 'x',
+        metrics: [{ name: 'successRate', value: 100, passed: true }],
+        decision: 'Continue',
+        score: 100,
+      },
+      problems: [],
+      queries: {},
+    },
+    [
+      { name: 'load-test', type: 'Rollout', passed: false, time: 'x', message: 'timed out after 100ms' },
+    ] satisfies GateResult[],
   );
   assert.equal(round.outcome, 'failed');
   assert.equal(round.run.decision, 'Rollback');
@@ -104,10 +143,21 @@ test('a failing rollout gate fails the analysis round, named in its run', () => 
 
 test('a gate call is signed like the Webhook notification, retried on 5xx, a firm no on 4xx', async (t) => {
   let calls = 0;
-  const receiver = await startReceiver(() => (++calls < 2 ? { status: 503, body: 'busy' } : { status: 200, body: 'go' }));
+  const receiver = await startReceiver(() =>
+    ++calls < 2 ? { status: 503, body: 'busy' } : { status: 200, body: 'go' },
+  );
   t.after(() => receiver.close());
-  const cd: CanaryDeployment = { metadata: { name: 'app', namespace: 'shop' }, spec: base, status: { phase: 'Progressing', currentStepIndex: 0, totalSteps: 1, currentWeight: 20 } };
-  const gate = { name: 'smoke', type: 'PreRollout' as const, url: `${receiver.url}/gate`, metadata: { suite: 'smoke' } };
+  const cd: CanaryDeployment = {
+    metadata: { name: 'app', namespace: 'shop' },
+    spec: base,
+    status: { phase: 'Progressing', currentStepIndex: 0, totalSteps: 1, currentWeight: 20 },
+  };
+  const gate = {
+    name: 'smoke',
+    type: 'PreRollout' as const,
+    url: `${receiver.url}/gate`,
+    metadata: { suite: 'smoke' },
+  };
   const resolved = await resolveGate({ get: async () => undefined }, 'shop', gate, { allowInternal: true });
   assert.ok('call' in resolved);
   const payload = gatePayload(cd, gate, new Date(T0));
@@ -116,7 +166,18 @@ test('a gate call is signed like the Webhook notification, retried on 5xx, a fir
   const last = receiver.requests.at(-1);
   assert.equal(last?.headers[GATE_HEADER], 'PreRollout');
   assert.equal(last?.headers[SIGNATURE_HEADER], webhookSignature(last?.body ?? '', 'k'));
-  assert.deepEqual(JSON.parse(last?.body ?? '{}'), { type: 'PreRollout', name: 'smoke', release: { namespace: 'shop', name: 'app' }, version: 'app:v2', phase: 'Progressing', step: 1, totalSteps: 1, weight: 20, metadata: { suite: 'smoke' }, time: new Date(T0).toISOString() });
+  assert.deepEqual(JSON.parse(last?.body ?? '{}'), {
+    type: 'PreRollout',
+    name: 'smoke',
+    release: { namespace: 'shop', name: 'app' },
+    version: 'app:v2',
+    phase: 'Progressing',
+    step: 1,
+    totalSteps: 1,
+    weight: 20,
+    metadata: { suite: 'smoke' },
+    time: new Date(T0).toISOString(),
+  });
 
   const no = await startReceiver(() => ({ status: 403, body: 'not yet' }));
   t.after(() => no.close());
@@ -125,7 +186,11 @@ test('a gate call is signed like the Webhook notification, retried on 5xx, a fir
 });
 
 test('the notification URL policy applies to gates', async () => {
-  const refused = await resolveGate({ get: async () => undefined }, 'shop', { name: 'g', type: 'Rollout', url: 'http://127.0.0.1:9/x' });
+  const refused = await resolveGate({ get: async () => undefined }, 'shop', {
+    name: 'g',
+    type: 'Rollout',
+    url: 'http://127.0.0.1:9/x',
+  });
   assert.ok('error' in refused);
   assert.match(refused.error, /webhook gate URLs to cluster-internal addresses are refused/);
 });

@@ -75,12 +75,37 @@ export function createGateRunner(options: GateRunnerOptions): GateRunner {
     return Promise.all(
       gatesOf(cd, type).map(async (gate): Promise<GateResult> => {
         const time = now().toISOString();
-        const resolved = await resolveGate(options.client, namespace, gate, { allowInternal: options.allowInternal });
-        if ('error' in resolved) return { name: gate.name, type, passed: false, time, message: resolved.error.slice(0, 1000), attempts: 0 };
+        const resolved = await resolveGate(options.client, namespace, gate, {
+          allowInternal: options.allowInternal,
+        });
+        if ('error' in resolved)
+          return {
+            name: gate.name,
+            type,
+            passed: false,
+            time,
+            message: resolved.error.slice(0, 1000),
+            attempts: 0,
+          };
         const answer = await callGate(resolved.call, gatePayload(cd, gate, now()), signal);
-        return { name: gate.name, type, passed: answer.passed, time, message: answer.message.slice(0, 1000), attempts: answer.attempts };
+        return {
+          name: gate.name,
+          type,
+          passed: answer.passed,
+          time,
+          message: answer.message.slice(0, 1000),
+          attempts: answer.attempts,
+        };
       }),
-    ).catch((cause: unknown) => [{ name: '*', type, passed: false, time: now().toISOString(), message: `gates failed: ${String(cause)}`.slice(0, 1000) }]);
+    ).catch((cause: unknown) => [
+      {
+        name: '*',
+        type,
+        passed: false,
+        time: now().toISOString(),
+        message: `gates failed: ${String(cause)}`.slice(0, 1000),
+      },
+    ]);
   }
 
   return {
@@ -89,9 +114,13 @@ export function createGateRunner(options: GateRunnerOptions): GateRunner {
       const s = cd.status;
       const question = `${type}|${s?.releaseVersion ?? ''}|${s?.startedAt ?? ''}|${s?.gates?.nextAt ?? ''}`;
       const current = rounds.get(uid);
-      if (current?.question === question) return current.results ? { kind: 'done', results: current.results } : { kind: 'running' };
+      if (current?.question === question)
+        return current.results ? { kind: 'done', results: current.results } : { kind: 'running' };
       current?.abort.abort();
-      const round: { question: string; abort: AbortController; results?: GateResult[] } = { question, abort: new AbortController() };
+      const round: { question: string; abort: AbortController; results?: GateResult[] } = {
+        question,
+        abort: new AbortController(),
+      };
       rounds.set(uid, round);
       void call(cd, type, round.abort.signal).then((results) => {
         if (rounds.get(uid) !== round) return;
@@ -117,7 +146,10 @@ export function describeFailures(results: readonly GateResult[]): string {
 }
 
 /** `results` merged into `previous` by gate name (newest wins), at most 20. */
-export function mergeResults(previous: readonly GateResult[] | undefined, results: readonly GateResult[]): GateResult[] {
+export function mergeResults(
+  previous: readonly GateResult[] | undefined,
+  results: readonly GateResult[],
+): GateResult[] {
   const byName = new Map((previous ?? []).map((r) => [r.name, r]));
   for (const r of results) byName.set(r.name, r);
   return [...byName.values()].slice(-20);

@@ -21,14 +21,30 @@ export const canaryEntry: ControllerEntry = {
       allowInternal: allowInternalNotificationUrls ?? false,
       onReport: (report) => {
         const failed = report.deliveries.filter((d) => !d.ok);
-        if (failed.length > 0 || report.problems.length > 0) log.warn({ release: report.release, event: report.event, failed, problems: report.problems }, 'notification not delivered');
-        else log.info({ release: report.release, event: report.event, receivers: report.deliveries.length }, 'notified');
+        if (failed.length > 0 || report.problems.length > 0)
+          log.warn(
+            { release: report.release, event: report.event, failed, problems: report.problems },
+            'notification not delivered',
+          );
+        else
+          log.info(
+            { release: report.release, event: report.event, receivers: report.deliveries.length },
+            'notified',
+          );
       },
     });
     // Prometheus credentials: one named Secret at a time, used only when opted in (src/analysis/credentials.ts).
     const readSecret: SecretReader = (namespace, name) => client.get(Secret, namespace, name);
     // Webhook gates: the notification URL policy and Secret opt-in apply (src/notify/gate.ts).
     const gates = createGateRunner({ client, allowInternal: allowInternalNotificationUrls ?? false });
-    return canaryController({ prometheusUrl, allowedPrometheusUrls, allowInternalNotificationUrls, notify, readSecret, gates, registry });
+    return canaryController({
+      prometheusUrl,
+      allowedPrometheusUrls,
+      allowInternalNotificationUrls,
+      notify,
+      readSecret,
+      gates,
+      registry,
+    });
   },
 };

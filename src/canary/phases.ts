@@ -81,7 +81,9 @@ export interface ReleaseSettings {
   /** strategy.type Experiment: its one step promotes on the final judgment (./experiment.ts). */
   experiment?: { durationMs: number } | undefined;
   /** Webhook gates the machine waits for (./gates.ts): present when the spec has PreRollout or ConfirmPromotion gates. */
-  gates?: { preRollout: boolean; confirmPromotion: boolean; intervalMs: number; failureThreshold: number } | undefined;
+  gates?:
+    | { preRollout: boolean; confirmPromotion: boolean; intervalMs: number; failureThreshold: number }
+    | undefined;
 }
 
 /** The target (stable) Deployment as the machine needs to see it. */
@@ -107,7 +109,7 @@ export interface CanaryObservation {
 
 /** Health of the canary's pods (see ./pod-health.ts). */
 export type PodHealth =
-  | { healthy: true; /** When a not-Ready pod's grace period ends (ms since epoch). */ recheckAt?: number }
+  | { healthy: true /** When a not-Ready pod's grace period ends (ms since epoch). */; recheckAt?: number }
   | { healthy: false; reason: 'CrashLoopBackOff' | 'OOMKilled' | 'NotReady'; pod: string; message: string };
 
 /** The result of an analysis run the reconciler made because {@link analysisDue} said so. */
@@ -193,7 +195,11 @@ export interface Transition {
 }
 
 /** Whether an analysis should run before this reconcile's transition. */
-export function analysisDue(settings: ReleaseSettings, status: CanaryDeploymentStatus | undefined, now: number): boolean {
+export function analysisDue(
+  settings: ReleaseSettings,
+  status: CanaryDeploymentStatus | undefined,
+  now: number,
+): boolean {
   if (!settings.analysis || !status) return false;
   if (status.phase !== 'Progressing' && status.phase !== 'Paused') return false;
   if (status.releaseVersion !== settings.version) return false;
@@ -204,7 +210,11 @@ export function analysisDue(settings: ReleaseSettings, status: CanaryDeploymentS
 }
 
 /** The next state of a release. Pure and total: never throws. */
-export function transition(settings: ReleaseSettings, current: CanaryDeploymentStatus | undefined, obs: Observations): Transition {
+export function transition(
+  settings: ReleaseSettings,
+  current: CanaryDeploymentStatus | undefined,
+  obs: Observations,
+): Transition {
   const t = new Builder(settings, current ?? {}, obs);
   decide(t);
   return t.result();
@@ -224,16 +234,28 @@ function decide(t: Builder): void {
   t.status.traffic ??= settings.traffic;
   const changed = trafficChange(t.status.traffic, settings.traffic);
   if (changed) {
-    return rollback(t, 'TrafficChanged', `${changed} mid-release: traffic went back to stable through the recorded ${t.status.traffic.provider} objects and the canary was removed; \`codedance retry\` starts again with the new settings`);
+    return rollback(
+      t,
+      'TrafficChanged',
+      `${changed} mid-release: traffic went back to stable through the recorded ${t.status.traffic.provider} objects and the canary was removed; \`codedance retry\` starts again with the new settings`,
+    );
   }
   if (!obs.stable) {
     // Nothing to promote to and nothing to fall back on: do not keep the canary's share.
-    return rollback(t, 'TargetDeleted', 'the target Deployment (spec.targetDeployment) was deleted mid-release: the canary\'s traffic went back to stable and the canary was removed; recreate the Deployment and run `codedance retry` to release again');
+    return rollback(
+      t,
+      'TargetDeleted',
+      "the target Deployment (spec.targetDeployment) was deleted mid-release: the canary's traffic went back to stable and the canary was removed; recreate the Deployment and run `codedance retry` to release again",
+    );
   }
   if (obs.autoscaler && settings.scalesWithWeight) {
     // An autoscaler appeared mid-release and rescaled the target: the replica ratio is no
     // longer the release's to set.
-    return rollback(t, 'AutoscalerConflict', `HorizontalPodAutoscaler ${obs.autoscaler} rescales the target Deployment, and traffic.provider Replicas sets its replicas itself: stable went back to its size and the canary was removed; remove the autoscaler or choose traffic.provider Istio, Nginx or GatewayAPI, then \`codedance retry\``);
+    return rollback(
+      t,
+      'AutoscalerConflict',
+      `HorizontalPodAutoscaler ${obs.autoscaler} rescales the target Deployment, and traffic.provider Replicas sets its replicas itself: stable went back to its size and the canary was removed; remove the autoscaler or choose traffic.provider Istio, Nginx or GatewayAPI, then \`codedance retry\``,
+    );
   }
   if (t.status.releaseVersion !== settings.version) {
     return obs.blocked ? rollback(t, obs.blocked.reason, obs.blocked.message) : start(t, 'Restarted');
@@ -249,7 +271,15 @@ function decide(t: Builder): void {
   }
   if (!promoting) {
     if (!obs.pods.healthy && settings.autoRollback.enabled && settings.autoRollback.onPodCrash) {
-      return rollback(t, obs.pods.reason === 'CrashLoopBackOff' ? 'PodCrashLoop' : obs.pods.reason === 'OOMKilled' ? 'PodOOMKilled' : 'PodNotReady', obs.pods.message);
+      return rollback(
+        t,
+        obs.pods.reason === 'CrashLoopBackOff'
+          ? 'PodCrashLoop'
+          : obs.pods.reason === 'OOMKilled'
+            ? 'PodOOMKilled'
+            : 'PodNotReady',
+        obs.pods.message,
+      );
     }
     if (obs.blocked) return block(t, obs.blocked);
     if (obs.analysis && recordAnalysis(t, obs.analysis) === 'rolledBack') return;
@@ -267,8 +297,10 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
   if (!obs.stable && event === 'Started') {
     // Nothing to copy the canary from yet. Say so once, and start when the Deployment
     // appears (target Deployments are watched), rather than fail on a typo or a race.
-    const waiting = 'the target Deployment (spec.targetDeployment) does not exist: create it or fix the name; the release starts when it appears';
-    if (t.status.reason !== 'TargetNotFound') t.effects.push({ type: 'event', eventType: 'Warning', reason: 'TargetNotFound', note: waiting });
+    const waiting =
+      'the target Deployment (spec.targetDeployment) does not exist: create it or fix the name; the release starts when it appears';
+    if (t.status.reason !== 'TargetNotFound')
+      t.effects.push({ type: 'event', eventType: 'Warning', reason: 'TargetNotFound', note: waiting });
     t.status = { handledCommand, history, reason: 'TargetNotFound', message: waiting };
     return;
   }
@@ -276,7 +308,8 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
     // The Replicas provider sets both Deployments' replicas itself; an autoscaler on the
     // target would undo every step. Refused before anything is written; looked at again.
     const refused = `HorizontalPodAutoscaler ${obs.autoscaler} scales the target Deployment, and traffic.provider Replicas sets its replicas itself (they would fight): choose traffic.provider Istio, Nginx or GatewayAPI, or remove the autoscaler; the release starts once it is gone`;
-    if (t.status.reason !== 'AutoscalerConflict') t.effects.push({ type: 'event', eventType: 'Warning', reason: 'AutoscalerConflict', note: refused });
+    if (t.status.reason !== 'AutoscalerConflict')
+      t.effects.push({ type: 'event', eventType: 'Warning', reason: 'AutoscalerConflict', note: refused });
     t.status = { handledCommand, history, reason: 'AutoscalerConflict', message: refused };
     t.wakeAt(obs.now + AUTOSCALER_RECHECK_MS);
     return;
@@ -323,9 +356,15 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
   // Pre-rollout gates answer before the first weight: the canary starts at none.
   const direct = settings.scalesWithWeight && obs.stable && !settings.gates?.preRollout;
   const first = direct ? settings.steps[0]?.weight : undefined;
-  t.effects.push({ type: 'ensureCanary', image: settings.version, ...(first ? { weight: first } : {}) }, { type: 'prepareTraffic' });
+  t.effects.push(
+    { type: 'ensureCanary', image: settings.version, ...(first ? { weight: first } : {}) },
+    { type: 'prepareTraffic' },
+  );
   const note = `${event === 'Started' ? 'release' : event === 'Restarted' ? 'new version mid-release, restarting with' : 'retrying'} ${settings.version} (stable ${obs.stable?.image ?? 'unknown'}, ${t.total} steps)`;
-  t.record(event, 'Normal', event, event === 'Retried' ? `${note}, asked by ${who(by)}` : note, { notify: 'Started', by });
+  t.record(event, 'Normal', event, event === 'Retried' ? `${note}, asked by ${who(by)}` : note, {
+    notify: 'Started',
+    by,
+  });
   if (direct) {
     t.status.phase = 'Progressing';
     enterStep(t, 0, 'canary created');
@@ -378,7 +417,8 @@ function resetForNew(t: Builder, event: 'Started' | 'Retried', by?: string): voi
 function initializing(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
   if (command?.verb === 'promote' || command?.verb === 'promote-full') {
-    t.status.approvedStep = command.verb === 'promote-full' ? t.total : Math.max(t.status.approvedStep ?? -1, 0);
+    t.status.approvedStep =
+      command.verb === 'promote-full' ? t.total : Math.max(t.status.approvedStep ?? -1, 0);
   } else if (command?.verb === 'resume') t.ignore(command, 'the release is not paused');
   if (!obs.stable) {
     t.status.message = 'waiting for the target Deployment to exist';
@@ -417,7 +457,12 @@ function preRolloutHolds(t: Builder): boolean {
     g.results = mergeResults(g.results, answer.results);
     if (answer.results.every((r) => r.passed)) {
       t.status.gates = { results: g.results, preRolloutPassed: true, state: 'Passed' };
-      t.effects.push({ type: 'event', eventType: 'Normal', reason: 'PreRolloutPassed', note: `pre-rollout gates passed: ${answer.results.map((r) => r.name).join(', ')}` });
+      t.effects.push({
+        type: 'event',
+        eventType: 'Normal',
+        reason: 'PreRolloutPassed',
+        note: `pre-rollout gates passed: ${answer.results.map((r) => r.name).join(', ')}`,
+      });
       return false;
     }
     const failures = (g.failures ?? 0) + 1;
@@ -427,7 +472,13 @@ function preRolloutHolds(t: Builder): boolean {
       rollback(t, 'PreRolloutGateFailed', why);
       return true;
     }
-    t.status.gates = { ...g, failures, awaiting: 'PreRollout', state: 'Waiting', nextAt: new Date(obs.now + gates.intervalMs).toISOString() };
+    t.status.gates = {
+      ...g,
+      failures,
+      awaiting: 'PreRollout',
+      state: 'Waiting',
+      nextAt: new Date(obs.now + gates.intervalMs).toISOString(),
+    };
     t.effects.push({ type: 'event', eventType: 'Warning', reason: 'GateFailed', note: why });
     t.status.message = `held before the first weight: ${why}`;
   } else if (g.awaiting !== 'PreRollout') {
@@ -448,12 +499,19 @@ function confirmationHolds(t: Builder): boolean {
   const gates = settings.gates;
   if (!gates?.confirmPromotion) return false;
   const g = { ...t.status.gates };
-  const answer = obs.gate?.type === 'ConfirmPromotion' && g.awaiting === 'ConfirmPromotion' ? obs.gate : undefined;
+  const answer =
+    obs.gate?.type === 'ConfirmPromotion' && g.awaiting === 'ConfirmPromotion' ? obs.gate : undefined;
   if (answer) {
     g.results = mergeResults(g.results, answer.results);
     if (answer.results.every((r) => r.passed)) {
       t.status.gates = { ...g, awaiting: undefined, nextAt: undefined, state: 'Passed' };
-      t.record('Confirmed', 'Normal', 'PromotionConfirmed', `promotion confirmed by ${answer.results.map((r) => r.name).join(', ')}`, { notify: false });
+      t.record(
+        'Confirmed',
+        'Normal',
+        'PromotionConfirmed',
+        `promotion confirmed by ${answer.results.map((r) => r.name).join(', ')}`,
+        { notify: false },
+      );
       return false;
     }
     t.status.gates = { ...g, state: 'Waiting', nextAt: new Date(obs.now + gates.intervalMs).toISOString() };
@@ -461,7 +519,13 @@ function confirmationHolds(t: Builder): boolean {
   } else if (g.awaiting !== 'ConfirmPromotion') {
     t.status.gates = { ...g, awaiting: 'ConfirmPromotion', state: 'Waiting', nextAt: t.iso };
     t.status.message = 'every step passed; waiting for the confirm-promotion gates to say yes';
-    t.record('Waiting', 'Normal', 'WaitingForConfirmation', `step ${t.step + 1}/${t.total} passed: promotion waits for the confirm-promotion gates`, { notify: false });
+    t.record(
+      'Waiting',
+      'Normal',
+      'WaitingForConfirmation',
+      `step ${t.step + 1}/${t.total} passed: promotion waits for the confirm-promotion gates`,
+      { notify: false },
+    );
   }
   t.status.reason = 'WaitingForConfirmation';
   if (!obs.gateRunning) t.wakeAt(parseTime(t.status.gates?.nextAt));
@@ -478,19 +542,33 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
     if (t.step >= t.total) t.ignore(command, 'already promoting');
     else {
       t.status.approvedStep = Math.max(t.status.approvedStep ?? -1, t.step);
-      t.record('Approved', 'Normal', 'StepApproved', `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`, { notify: false, by: command.by });
-      if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused') resume(t, `promoted by ${who(command.by)}`, command.by);
+      t.record(
+        'Approved',
+        'Normal',
+        'StepApproved',
+        `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`,
+        { notify: false, by: command.by },
+      );
+      if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused')
+        resume(t, `promoted by ${who(command.by)}`, command.by);
     }
   } else if (command?.verb === 'resume') {
-    if (t.status.phase === 'Paused' && !settings.paused) resume(t, `resumed by ${who(command.by)}`, command.by);
-    else t.ignore(command, settings.paused ? 'spec.paused is true: clear it to resume' : 'the release is not paused');
+    if (t.status.phase === 'Paused' && !settings.paused)
+      resume(t, `resumed by ${who(command.by)}`, command.by);
+    else
+      t.ignore(
+        command,
+        settings.paused ? 'spec.paused is true: clear it to resume' : 'the release is not paused',
+      );
   }
 
   if (t.step >= t.total) return promotion(t);
 
   // Pause and resume on spec.paused.
-  if (settings.paused && t.status.phase !== 'Paused') pause(t, 'UserPaused', `paused by ${who(settings.pausedBy)} (spec.paused)`, settings.pausedBy);
-  else if (!settings.paused && t.status.phase === 'Paused' && t.status.reason === 'UserPaused') resume(t, 'spec.paused cleared');
+  if (settings.paused && t.status.phase !== 'Paused')
+    pause(t, 'UserPaused', `paused by ${who(settings.pausedBy)} (spec.paused)`, settings.pausedBy);
+  else if (!settings.paused && t.status.phase === 'Paused' && t.status.reason === 'UserPaused')
+    resume(t, 'spec.paused cleared');
 
   const step = settings.steps[t.step];
   if (!step) return enterPromotion(t);
@@ -501,7 +579,10 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
     return;
   }
   if (obs.weight !== undefined && obs.weight !== t.status.currentWeight) {
-    t.effects.push({ type: 'prepareTraffic' }, { type: 'setWeight', weight: t.status.currentWeight ?? step.weight });
+    t.effects.push(
+      { type: 'prepareTraffic' },
+      { type: 'setWeight', weight: t.status.currentWeight ?? step.weight },
+    );
   }
   if (t.status.phase === 'Paused') {
     t.wakeForAnalysis();
@@ -515,7 +596,8 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   // An experiment promotes on its final judgment alone (./experiment.ts), not on a streak.
   const analysisOk = settings.experiment
     ? experimentPassed(t.status)
-    : !settings.analysis || (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
+    : !settings.analysis ||
+      (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
   const ready = obs.canary.ready;
 
   if ((step.pauseMs === undefined || timerDone) && (!needsApproval || approved) && analysisOk && ready) {
@@ -530,7 +612,12 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   const waits: string[] = [];
   if (step.pauseMs !== undefined && !timerDone) waits.push(`until ${t.status.pauseUntil}`);
   if (needsApproval && !approved) waits.push('for approval (codedance promote)');
-  if (!analysisOk) waits.push(settings.experiment ? 'then for the final judgment over the whole experiment' : 'for a healthy analysis');
+  if (!analysisOk)
+    waits.push(
+      settings.experiment
+        ? 'then for the final judgment over the whole experiment'
+        : 'for a healthy analysis',
+    );
   if (!ready) waits.push('for the canary to be available');
   t.status.message = `step ${t.step + 1}/${t.total}: ${t.status.currentWeight ?? 0}% to ${settings.version}, waiting ${waits.join(', ')}`;
   if (step.pauseMs !== undefined && !timerDone) t.wakeAt(pauseUntil);
@@ -547,7 +634,8 @@ function enterStep(t: Builder, index: number, why: string): void {
   t.status.stepLabel = `${index + 1}/${t.total}`;
   t.status.currentWeight = step.weight;
   t.status.stepStartedAt = t.iso;
-  t.status.pauseUntil = step.pauseMs === undefined ? undefined : new Date(obs.now + step.pauseMs).toISOString();
+  t.status.pauseUntil =
+    step.pauseMs === undefined ? undefined : new Date(obs.now + step.pauseMs).toISOString();
   t.status.reason = 'StepStarted';
   if (settings.analysis) {
     // Each step is judged on its own weight: successes start again, failures carry over.
@@ -559,13 +647,28 @@ function enterStep(t: Builder, index: number, why: string): void {
   }
   t.effects.push({ type: 'setWeight', weight: step.weight });
   // Worded as progressing() words a step that only waits, so the next look writes nothing.
-  const hold = step.pauseMs === undefined || step.requiresApproval ? 'waiting for approval (codedance promote)' : step.pauseMs > 0 ? `waiting until ${t.status.pauseUntil}` : 'no pause';
+  const hold =
+    step.pauseMs === undefined || step.requiresApproval
+      ? 'waiting for approval (codedance promote)'
+      : step.pauseMs > 0
+        ? `waiting until ${t.status.pauseUntil}`
+        : 'no pause';
   t.status.message = `step ${index + 1}/${t.total}: ${step.weight}% to ${settings.version}, ${hold}`;
-  const label = settings.blueGreen ? (step.weight === 0 ? 'preview up' : 'switched all traffic') : `${step.weight}% of traffic`;
-  t.record(first ? 'StepReached' : 'StepAdvanced', 'Normal', first ? 'StepReached' : 'StepAdvanced', `step ${index + 1}/${t.total}: ${label} (${why})`, {
-    notify: first ? false : 'Advanced',
-    weight: step.weight,
-  });
+  const label = settings.blueGreen
+    ? step.weight === 0
+      ? 'preview up'
+      : 'switched all traffic'
+    : `${step.weight}% of traffic`;
+  t.record(
+    first ? 'StepReached' : 'StepAdvanced',
+    'Normal',
+    first ? 'StepReached' : 'StepAdvanced',
+    `step ${index + 1}/${t.total}: ${label} (${why})`,
+    {
+      notify: first ? false : 'Advanced',
+      weight: step.weight,
+    },
+  );
   if (step.pauseMs !== undefined) t.wakeAt(obs.now + step.pauseMs);
   if (settings.analysis) t.wakeAt(obs.now + settings.analysis.intervalMs);
 }
@@ -576,7 +679,13 @@ function enterPromotion(t: Builder, why = 'every step passed', by?: string): voi
   t.status.currentStepIndex = t.total;
   t.status.stepLabel = `${t.total}/${t.total}`;
   t.status.pauseUntil = undefined;
-  t.record('Promoting', 'Normal', 'Promoting', `${why}: promoting ${t.settings.version} to the stable Deployment`, { notify: false, by });
+  t.record(
+    'Promoting',
+    'Normal',
+    'Promoting',
+    `${why}: promoting ${t.settings.version} to the stable Deployment`,
+    { notify: false, by },
+  );
   promotion(t);
 }
 
@@ -609,7 +718,8 @@ function promotion(t: Builder): void {
       t.status.message = `promoting: restoring the canary ${settings.version}`;
       return;
     }
-    const fullSize = !settings.scalesWithWeight || (obs.canary.replicas ?? 0) >= (t.status.stableReplicas ?? 0);
+    const fullSize =
+      !settings.scalesWithWeight || (obs.canary.replicas ?? 0) >= (t.status.stableReplicas ?? 0);
     if (!obs.canary.ready || !fullSize) {
       t.status.message = `promoting: waiting for the canary ${settings.version} to carry all traffic at full size`;
       return;
@@ -619,7 +729,13 @@ function promotion(t: Builder): void {
     // Once per promotion, though a cache a write behind may show the old image again.
     if (t.status.history?.at(-1)?.event !== 'RollingOut') {
       const how = obs.stable.strategy ? ` (${obs.stable.strategy})` : '';
-      t.record('RollingOut', 'Normal', 'StableRollingOut', `the stable Deployment rolls out ${settings.version} by its own strategy${how}; the canary carries all traffic meanwhile`, { notify: false });
+      t.record(
+        'RollingOut',
+        'Normal',
+        'StableRollingOut',
+        `the stable Deployment rolls out ${settings.version} by its own strategy${how}; the canary carries all traffic meanwhile`,
+        { notify: false },
+      );
     }
     return;
   }
@@ -631,7 +747,13 @@ function promotion(t: Builder): void {
     t.effects.push({ type: 'resetTraffic' });
     t.status.currentWeight = 0;
     t.status.message = 'promoting: all traffic back to the stable Deployment';
-    t.record('RolledOut', 'Normal', 'StableRolledOut', `the stable Deployment runs ${settings.version} on every pod: all traffic back to it`, { notify: false });
+    t.record(
+      'RolledOut',
+      'Normal',
+      'StableRolledOut',
+      `the stable Deployment runs ${settings.version} on every pod: all traffic back to it`,
+      { notify: false },
+    );
     return;
   }
   if (obs.canary) t.effects.push({ type: 'deleteCanary' });
@@ -672,7 +794,12 @@ function recordAnalysis(t: Builder, analysis: AnalysisObservation): 'rolledBack'
     last: run,
   };
   const note = `step ${t.step + 1}/${t.total}: ${run.decision}${run.score === undefined ? '' : ` (score ${Math.round(run.score)})`}: ${verdict.message}`;
-  t.effects.push({ type: 'event', eventType: verdict.verdict === 'rollback' || verdict.verdict === 'pause' ? 'Warning' : 'Normal', reason: verdict.reason, note });
+  t.effects.push({
+    type: 'event',
+    eventType: verdict.verdict === 'rollback' || verdict.verdict === 'pause' ? 'Warning' : 'Normal',
+    reason: verdict.reason,
+    note,
+  });
   if (verdict.verdict === 'rollback') {
     rollback(t, verdict.reason, verdict.message);
     return 'rolledBack';
@@ -703,7 +830,13 @@ function rollback(t: Builder, reason: string, message: string, by?: string): voi
   t.status.pauseUntil = undefined;
   t.status.completedAt = t.iso;
   t.effects.push({ type: 'deleteCanary' });
-  t.record(aborted ? 'Aborted' : 'RolledBack', 'Warning', aborted ? 'Aborted' : 'RolledBack', `${t.status.message} (${reason})`, { notify: 'RolledBack', by });
+  t.record(
+    aborted ? 'Aborted' : 'RolledBack',
+    'Warning',
+    aborted ? 'Aborted' : 'RolledBack',
+    `${t.status.message} (${reason})`,
+    { notify: 'RolledBack', by },
+  );
 }
 
 /**
@@ -713,13 +846,25 @@ function rollback(t: Builder, reason: string, message: string, by?: string): voi
  * why (phase Failed), then the canary goes. Needs no settings: the spec may be what is
  * broken. `undefined` when the release is not active (nothing to stop).
  */
-export function stopped(current: CanaryDeploymentStatus | undefined, obs: { now: number; generation: number }, reason: string, message: string): Transition | undefined {
+export function stopped(
+  current: CanaryDeploymentStatus | undefined,
+  obs: { now: number; generation: number },
+  reason: string,
+  message: string,
+): Transition | undefined {
   const phase = current?.phase;
-  if (!current || (phase !== 'Initializing' && phase !== 'Progressing' && phase !== 'Paused')) return undefined;
+  if (!current || (phase !== 'Initializing' && phase !== 'Progressing' && phase !== 'Paused'))
+    return undefined;
   const iso = new Date(obs.now).toISOString();
   const total = current.totalSteps ?? 0;
   const text = `stopped at step ${Math.min((current.currentStepIndex ?? 0) + 1, total)}/${total}: ${message}`;
-  const entry: HistoryEntry = { time: iso, event: 'Stopped', step: current.currentStepIndex, weight: current.currentWeight, message: `${text} (${reason})` };
+  const entry: HistoryEntry = {
+    time: iso,
+    event: 'Stopped',
+    step: current.currentStepIndex,
+    weight: current.currentWeight,
+    message: `${text} (${reason})`,
+  };
   const history = [...(current.history ?? []), entry];
   const status: CanaryDeploymentStatus = {
     ...structuredClone(current),
@@ -780,7 +925,12 @@ class Builder {
 
   ignore(command: CommandObservation, why: string): void {
     const from = command.by ? ` (from ${command.by})` : '';
-    this.effects.push({ type: 'event', eventType: 'Warning', reason: 'CommandIgnored', note: `${command.verb}${from} ignored: ${why}` });
+    this.effects.push({
+      type: 'event',
+      eventType: 'Warning',
+      reason: 'CommandIgnored',
+      note: `${command.verb}${from} ignored: ${why}`,
+    });
   }
 
   /** Asks to be reconciled again at `at` (ms since epoch), keeping the earliest wish. */
@@ -805,9 +955,19 @@ class Builder {
     eventType: 'Normal' | 'Warning',
     reason: string,
     note: string,
-    options: { notify: NotificationEvent | false; weight?: number; /** The person whose command this records. */ by?: string | undefined },
+    options: {
+      notify: NotificationEvent | false;
+      weight?: number /** The person whose command this records. */;
+      by?: string | undefined;
+    },
   ): void {
-    const item: HistoryEntry = { time: this.iso, event: entry, step: this.status.currentStepIndex, weight: options.weight ?? this.status.currentWeight, message: note };
+    const item: HistoryEntry = {
+      time: this.iso,
+      event: entry,
+      step: this.status.currentStepIndex,
+      weight: options.weight ?? this.status.currentWeight,
+      message: note,
+    };
     if (options.by) item.by = options.by;
     const history = [...(this.status.history ?? []), item];
     this.status.history = history.slice(Math.max(0, history.length - HISTORY_LIMIT));
@@ -818,10 +978,17 @@ class Builder {
   result(): Transition {
     const status = this.status;
     status.observedGeneration = this.obs.generation;
-    const stepping = (status.phase === 'Progressing' || status.phase === 'Paused') && (status.currentStepIndex ?? 0) < this.total;
+    const stepping =
+      (status.phase === 'Progressing' || status.phase === 'Paused') &&
+      (status.currentStepIndex ?? 0) < this.total;
     if (stepping && this.settings.analysis) this.wakeForAnalysis();
     const requeueAfterMs = this.wake === undefined ? undefined : Math.max(0, this.wake - this.obs.now);
-    return { status: prune(status), effects: this.effects, statusAfter: this.statusAfter ?? this.effects.length, requeueAfterMs };
+    return {
+      status: prune(status),
+      effects: this.effects,
+      statusAfter: this.statusAfter ?? this.effects.length,
+      requeueAfterMs,
+    };
   }
 }
 

@@ -43,26 +43,62 @@ import { createAnalysisRunner } from './analysis.ts';
 import type { GatePoll, GateRunner } from './gates.ts';
 import type { SecretReader } from '../analysis/credentials.ts';
 import { pendingCommand } from './commands.ts';
-import { cleanupTraffic, executeEffects, ownedByRelease, releaseEnv, teardownEnv, type Notifier, type ReleaseEnv, type StablePodLabels, type TeardownEnv } from './effects.ts';
+import {
+  cleanupTraffic,
+  executeEffects,
+  ownedByRelease,
+  releaseEnv,
+  teardownEnv,
+  type Notifier,
+  type ReleaseEnv,
+  type StablePodLabels,
+  type TeardownEnv,
+} from './effects.ts';
 import { createStablePods, type StablePods } from './stable-pods.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 import { decideError, TrafficCondition, type ErrorDecision } from './error-policy.ts';
-import { analysisDue, isFinished, stopped, transition, type AnalysisObservation, type Observations, type Transition } from './phases.ts';
+import {
+  analysisDue,
+  isFinished,
+  stopped,
+  transition,
+  type AnalysisObservation,
+  type Observations,
+  type Transition,
+} from './phases.ts';
 import { assessPods, type Pod } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
-import { canaryDeploymentName, extraPodLabels, releasedContainer, rolledOut, type Deployment, type Service } from './workloads.ts';
+import {
+  canaryDeploymentName,
+  extraPodLabels,
+  releasedContainer,
+  rolledOut,
+  type Deployment,
+  type Service,
+} from './workloads.ts';
 
 /**
  * `status` with the `Accepted` condition for `refused`. The condition appears with the
  * first refusal and then stays (True once the spec is fixed); a release never refused
  * does not carry it, so its status is what it always was.
  */
-function withAccepted(status: CanaryDeploymentStatus, refused: readonly Refusal[], previous: CanaryDeploymentStatus | undefined, generation: number, now: Date): CanaryDeploymentStatus {
+function withAccepted(
+  status: CanaryDeploymentStatus,
+  refused: readonly Refusal[],
+  previous: CanaryDeploymentStatus | undefined,
+  generation: number,
+  now: Date,
+): CanaryDeploymentStatus {
   // `previous`: a release that starts afresh gets a new status, and must still be told its refusal is over.
-  const carried = getCondition(status.conditions, AcceptedCondition) ?? getCondition(previous?.conditions, AcceptedCondition);
+  const carried =
+    getCondition(status.conditions, AcceptedCondition) ??
+    getCondition(previous?.conditions, AcceptedCondition);
   if (refused.length === 0 && !carried) return status;
-  return { ...status, conditions: mergeConditions(status.conditions, [acceptedCondition(refused, generation)], now) };
+  return {
+    ...status,
+    conditions: mergeConditions(status.conditions, [acceptedCondition(refused, generation)], now),
+  };
 }
 
 /**
@@ -102,7 +138,11 @@ export type ReportingNotifier = (
   event: NotificationEvent,
   cd: CanaryDeployment,
   message: string,
-) => Promise<{ problems?: readonly ReceiverProblem[]; deliveries?: readonly { receiver: string; error?: string }[] } | undefined | void>;
+) => Promise<
+  | { problems?: readonly ReceiverProblem[]; deliveries?: readonly { receiver: string; error?: string }[] }
+  | undefined
+  | void
+>;
 
 /** The reconciler with the in-memory state it keeps across reconciles of one process. */
 export interface CanaryReconciler {
@@ -128,7 +168,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   const analyses = createAnalysisRunner({
     defaultAddress: options.prometheusUrl,
     ...(options.readSecret ? { readSecret: options.readSecret } : {}),
-    ...(gateRunner ? { callGates: (cd: CanaryDeployment, type: 'Rollout', signal: AbortSignal) => gateRunner.call(cd, type, signal) } : {}),
+    ...(gateRunner
+      ? {
+          callGates: (cd: CanaryDeployment, type: 'Rollout', signal: AbortSignal) =>
+            gateRunner.call(cd, type, signal),
+        }
+      : {}),
   });
   /** `uid/run/version/type` of PostRollout and Rollback gates called since this process started. */
   const calledGates = new Set<string>();
@@ -158,7 +203,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       if (announced.size > ANNOUNCED_LIMIT) announced.delete(announced.values().next().value ?? '');
       const report = await send(event, cd, message);
       const refusedAtSend = (report?.deliveries ?? []).filter((d) => d.error?.startsWith('refused:'));
-      for (const d of refusedAtSend) await ctx.events.publish(cd, { type: 'Warning', reason: 'NotificationURLRefused', note: `${d.receiver}: ${d.error ?? ''}` });
+      for (const d of refusedAtSend)
+        await ctx.events.publish(cd, {
+          type: 'Warning',
+          reason: 'NotificationURLRefused',
+          note: `${d.receiver}: ${d.error ?? ''}`,
+        });
       return report?.problems ?? [];
     };
   }
@@ -197,7 +247,10 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const extra = extraPodLabels(cd);
     if ('error' in extra) throw new TerminalError(extra.error, { reason: 'InvalidSpec' });
     // Who paused is metadata, not spec: it rides with the settings the machine reads.
-    const settings = { ...resolved.settings, pausedBy: cd.metadata.annotations?.[PausedByAnnotation] || undefined };
+    const settings = {
+      ...resolved.settings,
+      pausedBy: cd.metadata.annotations?.[PausedByAnnotation] || undefined,
+    };
     const ns = cd.metadata.namespace ?? '';
     const uid = cd.metadata.uid ?? '';
     const now = ctx.now();
@@ -211,10 +264,23 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       );
     }
     if (stable && !releasedContainer(stable.spec?.template, cd.spec.container)) {
-      throw new TerminalError(`container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`, { reason: 'ContainerNotFound' });
+      throw new TerminalError(
+        `container ${cd.spec.container ?? '(first)'} not found in Deployment ${cd.spec.targetDeployment}`,
+        { reason: 'ContainerNotFound' },
+      );
     }
     const stablePods = await stablePodsOf(cd, ctx, stable, settings.provider);
-    const env = releaseEnv({ cd, ctx, settings, stable, canary, service, extraLabels: extra.labels, notify: notifierFor(ctx), stablePods });
+    const env = releaseEnv({
+      cd,
+      ctx,
+      settings,
+      stable,
+      canary,
+      service,
+      extraLabels: extra.labels,
+      notify: notifierFor(ctx),
+      stablePods,
+    });
 
     const status = cd.status;
     const refused = refusals(cd, policy);
@@ -224,7 +290,10 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if (!blocking && analysisDue(settings, status, now.getTime())) {
       const polled = analyses.poll(cd, {
         canaryVersionLabel: canary?.spec?.template?.metadata?.labels?.['version'],
-        stableVersionLabel: stableVersionLabelOf(stable?.spec?.template?.metadata?.labels, canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels)),
+        stableVersionLabel: stableVersionLabelOf(
+          stable?.spec?.template?.metadata?.labels,
+          canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels),
+        ),
         now,
         wake: () => ctx.enqueue({ namespace: ns, name: cd.metadata.name ?? '' }),
       });
@@ -237,7 +306,18 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if (awaited) {
       const polled: GatePoll = gateRunner
         ? gateRunner.poll(cd, awaited, () => ctx.enqueue({ namespace: ns, name: cd.metadata.name ?? '' }))
-        : { kind: 'done', results: [{ name: '*', type: awaited, passed: false, time: now.toISOString(), message: 'this controller calls no webhook gates' }] };
+        : {
+            kind: 'done',
+            results: [
+              {
+                name: '*',
+                type: awaited,
+                passed: false,
+                time: now.toISOString(),
+                message: 'this controller calls no webhook gates',
+              },
+            ],
+          };
       if (polled.kind === 'done') gate = { type: awaited, results: polled.results };
       else gateRunning = true;
     }
@@ -256,7 +336,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
         // A step starts only on a settled cluster: the canary and the stable side available.
         ready: rolledOut(canary) && (stable === undefined || rolledOut(stable)),
       },
-      pods: assessPods(pods, { now: now.getTime(), notReadyGraceMs: settings.autoRollback.notReadyGraceMs, image: settings.version, container: cd.spec.container }),
+      pods: assessPods(pods, {
+        now: now.getTime(),
+        notReadyGraceMs: settings.autoRollback.notReadyGraceMs,
+        image: settings.version,
+        container: cd.spec.container,
+      }),
       analysis,
       analysisRunning,
       blocked: blocking && { reason: blocking.reason, message: blocking.message },
@@ -264,14 +349,17 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       gate,
       gateRunning,
     };
-    const stepping = (status?.phase === 'Progressing' || status?.phase === 'Paused') && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
+    const stepping =
+      (status?.phase === 'Progressing' || status?.phase === 'Paused') &&
+      (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
     if (stepping && env.recorded.provider.name !== 'Replicas' && !verified.has(uid)) {
       // Once per process: what a controller killed mid-write left in the routes (of the
       // recorded objects: the spec's may have changed, which the transition rolls back).
       obs.weight = await env.recorded.provider.readWeight(env.recorded.target);
       verified.add(uid);
     }
-    if (settings.scalesWithWeight && stable && (starting(cd) || rescaled(cd, stable))) obs.autoscaler = await autoscalerOf(cd, ctx);
+    if (settings.scalesWithWeight && stable && (starting(cd) || rescaled(cd, stable)))
+      obs.autoscaler = await autoscalerOf(cd, ctx);
 
     const tr = transition(settings, status, obs);
     await commit(env, cd, tr, ctx, now, { refused });
@@ -281,7 +369,10 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       gateRunner?.forget(uid);
       // The provider's leftovers (subsets, canary backendRefs) go once the canary pods are gone.
       const key = `${uid}/${tr.status.releaseVersion}/${tr.status.phase}`;
-      const gone = !deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)) && pods.length === 0 && !tr.effects.some((e) => e.type === 'deleteCanary');
+      const gone =
+        !deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)) &&
+        pods.length === 0 &&
+        !tr.effects.some((e) => e.type === 'deleteCanary');
       if (gone && !cleaned.has(key)) {
         await cleanupTraffic(env);
         cleaned.add(key);
@@ -312,11 +403,23 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     await executeEffects(env, writes(tr.effects.slice(0, tr.statusAfter)));
     const generation = tr.status.observedGeneration ?? cd.metadata.generation ?? 0;
     const refused = extra.refused ?? [];
-    await writeStatus(cd, withAccepted(withConditions(tr.status, generation, now, extra.trafficProblem), refused, cd.status, generation, now), ctx);
+    await writeStatus(
+      cd,
+      withAccepted(
+        withConditions(tr.status, generation, now, extra.trafficProblem),
+        refused,
+        cd.status,
+        generation,
+        now,
+      ),
+      ctx,
+    );
     if (extra.refused) await reportRefusals(cd, extra.refused, ctx);
     await executeEffects(env, writes(tr.effects.slice(tr.statusAfter)));
-    if (notifications.length > 0) await executeEffects({ ...env, cd: { ...cd, status: tr.status } }, notifications);
-    for (const n of notifications) if (n.type === 'notify') finalGates({ ...cd, status: tr.status }, n.event, ctx);
+    if (notifications.length > 0)
+      await executeEffects({ ...env, cd: { ...cd, status: tr.status } }, notifications);
+    for (const n of notifications)
+      if (n.type === 'notify') finalGates({ ...cd, status: tr.status }, n.event, ctx);
   }
 
   /**
@@ -325,7 +428,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
    */
   function finalGates(cd: CanaryDeployment, event: NotificationEvent, ctx: ReconcileContext): void {
     if (!gateRunner || (event !== 'Completed' && event !== 'RolledBack')) return;
-    const types = event === 'RolledBack' ? (['Rollback', 'PostRollout'] as const) : (['PostRollout'] as const);
+    const types =
+      event === 'RolledBack' ? (['Rollback', 'PostRollout'] as const) : (['PostRollout'] as const);
     for (const type of types) {
       const key = `${cd.metadata.uid ?? ''}/${cd.status?.startedAt ?? ''}/${cd.status?.releaseVersion ?? ''}/${type}`;
       if (calledGates.has(key) || !(cd.spec.webhooks ?? []).some((g) => g.type === type)) continue;
@@ -333,23 +437,40 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       if (calledGates.size > ANNOUNCED_LIMIT) calledGates.delete(calledGates.values().next().value ?? '');
       void gateRunner.call(cd, type).then(async (results) => {
         for (const r of results) {
-          if (r.passed) await ctx.events.publish(cd, { type: 'Normal', reason: 'GatePassed', note: `${type} gate ${r.name}: ${r.message ?? 'ok'}` });
-          else await ctx.events.publish(cd, { type: 'Warning', reason: 'GateFailed', note: `${type} gate ${r.name}: ${r.message ?? 'no answer'}` });
+          if (r.passed)
+            await ctx.events.publish(cd, {
+              type: 'Normal',
+              reason: 'GatePassed',
+              note: `${type} gate ${r.name}: ${r.message ?? 'ok'}`,
+            });
+          else
+            await ctx.events.publish(cd, {
+              type: 'Warning',
+              reason: 'GateFailed',
+              note: `${type} gate ${r.name}: ${r.message ?? 'no answer'}`,
+            });
         }
       });
     }
   }
 
   /** Server-side applies the whole status (skipped when unchanged) and remembers what was stored. */
-  async function writeStatus(cd: CanaryDeployment, status: CanaryDeploymentStatus, ctx: ReconcileContext): Promise<void> {
+  async function writeStatus(
+    cd: CanaryDeployment,
+    status: CanaryDeploymentStatus,
+    ctx: ReconcileContext,
+  ): Promise<void> {
     const body: KubeObject & { status: CanaryDeploymentStatus } = {
       apiVersion: apiVersionOf(CanaryDeploymentKind),
       kind: CanaryDeploymentKind.kind,
       metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
       status,
     };
-    const stored = (await applyStatus<KubeObject>(ctx.client, CanaryDeploymentKind, body, { current: cd })) as CanaryDeployment;
-    if (stored !== cd) written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
+    const stored = (await applyStatus<KubeObject>(ctx.client, CanaryDeploymentKind, body, {
+      current: cd,
+    })) as CanaryDeployment;
+    if (stored !== cd)
+      written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
   }
 
   async function cleanup(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void> {
@@ -364,16 +485,25 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     written.delete(cd.metadata.uid ?? '');
     analyses.forget(cd.metadata.uid ?? '');
     if (!isFinished(cd.status?.phase) && cd.status?.phase !== undefined) {
-      await ctx.events.publish(cd, { type: 'Normal', reason: 'Deleted', note: 'deleted mid-release: all traffic back on stable, canary removed' });
+      await ctx.events.publish(cd, {
+        type: 'Normal',
+        reason: 'Deleted',
+        note: 'deleted mid-release: all traffic back on stable, canary removed',
+      });
     }
   }
 
   /** A Warning Event per refusal, once: when the `Accepted` condition the release carried says otherwise. */
-  async function reportRefusals(cd: CanaryDeployment, refused: readonly Refusal[], ctx: ReconcileContext): Promise<void> {
+  async function reportRefusals(
+    cd: CanaryDeployment,
+    refused: readonly Refusal[],
+    ctx: ReconcileContext,
+  ): Promise<void> {
     const before = getCondition(cd.status?.conditions, AcceptedCondition);
     const now = acceptedCondition(refused, 0);
     if (before?.status === now.status && before.message === now.message) return;
-    for (const r of refused) await ctx.events.publish(cd, { type: 'Warning', reason: r.reason, note: `${r.field}: ${r.message}` });
+    for (const r of refused)
+      await ctx.events.publish(cd, { type: 'Warning', reason: r.reason, note: `${r.field}: ${r.message}` });
   }
 
   /**
@@ -396,11 +526,18 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     return false;
   }
 
-  async function errorPolicy(err: unknown, cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | undefined> {
+  async function errorPolicy(
+    err: unknown,
+    cached: CanaryDeployment,
+    ctx: ReconcileContext,
+  ): Promise<Action | undefined> {
     const decision = decideError(err);
     if (!decision) return undefined;
     const cd = fresh(cached);
-    const trafficProblem = decision.condition === TrafficCondition ? { reason: decision.reason, message: decision.message } : undefined;
+    const trafficProblem =
+      decision.condition === TrafficCondition
+        ? { reason: decision.reason, message: decision.message }
+        : undefined;
     if (decision.then === 'retry') {
       await report(cd, ctx, decision);
       return Action.retry();
@@ -408,8 +545,17 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     // A stop: an active release goes down like a rollback, through its recorded provider.
     const env = teardownEnv(cd, ctx, notifierFor(ctx), await recordedStablePods(cd, ctx));
     const now = ctx.now();
-    const why = trafficProblem ? decision.message : `${decision.message}; all traffic went back to stable and the canary was removed: fix the spec, then \`codedance retry\` releases again`;
-    const tr = cd.metadata.deletionTimestamp ? undefined : stopped(cd.status, { now: now.getTime(), generation: cd.metadata.generation ?? 0 }, decision.reason, why);
+    const why = trafficProblem
+      ? decision.message
+      : `${decision.message}; all traffic went back to stable and the canary was removed: fix the spec, then \`codedance retry\` releases again`;
+    const tr = cd.metadata.deletionTimestamp
+      ? undefined
+      : stopped(
+          cd.status,
+          { now: now.getTime(), generation: cd.metadata.generation ?? 0 },
+          decision.reason,
+          why,
+        );
     if (tr) {
       ctx.log.warn({ reason: decision.reason }, `release stopped: ${why}`);
       await commit(env, cd, tr, ctx, now, trafficProblem ? { trafficProblem } : {});
@@ -429,10 +575,21 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const status = cd.status ?? {};
     const conditions = setCondition(
       status.conditions,
-      { type: decision.condition, status: 'False', reason: decision.reason, message: decision.message, observedGeneration: cd.metadata.generation },
+      {
+        type: decision.condition,
+        status: 'False',
+        reason: decision.reason,
+        message: decision.message,
+        observedGeneration: cd.metadata.generation,
+      },
       ctx.now(),
     );
-    await ctx.events.publish(cd, { type: 'Warning', reason: decision.reason, note: decision.message, action: 'Reconcile' });
+    await ctx.events.publish(cd, {
+      type: 'Warning',
+      reason: decision.reason,
+      note: decision.message,
+      action: 'Reconcile',
+    });
     await writeStatus(cd, { ...status, conditions }, ctx);
   }
 
@@ -441,7 +598,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
    * only provider that splits one Service's endpoints); undefined for the others, which
    * need none, and while the Deployment has no ReplicaSet yet.
    */
-  async function stablePodsOf(cd: CanaryDeployment, ctx: ReconcileContext, stable: Deployment | undefined, provider: string): Promise<StablePodLabels> {
+  async function stablePodsOf(
+    cd: CanaryDeployment,
+    ctx: ReconcileContext,
+    stable: Deployment | undefined,
+    provider: string,
+  ): Promise<StablePodLabels> {
     if (!stable || (provider !== 'Istio' && cd.status?.traffic?.provider !== 'Istio')) return undefined;
     stablePodsLookup ??= createStablePods(ctx.client);
     return stablePodsLookup.labelsOf(stable, rolledOut(stable));
@@ -450,7 +612,14 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   /** {@link stablePodsOf} for a teardown (the recorded provider, the cached target). */
   async function recordedStablePods(cd: CanaryDeployment, ctx: ReconcileContext): Promise<StablePodLabels> {
     const provider = (cd.status?.traffic ?? trafficRecordOf(cd.spec)).provider;
-    return stablePodsOf(cd, ctx, ctx.cache<Deployment>(DeploymentKind, { referenced: true }).get(cd.metadata.namespace ?? '', cd.spec.targetDeployment), provider);
+    return stablePodsOf(
+      cd,
+      ctx,
+      ctx
+        .cache<Deployment>(DeploymentKind, { referenced: true })
+        .get(cd.metadata.namespace ?? '', cd.spec.targetDeployment),
+      provider,
+    );
   }
 
   /** What a release reads from the caches: its two Deployments, the stable Service, its canary pods. */
@@ -462,11 +631,17 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       deployments,
       stable: deployments.get(ns, cd.spec.targetDeployment),
       canary: deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)),
-      service: ctx.cache<Service>(ServiceKind, { referenced: true }).get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
+      service: ctx
+        .cache<Service>(ServiceKind, { referenced: true })
+        .get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
       pods: ctx
         .cache<Pod>(PodKind)
         .list(ns)
-        .filter((p) => p.metadata.labels?.[OwnerLabel] === cd.metadata.name && p.metadata.labels?.[RoleLabel] === 'canary'),
+        .filter(
+          (p) =>
+            p.metadata.labels?.[OwnerLabel] === cd.metadata.name &&
+            p.metadata.labels?.[RoleLabel] === 'canary',
+        ),
     };
   }
 
@@ -482,13 +657,17 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
  * Initializing, ConfirmPromotion while Progressing on a step (./phases.ts writes
  * `status.gates.awaiting` and `nextAt`).
  */
-function gateAwaited(status: CanaryDeploymentStatus | undefined, now: number): 'PreRollout' | 'ConfirmPromotion' | undefined {
+function gateAwaited(
+  status: CanaryDeploymentStatus | undefined,
+  now: number,
+): 'PreRollout' | 'ConfirmPromotion' | undefined {
   const awaiting = status?.gates?.awaiting;
   if (!status || !awaiting) return undefined;
   const nextAt = status.gates?.nextAt ? Date.parse(status.gates.nextAt) : 0;
   if (nextAt > now) return undefined;
   if (awaiting === 'PreRollout') return status.phase === 'Initializing' ? awaiting : undefined;
-  const stepping = status.phase === 'Progressing' && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
+  const stepping =
+    status.phase === 'Progressing' && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
   return stepping ? awaiting : undefined;
 }
 
@@ -507,14 +686,20 @@ function starting(cd: CanaryDeployment): boolean {
  */
 function rescaled(cd: CanaryDeployment, stable: Deployment): boolean {
   const status = cd.status;
-  const stepping = (status?.phase === 'Progressing' || status?.phase === 'Paused') && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
+  const stepping =
+    (status?.phase === 'Progressing' || status?.phase === 'Paused') &&
+    (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
   if (!stepping || status?.stableReplicas === undefined) return false;
-  return (stable.spec?.replicas ?? 1) !== replicaSplit(status.currentWeight ?? 0, status.stableReplicas).stable;
+  return (
+    (stable.spec?.replicas ?? 1) !== replicaSplit(status.currentWeight ?? 0, status.stableReplicas).stable
+  );
 }
 
 /** A Deployment's rollout strategy in words, for the promotion's Events. */
 function strategyOf(d: Deployment): string | undefined {
-  const strategy = d.spec?.['strategy'] as { type?: string; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } } | undefined;
+  const strategy = d.spec?.['strategy'] as
+    | { type?: string; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } }
+    | undefined;
   if (!strategy?.type) return undefined;
   if (strategy.type !== 'RollingUpdate') return strategy.type;
   const r = strategy.rollingUpdate ?? {};
@@ -527,10 +712,16 @@ interface HorizontalPodAutoscaler extends KubeObject {
 
 /** The name of an autoscaler scaling the release's target Deployment, if any (one list request). */
 async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promise<string | undefined> {
-  const list = await ctx.client.list<HorizontalPodAutoscaler>(HorizontalPodAutoscalerKind, { namespace: cd.metadata.namespace ?? '' });
+  const list = await ctx.client.list<HorizontalPodAutoscaler>(HorizontalPodAutoscalerKind, {
+    namespace: cd.metadata.namespace ?? '',
+  });
   const hpa = list.items.find((h) => {
     const ref = h.spec?.scaleTargetRef;
-    return ref?.kind === 'Deployment' && ref.name === cd.spec.targetDeployment && (ref.apiVersion ?? 'apps/v1').startsWith('apps/');
+    return (
+      ref?.kind === 'Deployment' &&
+      ref.name === cd.spec.targetDeployment &&
+      (ref.apiVersion ?? 'apps/v1').startsWith('apps/')
+    );
   });
   return hpa?.metadata.name;
 }

@@ -21,8 +21,26 @@ export function hasMetrics(spec: CanaryDeploymentSpec): boolean {
   const m = spec.metrics;
   if (!m) return false;
   const compare = m.compare;
-  const compares = Boolean(compare && (compare.successRate || compare.errorRate || compare.latency?.p50 || compare.latency?.p90 || compare.latency?.p99 || (compare.custom && compare.custom.length > 0)));
-  return compares || Boolean(m.successRate || m.errorRate || m.latency?.p50 || m.latency?.p90 || m.latency?.p99 || (m.custom && m.custom.length > 0));
+  const compares = Boolean(
+    compare &&
+      (compare.successRate ||
+        compare.errorRate ||
+        compare.latency?.p50 ||
+        compare.latency?.p90 ||
+        compare.latency?.p99 ||
+        (compare.custom && compare.custom.length > 0)),
+  );
+  return (
+    compares ||
+    Boolean(
+      m.successRate ||
+        m.errorRate ||
+        m.latency?.p50 ||
+        m.latency?.p90 ||
+        m.latency?.p99 ||
+        (m.custom && m.custom.length > 0),
+    )
+  );
 }
 
 /** The release settings of `spec`, or what is wrong with it. */
@@ -33,7 +51,9 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
   if (p.kind === 'blueGreen' && provider === 'Replicas') {
     // With replica-ratio routing every new pod sits behind the stable Service, so a
     // preview would take live traffic before the switch: that is a canary, not BlueGreen.
-    problems.push('strategy.type: BlueGreen needs traffic.provider Istio, Nginx or GatewayAPI (with Replicas the preview pods would take live traffic before the switch)');
+    problems.push(
+      'strategy.type: BlueGreen needs traffic.provider Istio, Nginx or GatewayAPI (with Replicas the preview pods would take live traffic before the switch)',
+    );
   }
   const providerObject: Record<string, boolean> = {
     Istio: spec.traffic?.istio !== undefined,
@@ -46,7 +66,9 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
     problems.push(`traffic.${field}: required when traffic.provider is ${provider}`);
   }
   if (spec.strategy?.type === 'Experiment' && !hasMetrics(spec)) {
-    problems.push('strategy.type: an Experiment is decided by its checks: add metrics (e.g. metrics.compare) for it to judge');
+    problems.push(
+      'strategy.type: an Experiment is decided by its checks: add metrics (e.g. metrics.compare) for it to judge',
+    );
   }
   if (problems.length > 0) return { ok: false, problems };
 
@@ -54,7 +76,11 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
     p.kind === 'canary'
       ? p.steps
       : [
-          { weight: 0, pauseMs: p.autoPromote ? p.previewPauseMs : undefined, requiresApproval: !p.autoPromote },
+          {
+            weight: 0,
+            pauseMs: p.autoPromote ? p.previewPauseMs : undefined,
+            requiresApproval: !p.autoPromote,
+          },
           { weight: 100, pauseMs: p.scaleDownDelayMs, requiresApproval: false },
         ];
   const auto = spec.autoRollback ?? {};
@@ -76,13 +102,14 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
         notReadyGraceMs: durationOr(auto.notReadyGracePeriod, NOT_READY_GRACE_DEFAULT),
       },
       gates: gateSettings(spec),
-      analysis: hasMetrics(spec) || hasGates(spec, 'Rollout')
-        ? {
-            // The schema refuses less than 1s; a CRD installed before that rule still gets the floor.
-            intervalMs: Math.max(1_000, durationOr(analysis.interval, ANALYSIS_DEFAULTS.interval)),
-            successThreshold: analysis.successThreshold ?? ANALYSIS_DEFAULTS.successThreshold,
-          }
-        : undefined,
+      analysis:
+        hasMetrics(spec) || hasGates(spec, 'Rollout')
+          ? {
+              // The schema refuses less than 1s; a CRD installed before that rule still gets the floor.
+              intervalMs: Math.max(1_000, durationOr(analysis.interval, ANALYSIS_DEFAULTS.interval)),
+              successThreshold: analysis.successThreshold ?? ANALYSIS_DEFAULTS.successThreshold,
+            }
+          : undefined,
     },
   };
 }

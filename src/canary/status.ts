@@ -18,7 +18,17 @@
 import type { CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { mergeConditions, type ConditionUpdate } from '../runtime/conditions.ts';
 
-const ROLLBACK_REASONS_OF_HEALTH = new Set(['PodCrashLoop', 'PodOOMKilled', 'PodNotReady', 'MetricsFailed', 'PrometheusUnreachableTimeout', 'NoDataLimitReached', 'MetricsDegraded', 'ExperimentFailed', 'PreRolloutGateFailed']);
+const ROLLBACK_REASONS_OF_HEALTH = new Set([
+  'PodCrashLoop',
+  'PodOOMKilled',
+  'PodNotReady',
+  'MetricsFailed',
+  'PrometheusUnreachableTimeout',
+  'NoDataLimitReached',
+  'MetricsDegraded',
+  'ExperimentFailed',
+  'PreRolloutGateFailed',
+]);
 
 /** `status` with its conditions brought up to date. */
 export function withConditions(
@@ -30,10 +40,17 @@ export function withConditions(
   const phase = status.phase ?? 'Initializing';
   const reason = status.reason ?? phase;
   const message = status.message ?? '';
-  const waiting = status.phase === undefined && (reason === 'TargetNotFound' || reason === 'AutoscalerConflict');
+  const waiting =
+    status.phase === undefined && (reason === 'TargetNotFound' || reason === 'AutoscalerConflict');
   const active = !waiting && (phase === 'Initializing' || phase === 'Progressing' || phase === 'Paused');
   const updates: ConditionUpdate[] = [
-    { type: 'Progressing', status: active ? 'True' : 'False', reason, message, observedGeneration: generation },
+    {
+      type: 'Progressing',
+      status: active ? 'True' : 'False',
+      reason,
+      message,
+      observedGeneration: generation,
+    },
     {
       type: 'Paused',
       status: phase === 'Paused' ? 'True' : 'False',
@@ -54,14 +71,34 @@ export function withConditions(
   return { ...status, conditions: mergeConditions(status.conditions, updates, now) };
 }
 
-function traffic(status: CanaryDeploymentStatus, problem: { reason: string; message: string } | undefined): Omit<ConditionUpdate, 'observedGeneration'> {
-  if (problem) return { type: 'TrafficReady', status: 'False', reason: problem.reason, message: problem.message };
+function traffic(
+  status: CanaryDeploymentStatus,
+  problem: { reason: string; message: string } | undefined,
+): Omit<ConditionUpdate, 'observedGeneration'> {
+  if (problem)
+    return { type: 'TrafficReady', status: 'False', reason: problem.reason, message: problem.message };
   if (status.phase === undefined && status.reason === 'AutoscalerConflict') {
-    return { type: 'TrafficReady', status: 'False', reason: 'AutoscalerConflict', message: status.message ?? '' };
+    return {
+      type: 'TrafficReady',
+      status: 'False',
+      reason: 'AutoscalerConflict',
+      message: status.message ?? '',
+    };
   }
   const record = status.traffic;
-  if (!record) return { type: 'TrafficReady', status: 'True', reason: 'NoTrafficMoved', message: 'no traffic has been moved' };
-  return { type: 'TrafficReady', status: 'True', reason: 'InSync', message: `${record.provider}: ${status.currentWeight ?? 0}% of traffic on the canary` };
+  if (!record)
+    return {
+      type: 'TrafficReady',
+      status: 'True',
+      reason: 'NoTrafficMoved',
+      message: 'no traffic has been moved',
+    };
+  return {
+    type: 'TrafficReady',
+    status: 'True',
+    reason: 'InSync',
+    message: `${record.provider}: ${status.currentWeight ?? 0}% of traffic on the canary`,
+  };
 }
 
 /**
@@ -90,10 +127,25 @@ function health(status: CanaryDeploymentStatus): Omit<ConditionUpdate, 'observed
     };
   }
   if (last && (last.decision === 'Rollback' || last.decision === 'Pause')) {
-    return { type: 'Healthy', status: 'False', reason: `Metrics${last.decision === 'Pause' ? 'Degraded' : 'Failing'}`, message: last.message ?? '' };
+    return {
+      type: 'Healthy',
+      status: 'False',
+      reason: `Metrics${last.decision === 'Pause' ? 'Degraded' : 'Failing'}`,
+      message: last.message ?? '',
+    };
   }
   if (last?.decision === 'Inconclusive') {
-    return { type: 'Healthy', status: 'Unknown', reason: 'NoData', message: last.message ?? 'analysis inconclusive' };
+    return {
+      type: 'Healthy',
+      status: 'Unknown',
+      reason: 'NoData',
+      message: last.message ?? 'analysis inconclusive',
+    };
   }
-  return { type: 'Healthy', status: 'True', reason: last ? 'AnalysisHealthy' : 'PodsHealthy', message: last?.message ?? '' };
+  return {
+    type: 'Healthy',
+    status: 'True',
+    reason: last ? 'AnalysisHealthy' : 'PodsHealthy',
+    message: last?.message ?? '',
+  };
 }

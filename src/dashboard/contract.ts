@@ -14,7 +14,13 @@
 export type PhaseName = 'Initializing' | 'Progressing' | 'Paused' | 'Completed' | 'Failed';
 
 /** Every phase, in the order a release moves through them. */
-export const PhaseNames: readonly PhaseName[] = ['Initializing', 'Progressing', 'Paused', 'Completed', 'Failed'];
+export const PhaseNames: readonly PhaseName[] = [
+  'Initializing',
+  'Progressing',
+  'Paused',
+  'Completed',
+  'Failed',
+];
 
 /** The steering commands a person can send. */
 export type CommandName = 'promote' | 'pause' | 'resume' | 'abort' | 'retry';
@@ -183,6 +189,8 @@ export const ApiPaths = {
   whoami: '/api/whoami',
   releases: '/api/releases',
   stream: '/api/stream',
-  command: (namespace: string, name: string, command: CommandName): string => `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${command}`,
-  metrics: (namespace: string, name: string): string => `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/metrics`,
+  command: (namespace: string, name: string, command: CommandName): string =>
+    `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${command}`,
+  metrics: (namespace: string, name: string): string =>
+    `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/metrics`,
 } as const;

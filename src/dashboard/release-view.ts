@@ -6,10 +6,24 @@
  * same planner the controller walks, so the page never disagrees with the controller.
  */
 import { Value } from 'typebox/value';
-import { CanaryDeploymentSchema, type AnalysisRun, type CanaryDeployment, type HistoryEntry, type Phase } from '../api/canary-deployment.ts';
+import {
+  CanaryDeploymentSchema,
+  type AnalysisRun,
+  type CanaryDeployment,
+  type HistoryEntry,
+  type Phase,
+} from '../api/canary-deployment.ts';
 import { refusal } from '../canary/commands.ts';
 import { formatDuration, planSteps } from '../strategy/index.ts';
-import type { CommandName, AnalysisRunView, HistoryEntryView, PhaseName, ReleaseView, StepState, StepView } from './contract.ts';
+import type {
+  CommandName,
+  AnalysisRunView,
+  HistoryEntryView,
+  PhaseName,
+  ReleaseView,
+  StepState,
+  StepView,
+} from './contract.ts';
 
 export type { ActionsView, ReleaseView, StepState, StepView } from './contract.ts';
 
@@ -33,12 +47,14 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
   const { spec } = release;
   const status = release.status ?? {};
   const phase: Phase = status.phase ?? 'Initializing';
-  const steps = planSteps(spec.strategy).map((step, index): StepView => ({
-    weight: step.weight,
-    pause: step.pauseMs === undefined ? undefined : formatDuration(step.pauseMs),
-    approval: step.requiresApproval || step.pauseMs === undefined,
-    state: stepState(index, status.currentStepIndex, phase),
-  }));
+  const steps = planSteps(spec.strategy).map(
+    (step, index): StepView => ({
+      weight: step.weight,
+      pause: step.pauseMs === undefined ? undefined : formatDuration(step.pauseMs),
+      approval: step.requiresApproval || step.pauseMs === undefined,
+      state: stepState(index, status.currentStepIndex, phase),
+    }),
+  );
   const metrics = spec.metrics ?? {};
   const active = phase === 'Initializing' || phase === 'Progressing' || phase === 'Paused';
   const paused = spec.paused === true || phase === 'Paused';
@@ -57,7 +73,13 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     stepIndex: status.currentStepIndex,
     steps,
     paused,
-    hasMetrics: Boolean(metrics.successRate || metrics.errorRate || metrics.latency || metrics.custom?.length || metrics.compare),
+    hasMetrics: Boolean(
+      metrics.successRate ||
+        metrics.errorRate ||
+        metrics.latency ||
+        metrics.custom?.length ||
+        metrics.compare,
+    ),
     analysis: status.analysis?.last,
     history: [...(status.history ?? [])].reverse(),
     startedAt: status.startedAt,
@@ -77,7 +99,10 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
 function actionReasons(release: CanaryDeployment, paused: boolean): Partial<Record<CommandName, string>> {
   const reasons: Partial<Record<CommandName, string>> = {};
   for (const verb of ['promote', 'pause', 'resume', 'abort', 'retry'] as const) {
-    const why = verb === 'pause' && paused ? `release "${release.metadata.name}" is already paused` : refusal(verb, release, false);
+    const why =
+      verb === 'pause' && paused
+        ? `release "${release.metadata.name}" is already paused`
+        : refusal(verb, release, false);
     if (why) reasons[verb] = why;
   }
   return reasons;

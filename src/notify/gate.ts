@@ -86,22 +86,30 @@ export async function resolveGate(
     try {
       object = await client.get<SecretObject>(Secret, namespace, ref.name);
     } catch (cause) {
-      return { error: `reading Secret ${namespace}/${ref.name}: ${cause instanceof Error ? cause.message : String(cause)}` };
+      return {
+        error: `reading Secret ${namespace}/${ref.name}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      };
     }
     if (!object) return { error: `Secret ${namespace}/${ref.name} not found` };
-    if (object.metadata.labels?.[NotificationSecretLabel] !== 'true') return { error: notOptedInMessage(namespace, ref.name) };
+    if (object.metadata.labels?.[NotificationSecretLabel] !== 'true')
+      return { error: notOptedInMessage(namespace, ref.name) };
     url = decode(object.data?.[ref.urlKey ?? 'url']);
-    if (url === undefined) return { error: `Secret ${namespace}/${ref.name} has no key ${JSON.stringify(ref.urlKey ?? 'url')}` };
+    if (url === undefined)
+      return { error: `Secret ${namespace}/${ref.name} has no key ${JSON.stringify(ref.urlKey ?? 'url')}` };
     if (ref.secretKey) {
       secret = decode(object.data?.[ref.secretKey])?.trim();
-      if (secret === undefined) return { error: `Secret ${namespace}/${ref.name} has no key ${JSON.stringify(ref.secretKey)}` };
+      if (secret === undefined)
+        return { error: `Secret ${namespace}/${ref.name} has no key ${JSON.stringify(ref.secretKey)}` };
     }
   }
   url = url?.trim();
   if (!url || !/^https?:\/\//.test(url)) return { error: 'no http(s) url: set url or secretRef' };
   const refusal = options.allowInternal ? undefined : refuseNotificationUrl(url);
   if (refusal) return { error: refusal.replace('notification URLs', 'webhook gate URLs') };
-  const timeoutMs = Math.min(30_000, Math.max(1, parseDuration(gate.timeout ?? '') ?? DEFAULT_GATE_TIMEOUT_MS));
+  const timeoutMs = Math.min(
+    30_000,
+    Math.max(1, parseDuration(gate.timeout ?? '') ?? DEFAULT_GATE_TIMEOUT_MS),
+  );
   return {
     call: {
       url,
@@ -126,7 +134,11 @@ const BACKOFF = resolveBackoff({ initialMs: 500, maxMs: 4_000, factor: 2, jitter
  * POSTs `payload` to the gate, retrying timeouts, transport errors, 408, 429 and 5xx up
  * to `call.retries` times; another 4xx is a firm no. Ends early when `signal` aborts.
  */
-export async function callGate(call: GateCall, payload: GatePayload, signal?: AbortSignal): Promise<GateAnswer> {
+export async function callGate(
+  call: GateCall,
+  payload: GatePayload,
+  signal?: AbortSignal,
+): Promise<GateAnswer> {
   const body = JSON.stringify(payload);
   const headers: Record<string, string> = { [GATE_HEADER]: payload.type };
   if (call.secret) headers[SIGNATURE_HEADER] = webhookSignature(body, call.secret);
@@ -134,12 +146,23 @@ export async function callGate(call: GateCall, payload: GatePayload, signal?: Ab
   let last = '';
   for (;;) {
     attempts++;
-    const attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(call.timeoutMs)]) : AbortSignal.timeout(call.timeoutMs);
+    const attemptSignal = signal
+      ? AbortSignal.any([signal, AbortSignal.timeout(call.timeoutMs)])
+      : AbortSignal.timeout(call.timeoutMs);
     const result = await postJson(call.url, body, attemptSignal, headers, call.dispatcher);
-    if (result.ok) return { passed: true, attempts, message: `HTTP ${result.status}${result.text ? `: ${result.text.slice(0, 200).trim()}` : ''}` };
+    if (result.ok)
+      return {
+        passed: true,
+        attempts,
+        message: `HTTP ${result.status}${result.text ? `: ${result.text.slice(0, 200).trim()}` : ''}`,
+      };
     last = result.error === 'timed out' ? `timed out after ${call.timeoutMs}ms` : result.error;
-    if (!result.retryable || attempts > call.retries || signal?.aborted) return { passed: false, attempts, message: last };
-    await sleep(Math.max(backoffDelay(BACKOFF, attempts), Math.min(result.retryAfterMs ?? 0, BACKOFF.maxMs)), signal);
+    if (!result.retryable || attempts > call.retries || signal?.aborted)
+      return { passed: false, attempts, message: last };
+    await sleep(
+      Math.max(backoffDelay(BACKOFF, attempts), Math.min(result.retryAfterMs ?? 0, BACKOFF.maxMs)),
+      signal,
+    );
   }
 }
 

@@ -26,13 +26,21 @@ export const EVENT_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/;
 export interface BusinessMetrics {
   readonly family: CounterFamily;
   /** Counts the events of `requests` requests that `version` of `target` served. */
-  count(target: SimTarget, version: Version, requests: number, rates: Readonly<Record<string, number>> | undefined): void;
+  count(
+    target: SimTarget,
+    version: Version,
+    requests: number,
+    rates: Readonly<Record<string, number>> | undefined,
+  ): void;
   /** Drops a service's series and carries. */
   forget(key: string): void;
 }
 
 export function createBusinessMetrics(): BusinessMetrics {
-  const family = counterFamily(BUSINESS_EVENTS, 'Business events (impressions, conversions, ...) per version (simulated).');
+  const family = counterFamily(
+    BUSINESS_EVENTS,
+    'Business events (impressions, conversions, ...) per version (simulated).',
+  );
   const carries = new Map<string, number>();
   return {
     family,
@@ -43,7 +51,12 @@ export function createBusinessMetrics(): BusinessMetrics {
         const due = (carries.get(key) ?? 0) + requests * rate;
         const whole = Math.floor(due);
         carries.set(key, due - whole);
-        const series = family.series(target.key, { namespace: target.namespace, app: target.target, version: target.versionLabels[version], event });
+        const series = family.series(target.key, {
+          namespace: target.namespace,
+          app: target.target,
+          version: target.versionLabels[version],
+          event,
+        });
         series.value += whole;
       }
     },

@@ -69,9 +69,15 @@ export interface PodLike extends KubeObject {
  * template's `version` label unless that is the canary's too (canary pods inherit the
  * stable template's labels), in which case `stable`.
  */
-export function versionLabelsOf(stable: DeploymentLike | undefined, canary: DeploymentLike | undefined): Record<Version, string> {
+export function versionLabelsOf(
+  stable: DeploymentLike | undefined,
+  canary: DeploymentLike | undefined,
+): Record<Version, string> {
   const canaryLabel = canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels);
-  return { stable: stableVersionLabelOf(stable?.spec?.template?.metadata?.labels, canaryLabel), canary: canaryLabel };
+  return {
+    stable: stableVersionLabelOf(stable?.spec?.template?.metadata?.labels, canaryLabel),
+    canary: canaryLabel,
+  };
 }
 
 /** Every service to simulate, with the canary's current share. */
@@ -86,7 +92,8 @@ export function describeTargets(view: ClusterView): SimTarget[] {
   }
   for (const deployment of view.deployments()) {
     const { namespace, name, labels } = deployment.metadata;
-    if (!namespace || !name || labels?.[SimulateLabel] !== 'true' || claimed.has(`${namespace}/${name}`)) continue;
+    if (!namespace || !name || labels?.[SimulateLabel] !== 'true' || claimed.has(`${namespace}/${name}`))
+      continue;
     const canary = view.deployment(namespace, canaryDeploymentName(name));
     targets.push({
       key: `${namespace}/${name}`,
@@ -137,10 +144,15 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
       const canaryIngress = view.ingress(namespace, canaryIngressName(ingressName));
       // ingress-nginx names an upstream `<namespace>-<service>-<port>`; read the canary
       // Ingress's backend when it exists, else assume the stable backend's port.
-      const backend = ingressBackend(canaryIngress) ?? (() => {
-        const stableBackend = ingressBackend(view.ingress(namespace, ingressName));
-        return { service: canaryServiceName(service), port: stableBackend?.port ?? String(cd.spec.service?.port ?? 80) };
-      })();
+      const backend =
+        ingressBackend(canaryIngress) ??
+        (() => {
+          const stableBackend = ingressBackend(view.ingress(namespace, ingressName));
+          return {
+            service: canaryServiceName(service),
+            port: stableBackend?.port ?? String(cd.spec.service?.port ?? 80),
+          };
+        })();
       return {
         ...base,
         canaryShare: nginxCanaryShare(canaryIngress),
@@ -200,7 +212,8 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
   // Five watches per namespace add up: past a few namespaces, one cluster-wide watch per
   // kind costs the API server less, and the view filters.
   const scoped = wanted.size > 0 && wanted.size <= MaxScopedNamespaces;
-  const inScope = (namespace: string | undefined) => wanted.size === 0 || (namespace !== undefined && wanted.has(namespace));
+  const inScope = (namespace: string | undefined) =>
+    wanted.size === 0 || (namespace !== undefined && wanted.has(namespace));
   const make = <T extends KubeObject>(kind: ResourceKind): Informer<T> =>
     createInformer<T>(client, kind, {
       namespaces: scoped ? [...wanted] : undefined,

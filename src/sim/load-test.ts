@@ -29,17 +29,24 @@ export const MAX_LOAD_MS = 60 * 60_000;
 
 /** Reads a gate payload into a load test starting `now`, or says what is wrong. */
 export function parseLoadTest(body: unknown, now: number): LoadTest | { error: string } {
-  if (typeof body !== 'object' || body === null) return { error: 'body must be a JSON object (a webhook gate payload)' };
-  const input = body as { release?: { namespace?: unknown; name?: unknown }; metadata?: Record<string, unknown> };
+  if (typeof body !== 'object' || body === null)
+    return { error: 'body must be a JSON object (a webhook gate payload)' };
+  const input = body as {
+    release?: { namespace?: unknown; name?: unknown };
+    metadata?: Record<string, unknown>;
+  };
   const namespace = input.release?.namespace;
   const name = input.release?.name;
-  if (typeof namespace !== 'string' || !namespace || typeof name !== 'string' || !name) return { error: 'release.namespace and release.name must be non-empty strings' };
+  if (typeof namespace !== 'string' || !namespace || typeof name !== 'string' || !name)
+    return { error: 'release.namespace and release.name must be non-empty strings' };
   const rpsText = input.metadata?.['rps'];
   const rps = rpsText === undefined ? DEFAULT_LOAD_RPS : Number(rpsText);
-  if (!(rps >= 0 && rps <= 100_000)) return { error: 'metadata.rps must be a number of requests per second from 0 to 100000' };
+  if (!(rps >= 0 && rps <= 100_000))
+    return { error: 'metadata.rps must be a number of requests per second from 0 to 100000' };
   const durationText = input.metadata?.['duration'] ?? DEFAULT_LOAD_DURATION;
   const ms = typeof durationText === 'string' ? parseDuration(durationText) : undefined;
-  if (ms === undefined || ms <= 0 || ms > MAX_LOAD_MS) return { error: 'metadata.duration must be a duration up to 1h, e.g. 30s or 5m' };
+  if (ms === undefined || ms <= 0 || ms > MAX_LOAD_MS)
+    return { error: 'metadata.duration must be a duration up to 1h, e.g. 30s or 5m' };
   return { namespace, name, rps, until: now + ms };
 }
 

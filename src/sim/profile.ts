@@ -79,51 +79,69 @@ export interface ProfileBook {
  * Every check names the field so a caller fixing a script sees what to change.
  */
 export function parseProfileUpdate(body: unknown): ProfileUpdate | { error: string } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error: 'body must be a JSON object' };
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return { error: 'body must be a JSON object' };
   const input = body as Record<string, unknown>;
   const { namespace, name, version, errorRate, latencyMs, rps } = input;
   const resources: Partial<Record<'cpuCores' | 'memoryMiB' | 'memoryLeakMiBPerMinute', number>> = {};
   for (const key of ['cpuCores', 'memoryMiB', 'memoryLeakMiBPerMinute'] as const) {
     const value = input[key];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) return { error: `${key} must be a number >= 0` };
+    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
+      return { error: `${key} must be a number >= 0` };
     resources[key] = value;
   }
   let business: Record<string, number> | undefined;
   if (input['business'] !== undefined) {
     const given = input['business'];
-    if (typeof given !== 'object' || given === null || Array.isArray(given)) return { error: 'business must be an object of event name to events per request, e.g. {"conversions": 0.05}' };
+    if (typeof given !== 'object' || given === null || Array.isArray(given))
+      return {
+        error: 'business must be an object of event name to events per request, e.g. {"conversions": 0.05}',
+      };
     business = {};
     for (const [event, rate] of Object.entries(given)) {
-      if (!EVENT_NAME.test(event)) return { error: `business: ${JSON.stringify(event)} is not an event name (letters, digits and _, not starting with a digit)` };
-      if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1000)) return { error: `business.${event} must be a number of events per request from 0 to 1000` };
+      if (!EVENT_NAME.test(event))
+        return {
+          error: `business: ${JSON.stringify(event)} is not an event name (letters, digits and _, not starting with a digit)`,
+        };
+      if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1000))
+        return { error: `business.${event} must be a number of events per request from 0 to 1000` };
       business[event] = rate;
     }
   }
-  if (typeof namespace !== 'string' || namespace === '') return { error: 'namespace must be a non-empty string' };
+  if (typeof namespace !== 'string' || namespace === '')
+    return { error: 'namespace must be a non-empty string' };
   if (typeof name !== 'string' || name === '') return { error: 'name must be a non-empty string' };
   const update: ProfileUpdate = { namespace, name };
   if (version !== undefined) {
-    if (version !== 'stable' && version !== 'canary') return { error: "version must be 'stable' or 'canary'" };
+    if (version !== 'stable' && version !== 'canary')
+      return { error: "version must be 'stable' or 'canary'" };
     update.version = version;
   }
   if (errorRate !== undefined) {
-    if (typeof errorRate !== 'number' || !(errorRate >= 0 && errorRate <= 1)) return { error: 'errorRate must be a number from 0 to 1' };
+    if (typeof errorRate !== 'number' || !(errorRate >= 0 && errorRate <= 1))
+      return { error: 'errorRate must be a number from 0 to 1' };
     update.errorRate = errorRate;
   }
   if (latencyMs !== undefined) {
-    if (typeof latencyMs !== 'object' || latencyMs === null) return { error: 'latencyMs must be an object { p50, p99 }' };
+    if (typeof latencyMs !== 'object' || latencyMs === null)
+      return { error: 'latencyMs must be an object { p50, p99 }' };
     const { p50, p99 } = latencyMs as Record<string, unknown>;
     const latency: Partial<LatencyProfile> = {};
-    for (const [key, value] of [['p50', p50], ['p99', p99]] as const) {
+    for (const [key, value] of [
+      ['p50', p50],
+      ['p99', p99],
+    ] as const) {
       if (value === undefined) continue;
-      if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) return { error: `latencyMs.${key} must be a positive number of milliseconds` };
+      if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+        return { error: `latencyMs.${key} must be a positive number of milliseconds` };
       latency[key] = value;
     }
     update.latencyMs = latency;
   }
   if (rps !== undefined) {
-    if (typeof rps !== 'number' || !(rps >= 0) || !Number.isFinite(rps)) return { error: 'rps must be a number >= 0' };
+    if (typeof rps !== 'number' || !(rps >= 0) || !Number.isFinite(rps))
+      return { error: 'rps must be a number >= 0' };
     update.rps = rps;
   }
   return { ...update, ...resources, ...(business ? { business } : {}) };
@@ -144,7 +162,8 @@ export function createProfileBook(defaults: VersionProfile = healthyProfile): Pr
         return value === undefined ? [] : [[key, value]];
       }),
     );
-    const business = update.business || current.business ? { business: { ...current.business, ...update.business } } : {};
+    const business =
+      update.business || current.business ? { business: { ...current.business, ...update.business } } : {};
     return { errorRate: update.errorRate ?? current.errorRate, latencyMs, ...resources, ...business };
   }
 
@@ -185,5 +204,9 @@ export function createProfileBook(defaults: VersionProfile = healthyProfile): Pr
 }
 
 function cloneProfile(profile: VersionProfile): VersionProfile {
-  return { ...profile, latencyMs: { ...profile.latencyMs }, ...(profile.business ? { business: { ...profile.business } } : {}) };
+  return {
+    ...profile,
+    latencyMs: { ...profile.latencyMs },
+    ...(profile.business ? { business: { ...profile.business } } : {}),
+  };
 }

@@ -37,7 +37,11 @@ export interface ListeningServer {
 const MaxBodyBytes = 64 * 1024;
 
 /** Starts the HTTP server on `host:port` (0 picks a free port). */
-export async function serveSimulator(routes: SimulatorRoutes, host: string, port: number): Promise<ListeningServer> {
+export async function serveSimulator(
+  routes: SimulatorRoutes,
+  host: string,
+  port: number,
+): Promise<ListeningServer> {
   const server: Server = createServer((req, res) => {
     handle(routes, req, res).catch((err: unknown) => {
       send(res, 500, { error: err instanceof Error ? err.message : String(err) });
@@ -105,10 +109,15 @@ async function handle(routes: SimulatorRoutes, req: IncomingMessage, res: Server
     case 'GET /loadtest':
       return send(res, 200, routes.loadTests());
     case 'DELETE /profiles':
-      routes.resetProfiles(url.searchParams.get('namespace') ?? undefined, url.searchParams.get('name') ?? undefined);
+      routes.resetProfiles(
+        url.searchParams.get('namespace') ?? undefined,
+        url.searchParams.get('name') ?? undefined,
+      );
       return send(res, 200, routes.profiles());
     default:
-      return send(res, 404, { error: `no route ${route}; try GET /metrics, GET|POST|DELETE /profiles, GET /targets, GET|POST /loadtest` });
+      return send(res, 404, {
+        error: `no route ${route}; try GET /metrics, GET|POST|DELETE /profiles, GET /targets, GET|POST /loadtest`,
+      });
   }
 }
 

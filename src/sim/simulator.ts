@@ -28,7 +28,14 @@ import type { WatcherClient } from '../runtime/watcher.ts';
 import { createBusinessMetrics } from './business.ts';
 import { createLoadTests, parseLoadTest } from './load-test.ts';
 import { createDataPlaneMetrics, type FamilySelection } from './metrics.ts';
-import { createProfileBook, healthyProfile, parseProfileUpdate, type ProfileUpdate, type ServiceProfile, type VersionProfile } from './profile.ts';
+import {
+  createProfileBook,
+  healthyProfile,
+  parseProfileUpdate,
+  type ProfileUpdate,
+  type ServiceProfile,
+  type VersionProfile,
+} from './profile.ts';
 import { seededRandom } from './random.ts';
 import { newPaceState, paceTick, sampleRequests, type PaceState } from './sampler.ts';
 import { serveSimulator, type ListeningServer, type SimulatorRoutes } from './server.ts';
@@ -112,7 +119,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const config = resolveOptions(options);
   const { logger } = config;
   let ownClient: KubeClient | undefined;
-  const client: WatcherClient = options.client ?? (ownClient = await createKubeClient({ kubeconfigPath: options.kubeconfigPath }));
+  const client: WatcherClient =
+    options.client ?? (ownClient = await createKubeClient({ kubeconfigPath: options.kubeconfigPath }));
   const cluster: WatchedCluster = watchCluster(client, {
     namespaces: config.namespaces,
     // A kind whose CRD is not installed fails every list with 404: expected, so quiet.
@@ -146,11 +154,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       seen.add(target.key);
       let pace = paces.get(target.key);
       if (!pace) paces.set(target.key, (pace = newPaceState()));
-      own.weight.set({ namespace: target.namespace, name: target.name }, Math.round(target.canaryShare * 10000) / 100);
+      own.weight.set(
+        { namespace: target.namespace, name: target.name },
+        Math.round(target.canaryShare * 10000) / 100,
+      );
       if (!target.serving) continue;
       const profile = book.resolve(target.namespace, [target.name, target.target]);
       // A load test (./load-test.ts) adds its requests to the service's own.
-      const rps = (profile?.rps ?? config.rps) + loads.rpsOf(target.namespace, [target.name, target.target], Date.now());
+      const rps =
+        (profile?.rps ?? config.rps) +
+        loads.rpsOf(target.namespace, [target.name, target.target], Date.now());
       const counts = paceTick(pace, rps, elapsedMs, target.canaryShare);
       const recorder = dataPlane.recorder(target);
       for (const version of Versions) {
@@ -170,14 +183,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const [namespace, name] = key.split('/') as [string, string];
       own.weight.remove({ namespace, name });
     }
-    resources.tick(podSamples(cluster, current, (target) => book.resolve(target.namespace, [target.name, target.target]), config.defaults), elapsedMs, Date.now());
+    resources.tick(
+      podSamples(
+        cluster,
+        current,
+        (target) => book.resolve(target.namespace, [target.name, target.target]),
+        config.defaults,
+      ),
+      elapsedMs,
+      Date.now(),
+    );
     own.services.set(current.length);
     own.tickSeconds.observe((performance.now() - started) / 1000);
   }
 
   const routes: SimulatorRoutes = {
     async metrics() {
-      return { contentType: own.registry.contentType, body: renderFamilies([...dataPlane.families, business.family]) + resources.render() + (await own.registry.metrics()) };
+      return {
+        contentType: own.registry.contentType,
+        body:
+          renderFamilies([...dataPlane.families, business.family]) +
+          resources.render() +
+          (await own.registry.metrics()),
+      };
     },
     profiles: () => ({ defaults: config.defaults, rps: config.rps, services: book.list() }),
     setProfile(body) {
@@ -216,7 +244,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       logger.error({ err }, 'tick failed');
     }
   }, config.tickMs);
-  logger.info({ url, namespaces: config.namespaces, rps: config.rps, seed: config.seed }, 'simulator started');
+  logger.info(
+    { url, namespaces: config.namespaces, rps: config.rps, seed: config.seed },
+    'simulator started',
+  );
 
   return {
     url,
@@ -243,14 +274,23 @@ function ownMetrics() {
   const registry = new Registry();
   return {
     registry,
-    services: new Gauge({ name: 'codedance_sim_services', help: 'Services simulated at the last tick.', registers: [registry] }),
+    services: new Gauge({
+      name: 'codedance_sim_services',
+      help: 'Services simulated at the last tick.',
+      registers: [registry],
+    }),
     weight: new Gauge({
       name: 'codedance_sim_canary_weight_percent',
       help: "Canary's share of a service's simulated requests, in percent, as read from its traffic provider.",
       labelNames: ['namespace', 'name'] as const,
       registers: [registry],
     }),
-    requests: new Counter({ name: 'codedance_sim_requests_total', help: 'Simulated requests, by version.', labelNames: ['version'] as const, registers: [registry] }),
+    requests: new Counter({
+      name: 'codedance_sim_requests_total',
+      help: 'Simulated requests, by version.',
+      labelNames: ['version'] as const,
+      registers: [registry],
+    }),
     tickSeconds: new Histogram({
       name: 'codedance_sim_tick_duration_seconds',
       help: 'Time one tick takes (reading weights, sampling, counting).',
@@ -264,15 +304,27 @@ function ownMetrics() {
  * The running pods of each simulated service, by version: the target Deployment's and
  * the canary Deployment's pods, told apart by name as the analyzer's queries do.
  */
-export function podSamples(view: ClusterView, targets: readonly SimTarget[], profileOf: (t: SimTarget) => ServiceProfile | undefined, defaults: VersionProfile): PodSample[] {
+export function podSamples(
+  view: ClusterView,
+  targets: readonly SimTarget[],
+  profileOf: (t: SimTarget) => ServiceProfile | undefined,
+  defaults: VersionProfile,
+): PodSample[] {
   const out: PodSample[] = [];
   for (const target of targets) {
-    const patterns = { stable: new RegExp(`^${podPattern(target.target)}$`), canary: new RegExp(`^${podPattern(target.canaryWorkload)}$`) };
+    const patterns = {
+      stable: new RegExp(`^${podPattern(target.target)}$`),
+      canary: new RegExp(`^${podPattern(target.canaryWorkload)}$`),
+    };
     const profile = profileOf(target);
     for (const pod of view.pods?.(target.namespace) ?? []) {
       const name = pod.metadata.name ?? '';
       if (pod.status?.phase !== 'Running') continue;
-      const version = patterns.canary.test(name) ? 'canary' : patterns.stable.test(name) ? 'stable' : undefined;
+      const version = patterns.canary.test(name)
+        ? 'canary'
+        : patterns.stable.test(name)
+          ? 'stable'
+          : undefined;
       if (!version) continue;
       out.push({
         namespace: target.namespace,

@@ -24,7 +24,12 @@ export function experimentStep(spec: StrategySpec): PlannedStep | undefined {
   if (!experiment) return undefined;
   const ms = parseDuration(experiment.duration);
   // An unreadable duration waits for a person (validateStrategy reports it).
-  return { ...experiment, weight: experiment.weight, pauseMs: ms === undefined || ms < 0 ? undefined : ms, requiresApproval: false };
+  return {
+    ...experiment,
+    weight: experiment.weight,
+    pauseMs: ms === undefined || ms < 0 ? undefined : ms,
+    requiresApproval: false,
+  };
 }
 
 export function experiment(): Strategy {
@@ -33,7 +38,11 @@ export function experiment(): Strategy {
     plan: (spec: StrategySpec): Plan => {
       const step = experimentStep(spec);
       // Without its block (a CRD older than the rule) nothing is released unjudged: one step that waits for approval.
-      return { kind: 'canary', strategy: EXPERIMENT, steps: step ? [toPlanned(step)] : [{ weight: 0, pauseMs: undefined, requiresApproval: true }] };
+      return {
+        kind: 'canary',
+        strategy: EXPERIMENT,
+        steps: step ? [toPlanned(step)] : [{ weight: 0, pauseMs: undefined, requiresApproval: true }],
+      };
     },
   };
 }

@@ -77,30 +77,50 @@ export function validateStrategy(strategy: StrategySpec | undefined): StrategyPr
     ['strategy.stepPause', spec.stepPause],
     ['strategy.blueGreen.previewPause', spec.blueGreen?.previewPause],
     ['strategy.blueGreen.scaleDownDelay', spec.blueGreen?.scaleDownDelay],
-    ...(spec.steps ?? []).map((step, i): [string, string | undefined] => [`strategy.steps[${i}].pause`, step.pause]),
+    ...(spec.steps ?? []).map((step, i): [string, string | undefined] => [
+      `strategy.steps[${i}].pause`,
+      step.pause,
+    ]),
     ['strategy.experiment.duration', spec.experiment?.duration],
   ];
   for (const [field, text] of durations) {
     if (text === undefined) continue;
     const ms = parseDuration(text);
-    if (ms === undefined || ms < 0) problems.push({ field, message: `${JSON.stringify(text)} is not a duration (e.g. 30s, 5m, 1h30m)` });
+    if (ms === undefined || ms < 0)
+      problems.push({ field, message: `${JSON.stringify(text)} is not a duration (e.g. 30s, 5m, 1h30m)` });
   }
   (spec.steps ?? []).forEach((step, i) => {
     if (!Number.isInteger(step.weight) || step.weight < 0 || step.weight > 100) {
-      problems.push({ field: `strategy.steps[${i}].weight`, message: `${step.weight} is not a whole percentage from 0 to 100` });
+      problems.push({
+        field: `strategy.steps[${i}].weight`,
+        message: `${step.weight} is not a whole percentage from 0 to 100`,
+      });
     }
   });
   if (spec.type === 'BlueGreen' && spec.steps && spec.steps.length > 0) {
-    problems.push({ field: 'strategy.steps', message: 'BlueGreen switches all traffic at once; steps apply only to Linear, Exponential and Manual' });
+    problems.push({
+      field: 'strategy.steps',
+      message: 'BlueGreen switches all traffic at once; steps apply only to Linear, Exponential and Manual',
+    });
   }
   if (spec.type === 'Experiment' && !spec.experiment) {
-    problems.push({ field: 'strategy.experiment', message: 'required when strategy.type is Experiment (e.g. {weight: 10, duration: 30m})' });
+    problems.push({
+      field: 'strategy.experiment',
+      message: 'required when strategy.type is Experiment (e.g. {weight: 10, duration: 30m})',
+    });
   }
   if (spec.type === 'Experiment' && spec.steps && spec.steps.length > 0) {
-    problems.push({ field: 'strategy.steps', message: 'an Experiment holds one split (strategy.experiment.weight); steps apply only to Linear, Exponential and Manual' });
+    problems.push({
+      field: 'strategy.steps',
+      message:
+        'an Experiment holds one split (strategy.experiment.weight); steps apply only to Linear, Exponential and Manual',
+    });
   }
   if (spec.blueGreen && spec.type !== undefined && spec.type !== 'BlueGreen') {
-    problems.push({ field: 'strategy.blueGreen', message: `applies only to strategy.type BlueGreen, not ${spec.type}` });
+    problems.push({
+      field: 'strategy.blueGreen',
+      message: `applies only to strategy.type BlueGreen, not ${spec.type}`,
+    });
   }
   return problems;
 }

@@ -12,7 +12,18 @@ import type { KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
-import { createApp, createRelease, createVirtualService, getDeployment, getRelease, imageOf, releaseEnv, startScrapedSimulator, waitFor, waitPhase } from '../canary/support.ts';
+import {
+  createApp,
+  createRelease,
+  createVirtualService,
+  getDeployment,
+  getRelease,
+  imageOf,
+  releaseEnv,
+  startScrapedSimulator,
+  waitFor,
+  waitPhase,
+} from '../canary/support.ts';
 
 interface KubeEvent extends KubeObject {
   reason?: string;
@@ -48,22 +59,37 @@ async function abTest(t: TestContext, canaryConversions: number) {
   await createVirtualService(admin, ns, 'reco');
   const sim = await startScrapedSimulator(t, ns, 200);
   sim.setProfile({ namespace: ns, name: 'reco', business: { impressions: 1, conversions: 0.1 } });
-  sim.setProfile({ namespace: ns, name: 'reco', version: 'canary', business: { conversions: canaryConversions } });
+  sim.setProfile({
+    namespace: ns,
+    name: 'reco',
+    version: 'canary',
+    business: { conversions: canaryConversions },
+  });
   const started = Date.now();
   await createRelease(admin, ns, 'reco', experiment());
-  const split = await waitFor(async () => {
-    const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'reco');
-    return vs?.spec.http?.[0]?.route?.find((d) => d.destination.subset === 'canary')?.weight === 10 ? Date.now() : undefined;
-  }, { describe: '10% of the traffic on the canary', timeoutMs: 60_000 });
+  const split = await waitFor(
+    async () => {
+      const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'reco');
+      return vs?.spec.http?.[0]?.route?.find((d) => d.destination.subset === 'canary')?.weight === 10
+        ? Date.now()
+        : undefined;
+    },
+    { describe: '10% of the traffic on the canary', timeoutMs: 60_000 },
+  );
   t.diagnostic(`create to 10% split: ${split - started} ms`);
   return { admin, ns, started, split };
 }
 
-async function reasons(admin: Awaited<ReturnType<typeof releaseEnv>>['admin'], ns: string): Promise<string[]> {
+async function reasons(
+  admin: Awaited<ReturnType<typeof releaseEnv>>['admin'],
+  ns: string,
+): Promise<string[]> {
   return (await admin.list<KubeEvent>(kinds.Event, { namespace: ns })).items.map((e) => e.reason ?? '');
 }
 
-test('A/B test: a model that converts worse than stable is rolled back at the end of the experiment', { timeout: 240_000 }, async (t) => {
+test('A/B test: a model that converts worse than stable is rolled back at the end of the experiment', {
+  timeout: 240_000,
+}, async (t) => {
   const { admin, ns, split } = await abTest(t, 0.05);
   const failed = await waitPhase(admin, ns, 'reco', 'Failed', 150_000);
   t.diagnostic(`10% split to rolled back: ${Date.now() - split} ms (experiment 40s)`);
@@ -71,23 +97,45 @@ test('A/B test: a model that converts worse than stable is rolled back at the en
   const last = failed.status?.analysis?.last;
   assert.equal(last?.decision, 'Rollback');
   const conversion = last?.metrics.find((m) => m.name === 'conversionRate');
-  assert.ok(conversion?.value !== undefined && conversion.stableValue !== undefined, JSON.stringify(last?.metrics));
-  assert.ok(conversion.value < conversion.stableValue * 0.95, `canary ${conversion.value} vs stable ${conversion.stableValue}`);
+  assert.ok(
+    conversion?.value !== undefined && conversion.stableValue !== undefined,
+    JSON.stringify(last?.metrics),
+  );
+  assert.ok(
+    conversion.value < conversion.stableValue * 0.95,
+    `canary ${conversion.value} vs stable ${conversion.stableValue}`,
+  );
   assert.equal(conversion.passed, false);
   // Judged over the whole experiment, after its deadline.
-  assert.ok(Date.parse(last?.time ?? '') >= Date.parse(failed.status?.history?.find((h) => h.event === 'StepReached')?.time ?? '') + 40_000);
+  assert.ok(
+    Date.parse(last?.time ?? '') >=
+      Date.parse(failed.status?.history?.find((h) => h.event === 'StepReached')?.time ?? '') + 40_000,
+  );
   assert.ok((await reasons(admin, ns)).includes('ExperimentFailed'));
   const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'reco');
-  assert.equal(vs?.spec.http?.[0]?.route?.find((d) => d.destination.subset === 'canary')?.weight ?? 0, 0, 'no traffic on the canary');
+  assert.equal(
+    vs?.spec.http?.[0]?.route?.find((d) => d.destination.subset === 'canary')?.weight ?? 0,
+    0,
+    'no traffic on the canary',
+  );
   assert.equal(imageOf(await getDeployment(admin, ns, 'reco')), 'reco:v1');
 });
 
-test('A/B test: a model that converts as well as stable is promoted at the end of the experiment', { timeout: 240_000 }, async (t) => {
+test('A/B test: a model that converts as well as stable is promoted at the end of the experiment', {
+  timeout: 240_000,
+}, async (t) => {
   const { admin, ns, split } = await abTest(t, 0.1);
-  const judged = await waitFor(async () => {
-    const cd = await getRelease(admin, ns, 'reco');
-    return cd?.status?.reason === 'Promoting' || cd?.status?.phase === 'Completed' || cd?.status?.phase === 'Failed' ? cd : undefined;
-  }, { describe: 'the experiment judged', timeoutMs: 150_000 });
+  const judged = await waitFor(
+    async () => {
+      const cd = await getRelease(admin, ns, 'reco');
+      return cd?.status?.reason === 'Promoting' ||
+        cd?.status?.phase === 'Completed' ||
+        cd?.status?.phase === 'Failed'
+        ? cd
+        : undefined;
+    },
+    { describe: 'the experiment judged', timeoutMs: 150_000 },
+  );
   t.diagnostic(`10% split to judged: ${Date.now() - split} ms (experiment 40s)`);
   assert.notEqual(judged.status?.phase, 'Failed', judged.status?.message ?? '');
   const done = await waitPhase(admin, ns, 'reco', 'Completed', 120_000);
@@ -95,7 +143,10 @@ test('A/B test: a model that converts as well as stable is promoted at the end o
   const last = done.status?.analysis?.last;
   assert.equal(last?.decision, 'Continue');
   const conversion = last?.metrics.find((m) => m.name === 'conversionRate');
-  assert.ok(conversion?.value !== undefined && conversion.stableValue !== undefined && conversion.passed === true, JSON.stringify(last?.metrics));
+  assert.ok(
+    conversion?.value !== undefined && conversion.stableValue !== undefined && conversion.passed === true,
+    JSON.stringify(last?.metrics),
+  );
   assert.ok((await reasons(admin, ns)).includes('ExperimentPassed'));
   assert.equal(imageOf(await getDeployment(admin, ns, 'reco')), 'reco:model-v2');
 });
