@@ -9,17 +9,22 @@
  * and the stable Deployment is back at its full size.
  */
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../src/api/canary-deployment.ts';
-import type { Deployment, Service } from '../src/canary/workloads.ts';
+import type { Deployment } from '../src/canary/workloads.ts';
 import { canaryDeploymentName } from '../src/canary/workloads.ts';
 import type { KubeClient } from '../src/runtime/client.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import type { Store } from '../src/runtime/store.ts';
 import { pollUntil } from '../src/cluster/probe.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 export { canaryDeploymentName };
 
 /** Runs `fn` over `items` with at most `limit` at a time (the API server and the benchmark share 2 cores). */
-export async function inBatches<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function inBatches<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
@@ -35,17 +40,25 @@ export async function inBatches<T>(items: readonly T[], limit: number, fn: (item
  * selecting it. Headless, because the local cluster's Service IP range (/24) cannot hold
  * hundreds of ClusterIPs, and the Replicas provider never routes through the IP anyway.
  */
-export async function createApp(admin: KubeClient, ns: string, name: string, replicas: number): Promise<void> {
+export async function createApp(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  replicas: number,
+): Promise<void> {
   const labels = { app: name };
-  await admin.create<Deployment>(kinds.Deployment, {
+  await admin.create(kinds.Deployment, {
     metadata: { name, namespace: ns, labels },
     spec: {
       replicas,
       selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `${name}:v1`, ports: [{ containerPort: 8080 }] }] } },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'app', image: `${name}:v1`, ports: [{ containerPort: 8080 }] }] },
+      },
     },
   });
-  await admin.create<Service>(kinds.Service, {
+  await admin.create(kinds.Service, {
     metadata: { name, namespace: ns, labels },
     spec: { clusterIP: 'None', selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
   });
@@ -56,17 +69,27 @@ export function rolledOut(d: Deployment | undefined): boolean {
   if (!d) return false;
   const want = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  return (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.availableReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) <= want
+  );
 }
 
 /** Waits until every Deployment in `names` is rolled out (one list per second). */
-export async function waitRolledOut(admin: KubeClient, ns: string, names: readonly string[], timeoutMs: number): Promise<void> {
+export async function waitRolledOut(
+  admin: KubeClient,
+  ns: string,
+  names: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
   const wanted = new Set(names);
   let ready = 0;
   await pollUntil(
     `${names.length} Deployments in ${ns} to be available`,
     async () => {
-      const list = await admin.list<Deployment>(kinds.Deployment, { namespace: ns });
+      const list = await admin.list(kinds.Deployment, { namespace: ns });
       ready = list.items.filter((d) => wanted.has(d.metadata.name ?? '') && rolledOut(d)).length;
       return ready === wanted.size;
     },
@@ -75,8 +98,17 @@ export async function waitRolledOut(admin: KubeClient, ns: string, names: readon
 }
 
 /** Creates a CanaryDeployment; resolves when the POST returned. */
-export async function createRelease(admin: KubeClient, ns: string, name: string, spec: CanaryDeploymentSpec, annotations?: Record<string, string>): Promise<CanaryDeployment> {
-  return admin.create<CanaryDeployment>(kinds.CanaryDeployment, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
+export async function createRelease(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  spec: CanaryDeploymentSpec,
+  annotations?: Record<string, string>,
+): Promise<CanaryDeployment> {
+  return admin.create(CanaryDeploymentKind, {
+    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
+    spec,
+  });
 }
 
 /** The canary Deployment of `app` asks for at least one replica: the first weight is written. */
@@ -85,7 +117,12 @@ export function canaryWeightWritten(deployments: Store<Deployment>, ns: string, 
 }
 
 /** No replica asked of the canary (or no canary) and the stable Deployment back at `total`. */
-export function trafficOnStable(deployments: Store<Deployment>, ns: string, app: string, total: number): boolean {
+export function trafficOnStable(
+  deployments: Store<Deployment>,
+  ns: string,
+  app: string,
+  total: number,
+): boolean {
   const canary = deployments.get(ns, canaryDeploymentName(app));
   const stable = deployments.get(ns, app);
   return (canary === undefined || (canary.spec?.replicas ?? 0) === 0) && stable?.spec?.replicas === total;

@@ -29,7 +29,10 @@ const bin = join(repo, 'bin', 'codedance');
 function timeRun(args: string[], kubeconfig: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = now();
-    const child = spawn(bin, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, args, {
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
@@ -45,7 +48,11 @@ function timeRun(args: string[], kubeconfig: string): Promise<number> {
  * Times `get -A` and `status NAME -n NS` (`release` must exist), `runs` times each after
  * one run that fills the compile cache.
  */
-export async function benchCliStart(env: BenchEnv, release: { namespace: string; name: string }, runs: number): Promise<CliStartResult> {
+export async function benchCliStart(
+  env: BenchEnv,
+  release: { namespace: string; name: string },
+  runs: number,
+): Promise<CliStartResult> {
   const commands: [string, string[]][] = [
     ['get -A', ['get', '-A']],
     ['status NAME', ['status', release.name, '-n', release.namespace]],

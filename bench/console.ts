@@ -18,12 +18,12 @@ import type { CanaryDeployment } from '../src/api/canary-deployment.ts';
 import { CONSOLE_DIR } from '../src/dashboard/assets.ts';
 import { ensureConsoleBuilt } from '../src/dashboard/build-console.ts';
 import { startLocalDashboard } from '../src/dashboard/local.ts';
-import * as kinds from '../src/runtime/kinds.ts';
 import { silentLogger } from '../src/runtime/logging.ts';
 import type { Page } from 'playwright-core';
 import { launchBrowser, openPage } from '../test/e2e/console/browser.ts';
 import type { BenchEnv } from './env.ts';
 import { summarize, type Summary } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 /** What {@link benchConsole} measured. */
 export interface ConsoleResult {
@@ -67,7 +67,15 @@ function status(i: number, weight: number): CanaryDeployment['status'] {
     currentStepIndex: 1,
     currentWeight: weight,
     startedAt: now,
-    analysis: { last: { time: now, step: 1, decision: 'Continue', score: 98, metrics: [{ name: 'successRate', value: 99.9, threshold: '>= 99', score: 100, passed: true }] } },
+    analysis: {
+      last: {
+        time: now,
+        step: 1,
+        decision: 'Continue',
+        score: 98,
+        metrics: [{ name: 'successRate', value: 99.9, threshold: '>= 99', score: 100, passed: true }],
+      },
+    },
     history: [
       { time: now, event: 'Started', step: 0, weight: 10 },
       { time: now, event: 'StepReached', step: 1, weight },
@@ -76,7 +84,13 @@ function status(i: number, weight: number): CanaryDeployment['status'] {
 }
 
 /** Measures the console against `count` releases in `namespace`. */
-export async function benchConsole(env: BenchEnv, namespace: string, count: number, progress: (line: string) => void, repeats = { load: 5, change: 20 }): Promise<ConsoleResult> {
+export async function benchConsole(
+  env: BenchEnv,
+  namespace: string,
+  count: number,
+  progress: (line: string) => void,
+  repeats = { load: 5, change: 20 },
+): Promise<ConsoleResult> {
   await ensureConsoleBuilt(progress);
   const files = readdirSync(join(CONSOLE_DIR, 'assets')).filter((f) => !f.endsWith('.map'));
   const sized = ['index.html', ...files.map((f) => `assets/${f}`)].map((file) => {
@@ -92,17 +106,37 @@ export async function benchConsole(env: BenchEnv, namespace: string, count: numb
       Array.from({ length: Math.min(20, count - start) }, async (_, k) => {
         const i = start + k;
         const name = `app-${String(i).padStart(3, '0')}`;
-        await admin.create<CanaryDeployment>(kinds.CanaryDeployment, {
+        await admin.create<CanaryDeployment>(CanaryDeploymentKind, {
           metadata: { name, namespace },
-          spec: { targetDeployment: name, canaryVersion: `${name}:v2`, strategy: { steps: [{ weight: 10, pause: '1m' }, { weight: 50, pause: '1m' }, { weight: 100, pause: '0s' }] }, metrics: { successRate: { threshold: 99 } } },
+          spec: {
+            targetDeployment: name,
+            canaryVersion: `${name}:v2`,
+            strategy: {
+              steps: [
+                { weight: 10, pause: '1m' },
+                { weight: 50, pause: '1m' },
+                { weight: 100, pause: '0s' },
+              ],
+            },
+            metrics: { successRate: { threshold: 99 } },
+          },
         });
-        await admin.patch(kinds.CanaryDeployment, namespace, name, { status: status(i, 50) }, 'merge', { subresource: 'status' });
+        await admin.patch(CanaryDeploymentKind, namespace, name, { status: status(i, 50) }, 'merge', {
+          subresource: 'status',
+        });
       }),
     );
   }
 
   const abort = new AbortController();
-  const dashboard = await startLocalDashboard({ kubeconfigPath: env.state.kubeconfigPath, namespaces: [namespace], port: 0, prometheusUrl: env.prometheusUrl, log: silentLogger(), signal: abort.signal });
+  const dashboard = await startLocalDashboard({
+    kubeconfigPath: env.state.kubeconfigPath,
+    namespaces: [namespace],
+    port: 0,
+    prometheusUrl: env.prometheusUrl,
+    log: silentLogger(),
+    signal: abort.signal,
+  });
   const browser = await launchBrowser();
   try {
     progress(`console: time to interactive with ${count} releases, ${repeats.load} loads`);
@@ -128,12 +162,25 @@ export async function benchConsole(env: BenchEnv, namespace: string, count: numb
     const changes: number[] = [];
     for (let i = 0; i < repeats.change; i++) {
       const weight = 51 + i;
-      await admin.patch(kinds.CanaryDeployment, namespace, 'app-001', { status: { currentWeight: weight } }, 'merge', { subresource: 'status' });
+      await admin.patch(
+        CanaryDeploymentKind,
+        namespace,
+        'app-001',
+        { status: { currentWeight: weight } },
+        'merge',
+        { subresource: 'status' },
+      );
       const written = Date.now();
       changes.push(Math.max(0, (await poll(page, `window.cd.weights['${weight}']`)) - written));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return { bundle, releases: count, rowsDrawn: summarize(drawn), interactive: summarize(loads), changeToScreen: summarize(changes) };
+    return {
+      bundle,
+      releases: count,
+      rowsDrawn: summarize(drawn),
+      interactive: summarize(loads),
+      changeToScreen: summarize(changes),
+    };
   } finally {
     await browser.close();
     abort.abort();

@@ -64,8 +64,14 @@ export async function startEnv(options: StartEnvOptions): Promise<BenchEnv> {
   };
   try {
     // The Istio CRDs too (cached once in the CODEDANCE_HOME): one benchmark routes with Istio.
-    await installCodedance(state, await ensureThirdPartyCrds({ onProgress: (p) => options.onProgress(`crds: ${p.type} ${p.source}`) }));
-    if (!state.prometheusUrl) throw new Error('the cluster started without Prometheus (startCluster was asked for it: see its log in the state folder)');
+    await installCodedance(
+      state,
+      await ensureThirdPartyCrds({ onProgress: (p) => options.onProgress(`crds: ${p.type} ${p.source}`) }),
+    );
+    if (!state.prometheusUrl)
+      throw new Error(
+        'the cluster started without Prometheus (startCluster was asked for it: see its log in the state folder)',
+      );
     const admin = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
     const prometheusUrl = state.prometheusUrl;
     return {
@@ -148,24 +154,35 @@ export interface StartControllerOptions {
  * controllers over the whole cluster), under the controller identity, and resolves once its HTTP server listens and its controller has started
  * (caches synced). The Node is this process's own (the project's Node 26).
  */
-export async function startControllerProcess(env: BenchEnv, options: StartControllerOptions): Promise<ControllerProcess> {
+export async function startControllerProcess(
+  env: BenchEnv,
+  options: StartControllerOptions,
+): Promise<ControllerProcess> {
   const args = [
     ...(options.nodeArgs ?? []),
     // The shipped entry (the image runs `codedance controller`): it turns Node's compile cache on.
     join(repo, 'src', 'cli', 'main.ts'),
     'controller',
-    '--kubeconfig', env.state.controllerKubeconfigPath,
+    '--kubeconfig',
+    env.state.controllerKubeconfigPath,
     ...(options.namespace ? ['--namespace', options.namespace] : []),
-    '--controllers', options.controllers ?? 'canary',
+    '--controllers',
+    options.controllers ?? 'canary',
     '--leader-elect=false',
-    '--http-port', '0',
-    '--log-level', 'info',
+    '--http-port',
+    '0',
+    '--log-level',
+    'info',
     ...(options.prometheusUrl ? ['--prometheus-url', options.prometheusUrl] : []),
   ];
   const logFile = join(env.logDir, `${options.name}.log`);
   const log: WriteStream = createWriteStream(logFile, { flags: 'a' });
   // The V8 flags the shipped Deployment sets (NODE_OPTIONS), so memory is measured as deployed.
-  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: CONTROLLER_NODE_OPTIONS } });
+  const child = spawn(process.execPath, args, {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: CONTROLLER_NODE_OPTIONS },
+  });
   let port: number | undefined;
   let started = false;
   const spawnedAt = performance.now();
@@ -185,7 +202,8 @@ export async function startControllerProcess(env: BenchEnv, options: StartContro
         port = (JSON.parse(line) as { port?: number }).port;
         startup.listeningMs = performance.now() - spawnedAt;
       }
-      if (line.includes('"caches synced"') && Number.isNaN(startup.syncedMs)) startup.syncedMs = performance.now() - spawnedAt;
+      if (line.includes('"caches synced"') && Number.isNaN(startup.syncedMs))
+        startup.syncedMs = performance.now() - spawnedAt;
       if (line.includes('"controller started"') && !started) {
         started = true;
         startup.startedMs = performance.now() - spawnedAt;
@@ -211,18 +229,33 @@ export async function startControllerProcess(env: BenchEnv, options: StartContro
     await pollUntil(`controller ${options.name} to start`, async () => port !== undefined && started, {
       timeoutMs: 60_000,
       intervalMs: 50,
-      abortIf: () => (child.exitCode === null ? undefined : `it exited (${child.exitCode}); last lines:\n${tail.join('\n')}`),
+      abortIf: () =>
+        child.exitCode === null
+          ? undefined
+          : `it exited (${child.exitCode}); last lines:\n${tail.join('\n')}`,
     });
   } catch (err) {
     await stop();
     throw err;
   }
   if (child.pid === undefined) throw new Error('the controller process has no pid');
-  return { pid: child.pid, url: `http://127.0.0.1:${port}`, logFile, child, startup, inspectorUrl: () => inspectorUrl, stop };
+  return {
+    pid: child.pid,
+    url: `http://127.0.0.1:${port}`,
+    logFile,
+    child,
+    startup,
+    inspectorUrl: () => inspectorUrl,
+    stop,
+  };
 }
 
 /** Runs `fn` with a controller process, stopping it afterwards whatever happens. */
-export async function withController<T>(env: BenchEnv, options: StartControllerOptions, fn: (controller: ControllerProcess) => Promise<T>): Promise<T> {
+export async function withController<T>(
+  env: BenchEnv,
+  options: StartControllerOptions,
+  fn: (controller: ControllerProcess) => Promise<T>,
+): Promise<T> {
   const controller = await startControllerProcess(env, options);
   try {
     return await fn(controller);

@@ -18,6 +18,7 @@ import { withController } from './env.ts';
 import { observe } from './observe.ts';
 import { countDelta, scrapeController } from './process-stats.ts';
 import { now, summarize, type Summary } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 export interface FirstWeightResult {
   /** POST returned → canary Deployment `spec.replicas` > 0 seen. */
@@ -36,7 +37,7 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
   for (const app of apps) await createApp(env.admin, ns, app, 2);
   await waitRolledOut(env.admin, ns, apps, 120_000);
   const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
-  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
   const toWeight: number[] = [];
   const toStatus: number[] = [];
   const requests: Record<string, number> = {};
@@ -45,22 +46,36 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
     await withController(env, { namespace: ns, name: 'first-weight' }, async (controller) => {
       for (const app of apps) {
         const before = await scrapeController(controller.url);
-        const weight = deployments.when(`${app}: first weight`, (store) => canaryWeightWritten(store, ns, app), 30_000);
-        const status = releases.when(`${app}: status.currentWeight > 0`, (store) => (store.get(ns, app)?.status?.currentWeight ?? 0) > 0, 30_000);
+        const weight = deployments.when(
+          `${app}: first weight`,
+          (store) => canaryWeightWritten(store, ns, app),
+          30_000,
+        );
+        const status = releases.when(
+          `${app}: status.currentWeight > 0`,
+          (store) => (store.get(ns, app)?.status?.currentWeight ?? 0) > 0,
+          30_000,
+        );
         await createRelease(env.admin, ns, app, {
           targetDeployment: app,
           canaryVersion: `${app}:v2`,
           // The first step is held long enough that nothing else happens while we look.
-          strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+          strategy: {
+            steps: [
+              { weight: 50, pause: '10m' },
+              { weight: 100, pause: '0s' },
+            ],
+          },
         });
         const created = now();
         toWeight.push((await weight) - created);
         toStatus.push((await status) - created);
         const after = await scrapeController(controller.url);
-        for (const [key, n] of Object.entries(countDelta(before.requests, after.requests))) requests[key] = (requests[key] ?? 0) + n / apps.length;
+        for (const [key, n] of Object.entries(countDelta(before.requests, after.requests)))
+          requests[key] = (requests[key] ?? 0) + n / apps.length;
         reconciles += (after.reconciles - before.reconciles) / apps.length;
         // Gone (finalizer cleanup done) before the next one, so each is measured alone.
-        await env.admin.delete(kinds.CanaryDeployment, ns, app);
+        await env.admin.delete(CanaryDeploymentKind, ns, app);
         await releases.when(`${app} deleted`, (store) => store.get(ns, app) === undefined, 60_000);
       }
     });
@@ -68,7 +83,12 @@ export async function benchFirstWeight(env: BenchEnv, ns: string, n: number): Pr
     await deployments.stop();
     await releases.stop();
   }
-  return { toWeight: summarize(toWeight), toStatus: summarize(toStatus), requestsToFirstWeight: requests, reconcilesToFirstWeight: reconciles };
+  return {
+    toWeight: summarize(toWeight),
+    toStatus: summarize(toStatus),
+    requestsToFirstWeight: requests,
+    reconcilesToFirstWeight: reconciles,
+  };
 }
 
 export interface IstioFirstWeightResult {
@@ -95,13 +115,20 @@ function canarySubsetWeight(store: Store<VirtualServiceLike>, ns: string, name: 
  * to be available: apps of 2 replicas behind a VirtualService each; the figure that is the
  * controller's own is from the canary seen available to the route's weight seen.
  */
-export async function benchFirstWeightIstio(env: BenchEnv, ns: string, n: number): Promise<IstioFirstWeightResult> {
+export async function benchFirstWeightIstio(
+  env: BenchEnv,
+  ns: string,
+  n: number,
+): Promise<IstioFirstWeightResult> {
   const apps = Array.from({ length: n }, (_, i) => `fwi-${i}`);
   for (const app of apps) {
     await createApp(env.admin, ns, app, 2);
     await env.admin.create<VirtualServiceLike>(kinds.VirtualService, {
       metadata: { name: app, namespace: ns },
-      spec: { hosts: [app], http: [{ route: [{ destination: { host: app, port: { number: 80 } } } as never] }] },
+      spec: {
+        hosts: [app],
+        http: [{ route: [{ destination: { host: app, port: { number: 80 } } } as never] }],
+      },
     } as VirtualServiceLike);
   }
   await waitRolledOut(env.admin, ns, apps, 120_000);
@@ -114,12 +141,25 @@ export async function benchFirstWeightIstio(env: BenchEnv, ns: string, n: number
     await withController(env, { namespace: ns, name: 'first-weight-istio' }, async (controller) => {
       for (const app of apps) {
         const before = await scrapeController(controller.url);
-        const ready = deployments.when(`${app}: canary available`, (store) => (store.get(ns, `${app}-canary`)?.status?.availableReplicas ?? 0) >= 2, 60_000);
-        const weight = routes.when(`${app}: first weight`, (store) => canarySubsetWeight(store, ns, app) > 0, 60_000);
+        const ready = deployments.when(
+          `${app}: canary available`,
+          (store) => (store.get(ns, `${app}-canary`)?.status?.availableReplicas ?? 0) >= 2,
+          60_000,
+        );
+        const weight = routes.when(
+          `${app}: first weight`,
+          (store) => canarySubsetWeight(store, ns, app) > 0,
+          60_000,
+        );
         await createRelease(env.admin, ns, app, {
           targetDeployment: app,
           canaryVersion: `${app}:v2`,
-          strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+          strategy: {
+            steps: [
+              { weight: 50, pause: '10m' },
+              { weight: 100, pause: '0s' },
+            ],
+          },
           traffic: { provider: 'Istio', istio: { virtualService: app } },
         });
         const created = now();
@@ -128,14 +168,23 @@ export async function benchFirstWeightIstio(env: BenchEnv, ns: string, n: number
         readyToWeight.push(weightAt - readyAt);
         toWeight.push(weightAt - created);
         const after = await scrapeController(controller.url);
-        for (const [key, count] of Object.entries(countDelta(before.requests, after.requests))) requests[key] = (requests[key] ?? 0) + count / apps.length;
-        await env.admin.delete(kinds.CanaryDeployment, ns, app);
-        await deployments.when(`${app} canary gone`, (store) => store.get(ns, `${app}-canary`) === undefined, 60_000);
+        for (const [key, count] of Object.entries(countDelta(before.requests, after.requests)))
+          requests[key] = (requests[key] ?? 0) + count / apps.length;
+        await env.admin.delete(CanaryDeploymentKind, ns, app);
+        await deployments.when(
+          `${app} canary gone`,
+          (store) => store.get(ns, `${app}-canary`) === undefined,
+          60_000,
+        );
       }
     });
   } finally {
     await deployments.stop();
     await routes.stop();
   }
-  return { readyToWeight: summarize(readyToWeight), toWeight: summarize(toWeight), requestsToWeight: requests };
+  return {
+    readyToWeight: summarize(readyToWeight),
+    toWeight: summarize(toWeight),
+    requestsToWeight: requests,
+  };
 }

@@ -27,6 +27,7 @@ import { createNamespace, startControllerProcess, type BenchEnv, type Controller
 import { observe } from './observe.ts';
 import { parseMetrics, readProcess } from './process-stats.ts';
 import { sleep } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 /** How long a controller idles before its RSS is read (the GC settles, start-up garbage goes). */
 export const MEMORY_IDLE_MS = 15_000;
@@ -74,7 +75,9 @@ async function collectGarbage(controller: ControllerProcess): Promise<boolean> {
   const socket = new WebSocket(url);
   await new Promise<void>((resolve, reject) => {
     socket.addEventListener('open', () => resolve(), { once: true });
-    socket.addEventListener('error', () => reject(new Error(`inspector ${url}: could not connect`)), { once: true });
+    socket.addEventListener('error', () => reject(new Error(`inspector ${url}: could not connect`)), {
+      once: true,
+    });
   });
   try {
     for (let id = 1; id <= 2; id++) {
@@ -121,7 +124,12 @@ async function heapOf(controller: ControllerProcess): Promise<HeapReading | unde
     const metrics = parseMetrics(await response.text());
     const one = (name: string): number => metrics.get(name)?.[0]?.value ?? NaN;
     const byCache = (name: string): Record<string, number> =>
-      Object.fromEntries((metrics.get(name) ?? []).map((s) => [`${s.labels.kind ?? '?'}${s.labels.selector ? `{${s.labels.selector}}` : ''}${s.labels.shape && s.labels.shape !== 'full' ? `(${s.labels.shape})` : ''}`, s.value]));
+      Object.fromEntries(
+        (metrics.get(name) ?? []).map((s) => [
+          `${s.labels.kind ?? '?'}${s.labels.selector ? `{${s.labels.selector}}` : ''}${s.labels.shape && s.labels.shape !== 'full' ? `(${s.labels.shape})` : ''}`,
+          s.value,
+        ]),
+      );
     return {
       heapUsedBytes: one('nodejs_heap_size_used_bytes'),
       heapTotalBytes: one('nodejs_heap_size_total_bytes'),
@@ -157,11 +165,18 @@ async function settle(controller: ControllerProcess, idleMs = MEMORY_IDLE_MS): P
 }
 
 /** Creates `counts` unrelated ConfigMaps and Deployments, spread over their own namespaces. */
-async function fillCluster(env: BenchEnv, counts: MemoryCounts, onProgress: (line: string) => void): Promise<void> {
+async function fillCluster(
+  env: BenchEnv,
+  counts: MemoryCounts,
+  onProgress: (line: string) => void,
+): Promise<void> {
   const namespaces: string[] = [];
-  for (let i = 0; i < counts.namespaces; i++) namespaces.push(await createNamespace(env.admin, `unrelated-${i}`));
+  for (let i = 0; i < counts.namespaces; i++)
+    namespaces.push(await createNamespace(env.admin, `unrelated-${i}`));
   // One random payload, base64: incompressible-looking data of CONFIGMAP_BYTES characters.
-  const payload = randomBytes(Math.ceil((CONFIGMAP_BYTES * 3) / 4)).toString('base64').slice(0, CONFIGMAP_BYTES);
+  const payload = randomBytes(Math.ceil((CONFIGMAP_BYTES * 3) / 4))
+    .toString('base64')
+    .slice(0, CONFIGMAP_BYTES);
   const items = [
     ...Array.from({ length: counts.configMaps }, (_, i) => ({ type: 'cm' as const, i })),
     ...Array.from({ length: counts.deployments }, (_, i) => ({ type: 'deploy' as const, i })),
@@ -180,13 +195,27 @@ async function fillCluster(env: BenchEnv, counts: MemoryCounts, onProgress: (lin
         const labels = { app: `unrelated-${item.i}` };
         // Zero replicas: the objects sit in etcd and in watches, no pods load the fake nodes.
         await env.admin.create<KubeObject>(kinds.Deployment, {
-          metadata: { name: `web-${item.i}`, namespace, labels, annotations: { 'example.com/owner': 'someone-else' } },
+          metadata: {
+            name: `web-${item.i}`,
+            namespace,
+            labels,
+            annotations: { 'example.com/owner': 'someone-else' },
+          },
           spec: {
             replicas: 0,
             selector: { matchLabels: labels },
             template: {
               metadata: { labels },
-              spec: { containers: [{ name: 'app', image: `registry.example.com/team/web-${item.i}:v1`, ports: [{ containerPort: 8080 }], env: [{ name: 'MODE', value: 'production' }] }] },
+              spec: {
+                containers: [
+                  {
+                    name: 'app',
+                    image: `registry.example.com/team/web-${item.i}:v1`,
+                    ports: [{ containerPort: 8080 }],
+                    env: [{ name: 'MODE', value: 'production' }],
+                  },
+                ],
+              },
             },
           },
         } as KubeObject);
@@ -199,7 +228,11 @@ async function fillCluster(env: BenchEnv, counts: MemoryCounts, onProgress: (lin
 }
 
 /** Runs the memory benchmark (see the module docblock). */
-export async function benchMemory(env: BenchEnv, counts: MemoryCounts, onProgress: (line: string) => void): Promise<MemoryResult> {
+export async function benchMemory(
+  env: BenchEnv,
+  counts: MemoryCounts,
+  onProgress: (line: string) => void,
+): Promise<MemoryResult> {
   onProgress('memory: a fresh controller (canary + webapp, whole cluster) at rest');
   // One start and stop first: it fills Node's compile cache (src/cli/main.ts turns it on) as
   // a restarted pod finds it. A cold first start also loads the TypeScript stripper (about
@@ -213,7 +246,11 @@ export async function benchMemory(env: BenchEnv, counts: MemoryCounts, onProgres
     await cold.stop();
   }
   onProgress(`  first start (compile cache may be cold): ${(coldAtRest / 2 ** 20).toFixed(1)} MiB RSS`);
-  const first = await startControllerProcess(env, { name: 'memory-at-rest', controllers: 'canary,webapp', nodeArgs: INSPECT });
+  const first = await startControllerProcess(env, {
+    name: 'memory-at-rest',
+    controllers: 'canary,webapp',
+    nodeArgs: INSPECT,
+  });
   let atRest: MemoryReading;
   // (the at-rest controller is the second start: a warm compile cache, as after a restart)
   let withUnrelated: MemoryReading;
@@ -221,21 +258,31 @@ export async function benchMemory(env: BenchEnv, counts: MemoryCounts, onProgres
   try {
     atRest = await settle(first);
     onProgress(`  at rest: ${(atRest.rssBytes / 2 ** 20).toFixed(1)} MiB RSS`);
-    onProgress(`memory: creating ${counts.configMaps} ConfigMaps of ${CONFIGMAP_BYTES / 1024} KiB and ${counts.deployments} Deployments in ${counts.namespaces} unrelated namespaces`);
+    onProgress(
+      `memory: creating ${counts.configMaps} ConfigMaps of ${CONFIGMAP_BYTES / 1024} KiB and ${counts.deployments} Deployments in ${counts.namespaces} unrelated namespaces`,
+    );
     const started = performance.now();
     await fillCluster(env, counts, onProgress);
     createSeconds = (performance.now() - started) / 1000;
     withUnrelated = await settle(first);
-    onProgress(`  with unrelated objects: ${(withUnrelated.rssBytes / 2 ** 20).toFixed(1)} MiB RSS (peak ${(withUnrelated.peakRssBytes / 2 ** 20).toFixed(1)})`);
+    onProgress(
+      `  with unrelated objects: ${(withUnrelated.rssBytes / 2 ** 20).toFixed(1)} MiB RSS (peak ${(withUnrelated.peakRssBytes / 2 ** 20).toFixed(1)})`,
+    );
   } finally {
     await first.stop();
   }
 
   onProgress('memory: a fresh controller on the full cluster');
-  const second = await startControllerProcess(env, { name: 'memory-full-cluster', controllers: 'canary,webapp', nodeArgs: INSPECT });
+  const second = await startControllerProcess(env, {
+    name: 'memory-full-cluster',
+    controllers: 'canary,webapp',
+    nodeArgs: INSPECT,
+  });
   try {
     const freshOnFullCluster = await settle(second);
-    onProgress(`  fresh on the full cluster: ${(freshOnFullCluster.rssBytes / 2 ** 20).toFixed(1)} MiB RSS (peak ${(freshOnFullCluster.peakRssBytes / 2 ** 20).toFixed(1)})`);
+    onProgress(
+      `  fresh on the full cluster: ${(freshOnFullCluster.rssBytes / 2 ** 20).toFixed(1)} MiB RSS (peak ${(freshOnFullCluster.peakRssBytes / 2 ** 20).toFixed(1)})`,
+    );
 
     const ns = await createNamespace(env.admin, 'bench-memory-releases');
     const apps = Array.from({ length: counts.releases }, (_, i) => `m-${i}`);
@@ -243,25 +290,37 @@ export async function benchMemory(env: BenchEnv, counts: MemoryCounts, onProgres
     await inBatches(apps, CREATE_CONCURRENCY, (app) => createApp(env.admin, ns, app, 1));
     await waitRolledOut(env.admin, ns, apps, 600_000);
     const beforeReleases = await settle(second);
-    const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+    const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
     try {
       await inBatches(apps, CREATE_CONCURRENCY, async (app) => {
-        await createRelease(env.admin, ns, app, { targetDeployment: app, canaryVersion: `${app}:v2`, strategy: { steps: [{ weight: 50, pause: '1h' }, { weight: 100 }] } });
+        await createRelease(env.admin, ns, app, {
+          targetDeployment: app,
+          canaryVersion: `${app}:v2`,
+          strategy: { steps: [{ weight: 50, pause: '1h' }, { weight: 100 }] },
+        });
       });
       let holding = 0;
       await pollUntil(
         `${apps.length} releases holding their first step`,
         async () => {
-          holding = apps.filter((app) => (releases.store.get(ns, app)?.status?.currentWeight ?? 0) > 0).length;
+          holding = apps.filter(
+            (app) => (releases.store.get(ns, app)?.status?.currentWeight ?? 0) > 0,
+          ).length;
           return holding === apps.length;
         },
-        { timeoutMs: 20 * 60_000, intervalMs: 1000, describe: () => `${holding} of ${apps.length} at their first weight` },
+        {
+          timeoutMs: 20 * 60_000,
+          intervalMs: 1000,
+          describe: () => `${holding} of ${apps.length} at their first weight`,
+        },
       );
     } finally {
       releases.stop();
     }
     const withReleases = await settle(second);
-    onProgress(`  ${apps.length} releases in flight: ${(withReleases.rssBytes / 2 ** 20).toFixed(1)} MiB RSS (before ${(beforeReleases.rssBytes / 2 ** 20).toFixed(1)})`);
+    onProgress(
+      `  ${apps.length} releases in flight: ${(withReleases.rssBytes / 2 ** 20).toFixed(1)} MiB RSS (before ${(beforeReleases.rssBytes / 2 ** 20).toFixed(1)})`,
+    );
     return {
       counts,
       coldAtRestBytes: coldAtRest,

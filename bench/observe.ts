@@ -31,8 +31,16 @@ export interface Observer<T extends KubeObject> {
 }
 
 /** Starts watching `kind` in `namespace` and resolves once the first list is in. */
-export async function observe<T extends KubeObject>(client: KubeClient, kind: ResourceKind, namespace: string, options: { labelSelector?: string } = {}): Promise<Observer<T>> {
-  const informer: Informer<T> = createInformer<T>(client, kind, { namespaces: [namespace], labelSelector: options.labelSelector });
+export async function observe<T extends KubeObject>(
+  client: KubeClient,
+  kind: ResourceKind<T>,
+  namespace: string,
+  options: { labelSelector?: string } = {},
+): Promise<Observer<T>> {
+  const informer: Informer<T> = createInformer<T>(client, kind, {
+    namespaces: [namespace],
+    labelSelector: options.labelSelector,
+  });
   const abort = new AbortController();
   const running = informer.start(abort.signal);
   await informer.store.ready();

@@ -27,7 +27,8 @@ export function readProcess(pid: number): ProcessReading | undefined {
     // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
     const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    const kib = (key: string): number =>
+      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
     return { cpuSeconds, rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
   } catch {
     return undefined;
@@ -77,7 +78,8 @@ export function parseMetrics(text: string): MetricSamples {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!match) continue;
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[pair[1]!] = pair[2]!;
     const list = out.get(match[1]!) ?? [];
     list.push({ labels, value: Number(match[3]) });
     out.set(match[1]!, list);
@@ -95,7 +97,8 @@ export interface ControllerCounters {
   reconcileSeconds: number;
 }
 
-const sum = (samples: { value: number }[] | undefined): number => (samples ?? []).reduce((a, s) => a + s.value, 0);
+const sum = (samples: { value: number }[] | undefined): number =>
+  (samples ?? []).reduce((a, s) => a + s.value, 0);
 
 /** Reads the controller's counters from its `/metrics`. */
 export async function scrapeController(controllerUrl: string): Promise<ControllerCounters> {
@@ -103,7 +106,8 @@ export async function scrapeController(controllerUrl: string): Promise<Controlle
   if (!response.ok) throw new Error(`GET ${controllerUrl}/metrics: HTTP ${response.status}`);
   const metrics = parseMetrics(await response.text());
   const requests: Record<string, number> = {};
-  for (const s of metrics.get('codedance_api_requests_total') ?? []) requests[`${s.labels.verb ?? '?'} ${s.labels.resource ?? '?'}`] = s.value;
+  for (const s of metrics.get('codedance_api_requests_total') ?? [])
+    requests[`${s.labels.verb ?? '?'} ${s.labels.resource ?? '?'}`] = s.value;
   return {
     requests,
     reconciles: sum(metrics.get('codedance_reconcile_total')),
@@ -113,7 +117,10 @@ export async function scrapeController(controllerUrl: string): Promise<Controlle
 }
 
 /** `after - before` per key, keys with no growth left out. */
-export function countDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+export function countDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, value] of Object.entries(after)) {
     const grown = value - (before[key] ?? 0);

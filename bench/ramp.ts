@@ -14,11 +14,20 @@
 import type { CanaryDeployment } from '../src/api/canary-deployment.ts';
 import type { Deployment } from '../src/canary/workloads.ts';
 import * as kinds from '../src/runtime/kinds.ts';
-import { canaryDeploymentName, canaryWeightWritten, createApp, createRelease, inBatches, rolledOut, waitRolledOut } from './apps.ts';
+import {
+  canaryDeploymentName,
+  canaryWeightWritten,
+  createApp,
+  createRelease,
+  inBatches,
+  rolledOut,
+  waitRolledOut,
+} from './apps.ts';
 import { startControllerProcess, type BenchEnv } from './env.ts';
 import { observe } from './observe.ts';
 import { countDelta, readProcess, scrapeController, total } from './process-stats.ts';
 import { now, sleep } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 /** Releases and apps created at once by the benchmark (its own client, not the controller). */
 const CREATE_CONCURRENCY = 16;
@@ -40,47 +49,78 @@ export interface RampResult {
 }
 
 /** Runs the waves, then the rest (see the module comment). */
-export async function benchRamp(env: BenchEnv, ns: string, waves: readonly number[], idleMs: number): Promise<RampResult> {
+export async function benchRamp(
+  env: BenchEnv,
+  ns: string,
+  waves: readonly number[],
+  idleMs: number,
+): Promise<RampResult> {
   const all = waves.reduce((a, b) => a + b, 0);
   const apps = Array.from({ length: all }, (_, i) => `ramp-${i}`);
   await inBatches(apps, CREATE_CONCURRENCY, (app) => createApp(env.admin, ns, app, 1));
   await waitRolledOut(env.admin, ns, apps, 600_000);
   const deployments = await observe<Deployment>(env.admin, kinds.Deployment, ns);
-  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
   const controller = await startControllerProcess(env, { namespace: ns, name: 'ramp' });
-  const result: RampResult = { waves: [], paused: 0, idleMs, idleCpuSeconds: NaN, idleCpuSecondsPerMinute: NaN, idleRequests: {}, idleReconciles: NaN, baselineCpuSecondsPerMinute: NaN };
+  const result: RampResult = {
+    waves: [],
+    paused: 0,
+    idleMs,
+    idleCpuSeconds: NaN,
+    idleCpuSecondsPerMinute: NaN,
+    idleRequests: {},
+    idleReconciles: NaN,
+    baselineCpuSecondsPerMinute: NaN,
+  };
   try {
     // The floor: the same process, caches full, no release yet, over the same span.
     await sleep(5_000);
     const floorStart = readProcess(controller.pid);
     await sleep(idleMs);
     const floorEnd = readProcess(controller.pid);
-    result.baselineCpuSecondsPerMinute = (((floorEnd?.cpuSeconds ?? NaN) - (floorStart?.cpuSeconds ?? NaN)) * 60_000) / idleMs;
+    result.baselineCpuSecondsPerMinute =
+      (((floorEnd?.cpuSeconds ?? NaN) - (floorStart?.cpuSeconds ?? NaN)) * 60_000) / idleMs;
     let offset = 0;
     for (const size of waves) {
       const batch = apps.slice(offset, offset + size);
       offset += size;
-      const reached = deployments.when(`${size} releases at their first weight`, (store) => batch.every((app) => canaryWeightWritten(store, ns, app)), 600_000);
+      const reached = deployments.when(
+        `${size} releases at their first weight`,
+        (store) => batch.every((app) => canaryWeightWritten(store, ns, app)),
+        600_000,
+      );
       const start = now();
       await inBatches(batch, CREATE_CONCURRENCY, async (app) => {
         await createRelease(env.admin, ns, app, {
           targetDeployment: app,
           canaryVersion: `${app}:v2`,
-          strategy: { steps: [{ weight: 10, pause: '1h' }, { weight: 100, pause: '0s' }] },
+          strategy: {
+            steps: [
+              { weight: 10, pause: '1h' },
+              { weight: 100, pause: '0s' },
+            ],
+          },
         });
       });
       result.waves.push({ releases: size, wallMs: (await reached) - start });
     }
     await inBatches(apps, CREATE_CONCURRENCY, async (app) => {
-      await env.admin.patch(kinds.CanaryDeployment, ns, app, { spec: { paused: true } }, 'merge');
+      await env.admin.patch(CanaryDeploymentKind, ns, app, { spec: { paused: true } }, 'merge');
     });
-    await releases.when(`${all} releases Paused`, (store) => apps.every((app) => store.get(ns, app)?.status?.phase === 'Paused'), 600_000);
+    await releases.when(
+      `${all} releases Paused`,
+      (store) => apps.every((app) => store.get(ns, app)?.status?.phase === 'Paused'),
+      600_000,
+    );
     result.paused = all;
     // At rest means the cluster too: every pod of both versions up (each pod and Deployment
     // status change is, rightly, a reason to look at a release), then the last events settle.
     await deployments.when(
       'every stable and canary Deployment rolled out',
-      (store) => apps.every((app) => rolledOut(store.get(ns, app)) && rolledOut(store.get(ns, canaryDeploymentName(app)))),
+      (store) =>
+        apps.every(
+          (app) => rolledOut(store.get(ns, app)) && rolledOut(store.get(ns, canaryDeploymentName(app))),
+        ),
       600_000,
     );
     await sleep(15_000);
@@ -105,5 +145,8 @@ export async function benchRamp(env: BenchEnv, ns: string, waves: readonly numbe
 export function describeRequests(counts: Record<string, number>): string {
   const n = total(counts);
   if (n === 0) return '0';
-  return `${n} (${Object.entries(counts).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')})`;
+  return `${n} (${Object.entries(counts)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')})`;
 }

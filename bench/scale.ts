@@ -18,13 +18,20 @@
  * stays flat" reads as: RSS grows by little per release, and not at all while idle.
  */
 import type { CanaryDeployment, Step } from '../src/api/canary-deployment.ts';
-import * as kinds from '../src/runtime/kinds.ts';
 import { createApp, createRelease, inBatches, waitRolledOut } from './apps.ts';
 import { startControllerProcess, type BenchEnv } from './env.ts';
 import { observe } from './observe.ts';
-import { countDelta, readProcess, sampleRss, scrapeController, total, type ControllerCounters } from './process-stats.ts';
+import {
+  countDelta,
+  readProcess,
+  sampleRss,
+  scrapeController,
+  total,
+  type ControllerCounters,
+} from './process-stats.ts';
 import type { ComponentName } from '../src/cluster/controlplane.ts';
 import { now, sleep, summarize, type Summary } from './stats.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 /** Quiet time after a phase, to see what an idle controller costs. */
 export const IDLE_MS = 10_000;
@@ -97,7 +104,10 @@ function stageOf(release: CanaryDeployment | undefined, app: string): string {
 /** CPU seconds of every cluster component now (pids from the cluster's state). */
 function componentCpu(env: BenchEnv): Partial<Record<ComponentName, number>> {
   const out: Partial<Record<ComponentName, number>> = {};
-  for (const [name, component] of Object.entries(env.state.components) as [ComponentName, { pid: number }][]) {
+  for (const [name, component] of Object.entries(env.state.components) as [
+    ComponentName,
+    { pid: number },
+  ][]) {
     const reading = readProcess(component.pid);
     if (reading) out[name] = reading.cpuSeconds;
   }
@@ -105,7 +115,10 @@ function componentCpu(env: BenchEnv): Partial<Record<ComponentName, number>> {
 }
 
 /** Per-stage time of each release, fed with the CanaryDeployments' watch events. */
-function stageClock(ns: string, batch: readonly string[]): {
+function stageClock(
+  ns: string,
+  batch: readonly string[],
+): {
   created(app: string, at: number): void;
   change(release: CanaryDeployment, at: number): void;
   summary(): ScalePhase['stages'];
@@ -145,13 +158,18 @@ function stageClock(ns: string, batch: readonly string[]): {
 }
 
 /** Creates every app, starts one controller, then runs one phase per entry of `sizes` (releases at once). */
-export async function benchScale(env: BenchEnv, ns: string, sizes: readonly number[], onProgress: (line: string) => void): Promise<ScaleResult> {
+export async function benchScale(
+  env: BenchEnv,
+  ns: string,
+  sizes: readonly number[],
+  onProgress: (line: string) => void,
+): Promise<ScaleResult> {
   const apps = Array.from({ length: sizes.reduce((a, b) => a + b, 0) }, (_, i) => `s-${i}`);
   onProgress(`creating ${apps.length} apps of ${REPLICAS_PER_APP} replicas`);
   await inBatches(apps, CREATE_CONCURRENCY, (app) => createApp(env.admin, ns, app, REPLICAS_PER_APP));
   await waitRolledOut(env.admin, ns, apps, 600_000);
   onProgress(`${apps.length} apps available`);
-  const releases = await observe<CanaryDeployment>(env.admin, kinds.CanaryDeployment, ns);
+  const releases = await observe<CanaryDeployment>(env.admin, CanaryDeploymentKind, ns);
   const controller = await startControllerProcess(env, { namespace: ns, name: 'scale' });
   const rss = sampleRss(controller.pid, 250);
   const phases: ScalePhase[] = [];
@@ -195,7 +213,11 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
       const start = now();
       try {
         await inBatches(batch, CREATE_CONCURRENCY, async (app) => {
-          await createRelease(env.admin, ns, app, { targetDeployment: app, canaryVersion: `${app}:v2`, strategy: { steps: SPEC_STEPS } });
+          await createRelease(env.admin, ns, app, {
+            targetDeployment: app,
+            canaryVersion: `${app}:v2`,
+            strategy: { steps: SPEC_STEPS },
+          });
           const at = now();
           created.set(app, at);
           stages.created(app, at);
@@ -215,13 +237,18 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
       const rssEndBytes = after?.rssBytes ?? NaN;
       const rssPeakBytes = rss.peak();
       await sleep(IDLE_MS);
-      const idleRequests = countDelta(countersBefore.requests, (await scrapeController(controller.url)).requests);
+      const idleRequests = countDelta(
+        countersBefore.requests,
+        (await scrapeController(controller.url)).requests,
+      );
       for (const [key, value] of Object.entries(requests)) {
         const idle = (idleRequests[key] ?? 0) - value;
         if (idle > 0) idleRequests[key] = idle;
         else delete idleRequests[key];
       }
-      const writes = Object.entries(requests).filter(([key]) => !isRead(key)).reduce((a, [, v]) => a + v, 0);
+      const writes = Object.entries(requests)
+        .filter(([key]) => !isRead(key))
+        .reduce((a, [, v]) => a + v, 0);
       phases.push({
         releases: size,
         releasesInNamespace: offset,
@@ -240,16 +267,27 @@ export async function benchScale(env: BenchEnv, ns: string, sizes: readonly numb
         readsPerRelease: (total(requests) - writes) / size,
         idleRequests,
         reconcilesPerRelease: (countersAfter.reconciles - countersBefore.reconciles) / size,
-        meanReconcileMs: ((countersAfter.reconcileSeconds - countersBefore.reconcileSeconds) * 1000) / Math.max(1, countersAfter.reconciles - countersBefore.reconciles),
+        meanReconcileMs:
+          ((countersAfter.reconcileSeconds - countersBefore.reconcileSeconds) * 1000) /
+          Math.max(1, countersAfter.reconciles - countersBefore.reconciles),
         reconcileErrors: countersAfter.reconcileErrors - countersBefore.reconcileErrors,
         stages: stages.summary(),
         componentCpuSeconds: Object.fromEntries(
-          Object.entries(clusterCpuAfter).map(([name, cpu]) => [name, cpu - ((clusterCpuBefore as Record<string, number>)[name] ?? cpu)]),
+          Object.entries(clusterCpuAfter).map(([name, cpu]) => [
+            name,
+            cpu - ((clusterCpuBefore as Record<string, number>)[name] ?? cpu),
+          ]),
         ) as Partial<Record<ComponentName, number>>,
       });
       onProgress(`phase ${size}: ${(wallMs / 1000).toFixed(1)} s, ${failed} failed`);
     }
-    return { replicasPerApp: REPLICAS_PER_APP, steps: SPEC_STEPS.map((s) => `${s.weight}%/${s.pause}`).join(' → '), rssBaselineBytes, phases, logFile: controller.logFile };
+    return {
+      replicasPerApp: REPLICAS_PER_APP,
+      steps: SPEC_STEPS.map((s) => `${s.weight}%/${s.pause}`).join(' → '),
+      rssBaselineBytes,
+      phases,
+      logFile: controller.logFile,
+    };
   } finally {
     rss.stop();
     await controller.stop();

@@ -28,7 +28,11 @@ const NAME = 'round-trip';
 
 function writer(env: BenchEnv, ns: string, name: string): (value: string) => Promise<ConfigMap> {
   return (value) =>
-    env.admin.apply<ConfigMap>(kinds.ConfigMap, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { value } }, { fieldManager: 'codedance-bench' });
+    env.admin.apply(
+      kinds.ConfigMap,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { value } },
+      { fieldManager: 'codedance-bench' },
+    );
 }
 
 /** A background sampler of the same write, for a unit taken while the other benchmarks run. */
@@ -64,7 +68,11 @@ export function startWritePulse(env: BenchEnv, ns: string, intervalMs: number): 
 }
 
 /** `n` measured writes after a few unmeasured ones (connection set-up, caches warm). */
-export async function benchWriteRoundTrip(env: BenchEnv, ns: string, n: number): Promise<WriteRoundTripResult> {
+export async function benchWriteRoundTrip(
+  env: BenchEnv,
+  ns: string,
+  n: number,
+): Promise<WriteRoundTripResult> {
   const name = NAME;
   const write = writer(env, ns, name);
   for (let i = 0; i < 5; i++) await write(`warm-${i}`);
@@ -74,7 +82,11 @@ export async function benchWriteRoundTrip(env: BenchEnv, ns: string, n: number):
   try {
     for (let i = 0; i < n; i++) {
       const value = `v${i}`;
-      const seen = watched.when(`ConfigMap ${name} = ${value}`, (store) => store.get(ns, name)?.data?.value === value, 10_000);
+      const seen = watched.when(
+        `ConfigMap ${name} = ${value}`,
+        (store) => store.get(ns, name)?.data?.value === value,
+        10_000,
+      );
       const sent = now();
       await write(value);
       const answered = now();

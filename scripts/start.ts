@@ -38,6 +38,7 @@ import { createKubeClient, type KubeClient } from '../src/runtime/client.ts';
 import { createLogger } from '../src/runtime/logging.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { startSimulator, type Simulator } from '../src/sim/simulator.ts';
+import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const namespace = 'demo';
@@ -57,7 +58,14 @@ function releaseSpec(version: string): CanaryDeploymentSpec {
   return {
     targetDeployment: app,
     canaryVersion: `${app}:${version}`,
-    strategy: { type: 'Linear', steps: [{ weight: 10, pause: '20s' }, { weight: 50, pause: '20s' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      type: 'Linear',
+      steps: [
+        { weight: 10, pause: '20s' },
+        { weight: 50, pause: '20s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     analysis: { interval: '5s', window: '30s', successThreshold: 1, failureThreshold: 2 },
     metrics: { successRate: { threshold: 99.0 }, latency: { p99: '500ms' }, errorRate: { threshold: 1.0 } },
     autoRollback: { enabled: true, onMetricsFail: true, onPodCrash: true },
@@ -72,7 +80,10 @@ async function deploySampleService(client: KubeClient): Promise<void> {
     spec: {
       replicas: 4,
       selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: app, image: `${app}:v1`, ports: [{ containerPort: 8080 }] }] } },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: app, image: `${app}:v1`, ports: [{ containerPort: 8080 }] }] },
+      },
     },
   } as never);
   await client.apply(kinds.Service, {
@@ -80,8 +91,12 @@ async function deploySampleService(client: KubeClient): Promise<void> {
     spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
   } as never);
   // A leftover release from an earlier run would start from its own state: start clean.
-  await client.delete(kinds.CanaryDeployment, namespace, app);
-  await pollUntil('the previous release to be deleted', async () => !(await client.get(kinds.CanaryDeployment, namespace, app)), { timeoutMs: 60_000, intervalMs: 500 });
+  await client.delete(CanaryDeploymentKind, namespace, app);
+  await pollUntil(
+    'the previous release to be deleted',
+    async () => !(await client.get(CanaryDeploymentKind, namespace, app)),
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
 }
 
 /** Follows one release in the terminal until it ends; resolves with its final phase. */
@@ -91,10 +106,12 @@ async function follow(client: KubeClient, version: string): Promise<string> {
   let drawnLines = 0;
   for (;;) {
     if (stopping) return 'interrupted';
-    const release = await client.get<CanaryDeployment>(kinds.CanaryDeployment, namespace, app);
+    const release = await client.get(CanaryDeploymentKind, namespace, app);
     const phase = release?.status?.phase;
     // The status speaks of this version only once the controller has picked the new spec up.
-    const settled = release?.status?.releaseVersion === `${app}:${version}` && (phase === 'Completed' || phase === 'Failed');
+    const settled =
+      release?.status?.releaseVersion === `${app}:${version}` &&
+      (phase === 'Completed' || phase === 'Failed');
     if (release) {
       const view = renderStatus(release, Date.now());
       if (interactive) {
@@ -118,9 +135,11 @@ function startController(state: ClusterState, httpPort: number, logFile: string)
     process.execPath,
     [
       join(repo, 'src', 'main.ts'),
-      '--kubeconfig', state.controllerKubeconfigPath,
+      '--kubeconfig',
+      state.controllerKubeconfigPath,
       '--leader-elect=false',
-      '--http-port', String(httpPort),
+      '--http-port',
+      String(httpPort),
       ...(state.prometheusUrl ? ['--prometheus-url', state.prometheusUrl] : []),
       // The local cluster lives on loopback: a webhook receiver tried with the demo does too.
       '--allow-internal-notification-urls',
@@ -139,19 +158,28 @@ async function teardown(): Promise<void> {
   if (stopping) return;
   stopping = true;
   say('tearing down what this command started…');
-  for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => say(`tear-down: ${(err as Error).message}`));
+  for (const cleanup of cleanups.reverse())
+    await cleanup().catch((err: unknown) => say(`tear-down: ${(err as Error).message}`));
   await closeProbes();
   say('done');
 }
 
 async function demo(stateDir: string | undefined): Promise<void> {
-  say('starting the local control plane and Prometheus (the first run builds Kubernetes and Prometheus from source: 10-25 minutes)');
-  const { state, alreadyRunning } = await startCluster({ stateDir, onProgress: (line) => say(`cluster: ${line}`) });
+  say(
+    'starting the local control plane and Prometheus (the first run builds Kubernetes and Prometheus from source: 10-25 minutes)',
+  );
+  const { state, alreadyRunning } = await startCluster({
+    stateDir,
+    onProgress: (line) => say(`cluster: ${line}`),
+  });
   if (!alreadyRunning) cleanups.push(() => stopCluster(state.stateDir));
   say(alreadyRunning ? 'the cluster was already running: it stays up afterwards' : 'cluster up');
 
   // The Istio and Gateway API CRDs too, so the providers can be tried on this cluster.
-  await installCodedance(state, await ensureThirdPartyCrds({ onProgress: (progress) => say(formatCrdProgress(progress)) }));
+  await installCodedance(
+    state,
+    await ensureThirdPartyCrds({ onProgress: (progress) => say(formatCrdProgress(progress)) }),
+  );
   say('CRDs (ours, Istio, Gateway API) and RBAC installed');
 
   const client = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
@@ -178,11 +206,15 @@ async function demo(stateDir: string | undefined): Promise<void> {
   await registerScrapeTarget(state.stateDir, 'codedance-controller', `127.0.0.1:${httpPort}`);
   cleanups.push(() => unregisterScrapeTarget(state.stateDir, 'codedance-controller'));
   const controllerUrl = `http://127.0.0.1:${httpPort}/`;
-  await pollUntil('the controller to be ready', async () => (await fetch(`${controllerUrl}readyz`).catch(() => undefined))?.ok === true, {
-    timeoutMs: 60_000,
-    intervalMs: 250,
-    abortIf: () => (controller.exitCode === null ? undefined : `the controller exited; see ${logFile}`),
-  });
+  await pollUntil(
+    'the controller to be ready',
+    async () => (await fetch(`${controllerUrl}readyz`).catch(() => undefined))?.ok === true,
+    {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      abortIf: () => (controller.exitCode === null ? undefined : `the controller exited; see ${logFile}`),
+    },
+  );
   say('controller ready');
 
   // The person's dashboard, as `codedance dashboard --kubeconfig <admin>` serves it.
@@ -200,21 +232,31 @@ async function demo(stateDir: string | undefined): Promise<void> {
     await local.close();
   });
   const dashboard = local.url;
-  say(`dashboard at ${dashboard} (acting as ${local.username ?? 'the kubeconfig user'}; the same as: npx codedance dashboard --kubeconfig ${state.kubeconfigPath})`);
+  say(
+    `dashboard at ${dashboard} (acting as ${local.username ?? 'the kubeconfig user'}; the same as: npx codedance dashboard --kubeconfig ${state.kubeconfigPath})`,
+  );
 
   await deploySampleService(client);
   say(`sample service ${namespace}/${app} runs ${app}:v1 on 4 replicas`);
 
-  say(`releasing ${app}:v2 (healthy) through 10% → 50% → 100%, judged every 5s on success rate, p99 latency and error rate`);
+  say(
+    `releasing ${app}:v2 (healthy) through 10% → 50% → 100%, judged every 5s on success rate, p99 latency and error rate`,
+  );
   sim.resetProfiles(namespace, app);
-  await client.apply(kinds.CanaryDeployment, { metadata: { name: app, namespace }, spec: releaseSpec('v2') } as CanaryDeployment);
+  await client.apply(CanaryDeploymentKind, {
+    metadata: { name: app, namespace },
+    spec: releaseSpec('v2'),
+  } as CanaryDeployment);
   const first = await follow(client, 'v2');
   say(`release of v2: ${first}`);
   if (stopping) return;
 
   say(`releasing ${app}:v3, whose canary answers 25% of requests with 5xx: watch it being rolled back`);
   sim.setProfile({ namespace, name: app, version: 'canary', errorRate: 0.25 });
-  await client.apply(kinds.CanaryDeployment, { metadata: { name: app, namespace }, spec: releaseSpec('v3') } as CanaryDeployment);
+  await client.apply(CanaryDeploymentKind, {
+    metadata: { name: app, namespace },
+    spec: releaseSpec('v3'),
+  } as CanaryDeployment);
   const second = await follow(client, 'v3');
   say(`release of v3: ${second}`);
 
@@ -238,13 +280,19 @@ Where to look (Ctrl-C tears everything down):
 }
 
 async function main(): Promise<number> {
-  const { values, tokens } = parseArgs({ options: { kubeconfig: { type: 'string' }, 'state-dir': { type: 'string' } }, strict: false, tokens: true });
+  const { values, tokens } = parseArgs({
+    options: { kubeconfig: { type: 'string' }, 'state-dir': { type: 'string' } },
+    strict: false,
+    tokens: true,
+  });
   if (typeof values.kubeconfig === 'string') {
     // Against an existing cluster: only the controller, with every other flag passed on.
     const { run } = await import('../src/main.ts');
     const rest = process.argv.slice(2);
     say(`running the controller against ${values.kubeconfig} (${tokens.length} argument(s))`);
-    say(`its dashboard acts as you, from your kubeconfig, in another terminal: npx codedance dashboard --kubeconfig ${values.kubeconfig}`);
+    say(
+      `its dashboard acts as you, from your kubeconfig, in another terminal: npx codedance dashboard --kubeconfig ${values.kubeconfig}`,
+    );
     return run(rest);
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

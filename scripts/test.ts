@@ -3,7 +3,8 @@
  *
  * 1. type check (`tsc -p .`), and of the console (`tsc -p web/tsconfig.json`), then its
  *    build (Vite, `web/` -> `dist/console/`; the browser tests load it);
- * 2. generated files up to date (`node src/api/gen.ts --check`, when that script exists);
+ * 2. generated files up to date (`node src/api/gen.ts --check`, when that script exists),
+ *    and lint + format check (`biome check`, rules in biome.json);
  * 3. unit tests (`src/**\/*.test.ts`, no cluster);
  * 4. one isolated control plane + Prometheus for this run, in a temporary state dir
  *    (binaries from the shared cache under $CODEDANCE_HOME, built if missing), with the
@@ -67,13 +68,17 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
 async function files(patterns: string[]): Promise<string[]> {
   const found: string[] = [];
   for (const pattern of patterns) {
-    for await (const file of glob(pattern, { cwd: repo, exclude: (name) => name === 'node_modules' })) found.push(file);
+    for await (const file of glob(pattern, { cwd: repo, exclude: (name) => name === 'node_modules' }))
+      found.push(file);
   }
   return [...new Set(found)].sort();
 }
 
 /** Prints the `# tests/pass/fail` lines of a TAP report and returns the failure count. */
-async function tapSummary(step: string, tapFile: string): Promise<{ pass: number; fail: number } | undefined> {
+async function tapSummary(
+  step: string,
+  tapFile: string,
+): Promise<{ pass: number; fail: number } | undefined> {
   const text = await readFile(tapFile, 'utf8').catch(() => '');
   const pick = (name: string): number | undefined => {
     const matches = [...text.matchAll(new RegExp(`^# ${name} ([\\d.]+)$`, 'gm'))];
@@ -92,7 +97,12 @@ async function tapSummary(step: string, tapFile: string): Promise<{ pass: number
 }
 
 /** `node --test` over `testFiles`: spec output live, TAP to a file for the summary. */
-async function nodeTest(step: string, testFiles: string[], extraArgs: string[], env: NodeJS.ProcessEnv): Promise<void> {
+async function nodeTest(
+  step: string,
+  testFiles: string[],
+  extraArgs: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   if (interrupted) return;
   if (testFiles.length === 0) {
     log(`${step}: no test files`);
@@ -133,7 +143,10 @@ async function step(name: string, command: string, args: string[]): Promise<void
 
 /** Starts the run's cluster and installs the CRDs and RBAC the tests expect. */
 async function prepareCluster(stateDir: string): Promise<ClusterState> {
-  if (!(await binariesReady())) log('control-plane binaries or Prometheus are not cached yet: building them (a cold build takes 10-25 minutes)');
+  if (!(await binariesReady()))
+    log(
+      'control-plane binaries or Prometheus are not cached yet: building them (a cold build takes 10-25 minutes)',
+    );
   // Fetched (once, from the Go module proxy) while the control plane starts.
   const crds = ensureThirdPartyCrds({ onProgress: (progress) => log(formatCrdProgress(progress)) });
   crds.catch(() => {});
@@ -141,7 +154,9 @@ async function prepareCluster(stateDir: string): Promise<ClusterState> {
   if (interrupted) return state;
   const thirdParty = await crds;
   const { objects, roles } = await installCodedance(state, thirdParty);
-  log(`installed ${objects} objects (${thirdParty.length} third-party CRD files, deploy/crds, deploy/rbac.yaml); bound ClusterRole ${roles.join(', ')} to user codedance-controller`);
+  log(
+    `installed ${objects} objects (${thirdParty.length} third-party CRD files, deploy/crds, deploy/rbac.yaml); bound ClusterRole ${roles.join(', ')} to user codedance-controller`,
+  );
   return state;
 }
 
@@ -158,10 +173,12 @@ async function integration(state: ClusterState, testFiles: string[]): Promise<vo
   const limits = ['--test-timeout=600000'];
   const serial = testFiles.filter((file) => file.endsWith('.serial.test.ts'));
   const parallel = testFiles.filter((file) => !serial.includes(file));
-  if (parallel.length > 0) await nodeTest('integration tests', parallel, ['--test-concurrency=3', ...limits], env);
+  if (parallel.length > 0)
+    await nodeTest('integration tests', parallel, ['--test-concurrency=3', ...limits], env);
   // Tests that disrupt the shared control plane (restart the API server, compact etcd)
   // run afterwards, one file at a time, so they cannot break their neighbours.
-  if (serial.length > 0 && !interrupted) await nodeTest('serial integration tests', serial, ['--test-concurrency=1', ...limits], env);
+  if (serial.length > 0 && !interrupted)
+    await nodeTest('serial integration tests', serial, ['--test-concurrency=1', ...limits], env);
 }
 
 async function main(): Promise<number> {
@@ -170,7 +187,10 @@ async function main(): Promise<number> {
     options: { unit: { type: 'boolean' }, keep: { type: 'boolean' } },
   });
   const selected = positionals.map((file) => relative(repo, resolve(file)));
-  const unitFiles = selected.length > 0 ? selected.filter((file) => file.startsWith('src/')) : await files(['src/**/*.test.ts']);
+  const unitFiles =
+    selected.length > 0
+      ? selected.filter((file) => file.startsWith('src/'))
+      : await files(['src/**/*.test.ts']);
   const clusterFiles = values.unit
     ? []
     : selected.length > 0
@@ -192,7 +212,13 @@ async function main(): Promise<number> {
       await step('typecheck', join(repo, 'node_modules', '.bin', 'tsc'), ['-p', '.']);
       await step('console typecheck', join(repo, 'node_modules', '.bin', 'tsc'), ['-p', 'web/tsconfig.json']);
       await step('console build', process.execPath, ['scripts/build-console.ts']);
-      if (existsSync(join(repo, 'src', 'api', 'gen.ts'))) await step('generated files', process.execPath, ['src/api/gen.ts', '--check']);
+      if (existsSync(join(repo, 'src', 'api', 'gen.ts')))
+        await step('generated files', process.execPath, ['src/api/gen.ts', '--check']);
+      // Lint and format check (biome.json); `npx biome check --write` fixes what it can.
+      const biome = join(repo, 'node_modules', '.bin', 'biome');
+      if (!existsSync(biome))
+        throw new Error('biome is not installed (package.json pins @biomejs/biome): run `npm install`');
+      await step('lint', biome, ['check', '--error-on-warnings']);
     }
     if (!interrupted && (unitFiles.length > 0 || selected.length === 0)) {
       await nodeTest('unit tests', unitFiles, ['--test-concurrency=2'], process.env);
@@ -217,7 +243,9 @@ async function main(): Promise<number> {
     if (cluster && stateDir) {
       const failed = failedCluster || results.some((result) => !result.ok) || interrupted;
       if (values.keep) {
-        log(`cluster left running (--keep): kubeconfig ${join(stateDir, 'admin.kubeconfig')}; stop it with: codedance cluster down --state-dir ${stateDir}`);
+        log(
+          `cluster left running (--keep): kubeconfig ${join(stateDir, 'admin.kubeconfig')}; stop it with: codedance cluster down --state-dir ${stateDir}`,
+        );
       } else {
         await cluster.catch(() => {});
         await stopCluster(stateDir).catch((err: unknown) => log(`tear-down: ${(err as Error).message}`));
@@ -229,7 +257,8 @@ async function main(): Promise<number> {
   }
 
   console.log('\n=== npm test ===');
-  for (const result of results) console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.step}: ${result.detail}`);
+  for (const result of results)
+    console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.step}: ${result.detail}`);
   if (interrupted) console.log('INTERRUPTED: the run was stopped before it finished');
   console.log(`total ${Math.round((Date.now() - started) / 1000)}s (CODEDANCE_HOME ${codedanceHome()})`);
   return results.every((result) => result.ok) && !interrupted ? 0 : 1;

@@ -40,7 +40,4 @@ export interface ControllerEntry {
 }
 
 /** Every controller of the project. */
-export const controllers: ControllerEntry[] = [
-  webappEntry,
-  canaryEntry,
-];
+export const controllers: ControllerEntry[] = [webappEntry, canaryEntry];

@@ -15,13 +15,27 @@ test('flags: defaults', () => {
 });
 
 test('flags: repeatable namespaces pick the lease namespace; bare --leader-elect', () => {
-  const o = parseControllerArgs(['--namespace', 'a', '-n', 'b', '--leader-elect', '--http-port', '0', '--lease-name', 'x']);
+  const o = parseControllerArgs([
+    '--namespace',
+    'a',
+    '-n',
+    'b',
+    '--leader-elect',
+    '--http-port',
+    '0',
+    '--lease-name',
+    'x',
+  ]);
   assert.ok(o !== 'help');
   assert.deepEqual(o.namespaces, ['a', 'b']);
   assert.equal(o.leaseNamespace, 'a');
   assert.equal(o.httpPort, 0);
   assert.equal(o.leaderElect, true);
-  assert.equal(parseControllerArgs(['--leader-elect=false']) !== 'help' && (parseControllerArgs(['--leader-elect=false']) as { leaderElect: boolean }).leaderElect, false);
+  assert.equal(
+    parseControllerArgs(['--leader-elect=false']) !== 'help' &&
+      (parseControllerArgs(['--leader-elect=false']) as { leaderElect: boolean }).leaderElect,
+    false,
+  );
   assert.throws(() => parseControllerArgs(['--controllers', 'nope']), /unknown controller 'nope'/);
   assert.throws(() => parseControllerArgs(['--log-level', 'loud']), /--log-level/);
 });
@@ -38,14 +52,30 @@ test('flags: listeners bind loopback unless told; the dashboard is off unless as
   const port = parseControllerArgs(['--dashboard-port', '9443']);
   assert.ok(port !== 'help');
   assert.equal(port.dashboardPort, 9443);
-  assert.throws(() => parseControllerArgs(['--dashboard', 'false', '--dashboard-port', '9443']), /contradicts/);
+  assert.throws(
+    () => parseControllerArgs(['--dashboard', 'false', '--dashboard-port', '9443']),
+    /contradicts/,
+  );
   assert.throws(() => parseControllerArgs(['--dashboard-port', '8080']), /must differ from --http-port/);
   assert.throws(() => parseControllerArgs(['--dashboard', 'maybe']), /--dashboard: expected true or false/);
-  const tls = parseControllerArgs(['--dashboard-port', '8443', '--dashboard-tls-cert', 'c.pem', '--dashboard-tls-key', 'k.pem']);
+  const tls = parseControllerArgs([
+    '--dashboard-port',
+    '8443',
+    '--dashboard-tls-cert',
+    'c.pem',
+    '--dashboard-tls-key',
+    'k.pem',
+  ]);
   assert.ok(tls !== 'help');
   assert.deepEqual(tls.dashboardTls, { certFile: 'c.pem', keyFile: 'k.pem' });
-  assert.throws(() => parseControllerArgs(['--dashboard-port', '8443', '--dashboard-tls-cert', 'c.pem']), /go together/);
-  assert.throws(() => parseControllerArgs(['--dashboard-tls-cert', 'c.pem', '--dashboard-tls-key', 'k.pem']), /the dashboard is off/);
+  assert.throws(
+    () => parseControllerArgs(['--dashboard-port', '8443', '--dashboard-tls-cert', 'c.pem']),
+    /go together/,
+  );
+  assert.throws(
+    () => parseControllerArgs(['--dashboard-tls-cert', 'c.pem', '--dashboard-tls-key', 'k.pem']),
+    /the dashboard is off/,
+  );
 });
 
 test('flags: allowed Prometheus URLs, internal notification URLs, API rate limits', () => {
@@ -56,8 +86,14 @@ test('flags: allowed Prometheus URLs, internal notification URLs, API rate limit
   assert.equal(defaults.kubeApiQps, 200);
   assert.equal(defaults.kubeApiBurst, 400);
   const o = parseControllerArgs([
-    '--allowed-prometheus-url', 'http://a:9090', '--allowed-prometheus-url=https://b/prom',
-    '--allow-internal-notification-urls', '--kube-api-qps', '50', '--kube-api-burst', '80',
+    '--allowed-prometheus-url',
+    'http://a:9090',
+    '--allowed-prometheus-url=https://b/prom',
+    '--allow-internal-notification-urls',
+    '--kube-api-qps',
+    '50',
+    '--kube-api-burst',
+    '80',
   ]);
   assert.ok(o !== 'help');
   assert.deepEqual(o.allowedPrometheusUrls, ['http://a:9090', 'https://b/prom']);
@@ -66,6 +102,9 @@ test('flags: allowed Prometheus URLs, internal notification URLs, API rate limit
   assert.equal(o.kubeApiBurst, 80);
   const off = parseControllerArgs(['--allow-internal-notification-urls', 'false']);
   assert.ok(off !== 'help' && off.allowInternalNotificationUrls === false);
-  assert.throws(() => parseControllerArgs(['--allowed-prometheus-url', 'prometheus:9090']), /--allowed-prometheus-url: expected an http\(s\) URL/);
+  assert.throws(
+    () => parseControllerArgs(['--allowed-prometheus-url', 'prometheus:9090']),
+    /--allowed-prometheus-url: expected an http\(s\) URL/,
+  );
   assert.throws(() => parseControllerArgs(['--kube-api-burst', '0']), /--kube-api-burst/);
 });

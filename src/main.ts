@@ -11,13 +11,24 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createKubeClient, DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, loadKubeConfig, type KubeClient, type ResolvedKubeConfig } from './runtime/client.ts';
+import {
+  createKubeClient,
+  DEFAULT_KUBE_API_BURST,
+  DEFAULT_KUBE_API_QPS,
+  loadKubeConfig,
+  type KubeClient,
+  type ResolvedKubeConfig,
+} from './runtime/client.ts';
 import { normalizePrometheusUrl, prometheusAllowList } from './analysis/allowed.ts';
 import { createLogger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { createHttpServer } from './runtime/http.ts';
 import { createManager, type Manager } from './runtime/manager.ts';
-import { createLeaderElector, resolveLeaderElectionTiming, type LeaderElector } from './runtime/leader-election.ts';
+import {
+  createLeaderElector,
+  resolveLeaderElectionTiming,
+  type LeaderElector,
+} from './runtime/leader-election.ts';
 import { processIdentity } from './runtime/identity.ts';
 import { describeError } from './runtime/errors.ts';
 import { controllers as registry, type ControllerEntry } from './controllers.ts';
@@ -65,7 +76,9 @@ export const ControllerUserAgentProduct = 'codedance-controller';
 export function controllerUserAgent(): string {
   let version = 'dev';
   try {
-    version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? version;
+    version =
+      (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string })
+        .version ?? version;
   } catch {
     // An unusual install without package.json: the product token alone still tells the controller apart.
   }
@@ -107,7 +120,9 @@ export const DEFAULT_DASHBOARD_PORT = 8081;
 export function parseControllerArgs(args: string[]): ControllerProcessOptions | 'help' {
   // `--leader-elect` alone means true (parseArgs has no optional values); the same for the other switches.
   const switches = ['--leader-elect', '--allow-internal-notification-urls'];
-  const normalized = args.map((a, i) => (switches.includes(a) && !/^(true|false)$/.test(args[i + 1] ?? '') ? `${a}=true` : a));
+  const normalized = args.map((a, i) =>
+    switches.includes(a) && !/^(true|false)$/.test(args[i + 1] ?? '') ? `${a}=true` : a,
+  );
   const { values } = parseArgs({
     args: normalized,
     options: {
@@ -142,7 +157,8 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
   const number = (flag: string, value: string | undefined): number | undefined => {
     if (value === undefined) return undefined;
     const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag}: expected a non-negative number, got '${value}'`);
+    if (!Number.isFinite(n) || n < 0)
+      throw new Error(`--${flag}: expected a non-negative number, got '${value}'`);
     return n;
   };
   const leaderElect = values['leader-elect'];
@@ -150,22 +166,33 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     throw new Error(`--dashboard: expected true or false, got '${values.dashboard}'`);
   }
   const dashboardPort = number('dashboard-port', values['dashboard-port']);
-  if (values.dashboard === 'false' && dashboardPort !== undefined) throw new Error('--dashboard false contradicts --dashboard-port');
+  if (values.dashboard === 'false' && dashboardPort !== undefined)
+    throw new Error('--dashboard false contradicts --dashboard-port');
   const httpPort = number('http-port', values['http-port']) ?? 8080;
   const dashboardOn = values.dashboard === 'true' || dashboardPort !== undefined;
   const certFile = values['dashboard-tls-cert'];
   const keyFile = values['dashboard-tls-key'];
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--dashboard-tls-cert and --dashboard-tls-key go together');
-  if (certFile && !dashboardOn) throw new Error('--dashboard-tls-cert: the dashboard is off (give --dashboard-port or --dashboard true)');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new Error('--dashboard-tls-cert and --dashboard-tls-key go together');
+  if (certFile && !dashboardOn)
+    throw new Error('--dashboard-tls-cert: the dashboard is off (give --dashboard-port or --dashboard true)');
   if (dashboardOn && dashboardPort !== 0 && (dashboardPort ?? DEFAULT_DASHBOARD_PORT) === httpPort) {
-    throw new Error(`--dashboard-port: must differ from --http-port (${httpPort}): the dashboard is served apart from /metrics and the probes`);
+    throw new Error(
+      `--dashboard-port: must differ from --http-port (${httpPort}): the dashboard is served apart from /metrics and the probes`,
+    );
   }
-  if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error(`--leader-elect: expected true or false, got '${leaderElect}'`);
+  if (leaderElect !== 'true' && leaderElect !== 'false')
+    throw new Error(`--leader-elect: expected true or false, got '${leaderElect}'`);
   const allowInternal = values['allow-internal-notification-urls'];
-  if (allowInternal !== 'true' && allowInternal !== 'false') throw new Error(`--allow-internal-notification-urls: expected true or false, got '${allowInternal}'`);
-  for (const [flag, urls] of [['prometheus-url', values['prometheus-url'] === undefined ? [] : [values['prometheus-url']]], ['allowed-prometheus-url', values['allowed-prometheus-url'] ?? []]] as const) {
+  if (allowInternal !== 'true' && allowInternal !== 'false')
+    throw new Error(`--allow-internal-notification-urls: expected true or false, got '${allowInternal}'`);
+  for (const [flag, urls] of [
+    ['prometheus-url', values['prometheus-url'] === undefined ? [] : [values['prometheus-url']]],
+    ['allowed-prometheus-url', values['allowed-prometheus-url'] ?? []],
+  ] as const) {
     for (const url of urls) {
-      if (normalizePrometheusUrl(url) === undefined) throw new Error(`--${flag}: expected an http(s) URL without query or fragment, got '${url}'`);
+      if (normalizePrometheusUrl(url) === undefined)
+        throw new Error(`--${flag}: expected an http(s) URL without query or fragment, got '${url}'`);
     }
   }
   const burst = number('kube-api-burst', values['kube-api-burst']);
@@ -179,10 +206,15 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     renewDeadlineMs: number('renew-deadline', values['renew-deadline']),
     retryPeriodMs: number('retry-period', values['retry-period']),
   });
-  const names = values.controllers?.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = values.controllers
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const name of names ?? []) {
     if (!registry.some((c) => c.name === name)) {
-      throw new Error(`--controllers: unknown controller '${name}' (known: ${registry.map((c) => c.name).join(', ') || 'none'})`);
+      throw new Error(
+        `--controllers: unknown controller '${name}' (known: ${registry.map((c) => c.name).join(', ') || 'none'})`,
+      );
     }
   }
   return {
@@ -224,7 +256,9 @@ export async function run(args: string[]): Promise<number> {
   }
   const identity = processIdentity();
   const log = createLogger({ level: options.logLevel, base: { identity } });
-  const selected: ControllerEntry[] = options.controllers ? registry.filter((c) => options.controllers?.includes(c.name)) : registry;
+  const selected: ControllerEntry[] = options.controllers
+    ? registry.filter((c) => options.controllers?.includes(c.name))
+    : registry;
 
   let client: KubeClient;
   let leaseClient: KubeClient;
@@ -236,7 +270,11 @@ export async function run(args: string[]): Promise<number> {
       burst: options.kubeApiBurst,
       // As client-go does: a wait long enough to notice is worth a line.
       onThrottle: (waitedMs: number, request: string) => {
-        if (waitedMs >= 1000) log.info({ waitedMs, request }, 'waited for the client-side rate limit (--kube-api-qps, --kube-api-burst)');
+        if (waitedMs >= 1000)
+          log.info(
+            { waitedMs, request },
+            'waited for the client-side rate limit (--kube-api-qps, --kube-api-burst)',
+          );
       },
       // The audit log and the API server's metrics tell the controller's requests apart by this.
       userAgent: controllerUserAgent(),
@@ -244,7 +282,11 @@ export async function run(args: string[]): Promise<number> {
     client = await createKubeClient({ kubeConfig, ...rate });
     // Lease calls get their own client (and rate budget, so renewals never queue behind
     // reconciles): each request times out at half the renew deadline.
-    leaseClient = await createKubeClient({ kubeConfig, requestTimeoutMs: options.renewDeadlineMs / 2, ...rate });
+    leaseClient = await createKubeClient({
+      kubeConfig,
+      requestTimeoutMs: options.renewDeadlineMs / 2,
+      ...rate,
+    });
   } catch (err) {
     log.fatal({ err }, `cannot load the kubeconfig: ${describeError(err)}`);
     return 1;
@@ -253,7 +295,12 @@ export async function run(args: string[]): Promise<number> {
   const metrics = createMetrics({ defaultMetrics: true });
   metrics.addRequestCounts(() => client.requestCounts());
   metrics.addRequestCounts(() => leaseClient.requestCounts());
-  const http = createHttpServer({ port: options.httpPort, host: options.bindAddress, registry: metrics.registry, log });
+  const http = createHttpServer({
+    port: options.httpPort,
+    host: options.bindAddress,
+    registry: metrics.registry,
+    log,
+  });
   const manager: Manager = createManager({
     client,
     log,
@@ -263,7 +310,13 @@ export async function run(args: string[]): Promise<number> {
     watchTimeoutSeconds: options.watchTimeoutSeconds,
   });
   metrics.addCaches(() =>
-    manager.caches().map((c) => ({ kind: c.kind.kind, selector: c.labelSelector, shape: c.shape, objects: c.store.size(), bytes: c.store.bytes() })),
+    manager.caches().map((c) => ({
+      kind: c.kind.kind,
+      selector: c.labelSelector,
+      shape: c.shape,
+      objects: c.store.size(),
+      bytes: c.store.bytes(),
+    })),
   );
 
   let elector: LeaderElector | undefined;
@@ -360,18 +413,31 @@ export async function run(args: string[]): Promise<number> {
         port: options.dashboardPort,
         tls: options.dashboardTls,
         // The charts ask the Prometheus servers the analyses may ask, and no other.
-        metrics: { defaultAddress: options.prometheusUrl, allowList: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls) },
+        metrics: {
+          defaultAddress: options.prometheusUrl,
+          allowList: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls),
+        },
         log: log.child({ component: 'dashboard' }),
         signal: dashboardAbort.signal,
       });
       log.info({ port: dashboard.port, tls: options.dashboardTls !== undefined }, 'dashboard listening');
     } catch (err) {
-      log.fatal({ err }, `cannot serve the dashboard on port ${options.dashboardPort}: ${describeError(err)}`);
+      log.fatal(
+        { err },
+        `cannot serve the dashboard on port ${options.dashboardPort}: ${describeError(err)}`,
+      );
       await shutdown(1, 'dashboard failed');
       return finished.finally(() => removeSignalHandlers(onSignal));
     }
   }
-  log.info({ controllers: selected.map((c) => c.name), namespaces: options.namespaces ?? 'all', leaderElect: options.leaderElect }, 'controller process starting');
+  log.info(
+    {
+      controllers: selected.map((c) => c.name),
+      namespaces: options.namespaces ?? 'all',
+      leaderElect: options.leaderElect,
+    },
+    'controller process starting',
+  );
 
   if (options.leaderElect) {
     const lease = `${options.leaseNamespace}/${options.leaseName}`;

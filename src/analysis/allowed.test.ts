@@ -31,5 +31,10 @@ test('only --prometheus-url and --allowed-prometheus-url addresses pass, exactly
   assert.ok(!refused.allowed);
   assert.doesNotMatch(refused.message, /hunter2/, 'passwords are not repeated');
   assert.match(refused.message, /--allowed-prometheus-url/);
-  assert.match(prometheusAllowList(undefined).check('http://x').allowed ? '' : (prometheusAllowList(undefined).check('http://x') as { message: string }).message, /no --prometheus-url/);
+  assert.match(
+    prometheusAllowList(undefined).check('http://x').allowed
+      ? ''
+      : (prometheusAllowList(undefined).check('http://x') as { message: string }).message,
+    /no --prometheus-url/,
+  );
 });

@@ -45,8 +45,17 @@ export function normalizePrometheusUrl(url: string): string | undefined {
 }
 
 /** The allow-list of `--prometheus-url` (`defaultUrl`) plus `allowed`; entries that are not URLs are ignored (the flag parser reports them). */
-export function prometheusAllowList(defaultUrl: string | undefined, allowed: readonly string[] = []): PrometheusAllowList {
-  const addresses = [...new Set([defaultUrl, ...allowed].flatMap((u) => (u === undefined ? [] : [normalizePrometheusUrl(u) ?? []].flat())))];
+export function prometheusAllowList(
+  defaultUrl: string | undefined,
+  allowed: readonly string[] = [],
+): PrometheusAllowList {
+  const addresses = [
+    ...new Set(
+      [defaultUrl, ...allowed].flatMap((u) =>
+        u === undefined ? [] : [normalizePrometheusUrl(u) ?? []].flat(),
+      ),
+    ),
+  ];
   return {
     addresses,
     check(address) {
@@ -56,7 +65,9 @@ export function prometheusAllowList(defaultUrl: string | undefined, allowed: rea
         allowed: false,
         message:
           `metrics.provider.address ${redact(address)} is not a Prometheus this controller may query: ` +
-          (addresses.length > 0 ? `allowed are ${addresses.map(redact).join(', ')}` : 'the controller has no --prometheus-url and no --allowed-prometheus-url') +
+          (addresses.length > 0
+            ? `allowed are ${addresses.map(redact).join(', ')}`
+            : 'the controller has no --prometheus-url and no --allowed-prometheus-url') +
           '; remove the address to use the default, or ask the operator to add it with --allowed-prometheus-url',
       };
     },

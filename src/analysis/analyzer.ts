@@ -11,7 +11,7 @@ import type { CanaryDeploymentSpec, TrafficProviderName } from '../api/canary-de
 import { durationOr } from '../strategy/duration.ts';
 import { checksFor, type CheckProblem } from './checks.ts';
 import { decide, type AnalysisResult, type Measurement, type Observation } from './decision.ts';
-import type { PrometheusClient } from './prometheus.ts';
+import type { MetricSource } from './source.ts';
 import { queryFor, type QueryTarget } from './queries.ts';
 import { ANALYSIS_DEFAULTS } from './verdict.ts';
 
@@ -30,7 +30,7 @@ export interface AnalyzeInput {
   stableVersionLabel?: string | undefined;
   /** Range of the queries' `rate()`, overriding `analysis.window` (an experiment's final judgment looks back over its whole duration). */
   windowMs?: number | undefined;
-  prometheus: PrometheusClient;
+  prometheus: MetricSource;
   now: Date;
   /** Step index, recorded in the run. */
   step?: number | undefined;

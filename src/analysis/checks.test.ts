@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { checksFor, describeBound, formatValue, hasChecks } from './checks.ts';
 
 test('the seed sample gives three checks', () => {
-  const { checks, problems } = checksFor({ successRate: { threshold: 99.0 }, latency: { p99: '500ms' }, errorRate: { threshold: 1.0 } });
+  const { checks, problems } = checksFor({
+    successRate: { threshold: 99.0 },
+    latency: { p99: '500ms' },
+    errorRate: { threshold: 1.0 },
+  });
   assert.deepEqual(problems, []);
   assert.deepEqual(
     checks.map((c) => [c.name, c.group, c.bound, c.threshold]),
@@ -18,8 +22,17 @@ test('the seed sample gives three checks', () => {
 
 test('latency percentiles parse as durations; bad ones are problems, not checks', () => {
   const { checks, problems } = checksFor({ latency: { p50: '0.1s', p90: 'fast', p99: '1s' } });
-  assert.deepEqual(checks.map((c) => [c.name, c.threshold]), [['latencyP50', 100], ['latencyP99', 1000]]);
-  assert.deepEqual(problems.map((p) => p.field), ['metrics.latency.p90']);
+  assert.deepEqual(
+    checks.map((c) => [c.name, c.threshold]),
+    [
+      ['latencyP50', 100],
+      ['latencyP99', 1000],
+    ],
+  );
+  assert.deepEqual(
+    problems.map((p) => p.field),
+    ['metrics.latency.p90'],
+  );
 });
 
 test('custom checks keep compare, query and weight; duplicate names are problems', () => {
@@ -30,8 +43,17 @@ test('custom checks keep compare, query and weight; duplicate names are problems
       { name: 'queue', query: 'q2', threshold: 1, compare: 'GT' },
     ],
   });
-  assert.deepEqual(checks.map((c) => [c.name, c.bound, c.query, c.weight]), [['queue', 'lt', 'q', 10], ['hits', 'gt', 'h', undefined]]);
-  assert.deepEqual(problems.map((p) => p.field), ['metrics.custom[2].name']);
+  assert.deepEqual(
+    checks.map((c) => [c.name, c.bound, c.query, c.weight]),
+    [
+      ['queue', 'lt', 'q', 10],
+      ['hits', 'gt', 'h', undefined],
+    ],
+  );
+  assert.deepEqual(
+    problems.map((p) => p.field),
+    ['metrics.custom[2].name'],
+  );
 });
 
 test('no metrics, no checks', () => {
@@ -42,7 +64,11 @@ test('no metrics, no checks', () => {
 });
 
 test('bounds and values read well', () => {
-  const { checks } = checksFor({ successRate: { threshold: 99 }, latency: { p99: '500ms' }, custom: [{ name: 'x', query: 'q', threshold: 5, compare: 'LT' }] });
+  const { checks } = checksFor({
+    successRate: { threshold: 99 },
+    latency: { p99: '500ms' },
+    custom: [{ name: 'x', query: 'q', threshold: 5, compare: 'LT' }],
+  });
   assert.deepEqual(checks.map(describeBound), ['>= 99%', '<= 500ms', '< 5']);
   assert.equal(formatValue(99.51234, '%'), '99.512%');
   assert.equal(formatValue(231.456, 'ms'), '231.5ms');

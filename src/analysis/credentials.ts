@@ -42,10 +42,16 @@ export interface PrometheusCredentials {
 }
 
 /** Why the credentials could not be made (PascalCase: the run's and Event's reason). */
-export type CredentialsProblemReason = 'MetricsSecretNotFound' | 'MetricsSecretNotOptedIn' | 'MetricsSecretUnreadable' | 'MetricsSecretInvalid';
+export type CredentialsProblemReason =
+  | 'MetricsSecretNotFound'
+  | 'MetricsSecretNotOptedIn'
+  | 'MetricsSecretUnreadable'
+  | 'MetricsSecretInvalid';
 
 /** The outcome of {@link resolveCredentials}. */
-export type CredentialsResult = { ok: true; credentials: PrometheusCredentials } | { ok: false; reason: CredentialsProblemReason; message: string };
+export type CredentialsResult =
+  | { ok: true; credentials: PrometheusCredentials }
+  | { ok: false; reason: CredentialsProblemReason; message: string };
 
 /** The Secret fields read here. */
 interface SecretObject extends KubeObject {
@@ -56,10 +62,19 @@ interface SecretObject extends KubeObject {
 export type SecretReader = (namespace: string, name: string) => Promise<SecretObject | undefined>;
 
 /** The keys of the Secret. */
-export const SECRET_KEYS = { token: 'token', username: 'username', password: 'password', ca: 'ca.crt' } as const;
+export const SECRET_KEYS = {
+  token: 'token',
+  username: 'username',
+  password: 'password',
+  ca: 'ca.crt',
+} as const;
 
 /** The credentials `provider` asks for in `namespace`; reads the Secret only when one is named. */
-export async function resolveCredentials(read: SecretReader, namespace: string, provider: ProviderSpec | undefined): Promise<CredentialsResult> {
+export async function resolveCredentials(
+  read: SecretReader,
+  namespace: string,
+  provider: ProviderSpec | undefined,
+): Promise<CredentialsResult> {
   const headers: Record<string, string> = {};
   for (const header of provider?.headers ?? []) headers[header.name.toLowerCase()] = header.value;
   const name = provider?.secretRef?.name;
@@ -69,9 +84,22 @@ export async function resolveCredentials(read: SecretReader, namespace: string, 
   try {
     secret = await read(namespace, name);
   } catch (cause) {
-    return { ok: false, reason: 'MetricsSecretUnreadable', message: `reading Secret ${namespace}/${name}: ${cause instanceof Error ? cause.message : String(cause)}`.slice(0, 300) };
+    return {
+      ok: false,
+      reason: 'MetricsSecretUnreadable',
+      message:
+        `reading Secret ${namespace}/${name}: ${cause instanceof Error ? cause.message : String(cause)}`.slice(
+          0,
+          300,
+        ),
+    };
   }
-  if (!secret) return { ok: false, reason: 'MetricsSecretNotFound', message: `Secret ${namespace}/${name} of metrics.provider.secretRef not found` };
+  if (!secret)
+    return {
+      ok: false,
+      reason: 'MetricsSecretNotFound',
+      message: `Secret ${namespace}/${name} of metrics.provider.secretRef not found`,
+    };
   if (secret.metadata.labels?.[MetricsSecretLabel] !== 'true') {
     return {
       ok: false,
@@ -85,25 +113,40 @@ export async function resolveCredentials(read: SecretReader, namespace: string, 
     const encoded = secret.data?.[key];
     return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
   };
-  const invalid = (message: string): CredentialsResult => ({ ok: false, reason: 'MetricsSecretInvalid', message: `Secret ${namespace}/${name}: ${message}` });
+  const invalid = (message: string): CredentialsResult => ({
+    ok: false,
+    reason: 'MetricsSecretInvalid',
+    message: `Secret ${namespace}/${name}: ${message}`,
+  });
   const token = value(SECRET_KEYS.token)?.trim();
   const username = value(SECRET_KEYS.username);
   const password = value(SECRET_KEYS.password);
   const ca = value(SECRET_KEYS.ca);
-  if (token !== undefined && username !== undefined) return invalid('has both "token" and "username"; keep one way of signing in');
+  if (token !== undefined && username !== undefined)
+    return invalid('has both "token" and "username"; keep one way of signing in');
   if (token !== undefined) {
     if (token === '' || /[\r\n]/.test(token)) return invalid('key "token" is empty or spans lines');
     headers['authorization'] = `Bearer ${token}`;
   } else if (username !== undefined || password !== undefined) {
-    if (username === undefined || password === undefined) return invalid('basic auth needs both "username" and "password"');
-    if (username.includes(':') || /[\r\n]/.test(username)) return invalid('key "username" may not contain ":" or line breaks');
+    if (username === undefined || password === undefined)
+      return invalid('basic auth needs both "username" and "password"');
+    if (username.includes(':') || /[\r\n]/.test(username))
+      return invalid('key "username" may not contain ":" or line breaks');
     headers['authorization'] = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   }
-  if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) return invalid('key "ca.crt" holds no PEM certificate');
+  if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----'))
+    return invalid('key "ca.crt" holds no PEM certificate');
   if (token === undefined && username === undefined && password === undefined && ca === undefined) {
-    return invalid(`has none of the keys ${Object.values(SECRET_KEYS).map((k) => JSON.stringify(k)).join(', ')}`);
+    return invalid(
+      `has none of the keys ${Object.values(SECRET_KEYS)
+        .map((k) => JSON.stringify(k))
+        .join(', ')}`,
+    );
   }
-  return { ok: true, credentials: { headers, ...(ca === undefined ? {} : { ca }), fingerprint: fingerprintOf(headers, ca) } };
+  return {
+    ok: true,
+    credentials: { headers, ...(ca === undefined ? {} : { ca }), fingerprint: fingerprintOf(headers, ca) },
+  };
 }
 
 function fingerprintOf(headers: Record<string, string>, ca: string | undefined): string {

@@ -5,14 +5,21 @@ import { decide, resolveDecision, type Measurement, type Observation } from './d
 import type { QueryError } from './errors.ts';
 
 const TIME = '2026-01-01T00:00:00.000Z';
-const seed = checksFor({ successRate: { threshold: 99 }, latency: { p99: '500ms' }, errorRate: { threshold: 1 } }).checks;
+const seed = checksFor({
+  successRate: { threshold: 99 },
+  latency: { p99: '500ms' },
+  errorRate: { threshold: 1 },
+}).checks;
 const byName = (name: string): Check => {
   const check = seed.find((c) => c.name === name);
   assert.ok(check);
   return check;
 };
 const value = (v: number): Observation => ({ kind: 'value', value: v });
-const error = (kind: QueryError['kind']): Observation => ({ kind: 'error', error: { kind, message: `${kind} happened` } });
+const error = (kind: QueryError['kind']): Observation => ({
+  kind: 'error',
+  error: { kind, message: `${kind} happened` },
+});
 const seedRound = (success: Observation, errors: Observation, p99: Observation): Measurement[] => [
   { check: byName('successRate'), observation: success },
   { check: byName('errorRate'), observation: errors },
@@ -20,13 +27,23 @@ const seedRound = (success: Observation, errors: Observation, p99: Observation):
 ];
 
 test('a comfortable canary continues with score 100', () => {
-  const { run, outcome } = decide({ measurements: seedRound(value(99.9), value(0.1), value(120)), time: TIME, step: 2 });
+  const { run, outcome } = decide({
+    measurements: seedRound(value(99.9), value(0.1), value(120)),
+    time: TIME,
+    step: 2,
+  });
   assert.equal(outcome, 'healthy');
   assert.equal(run.decision, 'Continue');
   assert.equal(run.score, 100);
   assert.equal(run.step, 2);
   assert.equal(run.time, TIME);
-  assert.deepEqual(run.metrics[0], { name: 'successRate', value: 99.9, threshold: '>= 99%', score: 100, passed: true });
+  assert.deepEqual(run.metrics[0], {
+    name: 'successRate',
+    value: 99.9,
+    threshold: '>= 99%',
+    score: 100,
+    passed: true,
+  });
 });
 
 test('a hard breach rolls back whatever the score', () => {
@@ -41,7 +58,10 @@ test('a hard breach rolls back whatever the score', () => {
 
 test('weighted score in the pause band pauses', () => {
   // errorRate 0.8% -> 40; latency 400ms -> 40; success 99.9 -> 100: (40*100 + 30*40 + 30*40)/100 = 64
-  const { run, outcome } = decide({ measurements: seedRound(value(99.9), value(0.8), value(400)), time: TIME });
+  const { run, outcome } = decide({
+    measurements: seedRound(value(99.9), value(0.8), value(400)),
+    time: TIME,
+  });
   assert.equal(run.score, 64);
   assert.equal(run.decision, 'Pause');
   assert.equal(outcome, 'degraded');
@@ -49,7 +69,10 @@ test('weighted score in the pause band pauses', () => {
 
 test('weighted score below pauseScore rolls back without any breach', () => {
   // success 99.1 -> 20; errorRate 0.9 -> 20; latency 450 -> 20: score 20
-  const { run, outcome } = decide({ measurements: seedRound(value(99.1), value(0.9), value(450)), time: TIME });
+  const { run, outcome } = decide({
+    measurements: seedRound(value(99.1), value(0.9), value(450)),
+    time: TIME,
+  });
   assert.equal(run.score, 20);
   assert.equal(run.decision, 'Rollback');
   assert.equal(outcome, 'failed');
@@ -58,7 +81,8 @@ test('weighted score below pauseScore rolls back without any breach', () => {
 
 test('the score is exactly at the cut-offs: >= continues, >= pauses', () => {
   const errorOnly = checksFor({ errorRate: { threshold: 1 } }).checks;
-  const at = (v: number) => decide({ measurements: [{ check: errorOnly[0]!, observation: value(v) }], time: TIME }).run;
+  const at = (v: number) =>
+    decide({ measurements: [{ check: errorOnly[0]!, observation: value(v) }], time: TIME }).run;
   assert.equal(at(0.6).score, 80);
   assert.equal(at(0.6).decision, 'Continue');
   assert.equal(at(0.7).score, 60);
@@ -74,7 +98,11 @@ test('weights and cut-offs are configurable and normalised over what is configur
     { check: checks[1]!, observation: value(0.8) },
   ];
   assert.equal(decide({ measurements, time: TIME }).run.score, 74.3); // (40*100+30*40)/70
-  const custom = decide({ measurements, time: TIME, decision: { weights: { successRate: 10, errorRate: 90 }, continueScore: 50, pauseScore: 40 } });
+  const custom = decide({
+    measurements,
+    time: TIME,
+    decision: { weights: { successRate: 10, errorRate: 90 }, continueScore: 50, pauseScore: 40 },
+  });
   assert.equal(custom.run.score, 46);
   assert.equal(custom.run.decision, 'Pause');
   const zero = decide({ measurements, time: TIME, decision: { weights: { successRate: 0, errorRate: 0 } } });
@@ -117,29 +145,54 @@ test('custom checks are terms of their own, with their own weight', () => {
 });
 
 test('no data is inconclusive and scores nothing', () => {
-  const { run, outcome } = decide({ measurements: seedRound(value(99.9), error('no-data'), value(100)), time: TIME });
+  const { run, outcome } = decide({
+    measurements: seedRound(value(99.9), error('no-data'), value(100)),
+    time: TIME,
+  });
   assert.equal(outcome, 'inconclusive');
   assert.equal(run.decision, 'Inconclusive');
   assert.equal(run.score, undefined);
   assert.match(run.message ?? '', /no data: errorRate: no-data happened/);
-  assert.deepEqual(run.metrics[1], { name: 'errorRate', threshold: '<= 1%', message: 'no-data: no-data happened' });
+  assert.deepEqual(run.metrics[1], {
+    name: 'errorRate',
+    threshold: '<= 1%',
+    message: 'no-data: no-data happened',
+  });
 });
 
 test('NaN counts as no data; +Inf latency is a breach kept out of the JSON value', () => {
-  assert.equal(decide({ measurements: seedRound(value(Number.NaN), value(0), value(1)), time: TIME }).outcome, 'inconclusive');
-  const inf = decide({ measurements: seedRound(value(100), value(0), value(Number.POSITIVE_INFINITY)), time: TIME });
+  assert.equal(
+    decide({ measurements: seedRound(value(Number.NaN), value(0), value(1)), time: TIME }).outcome,
+    'inconclusive',
+  );
+  const inf = decide({
+    measurements: seedRound(value(100), value(0), value(Number.POSITIVE_INFINITY)),
+    time: TIME,
+  });
   assert.equal(inf.outcome, 'failed');
-  assert.deepEqual(inf.run.metrics[2], { name: 'latencyP99', message: '+Infms', threshold: '<= 500ms', score: 0, passed: false });
+  assert.deepEqual(inf.run.metrics[2], {
+    name: 'latencyP99',
+    message: '+Infms',
+    threshold: '<= 500ms',
+    score: 0,
+    passed: false,
+  });
   assert.doesNotMatch(JSON.stringify(inf.run), /null/);
 });
 
 test('a refused query is inconclusive, not unreachable', () => {
-  assert.equal(decide({ measurements: seedRound(value(100), error('bad-query'), value(1)), time: TIME }).outcome, 'inconclusive');
+  assert.equal(
+    decide({ measurements: seedRound(value(100), error('bad-query'), value(1)), time: TIME }).outcome,
+    'inconclusive',
+  );
 });
 
 test('unreachable, timeout and HTTP errors mean Prometheus is not usable', () => {
   for (const kind of ['unreachable', 'timeout', 'http'] as const) {
-    const { run, outcome } = decide({ measurements: seedRound(error(kind), error('no-data'), value(1)), time: TIME });
+    const { run, outcome } = decide({
+      measurements: seedRound(error(kind), error('no-data'), value(1)),
+      time: TIME,
+    });
     assert.equal(outcome, 'unreachable', kind);
     assert.equal(run.decision, 'Inconclusive');
     assert.match(run.message ?? '', /Prometheus not usable/);
@@ -147,7 +200,10 @@ test('unreachable, timeout and HTTP errors mean Prometheus is not usable', () =>
 });
 
 test('a breach wins over missing data and over an unreachable query', () => {
-  const { run, outcome } = decide({ measurements: seedRound(error('unreachable'), value(5), error('no-data')), time: TIME });
+  const { run, outcome } = decide({
+    measurements: seedRound(error('unreachable'), value(5), error('no-data')),
+    time: TIME,
+  });
   assert.equal(outcome, 'failed');
   assert.equal(run.decision, 'Rollback');
 });

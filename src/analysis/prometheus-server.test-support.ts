@@ -28,7 +28,10 @@ export interface PrometheusStub {
   close(): Promise<void>;
 }
 
-export async function startPrometheusStub(answer: (promql: string) => StubAnswer, prefix = ''): Promise<PrometheusStub> {
+export async function startPrometheusStub(
+  answer: (promql: string) => StubAnswer,
+  prefix = '',
+): Promise<PrometheusStub> {
   const received: ReceivedQuery[] = [];
   const hanging = new Set<ServerResponse>();
   const server = createServer((req, res) => {
@@ -42,17 +45,27 @@ export async function startPrometheusStub(answer: (promql: string) => StubAnswer
         return;
       }
       const a = answer(form.get('query') ?? '');
-      const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      const json = (status: number, body: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       const now = Date.now() / 1000;
       if ('hang' in a) hanging.add(res);
-      else if ('status' in a && 'body' in a) res.writeHead(a.status, { 'content-type': a.contentType ?? 'text/plain' }).end(a.body);
+      else if ('status' in a && 'body' in a)
+        res.writeHead(a.status, { 'content-type': a.contentType ?? 'text/plain' }).end(a.body);
       else if ('error' in a) json(a.status, { status: 'error', errorType: a.errorType, error: a.error });
       else if ('empty' in a) json(200, { status: 'success', data: { resultType: 'vector', result: [] } });
       else if ('series' in a) {
-        const result = Array.from({ length: a.series }, (_, i) => ({ metric: { pod: `p${i}` }, value: [now, '1'] }));
+        const result = Array.from({ length: a.series }, (_, i) => ({
+          metric: { pod: `p${i}` },
+          value: [now, '1'],
+        }));
         json(200, { status: 'success', data: { resultType: 'vector', result } });
-      } else if (a.resultType === 'scalar') json(200, { status: 'success', data: { resultType: 'scalar', result: [now, String(a.value)] } });
-      else json(200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [now, String(a.value)] }] } });
+      } else if (a.resultType === 'scalar')
+        json(200, { status: 'success', data: { resultType: 'scalar', result: [now, String(a.value)] } });
+      else
+        json(200, {
+          status: 'success',
+          data: { resultType: 'vector', result: [{ metric: {}, value: [now, String(a.value)] }] },
+        });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

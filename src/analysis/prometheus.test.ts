@@ -4,7 +4,11 @@ import { createServer } from 'node:net';
 import { createPrometheusClient, parseResponse } from './prometheus.ts';
 import { startPrometheusStub, type StubAnswer } from './prometheus-server.test-support.ts';
 
-async function withStub(answer: StubAnswer | ((q: string) => StubAnswer), run: (url: string) => Promise<void>, prefix = '') {
+async function withStub(
+  answer: StubAnswer | ((q: string) => StubAnswer),
+  run: (url: string) => Promise<void>,
+  prefix = '',
+) {
   const stub = await startPrometheusStub(typeof answer === 'function' ? answer : () => answer, prefix);
   try {
     await run(stub.url);
@@ -28,7 +32,11 @@ test('a one-sample vector and a scalar are numbers', async () => {
 
 test('the query is POSTed form-encoded with the timeout as a server budget, under a path prefix, with headers', async () => {
   const stub = await startPrometheusStub(() => ({ value: 1 }), '/prom');
-  const client = createPrometheusClient({ address: `${stub.url}/`, timeoutMs: 1500, headers: { authorization: 'Bearer t' } });
+  const client = createPrometheusClient({
+    address: `${stub.url}/`,
+    timeoutMs: 1500,
+    headers: { authorization: 'Bearer t' },
+  });
   const promql = 'sum(rate(x{a="b & c"}[1m]))';
   assert.equal((await client.query(promql, { time: new Date(1_700_000_000_500) })).ok, true);
   const [received] = stub.received;
@@ -42,16 +50,23 @@ test('the query is POSTed form-encoded with the timeout as a server budget, unde
 });
 
 test('empty vectors and NaN are no data; Inf is a value', async () => {
-  const answers: Record<string, StubAnswer> = { empty: { empty: true }, nan: { value: 'NaN' }, inf: { value: '+Inf' } };
-  await withStub((q) => answers[q] ?? { empty: true }, async (url) => {
-    const client = createPrometheusClient({ address: url });
-    const empty = await client.query('empty');
-    assert.equal(!empty.ok && empty.error.kind, 'no-data');
-    const nan = await client.query('nan');
-    assert.equal(!nan.ok && nan.error.kind, 'no-data');
-    assert.deepEqual(await client.query('inf'), { ok: true, value: Number.POSITIVE_INFINITY });
-    await client.close();
-  });
+  const answers: Record<string, StubAnswer> = {
+    empty: { empty: true },
+    nan: { value: 'NaN' },
+    inf: { value: '+Inf' },
+  };
+  await withStub(
+    (q) => answers[q] ?? { empty: true },
+    async (url) => {
+      const client = createPrometheusClient({ address: url });
+      const empty = await client.query('empty');
+      assert.equal(!empty.ok && empty.error.kind, 'no-data');
+      const nan = await client.query('nan');
+      assert.equal(!nan.ok && nan.error.kind, 'no-data');
+      assert.deepEqual(await client.query('inf'), { ok: true, value: Number.POSITIVE_INFINITY });
+      await client.close();
+    },
+  );
 });
 
 test('several series is a bad query: it needs an aggregation', async () => {
@@ -75,20 +90,29 @@ test('API errors map to typed kinds', async () => {
     proxy: { status: 502, body: '<html>Bad Gateway</html>', contentType: 'text/html' },
     weird: { status: 200, body: 'hello' },
   };
-  await withStub((q) => answers[q] ?? { empty: true }, async (url) => {
-    const client = createPrometheusClient({ address: url });
-    const kinds: Record<string, string | undefined> = {};
-    for (const q of Object.keys(answers)) {
-      const r = await client.query(q);
-      kinds[q] = r.ok ? undefined : r.error.kind;
-      if (q === 'parse' && !r.ok) {
-        assert.equal(r.error.status, 400);
-        assert.match(r.error.message, /bad_data: parse error/);
+  await withStub(
+    (q) => answers[q] ?? { empty: true },
+    async (url) => {
+      const client = createPrometheusClient({ address: url });
+      const kinds: Record<string, string | undefined> = {};
+      for (const q of Object.keys(answers)) {
+        const r = await client.query(q);
+        kinds[q] = r.ok ? undefined : r.error.kind;
+        if (q === 'parse' && !r.ok) {
+          assert.equal(r.error.status, 400);
+          assert.match(r.error.message, /bad_data: parse error/);
+        }
       }
-    }
-    assert.deepEqual(kinds, { parse: 'bad-query', exec: 'bad-query', slow: 'timeout', proxy: 'http', weird: 'http' });
-    await client.close();
-  });
+      assert.deepEqual(kinds, {
+        parse: 'bad-query',
+        exec: 'bad-query',
+        slow: 'timeout',
+        proxy: 'http',
+        weird: 'http',
+      });
+      await client.close();
+    },
+  );
 });
 
 test('a wrong address (404) is an HTTP error', async () => {
@@ -141,11 +165,27 @@ test('a caller abort ends the query early', { timeout: 20_000 }, async () => {
 });
 
 test('parseResponse reads warnings and rejects unreadable samples', () => {
-  const ok = parseResponse(200, JSON.stringify({ status: 'success', warnings: ['w'], data: { resultType: 'vector', result: [{ metric: {}, value: [1, '2'] }] } }));
+  const ok = parseResponse(
+    200,
+    JSON.stringify({
+      status: 'success',
+      warnings: ['w'],
+      data: { resultType: 'vector', result: [{ metric: {}, value: [1, '2'] }] },
+    }),
+  );
   assert.deepEqual(ok, { ok: true, value: 2, warnings: ['w'] });
-  const bad = parseResponse(200, JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1, 'x'] }] } }));
+  const bad = parseResponse(
+    200,
+    JSON.stringify({
+      status: 'success',
+      data: { resultType: 'vector', result: [{ metric: {}, value: [1, 'x'] }] },
+    }),
+  );
   assert.equal(!bad.ok && bad.error.kind, 'http');
-  const matrix = parseResponse(200, JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
+  const matrix = parseResponse(
+    200,
+    JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }),
+  );
   assert.equal(!matrix.ok && matrix.error.kind, 'bad-query');
 });
 
@@ -153,10 +193,21 @@ test('answers are never quoted beyond a short, sanitised reason', () => {
   const html = parseResponse(502, '<html><body>Internal proxy secret: s3cr3t</body></html>');
   assert.ok(!html.ok);
   assert.equal(html.error.kind, 'http');
-  assert.doesNotMatch(html.error.message, /s3cr3t|<html>/, 'a body that is not the Prometheus API is described, not quoted');
+  assert.doesNotMatch(
+    html.error.message,
+    /s3cr3t|<html>/,
+    'a body that is not the Prometheus API is described, not quoted',
+  );
   const notApi = parseResponse(200, 'hello from somewhere else');
   assert.ok(!notApi.ok && !/hello/.test(notApi.error.message));
-  const long = parseResponse(400, JSON.stringify({ status: 'error', errorType: 'bad_data\n\u001b[31m', error: `parse error\r\n${'x'.repeat(5000)}\u0000` }));
+  const long = parseResponse(
+    400,
+    JSON.stringify({
+      status: 'error',
+      errorType: 'bad_data\n\u001b[31m',
+      error: `parse error\r\n${'x'.repeat(5000)}\u0000`,
+    }),
+  );
   assert.ok(!long.ok);
   assert.equal(long.error.kind, 'bad-query');
   assert.ok(long.error.message.length <= 160, `short: ${long.error.message.length} characters`);
@@ -165,7 +216,10 @@ test('answers are never quoted beyond a short, sanitised reason', () => {
 });
 
 test('an answer larger than the cap is dropped unread', async (t) => {
-  const stub = await startPrometheusStub(() => ({ status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[]},"pad":"${'x'.repeat(2 << 20)}"}` }));
+  const stub = await startPrometheusStub(() => ({
+    status: 200,
+    body: `{"status":"success","data":{"resultType":"vector","result":[]},"pad":"${'x'.repeat(2 << 20)}"}`,
+  }));
   t.after(() => stub.close());
   const client = createPrometheusClient({ address: stub.url, timeoutMs: 5000 });
   t.after(() => client.close());

@@ -23,6 +23,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import type { QueryError } from './errors.ts';
+import type { MetricSource, QueryOptions, QueryResult } from './source.ts';
 import { sanitizeReason } from './sanitize.ts';
 
 export interface PrometheusOptions {
@@ -38,27 +39,11 @@ export interface PrometheusOptions {
   dispatcher?: Dispatcher;
 }
 
-/** The outcome of one query. */
-export type QueryResult = { ok: true; value: number; warnings?: string[] } | { ok: false; error: QueryError };
+/** The metric source interface this client implements, where it is declared (./source.ts). */
+export type { QueryOptions, QueryResult } from './source.ts';
 
-export interface PrometheusClient {
-  readonly address: string;
-  /**
-   * Runs `promql` as an instant query at `time` (@default now, the server's clock),
-   * within `timeoutMs` (@default the client's).
-   */
-  query(promql: string, options?: QueryOptions): Promise<QueryResult>;
-  /** Closes the client's own connection pool (not a dispatcher passed in). */
-  close(): Promise<void>;
-}
-
-/** Options of one query. */
-export interface QueryOptions {
-  time?: Date;
-  signal?: AbortSignal;
-  /** Budget of this query; @default the client's `timeoutMs`. */
-  timeoutMs?: number;
-}
+/** A client of the Prometheus HTTP API: the Prometheus {@link MetricSource}. */
+export type PrometheusClient = MetricSource;
 
 /** Mirrors the API default of `metrics.provider.timeout`. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 5000;
@@ -71,7 +56,13 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
   const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const endpoint = `${options.address.replace(/\/+$/, '')}/api/v1/query`;
   const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher: Dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 16, ...(options.ca ? { connect: { ca: options.ca } } : {}) });
+  const dispatcher: Dispatcher =
+    options.dispatcher ??
+    new Agent({
+      keepAliveTimeout: 30_000,
+      connections: 16,
+      ...(options.ca ? { connect: { ca: options.ca } } : {}),
+    });
 
   async function query(promql: string, opts: QueryOptions = {}): Promise<QueryResult> {
     const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
@@ -84,7 +75,11 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
     try {
       const response = await request(endpoint, {
         method: 'POST',
-        headers: { ...options.headers, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          ...options.headers,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: form.toString(),
         dispatcher,
         signal,
@@ -93,7 +88,12 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
       });
       status = response.statusCode;
       const body = await readCapped(response.body, MAX_ANSWER_BYTES);
-      if (body === undefined) return fail('http', `HTTP ${status}: the answer is larger than ${MAX_ANSWER_BYTES} bytes; not a Prometheus instant query answer`, status);
+      if (body === undefined)
+        return fail(
+          'http',
+          `HTTP ${status}: the answer is larger than ${MAX_ANSWER_BYTES} bytes; not a Prometheus instant query answer`,
+          status,
+        );
       text = body;
     } catch (cause) {
       return { ok: false, error: transportError(cause, deadline.aborted, endpoint, timeoutMs) };
@@ -133,29 +133,52 @@ export function parseResponse(status: number, text: string): QueryResult {
     const errorType = typeof body?.errorType === 'string' ? sanitizeReason(body.errorType, 32) : 'error';
     const message = `${errorType}: ${typeof body?.error === 'string' ? sanitizeReason(body.error) : `HTTP ${status}`}`;
     // 400: bad parameters, 422: expression cannot be executed, 503: timed out or aborted.
-    if (status === 503 || body?.errorType === 'timeout' || body?.errorType === 'canceled') return fail('timeout', message, status);
-    if (status === 400 || status === 422 || body?.errorType === 'bad_data' || body?.errorType === 'execution') return fail('bad-query', message, status);
+    if (status === 503 || body?.errorType === 'timeout' || body?.errorType === 'canceled')
+      return fail('timeout', message, status);
+    if (status === 400 || status === 422 || body?.errorType === 'bad_data' || body?.errorType === 'execution')
+      return fail('bad-query', message, status);
     return fail('http', message, status);
   }
   // Credentials refused, by Prometheus' own --web.config.file or a proxy in front of it.
   if (status === 401 || status === 403) {
-    return fail('http', `HTTP ${status}: the server ${status === 401 ? 'wants other credentials' : 'refused these credentials'}; check the Secret of metrics.provider.secretRef (token, or username and password)`, status);
+    return fail(
+      'http',
+      `HTTP ${status}: the server ${status === 401 ? 'wants other credentials' : 'refused these credentials'}; check the Secret of metrics.provider.secretRef (token, or username and password)`,
+      status,
+    );
   }
   // Not the Prometheus API (a proxy's page, a wrong address): described, never quoted.
-  if (status < 200 || status >= 300) return fail('http', `HTTP ${status}: ${text.trim() ? 'not a Prometheus API answer (body not shown)' : 'no body'}`, status);
-  if (body?.status !== 'success' || !body.data) return fail('http', `HTTP ${status}: not a Prometheus API answer (body not shown)`, status);
+  if (status < 200 || status >= 300)
+    return fail(
+      'http',
+      `HTTP ${status}: ${text.trim() ? 'not a Prometheus API answer (body not shown)' : 'no body'}`,
+      status,
+    );
+  if (body?.status !== 'success' || !body.data)
+    return fail('http', `HTTP ${status}: not a Prometheus API answer (body not shown)`, status);
 
-  const warnings = Array.isArray(body.warnings) && body.warnings.length > 0 ? { warnings: body.warnings.slice(0, 5).map((w) => sanitizeReason(String(w))) } : {};
+  const warnings =
+    Array.isArray(body.warnings) && body.warnings.length > 0
+      ? { warnings: body.warnings.slice(0, 5).map((w) => sanitizeReason(String(w))) }
+      : {};
   const { resultType, result } = body.data;
   let sample: unknown;
   if (resultType === 'scalar') {
     sample = result;
   } else if (resultType === 'vector' && Array.isArray(result)) {
-    if (result.length === 0) return fail('no-data', 'the query returned an empty vector (no matching series in the window)');
-    if (result.length > 1) return fail('bad-query', `the query returned ${result.length} series; aggregate it to one number (e.g. sum(...))`);
+    if (result.length === 0)
+      return fail('no-data', 'the query returned an empty vector (no matching series in the window)');
+    if (result.length > 1)
+      return fail(
+        'bad-query',
+        `the query returned ${result.length} series; aggregate it to one number (e.g. sum(...))`,
+      );
     sample = (result[0] as { value?: unknown } | undefined)?.value;
   } else {
-    return fail('bad-query', `the query returned a ${typeof resultType === 'string' ? sanitizeReason(resultType, 32) : 'missing'} result; an instant vector or scalar is needed`);
+    return fail(
+      'bad-query',
+      `the query returned a ${typeof resultType === 'string' ? sanitizeReason(resultType, 32) : 'missing'} result; an instant vector or scalar is needed`,
+    );
   }
   const value = sampleValue(sample);
   if (value === undefined) return fail('http', 'the answer holds an unreadable sample (not [time, "value"])');
@@ -175,7 +198,10 @@ function sampleValue(sample: unknown): number | undefined {
 }
 
 /** The body as text, or undefined (and the stream destroyed) once it passes `max` bytes. */
-async function readCapped(body: AsyncIterable<unknown> & { destroy(): unknown }, max: number): Promise<string | undefined> {
+async function readCapped(
+  body: AsyncIterable<unknown> & { destroy(): unknown },
+  max: number,
+): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -191,14 +217,22 @@ async function readCapped(body: AsyncIterable<unknown> & { destroy(): unknown },
 }
 
 function transportError(cause: unknown, timedOut: boolean, endpoint: string, timeoutMs: number): QueryError {
-  const err = cause as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const err = cause as {
+    name?: string;
+    code?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
   const code = err.code ?? err.cause?.code ?? '';
   if (timedOut || err.name === 'TimeoutError' || /TIMEOUT/.test(code)) {
     return { kind: 'timeout', message: `no answer from ${endpoint} within ${timeoutMs}ms` };
   }
   const detail = err.cause?.message ?? err.message ?? String(cause);
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS/.test(code)) {
-    return { kind: 'unreachable', message: `${endpoint}: TLS: ${code} ${detail}; the server's certificate is not trusted: put its CA bundle in key ca.crt of the Secret of metrics.provider.secretRef` };
+    return {
+      kind: 'unreachable',
+      message: `${endpoint}: TLS: ${code} ${detail}; the server's certificate is not trusted: put its CA bundle in key ca.crt of the Secret of metrics.provider.secretRef`,
+    };
   }
   return { kind: 'unreachable', message: `${endpoint}: ${code ? `${code} ` : ''}${detail}`.trim() };
 }

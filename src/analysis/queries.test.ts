@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtInQuery, canaryVersionLabelOf, escapePromQLString, promDuration, renderCustomQuery, versionLabel, type QueryTarget } from './queries.ts';
+import {
+  builtInQuery,
+  canaryVersionLabelOf,
+  escapePromQLString,
+  promDuration,
+  renderCustomQuery,
+  versionLabel,
+  type QueryTarget,
+} from './queries.ts';
 
 const base: QueryTarget = {
   provider: 'Istio',
@@ -26,7 +34,10 @@ test('Istio queries select the canary workload as the destination reports it', (
 
 test('Nginx queries select canary-served requests of the user Ingress, latency in ms', () => {
   const t: QueryTarget = { ...base, provider: 'Nginx', ingress: 'myapp-web' };
-  assert.match(builtInQuery('errorRate', t), /nginx_ingress_controller_requests\{namespace="production", ingress="myapp-web", canary!="", status=~"5\.\."\}\[1m\]/);
+  assert.match(
+    builtInQuery('errorRate', t),
+    /nginx_ingress_controller_requests\{namespace="production", ingress="myapp-web", canary!="", status=~"5\.\."\}\[1m\]/,
+  );
   assert.equal(
     builtInQuery('latencyP50', t),
     'histogram_quantile(0.5, sum(rate(nginx_ingress_controller_response_duration_seconds_bucket{namespace="production", ingress="myapp-web", canary!=""}[1m])) by (le)) * 1000',
@@ -42,7 +53,10 @@ test('Replicas and GatewayAPI use the plain metrics of the seed, by app and vers
       '(sum(rate(http_requests_total{namespace="production", app="myapp", version="v2.0.0", status=~"5.."}[30s])) or on() vector(0))' +
         ' / sum(rate(http_requests_total{namespace="production", app="myapp", version="v2.0.0"}[30s])) * 100',
     );
-    assert.match(builtInQuery('latencyP90', t), /^histogram_quantile\(0\.9, sum\(rate\(http_request_duration_seconds_bucket\{.*\}\[30s\]\)\) by \(le\)\) \* 1000$/);
+    assert.match(
+      builtInQuery('latencyP90', t),
+      /^histogram_quantile\(0\.9, sum\(rate\(http_request_duration_seconds_bucket\{.*\}\[30s\]\)\) by \(le\)\) \* 1000$/,
+    );
   }
 });
 
@@ -58,7 +72,10 @@ test('label values are escaped and cannot break out of their quotes', () => {
 test('custom PromQL placeholders are replaced, escaped, with optional spaces', () => {
   const t = { ...base, namespace: 'ns"x', ingress: 'web' };
   assert.equal(
-    renderCustomQuery('sum(rate(q{namespace="{{namespace}}", app="{{ target }}", pod=~"{{canary}}-.*", v="{{version}}", i="{{ingress}}"}[{{window}}]))', t),
+    renderCustomQuery(
+      'sum(rate(q{namespace="{{namespace}}", app="{{ target }}", pod=~"{{canary}}-.*", v="{{version}}", i="{{ingress}}"}[{{window}}]))',
+      t,
+    ),
     'sum(rate(q{namespace="ns\\"x", app="myapp", pod=~"myapp-canary-.*", v="v2.0.0", i="web"}[1m]))',
   );
   assert.equal(renderCustomQuery('x{{unknown}}', t), 'x{{unknown}}');

@@ -2,11 +2,30 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseRange } from './range.ts';
 
-const matrix = (result: unknown[]): string => JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } });
+const matrix = (result: unknown[]): string =>
+  JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } });
 
 test('a one-series matrix becomes points in ms; NaN is a gap, +Inf a value', () => {
-  const answer = parseRange(200, matrix([{ metric: {}, values: [[1700000000, '99.5'], [1700000001.5, 'NaN'], [1700000003, '+Inf']] }]));
-  assert.deepEqual(answer, { ok: true, points: [[1700000000000, 99.5], [1700000003000, Infinity]] });
+  const answer = parseRange(
+    200,
+    matrix([
+      {
+        metric: {},
+        values: [
+          [1700000000, '99.5'],
+          [1700000001.5, 'NaN'],
+          [1700000003, '+Inf'],
+        ],
+      },
+    ]),
+  );
+  assert.deepEqual(answer, {
+    ok: true,
+    points: [
+      [1700000000000, 99.5],
+      [1700000003000, Infinity],
+    ],
+  });
 });
 
 test('no series is no points; several series, an error or a foreign answer are refused with a reason', () => {
@@ -14,7 +33,10 @@ test('no series is no points; several series, an error or a foreign answer are r
   const several = parseRange(200, matrix([{ values: [] }, { values: [] }]));
   assert.equal(several.ok, false);
   assert.match(!several.ok ? several.message : '', /2 series; aggregate/);
-  const bad = parseRange(400, JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 3' }));
+  const bad = parseRange(
+    400,
+    JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 3' }),
+  );
   assert.match(!bad.ok ? bad.message : '', /^bad_data: parse error/);
   const html = parseRange(502, '<html>proxy</html>');
   assert.match(!html.ok ? html.message : '', /HTTP 502: not a Prometheus range answer/);

@@ -49,29 +49,61 @@ export async function queryRange(q: RangeQuery): Promise<RangeResult> {
     });
     status = response.statusCode;
     text = await response.body.text();
-    if (text.length > MAX_BYTES) return { ok: false, message: `the answer is larger than ${MAX_BYTES} bytes` };
+    if (text.length > MAX_BYTES)
+      return { ok: false, message: `the answer is larger than ${MAX_BYTES} bytes` };
   } catch (cause) {
-    const err = cause as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-    if (err.name === 'TimeoutError') return { ok: false, message: `no answer from Prometheus within ${timeoutMs}ms` };
-    return { ok: false, message: `Prometheus unreachable: ${err.code ?? err.cause?.code ?? ''} ${err.cause?.message ?? err.message ?? String(cause)}`.trim() };
+    const err = cause as {
+      name?: string;
+      code?: string;
+      message?: string;
+      cause?: { code?: string; message?: string };
+    };
+    if (err.name === 'TimeoutError')
+      return { ok: false, message: `no answer from Prometheus within ${timeoutMs}ms` };
+    return {
+      ok: false,
+      message:
+        `Prometheus unreachable: ${err.code ?? err.cause?.code ?? ''} ${err.cause?.message ?? err.message ?? String(cause)}`.trim(),
+    };
   }
   return parseRange(status, text);
 }
 
 /** Reads a `query_range` answer. Exported for tests. */
 export function parseRange(status: number, text: string): RangeResult {
-  let body: { status?: string; error?: string; errorType?: string; data?: { resultType?: string; result?: unknown } } | undefined;
+  let body:
+    | {
+        status?: string;
+        error?: string;
+        errorType?: string;
+        data?: { resultType?: string; result?: unknown };
+      }
+    | undefined;
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
     body = undefined;
   }
-  if (body?.status === 'error') return { ok: false, message: `${sanitizeReason(String(body.errorType ?? 'error'), 32)}: ${sanitizeReason(String(body.error ?? `HTTP ${status}`))}` };
-  if (status < 200 || status >= 300 || body?.status !== 'success' || body.data?.resultType !== 'matrix' || !Array.isArray(body.data.result)) {
+  if (body?.status === 'error')
+    return {
+      ok: false,
+      message: `${sanitizeReason(String(body.errorType ?? 'error'), 32)}: ${sanitizeReason(String(body.error ?? `HTTP ${status}`))}`,
+    };
+  if (
+    status < 200 ||
+    status >= 300 ||
+    body?.status !== 'success' ||
+    body.data?.resultType !== 'matrix' ||
+    !Array.isArray(body.data.result)
+  ) {
     return { ok: false, message: `HTTP ${status}: not a Prometheus range answer (body not shown)` };
   }
   const result = body.data.result as { values?: unknown }[];
-  if (result.length > 1) return { ok: false, message: `the query returned ${result.length} series; aggregate it to one (e.g. sum(...))` };
+  if (result.length > 1)
+    return {
+      ok: false,
+      message: `the query returned ${result.length} series; aggregate it to one (e.g. sum(...))`,
+    };
   const points: [number, number][] = [];
   for (const pair of (result[0]?.values ?? []) as unknown[]) {
     if (!Array.isArray(pair) || typeof pair[0] !== 'number' || typeof pair[1] !== 'string') continue;

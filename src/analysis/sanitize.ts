@@ -19,6 +19,9 @@ export const MAX_REASON_LENGTH = 120;
  * to `max` characters (marked with `…`).
  */
 export function sanitizeReason(text: string, max = MAX_REASON_LENGTH): string {
-  const flat = text.replace(/[^\x20-\x7e]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+  const flat = text
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 1).trimEnd()}…`;
 }

@@ -3,10 +3,40 @@ import assert from 'node:assert/strict';
 import type { Check } from './checks.ts';
 import { scoreCheck } from './score.ts';
 
-const errorRate: Check = { name: 'errorRate', kind: 'errorRate', group: 'errorRate', bound: 'max', threshold: 1, unit: '%' };
-const successRate: Check = { name: 'successRate', kind: 'successRate', group: 'successRate', bound: 'min', threshold: 99, unit: '%' };
-const p99: Check = { name: 'latencyP99', kind: 'latencyP99', group: 'latency', bound: 'max', threshold: 500, unit: 'ms', quantile: 0.99 };
-const custom = (bound: 'lt' | 'gt', threshold: number): Check => ({ name: 'c', kind: 'custom', group: 'custom', bound, threshold, unit: '', query: 'x' });
+const errorRate: Check = {
+  name: 'errorRate',
+  kind: 'errorRate',
+  group: 'errorRate',
+  bound: 'max',
+  threshold: 1,
+  unit: '%',
+};
+const successRate: Check = {
+  name: 'successRate',
+  kind: 'successRate',
+  group: 'successRate',
+  bound: 'min',
+  threshold: 99,
+  unit: '%',
+};
+const p99: Check = {
+  name: 'latencyP99',
+  kind: 'latencyP99',
+  group: 'latency',
+  bound: 'max',
+  threshold: 500,
+  unit: 'ms',
+  quantile: 0.99,
+};
+const custom = (bound: 'lt' | 'gt', threshold: number): Check => ({
+  name: 'c',
+  kind: 'custom',
+  group: 'custom',
+  bound,
+  threshold,
+  unit: '',
+  query: 'x',
+});
 
 test('upper bound: 100 in the comfortable half, linear to 0 at the threshold, breached past it', () => {
   assert.deepEqual(scoreCheck(errorRate, 0), { score: 100, passed: true });

@@ -69,7 +69,8 @@ export const DnsLabel = {
   pattern: DnsLabelPattern,
   ...cel({
     rule: `self.matches('${DnsLabelPattern}')`,
-    message: "must be a Kubernetes object name (DNS-1123 label): lower-case letters, digits and '-', starting and ending with a letter or digit",
+    message:
+      "must be a Kubernetes object name (DNS-1123 label): lower-case letters, digits and '-', starting and ending with a letter or digit",
   }),
 } as const;
 

@@ -41,7 +41,14 @@ export interface CustomResourceDefinition {
   metadata: { name: string; labels: Record<string, string> };
   spec: {
     group: string;
-    names: { kind: string; listKind: string; plural: string; singular: string; shortNames: string[]; categories: string[] };
+    names: {
+      kind: string;
+      listKind: string;
+      plural: string;
+      singular: string;
+      shortNames: string[];
+      categories: string[];
+    };
     scope: 'Namespaced';
     versions: {
       name: string;
@@ -65,15 +72,42 @@ export const CanaryDeploymentApi: ApiDefinition = {
   singular: 'canarydeployment',
   shortNames: ['cd'],
   categories: ['codedance'],
-  description: 'A progressive release of a new version of a Deployment: a canary takes a growing share of traffic, judged on live metrics at every step, and is promoted, paused or rolled back on its own.',
+  description:
+    'A progressive release of a new version of a Deployment: a canary takes a growing share of traffic, judged on live metrics at every step, and is promoted, paused or rolled back on its own.',
   schema: CanaryDeploymentSchema,
   printerColumns: [
-    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Where the release is: Initializing, Progressing, Paused, Completed or Failed.' },
-    { name: 'Step', type: 'string', jsonPath: '.status.stepLabel', description: 'Current step out of all steps.' },
-    { name: 'Weight', type: 'integer', jsonPath: '.status.currentWeight', description: 'Share of traffic, in percent, the canary gets now.' },
-    { name: 'Version', type: 'string', jsonPath: '.spec.canaryVersion', priority: 1, description: 'Image being released.' },
+    {
+      name: 'Phase',
+      type: 'string',
+      jsonPath: '.status.phase',
+      description: 'Where the release is: Initializing, Progressing, Paused, Completed or Failed.',
+    },
+    {
+      name: 'Step',
+      type: 'string',
+      jsonPath: '.status.stepLabel',
+      description: 'Current step out of all steps.',
+    },
+    {
+      name: 'Weight',
+      type: 'integer',
+      jsonPath: '.status.currentWeight',
+      description: 'Share of traffic, in percent, the canary gets now.',
+    },
+    {
+      name: 'Version',
+      type: 'string',
+      jsonPath: '.spec.canaryVersion',
+      priority: 1,
+      description: 'Image being released.',
+    },
     age,
-    { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What is happening, in words.' },
+    {
+      name: 'Message',
+      type: 'string',
+      jsonPath: '.status.message',
+      description: 'What is happening, in words.',
+    },
   ],
 };
 
@@ -86,15 +120,26 @@ export const WebAppApi: ApiDefinition = {
   singular: 'webapp',
   shortNames: ['wa'],
   categories: ['codedance'],
-  description: 'A web application: an image, a replica count, a port and an environment, run as a Deployment behind a Service.',
+  description:
+    'A web application: an image, a replica count, a port and an environment, run as a Deployment behind a Service.',
   schema: WebAppSchema,
   printerColumns: [
-    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Creating, Running, Failed or Deleting.' },
+    {
+      name: 'Phase',
+      type: 'string',
+      jsonPath: '.status.phase',
+      description: 'Pending, Creating, Running, Failed or Deleting.',
+    },
     { name: 'Image', type: 'string', jsonPath: '.spec.image', description: 'Image asked for.' },
     { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Pods asked for.' },
     { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Pods ready.' },
     age,
-    { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What is happening, in words.' },
+    {
+      name: 'Message',
+      type: 'string',
+      jsonPath: '.status.message',
+      description: 'What is happening, in words.',
+    },
   ],
 };
 

@@ -11,7 +11,14 @@ import Type from 'typebox';
 const seed: CanaryDeploymentSpec = {
   targetDeployment: 'myapp',
   canaryVersion: 'myapp:v2.0.0',
-  strategy: { type: 'Linear', steps: [{ weight: 10, pause: '5m' }, { weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+  strategy: {
+    type: 'Linear',
+    steps: [
+      { weight: 10, pause: '5m' },
+      { weight: 50, pause: '10m' },
+      { weight: 100, pause: '0s' },
+    ],
+  },
   metrics: { successRate: { threshold: 99.0 }, latency: { p99: '500ms' }, errorRate: { threshold: 1.0 } },
   autoRollback: { enabled: true, onMetricsFail: true, onPodCrash: true },
 };
@@ -36,7 +43,11 @@ test('withDefaults fills the seed sample like the API server does', () => {
 });
 
 test('withDefaults keeps given values and does not touch its input', () => {
-  const input: CanaryDeploymentSpec = { ...seed, analysis: { interval: '10s' }, traffic: { provider: 'Istio', istio: { virtualService: 'vs' } } };
+  const input: CanaryDeploymentSpec = {
+    ...seed,
+    analysis: { interval: '10s' },
+    traffic: { provider: 'Istio', istio: { virtualService: 'vs' } },
+  };
   const before = structuredClone(input);
   const spec = withDefaults(input);
   assert.deepEqual(input, before);
@@ -61,6 +72,8 @@ test('webAppWithDefaults: replicas 1, port 8080, and release blocks defaulted wh
 });
 
 test('applyDefaults follows map values', () => {
-  const schema = Type.Object({ m: Type.Record(Type.String(), Type.Object({ n: Type.Integer({ default: 7 }) })) });
+  const schema = Type.Object({
+    m: Type.Record(Type.String(), Type.Object({ n: Type.Integer({ default: 7 }) })),
+  });
   assert.deepEqual(applyDefaults(schema, { m: { a: {}, b: { n: 1 } } }), { m: { a: { n: 7 }, b: { n: 1 } } });
 });

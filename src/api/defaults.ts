@@ -43,7 +43,9 @@ function defaultNode(node: SchemaNode, value: unknown): unknown {
   const schema = fields(node);
   if (Array.isArray(value)) {
     const items = schema['items'];
-    if (isNode(items)) value.forEach((item, i) => (value[i] = defaultNode(items, item)));
+    if (isNode(items)) {
+      for (const [i, item] of value.entries()) value[i] = defaultNode(items, item);
+    }
     return value;
   }
   if (!isRecord(value)) return value;

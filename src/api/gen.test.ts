@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { drift, generate, write, repoRoot, CRD_DIR } from './gen.ts';
 import { apis, customResourceDefinition, type CustomResourceDefinition } from './crd.ts';
-import { structuralProblems, toStructural, StructuralSchemaError, type StructuralSchema } from './structural.ts';
+import {
+  structuralProblems,
+  toStructural,
+  StructuralSchemaError,
+  type StructuralSchema,
+} from './structural.ts';
 import Type from 'typebox';
 
 test('committed deploy/ files match what src/api generates (run `npm run gen` when this fails)', () => {
@@ -32,15 +37,25 @@ test('drift reports an edited, a missing and a stale file; write repairs them', 
 
   const [first, second] = generate(root);
   assert.ok(first && second);
-  writeFileSync(join(root, first.path), readFileSync(join(root, first.path), 'utf8').replace('maxLength: 63', 'maxLength: 64'));
+  writeFileSync(
+    join(root, first.path),
+    readFileSync(join(root, first.path), 'utf8').replace('maxLength: 63', 'maxLength: 64'),
+  );
   rmSync(join(root, second.path));
   writeFileSync(join(root, CRD_DIR, 'old.example.com_things.yaml'), 'kind: CustomResourceDefinition\n');
   const found = drift(root);
   assert.deepEqual(
     found.map((d) => `${d.path}: ${d.problem}`),
-    [`${first.path}: differs`, `${second.path}: missing`, `${CRD_DIR}/old.example.com_things.yaml: not generated`],
+    [
+      `${first.path}: differs`,
+      `${second.path}: missing`,
+      `${CRD_DIR}/old.example.com_things.yaml: not generated`,
+    ],
   );
-  assert.match(found[0]!.detail, /first difference at line \d+ \(committed: maxLength: 64 \| generated: maxLength: 63\)/);
+  assert.match(
+    found[0]!.detail,
+    /first difference at line \d+ \(committed: maxLength: 64 \| generated: maxLength: 63\)/,
+  );
 
   write(root);
   rmSync(join(root, CRD_DIR, 'old.example.com_things.yaml'));
@@ -48,7 +63,9 @@ test('drift reports an edited, a missing and a stale file; write repairs them', 
 });
 
 test('`gen.ts --check` exits 0 on the committed tree', () => {
-  const result = spawnSync(process.execPath, [join(repoRoot, 'src/api/gen.ts'), '--check'], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [join(repoRoot, 'src/api/gen.ts'), '--check'], {
+    encoding: 'utf8',
+  });
   assert.equal(result.status, 0, result.stderr);
 });
 
@@ -84,7 +101,11 @@ for (const api of apis) {
       if (column.jsonPath === '.metadata.creationTimestamp') continue;
       const node = at(schema, column.jsonPath);
       assert.ok(node, `${column.name}: ${column.jsonPath} is not in the schema`);
-      assert.equal(node.type, column.type, `${column.name}: column type ${column.type}, field type ${String(node.type)}`);
+      assert.equal(
+        node.type,
+        column.type,
+        `${column.name}: column type ${column.type}, field type ${String(node.type)}`,
+      );
     }
   });
 
@@ -93,9 +114,20 @@ for (const api of apis) {
       if (node['enum'] !== undefined) assert.equal(node.type, 'string', `${path}: enum without type string`);
       const fallback = node['default'];
       if (fallback === undefined) return;
-      const kind = Array.isArray(fallback) ? 'array' : Number.isInteger(fallback) && node.type === 'integer' ? 'integer' : typeof fallback === 'number' ? 'number' : typeof fallback;
-      assert.equal(kind, node.type, `${path}: default ${JSON.stringify(fallback)} is not a ${String(node.type)}`);
-      if (Array.isArray(node['enum'])) assert.ok((node['enum'] as unknown[]).includes(fallback), `${path}: default not in enum`);
+      const kind = Array.isArray(fallback)
+        ? 'array'
+        : Number.isInteger(fallback) && node.type === 'integer'
+          ? 'integer'
+          : typeof fallback === 'number'
+            ? 'number'
+            : typeof fallback;
+      assert.equal(
+        kind,
+        node.type,
+        `${path}: default ${JSON.stringify(fallback)} is not a ${String(node.type)}`,
+      );
+      if (Array.isArray(node['enum']))
+        assert.ok((node['enum'] as unknown[]).includes(fallback), `${path}: default not in enum`);
     });
   });
 
@@ -111,7 +143,9 @@ test('CanaryDeployment: names, short name, categories and columns', () => {
   assert.equal(crd.metadata.name, 'canarydeployments.deploy.codedance.io');
   assert.deepEqual(crd.spec.names.shortNames, ['cd']);
   assert.deepEqual(crd.spec.names.categories, ['codedance']);
-  const columns = crd.spec.versions[0]!.additionalPrinterColumns.map((c) => `${c.name}=${c.jsonPath}${c.priority ? `@${c.priority}` : ''}`);
+  const columns = crd.spec.versions[0]!.additionalPrinterColumns.map(
+    (c) => `${c.name}=${c.jsonPath}${c.priority ? `@${c.priority}` : ''}`,
+  );
   assert.deepEqual(columns, [
     'Phase=.status.phase',
     'Step=.status.stepLabel',
@@ -148,10 +182,16 @@ test('toStructural: enums and literal unions get a type, Records become addition
 });
 
 test('toStructural: refuses what a CRD cannot express, naming the path', () => {
-  assert.throws(() => toStructural(Type.Object({ a: Type.Union([Type.String(), Type.Integer()]) })), (err: unknown) => {
-    return err instanceof StructuralSchemaError && err.path === '.a';
-  });
-  assert.throws(() => toStructural({ type: 'object', properties: { b: { type: 'string', if: {} } } }), /\.b: keyword 'if'/);
+  assert.throws(
+    () => toStructural(Type.Object({ a: Type.Union([Type.String(), Type.Integer()]) })),
+    (err: unknown) => {
+      return err instanceof StructuralSchemaError && err.path === '.a';
+    },
+  );
+  assert.throws(
+    () => toStructural({ type: 'object', properties: { b: { type: 'string', if: {} } } }),
+    /\.b: keyword 'if'/,
+  );
   assert.throws(() => toStructural({ properties: {} }), /every node needs a type/);
 });
 
@@ -176,7 +216,11 @@ test('structuralProblems: finds untyped nodes, CEL without messages and unbounde
 });
 
 /** Calls `visit` on every node below `node` (not the root itself), with its path. */
-function walk(node: StructuralSchema, path: string, visit: (node: StructuralSchema, path: string) => void): void {
+function walk(
+  node: StructuralSchema,
+  path: string,
+  visit: (node: StructuralSchema, path: string) => void,
+): void {
   for (const [name, child] of Object.entries(node.properties ?? {})) {
     visit(child, `${path}.${name}`);
     walk(child, `${path}.${name}`, visit);

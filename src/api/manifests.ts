@@ -57,7 +57,11 @@ export interface PolicyRule {
   verbs: string[];
 }
 
-const labels = { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/component': 'controller', 'app.kubernetes.io/part-of': 'codedance' };
+const labels = {
+  'app.kubernetes.io/name': 'codedance',
+  'app.kubernetes.io/component': 'controller',
+  'app.kubernetes.io/part-of': 'codedance',
+};
 const userRoleLabels = { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/part-of': 'codedance' };
 
 /**
@@ -75,19 +79,35 @@ const userRoleLabels = { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.
 export const controllerRules: PolicyRule[] = [
   // Releases: cached (list, watch), finalizer added and removed (patch), deleted by the
   // WebApp controller, which also applies them server-side (patch; create when new).
-  { apiGroups: [CanaryDeploymentApi.group], resources: [CanaryDeploymentApi.plural], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  {
+    apiGroups: [CanaryDeploymentApi.group],
+    resources: [CanaryDeploymentApi.plural],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
   // Status, applied server-side.
-  { apiGroups: [CanaryDeploymentApi.group], resources: [`${CanaryDeploymentApi.plural}/status`], verbs: ['patch'] },
+  {
+    apiGroups: [CanaryDeploymentApi.group],
+    resources: [`${CanaryDeploymentApi.plural}/status`],
+    verbs: ['patch'],
+  },
   // Children carry blockOwnerDeletion owner references to their release / WebApp, which
   // the OwnerReferencesPermissionEnforcement admission plugin allows only with this.
-  { apiGroups: [CanaryDeploymentApi.group], resources: [`${CanaryDeploymentApi.plural}/finalizers`], verbs: ['update'] },
+  {
+    apiGroups: [CanaryDeploymentApi.group],
+    resources: [`${CanaryDeploymentApi.plural}/finalizers`],
+    verbs: ['update'],
+  },
   // WebApps: cached, finalizer (patch), status applied server-side.
   { apiGroups: [WebAppApi.group], resources: [WebAppApi.plural], verbs: ['list', 'watch', 'patch'] },
   { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}/status`], verbs: ['patch'] },
   { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}/finalizers`], verbs: ['update'] },
   // The canary Deployment (created, applied, deleted), the stable one (role label,
   // promotion, the Replicas provider's scaling, read back live) and the WebApp's Deployment.
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  },
   // Which pods are the stable version's: the pod-template-hash of its current ReplicaSet
   // (the Istio stable subset selects it, so a release restarts none of them).
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
@@ -95,7 +115,11 @@ export const controllerRules: PolicyRule[] = [
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list'] },
   // Canary and preview Services and the WebApp's Service (applied server-side: create
   // when new, patch), and the WebApp's environment in a ConfigMap.
-  { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  {
+    apiGroups: [''],
+    resources: ['services', 'configmaps'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
   // The Services a release names (its stable, canary and preview Services) are cached by
   // reference: a name-only watch of all, and one GET of each named one when it changes.
   { apiGroups: [''], resources: ['services'], verbs: ['get'] },
@@ -110,7 +134,11 @@ export const controllerRules: PolicyRule[] = [
   // Istio provider: route weights on the user's VirtualService.
   { apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['get', 'patch'] },
   // Istio provider: subsets on the user's DestinationRule, or one created for the release and removed after.
-  { apiGroups: ['networking.istio.io'], resources: ['destinationrules'], verbs: ['get', 'create', 'patch', 'delete'] },
+  {
+    apiGroups: ['networking.istio.io'],
+    resources: ['destinationrules'],
+    verbs: ['get', 'create', 'patch', 'delete'],
+  },
   // Gateway API provider: backendRef weights on the user's HTTPRoute.
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
 ];
@@ -119,10 +147,16 @@ export const controllerRules: PolicyRule[] = [
  * Leader election, in the controller's own namespace only (a Role, not a ClusterRole):
  * read the Lease, create it the first time, renew it by update.
  */
-export const leaseRules: PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
+export const leaseRules: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
 
 const userResources = (suffix = ''): PolicyRule[] => [
-  { apiGroups: [CanaryDeploymentApi.group], resources: [`${CanaryDeploymentApi.plural}${suffix}`], verbs: [] },
+  {
+    apiGroups: [CanaryDeploymentApi.group],
+    resources: [`${CanaryDeploymentApi.plural}${suffix}`],
+    verbs: [],
+  },
   { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}${suffix}`], verbs: [] },
 ];
 
@@ -130,14 +164,20 @@ const userResources = (suffix = ''): PolicyRule[] => [
  * Read access for people, aggregated into the cluster's `view` (and so `edit` and
  * `admin`) ClusterRoles: a team's existing RoleBinding to `view` covers releases and WebApps.
  */
-export const viewRules: PolicyRule[] = [...userResources(), ...userResources('/status')].map((rule) => ({ ...rule, verbs: ['get', 'list', 'watch'] }));
+export const viewRules: PolicyRule[] = [...userResources(), ...userResources('/status')].map((rule) => ({
+  ...rule,
+  verbs: ['get', 'list', 'watch'],
+}));
 
 /**
  * Write access for people, aggregated into `edit` (and `admin`): create and change
  * releases and WebApps, steer a release (its command annotation, `spec.paused`), delete
  * them. Status stays the controller's.
  */
-export const editRules: PolicyRule[] = userResources().map((rule) => ({ ...rule, verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] }));
+export const editRules: PolicyRule[] = userResources().map((rule) => ({
+  ...rule,
+  verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'],
+}));
 
 /**
  * The RBAC documents: the controller's Namespace (so the ServiceAccount can be applied
@@ -145,7 +185,11 @@ export const editRules: PolicyRule[] = userResources().map((rule) => ({ ...rule,
  * bindings, and the `codedance-view` / `codedance-edit` ClusterRoles for people.
  */
 export function rbacManifests(): object[] {
-  const serviceAccount = { kind: 'ServiceAccount', name: CONTROLLER_SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE };
+  const serviceAccount = {
+    kind: 'ServiceAccount',
+    name: CONTROLLER_SERVICE_ACCOUNT,
+    namespace: CONTROLLER_NAMESPACE,
+  };
   return [
     namespace(),
     {
@@ -198,7 +242,11 @@ export function rbacManifests(): object[] {
       kind: 'ClusterRole',
       metadata: {
         name: EDIT_ROLE,
-        labels: { ...userRoleLabels, 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' },
+        labels: {
+          ...userRoleLabels,
+          'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+        },
       },
       rules: editRules,
     },
@@ -223,7 +271,9 @@ export function controllerManifests(image: string): object[] {
       metadata: { name: CONTROLLER_ROLE, namespace: CONTROLLER_NAMESPACE, labels },
       spec: {
         replicas: 2,
-        selector: { matchLabels: { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/component': 'controller' } },
+        selector: {
+          matchLabels: { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/component': 'controller' },
+        },
         template: {
           metadata: { labels },
           spec: {
@@ -240,17 +290,38 @@ export function controllerManifests(image: string): object[] {
                 name: 'controller',
                 image,
                 // 0.0.0.0: kubelet probes and Prometheus reach the Pod's IP, not its loopback.
-                args: ['controller', '--leader-elect=true', `--lease-namespace=${CONTROLLER_NAMESPACE}`, `--http-port=${CONTROLLER_HTTP_PORT}`, '--bind-address=0.0.0.0'],
+                args: [
+                  'controller',
+                  '--leader-elect=true',
+                  `--lease-namespace=${CONTROLLER_NAMESPACE}`,
+                  `--http-port=${CONTROLLER_HTTP_PORT}`,
+                  '--bind-address=0.0.0.0',
+                ],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   { name: 'NODE_OPTIONS', value: CONTROLLER_NODE_OPTIONS },
                 ],
                 ports: [{ name: 'http', containerPort: CONTROLLER_HTTP_PORT, protocol: 'TCP' }],
-                livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
-                readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, failureThreshold: 2 },
-                startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 2, failureThreshold: 30 },
-                resources: { requests: { cpu: '100m', memory: CONTROLLER_MEMORY.request }, limits: { memory: CONTROLLER_MEMORY.limit } },
+                livenessProbe: {
+                  httpGet: { path: '/healthz', port: 'http' },
+                  periodSeconds: 10,
+                  failureThreshold: 3,
+                },
+                readinessProbe: {
+                  httpGet: { path: '/readyz', port: 'http' },
+                  periodSeconds: 5,
+                  failureThreshold: 2,
+                },
+                startupProbe: {
+                  httpGet: { path: '/healthz', port: 'http' },
+                  periodSeconds: 2,
+                  failureThreshold: 30,
+                },
+                resources: {
+                  requests: { cpu: '100m', memory: CONTROLLER_MEMORY.request },
+                  limits: { memory: CONTROLLER_MEMORY.limit },
+                },
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   readOnlyRootFilesystem: true,
@@ -314,7 +385,9 @@ export function dashboardManifests(): object[] {
       kind: 'ClusterRoleBinding',
       metadata: { name: DASHBOARD_ROLE, labels: dashboardLabels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: DASHBOARD_ROLE },
-      subjects: [{ kind: 'ServiceAccount', name: CONTROLLER_SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE }],
+      subjects: [
+        { kind: 'ServiceAccount', name: CONTROLLER_SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE },
+      ],
     },
     {
       apiVersion: 'v1',
@@ -355,7 +428,12 @@ export function commandAuthorPolicy(): object[] {
         failurePolicy: 'Fail',
         matchConstraints: {
           resourceRules: [
-            { apiGroups: [CanaryDeploymentApi.group], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: [CanaryDeploymentApi.plural] },
+            {
+              apiGroups: [CanaryDeploymentApi.group],
+              apiVersions: ['*'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: [CanaryDeploymentApi.plural],
+            },
           ],
         },
         variables: [
@@ -374,7 +452,8 @@ export function commandAuthorPolicy(): object[] {
             reason: 'Forbidden',
           },
           {
-            expression: "variables.pausedBy == variables.oldPausedBy || variables.pausedBy == '' || variables.pausedBy == request.userInfo.username",
+            expression:
+              "variables.pausedBy == variables.oldPausedBy || variables.pausedBy == '' || variables.pausedBy == request.userInfo.username",
             message: `${PausedByAnnotation}: must be the user making the request`,
             reason: 'Forbidden',
           },

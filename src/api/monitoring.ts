@@ -41,7 +41,16 @@ export interface DashboardPanel {
 const LEGEND = { displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] };
 const PANEL_OPTIONS: Record<Exclude<DashboardPanel['type'], 'row'>, Record<string, unknown>> = {
   timeseries: { legend: LEGEND, tooltip: { mode: 'multi', sort: 'desc' } },
-  stat: { reduceOptions: { calcs: ['lastNotNull'], values: false, fields: '' }, orientation: 'auto', textMode: 'auto', colorMode: 'value', graphMode: 'area', justifyMode: 'auto', showPercentChange: false, wideLayout: true },
+  stat: {
+    reduceOptions: { calcs: ['lastNotNull'], values: false, fields: '' },
+    orientation: 'auto',
+    textMode: 'auto',
+    colorMode: 'value',
+    graphMode: 'area',
+    justifyMode: 'auto',
+    showPercentChange: false,
+    wideLayout: true,
+  },
   bargauge: {
     displayMode: 'gradient',
     valueMode: 'color',
@@ -58,6 +67,7 @@ const PANEL_OPTIONS: Record<Exclude<DashboardPanel['type'], 'row'>, Record<strin
 };
 
 /** Grafana's datasource reference to the dashboard's `datasource` variable. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, substituted by Grafana, not by us.
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 
 /** The release's selectors, from the dashboard variables. */
@@ -79,12 +89,55 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
   {
     title: 'Releases',
     panels: [
-      { type: 'bargauge', title: 'Releases by phase', description: 'How many releases are in each phase now.', w: 8, targets: [['count by (phase) (codedance_release_phase{namespace=~"$namespace"})', '{{phase}}']] },
-      { type: 'timeseries', title: 'Canary weight', description: "The canary's share of traffic over time, per release.", w: 8, unit: 'percent', targets: [[`codedance_release_weight_percent{${REL}}`, '{{namespace}}/{{name}}']] },
-      { type: 'timeseries', title: 'Step', description: 'Current step index (0-based) of the plan.', w: 8, targets: [[`codedance_release_step{${REL}}`, '{{namespace}}/{{name}}']] },
-      { type: 'timeseries', title: 'Analysis score', description: 'Health score of the last analysis (continue at 80, pause at 60 by default).', w: 8, targets: [[`codedance_release_analysis_score{${REL}}`, '{{namespace}}/{{name}}']] },
-      { type: 'timeseries', title: 'Rollbacks', description: 'Releases rolled back in the last hour, by reason.', w: 8, targets: [['sum by (reason) (increase(codedance_release_rollbacks_total{namespace=~"$namespace"}[1h]))', '{{reason}}']] },
-      { type: 'timeseries', title: 'Release time', description: 'Seconds since each release started (to its end once finished).', w: 8, unit: 's', targets: [[`codedance_release_elapsed_seconds{${REL}}`, '{{namespace}}/{{name}}']] },
+      {
+        type: 'bargauge',
+        title: 'Releases by phase',
+        description: 'How many releases are in each phase now.',
+        w: 8,
+        targets: [['count by (phase) (codedance_release_phase{namespace=~"$namespace"})', '{{phase}}']],
+      },
+      {
+        type: 'timeseries',
+        title: 'Canary weight',
+        description: "The canary's share of traffic over time, per release.",
+        w: 8,
+        unit: 'percent',
+        targets: [[`codedance_release_weight_percent{${REL}}`, '{{namespace}}/{{name}}']],
+      },
+      {
+        type: 'timeseries',
+        title: 'Step',
+        description: 'Current step index (0-based) of the plan.',
+        w: 8,
+        targets: [[`codedance_release_step{${REL}}`, '{{namespace}}/{{name}}']],
+      },
+      {
+        type: 'timeseries',
+        title: 'Analysis score',
+        description: 'Health score of the last analysis (continue at 80, pause at 60 by default).',
+        w: 8,
+        targets: [[`codedance_release_analysis_score{${REL}}`, '{{namespace}}/{{name}}']],
+      },
+      {
+        type: 'timeseries',
+        title: 'Rollbacks',
+        description: 'Releases rolled back in the last hour, by reason.',
+        w: 8,
+        targets: [
+          [
+            'sum by (reason) (increase(codedance_release_rollbacks_total{namespace=~"$namespace"}[1h]))',
+            '{{reason}}',
+          ],
+        ],
+      },
+      {
+        type: 'timeseries',
+        title: 'Release time',
+        description: 'Seconds since each release started (to its end once finished).',
+        w: 8,
+        unit: 's',
+        targets: [[`codedance_release_elapsed_seconds{${REL}}`, '{{namespace}}/{{name}}']],
+      },
     ],
   },
   {
@@ -96,10 +149,12 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         description: 'Share of non-5xx responses per workload, as the destination sidecars report it.',
         w: 8,
         unit: 'percent',
-        targets: [[
-          'sum by (destination_workload) (rate(istio_requests_total{reporter="destination", destination_workload_namespace=~"$namespace", destination_workload=~"$target|$target-canary", response_code!~"5.."}[$__rate_interval])) / sum by (destination_workload) (rate(istio_requests_total{reporter="destination", destination_workload_namespace=~"$namespace", destination_workload=~"$target|$target-canary"}[$__rate_interval])) * 100',
-          '{{destination_workload}}',
-        ]],
+        targets: [
+          [
+            'sum by (destination_workload) (rate(istio_requests_total{reporter="destination", destination_workload_namespace=~"$namespace", destination_workload=~"$target|$target-canary", response_code!~"5.."}[$__rate_interval])) / sum by (destination_workload) (rate(istio_requests_total{reporter="destination", destination_workload_namespace=~"$namespace", destination_workload=~"$target|$target-canary"}[$__rate_interval])) * 100',
+            '{{destination_workload}}',
+          ],
+        ],
       },
       {
         type: 'timeseries',
@@ -107,10 +162,12 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         description: '99th percentile request duration per workload.',
         w: 8,
         unit: 'ms',
-        targets: [[
-          'histogram_quantile(0.99, sum by (destination_workload, le) (rate(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace=~"$namespace", destination_workload=~"$target|$target-canary"}[$__rate_interval])))',
-          '{{destination_workload}}',
-        ]],
+        targets: [
+          [
+            'histogram_quantile(0.99, sum by (destination_workload, le) (rate(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace=~"$namespace", destination_workload=~"$target|$target-canary"}[$__rate_interval])))',
+            '{{destination_workload}}',
+          ],
+        ],
       },
       {
         type: 'timeseries',
@@ -118,21 +175,68 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         description: "Share of 5xx in the application's own http_requests_total, per version label.",
         w: 8,
         unit: 'percent',
-        targets: [[
-          '(sum by (version) (rate(http_requests_total{namespace=~"$namespace", app="$target", status=~"5.."}[$__rate_interval])) or sum by (version) (rate(http_requests_total{namespace=~"$namespace", app="$target"}[$__rate_interval])) * 0) / sum by (version) (rate(http_requests_total{namespace=~"$namespace", app="$target"}[$__rate_interval])) * 100',
-          '{{version}}',
-        ]],
+        targets: [
+          [
+            '(sum by (version) (rate(http_requests_total{namespace=~"$namespace", app="$target", status=~"5.."}[$__rate_interval])) or sum by (version) (rate(http_requests_total{namespace=~"$namespace", app="$target"}[$__rate_interval])) * 0) / sum by (version) (rate(http_requests_total{namespace=~"$namespace", app="$target"}[$__rate_interval])) * 100',
+            '{{version}}',
+          ],
+        ],
       },
-      { type: 'timeseries', title: 'CPU per pod', description: "Cores used by each pod of the target and its canary (cAdvisor).", w: 12, targets: [[`sum by (pod) (rate(container_cpu_usage_seconds_total{${PODS}}[$__rate_interval]))`, '{{pod}}']] },
-      { type: 'timeseries', title: 'Memory per pod', description: 'Working-set memory of each pod of the target and its canary (cAdvisor).', w: 12, unit: 'bytes', targets: [[`sum by (pod) (container_memory_working_set_bytes{${PODS}})`, '{{pod}}']] },
+      {
+        type: 'timeseries',
+        title: 'CPU per pod',
+        description: 'Cores used by each pod of the target and its canary (cAdvisor).',
+        w: 12,
+        targets: [
+          [`sum by (pod) (rate(container_cpu_usage_seconds_total{${PODS}}[$__rate_interval]))`, '{{pod}}'],
+        ],
+      },
+      {
+        type: 'timeseries',
+        title: 'Memory per pod',
+        description: 'Working-set memory of each pod of the target and its canary (cAdvisor).',
+        w: 12,
+        unit: 'bytes',
+        targets: [[`sum by (pod) (container_memory_working_set_bytes{${PODS}})`, '{{pod}}']],
+      },
     ],
   },
   {
     title: 'Controller',
     panels: [
-      { type: 'timeseries', title: 'Reconciles', description: 'Reconciles per second by controller and result.', w: 8, unit: 'reqps', targets: [['sum by (controller, result) (rate(codedance_reconcile_total[$__rate_interval]))', '{{controller}} {{result}}']] },
-      { type: 'timeseries', title: 'Reconcile p99', description: '99th percentile time of one reconcile.', w: 8, unit: 's', targets: [['histogram_quantile(0.99, sum by (controller, le) (rate(codedance_reconcile_duration_seconds_bucket[$__rate_interval])))', '{{controller}}']] },
-      { type: 'timeseries', title: 'Work queue depth', description: 'Keys waiting per controller.', w: 8, targets: [['sum by (controller) (codedance_queue_depth)', '{{controller}}']] },
+      {
+        type: 'timeseries',
+        title: 'Reconciles',
+        description: 'Reconciles per second by controller and result.',
+        w: 8,
+        unit: 'reqps',
+        targets: [
+          [
+            'sum by (controller, result) (rate(codedance_reconcile_total[$__rate_interval]))',
+            '{{controller}} {{result}}',
+          ],
+        ],
+      },
+      {
+        type: 'timeseries',
+        title: 'Reconcile p99',
+        description: '99th percentile time of one reconcile.',
+        w: 8,
+        unit: 's',
+        targets: [
+          [
+            'histogram_quantile(0.99, sum by (controller, le) (rate(codedance_reconcile_duration_seconds_bucket[$__rate_interval])))',
+            '{{controller}}',
+          ],
+        ],
+      },
+      {
+        type: 'timeseries',
+        title: 'Work queue depth',
+        description: 'Keys waiting per controller.',
+        w: 8,
+        targets: [['sum by (controller) (codedance_queue_depth)', '{{controller}}']],
+      },
     ],
   },
 ];
@@ -143,7 +247,14 @@ export function dashboardPanels(): DashboardPanel[] {
   let id = 1;
   let y = 0;
   for (const row of rows) {
-    panels.push({ id: id++, type: 'row', title: row.title, gridPos: { h: 1, w: 24, x: 0, y }, collapsed: false, panels: [] });
+    panels.push({
+      id: id++,
+      type: 'row',
+      title: row.title,
+      gridPos: { h: 1, w: 24, x: 0, y },
+      collapsed: false,
+      panels: [],
+    });
     y += 1;
     let x = 0;
     let rowHeight = 0;
@@ -161,7 +272,15 @@ export function dashboardPanels(): DashboardPanel[] {
         description: spec.description,
         gridPos: { h, w: spec.w, x, y },
         datasource: DATASOURCE,
-        targets: spec.targets.map(([expr, legendFormat], i) => ({ refId: String.fromCharCode(65 + i), expr, legendFormat, datasource: DATASOURCE }) as DashboardTarget),
+        targets: spec.targets.map(
+          ([expr, legendFormat], i) =>
+            ({
+              refId: String.fromCharCode(65 + i),
+              expr,
+              legendFormat,
+              datasource: DATASOURCE,
+            }) as DashboardTarget,
+        ),
         fieldConfig: { defaults: spec.unit ? { unit: spec.unit } : {}, overrides: [] },
         options: structuredClone(PANEL_OPTIONS[spec.type as Exclude<DashboardPanel['type'], 'row'>]),
       });
@@ -194,7 +313,8 @@ export function grafanaDashboard(): Record<string, unknown> {
   return {
     uid: 'codedance-releases',
     title: 'Codedance releases',
-    description: 'Progressive releases by Codedance: phases, weights, analysis of canary against stable, rollbacks and controller health.',
+    description:
+      'Progressive releases by Codedance: phases, weights, analysis of canary against stable, rollbacks and controller health.',
     tags: ['codedance', 'progressive-delivery'],
     editable: true,
     graphTooltip: 1,
@@ -208,10 +328,29 @@ export function grafanaDashboard(): Record<string, unknown> {
     annotations: { list: [] },
     templating: {
       list: [
-        { name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: { text: 'default', value: 'default' }, hide: 0, options: [], refresh: 1 },
+        {
+          name: 'datasource',
+          label: 'Prometheus',
+          type: 'datasource',
+          query: 'prometheus',
+          current: { text: 'default', value: 'default' },
+          hide: 0,
+          options: [],
+          refresh: 1,
+        },
         variable('namespace', 'Namespace', 'label_values(codedance_release_phase, namespace)', true),
-        variable('release', 'Release', 'label_values(codedance_release_phase{namespace=~"$namespace"}, name)', true),
-        variable('target', 'Target Deployment', 'label_values(codedance_release_info{namespace=~"$namespace", name=~"$release"}, target)', false),
+        variable(
+          'release',
+          'Release',
+          'label_values(codedance_release_phase{namespace=~"$namespace"}, name)',
+          true,
+        ),
+        variable(
+          'target',
+          'Target Deployment',
+          'label_values(codedance_release_info{namespace=~"$namespace", name=~"$release"}, target)',
+          false,
+        ),
       ],
     },
     panels: dashboardPanels(),
@@ -223,7 +362,11 @@ export function prometheusRules(): Record<string, unknown> {
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
-    metadata: { name: 'codedance', namespace: 'codedance-system', labels: { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/part-of': 'codedance' } },
+    metadata: {
+      name: 'codedance',
+      namespace: 'codedance-system',
+      labels: { 'app.kubernetes.io/name': 'codedance', 'app.kubernetes.io/part-of': 'codedance' },
+    },
     spec: {
       groups: [
         {
@@ -235,7 +378,8 @@ export function prometheusRules(): Record<string, unknown> {
               labels: { severity: 'warning' },
               annotations: {
                 summary: 'A release in {{ $labels.namespace }} was rolled back ({{ $labels.reason }})',
-                description: 'kubectl get canarydeployments -n {{ $labels.namespace }} shows which; its status.message and Events say why.',
+                description:
+                  'kubectl get canarydeployments -n {{ $labels.namespace }} shows which; its status.message and Events say why.',
               },
             },
             {
@@ -244,8 +388,10 @@ export function prometheusRules(): Record<string, unknown> {
               for: '1h',
               labels: { severity: 'warning' },
               annotations: {
-                summary: 'Release {{ $labels.namespace }}/{{ $labels.name }} has been paused for more than an hour',
-                description: 'It waits for an approval (codedance promote) or for healthy analyses; kubectl describe canarydeployment {{ $labels.name }} -n {{ $labels.namespace }}.',
+                summary:
+                  'Release {{ $labels.namespace }}/{{ $labels.name }} has been paused for more than an hour',
+                description:
+                  'It waits for an approval (codedance promote) or for healthy analyses; kubectl describe canarydeployment {{ $labels.name }} -n {{ $labels.namespace }}.',
               },
             },
             {
@@ -253,7 +399,10 @@ export function prometheusRules(): Record<string, unknown> {
               expr: 'codedance_release_analysis_score < 60 and on (namespace, name) codedance_release_phase{phase=~"Progressing|Paused"} == 1',
               for: '5m',
               labels: { severity: 'info' },
-              annotations: { summary: 'Release {{ $labels.namespace }}/{{ $labels.name }} scores {{ $value }} (below the default pause score)' },
+              annotations: {
+                summary:
+                  'Release {{ $labels.namespace }}/{{ $labels.name }} scores {{ $value }} (below the default pause score)',
+              },
             },
           ],
         },
@@ -265,7 +414,10 @@ export function prometheusRules(): Record<string, unknown> {
               expr: 'sum by (controller) (rate(codedance_reconcile_errors_total[5m])) > 0.1',
               for: '15m',
               labels: { severity: 'warning' },
-              annotations: { summary: 'The {{ $labels.controller }} controller keeps failing reconciles', description: 'See the controller log and the Warning Events of the releases.' },
+              annotations: {
+                summary: 'The {{ $labels.controller }} controller keeps failing reconciles',
+                description: 'See the controller log and the Warning Events of the releases.',
+              },
             },
           ],
         },

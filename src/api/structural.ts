@@ -106,7 +106,10 @@ export function toStructural(schema: SchemaNode, path = ''): StructuralSchema {
   const type = node['type'] ?? (enumValues ? typeOfValues(enumValues, path) : undefined);
   if (type !== undefined) {
     if (typeof type !== 'string' || !TYPES.has(type)) {
-      throw new StructuralSchemaError(path, `type must be one of ${[...TYPES].join(', ')}, not ${JSON.stringify(type)}`);
+      throw new StructuralSchemaError(
+        path,
+        `type must be one of ${[...TYPES].join(', ')}, not ${JSON.stringify(type)}`,
+      );
     }
     out.type = type as StructuralSchema['type'];
   }
@@ -132,7 +135,8 @@ export function toStructural(schema: SchemaNode, path = ''): StructuralSchema {
         if (Array.isArray(value) && value.length > 0) out.required = value.map(String);
         break;
       case 'items':
-        if (Array.isArray(value)) throw new StructuralSchemaError(path, 'tuple items are not supported; use a list of one schema');
+        if (Array.isArray(value))
+          throw new StructuralSchemaError(path, 'tuple items are not supported; use a list of one schema');
         out.items = toStructural(asNode(value, `${path}[]`), `${path}[]`);
         break;
       case 'additionalProperties':
@@ -146,7 +150,10 @@ export function toStructural(schema: SchemaNode, path = ''): StructuralSchema {
         const patterns = Object.entries(fields(asNode(value, path)));
         const only = patterns[0];
         if (patterns.length !== 1 || only === undefined) {
-          throw new StructuralSchemaError(path, 'only one patternProperties entry (a Record) can become additionalProperties');
+          throw new StructuralSchemaError(
+            path,
+            'only one patternProperties entry (a Record) can become additionalProperties',
+          );
         }
         out.additionalProperties = toStructural(asNode(only[1], `${path}.*`), `${path}.*`);
         break;
@@ -164,13 +171,23 @@ export function toStructural(schema: SchemaNode, path = ''): StructuralSchema {
       }
       default:
         if (!PASS_THROUGH.has(key)) {
-          throw new StructuralSchemaError(path, `keyword '${key}' has no structural-schema equivalent; express it with x-kubernetes-validations`);
+          throw new StructuralSchemaError(
+            path,
+            `keyword '${key}' has no structural-schema equivalent; express it with x-kubernetes-validations`,
+          );
         }
         out[key] = value;
     }
   }
-  if (out.type === undefined && out['x-kubernetes-int-or-string'] !== true && out['x-kubernetes-preserve-unknown-fields'] !== true) {
-    throw new StructuralSchemaError(path, 'every node needs a type (or x-kubernetes-int-or-string / x-kubernetes-preserve-unknown-fields)');
+  if (
+    out.type === undefined &&
+    out['x-kubernetes-int-or-string'] !== true &&
+    out['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
+    throw new StructuralSchemaError(
+      path,
+      'every node needs a type (or x-kubernetes-int-or-string / x-kubernetes-preserve-unknown-fields)',
+    );
   }
   return out;
 }
@@ -188,14 +205,17 @@ export function toStructural(schema: SchemaNode, path = ''): StructuralSchema {
 export function structuralProblems(node: StructuralSchema, path = ''): string[] {
   const problems: string[] = [];
   const at = path || '<root>';
-  const preserves = node['x-kubernetes-preserve-unknown-fields'] === true || node['x-kubernetes-int-or-string'] === true;
+  const preserves =
+    node['x-kubernetes-preserve-unknown-fields'] === true || node['x-kubernetes-int-or-string'] === true;
   if (node.type === undefined && !preserves) problems.push(`${at}: no type`);
   for (const key of Object.keys(node)) {
     if (!ALLOWED.has(key)) problems.push(`${at}: keyword '${key}' is not allowed`);
   }
-  if (node.properties && node.additionalProperties) problems.push(`${at}: properties and additionalProperties together`);
+  if (node.properties && node.additionalProperties)
+    problems.push(`${at}: properties and additionalProperties together`);
   if (node.type === 'array' && !node.items) problems.push(`${at}: array without items`);
-  if (node.type !== 'object' && (node.properties || node.additionalProperties)) problems.push(`${at}: properties on a non-object`);
+  if (node.type !== 'object' && (node.properties || node.additionalProperties))
+    problems.push(`${at}: properties on a non-object`);
   for (const name of node.required ?? []) {
     if (!node.properties?.[name]) problems.push(`${at}: required '${name}' is not a property`);
   }
@@ -204,8 +224,10 @@ export function structuralProblems(node: StructuralSchema, path = ''): string[] 
     if (!Array.isArray(rules)) problems.push(`${at}: x-kubernetes-validations is not a list`);
     else {
       for (const rule of rules as { rule?: unknown; message?: unknown }[]) {
-        if (typeof rule.rule !== 'string' || rule.rule === '') problems.push(`${at}: a CEL rule without a rule`);
-        if (typeof rule.message !== 'string' || rule.message === '') problems.push(`${at}: CEL rule '${String(rule.rule)}' has no message`);
+        if (typeof rule.rule !== 'string' || rule.rule === '')
+          problems.push(`${at}: a CEL rule without a rule`);
+        if (typeof rule.message !== 'string' || rule.message === '')
+          problems.push(`${at}: CEL rule '${String(rule.rule)}' has no message`);
       }
     }
   }
@@ -213,19 +235,24 @@ export function structuralProblems(node: StructuralSchema, path = ''): string[] 
     // The API server merges and deduplicates by these keys, so each item must have them.
     for (const key of (node['x-kubernetes-list-map-keys'] as string[] | undefined) ?? []) {
       const item = node.items;
-      if (!item?.properties?.[key]) problems.push(`${at}: list-map key '${key}' is not a property of the items`);
+      if (!item?.properties?.[key])
+        problems.push(`${at}: list-map key '${key}' is not a property of the items`);
       else if (!item.required?.includes(key) && item.properties[key]?.['default'] === undefined) {
         problems.push(`${at}: list-map key '${key}' must be required or defaulted`);
       }
     }
   }
-  if (node['x-kubernetes-list-type'] === 'set' && (node.items?.type === 'object' || node.items?.type === 'array')) {
+  if (
+    node['x-kubernetes-list-type'] === 'set' &&
+    (node.items?.type === 'object' || node.items?.type === 'array')
+  ) {
     problems.push(`${at}: a set list needs scalar items`);
   }
   if (node.type === 'array' && node.items && node['maxItems'] === undefined && hasCel(node)) {
     problems.push(`${at}: a list with CEL rules needs maxItems, or its estimated cost is unbounded`);
   }
-  for (const [name, child] of Object.entries(node.properties ?? {})) problems.push(...structuralProblems(child, `${path}.${name}`));
+  for (const [name, child] of Object.entries(node.properties ?? {}))
+    problems.push(...structuralProblems(child, `${path}.${name}`));
   if (node.items) problems.push(...structuralProblems(node.items, `${path}[]`));
   if (node.additionalProperties) problems.push(...structuralProblems(node.additionalProperties, `${path}.*`));
   return problems;
@@ -248,7 +275,10 @@ function literalValues(node: { readonly [key: string]: unknown }, path: string):
   return anyOf.map((branch, i) => {
     const b = fields(asNode(branch, `${path}.anyOf[${i}]`));
     if (!('const' in b)) {
-      throw new StructuralSchemaError(path, 'anyOf is only supported as a union of literals; use an enum or CEL for anything else');
+      throw new StructuralSchemaError(
+        path,
+        'anyOf is only supported as a union of literals; use an enum or CEL for anything else',
+      );
     }
     return b['const'];
   });
@@ -256,7 +286,9 @@ function literalValues(node: { readonly [key: string]: unknown }, path: string):
 
 /** The single JSON type shared by every literal of an enum. */
 function typeOfValues(values: unknown[], path: string): string {
-  const types = new Set(values.map((v) => (typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v)));
+  const types = new Set(
+    values.map((v) => (typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v)),
+  );
   if (types.has('number')) types.delete('integer');
   const [only, ...rest] = [...types];
   if (only === undefined || rest.length > 0 || !TYPES.has(only)) {

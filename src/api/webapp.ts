@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { cel, Conditions, DnsLabel, ObjectMetaSchema } from './common.ts';
+import { WebAppGroup, WebAppVersion } from './names.ts';
 import {
   AnalysisSpec,
   AutoRollbackSpec,
@@ -15,8 +16,6 @@ import {
   TrafficSpec,
 } from './canary-deployment.ts';
 import type { ObjectMeta } from '../runtime/client.ts';
-
-import { WebAppGroup, WebAppVersion } from './names.ts';
 
 export const GROUP = WebAppGroup;
 export const VERSION = WebAppVersion;
@@ -35,15 +34,23 @@ export const EnvVar = Type.Object({
     description: 'Environment variable name.',
     ...cel({
       rule: `self.matches('${EnvNamePattern}')`,
-      message: 'env[].name must be letters, digits, "_", "-" or "." and must not start with a digit, e.g. LOG_LEVEL',
+      message:
+        'env[].name must be letters, digits, "_", "-" or "." and must not start with a digit, e.g. LOG_LEVEL',
     }),
   }),
   value: Type.String({ maxLength: 32768 }),
 });
 
-const Quantity = { type: 'string', maxLength: 32, pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' } as const;
+const Quantity = {
+  type: 'string',
+  maxLength: 32,
+  pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$',
+} as const;
 
-const ResourceList = Type.Object({ cpu: Type.Optional(Type.Unsafe<string>(Quantity)), memory: Type.Optional(Type.Unsafe<string>(Quantity)) });
+const ResourceList = Type.Object({
+  cpu: Type.Optional(Type.Unsafe<string>(Quantity)),
+  memory: Type.Optional(Type.Unsafe<string>(Quantity)),
+});
 
 /**
  * A request above its limit is refused by the API server only when the Deployment is made,
@@ -66,10 +73,22 @@ export const WebAppSpec = Type.Object({
     maxLength: 512,
     pattern: '^[^\\s]+$',
     description: 'Container image, e.g. nginx:1.27.',
-    ...cel({ rule: "self.matches('^[^\\\\s]+$')", message: 'image must be a container image reference without spaces, e.g. nginx:1.27' }),
+    ...cel({
+      rule: "self.matches('^[^\\\\s]+$')",
+      message: 'image must be a container image reference without spaces, e.g. nginx:1.27',
+    }),
   }),
-  replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 1, description: 'Number of pods, 1 to 10.' })),
-  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 8080, description: 'Port the container listens on and the Service exposes.' })),
+  replicas: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 10, default: 1, description: 'Number of pods, 1 to 10.' }),
+  ),
+  port: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      default: 8080,
+      description: 'Port the container listens on and the Service exposes.',
+    }),
+  ),
   env: Type.Optional(
     Type.Array(EnvVar, {
       maxItems: 100,
@@ -96,7 +115,10 @@ export const WebAppSpec = Type.Object({
         autoRollback: Type.Optional(AutoRollbackSpec),
         notifications: Type.Optional(Notifications),
       },
-      { description: 'When set, an image change is released through a CanaryDeployment instead of rolled in place.' },
+      {
+        description:
+          'When set, an image change is released through a CanaryDeployment instead of rolled in place.',
+      },
     ),
   ),
 });

@@ -46,13 +46,25 @@ export function refusals(cd: CanaryDeployment, policy: AdmissionPolicy): Refusal
   const address = cd.spec.metrics?.provider?.address;
   if (address !== undefined) {
     const decision = policy.prometheus.check(address);
-    if (!decision.allowed) out.push({ field: 'spec.metrics.provider.address', reason: 'PrometheusNotAllowed', message: decision.message, blocks: true });
+    if (!decision.allowed)
+      out.push({
+        field: 'spec.metrics.provider.address',
+        reason: 'PrometheusNotAllowed',
+        message: decision.message,
+        blocks: true,
+      });
   }
   if (!policy.allowInternalNotificationUrls) {
     for (const [index, receiver] of (cd.spec.notifications ?? []).entries()) {
       if (receiver.url === undefined) continue;
       const why = refuseNotificationUrl(receiver.url.trim());
-      if (why) out.push({ field: `spec.notifications[${index}].url`, reason: 'NotificationURLRefused', message: `${receiver.name ?? receiver.type}: ${why}`, blocks: false });
+      if (why)
+        out.push({
+          field: `spec.notifications[${index}].url`,
+          reason: 'NotificationURLRefused',
+          message: `${receiver.name ?? receiver.type}: ${why}`,
+          blocks: false,
+        });
     }
   }
   return out;
@@ -61,7 +73,14 @@ export function refusals(cd: CanaryDeployment, policy: AdmissionPolicy): Refusal
 /** The `Accepted` condition for `found`. */
 export function acceptedCondition(found: readonly Refusal[], generation: number): ConditionUpdate {
   const first = found[0];
-  if (!first) return { type: AcceptedCondition, status: 'True', reason: 'Accepted', message: 'every address in the spec is allowed', observedGeneration: generation };
+  if (!first)
+    return {
+      type: AcceptedCondition,
+      status: 'True',
+      reason: 'Accepted',
+      message: 'every address in the spec is allowed',
+      observedGeneration: generation,
+    };
   return {
     type: AcceptedCondition,
     status: 'False',

@@ -4,7 +4,11 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { startPrometheusStub } from '../analysis/prometheus-server.test-support.ts';
 import { createAnalysisRunner, queryTimeoutMs, MAX_QUERY_TIMEOUT_MS } from './analysis.ts';
 
-function release(address: string | undefined, nextAt = '2026-01-01T00:00:01Z', timeout = '5s'): CanaryDeployment {
+function release(
+  address: string | undefined,
+  nextAt = '2026-01-01T00:00:01Z',
+  timeout = '5s',
+): CanaryDeployment {
   return {
     metadata: { name: 'app', namespace: 'ns', uid: 'uid-1', generation: 1 },
     spec: {
@@ -13,7 +17,13 @@ function release(address: string | undefined, nextAt = '2026-01-01T00:00:01Z', t
       metrics: { successRate: { threshold: 99 }, ...(address ? { provider: { address, timeout } } : {}) },
       analysis: { failureThreshold: 2 },
     },
-    status: { phase: 'Progressing', releaseVersion: 'app:v2', currentStepIndex: 0, totalSteps: 2, analysis: { nextAt, consecutiveFailures: 1 } },
+    status: {
+      phase: 'Progressing',
+      releaseVersion: 'app:v2',
+      currentStepIndex: 0,
+      totalSteps: 2,
+      analysis: { nextAt, consecutiveFailures: 1 },
+    },
   } as CanaryDeployment;
 }
 
@@ -42,18 +52,39 @@ test('a round runs in the background: running first, then the wake, then the res
   const w = waker();
   const cd = release(stub.url);
   const woken = w.next();
-  assert.deepEqual(runner.poll(cd, { canaryVersionLabel: undefined, now, wake: w.wake }), { kind: 'running' });
+  assert.deepEqual(runner.poll(cd, { canaryVersionLabel: undefined, now, wake: w.wake }), {
+    kind: 'running',
+  });
   assert.equal(runner.inFlight(), 1);
-  assert.deepEqual(runner.poll(cd, { canaryVersionLabel: undefined, now, wake: w.wake }), { kind: 'running' }, 'one round per release');
+  assert.deepEqual(
+    runner.poll(cd, { canaryVersionLabel: undefined, now, wake: w.wake }),
+    { kind: 'running' },
+    'one round per release',
+  );
   await woken;
   const done = runner.poll(cd, { canaryVersionLabel: undefined, now, wake: w.wake });
   assert.equal(done.kind, 'done');
   assert.equal(done.kind === 'done' && done.observation.run.decision, 'Continue');
-  assert.equal(done.kind === 'done' && done.observation.verdict.counters.consecutiveFailures, 0, 'the verdict is taken from the status streaks');
-  assert.equal(runner.poll(cd, { canaryVersionLabel: undefined, now, wake: w.wake }).kind, 'done', 'a status write that failed finds the same result again');
+  assert.equal(
+    done.kind === 'done' && done.observation.verdict.counters.consecutiveFailures,
+    0,
+    'the verdict is taken from the status streaks',
+  );
+  assert.equal(
+    runner.poll(cd, { canaryVersionLabel: undefined, now, wake: w.wake }).kind,
+    'done',
+    'a status write that failed finds the same result again',
+  );
   assert.equal(stub.received.length, 1, 'one query, one round');
   // Counted: the stored status moves nextAt on; that is a new question.
-  assert.deepEqual(runner.poll(release(stub.url, '2026-01-01T00:00:03Z'), { canaryVersionLabel: undefined, now, wake: w.wake }), { kind: 'running' });
+  assert.deepEqual(
+    runner.poll(release(stub.url, '2026-01-01T00:00:03Z'), {
+      canaryVersionLabel: undefined,
+      now,
+      wake: w.wake,
+    }),
+    { kind: 'running' },
+  );
   runner.forget('uid-1');
   assert.equal(runner.inFlight(), 0);
   assert.equal(w.count, 1);
@@ -80,7 +111,14 @@ test('a round whose question is no longer asked is dropped without waking anyone
   t.after(() => stub.close());
   const runner = createAnalysisRunner();
   const w = waker();
-  assert.equal(runner.poll(release(stub.url, '2026-01-01T00:00:01Z', '300ms'), { canaryVersionLabel: undefined, now, wake: w.wake }).kind, 'running');
+  assert.equal(
+    runner.poll(release(stub.url, '2026-01-01T00:00:01Z', '300ms'), {
+      canaryVersionLabel: undefined,
+      now,
+      wake: w.wake,
+    }).kind,
+    'running',
+  );
   answer = 'value';
   const woken = w.next();
   const moved = release(stub.url, '2026-01-01T00:00:05Z', '300ms');
@@ -95,7 +133,11 @@ test('a round whose question is no longer asked is dropped without waking anyone
 
 test('without any Prometheus address the round is unreachable at once, saying how to fix it', () => {
   const runner = createAnalysisRunner();
-  const polled = runner.poll(release(undefined), { canaryVersionLabel: undefined, now, wake: () => assert.fail('no wake for a synchronous result') });
+  const polled = runner.poll(release(undefined), {
+    canaryVersionLabel: undefined,
+    now,
+    wake: () => assert.fail('no wake for a synchronous result'),
+  });
   assert.ok(polled.kind === 'done');
   assert.equal(polled.observation.verdict.reason, 'PrometheusUnreachable');
   assert.match(polled.observation.run.message ?? '', /--prometheus-url/);

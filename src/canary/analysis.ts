@@ -43,7 +43,7 @@ import {
 } from '../analysis/prometheus.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
-import type { AnalysisObservation } from './phases.ts';
+import type { AnalysisObservation } from './model.ts';
 import type { GateResult } from '../api/experiments.ts';
 import { gateBudgetMs } from '../notify/gate.ts';
 import { experimentWindowMs, isFinalJudgment, judgeExperiment } from './experiment.ts';

@@ -19,7 +19,11 @@ test('a command carries its author after ;by=, and one without still parses', ()
   assert.equal(parseCommand('explode:abc;by=alice'), undefined);
   assert.equal(parseCommand('promote:;by=alice'), undefined);
   assert.equal(commandValue('retry', 'x', 'alice'), 'retry:x;by=alice');
-  assert.equal(parseCommand(commandValue('retry', 'x', 'a;by=b'))?.by, 'a;by=b', 'the first separator splits');
+  assert.equal(
+    parseCommand(commandValue('retry', 'x', 'a;by=b'))?.by,
+    'a;by=b',
+    'the first separator splits',
+  );
 });
 
 test('planSteer writes the author into the command, and into paused-by for a pause', () => {
@@ -29,7 +33,12 @@ test('planSteer writes the author into the command, and into paused-by for a pau
   assert.match(promote.commandValue ?? '', /^promote:[^;]+;by=alice$/);
   assert.equal(promote.patch.metadata?.annotations['deploy.codedance.io/command'], promote.commandValue);
   const pause = planSteer(release, 'pause', false, 'bob');
-  assert.deepEqual(pause.kind === 'patch' && pause.patch, { metadata: { annotations: { 'deploy.codedance.io/paused-by': 'bob' } }, spec: { paused: true } });
+  assert.deepEqual(pause.kind === 'patch' && pause.patch, {
+    metadata: { annotations: { 'deploy.codedance.io/paused-by': 'bob' } },
+    spec: { paused: true },
+  });
   const anonymous = planSteer(release, 'pause', false);
-  assert.deepEqual(anonymous.kind === 'patch' && anonymous.patch.metadata, { annotations: { 'deploy.codedance.io/paused-by': null } });
+  assert.deepEqual(anonymous.kind === 'patch' && anonymous.patch.metadata, {
+    annotations: { 'deploy.codedance.io/paused-by': null },
+  });
 });

@@ -8,8 +8,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
-import { CommandAnnotation, CommandAuthorSeparator, Commands, PausedByAnnotation, type Command } from '../api/names.ts';
-import type { CommandObservation } from './phases.ts';
+import {
+  CommandAnnotation,
+  CommandAuthorSeparator,
+  Commands,
+  PausedByAnnotation,
+  type Command,
+} from '../api/names.ts';
+import type { CommandObservation } from './model.ts';
+import { isSteeringVerb, releaseState, steeringRefusal } from './steering.ts';
 
 /** The command in `value`, or undefined when it is not `<known verb>:<id>[;by=<username>]`. */
 export function parseCommand(value: string | undefined): CommandObservation | undefined {
@@ -36,37 +43,16 @@ export function commandValue(verb: Command, id: string, by?: string): string {
   return by ? `${verb}:${id}${CommandAuthorSeparator}${by}` : `${verb}:${id}`;
 }
 
-/** What a person can ask of a release (the CLI's verbs and the dashboard's buttons). */
+/** What a person can ask of a release (the CLI's verbs and the dashboard's buttons); `promote` with `full` asks for `promote-full`. */
 export const SteerVerbs = ['promote', 'pause', 'resume', 'abort', 'retry'] as const;
 export type SteerVerb = (typeof SteerVerbs)[number];
 
-/** Why `verb` makes no sense for the release now, or undefined when it does. */
+/** Why `verb` makes no sense for the release now (the steering table, ./steering.ts), or undefined when it does. */
 export function refusal(verb: string, cd: CanaryDeployment, full: boolean): string | undefined {
-  const phase = cd.status?.phase;
-  const finished = phase === 'Completed' || phase === 'Failed';
-  const name = cd.metadata.name;
-  const promoting = cd.status?.totalSteps !== undefined && (cd.status.currentStepIndex ?? 0) >= cd.status.totalSteps;
-  switch (verb) {
-    case 'promote':
-      if (finished) return `release "${name}" is ${phase}: nothing to promote${phase === 'Failed' ? ' (codedance retry starts it again)' : ''}`;
-      if (!full && promoting) return `release "${name}" is already being promoted`;
-      return undefined;
-    case 'pause':
-      if (finished) return `release "${name}" is ${phase}: nothing to pause`;
-      return undefined;
-    case 'resume':
-      if (finished) return `release "${name}" is ${phase}: nothing to resume`;
-      if (!cd.spec.paused && phase !== 'Paused') return `release "${name}" is not paused (phase ${phase ?? 'Pending'})`;
-      return undefined;
-    case 'abort':
-      if (finished) return `release "${name}" is already ${phase}`;
-      if (promoting) return `release "${name}" is being promoted: the stable Deployment already takes ${cd.spec.canaryVersion}; there is nothing to roll back to`;
-      return undefined;
-    case 'retry':
-      if (phase !== 'Failed') return `release "${name}" is ${phase ?? 'not started'}: only a Failed release can be retried`;
-      return undefined;
-  }
-  return `unknown command ${verb}`;
+  const asked = verb === 'promote' && full ? 'promote-full' : verb;
+  if (!isSteeringVerb(asked)) return `unknown command ${verb}`;
+  const why = steeringRefusal(asked, releaseState(cd.status, cd.spec.paused === true));
+  return why === undefined ? undefined : `release "${cd.metadata.name}" ${why}`;
 }
 
 /** The write that asks the controller for `verb`, as a merge patch and what to wait for. */
@@ -92,9 +78,14 @@ export function planSteer(cd: CanaryDeployment, verb: SteerVerb, full: boolean, 
   const refused = refusal(verb, cd, full);
   if (refused) return { kind: 'refused', message: refused };
   if (verb === 'pause') {
-    if (cd.spec.paused) return { kind: 'nothing-to-do', message: `release "${cd.metadata.name}" is already paused` };
+    if (cd.spec.paused)
+      return { kind: 'nothing-to-do', message: `release "${cd.metadata.name}" is already paused` };
     // A pause without an author removes an older one's name rather than credit them.
-    return { kind: 'patch', patch: { metadata: { annotations: { [PausedByAnnotation]: by ?? null } }, spec: { paused: true } }, commandValue: undefined };
+    return {
+      kind: 'patch',
+      patch: { metadata: { annotations: { [PausedByAnnotation]: by ?? null } }, spec: { paused: true } },
+      commandValue: undefined,
+    };
   }
   const command: Command = verb === 'promote' ? (full ? 'promote-full' : 'promote') : verb;
   const value = commandValue(command, `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, by);

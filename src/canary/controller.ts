@@ -26,7 +26,8 @@ import { controller, type Controller, type ObjectKey, type Reconciler } from '..
 import type { Store } from '../runtime/store.ts';
 import type { Registry } from 'prom-client';
 import { registerReleaseMetrics } from './release-metrics.ts';
-import { CanaryDeployment as CanaryDeploymentKind, Deployment, Pod, Service } from '../runtime/kinds.ts';
+import { Deployment, Pod, Service } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import { createCanaryReconciler, type CanaryReconcilerOptions } from './reconcile.ts';
 import { trafficRecordOf } from './traffic-record.ts';
@@ -48,7 +49,10 @@ export function deploymentsNamedBy(cd: CanaryDeployment): ObjectKey[] {
 /** The Services a release reads by name: the stable one (spec and record) and its canary and preview names. */
 export function servicesNamedBy(cd: CanaryDeployment): ObjectKey[] {
   const names = new Set<string>();
-  for (const stable of [cd.spec.service?.name ?? cd.spec.targetDeployment, cd.status?.traffic?.service ?? trafficRecordOf(cd.spec).service]) {
+  for (const stable of [
+    cd.spec.service?.name ?? cd.spec.targetDeployment,
+    cd.status?.traffic?.service ?? trafficRecordOf(cd.spec).service,
+  ]) {
     names.add(stable);
     names.add(canaryServiceName(stable));
     names.add(cd.spec.strategy?.blueGreen?.previewService ?? `${stable}-preview`);
@@ -74,7 +78,7 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
   let releases: Store<CanaryDeployment> | undefined;
   if (options.registry) registerReleaseMetrics(options.registry, () => releases?.list() ?? []);
   const reconcile: Reconciler<CanaryDeployment> = (cd, ctx) => {
-    releases ??= ctx.cache<CanaryDeployment>(CanaryDeploymentKind);
+    releases ??= ctx.cache(CanaryDeploymentKind);
     return reconciler.reconcile(cd, ctx);
   };
   return controller<CanaryDeployment>({

@@ -7,18 +7,29 @@
  * Events and notifications never hold a release up: both leave in the background once
  * the writes before them in the batch are done.
  */
-import type { CanaryDeployment, NotificationEvent, TrafficProviderName, TrafficRecord } from '../api/canary-deployment.ts';
+import type {
+  CanaryDeployment,
+  NotificationEvent,
+  TrafficProviderName,
+  TrafficRecord,
+} from '../api/canary-deployment.ts';
 import { GROUP, OwnerLabel, RoleLabel } from '../api/names.ts';
 import { isConflict, type KubeClient, type KubeObject } from '../runtime/client.ts';
 import { apply } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
-import { TrafficError, isTrafficError, trafficProvider, type TrafficProvider, type TrafficTarget } from '../traffic/index.ts';
+import {
+  TrafficError,
+  isTrafficError,
+  trafficProvider,
+  type TrafficProvider,
+  type TrafficTarget,
+} from '../traffic/index.ts';
 import { replicaSplit } from '../traffic/replicas.ts';
 import { trafficRecordOf, trafficSpecOf } from './traffic-record.ts';
 import type { ReceiverProblem } from '../notify/resolve.ts';
 import { reportNotificationProblems } from './notification-problems.ts';
-import type { Effect, ReleaseSettings } from './phases.ts';
+import type { Effect, ReleaseSettings } from './model.ts';
 import {
   buildCanaryDeployment,
   buildCanaryService,
@@ -35,7 +46,11 @@ import {
  * Sends a notification about a release; must not throw (it runs in the background).
  * Resolves with the receivers it had to leave out, which are reported on the release.
  */
-export type Notifier = (event: NotificationEvent, cd: CanaryDeployment, message: string) => Promise<readonly ReceiverProblem[] | void>;
+export type Notifier = (
+  event: NotificationEvent,
+  cd: CanaryDeployment,
+  message: string,
+) => Promise<readonly ReceiverProblem[] | void>;
 
 /**
  * What taking traffic back and removing the canary act with. Needs no settings (the spec
@@ -95,7 +110,13 @@ function providerFor(client: KubeClient, name: TrafficProviderName): TrafficProv
 }
 
 /** The provider's view of the release for the traffic settings `record`. */
-function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service | undefined, stable: Deployment | undefined, stablePods: StablePodLabels): TrafficTarget {
+function targetOf(
+  cd: CanaryDeployment,
+  record: TrafficRecord,
+  service: Service | undefined,
+  stable: Deployment | undefined,
+  stablePods: StablePodLabels,
+): TrafficTarget {
   // Replicas records the Deployments it scales (a target renamed mid-release is rolled back with the recorded one).
   const deployments = record.provider === 'Replicas' ? record.objects : undefined;
   return {
@@ -109,7 +130,8 @@ function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service 
     selectors: {
       // Istio: subsets of the stable host need a label canary pods lack; an empty map makes
       // the provider refuse (retry) rather than write a subset selecting every pod.
-      stable: record.provider === 'Istio' ? { ...(stablePods ?? {}) } : { ...(service?.spec?.selector ?? {}) },
+      stable:
+        record.provider === 'Istio' ? { ...(stablePods ?? {}) } : { ...(service?.spec?.selector ?? {}) },
       canary: canarySelector(cd.metadata.name ?? ''),
     },
     totalReplicas: cd.status?.stableReplicas ?? stable?.spec?.replicas,
@@ -117,26 +139,47 @@ function targetOf(cd: CanaryDeployment, record: TrafficRecord, service: Service 
 }
 
 /** The teardown environment of a release, from its caches and its recorded traffic settings. */
-export function teardownEnv(cd: CanaryDeployment, ctx: ReconcileContext, notify: Notifier | undefined, stablePods: StablePodLabels): TeardownEnv {
+export function teardownEnv(
+  cd: CanaryDeployment,
+  ctx: ReconcileContext,
+  notify: Notifier | undefined,
+  stablePods: StablePodLabels,
+): TeardownEnv {
   const ns = cd.metadata.namespace ?? '';
   const record = cd.status?.traffic ?? trafficRecordOf(cd.spec);
-  const service = ctx.cache<Service>(ServiceKind, { referenced: true }).get(ns, record.service);
-  const stable = ctx.cache<Deployment>(DeploymentKind, { referenced: true }).get(ns, cd.spec.targetDeployment);
-  return { cd, ctx, notify, recorded: { provider: providerFor(ctx.client, record.provider), target: targetOf(cd, record, service, stable, stablePods) } };
+  const service = ctx.cache(ServiceKind, { referenced: true }).get(ns, record.service);
+  const stable = ctx.cache(DeploymentKind, { referenced: true }).get(ns, cd.spec.targetDeployment);
+  return {
+    cd,
+    ctx,
+    notify,
+    recorded: {
+      provider: providerFor(ctx.client, record.provider),
+      target: targetOf(cd, record, service, stable, stablePods),
+    },
+  };
 }
 
 /** Builds the environment, including both providers' views of the release. */
 export function releaseEnv(input: ReleaseEnvInput): ReleaseEnv {
   const { cd, settings, service, stable } = input;
   const teardown = teardownEnv(cd, input.ctx, input.notify, input.stablePods);
-  return { ...input, ...teardown, provider: providerFor(input.ctx.client, settings.provider), target: targetOf(cd, settings.traffic, service, stable, input.stablePods) };
+  return {
+    ...input,
+    ...teardown,
+    provider: providerFor(input.ctx.client, settings.provider),
+    target: targetOf(cd, settings.traffic, service, stable, input.stablePods),
+  };
 }
 
 /**
  * Runs `effects` in order; Events leave without being waited for. A
  * {@link TeardownEnv} runs only what takes a release down (reset, delete, events, notifications).
  */
-export async function executeEffects(env: ReleaseEnv | TeardownEnv, effects: readonly Effect[]): Promise<void> {
+export async function executeEffects(
+  env: ReleaseEnv | TeardownEnv,
+  effects: readonly Effect[],
+): Promise<void> {
   for (const effect of effects) {
     switch (effect.type) {
       case 'ensureCanary':
@@ -166,7 +209,11 @@ export async function executeEffects(env: ReleaseEnv | TeardownEnv, effects: rea
       case 'event':
         // Off the critical path: the writes before it are done (so it claims nothing the
         // cluster does not show), and no write after it waits for it. publish never throws.
-        void env.ctx.events.publish(env.cd, { type: effect.eventType, reason: effect.reason, note: effect.note });
+        void env.ctx.events.publish(env.cd, {
+          type: effect.eventType,
+          reason: effect.reason,
+          note: effect.note,
+        });
         break;
       case 'notify':
         if (env.notify) {
@@ -181,7 +228,10 @@ export async function executeEffects(env: ReleaseEnv | TeardownEnv, effects: rea
 }
 
 function full(env: ReleaseEnv | TeardownEnv, effect: Effect['type']): ReleaseEnv {
-  if (!('settings' in env)) throw new Error(`${effect} needs the release settings (a teardown runs only resetTraffic, deleteCanary, event and notify)`);
+  if (!('settings' in env))
+    throw new Error(
+      `${effect} needs the release settings (a teardown runs only resetTraffic, deleteCanary, event and notify)`,
+    );
   return env;
 }
 
@@ -193,7 +243,10 @@ function full(env: ReleaseEnv | TeardownEnv, effect: Effect['type']): ReleaseEnv
  */
 export function ownedByRelease(obj: KubeObject, cd: CanaryDeployment): boolean {
   return (obj.metadata.ownerReferences ?? []).some(
-    (ref) => ref.kind === 'CanaryDeployment' && ref.apiVersion.startsWith(`${GROUP}/`) && (ref.uid === cd.metadata.uid || ref.name === cd.metadata.name),
+    (ref) =>
+      ref.kind === 'CanaryDeployment' &&
+      ref.apiVersion.startsWith(`${GROUP}/`) &&
+      (ref.uid === cd.metadata.uid || ref.name === cd.metadata.name),
   );
 }
 
@@ -210,14 +263,24 @@ async function ensureCanary(env: ReleaseEnv, image: string, weight: number): Pro
   if (!stable) throw new Error(`Deployment ${cd.spec.targetDeployment} not found`);
   const needsService = settings.provider !== 'Replicas';
   if (needsService && !env.service) {
-    throw new Error(`Service ${env.target.service.name} not found: traffic provider ${settings.provider} routes through it (set spec.service.name)`);
+    throw new Error(
+      `Service ${env.target.service.name} not found: traffic provider ${settings.provider} routes through it (set spec.service.name)`,
+    );
   }
   // By name: whoever's it is (a Service of that name that is not the release's is refused below).
-  const services = ctx.cache<Service>(ServiceKind, { referenced: true });
-  const canaryService = needsService && env.service ? buildCanaryService(cd, env.service, env.target.canaryService, 'canary') : undefined;
+  const services = ctx.cache(ServiceKind, { referenced: true });
+  const canaryService =
+    needsService && env.service
+      ? buildCanaryService(cd, env.service, env.target.canaryService, 'canary')
+      : undefined;
   const previewService =
     needsService && env.service && settings.blueGreen
-      ? buildCanaryService(cd, env.service, cd.spec.strategy?.blueGreen?.previewService ?? `${env.target.service.name}-preview`, 'preview')
+      ? buildCanaryService(
+          cd,
+          env.service,
+          cd.spec.strategy?.blueGreen?.previewService ?? `${env.target.service.name}-preview`,
+          'preview',
+        )
       : undefined;
   // Before anything is written: a Service of that name that is not the release's is never
   // taken over (an apply would replace its selector and send its users to the canary).
@@ -235,10 +298,22 @@ async function ensureCanary(env: ReleaseEnv, image: string, weight: number): Pro
   // already carry (./stable-pods.ts), so starting a release restarts nothing.
   // Replicas: the provider owns the canary's replica count (never applied); it is created
   // at its first step's share, so the create is that step's first write.
-  const replicas = settings.provider === 'Replicas' ? undefined : (cd.status?.stableReplicas ?? stable.spec?.replicas ?? 1);
-  const desired = buildCanaryDeployment({ cd, stable, image, replicas, dropLabels: labelsToDrop(env), extraLabels: env.extraLabels });
+  const replicas =
+    settings.provider === 'Replicas' ? undefined : (cd.status?.stableReplicas ?? stable.spec?.replicas ?? 1);
+  const desired = buildCanaryDeployment({
+    cd,
+    stable,
+    image,
+    replicas,
+    dropLabels: labelsToDrop(env),
+    extraLabels: env.extraLabels,
+  });
   if (!env.canary) {
-    const initial = replicas ?? (weight > 0 && env.target.totalReplicas !== undefined ? replicaSplit(weight, env.target.totalReplicas).canary : 0);
+    const initial =
+      replicas ??
+      (weight > 0 && env.target.totalReplicas !== undefined
+        ? replicaSplit(weight, env.target.totalReplicas).canary
+        : 0);
     try {
       await ctx.client.create(DeploymentKind, { ...desired, spec: { ...desired.spec, replicas: initial } });
     } catch (err) {
@@ -255,10 +330,17 @@ async function ensureCanary(env: ReleaseEnv, image: string, weight: number): Pro
 async function promoteStable(env: ReleaseEnv, image: string): Promise<void> {
   const { cd, ctx, settings, stable } = env;
   const container = releasedContainer(stable?.spec?.template, cd.spec.container);
-  if (!stable || !container) throw new Error(`Deployment ${cd.spec.targetDeployment} (or its container) not found`);
+  if (!stable || !container)
+    throw new Error(`Deployment ${cd.spec.targetDeployment} (or its container) not found`);
   // Replicas: stable was scaled down to make room; it rolls the new version out at full size.
   const replicas = settings.provider === 'Replicas' ? env.target.totalReplicas : undefined;
-  await ctx.client.patch(DeploymentKind, cd.metadata.namespace, cd.spec.targetDeployment, promotionPatch(container.name, image, replicas), 'strategic');
+  await ctx.client.patch(
+    DeploymentKind,
+    cd.metadata.namespace,
+    cd.spec.targetDeployment,
+    promotionPatch(container.name, image, replicas),
+    'strategic',
+  );
 }
 
 /**
@@ -301,14 +383,19 @@ async function deleteCanary(env: TeardownEnv): Promise<void> {
   const uid = cd.metadata.uid ?? '';
   const ns = cd.metadata.namespace;
   // By owner, from the caches of what releases make (label-selected).
-  for (const d of ctx.cache<Deployment>(DeploymentKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
+  for (const d of ctx.cache(DeploymentKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
     if (d.metadata.namespace !== ns || d.metadata.deletionTimestamp) continue;
-    await ctx.client.delete(DeploymentKind, ns, d.metadata.name ?? '', { propagationPolicy: 'Background', preconditions: { uid: d.metadata.uid } });
+    await ctx.client.delete(DeploymentKind, ns, d.metadata.name ?? '', {
+      propagationPolicy: 'Background',
+      preconditions: { uid: d.metadata.uid },
+    });
   }
-  for (const svc of ctx.cache<Service>(ServiceKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
+  for (const svc of ctx.cache(ServiceKind, { labelSelector: OwnerLabel }).byIndex('controller-owner', uid)) {
     if (svc.metadata.namespace !== ns || svc.metadata.deletionTimestamp) continue;
     const role = svc.metadata.labels?.[RoleLabel];
     if (role !== 'canary' && role !== 'preview') continue;
-    await ctx.client.delete(ServiceKind, ns, svc.metadata.name ?? '', { preconditions: { uid: svc.metadata.uid } });
+    await ctx.client.delete(ServiceKind, ns, svc.metadata.name ?? '', {
+      preconditions: { uid: svc.metadata.uid },
+    });
   }
 }

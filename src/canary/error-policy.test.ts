@@ -4,7 +4,15 @@ import { TerminalError } from '../runtime/errors.ts';
 import { TrafficError, type TrafficErrorKind } from '../traffic/index.ts';
 import { decideError, trafficErrorRules, TrafficCondition } from './error-policy.ts';
 
-const kinds: TrafficErrorKind[] = ['InvalidTarget', 'NotFound', 'NoRoutes', 'UnsupportedRoute', 'NameTaken', 'Conflict', 'ReadBackMismatch'];
+const kinds: TrafficErrorKind[] = [
+  'InvalidTarget',
+  'NotFound',
+  'NoRoutes',
+  'UnsupportedRoute',
+  'NameTaken',
+  'Conflict',
+  'ReadBackMismatch',
+];
 
 test('every traffic error kind has its own PascalCase reason, an outcome and advice', () => {
   assert.deepEqual(Object.keys(trafficErrorRules).sort(), [...kinds].sort());
@@ -21,12 +29,20 @@ test('every traffic error kind has its own PascalCase reason, an outcome and adv
 });
 
 test('decideError: traffic errors carry their message and advice; an invalid spec stops; others go to the default policy', () => {
-  const d = decideError(new TrafficError('Istio', 'UnsupportedRoute', 'VirtualService ns/vs route #1 also sends traffic to other hosts'));
+  const d = decideError(
+    new TrafficError(
+      'Istio',
+      'UnsupportedRoute',
+      'VirtualService ns/vs route #1 also sends traffic to other hosts',
+    ),
+  );
   assert.equal(d?.condition, TrafficCondition);
   assert.equal(d?.reason, 'TrafficUnsupportedRoute');
   assert.equal(d?.then, 'retry');
   assert.match(d?.message ?? '', /^Istio: VirtualService ns\/vs route #1 .*: nothing was written/);
-  const spec = decideError(new TerminalError('strategy.type: BlueGreen needs ...', { reason: 'InvalidSpec' }));
+  const spec = decideError(
+    new TerminalError('strategy.type: BlueGreen needs ...', { reason: 'InvalidSpec' }),
+  );
   assert.equal(spec?.then, 'stop');
   assert.equal(spec?.reason, 'InvalidSpec');
   assert.equal(decideError(new Error('connect ECONNREFUSED')), undefined);

@@ -40,27 +40,32 @@ export const trafficErrorRules: Readonly<Record<TrafficErrorKind, ErrorRule>> = 
   InvalidTarget: {
     reason: 'TrafficInvalidTarget',
     then: 'stop',
-    advice: 'the release asks the provider for something it cannot do (a weight outside 0-100, a missing traffic block); retrying cannot fix it, so the release stopped with all traffic on stable. Fix the spec or status and run `codedance retry`',
+    advice:
+      'the release asks the provider for something it cannot do (a weight outside 0-100, a missing traffic block); retrying cannot fix it, so the release stopped with all traffic on stable. Fix the spec or status and run `codedance retry`',
   },
   NotFound: {
     reason: 'TrafficObjectNotFound',
     then: 'retry',
-    advice: 'create it or fix its name in spec.traffic; no traffic moved, and the release goes on once it exists (retried with backoff)',
+    advice:
+      'create it or fix its name in spec.traffic; no traffic moved, and the release goes on once it exists (retried with backoff)',
   },
   NoRoutes: {
     reason: 'TrafficNoRoutes',
     then: 'retry',
-    advice: 'give it a route to the stable Service (or fix traffic.istio.routes); no traffic moved, retried with backoff',
+    advice:
+      'give it a route to the stable Service (or fix traffic.istio.routes); no traffic moved, retried with backoff',
   },
   UnsupportedRoute: {
     reason: 'TrafficUnsupportedRoute',
     then: 'retry',
-    advice: 'nothing was written: split the route so the stable Service has one of its own; retried with backoff',
+    advice:
+      'nothing was written: split the route so the stable Service has one of its own; retried with backoff',
   },
   NameTaken: {
     reason: 'TrafficNameTaken',
     then: 'retry',
-    advice: 'it was not changed and no traffic moved: rename or remove it (or pick other names in the spec); retried with backoff',
+    advice:
+      'it was not changed and no traffic moved: rename or remove it (or pick other names in the spec); retried with backoff',
   },
   Conflict: {
     reason: 'TrafficConflict',
@@ -70,7 +75,8 @@ export const trafficErrorRules: Readonly<Record<TrafficErrorKind, ErrorRule>> = 
   ReadBackMismatch: {
     reason: 'TrafficReadBackMismatch',
     then: 'retry',
-    advice: 'the API server stored something other than what was written: a mutating admission policy or webhook, or another controller, rewrites it; retried with backoff',
+    advice:
+      'the API server stored something other than what was written: a mutating admission policy or webhook, or another controller, rewrites it; retried with backoff',
   },
 };
 
@@ -92,7 +98,13 @@ export function decideError(err: unknown): ErrorDecision | undefined {
   }
   if (isTerminal(err)) {
     // A spec the controller cannot run (the schema could not refuse it).
-    return { reason: err.reason, then: 'stop', condition: SpecCondition, advice: '', message: describeError(err) };
+    return {
+      reason: err.reason,
+      then: 'stop',
+      condition: SpecCondition,
+      advice: '',
+      message: describeError(err),
+    };
   }
   return undefined;
 }

@@ -18,7 +18,8 @@ import type { KubeObject } from '../runtime/client.ts';
 import { getCondition, setCondition } from '../runtime/conditions.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { describeError } from '../runtime/errors.ts';
-import { apiVersionOf, CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind } from '../runtime/kinds.ts';
+import { apiVersionOf } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
 /** The condition type on a CanaryDeployment. */
 export const NotificationsReadyCondition = 'NotificationsReady';
@@ -26,13 +27,21 @@ export const NotificationsReadyCondition = 'NotificationsReady';
 export const NotificationFieldManager = 'codedance-notify';
 
 /** Event reasons: a Secret without the opt-in label, a URL the policy refused, and any other receiver left out. */
-export const NotificationEventReasons = { refused: 'NotificationSecretRefused', urlRefused: 'NotificationURLRefused', invalid: 'NotificationReceiverInvalid' } as const;
+export const NotificationEventReasons = {
+  refused: 'NotificationSecretRefused',
+  urlRefused: 'NotificationURLRefused',
+  invalid: 'NotificationReceiverInvalid',
+} as const;
 
 /**
  * Reports the outcome of resolving a release's receivers: Events for each distinct
  * problem, and the condition. Never throws (failures are logged).
  */
-export async function reportNotificationProblems(cd: CanaryDeployment, ctx: ReconcileContext, problems: readonly ReceiverProblem[]): Promise<void> {
+export async function reportNotificationProblems(
+  cd: CanaryDeployment,
+  ctx: ReconcileContext,
+  problems: readonly ReceiverProblem[],
+): Promise<void> {
   const regarding = [cd as KubeObject, ...webAppOwner(cd)];
   const seen = new Set<string>();
   const events: Promise<void>[] = [];
@@ -40,9 +49,14 @@ export async function reportNotificationProblems(cd: CanaryDeployment, ctx: Reco
     if (seen.has(problem.message)) continue;
     seen.add(problem.message);
     const reason =
-      problem.reason === 'SecretNotOptedIn' ? NotificationEventReasons.refused : problem.refused ? NotificationEventReasons.urlRefused : NotificationEventReasons.invalid;
+      problem.reason === 'SecretNotOptedIn'
+        ? NotificationEventReasons.refused
+        : problem.refused
+          ? NotificationEventReasons.urlRefused
+          : NotificationEventReasons.invalid;
     const note = `notification ${problem.receiver} left out: ${problem.message}`;
-    for (const object of regarding) events.push(ctx.events.publish(object, { type: 'Warning', reason, note, action: 'Notify' }));
+    for (const object of regarding)
+      events.push(ctx.events.publish(object, { type: 'Warning', reason, note, action: 'Notify' }));
   }
   await Promise.all(events);
 
@@ -58,8 +72,16 @@ export async function reportNotificationProblems(cd: CanaryDeployment, ctx: Reco
         message: [...seen].join('; ').slice(0, 1024),
         observedGeneration: cd.metadata.generation,
       }
-    : { type: NotificationsReadyCondition, status: 'True' as const, reason: 'ReceiversResolved', message: 'every notification receiver resolved', observedGeneration: cd.metadata.generation };
-  const condition = setCondition(cd.status?.conditions, update, ctx.now()).find((c) => c.type === NotificationsReadyCondition);
+    : {
+        type: NotificationsReadyCondition,
+        status: 'True' as const,
+        reason: 'ReceiversResolved',
+        message: 'every notification receiver resolved',
+        observedGeneration: cd.metadata.generation,
+      };
+  const condition = setCondition(cd.status?.conditions, update, ctx.now()).find(
+    (c) => c.type === NotificationsReadyCondition,
+  );
   try {
     await applyStatus<KubeObject>(
       ctx.client,
@@ -73,13 +95,25 @@ export async function reportNotificationProblems(cd: CanaryDeployment, ctx: Reco
       { current: cd as KubeObject, fieldManager: NotificationFieldManager },
     );
   } catch (err) {
-    ctx.log.warn({ err }, `could not set the ${NotificationsReadyCondition} condition: ${describeError(err)}`);
+    ctx.log.warn(
+      { err },
+      `could not set the ${NotificationsReadyCondition} condition: ${describeError(err)}`,
+    );
   }
 }
 
 /** The WebApp controlling the release, as an object Events can point at (none for a release made by hand). */
 function webAppOwner(cd: CanaryDeployment): KubeObject[] {
-  const owner = cd.metadata.ownerReferences?.find((ref) => ref.controller === true && ref.kind === WebAppKind.kind && ref.apiVersion === apiVersionOf(WebAppKind));
+  const owner = cd.metadata.ownerReferences?.find(
+    (ref) =>
+      ref.controller === true && ref.kind === WebAppKind.kind && ref.apiVersion === apiVersionOf(WebAppKind),
+  );
   if (!owner) return [];
-  return [{ apiVersion: owner.apiVersion, kind: owner.kind, metadata: { name: owner.name, namespace: cd.metadata.namespace, uid: owner.uid } }];
+  return [
+    {
+      apiVersion: owner.apiVersion,
+      kind: owner.kind,
+      metadata: { name: owner.name, namespace: cd.metadata.namespace, uid: owner.uid },
+    },
+  ];
 }

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import type { AnalysisRun, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
 import { trafficRecordOf } from './traffic-record.ts';
-import { analysisDue, stopped, transition, HISTORY_LIMIT, type Effect, type Observations, type ReleaseSettings, type Transition } from './phases.ts';
+import {
+  analysisDue,
+  stopped,
+  transition,
+  HISTORY_LIMIT,
+  type Effect,
+  type Observations,
+  type ReleaseSettings,
+  type Transition,
+} from './phases.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -17,7 +26,11 @@ function settings(over: Partial<ReleaseSettings> = {}): ReleaseSettings {
     ],
     blueGreen: false,
     provider: 'Istio',
-    traffic: trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Istio', istio: { virtualService: 'app' } } }),
+    traffic: trafficRecordOf({
+      targetDeployment: 'app',
+      canaryVersion: 'app:v2',
+      traffic: { provider: 'Istio', istio: { virtualService: 'app' } },
+    }),
     scalesWithWeight: false,
     paused: false,
     autoRollback: { enabled: true, onPodCrash: true, notReadyGraceMs: 60_000 },
@@ -39,7 +52,16 @@ interface World {
 }
 
 function world(): World {
-  return { now: T0, stableImage: 'app:v1', stableRolledOut: true, canary: undefined, weight: 0, crash: false, events: [], notified: [] };
+  return {
+    now: T0,
+    stableImage: 'app:v1',
+    stableRolledOut: true,
+    canary: undefined,
+    weight: 0,
+    crash: false,
+    events: [],
+    notified: [],
+  };
 }
 
 function observe(w: World, extra: Partial<Observations> = {}): Observations {
@@ -48,7 +70,9 @@ function observe(w: World, extra: Partial<Observations> = {}): Observations {
     generation: 1,
     stable: { image: w.stableImage, rolledOut: w.stableRolledOut, replicas: 4 },
     canary: w.canary,
-    pods: w.crash ? { healthy: false, reason: 'CrashLoopBackOff', pod: 'p', message: 'pod p crash-looping' } : { healthy: true },
+    pods: w.crash
+      ? { healthy: false, reason: 'CrashLoopBackOff', pod: 'p', message: 'pod p crash-looping' }
+      : { healthy: true },
     ...extra,
   };
 }
@@ -57,7 +81,11 @@ function apply(w: World, effects: Effect[]): void {
   for (const e of effects) {
     switch (e.type) {
       case 'ensureCanary':
-        w.canary = { image: e.image, ready: false, replicas: e.weight === undefined ? 4 : Math.round((e.weight * 4) / 100) };
+        w.canary = {
+          image: e.image,
+          ready: false,
+          replicas: e.weight === undefined ? 4 : Math.round((e.weight * 4) / 100),
+        };
         break;
       case 'setWeight':
         w.weight = e.weight;
@@ -87,7 +115,12 @@ function apply(w: World, effects: Effect[]): void {
 }
 
 /** One reconcile: transition, effects applied, then the cluster catches up (pods ready, rollouts done). */
-function reconcile(s: ReleaseSettings, status: CanaryDeploymentStatus | undefined, w: World, extra: Partial<Observations> = {}): Transition {
+function reconcile(
+  s: ReleaseSettings,
+  status: CanaryDeploymentStatus | undefined,
+  w: World,
+  extra: Partial<Observations> = {},
+): Transition {
   const tr = transition(s, status, observe(w, extra));
   apply(w, tr.effects);
   return tr;
@@ -99,7 +132,12 @@ function settle(w: World): void {
 }
 
 /** Runs reconciles, moving the fake clock to each requeue, until the phase is final or `limit` runs. */
-function run(s: ReleaseSettings, w: World, status?: CanaryDeploymentStatus, limit = 50): CanaryDeploymentStatus {
+function run(
+  s: ReleaseSettings,
+  w: World,
+  status?: CanaryDeploymentStatus,
+  limit = 50,
+): CanaryDeploymentStatus {
   let current = status;
   for (let i = 0; i < limit; i++) {
     const tr = reconcile(s, current, w);
@@ -121,7 +159,10 @@ test('a new release starts: Initializing, canary created, traffic prepared, Star
   assert.equal(tr.status.releaseVersion, 'app:v2');
   assert.equal(tr.status.stableRevision, 'app:v1');
   assert.equal(tr.status.totalSteps, 3);
-  assert.deepEqual(tr.effects.slice(0, 2), [{ type: 'ensureCanary', image: 'app:v2' }, { type: 'prepareTraffic' }]);
+  assert.deepEqual(tr.effects.slice(0, 2), [
+    { type: 'ensureCanary', image: 'app:v2' },
+    { type: 'prepareTraffic' },
+  ]);
   assert.deepEqual(w.notified, ['Started']);
   assert.equal(tr.requeueAfterMs, undefined, 'waits for the canary Deployment to change, no timer');
 });
@@ -152,8 +193,15 @@ test('Replicas: step 1 is entered with the canary creation, in one reconcile', (
   assert.equal(tr.status.currentStepIndex, 0);
   const writes = tr.effects.filter((e) => e.type !== 'event' && e.type !== 'notify');
   // Created at the first step's share: the create is that step's first write.
-  assert.deepEqual(writes, [{ type: 'ensureCanary', image: 'app:v2', weight: 10 }, { type: 'prepareTraffic' }, { type: 'setWeight', weight: 10 }]);
-  assert.deepEqual((tr.status.history ?? []).map((h) => h.event), ['Started', 'StepReached']);
+  assert.deepEqual(writes, [
+    { type: 'ensureCanary', image: 'app:v2', weight: 10 },
+    { type: 'prepareTraffic' },
+    { type: 'setWeight', weight: 10 },
+  ]);
+  assert.deepEqual(
+    (tr.status.history ?? []).map((h) => h.event),
+    ['Started', 'StepReached'],
+  );
   // The step does not advance before the canary pods are available, whatever the timer says.
   w.now += 60_000;
   const waiting = reconcile(s, tr.status, w);
@@ -176,7 +224,16 @@ test('the seed sample walks every step, promotes, resets traffic, removes the ca
   assert.equal(w.weight, 0);
   assert.deepEqual(w.notified, ['Started', 'Advanced', 'Advanced', 'Completed']);
   const events = (status.history ?? []).map((h) => h.event);
-  assert.deepEqual(events, ['Started', 'StepReached', 'StepAdvanced', 'StepAdvanced', 'Promoting', 'RollingOut', 'RolledOut', 'Completed']);
+  assert.deepEqual(events, [
+    'Started',
+    'StepReached',
+    'StepAdvanced',
+    'StepAdvanced',
+    'Promoting',
+    'RollingOut',
+    'RolledOut',
+    'Completed',
+  ]);
   assert.equal(w.now - T0, 15_000, 'the pauses add up, nothing more');
 });
 
@@ -189,18 +246,33 @@ test('promotion: all traffic to the canary, then the stable rolls out taking non
   settle(w);
   tr = reconcile(s, tr.status, w); // promoting: all traffic to the canary first
   assert.equal(tr.status.reason, 'Promoting');
-  assert.deepEqual(tr.effects.filter((e) => e.type !== 'event'), [{ type: 'prepareTraffic' }, { type: 'setWeight', weight: 100 }]);
+  assert.deepEqual(
+    tr.effects.filter((e) => e.type !== 'event'),
+    [{ type: 'prepareTraffic' }, { type: 'setWeight', weight: 100 }],
+  );
   assert.equal(w.stableImage, 'app:v1', 'the stable Deployment is not touched while it still takes traffic');
   tr = reconcile(s, tr.status, w); // then the image
-  assert.deepEqual(tr.effects.filter((e) => e.type === 'promoteStable'), [{ type: 'promoteStable', image: 'app:v2' }]);
-  assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'StableRollingOut'), 'an Event says the stable Deployment starts rolling');
+  assert.deepEqual(
+    tr.effects.filter((e) => e.type === 'promoteStable'),
+    [{ type: 'promoteStable', image: 'app:v2' }],
+  );
+  assert.ok(
+    tr.effects.some((e) => e.type === 'event' && e.reason === 'StableRollingOut'),
+    'an Event says the stable Deployment starts rolling',
+  );
   tr = reconcile(s, tr.status, w); // not rolled out yet
   assert.deepEqual(tr.effects, []);
   assert.equal(w.weight, 100, 'the canary carries everything while stable rolls out');
   settle(w);
   tr = reconcile(s, tr.status, w);
-  assert.deepEqual(tr.effects.filter((e) => e.type !== 'event'), [{ type: 'resetTraffic' }]);
-  assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'StableRolledOut'), 'an Event says it is done');
+  assert.deepEqual(
+    tr.effects.filter((e) => e.type !== 'event'),
+    [{ type: 'resetTraffic' }],
+  );
+  assert.ok(
+    tr.effects.some((e) => e.type === 'event' && e.reason === 'StableRolledOut'),
+    'an Event says it is done',
+  );
   tr = reconcile(s, tr.status, w);
   assert.equal(tr.status.phase, 'Completed');
   assert.equal(tr.effects[0]?.type, 'deleteCanary');
@@ -208,14 +280,21 @@ test('promotion: all traffic to the canary, then the stable rolls out taking non
 
 test('promotion of a canary that scales with the weight waits for it at full size before stable rolls', () => {
   const w = world();
-  const s = settings({ provider: 'Replicas', scalesWithWeight: true, steps: [{ weight: 25, pauseMs: 0, requiresApproval: false }] });
+  const s = settings({
+    provider: 'Replicas',
+    scalesWithWeight: true,
+    steps: [{ weight: 25, pauseMs: 0, requiresApproval: false }],
+  });
   let tr = reconcile(s, undefined, w);
   settle(w);
   tr = reconcile(s, tr.status, w); // promoting: weight 100
   assert.ok(tr.effects.some((e) => e.type === 'setWeight' && e.weight === 100));
   if (w.canary) w.canary.replicas = 1; // a cache a write behind
   tr = reconcile(s, tr.status, w);
-  assert.ok(!tr.effects.some((e) => e.type === 'promoteStable'), 'not before the canary asks for every replica');
+  assert.ok(
+    !tr.effects.some((e) => e.type === 'promoteStable'),
+    'not before the canary asks for every replica',
+  );
   if (w.canary) w.canary.replicas = 4;
   tr = reconcile(s, tr.status, w);
   assert.ok(tr.effects.some((e) => e.type === 'promoteStable'));
@@ -279,7 +358,13 @@ test('Failed with a canary still there (killed mid-cleanup) cleans up again; cle
   const w = world();
   w.canary = { image: 'app:v2', ready: true };
   w.weight = 30;
-  const failed: CanaryDeploymentStatus = { phase: 'Failed', reason: 'PodCrashLoop', releaseVersion: 'app:v2', totalSteps: 3, currentStepIndex: 0 };
+  const failed: CanaryDeploymentStatus = {
+    phase: 'Failed',
+    reason: 'PodCrashLoop',
+    releaseVersion: 'app:v2',
+    totalSteps: 3,
+    currentStepIndex: 0,
+  };
   const tr = reconcile(settings(), failed, w);
   assert.deepEqual(tr.effects, [{ type: 'resetTraffic' }, { type: 'deleteCanary' }]);
   const again = reconcile(settings(), tr.status, w);
@@ -324,13 +409,25 @@ test('abort during promotion is refused: the stable Deployment already runs the 
 test('retry on a Failed release starts again from step 0; on a Completed one it is refused', () => {
   const w = world();
   const s = settings();
-  const failed: CanaryDeploymentStatus = { phase: 'Failed', reason: 'Aborted', releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3, history: [{ time: 'x', event: 'Aborted' }] };
+  const failed: CanaryDeploymentStatus = {
+    phase: 'Failed',
+    reason: 'Aborted',
+    releaseVersion: 'app:v2',
+    currentStepIndex: 1,
+    totalSteps: 3,
+    history: [{ time: 'x', event: 'Aborted' }],
+  };
   const tr = reconcile(s, failed, w, { command: { verb: 'retry', raw: 'retry:a' } });
   assert.equal(tr.status.phase, 'Initializing');
   assert.equal(tr.status.currentStepIndex, 0);
   assert.equal(tr.status.reason, 'Retried');
   assert.equal(tr.status.history?.length, 2, 'history is kept');
-  const completed: CanaryDeploymentStatus = { phase: 'Completed', releaseVersion: 'app:v2', currentStepIndex: 3, totalSteps: 3 };
+  const completed: CanaryDeploymentStatus = {
+    phase: 'Completed',
+    releaseVersion: 'app:v2',
+    currentStepIndex: 3,
+    totalSteps: 3,
+  };
   const tr2 = reconcile(s, completed, world(), { command: { verb: 'retry', raw: 'retry:b' } });
   assert.equal(tr2.status.phase, 'Completed');
   assert.ok(tr2.effects.some((e) => e.type === 'event' && e.reason === 'CommandIgnored'));
@@ -360,7 +457,12 @@ test('a controller restarted mid-pause keeps the deadline: no step taken twice, 
 
 test('a step without pause waits for promote; promote approves exactly the current step', () => {
   const w = world();
-  const s = settings({ steps: [{ weight: 20, pauseMs: undefined, requiresApproval: true }, { weight: 60, pauseMs: undefined, requiresApproval: true }] });
+  const s = settings({
+    steps: [
+      { weight: 20, pauseMs: undefined, requiresApproval: true },
+      { weight: 60, pauseMs: undefined, requiresApproval: true },
+    ],
+  });
   let tr = reconcile(s, undefined, w);
   settle(w);
   tr = reconcile(s, tr.status, w);
@@ -453,12 +555,19 @@ test('a version the stable Deployment already runs completes at once', () => {
   const tr = reconcile(settings(), undefined, w);
   assert.equal(tr.status.phase, 'Completed');
   assert.equal(tr.status.reason, 'AlreadyReleased');
-  assert.deepEqual(tr.effects.filter((e) => e.type !== 'event'), []);
+  assert.deepEqual(
+    tr.effects.filter((e) => e.type !== 'event'),
+    [],
+  );
 });
 
 test('a target Deployment deleted mid-release rolls the release back: traffic first, then the canary', () => {
   for (const phase of ['Initializing', 'Progressing', 'Paused'] as const) {
-    const tr = transition(settings(), { phase, releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3, currentWeight: 50 }, { ...observe(world()), stable: undefined, canary: { image: 'app:v2', ready: true } });
+    const tr = transition(
+      settings(),
+      { phase, releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3, currentWeight: 50 },
+      { ...observe(world()), stable: undefined, canary: { image: 'app:v2', ready: true } },
+    );
     assert.equal(tr.status.phase, 'Failed', phase);
     assert.equal(tr.status.reason, 'TargetDeleted');
     assert.equal(tr.status.currentWeight, 0);
@@ -473,7 +582,10 @@ test('the traffic settings are recorded at the start; a release without a record
   const s = settings();
   const started = reconcile(s, undefined, w);
   assert.deepEqual(started.status.traffic, s.traffic);
-  assert.deepEqual(started.status.traffic?.objects, [{ kind: 'VirtualService', name: 'app' }, { kind: 'DestinationRule', name: 'app' }]);
+  assert.deepEqual(started.status.traffic?.objects, [
+    { kind: 'VirtualService', name: 'app' },
+    { kind: 'DestinationRule', name: 'app' },
+  ]);
   settle(w);
   const { traffic: _dropped, ...legacy } = started.status;
   const tr = reconcile(s, legacy, w);
@@ -488,9 +600,31 @@ test('traffic settings changed mid-release roll back through the recorded provid
   tr = reconcile(settings(), tr.status, w);
   assert.equal(w.weight, 10);
   const cases: [ReleaseSettings['traffic'], RegExp][] = [
-    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Nginx', nginx: { ingress: 'web' } } }), /traffic.provider changed from Istio to Nginx/],
-    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', traffic: { provider: 'Istio', istio: { virtualService: 'other' } } }), /traffic.istio.virtualService changed from app to other/],
-    [trafficRecordOf({ targetDeployment: 'app', canaryVersion: 'app:v2', service: { name: 'web' }, traffic: { provider: 'Istio', istio: { virtualService: 'app' } } }), /stable Service changed from app to web/],
+    [
+      trafficRecordOf({
+        targetDeployment: 'app',
+        canaryVersion: 'app:v2',
+        traffic: { provider: 'Nginx', nginx: { ingress: 'web' } },
+      }),
+      /traffic.provider changed from Istio to Nginx/,
+    ],
+    [
+      trafficRecordOf({
+        targetDeployment: 'app',
+        canaryVersion: 'app:v2',
+        traffic: { provider: 'Istio', istio: { virtualService: 'other' } },
+      }),
+      /traffic.istio.virtualService changed from app to other/,
+    ],
+    [
+      trafficRecordOf({
+        targetDeployment: 'app',
+        canaryVersion: 'app:v2',
+        service: { name: 'web' },
+        traffic: { provider: 'Istio', istio: { virtualService: 'app' } },
+      }),
+      /stable Service changed from app to web/,
+    ],
   ];
   for (const [traffic, says] of cases) {
     const changed = transition(settings({ traffic, provider: traffic.provider }), tr.status, observe(w));
@@ -509,14 +643,23 @@ test('an autoscaler on the target refuses a Replicas release before anything is 
   assert.equal(refused.status.phase, undefined);
   assert.equal(refused.status.reason, 'AutoscalerConflict');
   assert.match(refused.status.message ?? '', /HorizontalPodAutoscaler app/);
-  assert.deepEqual(refused.effects.map((e) => e.type), ['event']);
-  assert.ok(refused.requeueAfterMs !== undefined && refused.requeueAfterMs > 0, 'looks again: autoscalers are not watched');
+  assert.deepEqual(
+    refused.effects.map((e) => e.type),
+    ['event'],
+  );
+  assert.ok(
+    refused.requeueAfterMs !== undefined && refused.requeueAfterMs > 0,
+    'looks again: autoscalers are not watched',
+  );
   const again = transition(s, refused.status, observe(w, { autoscaler: 'app' }));
   assert.deepEqual(again.effects, [], 'said once');
   const started = transition(s, again.status, observe(w));
   assert.equal(started.status.phase, 'Progressing');
   // Routing providers do not care: the autoscaler scales the stable Deployment, traffic is split elsewhere.
-  assert.equal(transition(settings(), undefined, observe(w, { autoscaler: 'app' })).status.phase, 'Initializing');
+  assert.equal(
+    transition(settings(), undefined, observe(w, { autoscaler: 'app' })).status.phase,
+    'Initializing',
+  );
   // One that shows up mid-release (the reconciler looks when the target was rescaled) rolls it back.
   const mid = transition(s, started.status, observe(w, { autoscaler: 'app' }));
   assert.equal(mid.status.phase, 'Failed');
@@ -526,7 +669,12 @@ test('an autoscaler on the target refuses a Replicas release before anything is 
 });
 
 test('stopped(): an active release fails with traffic reset first; anything else is left alone', () => {
-  const tr = stopped({ phase: 'Progressing', currentStepIndex: 1, totalSteps: 3, currentWeight: 50, releaseVersion: 'app:v2' }, { now: T0, generation: 4 }, 'InvalidSpec', 'strategy.type: BlueGreen needs ...');
+  const tr = stopped(
+    { phase: 'Progressing', currentStepIndex: 1, totalSteps: 3, currentWeight: 50, releaseVersion: 'app:v2' },
+    { now: T0, generation: 4 },
+    'InvalidSpec',
+    'strategy.type: BlueGreen needs ...',
+  );
   assert.ok(tr);
   assert.equal(tr.status.phase, 'Failed');
   assert.equal(tr.status.reason, 'InvalidSpec');
@@ -566,10 +714,23 @@ test('BlueGreen: preview at weight 0, switch to 100, old version kept for the de
   assert.equal(done.phase, 'Completed');
 });
 
-function verdict(v: VerdictResult['verdict'], reason: VerdictResult['reason'], counters: Partial<VerdictResult['counters']> = {}): { run: AnalysisRun; verdict: VerdictResult } {
+function verdict(
+  v: VerdictResult['verdict'],
+  reason: VerdictResult['reason'],
+  counters: Partial<VerdictResult['counters']> = {},
+): { run: AnalysisRun; verdict: VerdictResult } {
   return {
-    run: { time: 'x', metrics: [], decision: v === 'rollback' ? 'Rollback' : v === 'pause' ? 'Pause' : 'Continue' },
-    verdict: { verdict: v, reason, message: reason, counters: { consecutiveSuccesses: 0, consecutiveFailures: 0, consecutiveInconclusive: 0, ...counters } },
+    run: {
+      time: 'x',
+      metrics: [],
+      decision: v === 'rollback' ? 'Rollback' : v === 'pause' ? 'Pause' : 'Continue',
+    },
+    verdict: {
+      verdict: v,
+      reason,
+      message: reason,
+      counters: { consecutiveSuccesses: 0, consecutiveFailures: 0, consecutiveInconclusive: 0, ...counters },
+    },
   };
 }
 
@@ -583,7 +744,9 @@ test('with metrics, a step advances only when its pause is over and the analysis
   assert.equal(tr.requeueAfterMs, 1_000);
   w.now = T0 + 1_000;
   assert.equal(analysisDue(s, tr.status, w.now), true);
-  tr = reconcile(s, tr.status, w, { analysis: verdict('hold', 'AwaitingSuccesses', { consecutiveSuccesses: 1 }) });
+  tr = reconcile(s, tr.status, w, {
+    analysis: verdict('hold', 'AwaitingSuccesses', { consecutiveSuccesses: 1 }),
+  });
   assert.equal(tr.status.analysis?.consecutiveSuccesses, 1);
   assert.equal(tr.status.analysis?.last?.decision, 'Continue');
   assert.equal(analysisDue(s, tr.status, w.now), false);
@@ -591,7 +754,9 @@ test('with metrics, a step advances only when its pause is over and the analysis
   tr = reconcile(s, tr.status, w);
   assert.equal(tr.status.currentStepIndex, 0);
   assert.match(tr.status.message ?? '', /healthy analysis/);
-  tr = reconcile(s, tr.status, w, { analysis: verdict('advance-allowed', 'AnalysisHealthy', { consecutiveSuccesses: 2 }) });
+  tr = reconcile(s, tr.status, w, {
+    analysis: verdict('advance-allowed', 'AnalysisHealthy', { consecutiveSuccesses: 2 }),
+  });
   assert.equal(tr.status.currentStepIndex, 1);
   assert.equal(tr.status.analysis?.consecutiveSuccesses, 0, 'the next step is judged afresh');
   assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'AnalysisHealthy'));
@@ -604,7 +769,9 @@ test('a rollback verdict rolls back at once, mid-pause', () => {
   settle(w);
   tr = reconcile(s, tr.status, w);
   w.now += 1_000;
-  tr = reconcile(s, tr.status, w, { analysis: verdict('rollback', 'MetricsFailed', { consecutiveFailures: 2 }) });
+  tr = reconcile(s, tr.status, w, {
+    analysis: verdict('rollback', 'MetricsFailed', { consecutiveFailures: 2 }),
+  });
   assert.equal(tr.status.phase, 'Failed');
   assert.equal(tr.status.reason, 'MetricsFailed');
   assert.equal(tr.effects[0]?.type, 'resetTraffic');
@@ -626,7 +793,9 @@ test('a pause verdict pauses; the release resumes when the metrics recover', () 
   w.now += 10_000;
   tr = reconcile(s, tr.status, w, { analysis: verdict('hold', 'PrometheusUnreachable') });
   assert.equal(tr.status.phase, 'Paused', 'an unreachable Prometheus is no recovery');
-  tr = reconcile(s, tr.status, w, { analysis: verdict('advance-allowed', 'AnalysisHealthy', { consecutiveSuccesses: 1 }) });
+  tr = reconcile(s, tr.status, w, {
+    analysis: verdict('advance-allowed', 'AnalysisHealthy', { consecutiveSuccesses: 1 }),
+  });
   assert.equal(tr.status.phase, 'Progressing');
   assert.equal(tr.status.currentStepIndex, 1, 'pause long over and analysis healthy: advances');
 });
@@ -650,8 +819,22 @@ test('analysis is never due outside an active step, nor without metrics', () => 
   const s = settings({ analysis: { intervalMs: 1_000, successThreshold: 1 } });
   assert.equal(analysisDue(settings(), { phase: 'Progressing', releaseVersion: 'app:v2' }, T0), false);
   assert.equal(analysisDue(s, { phase: 'Initializing', releaseVersion: 'app:v2' }, T0), false);
-  assert.equal(analysisDue(s, { phase: 'Progressing', releaseVersion: 'app:v2', currentStepIndex: 3, totalSteps: 3 }, T0), false);
-  assert.equal(analysisDue(s, { phase: 'Progressing', releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3 }, T0), true);
+  assert.equal(
+    analysisDue(
+      s,
+      { phase: 'Progressing', releaseVersion: 'app:v2', currentStepIndex: 3, totalSteps: 3 },
+      T0,
+    ),
+    false,
+  );
+  assert.equal(
+    analysisDue(
+      s,
+      { phase: 'Progressing', releaseVersion: 'app:v2', currentStepIndex: 1, totalSteps: 3 },
+      T0,
+    ),
+    true,
+  );
 });
 
 test('weight drift read back after a restart is repaired', () => {
@@ -679,7 +862,9 @@ test('a deleted canary Deployment is recreated mid-step', () => {
 
 test('history is bounded', () => {
   const w = world();
-  const s = settings({ steps: Array.from({ length: 40 }, (_, i) => ({ weight: i + 1, pauseMs: 0, requiresApproval: false })) });
+  const s = settings({
+    steps: Array.from({ length: 40 }, (_, i) => ({ weight: i + 1, pauseMs: 0, requiresApproval: false })),
+  });
   let status = run(s, w, undefined, 200);
   status = run(settings({ ...s, version: 'app:v3' }), w, status, 200);
   assert.equal(status.phase, 'Completed');
@@ -698,7 +883,11 @@ test('a missing target Deployment is reported once and the release starts when i
   assert.equal(missing.status.phase, undefined);
   assert.equal(missing.status.reason, 'TargetNotFound');
   assert.match(missing.status.message ?? '', /spec\.targetDeployment/);
-  assert.deepEqual(missing.effects.map((e) => e.type), ['event'], 'nothing is created without a template to copy');
+  assert.deepEqual(
+    missing.effects.map((e) => e.type),
+    ['event'],
+    'nothing is created without a template to copy',
+  );
   const again = transition(settings(), missing.status, observe(w, { stable: undefined }));
   assert.deepEqual(again.effects, [], 'the Warning is not repeated on every reconcile');
   const appeared = transition(settings(), again.status, observe(w));
@@ -716,17 +905,23 @@ test('the person who gave a command is named in the history entry and the Event'
   const approved = tr.status.history?.find((h) => h.event === 'Approved');
   assert.equal(approved?.by, 'alice');
   assert.match(approved?.message ?? '', /approved by alice/);
-  assert.ok(tr.effects.some((e) => e.type === 'event' && e.reason === 'StepApproved' && e.note.includes('by alice')));
+  assert.ok(
+    tr.effects.some((e) => e.type === 'event' && e.reason === 'StepApproved' && e.note.includes('by alice')),
+  );
   s = settings({ paused: true, pausedBy: 'bob' });
   tr = reconcile(s, tr.status, w);
   assert.equal(tr.status.history?.at(-1)?.by, 'bob');
   assert.match(tr.status.message ?? '', /paused by bob/);
-  tr = reconcile(settings(), tr.status, w, { command: { verb: 'abort', raw: 'abort:2;by=carol', by: 'carol' } });
+  tr = reconcile(settings(), tr.status, w, {
+    command: { verb: 'abort', raw: 'abort:2;by=carol', by: 'carol' },
+  });
   assert.equal(tr.status.history?.at(-1)?.event, 'Aborted');
   assert.equal(tr.status.history?.at(-1)?.by, 'carol');
   assert.match(tr.status.message ?? '', /aborted by carol/);
   // Without an author the controller says "a user" and records no name.
-  const anon = reconcile(settings(), { ...tr.status, phase: 'Failed' }, w, { command: { verb: 'retry', raw: 'retry:3', } });
+  const anon = reconcile(settings(), { ...tr.status, phase: 'Failed' }, w, {
+    command: { verb: 'retry', raw: 'retry:3' },
+  });
   assert.equal(anon.status.history?.at(-1)?.by, undefined);
 });
 
@@ -738,13 +933,24 @@ test('an analysis in flight: no wake-up for the overdue round (its end wakes the
   tr = reconcile(s, tr.status, w);
   w.now += 1_000; // the round is due; the pause (5s) is not over
   const spinning = reconcile(s, tr.status, w);
-  assert.equal(spinning.requeueAfterMs, 0, 'without a round in flight, an overdue round is looked at at once');
+  assert.equal(
+    spinning.requeueAfterMs,
+    0,
+    'without a round in flight, an overdue round is looked at at once',
+  );
   const waiting = reconcile(s, tr.status, w, { analysisRunning: true });
   assert.equal(waiting.requeueAfterMs, 4_000, 'with one in flight, the next wake-up is the pause deadline');
-  assert.equal(waiting.status.analysis?.nextAt, tr.status.analysis?.nextAt, 'nothing is counted while running');
+  assert.equal(
+    waiting.status.analysis?.nextAt,
+    tr.status.analysis?.nextAt,
+    'nothing is counted while running',
+  );
 });
 
-const refused = { reason: 'PrometheusNotAllowed', message: 'metrics.provider.address http://evil is not allowed' };
+const refused = {
+  reason: 'PrometheusNotAllowed',
+  message: 'metrics.provider.address http://evil is not allowed',
+};
 
 test('a refused release never starts; it starts once the refusal is lifted', () => {
   const w = world();

@@ -29,170 +29,28 @@
  *
  * No clock, no I/O: `now` is an observation; tests run on plain data.
  */
-import type {
-  AnalysisRun,
-  CanaryDeploymentStatus,
-  Command,
-  HistoryEntry,
-  NotificationEvent,
-  Phase,
-  TrafficProviderName,
-  TrafficRecord,
-} from '../api/canary-deployment.ts';
-import type { GateResult } from '../api/experiments.ts';
+import type { CanaryDeploymentStatus, HistoryEntry } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
-import type { PlannedStep } from '../strategy/index.ts';
+import type {
+  AnalysisObservation,
+  CommandObservation,
+  Observations,
+  ReleaseSettings,
+  Transition,
+} from './model.ts';
+import { Builder, HISTORY_LIMIT, parseTime, prune } from './builder.ts';
+import { isActive, isFinished, isPromoting, isStepping, releaseState, steeringRefusal } from './steering.ts';
 import { experimentPassed } from './experiment.ts';
 import { describeFailures, mergeResults } from './gates.ts';
 import { trafficChange } from './traffic-record.ts';
 
+/** The model's types, where they were first declared (import them from ./model.ts). */
+export type * from './model.ts';
+
 /** How often a release refused for an autoscaler looks again (autoscalers are not watched). */
 export const AUTOSCALER_RECHECK_MS = 30_000;
 
-/** Longest `status.history`; older entries are dropped first. */
-export const HISTORY_LIMIT = 50;
-
-/** Everything the machine needs from the spec, resolved (defaults applied, durations in ms). */
-export interface ReleaseSettings {
-  /** spec.canaryVersion: the image being released. */
-  version: string;
-  /**
-   * The ladder walked, in order. BlueGreen is two rungs: the preview (weight 0, held for
-   * the preview pause or an approval) and the switch (weight 100, held for scaleDownDelay).
-   */
-  steps: PlannedStep[];
-  blueGreen: boolean;
-  provider: TrafficProviderName;
-  /** The traffic settings a release started now records in `status.traffic` (see ./traffic-record.ts). */
-  traffic: TrafficRecord;
-  /**
-   * The canary's size follows the weight (the Replicas provider): its pods only take
-   * traffic once they are Ready, so step 1 is entered with the canary's creation,
-   * without first waiting for a canary at full size.
-   */
-  scalesWithWeight: boolean;
-  /** spec.paused */
-  paused: boolean;
-  /** Who set spec.paused (annotation `deploy.codedance.io/paused-by`), when the writer said. */
-  pausedBy?: string | undefined;
-  autoRollback: { enabled: boolean; onPodCrash: boolean; notReadyGraceMs: number };
-  /** Present when spec.metrics asks for anything: analysis gates every step. */
-  analysis: { intervalMs: number; successThreshold: number } | undefined;
-  /** strategy.type Experiment: its one step promotes on the final judgment (./experiment.ts). */
-  experiment?: { durationMs: number } | undefined;
-  /** Webhook gates the machine waits for (./gates.ts): present when the spec has PreRollout or ConfirmPromotion gates. */
-  gates?:
-    | { preRollout: boolean; confirmPromotion: boolean; intervalMs: number; failureThreshold: number }
-    | undefined;
-}
-
-/** The target (stable) Deployment as the machine needs to see it. */
-export interface StableObservation {
-  /** Image of the released container. */
-  image: string | undefined;
-  /** The Deployment's current spec is fully rolled out and available. */
-  rolledOut: boolean;
-  /** spec.replicas */
-  replicas: number;
-  /** How the Deployment rolls out a new template, in words (e.g. `RollingUpdate maxSurge 25%, maxUnavailable 25%`). */
-  strategy?: string | undefined;
-}
-
-/** The canary Deployment, if it exists. */
-export interface CanaryObservation {
-  image: string | undefined;
-  /** spec.replicas as last seen (a cache a write behind may show fewer than were asked for). */
-  replicas?: number | undefined;
-  /** Every desired replica is updated and available. */
-  ready: boolean;
-}
-
-/** Health of the canary's pods (see ./pod-health.ts). */
-export type PodHealth =
-  | { healthy: true /** When a not-Ready pod's grace period ends (ms since epoch). */; recheckAt?: number }
-  | { healthy: false; reason: 'CrashLoopBackOff' | 'OOMKilled' | 'NotReady'; pod: string; message: string };
-
-/** The result of an analysis run the reconciler made because {@link analysisDue} said so. */
-export interface AnalysisObservation {
-  run: AnalysisRun;
-  verdict: VerdictResult;
-}
-
-/** A CLI command from the `deploy.codedance.io/command` annotation. */
-export interface CommandObservation {
-  verb: Command;
-  /** The annotation's whole value; recorded in `status.handledCommand` once acted on. */
-  raw: string;
-  /** Who gave it (the `;by=` part), when the writer said. */
-  by?: string;
-}
-
-export interface Observations {
-  /** ms since the epoch. */
-  now: number;
-  /** metadata.generation of the CanaryDeployment. */
-  generation: number;
-  stable: StableObservation | undefined;
-  canary: CanaryObservation | undefined;
-  pods: PodHealth;
-  /** Canary weight read back from the traffic provider, when the reconciler read it. */
-  weight?: number | undefined;
-  analysis?: AnalysisObservation | undefined;
-  /**
-   * An analysis round is in flight (run off the reconcile workers): its end wakes the
-   * release, so an overdue `analysis.nextAt` is no reason to look again meanwhile.
-   */
-  analysisRunning?: boolean | undefined;
-  /** Why the controller refuses to judge this release (e.g. `PrometheusNotAllowed`); see the guarantees above. */
-  blocked?: { reason: string; message: string } | undefined;
-  /** An unhandled command, if any. */
-  command?: CommandObservation | undefined;
-  /** The answers of the gates `status.gates.awaiting` asked for, once in (./gates.ts). */
-  gate?: { type: 'PreRollout' | 'ConfirmPromotion'; results: GateResult[] } | undefined;
-  /** A call of the awaited gates is in flight: its end wakes the release. */
-  gateRunning?: boolean | undefined;
-  /**
-   * A HorizontalPodAutoscaler scaling the target Deployment (its name). Looked up only for
-   * a release that scales with the weight (Replicas), which it would fight over the
-   * replica counts: before the release starts (refused), and mid-release when the target
-   * has other replicas than the step asks for (rolled back).
-   */
-  autoscaler?: string | undefined;
-}
-
-/** Work for the reconciler, as plain data. */
-export type Effect =
-  /**
-   * Create or update the canary Deployment (and the Services the provider needs) on
-   * `image`; a canary that scales with the weight is created at `weight`'s share (its
-   * first step), so the create is that step's first write.
-   */
-  | { type: 'ensureCanary'; image: string; weight?: number }
-  /** Let the traffic provider create what it needs (idempotent). */
-  | { type: 'prepareTraffic' }
-  /** Send `weight` percent to the canary; the reconciler reads it back. */
-  | { type: 'setWeight'; weight: number }
-  /** Patch the released container's image on the stable Deployment. */
-  | { type: 'promoteStable'; image: string }
-  /** All traffic to stable now. */
-  | { type: 'resetTraffic' }
-  /** Remove the canary Deployment and Services, and what the provider left. */
-  | { type: 'deleteCanary' }
-  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; note: string }
-  | { type: 'notify'; event: NotificationEvent; message: string };
-
-export interface Transition {
-  status: CanaryDeploymentStatus;
-  effects: Effect[];
-  /**
-   * The status is written after the first `statusAfter` effects ran (the rest run after
-   * the write). Normally every effect runs first, so a status never claims what the
-   * cluster does not show; a rollback writes right after the traffic reset.
-   */
-  statusAfter: number;
-  /** Look again after this long even if nothing changes; undefined: wait for a change. */
-  requeueAfterMs: number | undefined;
-}
+export { HISTORY_LIMIT, parseTime } from './builder.ts';
 
 /** Whether an analysis should run before this reconcile's transition. */
 export function analysisDue(
@@ -201,10 +59,8 @@ export function analysisDue(
   now: number,
 ): boolean {
   if (!settings.analysis || !status) return false;
-  if (status.phase !== 'Progressing' && status.phase !== 'Paused') return false;
   if (status.releaseVersion !== settings.version) return false;
-  const total = status.totalSteps ?? settings.steps.length;
-  if ((status.currentStepIndex ?? 0) >= total) return false; // promoting: judged already
+  if (!isStepping(status, status.totalSteps ?? settings.steps.length)) return false; // promoting: judged already
   const nextAt = parseTime(status.analysis?.nextAt);
   return nextAt === undefined || nextAt <= now;
 }
@@ -223,10 +79,28 @@ export function transition(
 function decide(t: Builder): void {
   const { settings, obs } = t;
   const phase = t.status.phase;
-  const command = t.takeCommand();
+  // The steering table (./steering.ts) decides which commands are acted on at all; a
+  // refused one is answered with a CommandIgnored Event, worded as the CLI refuses it.
+  const asked = t.takeCommand();
+  const state = releaseState(t.status, settings.paused, t.total);
+  // Until the stable Deployment takes the new image (the promotion moves all traffic to the
+  // canary first) the untouched stable pods are there to go back to, so abort still applies.
+  const abortable =
+    asked?.verb === 'abort' && state === 'Promoting' && obs.stable?.image !== settings.version;
+  const refused = asked && !abortable && steeringRefusal(asked.verb, state);
+  if (asked && refused) t.ignore(asked, `the release ${refused}`);
+  const command = refused ? undefined : asked;
 
-  if (phase === undefined) return obs.blocked ? refuseToStart(t, obs.blocked) : start(t, 'Started');
-  if (phase === 'Completed' || phase === 'Failed') return finished(t, phase, command);
+  if (phase === undefined) {
+    if (command?.verb === 'abort') return abortBeforeStart(t, command.by);
+    if (command?.verb === 'resume') t.ignore(command, 'spec.paused is true: clear it to resume');
+    if (obs.blocked) return refuseToStart(t, obs.blocked);
+    start(t, 'Started');
+    // A promotion asked for before the first look approves the first step (or all), as in Initializing.
+    if (command?.verb === 'promote' || command?.verb === 'promote-full') approve(t, command.verb);
+    return;
+  }
+  if (isFinished(phase)) return finished(t, command);
 
   // An active release (Initializing, Progressing, Paused).
   // Its traffic lives in the objects it recorded at its start (a release started by an
@@ -260,15 +134,12 @@ function decide(t: Builder): void {
   if (t.status.releaseVersion !== settings.version) {
     return obs.blocked ? rollback(t, obs.blocked.reason, obs.blocked.message) : start(t, 'Restarted');
   }
-  if (command?.verb === 'retry') t.ignore(command, 'retry applies only to a Failed release');
-  // Once the stable Deployment takes the new image there is nothing left to roll back to.
-  // Before that (the promotion moving all traffic to the canary first), a crash or an
-  // abort still takes the traffic back to the untouched stable pods.
-  const promoting = t.step >= t.total && obs.stable.image === settings.version;
-  if (command?.verb === 'abort') {
-    if (!promoting) return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
-    t.ignore(command, 'the release is being promoted: the stable Deployment already takes the new version');
-  }
+  // Once the stable Deployment takes the new image there is nothing left to roll back to
+  // (the steering table refuses abort then). Before that (the promotion moving all traffic
+  // to the canary first), a crash or an abort still takes the traffic back to the untouched
+  // stable pods.
+  const promoting = isPromoting(t.status, t.total) && obs.stable.image === settings.version;
+  if (command?.verb === 'abort') return rollback(t, 'Aborted', `aborted by ${who(command.by)}`, command.by);
   if (!promoting) {
     if (!obs.pods.healthy && settings.autoRollback.enabled && settings.autoRollback.onPodCrash) {
       return rollback(
@@ -372,22 +243,43 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
 }
 
 /** Completed or Failed: keep the cluster clean, start again on a new version or `retry`. */
-function finished(t: Builder, phase: 'Completed' | 'Failed', command: CommandObservation | undefined): void {
+function finished(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
   if (t.status.releaseVersion !== settings.version) {
     if (!obs.blocked) return resetForNew(t, 'Started');
     refuseToStart(t, obs.blocked);
   } else if (command?.verb === 'retry') {
-    if (phase === 'Failed' && obs.blocked) t.ignore(command, obs.blocked.message);
-    else if (phase === 'Failed') return resetForNew(t, 'Retried', command.by);
-    else t.ignore(command, 'retry applies only to a Failed release');
-  } else if (command) {
-    t.ignore(command, `the release is ${phase}`);
+    // The steering table allows retry only on a Failed release.
+    if (obs.blocked) t.ignore(command, obs.blocked.message);
+    else return resetForNew(t, 'Retried', command.by);
   }
   if (obs.canary) {
     // A controller stopped between the rollback's (or promotion's) writes: finish them.
     t.effects.push({ type: 'resetTraffic' }, { type: 'deleteCanary' });
   }
+}
+
+/** Approves in advance: the first step (`promote`) or every step (`promote-full`). */
+function approve(t: Builder, verb: 'promote' | 'promote-full'): void {
+  t.status.approvedStep = verb === 'promote-full' ? t.total : Math.max(t.status.approvedStep ?? -1, 0);
+}
+
+/** An abort before the release started (nothing written yet): Failed at once; `codedance retry` starts it. */
+function abortBeforeStart(t: Builder, by: string | undefined): void {
+  const { settings } = t;
+  t.status = {
+    handledCommand: t.status.handledCommand,
+    history: t.status.history,
+    phase: 'Failed',
+    reason: 'Aborted',
+    releaseVersion: settings.version,
+    totalSteps: t.total,
+    currentStepIndex: 0,
+    currentWeight: 0,
+    completedAt: t.iso,
+    message: `aborted by ${who(by)} before it started: nothing was changed; \`codedance retry\` starts it`,
+  };
+  t.record('Aborted', 'Warning', 'Aborted', t.status.message ?? '', { notify: false, by });
 }
 
 /** Nothing new starts while the controller refuses the release; the status says why. */
@@ -416,10 +308,8 @@ function resetForNew(t: Builder, event: 'Started' | 'Retried', by?: string): voi
 /** The canary is coming up; enter step 0 once it is ready. */
 function initializing(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
-  if (command?.verb === 'promote' || command?.verb === 'promote-full') {
-    t.status.approvedStep =
-      command.verb === 'promote-full' ? t.total : Math.max(t.status.approvedStep ?? -1, 0);
-  } else if (command?.verb === 'resume') t.ignore(command, 'the release is not paused');
+  if (command?.verb === 'promote' || command?.verb === 'promote-full') approve(t, command.verb);
+  else if (command?.verb === 'resume') t.ignore(command, 'spec.paused is true: clear it to resume');
   if (!obs.stable) {
     t.status.message = 'waiting for the target Deployment to exist';
     t.status.reason = 'TargetNotFound';
@@ -535,31 +425,23 @@ function confirmationHolds(t: Builder): boolean {
 /** Progressing or Paused, on a step or promoting. */
 function progressing(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
+  // The steering table let through only what applies to a stepping release.
   if (command?.verb === 'promote-full') {
-    if (t.step < t.total) return enterPromotion(t, `promoted to the end by ${who(command.by)}`, command.by);
-    t.ignore(command, 'already promoting');
+    return enterPromotion(t, `promoted to the end by ${who(command.by)}`, command.by);
   } else if (command?.verb === 'promote') {
-    if (t.step >= t.total) t.ignore(command, 'already promoting');
-    else {
-      t.status.approvedStep = Math.max(t.status.approvedStep ?? -1, t.step);
-      t.record(
-        'Approved',
-        'Normal',
-        'StepApproved',
-        `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`,
-        { notify: false, by: command.by },
-      );
-      if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused')
-        resume(t, `promoted by ${who(command.by)}`, command.by);
-    }
+    t.status.approvedStep = Math.max(t.status.approvedStep ?? -1, t.step);
+    t.record(
+      'Approved',
+      'Normal',
+      'StepApproved',
+      `step ${t.step + 1}/${t.total} approved by ${who(command.by)}`,
+      { notify: false, by: command.by },
+    );
+    if (t.status.phase === 'Paused' && t.status.reason !== 'UserPaused')
+      resume(t, `promoted by ${who(command.by)}`, command.by);
   } else if (command?.verb === 'resume') {
-    if (t.status.phase === 'Paused' && !settings.paused)
-      resume(t, `resumed by ${who(command.by)}`, command.by);
-    else
-      t.ignore(
-        command,
-        settings.paused ? 'spec.paused is true: clear it to resume' : 'the release is not paused',
-      );
+    if (settings.paused) t.ignore(command, 'spec.paused is true: clear it to resume');
+    else resume(t, `resumed by ${who(command.by)}`, command.by);
   }
 
   if (t.step >= t.total) return promotion(t);
@@ -852,9 +734,7 @@ export function stopped(
   reason: string,
   message: string,
 ): Transition | undefined {
-  const phase = current?.phase;
-  if (!current || (phase !== 'Initializing' && phase !== 'Progressing' && phase !== 'Paused'))
-    return undefined;
+  if (!current || !isActive(current.phase)) return undefined;
   const iso = new Date(obs.now).toISOString();
   const total = current.totalSteps ?? 0;
   const text = `stopped at step ${Math.min((current.currentStepIndex ?? 0) + 1, total)}/${total}: ${message}`;
@@ -888,125 +768,4 @@ export function stopped(
     statusAfter: 1,
     requeueAfterMs: undefined,
   };
-}
-
-/** Accumulates the next status and its effects. */
-class Builder {
-  readonly settings: ReleaseSettings;
-  readonly obs: Observations;
-  readonly iso: string;
-  status: CanaryDeploymentStatus;
-  effects: Effect[] = [];
-  statusAfter: number | undefined;
-  private wake: number | undefined;
-
-  constructor(settings: ReleaseSettings, status: CanaryDeploymentStatus, obs: Observations) {
-    this.settings = settings;
-    this.obs = obs;
-    this.iso = new Date(obs.now).toISOString();
-    this.status = structuredClone(status);
-  }
-
-  get step(): number {
-    return this.status.currentStepIndex ?? 0;
-  }
-
-  get total(): number {
-    return this.settings.steps.length;
-  }
-
-  /** The command to act on now, marked handled (whatever comes of it). */
-  takeCommand(): CommandObservation | undefined {
-    const command = this.obs.command;
-    if (!command || command.raw === this.status.handledCommand) return undefined;
-    this.status.handledCommand = command.raw;
-    return command;
-  }
-
-  ignore(command: CommandObservation, why: string): void {
-    const from = command.by ? ` (from ${command.by})` : '';
-    this.effects.push({
-      type: 'event',
-      eventType: 'Warning',
-      reason: 'CommandIgnored',
-      note: `${command.verb}${from} ignored: ${why}`,
-    });
-  }
-
-  /** Asks to be reconciled again at `at` (ms since epoch), keeping the earliest wish. */
-  wakeAt(at: number | undefined): void {
-    if (at === undefined) return;
-    this.wake = this.wake === undefined ? at : Math.min(this.wake, at);
-  }
-
-  /**
-   * Asks to be reconciled when the next analysis is due; not while a round for an
-   * overdue one is in flight (its end wakes the release, polling would only spin).
-   */
-  wakeForAnalysis(): void {
-    const at = parseTime(this.status.analysis?.nextAt);
-    if (at !== undefined && at <= this.obs.now && this.obs.analysisRunning) return;
-    this.wakeAt(at);
-  }
-
-  /** A history entry, an Event and (unless `notify` is false) a notification. */
-  record(
-    entry: string,
-    eventType: 'Normal' | 'Warning',
-    reason: string,
-    note: string,
-    options: {
-      notify: NotificationEvent | false;
-      weight?: number /** The person whose command this records. */;
-      by?: string | undefined;
-    },
-  ): void {
-    const item: HistoryEntry = {
-      time: this.iso,
-      event: entry,
-      step: this.status.currentStepIndex,
-      weight: options.weight ?? this.status.currentWeight,
-      message: note,
-    };
-    if (options.by) item.by = options.by;
-    const history = [...(this.status.history ?? []), item];
-    this.status.history = history.slice(Math.max(0, history.length - HISTORY_LIMIT));
-    this.effects.push({ type: 'event', eventType, reason, note });
-    if (options.notify) this.effects.push({ type: 'notify', event: options.notify, message: note });
-  }
-
-  result(): Transition {
-    const status = this.status;
-    status.observedGeneration = this.obs.generation;
-    const stepping =
-      (status.phase === 'Progressing' || status.phase === 'Paused') &&
-      (status.currentStepIndex ?? 0) < this.total;
-    if (stepping && this.settings.analysis) this.wakeForAnalysis();
-    const requeueAfterMs = this.wake === undefined ? undefined : Math.max(0, this.wake - this.obs.now);
-    return {
-      status: prune(status),
-      effects: this.effects,
-      statusAfter: this.statusAfter ?? this.effects.length,
-      requeueAfterMs,
-    };
-  }
-}
-
-/** Drops undefined fields so the written status (and its comparison) stays small. */
-function prune(status: CanaryDeploymentStatus): CanaryDeploymentStatus {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(status)) if (value !== undefined) out[key] = value;
-  return out as CanaryDeploymentStatus;
-}
-
-/** ms since epoch of an RFC 3339 time, or undefined. */
-export function parseTime(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-/** Whether the phase is one a release stays in (nothing left to do but cleanup). */
-export function isFinished(phase: Phase | undefined): boolean {
-  return phase === 'Completed' || phase === 'Failed';
 }

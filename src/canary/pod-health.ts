@@ -1,35 +1,8 @@
-/**
- * Health of the canary's pods, from their status as the API server reports it: a pure
- * function over Pod objects (from the informer cache), so a crash is seen as soon as
- * the kubelet (or kwok) reports it, not at the next timer tick.
- *
- * Unhealthy, in this order of precedence:
- * - a container waiting in `CrashLoopBackOff`;
- * - a container whose last termination was `OOMKilled`;
- * - a pod not Ready for longer than the grace period, counted from the later of the
- *   pod's start and the Ready condition's last transition.
- * Pods being deleted and pods of another image (an earlier canary on its way out) are
- * not judged.
- */
-import type { KubeObject } from '../runtime/client.ts';
-import type { PodHealth } from './phases.ts';
+import type { Pod } from '../runtime/core-types.ts';
+import type { PodHealth } from './model.ts';
 
-/** The fields of a Pod this module reads. */
-export interface Pod extends KubeObject {
-  spec?: { containers?: { name: string; image?: string }[] };
-  status?: {
-    phase?: string;
-    startTime?: string;
-    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
-    containerStatuses?: {
-      name: string;
-      ready?: boolean;
-      restartCount?: number;
-      state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string } };
-      lastState?: { terminated?: { reason?: string; exitCode?: number } };
-    }[];
-  };
-}
+/** The Pod shape (declared once, in src/runtime/core-types.ts). */
+export type { Pod };
 
 export interface PodHealthOptions {
   now: number;
@@ -49,18 +22,36 @@ export function assessPods(pods: readonly Pod[], options: PodHealthOptions): Pod
     const name = pod.metadata.name ?? '?';
     for (const cs of pod.status?.containerStatuses ?? []) {
       if (cs.state?.waiting?.reason === 'CrashLoopBackOff') {
-        return { healthy: false, reason: 'CrashLoopBackOff', pod: name, message: `pod ${name}: container ${cs.name} is in CrashLoopBackOff (${cs.restartCount ?? 0} restarts)` };
+        return {
+          healthy: false,
+          reason: 'CrashLoopBackOff',
+          pod: name,
+          message: `pod ${name}: container ${cs.name} is in CrashLoopBackOff (${cs.restartCount ?? 0} restarts)`,
+        };
       }
       if (cs.lastState?.terminated?.reason === 'OOMKilled' || cs.state?.terminated?.reason === 'OOMKilled') {
-        return { healthy: false, reason: 'OOMKilled', pod: name, message: `pod ${name}: container ${cs.name} was OOMKilled` };
+        return {
+          healthy: false,
+          reason: 'OOMKilled',
+          pod: name,
+          message: `pod ${name}: container ${cs.name} was OOMKilled`,
+        };
       }
     }
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True' || pod.status?.phase === 'Succeeded') continue;
-    const since = Math.max(parse(pod.status?.startTime) ?? parse(pod.metadata.creationTimestamp) ?? options.now, parse(ready?.lastTransitionTime) ?? 0);
+    const since = Math.max(
+      parse(pod.status?.startTime) ?? parse(pod.metadata.creationTimestamp) ?? options.now,
+      parse(ready?.lastTransitionTime) ?? 0,
+    );
     const deadline = since + options.notReadyGraceMs;
     if (deadline <= options.now) {
-      notReady ??= { healthy: false, reason: 'NotReady', pod: name, message: `pod ${name} has not been Ready for ${Math.round((options.now - since) / 1000)}s (grace ${Math.round(options.notReadyGraceMs / 1000)}s)` };
+      notReady ??= {
+        healthy: false,
+        reason: 'NotReady',
+        pod: name,
+        message: `pod ${name} has not been Ready for ${Math.round((options.now - since) / 1000)}s (grace ${Math.round(options.notReadyGraceMs / 1000)}s)`,
+      };
     } else {
       recheckAt = recheckAt === undefined ? deadline : Math.min(recheckAt, deadline);
     }
@@ -71,7 +62,8 @@ export function assessPods(pods: readonly Pod[], options: PodHealthOptions): Pod
 
 function runsImage(pod: Pod, options: PodHealthOptions): boolean {
   const containers = pod.spec?.containers ?? [];
-  const container = options.container === undefined ? containers[0] : containers.find((c) => c.name === options.container);
+  const container =
+    options.container === undefined ? containers[0] : containers.find((c) => c.name === options.container);
   return container?.image === options.image;
 }
 

@@ -18,7 +18,6 @@
  */
 import {
   apiVersionOf,
-  CanaryDeployment as CanaryDeploymentKind,
   Deployment as DeploymentKind,
   HorizontalPodAutoscaler as HorizontalPodAutoscalerKind,
   Pod as PodKind,
@@ -57,16 +56,10 @@ import {
 import { createStablePods, type StablePods } from './stable-pods.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 import { decideError, TrafficCondition, type ErrorDecision } from './error-policy.ts';
-import {
-  analysisDue,
-  isFinished,
-  stopped,
-  transition,
-  type AnalysisObservation,
-  type Observations,
-  type Transition,
-} from './phases.ts';
-import { assessPods, type Pod } from './pod-health.ts';
+import type { AnalysisObservation, Observations, Transition } from './model.ts';
+import { analysisDue, stopped, transition } from './phases.ts';
+import { isFinished } from './steering.ts';
+import { assessPods } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
 import {
@@ -75,8 +68,8 @@ import {
   releasedContainer,
   rolledOut,
   type Deployment,
-  type Service,
 } from './workloads.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /**
  * `status` with the `Accepted` condition for `refused`. The condition appears with the
@@ -150,14 +143,10 @@ export interface CanaryReconciler {
   cleanup(cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void>;
   /** The controller's error policy: carries out ./error-policy.ts for a failed reconcile or cleanup. */
   errorPolicy(err: unknown, cd: CanaryDeployment, ctx: ReconcileContext): Promise<Action | undefined>;
-  /** Releases whose target is `namespace/name` (for the watch on Deployments). */
-  releasesOfTarget(namespace: string, name: string): string[];
 }
 
 /** Creates the reconciler. */
 export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): CanaryReconciler {
-  /** `ns/target` → release names, maintained on every reconcile. */
-  const targets = new Map<string, Set<string>>();
   /** uid → the status we last wrote and the resourceVersion it replaced. */
   const written = new Map<string, { replaced: string | undefined; object: CanaryDeployment }>();
   /** uids whose traffic weight was read back since this process started. */
@@ -216,19 +205,6 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   /** Notifications sent since this process started (oldest first), by transition. */
   const announced = new Set<string>();
 
-  function track(cd: CanaryDeployment): void {
-    const ns = cd.metadata.namespace ?? '';
-    const name = cd.metadata.name ?? '';
-    for (const [key, names] of targets) {
-      if (names.delete(name) && names.size === 0) targets.delete(key);
-    }
-    if (cd.metadata.deletionTimestamp) return;
-    const key = `${ns}/${cd.spec.targetDeployment}`;
-    const names = targets.get(key) ?? new Set<string>();
-    names.add(name);
-    targets.set(key, names);
-  }
-
   /** The freshest view of the object: ours if the cache has not caught up with our write. */
   function fresh(cd: CanaryDeployment): CanaryDeployment {
     const uid = cd.metadata.uid ?? '';
@@ -240,7 +216,6 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   }
 
   async function reconcile(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action> {
-    track(cached);
     const cd = fresh(cached);
     const resolved = releaseSettings(cd.spec);
     if (!resolved.ok) throw new TerminalError(resolved.problems.join('; '), { reason: 'InvalidSpec' });
@@ -466,15 +441,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
       status,
     };
-    const stored = (await applyStatus<KubeObject>(ctx.client, CanaryDeploymentKind, body, {
-      current: cd,
-    })) as CanaryDeployment;
+    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current: cd });
     if (stored !== cd)
       written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
   }
 
   async function cleanup(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void> {
-    track(cached);
     const cd = fresh(cached);
     // Works from the recorded traffic settings, not the spec: it may be invalid or changed.
     const env = teardownEnv(cd, ctx, notifierFor(ctx), await recordedStablePods(cd, ctx));
@@ -616,7 +588,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       cd,
       ctx,
       ctx
-        .cache<Deployment>(DeploymentKind, { referenced: true })
+        .cache(DeploymentKind, { referenced: true })
         .get(cd.metadata.namespace ?? '', cd.spec.targetDeployment),
       provider,
     );
@@ -626,16 +598,16 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   function lookUp(cd: CanaryDeployment, ctx: ReconcileContext) {
     const ns = cd.metadata.namespace ?? '';
     // By name, from the caches of what releases name (controller.ts: references).
-    const deployments = ctx.cache<Deployment>(DeploymentKind, { referenced: true });
+    const deployments = ctx.cache(DeploymentKind, { referenced: true });
     return {
       deployments,
       stable: deployments.get(ns, cd.spec.targetDeployment),
       canary: deployments.get(ns, canaryDeploymentName(cd.spec.targetDeployment)),
       service: ctx
-        .cache<Service>(ServiceKind, { referenced: true })
+        .cache(ServiceKind, { referenced: true })
         .get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
       pods: ctx
-        .cache<Pod>(PodKind)
+        .cache(PodKind)
         .list(ns)
         .filter(
           (p) =>
@@ -645,11 +617,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     };
   }
 
-  function releasesOfTarget(namespace: string, name: string): string[] {
-    return [...(targets.get(`${namespace}/${name}`) ?? [])];
-  }
-
-  return { reconcile, cleanup, errorPolicy, releasesOfTarget };
+  return { reconcile, cleanup, errorPolicy };
 }
 
 /**

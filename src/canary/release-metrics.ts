@@ -29,13 +29,27 @@ export type ReleaseSource = () => readonly CanaryDeployment[];
 const FINISHED = new Set(['Completed', 'Failed']);
 
 /** Registers the release series on `registry`; `source` gives the releases when Prometheus scrapes. */
-export function registerReleaseMetrics(registry: Registry, source: ReleaseSource, options: { startedAt?: Date } = {}): void {
+export function registerReleaseMetrics(
+  registry: Registry,
+  source: ReleaseSource,
+  options: { startedAt?: Date } = {},
+): void {
   const processStart = (options.startedAt ?? new Date()).getTime();
   const counted = new Set<string>();
   const labels = ['namespace', 'name'] as const;
 
-  const rollbacks = new Counter({ name: 'codedance_release_rollbacks_total', help: 'Releases rolled back, by namespace and reason.', labelNames: ['namespace', 'reason'] as const, registers: [registry] });
-  const finished = new Counter({ name: 'codedance_release_finished_total', help: 'Releases that ended, by namespace and final phase.', labelNames: ['namespace', 'phase'] as const, registers: [registry] });
+  const rollbacks = new Counter({
+    name: 'codedance_release_rollbacks_total',
+    help: 'Releases rolled back, by namespace and reason.',
+    labelNames: ['namespace', 'reason'] as const,
+    registers: [registry],
+  });
+  const finished = new Counter({
+    name: 'codedance_release_finished_total',
+    help: 'Releases that ended, by namespace and final phase.',
+    labelNames: ['namespace', 'phase'] as const,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'codedance_release_duration_seconds',
     help: 'Duration of finished releases, start to end, by final phase.',
@@ -58,16 +72,23 @@ export function registerReleaseMetrics(registry: Registry, source: ReleaseSource
       finished.inc({ namespace, phase: status.phase });
       if (status.phase === 'Failed') rollbacks.inc({ namespace, reason: status.reason ?? 'Unknown' });
       const start = Date.parse(status.startedAt ?? '');
-      if (Number.isFinite(start)) duration.observe({ phase: status.phase }, Math.max(0, (end - start) / 1000));
+      if (Number.isFinite(start))
+        duration.observe({ phase: status.phase }, Math.max(0, (end - start) / 1000));
     }
     // Forget releases that are gone, so the set follows the releases, not history.
     if (counted.size > releases.length * 2 + 100) {
-      const live = new Set(releases.map((cd) => `${cd.metadata.uid ?? ''}/${cd.status?.releaseVersion ?? ''}`));
+      const live = new Set(
+        releases.map((cd) => `${cd.metadata.uid ?? ''}/${cd.status?.releaseVersion ?? ''}`),
+      );
       for (const key of counted) if (!live.has(key)) counted.delete(key);
     }
   }
 
-  const gauge = (name: string, help: string, value: (cd: CanaryDeployment, now: number) => number | undefined) =>
+  const gauge = (
+    name: string,
+    help: string,
+    value: (cd: CanaryDeployment, now: number) => number | undefined,
+  ) =>
     new Gauge({
       name,
       help,
@@ -79,7 +100,8 @@ export function registerReleaseMetrics(registry: Registry, source: ReleaseSource
         const now = Date.now();
         for (const cd of releases) {
           const v = value(cd, now);
-          if (v !== undefined && Number.isFinite(v)) this.set({ namespace: cd.metadata.namespace ?? '', name: cd.metadata.name ?? '' }, v);
+          if (v !== undefined && Number.isFinite(v))
+            this.set({ namespace: cd.metadata.namespace ?? '', name: cd.metadata.name ?? '' }, v);
         }
       },
     });
@@ -93,7 +115,15 @@ export function registerReleaseMetrics(registry: Registry, source: ReleaseSource
       this.reset();
       const releases = source();
       countEndings(releases);
-      for (const cd of releases) this.set({ namespace: cd.metadata.namespace ?? '', name: cd.metadata.name ?? '', phase: cd.status?.phase ?? 'Pending' }, 1);
+      for (const cd of releases)
+        this.set(
+          {
+            namespace: cd.metadata.namespace ?? '',
+            name: cd.metadata.name ?? '',
+            phase: cd.status?.phase ?? 'Pending',
+          },
+          1,
+        );
     },
   });
   new Gauge({
@@ -104,18 +134,43 @@ export function registerReleaseMetrics(registry: Registry, source: ReleaseSource
     collect() {
       this.reset();
       for (const cd of source()) {
-        this.set({ namespace: cd.metadata.namespace ?? '', name: cd.metadata.name ?? '', target: cd.spec.targetDeployment, provider: cd.spec.traffic?.provider ?? 'Replicas' }, 1);
+        this.set(
+          {
+            namespace: cd.metadata.namespace ?? '',
+            name: cd.metadata.name ?? '',
+            target: cd.spec.targetDeployment,
+            provider: cd.spec.traffic?.provider ?? 'Replicas',
+          },
+          1,
+        );
       }
     },
   });
-  gauge('codedance_release_weight_percent', 'Share of traffic on the canary, in percent.', (cd) => cd.status?.currentWeight ?? 0);
-  gauge('codedance_release_step', 'Current step index of the release (0-based).', (cd) => cd.status?.currentStepIndex);
+  gauge(
+    'codedance_release_weight_percent',
+    'Share of traffic on the canary, in percent.',
+    (cd) => cd.status?.currentWeight ?? 0,
+  );
+  gauge(
+    'codedance_release_step',
+    'Current step index of the release (0-based).',
+    (cd) => cd.status?.currentStepIndex,
+  );
   gauge('codedance_release_steps', 'Steps in the release plan.', (cd) => cd.status?.totalSteps);
-  gauge('codedance_release_analysis_score', 'Health score of the last analysis (0-100).', (cd) => cd.status?.analysis?.last?.score);
-  gauge('codedance_release_elapsed_seconds', 'Seconds since the release started (to its end once finished).', (cd, now) => {
-    const start = Date.parse(cd.status?.startedAt ?? '');
-    if (!Number.isFinite(start)) return undefined;
-    const end = cd.status?.phase && FINISHED.has(cd.status.phase) ? Date.parse(cd.status.completedAt ?? '') : now;
-    return Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : undefined;
-  });
+  gauge(
+    'codedance_release_analysis_score',
+    'Health score of the last analysis (0-100).',
+    (cd) => cd.status?.analysis?.last?.score,
+  );
+  gauge(
+    'codedance_release_elapsed_seconds',
+    'Seconds since the release started (to its end once finished).',
+    (cd, now) => {
+      const start = Date.parse(cd.status?.startedAt ?? '');
+      if (!Number.isFinite(start)) return undefined;
+      const end =
+        cd.status?.phase && FINISHED.has(cd.status.phase) ? Date.parse(cd.status.completedAt ?? '') : now;
+      return Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : undefined;
+    },
+  );
 }

@@ -8,7 +8,7 @@ import type { CanaryDeploymentSpec } from '../api/canary-deployment.ts';
 import type { GateType } from '../api/experiments.ts';
 import { durationOr, plan, validateStrategy } from '../strategy/index.ts';
 import { ANALYSIS_DEFAULTS } from '../analysis/verdict.ts';
-import type { ReleaseSettings } from './phases.ts';
+import type { ReleaseSettings } from './model.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 
 /** Mirrors the API default of `autoRollback.notReadyGracePeriod`. */

@@ -11,7 +11,12 @@ function deployment(revision: string, replicas = 2): Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'prod', uid: 'd1', annotations: { 'deployment.kubernetes.io/revision': revision } },
+    metadata: {
+      name: 'web',
+      namespace: 'prod',
+      uid: 'd1',
+      annotations: { 'deployment.kubernetes.io/revision': revision },
+    },
     spec: { replicas, selector: { matchLabels: { app: 'web' } } },
   };
 }
@@ -31,19 +36,31 @@ function replicaSet(hash: string, revision: string, available: number, ownerRef 
   };
 }
 
-test('the stable pods are those of the ReplicaSet of the Deployment\'s revision', () => {
-  assert.equal(stablePodTemplateHash(deployment('2'), [replicaSet('aaa', '1', 0), replicaSet('bbb', '2', 2)]), 'bbb');
+test("the stable pods are those of the ReplicaSet of the Deployment's revision", () => {
+  assert.equal(
+    stablePodTemplateHash(deployment('2'), [replicaSet('aaa', '1', 0), replicaSet('bbb', '2', 2)]),
+    'bbb',
+  );
 });
 
 test('mid-rollout, before the new ReplicaSet has an available pod, the pods still serving are', () => {
-  assert.equal(stablePodTemplateHash(deployment('2'), [replicaSet('aaa', '1', 2), replicaSet('bbb', '2', 0)]), 'aaa');
-  assert.equal(stablePodTemplateHash(deployment('2'), [replicaSet('aaa', '1', 1), replicaSet('bbb', '2', 1)]), 'bbb');
+  assert.equal(
+    stablePodTemplateHash(deployment('2'), [replicaSet('aaa', '1', 2), replicaSet('bbb', '2', 0)]),
+    'aaa',
+  );
+  assert.equal(
+    stablePodTemplateHash(deployment('2'), [replicaSet('aaa', '1', 1), replicaSet('bbb', '2', 1)]),
+    'bbb',
+  );
 });
 
-test('ReplicaSets of other Deployments (a canary\'s, same labels) are never taken', () => {
+test("ReplicaSets of other Deployments (a canary's, same labels) are never taken", () => {
   const other = { ...owner, name: 'web-canary', uid: 'c1' };
   assert.equal(stablePodTemplateHash(deployment('1'), [replicaSet('ccc', '1', 2, other)]), undefined);
-  assert.equal(stablePodTemplateHash(deployment('1'), [replicaSet('ccc', '1', 2, other), replicaSet('aaa', '1', 2)]), 'aaa');
+  assert.equal(
+    stablePodTemplateHash(deployment('1'), [replicaSet('ccc', '1', 2, other), replicaSet('aaa', '1', 2)]),
+    'aaa',
+  );
 });
 
 test('a Deployment without a ReplicaSet yet has no stable pods to tell', () => {

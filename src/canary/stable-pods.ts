@@ -42,15 +42,25 @@ export interface ReplicaSet extends KubeObject {
  * among `replicaSets` (any list: those not controlled by `stable` are ignored);
  * undefined when the Deployment has none yet.
  */
-export function stablePodTemplateHash(stable: Deployment, replicaSets: readonly ReplicaSet[]): string | undefined {
+export function stablePodTemplateHash(
+  stable: Deployment,
+  replicaSets: readonly ReplicaSet[],
+): string | undefined {
   const uid = stable.metadata.uid;
   const own = replicaSets.filter(
-    (rs) => !rs.metadata.deletionTimestamp && rs.metadata.labels?.[PodTemplateHashLabel] && (rs.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.uid === uid),
+    (rs) =>
+      !rs.metadata.deletionTimestamp &&
+      rs.metadata.labels?.[PodTemplateHashLabel] &&
+      (rs.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.uid === uid),
   );
   const revision = stable.metadata.annotations?.[RevisionAnnotation];
-  const current = revision === undefined ? undefined : own.find((rs) => rs.metadata.annotations?.[RevisionAnnotation] === revision);
+  const current =
+    revision === undefined
+      ? undefined
+      : own.find((rs) => rs.metadata.annotations?.[RevisionAnnotation] === revision);
   const available = (rs: ReplicaSet) => rs.status?.availableReplicas ?? 0;
-  if (current && (available(current) > 0 || (stable.spec?.replicas ?? 1) === 0)) return current.metadata.labels?.[PodTemplateHashLabel];
+  if (current && (available(current) > 0 || (stable.spec?.replicas ?? 1) === 0))
+    return current.metadata.labels?.[PodTemplateHashLabel];
   // Mid-rollout: the pods still serving. Ties go to the newest revision.
   const byService = [...own].sort((a, b) => available(b) - available(a) || revisionOf(b) - revisionOf(a));
   const best = byService[0] && available(byService[0]) > 0 ? byService[0] : (current ?? byService[0]);
@@ -85,8 +95,13 @@ export function createStablePods(client: KubeClient): StablePods {
       const known = memo.get(uid);
       if (known && settled && known.revision === revision) return stablePodLabels(known.hash);
       const matchLabels = (stable.spec?.selector?.matchLabels ?? {}) as Record<string, string>;
-      const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
-      const list = await client.list<ReplicaSet>(ReplicaSetKind, { namespace: stable.metadata.namespace ?? '', ...(labelSelector ? { labelSelector } : {}) });
+      const labelSelector = Object.entries(matchLabels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      const list = await client.list<ReplicaSet>(ReplicaSetKind, {
+        namespace: stable.metadata.namespace ?? '',
+        ...(labelSelector ? { labelSelector } : {}),
+      });
       const hash = stablePodTemplateHash(stable, list.items);
       if (hash === undefined) memo.delete(uid);
       else if (settled) memo.set(uid, { revision, hash });

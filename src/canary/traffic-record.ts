@@ -24,7 +24,8 @@ export function trafficRecordOf(spec: CanaryDeploymentSpec): TrafficRecord {
   const record: TrafficRecord = { provider, service };
   if (provider === 'Istio' && traffic.istio) record.istio = structuredClone(traffic.istio);
   if (provider === 'Nginx' && traffic.nginx) record.nginx = { ingress: traffic.nginx.ingress };
-  if (provider === 'GatewayAPI' && traffic.gatewayAPI) record.gatewayAPI = { httpRoute: traffic.gatewayAPI.httpRoute };
+  if (provider === 'GatewayAPI' && traffic.gatewayAPI)
+    record.gatewayAPI = { httpRoute: traffic.gatewayAPI.httpRoute };
   record.objects = touchedObjects(record, spec.targetDeployment);
   return record;
 }
@@ -39,7 +40,10 @@ export function trafficSpecOf(record: TrafficRecord): TrafficSpec {
 }
 
 /** The objects the provider of `record` writes or makes, for people reading status. */
-export function touchedObjects(record: TrafficRecord, targetDeployment: string): NonNullable<TrafficRecord['objects']> {
+export function touchedObjects(
+  record: TrafficRecord,
+  targetDeployment: string,
+): NonNullable<TrafficRecord['objects']> {
   const canaryService = { kind: 'Service', name: `${record.service}-canary` };
   switch (record.provider) {
     case 'Replicas':
@@ -56,7 +60,11 @@ export function touchedObjects(record: TrafficRecord, targetDeployment: string):
     }
     case 'Nginx': {
       const ingress = record.nginx?.ingress ?? '';
-      return [{ kind: 'Ingress', name: ingress }, { kind: 'Ingress', name: canaryIngressName(ingress) }, canaryService];
+      return [
+        { kind: 'Ingress', name: ingress },
+        { kind: 'Ingress', name: canaryIngressName(ingress) },
+        canaryService,
+      ];
     }
     case 'GatewayAPI':
       return [{ kind: 'HTTPRoute', name: record.gatewayAPI?.httpRoute ?? '' }, canaryService];
@@ -70,11 +78,17 @@ export function touchedObjects(record: TrafficRecord, targetDeployment: string):
  * Deployment, so it is compared last (it only adds a changed target with Replicas).
  */
 export function trafficChange(recorded: TrafficRecord, wanted: TrafficRecord): string | undefined {
-  if (recorded.provider !== wanted.provider) return `traffic.provider changed from ${recorded.provider} to ${wanted.provider}`;
-  if (recorded.service !== wanted.service) return `the stable Service changed from ${recorded.service} to ${wanted.service}`;
+  if (recorded.provider !== wanted.provider)
+    return `traffic.provider changed from ${recorded.provider} to ${wanted.provider}`;
+  if (recorded.service !== wanted.service)
+    return `the stable Service changed from ${recorded.service} to ${wanted.service}`;
   const fields: [string, string | undefined, string | undefined][] = [
     ['traffic.istio.virtualService', recorded.istio?.virtualService, wanted.istio?.virtualService],
-    ['traffic.istio.destinationRule', recorded.istio?.destinationRule ?? recorded.istio?.virtualService, wanted.istio?.destinationRule ?? wanted.istio?.virtualService],
+    [
+      'traffic.istio.destinationRule',
+      recorded.istio?.destinationRule ?? recorded.istio?.virtualService,
+      wanted.istio?.destinationRule ?? wanted.istio?.virtualService,
+    ],
     ['traffic.istio.routes', routes(recorded), routes(wanted)],
     ['traffic.nginx.ingress', recorded.nginx?.ingress, wanted.nginx?.ingress],
     ['traffic.gatewayAPI.httpRoute', recorded.gatewayAPI?.httpRoute, wanted.gatewayAPI?.httpRoute],
@@ -85,7 +99,8 @@ export function trafficChange(recorded: TrafficRecord, wanted: TrafficRecord): s
   // The rest is derived; with Replicas it names the Deployments (a new targetDeployment).
   const from = describeObjects(recorded.objects);
   const to = describeObjects(wanted.objects);
-  if (recorded.objects && wanted.objects && from !== to) return `the traffic objects changed from ${from} to ${to}`;
+  if (recorded.objects && wanted.objects && from !== to)
+    return `the traffic objects changed from ${from} to ${to}`;
   return undefined;
 }
 

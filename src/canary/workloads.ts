@@ -28,43 +28,14 @@
  */
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { GROUP, OwnerLabel, RoleLabel, VERSION } from '../api/names.ts';
-import type { KubeObject, OwnerReference } from '../runtime/client.ts';
+import type { OwnerReference } from '../runtime/client.ts';
+import type { Deployment, PodTemplateSpec, Service } from '../runtime/core-types.ts';
 
 /** Annotation on a CanaryDeployment with extra labels (JSON) for the canary pods. */
 export const CanaryPodLabelsAnnotation = `${GROUP}/canary-pod-labels`;
 
-/** The pod template fields this module reads; everything else is copied as is. */
-export interface PodTemplate {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: { containers?: { name: string; image?: string; [field: string]: unknown }[]; [field: string]: unknown };
-}
-
-/** An apps/v1 Deployment, as far as releases need it. */
-export interface Deployment extends KubeObject {
-  spec?: {
-    replicas?: number;
-    selector?: { matchLabels?: Record<string, string> };
-    template?: PodTemplate;
-    [field: string]: unknown;
-  };
-  status?: {
-    observedGeneration?: number;
-    replicas?: number;
-    updatedReplicas?: number;
-    readyReplicas?: number;
-    availableReplicas?: number;
-    unavailableReplicas?: number;
-  };
-}
-
-/** A core/v1 Service, as far as releases need it. */
-export interface Service extends KubeObject {
-  spec?: {
-    selector?: Record<string, string>;
-    ports?: { name?: string; port: number; targetPort?: number | string; protocol?: string; appProtocol?: string }[];
-    [field: string]: unknown;
-  };
-}
+/** The built-in shapes releases read and write (declared once, in src/runtime/core-types.ts). */
+export type { Deployment, PodTemplateSpec, Service };
 
 /** Name of the canary Deployment of a target. */
 export function canaryDeploymentName(target: string): string {
@@ -94,7 +65,10 @@ export function ownerOf(cd: CanaryDeployment): OwnerReference {
 }
 
 /** The container a release changes: `spec.container`, else the first. */
-export function releasedContainer(template: PodTemplate | undefined, name: string | undefined): { name: string; image?: string } | undefined {
+export function releasedContainer(
+  template: PodTemplateSpec | undefined,
+  name: string | undefined,
+): { name: string; image?: string } | undefined {
   const containers = template?.spec?.containers ?? [];
   return name === undefined ? containers[0] : containers.find((c) => c.name === name);
 }
@@ -105,7 +79,12 @@ export function extraPodLabels(cd: CanaryDeployment): { labels: Record<string, s
   if (!text) return { labels: {} };
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+    if (
+      parsed === null ||
+      typeof parsed !== 'object' ||
+      Array.isArray(parsed) ||
+      Object.values(parsed).some((v) => typeof v !== 'string')
+    ) {
       return { error: `${CanaryPodLabelsAnnotation} must be a JSON object of strings` };
     }
     return { labels: parsed as Record<string, string> };
@@ -129,7 +108,7 @@ export interface CanaryDeploymentInput {
 export function buildCanaryDeployment(input: CanaryDeploymentInput): Deployment {
   const { cd, stable, image } = input;
   const release = cd.metadata.name ?? '';
-  const template = structuredClone(stable.spec?.template ?? {}) as PodTemplate;
+  const template: PodTemplateSpec = structuredClone(stable.spec?.template ?? {});
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(template.metadata?.labels ?? {})) {
     // RoleLabel: a stable template an earlier version labelled `role: stable`.
@@ -158,7 +137,12 @@ export function buildCanaryDeployment(input: CanaryDeploymentInput): Deployment 
 }
 
 /** A Service selecting only the canary pods, with the stable Service's ports. */
-export function buildCanaryService(cd: CanaryDeployment, stableService: Service, name: string, role: 'canary' | 'preview'): Service {
+export function buildCanaryService(
+  cd: CanaryDeployment,
+  stableService: Service,
+  name: string,
+  role: 'canary' | 'preview',
+): Service {
   const release = cd.metadata.name ?? '';
   return {
     apiVersion: 'v1',
@@ -172,7 +156,9 @@ export function buildCanaryService(cd: CanaryDeployment, stableService: Service,
     spec: {
       selector: canarySelector(release),
       ports: (stableService.spec?.ports ?? []).map((p) => {
-        const port: { name?: string; port: number; targetPort?: number | string; protocol?: string } = { port: p.port };
+        const port: { name?: string; port: number; targetPort?: number | string; protocol?: string } = {
+          port: p.port,
+        };
         if (p.name !== undefined) port.name = p.name;
         if (p.targetPort !== undefined) port.targetPort = p.targetPort;
         if (p.protocol !== undefined) port.protocol = p.protocol;
@@ -188,7 +174,9 @@ export function buildCanaryService(cd: CanaryDeployment, stableService: Service,
  * version rolls out at full size before traffic returns to it.
  */
 export function promotionPatch(containerName: string, image: string, replicas: number | undefined): object {
-  const spec: Record<string, unknown> = { template: { spec: { containers: [{ name: containerName, image }] } } };
+  const spec: Record<string, unknown> = {
+    template: { spec: { containers: [{ name: containerName, image }] } },
+  };
   if (replicas !== undefined) spec.replicas = replicas;
   return { spec };
 }

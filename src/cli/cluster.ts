@@ -64,7 +64,9 @@ export async function run(args: string[]): Promise<number> {
       case 'up': {
         const nodes = parsed.values.nodes === undefined ? 3 : Number.parseInt(parsed.values.nodes, 10);
         if (!Number.isInteger(nodes) || nodes < 1) {
-          console.error(`codedance cluster up: --nodes must be a positive number, not '${parsed.values.nodes}'`);
+          console.error(
+            `codedance cluster up: --nodes must be a positive number, not '${parsed.values.nodes}'`,
+          );
           return 2;
         }
         return await up(home, stateDir, nodes, !parsed.values['no-prometheus']);
@@ -93,10 +95,17 @@ export async function run(args: string[]): Promise<number> {
 
 async function up(home: string, stateDir: string, nodes: number, prometheus: boolean): Promise<number> {
   const started = Date.now();
-  const { state, alreadyRunning, restarted } = await startCluster({ home, stateDir, nodes, prometheus, onProgress: (line) => console.log(line) });
+  const { state, alreadyRunning, restarted } = await startCluster({
+    home,
+    stateDir,
+    nodes,
+    prometheus,
+    onProgress: (line) => console.log(line),
+  });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (!alreadyRunning) console.log(`cluster is up in ${seconds}s (${stateDir})`);
-  else if (restarted.length > 0) console.log(`cluster was running; restarted ${restarted.join(', ')} (${stateDir})`);
+  else if (restarted.length > 0)
+    console.log(`cluster was running; restarted ${restarted.join(', ')} (${stateDir})`);
   else console.log(`cluster already running and healthy (${stateDir})`);
   console.log(summary(state));
   return 0;
@@ -108,7 +117,11 @@ function summary(state: ClusterState): string {
     `  kubectl:      ${state.kubectlPath} --kubeconfig ${state.kubeconfigPath} get nodes`,
     `  controller:   ${state.controllerKubeconfigPath} (user codedance-controller, RBAC applies)`,
     `  api server:   ${state.apiServerUrl}`,
-    ...(state.prometheusUrl ? [`  prometheus:   ${state.prometheusUrl} (scrape targets: ${state.stateDir}/prometheus/targets/*.json)`] : []),
+    ...(state.prometheusUrl
+      ? [
+          `  prometheus:   ${state.prometheusUrl} (scrape targets: ${state.stateDir}/prometheus/targets/*.json)`,
+        ]
+      : []),
     `  logs:         ${state.stateDir}/logs/`,
   ].join('\n');
 }
@@ -134,9 +147,13 @@ async function status(stateDir: string): Promise<number> {
     const mark = component.healthy ? 'healthy' : component.running ? 'UNHEALTHY' : 'DOWN';
     const rss = component.rssBytes ? `${Math.round(component.rssBytes / 2 ** 20)} MiB` : '-';
     totalRss += component.rssBytes ?? 0;
-    console.log(`${component.name.padEnd(24)} ${mark.padEnd(10)} pid ${String(component.pid).padEnd(8)} rss ${rss.padEnd(9)} ${component.detail}`);
+    console.log(
+      `${component.name.padEnd(24)} ${mark.padEnd(10)} pid ${String(component.pid).padEnd(8)} rss ${rss.padEnd(9)} ${component.detail}`,
+    );
   }
-  console.log(`${'total'.padEnd(24)} ${report.healthy ? 'healthy' : 'NOT healthy'}  rss ${Math.round(totalRss / 2 ** 20)} MiB`);
+  console.log(
+    `${'total'.padEnd(24)} ${report.healthy ? 'healthy' : 'NOT healthy'}  rss ${Math.round(totalRss / 2 ** 20)} MiB`,
+  );
   if (report.healthy) console.log(summary(report.state));
   else console.log(`run 'codedance cluster up' to (re)start it; logs in ${stateDir}/logs/`);
   return report.healthy ? 0 : 1;

@@ -76,15 +76,20 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     abort.abort();
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EADDRINUSE' ? `port ${port} is taken: pass --port N (0 = any free port)` : e.message;
+    const why =
+      e.code === 'EADDRINUSE' ? `port ${port} is taken: pass --port N (0 = any free port)` : e.message;
     console.error(`codedance dashboard: cannot start: ${why}`);
     return 1;
   }
   const who = dashboard.username ? `as ${dashboard.username}` : 'with your kubeconfig';
-  const where = dashboard.namespaces ? `namespace${dashboard.namespaces.length > 1 ? 's' : ''} ${dashboard.namespaces.join(', ')}` : 'all namespaces';
+  const where = dashboard.namespaces
+    ? `namespace${dashboard.namespaces.length > 1 ? 's' : ''} ${dashboard.namespaces.join(', ')}`
+    : 'all namespaces';
   console.log(`Codedance dashboard ${who}, ${where}: ${dashboard.url}   (Ctrl-C stops it)`);
   if (!['127.0.0.1', 'localhost', '::1'].includes(values.address) && !values.address.startsWith('127.')) {
-    console.error(`codedance dashboard: warning: bound to ${values.address}: anyone who reaches it acts ${who}`);
+    console.error(
+      `codedance dashboard: warning: bound to ${values.address}: anyone who reaches it acts ${who}`,
+    );
   }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

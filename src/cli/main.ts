@@ -10,10 +10,22 @@ import { enableCompileCache } from 'node:module';
 
 enableCompileCache();
 
-const commands: Record<string, { summary: string; load: () => Promise<{ run: (args: string[]) => Promise<number> }> }> = {
-  cluster: { summary: 'local control plane: up | down | status | kubeconfig', load: () => import('./cluster.ts') },
-  controller: { summary: 'run the controller (same as npm start -- --kubeconfig FILE)', load: () => import('../main.ts') },
-  dashboard: { summary: 'the release dashboard on 127.0.0.1, acting with your kubeconfig', load: () => import('./dashboard.ts') },
+const commands: Record<
+  string,
+  { summary: string; load: () => Promise<{ run: (args: string[]) => Promise<number> }> }
+> = {
+  cluster: {
+    summary: 'local control plane: up | down | status | kubeconfig',
+    load: () => import('./cluster.ts'),
+  },
+  controller: {
+    summary: 'run the controller (same as npm start -- --kubeconfig FILE)',
+    load: () => import('../main.ts'),
+  },
+  dashboard: {
+    summary: 'the release dashboard on 127.0.0.1, acting with your kubeconfig',
+    load: () => import('./dashboard.ts'),
+  },
 };
 
 /** Commands about one release live in ./release.ts; they share its argument handling. */

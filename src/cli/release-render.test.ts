@@ -13,7 +13,14 @@ function cd(status: CanaryDeployment['status'], paused = false): CanaryDeploymen
       targetDeployment: 'myapp',
       canaryVersion: 'myapp:v2',
       paused,
-      strategy: { type: 'Linear', steps: [{ weight: 10, pause: '5m' }, { weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] },
+      strategy: {
+        type: 'Linear',
+        steps: [
+          { weight: 10, pause: '5m' },
+          { weight: 50, pause: '10m' },
+          { weight: 100, pause: '0s' },
+        ],
+      },
     },
     status,
   };
@@ -30,12 +37,20 @@ test('get shows phase, step, weight and age', () => {
 
 test('status draws the ladder with the live weight on the current step', () => {
   const out = renderStatus(
-    cd({ phase: 'Progressing', currentStepIndex: 1, totalSteps: 3, stepLabel: '2/3', currentWeight: 50, pauseUntil: '2026-01-01T01:04:00Z', stableRevision: 'myapp:v1' }),
+    cd({
+      phase: 'Progressing',
+      currentStepIndex: 1,
+      totalSteps: 3,
+      stepLabel: '2/3',
+      currentWeight: 50,
+      pauseUntil: '2026-01-01T01:04:00Z',
+      stableRevision: 'myapp:v1',
+    }),
     now,
   );
-  assert.match(out, /✓  1   10%  pause 5m/);
-  assert.match(out, /▶  2   50%  pause 10m  ← 50% live, 4m left/);
-  assert.match(out, / {3}3  100%  pause 0s/);
+  assert.match(out, /✓ {2}1 {3}10% {2}pause 5m/);
+  assert.match(out, /▶ {2}2 {3}50% {2}pause 10m {2}← 50% live, 4m left/);
+  assert.match(out, / {3}3 {2}100% {2}pause 0s/);
   assert.match(out, /stable myapp:v1/);
 });
 

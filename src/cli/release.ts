@@ -14,10 +14,12 @@
 import { parseArgs } from 'node:util';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { planSteer, type SteerVerb } from '../canary/commands.ts';
+import { isFinished } from '../canary/steering.ts';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
+
 import { whoAmI } from '../runtime/whoami.ts';
 import { renderList, renderStatus } from './release-render.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 const usage = `usage:
   codedance get [NAME] [-n NAMESPACE | -A]         list releases (phase, step, weight)
@@ -78,7 +80,8 @@ function parse(args: string[]): Options {
   if (values.watch && verb !== 'status') throw new UsageError('--watch applies to status only');
   if (values.full && verb !== 'promote') throw new UsageError('--full applies to promote only');
   const timeout = values.timeout === undefined ? 15 : Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout: not a number of seconds: ${values.timeout}`);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UsageError(`--timeout: not a number of seconds: ${values.timeout}`);
   const kubeconfig = values.kubeconfig ?? undefined;
   return {
     verb,
@@ -155,8 +158,11 @@ async function dispatch(client: KubeClient, o: Options): Promise<number> {
 
 async function fetch(client: KubeClient, o: Options): Promise<CanaryDeployment> {
   const name = o.name ?? '';
-  const cd = await client.get<CanaryDeployment>(CanaryDeploymentKind, o.namespace, name);
-  if (!cd) throw new CommandError(`CanaryDeployment "${name}" not found in namespace "${o.namespace}" (codedance get -n ${o.namespace} lists them)`);
+  const cd = await client.get(CanaryDeploymentKind, o.namespace, name);
+  if (!cd)
+    throw new CommandError(
+      `CanaryDeployment "${name}" not found in namespace "${o.namespace}" (codedance get -n ${o.namespace} lists them)`,
+    );
   return cd;
 }
 
@@ -166,9 +172,15 @@ async function get(client: KubeClient, o: Options): Promise<number> {
     console.log(renderList([cd], Date.now(), false));
     return 0;
   }
-  const list = await client.list<CanaryDeployment>(CanaryDeploymentKind, o.allNamespaces ? {} : { namespace: o.namespace });
-  const items = [...list.items].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
-  console.log(items.length === 0 && !o.allNamespaces ? `No CanaryDeployments found in namespace ${o.namespace}.` : renderList(items, Date.now(), o.allNamespaces));
+  const list = await client.list(CanaryDeploymentKind, o.allNamespaces ? {} : { namespace: o.namespace });
+  const items = [...list.items].sort((a, b) =>
+    `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+  );
+  console.log(
+    items.length === 0 && !o.allNamespaces
+      ? `No CanaryDeployments found in namespace ${o.namespace}.`
+      : renderList(items, Date.now(), o.allNamespaces),
+  );
   return 0;
 }
 
@@ -197,9 +209,14 @@ async function watchStatus(client: KubeClient, o: Options): Promise<number> {
       if (phase === 'Completed') return 0;
       if (phase === 'Failed') return 1;
       try {
-        const events = client.watch<CanaryDeployment>(
+        const events = client.watch(
           CanaryDeploymentKind,
-          { namespace: o.namespace, fieldSelector: `metadata.name=${o.name}`, resourceVersion, timeoutSeconds: 60 },
+          {
+            namespace: o.namespace,
+            fieldSelector: `metadata.name=${o.name}`,
+            resourceVersion,
+            timeoutSeconds: 60,
+          },
           abort.signal,
         );
         for await (const event of events) {
@@ -215,7 +232,7 @@ async function watchStatus(client: KubeClient, o: Options): Promise<number> {
           cd = event.object;
           resourceVersion = cd.metadata.resourceVersion;
           show(cd);
-          if (cd.status?.phase === 'Completed' || cd.status?.phase === 'Failed') break;
+          if (isFinished(cd.status?.phase)) break;
         }
       } catch (err) {
         if (abort.signal.aborted) break;
@@ -246,12 +263,23 @@ async function steer(client: KubeClient, o: Options): Promise<number> {
   }
   await client.patch(CanaryDeploymentKind, o.namespace, name, plan.patch, 'merge');
   const value = plan.commandValue;
-  if (value === undefined) return report(client, o, (c) => c.status?.phase === 'Paused', `release "${name}" paused`);
-  return report(client, o, (c) => c.status?.handledCommand === value, `${o.verb}${o.full ? ' --full' : ''} sent to "${name}"`);
+  if (value === undefined)
+    return report(client, o, (c) => c.status?.phase === 'Paused', `release "${name}" paused`);
+  return report(
+    client,
+    o,
+    (c) => c.status?.handledCommand === value,
+    `${o.verb}${o.full ? ' --full' : ''} sent to "${name}"`,
+  );
 }
 
 /** Waits until `done` holds (or the timeout), then prints the release's message. */
-async function report(client: KubeClient, o: Options, done: (cd: CanaryDeployment) => boolean, what: string): Promise<number> {
+async function report(
+  client: KubeClient,
+  o: Options,
+  done: (cd: CanaryDeployment) => boolean,
+  what: string,
+): Promise<number> {
   if (!o.wait) {
     console.log(what);
     return 0;
@@ -261,11 +289,15 @@ async function report(client: KubeClient, o: Options, done: (cd: CanaryDeploymen
     const cd = await fetch(client, o);
     if (done(cd)) {
       const s = cd.status ?? {};
-      console.log(`${what}: ${s.phase ?? 'Pending'}, step ${s.stepLabel ?? '-'}, weight ${s.currentWeight ?? 0}%${s.message ? ` — ${s.message}` : ''}`);
+      console.log(
+        `${what}: ${s.phase ?? 'Pending'}, step ${s.stepLabel ?? '-'}, weight ${s.currentWeight ?? 0}%${s.message ? ` — ${s.message}` : ''}`,
+      );
       return 0;
     }
     if (Date.now() > deadline) {
-      console.error(`${what}, but the controller has not acted on it within ${o.timeoutMs / 1000}s: is it running? (the command stays pending)`);
+      console.error(
+        `${what}, but the controller has not acted on it within ${o.timeoutMs / 1000}s: is it running? (the command stays pending)`,
+      );
       return 1;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -15,7 +15,10 @@ interface Rule {
 test('the policy logs every request of the controller first, and never a request or response body', () => {
   const policy = auditPolicy() as { rules: Rule[]; omitStages: string[] };
   assert.deepEqual(policy.rules[0], { level: 'Metadata', users: [controllerUser] });
-  assert.ok(policy.rules.every((rule) => rule.level === 'Metadata' || rule.level === 'None'), 'Secrets must never reach the log');
+  assert.ok(
+    policy.rules.every((rule) => rule.level === 'Metadata' || rule.level === 'None'),
+    'Secrets must never reach the log',
+  );
   assert.deepEqual(policy.rules.at(-1), { level: 'Metadata' });
   assert.deepEqual(policy.omitStages, ['RequestReceived']);
 });
@@ -31,11 +34,30 @@ test('events are read from rotated files and the current one, oldest first, sinc
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'logs'));
   const event = (verb: string, at: string) =>
-    JSON.stringify({ stage: 'ResponseComplete', verb, requestURI: '/x', user: { username: 'u' }, requestReceivedTimestamp: at, stageTimestamp: at });
-  writeFileSync(join(dir, 'logs', 'audit-2026-01-01T00-00-00.000.log'), `${event('get', '2026-01-01T00:00:00.000001Z')}\n`);
-  writeFileSync(join(dir, 'logs', 'audit.log'), `${event('list', '2026-01-01T00:00:02.5Z')}\n${event('watch', '2026-01-01T00:00:03Z')}\n{"stage":"Respo`);
+    JSON.stringify({
+      stage: 'ResponseComplete',
+      verb,
+      requestURI: '/x',
+      user: { username: 'u' },
+      requestReceivedTimestamp: at,
+      stageTimestamp: at,
+    });
+  writeFileSync(
+    join(dir, 'logs', 'audit-2026-01-01T00-00-00.000.log'),
+    `${event('get', '2026-01-01T00:00:00.000001Z')}\n`,
+  );
+  writeFileSync(
+    join(dir, 'logs', 'audit.log'),
+    `${event('list', '2026-01-01T00:00:02.5Z')}\n${event('watch', '2026-01-01T00:00:03Z')}\n{"stage":"Respo`,
+  );
   writeFileSync(join(dir, 'logs', 'kube-apiserver.log'), 'not audit\n');
-  assert.deepEqual((await readAuditEvents(dir)).map((e) => e.verb), ['get', 'list', 'watch']);
-  assert.deepEqual((await readAuditEvents(dir, { since: new Date('2026-01-01T00:00:01Z') })).map((e) => e.verb), ['list', 'watch']);
+  assert.deepEqual(
+    (await readAuditEvents(dir)).map((e) => e.verb),
+    ['get', 'list', 'watch'],
+  );
+  assert.deepEqual(
+    (await readAuditEvents(dir, { since: new Date('2026-01-01T00:00:01Z') })).map((e) => e.verb),
+    ['list', 'watch'],
+  );
   assert.deepEqual(await readAuditEvents(join(dir, 'nowhere')), []);
 });

@@ -46,11 +46,35 @@ export function auditPolicy(): object {
     omitStages: ['RequestReceived'],
     rules: [
       { level: 'Metadata', users: [controllerUser] },
-      { level: 'None', nonResourceURLs: ['/healthz*', '/livez*', '/readyz*', '/version', '/api', '/api/*', '/apis', '/apis/*', '/openapi/*', '/metrics'] },
+      {
+        level: 'None',
+        nonResourceURLs: [
+          '/healthz*',
+          '/livez*',
+          '/readyz*',
+          '/version',
+          '/api',
+          '/api/*',
+          '/apis',
+          '/apis/*',
+          '/openapi/*',
+          '/metrics',
+        ],
+      },
       { level: 'None', users: ['admin', 'system:apiserver'], verbs: ['get', 'list', 'watch'] },
-      { level: 'None', resources: [{ group: 'coordination.k8s.io', resources: ['leases'] }], namespaces: ['kube-node-lease'] },
+      {
+        level: 'None',
+        resources: [{ group: 'coordination.k8s.io', resources: ['leases'] }],
+        namespaces: ['kube-node-lease'],
+      },
       { level: 'None', resources: [{ group: '', resources: ['nodes/status'] }] },
-      { level: 'None', resources: [{ group: '', resources: ['events'] }, { group: 'events.k8s.io', resources: ['events'] }] },
+      {
+        level: 'None',
+        resources: [
+          { group: '', resources: ['events'] },
+          { group: 'events.k8s.io', resources: ['events'] },
+        ],
+      },
       { level: 'Metadata' },
     ],
   };
@@ -80,7 +104,14 @@ export interface AuditEvent {
   requestURI: string;
   user: { username: string; groups?: string[] };
   userAgent?: string;
-  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string; apiGroup?: string; apiVersion?: string };
+  objectRef?: {
+    resource?: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+    apiGroup?: string;
+    apiVersion?: string;
+  };
   responseStatus?: { code?: number; reason?: string; message?: string };
   /** Among them `authorization.k8s.io/decision`: `allow` or `forbid`, what RBAC said. */
   annotations?: Record<string, string>;
@@ -93,7 +124,10 @@ export interface AuditEvent {
  * optionally only those received at or after `since`. Lines that are not JSON (a line
  * being written right now) are skipped.
  */
-export async function readAuditEvents(stateDir: string, options: { since?: Date } = {}): Promise<AuditEvent[]> {
+export async function readAuditEvents(
+  stateDir: string,
+  options: { since?: Date } = {},
+): Promise<AuditEvent[]> {
   const { log } = auditPaths(stateDir);
   const stem = basename(log, '.log');
   const names = await readdir(dirname(log)).catch(() => [] as string[]);

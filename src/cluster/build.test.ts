@@ -8,10 +8,24 @@ test('Prometheus is cached by version beside the control plane', () => {
 });
 
 test('a heartbeat tells module downloads apart from compiled packages', () => {
-  const base = { type: 'heartbeat', component: 'prometheus', elapsedMs: 30_000, packages: 0, lastPackage: undefined } as const;
-  assert.equal(formatBuildProgress({ ...base, modulesDownloaded: 12 }), 'prometheus: still building, 30s elapsed, 12 modules downloaded, 0 packages compiled');
+  const base = {
+    type: 'heartbeat',
+    component: 'prometheus',
+    elapsedMs: 30_000,
+    packages: 0,
+    lastPackage: undefined,
+  } as const;
   assert.equal(
-    formatBuildProgress({ ...base, packages: 40, lastPackage: 'github.com/prometheus/prometheus/tsdb', modulesDownloaded: 0 }),
+    formatBuildProgress({ ...base, modulesDownloaded: 12 }),
+    'prometheus: still building, 30s elapsed, 12 modules downloaded, 0 packages compiled',
+  );
+  assert.equal(
+    formatBuildProgress({
+      ...base,
+      packages: 40,
+      lastPackage: 'github.com/prometheus/prometheus/tsdb',
+      modulesDownloaded: 0,
+    }),
     'prometheus: still building, 30s elapsed, 40 packages compiled (last: github.com/prometheus/prometheus/tsdb)',
   );
 });

@@ -2,16 +2,10 @@
  * Builds the control-plane binaries from their pinned Go modules and caches them by
  * version under `$CODEDANCE_HOME/bin/<name>-<version>/`.
  *
- * Four builds, run one after another so a 2-core machine stays usable:
- * - `hyperkube`: one wrapper around kube-apiserver, kube-controller-manager,
- *   kube-scheduler and kubectl (symlinks named after each point at it), so the shared
- *   Kubernetes code compiles and links once;
- * - `etcd`: a wrapper around `etcdmain.Main` of `go.etcd.io/etcd/server/v3`;
- * - `kwok`: `go install sigs.k8s.io/kwok/cmd/kwok@<version>` as is;
- * - `prometheus`: `go install github.com/prometheus/prometheus/cmd/prometheus@<version>`
- *   with the `remove_all_sd` tag (only file and HTTP service discovery, which is all the
- *   local cluster uses, so the cloud providers' discovery SDKs are not compiled) and no
- *   web UI assets (the HTTP API, which is all Codedance queries, works without them).
+ * The runner: the recipes (one file per binary under ./recipes/: hyperkube, etcd, kwok,
+ * prometheus; the packaging tools' in ./tools.ts) say how to build each; this file
+ * caches, locks, reports progress and runs them one after another, so a 2-core machine
+ * stays usable.
  *
  * Guarantees: a cached binary is used only when its build finished (the binary is moved
  * into place last, with a `build-info.json` naming the inputs); changing a pinned version
@@ -19,25 +13,33 @@
  * component at once (the second waits and then reuses the result).
  * Caveat: a cold build of hyperkube takes many minutes and ~2-3 GB of memory.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CommandError, runCommand } from './exec.ts';
-import { parseGoMod, wrapperGoMod } from './gomod.ts';
 import { withLock } from './lock.ts';
 import { binaryDir, buildDir, codedanceHome } from './paths.ts';
+import { etcdBuild } from './recipes/etcd.ts';
+import { hyperkubeBuild } from './recipes/hyperkube.ts';
+import { kwokBuild } from './recipes/kwok.ts';
+import { prometheusBuild } from './recipes/prometheus.ts';
+import type { ComponentBuild, GoToolchain } from './recipes/recipe.ts';
 import {
   etcdVersion,
-  kubernetesMajorMinor,
   kubernetesVersion,
   kwokVersion,
   minimumGoVersion,
-  prometheusRelease,
   prometheusVersion,
-  stagingVersion,
 } from './versions.ts';
+
+/** A recipe's parts, where they were first declared (import them from ./recipes/recipe.ts). */
+export {
+  goBuildFlags,
+  hash,
+  type BuildContext,
+  type ComponentBuild,
+  type GoToolchain,
+} from './recipes/recipe.ts';
 
 /** Absolute paths of every control-plane binary. */
 export interface ControlPlaneBinaries {
@@ -51,7 +53,15 @@ export interface ControlPlaneBinaries {
 }
 
 /** The things that are built: the control plane's four, and the tools of `tools.ts` (packaging, other metric stores). */
-export type BuildComponent = 'hyperkube' | 'etcd' | 'kwok' | 'prometheus' | 'helm' | 'crane' | 'registry' | 'victoria-metrics';
+export type BuildComponent =
+  | 'hyperkube'
+  | 'etcd'
+  | 'kwok'
+  | 'prometheus'
+  | 'helm'
+  | 'crane'
+  | 'registry'
+  | 'victoria-metrics';
 
 /** What {@link ensureBinaries} reports while it works. */
 export type BuildProgress =
@@ -59,7 +69,14 @@ export type BuildProgress =
   | { type: 'waiting'; component: BuildComponent; holderPid: number }
   | { type: 'start'; component: BuildComponent; version: string; logPath: string }
   | { type: 'step'; component: BuildComponent; step: string }
-  | { type: 'heartbeat'; component: BuildComponent; elapsedMs: number; packages: number; lastPackage: string | undefined; modulesDownloaded?: number }
+  | {
+      type: 'heartbeat';
+      component: BuildComponent;
+      elapsedMs: number;
+      packages: number;
+      lastPackage: string | undefined;
+      modulesDownloaded?: number;
+    }
   | { type: 'done'; component: BuildComponent; version: string; elapsedMs: number; path: string };
 
 export interface EnsureBinariesOptions {
@@ -82,9 +99,6 @@ interface BuildInfo {
   buildSeconds: number;
   builtAt: string;
 }
-
-const hyperkubeCommands = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'] as const;
-const goSourceDir = fileURLToPath(new URL('./go/', import.meta.url));
 
 /** Where the binaries live (or will live) under `home`, whether or not they are built yet. */
 export function binaryPaths(home: string = codedanceHome()): ControlPlaneBinaries {
@@ -118,14 +132,22 @@ export async function ensureBinaries(options: EnsureBinariesOptions = {}): Promi
  * each under its own cross-process lock. Shared by the control plane and the packaging
  * tools (`tools.ts`), so both cache, lock and report progress the same way.
  */
-export async function ensureBuilt(builds: ComponentBuild[], options: Omit<EnsureBinariesOptions, 'components'> = {}): Promise<void> {
+export async function ensureBuilt(
+  builds: ComponentBuild[],
+  options: Omit<EnsureBinariesOptions, 'components'> = {},
+): Promise<void> {
   const home = options.home ?? codedanceHome();
   const report = options.onProgress ?? (() => {});
   let go: GoToolchain | undefined;
   for (const build of builds) {
     const fingerprint = await build.fingerprint();
     if (await isCached(home, build, fingerprint)) {
-      report({ type: 'cached', component: build.component, version: build.version, path: binaryDir(home, build.component, build.version) });
+      report({
+        type: 'cached',
+        component: build.component,
+        version: build.version,
+        path: binaryDir(home, build.component, build.version),
+      });
       continue;
     }
     go ??= await findGo();
@@ -137,7 +159,12 @@ export async function ensureBuilt(builds: ComponentBuild[], options: Omit<Ensure
       async () => {
         // Another process may have finished this build while we waited for the lock.
         if (await isCached(home, build, fingerprint)) {
-          report({ type: 'cached', component: build.component, version: build.version, path: binaryDir(home, build.component, build.version) });
+          report({
+            type: 'cached',
+            component: build.component,
+            version: build.version,
+            path: binaryDir(home, build.component, build.version),
+          });
           return;
         }
         await runBuild(home, build, fingerprint, toolchain, report, options.heartbeatMs ?? 15_000);
@@ -174,194 +201,7 @@ export function formatBuildProgress(progress: BuildProgress): string {
   }
 }
 
-// ---------------------------------------------------------------------------------------
-
-/** The `go` command found by {@link findGo}, its version and the environment to run it with. */
-export interface GoToolchain {
-  go: string;
-  version: string;
-  env: NodeJS.ProcessEnv;
-}
-
-/** What a recipe's `build` gets. */
-export interface BuildContext {
-  go: GoToolchain;
-  workDir: string;
-  /** Where the finished binary must be written (a temporary name inside the bin dir). */
-  output: string;
-  logPath: string;
-  step: (step: string) => void;
-  onLine: (line: string) => void;
-}
-
-/** A recipe: how to build one component from its pinned Go module. */
-export interface ComponentBuild {
-  component: BuildComponent;
-  version: string;
-  /** The binary's file name inside its bin dir. */
-  binary: string;
-  /** Names to symlink to the binary inside the same dir. */
-  links: readonly string[];
-  /** Hash of every input besides the Go toolchain: versions, wrapper source, flags. */
-  fingerprint: () => Promise<string>;
-  build: (ctx: BuildContext) => Promise<void>;
-  /** Arguments that make the binary print its version, to check the result runs. */
-  versionArgs: string[];
-}
-
-/** A short hash of the parts (a recipe's fingerprint). */
-export function hash(...parts: string[]): string {
-  const digest = createHash('sha256');
-  for (const part of parts) digest.update(part).update('\0');
-  return digest.digest('hex').slice(0, 16);
-}
-
-// -trimpath keeps the compile cache independent of where the wrapper module sits, so a
-// rebuild in another home (CI, a second checkout) still hits the shared Go build cache.
-export const goBuildFlags = ['-trimpath'];
-
-function hyperkubeLdflags(): string {
-  const { major, minor } = kubernetesMajorMinor();
-  // Without the version stamps the server reports v0.0.0 and clients warn about skew.
-  return [
-    '-s -w',
-    `-X k8s.io/component-base/version.gitVersion=${kubernetesVersion}`,
-    `-X k8s.io/component-base/version.gitMajor=${major}`,
-    `-X k8s.io/component-base/version.gitMinor=${minor}`,
-    '-X k8s.io/component-base/version.gitTreeState=clean',
-  ].join(' ');
-}
-
-function hyperkubeBuild(): ComponentBuild {
-  const source = join(goSourceDir, 'hyperkube', 'main.go');
-  return {
-    component: 'hyperkube',
-    version: kubernetesVersion,
-    binary: 'hyperkube',
-    links: hyperkubeCommands,
-    versionArgs: ['kubectl', 'version', '--client'],
-    fingerprint: async () => hash(kubernetesVersion, await readFile(source, 'utf8'), hyperkubeLdflags(), ...goBuildFlags),
-    build: async (ctx) => {
-      ctx.step(`resolving k8s.io/kubernetes@${kubernetesVersion} and its dependencies`);
-      const download = await runCommand(ctx.go.go, ['mod', 'download', '-json', `k8s.io/kubernetes@${kubernetesVersion}`], {
-        cwd: ctx.workDir,
-        env: ctx.go.env,
-        logPath: ctx.logPath,
-      });
-      const info = JSON.parse(download) as { GoMod?: string; Error?: string };
-      if (!info.GoMod) throw new Error(`go mod download k8s.io/kubernetes@${kubernetesVersion} gave no go.mod: ${info.Error ?? download}`);
-      const upstream = parseGoMod(await readFile(info.GoMod, 'utf8'));
-      await writeFile(
-        join(ctx.workDir, 'go.mod'),
-        wrapperGoMod({
-          module: 'codedance.local/hyperkube',
-          upstream,
-          kubernetesVersion,
-          stagingVersion: stagingVersion(),
-        }),
-      );
-      await copyFile(source, join(ctx.workDir, 'main.go'));
-      await rm(join(ctx.workDir, 'go.sum'), { force: true });
-      await runCommand(ctx.go.go, ['mod', 'tidy'], { cwd: ctx.workDir, env: ctx.go.env, logPath: ctx.logPath });
-      ctx.step('compiling (the first build takes a while: thousands of packages)');
-      await runCommand(ctx.go.go, ['build', '-v', ...goBuildFlags, '-ldflags', hyperkubeLdflags(), '-o', ctx.output, '.'], {
-        cwd: ctx.workDir,
-        env: ctx.go.env,
-        logPath: ctx.logPath,
-        onLine: ctx.onLine,
-      });
-    },
-  };
-}
-
-function etcdBuild(): ComponentBuild {
-  const source = join(goSourceDir, 'etcd', 'main.go');
-  return {
-    component: 'etcd',
-    version: etcdVersion,
-    binary: 'etcd',
-    links: [],
-    versionArgs: ['--version'],
-    fingerprint: async () => hash(etcdVersion, await readFile(source, 'utf8'), ...goBuildFlags),
-    build: async (ctx) => {
-      ctx.step(`resolving go.etcd.io/etcd/server/v3@${etcdVersion}`);
-      await writeFile(
-        join(ctx.workDir, 'go.mod'),
-        `module codedance.local/etcd\n\ngo ${minimumGoVersion}.0\n\nrequire go.etcd.io/etcd/server/v3 ${etcdVersion}\n`,
-      );
-      await copyFile(source, join(ctx.workDir, 'main.go'));
-      await rm(join(ctx.workDir, 'go.sum'), { force: true });
-      await runCommand(ctx.go.go, ['mod', 'tidy'], { cwd: ctx.workDir, env: ctx.go.env, logPath: ctx.logPath });
-      ctx.step('compiling');
-      await runCommand(ctx.go.go, ['build', '-v', ...goBuildFlags, '-ldflags', '-s -w', '-o', ctx.output, '.'], {
-        cwd: ctx.workDir,
-        env: ctx.go.env,
-        logPath: ctx.logPath,
-        onLine: ctx.onLine,
-      });
-    },
-  };
-}
-
-function kwokBuild(): ComponentBuild {
-  return {
-    component: 'kwok',
-    version: kwokVersion,
-    binary: 'kwok',
-    links: [],
-    versionArgs: ['--version'],
-    fingerprint: async () => hash(kwokVersion, ...goBuildFlags),
-    build: async (ctx) => {
-      ctx.step(`compiling sigs.k8s.io/kwok/cmd/kwok@${kwokVersion}`);
-      const gobin = join(ctx.workDir, 'gobin');
-      await mkdir(gobin, { recursive: true });
-      await runCommand(ctx.go.go, ['install', '-v', ...goBuildFlags, '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@${kwokVersion}`], {
-        cwd: ctx.workDir,
-        env: { ...ctx.go.env, GOBIN: gobin },
-        logPath: ctx.logPath,
-        onLine: ctx.onLine,
-      });
-      await rename(join(gobin, 'kwok'), ctx.output);
-    },
-  };
-}
-
-function prometheusLdflags(): string {
-  // What `prometheus --version` and the build_info metric report.
-  return [
-    '-s -w',
-    `-X github.com/prometheus/common/version.Version=${prometheusRelease()}`,
-    `-X github.com/prometheus/common/version.Revision=${prometheusVersion}`,
-    '-X github.com/prometheus/common/version.Branch=HEAD',
-    '-X github.com/prometheus/common/version.BuildUser=codedance',
-  ].join(' ');
-}
-
-// Only the file and HTTP service discoveries: the local cluster registers targets in files.
-const prometheusTags = 'remove_all_sd';
-
-function prometheusBuild(): ComponentBuild {
-  return {
-    component: 'prometheus',
-    version: prometheusVersion,
-    binary: 'prometheus',
-    links: [],
-    versionArgs: ['--version'],
-    fingerprint: async () => hash(prometheusVersion, prometheusTags, prometheusLdflags(), ...goBuildFlags),
-    build: async (ctx) => {
-      ctx.step(`compiling github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion} (Prometheus ${prometheusRelease()})`);
-      const gobin = join(ctx.workDir, 'gobin');
-      await mkdir(gobin, { recursive: true });
-      await runCommand(
-        ctx.go.go,
-        ['install', '-v', ...goBuildFlags, '-tags', prometheusTags, '-ldflags', prometheusLdflags(), `github.com/prometheus/prometheus/cmd/prometheus@${prometheusVersion}`],
-        { cwd: ctx.workDir, env: { ...ctx.go.env, GOBIN: gobin }, logPath: ctx.logPath, onLine: ctx.onLine },
-      );
-      await rename(join(gobin, 'prometheus'), ctx.output);
-    },
-  };
-}
-
+/** The control plane's recipes, one file each under ./recipes/. */
 function allBuilds(): ComponentBuild[] {
   return [hyperkubeBuild(), etcdBuild(), kwokBuild(), prometheusBuild()];
 }
@@ -391,7 +231,10 @@ async function runBuild(
   await mkdir(workDir, { recursive: true });
   await mkdir(binDir, { recursive: true });
   const logPath = join(workDir, 'build.log');
-  await writeFile(logPath, `build of ${build.component} ${build.version} with ${go.version} at ${new Date().toISOString()}\n`);
+  await writeFile(
+    logPath,
+    `build of ${build.component} ${build.version} with ${go.version} at ${new Date().toISOString()}\n`,
+  );
   report({ type: 'start', component: build.component, version: build.version, logPath });
 
   // `go build -v` prints each package as it compiles it: count them for the heartbeat.
@@ -400,7 +243,14 @@ async function runBuild(
   let lastPackage: string | undefined;
   let modulesDownloaded = 0;
   const heartbeat = setInterval(() => {
-    report({ type: 'heartbeat', component: build.component, elapsedMs: Date.now() - started, packages, lastPackage, modulesDownloaded });
+    report({
+      type: 'heartbeat',
+      component: build.component,
+      elapsedMs: Date.now() - started,
+      packages,
+      lastPackage,
+      modulesDownloaded,
+    });
   }, heartbeatMs);
   const output = join(binDir, `.${build.binary}.partial`);
   try {
@@ -427,9 +277,13 @@ async function runBuild(
     clearInterval(heartbeat);
   }
   await chmod(output, 0o755);
-  await runCommand(output, build.versionArgs, { cwd: workDir, env: process.env, logPath }).catch((err: unknown) => {
-    throw new Error(`the freshly built ${build.component} does not run: ${(err as Error).message}`, { cause: err });
-  });
+  await runCommand(output, build.versionArgs, { cwd: workDir, env: process.env, logPath }).catch(
+    (err: unknown) => {
+      throw new Error(`the freshly built ${build.component} does not run: ${(err as Error).message}`, {
+        cause: err,
+      });
+    },
+  );
 
   const target = join(binDir, build.binary);
   await rename(output, target);
@@ -453,10 +307,18 @@ async function runBuild(
 
 /** Finds `go` on PATH (or in /usr/local/go/bin) and checks it is new enough. */
 export async function findGo(): Promise<GoToolchain> {
-  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go')), '/usr/local/go/bin/go'];
+  const candidates = [
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'go')),
+    '/usr/local/go/bin/go',
+  ];
   const go = candidates.find((candidate) => existsSync(candidate));
   if (!go) {
-    throw new Error(`go not found: install Go ${minimumGoVersion} or later (https://go.dev/dl/) and put it on PATH; the control plane is built from source`);
+    throw new Error(
+      `go not found: install Go ${minimumGoVersion} or later (https://go.dev/dl/) and put it on PATH; the control plane is built from source`,
+    );
   }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -467,14 +329,22 @@ export async function findGo(): Promise<GoToolchain> {
   };
   let version: string;
   try {
-    version = (await runCommand(go, ['env', 'GOVERSION'], { cwd: process.cwd(), env, logPath: '/dev/null' })).trim();
+    version = (
+      await runCommand(go, ['env', 'GOVERSION'], { cwd: process.cwd(), env, logPath: '/dev/null' })
+    ).trim();
   } catch (err) {
     throw new Error(`${go} does not run: ${(err as Error).message}`, { cause: err });
   }
   const match = /^go(\d+)\.(\d+)/.exec(version);
   const [wantMajor, wantMinor] = minimumGoVersion.split('.').map(Number) as [number, number];
-  if (!match || Number(match[1]) < wantMajor || (Number(match[1]) === wantMajor && Number(match[2]) < wantMinor)) {
-    throw new Error(`${go} is ${version}; the control plane needs Go ${minimumGoVersion} or later: install it from https://go.dev/dl/`);
+  if (
+    !match ||
+    Number(match[1]) < wantMajor ||
+    (Number(match[1]) === wantMajor && Number(match[2]) < wantMinor)
+  ) {
+    throw new Error(
+      `${go} is ${version}; the control plane needs Go ${minimumGoVersion} or later: install it from https://go.dev/dl/`,
+    );
   }
   return { go, version, env };
 }

@@ -15,25 +15,42 @@
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createKubeClient, type KubeObject } from '../runtime/client.ts';
-import { Node } from '../runtime/kinds.ts';
-import { auditArgs, writeAuditPolicy } from './audit.ts';
+import { writeAuditPolicy } from './audit.ts';
 import { ensureBinaries, formatBuildProgress, type ControlPlaneBinaries } from './build.ts';
-import { ensureCredentials, type ClusterCredentials } from './credentials.ts';
+import {
+  apiserverArgs,
+  controllerManagerArgs,
+  etcdArgs,
+  kwokComponent,
+  schedulerArgs,
+  stopGraceMs,
+  writeKwokConfig,
+} from './components.ts';
+import { ensureCredentials } from './credentials.ts';
+import { componentStatus, exitedMessage, waitHealthy, type ComponentStatus } from './health.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
-import { kwokConfigYaml, kwokNodeAnnotation, kwokNodeAnnotationValue } from './kwok-stages.ts';
 import { withLock } from './lock.ts';
+import { createNodes, waitNodesReady } from './nodes.ts';
 import { clusterStateDir, codedanceHome, ensurePrivateDir } from './paths.ts';
 import { freePort } from './ports.ts';
-import { pollUntil, probe } from './probe.ts';
-import { isRunning, residentMemoryBytes, startProcess, stopProcess, type ProcessSpec } from './process.ts';
+import { pollUntil } from './probe.ts';
+import { startProcess, stopProcess, type ProcessSpec } from './process.ts';
 import { startPrometheus } from './prometheus.ts';
-import { componentNames, readClusterState, writeClusterState, type ClusterState, type ComponentName, type ComponentState } from './state.ts';
+import {
+  componentNames,
+  readClusterState,
+  writeClusterState,
+  type ClusterState,
+  type ComponentName,
+  type ComponentState,
+} from './state.ts';
 import { kubernetesVersion } from './versions.ts';
 
 export type { ClusterState, ComponentName } from './state.ts';
+export type { ComponentStatus } from './health.ts';
+export { nodeNamePrefix } from './nodes.ts';
 
 export interface StartClusterOptions {
   /** Where the binaries are cached. @default `$CODEDANCE_HOME` or `~/.codedance` */
@@ -59,42 +76,12 @@ export interface StartedCluster {
   restarted: ComponentName[];
 }
 
-/** The health of one component as {@link clusterStatus} reports it. */
-export interface ComponentStatus {
-  name: ComponentName;
-  pid: number;
-  running: boolean;
-  healthy: boolean;
-  /** What failed, or the URLs that answered. */
-  detail: string;
-  rssBytes: number | undefined;
-}
-
 export interface ClusterStatus {
   state: ClusterState;
   components: ComponentStatus[];
   /** Every recorded component runs and answers its health checks. */
   healthy: boolean;
 }
-
-/** Name prefix of the fake nodes. */
-export const nodeNamePrefix = 'kwok-node-';
-
-const serviceClusterIpRange = '10.0.0.0/24';
-
-/**
- * How long each component gets between SIGTERM and SIGKILL. The API server drains open
- * watches for tens of seconds before exiting; all its state is in etcd, so it is cut
- * short. etcd gets longer to close its database cleanly.
- */
-const stopGraceMs: Record<ComponentName, number> = {
-  etcd: 10_000,
-  'kube-apiserver': 2_000,
-  'kube-controller-manager': 2_000,
-  'kube-scheduler': 2_000,
-  kwok: 2_000,
-  prometheus: 5_000,
-};
 
 /** Starts (or finds running) the cluster in `stateDir`, building binaries first if needed. */
 export async function startCluster(options: StartClusterOptions = {}): Promise<StartedCluster> {
@@ -118,7 +105,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
         const stopped = await stopRecorded(prior);
         if (stopped.length > 0) progress(`stopped the remains of the last run: ${stopped.join(', ')}`);
       }
-      const binaries = await ensureBinaries({ home, onProgress: (event) => progress(formatBuildProgress(event)) });
+      const binaries = await ensureBinaries({
+        home,
+        onProgress: (event) => progress(formatBuildProgress(event)),
+      });
       const state = await startComponents({ home, stateDir, binaries, prior, options, progress });
       return { state, alreadyRunning: false, restarted: [] };
     },
@@ -142,14 +132,22 @@ export async function stopCluster(stateDir: string): Promise<ComponentName[]> {
  * same data), then waits until it is healthy. For tests of resilience, e.g. a watch
  * surviving an API server restart.
  */
-export async function restartComponent(stateDir: string, name: ComponentName, options: { timeoutMs?: number } = {}): Promise<ClusterState> {
+export async function restartComponent(
+  stateDir: string,
+  name: ComponentName,
+  options: { timeoutMs?: number } = {},
+): Promise<ClusterState> {
   return withLock(join(stateDir, '.lock'), async () => {
     const state = await readClusterState(stateDir);
     const component = state?.components[name];
     if (!state || !component) throw new Error(`no ${name} recorded in ${stateDir}: is the cluster up?`);
     if (name === 'kube-apiserver') await writeAuditPolicy(stateDir);
     await stopProcess(component.pid, component.spec.command, stopGraceMs[name]);
-    const restarted: ComponentState = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+    const restarted: ComponentState = {
+      ...component,
+      pid: startProcess(component.spec),
+      startedAt: new Date().toISOString(),
+    };
     state.components[name] = restarted;
     await writeClusterState(state);
     await waitHealthy(state, name, options.timeoutMs ?? 60_000);
@@ -221,12 +219,24 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     adminToken: credentials.admin.token,
     components: {},
   };
-  const launch = async (name: ComponentName, component: Omit<ComponentState, 'pid' | 'startedAt'>): Promise<void> => {
-    state.components[name] = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+  const launch = async (
+    name: ComponentName,
+    component: Omit<ComponentState, 'pid' | 'startedAt'>,
+  ): Promise<void> => {
+    state.components[name] = {
+      ...component,
+      pid: startProcess(component.spec),
+      startedAt: new Date().toISOString(),
+    };
     await writeClusterState(state);
     progress(`${name} started (pid ${state.components[name]!.pid}, port ${component.port})`);
   };
-  const spec = (name: ComponentName, command: string, args: string[], env?: Record<string, string>): ProcessSpec => ({
+  const spec = (
+    name: ComponentName,
+    command: string,
+    args: string[],
+    env?: Record<string, string>,
+  ): ProcessSpec => ({
     command,
     args,
     logPath: join(logs, `${name}.log`),
@@ -238,7 +248,12 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     const prometheus =
       ctx.options.prometheus === false
         ? undefined
-        : startPrometheus({ stateDir, port: ports.prometheus, binary: ctx.binaries.prometheus, scrapeInterval: ctx.options.scrapeInterval ?? '1s' }).then((started) => {
+        : startPrometheus({
+            stateDir,
+            port: ports.prometheus,
+            binary: ctx.binaries.prometheus,
+            scrapeInterval: ctx.options.scrapeInterval ?? '1s',
+          }).then((started) => {
             state.components.prometheus = started.component;
             state.prometheusUrl = started.url;
             progress(`prometheus ready on ${started.url}`);
@@ -256,8 +271,16 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
 
     await launch('kube-apiserver', {
       port: ports.apiserver,
-      spec: spec('kube-apiserver', binaries.kubeApiserver, apiserverArgs(stateDir, ports.apiserver, state.etcdClientUrl, certDir, credentials)),
-      health: { urls: [`${state.apiServerUrl}/livez`, `${state.apiServerUrl}/readyz`], caPath: state.caPath, auth: true },
+      spec: spec(
+        'kube-apiserver',
+        binaries.kubeApiserver,
+        apiserverArgs(stateDir, ports.apiserver, state.etcdClientUrl, certDir, credentials),
+      ),
+      health: {
+        urls: [`${state.apiServerUrl}/livez`, `${state.apiServerUrl}/readyz`],
+        caPath: state.caPath,
+        auth: true,
+      },
     });
     // The API server writes its self-signed serving certificate before it serves: the
     // kubeconfigs (and the health probe) trust exactly that certificate.
@@ -266,7 +289,12 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
       abortIf: () => exitedMessage(state, 'kube-apiserver'),
     });
     const caPem = await readFile(state.caPath, 'utf8');
-    await writeKubeconfig(state.kubeconfigPath, { server: state.apiServerUrl, caPem, user: credentials.admin.user, token: credentials.admin.token });
+    await writeKubeconfig(state.kubeconfigPath, {
+      server: state.apiServerUrl,
+      caPem,
+      user: credentials.admin.user,
+      token: credentials.admin.token,
+    });
     await writeKubeconfig(state.controllerKubeconfigPath, {
       server: state.apiServerUrl,
       caPem,
@@ -277,31 +305,22 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
     progress('kube-apiserver ready');
 
     await writeKwokConfig(stateDir);
-    const insecureHealth = (port: number): ComponentState['health'] => ({ urls: [`https://127.0.0.1:${port}/healthz`], insecure: true });
+    const insecureHealth = (port: number): ComponentState['health'] => ({
+      urls: [`https://127.0.0.1:${port}/healthz`],
+      insecure: true,
+    });
     await launch('kube-controller-manager', {
       port: ports.controllerManager,
-      spec: spec('kube-controller-manager', binaries.kubeControllerManager, [
-        `--kubeconfig=${state.kubeconfigPath}`,
-        '--leader-elect=false',
-        '--bind-address=127.0.0.1',
-        `--secure-port=${ports.controllerManager}`,
-        `--service-account-private-key-file=${credentials.serviceAccountKeyPath}`,
-        `--root-ca-file=${state.caPath}`,
-        `--service-cluster-ip-range=${serviceClusterIpRange}`,
-        '--cluster-name=codedance',
-        // Namespaces of finished tests go quickly; nothing else here needs more.
-        '--concurrent-namespace-syncs=10',
-      ]),
+      spec: spec(
+        'kube-controller-manager',
+        binaries.kubeControllerManager,
+        controllerManagerArgs(state, ports.controllerManager, credentials),
+      ),
       health: insecureHealth(ports.controllerManager),
     });
     await launch('kube-scheduler', {
       port: ports.scheduler,
-      spec: spec('kube-scheduler', binaries.kubeScheduler, [
-        `--kubeconfig=${state.kubeconfigPath}`,
-        '--leader-elect=false',
-        '--bind-address=127.0.0.1',
-        `--secure-port=${ports.scheduler}`,
-      ]),
+      spec: spec('kube-scheduler', binaries.kubeScheduler, schedulerArgs(state, ports.scheduler)),
       health: insecureHealth(ports.scheduler),
     });
     await launch('kwok', kwokComponent(state, ports.kwok, binaries.kwok));
@@ -332,7 +351,10 @@ async function startComponents(ctx: StartContext): Promise<ClusterState> {
  * because on a busy machine a probe can time out. Returns the restarted components, or
  * false when that fails (the caller then starts the cluster afresh).
  */
-async function repair(state: ClusterState, progress: (message: string) => void): Promise<ComponentName[] | false> {
+async function repair(
+  state: ClusterState,
+  progress: (message: string) => void,
+): Promise<ComponentName[] | false> {
   const recorded = componentNames.filter((name) => state.components[name]);
   const statuses = async (): Promise<ComponentStatus[]> =>
     Promise.all(recorded.map((name) => componentStatus(state, name, state.components[name]!)));
@@ -354,7 +376,11 @@ async function repair(state: ClusterState, progress: (message: string) => void):
       if (name === 'kube-apiserver') await writeAuditPolicy(state.stateDir);
       progress(`${name} ${running ? `unhealthy (${detail})` : 'not running'}: restarting it`);
       if (running) await stopProcess(component.pid, component.spec.command, stopGraceMs[name]);
-      state.components[name] = { ...component, pid: startProcess(component.spec), startedAt: new Date().toISOString() };
+      state.components[name] = {
+        ...component,
+        pid: startProcess(component.spec),
+        startedAt: new Date().toISOString(),
+      };
       await writeClusterState(state);
       await waitHealthy(state, name, 60_000);
       restarted.push(name);
@@ -364,42 +390,6 @@ async function repair(state: ClusterState, progress: (message: string) => void):
     progress(`repair failed (${(err as Error).message}); starting afresh`);
     return false;
   }
-}
-
-function kwokComponent(state: ClusterState, port: number, binary: string): Omit<ComponentState, 'pid' | 'startedAt'> {
-  const kwokDir = join(state.stateDir, 'kwok');
-  return {
-    port,
-    spec: {
-      command: binary,
-      args: [
-        `--kubeconfig=${state.kubeconfigPath}`,
-        `--config=${join(kwokDir, 'stages.yaml')}`,
-        `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation}=${kwokNodeAnnotationValue}`,
-        `--server-address=127.0.0.1:${port}`,
-        // Room for thousands of pod IPs (the default /24 runs out in benchmarks).
-        '--cidr=10.128.0.1/12',
-        // Every fake node reports this address; nothing listens on it, like the pod IPs.
-        '--node-ip=10.127.0.1',
-      ],
-      logPath: join(state.stateDir, 'logs', 'kwok.log'),
-      // kwok also reads ~/.kwok/kwok.yaml when it exists: keep a user's file out of it.
-      env: { HOME: kwokDir },
-    },
-    health: { urls: [`http://127.0.0.1:${port}/healthz`] },
-  };
-}
-
-/** Writes kwok's stages; true when the file changed (a running kwok must be restarted). */
-async function writeKwokConfig(stateDir: string): Promise<boolean> {
-  const kwokDir = join(stateDir, 'kwok');
-  await ensurePrivateDir(kwokDir);
-  const path = join(kwokDir, 'stages.yaml');
-  const text = kwokConfigYaml();
-  const current = await readFile(path, 'utf8').catch(() => '');
-  if (current === text) return false;
-  await writeFile(path, text);
-  return true;
 }
 
 /**
@@ -414,147 +404,15 @@ async function refreshKwok(state: ClusterState): Promise<boolean> {
   const stagesChanged = await writeKwokConfig(state.stateDir);
   if (!stagesChanged && JSON.stringify(wanted.spec) === JSON.stringify(running.spec)) return false;
   await stopProcess(running.pid, running.spec.command, stopGraceMs.kwok);
-  state.components.kwok = { ...running, ...wanted, pid: startProcess(wanted.spec), startedAt: new Date().toISOString() };
+  state.components.kwok = {
+    ...running,
+    ...wanted,
+    pid: startProcess(wanted.spec),
+    startedAt: new Date().toISOString(),
+  };
   await writeClusterState(state);
   await waitHealthy(state, 'kwok', 30_000);
   return true;
-}
-
-function etcdArgs(stateDir: string, clientPort: number, peerPort: number): string[] {
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  return [
-    '--name=codedance',
-    `--data-dir=${join(stateDir, 'etcd')}`,
-    `--listen-client-urls=${client}`,
-    `--advertise-client-urls=${client}`,
-    `--listen-peer-urls=${peer}`,
-    `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=codedance=${peer}`,
-    // A throwaway cluster: durability is not worth an fsync per write.
-    '--unsafe-no-fsync',
-    '--log-level=warn',
-  ];
-}
-
-function apiserverArgs(stateDir: string, port: number, etcdUrl: string, certDir: string, credentials: ClusterCredentials): string[] {
-  return [
-    // Who did what (Metadata level, see audit.ts): the proof that the controller's RBAC is what it uses.
-    ...auditArgs(stateDir),
-    `--etcd-servers=${etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${port}`,
-    '--advertise-address=127.0.0.1',
-    // Nothing but this loopback address serves the `kubernetes` Service; do not publish it.
-    '--endpoint-reconciler-type=none',
-    `--cert-dir=${certDir}`,
-    `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
-    `--service-account-key-file=${credentials.serviceAccountPublicKeyPath}`,
-    `--service-account-signing-key-file=${credentials.serviceAccountKeyPath}`,
-    `--service-cluster-ip-range=${serviceClusterIpRange}`,
-    '--authorization-mode=RBAC',
-    `--token-auth-file=${credentials.tokenFilePath}`,
-    // Pods need no service-account token volume: no kubelet would mount it.
-    '--disable-admission-plugins=ServiceAccount',
-    // As hardened clusters do: setting blockOwnerDeletion on an owner reference needs
-    // `update` on the owner's finalizers, so the controller's role is tested for it.
-    '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
-    '--allow-privileged=true',
-    // Benchmarks run hundreds of releases against this one server.
-    '--max-requests-inflight=800',
-    '--max-mutating-requests-inflight=400',
-  ];
-}
-
-async function createNodes(state: ClusterState, count: number): Promise<void> {
-  const client = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
-  try {
-    for (let i = 0; i < count; i++) {
-      const name = `${nodeNamePrefix}${i}`;
-      const node: KubeObject = {
-        metadata: {
-          name,
-          annotations: { [kwokNodeAnnotation]: kwokNodeAnnotationValue, 'node.alpha.kubernetes.io/ttl': '0' },
-          labels: {
-            'kubernetes.io/hostname': name,
-            'kubernetes.io/os': 'linux',
-            'kubernetes.io/arch': 'amd64',
-            'node-role.kubernetes.io/agent': '',
-            type: 'kwok',
-          },
-        },
-      };
-      await client.apply(Node, node, { fieldManager: 'codedance-cluster' });
-    }
-  } finally {
-    await client.close();
-  }
-}
-
-interface NodeStatus extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
-}
-
-async function waitNodesReady(state: ClusterState, count: number): Promise<void> {
-  const client = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
-  let seen = '';
-  try {
-    await pollUntil(
-      `${count} Ready nodes`,
-      async () => {
-        const nodes = await client.list<NodeStatus>(Node, { labelSelector: 'type=kwok' });
-        const ready = nodes.items.filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-        seen = `${ready.length}/${nodes.items.length} Ready`;
-        return ready.length >= count;
-      },
-      { timeoutMs: 60_000, intervalMs: 200, describe: () => `${seen} (kwok log: ${state.components.kwok?.spec.logPath})` },
-    );
-  } finally {
-    await client.close();
-  }
-}
-
-function exitedMessage(state: ClusterState, name: ComponentName): string | undefined {
-  const component = state.components[name];
-  if (!component || isRunning(component.pid, component.spec.command)) return undefined;
-  return `${name} exited; see ${component.spec.logPath} (a port in use, or an error near its end)`;
-}
-
-async function checkHealth(state: ClusterState, component: ComponentState): Promise<{ healthy: boolean; detail: string }> {
-  const ca = component.health.caPath && existsSync(component.health.caPath) ? await readFile(component.health.caPath, 'utf8') : undefined;
-  for (const url of component.health.urls) {
-    const result = await probe(url, {
-      ...(ca ? { ca } : {}),
-      ...(component.health.insecure ? { insecure: true } : {}),
-      ...(component.health.auth ? { token: state.adminToken } : {}),
-    });
-    if (!result.ok) return { healthy: false, detail: `${url}: ${result.status || 'no answer'} ${result.body.trim().split('\n').slice(-3).join(' ').slice(0, 300)}` };
-  }
-  return { healthy: true, detail: component.health.urls.map((url) => new URL(url).pathname).join(' ') + ' ok' };
-}
-
-async function waitHealthy(state: ClusterState, name: ComponentName, timeoutMs: number): Promise<void> {
-  const component = state.components[name];
-  if (!component) throw new Error(`${name} was not started`);
-  let last = '';
-  await pollUntil(
-    `${name} to become healthy`,
-    async () => {
-      const result = await checkHealth(state, component);
-      last = result.detail;
-      return result.healthy;
-    },
-    { timeoutMs, describe: () => `${last} (log: ${component.spec.logPath})`, abortIf: () => exitedMessage(state, name) },
-  );
-}
-
-async function componentStatus(state: ClusterState, name: ComponentName, component: ComponentState): Promise<ComponentStatus> {
-  const running = isRunning(component.pid, component.spec.command);
-  if (!running) {
-    return { name, pid: component.pid, running, healthy: false, detail: `not running (log: ${component.spec.logPath})`, rssBytes: undefined };
-  }
-  const health = await checkHealth(state, component);
-  return { name, pid: component.pid, running, ...health, rssBytes: residentMemoryBytes(component.pid) };
 }
 
 /** Stops the recorded processes, the API's clients first and etcd last. */
@@ -562,7 +420,8 @@ async function stopRecorded(state: ClusterState): Promise<ComponentName[]> {
   const stopped: ComponentName[] = [];
   const stop = async (name: ComponentName): Promise<void> => {
     const component = state.components[name];
-    if (component && (await stopProcess(component.pid, component.spec.command, stopGraceMs[name]))) stopped.push(name);
+    if (component && (await stopProcess(component.pid, component.spec.command, stopGraceMs[name])))
+      stopped.push(name);
   };
   await Promise.all((['kwok', 'kube-scheduler', 'kube-controller-manager', 'prometheus'] as const).map(stop));
   await stop('kube-apiserver');

@@ -29,16 +29,29 @@ async function writeModules(options: { istio: string[] }): Promise<void> {
   await rm(join(root, 'modules'), { recursive: true, force: true });
   await mkdir(istio, { recursive: true });
   // A non-CRD document among them must be skipped.
-  const docs = [...options.istio.map(crd), stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } })];
-  await writeFile(join(istio, 'customresourcedefinitions.gen.yaml'), docs.map((doc) => `---\n${doc}`).join(''));
+  const docs = [
+    ...options.istio.map(crd),
+    stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }),
+  ];
+  await writeFile(
+    join(istio, 'customresourcedefinitions.gen.yaml'),
+    docs.map((doc) => `---\n${doc}`).join(''),
+  );
   for (const channel of ['standard', 'experimental']) {
     const dir = join(root, 'modules', 'gateway-api', 'config', 'crd', channel);
     await mkdir(dir, { recursive: true });
     for (const plural of ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants', 'tcproutes']) {
-      await writeFile(join(dir, `gateway.networking.k8s.io_${plural}.yaml`), `---\n${crd(`${plural}.gateway.networking.k8s.io`)}`);
+      await writeFile(
+        join(dir, `gateway.networking.k8s.io_${plural}.yaml`),
+        `---\n${crd(`${plural}.gateway.networking.k8s.io`)}`,
+      );
     }
     await writeFile(join(dir, 'kustomization.yaml'), stringify({ resources: [] }));
-    if (channel === 'experimental') await writeFile(join(dir, 'gateway.networking.x-k8s.io_xmeshes.yaml'), crd('xmeshes.gateway.networking.x-k8s.io'));
+    if (channel === 'experimental')
+      await writeFile(
+        join(dir, 'gateway.networking.x-k8s.io_xmeshes.yaml'),
+        crd('xmeshes.gateway.networking.x-k8s.io'),
+      );
   }
 }
 
@@ -80,7 +93,14 @@ async function downloads(): Promise<number> {
 }
 
 test('fetches the pinned CRDs once, one file per CRD, and returns what to install', async () => {
-  await writeModules({ istio: ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io', 'gateways.networking.istio.io', 'telemetries.telemetry.istio.io'] });
+  await writeModules({
+    istio: [
+      'virtualservices.networking.istio.io',
+      'destinationrules.networking.istio.io',
+      'gateways.networking.istio.io',
+      'telemetries.telemetry.istio.io',
+    ],
+  });
   const home = join(root, 'home-ok');
   assert.equal(await thirdPartyCrdsReady(home), false);
   const events: CrdProgress[] = [];
@@ -92,7 +112,9 @@ test('fetches the pinned CRDs once, one file per CRD, and returns what to instal
     join(istio, 'destinationrules.networking.istio.io.yaml'),
     join(istio, 'gateways.networking.istio.io.yaml'),
     join(istio, 'virtualservices.networking.istio.io.yaml'),
-    ...['gatewayclasses', 'gateways', 'httproutes', 'referencegrants', 'tcproutes'].map((plural) => join(gateway, 'standard', `${plural}.gateway.networking.k8s.io.yaml`)),
+    ...['gatewayclasses', 'gateways', 'httproutes', 'referencegrants', 'tcproutes'].map((plural) =>
+      join(gateway, 'standard', `${plural}.gateway.networking.k8s.io.yaml`),
+    ),
   ]);
   for (const file of files) {
     const object = parse(await readFile(file, 'utf8')) as { kind: string; metadata: { name: string } };
@@ -100,11 +122,18 @@ test('fetches the pinned CRDs once, one file per CRD, and returns what to instal
     assert.equal(`${object.metadata.name}.yaml`, file.split('/').at(-1));
   }
   // The experimental channel is kept beside, not installed; other Istio groups are left out.
-  assert.ok((await readdir(join(gateway, 'experimental'))).includes('xmeshes.gateway.networking.x-k8s.io.yaml'));
+  assert.ok(
+    (await readdir(join(gateway, 'experimental'))).includes('xmeshes.gateway.networking.x-k8s.io.yaml'),
+  );
   assert.ok(!(await readdir(istio)).some((file) => file.startsWith('telemetries')));
   assert.deepEqual(
-    events.filter((event) => event.type === 'done').map((event) => [event.source, event.type === 'done' ? event.crds : 0]),
-    [['istio', 3], ['gateway-api', 11]],
+    events
+      .filter((event) => event.type === 'done')
+      .map((event) => [event.source, event.type === 'done' ? event.crds : 0]),
+    [
+      ['istio', 3],
+      ['gateway-api', 11],
+    ],
   );
   assert.equal(await downloads(), 2);
   assert.equal(await thirdPartyCrdsReady(home), true);
@@ -112,7 +141,10 @@ test('fetches the pinned CRDs once, one file per CRD, and returns what to instal
   // Second run: from the cache, without calling go.
   const again: CrdProgress[] = [];
   assert.deepEqual(await ensureThirdPartyCrds({ home, onProgress: (event) => again.push(event) }), files);
-  assert.deepEqual(again.map((event) => event.type), ['cached', 'cached']);
+  assert.deepEqual(
+    again.map((event) => event.type),
+    ['cached', 'cached'],
+  );
   assert.equal(await downloads(), 2);
 
   // A file lost from the cache is fetched again.
@@ -126,11 +158,17 @@ test('a module that lacks a CRD the providers need fails with what to check, and
   await writeModules({ istio: ['virtualservices.networking.istio.io', 'gateways.networking.istio.io'] });
   const home = join(root, 'home-missing');
   await assert.rejects(ensureThirdPartyCrds({ home }), (err: Error) => {
-    assert.match(err.message, /istio\.io\/api@v[\d.]+ kubernetes\/customresourcedefinitions\.gen\.yaml lacks the CRDs destinationrules\.networking\.istio\.io/);
+    assert.match(
+      err.message,
+      /istio\.io\/api@v[\d.]+ kubernetes\/customresourcedefinitions\.gen\.yaml lacks the CRDs destinationrules\.networking\.istio\.io/,
+    );
     assert.match(err.message, /src\/cluster\/versions\.ts/);
     return true;
   });
   assert.equal(await thirdPartyCrdsReady(home), false);
   const left = await readdir(join(home, 'crds'));
-  assert.ok(!left.includes(`istio-${istioApiVersion}`) && !left.some((name) => name.includes('partial')), `no istio folder, complete or partial, is left: ${left.join(', ')}`);
+  assert.ok(
+    !left.includes(`istio-${istioApiVersion}`) && !left.some((name) => name.includes('partial')),
+    `no istio folder, complete or partial, is left: ${left.join(', ')}`,
+  );
 });

@@ -20,7 +20,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { findGo, type GoToolchain } from './build.ts';
+import { findGo } from './build.ts';
+import type { GoToolchain } from './recipes/recipe.ts';
 import { CommandError, runCommand } from './exec.ts';
 import { withLock } from './lock.ts';
 import { codedanceHome, crdDir } from './paths.ts';
@@ -73,8 +74,12 @@ interface SourceInfo {
   fetchedAt: string;
 }
 
-const istioNetworking = ['virtualservices', 'destinationrules', 'gateways'].map((plural) => `${plural}.networking.istio.io`);
-const gatewayCore = ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants'].map((plural) => `${plural}.gateway.networking.k8s.io`);
+const istioNetworking = ['virtualservices', 'destinationrules', 'gateways'].map(
+  (plural) => `${plural}.networking.istio.io`,
+);
+const gatewayCore = ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants'].map(
+  (plural) => `${plural}.gateway.networking.k8s.io`,
+);
 
 /** The pinned sources and what is taken from each. */
 export function crdSources(): CrdSource[] {
@@ -83,7 +88,15 @@ export function crdSources(): CrdSource[] {
       name: 'istio',
       module: 'istio.io/api',
       version: istioApiVersion,
-      parts: [{ from: 'kubernetes/customresourcedefinitions.gen.yaml', into: '', only: istioNetworking, required: istioNetworking, install: true }],
+      parts: [
+        {
+          from: 'kubernetes/customresourcedefinitions.gen.yaml',
+          into: '',
+          only: istioNetworking,
+          required: istioNetworking,
+          install: true,
+        },
+      ],
     },
     {
       name: 'gateway-api',
@@ -161,7 +174,11 @@ function layout(source: CrdSource): string {
 async function isFetched(dir: string, source: CrdSource): Promise<boolean> {
   try {
     const info = JSON.parse(await readFile(join(dir, 'source.json'), 'utf8')) as SourceInfo;
-    return info.version === source.version && info.layout === layout(source) && info.files.every((file) => existsSync(join(dir, file)));
+    return (
+      info.version === source.version &&
+      info.layout === layout(source) &&
+      info.files.every((file) => existsSync(join(dir, file)))
+    );
   } catch {
     return false;
   }
@@ -177,7 +194,12 @@ async function installFiles(dir: string, source: CrdSource): Promise<string[]> {
   return files;
 }
 
-async function fetchSource(home: string, source: CrdSource, go: GoToolchain, report: (progress: CrdProgress) => void): Promise<void> {
+async function fetchSource(
+  home: string,
+  source: CrdSource,
+  go: GoToolchain,
+  report: (progress: CrdProgress) => void,
+): Promise<void> {
   const started = Date.now();
   const dir = crdDir(home, source.name, source.version);
   report({ type: 'fetching', source: source.name, module: source.module, version: source.version });
@@ -195,18 +217,32 @@ async function fetchSource(home: string, source: CrdSource, go: GoToolchain, rep
   await rm(dir, { recursive: true, force: true });
   await rename(partial, dir);
   const { files } = JSON.parse(await readFile(join(dir, 'source.json'), 'utf8')) as SourceInfo;
-  report({ type: 'done', source: source.name, version: source.version, crds: files.length, elapsedMs: Date.now() - started, path: dir });
+  report({
+    type: 'done',
+    source: source.name,
+    version: source.version,
+    crds: files.length,
+    elapsedMs: Date.now() - started,
+    path: dir,
+  });
 }
 
 /** Writes the CRDs `source` takes from the extracted module into `partial`, `source.json` last. */
-async function fillFolder(partial: string, source: CrdSource, module: { dir: string; sum: string }): Promise<void> {
+async function fillFolder(
+  partial: string,
+  source: CrdSource,
+  module: { dir: string; sum: string },
+): Promise<void> {
   const written: string[] = [];
   for (const part of source.parts) {
     await mkdir(join(partial, part.into), { recursive: true });
     const found = new Set<string>();
     for (const file of await yamlFiles(join(module.dir, part.from), `${source.module}@${source.version}`)) {
       for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
-        if (doc.errors.length > 0) throw new Error(`${source.module}@${source.version} ${file}: invalid YAML: ${doc.errors[0]!.message}`);
+        if (doc.errors.length > 0)
+          throw new Error(
+            `${source.module}@${source.version} ${file}: invalid YAML: ${doc.errors[0]!.message}`,
+          );
         const object = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
         const name = object?.metadata?.name;
         if (object?.kind !== 'CustomResourceDefinition' || !name) continue;
@@ -220,7 +256,9 @@ async function fillFolder(partial: string, source: CrdSource, module: { dir: str
     }
     const missing = part.required.filter((name) => !found.has(name));
     if (missing.length > 0) {
-      throw new Error(`${source.module}@${source.version} ${part.from} lacks the CRDs ${missing.join(', ')}: check the pinned version in src/cluster/versions.ts`);
+      throw new Error(
+        `${source.module}@${source.version} ${part.from} lacks the CRDs ${missing.join(', ')}: check the pinned version in src/cluster/versions.ts`,
+      );
     }
   }
   const info: SourceInfo = {
@@ -236,17 +274,28 @@ async function fillFolder(partial: string, source: CrdSource, module: { dir: str
 }
 
 /** `go mod download -json` of the pinned module: its extracted folder and checksum. */
-async function downloadModule(home: string, source: CrdSource, go: GoToolchain): Promise<{ dir: string; sum: string }> {
+async function downloadModule(
+  home: string,
+  source: CrdSource,
+  go: GoToolchain,
+): Promise<{ dir: string; sum: string }> {
   const target = `${source.module}@${source.version}`;
   const logPath = join(home, 'crds', `${source.name}-${source.version}.log`);
   let output: string;
   try {
     // Run in the cache folder, outside any Go module, so no go.mod is read or changed.
-    output = await runCommand(go.go, ['mod', 'download', '-json', target], { cwd: join(home, 'crds'), env: go.env, logPath });
+    output = await runCommand(go.go, ['mod', 'download', '-json', target], {
+      cwd: join(home, 'crds'),
+      env: go.env,
+      logPath,
+    });
   } catch (err) {
     // On failure `go mod download -json` still prints the JSON, with an Error field.
     const detail = err instanceof CommandError ? err.tail.join('\n').trim() : (err as Error).message;
-    throw new Error(`fetching ${target} failed (is the Go module proxy reachable? log: ${logPath}): ${detail}`, { cause: err });
+    throw new Error(
+      `fetching ${target} failed (is the Go module proxy reachable? log: ${logPath}): ${detail}`,
+      { cause: err },
+    );
   }
   const info = JSON.parse(output) as { Dir?: string; Sum?: string; Error?: string };
   if (!info.Dir) throw new Error(`go mod download ${target} gave no folder: ${info.Error ?? output}`);
@@ -256,7 +305,8 @@ async function downloadModule(home: string, source: CrdSource, go: GoToolchain):
 /** `path` itself when it is a file, else the `.yaml` files in it, sorted. */
 async function yamlFiles(path: string, target: string): Promise<string[]> {
   const found = await stat(path).catch(() => undefined);
-  if (!found) throw new Error(`${target} has no ${path}: check the pinned version in src/cluster/versions.ts`);
+  if (!found)
+    throw new Error(`${target} has no ${path}: check the pinned version in src/cluster/versions.ts`);
   if (!found.isDirectory()) return [path];
   const names = (await readdir(path)).filter((file) => file.endsWith('.yaml')).sort();
   return names.map((file) => join(path, file));

@@ -77,16 +77,21 @@ export async function ensureCredentials(stateDir: string): Promise<ClusterCreden
   const users = localUsers.map((user): TokenIdentity => ({ user, groups: [], token: tokens.users![user]! }));
 
   // Format: token,user,uid[,"group1,group2"]
-  const line = (id: TokenIdentity): string => [id.token, id.user, id.user, ...(id.groups.length ? [`"${id.groups.join(',')}"`] : [])].join(',');
+  const line = (id: TokenIdentity): string =>
+    [id.token, id.user, id.user, ...(id.groups.length ? [`"${id.groups.join(',')}"`] : [])].join(',');
   const tokenFilePath = join(pki, 'tokens.csv');
-  await writeFile(tokenFilePath, [admin, controller, ...users].map((id) => `${line(id)}\n`).join(''), { mode: 0o600 });
+  await writeFile(tokenFilePath, [admin, controller, ...users].map((id) => `${line(id)}\n`).join(''), {
+    mode: 0o600,
+  });
   return { serviceAccountKeyPath, serviceAccountPublicKeyPath, tokenFilePath, admin, controller, users };
 }
 
 /** The bearer token of local user `user` of the cluster in `stateDir`, without writing anything; undefined when it has none. */
 export async function localUserToken(stateDir: string, user: LocalUser): Promise<string | undefined> {
   try {
-    const tokens = JSON.parse(await readFile(join(stateDir, 'pki', 'tokens.json'), 'utf8')) as { users?: Record<string, string> };
+    const tokens = JSON.parse(await readFile(join(stateDir, 'pki', 'tokens.json'), 'utf8')) as {
+      users?: Record<string, string>;
+    };
     return tokens.users?.[user];
   } catch {
     return undefined;

@@ -33,7 +33,11 @@ export function runCommand(command: string, args: string[], options: RunOptions)
   return new Promise((resolvePromise, reject) => {
     const log = createWriteStream(options.logPath, { flags: 'a' });
     log.write(`\n$ ${command} ${args.join(' ')}\n`);
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const tail: string[] = [];
     let stdout = '';
     const lineReader = (isStdout: boolean): ((chunk: Buffer) => void) => {
@@ -62,7 +66,10 @@ export function runCommand(command: string, args: string[], options: RunOptions)
       log.end();
       if (code === 0) resolvePromise(stdout);
       else {
-        const lastLines = tail.filter((l) => l.trim()).slice(-15).join('\n  ');
+        const lastLines = tail
+          .filter((l) => l.trim())
+          .slice(-15)
+          .join('\n  ');
         reject(
           new CommandError(
             `${command} ${args.slice(0, 2).join(' ')} failed (exit ${code}); full log: ${options.logPath}\n  ${lastLines}`,

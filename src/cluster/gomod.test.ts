@@ -30,12 +30,15 @@ test('parseGoMod reads block and single-line directives', () => {
   assert.equal(mod.module, 'k8s.io/kubernetes');
   assert.equal(mod.go, '1.26.0');
   assert.deepEqual(mod.godebug, ['default=go1.26']);
-  assert.deepEqual(mod.requires.map((r) => `${r.path}@${r.version}`), [
-    'github.com/spf13/cobra@v1.10.2',
-    'k8s.io/api@v0.0.0',
-    'k8s.io/kubectl@v0.0.0',
-    'go.etcd.io/bbolt@v1.4.3',
-  ]);
+  assert.deepEqual(
+    mod.requires.map((r) => `${r.path}@${r.version}`),
+    [
+      'github.com/spf13/cobra@v1.10.2',
+      'k8s.io/api@v0.0.0',
+      'k8s.io/kubectl@v0.0.0',
+      'go.etcd.io/bbolt@v1.4.3',
+    ],
+  );
   assert.equal(mod.replaces.length, 3);
 });
 

@@ -39,7 +39,8 @@ export function parseGoMod(text: string): GoModFile {
     if (directive === 'module') result.module = words[0] ?? '';
     else if (directive === 'go') result.go = words[0];
     else if (directive === 'godebug') result.godebug.push(body);
-    else if (directive === 'require' && words.length >= 2) result.requires.push({ path: words[0]!, version: words[1]! });
+    else if (directive === 'require' && words.length >= 2)
+      result.requires.push({ path: words[0]!, version: words[1]! });
     else if (directive === 'replace') {
       const [from, to] = body.split('=>').map((side) => side.trim());
       if (from && to) result.replaces.push({ from, to });
@@ -74,7 +75,10 @@ export function stagingModules(upstream: GoModFile): string[] {
     .filter((replace) => replace.to.startsWith('./staging/'))
     .map((replace) => replace.from.split(/\s+/)[0]!)
     .sort();
-  if (modules.length === 0) throw new Error(`no ./staging replacements in the go.mod of ${upstream.module}: cannot derive the wrapper module`);
+  if (modules.length === 0)
+    throw new Error(
+      `no ./staging replacements in the go.mod of ${upstream.module}: cannot derive the wrapper module`,
+    );
   return modules;
 }
 

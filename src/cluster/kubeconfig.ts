@@ -21,7 +21,15 @@ export function kubeconfigYaml(options: KubeconfigOptions): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name, cluster: { server: options.server, 'certificate-authority-data': Buffer.from(options.caPem).toString('base64') } }],
+    clusters: [
+      {
+        name,
+        cluster: {
+          server: options.server,
+          'certificate-authority-data': Buffer.from(options.caPem).toString('base64'),
+        },
+      },
+    ],
     users: [{ name: options.user, user: { token: options.token } }],
     contexts: [{ name, context: { cluster: name, user: options.user, namespace: 'default' } }],
     'current-context': name,

@@ -6,7 +6,11 @@ import { crashLabel, kwokConfigYaml } from './kwok-stages.ts';
 interface StageDoc {
   kind: string;
   metadata: { name: string };
-  spec: { resourceRef: { kind: string }; selector: { matchExpressions: { key: string; operator: string; values?: string[] }[] }; next: { statusTemplate?: string; delete?: boolean } };
+  spec: {
+    resourceRef: { kind: string };
+    selector: { matchExpressions: { key: string; operator: string; values?: string[] }[] };
+    next: { statusTemplate?: string; delete?: boolean };
+  };
 }
 
 const stages = parseAllDocuments(kwokConfigYaml()).map((doc) => doc.toJS() as StageDoc);
@@ -19,7 +23,13 @@ const byName = (name: string): StageDoc => {
 test('the config holds node and pod stages kwok can parse as YAML', () => {
   assert.deepEqual(
     stages.map((s) => `${s.spec.resourceRef.kind}/${s.metadata.name}`),
-    ['Node/codedance-node-initialize', 'Node/codedance-node-heartbeat', 'Pod/codedance-pod-ready', 'Pod/codedance-pod-crash-loop', 'Pod/codedance-pod-delete'],
+    [
+      'Node/codedance-node-initialize',
+      'Node/codedance-node-heartbeat',
+      'Pod/codedance-pod-ready',
+      'Pod/codedance-pod-crash-loop',
+      'Pod/codedance-pod-delete',
+    ],
   );
   for (const stage of stages) assert.equal(stage.kind, 'Stage');
 });
@@ -29,7 +39,10 @@ test('crash-labelled pods go to the crash loop, never to ready', () => {
   const ready = byName('codedance-pod-ready').spec.selector.matchExpressions.find((e) => e.key === crashKey);
   assert.deepEqual(ready, { key: crashKey, operator: 'NotIn', values: ['true'] });
   const crash = byName('codedance-pod-crash-loop');
-  assert.deepEqual(crash.spec.selector.matchExpressions.find((e) => e.key === crashKey), { key: crashKey, operator: 'In', values: ['true'] });
+  assert.deepEqual(
+    crash.spec.selector.matchExpressions.find((e) => e.key === crashKey),
+    { key: crashKey, operator: 'In', values: ['true'] },
+  );
   assert.match(crash.spec.next.statusTemplate ?? '', /reason: CrashLoopBackOff/);
   assert.match(crash.spec.next.statusTemplate ?? '', /restartCount: \{\{ \$restarts \}\}/);
 });

@@ -27,17 +27,29 @@ interface Stage {
   metadata: { name: string };
   spec: {
     resourceRef: { apiGroup: string; kind: string };
-    selector: { matchExpressions: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[] };
+    selector: {
+      matchExpressions: {
+        key: string;
+        operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+        values?: string[];
+      }[];
+    };
     delay?: { durationMilliseconds: number; jitterDurationMilliseconds?: number };
     next: { statusTemplate?: string; delete?: boolean };
   };
 }
 
 function stage(name: string, kind: 'Node' | 'Pod', spec: Omit<Stage['spec'], 'resourceRef'>): Stage {
-  return { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Stage', metadata: { name }, spec: { resourceRef: { apiGroup: 'v1', kind }, ...spec } };
+  return {
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'Stage',
+    metadata: { name },
+    spec: { resourceRef: { apiGroup: 'v1', kind }, ...spec },
+  };
 }
 
-const readyStatus = (kind: string): string => `.status.conditions.[] | select( .type == "${kind}" ) | .status`;
+const readyStatus = (kind: string): string =>
+  `.status.conditions.[] | select( .type == "${kind}" ) | .status`;
 const notDeleting = { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' } as const;
 const crashKey = `.metadata.labels["${crashLabel}"]`;
 

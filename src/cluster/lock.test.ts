@@ -20,7 +20,11 @@ test('withLock runs one holder at a time', async (t) => {
     inside -= 1;
   };
   const waits: number[] = [];
-  await Promise.all([withLock(lock, holder), withLock(lock, holder, (pid) => waits.push(pid)), withLock(lock, holder)]);
+  await Promise.all([
+    withLock(lock, holder),
+    withLock(lock, holder, (pid) => waits.push(pid)),
+    withLock(lock, holder),
+  ]);
   assert.equal(most, 1);
   assert.deepEqual(waits, [process.pid]);
 });

@@ -27,7 +27,11 @@ export function isProcessAlive(pid: number): boolean {
  * (this one included) holds it, then polls until it is released. Not reentrant: `fn` must
  * not take the same lock again.
  */
-export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (holderPid: number) => void): Promise<T> {
+export async function withLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  onWait?: (holderPid: number) => void,
+): Promise<T> {
   let waited = false;
   let pidlessSince: number | undefined;
   for (;;) {

@@ -46,7 +46,9 @@ export async function probe(url: string, options: ProbeOptions = {}): Promise<Pr
       headers: options.token
         ? { authorization: `Bearer ${options.token}` }
         : options.basicAuth
-          ? { authorization: `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}` }
+          ? {
+              authorization: `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`,
+            }
           : {},
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -67,7 +69,12 @@ export async function probe(url: string, options: ProbeOptions = {}): Promise<Pr
 export async function pollUntil(
   what: string,
   check: () => Promise<boolean>,
-  options: { timeoutMs: number; intervalMs?: number; describe?: () => string; abortIf?: () => string | undefined },
+  options: {
+    timeoutMs: number;
+    intervalMs?: number;
+    describe?: () => string;
+    abortIf?: () => string | undefined;
+  },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
@@ -75,7 +82,9 @@ export async function pollUntil(
     const abort = options.abortIf?.();
     if (abort) throw new Error(`${what}: ${abort}`);
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${what}${options.describe ? `: ${options.describe()}` : ''}`);
+      throw new Error(
+        `timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${what}${options.describe ? `: ${options.describe()}` : ''}`,
+      );
     }
     await sleep(options.intervalMs ?? 100);
   }

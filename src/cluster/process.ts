@@ -32,7 +32,8 @@ export function startProcess(spec: ProcessSpec): number {
       detached: true,
       stdio: ['ignore', log, log],
     });
-    if (child.pid === undefined) throw new Error(`could not start ${spec.command}: check that it exists and is executable`);
+    if (child.pid === undefined)
+      throw new Error(`could not start ${spec.command}: check that it exists and is executable`);
     // Surfaces ENOENT and friends as an exception in the caller's log instead of a crash.
     child.on('error', () => {});
     child.unref();

@@ -64,7 +64,10 @@ export interface StartedPrometheus {
 }
 
 /** Folders Prometheus uses under `stateDir`. */
-export function prometheusPaths(stateDir: string, name = 'prometheus'): { root: string; targets: string; data: string; config: string; webConfig: string; log: string } {
+export function prometheusPaths(
+  stateDir: string,
+  name = 'prometheus',
+): { root: string; targets: string; data: string; config: string; webConfig: string; log: string } {
   const root = join(stateDir, name);
   return {
     root,
@@ -80,7 +83,8 @@ export function prometheusPaths(stateDir: string, name = 'prometheus'): { root: 
 /** The cached Prometheus of the pinned version under `home`, or an error that says how to build it. */
 export function findPrometheus(home: string = codedanceHome()): string {
   const binary = binaryPaths(home).prometheus;
-  if (!existsSync(binary)) throw new Error(`prometheus is not built yet (${binary} is missing): run 'npx codedance cluster build'`);
+  if (!existsSync(binary))
+    throw new Error(`prometheus is not built yet (${binary} is missing): run 'npx codedance cluster build'`);
   return binary;
 }
 
@@ -96,7 +100,10 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
   if (web) {
     await writeFile(
       paths.webConfig,
-      stringify({ tls_server_config: { cert_file: web.certFile, key_file: web.keyFile }, basic_auth_users: { [web.username]: web.bcryptHash } }),
+      stringify({
+        tls_server_config: { cert_file: web.certFile, key_file: web.keyFile },
+        basic_auth_users: { [web.username]: web.bcryptHash },
+      }),
       { mode: 0o600 },
     );
   }
@@ -130,19 +137,29 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     logPath: paths.log,
   };
   const pid = startProcess(spec);
-  const component: ComponentState = { pid, port, spec, health: { urls: [`${url}/-/ready`] }, startedAt: new Date().toISOString() };
+  const component: ComponentState = {
+    pid,
+    port,
+    spec,
+    health: { urls: [`${url}/-/ready`] },
+    startedAt: new Date().toISOString(),
+  };
   let last = '';
   await pollUntil(
     `Prometheus on ${url}`,
     async () => {
-      const result = await probe(`${url}/-/ready`, web ? { ca: web.ca, basicAuth: { username: web.username, password: web.password } } : {});
+      const result = await probe(
+        `${url}/-/ready`,
+        web ? { ca: web.ca, basicAuth: { username: web.username, password: web.password } } : {},
+      );
       last = result.ok ? 'ready' : `${result.status} ${result.body.slice(0, 200)}`;
       return result.ok;
     },
     {
       timeoutMs: options.readyTimeoutMs ?? 30_000,
       describe: () => `${last} (log: ${paths.log})`,
-      abortIf: () => (isRunning(pid, binary) ? undefined : `prometheus exited; see ${paths.log} (port ${port} in use?)`),
+      abortIf: () =>
+        isRunning(pid, binary) ? undefined : `prometheus exited; see ${paths.log} (port ${port} in use?)`,
     },
   );
   return { url, component };
@@ -150,7 +167,9 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
 
 function targetFile(stateDir: string, name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-    throw new Error(`scrape target name '${name}' must be letters, digits, '.', '_' or '-' (it becomes a file name)`);
+    throw new Error(
+      `scrape target name '${name}' must be letters, digits, '.', '_' or '-' (it becomes a file name)`,
+    );
   }
   return join(prometheusPaths(stateDir).targets, `${name}.json`);
 }
@@ -160,12 +179,20 @@ function targetFile(stateDir: string, name: string): string {
  * `/metrics`) with extra target labels (`job` included, if given). Replaces an earlier
  * registration of the same `name`.
  */
-export async function registerScrapeTarget(stateDir: string, name: string, hostPort: string, labels: Record<string, string> = {}): Promise<void> {
+export async function registerScrapeTarget(
+  stateDir: string,
+  name: string,
+  hostPort: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
   const path = targetFile(stateDir, name);
   await ensurePrivateDir(prometheusPaths(stateDir).targets);
   const temporary = `${path}.${process.pid}.tmp`;
   // Written aside and renamed: Prometheus watches the folder and must never read half a file.
-  await writeFile(temporary, JSON.stringify([{ targets: [hostPort], labels: { job: name, ...labels } }], null, 2));
+  await writeFile(
+    temporary,
+    JSON.stringify([{ targets: [hostPort], labels: { job: name, ...labels } }], null, 2),
+  );
   await rename(temporary, path);
 }
 

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import type { ProcessSpec } from './process.ts';
 
 /** The processes of a local cluster, in start order. */
-export const componentNames = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'prometheus'] as const;
+export const componentNames = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+  'prometheus',
+] as const;
 export type ComponentName = (typeof componentNames)[number];
 
 /** How to tell a component is healthy. */
@@ -70,7 +77,10 @@ export async function readClusterState(stateDir: string): Promise<ClusterState |
     return JSON.parse(await readFile(stateFile(stateDir), 'utf8')) as ClusterState;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${stateFile(stateDir)}: ${(err as Error).message}; remove it if the cluster is gone`, { cause: err });
+    throw new Error(
+      `cannot read ${stateFile(stateDir)}: ${(err as Error).message}; remove it if the cluster is gone`,
+      { cause: err },
+    );
   }
 }
 

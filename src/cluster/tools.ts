@@ -12,7 +12,8 @@
  * `codedance cluster build`: a developer who never packages never waits for them.
  */
 import { join } from 'node:path';
-import { ensureBuilt, goBuildFlags, hash, type BuildProgress, type ComponentBuild } from './build.ts';
+import { ensureBuilt, type BuildProgress } from './build.ts';
+import { goBuildFlags, hash, type ComponentBuild } from './recipes/recipe.ts';
 import { mkdir, rename } from 'node:fs/promises';
 import { runCommand } from './exec.ts';
 import { binaryDir, codedanceHome } from './paths.ts';
@@ -30,12 +31,16 @@ export interface EnsureToolsOptions {
 }
 
 /** Makes sure each tool is built for its pinned version; returns the binaries' paths. */
-export async function ensureTools<T extends Tool>(tools: T[], options: EnsureToolsOptions = {}): Promise<Record<T, string>> {
+export async function ensureTools<T extends Tool>(
+  tools: T[],
+  options: EnsureToolsOptions = {},
+): Promise<Record<T, string>> {
   const home = options.home ?? codedanceHome();
   const recipes = tools.map((tool) => recipe(tool));
   await ensureBuilt(recipes, { home, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const paths = {} as Record<T, string>;
-  for (const [i, tool] of tools.entries()) paths[tool] = join(binaryDir(home, tool, recipes[i]!.version), tool);
+  for (const [i, tool] of tools.entries())
+    paths[tool] = join(binaryDir(home, tool, recipes[i]!.version), tool);
   return paths;
 }
 
@@ -43,27 +48,57 @@ function recipe(tool: Tool): ComponentBuild {
   switch (tool) {
     case 'helm':
       // The version stamps helm's Makefile sets; without them `helm version` says v4-dev.
-      return goInstall(tool, helmVersion, `helm.sh/helm/v4/cmd/helm@${helmVersion}`, [
-        '-s -w',
-        `-X helm.sh/helm/v4/internal/version.version=${helmVersion}`,
-        '-X helm.sh/helm/v4/internal/version.metadata=',
-        '-X helm.sh/helm/v4/internal/version.gitTreeState=clean',
-      ].join(' '), ['version']);
+      return goInstall(
+        tool,
+        helmVersion,
+        `helm.sh/helm/v4/cmd/helm@${helmVersion}`,
+        [
+          '-s -w',
+          `-X helm.sh/helm/v4/internal/version.version=${helmVersion}`,
+          '-X helm.sh/helm/v4/internal/version.metadata=',
+          '-X helm.sh/helm/v4/internal/version.gitTreeState=clean',
+        ].join(' '),
+        ['version'],
+      );
     case 'crane':
-      return goInstall(tool, goContainerRegistryVersion, `github.com/google/go-containerregistry/cmd/crane@${goContainerRegistryVersion}`, '-s -w', ['version']);
+      return goInstall(
+        tool,
+        goContainerRegistryVersion,
+        `github.com/google/go-containerregistry/cmd/crane@${goContainerRegistryVersion}`,
+        '-s -w',
+        ['version'],
+      );
     case 'registry':
-      return goInstall(tool, goContainerRegistryVersion, `github.com/google/go-containerregistry/cmd/registry@${goContainerRegistryVersion}`, '-s -w', ['-help']);
+      return goInstall(
+        tool,
+        goContainerRegistryVersion,
+        `github.com/google/go-containerregistry/cmd/registry@${goContainerRegistryVersion}`,
+        '-s -w',
+        ['-help'],
+      );
     case 'victoria-metrics':
       // The version stamp of VictoriaMetrics' Makefile; without it `-version` says nothing useful.
-      return goInstall(tool, victoriaMetricsVersion, `github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@${victoriaMetricsVersion}`, [
-        '-s -w',
-        `-X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-${victoriaMetricsVersion}`,
-      ].join(' '), ['-version']);
+      return goInstall(
+        tool,
+        victoriaMetricsVersion,
+        `github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@${victoriaMetricsVersion}`,
+        [
+          '-s -w',
+          `-X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-${victoriaMetricsVersion}`,
+        ].join(' '),
+        ['-version'],
+      );
   }
 }
 
 /** `go install <pkg>@<version>` into a scratch GOBIN, then moved into place. */
-function goInstall(tool: Tool, version: string, target: string, ldflags: string, versionArgs: string[]): ComponentBuild {
+function goInstall(
+  tool: Tool,
+  version: string,
+  target: string,
+  ldflags: string,
+  versionArgs: string[],
+): ComponentBuild {
   return {
     component: tool,
     version,

@@ -37,7 +37,9 @@ export interface StartedVictoriaMetrics {
 }
 
 /** Starts VictoriaMetrics on loopback, scraping the cluster's registered targets, and waits until it answers. */
-export async function startVictoriaMetrics(options: StartVictoriaMetricsOptions): Promise<StartedVictoriaMetrics> {
+export async function startVictoriaMetrics(
+  options: StartVictoriaMetricsOptions,
+): Promise<StartedVictoriaMetrics> {
   const name = options.name ?? 'victoria-metrics';
   const root = join(options.stateDir, name);
   const data = join(root, 'data');
@@ -75,7 +77,13 @@ export async function startVictoriaMetrics(options: StartVictoriaMetricsOptions)
     logPath: log,
   };
   const pid = startProcess(spec);
-  const component: ComponentState = { pid, port, spec, health: { urls: [`${url}/health`] }, startedAt: new Date().toISOString() };
+  const component: ComponentState = {
+    pid,
+    port,
+    spec,
+    health: { urls: [`${url}/health`] },
+    startedAt: new Date().toISOString(),
+  };
   await pollUntil(`VictoriaMetrics on ${url}`, async () => (await probe(`${url}/health`)).ok, {
     timeoutMs: options.readyTimeoutMs ?? 60_000,
     describe: () => `log: ${log}`,

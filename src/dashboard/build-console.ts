@@ -22,7 +22,8 @@ function newest(path: string): number {
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.mtimeMs;
   let max = stat.mtimeMs;
-  for (const entry of readdirSync(path)) if (entry !== 'node_modules') max = Math.max(max, newest(join(path, entry)));
+  for (const entry of readdirSync(path))
+    if (entry !== 'node_modules') max = Math.max(max, newest(join(path, entry)));
   return max;
 }
 
@@ -31,7 +32,9 @@ export function consoleStaleness(): string | undefined {
   if (!existsSync(STAMP)) return 'not built yet';
   const built = statSync(STAMP).mtimeMs;
   const inputs = [CONSOLE_SOURCE, join(ROOT, 'src/dashboard/contract.ts'), join(ROOT, 'package-lock.json')];
-  return inputs.some((input) => existsSync(input) && newest(input) > built) ? 'its sources changed' : undefined;
+  return inputs.some((input) => existsSync(input) && newest(input) > built)
+    ? 'its sources changed'
+    : undefined;
 }
 
 /** Builds the console now (about 10-30 s on 2 cores); `say` gets progress lines. */

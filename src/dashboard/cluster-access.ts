@@ -25,7 +25,8 @@ import type { IncomingMessage } from 'node:http';
 import type { ResolvedKubeConfig } from '../runtime/kubeconfig.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { createKubeClient, type KubeClient } from '../runtime/client.ts';
-import { CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind, type ResourceKind } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
+import type { ResourceKind } from '../runtime/kinds.ts';
 import { steerRelease } from './commands.ts';
 import { clientConfigForToken } from './person-client.ts';
 import type { Caller, DashboardAccess, Person } from './server.ts';
@@ -55,7 +56,10 @@ interface TokenReviewStatus {
 const CACHE_LIMIT = 10_000;
 
 /** A small map whose entries expire; the oldest go first when it is full. */
-function ttlCache<V>(ttlMs: number, now: () => number): { get(key: string): V | undefined; set(key: string, value: V): void } {
+function ttlCache<V>(
+  ttlMs: number,
+  now: () => number,
+): { get(key: string): V | undefined; set(key: string, value: V): void } {
   const entries = new Map<string, { value: V; until: number }>();
   return {
     get(key) {
@@ -93,33 +97,56 @@ export function clusterAccess(options: ClusterAccessOptions): DashboardAccess {
     const key = createHash('sha256').update(token).digest('hex');
     const cached = people.get(key);
     if (cached) return cached;
-    const answer = await options.client.raw<{ status?: TokenReviewStatus }>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
-      apiVersion: 'authentication.k8s.io/v1',
-      kind: 'TokenReview',
-      spec: { token },
-    });
+    const answer = await options.client.raw<{ status?: TokenReviewStatus }>(
+      'POST',
+      '/apis/authentication.k8s.io/v1/tokenreviews',
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenReview',
+        spec: { token },
+      },
+    );
     const status = answer.status ?? {};
     const user = status.user;
     const result: Person | Refusal =
       status.authenticated && user?.username
         ? { username: user.username, uid: user.uid, groups: user.groups ?? [], extra: user.extra ?? {} }
-        : { status: 401, message: `the bearer token was not accepted by the API server${status.error ? `: ${status.error}` : ''}` };
+        : {
+            status: 401,
+            message: `the bearer token was not accepted by the API server${status.error ? `: ${status.error}` : ''}`,
+          };
     people.set(key, result);
     return result;
   }
 
-  async function allowed(person: Person, verb: string, namespace: string, name?: string, kind: ResourceKind = CanaryDeploymentKind): Promise<boolean> {
-    const answer = await options.client.raw<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      spec: {
-        user: person.username,
-        uid: person.uid,
-        groups: person.groups,
-        extra: person.extra,
-        resourceAttributes: { namespace, verb, group: kind.group, resource: kind.plural, ...(name ? { name } : {}) },
+  async function allowed(
+    person: Person,
+    verb: string,
+    namespace: string,
+    name?: string,
+    kind: ResourceKind = CanaryDeploymentKind,
+  ): Promise<boolean> {
+    const answer = await options.client.raw<{ status?: { allowed?: boolean } }>(
+      'POST',
+      '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+      {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: person.username,
+          uid: person.uid,
+          groups: person.groups,
+          extra: person.extra,
+          resourceAttributes: {
+            namespace,
+            verb,
+            group: kind.group,
+            resource: kind.plural,
+            ...(name ? { name } : {}),
+          },
+        },
       },
-    });
+    );
     return answer.status?.allowed === true;
   }
 
@@ -127,7 +154,14 @@ export function clusterAccess(options: ClusterAccessOptions): DashboardAccess {
     async authenticate(req) {
       const token = bearerToken(req);
       if (!token) {
-        return { ok: false, refusal: { status: 401, message: 'a bearer token is required (Authorization: Bearer <token>), e.g. from kubectl create token' } };
+        return {
+          ok: false,
+          refusal: {
+            status: 401,
+            message:
+              'a bearer token is required (Authorization: Bearer <token>), e.g. from kubectl create token',
+          },
+        };
       }
       const result = await review(token);
       if ('status' in result) return { ok: false, refusal: result };
@@ -138,7 +172,13 @@ export function clusterAccess(options: ClusterAccessOptions): DashboardAccess {
       const key = `${caller.person.username}\u0000${caller.person.uid ?? ''}\u0000${namespace}\u0000${kind}`;
       const cached = listing.get(key);
       if (cached !== undefined) return cached;
-      const answer = await allowed(caller.person, 'list', namespace, undefined, kind === 'WebApp' ? WebAppKind : CanaryDeploymentKind);
+      const answer = await allowed(
+        caller.person,
+        'list',
+        namespace,
+        undefined,
+        kind === 'WebApp' ? WebAppKind : CanaryDeploymentKind,
+      );
       listing.set(key, answer);
       return answer;
     },
@@ -147,10 +187,17 @@ export function clusterAccess(options: ClusterAccessOptions): DashboardAccess {
       const { person, token } = caller;
       // Never cached: each write is asked about afresh.
       if (!token || !(await allowed(person, 'patch', namespace, name))) {
-        return { ok: false, status: 403, message: `${person.username} may not patch canarydeployments "${name}" in namespace "${namespace}"` };
+        return {
+          ok: false,
+          status: 403,
+          message: `${person.username} may not patch canarydeployments "${name}" in namespace "${namespace}"`,
+        };
       }
       const current = options.lookup(namespace, name);
-      const client = await createKubeClient({ kubeConfig: clientConfigForToken(options.kubeConfig, token), fieldManager });
+      const client = await createKubeClient({
+        kubeConfig: clientConfigForToken(options.kubeConfig, token),
+        fieldManager,
+      });
       try {
         return await steerRelease({ client, namespace, name, command, current, by: person.username });
       } finally {

@@ -11,8 +11,9 @@
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { planSteer } from '../canary/commands.ts';
 import { KubeApiError, type KubeClient } from '../runtime/client.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../runtime/kinds.ts';
+
 import type { CommandOutcome, DashboardCommand } from './server.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /** What {@link steerRelease} needs. */
 export interface SteerRequest {
@@ -31,7 +32,7 @@ export interface SteerRequest {
 export async function steerRelease(request: SteerRequest): Promise<CommandOutcome> {
   const { client, namespace, name, command } = request;
   try {
-    const release = request.current ?? (await client.get<CanaryDeployment>(CanaryDeploymentKind, namespace, name));
+    const release = request.current ?? (await client.get(CanaryDeploymentKind, namespace, name));
     if (!release) return { ok: false, status: 404, message: `release "${namespace}/${name}" not found` };
     const plan = planSteer(release, command, false, request.by);
     if (plan.kind === 'refused') return { ok: false, status: 409, message: plan.message };

@@ -20,7 +20,7 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { WebApp } from '../api/webapp.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { createInformer } from '../runtime/informer.ts';
-import { CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { clusterAccess } from './cluster-access.ts';
 import type { MetricsSettings } from './metrics.ts';
@@ -41,7 +41,12 @@ export interface ReleaseFeed {
 }
 
 /** Starts an informer of CanaryDeployments in `namespaces` (all when undefined) until `signal` aborts. */
-export function releaseFeed(client: KubeClient, namespaces: string[] | undefined, log: Logger, signal: AbortSignal): ReleaseFeed {
+export function releaseFeed(
+  client: KubeClient,
+  namespaces: string[] | undefined,
+  log: Logger,
+  signal: AbortSignal,
+): ReleaseFeed {
   const informer = createInformer<CanaryDeployment>(client, CanaryDeploymentKind, {
     namespaces,
     onRestart: (_kind, reason, err) => log.debug({ reason, err }, 'dashboard watch restarted'),
@@ -51,7 +56,8 @@ export function releaseFeed(client: KubeClient, namespaces: string[] | undefined
     source: {
       list: () => informer.store.list(),
       get: (namespace, name) => informer.store.get(namespace, name),
-      subscribe: (onChange) => informer.subscribe((change) => onChange(change.object, change.type === 'delete')),
+      subscribe: (onChange) =>
+        informer.subscribe((change) => onChange(change.object, change.type === 'delete')),
     },
     lookup: (namespace, name) => informer.store.get(namespace, name),
     ready: () => informer.store.ready(),
@@ -59,15 +65,23 @@ export function releaseFeed(client: KubeClient, namespaces: string[] | undefined
 }
 
 /** Starts an informer of WebApps in `namespaces` (all when undefined) until `signal` aborts. */
-export function webAppFeed(client: KubeClient, namespaces: string[] | undefined, log: Logger, signal: AbortSignal): WebAppSource {
+export function webAppFeed(
+  client: KubeClient,
+  namespaces: string[] | undefined,
+  log: Logger,
+  signal: AbortSignal,
+): WebAppSource {
   const informer = createInformer<WebApp>(client, WebAppKind, {
     namespaces,
     onRestart: (_kind, reason, err) => log.debug({ reason, err }, 'dashboard watch of webapps restarted'),
   });
-  void informer.start(signal).catch((err: unknown) => log.error({ err }, 'dashboard informer of webapps stopped'));
+  void informer
+    .start(signal)
+    .catch((err: unknown) => log.error({ err }, 'dashboard informer of webapps stopped'));
   return {
     list: () => informer.store.list(),
-    subscribe: (onChange) => informer.subscribe((change) => onChange(change.object, change.type === 'delete')),
+    subscribe: (onChange) =>
+      informer.subscribe((change) => onChange(change.object, change.type === 'delete')),
   };
 }
 
@@ -91,7 +105,13 @@ export interface TlsFiles {
  * and unknown paths get a 404 with the same security headers. With `tls`, over HTTPS
  * (the files are read once, at start).
  */
-export async function serveDashboard(handler: DashboardHandler, host: string, port: number, log: Logger, tls?: TlsFiles): Promise<DashboardServer> {
+export async function serveDashboard(
+  handler: DashboardHandler,
+  host: string,
+  port: number,
+  log: Logger,
+  tls?: TlsFiles,
+): Promise<DashboardServer> {
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     handler
@@ -103,11 +123,14 @@ export async function serveDashboard(handler: DashboardHandler, host: string, po
       })
       .catch((err: unknown) => {
         log.error({ err, path }, 'dashboard request failed');
-        if (!res.headersSent) res.writeHead(500, { ...SecurityHeaders, 'content-type': 'text/plain; charset=utf-8' });
+        if (!res.headersSent)
+          res.writeHead(500, { ...SecurityHeaders, 'content-type': 'text/plain; charset=utf-8' });
         res.end('internal error\n');
       });
   };
-  const server: Server = tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, listener) : createServer(listener);
+  const server: Server = tls
+    ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, listener)
+    : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -157,7 +180,12 @@ export interface ClusterDashboardOptions extends SecurityOptions {
 /** Starts the in-cluster dashboard on its own port (see ./cluster-access.ts for who may do what). */
 export async function startClusterDashboard(options: ClusterDashboardOptions): Promise<DashboardServer> {
   const feed = releaseFeed(options.client, options.namespaces, options.log, options.signal);
-  const access = clusterAccess({ client: options.client, kubeConfig: options.kubeConfig, lookup: feed.lookup, cacheTtlMs: options.cacheTtlMs });
+  const access = clusterAccess({
+    client: options.client,
+    kubeConfig: options.kubeConfig,
+    lookup: feed.lookup,
+    cacheTtlMs: options.cacheTtlMs,
+  });
   // The controller's own rights read WebApps (its ClusterRole lists and watches them);
   // each person then sees a namespace's WebApps only if they may list them there.
   const webApps = webAppFeed(options.client, options.namespaces, options.log, options.signal);

@@ -16,12 +16,12 @@
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/client.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { whoAmI } from '../runtime/whoami.ts';
-import { CanaryDeployment as CanaryDeploymentKind, WebApp as WebAppKind } from '../runtime/kinds.ts';
 import { steerRelease } from './commands.ts';
 import { releaseFeed, serveDashboard, webAppFeed, type DashboardServer } from './index.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
 import { loopbackHosts } from './security.ts';
 import { dashboardHandler, type DashboardAccess } from './server.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
 /** Default port, as `kubectl argo rollouts dashboard` uses. */
 export const LOCAL_DASHBOARD_PORT = 3100;
@@ -55,12 +55,21 @@ export interface LocalDashboard extends DashboardServer {
 }
 
 /** Whether the person may watch `resource` of `group` in `namespace`, or everywhere (SelfSubjectAccessReview). */
-async function mayWatch(client: KubeClient, group: string, resource: string, namespace?: string): Promise<boolean> {
-  const review = await client.raw<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-    apiVersion: 'authorization.k8s.io/v1',
-    kind: 'SelfSubjectAccessReview',
-    spec: { resourceAttributes: { verb: 'watch', group, resource, ...(namespace ? { namespace } : {}) } },
-  });
+async function mayWatch(
+  client: KubeClient,
+  group: string,
+  resource: string,
+  namespace?: string,
+): Promise<boolean> {
+  const review = await client.raw<{ status?: { allowed?: boolean } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb: 'watch', group, resource, ...(namespace ? { namespace } : {}) } },
+    },
+  );
   return review.status?.allowed === true;
 }
 
@@ -70,9 +79,14 @@ async function mayWatch(client: KubeClient, group: string, resource: string, nam
  * API server refuses would only be retried for ever; a person without the right sees no
  * WebApps instead.
  */
-async function webAppNamespaces(client: KubeClient, namespaces: string[] | undefined): Promise<string[] | undefined> {
+async function webAppNamespaces(
+  client: KubeClient,
+  namespaces: string[] | undefined,
+): Promise<string[] | undefined> {
   if (!namespaces) return (await mayWatch(client, WebAppKind.group, WebAppKind.plural)) ? undefined : [];
-  const allowed = await Promise.all(namespaces.map((ns) => mayWatch(client, WebAppKind.group, WebAppKind.plural, ns)));
+  const allowed = await Promise.all(
+    namespaces.map((ns) => mayWatch(client, WebAppKind.group, WebAppKind.plural, ns)),
+  );
   return namespaces.filter((_, i) => allowed[i]);
 }
 
@@ -90,13 +104,15 @@ export async function startLocalDashboard(options: LocalDashboardOptions): Promi
     options.log.warn({ err }, 'cannot tell whether you may watch webapps; showing none');
     return [];
   });
-  const webApps = appNamespaces?.length === 0 ? undefined : webAppFeed(client, appNamespaces, options.log, options.signal);
+  const webApps =
+    appNamespaces?.length === 0 ? undefined : webAppFeed(client, appNamespaces, options.log, options.signal);
   const person = { username: username ?? 'you' };
   const access: DashboardAccess = {
     authenticate: async () => ({ ok: true, caller: { person, token: undefined } }),
     // The watch was made with the person's credentials: what it returns they may see.
     mayList: async () => true,
-    act: (_caller, namespace, name, command) => steerRelease({ client, namespace, name, command, current: feed.lookup(namespace, name), by: username }),
+    act: (_caller, namespace, name, command) =>
+      steerRelease({ client, namespace, name, command, current: feed.lookup(namespace, name), by: username }),
   };
   // Filled once the port is known; until then (never reached) nothing is served.
   const allowedHosts: string[] = [];
@@ -106,7 +122,10 @@ export async function startLocalDashboard(options: LocalDashboardOptions): Promi
     webApps,
     access,
     allowedHosts: loopbackHosts(host, 0) ? allowedHosts : undefined,
-    metrics: { defaultAddress: options.prometheusUrl, allowList: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls) },
+    metrics: {
+      defaultAddress: options.prometheusUrl,
+      allowList: prometheusAllowList(options.prometheusUrl, options.allowedPrometheusUrls),
+    },
     onProblem: (message, err) => options.log.warn({ err }, message),
   });
   const server = await serveDashboard(handler, host, options.port ?? LOCAL_DASHBOARD_PORT, options.log);

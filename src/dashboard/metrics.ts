@@ -33,19 +33,27 @@ const MAX_POINTS = 240;
 const DEFAULT_RANGE_MS = 15 * 60_000;
 
 /** The charts of `release` from its start (or the last 15 minutes) until its end (or now). */
-export async function releaseMetrics(release: CanaryDeployment, settings: MetricsSettings, options: { now: number; canaryVersionLabel?: string | undefined }): Promise<MetricsAnswer> {
+export async function releaseMetrics(
+  release: CanaryDeployment,
+  settings: MetricsSettings,
+  options: { now: number; canaryVersionLabel?: string | undefined },
+): Promise<MetricsAnswer> {
   const status = release.status ?? {};
-  const end = status.completedAt ? Math.min(options.now, Date.parse(status.completedAt) + 60_000) : options.now;
+  const end = status.completedAt
+    ? Math.min(options.now, Date.parse(status.completedAt) + 60_000)
+    : options.now;
   const started = status.startedAt ? Date.parse(status.startedAt) - 60_000 : end - DEFAULT_RANGE_MS;
   const start = Math.min(started, end - 60_000);
   const stepSeconds = Math.max(1, Math.ceil((end - start) / 1000 / MAX_POINTS));
   const answer: MetricsAnswer = { start, end, stepSeconds, series: [] };
   const { checks } = checksFor(release.spec.metrics);
-  if (checks.length === 0) return { ...answer, problem: 'this release has no metrics to analyse (spec.metrics is empty)' };
+  if (checks.length === 0)
+    return { ...answer, problem: 'this release has no metrics to analyse (spec.metrics is empty)' };
   const refusal = prometheusRefusal(release, settings.allowList);
   if (refusal) return { ...answer, problem: refusal };
   const address = prometheusAddress(release, settings.defaultAddress);
-  if (!address) return { ...answer, problem: 'no Prometheus is configured for the dashboard (--prometheus-url)' };
+  if (!address)
+    return { ...answer, problem: 'no Prometheus is configured for the dashboard (--prometheus-url)' };
   const target = queryTargetOf(release.spec, {
     namespace: release.metadata.namespace ?? '',
     provider: status.traffic?.provider,

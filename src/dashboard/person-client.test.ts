@@ -7,8 +7,19 @@ test("keeps the cluster and drops every part of the dashboard's own identity", a
   const base = parseKubeConfig(
     JSON.stringify({
       'current-context': 'ctx',
-      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': 'Q0E=' } }],
-      users: [{ name: 'controller', user: { token: 'controller-token', 'client-certificate-data': 'Y2VydA==', 'client-key-data': 'a2V5' } }],
+      clusters: [
+        { name: 'c', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': 'Q0E=' } },
+      ],
+      users: [
+        {
+          name: 'controller',
+          user: {
+            token: 'controller-token',
+            'client-certificate-data': 'Y2VydA==',
+            'client-key-data': 'a2V5',
+          },
+        },
+      ],
       contexts: [{ name: 'ctx', context: { cluster: 'c', user: 'controller' } }],
     }),
   );

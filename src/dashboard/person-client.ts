@@ -12,7 +12,11 @@ export function clientConfigForToken(base: ResolvedKubeConfig, token: string): R
   const header = `Bearer ${token}`;
   return {
     server: base.server,
-    tls: { ca: base.tls.ca, rejectUnauthorized: base.tls.rejectUnauthorized, ...(base.tls.servername ? { servername: base.tls.servername } : {}) },
+    tls: {
+      ca: base.tls.ca,
+      rejectUnauthorized: base.tls.rejectUnauthorized,
+      ...(base.tls.servername ? { servername: base.tls.servername } : {}),
+    },
     contextName: 'person',
     userName: 'person',
     authorization: async () => header,

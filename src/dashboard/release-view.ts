@@ -56,8 +56,8 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     }),
   );
   const metrics = spec.metrics ?? {};
-  const active = phase === 'Initializing' || phase === 'Progressing' || phase === 'Paused';
   const paused = spec.paused === true || phase === 'Paused';
+  const reasons = actionReasons(release);
   return {
     namespace: release.metadata.namespace ?? '',
     name: release.metadata.name ?? '',
@@ -84,23 +84,26 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     history: [...(status.history ?? [])].reverse(),
     startedAt: status.startedAt,
     completedAt: status.completedAt,
+    // The steering table the CLI and the controller follow (src/canary/steering.ts): a
+    // button is offered exactly when the CLI would not refuse the command.
     actions: {
-      promote: active,
-      pause: active && !paused,
-      resume: active && paused,
-      abort: active,
-      retry: phase === 'Failed',
+      promote: reasons.promote === undefined,
+      pause: reasons.pause === undefined,
+      resume: reasons.resume === undefined,
+      abort: reasons.abort === undefined,
+      retry: reasons.retry === undefined,
     },
-    actionReasons: actionReasons(release, paused),
+    actionReasons: reasons,
   };
 }
 
 /** Why each command is not offered now, in the CLI's own words (`refusal` of src/canary/commands.ts). */
-function actionReasons(release: CanaryDeployment, paused: boolean): Partial<Record<CommandName, string>> {
+function actionReasons(release: CanaryDeployment): Partial<Record<CommandName, string>> {
   const reasons: Partial<Record<CommandName, string>> = {};
   for (const verb of ['promote', 'pause', 'resume', 'abort', 'retry'] as const) {
+    // A pause already asked for is no news (the CLI answers 'nothing to do').
     const why =
-      verb === 'pause' && paused
+      verb === 'pause' && release.spec.paused === true
         ? `release "${release.metadata.name}" is already paused`
         : refusal(verb, release, false);
     if (why) reasons[verb] = why;

@@ -70,7 +70,10 @@ export function checkHost(req: IncomingMessage, options: SecurityOptions): Refus
   if (!options.allowedHosts) return undefined;
   const host = (req.headers.host ?? '').toLowerCase();
   if (options.allowedHosts.includes(host)) return undefined;
-  return { status: 421, message: `this dashboard answers only as ${options.allowedHosts.join(' or ')}, not '${host}'` };
+  return {
+    status: 421,
+    message: `this dashboard answers only as ${options.allowedHosts.join(' or ')}, not '${host}'`,
+  };
 }
 
 /**
@@ -78,16 +81,23 @@ export function checkHost(req: IncomingMessage, options: SecurityOptions): Refus
  * header, not JSON, or an Origin other than this server's own.
  */
 export function checkAction(req: IncomingMessage, options: SecurityOptions): Refusal | undefined {
-  if (!req.headers[ActionHeader]) return { status: 403, message: `actions need the ${ActionHeader} header (the dashboard page sends it)` };
+  if (!req.headers[ActionHeader])
+    return { status: 403, message: `actions need the ${ActionHeader} header (the dashboard page sends it)` };
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') return { status: 415, message: 'actions need a JSON body (Content-Type: application/json)' };
+  if (type !== 'application/json')
+    return { status: 415, message: 'actions need a JSON body (Content-Type: application/json)' };
   const origin = req.headers.origin;
   if (origin !== undefined && !sameOrigin(origin, req) && !(options.allowedOrigins ?? []).includes(origin)) {
     return { status: 403, message: `cross-origin action refused (Origin ${origin})` };
   }
   // Fetch metadata, where the browser sends it, says the same thing independently of Host.
   const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none' && !(origin && (options.allowedOrigins ?? []).includes(origin))) {
+  if (
+    site !== undefined &&
+    site !== 'same-origin' &&
+    site !== 'none' &&
+    !(origin && (options.allowedOrigins ?? []).includes(origin))
+  ) {
     return { status: 403, message: `cross-site action refused (Sec-Fetch-Site ${String(site)})` };
   }
   return undefined;
@@ -110,7 +120,8 @@ export async function readJsonObject(
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limitBytes) return { ok: false, refusal: { status: 413, message: `the body is larger than ${limitBytes} bytes` } };
+    if (size > limitBytes)
+      return { ok: false, refusal: { status: 413, message: `the body is larger than ${limitBytes} bytes` } };
     chunks.push(chunk as Buffer);
   }
   let value: unknown;

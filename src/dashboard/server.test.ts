@@ -14,7 +14,13 @@ import type { RangeQuery } from '../analysis/range.ts';
 import { consoleAssets } from './assets.ts';
 import type { MetricsAnswer } from './contract.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
-import { dashboardHandler, type Caller, type DashboardCommand, type DashboardHandler, type ReleaseSource } from './server.ts';
+import {
+  dashboardHandler,
+  type Caller,
+  type DashboardCommand,
+  type DashboardHandler,
+  type ReleaseSource,
+} from './server.ts';
 import type { ReleaseView } from './release-view.ts';
 
 function release(name: string, weight: number, namespace = 'shop', message?: string): CanaryDeployment {
@@ -24,7 +30,11 @@ function release(name: string, weight: number, namespace = 'shop', message?: str
       targetDeployment: name,
       canaryVersion: `${name}:v2`,
       strategy: { type: 'Linear', stepPause: '30s' },
-      metrics: { successRate: { threshold: 99 }, latency: { p99: '500ms' }, ...(name === 'elsewhere' ? { provider: { address: 'http://prometheus.attacker.example' } } : {}) },
+      metrics: {
+        successRate: { threshold: 99 },
+        latency: { p99: '500ms' },
+        ...(name === 'elsewhere' ? { provider: { address: 'http://prometheus.attacker.example' } } : {}),
+      },
     },
     status: {
       phase: 'Progressing',
@@ -42,7 +52,10 @@ const items: CanaryDeployment[] = [
   release('secret', 50, 'hidden'),
   release('elsewhere', 10),
   // Stored under an older schema: the view cannot read it, the list must survive it.
-  { metadata: { name: 'broken', namespace: 'shop' }, spec: { targetDeployment: 'b', canaryVersion: 'b:v2', strategy: { type: 'Linear', steps: 'oops' } } } as unknown as CanaryDeployment,
+  {
+    metadata: { name: 'broken', namespace: 'shop' },
+    spec: { targetDeployment: 'b', canaryVersion: 'b:v2', strategy: { type: 'Linear', steps: 'oops' } },
+  } as unknown as CanaryDeployment,
 ];
 const source: ReleaseSource = {
   list: () => items,
@@ -52,7 +65,9 @@ const source: ReleaseSource = {
     return () => listeners.delete(fn);
   },
 };
-const emit = (r: CanaryDeployment, deleted = false): void => listeners.forEach((fn) => fn(r, deleted));
+const emit = (r: CanaryDeployment, deleted = false): void => {
+  for (const fn of listeners) fn(r, deleted);
+};
 const acted: [string, string, string, DashboardCommand][] = [];
 let server: Server;
 let base: string;
@@ -68,7 +83,10 @@ const asked: RangeQuery[] = [];
 before(async () => {
   const built = mkdtempSync(join(tmpdir(), 'console-'));
   mkdirSync(join(built, 'assets'));
-  writeFileSync(join(built, 'index.html'), '<!doctype html><html><head><script type="module" src="./assets/index-abc.js"></script></head></html>');
+  writeFileSync(
+    join(built, 'index.html'),
+    '<!doctype html><html><head><script type="module" src="./assets/index-abc.js"></script></head></html>',
+  );
   writeFileSync(join(built, 'assets', 'index-abc.js'), 'console.log(1)');
   writeFileSync(join(built, 'assets', 'index-abc.js.map'), '{}');
   handler = dashboardHandler({
@@ -79,7 +97,13 @@ before(async () => {
       allowList: prometheusAllowList('http://prometheus.test:9090'),
       query: async (q) => {
         asked.push(q);
-        return { ok: true, points: [[q.start, 99.5], [q.end, 99.9]] };
+        return {
+          ok: true,
+          points: [
+            [q.start, 99.5],
+            [q.end, 99.9],
+          ],
+        };
       },
     },
     maxStreams: 2,
@@ -129,13 +153,20 @@ test('serves the built console with security headers; hashed files are cached fo
   const nonce = /<meta name="codedance-style-nonce" content="([^"]+)">/.exec(html)?.[1];
   assert.ok(nonce && csp.includes(`style-src 'self' 'nonce-${nonce}' 'report-sample'`), csp);
   const again = await fetch(`${base}/`);
-  assert.doesNotMatch(again.headers.get('content-security-policy') ?? '', new RegExp(nonce.replace(/[+/=]/g, '.')));
+  assert.doesNotMatch(
+    again.headers.get('content-security-policy') ?? '',
+    new RegExp(nonce.replace(/[+/=]/g, '.')),
+  );
   assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
   assert.equal(page.headers.get('cache-control'), 'no-store');
   const app = await fetch(`${base}/assets/index-abc.js`);
   assert.equal(app.headers.get('content-type'), 'text/javascript; charset=utf-8');
   assert.match(app.headers.get('cache-control') ?? '', /immutable/);
-  assert.match(app.headers.get('content-security-policy') ?? '', /style-src 'self';/, 'only the page carries a nonce');
+  assert.match(
+    app.headers.get('content-security-policy') ?? '',
+    /style-src 'self';/,
+    'only the page carries a nonce',
+  );
   assert.equal(await app.text(), 'console.log(1)');
   assert.equal((await fetch(`${base}/assets/index-abc.js.map`)).status, 404);
 });
@@ -147,12 +178,21 @@ test('without a build, the page says how to make one', async () => {
 
 test('metrics: the analysis PromQL over the release, only for a release the person may read', async () => {
   asked.length = 0;
-  const answer = (await (await fetch(`${base}/api/releases/shop/cart/metrics`, { headers: auth })).json()) as MetricsAnswer;
+  const answer = (await (
+    await fetch(`${base}/api/releases/shop/cart/metrics`, { headers: auth })
+  ).json()) as MetricsAnswer;
   assert.equal(answer.problem, undefined);
-  assert.deepEqual(answer.series.map((s) => s.name), ['successRate', 'latencyP99']);
+  assert.deepEqual(
+    answer.series.map((s) => s.name),
+    ['successRate', 'latencyP99'],
+  );
   const cart = items[0]!;
   const target = queryTargetOf(cart.spec, { namespace: 'shop' });
-  assert.equal(answer.series[0]!.query, builtInQuery('successRate', target), 'the same query the analysis runs');
+  assert.equal(
+    answer.series[0]!.query,
+    builtInQuery('successRate', target),
+    'the same query the analysis runs',
+  );
   assert.equal(answer.series[0]!.threshold, 99);
   assert.equal(answer.series[1]!.threshold, 500);
   assert.equal(answer.series[0]!.points.length, 2);
@@ -168,7 +208,9 @@ test('metrics: the analysis PromQL over the release, only for a release the pers
 
 test('metrics: a release naming a Prometheus the allow-list does not hold is refused, not queried', async () => {
   asked.length = 0;
-  const answer = (await (await fetch(`${base}/api/releases/shop/elsewhere/metrics`, { headers: auth })).json()) as MetricsAnswer;
+  const answer = (await (
+    await fetch(`${base}/api/releases/shop/elsewhere/metrics`, { headers: auth })
+  ).json()) as MetricsAnswer;
   assert.match(answer.problem ?? '', /not a Prometheus this controller may query/);
   assert.equal(asked.length, 0);
 });
@@ -180,12 +222,17 @@ test('the API needs an identity: 401 without a token, with the headers too', asy
     assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
     assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer/);
   }
-  assert.deepEqual(await (await fetch(`${base}/api/whoami`, { headers: auth })).json(), { username: 'alice' });
+  assert.deepEqual(await (await fetch(`${base}/api/whoami`, { headers: auth })).json(), {
+    username: 'alice',
+  });
 });
 
 test('lists only namespaces the person may list; a malformed object is listed as such', async () => {
   const views = (await (await fetch(`${base}/api/releases`, { headers: auth })).json()) as ReleaseView[];
-  assert.deepEqual(views.map((v) => `${v.namespace}/${v.name}`), ['shop/broken', 'shop/cart', 'shop/elsewhere']);
+  assert.deepEqual(
+    views.map((v) => `${v.namespace}/${v.name}`),
+    ['shop/broken', 'shop/cart', 'shop/elsewhere'],
+  );
   const [broken, cart] = views;
   assert.match(broken?.malformed ?? '', /\/spec\/strategy\/steps/);
   assert.equal(broken?.actions.abort, false);
@@ -217,7 +264,9 @@ test('streams a snapshot, then each change the person may see, in order', async 
   emit(release('cart', 25));
   emit(release('cart', 25), true);
   while (!text.includes('event: deleted')) text += (await reader.read()).value ?? '';
-  const events = text.split('\n\n').filter((block) => block.startsWith('event: ') && !block.startsWith('event: snapshot'));
+  const events = text
+    .split('\n\n')
+    .filter((block) => block.startsWith('event: ') && !block.startsWith('event: snapshot'));
   assert.deepEqual(
     events.map((block) => block.split('\n')[0]),
     ['event: release', 'event: deleted'],
@@ -231,13 +280,41 @@ test('streams a snapshot, then each change the person may see, in order', async 
 test('actions are non-simple requests from this origin only', async () => {
   const url = `${base}/api/releases/shop/cart/promote`;
   const cases: [string, RequestInit, number][] = [
-    ['a cross-site form (no header, form body)', { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=1' }, 403],
-    ['no custom header', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' }, 403],
+    [
+      'a cross-site form (no header, form body)',
+      {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'x=1',
+      },
+      403,
+    ],
+    [
+      'no custom header',
+      { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' },
+      403,
+    ],
     ['not JSON', { method: 'POST', headers: { ...action, 'content-type': 'text/plain' }, body: '{}' }, 415],
     ['a JSON body that is not an object', { method: 'POST', headers: action, body: '[1]' }, 400],
-    ['another origin', { method: 'POST', headers: { ...action, origin: 'https://evil.example' }, body: '{}' }, 403],
-    ['another site by fetch metadata', { method: 'POST', headers: { ...action, 'sec-fetch-site': 'cross-site' }, body: '{}' }, 403],
-    ['no token', { method: 'POST', headers: { 'content-type': 'application/json', 'x-codedance-request': '1' }, body: '{}' }, 401],
+    [
+      'another origin',
+      { method: 'POST', headers: { ...action, origin: 'https://evil.example' }, body: '{}' },
+      403,
+    ],
+    [
+      'another site by fetch metadata',
+      { method: 'POST', headers: { ...action, 'sec-fetch-site': 'cross-site' }, body: '{}' },
+      403,
+    ],
+    [
+      'no token',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-codedance-request': '1' },
+        body: '{}',
+      },
+      401,
+    ],
   ];
   for (const [what, init, status] of cases) {
     const response = await fetch(url, init);
@@ -247,14 +324,19 @@ test('actions are non-simple requests from this origin only', async () => {
   const ok = await fetch(url, { method: 'POST', headers: { ...action, origin: base }, body: '{}' });
   assert.equal(ok.status, 200);
   assert.deepEqual(acted, [['alice', 'shop', 'cart', 'promote']]);
-  const bad = await fetch(`${base}/api/releases/shop/cart/explode`, { method: 'POST', headers: action, body: '{}' });
+  const bad = await fetch(`${base}/api/releases/shop/cart/explode`, {
+    method: 'POST',
+    headers: action,
+    body: '{}',
+  });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { message: string }).message, /unknown command 'explode'/);
 });
 
 test('the number of live streams is capped', async () => {
   const aborts = [new AbortController(), new AbortController()];
-  for (const a of aborts) assert.equal((await fetch(`${base}/api/stream`, { headers: auth, signal: a.signal })).status, 200);
+  for (const a of aborts)
+    assert.equal((await fetch(`${base}/api/stream`, { headers: auth, signal: a.signal })).status, 200);
   const third = await fetch(`${base}/api/stream`, { headers: auth });
   assert.equal(third.status, 503);
   assert.equal(third.headers.get('retry-after'), '5');
@@ -280,9 +362,15 @@ test('with allowed hosts, another Host (DNS rebinding) is refused', async () => 
   const strict = dashboardHandler({
     source,
     allowedHosts: ['127.0.0.1:1'],
-    access: { authenticate: async () => ({ ok: true, caller: { person: { username: 'me' }, token: undefined } }), mayList: async () => true, act: async () => ({ ok: true, message: '' }) },
+    access: {
+      authenticate: async () => ({ ok: true, caller: { person: { username: 'me' }, token: undefined } }),
+      mayList: async () => true,
+      act: async () => ({ ok: true, message: '' }),
+    },
   });
-  const s = createServer((req, res) => void strict.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname));
+  const s = createServer(
+    (req, res) => void strict.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname),
+  );
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   const response = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/releases`);
   assert.equal(response.status, 421);
@@ -312,7 +400,9 @@ test('a stream survives an API server that fails to re-check the token, and ends
       act: async () => ({ ok: true, message: '' }),
     },
   });
-  const s = createServer((req, res) => void streaming.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname));
+  const s = createServer(
+    (req, res) => void streaming.handle(req, res, new URL(req.url ?? '/', 'http://x').pathname),
+  );
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   try {
     const response = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/stream`);

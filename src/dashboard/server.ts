@@ -38,7 +38,15 @@ import type { MetricsAnswer, ReleaseKind, WebAppView } from './contract.ts';
 import { releaseMetrics, type MetricsSettings } from './metrics.ts';
 import { safeReleaseView, type ReleaseView } from './release-view.ts';
 import { webAppView } from './webapp-view.ts';
-import { checkAction, checkHost, pageHeaders, readJsonObject, SecurityHeaders, type Refusal, type SecurityOptions } from './security.ts';
+import {
+  checkAction,
+  checkHost,
+  pageHeaders,
+  readJsonObject,
+  SecurityHeaders,
+  type Refusal,
+  type SecurityOptions,
+} from './security.ts';
 
 /** Where releases come from: a snapshot and a change feed. */
 export interface ReleaseSource {
@@ -130,8 +138,18 @@ function withNonce(html: string, nonce: string): string {
   return html.replace(/<head>/i, `<head><meta name="codedance-style-nonce" content="${nonce}">`);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...SecurityHeaders, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    ...SecurityHeaders,
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(JSON.stringify(body));
 }
 
@@ -139,7 +157,8 @@ function refuse(res: ServerResponse, refusal: Refusal, headers: Record<string, s
   sendJson(res, refusal.status, { ok: false, message: refusal.message }, headers);
 }
 
-const byKey = (a: RowView, b: RowView): number => `${a.namespace}/${a.name}/${a.kind ?? ''}`.localeCompare(`${b.namespace}/${b.name}/${b.kind ?? ''}`);
+const byKey = (a: RowView, b: RowView): number =>
+  `${a.namespace}/${a.name}/${a.kind ?? ''}`.localeCompare(`${b.namespace}/${b.name}/${b.kind ?? ''}`);
 
 /** Creates the dashboard's request handler. */
 export function dashboardHandler(options: DashboardOptions): DashboardHandler {
@@ -152,7 +171,11 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   let dropped = 0;
 
   /** The objects of `list` in namespaces the caller may list `kind` in (one review per namespace). */
-  async function visible<T extends { metadata?: { namespace?: string } }>(caller: Caller, list: T[], kind: ReleaseKind): Promise<T[]> {
+  async function visible<T extends { metadata?: { namespace?: string } }>(
+    caller: Caller,
+    list: T[],
+    kind: ReleaseKind,
+  ): Promise<T[]> {
     const namespaces = [...new Set(list.map((o) => o.metadata?.namespace ?? ''))];
     const allowed = new Set<string>();
     await Promise.all(namespaces.map(async (ns) => (await mayList(caller, ns, kind)) && allowed.add(ns)));
@@ -161,15 +184,25 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
 
   /** Views of the releases and WebApps the caller may list, each kind reviewed on its own. */
   async function visibleViews(caller: Caller): Promise<RowView[]> {
-    const [releases, apps] = await Promise.all([visible(caller, options.source.list(), 'CanaryDeployment'), visible(caller, options.webApps?.list() ?? [], 'WebApp')]);
+    const [releases, apps] = await Promise.all([
+      visible(caller, options.source.list(), 'CanaryDeployment'),
+      visible(caller, options.webApps?.list() ?? [], 'WebApp'),
+    ]);
     return [...releases.map(safeReleaseView), ...apps.map(webAppView)].sort(byKey);
   }
 
-  async function mayList(caller: Caller, namespace: string, kind: ReleaseKind = 'CanaryDeployment'): Promise<boolean> {
+  async function mayList(
+    caller: Caller,
+    namespace: string,
+    kind: ReleaseKind = 'CanaryDeployment',
+  ): Promise<boolean> {
     try {
       return await access.mayList(caller, namespace, kind);
     } catch (err) {
-      options.onProblem?.(`cannot check whether ${caller.person.username} may list ${kind}s in namespace ${namespace}`, err);
+      options.onProblem?.(
+        `cannot check whether ${caller.person.username} may list ${kind}s in namespace ${namespace}`,
+        err,
+      );
       return false;
     }
   }
@@ -195,27 +228,32 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       if (closed) return;
       if (res.writableLength > limit) {
         dropped++;
-        options.onProblem?.(`dropping the stream of ${caller.person.username}: more than ${maxBuffered} bytes waiting for a slow reader`);
+        options.onProblem?.(
+          `dropping the stream of ${caller.person.username}: more than ${maxBuffered} bytes waiting for a slow reader`,
+        );
         close();
         res.destroy();
         return;
       }
       res.write(chunk);
     };
-    const event = (name: string, data: unknown): void => send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    const event = (name: string, data: unknown): void =>
+      send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
     send(first);
     // Changes are checked one after another, so the reader sees them in order.
     let queue = Promise.resolve();
-    const changed = <T extends CanaryDeployment | WebApp>(kind: ReleaseKind, view: (object: T) => RowView) => (object: T, deleted: boolean): void => {
-      queue = queue
-        .then(async () => {
-          const namespace = object.metadata?.namespace ?? '';
-          if (closed || !(await mayList(caller, namespace, kind))) return;
-          if (deleted) event('deleted', { kind, namespace, name: object.metadata?.name });
-          else event('release', view(object));
-        })
-        .catch((err: unknown) => options.onProblem?.('a stream event could not be sent', err));
-    };
+    const changed =
+      <T extends CanaryDeployment | WebApp>(kind: ReleaseKind, view: (object: T) => RowView) =>
+      (object: T, deleted: boolean): void => {
+        queue = queue
+          .then(async () => {
+            const namespace = object.metadata?.namespace ?? '';
+            if (closed || !(await mayList(caller, namespace, kind))) return;
+            if (deleted) event('deleted', { kind, namespace, name: object.metadata?.name });
+            else event('release', view(object));
+          })
+          .catch((err: unknown) => options.onProblem?.('a stream event could not be sent', err));
+      };
     const unsubscribeReleases = options.source.subscribe(changed('CanaryDeployment', safeReleaseView));
     const unsubscribeApps = options.webApps?.subscribe(changed('WebApp', webAppView));
     const unsubscribe = (): void => {
@@ -254,7 +292,10 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     const file = assets.get(path);
     const command = /^\/api\/releases\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     const metrics = method === 'GET' && command?.[3] === 'metrics' ? command : undefined;
-    const known = (method === 'GET' && (file || metrics || path === '/api/whoami' || path === '/api/releases' || path === '/api/stream')) || (method === 'POST' && command);
+    const known =
+      (method === 'GET' &&
+        (file || metrics || path === '/api/whoami' || path === '/api/releases' || path === '/api/stream')) ||
+      (method === 'POST' && command);
     if (!known) return false;
 
     const badHost = checkHost(req, options);
@@ -271,7 +312,11 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
         return true;
       }
       // Built files have content hashes in their names: cached for good.
-      res.writeHead(200, { ...SecurityHeaders, 'content-type': file.type, 'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache' });
+      res.writeHead(200, {
+        ...SecurityHeaders,
+        'content-type': file.type,
+        'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      });
       res.end(file.body);
       return true;
     }
@@ -298,15 +343,31 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       const [, namespace, name] = metrics.map((part) => decodeURIComponent(part));
       // Prometheus knows nothing of Kubernetes RBAC: the person must be allowed to read the
       // release before anything is asked of it on their behalf.
-      const release = (await mayList(caller, namespace!)) ? options.source.get?.(namespace!, name!) : undefined;
-      if (!release) sendJson(res, 404, { ok: false, message: `release "${namespace}/${name}" not found, or you may not read it` });
+      const release = (await mayList(caller, namespace!))
+        ? options.source.get?.(namespace!, name!)
+        : undefined;
+      if (!release)
+        sendJson(res, 404, {
+          ok: false,
+          message: `release "${namespace}/${name}" not found, or you may not read it`,
+        });
       else if (!options.metrics) {
-        const none: MetricsAnswer = { start: Date.now(), end: Date.now(), stepSeconds: 1, series: [], problem: 'this dashboard was started without a Prometheus (--prometheus-url)' };
+        const none: MetricsAnswer = {
+          start: Date.now(),
+          end: Date.now(),
+          stepSeconds: 1,
+          series: [],
+          problem: 'this dashboard was started without a Prometheus (--prometheus-url)',
+        };
         sendJson(res, 200, none);
       } else sendJson(res, 200, await releaseMetrics(release, options.metrics, { now: Date.now() }));
-    }
-    else if (path === '/api/stream') {
-      if (live >= maxStreams) refuse(res, { status: 503, message: `too many live streams (${maxStreams}); try again shortly` }, { 'retry-after': '5' });
+    } else if (path === '/api/stream') {
+      if (live >= maxStreams)
+        refuse(
+          res,
+          { status: 503, message: `too many live streams (${maxStreams}); try again shortly` },
+          { 'retry-after': '5' },
+        );
       else {
         // The slot is taken before the reviews run, so concurrent requests cannot overshoot the cap.
         live++;
@@ -322,12 +383,18 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     } else if (command) {
       const [, namespace, name, verb] = command.map((part) => decodeURIComponent(part));
       if (!DashboardCommands.includes(verb as DashboardCommand)) {
-        sendJson(res, 400, { ok: false, message: `unknown command '${verb}': use one of ${DashboardCommands.join(', ')}` });
+        sendJson(res, 400, {
+          ok: false,
+          message: `unknown command '${verb}': use one of ${DashboardCommands.join(', ')}`,
+        });
         return true;
       }
       try {
         const outcome = await access.act(caller, namespace!, name!, verb as DashboardCommand);
-        sendJson(res, outcome.status ?? (outcome.ok ? 200 : 409), { ok: outcome.ok, message: outcome.message });
+        sendJson(res, outcome.status ?? (outcome.ok ? 200 : 409), {
+          ok: outcome.ok,
+          message: outcome.message,
+        });
       } catch (err) {
         options.onProblem?.(`${verb} on ${namespace}/${name} by ${caller.person.username} failed`, err);
         sendJson(res, 500, { ok: false, message: (err as Error).message });

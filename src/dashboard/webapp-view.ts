@@ -16,7 +16,8 @@ type Fits<T extends U, U> = T;
 export type WebAppPhaseFits = Fits<WebAppPhase, WebAppView['phase']>;
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const count = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const count = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 
 /**
  * The view of one WebApp. Defensive on purpose: an object stored under an older schema

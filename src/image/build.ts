@@ -25,7 +25,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONTROLLER_HTTP_PORT } from '../api/manifests.ts';
 import { codedanceHome } from '../cluster/paths.ts';
-import { debianArchitecture, fetchPackages, parsePins, pinsFor, PINS_FILE, unpackPackages } from './debian.ts';
+import {
+  debianArchitecture,
+  fetchPackages,
+  parsePins,
+  pinsFor,
+  PINS_FILE,
+  unpackPackages,
+} from './debian.ts';
 import { imageSize, writeArchive, writeImage, writeLayer, type Layer, type RunConfig } from './oci.ts';
 import { LayerEntries } from './tree.ts';
 
@@ -86,7 +93,12 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
   const outDir = options.outDir ?? join(root, 'dist', 'image');
   const log = options.log ?? (() => {});
   const epoch = options.sourceDateEpoch ?? sourceDateEpochFromEnv();
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { name: string; version: string; description?: string; dependencies?: Record<string, string> };
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    description?: string;
+    dependencies?: Record<string, string>;
+  };
   const architecture = ociArchitecture(process.arch);
   const reference = `codedance/controller:${pkg.version}`;
   const layoutDir = join(outDir, 'oci');
@@ -100,10 +112,17 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
     const debArch = await debianArchitecture();
     const pins = pinsFor(parsePins(await readFile(PINS_FILE, 'utf8')), debArch);
     log(`root filesystem: ${pins.map((p) => `${p.name}=${p.version}`).join(', ')}`);
-    const debs = await fetchPackages(pins, options.debCacheDir ?? join(codedanceHome(), 'image', 'debs'), log);
+    const debs = await fetchPackages(
+      pins,
+      options.debCacheDir ?? join(codedanceHome(), 'image', 'debs'),
+      log,
+    );
     const rootfs = join(scratch, 'rootfs');
     await unpackPackages(debs, rootfs);
-    layers.push({ name: 'root filesystem', layer: await writeLayer(layoutDir, (await rootLayer(rootfs)).entries, epoch) });
+    layers.push({
+      name: 'root filesystem',
+      layer: await writeLayer(layoutDir, (await rootLayer(rootfs)).entries, epoch),
+    });
 
     const node = nodeBinary(root, pkg.dependencies?.node);
     log(`node ${node.version}: ${node.path}`);
@@ -117,11 +136,22 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
 
     const app = new LayerEntries();
     app.file(`${IMAGE_APP.slice(1)}/package.json`, { fromFile: join(root, 'package.json') });
-    await app.tree(join(root, 'src'), `${IMAGE_APP.slice(1)}/src`, (rel, isDir) => !isDir && rel.endsWith('.test.ts'));
+    await app.tree(
+      join(root, 'src'),
+      `${IMAGE_APP.slice(1)}/src`,
+      (rel, isDir) => !isDir && rel.endsWith('.test.ts'),
+    );
     // The console's built files (the image has no Vite); the build stamp holds a time and is left out.
     if (root === repoRoot) await ensureConsoleBuilt(log);
-    if (!existsSync(join(root, 'dist', 'console', 'index.html'))) throw new Error(`the console is not built in ${join(root, 'dist', 'console')}: run npm run build:console`);
-    await app.tree(join(root, 'dist', 'console'), `${IMAGE_APP.slice(1)}/dist/console`, (rel, isDir) => !isDir && (rel === '.built' || rel.endsWith('.map')));
+    if (!existsSync(join(root, 'dist', 'console', 'index.html')))
+      throw new Error(
+        `the console is not built in ${join(root, 'dist', 'console')}: run npm run build:console`,
+      );
+    await app.tree(
+      join(root, 'dist', 'console'),
+      `${IMAGE_APP.slice(1)}/dist/console`,
+      (rel, isDir) => !isDir && (rel === '.built' || rel.endsWith('.map')),
+    );
     layers.push({ name: 'app', layer: await writeLayer(layoutDir, app.entries, epoch) });
 
     const config: RunConfig = {
@@ -144,7 +174,10 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
       architecture,
       created,
       history: layers.map((l) => `codedance image build: ${l.name}`),
-      annotations: { 'org.opencontainers.image.version': pkg.version, 'org.opencontainers.image.created': created.toISOString() },
+      annotations: {
+        'org.opencontainers.image.version': pkg.version,
+        'org.opencontainers.image.created': created.toISOString(),
+      },
       refName: pkg.version,
     });
     const archivePath = join(outDir, 'codedance-controller.tar');
@@ -158,7 +191,12 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
       architecture,
       compressedSize: size.compressed,
       uncompressedSize: layers.reduce((sum, l) => sum + l.layer.uncompressedSize, 0),
-      layers: layers.map((l) => ({ name: l.name, digest: l.layer.descriptor.digest, size: l.layer.descriptor.size, uncompressedSize: l.layer.uncompressedSize })),
+      layers: layers.map((l) => ({
+        name: l.name,
+        digest: l.layer.descriptor.digest,
+        size: l.layer.descriptor.size,
+        uncompressedSize: l.layer.uncompressedSize,
+      })),
       sourceDateEpoch: epoch,
       packages: pins.map((p) => `${p.name}=${p.version}`),
       nodeVersion: node.version,
@@ -174,7 +212,8 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
 export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const value = env.SOURCE_DATE_EPOCH;
   if (value === undefined || value === '') return 0;
-  if (!/^\d+$/.test(value)) throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got '${value}'`);
+  if (!/^\d+$/.test(value))
+    throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got '${value}'`);
   return Number(value);
 }
 
@@ -198,7 +237,12 @@ async function rootLayer(rootfs: string): Promise<LayerEntries> {
   const layer = new LayerEntries();
   // The account database: root, and the image's user with no login shell (there is none).
   const extra = new Map<string, Buffer>([
-    ['etc/passwd', Buffer.from(`root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${IMAGE_USER}:${IMAGE_USER}:nonroot:/home/nonroot:/sbin/nologin\n`)],
+    [
+      'etc/passwd',
+      Buffer.from(
+        `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${IMAGE_USER}:${IMAGE_USER}:nonroot:/home/nonroot:/sbin/nologin\n`,
+      ),
+    ],
     ['etc/group', Buffer.from(`root:x:0:\nnonroot:x:${IMAGE_USER}:\n`)],
     ['etc/nsswitch.conf', Buffer.from('passwd: files\ngroup: files\nhosts: files dns\n')],
     // update-ca-certificates would make this bundle; the same certificates, in name order.
@@ -206,7 +250,11 @@ async function rootLayer(rootfs: string): Promise<LayerEntries> {
   ]);
   const top = (await readdir(rootfs)).sort();
   for (const name of top) {
-    await layer.tree(join(rootfs, name), name, (rel, isDir) => isDebianDocs(`${name}/${rel}`, isDir) || extra.has(`${name}/${rel}`));
+    await layer.tree(
+      join(rootfs, name),
+      name,
+      (rel, isDir) => isDebianDocs(`${name}/${rel}`, isDir) || extra.has(`${name}/${rel}`),
+    );
   }
   for (const [path, data] of [...extra].sort(([a], [b]) => (a < b ? -1 : 1))) layer.file(path, data);
   layer.dir('tmp', 0o1777);
@@ -218,25 +266,33 @@ async function rootLayer(rootfs: string): Promise<LayerEntries> {
 async function caBundle(dir: string): Promise<Buffer> {
   const files: string[] = [];
   const walk = async (sub: string): Promise<void> => {
-    for (const name of (await readdir(join(dir, sub), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    for (const name of (await readdir(join(dir, sub), { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
       const rel = sub ? `${sub}/${name.name}` : name.name;
       if (name.isDirectory()) await walk(rel);
       else if (name.name.endsWith('.crt')) files.push(rel);
     }
   };
   await walk('');
-  if (files.length === 0) throw new Error(`no CA certificates under ${dir}: is ca-certificates in ${PINS_FILE}?`);
+  if (files.length === 0)
+    throw new Error(`no CA certificates under ${dir}: is ca-certificates in ${PINS_FILE}?`);
   const parts = await Promise.all(files.map((file) => readFile(join(dir, file))));
-  return Buffer.concat(parts.map((part) => (part.at(-1) === 0x0a ? part : Buffer.concat([part, Buffer.from('\n')]))));
+  return Buffer.concat(
+    parts.map((part) => (part.at(-1) === 0x0a ? part : Buffer.concat([part, Buffer.from('\n')]))),
+  );
 }
 
 /** The project's Node binary (from the `node` package), checked against the version package.json pins. */
 function nodeBinary(root: string, pinned: string | undefined): { path: string; version: string } {
   const pkgDir = join(root, 'node_modules', 'node');
   const link = join(pkgDir, 'bin', 'node');
-  if (!existsSync(link)) throw new Error(`${link} not found: run 'npm ci' so the project's Node is installed`);
-  const version = (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
-  if (pinned && pinned !== version) throw new Error(`node_modules has node ${version} but package.json pins ${pinned}: run 'npm ci'`);
+  if (!existsSync(link))
+    throw new Error(`${link} not found: run 'npm ci' so the project's Node is installed`);
+  const version = (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string })
+    .version;
+  if (pinned && pinned !== version)
+    throw new Error(`node_modules has node ${version} but package.json pins ${pinned}: run 'npm ci'`);
   return { path: realpathSync(link), version };
 }
 
@@ -245,10 +301,15 @@ const RUNTIME_PACKAGES = new Set(['node_modules/node', 'node_modules/node-bin-se
 
 /** Layer 3: every production package of the lock file, copied from node_modules after a version check. */
 async function dependencyLayer(root: string): Promise<{ entries: LayerEntries; count: number }> {
-  const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as { packages?: Record<string, LockPackage> };
+  const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as {
+    packages?: Record<string, LockPackage>;
+  };
   const packages = Object.entries(lock.packages ?? {})
     .filter(([path, info]) => path.startsWith('node_modules/') && !info.dev && !info.link)
-    .filter(([path]) => ![...RUNTIME_PACKAGES].some((runtime) => path === runtime || path.startsWith(`${runtime}/`)))
+    .filter(
+      ([path]) =>
+        ![...RUNTIME_PACKAGES].some((runtime) => path === runtime || path.startsWith(`${runtime}/`)),
+    )
     .sort(([a], [b]) => (a < b ? -1 : 1));
   const entries = new LayerEntries();
   entries.dir(`${IMAGE_APP.slice(1)}/node_modules`);
@@ -259,12 +320,19 @@ async function dependencyLayer(root: string): Promise<{ entries: LayerEntries; c
       if (info.optional) continue; // another platform's optional package
       throw new Error(`${path} is in package-lock.json but not installed: run 'npm ci'`);
     }
-    const installed = (JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { version?: string }).version;
+    const installed = (JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { version?: string })
+      .version;
     if (info.version && installed !== info.version) {
-      throw new Error(`${path} is ${installed} in node_modules but ${info.version} in package-lock.json: run 'npm ci'`);
+      throw new Error(
+        `${path} is ${installed} in node_modules but ${info.version} in package-lock.json: run 'npm ci'`,
+      );
     }
     // Nested node_modules are packages of their own in the lock (dev ones must stay out).
-    await entries.tree(dir, `${IMAGE_APP.slice(1)}/${path}`, (rel, isDir) => isDir && (rel === 'node_modules' || rel.endsWith('/node_modules')));
+    await entries.tree(
+      dir,
+      `${IMAGE_APP.slice(1)}/${path}`,
+      (rel, isDir) => isDir && (rel === 'node_modules' || rel.endsWith('/node_modules')),
+    );
     count++;
   }
   return { entries, count };

@@ -34,7 +34,9 @@ export function parsePins(text: string): DebianPin[] {
     if (!line) continue;
     const [name, version, architecture, sha256, ...rest] = line.split(/\s+/);
     if (!name || !version || !architecture || !sha256 || rest.length > 0 || !/^[0-9a-f]{64}$/.test(sha256)) {
-      throw new Error(`${PINS_FILE}:${index + 1}: expected 'name version architecture sha256', got '${raw.trim()}'`);
+      throw new Error(
+        `${PINS_FILE}:${index + 1}: expected 'name version architecture sha256', got '${raw.trim()}'`,
+      );
     }
     pins.push({ name, version, architecture, sha256 });
   }
@@ -44,23 +46,37 @@ export function parsePins(text: string): DebianPin[] {
 /** The pins that apply to `architecture` (its own and `all`); fails when a package has none for it. */
 export function pinsFor(pins: DebianPin[], architecture: string): DebianPin[] {
   const chosen = pins.filter((pin) => pin.architecture === architecture || pin.architecture === 'all');
-  const missing = [...new Set(pins.map((pin) => pin.name))].filter((name) => !chosen.some((pin) => pin.name === name));
+  const missing = [...new Set(pins.map((pin) => pin.name))].filter(
+    (name) => !chosen.some((pin) => pin.name === name),
+  );
   if (missing.length > 0) {
-    throw new Error(`${PINS_FILE} pins no ${architecture} version of ${missing.join(', ')}; on a ${architecture} machine run 'npm run image -- --repin' to add them`);
+    throw new Error(
+      `${PINS_FILE} pins no ${architecture} version of ${missing.join(', ')}; on a ${architecture} machine run 'npm run image -- --repin' to add them`,
+    );
   }
   return chosen;
 }
 
 /** The machine's Debian architecture (`dpkg --print-architecture`). */
 export async function debianArchitecture(): Promise<string> {
-  return (await runCommand('dpkg', ['--print-architecture'], { cwd: process.cwd(), env: process.env, logPath: '/dev/null' })).trim();
+  return (
+    await runCommand('dpkg', ['--print-architecture'], {
+      cwd: process.cwd(),
+      env: process.env,
+      logPath: '/dev/null',
+    })
+  ).trim();
 }
 
 /**
  * Makes sure each pinned .deb is in `cacheDir` with the pinned hash (downloading what is
  * missing) and returns their paths in the order given.
  */
-export async function fetchPackages(pins: DebianPin[], cacheDir: string, log: (line: string) => void): Promise<string[]> {
+export async function fetchPackages(
+  pins: DebianPin[],
+  cacheDir: string,
+  log: (line: string) => void,
+): Promise<string[]> {
   await mkdir(cacheDir, { recursive: true });
   const paths: string[] = [];
   // The machine's apt index first; if it lacks a pin (a fresh machine that never ran
@@ -79,7 +95,9 @@ export async function fetchPackages(pins: DebianPin[], cacheDir: string, log: (l
       downloaded = await download(pin, cacheDir, []);
     } catch (err) {
       if (!(err instanceof CommandError) || privateIndex) throw explain(pin, err);
-      log(`the system's apt index does not offer ${pin.name}=${pin.version}; fetching a private index into ${join(cacheDir, 'apt')}`);
+      log(
+        `the system's apt index does not offer ${pin.name}=${pin.version}; fetching a private index into ${join(cacheDir, 'apt')}`,
+      );
       privateIndex = await updatePrivateIndex(join(cacheDir, 'apt'));
       downloaded = await download(pin, cacheDir, privateIndex).catch((retry: unknown) => {
         throw explain(pin, retry);
@@ -88,7 +106,9 @@ export async function fetchPackages(pins: DebianPin[], cacheDir: string, log: (l
     const got = await sha256(downloaded);
     if (got !== pin.sha256) {
       await rm(dirname(downloaded), { recursive: true, force: true });
-      throw new Error(`${pin.name} ${pin.version}: the downloaded .deb has SHA-256 ${got}, the pin says ${pin.sha256}; a mirror served a different file, or the pin is wrong (${PINS_FILE})`);
+      throw new Error(
+        `${pin.name} ${pin.version}: the downloaded .deb has SHA-256 ${got}, the pin says ${pin.sha256}; a mirror served a different file, or the pin is wrong (${PINS_FILE})`,
+      );
     }
     await rename(downloaded, file);
     await rm(dirname(downloaded), { recursive: true, force: true });
@@ -101,11 +121,20 @@ export async function fetchPackages(pins: DebianPin[], cacheDir: string, log: (l
 async function download(pin: DebianPin, cacheDir: string, aptOptions: string[]): Promise<string> {
   const scratch = await mkdtemp(join(cacheDir, '.download-'));
   try {
-    await runCommand('apt-get', [...aptOptions, 'download', '-q', `${pin.architecture === 'all' ? pin.name : `${pin.name}:${pin.architecture}`}=${pin.version}`], {
-      cwd: scratch,
-      env: { ...process.env, LC_ALL: 'C' },
-      logPath: join(cacheDir, 'download.log'),
-    });
+    await runCommand(
+      'apt-get',
+      [
+        ...aptOptions,
+        'download',
+        '-q',
+        `${pin.architecture === 'all' ? pin.name : `${pin.name}:${pin.architecture}`}=${pin.version}`,
+      ],
+      {
+        cwd: scratch,
+        env: { ...process.env, LC_ALL: 'C' },
+        logPath: join(cacheDir, 'download.log'),
+      },
+    );
     const [deb] = (await readdir(scratch)).filter((name) => name.endsWith('.deb'));
     if (!deb) throw new Error(`apt-get download ${pin.name}=${pin.version} wrote no .deb`);
     return join(scratch, deb);
@@ -123,15 +152,29 @@ async function download(pin: DebianPin, cacheDir: string, aptOptions: string[]):
 export async function updatePrivateIndex(dir: string): Promise<string[]> {
   await mkdir(join(dir, 'lists', 'partial'), { recursive: true });
   await mkdir(join(dir, 'cache', 'archives', 'partial'), { recursive: true });
-  const options = ['-o', `Dir::State::Lists=${join(dir, 'lists')}`, '-o', `Dir::Cache=${join(dir, 'cache')}`, '-o', 'Debug::NoLocking=1'];
-  await runCommand('apt-get', [...options, 'update', '-q'], { cwd: dir, env: { ...process.env, LC_ALL: 'C' }, logPath: join(dir, 'update.log') });
+  const options = [
+    '-o',
+    `Dir::State::Lists=${join(dir, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(dir, 'cache')}`,
+    '-o',
+    'Debug::NoLocking=1',
+  ];
+  await runCommand('apt-get', [...options, 'update', '-q'], {
+    cwd: dir,
+    env: { ...process.env, LC_ALL: 'C' },
+    logPath: join(dir, 'update.log'),
+  });
   return options;
 }
 
 /** The error for a pin that cannot be downloaded, with what to do. */
 function explain(pin: DebianPin, err: unknown): Error {
   if (!(err instanceof CommandError)) return err as Error;
-  const detail = err.tail.filter((line) => line.trim()).slice(-3).join(' ');
+  const detail = err.tail
+    .filter((line) => line.trim())
+    .slice(-3)
+    .join(' ');
   return new Error(
     `cannot download the pinned Debian package ${pin.name}=${pin.version}: ${detail || err.message}\n` +
       `Debian no longer offers this version (point releases replace them): run 'npm run image -- --repin' (after 'apt-get update') to pin what it offers now, and commit ${PINS_FILE}.`,
@@ -161,7 +204,8 @@ export async function repin(log: (line: string) => void): Promise<DebianPin[]> {
   for (const name of names) {
     const policy = await runCommand('apt-cache', ['policy', name], opts);
     const version = /Candidate:\s*(\S+)/.exec(policy)?.[1];
-    if (!version || version === '(none)') throw new Error(`apt offers no version of ${name}; run 'apt-get update' first`);
+    if (!version || version === '(none)')
+      throw new Error(`apt offers no version of ${name}; run 'apt-get update' first`);
     const show = await runCommand('apt-cache', ['show', `${name}=${version}`], opts);
     const stanza = show.split('\n\n')[0] ?? '';
     const arch = /^Architecture:\s*(\S+)/m.exec(stanza)?.[1] ?? architecture;
@@ -172,7 +216,10 @@ export async function repin(log: (line: string) => void): Promise<DebianPin[]> {
   }
   const kept = current.filter((pin) => pin.architecture !== architecture && pin.architecture !== 'all');
   const text = await readFile(PINS_FILE, 'utf8');
-  const comments = text.split('\n').filter((line) => line.startsWith('#')).join('\n');
+  const comments = text
+    .split('\n')
+    .filter((line) => line.startsWith('#'))
+    .join('\n');
   const lines = [...kept, ...fresh]
     .sort((a, b) => a.name.localeCompare(b.name) || a.architecture.localeCompare(b.architecture))
     .map((pin) => `${pin.name} ${pin.version} ${pin.architecture} ${pin.sha256}`);
@@ -181,5 +228,7 @@ export async function repin(log: (line: string) => void): Promise<DebianPin[]> {
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }

@@ -21,7 +21,14 @@ function mib(bytes: number): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, push: { type: 'string' }, repin: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      push: { type: 'string' },
+      repin: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) {
     console.log('usage: npm run image [-- --out DIR] [--push REPOSITORY[:TAG]] [--repin]');
     return 0;
@@ -36,7 +43,10 @@ async function main(): Promise<number> {
   const image = await buildImage({ ...(values.out ? { outDir: values.out } : {}), log });
   const show = (path: string): string => relative(process.cwd(), path) || '.';
   log(`built ${image.reference} (${image.architecture}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  for (const layer of image.layers) log(`  layer ${layer.name.padEnd(16)} ${mib(layer.size).padStart(10)} (${mib(layer.uncompressedSize)} unpacked) ${layer.digest}`);
+  for (const layer of image.layers)
+    log(
+      `  layer ${layer.name.padEnd(16)} ${mib(layer.size).padStart(10)} (${mib(layer.uncompressedSize)} unpacked) ${layer.digest}`,
+    );
   console.log(`
 digest      ${image.digest}
 size        ${mib(image.compressedSize)} compressed, ${mib(image.uncompressedSize)} unpacked
@@ -47,9 +57,15 @@ Push it:    crane push ${show(image.layoutDir)} REGISTRY/codedance/controller:${
 Install:    helm install codedance deploy/helm/codedance -n codedance-system --create-namespace \\
               --set image.repository=REGISTRY/codedance/controller --set image.digest=${image.digest}`);
   if (values.push) {
-    const target = /:[^/]+$/.test(values.push) ? values.push : `${values.push}:${image.reference.split(':')[1]}`;
+    const target = /:[^/]+$/.test(values.push)
+      ? values.push
+      : `${values.push}:${image.reference.split(':')[1]}`;
     const { crane } = await ensureTools(['crane'], { onProgress: (p) => log(formatBuildProgress(p)) });
-    const pushed = await runCommand(crane, ['push', image.layoutDir, target], { cwd: process.cwd(), env: process.env, logPath: '/dev/null' });
+    const pushed = await runCommand(crane, ['push', image.layoutDir, target], {
+      cwd: process.cwd(),
+      env: process.env,
+      logPath: '/dev/null',
+    });
     log(`pushed ${pushed.trim()}`);
   }
   return 0;
@@ -61,4 +77,3 @@ try {
   console.error(`npm run image: ${(err as Error).message}`);
   process.exitCode = 1;
 }
-

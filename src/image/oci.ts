@@ -75,14 +75,24 @@ export function blobPath(layoutDir: string, digest: string): string {
 }
 
 /** Writes a tar of `entries` as a gzip layer blob into `layoutDir`, hashing both forms on the way. */
-export async function writeLayer(layoutDir: string, entries: Iterable<TarEntry>, mtime: number): Promise<Layer> {
+export async function writeLayer(
+  layoutDir: string,
+  entries: Iterable<TarEntry>,
+  mtime: number,
+): Promise<Layer> {
   const blobs = join(layoutDir, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
   const partial = join(blobs, `.layer-${process.pid}-${Math.random().toString(16).slice(2)}.partial`);
   const uncompressed = counting(createHash('sha256'));
   const compressed = counting(createHash('sha256'));
   try {
-    await pipeline(Readable.from(tarStream(entries, mtime)), uncompressed.tap, createGzip({ level: 6 }), compressed.tap, createWriteStream(partial));
+    await pipeline(
+      Readable.from(tarStream(entries, mtime)),
+      uncompressed.tap,
+      createGzip({ level: 6 }),
+      compressed.tap,
+      createWriteStream(partial),
+    );
   } catch (err) {
     await rm(partial, { force: true });
     throw err;
@@ -117,7 +127,10 @@ export async function writeImage(layoutDir: string, spec: ImageSpec): Promise<De
     os: 'linux',
     config: spec.config,
     rootfs: { type: 'layers', diff_ids: spec.layers.map((layer) => layer.diffId) },
-    history: spec.history.map((createdBy) => ({ created: spec.created.toISOString(), created_by: createdBy })),
+    history: spec.history.map((createdBy) => ({
+      created: spec.created.toISOString(),
+      created_by: createdBy,
+    })),
   };
   const configDescriptor = await writeBlob(layoutDir, MEDIA_TYPE_CONFIG, json(config));
   const manifest = {
@@ -133,18 +146,35 @@ export async function writeImage(layoutDir: string, spec: ImageSpec): Promise<De
     annotations: { ...spec.annotations, 'org.opencontainers.image.ref.name': spec.refName },
     platform: { architecture: spec.architecture, os: 'linux' },
   };
-  await writeFile(join(layoutDir, 'index.json'), json({ schemaVersion: 2, mediaType: MEDIA_TYPE_INDEX, manifests: [entry] }));
+  await writeFile(
+    join(layoutDir, 'index.json'),
+    json({ schemaVersion: 2, mediaType: MEDIA_TYPE_INDEX, manifests: [entry] }),
+  );
   await writeFile(join(layoutDir, 'oci-layout'), json({ imageLayoutVersion: '1.0.0' }));
   return manifestDescriptor;
 }
 
 /** The manifest and config of the single image in a layout (read back, as a consumer would). */
-export async function readImage(layoutDir: string): Promise<{ digest: string; manifest: { config: Descriptor; layers: Descriptor[] }; config: { config: RunConfig; rootfs: { diff_ids: string[] }; architecture: string } }> {
-  const index = JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+export async function readImage(layoutDir: string): Promise<{
+  digest: string;
+  manifest: { config: Descriptor; layers: Descriptor[] };
+  config: { config: RunConfig; rootfs: { diff_ids: string[] }; architecture: string };
+}> {
+  const index = JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8')) as {
+    manifests: Descriptor[];
+  };
   const [entry] = index.manifests;
-  if (!entry || index.manifests.length !== 1) throw new Error(`${layoutDir}/index.json: expected exactly one image, found ${index.manifests.length}`);
-  const manifest = JSON.parse(await readFile(blobPath(layoutDir, entry.digest), 'utf8')) as { config: Descriptor; layers: Descriptor[] };
-  const config = JSON.parse(await readFile(blobPath(layoutDir, manifest.config.digest), 'utf8')) as { config: RunConfig; rootfs: { diff_ids: string[] }; architecture: string };
+  if (!entry || index.manifests.length !== 1)
+    throw new Error(`${layoutDir}/index.json: expected exactly one image, found ${index.manifests.length}`);
+  const manifest = JSON.parse(await readFile(blobPath(layoutDir, entry.digest), 'utf8')) as {
+    config: Descriptor;
+    layers: Descriptor[];
+  };
+  const config = JSON.parse(await readFile(blobPath(layoutDir, manifest.config.digest), 'utf8')) as {
+    config: RunConfig;
+    rootfs: { diff_ids: string[] };
+    architecture: string;
+  };
   return { digest: entry.digest, manifest, config };
 }
 
@@ -152,7 +182,12 @@ export async function readImage(layoutDir: string): Promise<{ digest: string; ma
  * Writes the layout under `layoutDir` as one tar file: the layout's own files plus a
  * Docker `manifest.json` naming `repoTag`, all with fixed owner and time.
  */
-export async function writeArchive(layoutDir: string, archivePath: string, repoTag: string, mtime: number): Promise<void> {
+export async function writeArchive(
+  layoutDir: string,
+  archivePath: string,
+  repoTag: string,
+  mtime: number,
+): Promise<void> {
   const { manifest } = await readImage(layoutDir);
   const dockerManifest = [
     {
@@ -165,13 +200,43 @@ export async function writeArchive(layoutDir: string, archivePath: string, repoT
     { type: 'dir', path: 'blobs', mode: 0o755, uid: 0, gid: 0 },
     { type: 'dir', path: 'blobs/sha256', mode: 0o755, uid: 0, gid: 0 },
   ];
-  const blobs = (await readdir(join(layoutDir, 'blobs', 'sha256'))).filter((name) => !name.startsWith('.')).sort();
+  const blobs = (await readdir(join(layoutDir, 'blobs', 'sha256')))
+    .filter((name) => !name.startsWith('.'))
+    .sort();
   for (const name of blobs) {
-    entries.push({ type: 'file', path: `blobs/sha256/${name}`, mode: 0o644, uid: 0, gid: 0, data: { fromFile: join(layoutDir, 'blobs', 'sha256', name) } });
+    entries.push({
+      type: 'file',
+      path: `blobs/sha256/${name}`,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      data: { fromFile: join(layoutDir, 'blobs', 'sha256', name) },
+    });
   }
-  entries.push({ type: 'file', path: 'index.json', mode: 0o644, uid: 0, gid: 0, data: await readFile(join(layoutDir, 'index.json')) });
-  entries.push({ type: 'file', path: 'manifest.json', mode: 0o644, uid: 0, gid: 0, data: json(dockerManifest) });
-  entries.push({ type: 'file', path: 'oci-layout', mode: 0o644, uid: 0, gid: 0, data: await readFile(join(layoutDir, 'oci-layout')) });
+  entries.push({
+    type: 'file',
+    path: 'index.json',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    data: await readFile(join(layoutDir, 'index.json')),
+  });
+  entries.push({
+    type: 'file',
+    path: 'manifest.json',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    data: json(dockerManifest),
+  });
+  entries.push({
+    type: 'file',
+    path: 'oci-layout',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    data: await readFile(join(layoutDir, 'oci-layout')),
+  });
   const partial = `${archivePath}.partial`;
   await pipeline(Readable.from(tarStream(entries, mtime)), createWriteStream(partial));
   await rename(partial, archivePath);

@@ -15,7 +15,14 @@ async function bytes(entries: TarEntry[], mtime = 0): Promise<Buffer> {
 const longName = `app/node_modules/${'very-long-package-name/'.repeat(6)}index.js`;
 const entries: TarEntry[] = [
   { type: 'dir', path: 'app', mode: 0o755, uid: 0, gid: 0 },
-  { type: 'file', path: 'app/run', mode: 0o755, uid: 0, gid: 0, data: Buffer.from('#!/usr/local/bin/node\n') },
+  {
+    type: 'file',
+    path: 'app/run',
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    data: Buffer.from('#!/usr/local/bin/node\n'),
+  },
   { type: 'file', path: longName, mode: 0o644, uid: 0, gid: 0, data: Buffer.from('x'.repeat(1000)) },
   { type: 'file', path: 'app/empty', mode: 0o644, uid: 0, gid: 0, data: Buffer.alloc(0) },
   { type: 'symlink', path: 'app/link', mode: 0o777, uid: 0, gid: 0, target: 'run' },

@@ -14,7 +14,14 @@ import { readFile } from 'node:fs/promises';
 /** One entry of a tar stream. `path` is relative (no leading `/`); directories end without `/`. */
 export type TarEntry =
   | { type: 'dir'; path: string; mode: number; uid: number; gid: number }
-  | { type: 'file'; path: string; mode: number; uid: number; gid: number; data: Buffer | { fromFile: string } }
+  | {
+      type: 'file';
+      path: string;
+      mode: number;
+      uid: number;
+      gid: number;
+      data: Buffer | { fromFile: string };
+    }
   | { type: 'symlink'; path: string; mode: number; uid: number; gid: number; target: string };
 
 const BLOCK = 512;
@@ -22,19 +29,46 @@ const BLOCK = 512;
 /** Serializes `entries` (with `mtime`, seconds since the epoch, on every one), then the end-of-archive blocks. */
 export async function* tarStream(entries: Iterable<TarEntry>, mtime: number): AsyncGenerator<Buffer> {
   for (const entry of entries) {
-    const data = entry.type === 'file' ? (Buffer.isBuffer(entry.data) ? entry.data : await readFile(entry.data.fromFile)) : undefined;
+    const data =
+      entry.type === 'file'
+        ? Buffer.isBuffer(entry.data)
+          ? entry.data
+          : await readFile(entry.data.fromFile)
+        : undefined;
     const name = entry.type === 'dir' ? `${entry.path}/` : entry.path;
     const linkname = entry.type === 'symlink' ? entry.target : '';
     const pax: Record<string, string> = {};
     if (Buffer.byteLength(name) > 100 || !isAscii(name)) pax.path = name;
     if (Buffer.byteLength(linkname) > 100 || !isAscii(linkname)) pax.linkpath = linkname;
     if (Object.keys(pax).length > 0) {
-      const body = Buffer.from(Object.entries(pax).map(([key, value]) => paxRecord(key, value)).join(''));
-      yield header({ name: `PaxHeaders/${ascii(name).slice(0, 80)}`, mode: 0o644, uid: 0, gid: 0, size: body.length, mtime, type: 'x', linkname: '' });
+      const body = Buffer.from(
+        Object.entries(pax)
+          .map(([key, value]) => paxRecord(key, value))
+          .join(''),
+      );
+      yield header({
+        name: `PaxHeaders/${ascii(name).slice(0, 80)}`,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: body.length,
+        mtime,
+        type: 'x',
+        linkname: '',
+      });
       yield padded(body);
     }
     const type = entry.type === 'file' ? '0' : entry.type === 'dir' ? '5' : '2';
-    yield header({ name: ascii(name).slice(0, 100), mode: entry.mode, uid: entry.uid, gid: entry.gid, size: data?.length ?? 0, mtime, type, linkname: ascii(linkname).slice(0, 100) });
+    yield header({
+      name: ascii(name).slice(0, 100),
+      mode: entry.mode,
+      uid: entry.uid,
+      gid: entry.gid,
+      size: data?.length ?? 0,
+      mtime,
+      type,
+      linkname: ascii(linkname).slice(0, 100),
+    });
     if (data && data.length > 0) yield padded(data);
   }
   yield Buffer.alloc(BLOCK * 2);

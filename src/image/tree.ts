@@ -21,7 +21,13 @@ export class LayerEntries {
       if (this.dirs.has(dir)) continue;
       this.dirs.add(dir);
       const last = i === parts.length;
-      this.entries.push({ type: 'dir', path: dir, mode: last ? mode : 0o755, uid: last ? owner : 0, gid: last ? owner : 0 });
+      this.entries.push({
+        type: 'dir',
+        path: dir,
+        mode: last ? mode : 0o755,
+        uid: last ? owner : 0,
+        gid: last ? owner : 0,
+      });
     }
   }
 
@@ -41,7 +47,11 @@ export class LayerEntries {
    * Adds everything under `source` at `target`, in sorted order. `skip(relativePath,
    * isDirectory)` leaves out a file or a whole folder.
    */
-  async tree(source: string, target: string, skip: (relative: string, isDirectory: boolean) => boolean = () => false): Promise<void> {
+  async tree(
+    source: string,
+    target: string,
+    skip: (relative: string, isDirectory: boolean) => boolean = () => false,
+  ): Promise<void> {
     this.dir(target);
     const walk = async (relative: string): Promise<void> => {
       const names = (await readdir(join(source, relative))).sort();

@@ -30,7 +30,10 @@ export function dingtalk(options: ReceiverOptions): Notifier {
     send: async (message, signal) => {
       // Signed per attempt: a retry an hour later must not reuse a stale timestamp.
       const url = options.secret ? signedUrl(options.url, options.secret, now()) : options.url;
-      return errcodeResult(await postJson(url, dingtalkPayload(message), signal, {}, options.dispatcher), RETRYABLE_ERRCODES);
+      return errcodeResult(
+        await postJson(url, dingtalkPayload(message), signal, {}, options.dispatcher),
+        RETRYABLE_ERRCODES,
+      );
     },
   };
 }
@@ -47,7 +50,10 @@ export function signedUrl(url: string, secret: string, timestamp: number): strin
 }
 
 /** The JSON body sent to DingTalk. */
-export function dingtalkPayload(m: NotificationMessage): { msgtype: 'markdown'; markdown: { title: string; text: string } } {
+export function dingtalkPayload(m: NotificationMessage): {
+  msgtype: 'markdown';
+  markdown: { title: string; text: string };
+} {
   const title = headline(m);
   const lines = [`### ${title}`, ''];
   lines.push(`- **Version**: ${m.version}`);

@@ -11,7 +11,13 @@ import type { SendResult } from './notifier.ts';
 export type PostResult = { ok: true; status: number; text: string } | Extract<SendResult, { ok: false }>;
 
 /** POSTs `body` as JSON to `url` through `dispatcher` (@default undici's global one). */
-export async function postJson(url: string, body: unknown, signal: AbortSignal, headers: Record<string, string> = {}, dispatcher?: Dispatcher): Promise<PostResult> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  signal: AbortSignal,
+  headers: Record<string, string> = {},
+  dispatcher?: Dispatcher,
+): Promise<PostResult> {
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
   try {
     const response = await request(url, {
@@ -38,8 +44,13 @@ export async function postJson(url: string, body: unknown, signal: AbortSignal, 
     const timedOut = signal.aborted || err.name === 'TimeoutError' || /TIMEOUT/.test(err.code ?? '');
     const reason = (cause as { cause?: { code?: string; message?: string } }).cause;
     // A connection refused by the URL policy (./url-policy.ts) will not succeed on a retry.
-    if (err.code === 'EINTERNALADDRESS' || reason?.code === 'EINTERNALADDRESS') return { ok: false, retryable: false, error: `refused: ${reason?.message ?? err.message ?? ''}` };
-    return { ok: false, retryable: true, error: timedOut ? 'timed out' : `${err.code ?? 'error'}: ${err.message ?? String(cause)}` };
+    if (err.code === 'EINTERNALADDRESS' || reason?.code === 'EINTERNALADDRESS')
+      return { ok: false, retryable: false, error: `refused: ${reason?.message ?? err.message ?? ''}` };
+    return {
+      ok: false,
+      retryable: true,
+      error: timedOut ? 'timed out' : `${err.code ?? 'error'}: ${err.message ?? String(cause)}`,
+    };
   }
 }
 
@@ -63,7 +74,12 @@ export function errcodeResult(result: PostResult, retryableCodes: readonly numbe
   try {
     body = JSON.parse(result.text) as { errcode?: unknown; errmsg?: unknown };
   } catch {
-    return { ok: false, retryable: false, status: result.status, error: `unexpected answer: ${result.text.slice(0, 200)}` };
+    return {
+      ok: false,
+      retryable: false,
+      status: result.status,
+      error: `unexpected answer: ${result.text.slice(0, 200)}`,
+    };
   }
   const code = typeof body?.errcode === 'number' ? body.errcode : undefined;
   if (code === 0) return { ok: true, status: result.status };

@@ -28,7 +28,11 @@ export interface NotificationMessage {
 }
 
 /** The message for `event` on `release`, from its spec and status. */
-export function messageOf(event: NotificationEvent, release: CanaryDeployment, now: Date): NotificationMessage {
+export function messageOf(
+  event: NotificationEvent,
+  release: CanaryDeployment,
+  now: Date,
+): NotificationMessage {
   const status = release.status ?? {};
   const step = status.currentStepIndex;
   return {
@@ -53,7 +57,8 @@ export function headline(m: NotificationMessage): string {
 /** The facts as label/value pairs, in reading order, only those known. */
 export function facts(m: NotificationMessage): [label: string, value: string][] {
   const out: [string, string][] = [];
-  if (m.step !== undefined) out.push(['Step', m.totalSteps === undefined ? String(m.step) : `${m.step}/${m.totalSteps}`]);
+  if (m.step !== undefined)
+    out.push(['Step', m.totalSteps === undefined ? String(m.step) : `${m.step}/${m.totalSteps}`]);
   if (m.weight !== undefined) out.push(['Canary weight', `${m.weight}%`]);
   if (m.phase) out.push(['Phase', m.phase]);
   if (m.reason) out.push(['Reason', m.reason]);

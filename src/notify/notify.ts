@@ -62,7 +62,12 @@ const DEFAULTS = {
 } as const;
 
 /** Sends `event` about `release` to the `receivers` that want it. */
-export function notify(event: NotificationEvent, release: CanaryDeployment, receivers: readonly Receiver[], options: NotifyOptions = {}): Promise<NotifyReport> {
+export function notify(
+  event: NotificationEvent,
+  release: CanaryDeployment,
+  receivers: readonly Receiver[],
+  options: NotifyOptions = {},
+): Promise<NotifyReport> {
   const now = options.now ?? (() => new Date());
   let message: NotificationMessage;
   try {
@@ -70,27 +75,48 @@ export function notify(event: NotificationEvent, release: CanaryDeployment, rece
     if (options.message) message.message = options.message;
   } catch (cause) {
     // A malformed object must not turn into an unhandled rejection in a fire-and-forget call.
-    return Promise.resolve({ event, deliveries: receivers.map((r) => failed(r.notifier, 0, `cannot build message: ${String(cause)}`)) });
+    return Promise.resolve({
+      event,
+      deliveries: receivers.map((r) => failed(r.notifier, 0, `cannot build message: ${String(cause)}`)),
+    });
   }
   return deliver(message, receivers, options);
 }
 
 /** Sends an already built `message` (for callers that compose their own). */
-export async function deliver(message: NotificationMessage, receivers: readonly Receiver[], options: NotifyOptions = {}): Promise<NotifyReport> {
-  const wanted = receivers.filter((r) => !r.events || r.events.length === 0 || r.events.includes(message.event));
+export async function deliver(
+  message: NotificationMessage,
+  receivers: readonly Receiver[],
+  options: NotifyOptions = {},
+): Promise<NotifyReport> {
+  const wanted = receivers.filter(
+    (r) => !r.events || r.events.length === 0 || r.events.includes(message.event),
+  );
   const deadline = AbortSignal.timeout(options.deadlineMs ?? DEFAULTS.deadlineMs);
   // sendWithRetry does not reject; the catch only keeps that promise even for a broken notifier.
-  const deliveries = await Promise.all(wanted.map((r) => sendWithRetry(r.notifier, message, deadline, options).catch((cause: unknown) => failed(r.notifier, 0, String(cause)))));
+  const deliveries = await Promise.all(
+    wanted.map((r) =>
+      sendWithRetry(r.notifier, message, deadline, options).catch((cause: unknown) =>
+        failed(r.notifier, 0, String(cause)),
+      ),
+    ),
+  );
   return { event: message.event, deliveries };
 }
 
-async function sendWithRetry(notifier: Notifier, message: NotificationMessage, deadline: AbortSignal, options: NotifyOptions): Promise<Delivery> {
+async function sendWithRetry(
+  notifier: Notifier,
+  message: NotificationMessage,
+  deadline: AbortSignal,
+  options: NotifyOptions,
+): Promise<Delivery> {
   const attempts = Math.max(1, options.attempts ?? DEFAULTS.attempts);
   const backoff = resolveBackoff({ ...DEFAULTS.backoff, ...options.backoff });
   const attemptTimeoutMs = options.attemptTimeoutMs ?? DEFAULTS.attemptTimeoutMs;
   let last: SendResult | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (deadline.aborted) return failed(notifier, attempt - 1, `gave up at the deadline; last error: ${errorOf(last) ?? 'none'}`);
+    if (deadline.aborted)
+      return failed(notifier, attempt - 1, `gave up at the deadline; last error: ${errorOf(last) ?? 'none'}`);
     const signal = AbortSignal.any([deadline, AbortSignal.timeout(attemptTimeoutMs)]);
     try {
       last = await notifier.send(message, signal);

@@ -6,13 +6,43 @@ import { headline, messageOf, type NotificationMessage } from './message.ts';
 import { slackPayload } from './slack.ts';
 import { WECOM_MARKDOWN_MAX_BYTES, WECOM_WEBHOOK_URL, wecomPayload, wecomUrl } from './wecom.ts';
 
-const base: NotificationMessage = { event: 'Started', release: { name: 'a', namespace: 'b' }, version: 'img:v1', time: '2026-01-01T00:00:00.000Z' };
+const base: NotificationMessage = {
+  event: 'Started',
+  release: { name: 'a', namespace: 'b' },
+  version: 'img:v1',
+  time: '2026-01-01T00:00:00.000Z',
+};
 
 test('messageOf reads spec and status, leaving unknowns out', () => {
-  const cd: CanaryDeployment = { metadata: { name: 'a', namespace: 'b' }, spec: { targetDeployment: 'a', canaryVersion: 'img:v1' } };
+  const cd: CanaryDeployment = {
+    metadata: { name: 'a', namespace: 'b' },
+    spec: { targetDeployment: 'a', canaryVersion: 'img:v1' },
+  };
   assert.deepEqual(messageOf('Started', cd, new Date(base.time)), base);
-  const withStatus = messageOf('Advanced', { ...cd, status: { currentStepIndex: 0, totalSteps: 6, currentWeight: 5, phase: 'Progressing', reason: '', message: 'ok' } }, new Date(base.time));
-  assert.deepEqual(withStatus, { ...base, event: 'Advanced', step: 1, totalSteps: 6, weight: 5, phase: 'Progressing', message: 'ok' });
+  const withStatus = messageOf(
+    'Advanced',
+    {
+      ...cd,
+      status: {
+        currentStepIndex: 0,
+        totalSteps: 6,
+        currentWeight: 5,
+        phase: 'Progressing',
+        reason: '',
+        message: 'ok',
+      },
+    },
+    new Date(base.time),
+  );
+  assert.deepEqual(withStatus, {
+    ...base,
+    event: 'Advanced',
+    step: 1,
+    totalSteps: 6,
+    weight: 5,
+    phase: 'Progressing',
+    message: 'ok',
+  });
 });
 
 test('headlines name the event and the release', () => {
@@ -48,7 +78,11 @@ test('WeCom content stays within 4096 bytes, cutting only the free text', () => 
 });
 
 test('Slack escapes mrkdwn control characters and bounds the header', () => {
-  const p = slackPayload({ ...base, release: { name: 'x'.repeat(200), namespace: 'b' }, message: '<@here> & co' });
+  const p = slackPayload({
+    ...base,
+    release: { name: 'x'.repeat(200), namespace: 'b' },
+    message: '<@here> & co',
+  });
   const header = p.blocks[0] as { text: { text: string } };
   assert.ok(header.text.text.length <= 150);
   const section = p.blocks[1] as { text: { text: string } };

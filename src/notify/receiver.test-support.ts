@@ -12,7 +12,9 @@ export interface ReceivedRequest {
   body: string;
 }
 
-export type ReceiverAnswer = { status: number; body?: string; headers?: Record<string, string> } | { hang: true };
+export type ReceiverAnswer =
+  | { status: number; body?: string; headers?: Record<string, string> }
+  | { hang: true };
 
 export interface TestReceiver {
   /** Base URL, e.g. `http://127.0.0.1:PORT`. */
@@ -21,7 +23,9 @@ export interface TestReceiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(answer: (req: ReceivedRequest, index: number) => ReceiverAnswer = () => ({ status: 200, body: 'ok' })): Promise<TestReceiver> {
+export async function startReceiver(
+  answer: (req: ReceivedRequest, index: number) => ReceiverAnswer = () => ({ status: 200, body: 'ok' }),
+): Promise<TestReceiver> {
   const requests: ReceivedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   const server = createServer((req, res) => {

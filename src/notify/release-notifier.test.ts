@@ -10,7 +10,10 @@ test('resolves receivers from the release and sends, reporting problems', async 
   try {
     const client: Pick<KubeClient, 'get'> = {
       get: async <T extends KubeObject>(): Promise<T | undefined> =>
-        ({ metadata: { name: 'hooks', labels: { 'deploy.codedance.io/notification': 'true' } }, data: { url: Buffer.from(`${receiver.url}/hook`).toString('base64') } }) as unknown as T,
+        ({
+          metadata: { name: 'hooks', labels: { 'deploy.codedance.io/notification': 'true' } },
+          data: { url: Buffer.from(`${receiver.url}/hook`).toString('base64') },
+        }) as unknown as T,
     };
     const cd: CanaryDeployment = {
       metadata: { name: 'web', namespace: 'shop' },
@@ -21,16 +24,36 @@ test('resolves receivers from the release and sends, reporting problems', async 
       },
     };
     const reports: unknown[] = [];
-    const send = releaseNotifier(client, { onReport: (r) => reports.push(r), backoff: { initialMs: 1 }, allowInternal: true });
+    const send = releaseNotifier(client, {
+      onReport: (r) => reports.push(r),
+      backoff: { initialMs: 1 },
+      allowInternal: true,
+    });
     const returned = await send('Started', cd, 'release of web:v2 started');
-    assert.deepEqual(returned?.problems.map((p) => [p.index, p.reason]), [[1, 'InvalidUrl']]);
+    assert.deepEqual(
+      returned?.problems.map((p) => [p.index, p.reason]),
+      [[1, 'InvalidUrl']],
+    );
     assert.equal(receiver.requests.length, 1);
-    assert.equal((JSON.parse(receiver.requests[0]?.body ?? '') as { message: string }).message, 'release of web:v2 started');
+    assert.equal(
+      (JSON.parse(receiver.requests[0]?.body ?? '') as { message: string }).message,
+      'release of web:v2 started',
+    );
     assert.equal(reports.length, 1);
-    const report = reports[0] as { release: string; deliveries: { ok: boolean }[]; problems: { index: number }[] };
+    const report = reports[0] as {
+      release: string;
+      deliveries: { ok: boolean }[];
+      problems: { index: number }[];
+    };
     assert.equal(report.release, 'shop/web');
-    assert.deepEqual(report.deliveries.map((d) => d.ok), [true]);
-    assert.deepEqual(report.problems.map((p) => p.index), [1]);
+    assert.deepEqual(
+      report.deliveries.map((d) => d.ok),
+      [true],
+    );
+    assert.deepEqual(
+      report.problems.map((p) => p.index),
+      [1],
+    );
   } finally {
     await receiver.close();
   }
@@ -44,6 +67,9 @@ test('a release without notifications sends nothing and reads nothing', async ()
       return undefined;
     },
   };
-  await releaseNotifier(client)('Completed', { metadata: { name: 'a', namespace: 'b' }, spec: { targetDeployment: 'a', canaryVersion: 'a:1' } });
+  await releaseNotifier(client)('Completed', {
+    metadata: { name: 'a', namespace: 'b' },
+    spec: { targetDeployment: 'a', canaryVersion: 'a:1' },
+  });
   assert.equal(reads, 0);
 });

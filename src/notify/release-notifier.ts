@@ -27,7 +27,11 @@ export type ReleaseNotifyReport = NotifyReport & { problems: ReceiverProblem[]; 
 export function releaseNotifier(
   client: Pick<KubeClient, 'get'>,
   options: ReleaseNotifierOptions = {},
-): (event: NotificationEvent, release: CanaryDeployment, message?: string) => Promise<ReleaseNotifyReport | undefined> {
+): (
+  event: NotificationEvent,
+  release: CanaryDeployment,
+  message?: string,
+) => Promise<ReleaseNotifyReport | undefined> {
   const { onReport, allowInternal, ...notifyOptions } = options;
   return async (event, release, message) => {
     const specs = release.spec.notifications;
@@ -35,7 +39,9 @@ export function releaseNotifier(
     const namespace = release.metadata.namespace ?? '';
     let full: ReleaseNotifyReport | undefined;
     try {
-      const { receivers, problems } = await resolveReceivers(client, namespace, specs, { allowInternal: allowInternal ?? false });
+      const { receivers, problems } = await resolveReceivers(client, namespace, specs, {
+        allowInternal: allowInternal ?? false,
+      });
       const report = await notify(event, release, receivers, { ...notifyOptions, message });
       full = { ...report, problems, release: `${namespace}/${release.metadata.name ?? ''}` };
       onReport?.(full);

@@ -8,41 +8,67 @@ import { WECOM_WEBHOOK_URL } from './wecom.ts';
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** A stand-in for the one client call resolveReceivers makes; the integration test uses the real API server. */
-function secretsClient(secrets: Record<string, Record<string, string> | 'error'>, options: { unlabelled?: string[] } = {}) {
+function secretsClient(
+  secrets: Record<string, Record<string, string> | 'error'>,
+  options: { unlabelled?: string[] } = {},
+) {
   const reads: string[] = [];
   const client: Pick<KubeClient, 'get'> = {
-    get: async <T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string): Promise<T | undefined> => {
+    get: async <T extends KubeObject>(
+      kind: ResourceKind<T>,
+      namespace: string | undefined,
+      name: string,
+    ): Promise<T | undefined> => {
       assert.equal(kind.kind, 'Secret');
       reads.push(`${namespace}/${name}`);
       const data = secrets[name];
       if (data === 'error') throw new Error('forbidden');
       if (!data) return undefined;
       const labels = options.unlabelled?.includes(name) ? {} : { 'deploy.codedance.io/notification': 'true' };
-      return { metadata: { name, namespace, labels }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) } as unknown as T;
+      return {
+        metadata: { name, namespace, labels },
+        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+      } as unknown as T;
     },
   };
   return { client, reads };
 }
 
 test('URLs and secrets come from Secrets, each Secret read once', async () => {
-  const { client, reads } = secretsClient({ hooks: { url: 'https://hooks.slack.com/services/T/B/X', ding: 'https://oapi.dingtalk.com/robot/send?access_token=t', dingSecret: 'SEC1\n' } });
+  const { client, reads } = secretsClient({
+    hooks: {
+      url: 'https://hooks.slack.com/services/T/B/X',
+      ding: 'https://oapi.dingtalk.com/robot/send?access_token=t',
+      dingSecret: 'SEC1\n',
+    },
+  });
   const { receivers, problems } = await resolveReceivers(client, 'prod', [
     { type: 'Slack', secretRef: { name: 'hooks' } },
-    { name: 'oncall', type: 'DingTalk', secretRef: { name: 'hooks', urlKey: 'ding', secretKey: 'dingSecret' }, events: ['RolledBack'] },
+    {
+      name: 'oncall',
+      type: 'DingTalk',
+      secretRef: { name: 'hooks', urlKey: 'ding', secretKey: 'dingSecret' },
+      events: ['RolledBack'],
+    },
     { type: 'Webhook', url: 'https://example.com/hook' },
   ]);
   assert.deepEqual(problems, []);
-  assert.deepEqual(receivers.map((r) => [r.notifier.name, r.notifier.type, r.events]), [
-    ['Slack', 'Slack', undefined],
-    ['oncall', 'DingTalk', ['RolledBack']],
-    ['Webhook', 'Webhook', undefined],
-  ]);
+  assert.deepEqual(
+    receivers.map((r) => [r.notifier.name, r.notifier.type, r.events]),
+    [
+      ['Slack', 'Slack', undefined],
+      ['oncall', 'DingTalk', ['RolledBack']],
+      ['Webhook', 'Webhook', undefined],
+    ],
+  );
   assert.deepEqual(reads, ['prod/hooks']);
 });
 
 test('a WeCom robot may be given by its key alone', async () => {
   const { client } = secretsClient({ wecom: { key: 'robot-key' } });
-  const { receivers, problems } = await resolveReceivers(client, 'prod', [{ type: 'WeCom', secretRef: { name: 'wecom', secretKey: 'key' } }]);
+  const { receivers, problems } = await resolveReceivers(client, 'prod', [
+    { type: 'WeCom', secretRef: { name: 'wecom', secretKey: 'key' } },
+  ]);
   assert.deepEqual(problems, []);
   assert.equal(receivers.length, 1);
   assert.equal(WECOM_WEBHOOK_URL, 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send');
@@ -81,25 +107,50 @@ test('no notifications, nothing to do', async () => {
 
 test('a Secret without the opt-in label is refused, with the label to add; the others still work', async () => {
   const { client, reads } = secretsClient(
-    { db: { password: 'hunter2', url: 'https://attacker.example.com' }, hooks: { url: 'https://hooks.example.com/x' } },
+    {
+      db: { password: 'hunter2', url: 'https://attacker.example.com' },
+      hooks: { url: 'https://hooks.example.com/x' },
+    },
     { unlabelled: ['db'] },
   );
   const { receivers, problems } = await resolveReceivers(client, 'prod', [
-    { name: 'exfiltrate', type: 'WeCom', url: 'https://attacker.example.com', secretRef: { name: 'db', secretKey: 'password' } },
+    {
+      name: 'exfiltrate',
+      type: 'WeCom',
+      url: 'https://attacker.example.com',
+      secretRef: { name: 'db', secretKey: 'password' },
+    },
     { type: 'Webhook', secretRef: { name: 'hooks' } },
   ]);
-  assert.deepEqual(problems.map((p) => [p.receiver, p.reason, p.secret]), [['exfiltrate', 'SecretNotOptedIn', 'db']]);
+  assert.deepEqual(
+    problems.map((p) => [p.receiver, p.reason, p.secret]),
+    [['exfiltrate', 'SecretNotOptedIn', 'db']],
+  );
   assert.match(problems[0]!.message, /Secret prod\/db is not opted in/);
-  assert.match(problems[0]!.message, /kubectl label secret db -n prod deploy\.codedance\.io\/notification=true/);
-  assert.deepEqual(receivers.map((r) => r.notifier.type), ['Webhook']);
+  assert.match(
+    problems[0]!.message,
+    /kubectl label secret db -n prod deploy\.codedance\.io\/notification=true/,
+  );
+  assert.deepEqual(
+    receivers.map((r) => r.notifier.type),
+    ['Webhook'],
+  );
   assert.deepEqual(reads, ['prod/db', 'prod/hooks']);
 });
 
 test('the label must say "true"', async () => {
   const client: Pick<KubeClient, 'get'> = {
     get: async <T extends KubeObject>(): Promise<T | undefined> =>
-      ({ metadata: { name: 'hooks', labels: { 'deploy.codedance.io/notification': 'false' } }, data: { url: b64('https://x.example.com') } }) as unknown as T,
+      ({
+        metadata: { name: 'hooks', labels: { 'deploy.codedance.io/notification': 'false' } },
+        data: { url: b64('https://x.example.com') },
+      }) as unknown as T,
   };
-  const { problems } = await resolveReceivers(client, 'prod', [{ type: 'Webhook', secretRef: { name: 'hooks' } }]);
-  assert.deepEqual(problems.map((p) => p.reason), ['SecretNotOptedIn']);
+  const { problems } = await resolveReceivers(client, 'prod', [
+    { type: 'Webhook', secretRef: { name: 'hooks' } },
+  ]);
+  assert.deepEqual(
+    problems.map((p) => p.reason),
+    ['SecretNotOptedIn'],
+  );
 });

@@ -34,7 +34,13 @@ interface SecretObject extends KubeObject {
 }
 
 /** Why a receiver was left out, PascalCase (used as the condition's and Event's reason). */
-export type ReceiverProblemReason = 'SecretNotOptedIn' | 'SecretNotFound' | 'SecretUnreadable' | 'SecretKeyMissing' | 'InvalidUrl' | 'UrlRefused';
+export type ReceiverProblemReason =
+  | 'SecretNotOptedIn'
+  | 'SecretNotFound'
+  | 'SecretUnreadable'
+  | 'SecretKeyMissing'
+  | 'InvalidUrl'
+  | 'UrlRefused';
 
 export interface ReceiverProblem {
   /** Index in `spec.notifications`. */
@@ -73,7 +79,9 @@ export async function resolveReceivers(
 ): Promise<{ receivers: Receiver[]; problems: ReceiverProblem[] }> {
   const receivers: Receiver[] = [];
   const problems: ReceiverProblem[] = [];
-  type Read = { secret: SecretObject; error?: undefined } | { secret?: undefined; error: string; reason: ReceiverProblemReason };
+  type Read =
+    | { secret: SecretObject; error?: undefined }
+    | { secret?: undefined; error: string; reason: ReceiverProblemReason };
   const secrets = new Map<string, Promise<Read>>();
   const readSecret = (name: string) => {
     let pending = secrets.get(name);
@@ -81,7 +89,8 @@ export async function resolveReceivers(
       pending = client.get<SecretObject>(Secret, namespace, name).then(
         (secret): Read => {
           if (!secret) return { error: `Secret ${namespace}/${name} not found`, reason: 'SecretNotFound' };
-          if (secret.metadata.labels?.[NotificationSecretLabel] !== 'true') return { error: notOptedInMessage(namespace, name), reason: 'SecretNotOptedIn' };
+          if (secret.metadata.labels?.[NotificationSecretLabel] !== 'true')
+            return { error: notOptedInMessage(namespace, name), reason: 'SecretNotOptedIn' };
           return { secret };
         },
         (cause: unknown): Read => ({
@@ -113,12 +122,18 @@ export async function resolveReceivers(
       if (spec.secretRef.secretKey) {
         secret = decode(object.data?.[spec.secretRef.secretKey]);
         if (secret === undefined) {
-          problem('SecretKeyMissing', `Secret ${namespace}/${spec.secretRef.name} has no key ${JSON.stringify(spec.secretRef.secretKey)}`);
+          problem(
+            'SecretKeyMissing',
+            `Secret ${namespace}/${spec.secretRef.name} has no key ${JSON.stringify(spec.secretRef.secretKey)}`,
+          );
           continue;
         }
       }
       if (url === undefined && !(spec.type === 'WeCom' && secret)) {
-        problem('SecretKeyMissing', `Secret ${namespace}/${spec.secretRef.name} has no key ${JSON.stringify(urlKey)} and the receiver has no url`);
+        problem(
+          'SecretKeyMissing',
+          `Secret ${namespace}/${spec.secretRef.name} has no key ${JSON.stringify(urlKey)} and the receiver has no url`,
+        );
         continue;
       }
     }
@@ -135,7 +150,14 @@ export async function resolveReceivers(
     const refusal = options.allowInternal ? undefined : refuseNotificationUrl(url);
     if (refusal) {
       // Say which host, never the whole URL: it may carry a token.
-      problems.push({ index, receiver, reason: 'UrlRefused', message: refusal, refused: true, ...(secretName ? { secret: secretName } : {}) });
+      problems.push({
+        index,
+        receiver,
+        reason: 'UrlRefused',
+        message: refusal,
+        refused: true,
+        ...(secretName ? { secret: secretName } : {}),
+      });
       continue;
     }
     const notifier = notifiers[spec.type]({

@@ -27,23 +27,23 @@ export function slackPayload(m: NotificationMessage): { text: string; blocks: un
   const title = headline(m);
   const fields = [['Version', m.version] as [string, string], ...facts(m)].map(([label, value]) => ({
     type: 'mrkdwn',
-    text: `*${escape(label)}*\n${escape(value)}`,
+    text: `*${escapeMrkdwn(label)}*\n${escapeMrkdwn(value)}`,
   }));
   const blocks: unknown[] = [
     // Header text is plain text, at most 150 characters.
     { type: 'header', text: { type: 'plain_text', text: truncate(title, 150), emoji: false } },
     {
       type: 'section',
-      ...(m.message ? { text: { type: 'mrkdwn', text: truncate(escape(m.message), 3000) } } : {}),
+      ...(m.message ? { text: { type: 'mrkdwn', text: truncate(escapeMrkdwn(m.message), 3000) } } : {}),
       fields: fields.slice(0, 10),
     },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `codedance · ${escape(m.time)}` }] },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `codedance · ${escapeMrkdwn(m.time)}` }] },
   ];
-  return { text: escape(m.message ? `${title}: ${m.message}` : title), blocks };
+  return { text: escapeMrkdwn(m.message ? `${title}: ${m.message}` : title), blocks };
 }
 
 /** Slack's mrkdwn needs only these three escaped. */
-function escape(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

@@ -32,9 +32,19 @@ test('internal hosts are refused, public ones pass', () => {
     'http://printer.local/',
   ];
   for (const url of refused) assert.ok(refuseNotificationUrl(url), `${url} should be refused`);
-  const allowed = ['https://hooks.slack.com/services/T/B/X', 'https://oapi.dingtalk.com/robot/send?access_token=t', 'http://8.8.8.8/', 'https://[2001:db8::1]/', 'http://172.32.0.1/', 'http://192.169.0.1/'];
+  const allowed = [
+    'https://hooks.slack.com/services/T/B/X',
+    'https://oapi.dingtalk.com/robot/send?access_token=t',
+    'http://8.8.8.8/',
+    'https://[2001:db8::1]/',
+    'http://172.32.0.1/',
+    'http://192.169.0.1/',
+  ];
   for (const url of allowed) assert.equal(refuseNotificationUrl(url), undefined, url);
-  assert.match(refuseNotificationUrl('http://169.254.169.254/') ?? '', /link-local.*--allow-internal-notification-urls/);
+  assert.match(
+    refuseNotificationUrl('http://169.254.169.254/') ?? '',
+    /link-local.*--allow-internal-notification-urls/,
+  );
   assert.equal(internalAddress('11.0.0.1'), undefined);
   assert.equal(internalAddress('::ffff:8.8.8.8'), undefined);
 });
@@ -46,10 +56,17 @@ test('resolveReceivers refuses internal URLs with a problem unless allowed', asy
     { type: 'Webhook' as const, name: 'public', url: 'https://hooks.example.com/x' },
   ];
   const strict = await resolveReceivers(client, 'ns', specs);
-  assert.deepEqual(strict.receivers.map((r) => r.notifier.name), ['public']);
+  assert.deepEqual(
+    strict.receivers.map((r) => r.notifier.name),
+    ['public'],
+  );
   assert.equal(strict.problems.length, 1);
   assert.equal(strict.problems[0]?.refused, true);
-  assert.doesNotMatch(strict.problems[0]?.message ?? '', /token=secret/, 'the URL (and its token) is not repeated');
+  assert.doesNotMatch(
+    strict.problems[0]?.message ?? '',
+    /token=secret/,
+    'the URL (and its token) is not repeated',
+  );
   const open = await resolveReceivers(client, 'ns', specs, { allowInternal: true });
   assert.equal(open.receivers.length, 2);
   assert.deepEqual(open.problems, []);
@@ -67,7 +84,13 @@ test('a name resolving to an internal address is refused when connecting, and no
   // Straight to postJson, past the check of the URL's text: the connection guard alone is judged.
   const agent = new Agent({ connect: { lookup: guardedLookup } });
   t.after(() => agent.close());
-  const result = await postJson(`http://localhost:${port}/hook`, { a: 1 }, AbortSignal.timeout(5000), {}, agent);
+  const result = await postJson(
+    `http://localhost:${port}/hook`,
+    { a: 1 },
+    AbortSignal.timeout(5000),
+    {},
+    agent,
+  );
   assert.equal(result.ok, false);
   assert.ok(!result.ok && !result.retryable, 'refusals are not retried');
   assert.match(!result.ok ? result.error : '', /refused: localhost resolves to (127\.0\.0\.1|::1)/);

@@ -46,9 +46,14 @@ export function refuseNotificationUrl(url: string): string | undefined {
   } catch {
     return 'not a URL';
   }
-  const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const host = parsed.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   const why = internalHost(host);
-  return why === undefined ? undefined : `${host} is ${why}; notification URLs to cluster-internal addresses are refused (the controller's ${ALLOW_INTERNAL_FLAG} allows them)`;
+  return why === undefined
+    ? undefined
+    : `${host} is ${why}; notification URLs to cluster-internal addresses are refused (the controller's ${ALLOW_INTERNAL_FLAG} allows them)`;
 }
 
 /** What kind of internal host `host` (a hostname or IP literal, no brackets) is, or undefined. */
@@ -56,7 +61,8 @@ export function internalHost(host: string): string | undefined {
   if (isIP(host)) return internalAddress(host);
   if (host === 'localhost' || host.endsWith('.localhost')) return 'a loopback name';
   if (!host.includes('.')) return 'a single-label name (resolved inside the cluster)';
-  if (host.includes('.svc.') || INTERNAL_NAME_SUFFIXES.some((suffix) => host.endsWith(suffix))) return 'a cluster-internal name';
+  if (host.includes('.svc.') || INTERNAL_NAME_SUFFIXES.some((suffix) => host.endsWith(suffix)))
+    return 'a cluster-internal name';
   return undefined;
 }
 
@@ -67,7 +73,7 @@ export function internalAddress(address: string): string | undefined {
     const value = v4(address);
     for (const [base, bits] of INTERNAL_V4) {
       const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-      if (((value & mask) >>> 0) === ((v4(base) & mask) >>> 0)) return kindOfV4(base);
+      if ((value & mask) >>> 0 === (v4(base) & mask) >>> 0) return kindOfV4(base);
     }
     return undefined;
   }
@@ -113,7 +119,11 @@ function v6(address: string): number[] {
   return [...left, ...fill, ...right].map((w) => parseInt(w || '0', 16));
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 /**
  * A `lookup` for sockets (net/tls `connect`) that resolves as usual and fails when any
@@ -132,7 +142,8 @@ export function guardedLookup(hostname: string, options: LookupOptions, callback
     }
     const first = addresses[0];
     if (options.all) return callback(null, addresses);
-    if (!first) return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '');
+    if (!first)
+      return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '');
     callback(null, first.address, first.family);
   });
 }

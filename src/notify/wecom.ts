@@ -33,7 +33,11 @@ export function wecom(options: ReceiverOptions): Notifier {
   return {
     name: options.name ?? WECOM,
     type: WECOM,
-    send: async (message, signal) => errcodeResult(await postJson(url, wecomPayload(message), signal, {}, options.dispatcher), RETRYABLE_ERRCODES),
+    send: async (message, signal) =>
+      errcodeResult(
+        await postJson(url, wecomPayload(message), signal, {}, options.dispatcher),
+        RETRYABLE_ERRCODES,
+      ),
   };
 }
 

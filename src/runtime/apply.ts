@@ -18,7 +18,7 @@
  *   when the desired items appear in order among the current ones (merge lists keep other
  *   managers' items).
  */
-import { isNotFound, type KubeClient, type KubeObject } from './client.ts';
+import { isNotFound, type Desired, type KubeClient, type KubeObject } from './client.ts';
 import type { ResourceKind } from './kinds.ts';
 import type { Store } from './store.ts';
 import { RuntimeError } from './errors.ts';
@@ -51,7 +51,12 @@ export interface ApplyHelperOptions<T extends KubeObject> {
  * defaults from `kind`) unless the current object already matches it; returns the object
  * as stored (the current one when skipped).
  */
-export async function apply<T extends KubeObject>(client: KubeClient, kind: ResourceKind, desired: T, options: ApplyHelperOptions<T> = {}): Promise<T> {
+export async function apply<T extends KubeObject>(
+  client: KubeClient,
+  kind: ResourceKind<T>,
+  desired: Desired<T>,
+  options: ApplyHelperOptions<T> = {},
+): Promise<T> {
   return applyTo(client, kind, desired, options, undefined);
 }
 
@@ -62,25 +67,34 @@ export async function apply<T extends KubeObject>(client: KubeClient, kind: Reso
  * Caveat: with one field manager, each status apply must carry every status field the
  * manager wants to keep; a field left out is removed (that is how server-side apply works).
  */
-export async function applyStatus<T extends KubeObject>(client: KubeClient, kind: ResourceKind, desired: T, options: ApplyHelperOptions<T> = {}): Promise<T> {
+export async function applyStatus<T extends KubeObject>(
+  client: KubeClient,
+  kind: ResourceKind<T>,
+  desired: Desired<T>,
+  options: ApplyHelperOptions<T> = {},
+): Promise<T> {
   return applyTo(client, kind, desired, options, 'status');
 }
 
 async function applyTo<T extends KubeObject>(
   client: KubeClient,
-  kind: ResourceKind,
-  desired: T,
+  kind: ResourceKind<T>,
+  desired: Desired<T>,
   options: ApplyHelperOptions<T>,
   subresource: string | undefined,
 ): Promise<T> {
   const { name, namespace } = desired.metadata;
-  if (!name) throw new ApplyError(subresource ? 'ApplyStatusFailed' : 'ApplyFailed', `apply ${kind.kind}: metadata.name is required`);
+  if (!name)
+    throw new ApplyError(
+      subresource ? 'ApplyStatusFailed' : 'ApplyFailed',
+      `apply ${kind.kind}: metadata.name is required`,
+    );
   let current: T | undefined;
   if ('current' in options) current = options.current;
   else if (options.store) current = options.store.get(namespace, name);
   else {
     try {
-      current = await client.get<T>(kind, namespace, name);
+      current = await client.get(kind, namespace, name);
     } catch (err) {
       throw new ApplyError('ReadFailed', `read ${kind.kind} ${namespace ?? ''}/${name}`, err);
     }
@@ -88,12 +102,20 @@ async function applyTo<T extends KubeObject>(
   const fieldManager = options.fieldManager ?? client.fieldManager;
   if (current && !needsApply(desired, current, fieldManager, subresource)) return current;
   try {
-    return await client.apply<T>(kind, desired, { fieldManager, force: options.force ?? true, subresource });
+    return await client.apply(kind, desired, { fieldManager, force: options.force ?? true, subresource });
   } catch (err) {
     if (subresource && isNotFound(err)) {
-      throw new ApplyError('ApplyStatusFailed', `apply status of ${kind.kind} ${namespace ?? ''}/${name}: object not found`, err);
+      throw new ApplyError(
+        'ApplyStatusFailed',
+        `apply status of ${kind.kind} ${namespace ?? ''}/${name}: object not found`,
+        err,
+      );
     }
-    throw new ApplyError(subresource ? 'ApplyStatusFailed' : 'ApplyFailed', `apply ${kind.kind} ${namespace ?? ''}/${name}`, err);
+    throw new ApplyError(
+      subresource ? 'ApplyStatusFailed' : 'ApplyFailed',
+      `apply ${kind.kind} ${namespace ?? ''}/${name}`,
+      err,
+    );
   }
 }
 
@@ -101,11 +123,17 @@ async function applyTo<T extends KubeObject>(
  * True when applying `desired` as `fieldManager` could change `current`: a desired field
  * is missing or different, or a field the manager owns is no longer desired.
  */
-export function needsApply<T extends KubeObject>(desired: T, current: T, fieldManager: string, subresource?: string): boolean {
+export function needsApply<T extends KubeObject>(
+  desired: T,
+  current: T,
+  fieldManager: string,
+  subresource?: string,
+): boolean {
   const { apiVersion: _a, kind: _k, ...desiredRest } = desired;
   if (!isSubset(desiredRest, current)) return true;
   const entry = current.metadata.managedFields?.find(
-    (e) => e.manager === fieldManager && e.operation === 'Apply' && (e.subresource ?? '') === (subresource ?? ''),
+    (e) =>
+      e.manager === fieldManager && e.operation === 'Apply' && (e.subresource ?? '') === (subresource ?? ''),
   );
   return entry?.fieldsV1 !== undefined && !ownedFieldsCovered(entry.fieldsV1, desired);
 }
@@ -165,14 +193,17 @@ export function ownedFieldsCovered(fields: Record<string, unknown>, desired: unk
       if (!Array.isArray(desired)) return false;
       const key = JSON.parse(rest) as Record<string, unknown>;
       // A key field the server defaulted (e.g. a port's protocol) may be absent from the intent.
-      const item = desired.find((d) => isRecord(d) && Object.entries(key).every(([k, v]) => d[k] === undefined || jsonEqual(d[k], v)));
+      const item = desired.find(
+        (d) => isRecord(d) && Object.entries(key).every(([k, v]) => d[k] === undefined || jsonEqual(d[k], v)),
+      );
       if (item === undefined || !ownedFieldsCovered(children, item)) return false;
     } else if (prefix === 'v:') {
       const value: unknown = JSON.parse(rest);
       if (!Array.isArray(desired) || !desired.some((d) => jsonEqual(d, value))) return false;
     } else if (prefix === 'i:') {
       const index = Number(rest);
-      if (!Array.isArray(desired) || index >= desired.length || !ownedFieldsCovered(children, desired[index])) return false;
+      if (!Array.isArray(desired) || index >= desired.length || !ownedFieldsCovered(children, desired[index]))
+        return false;
     }
   }
   return true;

@@ -19,13 +19,16 @@
  *   controller gone wrong (or thousands of releases at once) queues behind its own
  *   limit instead of flooding the API server that every tenant shares.
  */
-import { Agent, request, type Dispatcher } from 'undici';
 import { apiVersionOf, type ResourceKind } from './kinds.ts';
+import { isNotFound } from './api-error.ts';
 import { loadKubeConfig, type ResolvedKubeConfig } from './kubeconfig.ts';
+import type { Desired, KubeObject, ObjectList, WatchEvent } from './object.ts';
+import { createTransport } from './transport.ts';
 
 export { loadKubeConfig, KubeConfigError, type ResolvedKubeConfig } from './kubeconfig.ts';
-import { createTokenBucket } from './rate-limit.ts';
-import { realClock, sleep } from './clock.ts';
+// The object types and the API error, where they were first declared (./object.ts, ./api-error.ts).
+export * from './object.ts';
+export * from './api-error.ts';
 
 /**
  * Default request rate (per second) of a client. Far above client-go's 5 and the
@@ -35,98 +38,6 @@ import { realClock, sleep } from './clock.ts';
 export const DEFAULT_KUBE_API_QPS = 200;
 /** Default burst of a client: a startup (lists, watches, one write per release) of a few hundred releases passes at once. */
 export const DEFAULT_KUBE_API_BURST = 400;
-
-/** Metadata every object carries; only the fields the project reads are typed. */
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: OwnerReference[];
-  /** Who set which fields (server-side apply bookkeeping); read by the runtime's `apply()`. */
-  managedFields?: ManagedFieldsEntry[];
-}
-
-/** One entry of `metadata.managedFields`. */
-export interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: 'Apply' | 'Update';
-  apiVersion?: string;
-  time?: string;
-  subresource?: string;
-  fieldsType?: string;
-  fieldsV1?: Record<string, unknown>;
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-/** Any Kubernetes object. Specific kinds extend this with `spec` and `status`. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-}
-
-export interface ObjectList<T extends KubeObject> {
-  apiVersion?: string;
-  kind?: string;
-  metadata: { resourceVersion?: string; continue?: string };
-  items: T[];
-}
-
-/** One event of a watch stream, as the API server sends it. */
-export type WatchEvent<T extends KubeObject> =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T }
-  | { type: 'BOOKMARK'; object: KubeObject }
-  | { type: 'ERROR'; object: KubeStatus };
-
-/** The API server's `Status` object, sent with every error. */
-export interface KubeStatus {
-  kind?: 'Status';
-  status?: string;
-  message?: string;
-  reason?: string;
-  code?: number;
-  details?: { name?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] };
-}
-
-/** A non-2xx answer from the API server (or a transport failure, with `statusCode` 0). */
-export class KubeApiError extends Error {
-  readonly statusCode: number;
-  readonly reason: string;
-  readonly status: KubeStatus | undefined;
-  constructor(statusCode: number, message: string, status?: KubeStatus, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubeApiError';
-    this.statusCode = statusCode;
-    this.reason = status?.reason ?? '';
-    this.status = status;
-  }
-}
-
-export function isNotFound(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 404;
-}
-export function isConflict(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 409;
-}
-export function isGone(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 410;
-}
 
 export interface ListOptions {
   namespace?: string;
@@ -157,7 +68,8 @@ export interface WatchOptions {
 }
 
 /** Accept headers asking the API server for metadata only (as controller-runtime's metadata-only watches do). */
-const MetadataListAccept = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const MetadataListAccept =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const MetadataAccept = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export interface ApplyOptions {
@@ -205,15 +117,23 @@ export interface KubeClientOptions {
 export interface KubeClient {
   readonly server: string;
   readonly fieldManager: string;
-  get<T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string): Promise<T | undefined>;
-  list<T extends KubeObject>(kind: ResourceKind, options?: ListOptions): Promise<ObjectList<T>>;
+  get<T extends KubeObject>(
+    kind: ResourceKind<T>,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined>;
+  list<T extends KubeObject>(kind: ResourceKind<T>, options?: ListOptions): Promise<ObjectList<T>>;
   /** Opens a watch; the iterable ends when the server closes the stream or `signal` aborts. */
-  watch<T extends KubeObject>(kind: ResourceKind, options: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>>;
-  create<T extends KubeObject>(kind: ResourceKind, object: T): Promise<T>;
-  /** Server-side apply of `object` (which must carry apiVersion, kind, metadata.name). */
-  apply<T extends KubeObject>(kind: ResourceKind, object: T, options?: ApplyOptions): Promise<T>;
+  watch<T extends KubeObject>(
+    kind: ResourceKind<T>,
+    options: WatchOptions,
+    signal?: AbortSignal,
+  ): AsyncIterable<WatchEvent<T>>;
+  create<T extends KubeObject>(kind: ResourceKind<T>, object: T): Promise<T>;
+  /** Server-side apply of `object` (which must carry metadata.name; apiVersion and kind default from `kind`): the fields its writer owns. */
+  apply<T extends KubeObject>(kind: ResourceKind<T>, object: Desired<T>, options?: ApplyOptions): Promise<T>;
   patch<T extends KubeObject>(
-    kind: ResourceKind,
+    kind: ResourceKind<T>,
     namespace: string | undefined,
     name: string,
     patch: unknown,
@@ -221,7 +141,12 @@ export interface KubeClient {
     options?: { subresource?: string },
   ): Promise<T>;
   /** Deletes; resolves false when the object was already gone. */
-  delete(kind: ResourceKind, namespace: string | undefined, name: string, options?: DeleteOptions): Promise<boolean>;
+  delete(
+    kind: ResourceKind,
+    namespace: string | undefined,
+    name: string,
+    options?: DeleteOptions,
+  ): Promise<boolean>;
   /** Raw request against any API path, for the odd call the helpers above do not cover. */
   raw<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
   /** Requests made so far, keyed `VERB resource` (e.g. `PATCH deployments`). */
@@ -230,7 +155,12 @@ export interface KubeClient {
 }
 
 /** REST path of a collection or of one object. */
-export function resourcePath(kind: ResourceKind, namespace?: string, name?: string, subresource?: string): string {
+export function resourcePath(
+  kind: ResourceKind,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
   const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
   const ns = kind.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   const obj = name ? `/${encodeURIComponent(name)}` : '';
@@ -258,81 +188,18 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
   const kc = options.kubeConfig ?? loadKubeConfig({ path: options.kubeconfigPath, context: options.context });
   const server = kc.server;
   const fieldManager = options.fieldManager ?? 'codedance';
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-  const userAgent = options.userAgent ?? 'codedance';
 
-  // TLS material is fixed for the client's life; the Authorization header is resolved per
-  // request, so rotating tokens (token files, exec plugins) keep working.
-  const agent: Dispatcher = new Agent({
-    connect: {
-      ca: kc.tls.ca,
-      cert: kc.tls.cert,
-      key: kc.tls.key,
-      rejectUnauthorized: kc.tls.rejectUnauthorized,
-      servername: kc.tls.servername,
-    },
-    keepAliveTimeout: 30_000,
-    connections: 64,
+  const transport = createTransport(kc, {
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    qps: options.qps ?? DEFAULT_KUBE_API_QPS,
+    burst: options.burst ?? DEFAULT_KUBE_API_BURST,
+    onThrottle: options.onThrottle,
+    userAgent: options.userAgent ?? 'codedance',
   });
-  const counts: Record<string, number> = {};
-  const limiter = createTokenBucket({ qps: options.qps ?? DEFAULT_KUBE_API_QPS, burst: options.burst ?? DEFAULT_KUBE_API_BURST });
-
-  /** Waits for the rate limit (at once when `signal` aborts). */
-  async function throttle(method: string, path: string, signal?: AbortSignal): Promise<void> {
-    const wait = limiter.reserve();
-    if (wait <= 0) return;
-    await sleep(realClock, wait, signal);
-    options.onThrottle?.(wait, `${method} ${path.split('?')[0]}`);
-  }
-
-  async function headers(contentType?: string, accept = 'application/json'): Promise<Record<string, string>> {
-    const result: Record<string, string> = { accept, 'user-agent': userAgent };
-    const authorization = await kc.authorization();
-    if (authorization) result.authorization = authorization;
-    if (contentType) result['content-type'] = contentType;
-    return result;
-  }
-
-  function count(method: string, path: string): void {
-    // `/apis/g/v/namespaces/ns/plural/name/sub` -> plural; good enough for per-resource counts.
-    const parts = path.split('?')[0]!.split('/').filter(Boolean);
-    const nsIndex = parts.indexOf('namespaces');
-    const resource = nsIndex >= 0 && parts.length > nsIndex + 2 ? parts[nsIndex + 2] : parts[parts[0] === 'api' ? 2 : 3];
-    const key = `${method} ${resource ?? path}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-
-  async function send<T>(method: string, path: string, body?: unknown, contentType?: string, accept?: string): Promise<T> {
-    count(method, path);
-    await throttle(method, path);
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await request(`${server}${path}`, {
-        method: method as Dispatcher.HttpMethod,
-        headers: await headers(body === undefined ? undefined : (contentType ?? 'application/json'), accept),
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-        dispatcher: agent,
-        headersTimeout: requestTimeoutMs,
-        bodyTimeout: requestTimeoutMs,
-      });
-    } catch (cause) {
-      throw new KubeApiError(0, `${method} ${path}: ${(cause as Error).message}`, undefined, { cause });
-    }
-    const text = await response.body.text();
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      return (text ? JSON.parse(text) : undefined) as T;
-    }
-    let status: KubeStatus | undefined;
-    try {
-      status = JSON.parse(text) as KubeStatus;
-    } catch {
-      status = { message: text };
-    }
-    throw new KubeApiError(response.statusCode, status?.message || `${method} ${path}: HTTP ${response.statusCode}`, status);
-  }
+  const send = transport.send;
 
   async function* watch<T extends KubeObject>(
-    kind: ResourceKind,
+    kind: ResourceKind<T>,
     opts: WatchOptions,
     signal?: AbortSignal,
   ): AsyncIterable<WatchEvent<T>> {
@@ -346,57 +213,14 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
         timeoutSeconds: opts.timeoutSeconds ?? 300,
         allowWatchBookmarks: opts.allowWatchBookmarks ?? true,
       });
-    count('WATCH', path);
-    await throttle('WATCH', path, signal);
-    if (signal?.aborted) return;
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await request(`${server}${path}`, {
-        method: 'GET',
-        headers: await headers(undefined, opts.metadataOnly ? MetadataAccept : undefined),
-        dispatcher: agent,
-        signal,
-        headersTimeout: requestTimeoutMs,
-        // The body of a watch is open-ended; liveness is the watcher's job (bookmarks + stall timer).
-        bodyTimeout: 0,
-      });
-    } catch (cause) {
-      throw new KubeApiError(0, `WATCH ${path}: ${(cause as Error).message}`, undefined, { cause });
-    }
-    if (response.statusCode !== 200) {
-      const text = await response.body.text();
-      let status: KubeStatus | undefined;
-      try {
-        status = JSON.parse(text) as KubeStatus;
-      } catch {
-        status = { message: text };
-      }
-      throw new KubeApiError(response.statusCode, status?.message || `WATCH ${path}: HTTP ${response.statusCode}`, status);
-    }
-    let buffered = '';
-    try {
-      for await (const chunk of response.body) {
-        buffered += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
-        let newline = buffered.indexOf('\n');
-        while (newline >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (line) yield JSON.parse(line) as WatchEvent<T>;
-          newline = buffered.indexOf('\n');
-        }
-      }
-    } catch (cause) {
-      if (signal?.aborted) return;
-      throw new KubeApiError(0, `WATCH ${path}: stream failed: ${(cause as Error).message}`, undefined, { cause });
-    } finally {
-      response.body.destroy();
-    }
+    for await (const line of transport.stream(path, signal, opts.metadataOnly ? MetadataAccept : undefined))
+      yield JSON.parse(line) as WatchEvent<T>;
   }
 
   return {
     server,
     fieldManager,
-    async get<T extends KubeObject>(kind: ResourceKind, namespace: string | undefined, name: string) {
+    async get<T extends KubeObject>(kind: ResourceKind<T>, namespace: string | undefined, name: string) {
       try {
         return await send<T>('GET', resourcePath(kind, namespace, name));
       } catch (err) {
@@ -404,7 +228,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
         throw err;
       }
     },
-    list<T extends KubeObject>(kind: ResourceKind, opts: ListOptions = {}) {
+    list<T extends KubeObject>(kind: ResourceKind<T>, opts: ListOptions = {}) {
       const path =
         resourcePath(kind, opts.namespace) +
         query({
@@ -414,14 +238,20 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
           limit: opts.limit,
           continue: opts.continue,
         });
-      return send<ObjectList<T>>('GET', path, undefined, undefined, opts.metadataOnly ? MetadataListAccept : undefined);
+      return send<ObjectList<T>>(
+        'GET',
+        path,
+        undefined,
+        undefined,
+        opts.metadataOnly ? MetadataListAccept : undefined,
+      );
     },
     watch,
-    create<T extends KubeObject>(kind: ResourceKind, object: T) {
+    create<T extends KubeObject>(kind: ResourceKind<T>, object: T) {
       const body = { apiVersion: apiVersionOf(kind), kind: kind.kind, ...object };
       return send<T>('POST', resourcePath(kind, object.metadata.namespace) + query({ fieldManager }), body);
     },
-    apply<T extends KubeObject>(kind: ResourceKind, object: T, opts: ApplyOptions = {}) {
+    apply<T extends KubeObject>(kind: ResourceKind<T>, object: Desired<T>, opts: ApplyOptions = {}) {
       const name = object.metadata.name;
       if (!name) throw new Error(`apply ${kind.kind}: metadata.name is required`);
       const body = { apiVersion: apiVersionOf(kind), kind: kind.kind, ...object };
@@ -431,7 +261,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
       return send<T>('PATCH', path, body, 'application/apply-patch+yaml');
     },
     patch<T extends KubeObject>(
-      kind: ResourceKind,
+      kind: ResourceKind<T>,
       namespace: string | undefined,
       name: string,
       patch: unknown,
@@ -457,11 +287,7 @@ export async function createKubeClient(options: KubeClientOptions = {}): Promise
     raw<T>(method: string, path: string, body?: unknown, contentType?: string) {
       return send<T>(method, path, body, contentType);
     },
-    requestCounts() {
-      return { ...counts };
-    },
-    async close() {
-      await agent.close();
-    },
+    requestCounts: transport.requestCounts,
+    close: transport.close,
   };
 }

@@ -25,7 +25,10 @@ export function formatTime(date: Date): string {
 }
 
 /** The condition of `type`, if present. */
-export function getCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function getCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 
@@ -39,12 +42,18 @@ export function isConditionTrue(conditions: readonly Condition[] | undefined, ty
  * position and, if its status is unchanged, its `lastTransitionTime`; a new one is appended.
  * Fields of `update` left undefined are dropped (the condition is replaced, not merged).
  */
-export function setCondition(conditions: readonly Condition[] | undefined, update: ConditionUpdate, now: Date): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  now: Date,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === update.type);
   const previous = index >= 0 ? list[index] : undefined;
   const lastTransitionTime =
-    previous && previous.status === update.status && previous.lastTransitionTime ? previous.lastTransitionTime : formatTime(now);
+    previous && previous.status === update.status && previous.lastTransitionTime
+      ? previous.lastTransitionTime
+      : formatTime(now);
   const next: Condition = { type: update.type, status: update.status };
   if (update.reason !== undefined) next.reason = update.reason;
   if (update.message !== undefined) next.message = update.message;
@@ -56,7 +65,11 @@ export function setCondition(conditions: readonly Condition[] | undefined, updat
 }
 
 /** Sets several conditions at once (see {@link setCondition}). */
-export function mergeConditions(conditions: readonly Condition[] | undefined, updates: readonly ConditionUpdate[], now: Date): Condition[] {
+export function mergeConditions(
+  conditions: readonly Condition[] | undefined,
+  updates: readonly ConditionUpdate[],
+  now: Date,
+): Condition[] {
   let list = [...(conditions ?? [])];
   for (const update of updates) list = setCondition(list, update, now);
   return list;

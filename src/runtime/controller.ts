@@ -38,7 +38,7 @@ export interface ReconcileContext {
    * several, `select` names which (label selector and shape, exactly as declared).
    * Throws a `ManagerError` (`CacheNotWatched`, `AmbiguousCache`) otherwise.
    */
-  cache<T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T>;
+  cache<T extends KubeObject>(kind: ResourceKind<T>, select?: CacheSelect): Store<T>;
   /** Events about objects, reported as `codedance.io/<controller>`. */
   events: EventRecorder;
   /** Logger whose lines carry `controller` and `key`. */
@@ -164,7 +164,9 @@ export interface Controller<T extends KubeObject> {
 
 /** A cache declaration as a {@link CacheSpec}. */
 export function cacheSpecOf(entry: ResourceKind | CacheSpec): CacheSpec {
-  return 'kind' in entry && typeof entry.kind === 'object' ? (entry as CacheSpec) : { kind: entry as ResourceKind };
+  return 'kind' in entry && typeof entry.kind === 'object'
+    ? (entry as CacheSpec)
+    : { kind: entry as ResourceKind };
 }
 
 /** Every cache a controller declares (primary first), as {@link CacheSpec}s. */
@@ -172,7 +174,11 @@ export function declaredCaches(options: ControllerOptions<KubeObject>): CacheSpe
   return [
     { kind: options.kind, labelSelector: options.labelSelector },
     ...(options.owns ?? []).map(cacheSpecOf),
-    ...(options.watches ?? []).map((w) => ({ kind: w.kind, labelSelector: w.labelSelector, metadataOnly: w.metadataOnly })),
+    ...(options.watches ?? []).map((w) => ({
+      kind: w.kind,
+      labelSelector: w.labelSelector,
+      metadataOnly: w.metadataOnly,
+    })),
     ...(options.caches ?? []).map(cacheSpecOf),
     ...(options.references ?? []).map((r) => ({ kind: r.kind, referenced: true })),
   ];
@@ -186,20 +192,29 @@ export function controller<T extends KubeObject>(options: ControllerOptions<T>):
 /** Problems in a controller's description, as messages (empty when fine). */
 export function validateController(options: ControllerOptions<KubeObject>): string[] {
   const problems: string[] = [];
-  if (!/^[a-z][a-z0-9-]*$/.test(options.name)) problems.push(`name '${options.name}' must be lower-case letters, digits and '-'`);
-  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
+  if (!/^[a-z][a-z0-9-]*$/.test(options.name))
+    problems.push(`name '${options.name}' must be lower-case letters, digits and '-'`);
+  if (
+    options.concurrency !== undefined &&
+    (!Number.isInteger(options.concurrency) || options.concurrency < 1)
+  ) {
     problems.push(`concurrency must be a positive integer (got ${options.concurrency})`);
   }
   for (const owned of (options.owns ?? []).map((o) => cacheSpecOf(o).kind)) {
-    if (!owned.namespaced && options.kind.namespaced) problems.push(`owns ${owned.kind}: a cluster-scoped object cannot have a namespaced owner`);
+    if (!owned.namespaced && options.kind.namespaced)
+      problems.push(`owns ${owned.kind}: a cluster-scoped object cannot have a namespaced owner`);
   }
   const cached = declaredCaches(options).map((c) => c.kind);
   for (const index of options.indexes ?? []) {
     if (!cached.some((k) => k.group === index.kind.group && k.kind === index.kind.kind)) {
       problems.push(`index '${index.name}' is on ${index.kind.kind}, which this controller does not cache`);
     }
-    if (['namespace', 'owner', 'controller-owner'].includes(index.name)) problems.push(`index '${index.name}' clashes with a built-in index`);
+    if (['namespace', 'owner', 'controller-owner'].includes(index.name))
+      problems.push(`index '${index.name}' clashes with a built-in index`);
   }
-  if (options.finalizer && !options.finalizer.name.includes('/')) problems.push(`finalizer '${options.finalizer.name}' must be domain-qualified (e.g. deploy.codedance.io/cleanup)`);
+  if (options.finalizer && !options.finalizer.name.includes('/'))
+    problems.push(
+      `finalizer '${options.finalizer.name}' must be domain-qualified (e.g. deploy.codedance.io/cleanup)`,
+    );
   return problems;
 }

@@ -9,12 +9,31 @@ test('repeats within the window fold into a series; later ones start a new Event
   const client = createFakeClient();
   const clock = fakeClock(Date.parse('2026-01-01T00:00:00Z'));
   const recorder = createEventRecorder({ client, controller: 'canary', instance: 'host_abc', clock });
-  const obj = { apiVersion: 'deploy.codedance.io/v1alpha1', kind: 'CanaryDeployment', metadata: { name: 'app', namespace: 'ns', uid: 'u1' } };
-  await recorder.publish(obj, { type: 'Warning', reason: 'AnalysisFailed', note: 'error rate 5%', action: 'Analyze' });
+  const obj = {
+    apiVersion: 'deploy.codedance.io/v1alpha1',
+    kind: 'CanaryDeployment',
+    metadata: { name: 'app', namespace: 'ns', uid: 'u1' },
+  };
+  await recorder.publish(obj, {
+    type: 'Warning',
+    reason: 'AnalysisFailed',
+    note: 'error rate 5%',
+    action: 'Analyze',
+  });
   await clock.advance(1000);
   await Promise.all([
-    recorder.publish(obj, { type: 'Warning', reason: 'AnalysisFailed', note: 'error rate 5%', action: 'Analyze' }),
-    recorder.publish(obj, { type: 'Warning', reason: 'AnalysisFailed', note: 'error rate 5%', action: 'Analyze' }),
+    recorder.publish(obj, {
+      type: 'Warning',
+      reason: 'AnalysisFailed',
+      note: 'error rate 5%',
+      action: 'Analyze',
+    }),
+    recorder.publish(obj, {
+      type: 'Warning',
+      reason: 'AnalysisFailed',
+      note: 'error rate 5%',
+      action: 'Analyze',
+    }),
   ]);
   let events = client.objects<KubeEvent>(Event);
   assert.equal(events.length, 1);
@@ -27,7 +46,12 @@ test('repeats within the window fold into a series; later ones start a new Event
 
   await recorder.publish(obj, { type: 'Normal', reason: 'WeightChanged', note: '10%', action: 'SetWeight' });
   await clock.advance(7 * 60_000);
-  await recorder.publish(obj, { type: 'Warning', reason: 'AnalysisFailed', note: 'error rate 5%', action: 'Analyze' });
+  await recorder.publish(obj, {
+    type: 'Warning',
+    reason: 'AnalysisFailed',
+    note: 'error rate 5%',
+    action: 'Analyze',
+  });
   events = client.objects<KubeEvent>(Event);
   assert.equal(events.length, 3, 'a different event and a repeat after the window are new objects');
 });

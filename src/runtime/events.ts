@@ -112,7 +112,13 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
       tracked.delete(foldKey);
       tracked.set(foldKey, seen);
       try {
-        await options.client.patch(EventKind, seen.namespace, seen.name, { series: { count: seen.count, lastObservedTime: formatMicroTime(now) } }, 'merge');
+        await options.client.patch(
+          EventKind,
+          seen.namespace,
+          seen.name,
+          { series: { count: seen.count, lastObservedTime: formatMicroTime(now) } },
+          'merge',
+        );
         return;
       } catch (err) {
         // The Event may have expired (1h TTL) or been deleted: start a new one.
@@ -120,7 +126,11 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
       }
     }
     const namespace = regarding.metadata.namespace || 'default';
-    const name = `${regarding.metadata.name ?? 'object'}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+    const name = `${regarding.metadata.name ?? 'object'}.${now.toString(16)}${Math.floor(
+      Math.random() * 0xffff,
+    )
+      .toString(16)
+      .padStart(4, '0')}`;
     const event: KubeEvent = {
       apiVersion: apiVersionOf(EventKind),
       kind: EventKind.kind,
@@ -148,14 +158,28 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
   const chains = new Map<string, Promise<void>>();
   return {
     publish(regarding, input) {
-      if (!pascalCase.test(input.reason)) options.log?.warn({ reason: input.reason }, 'event reason should be PascalCase');
-      const foldKey = [regarding.metadata.uid ?? `${regarding.metadata.namespace}/${regarding.metadata.name}`, input.type ?? 'Normal', input.reason, input.action ?? '', input.note ?? ''].join('\u0000');
+      if (!pascalCase.test(input.reason))
+        options.log?.warn({ reason: input.reason }, 'event reason should be PascalCase');
+      const foldKey = [
+        regarding.metadata.uid ?? `${regarding.metadata.namespace}/${regarding.metadata.name}`,
+        input.type ?? 'Normal',
+        input.reason,
+        input.action ?? '',
+        input.note ?? '',
+      ].join('\u0000');
       // Publishes of the same event run one after another, so a repeat sees the first one's name.
       const previous = chains.get(foldKey) ?? Promise.resolve();
       const next = previous
         .then(() => write(regarding, input, foldKey))
         .catch((err: unknown) => {
-          options.log?.warn({ err, reason: input.reason, object: `${regarding.metadata.namespace ?? ''}/${regarding.metadata.name ?? ''}` }, 'event not recorded');
+          options.log?.warn(
+            {
+              err,
+              reason: input.reason,
+              object: `${regarding.metadata.namespace ?? ''}/${regarding.metadata.name ?? ''}`,
+            },
+            'event not recorded',
+          );
         });
       chains.set(foldKey, next);
       void next.finally(() => {

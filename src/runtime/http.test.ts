@@ -9,7 +9,12 @@ test('healthz, readyz with checks, metrics, and mounted routes (longest prefix w
   metrics.addRequestCounts(() => counts);
   metrics.addQueue('canary', () => 7);
   let synced = false;
-  const server = createHttpServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, readiness: [() => (synced ? undefined : 'caches not synced')] });
+  const server = createHttpServer({
+    port: 0,
+    host: '127.0.0.1',
+    registry: metrics.registry,
+    readiness: [() => (synced ? undefined : 'caches not synced')],
+  });
   server.addRoute('GET', '/api/', (_req, res) => res.end('api'));
   server.addRoute('*', '/api/releases', (req, res) => res.end(`releases ${req.method}`));
   const port = await server.listen();
@@ -32,7 +37,11 @@ test('healthz, readyz with checks, metrics, and mounted routes (longest prefix w
     assert.match(text, /codedance_queue_depth\{controller="canary"\} 7/);
     counts = { 'GET pods': 5 };
     text = (await get('/metrics')).text;
-    assert.match(text, /codedance_api_requests_total\{verb="GET",resource="pods"\} 5/, 'counts keep up with the source');
+    assert.match(
+      text,
+      /codedance_api_requests_total\{verb="GET",resource="pods"\} 5/,
+      'counts keep up with the source',
+    );
   } finally {
     await server.close();
   }

@@ -44,7 +44,12 @@ export interface HttpServer {
 export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
   const routes: { method: string; prefix: string; handler: RouteHandler }[] = [];
   const readiness = [...(options.readiness ?? [])];
-  const text = (res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+  const text = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    type = 'text/plain; charset=utf-8',
+  ): void => {
     res.writeHead(status, { 'content-type': type });
     res.end(body);
   };
@@ -101,7 +106,9 @@ export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
   });
   if (options.registry) {
     const registry = options.registry;
-    api.addRoute('GET', '/metrics', async (_req, res) => text(res, 200, await registry.metrics(), registry.contentType));
+    api.addRoute('GET', '/metrics', async (_req, res) =>
+      text(res, 200, await registry.metrics(), registry.contentType),
+    );
   }
   return api;
 }

@@ -20,7 +20,8 @@ test('a listener that throws or rejects stops neither the watch nor the other li
   const failures: { kind: string; error: string }[] = [];
   const informer = createInformer<KubeObject>(client, ConfigMap, {
     namespaces: ['ns'],
-    onListenerError: (kind: ResourceKind, error: unknown) => failures.push({ kind: kind.kind, error: (error as Error).message }),
+    onListenerError: (kind: ResourceKind, error: unknown) =>
+      failures.push({ kind: kind.kind, error: (error as Error).message }),
   });
   const seen: string[] = [];
   informer.subscribe(() => {

@@ -16,7 +16,13 @@ import type { Clock } from './clock.ts';
 import { createStore, type IndexFn, type Store, type StoreChange } from './store.ts';
 import { reflector } from './reflector.ts';
 import type { Transform } from './transform.ts';
-import { watcher, type RestartReason, type WatcherClient, type WatcherError, type WatcherOptions } from './watcher.ts';
+import {
+  watcher,
+  type RestartReason,
+  type WatcherClient,
+  type WatcherError,
+  type WatcherOptions,
+} from './watcher.ts';
 
 /** Informer settings. */
 export interface InformerOptions<T extends KubeObject> {
@@ -53,8 +59,13 @@ export interface Informer<T extends KubeObject> {
 }
 
 /** Creates an informer for `kind`. */
-export function createInformer<T extends KubeObject>(client: WatcherClient, kind: ResourceKind, options: InformerOptions<T> = {}): Informer<T> {
-  const scopes: (string | undefined)[] = kind.namespaced && options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
+export function createInformer<T extends KubeObject>(
+  client: WatcherClient,
+  kind: ResourceKind<T>,
+  options: InformerOptions<T> = {},
+): Informer<T> {
+  const scopes: (string | undefined)[] =
+    kind.namespaced && options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
   const sources = scopes.map((s) => s ?? '*');
   const { store, writer } = createStore<T>({ indexes: options.indexes, sources });
   const listeners = new Set<(change: StoreChange<T>) => void>();
@@ -63,7 +74,10 @@ export function createInformer<T extends KubeObject>(client: WatcherClient, kind
   const report = (error: unknown): void => {
     try {
       if (options.onListenerError) options.onListenerError(kind, error);
-      else console.error(`informer ${kind.kind}: a change listener failed (the watch goes on): ${error instanceof Error ? error.message : String(error)}`);
+      else
+        console.error(
+          `informer ${kind.kind}: a change listener failed (the watch goes on): ${error instanceof Error ? error.message : String(error)}`,
+        );
     } catch {
       // The reporter itself failed: nothing better to do than go on watching.
     }

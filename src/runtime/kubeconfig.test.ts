@@ -15,7 +15,12 @@ after(async () => {
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-function config(parts: { current?: string; clusters?: unknown[]; users?: unknown[]; contexts?: unknown[] }): string {
+function config(parts: {
+  current?: string;
+  clusters?: unknown[];
+  users?: unknown[];
+  contexts?: unknown[];
+}): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Config',
@@ -30,7 +35,12 @@ test('a token user: server without trailing slash, inline CA, the context namesp
   const kc = parseKubeConfig(
     config({
       current: 'dev',
-      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:6443/', 'certificate-authority-data': b64('CA PEM') } }],
+      clusters: [
+        {
+          name: 'c',
+          cluster: { server: 'https://127.0.0.1:6443/', 'certificate-authority-data': b64('CA PEM') },
+        },
+      ],
       users: [{ name: 'u', user: { token: 'secret-token' } }],
       contexts: [{ name: 'dev', context: { cluster: 'c', user: 'u', namespace: 'team-a' } }],
     }),
@@ -52,20 +62,43 @@ test('client certificate files are read relative to the kubeconfig that names th
     file,
     config({
       current: 'x',
-      clusters: [{ name: 'c', cluster: { server: 'https://h:1', 'certificate-authority': 'ca.crt', 'tls-server-name': 'kubernetes' } }],
-      users: [{ name: 'u', user: { 'client-certificate': 'client.crt', 'client-key': join(dir, 'client.key') } }],
+      clusters: [
+        {
+          name: 'c',
+          cluster: {
+            server: 'https://h:1',
+            'certificate-authority': 'ca.crt',
+            'tls-server-name': 'kubernetes',
+          },
+        },
+      ],
+      users: [
+        { name: 'u', user: { 'client-certificate': 'client.crt', 'client-key': join(dir, 'client.key') } },
+      ],
       contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
     }),
   );
   const kc = loadKubeConfig({ path: file });
-  assert.deepEqual(kc.tls, { ca: 'CA', cert: 'CERT', key: 'KEY', rejectUnauthorized: true, servername: 'kubernetes' });
+  assert.deepEqual(kc.tls, {
+    ca: 'CA',
+    cert: 'CERT',
+    key: 'KEY',
+    rejectUnauthorized: true,
+    servername: 'kubernetes',
+  });
   assert.equal(await kc.authorization(), undefined);
 });
 
 test('KUBECONFIG merges files: the first definition and the first current-context win', async () => {
   const first = join(dir, 'first');
   const second = join(dir, 'second');
-  await writeFile(first, config({ clusters: [{ name: 'c', cluster: { server: 'https://first' } }], users: [{ name: 'u', user: { token: 'one' } }] }));
+  await writeFile(
+    first,
+    config({
+      clusters: [{ name: 'c', cluster: { server: 'https://first' } }],
+      users: [{ name: 'u', user: { token: 'one' } }],
+    }),
+  );
   await writeFile(
     second,
     config({
@@ -85,7 +118,10 @@ test('KUBECONFIG merges files: the first definition and the first current-contex
 test('--context overrides current-context; an unknown context is named in the error', () => {
   const text = config({
     current: 'a',
-    clusters: [{ name: 'ca', cluster: { server: 'https://a' } }, { name: 'cb', cluster: { server: 'https://b', 'insecure-skip-tls-verify': true } }],
+    clusters: [
+      { name: 'ca', cluster: { server: 'https://a' } },
+      { name: 'cb', cluster: { server: 'https://b', 'insecure-skip-tls-verify': true } },
+    ],
     users: [{ name: 'u', user: { username: 'ann', password: 'pw' } }],
     contexts: [
       { name: 'a', context: { cluster: 'ca', user: 'u' } },
@@ -95,7 +131,10 @@ test('--context overrides current-context; an unknown context is named in the er
   const kc = parseKubeConfig(text, { context: 'b' });
   assert.equal(kc.server, 'https://b');
   assert.equal(kc.tls.rejectUnauthorized, false);
-  assert.throws(() => parseKubeConfig(text, { context: 'nope' }), (err: unknown) => err instanceof KubeConfigError && /no context 'nope' \(known: a, b\)/.test(err.message));
+  assert.throws(
+    () => parseKubeConfig(text, { context: 'nope' }),
+    (err: unknown) => err instanceof KubeConfigError && /no context 'nope' \(known: a, b\)/.test(err.message),
+  );
 });
 
 test('basic auth becomes a Basic header', async () => {
@@ -123,7 +162,18 @@ test('an exec plugin is run once and its token cached until it nearly expires', 
     config({
       current: 'a',
       clusters: [{ name: 'c', cluster: { server: 'https://a' } }],
-      users: [{ name: 'u', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: script, env: [{ name: 'PLUGIN_TOKEN', value: 'from-plugin' }] } } }],
+      users: [
+        {
+          name: 'u',
+          user: {
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: script,
+              env: [{ name: 'PLUGIN_TOKEN', value: 'from-plugin' }],
+            },
+          },
+        },
+      ],
       contexts: [{ name: 'a', context: { cluster: 'c', user: 'u' } }],
     }),
   );
@@ -133,7 +183,10 @@ test('an exec plugin is run once and its token cached until it nearly expires', 
   assert.equal(await kc.authorization(), 'Bearer from-plugin');
   const { readFile } = await import('node:fs/promises');
   assert.equal((await readFile(counter, 'utf8')).trim().split('\n').length, 1, 'the plugin ran once');
-  const info = JSON.parse(await readFile(join(dir, 'exec-info'), 'utf8')) as { kind: string; spec: { interactive: boolean } };
+  const info = JSON.parse(await readFile(join(dir, 'exec-info'), 'utf8')) as {
+    kind: string;
+    spec: { interactive: boolean };
+  };
   assert.equal(info.kind, 'ExecCredential');
   assert.equal(info.spec.interactive, false);
 });
@@ -143,11 +196,18 @@ test('a failing exec plugin says which plugin and what it printed', async () => 
     config({
       current: 'a',
       clusters: [{ name: 'c', cluster: { server: 'https://a' } }],
-      users: [{ name: 'u', user: { exec: { command: 'sh', args: ['-c', 'echo login expired >&2; exit 1'] } } }],
+      users: [
+        { name: 'u', user: { exec: { command: 'sh', args: ['-c', 'echo login expired >&2; exit 1'] } } },
+      ],
       contexts: [{ name: 'a', context: { cluster: 'c', user: 'u' } }],
     }),
   );
-  await assert.rejects(kc.authorization(), (err: unknown) => err instanceof KubeConfigError && /exec plugin 'sh' of user 'u' failed: login expired/.test(err.message));
+  await assert.rejects(
+    kc.authorization(),
+    (err: unknown) =>
+      err instanceof KubeConfigError &&
+      /exec plugin 'sh' of user 'u' failed: login expired/.test(err.message),
+  );
 });
 
 test('legacy auth-provider entries are refused with what to use instead', () => {
@@ -166,6 +226,9 @@ test('legacy auth-provider entries are refused with what to use instead', () => 
 });
 
 test('no file and no in-cluster environment: an error that says what to pass', () => {
-  assert.throws(() => loadKubeConfig({ env: { HOME: join(dir, 'nohome') } }), /no kubeconfig found .* pass --kubeconfig FILE or set KUBECONFIG/);
+  assert.throws(
+    () => loadKubeConfig({ env: { HOME: join(dir, 'nohome') } }),
+    /no kubeconfig found .* pass --kubeconfig FILE or set KUBECONFIG/,
+  );
   assert.throws(() => loadKubeConfig({ path: join(dir, 'absent') }), /cannot read kubeconfig/);
 });

@@ -126,7 +126,10 @@ interface MergedConfig {
 export function kubeconfigFiles(options: LoadKubeConfigOptions = {}): string[] {
   const env = options.env ?? process.env;
   if (options.path) return [resolve(options.path)];
-  if (env.KUBECONFIG) return env.KUBECONFIG.split(delimiter).filter(Boolean).map((file) => resolve(file));
+  if (env.KUBECONFIG)
+    return env.KUBECONFIG.split(delimiter)
+      .filter(Boolean)
+      .map((file) => resolve(file));
   return [join(env.HOME ?? homedir(), '.kube', 'config')];
 }
 
@@ -140,7 +143,10 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): ResolvedKub
       texts.push({ file, text: readFileSync(file, 'utf8') });
     } catch (err) {
       // kubectl ignores missing files of KUBECONFIG, but not an explicit --kubeconfig.
-      if (options.path) throw new KubeConfigError(`cannot read kubeconfig ${file}: ${(err as Error).message}`, { cause: err });
+      if (options.path)
+        throw new KubeConfigError(`cannot read kubeconfig ${file}: ${(err as Error).message}`, {
+          cause: err,
+        });
     }
   }
   if (texts.length === 0) {
@@ -153,8 +159,14 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): ResolvedKub
 }
 
 /** Resolves a kubeconfig given as text (tests, and files already read). */
-export function parseKubeConfig(text: string, options: { context?: string; dir?: string } = {}): ResolvedKubeConfig {
-  return resolveContext(mergeFiles([{ file: join(options.dir ?? process.cwd(), 'kubeconfig'), text }]), options.context);
+export function parseKubeConfig(
+  text: string,
+  options: { context?: string; dir?: string } = {},
+): ResolvedKubeConfig {
+  return resolveContext(
+    mergeFiles([{ file: join(options.dir ?? process.cwd(), 'kubeconfig'), text }]),
+    options.context,
+  );
 }
 
 function mergeFiles(files: { file: string; text: string }[]): MergedConfig {
@@ -164,13 +176,19 @@ function mergeFiles(files: { file: string; text: string }[]): MergedConfig {
     try {
       doc = parse(text);
     } catch (err) {
-      throw new KubeConfigError(`kubeconfig ${file} is not valid YAML: ${(err as Error).message}`, { cause: err });
+      throw new KubeConfigError(`kubeconfig ${file} is not valid YAML: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (doc === null || doc === undefined) continue;
     if (typeof doc !== 'object') throw new KubeConfigError(`kubeconfig ${file} is not a mapping`);
     const config = doc as Record<string, unknown>;
     const dir = dirname(file);
-    if (merged.currentContext === undefined && typeof config['current-context'] === 'string' && config['current-context']) {
+    if (
+      merged.currentContext === undefined &&
+      typeof config['current-context'] === 'string' &&
+      config['current-context']
+    ) {
       merged.currentContext = config['current-context'];
     }
     addNamed(merged.clusters, config.clusters, 'cluster', dir, file);
@@ -180,7 +198,13 @@ function mergeFiles(files: { file: string; text: string }[]): MergedConfig {
   return merged;
 }
 
-function addNamed<T>(target: Map<string, NamedEntry<T>>, list: unknown, field: string, dir: string, file: string): void {
+function addNamed<T>(
+  target: Map<string, NamedEntry<T>>,
+  list: unknown,
+  field: string,
+  dir: string,
+  file: string,
+): void {
   if (list === undefined || list === null) return;
   if (!Array.isArray(list)) throw new KubeConfigError(`kubeconfig ${file}: '${field}s' must be a list`);
   for (const item of list) {
@@ -193,18 +217,31 @@ function addNamed<T>(target: Map<string, NamedEntry<T>>, list: unknown, field: s
 
 function resolveContext(config: MergedConfig, contextOverride: string | undefined): ResolvedKubeConfig {
   const contextName = contextOverride ?? config.currentContext;
-  if (!contextName) throw new KubeConfigError('kubeconfig has no current-context: set one (kubectl config use-context NAME) or pass --context');
+  if (!contextName)
+    throw new KubeConfigError(
+      'kubeconfig has no current-context: set one (kubectl config use-context NAME) or pass --context',
+    );
   const context = config.contexts.get(contextName);
-  if (!context) throw new KubeConfigError(`kubeconfig has no context '${contextName}' (known: ${[...config.contexts.keys()].join(', ') || 'none'})`);
+  if (!context)
+    throw new KubeConfigError(
+      `kubeconfig has no context '${contextName}' (known: ${[...config.contexts.keys()].join(', ') || 'none'})`,
+    );
   const clusterName = context.value.cluster;
   const cluster = clusterName ? config.clusters.get(clusterName) : undefined;
-  if (!cluster) throw new KubeConfigError(`context '${contextName}' names cluster '${clusterName ?? ''}', which the kubeconfig does not define`);
+  if (!cluster)
+    throw new KubeConfigError(
+      `context '${contextName}' names cluster '${clusterName ?? ''}', which the kubeconfig does not define`,
+    );
   if (!cluster.value.server) throw new KubeConfigError(`cluster '${cluster.name}' has no server URL`);
   const userName = context.value.user ?? '';
   const user = config.users.get(userName) ?? { name: userName, value: {}, dir: cluster.dir };
   const tls: KubeTls = {
     rejectUnauthorized: cluster.value['insecure-skip-tls-verify'] !== true,
-    ca: material(cluster.value['certificate-authority-data'], cluster.value['certificate-authority'], cluster.dir),
+    ca: material(
+      cluster.value['certificate-authority-data'],
+      cluster.value['certificate-authority'],
+      cluster.dir,
+    ),
     cert: material(user.value['client-certificate-data'], user.value['client-certificate'], user.dir),
     key: material(user.value['client-key-data'], user.value['client-key'], user.dir),
   };
@@ -228,7 +265,9 @@ function material(data: string | undefined, file: string | undefined, dir: strin
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new KubeConfigError(`cannot read ${path} named by the kubeconfig: ${(err as Error).message}`, { cause: err });
+    throw new KubeConfigError(`cannot read ${path} named by the kubeconfig: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -244,7 +283,8 @@ function authorizer(user: NamedEntry<UserEntry>, server: string): () => Promise<
     const header = `Bearer ${u.token}`;
     return async () => header;
   }
-  if (u.tokenFile) return tokenFileAuthorizer(isAbsolute(u.tokenFile) ? u.tokenFile : join(user.dir, u.tokenFile));
+  if (u.tokenFile)
+    return tokenFileAuthorizer(isAbsolute(u.tokenFile) ? u.tokenFile : join(user.dir, u.tokenFile));
   if (u.username !== undefined && u.password !== undefined) {
     const header = `Basic ${Buffer.from(`${u.username}:${u.password}`).toString('base64')}`;
     return async () => header;
@@ -264,7 +304,9 @@ function tokenFileAuthorizer(path: string): () => Promise<string | undefined> {
       return cached.header;
     } catch (err) {
       if (cached) return cached.header;
-      throw new KubeConfigError(`cannot read the token file ${path}: ${(err as Error).message}`, { cause: err });
+      throw new KubeConfigError(`cannot read the token file ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   };
 }
@@ -277,29 +319,52 @@ interface ExecCredentialStatus {
 }
 
 /** Runs an exec credential plugin, caching its token until shortly before it expires. */
-function execAuthorizer(userName: string, exec: ExecConfig, server: string): () => Promise<string | undefined> {
+function execAuthorizer(
+  userName: string,
+  exec: ExecConfig,
+  server: string,
+): () => Promise<string | undefined> {
   let cached: { header: string | undefined; expiresAt: number } | undefined;
   let pending: Promise<string | undefined> | undefined;
   const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1';
   const run = async (): Promise<string | undefined> => {
-    const info = JSON.stringify({ apiVersion, kind: 'ExecCredential', spec: { interactive: false, cluster: { server } } });
+    const info = JSON.stringify({
+      apiVersion,
+      kind: 'ExecCredential',
+      spec: { interactive: false, cluster: { server } },
+    });
     const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: info };
     for (const { name, value } of exec.env ?? []) env[name] = value;
     const stdout = await new Promise<string>((resolveRun, reject) => {
-      execFile(exec.command, exec.args ?? [], { env, timeout: 60_000, maxBuffer: 1 << 20 }, (err, out, errOut) => {
-        if (err) {
-          reject(new KubeConfigError(`exec plugin '${exec.command}' of user '${userName}' failed: ${String(errOut).trim() || err.message}`, { cause: err }));
-        } else resolveRun(String(out));
-      });
+      execFile(
+        exec.command,
+        exec.args ?? [],
+        { env, timeout: 60_000, maxBuffer: 1 << 20 },
+        (err, out, errOut) => {
+          if (err) {
+            reject(
+              new KubeConfigError(
+                `exec plugin '${exec.command}' of user '${userName}' failed: ${String(errOut).trim() || err.message}`,
+                { cause: err },
+              ),
+            );
+          } else resolveRun(String(out));
+        },
+      );
     });
     let status: ExecCredentialStatus | undefined;
     try {
       status = (JSON.parse(stdout) as { status?: ExecCredentialStatus }).status;
     } catch (err) {
-      throw new KubeConfigError(`exec plugin '${exec.command}' of user '${userName}' printed no ExecCredential JSON`, { cause: err });
+      throw new KubeConfigError(
+        `exec plugin '${exec.command}' of user '${userName}' printed no ExecCredential JSON`,
+        { cause: err },
+      );
     }
     const header = status?.token ? `Bearer ${status.token}` : undefined;
-    const expiry = status?.expirationTimestamp ? Date.parse(status.expirationTimestamp) : Number.POSITIVE_INFINITY;
+    const expiry = status?.expirationTimestamp
+      ? Date.parse(status.expirationTimestamp)
+      : Number.POSITIVE_INFINITY;
     // Renew a little early so a request never leaves with a token about to expire.
     cached = { header, expiresAt: expiry - 30_000 };
     return header;
@@ -320,7 +385,10 @@ function inClusterConfig(env: NodeJS.ProcessEnv): ResolvedKubeConfig {
   try {
     ca = readFileSync(join(serviceAccountDir, 'ca.crt'), 'utf8');
   } catch (err) {
-    throw new KubeConfigError(`in-cluster: cannot read ${serviceAccountDir}/ca.crt (is a service account token mounted?)`, { cause: err });
+    throw new KubeConfigError(
+      `in-cluster: cannot read ${serviceAccountDir}/ca.crt (is a service account token mounted?)`,
+      { cause: err },
+    );
   }
   try {
     namespace = readFileSync(join(serviceAccountDir, 'namespace'), 'utf8').trim();

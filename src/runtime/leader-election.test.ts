@@ -5,7 +5,11 @@ import { createFakeClient } from './testing/fake-client.ts';
 import { fakeClock } from './clock.ts';
 import { Lease } from './kinds.ts';
 
-function candidate(client: ReturnType<typeof createFakeClient>, clock: ReturnType<typeof fakeClock>, identity: string) {
+function candidate(
+  client: ReturnType<typeof createFakeClient>,
+  clock: ReturnType<typeof fakeClock>,
+  identity: string,
+) {
   const state = { leading: false, lost: false };
   const elector = createLeaderElector({
     client,
@@ -19,7 +23,8 @@ function candidate(client: ReturnType<typeof createFakeClient>, clock: ReturnTyp
   return { elector, state };
 }
 
-const holder = (client: ReturnType<typeof createFakeClient>) => client.objects<LeaseObject>(Lease)[0]?.spec?.holderIdentity;
+const holder = (client: ReturnType<typeof createFakeClient>) =>
+  client.objects<LeaseObject>(Lease)[0]?.spec?.holderIdentity;
 
 test('one leader; a standby takes over only after the lease expires on its own clock', async () => {
   const client = createFakeClient();
@@ -84,6 +89,14 @@ test('a leader that cannot renew within the deadline loses the lease', async () 
 });
 
 test('timing defaults and checks', () => {
-  assert.deepEqual(resolveLeaderElectionTiming({}), { leaseDurationMs: 15000, renewDeadlineMs: 10000, retryPeriodMs: 2000, apiTimeoutMs: 5000 });
-  assert.throws(() => resolveLeaderElectionTiming({ leaseDurationMs: 5000 }), /leaseDuration > renewDeadline/);
+  assert.deepEqual(resolveLeaderElectionTiming({}), {
+    leaseDurationMs: 15000,
+    renewDeadlineMs: 10000,
+    retryPeriodMs: 2000,
+    apiTimeoutMs: 5000,
+  });
+  assert.throws(
+    () => resolveLeaderElectionTiming({ leaseDurationMs: 5000 }),
+    /leaseDuration > renewDeadline/,
+  );
 });

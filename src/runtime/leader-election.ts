@@ -92,9 +92,16 @@ export function resolveLeaderElectionTiming(options: Partial<LeaderElectionTimin
   const renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
   const retryPeriodMs = options.retryPeriodMs ?? 2_000;
   if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs && retryPeriodMs > 0)) {
-    throw new Error(`leader election needs leaseDuration > renewDeadline > retryPeriod > 0 (got ${leaseDurationMs}, ${renewDeadlineMs}, ${retryPeriodMs})`);
+    throw new Error(
+      `leader election needs leaseDuration > renewDeadline > retryPeriod > 0 (got ${leaseDurationMs}, ${renewDeadlineMs}, ${retryPeriodMs})`,
+    );
   }
-  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs, apiTimeoutMs: options.apiTimeoutMs ?? renewDeadlineMs / 2 };
+  return {
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    apiTimeoutMs: options.apiTimeoutMs ?? renewDeadlineMs / 2,
+  };
 }
 
 /** Creates an elector (call `run` to campaign). */
@@ -110,7 +117,9 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
 
   function bounded<V>(what: string, promise: Promise<V>): Promise<V> {
     return new Promise((resolve, reject) => {
-      const cancel = clock.setTimer(timing.apiTimeoutMs, () => reject(new LeaderElectionError('Timeout', `${what}: no answer within ${timing.apiTimeoutMs}ms`)));
+      const cancel = clock.setTimer(timing.apiTimeoutMs, () =>
+        reject(new LeaderElectionError('Timeout', `${what}: no answer within ${timing.apiTimeoutMs}ms`)),
+      );
       promise.then(
         (v) => {
           cancel();
@@ -124,7 +133,11 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     });
   }
 
-  function spec(now: number, previous: LeaseObject['spec'], keepAcquire: boolean): NonNullable<LeaseObject['spec']> {
+  function spec(
+    now: number,
+    previous: LeaseObject['spec'],
+    keepAcquire: boolean,
+  ): NonNullable<LeaseObject['spec']> {
     return {
       holderIdentity: options.identity,
       leaseDurationSeconds: Math.ceil(timing.leaseDurationMs / 1000),
@@ -139,7 +152,10 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     const now = clock.now();
     let lease: LeaseObject | undefined;
     try {
-      lease = await bounded('get lease', options.client.get<LeaseObject>(Lease, options.namespace, options.name));
+      lease = await bounded(
+        'get lease',
+        options.client.get<LeaseObject>(Lease, options.namespace, options.name),
+      );
     } catch (err) {
       throw new LeaderElectionError('GetLease', `get lease ${options.namespace}/${options.name}`, err);
     }
@@ -156,13 +172,22 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         );
       } catch (err) {
         if (isConflict(err)) return false; // someone else created it first
-        throw new LeaderElectionError('CreateLease', `create lease ${options.namespace}/${options.name}`, err);
+        throw new LeaderElectionError(
+          'CreateLease',
+          `create lease ${options.namespace}/${options.name}`,
+          err,
+        );
       }
       observed = { record: '', at: now, holder: options.identity };
       return true;
     }
     const holder = lease.spec?.holderIdentity ?? '';
-    const record = JSON.stringify([holder, lease.spec?.renewTime, lease.spec?.leaseTransitions, lease.spec?.leaseDurationSeconds]);
+    const record = JSON.stringify([
+      holder,
+      lease.spec?.renewTime,
+      lease.spec?.leaseTransitions,
+      lease.spec?.leaseDurationSeconds,
+    ]);
     if (!observed || observed.record !== record) observed = { record, at: now, holder };
     if (holder !== lastLeader) {
       lastLeader = holder;
@@ -190,7 +215,10 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     try {
       return await tryAcquireOrRenew();
     } catch (err) {
-      options.log?.warn({ err, lease: `${options.namespace}/${options.name}` }, `leader election round failed: ${describeError(err)}`);
+      options.log?.warn(
+        { err, lease: `${options.namespace}/${options.name}` },
+        `leader election round failed: ${describeError(err)}`,
+      );
       return false;
     }
   }
@@ -209,7 +237,10 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         await sleep(clock, jittered(), signal);
       }
       if (!leading || signal.aborted) return;
-      options.log?.info({ lease: `${options.namespace}/${options.name}`, identity: options.identity }, 'started leading');
+      options.log?.info(
+        { lease: `${options.namespace}/${options.name}`, identity: options.identity },
+        'started leading',
+      );
       if (lastLeader !== options.identity) {
         lastLeader = options.identity;
         options.onNewLeader?.(options.identity);
@@ -223,13 +254,17 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         let renewed = false;
         while (!renewed && clock.now() < deadline && !signal.aborted && !released) {
           renewed = await round();
-          if (!renewed && clock.now() + timing.retryPeriodMs < deadline) await sleep(clock, timing.retryPeriodMs, signal);
+          if (!renewed && clock.now() + timing.retryPeriodMs < deadline)
+            await sleep(clock, timing.retryPeriodMs, signal);
           else if (!renewed) break;
         }
         if (signal.aborted || released) return;
         if (!renewed) {
           leading = false;
-          options.log?.error({ lease: `${options.namespace}/${options.name}`, identity: options.identity }, 'leader election lost');
+          options.log?.error(
+            { lease: `${options.namespace}/${options.name}`, identity: options.identity },
+            'leader election lost',
+          );
           options.onStoppedLeading();
           return;
         }
@@ -240,7 +275,10 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       released = true;
       leading = false;
       try {
-        const lease = await bounded('get lease', options.client.get<LeaseObject>(Lease, options.namespace, options.name));
+        const lease = await bounded(
+          'get lease',
+          options.client.get<LeaseObject>(Lease, options.namespace, options.name),
+        );
         if (!lease || lease.spec?.holderIdentity !== options.identity) return;
         const now = formatMicroTime(clock.now());
         await bounded(
@@ -249,7 +287,13 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
             apiVersion: apiVersionOf(Lease),
             kind: Lease.kind,
             metadata: { ...lease.metadata, managedFields: undefined },
-            spec: { holderIdentity: null, leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.spec?.leaseTransitions ?? 0 },
+            spec: {
+              holderIdentity: null,
+              leaseDurationSeconds: 1,
+              acquireTime: now,
+              renewTime: now,
+              leaseTransitions: lease.spec?.leaseTransitions ?? 0,
+            },
           }),
         );
         options.log?.info({ lease: `${options.namespace}/${options.name}` }, 'lease released');
@@ -259,4 +303,3 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     },
   };
 }
-

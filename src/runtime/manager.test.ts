@@ -20,7 +20,10 @@ async function until(what: string, fn: () => boolean, ms = 3000): Promise<void> 
   }
 }
 
-const cm = (name: string, extra: Partial<KubeObject> = {}): KubeObject => ({ metadata: { name, namespace: 'ns' }, ...extra });
+const cm = (name: string, extra: Partial<KubeObject> = {}): KubeObject => ({
+  metadata: { name, namespace: 'ns' },
+  ...extra,
+});
 
 test('primaries are reconciled; an owned child change reconciles its controller owner', async () => {
   const client = createFakeClient();
@@ -45,7 +48,13 @@ test('primaries are reconciled; an owned child change reconciles its controller 
   await until('initial reconciles', () => seen.length === 2);
   assert.deepEqual([...seen].sort(), ['app', 'other']);
   await client.create(Secret, {
-    metadata: { name: 'child', namespace: 'ns', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'app', uid: owner.metadata.uid ?? '', controller: true }] },
+    metadata: {
+      name: 'child',
+      namespace: 'ns',
+      ownerReferences: [
+        { apiVersion: 'v1', kind: 'ConfigMap', name: 'app', uid: owner.metadata.uid ?? '', controller: true },
+      ],
+    },
   });
   await until('owner reconciled', () => seen.length === 3);
   assert.equal(seen[2], 'app');
@@ -67,7 +76,8 @@ test('a TerminalError sets a condition and a Warning Event and is not retried; o
       async reconcile(obj) {
         const name = obj.metadata.name ?? '';
         calls[name] = (calls[name] ?? 0) + 1;
-        if (name === 'bad') throw new TerminalError('spec.steps: weights must increase', { reason: 'InvalidSteps' });
+        if (name === 'bad')
+          throw new TerminalError('spec.steps: weights must increase', { reason: 'InvalidSteps' });
         if ((calls[name] ?? 0) < 3) throw new Error('api hiccup');
         return Action.awaitChange();
       },
@@ -82,8 +92,14 @@ test('a TerminalError sets a condition and a Warning Event and is not retried; o
   assert.equal(event!.reportingController, 'codedance.io/errors');
   assert.equal(event!.reportingInstance, 'test-1');
   assert.equal(event!.regarding.name, 'bad');
-  await until('condition written', () => client.objects<KubeObject & { status?: { conditions?: Condition[] } }>(ConfigMap).some((o) => o.status?.conditions?.[0]?.reason === 'InvalidSteps'));
-  const bad = client.objects<KubeObject & { status?: { conditions?: Condition[] } }>(ConfigMap).find((o) => o.metadata.name === 'bad')!;
+  await until('condition written', () =>
+    client
+      .objects<KubeObject & { status?: { conditions?: Condition[] } }>(ConfigMap)
+      .some((o) => o.status?.conditions?.[0]?.reason === 'InvalidSteps'),
+  );
+  const bad = client
+    .objects<KubeObject & { status?: { conditions?: Condition[] } }>(ConfigMap)
+    .find((o) => o.metadata.name === 'bad')!;
   assert.equal(bad.status!.conditions![0]!.type, 'Ready');
   assert.equal(bad.status!.conditions![0]!.status, 'False');
   // The status write is a change the controller sees; it reconciles once more and fails for good again.
@@ -152,7 +168,10 @@ test('stop() waits for a running reconcile (drain)', async () => {
 
 test('custom indexes declared by a controller are on the shared cache', async () => {
   const client = createFakeClient();
-  await client.create(ConfigMap, cm('app', { metadata: { name: 'app', namespace: 'ns', labels: { team: 'red' } } }));
+  await client.create(
+    ConfigMap,
+    cm('app', { metadata: { name: 'app', namespace: 'ns', labels: { team: 'red' } } }),
+  );
   const found: string[] = [];
   const manager = createManager({ client, log: silentLogger(), identity: 'test' });
   manager.add(
@@ -161,7 +180,12 @@ test('custom indexes declared by a controller are on the shared cache', async ()
       kind: ConfigMap,
       indexes: [{ kind: ConfigMap, name: 'team', values: (o) => [o.metadata.labels?.team ?? ''] }],
       async reconcile(_obj, ctx) {
-        found.push(...ctx.cache(ConfigMap).byIndex('team', 'red').map((o) => o.metadata.name ?? ''));
+        found.push(
+          ...ctx
+            .cache(ConfigMap)
+            .byIndex('team', 'red')
+            .map((o) => o.metadata.name ?? ''),
+        );
         return Action.awaitChange();
       },
     }),
@@ -175,12 +199,23 @@ test('custom indexes declared by a controller are on the shared cache', async ()
 test('misuse is reported at start', async () => {
   const client = createFakeClient();
   const manager = createManager({ client, log: silentLogger(), identity: 'test' });
-  const c = controller<KubeObject>({ name: 'dup', kind: ConfigMap, reconcile: async () => Action.awaitChange() });
+  const c = controller<KubeObject>({
+    name: 'dup',
+    kind: ConfigMap,
+    reconcile: async () => Action.awaitChange(),
+  });
   manager.add(c);
   manager.add(c);
   await assert.rejects(manager.start(), /used twice/);
   const other = createManager({ client, log: silentLogger(), identity: 'test' });
-  other.add(controller<KubeObject>({ name: 'bad-index', kind: ConfigMap, indexes: [{ kind: Secret, name: 'x', values: () => [] }], reconcile: async () => Action.awaitChange() }));
+  other.add(
+    controller<KubeObject>({
+      name: 'bad-index',
+      kind: ConfigMap,
+      indexes: [{ kind: Secret, name: 'x', values: () => [] }],
+      reconcile: async () => Action.awaitChange(),
+    }),
+  );
   await assert.rejects(other.start(), /does not cache/);
 });
 
@@ -201,7 +236,7 @@ test('an error policy decides the Action: retry, stop, or the default policy', a
         if (name === 'retried' && (calls[name] ?? 0) >= 3) return Action.awaitChange();
         throw Object.assign(new Error(`${name} failed`), { kind: name });
       },
-      async errorPolicy(err, obj) {
+      async errorPolicy(_err, obj) {
         const name = obj.metadata.name ?? '';
         decided.push(name);
         if (name === 'retried') return Action.retry();
@@ -214,7 +249,10 @@ test('an error policy decides the Action: retry, stop, or the default policy', a
   await manager.start();
   await until('retried until it succeeds', () => calls.retried === 3);
   // The default policy retries a plain error; a throwing policy retries too.
-  await until('default and broken policies retry', () => (calls.defaulted ?? 0) >= 2 && (calls.broken ?? 0) >= 2);
+  await until(
+    'default and broken policies retry',
+    () => (calls.defaulted ?? 0) >= 2 && (calls.broken ?? 0) >= 2,
+  );
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(calls.stopped, 1, 'awaitChange from the policy: not retried');
   assert.ok(decided.includes('stopped') && decided.includes('defaulted'));
@@ -234,7 +272,10 @@ test("ctx.cache answers from the controller's own declarations: never another co
       kind: ConfigMap,
       watches: [{ kind: Secret, labelSelector: 'team=a', map: () => [] }],
       async reconcile(_obj, ctx) {
-        seen.selected = ctx.cache(Secret).list().map((o) => o.metadata.name ?? '');
+        seen.selected = ctx
+          .cache(Secret)
+          .list()
+          .map((o) => o.metadata.name ?? '');
         return Action.awaitChange();
       },
     }),
@@ -260,7 +301,10 @@ test("ctx.cache answers from the controller's own declarations: never another co
         } catch (err) {
           seen.both = (err as Error).message;
         }
-        seen.bothNamed = ctx.cache(Secret, { labelSelector: 'team=b' }).list().map((o) => o.metadata.name ?? '');
+        seen.bothNamed = ctx
+          .cache(Secret, { labelSelector: 'team=b' })
+          .list()
+          .map((o) => o.metadata.name ?? '');
         return Action.awaitChange();
       },
     }),
@@ -271,12 +315,23 @@ test("ctx.cache answers from the controller's own declarations: never another co
   assert.match(String(seen.both), /2 caches of Secret.*say which/);
   assert.deepEqual(seen.bothNamed, ['theirs']);
   assert.deepEqual(
-    manager.cache(Secret, { labelSelector: 'team=b' })?.list().map((o) => o.metadata.name),
+    manager
+      .cache(Secret, { labelSelector: 'team=b' })
+      ?.list()
+      .map((o) => o.metadata.name),
     ['theirs'],
   );
   const metadata = manager.cache(Secret, { metadataOnly: true })?.get('ns', 'mine');
   assert.equal(metadata?.kind, 'Secret');
-  assert.equal(manager.cache(Secret, { labelSelector: 'team=c' }), undefined, 'no fallback to another selector');
-  assert.equal(manager.caches().length, 6, 'ConfigMap (one, shared), Secret team=a, Event, Secret, Secret team=b, Secret metadata');
+  assert.equal(
+    manager.cache(Secret, { labelSelector: 'team=c' }),
+    undefined,
+    'no fallback to another selector',
+  );
+  assert.equal(
+    manager.caches().length,
+    6,
+    'ConfigMap (one, shared), Secret team=a, Event, Secret, Secret team=b, Secret metadata',
+  );
   await manager.stop();
 });

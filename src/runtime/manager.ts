@@ -18,7 +18,14 @@
  */
 import type { KubeClient, KubeObject, OwnerReference } from './client.ts';
 import { apiVersionOf, type ResourceKind } from './kinds.ts';
-import type { CacheSelect, CacheSpec, Controller, ControllerOptions, ObjectKey, ReconcileContext } from './controller.ts';
+import type {
+  CacheSelect,
+  CacheSpec,
+  Controller,
+  ControllerOptions,
+  ObjectKey,
+  ReconcileContext,
+} from './controller.ts';
 import { cacheSpecOf, declaredCaches, validateController } from './controller.ts';
 import { managerFamily, metadataOnly, trimObject, type Transform } from './transform.ts';
 import { createReferenceCache, type ReferenceCache } from './references.ts';
@@ -62,9 +69,14 @@ export interface Manager {
   /** True once every informer has finished its first full list. */
   synced(): boolean;
   /** The shared informer cache of exactly this kind, selector and shape (started by `start`), if some controller declared it. */
-  cache<T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T> | undefined;
+  cache<T extends KubeObject>(kind: ResourceKind<T>, select?: CacheSelect): Store<T> | undefined;
   /** Every informer cache: its kind, selector, shape and store (for metrics and the docs' figures). */
-  caches(): { kind: ResourceKind; labelSelector: string; shape: 'full' | 'metadata' | 'referenced'; store: Store<KubeObject> }[];
+  caches(): {
+    kind: ResourceKind;
+    labelSelector: string;
+    shape: 'full' | 'metadata' | 'referenced';
+    store: Store<KubeObject>;
+  }[];
   /** Stops taking work, waits for running reconciles (the drain), then stops the watches. */
   stop(): Promise<void>;
 }
@@ -114,7 +126,9 @@ export function createManager(options: ManagerOptions): Manager {
     let informer = informers.get(key);
     if (!informer) {
       const { kind, labelSelector } = spec;
-      const transform: Transform<KubeObject> = spec.metadataOnly ? metadataOnly(kind) : (obj) => trimObject(obj, trim);
+      const transform: Transform<KubeObject> = spec.metadataOnly
+        ? metadataOnly(kind)
+        : (obj) => trimObject(obj, trim);
       informer = createInformer<KubeObject>(options.client, kind, {
         namespaces: options.namespaces,
         labelSelector,
@@ -124,11 +138,17 @@ export function createManager(options: ManagerOptions): Manager {
         timeoutSeconds: options.watchTimeoutSeconds,
         clock,
         onListenerError: (k, error) => {
-          options.log.error({ kind: k.kind, err: error }, `a change listener of ${k.kind} failed; the watch goes on: ${describeError(error)}`);
+          options.log.error(
+            { kind: k.kind, err: error },
+            `a change listener of ${k.kind} failed; the watch goes on: ${describeError(error)}`,
+          );
         },
         onRestart: (k, reason, error) => {
           options.metrics?.watchRestarts.inc({ kind: k.kind, reason });
-          options.log.warn({ kind: k.kind, reason, err: error, errorKind: error?.kind }, `watch restarted: ${error ? describeError(error) : reason}`);
+          options.log.warn(
+            { kind: k.kind, reason, err: error, errorKind: error?.kind },
+            `watch restarted: ${error ? describeError(error) : reason}`,
+          );
         },
       });
       informers.set(key, informer);
@@ -145,23 +165,36 @@ export function createManager(options: ManagerOptions): Manager {
         metadata: informerFor({ kind, metadataOnly: true }),
         transform: (obj) => trimObject(obj, trim),
         indexes: indexesByKind.get(kindKey),
-        onError: (key, error) => options.log.warn({ kind: kind.kind, key, err: error }, `could not read ${kind.kind} ${key}; tried again at its next change: ${describeError(error)}`),
+        onError: (key, error) =>
+          options.log.warn(
+            { kind: kind.kind, key, err: error },
+            `could not read ${kind.kind} ${key}; tried again at its next change: ${describeError(error)}`,
+          ),
       });
       references.set(kindKey, ref);
     }
     return ref;
   }
 
-  function cache<T extends KubeObject>(kind: ResourceKind, select: CacheSelect = {}): Store<T> | undefined {
-    if (select.referenced) return references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store as unknown as Store<T> | undefined;
+  function cache<T extends KubeObject>(
+    kind: ResourceKind<T>,
+    select: CacheSelect = {},
+  ): Store<T> | undefined {
+    if (select.referenced)
+      return references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store as unknown as Store<T> | undefined;
     return informers.get(informerKey({ kind, ...select }))?.store as unknown as Store<T> | undefined;
   }
 
   /** The keys (`namespace/name`) a primary names, per reference cache. */
-  function namedBy(c: ControllerOptions<KubeObject>, obj: KubeObject): { ref: ReferenceCache<KubeObject>; keys: string[] }[] {
+  function namedBy(
+    c: ControllerOptions<KubeObject>,
+    obj: KubeObject,
+  ): { ref: ReferenceCache<KubeObject>; keys: string[] }[] {
     return (c.references ?? []).map((r) => ({
       ref: referenceFor(r.kind),
-      keys: r.names(obj).map((k) => keyOf(r.kind.namespaced ? (k.namespace ?? obj.metadata.namespace) : undefined, k.name)),
+      keys: r
+        .names(obj)
+        .map((k) => keyOf(r.kind.namespaced ? (k.namespace ?? obj.metadata.namespace) : undefined, k.name)),
     }));
   }
 
@@ -170,35 +203,65 @@ export function createManager(options: ManagerOptions): Manager {
    * only. Without `select`: its one full cache of the kind. An ambiguity or a kind it does
    * not declare is a programming error, reported as such instead of a silently partial view.
    */
-  function cacheOf(c: ControllerOptions<KubeObject>, kind: ResourceKind, select?: CacheSelect): Store<KubeObject> {
-    const sameKind = (spec: CacheSpec): boolean => spec.kind.group === kind.group && spec.kind.kind === kind.kind;
-    const declared = new Map(declaredCaches(c).filter(sameKind).map((spec) => [informerKey(spec), spec]));
+  function cacheOf(
+    c: ControllerOptions<KubeObject>,
+    kind: ResourceKind,
+    select?: CacheSelect,
+  ): Store<KubeObject> {
+    const sameKind = (spec: CacheSpec): boolean =>
+      spec.kind.group === kind.group && spec.kind.kind === kind.kind;
+    const declared = new Map(
+      declaredCaches(c)
+        .filter(sameKind)
+        .map((spec) => [informerKey(spec), spec]),
+    );
     const describe = (spec: CacheSpec): string =>
-      spec.referenced ? '{ referenced: true }' : `{ labelSelector: ${JSON.stringify(spec.labelSelector ?? '')}${spec.metadataOnly ? ', metadataOnly: true' : ''} }`;
+      spec.referenced
+        ? '{ referenced: true }'
+        : `{ labelSelector: ${JSON.stringify(spec.labelSelector ?? '')}${spec.metadataOnly ? ', metadataOnly: true' : ''} }`;
     let key: string;
     if (select) {
       key = informerKey({ kind, ...select });
       if (!declared.has(key)) {
         const have = [...declared.values()].map(describe).join(', ') || 'none';
-        throw new ManagerError('CacheNotWatched', `controller ${c.name}: no cache of ${kind.kind} with ${describe({ kind, ...select })} (it declares: ${have}); add it to owns, watches or caches`);
+        throw new ManagerError(
+          'CacheNotWatched',
+          `controller ${c.name}: no cache of ${kind.kind} with ${describe({ kind, ...select })} (it declares: ${have}); add it to owns, watches or caches`,
+        );
       }
     } else {
       const full = [...declared.entries()].filter(([, spec]) => !spec.metadataOnly);
-      if (full.length === 0) throw new ManagerError('CacheNotWatched', `controller ${c.name}: no cache of ${kind.kind}; add it to owns, watches or caches`);
+      if (full.length === 0)
+        throw new ManagerError(
+          'CacheNotWatched',
+          `controller ${c.name}: no cache of ${kind.kind}; add it to owns, watches or caches`,
+        );
       if (full.length > 1) {
-        throw new ManagerError('AmbiguousCache', `controller ${c.name}: ${full.length} caches of ${kind.kind} (${full.map(([, spec]) => describe(spec)).join(', ')}); say which: ctx.cache(kind, { labelSelector })`);
+        throw new ManagerError(
+          'AmbiguousCache',
+          `controller ${c.name}: ${full.length} caches of ${kind.kind} (${full.map(([, spec]) => describe(spec)).join(', ')}); say which: ctx.cache(kind, { labelSelector })`,
+        );
       }
       key = full[0]![0];
     }
-    const store = declared.get(key)?.referenced ? references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store : informers.get(key)?.store;
-    if (!store) throw new ManagerError('CacheNotWatched', `controller ${c.name}: the cache of ${kind.kind} is not started`);
+    const store = declared.get(key)?.referenced
+      ? references.get(`${apiVersionOf(kind)}/${kind.kind}`)?.store
+      : informers.get(key)?.store;
+    if (!store)
+      throw new ManagerError(
+        'CacheNotWatched',
+        `controller ${c.name}: the cache of ${kind.kind} is not started`,
+      );
     return store;
   }
 
   function ownerKeys(obj: KubeObject, owner: ResourceKind): ObjectKey[] {
     const group = owner.group;
     return (obj.metadata.ownerReferences ?? [])
-      .filter((ref: OwnerReference) => ref.controller && ref.kind === owner.kind && groupOf(ref.apiVersion) === group)
+      .filter(
+        (ref: OwnerReference) =>
+          ref.controller && ref.kind === owner.kind && groupOf(ref.apiVersion) === group,
+      )
       .map((ref) => ({ namespace: owner.namespaced ? obj.metadata.namespace : undefined, name: ref.name }));
   }
 
@@ -211,13 +274,17 @@ export function createManager(options: ManagerOptions): Manager {
     rc.primary.subscribe((change) => {
       const key = keyOf(change.object.metadata.namespace, change.object.metadata.name ?? '');
       // What it names is fetched before its reconcile runs (and forgotten when it goes).
-      for (const { ref, keys } of namedBy(c, change.object)) ref.want(ownerPrefix + key, change.type === 'apply' ? keys : []);
+      for (const { ref, keys } of namedBy(c, change.object))
+        ref.want(ownerPrefix + key, change.type === 'apply' ? keys : []);
       // A deleted primary needs nothing: it is gone (finalizers make deletion an update).
-      if (change.type === 'apply') enqueue([{ namespace: change.object.metadata.namespace, name: change.object.metadata.name ?? '' }]);
+      if (change.type === 'apply')
+        enqueue([{ namespace: change.object.metadata.namespace, name: change.object.metadata.name ?? '' }]);
     });
     for (const r of c.references ?? []) {
       referenceFor(r.kind).subscribe((_change, owners) => {
-        enqueue(owners.filter((o) => o.startsWith(ownerPrefix)).map((o) => parseKey(o.slice(ownerPrefix.length))));
+        enqueue(
+          owners.filter((o) => o.startsWith(ownerPrefix)).map((o) => parseKey(o.slice(ownerPrefix.length))),
+        );
       });
     }
     for (const owned of (c.owns ?? []).map(cacheSpecOf)) {
@@ -236,7 +303,8 @@ export function createManager(options: ManagerOptions): Manager {
     const log = options.log.child({ controller: c.name, key });
     const ctx: ReconcileContext = {
       client: options.client,
-      cache: <T extends KubeObject>(kind: ResourceKind, select?: CacheSelect): Store<T> => cacheOf(c, kind, select) as unknown as Store<T>,
+      cache: <T extends KubeObject>(kind: ResourceKind<T>, select?: CacheSelect): Store<T> =>
+        cacheOf(c, kind, select) as unknown as Store<T>,
       events: rc.events,
       log,
       now: () => new Date(clock.now()),
@@ -257,7 +325,14 @@ export function createManager(options: ManagerOptions): Manager {
         : await c.reconcile(obj, ctx);
       outcome = outcomeOf(action);
       result = action.kind === 'requeue' ? 'requeue' : action.kind === 'retry' ? 'error' : 'success';
-      log.debug({ action: action.kind, afterMs: action.kind === 'requeue' ? action.afterMs : undefined, durationMs: clock.now() - startedAt }, 'reconciled');
+      log.debug(
+        {
+          action: action.kind,
+          afterMs: action.kind === 'requeue' ? action.afterMs : undefined,
+          durationMs: clock.now() - startedAt,
+        },
+        'reconciled',
+      );
     } catch (err) {
       const kind = errorKindOf(err);
       options.metrics?.reconcileErrors.inc({ controller: c.name, kind: errorKindOf(err) });
@@ -266,16 +341,29 @@ export function createManager(options: ManagerOptions): Manager {
         outcome = outcomeOf(decided);
         result = decided.kind === 'retry' ? 'error' : decided.kind === 'requeue' ? 'requeue' : 'terminal';
         const failures = decided.kind === 'retry' ? (rc.queue?.failures(key) ?? 0) + 1 : undefined;
-        log.warn({ err, errorKind: kind, action: decided.kind, failures }, `reconcile failed (${decided.kind} by the error policy): ${describeError(err)}`);
+        log.warn(
+          { err, errorKind: kind, action: decided.kind, failures },
+          `reconcile failed (${decided.kind} by the error policy): ${describeError(err)}`,
+        );
       } else if (isTerminal(err)) {
         result = 'terminal';
         outcome = { kind: 'done' };
         log.error({ err, reason: err.reason }, `reconcile failed for good: ${describeError(err)}`);
-        await reportTerminal(rc, obj, err.reason, describeError(err), err.conditionType ?? c.errorConditionType ?? 'Ready', log);
+        await reportTerminal(
+          rc,
+          obj,
+          err.reason,
+          describeError(err),
+          err.conditionType ?? c.errorConditionType ?? 'Ready',
+          log,
+        );
       } else {
         result = 'error';
         outcome = { kind: 'retry' };
-        log.warn({ err, errorKind: kind, failures: (rc.queue?.failures(key) ?? 0) + 1 }, `reconcile failed, will retry: ${describeError(err)}`);
+        log.warn(
+          { err, errorKind: kind, failures: (rc.queue?.failures(key) ?? 0) + 1 },
+          `reconcile failed, will retry: ${describeError(err)}`,
+        );
       }
     }
     options.metrics?.reconcileTotal.inc({ controller: c.name, result });
@@ -284,17 +372,33 @@ export function createManager(options: ManagerOptions): Manager {
   }
 
   /** The controller's own error policy, if it has one and it decides; a policy that throws means retry. */
-  async function controllerPolicy(c: ControllerOptions<KubeObject>, err: unknown, obj: KubeObject, ctx: ReconcileContext, log: Logger): Promise<Action | undefined> {
+  async function controllerPolicy(
+    c: ControllerOptions<KubeObject>,
+    err: unknown,
+    obj: KubeObject,
+    ctx: ReconcileContext,
+    log: Logger,
+  ): Promise<Action | undefined> {
     if (!c.errorPolicy) return undefined;
     try {
       return await c.errorPolicy(err, obj, ctx);
     } catch (policyErr) {
-      log.error({ err: policyErr, cause: describeError(err) }, `error policy failed, will retry: ${describeError(policyErr)}`);
+      log.error(
+        { err: policyErr, cause: describeError(err) },
+        `error policy failed, will retry: ${describeError(policyErr)}`,
+      );
       return { kind: 'retry' };
     }
   }
 
-  async function reportTerminal(rc: RunningController, obj: KubeObject, reason: string, message: string, conditionType: string, log: Logger): Promise<void> {
+  async function reportTerminal(
+    rc: RunningController,
+    obj: KubeObject,
+    reason: string,
+    message: string,
+    conditionType: string,
+    log: Logger,
+  ): Promise<void> {
     const c = rc.options;
     await rc.events.publish(obj, { type: 'Warning', reason, note: message, action: 'Reconcile' });
     const status = (obj as KubeObject & { status?: { conditions?: Condition[] } }).status;
@@ -322,7 +426,11 @@ export function createManager(options: ManagerOptions): Manager {
 
   return {
     add(controller) {
-      if (started) throw new ManagerError('InvalidController', `controller ${controller.options.name}: add() after start()`);
+      if (started)
+        throw new ManagerError(
+          'InvalidController',
+          `controller ${controller.options.name}: add() after start()`,
+        );
       controllers.push(controller.options as unknown as ControllerOptions<KubeObject>);
     },
     async start() {
@@ -339,7 +447,8 @@ export function createManager(options: ManagerOptions): Manager {
         for (const index of c.indexes ?? []) {
           const kindKey = `${apiVersionOf(index.kind)}/${index.kind.kind}`;
           const byName = indexesByKind.get(kindKey) ?? {};
-          if (byName[index.name]) problems.push(`index '${index.name}' on ${index.kind.kind} is defined twice`);
+          if (byName[index.name])
+            problems.push(`index '${index.name}' on ${index.kind.kind} is defined twice`);
           byName[index.name] = (obj) => index.values(obj);
           indexesByKind.set(kindKey, byName);
         }
@@ -368,10 +477,18 @@ export function createManager(options: ManagerOptions): Manager {
       // A kind that never syncs (CRD not installed, RBAC missing) would otherwise wait in silence.
       const nag = setInterval(() => {
         const waiting = [...informers.entries()].filter(([, i]) => !i.store.isReady()).map(([key]) => key);
-        options.log.warn({ waiting }, 'still waiting for caches to sync (is the CRD installed? does RBAC allow list/watch?)');
+        options.log.warn(
+          { waiting },
+          'still waiting for caches to sync (is the CRD installed? does RBAC allow list/watch?)',
+        );
       }, 15_000);
       nag.unref();
-      await Promise.race([Promise.all([...informers.values()].map((i) => i.store.ready())), new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+      await Promise.race([
+        Promise.all([...informers.values()].map((i) => i.store.ready())),
+        new Promise<void>((resolve) =>
+          abort.signal.addEventListener('abort', () => resolve(), { once: true }),
+        ),
+      ]);
       clearInterval(nag);
       if (abort.signal.aborted) return;
       isSynced = true;
@@ -383,11 +500,16 @@ export function createManager(options: ManagerOptions): Manager {
           concurrency: c.concurrency ?? 4,
           backoff: c.backoff ?? { initialMs: 1000, maxMs: 300_000, factor: 2 },
           handle: (key) => handle(rc, key),
-          onHandlerError: (key, err) => options.log.error({ controller: c.name, key, err }, 'reconcile handler crashed'),
+          onHandlerError: (key, err) =>
+            options.log.error({ controller: c.name, key, err }, 'reconcile handler crashed'),
         });
         options.metrics?.addQueue(c.name, () => rc.queue?.depth() ?? 0);
-        for (const obj of rc.primary.store.list()) rc.queue.add(keyOf(obj.metadata.namespace, obj.metadata.name ?? ''));
-        options.log.info({ controller: c.name, kind: c.kind.kind, objects: rc.primary.store.size() }, 'controller started');
+        for (const obj of rc.primary.store.list())
+          rc.queue.add(keyOf(obj.metadata.namespace, obj.metadata.name ?? ''));
+        options.log.info(
+          { controller: c.name, kind: c.kind.kind, objects: rc.primary.store.size() },
+          'controller started',
+        );
       }
     },
     synced: () => isSynced,
@@ -395,9 +517,19 @@ export function createManager(options: ManagerOptions): Manager {
     caches: () => [
       ...[...informers.entries()].map(([key, informer]) => {
         const spec = specs.get(key)!;
-        return { kind: spec.kind, labelSelector: spec.labelSelector ?? '', shape: spec.metadataOnly ? ('metadata' as const) : ('full' as const), store: informer.store };
+        return {
+          kind: spec.kind,
+          labelSelector: spec.labelSelector ?? '',
+          shape: spec.metadataOnly ? ('metadata' as const) : ('full' as const),
+          store: informer.store,
+        };
       }),
-      ...[...references.values()].map((ref) => ({ kind: ref.kind, labelSelector: '', shape: 'referenced' as const, store: ref.store })),
+      ...[...references.values()].map((ref) => ({
+        kind: ref.kind,
+        labelSelector: '',
+        shape: 'referenced' as const,
+        store: ref.store,
+      })),
     ],
     async stop() {
       await Promise.all(running.map((rc) => rc.queue?.shutdown()));
@@ -409,7 +541,11 @@ export function createManager(options: ManagerOptions): Manager {
 
 /** The queue's outcome of an Action. */
 function outcomeOf(action: Action): QueueOutcome {
-  return action.kind === 'requeue' ? { kind: 'requeue', afterMs: action.afterMs } : action.kind === 'retry' ? { kind: 'retry' } : { kind: 'done' };
+  return action.kind === 'requeue'
+    ? { kind: 'requeue', afterMs: action.afterMs }
+    : action.kind === 'retry'
+      ? { kind: 'retry' }
+      : { kind: 'done' };
 }
 
 /** A literal `kind` of an error (runtime, traffic...), else its name. */

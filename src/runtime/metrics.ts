@@ -55,8 +55,16 @@ export function createMetrics(options: MetricsOptions = {}): RuntimeMetrics {
   const cacheSources: (() => CacheReading[])[] = [];
   const readCaches = (): CacheReading[] => cacheSources.flatMap((source) => source());
   const cacheGauges = [
-    { name: 'codedance_cache_objects', help: 'Objects held per informer cache (kind, label selector, shape full|metadata).', value: (c: CacheReading) => c.objects },
-    { name: 'codedance_cache_bytes', help: 'JSON bytes of the objects held per informer cache; the heap holds roughly 2-4 times this.', value: (c: CacheReading) => c.bytes },
+    {
+      name: 'codedance_cache_objects',
+      help: 'Objects held per informer cache (kind, label selector, shape full|metadata).',
+      value: (c: CacheReading) => c.objects,
+    },
+    {
+      name: 'codedance_cache_bytes',
+      help: 'JSON bytes of the objects held per informer cache; the heap holds roughly 2-4 times this.',
+      value: (c: CacheReading) => c.bytes,
+    },
   ];
   for (const { name, help, value } of cacheGauges) {
     new Gauge({
@@ -66,7 +74,8 @@ export function createMetrics(options: MetricsOptions = {}): RuntimeMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const c of readCaches()) this.set({ kind: c.kind, selector: c.selector, shape: c.shape }, value(c));
+        for (const c of readCaches())
+          this.set({ kind: c.kind, selector: c.selector, shape: c.shape }, value(c));
       },
     });
   }
@@ -95,7 +104,8 @@ export function createMetrics(options: MetricsOptions = {}): RuntimeMetrics {
     registers: [registry],
     collect() {
       const totals: Record<string, number> = {};
-      for (const source of countSources) for (const [key, n] of Object.entries(source())) totals[key] = (totals[key] ?? 0) + n;
+      for (const source of countSources)
+        for (const [key, n] of Object.entries(source())) totals[key] = (totals[key] ?? 0) + n;
       for (const [key, total] of Object.entries(totals)) {
         // Counters only go up: report the growth since the last scrape.
         const delta = total - (reported.get(key) ?? 0);

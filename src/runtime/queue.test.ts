@@ -89,10 +89,16 @@ test('concurrency is bounded', async () => {
   const queue = createWorkQueue({ clock, concurrency: 2, handle: (k) => h.handle(k) });
   for (const k of ['a', 'b', 'c', 'd']) queue.add(k);
   await settle();
-  assert.deepEqual(h.starts.map((s) => s.key), ['a', 'b']);
+  assert.deepEqual(
+    h.starts.map((s) => s.key),
+    ['a', 'b'],
+  );
   assert.equal(queue.running(), 2);
   await h.finish('a');
-  assert.deepEqual(h.starts.map((s) => s.key), ['a', 'b', 'c']);
+  assert.deepEqual(
+    h.starts.map((s) => s.key),
+    ['a', 'b', 'c'],
+  );
   await h.finish('b');
   await h.finish('c');
   await h.finish('d');
@@ -181,10 +187,16 @@ test('due keys run in due order and shutdown waits for running handlers', async 
   queue.add('early', 10);
   queue.add('mid', 20);
   await clock.advance(30);
-  assert.deepEqual(h.starts.map((s) => s.key), ['early']);
+  assert.deepEqual(
+    h.starts.map((s) => s.key),
+    ['early'],
+  );
   await h.finish('early');
   await h.finish('mid');
-  assert.deepEqual(h.starts.map((s) => s.key), ['early', 'mid', 'late']);
+  assert.deepEqual(
+    h.starts.map((s) => s.key),
+    ['early', 'mid', 'late'],
+  );
   let done = false;
   const stopping = queue.shutdown().then(() => (done = true));
   queue.add('after-shutdown');
@@ -218,7 +230,10 @@ test('retries of many keys failing at once are spread by the overall limit; firs
   await clock.advance(0);
   assert.equal(starts.length, 5, 'first runs are not limited');
   await clock.advance(1_000);
-  const retries = starts.slice(5).map((s) => s.at).sort((x, y) => x - y);
+  const retries = starts
+    .slice(5)
+    .map((s) => s.at)
+    .sort((x, y) => x - y);
   // Burst 2: two retries after their own 10ms backoff, then one per 100ms.
   assert.deepEqual(retries, [10, 10, 100, 200, 300]);
   queue.add('z');

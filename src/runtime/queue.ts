@@ -115,10 +115,13 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     timer = undefined;
     if (next === Infinity) return;
     const due = next;
-    timer = { due, cancel: clock.setTimer(due - clock.now(), () => {
-      timer = undefined;
-      dispatch();
-    }) };
+    timer = {
+      due,
+      cancel: clock.setTimer(due - clock.now(), () => {
+        timer = undefined;
+        dispatch();
+      }),
+    };
   }
 
   function start(key: string): void {

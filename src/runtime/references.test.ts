@@ -20,7 +20,10 @@ async function until(what: string, fn: () => boolean, ms = 3000): Promise<void> 
 test('only named objects are held whole; changes reach the primaries that name them; unnamed ones leave', async () => {
   const client = createFakeClient();
   await client.create<Cm>(ConfigMap, { metadata: { name: 'target', namespace: 'ns' }, data: { v: '1' } });
-  await client.create<Cm>(ConfigMap, { metadata: { name: 'unrelated', namespace: 'ns' }, data: { v: 'big' } });
+  await client.create<Cm>(ConfigMap, {
+    metadata: { name: 'unrelated', namespace: 'ns' },
+    data: { v: 'big' },
+  });
   const metadata = createInformer<KubeObject>(client, ConfigMap, { transform: metadataOnly(ConfigMap) });
   const refs = createReferenceCache<Cm>(client, ConfigMap, { metadata, transform: (o) => trimObject(o) });
   const seen: string[][] = [];
@@ -41,7 +44,10 @@ test('only named objects are held whole; changes reach the primaries that name t
   assert.deepEqual(seen.at(-1), ['apply', 'target', 'r1']);
 
   await client.create<Cm>(ConfigMap, { metadata: { name: 'missing', namespace: 'ns' }, data: { v: 'new' } });
-  await until('a named object that appears is fetched', () => refs.store.get('ns', 'missing')?.data?.v === 'new');
+  await until(
+    'a named object that appears is fetched',
+    () => refs.store.get('ns', 'missing')?.data?.v === 'new',
+  );
 
   await client.delete(ConfigMap, 'ns', 'target');
   await until('a deleted one leaves', () => refs.store.get('ns', 'target') === undefined);

@@ -47,7 +47,11 @@ export interface ReferenceCache<T extends KubeObject> {
 }
 
 /** Creates a reference cache over `options.metadata` (which the caller starts). */
-export function createReferenceCache<T extends KubeObject>(client: Pick<KubeClient, 'get'>, kind: ResourceKind, options: ReferenceCacheOptions<T>): ReferenceCache<T> {
+export function createReferenceCache<T extends KubeObject>(
+  client: Pick<KubeClient, 'get'>,
+  kind: ResourceKind,
+  options: ReferenceCacheOptions<T>,
+): ReferenceCache<T> {
   const { store, writer } = createStore<T>({ indexes: options.indexes });
   writer.markSynced('*');
   /** object key → primaries naming it */
@@ -59,7 +63,9 @@ export function createReferenceCache<T extends KubeObject>(client: Pick<KubeClie
 
   const emit = (change: StoreChange<T> | undefined): void => {
     if (!change) return;
-    const who = [...(owners.get(keyOf(change.object.metadata.namespace, change.object.metadata.name ?? '')) ?? [])];
+    const who = [
+      ...(owners.get(keyOf(change.object.metadata.namespace, change.object.metadata.name ?? '')) ?? []),
+    ];
     for (const listener of listeners) listener(change, who);
   };
 
@@ -101,7 +107,12 @@ export function createReferenceCache<T extends KubeObject>(client: Pick<KubeClie
         }
         // A GET can return a newer object than the metadata cache holds yet: that is fine,
         // the metadata event that follows finds the store current (same resourceVersion).
-        if (obj && Number(obj.metadata.resourceVersion) >= Number(options.metadata.store.get(namespace, name)?.metadata.resourceVersion ?? 0)) break;
+        if (
+          obj &&
+          Number(obj.metadata.resourceVersion) >=
+            Number(options.metadata.store.get(namespace, name)?.metadata.resourceVersion ?? 0)
+        )
+          break;
       }
     })().finally(() => inFlight.delete(key));
     inFlight.set(key, run);
@@ -147,7 +158,9 @@ export function createReferenceCache<T extends KubeObject>(client: Pick<KubeClie
       }
     },
     async settle(keys) {
-      await Promise.all(keys.filter((key) => owners.has(key) && (inFlight.has(key) || stale(key))).map((key) => refresh(key)));
+      await Promise.all(
+        keys.filter((key) => owners.has(key) && (inFlight.has(key) || stale(key))).map((key) => refresh(key)),
+      );
     },
     subscribe(listener) {
       listeners.add(listener);

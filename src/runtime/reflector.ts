@@ -25,13 +25,18 @@ export interface ReflectorOptions<T extends KubeObject> {
 }
 
 /** Consumes `events` into the store until they end. */
-export async function reflector<T extends KubeObject>(events: AsyncIterable<WatcherEvent<T>>, options: ReflectorOptions<T>): Promise<void> {
+export async function reflector<T extends KubeObject>(
+  events: AsyncIterable<WatcherEvent<T>>,
+  options: ReflectorOptions<T>,
+): Promise<void> {
   const apply = reflectorStep(options);
   for await (const event of events) apply(event);
 }
 
 /** The reflector's per-event logic, for callers that drive events themselves (and tests). */
-export function reflectorStep<T extends KubeObject>(options: ReflectorOptions<T>): (event: WatcherEvent<T>) => void {
+export function reflectorStep<T extends KubeObject>(
+  options: ReflectorOptions<T>,
+): (event: WatcherEvent<T>) => void {
   let buffer: T[] | undefined;
   const keep = options.transform ?? ((obj: T) => obj);
   const emit = (change: StoreChange<T> | undefined): void => {

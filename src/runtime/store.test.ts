@@ -7,7 +7,14 @@ import type { KubeObject } from './client.ts';
 const obj = (ns: string, name: string, rv: string, owner?: string): KubeObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
-  metadata: { namespace: ns, name, resourceVersion: rv, ownerReferences: owner ? [{ apiVersion: 'v1', kind: 'X', name: 'o', uid: owner, controller: true }] : undefined },
+  metadata: {
+    namespace: ns,
+    name,
+    resourceVersion: rv,
+    ownerReferences: owner
+      ? [{ apiVersion: 'v1', kind: 'X', name: 'o', uid: owner, controller: true }]
+      : undefined,
+  },
 });
 
 test('a relist is buffered and swapped at once; vanished objects come out as deletes', async () => {
@@ -29,7 +36,10 @@ test('a relist is buffered and swapped at once; vanished objects come out as del
 
   apply({ type: 'apply', object: obj('a', 'x', '2') });
   apply({ type: 'delete', object: obj('a', 'y', '3') });
-  assert.deepEqual(store.list('a').map((o) => o.metadata.name), ['x']);
+  assert.deepEqual(
+    store.list('a').map((o) => o.metadata.name),
+    ['x'],
+  );
 
   // Relist after a 410: y is gone already, z vanished, w is new, x is unchanged.
   changes.length = 0;
@@ -37,7 +47,13 @@ test('a relist is buffered and swapped at once; vanished objects come out as del
   apply({ type: 'init-page', objects: [obj('a', 'x', '2'), obj('a', 'w', '9')] });
   assert.equal(store.size(), 2, 'old state still served during the relist');
   apply({ type: 'init-done', resourceVersion: '10' });
-  assert.deepEqual(store.list().map((o) => o.metadata.name).sort(), ['w', 'x']);
+  assert.deepEqual(
+    store
+      .list()
+      .map((o) => o.metadata.name)
+      .sort(),
+    ['w', 'x'],
+  );
   assert.deepEqual(
     changes.map((c) => `${c.type} ${c.object.metadata.name}`).sort(),
     ['apply w', 'delete z'],
@@ -59,7 +75,10 @@ test('a relist replaces only its own namespace; ready waits for every source', a
   assert.equal(store.isReady(), true);
   inA({ type: 'init' });
   inA({ type: 'init-done', resourceVersion: '2' });
-  assert.deepEqual(store.list().map((o) => o.metadata.name), ['y']);
+  assert.deepEqual(
+    store.list().map((o) => o.metadata.name),
+    ['y'],
+  );
 });
 
 test('indexes: by namespace, by owner uid, by controller owner, custom', () => {
@@ -67,12 +86,31 @@ test('indexes: by namespace, by owner uid, by controller owner, custom', () => {
   writer.apply(obj('a', 'x', '1', 'u1'));
   writer.apply(obj('a', 'y', '1', 'u1'));
   writer.apply(obj('b', 'z', '1', 'u2'));
-  assert.deepEqual(store.byIndex(OwnerIndex, 'u1').map((o) => o.metadata.name).sort(), ['x', 'y']);
-  assert.deepEqual(store.byIndex(ControllerOwnerIndex, 'u2').map((o) => o.metadata.name), ['z']);
-  assert.deepEqual(store.byIndex(NamespaceIndex, 'b').map((o) => o.metadata.name), ['z']);
-  assert.deepEqual(store.byIndex('name', 'y').map((o) => o.metadata.namespace), ['a']);
+  assert.deepEqual(
+    store
+      .byIndex(OwnerIndex, 'u1')
+      .map((o) => o.metadata.name)
+      .sort(),
+    ['x', 'y'],
+  );
+  assert.deepEqual(
+    store.byIndex(ControllerOwnerIndex, 'u2').map((o) => o.metadata.name),
+    ['z'],
+  );
+  assert.deepEqual(
+    store.byIndex(NamespaceIndex, 'b').map((o) => o.metadata.name),
+    ['z'],
+  );
+  assert.deepEqual(
+    store.byIndex('name', 'y').map((o) => o.metadata.namespace),
+    ['a'],
+  );
   writer.apply(obj('a', 'y', '2', 'u2'));
-  assert.deepEqual(store.byIndex(OwnerIndex, 'u1').map((o) => o.metadata.name), ['x'], 'index follows updates');
+  assert.deepEqual(
+    store.byIndex(OwnerIndex, 'u1').map((o) => o.metadata.name),
+    ['x'],
+    'index follows updates',
+  );
   writer.delete(obj('a', 'x', '3'));
   assert.deepEqual(store.byIndex(OwnerIndex, 'u1'), []);
   assert.equal(store.get('a', 'x'), undefined);

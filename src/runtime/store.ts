@@ -80,15 +80,20 @@ export function keyOf(namespace: string | undefined, name: string): string {
 /** Splits a key made by {@link keyOf}. */
 export function parseKey(key: string): { namespace: string | undefined; name: string } {
   const slash = key.indexOf('/');
-  return slash < 0 ? { namespace: undefined, name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+  return slash < 0
+    ? { namespace: undefined, name: key }
+    : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
 /** Creates a store and its only writer. */
-export function createStore<T extends KubeObject>(options: StoreOptions<T> = {}): { store: Store<T>; writer: StoreWriter<T> } {
+export function createStore<T extends KubeObject>(
+  options: StoreOptions<T> = {},
+): { store: Store<T>; writer: StoreWriter<T> } {
   const indexFns: Record<string, IndexFn<T>> = {
     [NamespaceIndex]: (o) => [o.metadata.namespace ?? ''],
     [OwnerIndex]: (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid),
-    [ControllerOwnerIndex]: (o) => (o.metadata.ownerReferences ?? []).filter((r) => r.controller).map((r) => r.uid),
+    [ControllerOwnerIndex]: (o) =>
+      (o.metadata.ownerReferences ?? []).filter((r) => r.controller).map((r) => r.uid),
     ...options.indexes,
   };
   const objects = new Map<string, T>();
@@ -123,7 +128,8 @@ export function createStore<T extends KubeObject>(options: StoreOptions<T> = {})
   function put(obj: T): StoreChange<T> | undefined {
     const key = objectKey(obj);
     const old = objects.get(key);
-    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion && obj.metadata.resourceVersion) return undefined;
+    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion && obj.metadata.resourceVersion)
+      return undefined;
     const frozen = deepFreeze(obj);
     if (old) index(key, old, false);
     objects.set(key, frozen);

@@ -24,7 +24,10 @@ const object = (): KubeObject & { data?: Record<string, string> } => ({
 
 test('trimObject drops other managers and the last-applied annotation, and keeps the rest', () => {
   const trimmed = trimObject(object(), { keepManager: managerFamily('codedance') });
-  assert.deepEqual(trimmed.metadata.managedFields?.map((e) => e.manager), ['codedance', 'codedance-webapp']);
+  assert.deepEqual(
+    trimmed.metadata.managedFields?.map((e) => e.manager),
+    ['codedance', 'codedance-webapp'],
+  );
   assert.deepEqual(trimmed.metadata.annotations, { keep: 'me' });
   assert.deepEqual((trimmed as { data?: unknown }).data, { payload: 'x' });
   assert.deepEqual(trimmed.metadata.labels, { app: 'a' });
@@ -44,5 +47,11 @@ test('metadataOnly keeps the identity (no annotations, no managedFields) under t
   assert.equal(kept.kind, 'ConfigMap');
   assert.equal((kept as { data?: unknown }).data, undefined);
   assert.equal(kept.metadata.managedFields, undefined);
-  assert.deepEqual(kept.metadata, { name: 'a', namespace: 'ns', uid: undefined, resourceVersion: undefined, labels: { app: 'a' } });
+  assert.deepEqual(kept.metadata, {
+    name: 'a',
+    namespace: 'ns',
+    uid: undefined,
+    resourceVersion: undefined,
+    labels: { app: 'a' },
+  });
 });

@@ -69,7 +69,12 @@ export function metadataOnly<T extends KubeObject>(kind: ResourceKind): Transfor
   const apiVersion = apiVersionOf(kind);
   return (obj) => {
     const m = obj.metadata;
-    const metadata: KubeObject['metadata'] = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+    const metadata: KubeObject['metadata'] = {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+    };
     if (m.generation !== undefined) metadata.generation = m.generation;
     if (m.labels) metadata.labels = m.labels;
     if (m.ownerReferences) metadata.ownerReferences = m.ownerReferences;

@@ -1,12 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialState, resolveWatcherOptions, step, type StepResult, type WatcherClient, type WatcherState } from './watcher.ts';
-import { KubeApiError, type KubeObject, type ListOptions, type ObjectList, type WatchEvent, type WatchOptions } from './client.ts';
+import {
+  initialState,
+  resolveWatcherOptions,
+  step,
+  type StepResult,
+  type WatcherClient,
+  type WatcherState,
+} from './watcher.ts';
+import {
+  KubeApiError,
+  type KubeObject,
+  type ListOptions,
+  type ObjectList,
+  type WatchEvent,
+  type WatchOptions,
+} from './client.ts';
 import { ConfigMap } from './kinds.ts';
 import { fakeClock, settle } from './clock.ts';
 
 type Obj = KubeObject;
-const cm = (name: string, rv: string): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion: rv } });
+const cm = (name: string, rv: string): Obj => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'ns', resourceVersion: rv },
+});
 
 /** A watch stream the test feeds by hand. */
 function channel() {
@@ -25,15 +43,16 @@ function channel() {
     fail: (err: Error) => deliver(err),
     end: () => deliver({ done: true, value: undefined }),
     iterable(signal?: AbortSignal): AsyncIterable<WatchEvent<Obj>> {
-      const self = this;
       signal?.addEventListener('abort', () => {
-        self.aborted = true;
+        this.aborted = true;
         deliver({ done: true, value: undefined });
       });
       return {
         [Symbol.asyncIterator]: () => ({
           next: async () => {
-            const v = queue.shift() ?? (await new Promise<IteratorResult<WatchEvent<Obj>> | Error>((r) => (waiter = r)));
+            const v =
+              queue.shift() ??
+              (await new Promise<IteratorResult<WatchEvent<Obj>> | Error>((r) => (waiter = r)));
             if (v instanceof Error) throw v;
             return v;
           },
@@ -61,7 +80,11 @@ function fakeClient(pages: ObjectList<Obj>[][]) {
       if (!page.metadata.continue) listRound++;
       return page as unknown as ObjectList<T>;
     },
-    watch<T extends KubeObject>(_kind: unknown, options: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
+    watch<T extends KubeObject>(
+      _kind: unknown,
+      options: WatchOptions,
+      signal?: AbortSignal,
+    ): AsyncIterable<WatchEvent<T>> {
       const stream = channel();
       watches.push({ options, stream });
       return stream.iterable(signal) as unknown as AsyncIterable<WatchEvent<T>>;
@@ -71,21 +94,36 @@ function fakeClient(pages: ObjectList<Obj>[][]) {
 }
 
 const config = (clock = fakeClock()) =>
-  resolveWatcherOptions({ namespace: 'ns', timeoutSeconds: 60, stallMarginMs: 5000, clock, backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 } });
+  resolveWatcherOptions({
+    namespace: 'ns',
+    timeoutSeconds: 60,
+    stallMarginMs: 5000,
+    clock,
+    backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 },
+  });
 
 test('lists page by page, announces a full list, then watches from its resourceVersion', async () => {
   const { client, lists, watches } = fakeClient([
     [
       { metadata: { resourceVersion: '10', continue: 'c1' }, items: [cm('a', '5')] },
-      { metadata: { resourceVersion: '10' }, items: [{ metadata: { name: 'b', namespace: 'ns', resourceVersion: '7' } }] },
+      {
+        metadata: { resourceVersion: '10' },
+        items: [{ metadata: { name: 'b', namespace: 'ns', resourceVersion: '7' } }],
+      },
     ],
   ]);
   const cfg = config();
   let r = await step(initialState<Obj>(), client, ConfigMap, cfg);
-  assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init', 'init-page'],
+  );
   assert.equal(r.state.phase, 'listing');
   r = await step(r.state, client, ConfigMap, cfg);
-  assert.deepEqual(r.events.map((e) => e.type), ['init-page', 'init-done']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init-page', 'init-done'],
+  );
   assert.equal(lists[1]!.continue, 'c1');
   const page = r.events[0]!;
   assert.ok(page.type === 'init-page');
@@ -117,7 +155,9 @@ test('bookmarks move the resourceVersion; deletes are reported; a clean end resu
     state = r.state;
     return r;
   };
-  let r = await run(() => watches[0]!.stream.push({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '50' } } }));
+  let r = await run(() =>
+    watches[0]!.stream.push({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '50' } } }),
+  );
   assert.deepEqual(r.events, []);
   assert.equal(state.phase === 'watching' && state.resourceVersion, '50');
   r = await run(() => watches[0]!.stream.push({ type: 'DELETED', object: cm('a', '51') }));
@@ -129,7 +169,9 @@ test('bookmarks move the resourceVersion; deletes are reported; a clean end resu
   assert.equal(r.delayMs, 0);
   assert.equal(r.restart, undefined);
   assert.ok(state.phase === 'watching' && state.stream === undefined);
-  await run(() => watches[1]!.stream.push({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '60' } } }));
+  await run(() =>
+    watches[1]!.stream.push({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '60' } } }),
+  );
   assert.equal(watches[1]!.options.resourceVersion, '51', 'reconnects from the last resourceVersion seen');
 });
 
@@ -149,13 +191,19 @@ test('410 Gone, as an HTTP answer or as an ERROR event, leads to a relist', asyn
 
   p = step<Obj>({ phase: 'watching', resourceVersion: '5', failures: 0 }, client, ConfigMap, cfg);
   await settle();
-  watches[1]!.stream.push({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old' } });
+  watches[1]!.stream.push({
+    type: 'ERROR',
+    object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old' },
+  });
   r = await p;
   assert.equal(r.restart, 'gone');
   assert.equal(r.state.phase, 'relisting');
 
   r = await step(r.state, client, ConfigMap, cfg);
-  assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page', 'init-done']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init', 'init-page', 'init-done'],
+  );
   assert.equal(lists.at(-1)!.resourceVersion, undefined, 'a relist reads the latest state');
   assert.equal(r.state.phase === 'watching' && r.state.resourceVersion, '100');
 });
@@ -228,14 +276,22 @@ test('a failed list is retried from its first page with backoff', async () => {
   assert.deepEqual(r.state, { phase: 'listing', failures: 1 });
   r = await step(r.state, client, ConfigMap, cfg);
   assert.equal(lists.at(-1)!.continue, undefined);
-  assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init', 'init-page'],
+  );
 });
 
 test('metadata-only: lists and watches ask for it, and an empty list (items: null) is an empty list', async () => {
-  const { client, lists, watches } = fakeClient([[{ metadata: { resourceVersion: '3' }, items: null as unknown as Obj[] }]]);
+  const { client, lists, watches } = fakeClient([
+    [{ metadata: { resourceVersion: '3' }, items: null as unknown as Obj[] }],
+  ]);
   const cfg = resolveWatcherOptions({ namespace: 'ns', metadataOnly: true, clock: fakeClock() });
   const r = await step(initialState<Obj>(), client, ConfigMap, cfg);
-  assert.deepEqual(r.events.map((e) => e.type), ['init', 'init-page', 'init-done']);
+  assert.deepEqual(
+    r.events.map((e) => e.type),
+    ['init', 'init-page', 'init-done'],
+  );
   const page = r.events[1]!;
   assert.ok(page.type === 'init-page');
   assert.deepEqual(page.objects, []);

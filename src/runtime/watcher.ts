@@ -37,7 +37,12 @@ export type WatcherEvent<T extends KubeObject> =
 export type RestartReason = 'gone' | 'error' | 'stall';
 
 /** Failed steps, named as the watcher's {@link WatcherError} kinds. */
-export type WatcherErrorKind = 'InitialListFailed' | 'RelistFailed' | 'WatchFailed' | 'WatchStalled' | 'WatchExpired';
+export type WatcherErrorKind =
+  | 'InitialListFailed'
+  | 'RelistFailed'
+  | 'WatchFailed'
+  | 'WatchStalled'
+  | 'WatchExpired';
 
 /** An error of one watcher step; the watcher itself keeps going. */
 export class WatcherError extends RuntimeError<WatcherErrorKind> {
@@ -172,10 +177,16 @@ async function listPage<T extends KubeObject>(
     // Fill them in so every cached object says what it is (Events and owner refs need it).
     const apiVersion = kind.group === '' ? kind.version : `${kind.group}/${kind.version}`;
     // An empty metadata-only list (PartialObjectMetadataList) says `items: null`.
-    const objects = (page.items ?? []).map((item) => (item.kind ? item : { ...item, apiVersion, kind: kind.kind }));
+    const objects = (page.items ?? []).map((item) =>
+      item.kind ? item : { ...item, apiVersion, kind: kind.kind },
+    );
     events.push({ type: 'init-page', objects });
     if (page.metadata.continue) {
-      return { state: { phase: state.phase, continueToken: page.metadata.continue, failures: 0 }, events, delayMs: 0 };
+      return {
+        state: { phase: state.phase, continueToken: page.metadata.continue, failures: 0 },
+        events,
+        delayMs: 0,
+      };
     }
     events.push({ type: 'init-done', resourceVersion: page.metadata.resourceVersion ?? '' });
     return {
@@ -228,7 +239,8 @@ async function watchNext<T extends KubeObject>(
   const failed = (reason: RestartReason, error: WatcherError): StepResult<T> => {
     stream.abort.abort();
     const failures = state.failures + 1;
-    if (reason === 'gone') return { state: { phase: 'relisting', failures: 0 }, events: [], delayMs: 0, restart: reason, error };
+    if (reason === 'gone')
+      return { state: { phase: 'relisting', failures: 0 }, events: [], delayMs: 0, restart: reason, error };
     return {
       state: { phase: 'watching', resourceVersion: state.resourceVersion, failures },
       events: [],
@@ -239,24 +251,47 @@ async function watchNext<T extends KubeObject>(
   };
 
   if (result.kind === 'stalled') {
-    return failed('stall', new WatcherError('WatchStalled', `watch ${kind.plural}: no event or bookmark for ${config.stallMs}ms`));
+    return failed(
+      'stall',
+      new WatcherError('WatchStalled', `watch ${kind.plural}: no event or bookmark for ${config.stallMs}ms`),
+    );
   }
   if (result.kind === 'error') {
-    if (isGone(result.error)) return failed('gone', new WatcherError('WatchExpired', `watch ${kind.plural}: resourceVersion ${state.resourceVersion} is gone`, result.error));
+    if (isGone(result.error))
+      return failed(
+        'gone',
+        new WatcherError(
+          'WatchExpired',
+          `watch ${kind.plural}: resourceVersion ${state.resourceVersion} is gone`,
+          result.error,
+        ),
+      );
     return failed('error', new WatcherError('WatchFailed', `watch ${kind.plural} failed`, result.error));
   }
   if (result.kind === 'done') {
     // The server ended the stream (its timeout): reconnect from where we are, at once.
     // A stream that ends right after opening is a failure in disguise: back off instead of spinning.
     if (config.clock.now() - stream.openedAt < 1000) {
-      return failed('error', new WatcherError('WatchFailed', `watch ${kind.plural}: stream closed right after opening`));
+      return failed(
+        'error',
+        new WatcherError('WatchFailed', `watch ${kind.plural}: stream closed right after opening`),
+      );
     }
-    return { state: { phase: 'watching', resourceVersion: state.resourceVersion, failures: state.failures }, events: [], delayMs: 0 };
+    return {
+      state: { phase: 'watching', resourceVersion: state.resourceVersion, failures: state.failures },
+      events: [],
+      delayMs: 0,
+    };
   }
 
   const event = result.value;
   const keep = (resourceVersion: string, events: WatcherEvent<T>[]): StepResult<T> => ({
-    state: { phase: 'watching', resourceVersion: resourceVersion || state.resourceVersion, stream, failures: 0 },
+    state: {
+      phase: 'watching',
+      resourceVersion: resourceVersion || state.resourceVersion,
+      stream,
+      failures: 0,
+    },
     events,
     delayMs: 0,
   });
@@ -271,9 +306,19 @@ async function watchNext<T extends KubeObject>(
     case 'ERROR': {
       const status = event.object;
       if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone') {
-        return failed('gone', new WatcherError('WatchExpired', `watch ${kind.plural}: ${status.message ?? 'resourceVersion too old'}`, status));
+        return failed(
+          'gone',
+          new WatcherError(
+            'WatchExpired',
+            `watch ${kind.plural}: ${status.message ?? 'resourceVersion too old'}`,
+            status,
+          ),
+        );
       }
-      return failed('error', new WatcherError('WatchFailed', `watch ${kind.plural}: ${status.message ?? 'ERROR event'}`, status));
+      return failed(
+        'error',
+        new WatcherError('WatchFailed', `watch ${kind.plural}: ${status.message ?? 'ERROR event'}`, status),
+      );
     }
     default:
       return keep('', []);
@@ -287,7 +332,11 @@ type NextResult<T extends KubeObject> =
   | { kind: 'stalled' };
 
 /** Reads the next stream event, or reports a stall if none comes within `ms`. */
-function nextWithin<T extends KubeObject>(iterator: AsyncIterator<WatchEvent<T>>, clock: Clock, ms: number): Promise<NextResult<T>> {
+function nextWithin<T extends KubeObject>(
+  iterator: AsyncIterator<WatchEvent<T>>,
+  clock: Clock,
+  ms: number,
+): Promise<NextResult<T>> {
   return new Promise((resolve) => {
     let settled = false;
     const cancel = clock.setTimer(ms, () => {

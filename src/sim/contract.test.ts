@@ -24,7 +24,10 @@ function target(provider: TrafficProviderName): SimTarget {
     canaryShare: 0.5,
     serving: true,
     versionLabels: { stable: 'v1', canary: 'v2' },
-      nginx: provider === 'Nginx' ? { ingress: 'web-ing', canaryIngress: 'web-ing-canary', canaryUpstream: 'shop-web-canary-80' } : undefined,
+    nginx:
+      provider === 'Nginx'
+        ? { ingress: 'web-ing', canaryIngress: 'web-ing-canary', canaryUpstream: 'shop-web-canary-80' }
+        : undefined,
   };
 }
 
@@ -35,7 +38,12 @@ function samples(text: string): { name: string; labels: Record<string, string> }
     .filter((line) => line && !line.startsWith('#'))
     .map((line) => {
       const open = line.indexOf('{');
-      const labels = Object.fromEntries([...line.slice(open + 1, line.lastIndexOf('}')).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+      const labels = Object.fromEntries(
+        [...line.slice(open + 1, line.lastIndexOf('}')).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [
+          m[1]!,
+          m[2]!,
+        ]),
+      );
       return { name: line.slice(0, open), labels };
     });
 }
@@ -48,10 +56,22 @@ describe("the analyzer's selectors find the simulator's canary series", () => {
       recorder.version('stable')(false, 10);
       recorder.version('canary')(true, 10);
       const exported = samples(renderFamilies(metrics.families));
-      const spec = canarySeries({ provider, namespace: 'shop', target: 'web', canaryName: 'web-canary', canaryVersionLabel: 'v2', ingress: 'web-ing', windowMs: 60_000 });
+      const spec = canarySeries({
+        provider,
+        namespace: 'shop',
+        target: 'web',
+        canaryName: 'web-canary',
+        canaryVersionLabel: 'v2',
+        ingress: 'web-ing',
+        windowMs: 60_000,
+      });
       const selected = (name: string) =>
         exported.filter(
-          (s) => s.name === name && spec.selector.every(([label, op, value]) => (op === '=' ? s.labels[label] === value : (s.labels[label] ?? '') !== value)),
+          (s) =>
+            s.name === name &&
+            spec.selector.every(([label, op, value]) =>
+              op === '=' ? s.labels[label] === value : (s.labels[label] ?? '') !== value,
+            ),
         );
       const requests = selected(spec.requests);
       assert.ok(requests.length > 0, `${spec.requests} has canary series`);

@@ -18,7 +18,6 @@ import { canaryDeploymentName, canaryServiceName } from '../canary/workloads.ts'
 import { canaryIngressName } from '../traffic/nginx.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import {
-  CanaryDeployment as CanaryDeploymentKind,
   Deployment as DeploymentKind,
   HTTPRoute as HTTPRouteKind,
   Ingress as IngressKind,
@@ -26,6 +25,7 @@ import {
   VirtualService as VirtualServiceKind,
   type ResourceKind,
 } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 import { createInformer, type Informer } from '../runtime/informer.ts';
 import type { RestartReason, WatcherClient, WatcherError } from '../runtime/watcher.ts';
 import type { SimTarget, Version } from './target.ts';
@@ -36,11 +36,11 @@ import {
   nginxCanaryShare,
   readyReplicas,
   replicaCanaryShare,
-  type DeploymentLike,
   type HTTPRouteLike,
   type IngressLike,
   type VirtualServiceLike,
 } from './weights.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 
 /** Label that opts a Deployment into simulation without a CanaryDeployment. */
 export const SimulateLabel = 'sim.codedance.io/simulate';
@@ -48,8 +48,8 @@ export const SimulateLabel = 'sim.codedance.io/simulate';
 /** Read access to the objects the simulator looks at. */
 export interface ClusterView {
   canaryDeployments(): Iterable<CanaryDeployment>;
-  deployments(): Iterable<DeploymentLike>;
-  deployment(namespace: string, name: string): DeploymentLike | undefined;
+  deployments(): Iterable<Deployment>;
+  deployment(namespace: string, name: string): Deployment | undefined;
   virtualService(namespace: string, name: string): VirtualServiceLike | undefined;
   ingress(namespace: string, name: string): IngressLike | undefined;
   httpRoute(namespace: string, name: string): HTTPRouteLike | undefined;
@@ -70,8 +70,8 @@ export interface PodLike extends KubeObject {
  * stable template's labels), in which case `stable`.
  */
 export function versionLabelsOf(
-  stable: DeploymentLike | undefined,
-  canary: DeploymentLike | undefined,
+  stable: Deployment | undefined,
+  canary: Deployment | undefined,
 ): Record<Version, string> {
   const canaryLabel = canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels);
   return {
@@ -214,13 +214,13 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
   const scoped = wanted.size > 0 && wanted.size <= MaxScopedNamespaces;
   const inScope = (namespace: string | undefined) =>
     wanted.size === 0 || (namespace !== undefined && wanted.has(namespace));
-  const make = <T extends KubeObject>(kind: ResourceKind): Informer<T> =>
+  const make = <T extends KubeObject>(kind: ResourceKind<T>): Informer<T> =>
     createInformer<T>(client, kind, {
       namespaces: scoped ? [...wanted] : undefined,
       onRestart: (k, reason, error) => options.onRestart?.(k, reason, error),
     });
   const canaries = make<CanaryDeployment>(CanaryDeploymentKind);
-  const deployments = make<DeploymentLike>(DeploymentKind);
+  const deployments = make<Deployment>(DeploymentKind);
   const ingresses = make<IngressLike>(IngressKind);
   const virtualServices = make<VirtualServiceLike>(VirtualServiceKind);
   const httpRoutes = make<HTTPRouteLike>(HTTPRouteKind);

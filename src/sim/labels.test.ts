@@ -29,13 +29,26 @@ describe('labels', () => {
   });
 
   it('reports both nginx versions under the main Ingress, canary only on the canary upstream', () => {
-    assert.deepEqual(nginxLabels(target, 'stable', '200'), { namespace: 'shop', ingress: 'web', service: 'web', canary: '', status: '200', method: 'GET', path: '/' });
+    assert.deepEqual(nginxLabels(target, 'stable', '200'), {
+      namespace: 'shop',
+      ingress: 'web',
+      service: 'web',
+      canary: '',
+      status: '200',
+      method: 'GET',
+      path: '/',
+    });
     const canary = nginxLabels(target, 'canary', '200');
     assert.equal(canary.ingress, 'web');
     assert.equal(canary.canary, 'shop-web-canary-80');
   });
 
   it('labels plain metrics with app and version', () => {
-    assert.deepEqual(httpLabels(target, 'canary', '500'), { namespace: 'shop', app: 'web', version: 'canary', status: '500' });
+    assert.deepEqual(httpLabels(target, 'canary', '500'), {
+      namespace: 'shop',
+      app: 'web',
+      version: 'canary',
+      status: '500',
+    });
   });
 });

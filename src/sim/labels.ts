@@ -61,7 +61,10 @@ export function nginxLabels(target: SimTarget, version: Version, code: StatusCod
     namespace: target.namespace,
     ingress: route?.ingress ?? target.service,
     service: target.service,
-    canary: version === 'canary' ? (route?.canaryUpstream ?? `${target.namespace}-${target.service}-canary-80`) : '',
+    canary:
+      version === 'canary'
+        ? (route?.canaryUpstream ?? `${target.namespace}-${target.service}-canary-80`)
+        : '',
     status: code,
     method: 'GET',
     path: '/',
@@ -70,5 +73,10 @@ export function nginxLabels(target: SimTarget, version: Version, code: StatusCod
 
 /** The plain application metrics of the seed's PromQL (`http_requests_total{app, version, status}`). */
 export function httpLabels(target: SimTarget, version: Version, code: StatusCode): Labels {
-  return { namespace: target.namespace, app: target.target, version: target.versionLabels[version], status: code };
+  return {
+    namespace: target.namespace,
+    app: target.target,
+    version: target.versionLabels[version],
+    status: code,
+  };
 }

@@ -20,7 +20,8 @@ const usage = `usage: npx node src/sim/main.ts [--kubeconfig FILE] [--port N] [-
 function number(flag: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < min) throw new Error(`--${flag} must be a number >= ${min}, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(parsed) || parsed < min)
+    throw new Error(`--${flag} must be a number >= ${min}, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
@@ -59,7 +60,10 @@ async function main(): Promise<void> {
     seed: number('seed', values.seed, 0),
     families: values.families,
     scrapeTarget: values.register
-      ? { stateDir: values['state-dir'] ?? clusterStateDir(codedanceHome()), name: values['register-name'] ?? 'codedance-sim' }
+      ? {
+          stateDir: values['state-dir'] ?? clusterStateDir(codedanceHome()),
+          name: values['register-name'] ?? 'codedance-sim',
+        }
       : undefined,
     logger,
   };

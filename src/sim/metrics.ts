@@ -27,7 +27,10 @@ import {
 import type { SimTarget, Version } from './target.ts';
 
 /** Istio's default `istio_request_duration_milliseconds` buckets. */
-export const IstioBucketsMs = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+export const IstioBucketsMs = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+  3600000,
+];
 /** ingress-nginx's default time buckets (Prometheus' DefBuckets), in seconds. */
 export const DefaultBucketsSeconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -72,20 +75,41 @@ export function familiesFor(provider: TrafficProviderName, selection: FamilySele
 export function createDataPlaneMetrics(selection: FamilySelection = 'provider'): DataPlaneMetrics {
   const pairs: Record<FamilyName, FamilyPair> = {
     istio: {
-      requests: counterFamily('istio_requests_total', 'Requests, as counted by the destination sidecar (simulated).'),
-      duration: histogramFamily('istio_request_duration_milliseconds', 'Request duration in milliseconds (simulated).', IstioBucketsMs),
+      requests: counterFamily(
+        'istio_requests_total',
+        'Requests, as counted by the destination sidecar (simulated).',
+      ),
+      duration: histogramFamily(
+        'istio_request_duration_milliseconds',
+        'Request duration in milliseconds (simulated).',
+        IstioBucketsMs,
+      ),
       scale: 1,
       labels: istioLabels,
     },
     nginx: {
-      requests: counterFamily('nginx_ingress_controller_requests', 'The total number of client requests (simulated).'),
-      duration: histogramFamily('nginx_ingress_controller_response_duration_seconds', 'The time spent on receiving the response from the upstream server (simulated).', DefaultBucketsSeconds),
+      requests: counterFamily(
+        'nginx_ingress_controller_requests',
+        'The total number of client requests (simulated).',
+      ),
+      duration: histogramFamily(
+        'nginx_ingress_controller_response_duration_seconds',
+        'The time spent on receiving the response from the upstream server (simulated).',
+        DefaultBucketsSeconds,
+      ),
       scale: 1 / 1000,
       labels: nginxLabels,
     },
     http: {
-      requests: counterFamily('http_requests_total', 'HTTP requests served, by version and status (simulated).'),
-      duration: histogramFamily('http_request_duration_seconds', 'HTTP request duration in seconds (simulated).', DefaultBucketsSeconds),
+      requests: counterFamily(
+        'http_requests_total',
+        'HTTP requests served, by version and status (simulated).',
+      ),
+      duration: histogramFamily(
+        'http_request_duration_seconds',
+        'HTTP request duration in seconds (simulated).',
+        DefaultBucketsSeconds,
+      ),
       scale: 1 / 1000,
       labels: httpLabels,
     },
@@ -111,8 +135,14 @@ export function createDataPlaneMetrics(selection: FamilySelection = 'provider'):
         // Both status codes' series are made together, so a version that has taken
         // traffic always has a 5xx series (at 0) and an error-rate query gets a number.
         const bySeries = (['200', '500'] as const).map((code) => ({
-          counters: chosen.map((pair) => pair.requests.series(target.key, pair.labels(target, version, code))),
-          histograms: chosen.map((pair) => ({ series: pair.duration.series(target.key, pair.labels(target, version, code)), bounds: pair.duration.bounds, scale: pair.scale })),
+          counters: chosen.map((pair) =>
+            pair.requests.series(target.key, pair.labels(target, version, code)),
+          ),
+          histograms: chosen.map((pair) => ({
+            series: pair.duration.series(target.key, pair.labels(target, version, code)),
+            bounds: pair.duration.bounds,
+            scale: pair.scale,
+          })),
         }));
         const [ok, failed] = bySeries as [SeriesSet, SeriesSet];
         record = (isFailure, latencyMs) => {

@@ -4,13 +4,26 @@ import { createProfileBook, healthyProfile, parseProfileUpdate } from './profile
 
 describe('parseProfileUpdate', () => {
   it('accepts a full update', () => {
-    const body = { namespace: 'ns', name: 'web', version: 'canary', errorRate: 0.3, latencyMs: { p50: 100, p99: 900 }, rps: 20 };
+    const body = {
+      namespace: 'ns',
+      name: 'web',
+      version: 'canary',
+      errorRate: 0.3,
+      latencyMs: { p50: 100, p99: 900 },
+      rps: 20,
+    };
     assert.deepEqual(parseProfileUpdate(body), body);
   });
   it('names the field that is wrong', () => {
-    assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', errorRate: 2 }), { error: 'errorRate must be a number from 0 to 1' });
-    assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', version: 'blue' }), { error: "version must be 'stable' or 'canary'" });
-    assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', latencyMs: { p99: -1 } }), { error: 'latencyMs.p99 must be a positive number of milliseconds' });
+    assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', errorRate: 2 }), {
+      error: 'errorRate must be a number from 0 to 1',
+    });
+    assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', version: 'blue' }), {
+      error: "version must be 'stable' or 'canary'",
+    });
+    assert.deepEqual(parseProfileUpdate({ namespace: 'ns', name: 'web', latencyMs: { p99: -1 } }), {
+      error: 'latencyMs.p99 must be a positive number of milliseconds',
+    });
     assert.deepEqual(parseProfileUpdate({ name: 'web' }), { error: 'namespace must be a non-empty string' });
     assert.deepEqual(parseProfileUpdate([]), { error: 'body must be a JSON object' });
   });
@@ -21,7 +34,10 @@ describe('profile book', () => {
     const book = createProfileBook();
     const profile = book.set({ namespace: 'ns', name: 'web', version: 'canary', latencyMs: { p99: 900 } });
     assert.deepEqual(profile.stable, healthyProfile);
-    assert.deepEqual(profile.canary, { errorRate: healthyProfile.errorRate, latencyMs: { p50: 20, p99: 900 } });
+    assert.deepEqual(profile.canary, {
+      errorRate: healthyProfile.errorRate,
+      latencyMs: { p50: 20, p99: 900 },
+    });
     const both = book.set({ namespace: 'ns', name: 'web', errorRate: 0.5 });
     assert.equal(both.stable.errorRate, 0.5);
     assert.equal(both.canary.latencyMs.p99, 900);

@@ -59,13 +59,22 @@ export function createResourceMetrics(): ResourceMetrics {
       for (const key of pods.keys()) if (!seen.has(key)) pods.delete(key);
     },
     render() {
-      const cpu = ['# HELP container_cpu_usage_seconds_total Cumulative cpu time consumed in seconds (simulated).', '# TYPE container_cpu_usage_seconds_total counter'];
-      const memory = ['# HELP container_memory_working_set_bytes Current working set in bytes (simulated).', '# TYPE container_memory_working_set_bytes gauge'];
+      const cpu = [
+        '# HELP container_cpu_usage_seconds_total Cumulative cpu time consumed in seconds (simulated).',
+        '# TYPE container_cpu_usage_seconds_total counter',
+      ];
+      const memory = [
+        '# HELP container_memory_working_set_bytes Current working set in bytes (simulated).',
+        '# TYPE container_memory_working_set_bytes gauge',
+      ];
       for (const { sample, cpuSeconds, firstSeenMs } of pods.values()) {
         const n = Math.max(1, sample.containers.length);
         const p = sample.profile;
         const minutes = Math.max(0, now - firstSeenMs) / 60_000;
-        const bytes = ((p.memoryMiB ?? RESOURCE_DEFAULTS.memoryMiB) + (p.memoryLeakMiBPerMinute ?? RESOURCE_DEFAULTS.memoryLeakMiBPerMinute) * minutes) * 1048576;
+        const bytes =
+          ((p.memoryMiB ?? RESOURCE_DEFAULTS.memoryMiB) +
+            (p.memoryLeakMiBPerMinute ?? RESOURCE_DEFAULTS.memoryLeakMiBPerMinute) * minutes) *
+          1048576;
         for (const container of sample.containers) {
           const labels = `namespace="${escapeLabelValue(sample.namespace)}",pod="${escapeLabelValue(sample.pod)}",container="${escapeLabelValue(container.name)}",image="${escapeLabelValue(container.image)}"`;
           cpu.push(`container_cpu_usage_seconds_total{${labels}} ${cpuSeconds / n}`);

@@ -39,7 +39,9 @@ describe('latency sampling', () => {
   it('puts the median and the 99th percentile where the profile says', () => {
     const random = seededRandom(7);
     const distribution = logNormalFor({ p50: 20, p99: 80 });
-    const samples = Array.from({ length: 20000 }, () => sampleLatencyMs(distribution, random)).sort((a, b) => a - b);
+    const samples = Array.from({ length: 20000 }, () => sampleLatencyMs(distribution, random)).sort(
+      (a, b) => a - b,
+    );
     const p50 = samples[Math.floor(samples.length * 0.5)]!;
     const p99 = samples[Math.floor(samples.length * 0.99)]!;
     assert.ok(Math.abs(p50 - 20) < 1, `p50 ${p50}`);

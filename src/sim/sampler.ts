@@ -83,7 +83,12 @@ export type RequestSink = (failed: boolean, latencyMs: number) => void;
  * Samples `count` requests of a version with `profile`: each fails (5xx) with the
  * profile's error rate and takes a latency drawn from its log-normal.
  */
-export function sampleRequests(count: number, profile: VersionProfile, random: Random, sink: RequestSink): void {
+export function sampleRequests(
+  count: number,
+  profile: VersionProfile,
+  random: Random,
+  sink: RequestSink,
+): void {
   if (count <= 0) return;
   const distribution = logNormalFor(profile.latencyMs);
   for (let i = 0; i < count; i++) {

@@ -38,7 +38,7 @@ describe('series', () => {
     assert.deepEqual([...series.counts], [1, 0, 0]);
   });
 
-  it('returns the same series for the same labels and drops an owner\'s series', () => {
+  it("returns the same series for the same labels and drops an owner's series", () => {
     const requests = counterFamily('x_total', 'Requests.');
     assert.equal(requests.series('a', { v: '1' }), requests.series('a', { v: '1' }));
     requests.series('b', { v: '2' }).value = 1;

@@ -137,7 +137,10 @@ export function histogramFamily(name: string, help: string, bounds: readonly num
             cumulative += series.counts[i]!;
             out.push(`${name}_bucket{${prefix}${les[i]}} ${cumulative}`);
           }
-          out.push(`${name}_sum{${series.labels}} ${series.sum}`, `${name}_count{${series.labels}} ${series.count}`);
+          out.push(
+            `${name}_sum{${series.labels}} ${series.sum}`,
+            `${name}_count{${series.labels}} ${series.count}`,
+          );
         }
       }
     },

@@ -1,22 +1,47 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { gatewayCanaryShare, ingressBackend, istioCanaryShare, nginxCanaryShare, replicaCanaryShare, type VirtualServiceLike } from './weights.ts';
+import {
+  gatewayCanaryShare,
+  ingressBackend,
+  istioCanaryShare,
+  nginxCanaryShare,
+  replicaCanaryShare,
+  type VirtualServiceLike,
+} from './weights.ts';
 
-const vs = (routes: { host: string; subset?: string; weight?: number }[], name = 'primary'): VirtualServiceLike => ({
+const vs = (
+  routes: { host: string; subset?: string; weight?: number }[],
+  name = 'primary',
+): VirtualServiceLike => ({
   metadata: { name: 'app' },
   spec: { http: [{ name, route: routes.map(({ weight, ...destination }) => ({ destination, weight })) }] },
 });
 
 describe('istioCanaryShare', () => {
   it('reads the canary subset weight', () => {
-    const share = istioCanaryShare(vs([{ host: 'app', subset: 'stable', weight: 80 }, { host: 'app', subset: 'canary', weight: 20 }]), 'app');
+    const share = istioCanaryShare(
+      vs([
+        { host: 'app', subset: 'stable', weight: 80 },
+        { host: 'app', subset: 'canary', weight: 20 },
+      ]),
+      'app',
+    );
     assert.equal(share, 0.2);
   });
   it('treats a lone unweighted stable destination as 0% canary', () => {
     assert.equal(istioCanaryShare(vs([{ host: 'app.ns.svc.cluster.local' }]), 'app'), 0);
   });
   it('counts a separate canary host', () => {
-    assert.equal(istioCanaryShare(vs([{ host: 'app', weight: 50 }, { host: 'app-canary', weight: 50 }]), 'app'), 0.5);
+    assert.equal(
+      istioCanaryShare(
+        vs([
+          { host: 'app', weight: 50 },
+          { host: 'app-canary', weight: 50 },
+        ]),
+        'app',
+      ),
+      0.5,
+    );
   });
   it('skips routes not named when names are given', () => {
     const object = vs([{ host: 'app', subset: 'canary', weight: 100 }], 'other');
@@ -29,13 +54,27 @@ describe('istioCanaryShare', () => {
 });
 
 describe('nginxCanaryShare', () => {
-  const ingress = (annotations: Record<string, string>) => ({ metadata: { name: 'web-canary', annotations } });
+  const ingress = (annotations: Record<string, string>) => ({
+    metadata: { name: 'web-canary', annotations },
+  });
   it('reads canary-weight out of 100', () => {
-    assert.equal(nginxCanaryShare(ingress({ 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '30' })), 0.3);
+    assert.equal(
+      nginxCanaryShare(
+        ingress({
+          'nginx.ingress.kubernetes.io/canary': 'true',
+          'nginx.ingress.kubernetes.io/canary-weight': '30',
+        }),
+      ),
+      0.3,
+    );
   });
   it('honours canary-weight-total', () => {
     const share = nginxCanaryShare(
-      ingress({ 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '1', 'nginx.ingress.kubernetes.io/canary-weight-total': '1000' }),
+      ingress({
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-weight': '1',
+        'nginx.ingress.kubernetes.io/canary-weight-total': '1000',
+      }),
     );
     assert.equal(share, 0.001);
   });
@@ -49,17 +88,39 @@ describe('ingressBackend', () => {
   it('takes the first rule backend, port number or name', () => {
     const backend = ingressBackend({
       metadata: { name: 'web' },
-      spec: { rules: [{ http: { paths: [{ backend: { service: { name: 'web-canary', port: { number: 8080 } } } }] } }] },
+      spec: {
+        rules: [
+          { http: { paths: [{ backend: { service: { name: 'web-canary', port: { number: 8080 } } } }] } },
+        ],
+      },
     });
     assert.deepEqual(backend, { service: 'web-canary', port: '8080' });
-    assert.deepEqual(ingressBackend({ metadata: {}, spec: { defaultBackend: { service: { name: 'web', port: { name: 'http' } } } } }), { service: 'web', port: 'http' });
+    assert.deepEqual(
+      ingressBackend({
+        metadata: {},
+        spec: { defaultBackend: { service: { name: 'web', port: { name: 'http' } } } },
+      }),
+      { service: 'web', port: 'http' },
+    );
   });
 });
 
 describe('gatewayCanaryShare', () => {
-  const route = (refs: { name: string; weight?: number }[]) => ({ metadata: { name: 'r' }, spec: { rules: [{ backendRefs: refs }] } });
+  const route = (refs: { name: string; weight?: number }[]) => ({
+    metadata: { name: 'r' },
+    spec: { rules: [{ backendRefs: refs }] },
+  });
   it('divides the canary weight by the sum', () => {
-    assert.equal(gatewayCanaryShare(route([{ name: 'app', weight: 90 }, { name: 'app-canary', weight: 10 }]), 'app'), 0.1);
+    assert.equal(
+      gatewayCanaryShare(
+        route([
+          { name: 'app', weight: 90 },
+          { name: 'app-canary', weight: 10 },
+        ]),
+        'app',
+      ),
+      0.1,
+    );
   });
   it('counts an unset weight as 1', () => {
     assert.equal(gatewayCanaryShare(route([{ name: 'app' }]), 'app'), 0);

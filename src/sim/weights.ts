@@ -5,14 +5,9 @@
  * simulator must keep running while the controller is half-way through a change.
  */
 import type { KubeObject } from '../runtime/client.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import { CanarySubset } from '../traffic/istio.ts';
 import { CanaryAnnotation, CanaryWeightAnnotation, CanaryWeightTotalAnnotation } from '../traffic/nginx.ts';
-
-/** The fields of a Deployment the simulator reads. */
-export interface DeploymentLike extends KubeObject {
-  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> } } };
-  status?: { readyReplicas?: number };
-}
 
 interface IstioDestination {
   host?: string;
@@ -39,7 +34,6 @@ export interface HTTPRouteLike extends KubeObject {
   spec?: { rules?: { backendRefs?: { name?: string; kind?: string; weight?: number }[] }[] };
 }
 
-
 function clampShare(value: number): number {
   if (!Number.isFinite(value)) return 0;
   return Math.min(1, Math.max(0, value));
@@ -55,7 +49,11 @@ function shortHost(host: string | undefined): string | undefined {
  * Envoy takes the first matching route; in it, the canary is the `canary` subset or any
  * other host (a separate canary Service). A lone destination without a weight gets 100.
  */
-export function istioCanaryShare(vs: VirtualServiceLike | undefined, stableService: string, routeNames?: readonly string[]): number {
+export function istioCanaryShare(
+  vs: VirtualServiceLike | undefined,
+  stableService: string,
+  routeNames?: readonly string[],
+): number {
   for (const http of vs?.spec?.http ?? []) {
     if (routeNames?.length && !(http.name && routeNames.includes(http.name))) continue;
     const routes = http.route ?? [];
@@ -63,8 +61,11 @@ export function istioCanaryShare(vs: VirtualServiceLike | undefined, stableServi
     const weightOf = (r: { weight?: number }) => r.weight ?? (routes.length === 1 ? 100 : 0);
     const total = routes.reduce((sum, r) => sum + weightOf(r), 0);
     if (total <= 0) return 0;
-    const isCanary = (d: IstioDestination | undefined) => d?.subset === CanarySubset || shortHost(d?.host) !== stableService;
-    return clampShare(routes.filter((r) => isCanary(r.destination)).reduce((sum, r) => sum + weightOf(r), 0) / total);
+    const isCanary = (d: IstioDestination | undefined) =>
+      d?.subset === CanarySubset || shortHost(d?.host) !== stableService;
+    return clampShare(
+      routes.filter((r) => isCanary(r.destination)).reduce((sum, r) => sum + weightOf(r), 0) / total,
+    );
   }
   return 0;
 }
@@ -83,7 +84,9 @@ export function nginxCanaryShare(canaryIngress: IngressLike | undefined): number
 }
 
 /** The first Service backend of an Ingress (rules first, then the default backend). */
-export function ingressBackend(ingress: IngressLike | undefined): { service: string; port: string } | undefined {
+export function ingressBackend(
+  ingress: IngressLike | undefined,
+): { service: string; port: string } | undefined {
   const backends = [
     ...(ingress?.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.backend)),
     ingress?.spec?.defaultBackend,
@@ -91,7 +94,8 @@ export function ingressBackend(ingress: IngressLike | undefined): { service: str
   for (const backend of backends) {
     const service = backend?.service;
     if (!service?.name) continue;
-    const port = service.port?.number !== undefined ? String(service.port.number) : (service.port?.name ?? '80');
+    const port =
+      service.port?.number !== undefined ? String(service.port.number) : (service.port?.name ?? '80');
     return { service: service.name, port };
   }
   return undefined;
@@ -110,14 +114,16 @@ export function gatewayCanaryShare(route: HTTPRouteLike | undefined, stableServi
     const weightOf = (ref: { weight?: number }) => ref.weight ?? 1;
     const total = refs.reduce((sum, ref) => sum + weightOf(ref), 0);
     if (total <= 0) return 0;
-    const canary = refs.filter((ref) => ref.name !== stableService).reduce((sum, ref) => sum + weightOf(ref), 0);
+    const canary = refs
+      .filter((ref) => ref.name !== stableService)
+      .reduce((sum, ref) => sum + weightOf(ref), 0);
     return clampShare(canary / total);
   }
   return 0;
 }
 
 /** Ready pods of a Deployment, as a Service's endpoints would count them. */
-export function readyReplicas(deployment: DeploymentLike | undefined): number {
+export function readyReplicas(deployment: Deployment | undefined): number {
   return Math.max(0, deployment?.status?.readyReplicas ?? 0);
 }
 
@@ -125,7 +131,7 @@ export function readyReplicas(deployment: DeploymentLike | undefined): number {
  * Share of a Service's traffic the canary pods get when stable and canary pods sit
  * behind the same Service: kube-proxy spreads connections evenly over ready endpoints.
  */
-export function replicaCanaryShare(stable: DeploymentLike | undefined, canary: DeploymentLike | undefined): number {
+export function replicaCanaryShare(stable: Deployment | undefined, canary: Deployment | undefined): number {
   const stableReady = readyReplicas(stable);
   const canaryReady = readyReplicas(canary);
   if (stableReady + canaryReady === 0) return 0;

@@ -31,7 +31,22 @@ test('zero, signs and whitespace', () => {
 });
 
 test('rejects what Go rejects', () => {
-  for (const bad of ['', '1', '10', 's', '1d', '1 s', '1s2', 'ms', '1..5s', '--1s', '1S', '1hm', '-', 'abc']) {
+  for (const bad of [
+    '',
+    '1',
+    '10',
+    's',
+    '1d',
+    '1 s',
+    '1s2',
+    'ms',
+    '1..5s',
+    '--1s',
+    '1S',
+    '1hm',
+    '-',
+    'abc',
+  ]) {
     assert.equal(parseDuration(bad), undefined, bad);
   }
 });

@@ -14,8 +14,8 @@
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3, // U+00B5 micro sign, as Go accepts
-  'μs': 1e-3, // U+03BC Greek mu, as Go accepts
+  µs: 1e-3, // U+00B5 micro sign, as Go accepts
+  μs: 1e-3, // U+03BC Greek mu, as Go accepts
   ms: 1,
   s: 1000,
   m: 60_000,

@@ -12,7 +12,8 @@ test('every strategy type has a planner under its own name', () => {
 test('unset strategy is Linear with 1m pauses', () => {
   const steps = planSteps(undefined);
   assert.deepEqual(weights(steps), [5, 10, 25, 50, 75, 100]);
-  for (const step of steps) assert.deepEqual({ ...step, weight: 0 }, { weight: 0, pauseMs: 60_000, requiresApproval: false });
+  for (const step of steps)
+    assert.deepEqual({ ...step, weight: 0 }, { weight: 0, pauseMs: 60_000, requiresApproval: false });
   assert.deepEqual(planSteps({}), steps);
 });
 
@@ -48,7 +49,11 @@ test('the seed sample: custom steps replace the ladder and keep their pauses', (
 });
 
 test('a custom step without pause waits until promoted; stepPause does not apply to it', () => {
-  const steps = planSteps({ type: 'Exponential', stepPause: '1s', steps: [{ weight: 20 }, { weight: 100, pause: '1s' }] });
+  const steps = planSteps({
+    type: 'Exponential',
+    stepPause: '1s',
+    steps: [{ weight: 20 }, { weight: 100, pause: '1s' }],
+  });
   assert.deepEqual(steps, [
     { weight: 20, pauseMs: undefined, requiresApproval: true },
     { weight: 100, pauseMs: 1000, requiresApproval: false },
@@ -64,7 +69,12 @@ test('Manual custom steps keep their pause as a minimum hold and still need appr
 });
 
 test('an unreadable pause never advances on its own', () => {
-  const steps = planSteps({ steps: [{ weight: 10, pause: 'soon' }, { weight: 20, pause: '-1s' }] });
+  const steps = planSteps({
+    steps: [
+      { weight: 10, pause: 'soon' },
+      { weight: 20, pause: '-1s' },
+    ],
+  });
   assert.ok(steps.every((s) => s.pauseMs === undefined && s.requiresApproval));
   assert.equal(planSteps({ stepPause: 'bogus' })[0]?.pauseMs, 60_000);
 });
@@ -73,20 +83,31 @@ test('plan tells canary from blue-green', () => {
   const canary = plan({ type: 'Exponential' });
   assert.equal(canary.kind, 'canary');
   if (canary.kind === 'canary') assert.equal(canary.strategy, 'Exponential');
-  assert.deepEqual(plan({ type: 'BlueGreen' }), { kind: 'blueGreen', previewPauseMs: 30_000, autoPromote: true, scaleDownDelayMs: 30_000 });
-  assert.deepEqual(plan({ type: 'BlueGreen', blueGreen: { previewPause: '2m', autoPromote: false, scaleDownDelay: '0s' } }), {
+  assert.deepEqual(plan({ type: 'BlueGreen' }), {
     kind: 'blueGreen',
-    previewPauseMs: 120_000,
-    autoPromote: false,
-    scaleDownDelayMs: 0,
+    previewPauseMs: 30_000,
+    autoPromote: true,
+    scaleDownDelayMs: 30_000,
   });
+  assert.deepEqual(
+    plan({ type: 'BlueGreen', blueGreen: { previewPause: '2m', autoPromote: false, scaleDownDelay: '0s' } }),
+    {
+      kind: 'blueGreen',
+      previewPauseMs: 120_000,
+      autoPromote: false,
+      scaleDownDelayMs: 0,
+    },
+  );
 });
 
 test('planSteps of BlueGreen: the observed preview at 0, then the switch held for the scale-down delay', () => {
-  assert.deepEqual(planSteps({ type: 'BlueGreen', blueGreen: { previewPause: '1m', scaleDownDelay: '2m' } }), [
-    { weight: 0, pauseMs: 60_000, requiresApproval: false },
-    { weight: 100, pauseMs: 120_000, requiresApproval: false },
-  ]);
+  assert.deepEqual(
+    planSteps({ type: 'BlueGreen', blueGreen: { previewPause: '1m', scaleDownDelay: '2m' } }),
+    [
+      { weight: 0, pauseMs: 60_000, requiresApproval: false },
+      { weight: 100, pauseMs: 120_000, requiresApproval: false },
+    ],
+  );
   assert.deepEqual(planSteps({ type: 'BlueGreen', blueGreen: { autoPromote: false } }), [
     { weight: 0, pauseMs: undefined, requiresApproval: true },
     { weight: 100, pauseMs: 30_000, requiresApproval: false },
@@ -101,7 +122,16 @@ test('plans are fresh values: mutating one does not change the next', () => {
 
 test('validateStrategy reports problems as values', () => {
   assert.deepEqual(validateStrategy(undefined), []);
-  assert.deepEqual(validateStrategy({ type: 'Linear', steps: [{ weight: 10, pause: '5m' }, { weight: 100, pause: '0s' }] }), []);
+  assert.deepEqual(
+    validateStrategy({
+      type: 'Linear',
+      steps: [
+        { weight: 10, pause: '5m' },
+        { weight: 100, pause: '0s' },
+      ],
+    }),
+    [],
+  );
   const problems = validateStrategy({
     type: 'BlueGreen',
     stepPause: 'x',
@@ -110,7 +140,16 @@ test('validateStrategy reports problems as values', () => {
   });
   assert.deepEqual(
     problems.map((p) => p.field),
-    ['strategy.stepPause', 'strategy.blueGreen.previewPause', 'strategy.steps[0].pause', 'strategy.steps[0].weight', 'strategy.steps'],
+    [
+      'strategy.stepPause',
+      'strategy.blueGreen.previewPause',
+      'strategy.steps[0].pause',
+      'strategy.steps[0].weight',
+      'strategy.steps',
+    ],
   );
-  assert.deepEqual(validateStrategy({ type: 'Linear', blueGreen: {} }).map((p) => p.field), ['strategy.blueGreen']);
+  assert.deepEqual(
+    validateStrategy({ type: 'Linear', blueGreen: {} }).map((p) => p.field),
+    ['strategy.blueGreen'],
+  );
 });

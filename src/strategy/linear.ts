@@ -11,6 +11,10 @@ export const LINEAR_WEIGHTS: readonly number[] = [5, 10, 25, 50, 75, 100];
 export function linear(): Strategy {
   return {
     name: LINEAR,
-    plan: (spec: StrategySpec): Plan => ({ kind: 'canary', strategy: LINEAR, steps: ladderSteps(spec, LINEAR_WEIGHTS, false) }),
+    plan: (spec: StrategySpec): Plan => ({
+      kind: 'canary',
+      strategy: LINEAR,
+      steps: ladderSteps(spec, LINEAR_WEIGHTS, false),
+    }),
   };
 }

@@ -13,6 +13,10 @@ export const MANUAL = 'Manual' as const;
 export function manual(): Strategy {
   return {
     name: MANUAL,
-    plan: (spec: StrategySpec): Plan => ({ kind: 'canary', strategy: MANUAL, steps: ladderSteps(spec, LINEAR_WEIGHTS, true) }),
+    plan: (spec: StrategySpec): Plan => ({
+      kind: 'canary',
+      strategy: MANUAL,
+      steps: ladderSteps(spec, LINEAR_WEIGHTS, true),
+    }),
   };
 }

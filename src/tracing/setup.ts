@@ -49,7 +49,8 @@ const off: Tracing = { enabled: false, url: undefined, flush: async () => {}, sh
 /** Resolves the traces URL from options and environment; undefined when tracing stays off. */
 export function tracesUrl(options: Pick<TracingOptions, 'endpoint' | 'env'> = {}): string | undefined {
   const env = options.env ?? process.env;
-  if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.toLowerCase() === 'none') return undefined;
+  if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.toLowerCase() === 'none')
+    return undefined;
   const base = options.endpoint?.trim();
   if (base) return appendTracesPath(base);
   const full = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
@@ -83,14 +84,20 @@ export function setupTracing(options: TracingOptions = {}): Promise<Tracing> {
 async function start(url: string, options: TracingOptions): Promise<Tracing> {
   const env = options.env ?? process.env;
   // Loaded here, not at the top: without an endpoint the SDK stays out of the process.
-  const [{ TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }] =
-    await Promise.all([
-      import('@opentelemetry/sdk-trace'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/context-async-hooks'),
-    ]);
-  const attributes: Record<string, string> = { 'service.name': options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'codedance' };
+  const [
+    { TracerProvider, BatchSpanProcessor },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { AsyncLocalStorageContextManager },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/context-async-hooks'),
+  ]);
+  const attributes: Record<string, string> = {
+    'service.name': options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'codedance',
+  };
   if (options.serviceVersion) attributes['service.version'] = options.serviceVersion;
   const provider = new TracerProvider({
     resource: resourceFromAttributes(attributes),

@@ -9,7 +9,14 @@
  * - a span ends when `fn` settles; a thrown error is recorded on the span (exception
  *   event, status ERROR with the message) and rethrown unchanged.
  */
-import { INVALID_SPAN_CONTEXT, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  INVALID_SPAN_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 
 /** The span handed to `fn` while tracing is off: accepts attributes, records nothing. */
 const idleSpan: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
@@ -30,7 +37,11 @@ export function tracingActive(): boolean {
  * Runs `fn` in a span named `name` (low cardinality: `webapp.reconcile`, not the object's
  * name — put that in `attributes`).
  */
-export async function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   const tracer = activeTracer;
   if (!tracer) return fn(idleSpan);
   return tracer.startActiveSpan(name, { attributes }, async (span) => {

@@ -12,14 +12,25 @@ async function receiver() {
 
 test('tracesUrl: flag first, then the traces variable, then the shared one; off when disabled', () => {
   assert.equal(tracesUrl({ env: {} }), undefined);
-  assert.equal(tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' } }), 'http://c:4318/v1/traces');
   assert.equal(
-    tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x' } }),
+    tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' } }),
+    'http://c:4318/v1/traces',
+  );
+  assert.equal(
+    tracesUrl({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x' },
+    }),
     'http://t/x',
   );
-  assert.equal(tracesUrl({ endpoint: 'http://flag:4318', env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' } }), 'http://flag:4318/v1/traces');
+  assert.equal(
+    tracesUrl({ endpoint: 'http://flag:4318', env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' } }),
+    'http://flag:4318/v1/traces',
+  );
   assert.equal(tracesUrl({ endpoint: 'http://flag:4318', env: { OTEL_SDK_DISABLED: 'true' } }), undefined);
-  assert.equal(tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_EXPORTER: 'none' } }), undefined);
+  assert.equal(
+    tracesUrl({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_EXPORTER: 'none' } }),
+    undefined,
+  );
 });
 
 test('without an endpoint tracing is off and inSpan just runs the function', async () => {
@@ -53,16 +64,25 @@ test('with an endpoint, nested spans reach a local OTLP/HTTP receiver with their
   });
   await tracing.flush();
 
-  assert.ok(paths.every((p) => p === '/v1/traces'), `paths: ${paths.join(', ')}`);
+  assert.ok(
+    paths.every((p) => p === '/v1/traces'),
+    `paths: ${paths.join(', ')}`,
+  );
   const byName = new Map(spans.map((s) => [s.name, s]));
-  assert.deepEqual([...byName.keys()].sort(), ['webapp.apply Deployment', 'webapp.build', 'webapp.reconcile']);
+  assert.deepEqual([...byName.keys()].sort(), [
+    'webapp.apply Deployment',
+    'webapp.build',
+    'webapp.reconcile',
+  ]);
   const root = byName.get('webapp.reconcile')!;
   assert.ok(!root.parentSpanId, 'the reconcile span is a root');
   assert.equal(byName.get('webapp.build')!.parentSpanId, root.spanId);
   assert.equal(byName.get('webapp.apply Deployment')!.parentSpanId, root.spanId);
   assert.equal(byName.get('webapp.apply Deployment')!.status?.code, 2, 'status ERROR');
   assert.equal(byName.get('webapp.apply Deployment')!.status?.message, 'conflict');
-  assert.deepEqual(root.attributes?.find((a) => a.key === 'k8s.namespace.name')?.value, { stringValue: 'ns1' });
+  assert.deepEqual(root.attributes?.find((a) => a.key === 'k8s.namespace.name')?.value, {
+    stringValue: 'ns1',
+  });
 });
 
 test('setting up twice while on returns the same handle; after shutdown it starts anew', async (t) => {

@@ -7,12 +7,29 @@ const selection = { namespace: 'prod', service: 'myapp', canaryService: 'myapp-c
 
 const appRule = {
   matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-  backendRefs: [{ group: '', kind: 'Service', name: 'myapp', port: 80, weight: 1, filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'y' }] } }] }],
+  backendRefs: [
+    {
+      group: '',
+      kind: 'Service',
+      name: 'myapp',
+      port: 80,
+      weight: 1,
+      filters: [
+        { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'y' }] } },
+      ],
+    },
+  ],
 };
-const otherRule = { matches: [{ path: { type: 'PathPrefix', value: '/billing' } }], backendRefs: [{ group: '', kind: 'Service', name: 'billing', port: 80, weight: 1 }] };
+const otherRule = {
+  matches: [{ path: { type: 'PathPrefix', value: '/billing' } }],
+  backendRefs: [{ group: '', kind: 'Service', name: 'billing', port: 80, weight: 1 }],
+};
 
 function route(rules: HTTPRoute['spec']['rules']): HTTPRoute {
-  return { metadata: { name: 'web', namespace: 'prod' }, spec: { parentRefs: [{ name: 'gw' }], hostnames: ['shop.example.com'], rules } };
+  return {
+    metadata: { name: 'web', namespace: 'prod' },
+    spec: { parentRefs: [{ name: 'gw' }], hostnames: ['shop.example.com'], rules },
+  };
 }
 
 test('withBackendWeights splits the rules on the stable Service and keeps the others', () => {
@@ -37,10 +54,13 @@ test('0 -> 50 -> 100 and idempotent; reset drops the canary backendRef', () => {
   assert.equal(backendWeightOf(current, selection), 50);
   current = withBackendWeights(current, selection, 100);
   assert.equal(backendWeightOf(current, selection), 100);
-  assert.deepEqual(current.spec.rules?.[0]?.backendRefs?.map((r) => [r.name, r.weight]), [
-    ['myapp', 0],
-    ['myapp-canary', 100],
-  ]);
+  assert.deepEqual(
+    current.spec.rules?.[0]?.backendRefs?.map((r) => [r.name, r.weight]),
+    [
+      ['myapp', 0],
+      ['myapp-canary', 100],
+    ],
+  );
   assert.deepEqual(withoutCanaryBackend(current, selection).spec.rules, [appRule]);
 });
 
@@ -50,17 +70,38 @@ test('backendRefs without group, kind or namespace, or with our namespace, count
   assert.equal(backendWeightOf(withBackendWeights(route([bare]), selection, 25), selection), 25);
   assert.equal(backendWeightOf(withBackendWeights(route([explicit]), selection, 25), selection), 25);
   const elsewhere = { backendRefs: [{ name: 'myapp', namespace: 'staging', port: 80 }] };
-  assert.throws(() => withBackendWeights(route([elsewhere]), selection, 25), (err) => isTrafficError(err, 'NoRoutes'));
+  assert.throws(
+    () => withBackendWeights(route([elsewhere]), selection, 25),
+    (err) => isTrafficError(err, 'NoRoutes'),
+  );
 });
 
 test('a rule that also sends traffic to another backend is refused', () => {
-  const mixed = { backendRefs: [{ name: 'myapp', port: 80, weight: 80 }, { name: 'legacy', port: 80, weight: 20 }] };
-  assert.throws(() => withBackendWeights(route([mixed]), selection, 10), (err) => isTrafficError(err, 'UnsupportedRoute'));
+  const mixed = {
+    backendRefs: [
+      { name: 'myapp', port: 80, weight: 80 },
+      { name: 'legacy', port: 80, weight: 20 },
+    ],
+  };
+  assert.throws(
+    () => withBackendWeights(route([mixed]), selection, 10),
+    (err) => isTrafficError(err, 'UnsupportedRoute'),
+  );
 });
 
 test('backendWeightOf: relative weights, highest share, undefined without release rules', () => {
-  const relative = { backendRefs: [{ name: 'myapp', port: 80, weight: 3 }, { name: 'myapp-canary', port: 80, weight: 1 }] };
-  const other = { backendRefs: [{ name: 'myapp', port: 80, weight: 1 }, { name: 'myapp-canary', port: 80, weight: 1 }] };
+  const relative = {
+    backendRefs: [
+      { name: 'myapp', port: 80, weight: 3 },
+      { name: 'myapp-canary', port: 80, weight: 1 },
+    ],
+  };
+  const other = {
+    backendRefs: [
+      { name: 'myapp', port: 80, weight: 1 },
+      { name: 'myapp-canary', port: 80, weight: 1 },
+    ],
+  };
   assert.equal(backendWeightOf(route([relative]), selection), 25);
   assert.equal(backendWeightOf(route([relative, other]), selection), 50);
   assert.equal(backendWeightOf(route([otherRule]), selection), undefined);

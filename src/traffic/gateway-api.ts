@@ -62,7 +62,12 @@ export interface BackendSelection {
 
 /** True when the backendRef names the Service `name` in the route's namespace. */
 export function refersToService(ref: BackendRef, name: string, namespace: string): boolean {
-  return (ref.group ?? '') === '' && (ref.kind ?? 'Service') === 'Service' && ref.name === name && (ref.namespace ?? namespace) === namespace;
+  return (
+    (ref.group ?? '') === '' &&
+    (ref.kind ?? 'Service') === 'Service' &&
+    ref.name === name &&
+    (ref.namespace ?? namespace) === namespace
+  );
 }
 
 /** True when the rule is one the release weights (it has a backendRef on the stable Service). */
@@ -75,7 +80,11 @@ export function isReleaseRule(rule: HTTPRouteRule, selection: BackendSelection):
  * and `canaryWeight` to the canary Service. Other rules are the same objects as before.
  * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
  */
-export function withBackendWeights(route: HTTPRoute, selection: BackendSelection, canaryWeight: number): HTTPRoute {
+export function withBackendWeights(
+  route: HTTPRoute,
+  selection: BackendSelection,
+  canaryWeight: number,
+): HTTPRoute {
   return mapReleaseRules(route, selection, (stable) => [
     { ...stable, weight: 100 - canaryWeight },
     { ...stable, name: selection.canaryService, weight: canaryWeight },
@@ -119,7 +128,10 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
   const read = readerOf(options);
   const conflictRetries = options.conflictRetries ?? 5;
 
-  async function write(target: TrafficTarget, rewrite: (route: HTTPRoute) => HTTPRoute): Promise<{ route: HTTPRoute; changed: boolean }> {
+  async function write(
+    target: TrafficTarget,
+    rewrite: (route: HTTPRoute) => HTTPRoute,
+  ): Promise<{ route: HTTPRoute; changed: boolean }> {
     const { object, changed } = await guardedUpdate<HTTPRoute>({
       client,
       provider: gatewayAPIProviderName,
@@ -130,14 +142,20 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
       read,
       change: (route) => {
         const next = rewrite(route);
-        return isDeepStrictEqual(next.spec.rules, route.spec.rules) ? undefined : { spec: { rules: next.spec.rules ?? [] } };
+        return isDeepStrictEqual(next.spec.rules, route.spec.rules)
+          ? undefined
+          : { spec: { rules: next.spec.rules ?? [] } };
       },
     });
     return { route: object, changed };
   }
 
   /** Writes `rewrite`, then checks the stored object (the patch response) is what it makes. */
-  async function writeChecked(target: TrafficTarget, rewrite: (route: HTTPRoute) => HTTPRoute, weight: number): Promise<WeightChange> {
+  async function writeChecked(
+    target: TrafficTarget,
+    rewrite: (route: HTTPRoute) => HTTPRoute,
+    weight: number,
+  ): Promise<WeightChange> {
     const { route, changed } = await write(target, rewrite);
     if (!isDeepStrictEqual(rewrite(route).spec.rules, route.spec.rules)) {
       throw new TrafficError(
@@ -156,14 +174,23 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
       // Nothing to create: the canary Service is the workloads' job. Fail early, before
       // any traffic moves, if the route cannot be weighted.
       const route = await read<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
-      if (!route) throw new TrafficError(gatewayAPIProviderName, 'NotFound', `HTTPRoute ${target.namespace}/${routeName(target)} not found`);
+      if (!route)
+        throw new TrafficError(
+          gatewayAPIProviderName,
+          'NotFound',
+          `HTTPRoute ${target.namespace}/${routeName(target)} not found`,
+        );
       withBackendWeights(route, selectionOf(target), 0);
     },
 
     async setWeight(target, canaryWeight) {
       checkWeight(gatewayAPIProviderName, canaryWeight);
       const selection = selectionOf(target);
-      return writeChecked(target, (route) => withBackendWeights(route, selection, canaryWeight), canaryWeight);
+      return writeChecked(
+        target,
+        (route) => withBackendWeights(route, selection, canaryWeight),
+        canaryWeight,
+      );
     },
 
     async readWeight(target) {
@@ -184,7 +211,12 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
 
 function routeName(target: TrafficTarget): string {
   const name = target.traffic.gatewayAPI?.httpRoute;
-  if (!name) throw new TrafficError(gatewayAPIProviderName, 'InvalidTarget', 'spec.traffic.gatewayAPI.httpRoute is required with provider GatewayAPI');
+  if (!name)
+    throw new TrafficError(
+      gatewayAPIProviderName,
+      'InvalidTarget',
+      'spec.traffic.gatewayAPI.httpRoute is required with provider GatewayAPI',
+    );
   return name;
 }
 
@@ -196,7 +228,11 @@ function selectionOf(target: TrafficTarget): BackendSelection {
  * Rewrites each release rule's backendRefs from its stable backendRef. Checks the route
  * has release rules and that they send traffic only to the stable and canary Services.
  */
-function mapReleaseRules(route: HTTPRoute, selection: BackendSelection, rewrite: (stable: BackendRef) => BackendRef[]): HTTPRoute {
+function mapReleaseRules(
+  route: HTTPRoute,
+  selection: BackendSelection,
+  rewrite: (stable: BackendRef) => BackendRef[],
+): HTTPRoute {
   const rules = route.spec.rules ?? [];
   const name = `HTTPRoute ${route.metadata.namespace ?? selection.namespace}/${route.metadata.name ?? ''}`;
   let found = false;
@@ -205,7 +241,9 @@ function mapReleaseRules(route: HTTPRoute, selection: BackendSelection, rewrite:
     found = true;
     const refs = rule.backendRefs ?? [];
     const foreign = refs.filter(
-      (ref) => !refersToService(ref, selection.service, selection.namespace) && !refersToService(ref, selection.canaryService, selection.namespace),
+      (ref) =>
+        !refersToService(ref, selection.service, selection.namespace) &&
+        !refersToService(ref, selection.canaryService, selection.namespace),
     );
     if (foreign.length > 0) {
       const label = rule.name ? `rule '${rule.name}'` : `rule #${index + 1}`;
@@ -218,6 +256,11 @@ function mapReleaseRules(route: HTTPRoute, selection: BackendSelection, rewrite:
     const stable = refs.find((ref) => refersToService(ref, selection.service, selection.namespace))!;
     return { ...rule, backendRefs: rewrite(stable) };
   });
-  if (!found) throw new TrafficError(gatewayAPIProviderName, 'NoRoutes', `${name} has no rule with a backendRef on Service ${selection.service}`);
+  if (!found)
+    throw new TrafficError(
+      gatewayAPIProviderName,
+      'NoRoutes',
+      `${name} has no rule with a backendRef on Service ${selection.service}`,
+    );
   return { ...route, spec: { ...route.spec, rules: next } };
 }

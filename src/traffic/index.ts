@@ -12,7 +12,10 @@ import { createReplicasProvider } from './replicas.ts';
 export * from './provider.ts';
 
 /** Factory of every provider, keyed by the `spec.traffic.provider` value that picks it. */
-export const trafficProviders: Record<TrafficProviderName, (options: TrafficProviderOptions) => TrafficProvider> = {
+export const trafficProviders: Record<
+  TrafficProviderName,
+  (options: TrafficProviderOptions) => TrafficProvider
+> = {
   Replicas: createReplicasProvider,
   Istio: createIstioProvider,
   Nginx: createNginxProvider,
@@ -23,6 +26,9 @@ export const trafficProviders: Record<TrafficProviderName, (options: TrafficProv
  * The provider a release uses: `spec.traffic.provider`, Replicas when unset.
  * @default 'Replicas'
  */
-export function trafficProvider(name: TrafficProviderName | undefined, options: TrafficProviderOptions): TrafficProvider {
+export function trafficProvider(
+  name: TrafficProviderName | undefined,
+  options: TrafficProviderOptions,
+): TrafficProvider {
   return trafficProviders[name ?? 'Replicas'](options);
 }

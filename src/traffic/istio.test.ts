@@ -28,7 +28,13 @@ const primary = {
 const other = { name: 'other', route: [{ destination: { host: 'billing' } }] };
 
 test('hostMatches accepts the short, namespaced and fully qualified forms only', () => {
-  for (const host of ['myapp', 'myapp.prod', 'myapp.prod.svc', 'myapp.prod.svc.cluster.local', 'myapp.prod.svc.corp.local']) {
+  for (const host of [
+    'myapp',
+    'myapp.prod',
+    'myapp.prod.svc',
+    'myapp.prod.svc.cluster.local',
+    'myapp.prod.svc.corp.local',
+  ]) {
     assert.equal(hostMatches(host, selection), true, host);
   }
   for (const host of ['myapp2', 'myapp.staging', 'myapp.prod.svcx', 'other.prod.svc.cluster.local']) {
@@ -43,8 +49,14 @@ test('withWeights splits routes on the service and keeps every other route and f
   assert.deepEqual(after.spec.http?.[1], {
     ...primary,
     route: [
-      { destination: { host: 'myapp.prod.svc.cluster.local', port: { number: 80 }, subset: 'stable' }, weight: 90 },
-      { destination: { host: 'myapp.prod.svc.cluster.local', port: { number: 80 }, subset: 'canary' }, weight: 10 },
+      {
+        destination: { host: 'myapp.prod.svc.cluster.local', port: { number: 80 }, subset: 'stable' },
+        weight: 90,
+      },
+      {
+        destination: { host: 'myapp.prod.svc.cluster.local', port: { number: 80 }, subset: 'canary' },
+        weight: 10,
+      },
     ],
   });
   assert.equal(after.spec.hosts, before.spec.hosts);
@@ -77,8 +89,14 @@ test('named routes: only those are weighted, even if others point at the service
 });
 
 test('a named route that does not exist is NoRoutes; no route on the host is NoRoutes', () => {
-  assert.throws(() => withWeights(vs([primary]), { ...selection, routes: ['missing'] }, 10), (err) => isTrafficError(err, 'NoRoutes'));
-  assert.throws(() => withWeights(vs([other]), selection, 10), (err) => isTrafficError(err, 'NoRoutes'));
+  assert.throws(
+    () => withWeights(vs([primary]), { ...selection, routes: ['missing'] }, 10),
+    (err) => isTrafficError(err, 'NoRoutes'),
+  );
+  assert.throws(
+    () => withWeights(vs([other]), selection, 10),
+    (err) => isTrafficError(err, 'NoRoutes'),
+  );
 });
 
 test('a route that also sends traffic to another host is refused, not rewritten', () => {
@@ -89,7 +107,10 @@ test('a route that also sends traffic to another host is refused, not rewritten'
       { destination: { host: 'legacy' }, weight: 20 },
     ],
   };
-  assert.throws(() => withWeights(vs([mixed]), selection, 10), (err) => isTrafficError(err, 'UnsupportedRoute'));
+  assert.throws(
+    () => withWeights(vs([mixed]), selection, 10),
+    (err) => isTrafficError(err, 'UnsupportedRoute'),
+  );
 });
 
 test('withoutSubsets restores the plain destination, keeping port and route fields', () => {
@@ -104,13 +125,23 @@ test('weightOf: highest share when routes disagree; undefined without release ro
   const b = withWeights(vs([{ ...primary, name: 'b' }]), selection, 60).spec.http![0]!;
   assert.equal(weightOf(vs([a, b]), selection), 60);
   assert.equal(weightOf(vs([other]), selection), undefined);
-  assert.equal(weightOf(vs([{ name: 'c', route: [{ destination: { host: 'myapp', subset: 'canary' } }] }]), selection), 100);
+  assert.equal(
+    weightOf(vs([{ name: 'c', route: [{ destination: { host: 'myapp', subset: 'canary' } }] }]), selection),
+    100,
+  );
 });
 
 test('withReleaseSubsets sets stable and canary and keeps other subsets and fields', () => {
-  const labels = { stable: { app: 'myapp', 'deploy.codedance.io/role': 'stable' }, canary: { app: 'myapp', 'deploy.codedance.io/role': 'canary' } };
+  const labels = {
+    stable: { app: 'myapp', 'deploy.codedance.io/role': 'stable' },
+    canary: { app: 'myapp', 'deploy.codedance.io/role': 'canary' },
+  };
   const v1 = { name: 'v1', labels: { version: 'v1' } };
-  const stale = { name: 'stable', labels: { old: 'x' }, trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } };
+  const stale = {
+    name: 'stable',
+    labels: { old: 'x' },
+    trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } },
+  };
   const subsets = withReleaseSubsets([v1, stale], labels);
   assert.deepEqual(subsets, [
     v1,
@@ -119,7 +150,10 @@ test('withReleaseSubsets sets stable and canary and keeps other subsets and fiel
   ]);
   assert.deepEqual(withReleaseSubsets(subsets, labels), subsets, 'idempotent');
   assert.deepEqual(withoutReleaseSubsets(subsets), [v1]);
-  assert.deepEqual(withReleaseSubsets(undefined, labels).map((s) => s.name), ['stable', 'canary']);
+  assert.deepEqual(
+    withReleaseSubsets(undefined, labels).map((s) => s.name),
+    ['stable', 'canary'],
+  );
 });
 
 test('reset with the stable pods unknown (target Deployment gone) keeps the stable subset; with none to keep it refuses', async () => {
@@ -139,10 +173,27 @@ test('reset with the stable pods unknown (target Deployment gone) keeps the stab
   };
   const provider = createIstioProvider({ client });
   await client.create(kinds.VirtualService, withWeights(vs([primary]), selection, 20));
-  await assert.rejects(provider.reset(target), (err: unknown) => isTrafficError(err, 'NotFound'), 'no stable subset to keep: refused');
+  await assert.rejects(
+    provider.reset(target),
+    (err: unknown) => isTrafficError(err, 'NotFound'),
+    'no stable subset to keep: refused',
+  );
   const stable = { 'pod-template-hash': 'abc' };
-  await client.create(kinds.DestinationRule, { metadata: { name: 'myapp', namespace: 'prod' }, spec: { host: 'myapp', subsets: [{ name: 'stable', labels: stable }, { name: 'canary', labels: target.selectors.canary }] } });
+  await client.create<DestinationRule>(kinds.DestinationRule, {
+    metadata: { name: 'myapp', namespace: 'prod' },
+    spec: {
+      host: 'myapp',
+      subsets: [
+        { name: 'stable', labels: stable },
+        { name: 'canary', labels: target.selectors.canary },
+      ],
+    },
+  });
   assert.deepEqual(await provider.reset(target), { changed: true, weight: 0 });
   const dr = client.objects<DestinationRule>(kinds.DestinationRule)[0];
-  assert.deepEqual(dr?.spec.subsets?.find((s) => s.name === 'stable')?.labels, stable, 'the stable subset keeps its labels');
+  assert.deepEqual(
+    dr?.spec.subsets?.find((s) => s.name === 'stable')?.labels,
+    stable,
+    'the stable subset keeps its labels',
+  );
 });

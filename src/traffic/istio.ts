@@ -28,7 +28,10 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isConflict, type KubeObject } from '../runtime/client.ts';
-import { DestinationRule as DestinationRuleKind, VirtualService as VirtualServiceKind } from '../runtime/kinds.ts';
+import {
+  DestinationRule as DestinationRuleKind,
+  VirtualService as VirtualServiceKind,
+} from '../runtime/kinds.ts';
 import { OwnerLabel } from '../api/names.ts';
 import {
   TrafficError,
@@ -96,7 +99,12 @@ export interface RouteSelection {
 /** True when an Istio host names the Service (short, namespaced or fully qualified). */
 export function hostMatches(host: string, selection: RouteSelection): boolean {
   const { service, namespace } = selection;
-  return host === service || host === `${service}.${namespace}` || host === `${service}.${namespace}.svc` || host.startsWith(`${service}.${namespace}.svc.`);
+  return (
+    host === service ||
+    host === `${service}.${namespace}` ||
+    host === `${service}.${namespace}.svc` ||
+    host.startsWith(`${service}.${namespace}.svc.`)
+  );
 }
 
 /** True when the route is one the release weights. */
@@ -112,9 +120,17 @@ export function isReleaseRoute(route: IstioHttpRoute, selection: RouteSelection)
  * keeps the shape Istio validates and `weightOf` can read.
  * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
  */
-export function withWeights(vs: VirtualService, selection: RouteSelection, canaryWeight: number): VirtualService {
-  return mapReleaseRoutes(vs, selection, (route, template) => [
-    { ...template, destination: { ...template.destination, subset: StableSubset }, weight: 100 - canaryWeight },
+export function withWeights(
+  vs: VirtualService,
+  selection: RouteSelection,
+  canaryWeight: number,
+): VirtualService {
+  return mapReleaseRoutes(vs, selection, (_route, template) => [
+    {
+      ...template,
+      destination: { ...template.destination, subset: StableSubset },
+      weight: 100 - canaryWeight,
+    },
     { ...template, destination: { ...template.destination, subset: CanarySubset }, weight: canaryWeight },
   ]);
 }
@@ -125,7 +141,7 @@ export function withWeights(vs: VirtualService, selection: RouteSelection, canar
  * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
  */
 export function withoutSubsets(vs: VirtualService, selection: RouteSelection): VirtualService {
-  return mapReleaseRoutes(vs, selection, (route, template) => {
+  return mapReleaseRoutes(vs, selection, (_route, template) => {
     const { subset: _subset, ...destination } = template.destination;
     const { weight: _weight, ...rest } = template;
     return [{ ...rest, destination }];
@@ -161,7 +177,10 @@ export function withReleaseSubsets(
   subsets: DestinationRuleSubset[] | undefined,
   labels: { stable: Record<string, string>; canary: Record<string, string> },
 ): DestinationRuleSubset[] {
-  const wanted: Record<string, Record<string, string>> = { [StableSubset]: labels.stable, [CanarySubset]: labels.canary };
+  const wanted: Record<string, Record<string, string>> = {
+    [StableSubset]: labels.stable,
+    [CanarySubset]: labels.canary,
+  };
   const result = (subsets ?? []).map((s) => (s.name in wanted ? { ...s, labels: { ...wanted[s.name] } } : s));
   for (const name of [StableSubset, CanarySubset]) {
     if (!result.some((s) => s.name === name)) result.push({ name, labels: { ...wanted[name] } });
@@ -197,7 +216,9 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       ...(current ? { current } : {}),
       change: (vs) => {
         const next = rewrite(vs);
-        return isDeepStrictEqual(next.spec.http, vs.spec.http) ? undefined : { spec: { http: next.spec.http ?? [] } };
+        return isDeepStrictEqual(next.spec.http, vs.spec.http)
+          ? undefined
+          : { spec: { http: next.spec.http ?? [] } };
       },
     });
     return { vs: object, changed };
@@ -208,7 +229,10 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
    * setWeight too, so a route never names a subset that is gone (Envoy would answer 503).
    * Returns whether it wrote.
    */
-  async function ensureSubsets(target: TrafficTarget, preRead?: Promise<DestinationRule | undefined>): Promise<boolean> {
+  async function ensureSubsets(
+    target: TrafficTarget,
+    preRead?: Promise<DestinationRule | undefined>,
+  ): Promise<boolean> {
     const spec = istioSpec(target);
     const name = spec.destinationRule ?? spec.virtualService;
     const unknown = Object.keys(target.selectors.stable).length === 0;
@@ -276,12 +300,21 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
     const drRead = read<DestinationRule>(DestinationRuleKind, target.namespace, spec.destinationRule ?? name);
     drRead.catch(() => undefined); // awaited below, unless the VirtualService is refused first
     const first = await read<VirtualService>(VirtualServiceKind, target.namespace, name);
-    if (!first) throw new TrafficError(istioProviderName, 'NotFound', `VirtualService ${target.namespace}/${name} not found`);
+    if (!first)
+      throw new TrafficError(
+        istioProviderName,
+        'NotFound',
+        `VirtualService ${target.namespace}/${name} not found`,
+      );
     // Rewrite once before anything is written, so a VirtualService we cannot weight
     // (no route of ours, a mixed route) leaves the DestinationRule alone too.
     withWeights(first, selection, canaryWeight);
     const subsetsChanged = await ensureSubsets(target, drRead);
-    const { vs, changed } = await writeRoutes(target, (current) => withWeights(current, selection, canaryWeight), first);
+    const { vs, changed } = await writeRoutes(
+      target,
+      (current) => withWeights(current, selection, canaryWeight),
+      first,
+    );
     // The patch response is the object as stored (after admission), so it is our read-back.
     const expected = withWeights(vs, selection, canaryWeight);
     if (!isDeepStrictEqual(expected.spec.http, vs.spec.http)) {
@@ -304,7 +337,11 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
     setWeight,
 
     async readWeight(target) {
-      const vs = await read<VirtualService>(VirtualServiceKind, target.namespace, istioSpec(target).virtualService);
+      const vs = await read<VirtualService>(
+        VirtualServiceKind,
+        target.namespace,
+        istioSpec(target).virtualService,
+      );
       return vs ? weightOf(vs, routeSelection(target)) : undefined;
     },
 
@@ -321,7 +358,9 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       const dr = await read<DestinationRule>(DestinationRuleKind, target.namespace, name);
       if (!dr) return;
       if (dr.metadata.ownerReferences?.some((ref) => ref.uid === target.owner.uid)) {
-        await client.delete(DestinationRuleKind, target.namespace, name, { preconditions: { uid: dr.metadata.uid } });
+        await client.delete(DestinationRuleKind, target.namespace, name, {
+          preconditions: { uid: dr.metadata.uid },
+        });
         return;
       }
       await guardedUpdate<DestinationRule>({
@@ -343,13 +382,22 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
 
 function istioSpec(target: TrafficTarget): NonNullable<TrafficTarget['traffic']['istio']> {
   const spec = target.traffic.istio;
-  if (!spec) throw new TrafficError(istioProviderName, 'InvalidTarget', 'spec.traffic.istio.virtualService is required with provider Istio');
+  if (!spec)
+    throw new TrafficError(
+      istioProviderName,
+      'InvalidTarget',
+      'spec.traffic.istio.virtualService is required with provider Istio',
+    );
   return spec;
 }
 
 function routeSelection(target: TrafficTarget): RouteSelection {
   const routes = target.traffic.istio?.routes;
-  return { service: target.service.name, namespace: target.namespace, ...(routes && routes.length > 0 ? { routes } : {}) };
+  return {
+    service: target.service.name,
+    namespace: target.namespace,
+    ...(routes && routes.length > 0 ? { routes } : {}),
+  };
 }
 
 /**
@@ -365,7 +413,12 @@ function mapReleaseRoutes(
   const http = vs.spec.http ?? [];
   const name = `VirtualService ${vs.metadata.namespace ?? selection.namespace}/${vs.metadata.name ?? ''}`;
   const missing = (selection.routes ?? []).filter((r) => !http.some((route) => route.name === r));
-  if (missing.length > 0) throw new TrafficError(istioProviderName, 'NoRoutes', `${name} has no HTTP route named ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new TrafficError(
+      istioProviderName,
+      'NoRoutes',
+      `${name} has no HTTP route named ${missing.join(', ')}`,
+    );
   let found = false;
   const next = http.map((route) => {
     if (!isReleaseRoute(route, selection)) return route;
@@ -374,7 +427,11 @@ function mapReleaseRoutes(
     const own = destinations.filter((d) => hostMatches(d.destination.host, selection));
     const label = route.name ? `route '${route.name}'` : `route #${http.indexOf(route) + 1}`;
     if (own.length === 0) {
-      throw new TrafficError(istioProviderName, 'UnsupportedRoute', `${name} ${label} has no destination on host ${selection.service}`);
+      throw new TrafficError(
+        istioProviderName,
+        'UnsupportedRoute',
+        `${name} ${label} has no destination on host ${selection.service}`,
+      );
     }
     if (own.length !== destinations.length) {
       throw new TrafficError(
@@ -386,6 +443,11 @@ function mapReleaseRoutes(
     const template = own.find((d) => d.destination.subset === StableSubset) ?? own[0]!;
     return { ...route, route: rewrite(route, template) };
   });
-  if (!found) throw new TrafficError(istioProviderName, 'NoRoutes', `${name} has no HTTP route to host ${selection.service}`);
+  if (!found)
+    throw new TrafficError(
+      istioProviderName,
+      'NoRoutes',
+      `${name} has no HTTP route to host ${selection.service}`,
+    );
   return { ...vs, spec: { ...vs.spec, http: next } };
 }

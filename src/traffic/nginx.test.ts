@@ -22,11 +22,26 @@ const stable: Ingress = {
         http: {
           paths: [
             { path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp', port: { number: 80 } } } },
-            { path: '/billing', pathType: 'Prefix', backend: { service: { name: 'billing', port: { number: 80 } } } },
+            {
+              path: '/billing',
+              pathType: 'Prefix',
+              backend: { service: { name: 'billing', port: { number: 80 } } },
+            },
           ],
         },
       },
-      { host: 'admin.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'admin', port: { name: 'http' } } } }] } },
+      {
+        host: 'admin.example.com',
+        http: {
+          paths: [
+            {
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: 'admin', port: { name: 'http' } } },
+            },
+          ],
+        },
+      },
     ],
   },
 };
@@ -36,7 +51,15 @@ const input = {
   canaryService: 'myapp-canary',
   canaryWeight: 10,
   labels: { 'deploy.codedance.io/canary': 'release' },
-  ownerReferences: [{ apiVersion: 'deploy.codedance.io/v1alpha1', kind: 'CanaryDeployment', name: 'release', uid: 'u1', controller: true }],
+  ownerReferences: [
+    {
+      apiVersion: 'deploy.codedance.io/v1alpha1',
+      kind: 'CanaryDeployment',
+      name: 'release',
+      uid: 'u1',
+      controller: true,
+    },
+  ],
 };
 
 test('canaryIngress keeps only the paths to the stable Service, pointed at the canary', () => {
@@ -49,7 +72,15 @@ test('canaryIngress keeps only the paths to the stable Service, pointed at the c
     rules: [
       {
         host: 'shop.example.com',
-        http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp-canary', port: { number: 80 } } } }] },
+        http: {
+          paths: [
+            {
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: 'myapp-canary', port: { number: 80 } } },
+            },
+          ],
+        },
       },
     ],
   });
@@ -64,19 +95,38 @@ test('canaryIngress keeps only the paths to the stable Service, pointed at the c
 });
 
 test('a default backend on the stable Service is carried over', () => {
-  const onlyDefault: Ingress = { metadata: { name: 'web', namespace: 'prod' }, spec: { defaultBackend: { service: { name: 'myapp', port: { number: 8080 } } } } };
-  assert.deepEqual(canaryIngress(onlyDefault, input).spec, { defaultBackend: { service: { name: 'myapp-canary', port: { number: 8080 } } } });
+  const onlyDefault: Ingress = {
+    metadata: { name: 'web', namespace: 'prod' },
+    spec: { defaultBackend: { service: { name: 'myapp', port: { number: 8080 } } } },
+  };
+  assert.deepEqual(canaryIngress(onlyDefault, input).spec, {
+    defaultBackend: { service: { name: 'myapp-canary', port: { number: 8080 } } },
+  });
 });
 
 test('an Ingress with no path to the stable Service is NoRoutes', () => {
-  assert.throws(() => canaryIngress(stable, { ...input, service: 'nothing' }), (err) => isTrafficError(err, 'NoRoutes'));
+  assert.throws(
+    () => canaryIngress(stable, { ...input, service: 'nothing' }),
+    (err) => isTrafficError(err, 'NoRoutes'),
+  );
 });
 
 test('canaryIngressWeight reads canary, canary-weight and canary-weight-total', () => {
   const withAnnotations = (annotations: Record<string, string>): Ingress => ({ metadata: { annotations } });
   assert.equal(canaryIngressWeight(undefined), 0);
-  assert.equal(canaryIngressWeight(withAnnotations({ 'nginx.ingress.kubernetes.io/canary-weight': '50' })), 0);
-  assert.equal(canaryIngressWeight(withAnnotations({ 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '50' })), 50);
+  assert.equal(
+    canaryIngressWeight(withAnnotations({ 'nginx.ingress.kubernetes.io/canary-weight': '50' })),
+    0,
+  );
+  assert.equal(
+    canaryIngressWeight(
+      withAnnotations({
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-weight': '50',
+      }),
+    ),
+    50,
+  );
   assert.equal(
     canaryIngressWeight(
       withAnnotations({
@@ -93,7 +143,12 @@ test('sameCanaryIngress: equal when only server fields differ; not when the weig
   const wanted = canaryIngress(stable, input);
   const stored: Ingress = {
     ...wanted,
-    metadata: { ...wanted.metadata, uid: 'x', resourceVersion: '7', labels: { ...wanted.metadata.labels, extra: 'y' } },
+    metadata: {
+      ...wanted.metadata,
+      uid: 'x',
+      resourceVersion: '7',
+      labels: { ...wanted.metadata.labels, extra: 'y' },
+    },
   };
   assert.equal(sameCanaryIngress(stored, wanted), true);
   assert.equal(sameCanaryIngress(stored, canaryIngress(stable, { ...input, canaryWeight: 50 })), false);

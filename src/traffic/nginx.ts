@@ -88,7 +88,9 @@ export interface CanaryIngressInput {
  */
 export function canaryIngress(stable: Ingress, input: CanaryIngressInput): Ingress {
   const retarget = (backend: IngressBackend | undefined): IngressBackend | undefined =>
-    backend?.service?.name === input.service ? { ...backend, service: { ...backend.service, name: input.canaryService } } : undefined;
+    backend?.service?.name === input.service
+      ? { ...backend, service: { ...backend.service, name: input.canaryService } }
+      : undefined;
   const rules: IngressRule[] = [];
   for (const rule of stable.spec?.rules ?? []) {
     const paths = (rule.http?.paths ?? []).flatMap((p) => {
@@ -100,13 +102,18 @@ export function canaryIngress(stable: Ingress, input: CanaryIngressInput): Ingre
   const defaultBackend = retarget(stable.spec?.defaultBackend);
   const name = stable.metadata.name ?? '';
   if (rules.length === 0 && !defaultBackend) {
-    throw new TrafficError(nginxProviderName, 'NoRoutes', `Ingress ${stable.metadata.namespace}/${name} has no path whose backend is Service ${input.service}`);
+    throw new TrafficError(
+      nginxProviderName,
+      'NoRoutes',
+      `Ingress ${stable.metadata.namespace}/${name} has no path whose backend is Service ${input.service}`,
+    );
   }
   const annotations: Record<string, string> = {};
   for (const [key, value] of Object.entries(stable.metadata.annotations ?? {})) {
     // Canary settings of the user's own Ingress would fight ours; kubectl's copy of its
     // configuration is about the user's object, not this one.
-    if (key.startsWith(`${prefix}canary`) || key === 'kubectl.kubernetes.io/last-applied-configuration') continue;
+    if (key.startsWith(`${prefix}canary`) || key === 'kubectl.kubernetes.io/last-applied-configuration')
+      continue;
     annotations[key] = value;
   }
   annotations[CanaryAnnotation] = 'true';
@@ -149,7 +156,10 @@ export function canaryIngressWeight(ingress: Ingress | undefined): number {
  * Ingress its predecessor left (the apply replaces the old ownerReference).
  */
 export function isReleaseIngress(ingress: Ingress, owner: string): boolean {
-  return ingress.metadata.ownerReferences?.some((ref) => ref.kind === 'CanaryDeployment' && ref.name === owner) ?? false;
+  return (
+    ingress.metadata.ownerReferences?.some((ref) => ref.kind === 'CanaryDeployment' && ref.name === owner) ??
+    false
+  );
 }
 
 /** True when the existing canary Ingress already is the wanted one (nothing to write). */
@@ -162,7 +172,9 @@ export function sameCanaryIngress(existing: Ingress, wanted: Ingress): boolean {
     isDeepStrictEqual(existing.spec ?? {}, wanted.spec ?? {}) &&
     isDeepStrictEqual(annotations, want.annotations ?? {}) &&
     Object.entries(want.labels ?? {}).every(([k, v]) => have.labels?.[k] === v) &&
-    (want.ownerReferences ?? []).every((w) => have.ownerReferences?.some((h) => h.uid === w.uid && h.controller === w.controller))
+    (want.ownerReferences ?? []).every((w) =>
+      have.ownerReferences?.some((h) => h.uid === w.uid && h.controller === w.controller),
+    )
   );
 }
 
@@ -173,7 +185,12 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
 
   function ingressName(target: TrafficTarget): string {
     const name = target.traffic.nginx?.ingress;
-    if (!name) throw new TrafficError(nginxProviderName, 'InvalidTarget', 'spec.traffic.nginx.ingress is required with provider Nginx');
+    if (!name)
+      throw new TrafficError(
+        nginxProviderName,
+        'InvalidTarget',
+        'spec.traffic.nginx.ingress is required with provider Nginx',
+      );
     return name;
   }
 
@@ -182,7 +199,8 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
     const name = ingressName(target);
     // Rebuilt from the user's Ingress every time, so a host or path they add is followed.
     const stable = await read<Ingress>(IngressKind, target.namespace, name);
-    if (!stable) throw new TrafficError(nginxProviderName, 'NotFound', `Ingress ${target.namespace}/${name} not found`);
+    if (!stable)
+      throw new TrafficError(nginxProviderName, 'NotFound', `Ingress ${target.namespace}/${name} not found`);
     const wanted = canaryIngress(stable, {
       service: target.service.name,
       canaryService: target.canaryService,
@@ -221,7 +239,11 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
       // A canary Ingress at weight 0 changes nothing for users and proves the Ingress
       // can be made (class, paths) before any traffic depends on it. If one exists
       // already (a restarted controller), its weight is the release's: leave it.
-      const existing = await read<Ingress>(IngressKind, target.namespace, canaryIngressName(ingressName(target)));
+      const existing = await read<Ingress>(
+        IngressKind,
+        target.namespace,
+        canaryIngressName(ingressName(target)),
+      );
       if (!existing) await setWeight(target, 0);
     },
 
@@ -241,11 +263,17 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
       // A fresh read, not the cache: deleting is only for the release's own Ingress.
       const current = await client.get<Ingress>(IngressKind, target.namespace, name);
       if (!current || !isReleaseIngress(current, target.owner.name)) return { changed: false, weight: 0 };
-      const deleted = await client.delete(IngressKind, target.namespace, name, { preconditions: { uid: current.metadata.uid } });
+      const deleted = await client.delete(IngressKind, target.namespace, name, {
+        preconditions: { uid: current.metadata.uid },
+      });
       // Read back: gone, or going (an Ingress with a finalizer someone added).
       const left = await client.get<Ingress>(IngressKind, target.namespace, name);
       if (left && !left.metadata.deletionTimestamp) {
-        throw new TrafficError(nginxProviderName, 'ReadBackMismatch', `canary Ingress ${target.namespace}/${name} is still there after its deletion`);
+        throw new TrafficError(
+          nginxProviderName,
+          'ReadBackMismatch',
+          `canary Ingress ${target.namespace}/${name} is still there after its deletion`,
+        );
       }
       return { changed: deleted, weight: 0 };
     },

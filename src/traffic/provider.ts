@@ -23,7 +23,8 @@
 import type { TrafficProviderName, TrafficSpec } from '../api/canary-deployment.ts';
 import type { KubeClient, KubeObject, OwnerReference } from '../runtime/client.ts';
 import type { ResourceKind } from '../runtime/kinds.ts';
-import { CanaryDeployment, apiVersionOf } from '../runtime/kinds.ts';
+import { apiVersionOf } from '../runtime/kinds.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 export type { TrafficProviderName } from '../api/canary-deployment.ts';
 
@@ -108,20 +109,16 @@ export interface TrafficProvider {
 }
 
 /** Reads one object; `undefined` when it does not exist. */
-export type ObjectReader = <T extends KubeObject>(kind: ResourceKind, namespace: string, name: string) => Promise<T | undefined>;
+export type ObjectReader = <T extends KubeObject>(
+  kind: ResourceKind<T>,
+  namespace: string,
+  name: string,
+) => Promise<T | undefined>;
 
 /** Options every provider factory takes. */
 export interface TrafficProviderOptions {
   /** Client with the controller's identity; every write goes through it. */
   client: KubeClient;
-  /**
-   * Where reads come from, e.g. the controller's informer caches, so a reconcile whose
-   * weight is already in force costs no request. A stale read is safe: writes to shared
-   * objects are guarded by the resourceVersion read (a 409 re-reads from the API server),
-   * and a skipped write is made by the reconcile the watch event triggers.
-   * @default a GET through `client` per read
-   */
-  read?: ObjectReader;
   /**
    * How many times a read-modify-write is retried after a 409 Conflict (someone else
    * wrote the object between our read and our write).
@@ -147,13 +144,25 @@ export interface TrafficProviderOptions {
  * - `ReadBackMismatch`: the API server kept something other than what was written
  *   (a mutating webhook, another controller): retry later, and say so.
  */
-export type TrafficErrorKind = 'InvalidTarget' | 'NotFound' | 'NoRoutes' | 'UnsupportedRoute' | 'NameTaken' | 'Conflict' | 'ReadBackMismatch';
+export type TrafficErrorKind =
+  | 'InvalidTarget'
+  | 'NotFound'
+  | 'NoRoutes'
+  | 'UnsupportedRoute'
+  | 'NameTaken'
+  | 'Conflict'
+  | 'ReadBackMismatch';
 
 /** The one error type of the traffic layer; the message starts with the provider's name. */
 export class TrafficError extends Error {
   readonly kind: TrafficErrorKind;
   readonly provider: TrafficProviderName;
-  constructor(provider: TrafficProviderName, kind: TrafficErrorKind, message: string, options?: { cause?: unknown }) {
+  constructor(
+    provider: TrafficProviderName,
+    kind: TrafficErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${provider}: ${message}`, options);
     this.name = 'TrafficError';
     this.kind = kind;
@@ -169,20 +178,27 @@ export function isTrafficError(err: unknown, kind?: TrafficErrorKind): err is Tr
 /** Rejects weights that are not an integer percentage; every provider calls it first. */
 export function checkWeight(provider: TrafficProviderName, weight: number): void {
   if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
-    throw new TrafficError(provider, 'InvalidTarget', `weight must be an integer from 0 to 100, got ${weight}`);
+    throw new TrafficError(
+      provider,
+      'InvalidTarget',
+      `weight must be an integer from 0 to 100, got ${weight}`,
+    );
   }
 }
 
-/** The reader a provider uses: `options.read`, else GETs through the client. */
+/**
+ * The reader a provider uses: a GET through the client. (Reads from the informer caches
+ * were an option nobody used: a provider reads what it is about to write.)
+ */
 export function readerOf(options: TrafficProviderOptions): ObjectReader {
-  return options.read ?? ((kind, namespace, name) => options.client.get(kind, namespace, name));
+  return (kind, namespace, name) => options.client.get(kind, namespace, name);
 }
 
 /** The ownerReference that ties an object a provider creates to its CanaryDeployment. */
 export function ownerReference(target: TrafficTarget): OwnerReference {
   return {
-    apiVersion: apiVersionOf(CanaryDeployment),
-    kind: CanaryDeployment.kind,
+    apiVersion: apiVersionOf(CanaryDeploymentKind),
+    kind: CanaryDeploymentKind.kind,
     name: target.owner.name,
     uid: target.owner.uid,
     controller: true,

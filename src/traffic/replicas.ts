@@ -26,7 +26,8 @@
  * fight over it. A HorizontalPodAutoscaler on the stable Deployment would also fight it:
  * the canary controller refuses to start such a release (reason `AutoscalerConflict`).
  */
-import { isNotFound, type KubeObject } from '../runtime/client.ts';
+import { isNotFound } from '../runtime/client.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import { Deployment as DeploymentKind } from '../runtime/kinds.ts';
 import {
   TrafficError,
@@ -39,11 +40,6 @@ import {
 } from './provider.ts';
 
 export const replicasProviderName = 'Replicas';
-
-/** The part of an `apps/v1` Deployment this provider reads. */
-export interface Deployment extends KubeObject {
-  spec?: { replicas?: number };
-}
 
 /** Replica counts of the two Deployments for one weight. */
 export interface ReplicaSplit {
@@ -88,7 +84,12 @@ export function createReplicasProvider(options: TrafficProviderOptions): Traffic
   /** Scales each Deployment whose count differs, growing before shrinking; checks the stored counts. */
   async function scaleTo(target: TrafficTarget, wanted: ReplicaSplit): Promise<WeightChange> {
     const current = await readSplit(target);
-    if (!current) throw new TrafficError(replicasProviderName, 'NotFound', `Deployment ${target.namespace}/${target.stableDeployment} not found`);
+    if (!current)
+      throw new TrafficError(
+        replicasProviderName,
+        'NotFound',
+        `Deployment ${target.namespace}/${target.stableDeployment} not found`,
+      );
     const writes: { name: string; from: number; to: number }[] = [
       { name: target.stableDeployment, from: current.stable, to: wanted.stable },
       { name: target.canaryDeployment, from: current.canary, to: wanted.canary },
@@ -97,10 +98,21 @@ export function createReplicasProvider(options: TrafficProviderOptions): Traffic
     for (const w of writes) {
       let written: Deployment;
       try {
-        written = await client.patch<Deployment>(DeploymentKind, target.namespace, w.name, { spec: { replicas: w.to } }, 'merge');
+        written = await client.patch(
+          DeploymentKind,
+          target.namespace,
+          w.name,
+          { spec: { replicas: w.to } },
+          'merge',
+        );
       } catch (err) {
         if (isNotFound(err)) {
-          throw new TrafficError(replicasProviderName, 'NotFound', `Deployment ${target.namespace}/${w.name} not found`, { cause: err });
+          throw new TrafficError(
+            replicasProviderName,
+            'NotFound',
+            `Deployment ${target.namespace}/${w.name} not found`,
+            { cause: err },
+          );
         }
         throw err;
       }
@@ -119,7 +131,11 @@ export function createReplicasProvider(options: TrafficProviderOptions): Traffic
   function total(target: TrafficTarget): number {
     const { totalReplicas } = target;
     if (totalReplicas === undefined || !Number.isInteger(totalReplicas) || totalReplicas < 0) {
-      throw new TrafficError(replicasProviderName, 'InvalidTarget', 'totalReplicas (the stable replicas at release start) is required with provider Replicas');
+      throw new TrafficError(
+        replicasProviderName,
+        'InvalidTarget',
+        'totalReplicas (the stable replicas at release start) is required with provider Replicas',
+      );
     }
     return totalReplicas;
   }

@@ -14,21 +14,33 @@ interface Counted extends KubeObject {
  * on every write, and a rival that writes `rivalWrites` times right before our patch lands.
  */
 function fakeClient(options: { exists?: boolean; rivalWrites?: number }) {
-  let object: Counted | undefined = options.exists === false ? undefined : { metadata: { name: 'x', namespace: 'ns', resourceVersion: '1' }, spec: { value: 0 } };
+  let object: Counted | undefined =
+    options.exists === false
+      ? undefined
+      : { metadata: { name: 'x', namespace: 'ns', resourceVersion: '1' }, spec: { value: 0 } };
   let rival = options.rivalWrites ?? 0;
   const patches: unknown[] = [];
-  const bump = (o: Counted): Counted => ({ ...o, metadata: { ...o.metadata, resourceVersion: String(Number(o.metadata.resourceVersion) + 1) } });
+  const bump = (o: Counted): Counted => ({
+    ...o,
+    metadata: { ...o.metadata, resourceVersion: String(Number(o.metadata.resourceVersion) + 1) },
+  });
   const client = {
     async get() {
       return object && structuredClone(object);
     },
-    async patch(_kind: unknown, _ns: unknown, _name: unknown, body: { metadata: { resourceVersion?: string }; spec: Counted['spec'] }) {
+    async patch(
+      _kind: unknown,
+      _ns: unknown,
+      _name: unknown,
+      body: { metadata: { resourceVersion?: string }; spec: Counted['spec'] },
+    ) {
       patches.push(body);
       if (rival > 0) {
         rival--;
         object = bump(object!);
       }
-      if (body.metadata.resourceVersion !== object!.metadata.resourceVersion) throw new KubeApiError(409, 'the object has been modified');
+      if (body.metadata.resourceVersion !== object!.metadata.resourceVersion)
+        throw new KubeApiError(409, 'the object has been modified');
       object = bump({ ...object!, spec: body.spec });
       return structuredClone(object);
     },
@@ -36,11 +48,19 @@ function fakeClient(options: { exists?: boolean; rivalWrites?: number }) {
   return { client, patches, current: () => object };
 }
 
-const setValue = (value: number) => (current: Counted) => (current.spec.value === value ? undefined : { spec: { value } });
+const setValue = (value: number) => (current: Counted) =>
+  current.spec.value === value ? undefined : { spec: { value } };
 
 test('writes once, guarded by the resourceVersion it read', async () => {
   const fake = fakeClient({});
-  const result = await guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(5) });
+  const result = await guardedUpdate<Counted>({
+    client: fake.client,
+    provider: 'Istio',
+    kind: VirtualService,
+    namespace: 'ns',
+    name: 'x',
+    change: setValue(5),
+  });
   assert.equal(result.changed, true);
   assert.equal(result.object.spec.value, 5);
   assert.deepEqual(fake.patches, [{ spec: { value: 5 }, metadata: { resourceVersion: '1' } }]);
@@ -48,14 +68,28 @@ test('writes once, guarded by the resourceVersion it read', async () => {
 
 test('writes nothing when the object is already right', async () => {
   const fake = fakeClient({});
-  const result = await guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(0) });
+  const result = await guardedUpdate<Counted>({
+    client: fake.client,
+    provider: 'Istio',
+    kind: VirtualService,
+    namespace: 'ns',
+    name: 'x',
+    change: setValue(0),
+  });
   assert.equal(result.changed, false);
   assert.equal(fake.patches.length, 0);
 });
 
 test('re-reads and retries after a conflict', async () => {
   const fake = fakeClient({ rivalWrites: 2 });
-  const result = await guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(7) });
+  const result = await guardedUpdate<Counted>({
+    client: fake.client,
+    provider: 'Istio',
+    kind: VirtualService,
+    namespace: 'ns',
+    name: 'x',
+    change: setValue(7),
+  });
   assert.equal(result.object.spec.value, 7);
   assert.equal(fake.patches.length, 3);
 });
@@ -63,7 +97,15 @@ test('re-reads and retries after a conflict', async () => {
 test('gives up with a Conflict TrafficError after the retries', async () => {
   const fake = fakeClient({ rivalWrites: 100 });
   await assert.rejects(
-    guardedUpdate<Counted>({ client: fake.client, provider: 'GatewayAPI', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(7), conflictRetries: 2 }),
+    guardedUpdate<Counted>({
+      client: fake.client,
+      provider: 'GatewayAPI',
+      kind: VirtualService,
+      namespace: 'ns',
+      name: 'x',
+      change: setValue(7),
+      conflictRetries: 2,
+    }),
     (err) => isTrafficError(err, 'Conflict') && err.message.startsWith('GatewayAPI: '),
   );
   assert.equal(fake.patches.length, 3);
@@ -72,20 +114,38 @@ test('gives up with a Conflict TrafficError after the retries', async () => {
 test('a missing object is NotFound', async () => {
   const fake = fakeClient({ exists: false });
   await assert.rejects(
-    guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(1) }),
+    guardedUpdate<Counted>({
+      client: fake.client,
+      provider: 'Istio',
+      kind: VirtualService,
+      namespace: 'ns',
+      name: 'x',
+      change: setValue(1),
+    }),
     (err) => isTrafficError(err, 'NotFound'),
   );
 });
 
 test('a stale first read (a cache) costs one conflict, then reads from the API server', async () => {
   const fake = fakeClient({ rivalWrites: 1 });
-  const stale: Counted = { metadata: { name: 'x', namespace: 'ns', resourceVersion: '0' }, spec: { value: 0 } };
+  const stale: Counted = {
+    metadata: { name: 'x', namespace: 'ns', resourceVersion: '0' },
+    spec: { value: 0 },
+  };
   let cacheReads = 0;
   const read = async <T extends KubeObject>(): Promise<T | undefined> => {
     cacheReads++;
     return structuredClone(stale) as unknown as T;
   };
-  const result = await guardedUpdate<Counted>({ client: fake.client, provider: 'Istio', kind: VirtualService, namespace: 'ns', name: 'x', change: setValue(3), read });
+  const result = await guardedUpdate<Counted>({
+    client: fake.client,
+    provider: 'Istio',
+    kind: VirtualService,
+    namespace: 'ns',
+    name: 'x',
+    change: setValue(3),
+    read,
+  });
   assert.equal(result.object.spec.value, 3);
   assert.equal(cacheReads, 1);
   assert.equal(fake.patches.length, 2);

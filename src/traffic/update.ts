@@ -48,11 +48,16 @@ export interface UpdateResult<T> {
 }
 
 /** Reads the object, applies `change`, writes it guarded by resourceVersion, retries on 409. */
-export async function guardedUpdate<T extends KubeObject>(update: GuardedUpdate<T>): Promise<UpdateResult<T>> {
+export async function guardedUpdate<T extends KubeObject>(
+  update: GuardedUpdate<T>,
+): Promise<UpdateResult<T>> {
   const { client, provider, kind, namespace, name } = update;
   const retries = update.conflictRetries ?? 5;
   for (let attempt = 0; ; attempt++) {
-    const current = attempt > 0 ? await client.get<T>(kind, namespace, name) : (update.current ?? (await (update.read ?? client.get)<T>(kind, namespace, name)));
+    const current =
+      attempt > 0
+        ? await client.get<T>(kind, namespace, name)
+        : (update.current ?? (await (update.read ?? client.get)<T>(kind, namespace, name)));
     if (!current) throw new TrafficError(provider, 'NotFound', `${kind.kind} ${namespace}/${name} not found`);
     const patch = update.change(current);
     if (patch === undefined) return { object: current, changed: false };
@@ -63,7 +68,12 @@ export async function guardedUpdate<T extends KubeObject>(update: GuardedUpdate<
     } catch (err) {
       if (!isConflict(err)) throw err;
       if (attempt >= retries) {
-        throw new TrafficError(provider, 'Conflict', `${kind.kind} ${namespace}/${name} kept changing during ${attempt + 1} attempts`, { cause: err });
+        throw new TrafficError(
+          provider,
+          'Conflict',
+          `${kind.kind} ${namespace}/${name} kept changing during ${attempt + 1} attempts`,
+          { cause: err },
+        );
       }
     }
   }

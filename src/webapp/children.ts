@@ -21,7 +21,13 @@ import { createHash } from 'node:crypto';
 import { RoleLabel, WebAppGroup as GROUP, WebAppVersion as VERSION } from '../api/names.ts';
 import type { WebApp } from '../api/webapp.ts';
 import type { OwnerReference } from '../runtime/client.ts';
-import type { ConfigMap, Container, Deployment, ResourceRequirements, Service } from './objects.ts';
+import type {
+  ConfigMap,
+  Container,
+  Deployment,
+  ResourceRequirements,
+  Service,
+} from '../runtime/core-types.ts';
 
 /** Pod-template annotation holding the sha256 of the ConfigMap data. */
 export const ConfigHashAnnotation = `${GROUP}/config-hash`;
@@ -66,7 +72,10 @@ export function selectorLabels(webapp: WebApp): Record<string, string> {
 /** The controller ownerReference every child carries. */
 export function ownerReference(webapp: WebApp): OwnerReference {
   const uid = webapp.metadata.uid;
-  if (!uid) throw new Error(`WebApp ${nameOf(webapp)} has no uid: build children from an object read from the API server`);
+  if (!uid)
+    throw new Error(
+      `WebApp ${nameOf(webapp)} has no uid: build children from an object read from the API server`,
+    );
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'WebApp',
@@ -128,7 +137,12 @@ export function buildDeployment(webapp: WebApp, inputs: DeploymentInputs): Deplo
     ports: [{ name: PortName, containerPort: port, protocol: 'TCP' }],
     envFrom: [{ configMapRef: { name: names.configMap } }],
     readinessProbe: { tcpSocket: { port: PortName }, periodSeconds: 5, failureThreshold: 3 },
-    livenessProbe: { tcpSocket: { port: PortName }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+    livenessProbe: {
+      tcpSocket: { port: PortName },
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      failureThreshold: 3,
+    },
     securityContext: {
       runAsNonRoot: true,
       readOnlyRootFilesystem: true,
@@ -186,19 +200,31 @@ export function buildService(webapp: WebApp): Service {
 }
 
 /** The three children in the order they are applied: config first, so pods find it. */
-export function buildChildren(webapp: WebApp, inputs: DeploymentInputs): { configMap: ConfigMap; deployment: Deployment; service: Service } {
-  return { configMap: buildConfigMap(webapp), deployment: buildDeployment(webapp, inputs), service: buildService(webapp) };
+export function buildChildren(
+  webapp: WebApp,
+  inputs: DeploymentInputs,
+): { configMap: ConfigMap; deployment: Deployment; service: Service } {
+  return {
+    configMap: buildConfigMap(webapp),
+    deployment: buildDeployment(webapp, inputs),
+    service: buildService(webapp),
+  };
 }
 
 /** The image a container of a live Deployment runs, if it has the WebApp's container. */
 export function imageOf(deployment: Deployment | undefined): string | undefined {
-  const containers = deployment?.spec?.template.spec.containers ?? [];
+  const containers = deployment?.spec?.template?.spec?.containers ?? [];
   return (containers.find((c) => c.name === ContainerName) ?? containers[0])?.image;
 }
 
 /** True when `obj` names `webapp` (by uid) as its controller owner. */
-export function isOwnedBy(obj: { metadata: { ownerReferences?: OwnerReference[] } }, webapp: WebApp): boolean {
-  return (obj.metadata.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === webapp.metadata.uid);
+export function isOwnedBy(
+  obj: { metadata: { ownerReferences?: OwnerReference[] } },
+  webapp: WebApp,
+): boolean {
+  return (obj.metadata.ownerReferences ?? []).some(
+    (ref) => ref.controller === true && ref.uid === webapp.metadata.uid,
+  );
 }
 
 function childMeta(webapp: WebApp, name: string): Deployment['metadata'] {

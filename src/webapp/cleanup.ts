@@ -1,19 +1,3 @@
-/**
- * The WebApp finalizer's cleanup: what happens between `kubectl delete webapp` and the
- * object going away.
- *
- * Order, each step said in status (phase Deleting) and in Events:
- * 1. the CanaryDeployment goes first, and is waited for (up to {@link CanaryGraceMs}):
- *    its own finalizer sends traffic back to the stable pods and removes the canary, which
- *    needs the WebApp's Deployment and Service to still exist;
- * 2. then the Service (no new traffic), the Deployment and the ConfigMap are deleted
- *    explicitly, each only if this WebApp controls it (uid precondition), so the user
- *    sees them gone when the WebApp is gone; their pods and ReplicaSets go through garbage
- *    collection in the background, as for any deleted Deployment.
- *
- * Idempotent: a second run deletes nothing twice and removes the finalizer.
- */
-import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { WebApp } from '../api/webapp.ts';
 import { Action } from '../runtime/action.ts';
 import type { KubeObject } from '../runtime/client.ts';
@@ -23,6 +7,7 @@ import { inSpan } from '../tracing/span.ts';
 import { childNames, isOwnedBy } from './children.ts';
 import { spanAttributes, writeStatus } from './reconcile.ts';
 import { deletingStatus } from './status.ts';
+import { CanaryDeploymentKind } from '../api/kinds.ts';
 
 /** How long cleanup waits for the CanaryDeployment's own cleanup before going on without it. @default 120000 */
 export const CanaryGraceMs = 120_000;
@@ -40,10 +25,10 @@ export async function cleanupWebApp(webapp: WebApp, ctx: ReconcileContext): Prom
       await ctx.events.publish(webapp, { reason: 'Deleting', note: message, action: 'Delete' });
     }
 
-    const canary = ctx.cache<CanaryDeployment>(kinds.CanaryDeployment).get(namespace, names.canary);
+    const canary = ctx.cache(CanaryDeploymentKind).get(namespace, names.canary);
     if (canary && isOwnedBy(canary, webapp)) {
       if (!canary.metadata.deletionTimestamp) {
-        await remove(ctx, kinds.CanaryDeployment, canary);
+        await remove(ctx, CanaryDeploymentKind, canary);
         const note = `deleted CanaryDeployment ${names.canary}; waiting for it to reset traffic`;
         await ctx.events.publish(webapp, { reason: 'ReleaseDeleted', note, action: 'Delete' });
       }

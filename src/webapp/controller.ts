@@ -19,6 +19,7 @@ import { controller, type Controller, type ObjectKey } from '../runtime/controll
 import * as kinds from '../runtime/kinds.ts';
 import { cleanupWebApp } from './cleanup.ts';
 import { reconcileWebApp } from './reconcile.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
 /** Label selector of the children a WebApp makes (see `childLabels`). */
 export const ManagedByCodedance = 'app.kubernetes.io/managed-by=codedance';
@@ -36,20 +37,24 @@ export interface WebAppControllerOptions {
 export function webappController(options: WebAppControllerOptions = {}): Controller<WebApp> {
   return controller<WebApp>({
     name: 'webapp',
-    kind: kinds.WebApp,
+    kind: WebAppKind,
     reconcile: reconcileWebApp,
     finalizer: { name: WebAppFinalizer, cleanup: cleanupWebApp },
     owns: [
       { kind: kinds.ConfigMap, labelSelector: ManagedByCodedance },
       { kind: kinds.Deployment, labelSelector: ManagedByCodedance },
       { kind: kinds.Service, labelSelector: ManagedByCodedance },
-      kinds.CanaryDeployment,
+      CanaryDeploymentKind,
     ],
     watches: [
       { kind: kinds.Deployment, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name) },
       { kind: kinds.Service, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name) },
-      { kind: kinds.ConfigMap, metadataOnly: true, map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')) },
-      { kind: kinds.CanaryDeployment, map: (obj) => uncontrolled(obj, obj.metadata.name) },
+      {
+        kind: kinds.ConfigMap,
+        metadataOnly: true,
+        map: (obj) => uncontrolled(obj, obj.metadata.name?.replace(/-config$/, '')),
+      },
+      { kind: CanaryDeploymentKind, map: (obj) => uncontrolled(obj, obj.metadata.name) },
     ],
     concurrency: options.concurrency,
     errorConditionType: 'Ready',
@@ -61,6 +66,10 @@ export function webappController(options: WebAppControllerOptions = {}): Control
  * the WebApp would give it). WebApp-controlled objects map through `owns` instead.
  */
 function uncontrolled(obj: KubeObject, webappName: string | undefined): ObjectKey[] {
-  if (!webappName || (obj.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.kind === 'WebApp')) return [];
+  if (
+    !webappName ||
+    (obj.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.kind === 'WebApp')
+  )
+    return [];
   return [{ namespace: obj.metadata.namespace, name: webappName }];
 }

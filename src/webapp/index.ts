@@ -17,7 +17,10 @@ export const webappEntry: ControllerEntry = {
   name: 'webapp',
   async create(options) {
     // `--otlp-endpoint`, once the process passes it to factories; the environment otherwise.
-    const endpoint = 'otlpEndpoint' in options && typeof options.otlpEndpoint === 'string' ? options.otlpEndpoint : undefined;
+    const endpoint =
+      'otlpEndpoint' in options && typeof options.otlpEndpoint === 'string'
+        ? options.otlpEndpoint
+        : undefined;
     const tracing = await setupTracing({ endpoint });
     const { log } = options;
     if (tracing.enabled) log.info({ url: tracing.url }, 'tracing reconciles to OTLP/HTTP');

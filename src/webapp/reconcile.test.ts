@@ -15,8 +15,15 @@ import { silentLogger } from '../runtime/logging.ts';
 import { createStore, type Store } from '../runtime/store.ts';
 import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
 import { reconcileWebApp } from './reconcile.ts';
+import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 
-const cached = [kinds.ConfigMap, kinds.Deployment, kinds.Service, kinds.CanaryDeployment, kinds.WebApp];
+const cached: kinds.ResourceKind[] = [
+  kinds.ConfigMap,
+  kinds.Deployment,
+  kinds.Service,
+  CanaryDeploymentKind,
+  WebAppKind,
+];
 
 /** A context whose caches hold what the fake cluster holds right now. */
 function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext {
@@ -28,7 +35,8 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
   }
   return {
     client,
-    cache: <T extends KubeObject>(kind: kinds.ResourceKind) => stores.get(kind.kind) as unknown as Store<T>,
+    cache: <T extends KubeObject>(kind: kinds.ResourceKind<T>) =>
+      stores.get(kind.kind) as unknown as Store<T>,
     events: { publish: async (_obj, event) => void events.push(event) },
     log: silentLogger(),
     now: () => new Date('2026-01-01T00:00:00Z'),
@@ -39,8 +47,11 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
 
 async function setup(name = 'shop'): Promise<{ client: FakeClient; webapp: () => WebApp }> {
   const client = createFakeClient();
-  await client.create(kinds.WebApp, { metadata: { name, namespace: 'ns', uid: 'uid-1', generation: 1 }, spec: { image: 'shop:1', replicas: 2 } } as WebApp);
-  const webapp = () => client.objects<WebApp>(kinds.WebApp)[0]!;
+  await client.create(WebAppKind, {
+    metadata: { name, namespace: 'ns', uid: 'uid-1', generation: 1 },
+    spec: { image: 'shop:1', replicas: 2 },
+  } as WebApp);
+  const webapp = () => client.objects<WebApp>(WebAppKind)[0]!;
   return { client, webapp };
 }
 
@@ -49,15 +60,29 @@ test('a first reconcile creates the three children and says Creating', async () 
   const events: EventInput[] = [];
   const action = await reconcileWebApp(webapp(), contextFor(client, events));
   assert.deepEqual(action, { kind: 'await-change' });
-  assert.deepEqual(client.objects(kinds.Deployment).map((d) => d.metadata.name), ['shop']);
-  assert.deepEqual(client.objects(kinds.Service).map((d) => d.metadata.name), ['shop']);
-  assert.deepEqual(client.objects(kinds.ConfigMap).map((d) => d.metadata.name), ['shop-config']);
+  assert.deepEqual(
+    client.objects(kinds.Deployment).map((d) => d.metadata.name),
+    ['shop'],
+  );
+  assert.deepEqual(
+    client.objects(kinds.Service).map((d) => d.metadata.name),
+    ['shop'],
+  );
+  assert.deepEqual(
+    client.objects(kinds.ConfigMap).map((d) => d.metadata.name),
+    ['shop-config'],
+  );
   assert.equal(webapp().status?.phase, 'Creating');
-  assert.deepEqual(events.map((e) => e.reason), ['Created', 'Created', 'Created', 'Creating']);
+  assert.deepEqual(
+    events.map((e) => e.reason),
+    ['Created', 'Created', 'Created', 'Creating'],
+  );
   // Pending was written first, before any child.
   const statusWrites = client.writes.filter((w) => w.startsWith('APPLY WebApp'));
   assert.equal(statusWrites.length, 2, client.writes.join(', '));
-  assert.ok(client.writes.indexOf(statusWrites[0]!) < client.writes.findIndex((w) => w.includes('ConfigMap')));
+  assert.ok(
+    client.writes.indexOf(statusWrites[0]!) < client.writes.findIndex((w) => w.includes('ConfigMap')),
+  );
 });
 
 test('a steady WebApp costs no writes', async () => {
@@ -84,7 +109,11 @@ test('a failing write is said in status and rethrown for the runtime to retry wi
 test('a child the API server refuses ends in Failed with a TerminalError, not a retry', async () => {
   const { client, webapp } = await setup();
   client.intercept('apply', (kind) => {
-    if (kind?.kind === 'Deployment') throw new KubeApiError(422, 'Deployment.apps "shop" is invalid: spec.template.spec.containers[0].image: Invalid value');
+    if (kind?.kind === 'Deployment')
+      throw new KubeApiError(
+        422,
+        'Deployment.apps "shop" is invalid: spec.template.spec.containers[0].image: Invalid value',
+      );
   });
   await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => {
     assert.ok(err instanceof TerminalError);
@@ -98,22 +127,37 @@ test('a child the API server refuses ends in Failed with a TerminalError, not a 
 test('a child name taken by an object the WebApp does not control is a NameConflict', async () => {
   const { client, webapp } = await setup();
   await client.create(kinds.Service, { metadata: { name: 'shop', namespace: 'ns' } });
-  await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => err instanceof TerminalError && err.reason === 'NameConflict');
+  await assert.rejects(
+    reconcileWebApp(webapp(), contextFor(client, [])),
+    (err: unknown) => err instanceof TerminalError && err.reason === 'NameConflict',
+  );
   assert.equal(client.objects(kinds.Deployment).length, 0, 'nothing is created next to a conflict');
-  assert.match(webapp().status?.message ?? '', /Service shop already exists and is not controlled by this WebApp/);
+  assert.match(
+    webapp().status?.message ?? '',
+    /Service shop already exists and is not controlled by this WebApp/,
+  );
 });
 
 test("someone else's CanaryDeployment of the same name is left alone by a WebApp without spec.release", async () => {
   const { client, webapp } = await setup();
-  await client.create(kinds.CanaryDeployment, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
+  await client.create(CanaryDeploymentKind, {
+    metadata: { name: 'shop', namespace: 'ns', uid: 'other' },
+    spec: { targetDeployment: 'shop', canaryVersion: 'x:2' },
+  } as KubeObject);
   await reconcileWebApp(webapp(), contextFor(client, []));
-  assert.equal(client.objects(kinds.CanaryDeployment).length, 1, 'not deleted');
+  assert.equal(client.objects(CanaryDeploymentKind).length, 1, 'not deleted');
   assert.equal(webapp().status?.phase, 'Creating');
 });
 
 test('with spec.release, a CanaryDeployment of the same name the WebApp does not control is a NameConflict', async () => {
   const { client, webapp } = await setup();
-  await client.patch(kinds.WebApp, 'ns', 'shop', { spec: { release: {} } }, 'merge');
-  await client.create(kinds.CanaryDeployment, { metadata: { name: 'shop', namespace: 'ns', uid: 'other' }, spec: { targetDeployment: 'shop', canaryVersion: 'x:2' } } as KubeObject);
-  await assert.rejects(reconcileWebApp(webapp(), contextFor(client, [])), (err: unknown) => err instanceof TerminalError && err.reason === 'NameConflict');
+  await client.patch(WebAppKind, 'ns', 'shop', { spec: { release: {} } }, 'merge');
+  await client.create(CanaryDeploymentKind, {
+    metadata: { name: 'shop', namespace: 'ns', uid: 'other' },
+    spec: { targetDeployment: 'shop', canaryVersion: 'x:2' },
+  } as KubeObject);
+  await assert.rejects(
+    reconcileWebApp(webapp(), contextFor(client, [])),
+    (err: unknown) => err instanceof TerminalError && err.reason === 'NameConflict',
+  );
 });

@@ -6,11 +6,20 @@ import { buildDeployment } from './children.ts';
 import { buildCanary, planRelease } from './release.ts';
 
 const policy: NonNullable<WebApp['spec']['release']> = {
-  strategy: { type: 'Linear', steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] },
+  strategy: {
+    type: 'Linear',
+    steps: [
+      { weight: 50, pause: '1s' },
+      { weight: 100, pause: '0s' },
+    ],
+  },
   analysis: { interval: '5s' },
 };
 
-function webapp(image: string, options: { release?: boolean; established?: string; replicas?: number } = {}): WebApp {
+function webapp(
+  image: string,
+  options: { release?: boolean; established?: string; replicas?: number } = {},
+): WebApp {
   const app: WebApp = {
     metadata: { name: 'shop', namespace: 'prod', uid: 'uid-1', generation: 2 },
     spec: { image, replicas: options.replicas ?? 3 },
@@ -24,20 +33,41 @@ function running(image: string) {
   return buildDeployment(webapp(image), { image, replicas: 3 });
 }
 
-function canary(version: string, status?: { phase: NonNullable<CanaryDeployment['status']>['phase']; releaseVersion?: string; message?: string }): CanaryDeployment {
+function canary(
+  version: string,
+  status?: {
+    phase: NonNullable<CanaryDeployment['status']>['phase'];
+    releaseVersion?: string;
+    message?: string;
+  },
+): CanaryDeployment {
   const cd = buildCanary(webapp(version));
   cd.metadata.generation = 1;
-  if (status) cd.status = { observedGeneration: 1, releaseVersion: status.releaseVersion ?? version, phase: status.phase, message: status.message };
+  if (status)
+    cd.status = {
+      observedGeneration: 1,
+      releaseVersion: status.releaseVersion ?? version,
+      phase: status.phase,
+      message: status.message,
+    };
   return cd;
 }
 
 test('without a release policy an image change rolls in place and a leftover CanaryDeployment is removed', () => {
-  const plan = planRelease(webapp('shop:2', { release: false, established: 'shop:1' }), running('shop:1'), undefined);
+  const plan = planRelease(
+    webapp('shop:2', { release: false, established: 'shop:1' }),
+    running('shop:1'),
+    undefined,
+  );
   assert.equal(plan.image, 'shop:2');
   assert.equal(plan.replicas, 3);
   assert.deepEqual(plan.canary, { kind: 'none' });
   assert.equal(plan.outcome, 'none');
-  const leftover = planRelease(webapp('shop:2', { release: false }), running('shop:1'), canary('shop:2', { phase: 'Progressing' }));
+  const leftover = planRelease(
+    webapp('shop:2', { release: false }),
+    running('shop:1'),
+    canary('shop:2', { phase: 'Progressing' }),
+  );
   assert.equal(leftover.canary.kind, 'delete');
 });
 
@@ -64,17 +94,31 @@ test('an image change with a release policy keeps the running image and creates 
     strategy: policy.strategy,
     analysis: policy.analysis,
   });
-  assert.deepEqual(plan.status, { name: 'shop', version: 'shop:2', phase: 'Pending', message: 'release of shop:2 requested' });
+  assert.deepEqual(plan.status, {
+    name: 'shop',
+    version: 'shop:2',
+    phase: 'Pending',
+    message: 'release of shop:2 requested',
+  });
 });
 
 test('while the release progresses the WebApp keeps the old image and the replica count the release engine set', () => {
   const scaledDown = running('shop:1');
   scaledDown.spec!.replicas = 1;
-  const plan = planRelease(webapp('shop:2', { established: 'shop:1' }), scaledDown, canary('shop:2', { phase: 'Progressing', message: 'step 1/2' }));
+  const plan = planRelease(
+    webapp('shop:2', { established: 'shop:1' }),
+    scaledDown,
+    canary('shop:2', { phase: 'Progressing', message: 'step 1/2' }),
+  );
   assert.equal(plan.image, 'shop:1');
   assert.equal(plan.replicas, 1);
   assert.equal(plan.outcome, 'in-flight');
-  assert.deepEqual(plan.status, { name: 'shop', version: 'shop:2', phase: 'Progressing', message: 'step 1/2' });
+  assert.deepEqual(plan.status, {
+    name: 'shop',
+    version: 'shop:2',
+    phase: 'Progressing',
+    message: 'step 1/2',
+  });
 });
 
 test('a CanaryDeployment status about an older version is not trusted', () => {
@@ -86,17 +130,29 @@ test('a CanaryDeployment status about an older version is not trusted', () => {
 });
 
 test('once the promotion wrote the new image, it is kept, even before the release reports Completed', () => {
-  const promoting = planRelease(webapp('shop:2', { established: 'shop:1' }), running('shop:2'), canary('shop:2', { phase: 'Progressing' }));
+  const promoting = planRelease(
+    webapp('shop:2', { established: 'shop:1' }),
+    running('shop:2'),
+    canary('shop:2', { phase: 'Progressing' }),
+  );
   assert.equal(promoting.image, 'shop:2');
   assert.equal(promoting.outcome, 'in-flight');
-  const done = planRelease(webapp('shop:2', { established: 'shop:1' }), running('shop:2'), canary('shop:2', { phase: 'Completed' }));
+  const done = planRelease(
+    webapp('shop:2', { established: 'shop:1' }),
+    running('shop:2'),
+    canary('shop:2', { phase: 'Completed' }),
+  );
   assert.equal(done.image, 'shop:2');
   assert.equal(done.outcome, 'completed');
   assert.deepEqual(done.canary, { kind: 'none' });
 });
 
 test('a completed release establishes the new image even if the Deployment does not show it yet', () => {
-  const plan = planRelease(webapp('shop:2', { established: 'shop:1' }), running('shop:1'), canary('shop:2', { phase: 'Completed' }));
+  const plan = planRelease(
+    webapp('shop:2', { established: 'shop:1' }),
+    running('shop:1'),
+    canary('shop:2', { phase: 'Completed' }),
+  );
   assert.equal(plan.image, 'shop:2');
   assert.equal(plan.outcome, 'completed');
 });
@@ -116,10 +172,18 @@ test('a rolled-back release leaves the old image and is reported until spec.imag
 });
 
 test('going back to the running image aborts a release in flight', () => {
-  const plan = planRelease(webapp('shop:1', { established: 'shop:1' }), running('shop:1'), canary('shop:2', { phase: 'Progressing' }));
+  const plan = planRelease(
+    webapp('shop:1', { established: 'shop:1' }),
+    running('shop:1'),
+    canary('shop:2', { phase: 'Progressing' }),
+  );
   assert.equal(plan.image, 'shop:1');
   assert.equal(plan.canary.kind, 'delete');
-  const finished = planRelease(webapp('shop:1', { established: 'shop:1' }), running('shop:1'), canary('shop:2', { phase: 'Failed' }));
+  const finished = planRelease(
+    webapp('shop:1', { established: 'shop:1' }),
+    running('shop:1'),
+    canary('shop:2', { phase: 'Failed' }),
+  );
   assert.deepEqual(finished.canary, { kind: 'none' });
 });
 
@@ -130,7 +194,11 @@ test('a hand-edited image is drift: the established image comes back, no release
 });
 
 test('a Deployment deleted during a release comes back with the established image', () => {
-  const plan = planRelease(webapp('shop:2', { established: 'shop:1' }), undefined, canary('shop:2', { phase: 'Progressing' }));
+  const plan = planRelease(
+    webapp('shop:2', { established: 'shop:1' }),
+    undefined,
+    canary('shop:2', { phase: 'Progressing' }),
+  );
   assert.equal(plan.image, 'shop:1');
   assert.equal(plan.outcome, 'in-flight');
 });
@@ -139,5 +207,7 @@ test('the canary-pod-labels annotation of the WebApp is passed on to the CanaryD
   const app = webapp('shop:2');
   assert.equal(buildCanary(app).metadata.annotations, undefined);
   app.metadata.annotations = { 'deploy.codedance.io/canary-pod-labels': '{"version":"v2"}', other: 'x' };
-  assert.deepEqual(buildCanary(app).metadata.annotations, { 'deploy.codedance.io/canary-pod-labels': '{"version":"v2"}' });
+  assert.deepEqual(buildCanary(app).metadata.annotations, {
+    'deploy.codedance.io/canary-pod-labels': '{"version":"v2"}',
+  });
 });

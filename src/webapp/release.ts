@@ -17,12 +17,21 @@
  * Assumes the CanaryDeployment reports which version its status is about in
  * `status.releaseVersion`; a status about an older version is not trusted.
  */
-import type { CanaryDeployment, Phase } from '../api/canary-deployment.ts';
+import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import { GROUP as CanaryGroup, VERSION as CanaryVersion } from '../api/names.ts';
 import type { WebApp, WebAppStatus } from '../api/webapp.ts';
+import { isFinished as isFinishedPhase } from '../canary/steering.ts';
 import { CanaryPodLabelsAnnotation } from '../canary/workloads.ts';
-import { childLabels, childNames, ContainerName, DefaultReplicas, imageOf, ownerReference, ServicePort } from './children.ts';
-import type { Deployment } from './objects.ts';
+import {
+  childLabels,
+  childNames,
+  ContainerName,
+  DefaultReplicas,
+  imageOf,
+  ownerReference,
+  ServicePort,
+} from './children.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 
 /** What became of the release of `spec.image`. */
 export type ReleaseOutcome =
@@ -52,14 +61,15 @@ export interface ReleasePlan {
   status: WebAppStatus['release'];
 }
 
-/** CanaryDeployment phases after which the release engine no longer changes anything. */
-const finishedPhases: readonly Phase[] = ['Completed', 'Failed'];
-
 /**
  * Plans the Deployment's image and the CanaryDeployment for one reconcile.
  * `deployment` and `canary` are what the caches hold now (undefined when absent).
  */
-export function planRelease(webapp: WebApp, deployment: Deployment | undefined, canary: CanaryDeployment | undefined): ReleasePlan {
+export function planRelease(
+  webapp: WebApp,
+  deployment: Deployment | undefined,
+  canary: CanaryDeployment | undefined,
+): ReleasePlan {
   const wanted = webapp.spec.image;
   const replicas = webapp.spec.replicas ?? DefaultReplicas;
   // A Deployment deleted by hand is recreated with the established image, not the wanted
@@ -70,7 +80,9 @@ export function planRelease(webapp: WebApp, deployment: Deployment | undefined, 
   // Rolling in place: no release policy, or nothing runs yet that a release could start from.
   if (!webapp.spec.release || running === undefined) {
     const action: CanaryAction =
-      canary && !webapp.spec.release ? { kind: 'delete', reason: 'spec.release is not set: image changes roll in place' } : { kind: 'none' };
+      canary && !webapp.spec.release
+        ? { kind: 'delete', reason: 'spec.release is not set: image changes roll in place' }
+        : { kind: 'none' };
     return { image: wanted, replicas, canary: action, outcome: 'none', status: undefined };
   }
   const established = webapp.status?.image ?? running;
@@ -85,7 +97,8 @@ export function planRelease(webapp: WebApp, deployment: Deployment | undefined, 
     if (canary && canary.spec.canaryVersion === wanted && isAbout(canary, wanted)) {
       const phase = canary.status?.phase;
       // Promotion writes the image before the release engine marks itself Completed.
-      const outcome: ReleaseOutcome = phase === 'Completed' ? 'completed' : phase === 'Failed' ? 'failed' : 'in-flight';
+      const outcome: ReleaseOutcome =
+        phase === 'Completed' ? 'completed' : phase === 'Failed' ? 'failed' : 'in-flight';
       // A failed release whose image is nevertheless running: the image stays (it is what
       // spec asks for), the failure is still reported. Until the release engine is done,
       // the replica count is its to set (promotion restores the full count itself).
@@ -103,16 +116,41 @@ export function planRelease(webapp: WebApp, deployment: Deployment | undefined, 
     if (canary.status?.phase === 'Completed') {
       // Completed but the Deployment does not show it yet (or was hand-edited since): the
       // release established the new image.
-      return { image: wanted, replicas, canary: { kind: 'apply', object: desired }, outcome: 'completed', status: report };
+      return {
+        image: wanted,
+        replicas,
+        canary: { kind: 'apply', object: desired },
+        outcome: 'completed',
+        status: report,
+      };
     }
     if (canary.status?.phase === 'Failed') {
-      return { image: established, replicas, canary: { kind: 'apply', object: desired }, outcome: 'failed', status: report };
+      return {
+        image: established,
+        replicas,
+        canary: { kind: 'apply', object: desired },
+        outcome: 'failed',
+        status: report,
+      };
     }
   }
   // Until the release engine reports on this version, the release shows as Pending.
   const reported = report && canary?.spec.canaryVersion === wanted && isAbout(canary, wanted);
-  const status = reported ? report : { name: desired.metadata.name ?? '', version: wanted, phase: 'Pending', message: `release of ${wanted} requested` };
-  return { image: established, replicas: held, canary: { kind: 'apply', object: desired }, outcome: 'in-flight', status };
+  const status = reported
+    ? report
+    : {
+        name: desired.metadata.name ?? '',
+        version: wanted,
+        phase: 'Pending',
+        message: `release of ${wanted} requested`,
+      };
+  return {
+    image: established,
+    replicas: held,
+    canary: { kind: 'apply', object: desired },
+    outcome: 'in-flight',
+    status,
+  };
 }
 
 /**
@@ -170,6 +208,5 @@ function isAbout(canary: CanaryDeployment, version: string): boolean {
 }
 
 function isFinished(canary: CanaryDeployment): boolean {
-  const phase = canary.status?.phase;
-  return phase !== undefined && finishedPhases.includes(phase) && isAbout(canary, canary.spec.canaryVersion);
+  return isFinishedPhase(canary.status?.phase) && isAbout(canary, canary.spec.canaryVersion);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WebApp, WebAppStatus } from '../api/webapp.ts';
-import type { Deployment } from './objects.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import type { ReleasePlan } from './release.ts';
 import { failedStatus, nextStatus, retryingStatus, rolloutOf, transitionEvents } from './status.ts';
 
@@ -9,7 +9,10 @@ const now = new Date('2026-01-01T00:00:00Z');
 const later = new Date('2026-01-01T00:05:00Z');
 
 function webapp(status?: WebAppStatus): WebApp {
-  const app: WebApp = { metadata: { name: 'shop', namespace: 'ns', uid: 'u', generation: 3 }, spec: { image: 'shop:2', replicas: 2 } };
+  const app: WebApp = {
+    metadata: { name: 'shop', namespace: 'ns', uid: 'u', generation: 3 },
+    spec: { image: 'shop:2', replicas: 2 },
+  };
   if (status) app.status = status;
   return app;
 }
@@ -23,7 +26,13 @@ function deployment(status: NonNullable<Deployment['status']>, replicas = 2): De
 }
 
 const done = deployment({ replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
-const plan: ReleasePlan = { image: 'shop:2', replicas: 2, canary: { kind: 'none' }, outcome: 'none', status: undefined };
+const plan: ReleasePlan = {
+  image: 'shop:2',
+  replicas: 2,
+  canary: { kind: 'none' },
+  outcome: 'none',
+  status: undefined,
+};
 
 function condition(status: WebAppStatus, type: string) {
   return status.conditions?.find((c) => c.type === type);
@@ -32,20 +41,35 @@ function condition(status: WebAppStatus, type: string) {
 test('rolloutOf reads a Deployment like kubectl rollout status', () => {
   assert.equal(rolloutOf(done).complete, true);
   assert.equal(rolloutOf(undefined).complete, false);
-  assert.match(rolloutOf(deployment({ replicas: 3, updatedReplicas: 2, availableReplicas: 2 })).message, /1 old replicas/);
+  assert.match(
+    rolloutOf(deployment({ replicas: 3, updatedReplicas: 2, availableReplicas: 2 })).message,
+    /1 old replicas/,
+  );
   assert.match(rolloutOf(deployment({ updatedReplicas: 1 })).message, /1 of 2 replicas updated/);
   const stale = deployment({ replicas: 2, updatedReplicas: 2, availableReplicas: 2 });
   stale.status!.observedGeneration = 4;
   assert.equal(rolloutOf(stale).complete, false);
   const stuck = deployment({
     updatedReplicas: 1,
-    conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "x" has timed out progressing.' }],
+    conditions: [
+      {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: 'ReplicaSet "x" has timed out progressing.',
+      },
+    ],
   });
   assert.equal(rolloutOf(stuck).stuck, true);
 });
 
 test('Creating until the first rollout completes, then Running with Ready True', () => {
-  const creating = nextStatus(webapp(), { deployment: deployment({ updatedReplicas: 2 }), plan, configHash: 'h', now });
+  const creating = nextStatus(webapp(), {
+    deployment: deployment({ updatedReplicas: 2 }),
+    plan,
+    configHash: 'h',
+    now,
+  });
   assert.equal(creating.phase, 'Creating');
   assert.equal(condition(creating, 'Ready')?.status, 'False');
   assert.equal(condition(creating, 'Progressing')?.status, 'True');
@@ -57,14 +81,26 @@ test('Creating until the first rollout completes, then Running with Ready True',
   assert.equal(running.readyReplicas, 2);
   assert.equal(running.image, 'shop:2');
   assert.equal(running.configHash, 'h');
-  assert.deepEqual(condition(running, 'Ready'), { type: 'Ready', status: 'True', reason: 'Available', message: '2/2 replicas ready, running shop:2', lastTransitionTime: '2026-01-01T00:05:00Z', observedGeneration: 3 });
+  assert.deepEqual(condition(running, 'Ready'), {
+    type: 'Ready',
+    status: 'True',
+    reason: 'Available',
+    message: '2/2 replicas ready, running shop:2',
+    lastTransitionTime: '2026-01-01T00:05:00Z',
+    observedGeneration: 3,
+  });
   assert.equal(condition(running, 'Degraded')?.status, 'False');
   // Degraded did not change status: its transition time stays.
   assert.equal(condition(running, 'Degraded')?.lastTransitionTime, '2026-01-01T00:00:00Z');
 });
 
 test('a later rollout keeps Running with Ready False and Progressing True', () => {
-  const status = nextStatus(webapp({ phase: 'Running' }), { deployment: deployment({ updatedReplicas: 1, availableReplicas: 2 }), plan, configHash: 'h', now });
+  const status = nextStatus(webapp({ phase: 'Running' }), {
+    deployment: deployment({ updatedReplicas: 1, availableReplicas: 2 }),
+    plan,
+    configHash: 'h',
+    now,
+  });
   assert.equal(status.phase, 'Running');
   assert.equal(condition(status, 'Ready')?.reason, 'RollingOut');
   assert.equal(condition(status, 'Progressing')?.status, 'True');
@@ -72,7 +108,12 @@ test('a later rollout keeps Running with Ready False and Progressing True', () =
 
 test('a release in flight and a failed one are reported, the failure as Degraded', () => {
   const release = { name: 'shop', version: 'shop:2', phase: 'Progressing', message: 'step 1/3' };
-  const inFlight = nextStatus(webapp({ phase: 'Running' }), { deployment: done, plan: { ...plan, image: 'shop:1', outcome: 'in-flight', status: release }, configHash: 'h', now });
+  const inFlight = nextStatus(webapp({ phase: 'Running' }), {
+    deployment: done,
+    plan: { ...plan, image: 'shop:1', outcome: 'in-flight', status: release },
+    configHash: 'h',
+    now,
+  });
   assert.equal(inFlight.phase, 'Running');
   assert.equal(inFlight.image, 'shop:1');
   assert.deepEqual(inFlight.release, release);
@@ -81,7 +122,12 @@ test('a release in flight and a failed one are reported, the failure as Degraded
 
   const failed = nextStatus(webapp(inFlight), {
     deployment: done,
-    plan: { ...plan, image: 'shop:1', outcome: 'failed', status: { ...release, phase: 'Failed', message: 'error rate 9% > 1%' } },
+    plan: {
+      ...plan,
+      image: 'shop:1',
+      outcome: 'failed',
+      status: { ...release, phase: 'Failed', message: 'error rate 9% > 1%' },
+    },
     configHash: 'h',
     now,
   });
@@ -94,11 +140,18 @@ test('a release in flight and a failed one are reported, the failure as Degraded
     lastTransitionTime: '2026-01-01T00:00:00Z',
     observedGeneration: 3,
   });
-  assert.deepEqual(transitionEvents(inFlight, failed).map((e) => [e.type, e.reason]), [['Warning', 'ReleaseFailed']]);
+  assert.deepEqual(
+    transitionEvents(inFlight, failed).map((e) => [e.type, e.reason]),
+    [['Warning', 'ReleaseFailed']],
+  );
 });
 
 test('Failed keeps what is known of the running app and says why on every condition', () => {
-  const status = failedStatus(webapp({ phase: 'Running', image: 'shop:1', readyReplicas: 2 }), { reason: 'NameConflict', message: 'Deployment shop exists' }, now);
+  const status = failedStatus(
+    webapp({ phase: 'Running', image: 'shop:1', readyReplicas: 2 }),
+    { reason: 'NameConflict', message: 'Deployment shop exists' },
+    now,
+  );
   assert.equal(status.phase, 'Failed');
   assert.equal(status.image, 'shop:1');
   assert.equal(status.readyReplicas, 2);
@@ -115,11 +168,31 @@ test('a retry says so and leaves Pending while nothing was created', () => {
 
 test('Events mark phase transitions and release milestones, once each', () => {
   const creating: WebAppStatus = { phase: 'Creating', message: 'creating' };
-  assert.deepEqual(transitionEvents(undefined, creating).map((e) => e.reason), ['Creating']);
-  assert.deepEqual(transitionEvents(creating, { phase: 'Running' }).map((e) => e.reason), ['Running']);
+  assert.deepEqual(
+    transitionEvents(undefined, creating).map((e) => e.reason),
+    ['Creating'],
+  );
+  assert.deepEqual(
+    transitionEvents(creating, { phase: 'Running' }).map((e) => e.reason),
+    ['Running'],
+  );
   assert.deepEqual(transitionEvents({ phase: 'Running' }, { phase: 'Running' }), []);
-  const started: WebAppStatus = { phase: 'Running', release: { name: 'shop', version: 'shop:2', phase: 'Pending' } };
-  assert.deepEqual(transitionEvents({ phase: 'Running' }, started).map((e) => e.reason), ['ReleaseStarted']);
-  assert.deepEqual(transitionEvents(started, { ...started, release: { ...started.release!, phase: 'Progressing' } }), []);
-  assert.deepEqual(transitionEvents(started, { ...started, release: { ...started.release!, phase: 'Completed' } }).map((e) => e.reason), ['ReleaseCompleted']);
+  const started: WebAppStatus = {
+    phase: 'Running',
+    release: { name: 'shop', version: 'shop:2', phase: 'Pending' },
+  };
+  assert.deepEqual(
+    transitionEvents({ phase: 'Running' }, started).map((e) => e.reason),
+    ['ReleaseStarted'],
+  );
+  assert.deepEqual(
+    transitionEvents(started, { ...started, release: { ...started.release!, phase: 'Progressing' } }),
+    [],
+  );
+  assert.deepEqual(
+    transitionEvents(started, { ...started, release: { ...started.release!, phase: 'Completed' } }).map(
+      (e) => e.reason,
+    ),
+    ['ReleaseCompleted'],
+  );
 });

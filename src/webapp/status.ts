@@ -19,7 +19,7 @@
 import type { WebApp, WebAppPhase, WebAppStatus } from '../api/webapp.ts';
 import { mergeConditions, type ConditionUpdate } from '../runtime/conditions.ts';
 import type { EventInput } from '../runtime/events.ts';
-import type { Deployment } from './objects.ts';
+import type { Deployment } from '../runtime/core-types.ts';
 import type { ReleasePlan } from './release.ts';
 
 /** How far the Deployment's rollout is. */
@@ -43,16 +43,32 @@ export function rolloutOf(deployment: Deployment | undefined): Rollout {
   const updated = s.updatedReplicas ?? 0;
   const available = s.availableReplicas ?? 0;
   const observed = (s.observedGeneration ?? 0) >= (deployment?.metadata.generation ?? 1);
-  const stuckCondition = s.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded');
-  const complete = deployment !== undefined && observed && updated >= desired && (s.replicas ?? 0) <= updated && available >= desired;
+  const stuckCondition = s.conditions?.find(
+    (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
+  );
+  const complete =
+    deployment !== undefined &&
+    observed &&
+    updated >= desired &&
+    (s.replicas ?? 0) <= updated &&
+    available >= desired;
   let message: string;
   if (!deployment) message = 'Deployment not created yet';
   else if (!observed) message = 'waiting for the Deployment controller to see the new spec';
   else if (updated < desired) message = `${updated} of ${desired} replicas updated`;
-  else if ((s.replicas ?? 0) > updated) message = `${(s.replicas ?? 0) - updated} old replicas pending termination`;
+  else if ((s.replicas ?? 0) > updated)
+    message = `${(s.replicas ?? 0) - updated} old replicas pending termination`;
   else if (available < desired) message = `${available} of ${desired} replicas available`;
   else message = `${ready}/${desired} replicas ready`;
-  return { complete, stuck: stuckCondition !== undefined, desired, ready, updated, available, message: stuckCondition?.message ?? message };
+  return {
+    complete,
+    stuck: stuckCondition !== undefined,
+    desired,
+    ready,
+    updated,
+    available,
+    message: stuckCondition?.message ?? message,
+  };
 }
 
 /** What a reconcile observed, for {@link nextStatus}. */
@@ -89,7 +105,9 @@ export function nextStatus(webapp: WebApp, seen: Observation): WebAppStatus {
       : { type: 'Progressing', status: 'True', reason: 'RollingOut', message: rollout.message };
     degraded = { type: 'Degraded', status: 'True', reason: 'ReleaseFailed', message };
   } else if (plan.outcome === 'in-flight') {
-    const detail = release?.phase ? ` (${release.phase}${release.message ? `: ${release.message}` : ''})` : '';
+    const detail = release?.phase
+      ? ` (${release.phase}${release.message ? `: ${release.message}` : ''})`
+      : '';
     message = `releasing ${wanted} through CanaryDeployment ${release?.name ?? ''}${detail}; ${plan.image} serves meanwhile`;
     ready = { type: 'Ready', status: 'False', reason: 'Releasing', message };
     progressing = { type: 'Progressing', status: 'True', reason: 'Releasing', message };
@@ -123,7 +141,11 @@ export function nextStatus(webapp: WebApp, seen: Observation): WebAppStatus {
     readyReplicas: rollout.ready,
     image: plan.image,
     configHash: seen.configHash,
-    conditions: mergeConditions(previous?.conditions, [ready, progressing, degraded].map((c) => withGeneration(c, generation)), seen.now),
+    conditions: mergeConditions(
+      previous?.conditions,
+      [ready, progressing, degraded].map((c) => withGeneration(c, generation)),
+      seen.now,
+    ),
   };
   if (generation !== undefined) status.observedGeneration = generation;
   if (release) status.release = release;
@@ -185,7 +207,12 @@ export function retryingStatus(webapp: WebApp, error: string, now: Date): WebApp
     message,
     conditions: mergeConditions(
       previous.conditions,
-      [withGeneration({ type: 'Ready', status: 'False', reason: 'ReconcileError', message }, webapp.metadata.generation)],
+      [
+        withGeneration(
+          { type: 'Ready', status: 'False', reason: 'ReconcileError', message },
+          webapp.metadata.generation,
+        ),
+      ],
       now,
     ),
   };
@@ -201,7 +228,12 @@ export function deletingStatus(webapp: WebApp, message: string, now: Date): WebA
     message,
     conditions: mergeConditions(
       previous.conditions,
-      [withGeneration({ type: 'Ready', status: 'False', reason: 'Deleting', message }, webapp.metadata.generation)],
+      [
+        withGeneration(
+          { type: 'Ready', status: 'False', reason: 'Deleting', message },
+          webapp.metadata.generation,
+        ),
+      ],
       now,
     ),
   };
@@ -215,9 +247,12 @@ export function transitionEvents(previous: WebAppStatus | undefined, next: WebAp
   const events: EventInput[] = [];
   const before = previous?.phase;
   if (next.phase !== before) {
-    if (next.phase === 'Creating') events.push({ reason: 'Creating', note: next.message ?? 'children created', action: 'Create' });
-    if (next.phase === 'Running') events.push({ reason: 'Running', note: next.message ?? 'running', action: 'Reconcile' });
-    if (next.phase === 'Deleting') events.push({ reason: 'Deleting', note: next.message ?? 'deleting', action: 'Delete' });
+    if (next.phase === 'Creating')
+      events.push({ reason: 'Creating', note: next.message ?? 'children created', action: 'Create' });
+    if (next.phase === 'Running')
+      events.push({ reason: 'Running', note: next.message ?? 'running', action: 'Reconcile' });
+    if (next.phase === 'Deleting')
+      events.push({ reason: 'Deleting', note: next.message ?? 'deleting', action: 'Delete' });
   }
   const release = next.release;
   const old = previous?.release;
@@ -228,7 +263,12 @@ export function transitionEvents(previous: WebAppStatus | undefined, next: WebAp
     } else if (release.phase === 'Completed') {
       events.push({ reason: 'ReleaseCompleted', note: `released ${note}`, action: 'Release' });
     } else if (release.phase === 'Failed') {
-      events.push({ type: 'Warning', reason: 'ReleaseFailed', note: `release failed, ${note}`, action: 'Release' });
+      events.push({
+        type: 'Warning',
+        reason: 'ReleaseFailed',
+        note: `release failed, ${note}`,
+        action: 'Release',
+      });
     }
   }
   return events;

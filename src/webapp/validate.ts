@@ -27,9 +27,12 @@ export function validateWebApp(webapp: WebApp): string[] {
     );
   }
   let bytes = 0;
-  for (const [key, value] of Object.entries(configData(webapp))) bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+  for (const [key, value] of Object.entries(configData(webapp)))
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
   if (bytes > MaxConfigBytes) {
-    problems.push(`env holds ${bytes} bytes, more than a ConfigMap can store (${MaxConfigBytes}); move large values elsewhere`);
+    problems.push(
+      `env holds ${bytes} bytes, more than a ConfigMap can store (${MaxConfigBytes}); move large values elsewhere`,
+    );
   }
   return problems;
 }

@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binaryPaths } from '../../src/cluster/build.ts';
 import { testCluster } from '../support/cluster.ts';
-import { createApp, createRelease, getDeployment, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from '../integration/canary/support.ts';
+import {
+  createApp,
+  createRelease,
+  getDeployment,
+  getRelease,
+  imageOf,
+  releaseEnv,
+  waitFor,
+  waitPhase,
+} from '../integration/canary/support.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'codedance');
 
@@ -40,11 +49,20 @@ async function codedance(...args: string[]): Promise<Run> {
   return runToExit(bin, args, { ...process.env, KUBECONFIG: kubeconfigPath });
 }
 
-test('Manual release promoted through the CLI, step by step; mistakes exit non-zero with a reason', { timeout: 180_000 }, async (t) => {
+test('Manual release promoted through the CLI, step by step; mistakes exit non-zero with a reason', {
+  timeout: 180_000,
+}, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { type: 'Manual', steps: [{ weight: 30 }, { weight: 70 }] } });
-  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.stepLabel === '1/2', { describe: 'step 1 reached', timeoutMs: 60_000 });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: { type: 'Manual', steps: [{ weight: 30 }, { weight: 70 }] },
+  });
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.stepLabel === '1/2', {
+    describe: 'step 1 reached',
+    timeoutMs: 60_000,
+  });
 
   const get = await codedance('get', '-n', ns);
   assert.equal(get.code, 0, get.stderr);
@@ -82,11 +100,25 @@ test('Manual release promoted through the CLI, step by step; mistakes exit non-z
   assert.equal(badFlag.code, 2);
 });
 
-test('abort rolls back and says so; retry starts again; promote --full skips to the end', { timeout: 180_000 }, async (t) => {
+test('abort rolls back and says so; retry starts again; promote --full skips to the end', {
+  timeout: 180_000,
+}, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 4 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] } });
-  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary'))?.spec?.replicas === 2, { describe: 'canary at 2 of 4', timeoutMs: 60_000 });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
+  });
+  await waitFor(async () => (await getDeployment(admin, ns, 'myapp-canary'))?.spec?.replicas === 2, {
+    describe: 'canary at 2 of 4',
+    timeoutMs: 60_000,
+  });
 
   const abort = await codedance('abort', 'myapp', '-n', ns);
   assert.equal(abort.code, 0, abort.stderr);
@@ -100,19 +132,39 @@ test('abort rolls back and says so; retry starts again; promote --full skips to 
 
   const retry = await codedance('retry', 'myapp', '-n', ns);
   assert.equal(retry.code, 0, retry.stderr);
-  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.phase === 'Progressing', { describe: 'Progressing again', timeoutMs: 60_000 });
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.phase === 'Progressing', {
+    describe: 'Progressing again',
+    timeoutMs: 60_000,
+  });
   const full = await codedance('promote', 'myapp', '-n', ns, '--full');
   assert.equal(full.code, 0, full.stderr);
   const done = await waitPhase(admin, ns, 'myapp', 'Completed', 60_000);
   const events = (done.status?.history ?? []).map((h) => h.event);
-  assert.deepEqual(events.filter((e) => ['Started', 'Aborted', 'Retried', 'Promoting', 'Completed'].includes(e)), ['Started', 'Aborted', 'Retried', 'Promoting', 'Completed']);
+  assert.deepEqual(
+    events.filter((e) => ['Started', 'Aborted', 'Retried', 'Promoting', 'Completed'].includes(e)),
+    ['Started', 'Aborted', 'Retried', 'Promoting', 'Completed'],
+  );
 });
 
-test('pause and resume; status --watch follows the release until it ends', { timeout: 180_000 }, async (t) => {
+test('pause and resume; status --watch follows the release until it ends', {
+  timeout: 180_000,
+}, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   await createApp(admin, ns, 'myapp', { replicas: 2 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '1s' }] } });
-  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.phase === 'Progressing', { describe: 'Progressing', timeoutMs: 60_000 });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '1s' },
+      ],
+    },
+  });
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.phase === 'Progressing', {
+    describe: 'Progressing',
+    timeoutMs: 60_000,
+  });
   const watch = codedance('status', 'myapp', '-n', ns, '--watch');
   const pause = await codedance('pause', 'myapp', '-n', ns);
   assert.equal(pause.code, 0, pause.stderr);
@@ -134,17 +186,30 @@ test('pause and resume; status --watch follows the release until it ends', { tim
   assert.ok(watched.stdout.split(`${ns}/myapp`).length > 3, 're-rendered on changes');
 });
 
-test('kubectl codedance works from a PATH that holds only the plugin, as a kubectl plugin user has it', { timeout: 120_000 }, async (t) => {
+test('kubectl codedance works from a PATH that holds only the plugin, as a kubectl plugin user has it', {
+  timeout: 120_000,
+}, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   const { kubeconfigPath } = await testCluster();
   await createApp(admin, ns, 'myapp', { replicas: 2 });
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { type: 'Manual', steps: [{ weight: 50 }] } });
-  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.stepLabel === '1/1', { describe: 'step 1 reached', timeoutMs: 60_000 });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: { type: 'Manual', steps: [{ weight: 50 }] },
+  });
+  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.stepLabel === '1/1', {
+    describe: 'step 1 reached',
+    timeoutMs: 60_000,
+  });
   // kubectl finds plugins on PATH; here PATH is one folder holding nothing but the link.
   const pluginDir = await mkdtemp(join(tmpdir(), 'codedance-plugin-'));
   t.after(() => rm(pluginDir, { recursive: true, force: true }));
   await symlink(bin, join(pluginDir, 'kubectl-codedance'));
-  const run = await runToExit(binaryPaths().kubectl, ['codedance', 'get', '-n', ns], { PATH: pluginDir, HOME: process.env.HOME ?? '/root', KUBECONFIG: kubeconfigPath });
+  const run = await runToExit(binaryPaths().kubectl, ['codedance', 'get', '-n', ns], {
+    PATH: pluginDir,
+    HOME: process.env.HOME ?? '/root',
+    KUBECONFIG: kubeconfigPath,
+  });
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /myapp\s+Progressing\s+1\/1\s+50%/);
 });

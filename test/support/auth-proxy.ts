@@ -37,7 +37,11 @@ export async function startAuthProxy(upstream: string, token: string): Promise<A
         body: chunks.length ? Buffer.concat(chunks) : null,
       }).then(
         async (answer) => {
-          res.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type'] ?? 'application/json') }).end(Buffer.from(await answer.body.arrayBuffer()));
+          res
+            .writeHead(answer.statusCode, {
+              'content-type': String(answer.headers['content-type'] ?? 'application/json'),
+            })
+            .end(Buffer.from(await answer.body.arrayBuffer()));
         },
         () => res.writeHead(502).end(),
       );

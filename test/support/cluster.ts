@@ -94,7 +94,10 @@ export interface NamespaceOwner {
  * Creates a namespace unique to this test (named after it) and deletes it when the test
  * ends. Returns the namespace name.
  */
-export async function testNamespace(t: NamespaceOwner, options: { labels?: Record<string, string> } = {}): Promise<string> {
+export async function testNamespace(
+  t: NamespaceOwner,
+  options: { labels?: Record<string, string> } = {},
+): Promise<string> {
   const { admin } = await testCluster();
   const slug = t.name
     .toLowerCase()
@@ -103,7 +106,9 @@ export async function testNamespace(t: NamespaceOwner, options: { labels?: Recor
     .slice(0, 40)
     .replace(/-+$/, '');
   const name = `t-${slug || 'test'}-${randomBytes(3).toString('hex')}`;
-  await admin.create(Namespace, { metadata: { name, labels: { 'codedance.io/test': 'true', ...options.labels } } });
+  await admin.create(Namespace, {
+    metadata: { name, labels: { 'codedance.io/test': 'true', ...options.labels } },
+  });
   t.after(async () => {
     // Deletion finishes in the background (the namespace controller empties it); the
     // next test does not need to wait for that.
@@ -127,7 +132,10 @@ export interface WaitForOptions {
  * Polls `fn` until it returns a truthy value and returns that value. A throw counts as
  * "not yet". On timeout, fails with the description and the last value (or error) seen.
  */
-export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  options: WaitForOptions = {},
+): Promise<NonNullable<T>> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   let last: string = 'nothing yet';
@@ -165,14 +173,19 @@ function describeValue(value: unknown): string {
  */
 export async function compactEtcd(): Promise<number> {
   const { etcdClientUrl } = await testCluster();
-  if (!etcdClientUrl) throw new Error('no etcd URL for this cluster (cluster.json missing): run under npm test or on the dev cluster');
+  if (!etcdClientUrl)
+    throw new Error(
+      'no etcd URL for this cluster (cluster.json missing): run under npm test or on the dev cluster',
+    );
   const post = async <T>(path: string, body: unknown): Promise<T> => {
     const response = await fetch(`${etcdClientUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
     if (!response.ok) throw new Error(`etcd ${path}: HTTP ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   };
   // Any range read returns the store's current revision in its header.
-  const range = await post<{ header: { revision: string } }>('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+  const range = await post<{ header: { revision: string } }>('/v3/kv/range', {
+    key: Buffer.from('/').toString('base64'),
+  });
   const revision = Number(range.header.revision);
   await post('/v3/kv/compaction', { revision, physical: true });
   return revision;

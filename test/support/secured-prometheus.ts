@@ -35,16 +35,68 @@ export interface SecuredPrometheus {
 }
 
 /** A CA and a serving certificate for 127.0.0.1 under `dir`. */
-async function makeCertificates(dir: string): Promise<{ ca: string; otherCa: string; certFile: string; keyFile: string }> {
+async function makeCertificates(
+  dir: string,
+): Promise<{ ca: string; otherCa: string; certFile: string; keyFile: string }> {
   const f = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
   for (const ca of ['ca', 'other-ca']) {
-    await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=codedance test ${ca}`, '-keyout', f(`${ca}.key`), '-out', f(`${ca}.crt`));
+    await openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=codedance test ${ca}`,
+      '-keyout',
+      f(`${ca}.key`),
+      '-out',
+      f(`${ca}.crt`),
+    );
   }
-  await openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr'));
+  await openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    f('server.key'),
+    '-out',
+    f('server.csr'),
+  );
   await writeFile(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  await openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('ext.cnf'), '-out', f('server.crt'));
-  return { ca: await readFile(f('ca.crt'), 'utf8'), otherCa: await readFile(f('other-ca.crt'), 'utf8'), certFile: f('server.crt'), keyFile: f('server.key') };
+  await openssl(
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f('ext.cnf'),
+    '-out',
+    f('server.crt'),
+  );
+  return {
+    ca: await readFile(f('ca.crt'), 'utf8'),
+    otherCa: await readFile(f('other-ca.crt'), 'utf8'),
+    certFile: f('server.crt'),
+    keyFile: f('server.key'),
+  };
 }
 
 /** Starts the secured Prometheus for this test run's cluster; `stop` ends it and removes its files. */
@@ -55,7 +107,14 @@ export async function startSecuredPrometheus(name: string): Promise<SecuredProme
   const started = await startPrometheus({
     stateDir: cluster.stateDir,
     name,
-    web: { certFile: certs.certFile, keyFile: certs.keyFile, ca: certs.ca, username: SECURED_USER, password: SECURED_PASSWORD, bcryptHash: SECURED_BCRYPT },
+    web: {
+      certFile: certs.certFile,
+      keyFile: certs.keyFile,
+      ca: certs.ca,
+      username: SECURED_USER,
+      password: SECURED_PASSWORD,
+      bcryptHash: SECURED_BCRYPT,
+    },
   });
   return {
     url: started.url,

@@ -29,7 +29,10 @@ let folder: Promise<string> | undefined;
 export async function testUser(name: LocalUser): Promise<TestUser> {
   const cluster = await testCluster();
   const token = await localUserToken(cluster.stateDir, name);
-  if (!token) throw new Error(`the cluster in ${cluster.stateDir} has no user ${name}: it was made before local users existed; recreate it (codedance cluster down, then up)`);
+  if (!token)
+    throw new Error(
+      `the cluster in ${cluster.stateDir} has no user ${name}: it was made before local users existed; recreate it (codedance cluster down, then up)`,
+    );
   const admin = loadKubeConfig({ path: cluster.kubeconfigPath });
   folder ??= mkdtemp(join(tmpdir(), 'codedance-users-'));
   const kubeconfigPath = join(await folder, `${name}.kubeconfig`);
@@ -39,11 +42,15 @@ export async function testUser(name: LocalUser): Promise<TestUser> {
     user: name,
     token,
   });
-  const client = (): Promise<KubeClient> => createKubeClient({ kubeconfigPath, fieldManager: 'codedance-test' });
+  const client = (): Promise<KubeClient> =>
+    createKubeClient({ kubeconfigPath, fieldManager: 'codedance-test' });
   const probe = await client();
   try {
     const seen = await whoAmI(probe);
-    if (seen !== name) throw new Error(`the API server does not know user ${name}'s token (it says ${seen ?? 'nothing'}): restart the cluster so it reads the token file again`);
+    if (seen !== name)
+      throw new Error(
+        `the API server does not know user ${name}'s token (it says ${seen ?? 'nothing'}): restart the cluster so it reads the token file again`,
+      );
   } finally {
     await probe.close();
   }
@@ -53,11 +60,18 @@ export async function testUser(name: LocalUser): Promise<TestUser> {
 /** Whether the API server lets `user` do `verb` on CanaryDeployments in `namespace` (a SubjectAccessReview). */
 export async function allowed(namespace: string, user: string, verb: string): Promise<boolean> {
   const { admin } = await testCluster();
-  const review = await admin.raw<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-    apiVersion: 'authorization.k8s.io/v1',
-    kind: 'SubjectAccessReview',
-    spec: { user, resourceAttributes: { namespace, verb, group: 'deploy.codedance.io', resource: 'canarydeployments' } },
-  });
+  const review = await admin.raw<{ status?: { allowed?: boolean } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+    {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user,
+        resourceAttributes: { namespace, verb, group: 'deploy.codedance.io', resource: 'canarydeployments' },
+      },
+    },
+  );
   return review.status?.allowed === true;
 }
 
@@ -82,6 +96,8 @@ export async function grant(namespace: string, user: LocalUser, verbs: string[])
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
     subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
   });
-  await waitFor(() => allowed(namespace, user, verbs[0]!), { describe: `${user} to be allowed to ${verbs[0]} canarydeployments in ${namespace}` });
+  await waitFor(() => allowed(namespace, user, verbs[0]!), {
+    describe: `${user} to be allowed to ${verbs[0]} canarydeployments in ${namespace}`,
+  });
   return name;
 }

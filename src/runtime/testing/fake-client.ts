@@ -12,6 +12,7 @@
 import {
   KubeApiError,
   resourcePath,
+  type Desired,
   type KubeClient,
   type KubeObject,
   type ListOptions,
@@ -29,7 +30,7 @@ export interface FakeClient extends KubeClient {
   /** Runs before each call of `verb`; throw to make the call fail. */
   intercept(verb: FakeVerb, fn: (kind: ResourceKind | undefined, args: unknown[]) => void): void;
   /** Stored objects of a kind (copies). */
-  objects<T extends KubeObject>(kind: ResourceKind): T[];
+  objects<T extends KubeObject>(kind: ResourceKind<T>): T[];
   /** Writes that changed something, in order (`VERB Kind ns/name`). */
   writes: string[];
 }
@@ -50,26 +51,37 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
   const writes: string[] = [];
 
   const kindKey = (kind: ResourceKind): string => `${apiVersionOf(kind)}/${kind.plural}`;
-  const key = (kind: ResourceKind, ns: string | undefined, name: string): string => `${kindKey(kind)}/${kind.namespaced ? (ns ?? '') : ''}/${name}`;
+  const key = (kind: ResourceKind, ns: string | undefined, name: string): string =>
+    `${kindKey(kind)}/${kind.namespaced ? (ns ?? '') : ''}/${name}`;
   const copy = <T>(v: T): T => structuredClone(v);
   const before = (verb: FakeVerb, kind: ResourceKind | undefined, args: unknown[]): void => {
-    counts[`${verb.toUpperCase()} ${kind?.plural ?? 'raw'}`] = (counts[`${verb.toUpperCase()} ${kind?.plural ?? 'raw'}`] ?? 0) + 1;
+    counts[`${verb.toUpperCase()} ${kind?.plural ?? 'raw'}`] =
+      (counts[`${verb.toUpperCase()} ${kind?.plural ?? 'raw'}`] ?? 0) + 1;
     for (const fn of interceptors.get(verb) ?? []) fn(kind, args);
   };
   const notFound = (kind: ResourceKind, name: string): KubeApiError =>
     new KubeApiError(404, `${kind.plural} "${name}" not found`, { code: 404, reason: 'NotFound' });
 
   function emit(kind: ResourceKind, type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): void {
-    log.push({ rv: Number(object.metadata.resourceVersion), kindKey: kindKey(kind), event: { type, object: copy(object) } });
+    log.push({
+      rv: Number(object.metadata.resourceVersion),
+      kindKey: kindKey(kind),
+      event: { type, object: copy(object) },
+    });
     for (const wake of watchers) wake();
   }
 
-  function store(kind: ResourceKind, object: KubeObject, type: 'ADDED' | 'MODIFIED', verb: string): KubeObject {
+  function store(
+    kind: ResourceKind,
+    object: KubeObject,
+    type: 'ADDED' | 'MODIFIED',
+    verb: string,
+  ): KubeObject {
     object.metadata.resourceVersion = String(++rv);
     object.apiVersion = apiVersionOf(kind);
     object.kind = kind.kind;
     // An object being deleted goes once its last finalizer is gone.
-    if (object.metadata.deletionTimestamp && !(object.metadata.finalizers?.length)) {
+    if (object.metadata.deletionTimestamp && !object.metadata.finalizers?.length) {
       data.delete(key(kind, object.metadata.namespace, object.metadata.name ?? ''));
       writes.push(`${verb} ${kind.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`);
       emit(kind, 'DELETED', object);
@@ -92,20 +104,31 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
     intercept(verb, fn) {
       interceptors.set(verb, [...(interceptors.get(verb) ?? []), fn]);
     },
-    objects<T extends KubeObject>(kind: ResourceKind) {
-      return [...data.values()].filter((e) => kindKey(e.kind) === kindKey(kind)).map((e) => copy(e.object) as T);
+    objects<T extends KubeObject>(kind: ResourceKind<T>) {
+      return [...data.values()]
+        .filter((e) => kindKey(e.kind) === kindKey(kind))
+        .map((e) => copy(e.object) as T);
     },
-    async get<T extends KubeObject>(kind: ResourceKind, ns: string | undefined, name: string) {
+    async get<T extends KubeObject>(kind: ResourceKind<T>, ns: string | undefined, name: string) {
       before('get', kind, [ns, name]);
       const found = find(kind, ns, name);
       return found ? (copy(found) as T) : undefined;
     },
-    async list<T extends KubeObject>(kind: ResourceKind, opts: ListOptions = {}) {
+    async list<T extends KubeObject>(kind: ResourceKind<T>, opts: ListOptions = {}) {
       before('list', kind, [opts]);
-      const items = client.objects<T>(kind).filter((o) => (!opts.namespace || o.metadata.namespace === opts.namespace) && selects(opts.labelSelector, o));
+      const items = client
+        .objects<T>(kind)
+        .filter(
+          (o) =>
+            (!opts.namespace || o.metadata.namespace === opts.namespace) && selects(opts.labelSelector, o),
+        );
       return { metadata: { resourceVersion: String(rv) }, items } as ObjectList<T>;
     },
-    watch<T extends KubeObject>(kind: ResourceKind, opts: WatchOptions, signal?: AbortSignal): AsyncIterable<WatchEvent<T>> {
+    watch<T extends KubeObject>(
+      kind: ResourceKind<T>,
+      opts: WatchOptions,
+      signal?: AbortSignal,
+    ): AsyncIterable<WatchEvent<T>> {
       before('watch', kind, [opts]);
       let cursor = Number(opts.resourceVersion ?? rv);
       return {
@@ -140,35 +163,55 @@ export function createFakeClient(options: { fieldManager?: string } = {}): FakeC
         },
       };
     },
-    async create<T extends KubeObject>(kind: ResourceKind, object: T) {
+    async create<T extends KubeObject>(kind: ResourceKind<T>, object: T) {
       before('create', kind, [object]);
       const o = copy(object) as KubeObject;
-      if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${rv.toString(36)}`;
-      if (find(kind, o.metadata.namespace, o.metadata.name ?? '')) throw new KubeApiError(409, 'already exists', { code: 409, reason: 'AlreadyExists' });
+      if (!o.metadata.name && o.metadata.generateName)
+        o.metadata.name = `${o.metadata.generateName}${rv.toString(36)}`;
+      if (find(kind, o.metadata.namespace, o.metadata.name ?? ''))
+        throw new KubeApiError(409, 'already exists', { code: 409, reason: 'AlreadyExists' });
       o.metadata.uid = `uid-${rv}`;
       o.metadata.generation = 1;
       o.metadata.creationTimestamp = new Date().toISOString();
       return store(kind, o, 'ADDED', 'CREATE') as T;
     },
-    async apply<T extends KubeObject>(kind: ResourceKind, object: T, opts: { subresource?: string } = {}) {
+    async apply<T extends KubeObject>(
+      kind: ResourceKind<T>,
+      object: Desired<T>,
+      opts: { subresource?: string } = {},
+    ) {
       before('apply', kind, [object, opts]);
       const existing = find(kind, object.metadata.namespace, object.metadata.name ?? '');
       if (!existing) {
         if (opts.subresource) throw notFound(kind, object.metadata.name ?? '');
-        return client.create(kind, object);
+        // A first apply creates: the object is what was sent (a real server fills in defaults).
+        return client.create(kind, object as T);
       }
       const merged = deepMerge(copy(existing), copy(object)) as KubeObject;
       if (JSON.stringify(merged) === JSON.stringify(existing)) return copy(existing) as T;
-      if (!opts.subresource && JSON.stringify((merged as { spec?: unknown }).spec) !== JSON.stringify((existing as { spec?: unknown }).spec)) {
+      if (
+        !opts.subresource &&
+        JSON.stringify((merged as { spec?: unknown }).spec) !==
+          JSON.stringify((existing as { spec?: unknown }).spec)
+      ) {
         merged.metadata.generation = (existing.metadata.generation ?? 1) + 1;
       }
       return store(kind, merged, 'MODIFIED', 'APPLY') as T;
     },
-    async patch<T extends KubeObject>(kind: ResourceKind, ns: string | undefined, name: string, patch: unknown, type: string) {
+    async patch<T extends KubeObject>(
+      kind: ResourceKind<T>,
+      ns: string | undefined,
+      name: string,
+      patch: unknown,
+      type: string,
+    ) {
       before('patch', kind, [ns, name, patch, type]);
       const existing = find(kind, ns, name);
       if (!existing) throw notFound(kind, name);
-      const next = type === 'json' ? jsonPatch(copy(existing), patch as JsonOp[]) : (deepMerge(copy(existing), patch, true) as KubeObject);
+      const next =
+        type === 'json'
+          ? jsonPatch(copy(existing), patch as JsonOp[])
+          : (deepMerge(copy(existing), patch, true) as KubeObject);
       return store(kind, next, 'MODIFIED', 'PATCH') as T;
     },
     async delete(kind: ResourceKind, ns: string | undefined, name: string) {
@@ -207,11 +250,15 @@ type JsonOp = { op: 'add' | 'remove' | 'replace' | 'test'; path: string; value?:
 
 function jsonPatch(target: KubeObject, ops: JsonOp[]): KubeObject {
   for (const op of ops) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop() ?? '';
     let parent: unknown = target;
     for (const p of parts) parent = (parent as Record<string, unknown>)[p];
-    if (parent === undefined || parent === null) throw new KubeApiError(422, `path ${op.path} does not exist`, { code: 422, reason: 'Invalid' });
+    if (parent === undefined || parent === null)
+      throw new KubeApiError(422, `path ${op.path} does not exist`, { code: 422, reason: 'Invalid' });
     const container = parent as Record<string, unknown> & unknown[];
     if (op.op === 'test') {
       const current: unknown = Array.isArray(container) ? container[Number(last)] : container[last];
@@ -233,7 +280,10 @@ function jsonPatch(target: KubeObject, ops: JsonOp[]): KubeObject {
 /** Deep merge of `patch` into `target` (arrays replace; `null` deletes when `nullDeletes`). */
 function deepMerge(target: unknown, patch: unknown, nullDeletes = false): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const base = target !== null && typeof target === 'object' && !Array.isArray(target) ? (target as Record<string, unknown>) : {};
+  const base =
+    target !== null && typeof target === 'object' && !Array.isArray(target)
+      ? (target as Record<string, unknown>)
+      : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
     if (v === null && nullDeletes) delete base[k];

@@ -13,7 +13,10 @@ export interface ReceivedSpan {
   spanId: string;
   parentSpanId?: string;
   status?: { code?: number; message?: string };
-  attributes?: { key: string; value: { stringValue?: string; intValue?: string | number; boolValue?: boolean } }[];
+  attributes?: {
+    key: string;
+    value: { stringValue?: string; intValue?: string | number; boolValue?: boolean };
+  }[];
 }
 
 export interface OtlpReceiver {
@@ -59,5 +62,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 /** The string value of a span attribute. */
 export function attribute(span: ReceivedSpan, key: string): string | undefined {
   const value = span.attributes?.find((a) => a.key === key)?.value;
-  return value?.stringValue ?? (value?.intValue !== undefined ? String(value.intValue) : value?.boolValue !== undefined ? String(value.boolValue) : undefined);
+  return (
+    value?.stringValue ??
+    (value?.intValue !== undefined
+      ? String(value.intValue)
+      : value?.boolValue !== undefined
+        ? String(value.boolValue)
+        : undefined)
+  );
 }

@@ -16,11 +16,22 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CODEDANCE_CHROMIUM ?? '/usr/bin/chromium';
 
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Starts the browser; fails with what to do when it is not installed. */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set CODEDANCE_CHROMIUM`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set CODEDANCE_CHROMIUM`,
+    );
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
 }
 
@@ -32,14 +43,20 @@ export async function launchBrowser(): Promise<Browser> {
 const HARMLESS_REFUSALS = [/^#rc-scrollbar-measure/];
 
 /** A page of its own context, in front, recording CSP refusals and page errors in `problems`. */
-export async function openPage(browser: Browser, viewport = { width: 1440, height: 1000 }): Promise<{ page: Page; problems: string[] }> {
+export async function openPage(
+  browser: Browser,
+  viewport = { width: 1440, height: 1000 },
+): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport, reducedMotion: 'reduce' });
   const page = await context.newPage();
   const problems: string[] = [];
   await page.exposeFunction('codedanceCspRefused', (directive: string, sample: string, source: string) => {
-    if (!HARMLESS_REFUSALS.some((harmless) => harmless.test(sample.trim()))) problems.push(`CSP refused (${directive}) ${JSON.stringify(sample)} from ${source}`);
+    if (!HARMLESS_REFUSALS.some((harmless) => harmless.test(sample.trim())))
+      problems.push(`CSP refused (${directive}) ${JSON.stringify(sample)} from ${source}`);
   });
-  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => window.codedanceCspRefused(e.violatedDirective, e.sample, e.sourceFile))`);
+  await page.addInitScript(
+    `document.addEventListener('securitypolicyviolation', (e) => window.codedanceCspRefused(e.violatedDirective, e.sample, e.sourceFile))`,
+  );
   // Pages of a browser share one window system: only the one in front gets animation
   // frames, which the console draws in and Playwright's clicks wait for.
   await page.bringToFront();

@@ -30,14 +30,35 @@ import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { grant, testUser } from '../../support/users.ts';
 import { createApp, createRelease, getRelease, releaseEnv } from '../../integration/canary/support.ts';
 import { launchBrowser, openPage } from './browser.ts';
+import { WebAppKind } from '../../../src/api/kinds.ts';
 
 const SHOTS = join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots');
 
-const analysis: CanaryDeploymentSpec['analysis'] = { interval: '1s', window: '10s', successThreshold: 1, failureThreshold: 3, inconclusiveLimit: 30 };
-const metrics: CanaryDeploymentSpec['metrics'] = { successRate: { threshold: 95 }, errorRate: { threshold: 5 }, latency: { p50: '100ms', p99: '500ms' } };
+const analysis: CanaryDeploymentSpec['analysis'] = {
+  interval: '1s',
+  window: '10s',
+  successThreshold: 1,
+  failureThreshold: 3,
+  inconclusiveLimit: 30,
+};
+const metrics: CanaryDeploymentSpec['metrics'] = {
+  successRate: { threshold: 95 },
+  errorRate: { threshold: 5 },
+  latency: { p50: '100ms', p99: '500ms' },
+};
 
-function spec(name: string, steps: NonNullable<CanaryDeploymentSpec['strategy']>['steps']): CanaryDeploymentSpec {
-  return { targetDeployment: name, canaryVersion: `${name}:v2`, strategy: { steps }, traffic: { provider: 'Istio', istio: { virtualService: name } }, analysis, metrics };
+function spec(
+  name: string,
+  steps: NonNullable<CanaryDeploymentSpec['strategy']>['steps'],
+): CanaryDeploymentSpec {
+  return {
+    targetDeployment: name,
+    canaryVersion: `${name}:v2`,
+    strategy: { steps },
+    traffic: { provider: 'Istio', istio: { virtualService: name } },
+    analysis,
+    metrics,
+  };
 }
 
 async function app(admin: KubeClient, ns: string, name: string): Promise<void> {
@@ -50,7 +71,11 @@ async function app(admin: KubeClient, ns: string, name: string): Promise<void> {
 
 /** Rows of the list now, as `name phase` text. */
 async function rows(page: Page): Promise<string[]> {
-  return page.locator('[data-testid="releases"] tbody tr.ant-table-row').evaluateAll((trs) => trs.map((tr) => (tr.querySelector('[data-testid="release-link"], td')?.textContent ?? '').trim()));
+  return page
+    .locator('[data-testid="releases"] tbody tr.ant-table-row')
+    .evaluateAll((trs) =>
+      trs.map((tr) => (tr.querySelector('[data-testid="release-link"], td')?.textContent ?? '').trim()),
+    );
 }
 
 async function rowNames(page: Page): Promise<string[]> {
@@ -78,7 +103,14 @@ async function command(page: Page, name: string): Promise<void> {
       const box = await ok.boundingBox();
       const viewport = page.viewportSize();
       const at = box ? `${Math.round(box.x)},${Math.round(box.y)}` : '';
-      const settled = box !== null && viewport !== null && box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height && at === last;
+      const settled =
+        box !== null &&
+        viewport !== null &&
+        box.x >= 0 &&
+        box.y >= 0 &&
+        box.x + box.width <= viewport.width &&
+        box.y + box.height <= viewport.height &&
+        at === last;
       last = at;
       return settled;
     },
@@ -92,16 +124,36 @@ async function shot(page: Page, file: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, file), fullPage: true });
 }
 
-test('the console, in Chromium, on the real controller, Prometheus and simulator', { timeout: 600_000 }, async (t) => {
+test('the console, in Chromium, on the real controller, Prometheus and simulator', {
+  timeout: 600_000,
+}, async (t) => {
   const { admin, ns } = await releaseEnv(t);
   const cluster = await testCluster();
   const other = await testNamespace({ name: 'console other', after: (fn) => t.after(fn) });
   await Promise.all([app(admin, ns, 'demo'), app(admin, ns, 'checkout')]);
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps: 100, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
+  const sim = await startSimulator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    namespaces: [ns],
+    rps: 100,
+    tickMs: 500,
+    scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` },
+  });
   t.after(() => sim.stop());
   // A release no controller acts on, in another namespace: the filters' other row.
-  await createRelease(admin, other, 'search', { targetDeployment: 'search', canaryVersion: 'search:v2', strategy: { type: 'Manual', steps: [{ weight: 20 }] } });
-  await createRelease(admin, ns, 'checkout', spec('checkout', [{ weight: 30, pause: '10m' }, { weight: 100, pause: '0s' }]));
+  await createRelease(admin, other, 'search', {
+    targetDeployment: 'search',
+    canaryVersion: 'search:v2',
+    strategy: { type: 'Manual', steps: [{ weight: 20 }] },
+  });
+  await createRelease(
+    admin,
+    ns,
+    'checkout',
+    spec('checkout', [
+      { weight: 30, pause: '10m' },
+      { weight: 100, pause: '0s' },
+    ]),
+  );
 
   const [alice, bob] = await Promise.all([testUser('alice'), testUser('bob')]);
   await grant(ns, 'alice', ['get', 'list', 'watch']);
@@ -114,11 +166,22 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     for (const d of dashboards) await d.close();
   });
   const dashboard = async (kubeconfigPath: string, namespaces: string[]): Promise<LocalDashboard> => {
-    const d = await startLocalDashboard({ kubeconfigPath, namespaces, port: 0, prometheusUrl: cluster.prometheusUrl, log: silentLogger(), signal: abort.signal });
+    const d = await startLocalDashboard({
+      kubeconfigPath,
+      namespaces,
+      port: 0,
+      prometheusUrl: cluster.prometheusUrl,
+      log: silentLogger(),
+      signal: abort.signal,
+    });
     dashboards.push(d);
     return d;
   };
-  const [asAdmin, asAlice, asBob] = await Promise.all([dashboard(cluster.kubeconfigPath, [ns, other]), dashboard(alice.kubeconfigPath, [ns]), dashboard(bob.kubeconfigPath, [ns])]);
+  const [asAdmin, asAlice, asBob] = await Promise.all([
+    dashboard(cluster.kubeconfigPath, [ns, other]),
+    dashboard(alice.kubeconfigPath, [ns]),
+    dashboard(bob.kubeconfigPath, [ns]),
+  ]);
 
   const browser: Browser = await launchBrowser();
   t.after(() => browser.close());
@@ -126,73 +189,135 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
   let loads = 0;
   page.on('load', () => loads++);
 
-  await t.test('the list shows every release with counts, and a new one appears without a reload', async () => {
-    await page.goto(asAdmin.url);
-    await waitFor(async () => (await rowNames(page)).join() === 'checkout,search', { describe: 'the two releases in the list', timeoutMs: 30_000 });
-    await createRelease(admin, ns, 'demo', spec('demo', [{ weight: 20, pause: '15s' }, { weight: 60, pause: '15s' }, { weight: 100, pause: '0s' }]));
-    await waitFor(async () => (await rowNames(page)).join() === 'checkout,demo,search', { describe: 'demo to appear in the open list', timeoutMs: 30_000 });
-    await waitFor(async () => /Progressing 2/.test((await page.getByTestId('phase-filter').textContent()) ?? ''), { describe: 'the count of Progressing releases', timeoutMs: 60_000 });
-    assert.match((await page.getByTestId('phase-filter').textContent()) ?? '', /All 3/);
-    // Ant Design's stylesheet applies (its CSS variables are defined under the key the page gives it).
-    const headerBackground = await page.locator('[data-testid="releases"] thead th').first().evaluate('(th) => getComputedStyle(th).backgroundColor');
-    assert.notEqual(headerBackground, 'rgba(0, 0, 0, 0)', 'the table header is styled');
-  });
+  await t.test(
+    'the list shows every release with counts, and a new one appears without a reload',
+    async () => {
+      await page.goto(asAdmin.url);
+      await waitFor(async () => (await rowNames(page)).join() === 'checkout,search', {
+        describe: 'the two releases in the list',
+        timeoutMs: 30_000,
+      });
+      await createRelease(
+        admin,
+        ns,
+        'demo',
+        spec('demo', [
+          { weight: 20, pause: '15s' },
+          { weight: 60, pause: '15s' },
+          { weight: 100, pause: '0s' },
+        ]),
+      );
+      await waitFor(async () => (await rowNames(page)).join() === 'checkout,demo,search', {
+        describe: 'demo to appear in the open list',
+        timeoutMs: 30_000,
+      });
+      await waitFor(
+        async () => /Progressing 2/.test((await page.getByTestId('phase-filter').textContent()) ?? ''),
+        { describe: 'the count of Progressing releases', timeoutMs: 60_000 },
+      );
+      assert.match((await page.getByTestId('phase-filter').textContent()) ?? '', /All 3/);
+      // Ant Design's stylesheet applies (its CSS variables are defined under the key the page gives it).
+      const headerBackground = await page
+        .locator('[data-testid="releases"] thead th')
+        .first()
+        .evaluate('(th) => getComputedStyle(th).backgroundColor');
+      assert.notEqual(headerBackground, 'rgba(0, 0, 0, 0)', 'the table header is styled');
+    },
+  );
 
   await t.test('filters by name, namespace and phase', async () => {
     await page.getByTestId('name-filter').locator('input').fill('check');
-    await waitFor(async () => (await rowNames(page)).join() === 'checkout', { describe: 'the name filter', timeoutMs: 10_000 });
+    await waitFor(async () => (await rowNames(page)).join() === 'checkout', {
+      describe: 'the name filter',
+      timeoutMs: 10_000,
+    });
     await page.getByTestId('name-filter').locator('input').fill('');
     await page.getByTestId('namespace-filter').click();
     await page.locator('.ant-select-dropdown .ant-select-item-option', { hasText: other }).click();
-    await waitFor(async () => (await rowNames(page)).join() === 'search', { describe: 'the namespace filter', timeoutMs: 10_000 });
+    await waitFor(async () => (await rowNames(page)).join() === 'search', {
+      describe: 'the namespace filter',
+      timeoutMs: 10_000,
+    });
     await page.getByTestId('namespace-filter').hover();
     await page.getByTestId('namespace-filter').locator('.ant-select-clear').click();
-    await page.getByTestId('phase-filter').getByText(/^Progressing/).click();
-    await waitFor(async () => (await rowNames(page)).join() === 'checkout,demo', { describe: 'the phase filter', timeoutMs: 10_000 });
+    await page
+      .getByTestId('phase-filter')
+      .getByText(/^Progressing/)
+      .click();
+    await waitFor(async () => (await rowNames(page)).join() === 'checkout,demo', {
+      describe: 'the phase filter',
+      timeoutMs: 10_000,
+    });
     await page.getByTestId('phase-filter').getByText(/^All/).click();
-    await waitFor(async () => (await rowNames(page)).length === 3, { describe: 'all rows again', timeoutMs: 10_000 });
+    await waitFor(async () => (await rowNames(page)).length === 3, {
+      describe: 'all rows again',
+      timeoutMs: 10_000,
+    });
     await shot(page, 'console-list.png');
   });
 
-  await t.test('the release page follows demo step by step to Completed, with charts, thresholds and analyses', async () => {
-    await page.locator('[data-testid="release-link"]', { hasText: 'demo' }).click();
-    await page.getByTestId('release-page').waitFor();
-    const weights = new Set<number>();
-    let charted = false;
-    await waitFor(
-      async () => {
-        const split = page.getByTestId('traffic-split');
-        if (await split.count()) weights.add(Number(await split.getAttribute('data-weight')));
-        if (!charted && (await page.getByTestId('chart-successRate').count())) {
-          const points = Number(await page.getByTestId('chart-successRate').getAttribute('data-points'));
-          if (points > 1 && weights.has(60)) {
-            charted = true;
-            await shot(page, 'console-release.png');
+  await t.test(
+    'the release page follows demo step by step to Completed, with charts, thresholds and analyses',
+    async () => {
+      await page.locator('[data-testid="release-link"]', { hasText: 'demo' }).click();
+      await page.getByTestId('release-page').waitFor();
+      const weights = new Set<number>();
+      let charted = false;
+      await waitFor(
+        async () => {
+          const split = page.getByTestId('traffic-split');
+          if (await split.count()) weights.add(Number(await split.getAttribute('data-weight')));
+          if (!charted && (await page.getByTestId('chart-successRate').count())) {
+            const points = Number(await page.getByTestId('chart-successRate').getAttribute('data-points'));
+            if (points > 1 && weights.has(60)) {
+              charted = true;
+              await shot(page, 'console-release.png');
+            }
           }
-        }
-        return (await page.getByTestId('release-phase').textContent()) === 'Completed' && charted;
-      },
-      { describe: 'demo to complete on the open page, with charted points', timeoutMs: 180_000, intervalMs: 250 },
-    );
-    // The page was opened during step 1 or 2 and followed it through the next steps to the end.
-    assert.ok(weights.has(60) && weights.size >= 2, `the page showed each step's weight as it happened: ${[...weights].join(', ')}`);
-    // Every check has a chart with a line of points and its threshold drawn.
-    for (const name of ['successRate', 'errorRate', 'latencyP50', 'latencyP99']) {
-      const chart = page.getByTestId(`chart-${name}`);
-      await chart.waitFor();
-      await waitFor(async () => /^M[^MLC]+[LC]/.test((await chart.locator('.recharts-line-curve').getAttribute('d')) ?? ''), { describe: `the ${name} line`, timeoutMs: 20_000 });
-      assert.equal(await chart.locator('.cd-threshold').count(), 1, `${name} draws its threshold`);
-    }
-    assert.ok((await page.locator('.cd-marker').count()) > 0, 'analyses and steps are marked on the charts');
-    assert.ok((await page.getByTestId('timeline-analysis').count()) > 0, 'analyses are on the timeline');
-    assert.match((await page.getByTestId('last-analysis').textContent()) ?? '', /successRate/);
-    // A finished release offers no abort, and says why.
-    assert.match((await page.getByTestId('why-abort').getAttribute('data-reason')) ?? '', /already Completed/);
-    assert.equal(loads, 1, 'no reload happened');
-  });
+          return (await page.getByTestId('release-phase').textContent()) === 'Completed' && charted;
+        },
+        {
+          describe: 'demo to complete on the open page, with charted points',
+          timeoutMs: 180_000,
+          intervalMs: 250,
+        },
+      );
+      // The page was opened during step 1 or 2 and followed it through the next steps to the end.
+      assert.ok(
+        weights.has(60) && weights.size >= 2,
+        `the page showed each step's weight as it happened: ${[...weights].join(', ')}`,
+      );
+      // Every check has a chart with a line of points and its threshold drawn.
+      for (const name of ['successRate', 'errorRate', 'latencyP50', 'latencyP99']) {
+        const chart = page.getByTestId(`chart-${name}`);
+        await chart.waitFor();
+        await waitFor(
+          async () =>
+            /^M[^MLC]+[LC]/.test((await chart.locator('.recharts-line-curve').getAttribute('d')) ?? ''),
+          { describe: `the ${name} line`, timeoutMs: 20_000 },
+        );
+        assert.equal(await chart.locator('.cd-threshold').count(), 1, `${name} draws its threshold`);
+      }
+      assert.ok(
+        (await page.locator('.cd-marker').count()) > 0,
+        'analyses and steps are marked on the charts',
+      );
+      assert.ok((await page.getByTestId('timeline-analysis').count()) > 0, 'analyses are on the timeline');
+      assert.match((await page.getByTestId('last-analysis').textContent()) ?? '', /successRate/);
+      // A finished release offers no abort, and says why.
+      assert.match(
+        (await page.getByTestId('why-abort').getAttribute('data-reason')) ?? '',
+        /already Completed/,
+      );
+      assert.equal(loads, 1, 'no reload happened');
+    },
+  );
 
   await t.test('a person who may only read sees the abort refused, and nothing is written', async () => {
-    await waitFor(async () => (await getRelease(admin, ns, 'checkout'))?.status?.analysis?.last, { describe: 'checkout analysed at its first step', timeoutMs: 90_000 });
+    await waitFor(async () => (await getRelease(admin, ns, 'checkout'))?.status?.analysis?.last, {
+      describe: 'checkout analysed at its first step',
+      timeoutMs: 90_000,
+    });
     const before = (await getRelease(admin, ns, 'checkout'))!.metadata.annotations ?? {};
     const { page: alicePage, problems: aliceProblems } = await openPage(browser);
     await alicePage.goto(`${asAlice.url}#/release/${ns}/checkout`);
@@ -212,37 +337,86 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     await bobPage.goto(`${asBob.url}#/release/${ns}/checkout`);
     await command(bobPage, 'abort');
     await bobPage.locator('.ant-message-success').waitFor({ timeout: 15_000 });
-    await waitFor(async () => (await bobPage.getByTestId('release-phase').textContent()) === 'Failed', { describe: 'the page to show the rollback', timeoutMs: 60_000 });
-    await waitFor(async () => (await bobPage.getByTestId('traffic-split').getAttribute('data-weight')) === '0', { describe: 'all traffic back on stable on the page', timeoutMs: 30_000 });
+    await waitFor(async () => (await bobPage.getByTestId('release-phase').textContent()) === 'Failed', {
+      describe: 'the page to show the rollback',
+      timeoutMs: 60_000,
+    });
+    await waitFor(
+      async () => (await bobPage.getByTestId('traffic-split').getAttribute('data-weight')) === '0',
+      { describe: 'all traffic back on stable on the page', timeoutMs: 30_000 },
+    );
     const entry = bobPage.getByTestId('timeline-entry').filter({ hasText: 'Aborted' });
     await entry.waitFor({ timeout: 30_000 });
     assert.match((await entry.textContent()) ?? '', /by bob/);
     const release = await getRelease(admin, ns, 'checkout');
     assert.equal(release?.status?.phase, 'Failed');
     assert.equal(release?.status?.currentWeight, 0);
-    assert.ok(release?.status?.history?.some((h) => h.event === 'Aborted' && h.by === 'bob'), JSON.stringify(release?.status?.history));
+    assert.ok(
+      release?.status?.history?.some((h) => h.event === 'Aborted' && h.by === 'bob'),
+      JSON.stringify(release?.status?.history),
+    );
     await shot(bobPage, 'console-aborted.png');
     assert.deepEqual(bobProblems, []);
   });
 
-  await t.test('a WebApp is listed beside the releases, counted in its phase, and links to the CanaryDeployment releasing it', async () => {
-    await page.goto(asAdmin.url);
-    await waitFor(async () => (await rowNames(page)).includes('search'), { describe: 'the list', timeoutMs: 30_000 });
-    const before = loads;
-    // No WebApp controller runs here: the status it would write is written by hand, naming the release of `other`.
-    await admin.create(kinds.WebApp, { apiVersion: 'apps.codedance.io/v1alpha1', kind: 'WebApp', metadata: { name: 'storefront', namespace: other }, spec: { image: 'search:v2' } });
-    await admin.patch(kinds.WebApp, other, 'storefront', { status: { phase: 'Running', readyReplicas: 1, image: 'search:v1', release: { name: 'search', version: 'search:v2' } } }, 'merge', { subresource: 'status' });
-    await waitFor(async () => (await rowNames(page)).includes('storefront'), { describe: 'the WebApp to appear in the open list', timeoutMs: 30_000 });
-    await waitFor(async () => /Running 1/.test((await page.getByTestId('phase-filter').textContent()) ?? ''), { describe: 'the WebApp counted as Running', timeoutMs: 30_000 });
-    await page.getByTestId('phase-filter').getByText(/^Running/).click();
-    await waitFor(async () => (await rowNames(page)).join() === 'storefront', { describe: 'the Running filter to show the WebApp alone' });
-    const row = page.locator('[data-testid="releases"] tbody tr.ant-table-row').filter({ hasText: 'storefront' });
-    assert.match((await row.textContent()) ?? '', /WebApp.*1\/1 ready.*search:v2/);
-    assert.equal(await row.locator('button').count(), 0, 'no actions on a WebApp');
-    await row.getByTestId('webapp-link').click();
-    await waitFor(async () => (await page.getByTestId('release-name').textContent()) === 'search', { describe: "the WebApp's release page" });
-    assert.equal(loads, before, 'no reload happened');
-  });
+  await t.test(
+    'a WebApp is listed beside the releases, counted in its phase, and links to the CanaryDeployment releasing it',
+    async () => {
+      await page.goto(asAdmin.url);
+      await waitFor(async () => (await rowNames(page)).includes('search'), {
+        describe: 'the list',
+        timeoutMs: 30_000,
+      });
+      const before = loads;
+      // No WebApp controller runs here: the status it would write is written by hand, naming the release of `other`.
+      await admin.create(WebAppKind, {
+        apiVersion: 'apps.codedance.io/v1alpha1',
+        kind: 'WebApp',
+        metadata: { name: 'storefront', namespace: other },
+        spec: { image: 'search:v2' },
+      });
+      await admin.patch(
+        WebAppKind,
+        other,
+        'storefront',
+        {
+          status: {
+            phase: 'Running',
+            readyReplicas: 1,
+            image: 'search:v1',
+            release: { name: 'search', version: 'search:v2' },
+          },
+        },
+        'merge',
+        { subresource: 'status' },
+      );
+      await waitFor(async () => (await rowNames(page)).includes('storefront'), {
+        describe: 'the WebApp to appear in the open list',
+        timeoutMs: 30_000,
+      });
+      await waitFor(
+        async () => /Running 1/.test((await page.getByTestId('phase-filter').textContent()) ?? ''),
+        { describe: 'the WebApp counted as Running', timeoutMs: 30_000 },
+      );
+      await page
+        .getByTestId('phase-filter')
+        .getByText(/^Running/)
+        .click();
+      await waitFor(async () => (await rowNames(page)).join() === 'storefront', {
+        describe: 'the Running filter to show the WebApp alone',
+      });
+      const row = page
+        .locator('[data-testid="releases"] tbody tr.ant-table-row')
+        .filter({ hasText: 'storefront' });
+      assert.match((await row.textContent()) ?? '', /WebApp.*1\/1 ready.*search:v2/);
+      assert.equal(await row.locator('button').count(), 0, 'no actions on a WebApp');
+      await row.getByTestId('webapp-link').click();
+      await waitFor(async () => (await page.getByTestId('release-name').textContent()) === 'search', {
+        describe: "the WebApp's release page",
+      });
+      assert.equal(loads, before, 'no reload happened');
+    },
+  );
 
   assert.deepEqual(problems, [], 'the console runs under the CSP without errors');
 });

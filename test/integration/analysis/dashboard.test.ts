@@ -8,12 +8,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import * as kinds from '../../../src/runtime/kinds.ts';
-import type { VirtualService } from '../../../src/traffic/istio.ts';
 import { dashboardQueries, grafanaDashboard, prometheusRules } from '../../../src/api/monitoring.ts';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../../../src/cluster/prometheus.ts';
 import { testCluster } from '../../support/cluster.ts';
-import { createApp, createRelease, createVirtualService, getRelease, releaseEnv, startScrapedSimulator, waitFor, waitPhase } from '../canary/support.ts';
+import {
+  createApp,
+  createRelease,
+  createVirtualService,
+  getRelease,
+  releaseEnv,
+  startScrapedSimulator,
+  waitFor,
+  waitPhase,
+} from '../canary/support.ts';
 
 interface Answer {
   status: string;
@@ -22,7 +29,11 @@ interface Answer {
 }
 
 async function instant(url: string, query: string): Promise<Answer> {
-  const response = await request(`${url}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ query }).toString() });
+  const response = await request(`${url}/api/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query }).toString(),
+  });
   return (await response.body.json()) as Answer;
 }
 
@@ -33,10 +44,14 @@ function variableQuery(query: string): string {
   return `group by (${match[2]}) (${match[1]})`;
 }
 
-test('every dashboard panel returns data during a release that is judged, then rolled back', { timeout: 240_000 }, async (t) => {
+test('every dashboard panel returns data during a release that is judged, then rolled back', {
+  timeout: 240_000,
+}, async (t) => {
   const { admin, ns, controller } = await releaseEnv(t);
   const cluster = await testCluster();
-  const listening = controller?.lines.map((l) => JSON.parse(l) as { msg?: string; port?: number }).find((l) => l.msg === 'http listening');
+  const listening = controller?.lines
+    .map((l) => JSON.parse(l) as { msg?: string; port?: number })
+    .find((l) => l.msg === 'http listening');
   assert.ok(listening?.port, 'the controller logs its http port');
   const job = `controller-${ns}`;
   await registerScrapeTarget(cluster.stateDir, job, `127.0.0.1:${listening.port}`);
@@ -48,18 +63,37 @@ test('every dashboard panel returns data during a release that is judged, then r
   await createRelease(admin, ns, 'myapp', {
     targetDeployment: 'myapp',
     canaryVersion: 'myapp:v2',
-    strategy: { steps: [{ weight: 30, pause: '10m' }, { weight: 100, pause: '0s' }] },
+    strategy: {
+      steps: [
+        { weight: 30, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
     traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
-    analysis: { interval: '1s', window: '10s', successThreshold: 1, failureThreshold: 2, inconclusiveLimit: 30 },
+    analysis: {
+      interval: '1s',
+      window: '10s',
+      successThreshold: 1,
+      failureThreshold: 2,
+      inconclusiveLimit: 30,
+    },
     metrics: { successRate: { threshold: 95 }, errorRate: { threshold: 5 }, memory: { maxMiB: 512 } },
   });
 
   const fill = (expr: string) =>
-    expr.replaceAll('$namespace', ns).replaceAll('$release', 'myapp').replaceAll('$target', 'myapp').replaceAll('$__rate_interval', '30s');
-  const dashboard = grafanaDashboard() as { templating: { list: { name: string; type: string; definition?: string }[] } };
+    expr
+      .replaceAll('$namespace', ns)
+      .replaceAll('$release', 'myapp')
+      .replaceAll('$target', 'myapp')
+      .replaceAll('$__rate_interval', '30s');
+  const dashboard = grafanaDashboard() as {
+    templating: { list: { name: string; type: string; definition?: string }[] };
+  };
   const pending = new Map<string, string>([
     ...dashboardQueries().map(({ panel, expr }) => [`panel ${panel}`, fill(expr)] as [string, string]),
-    ...dashboard.templating.list.filter((v) => v.type === 'query').map((v) => [`variable ${v.name}`, fill(variableQuery(v.definition ?? ''))] as [string, string]),
+    ...dashboard.templating.list
+      .filter((v) => v.type === 'query')
+      .map((v) => [`variable ${v.name}`, fill(variableQuery(v.definition ?? ''))] as [string, string]),
   ]);
   const check = async () => {
     for (const [name, query] of pending) {
@@ -69,28 +103,44 @@ test('every dashboard panel returns data during a release that is judged, then r
     }
   };
 
-  await waitFor(async () => {
-    await check();
-    return (await getRelease(admin, ns, 'myapp'))?.status?.analysis?.last?.decision === 'Continue';
-  }, { describe: 'a healthy analysis', timeoutMs: 90_000 });
-  await waitFor(async () => {
-    await check();
-    return [...pending.keys()].every((name) => name === 'panel Rollbacks');
-  }, { describe: 'data for every panel but Rollbacks', timeoutMs: 60_000 }).catch((err: Error) => {
+  await waitFor(
+    async () => {
+      await check();
+      return (await getRelease(admin, ns, 'myapp'))?.status?.analysis?.last?.decision === 'Continue';
+    },
+    { describe: 'a healthy analysis', timeoutMs: 90_000 },
+  );
+  await waitFor(
+    async () => {
+      await check();
+      return [...pending.keys()].every((name) => name === 'panel Rollbacks');
+    },
+    { describe: 'data for every panel but Rollbacks', timeoutMs: 60_000 },
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; no data yet: ${[...pending.keys()].join(', ')}`);
   });
 
   sim.setProfile({ namespace: ns, name: 'myapp', version: 'canary', errorRate: 0.5 });
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);
   assert.equal(failed.status?.reason, 'MetricsFailed');
-  await waitFor(async () => {
-    await check();
-    return pending.size === 0;
-  }, { describe: 'data for every panel', timeoutMs: 60_000 }).catch((err: Error) => {
+  await waitFor(
+    async () => {
+      await check();
+      return pending.size === 0;
+    },
+    { describe: 'data for every panel', timeoutMs: 60_000 },
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; no data yet: ${[...pending.keys()].join(', ')}`);
   });
-  const rollbacks = await instant(cluster.prometheusUrl, `codedance_release_rollbacks_total{namespace="${ns}", reason="MetricsFailed"}`);
-  assert.equal((rollbacks.data?.result[0] as { value: [number, string] } | undefined)?.value[1], '1', 'one rollback counted, by reason');
+  const rollbacks = await instant(
+    cluster.prometheusUrl,
+    `codedance_release_rollbacks_total{namespace="${ns}", reason="MetricsFailed"}`,
+  );
+  assert.equal(
+    (rollbacks.data?.result[0] as { value: [number, string] } | undefined)?.value[1],
+    '1',
+    'one rollback counted, by reason',
+  );
 
   // The alert rules' expressions are valid PromQL for this Prometheus.
   const rules = prometheusRules() as { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };

@@ -23,22 +23,35 @@ async function check(file: string): Promise<{ ok: boolean; output: string }> {
   const go = await findGo();
   const scratch = await mkdtemp(join(tmpdir(), 'grafana-check-'));
   try {
-    const output = await runCommand(go.go, ['run', '.', file], { cwd: checker, env: { ...go.env, GOWORK: 'off', GOFLAGS: '-mod=readonly' }, logPath: join(scratch, 'log') });
+    const output = await runCommand(go.go, ['run', '.', file], {
+      cwd: checker,
+      env: { ...go.env, GOWORK: 'off', GOFLAGS: '-mod=readonly' },
+      logPath: join(scratch, 'log'),
+    });
     return { ok: true, output };
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
-    return { ok: false, output: (await readFile(join(scratch, 'log'), 'utf8').catch(() => '')) + err.message };
+    return {
+      ok: false,
+      output: (await readFile(join(scratch, 'log'), 'utf8').catch(() => '')) + err.message,
+    };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-test('the dashboard loads strictly with Grafana’s dashboard model and validates; a broken one does not', { timeout: 900_000 }, async (t) => {
+test('the dashboard loads strictly with Grafana’s dashboard model and validates; a broken one does not', {
+  timeout: 900_000,
+}, async (t) => {
   const shipped = join(repo, 'deploy', 'grafana', 'codedance-dashboard.json');
   const result = await check(shipped);
   assert.ok(result.ok, result.output);
   assert.match(result.output, /ok .*codedance-dashboard\.json: 17 panels/);
-  assert.equal(await readFile(join(repo, 'deploy', 'helm', 'codedance', 'dashboards', 'codedance.json'), 'utf8'), await readFile(shipped, 'utf8'), 'the chart ships the same dashboard');
+  assert.equal(
+    await readFile(join(repo, 'deploy', 'helm', 'codedance', 'dashboards', 'codedance.json'), 'utf8'),
+    await readFile(shipped, 'utf8'),
+    'the chart ships the same dashboard',
+  );
 
   const dir = await mkdtemp(join(tmpdir(), 'dashboard-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

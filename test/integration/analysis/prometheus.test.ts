@@ -15,7 +15,6 @@ import { analyze } from '../../../src/analysis/analyzer.ts';
 import { createPrometheusClient } from '../../../src/analysis/prometheus.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import {
-  CanaryDeployment as CanaryDeploymentKind,
   Deployment as DeploymentKind,
   HTTPRoute as HTTPRouteKind,
   Ingress as IngressKind,
@@ -23,7 +22,8 @@ import {
 } from '../../../src/runtime/kinds.ts';
 import { startSimulator } from '../../../src/sim/simulator.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { ensureTrafficCrds } from '../traffic/crds.ts';
+import { ensureTrafficCrds } from '../../support/controller.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 // Connect at load time, so the harness' after() hook belongs to the file.
 const cluster = await testCluster();
@@ -32,45 +32,103 @@ function deployment(namespace: string, name: string, version: string): KubeObjec
   const labels = { app: name, version };
   return {
     metadata: { namespace, name },
-    spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `example/web:${version}` }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'app', image: `example/web:${version}` }] },
+      },
+    },
   } as KubeObject;
 }
 
-function ingress(namespace: string, name: string, service: string, annotations?: Record<string, string>): KubeObject {
+function ingress(
+  namespace: string,
+  name: string,
+  service: string,
+  annotations?: Record<string, string>,
+): KubeObject {
   return {
     metadata: { namespace, name, annotations },
     spec: {
       ingressClassName: 'nginx',
-      rules: [{ host: 'web.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }],
+      rules: [
+        {
+          host: 'web.example.com',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: service, port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
     },
   } as KubeObject;
 }
 
 /** The routing objects each provider reads, splitting traffic 50/50. */
-async function createRouting(client: KubeClient, namespace: string, provider: NonNullable<TrafficSpec['provider']>): Promise<TrafficSpec> {
+async function createRouting(
+  client: KubeClient,
+  namespace: string,
+  provider: NonNullable<TrafficSpec['provider']>,
+): Promise<TrafficSpec> {
   switch (provider) {
     case 'Replicas':
       return { provider };
     case 'Istio':
       await client.create(VirtualServiceKind, {
         metadata: { namespace, name: 'web' },
-        spec: { hosts: ['web'], http: [{ route: [{ destination: { host: 'web', subset: 'stable' }, weight: 50 }, { destination: { host: 'web', subset: 'canary' }, weight: 50 }] }] },
+        spec: {
+          hosts: ['web'],
+          http: [
+            {
+              route: [
+                { destination: { host: 'web', subset: 'stable' }, weight: 50 },
+                { destination: { host: 'web', subset: 'canary' }, weight: 50 },
+              ],
+            },
+          ],
+        },
       } as KubeObject);
       return { provider, istio: { virtualService: 'web' } };
     case 'Nginx':
       await client.create(IngressKind, ingress(namespace, 'web', 'web'));
-      await client.create(IngressKind, ingress(namespace, 'web-canary', 'web-canary', { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '50' }));
+      await client.create(
+        IngressKind,
+        ingress(namespace, 'web-canary', 'web-canary', {
+          'nginx.ingress.kubernetes.io/canary': 'true',
+          'nginx.ingress.kubernetes.io/canary-weight': '50',
+        }),
+      );
       return { provider, nginx: { ingress: 'web' } };
     case 'GatewayAPI':
       await client.create(HTTPRouteKind, {
         metadata: { namespace, name: 'web' },
-        spec: { parentRefs: [{ name: 'gateway' }], rules: [{ backendRefs: [{ name: 'web', port: 80, weight: 50 }, { name: 'web-canary', port: 80, weight: 50 }] }] },
+        spec: {
+          parentRefs: [{ name: 'gateway' }],
+          rules: [
+            {
+              backendRefs: [
+                { name: 'web', port: 80, weight: 50 },
+                { name: 'web-canary', port: 80, weight: 50 },
+              ],
+            },
+          ],
+        },
       } as KubeObject);
       return { provider, gatewayAPI: { httpRoute: 'web' } };
   }
 }
 
-async function analyzeProvider(t: TestContext, provider: NonNullable<TrafficSpec['provider']>): Promise<void> {
+async function analyzeProvider(
+  t: TestContext,
+  provider: NonNullable<TrafficSpec['provider']>,
+): Promise<void> {
   if (!cluster.prometheusUrl) return void t.skip('the test cluster has no Prometheus');
   const client = cluster.admin;
   await ensureTrafficCrds(client);
@@ -92,11 +150,24 @@ async function analyzeProvider(t: TestContext, provider: NonNullable<TrafficSpec
     paused: true,
     traffic: await createRouting(client, namespace, provider),
     analysis: { window: '10s' },
-    metrics: { successRate: { threshold: 99 }, errorRate: { threshold: 1 }, latency: { p50: '300ms', p90: '2s', p99: '500ms' } },
+    metrics: {
+      successRate: { threshold: 99 },
+      errorRate: { threshold: 1 },
+      latency: { p50: '300ms', p90: '2s', p99: '500ms' },
+    },
   };
-  await client.create(CanaryDeploymentKind, { metadata: { namespace, name: 'release' }, spec } satisfies CanaryDeployment);
+  await client.create(CanaryDeploymentKind, {
+    metadata: { namespace, name: 'release' },
+    spec,
+  } satisfies CanaryDeployment);
   // A healthy canary except for its tail: p50 100ms, p99 900ms.
-  sim.setProfile({ namespace, name: 'release', version: 'canary', errorRate: 0, latencyMs: { p50: 100, p99: 900 } });
+  sim.setProfile({
+    namespace,
+    name: 'release',
+    version: 'canary',
+    errorRate: 0,
+    latencyMs: { p50: 100, p99: 900 },
+  });
   const prometheus = createPrometheusClient({ address: cluster.prometheusUrl });
   t.after(() => prometheus.close());
 
@@ -108,7 +179,11 @@ async function analyzeProvider(t: TestContext, provider: NonNullable<TrafficSpec
       // Until a whole window has passed since the series appeared, rates are extrapolated: wait for every value.
       return r.run.metrics.every((m) => m.value !== undefined) ? r : undefined;
     },
-    { timeoutMs: 90_000, intervalMs: 1000, describe: `every metric of the ${provider} canary to have a value (last ${last})` },
+    {
+      timeoutMs: 90_000,
+      intervalMs: 1000,
+      describe: `every metric of the ${provider} canary to have a value (last ${last})`,
+    },
   );
   const by = Object.fromEntries(result.run.metrics.map((m) => [m.name, m]));
   assert.equal(by.successRate?.value, 100, 'no 5xx: success rate 100%, not "no data"');
@@ -124,6 +199,8 @@ async function analyzeProvider(t: TestContext, provider: NonNullable<TrafficSpec
 
 describe('analyzer on Prometheus', () => {
   for (const provider of ['Replicas', 'Istio', 'Nginx', 'GatewayAPI'] as const) {
-    it(`reads every built-in metric of the canary (${provider})`, { timeout: 150_000 }, (t) => analyzeProvider(t, provider));
+    it(`reads every built-in metric of the canary (${provider})`, { timeout: 150_000 }, (t) =>
+      analyzeProvider(t, provider),
+    );
   }
 });

@@ -16,13 +16,25 @@ import { startVictoriaMetrics } from '../../../src/cluster/victoria-metrics.ts';
 import { stopProcess } from '../../../src/cluster/process.ts';
 import { startSimulator } from '../../../src/sim/simulator.ts';
 import { testCluster } from '../../support/cluster.ts';
-import { createApp, createRelease, getDeployment, getRelease, imageOf, releaseEnv, waitFor, waitPhase } from '../canary/support.ts';
+import {
+  createApp,
+  createRelease,
+  getDeployment,
+  getRelease,
+  imageOf,
+  releaseEnv,
+  waitFor,
+  waitPhase,
+} from '../canary/support.ts';
 
 let vm: Awaited<ReturnType<typeof startVictoriaMetrics>>;
-before(async () => {
-  const cluster = await testCluster();
-  vm = await startVictoriaMetrics({ stateDir: cluster.stateDir, name: `victoria-metrics-${process.pid}` });
-}, { timeout: 1_200_000 });
+before(
+  async () => {
+    const cluster = await testCluster();
+    vm = await startVictoriaMetrics({ stateDir: cluster.stateDir, name: `victoria-metrics-${process.pid}` });
+  },
+  { timeout: 1_200_000 },
+);
 after(async () => {
   await stopProcess(vm.component.pid, vm.component.spec.command);
 });
@@ -43,7 +55,13 @@ async function app(t: Parameters<typeof releaseEnv>[0], name = 'myapp') {
     spec: { hosts: [name], http: [{ name: 'primary', route: [{ destination: { host: name } }] }] },
   });
   const cluster = await testCluster();
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [env.ns], rps: 200, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${env.ns}` } });
+  const sim = await startSimulator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    namespaces: [env.ns],
+    rps: 200,
+    tickMs: 500,
+    scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${env.ns}` },
+  });
   t.after(() => sim.stop());
   return { ...env, sim };
 }
@@ -54,14 +72,30 @@ function spec(steps: NonNullable<CanaryDeploymentSpec['strategy']>['steps']): Ca
     canaryVersion: 'myapp:v2',
     strategy: { steps },
     traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
-    analysis: { interval: '1s', window: '10s', successThreshold: 1, failureThreshold: 2, inconclusiveLimit: 30 },
+    analysis: {
+      interval: '1s',
+      window: '10s',
+      successThreshold: 1,
+      failureThreshold: 2,
+      inconclusiveLimit: 30,
+    },
     metrics: { ...metrics, provider: { address: vm.url } },
   };
 }
 
-test('a release completes on VictoriaMetrics, and its queries read the same there as on Prometheus', { timeout: 240_000 }, async (t) => {
+test('a release completes on VictoriaMetrics, and its queries read the same there as on Prometheus', {
+  timeout: 240_000,
+}, async (t) => {
   const { admin, ns } = await app(t);
-  await createRelease(admin, ns, 'myapp', spec([{ weight: 50, pause: '5s' }, { weight: 100, pause: '0s' }]));
+  await createRelease(
+    admin,
+    ns,
+    'myapp',
+    spec([
+      { weight: 50, pause: '5s' },
+      { weight: 100, pause: '0s' },
+    ]),
+  );
   // Mid-release, every built-in query against both stores.
   const cluster = await testCluster();
   const prometheus = createPrometheusClient({ address: cluster.prometheusUrl });
@@ -70,7 +104,13 @@ test('a release completes on VictoriaMetrics, and its queries read the same ther
     await prometheus.close();
     await victoria.close();
   });
-  const target = { provider: 'Istio' as const, namespace: ns, target: 'myapp', canaryName: 'myapp-canary', windowMs: 10_000 };
+  const target = {
+    provider: 'Istio' as const,
+    namespace: ns,
+    target: 'myapp',
+    canaryName: 'myapp-canary',
+    windowMs: 10_000,
+  };
   const { checks } = checksFor(metrics);
   // Two scrapers sample at different instants and VictoriaMetrics' rate() does not
   // extrapolate, so numbers agree within noise: rates within 1 point, the rest within a
@@ -79,7 +119,9 @@ test('a release completes on VictoriaMetrics, and its queries read the same ther
   const close = (row: { name: string; p: number; v: number }): boolean =>
     row.name === 'successRate' || row.name === 'errorRate'
       ? Math.abs(row.p - row.v) <= 1
-      : Math.abs(row.p - row.v) <= (row.name === 'memory' || row.name === 'memoryVsStable' ? 0.05 : 0.5) * Math.max(Math.abs(row.p), Math.abs(row.v));
+      : Math.abs(row.p - row.v) <=
+        (row.name === 'memory' || row.name === 'memoryVsStable' ? 0.05 : 0.5) *
+          Math.max(Math.abs(row.p), Math.abs(row.v));
   let last: { name: string; p: number | undefined; v: number | undefined }[] = [];
   await waitFor(
     async () => {
@@ -90,9 +132,14 @@ test('a release completes on VictoriaMetrics, and its queries read the same ther
           return { name: check.name, p: p.ok ? p.value : undefined, v: v.ok ? v.value : undefined };
         }),
       );
-      return last.every((r) => r.p !== undefined && r.v !== undefined && close({ name: r.name, p: r.p, v: r.v }));
+      return last.every(
+        (r) => r.p !== undefined && r.v !== undefined && close({ name: r.name, p: r.p, v: r.v }),
+      );
     },
-    { describe: `every built-in query answered alike by both stores (last: ${JSON.stringify(last)})`, timeoutMs: 90_000 },
+    {
+      describe: `every built-in query answered alike by both stores (last: ${JSON.stringify(last)})`,
+      timeoutMs: 90_000,
+    },
   ).catch((err: unknown) => {
     assert.fail(`${(err as Error).message}; last answers: ${JSON.stringify(last)}`);
   });
@@ -103,8 +150,19 @@ test('a release completes on VictoriaMetrics, and its queries read the same ther
 
 test('a failing canary is rolled back on VictoriaMetrics', { timeout: 240_000 }, async (t) => {
   const { admin, ns, sim } = await app(t);
-  await createRelease(admin, ns, 'myapp', spec([{ weight: 40, pause: '10m' }, { weight: 100, pause: '0s' }]));
-  await waitFor(async () => (await getRelease(admin, ns, 'myapp'))?.status?.analysis?.last?.decision === 'Continue', { describe: 'a healthy analysis first', timeoutMs: 90_000 });
+  await createRelease(
+    admin,
+    ns,
+    'myapp',
+    spec([
+      { weight: 40, pause: '10m' },
+      { weight: 100, pause: '0s' },
+    ]),
+  );
+  await waitFor(
+    async () => (await getRelease(admin, ns, 'myapp'))?.status?.analysis?.last?.decision === 'Continue',
+    { describe: 'a healthy analysis first', timeoutMs: 90_000 },
+  );
   sim.setProfile({ namespace: ns, name: 'myapp', version: 'canary', errorRate: 0.5 });
   const failed = await waitPhase(admin, ns, 'myapp', 'Failed', 90_000);
   assert.equal(failed.status?.reason, 'MetricsFailed');

@@ -17,7 +17,16 @@ import { startSimulator } from '../../../src/sim/simulator.ts';
 import type { DestinationRule, VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
 import type { Service } from '../../../src/canary/workloads.ts';
-import { createApp, createRelease, getDeployment, getRelease, imageOf, keepLog, releaseEnv, waitPhase } from './support.ts';
+import {
+  createApp,
+  createRelease,
+  getDeployment,
+  getRelease,
+  imageOf,
+  keepLog,
+  releaseEnv,
+  waitPhase,
+} from './support.ts';
 
 interface Pod extends KubeObject {
   status?: { conditions?: { type: string; status: string }[] };
@@ -36,11 +45,16 @@ interface HTTPRoute extends KubeObject {
 const RoleLabel = 'deploy.codedance.io/role';
 
 function selectorText(labels: Record<string, string>): string {
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 async function livePods(admin: KubeClient, ns: string, labels?: Record<string, string>): Promise<Pod[]> {
-  const list = await admin.list<Pod>(kinds.Pod, { namespace: ns, ...(labels ? { labelSelector: selectorText(labels) } : {}) });
+  const list = await admin.list<Pod>(kinds.Pod, {
+    namespace: ns,
+    ...(labels ? { labelSelector: selectorText(labels) } : {}),
+  });
   return list.items.filter((p) => !p.metadata.deletionTimestamp);
 }
 
@@ -69,7 +83,23 @@ interface Scenario {
 const ingress = (admin: KubeClient, ns: string) =>
   admin.create<Ingress>(kinds.Ingress, {
     metadata: { name: 'web', namespace: ns },
-    spec: { ingressClassName: 'nginx', rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp', port: { number: 80 } } } }] } }] },
+    spec: {
+      ingressClassName: 'nginx',
+      rules: [
+        {
+          host: 'shop.example.com',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: 'myapp', port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
   });
 
 /** Nginx and Gateway API: the stable Service reaches no canary pod, the canary Service only canary pods. */
@@ -94,24 +124,44 @@ async function istioSubsets(admin: KubeClient, ns: string, stableUids: Set<strin
   const stable = dr?.spec.subsets?.find((s) => s.name === 'stable')?.labels;
   const canary = dr?.spec.subsets?.find((s) => s.name === 'canary')?.labels;
   if (!stable || !canary) return dr ? ['subsets missing'] : [];
-  if (Object.keys(stable).length === 0) return ['the stable subset has no labels (it would select every pod)'];
+  if (Object.keys(stable).length === 0)
+    return ['the stable subset has no labels (it would select every pod)'];
   const stablePods = await livePods(admin, ns, stable);
   if (stablePods.length === 0) problems.push(`the stable subset (${selectorText(stable)}) selects no pod`);
-  for (const p of stablePods) if (!stableUids.has(p.metadata.uid ?? '')) problems.push(`the stable subset selects ${p.metadata.name}, not a stable pod`);
-  for (const p of await livePods(admin, ns, canary)) if (!isCanary(p)) problems.push(`the canary subset selects ${p.metadata.name}, a stable pod`);
+  for (const p of stablePods)
+    if (!stableUids.has(p.metadata.uid ?? ''))
+      problems.push(`the stable subset selects ${p.metadata.name}, not a stable pod`);
+  for (const p of await livePods(admin, ns, canary))
+    if (!isCanary(p)) problems.push(`the canary subset selects ${p.metadata.name}, a stable pod`);
   return problems;
 }
 
 const virtualService = async (admin: KubeClient, ns: string): Promise<void> =>
-  void await admin.create<VirtualService>(kinds.VirtualService, {
+  void (await admin.create<VirtualService>(kinds.VirtualService, {
     metadata: { name: 'myapp', namespace: ns },
-    spec: { hosts: ['myapp'], http: [{ name: 'primary', route: [{ destination: { host: 'myapp', port: { number: 80 } } }] }] },
-  });
+    spec: {
+      hosts: ['myapp'],
+      http: [{ name: 'primary', route: [{ destination: { host: 'myapp', port: { number: 80 } } }] }],
+    },
+  }));
 
-const canarySteps: CanaryDeploymentSpec['strategy'] = { type: 'Linear', steps: [{ weight: 30, pause: '2s' }, { weight: 60, pause: '2s' }] };
+const canarySteps: CanaryDeploymentSpec['strategy'] = {
+  type: 'Linear',
+  steps: [
+    { weight: 30, pause: '2s' },
+    { weight: 60, pause: '2s' },
+  ],
+};
 
 const scenarios: Scenario[] = [
-  { name: 'Istio', traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } }, strategy: canarySteps, weights: [30, 60], setup: virtualService, check: istioSubsets },
+  {
+    name: 'Istio',
+    traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
+    strategy: canarySteps,
+    weights: [30, 60],
+    setup: virtualService,
+    check: istioSubsets,
+  },
   {
     name: 'Nginx',
     traffic: { provider: 'Nginx', nginx: { ingress: 'web' } },
@@ -135,7 +185,13 @@ const scenarios: Scenario[] = [
   {
     name: 'Replicas',
     traffic: undefined,
-    strategy: { type: 'Linear', steps: [{ weight: 25, pause: '2s' }, { weight: 50, pause: '2s' }] },
+    strategy: {
+      type: 'Linear',
+      steps: [
+        { weight: 25, pause: '2s' },
+        { weight: 50, pause: '2s' },
+      ],
+    },
     weights: [25, 50],
     stableScales: true,
     replicas: 4, // 25% of 4 pods is one pod: the ratio is the weight
@@ -147,7 +203,9 @@ const scenarios: Scenario[] = [
       // made between them in one and not the other.
       const selector = Object.entries(svc?.spec?.selector ?? {});
       const canaries = (await livePods(admin, ns)).filter(isCanary);
-      return canaries.every((c) => selector.every(([key, value]) => c.metadata.labels?.[key] === value)) ? [] : ['the stable Service misses canary pods'];
+      return canaries.every((c) => selector.every(([key, value]) => c.metadata.labels?.[key] === value))
+        ? []
+        : ['the stable Service misses canary pods'];
     },
   },
   {
@@ -161,19 +219,28 @@ const scenarios: Scenario[] = [
 ];
 
 for (const scenario of scenarios) {
-  test(`${scenario.name}: no stable pod restarts before the promotion, and every step reaches the right pods`, { timeout: 240_000 }, async (t) => {
+  test(`${scenario.name}: no stable pod restarts before the promotion, and every step reaches the right pods`, {
+    timeout: 240_000,
+  }, async (t) => {
     const { admin, ns, controller } = await releaseEnv(t);
     keepLog(t, controller);
     await createApp(admin, ns, 'myapp', { replicas: scenario.replicas ?? 2 });
     await scenario.setup(admin, ns);
     const before = await getDeployment(admin, ns, 'myapp');
     const template = JSON.stringify(before?.spec?.template);
-    const stableUids = new Set((await livePods(admin, ns, { app: 'myapp' })).map((p) => p.metadata.uid ?? ''));
+    const stableUids = new Set(
+      (await livePods(admin, ns, { app: 'myapp' })).map((p) => p.metadata.uid ?? ''),
+    );
     assert.equal(stableUids.size, scenario.replicas ?? 2);
     const sim = await startSimulator({ client: admin, namespaces: [ns], tickMs: 200 });
     t.after(() => sim.stop());
 
-    await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: scenario.strategy, ...(scenario.traffic ? { traffic: scenario.traffic } : {}) });
+    await createRelease(admin, ns, 'myapp', {
+      targetDeployment: 'myapp',
+      canaryVersion: 'myapp:v2',
+      strategy: scenario.strategy,
+      ...(scenario.traffic ? { traffic: scenario.traffic } : {}),
+    });
     const problems: string[] = [];
     const simShares = new Map<number, Set<number>>();
     let samples = 0;
@@ -183,10 +250,14 @@ for (const scenario of scenarios) {
       const stable = await getDeployment(admin, ns, 'myapp');
       if (imageOf(stable) === 'myapp:v2') break;
       const found: string[] = [];
-      if (JSON.stringify(stable?.spec?.template) !== template) found.push(`the stable pod template changed: ${JSON.stringify(stable?.spec?.template)}`);
+      if (JSON.stringify(stable?.spec?.template) !== template)
+        found.push(`the stable pod template changed: ${JSON.stringify(stable?.spec?.template)}`);
       const stablePods = (await livePods(admin, ns)).filter((p) => !isCanary(p));
-      for (const p of stablePods) if (!stableUids.has(p.metadata.uid ?? '')) found.push(`a new stable pod ${p.metadata.name} (a restart)`);
-      if (!scenario.stableScales && stablePods.length < stableUids.size) found.push(`stable pods went away (${stablePods.length} of ${stableUids.size})`);
+      for (const p of stablePods)
+        if (!stableUids.has(p.metadata.uid ?? ''))
+          found.push(`a new stable pod ${p.metadata.name} (a restart)`);
+      if (!scenario.stableScales && stablePods.length < stableUids.size)
+        found.push(`stable pods went away (${stablePods.length} of ${stableUids.size})`);
       found.push(...(await scenario.check(admin, ns, stableUids)));
       // The promotion may have begun while we looked: only a sample wholly before it counts.
       if (imageOf(await getDeployment(admin, ns, 'myapp')) === 'myapp:v2') break;
@@ -202,27 +273,57 @@ for (const scenario of scenarios) {
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
     assert.deepEqual([...new Set(problems)], [], `over ${samples} samples before the promotion`);
-    scenario.weights.forEach((w, i) => assert.ok(simShares.get(i)?.has(w), `step ${i + 1}: the simulator sends ${w}% to the canary (saw ${[...(simShares.get(i) ?? [])].join(',')})`));
+    scenario.weights.forEach(
+      (w, i) =>
+        void assert.ok(
+          simShares.get(i)?.has(w),
+          `step ${i + 1}: the simulator sends ${w}% to the canary (saw ${[...(simShares.get(i) ?? [])].join(',')})`,
+        ),
+    );
 
     const done = await waitPhase(admin, ns, 'myapp', 'Completed', 120_000);
     assert.equal(done.status?.currentWeight, 0);
-    const events = (await admin.list<KubeEvent>(kinds.Event, { namespace: ns })).items.filter((e) => e.regarding?.kind === 'CanaryDeployment').map((e) => e.reason);
-    for (const reason of ['Promoting', 'StableRollingOut', 'StableRolledOut', 'Completed']) assert.ok(events.includes(reason), `a ${reason} Event (saw ${events.join(', ')})`);
+    const events = (await admin.list<KubeEvent>(kinds.Event, { namespace: ns })).items
+      .filter((e) => e.regarding?.kind === 'CanaryDeployment')
+      .map((e) => e.reason);
+    for (const reason of ['Promoting', 'StableRollingOut', 'StableRolledOut', 'Completed'])
+      assert.ok(events.includes(reason), `a ${reason} Event (saw ${events.join(', ')})`);
     const history = (done.status?.history ?? []).map((h) => h.event);
-    assert.ok(history.indexOf('Promoting') < history.indexOf('RollingOut') && history.indexOf('RollingOut') < history.indexOf('RolledOut'), history.join(', '));
+    assert.ok(
+      history.indexOf('Promoting') < history.indexOf('RollingOut') &&
+        history.indexOf('RollingOut') < history.indexOf('RolledOut'),
+      history.join(', '),
+    );
     const after = await getDeployment(admin, ns, 'myapp');
     assert.equal(imageOf(after), 'myapp:v2');
-    assert.equal(after?.spec?.template?.metadata?.labels?.[RoleLabel], undefined, 'no label of ours on the user\'s pods');
+    assert.equal(
+      after?.spec?.template?.metadata?.labels?.[RoleLabel],
+      undefined,
+      "no label of ours on the user's pods",
+    );
   });
 }
 
-test('promotion: all traffic on the canary while the stable Deployment rolls by its own maxSurge/maxUnavailable', { timeout: 240_000 }, async (t) => {
+test('promotion: all traffic on the canary while the stable Deployment rolls by its own maxSurge/maxUnavailable', {
+  timeout: 240_000,
+}, async (t) => {
   const { admin, ns, controller } = await releaseEnv(t);
   keepLog(t, controller);
   await createApp(admin, ns, 'myapp', { replicas: 3, minReadySeconds: 1 });
-  await admin.patch(kinds.Deployment, ns, 'myapp', { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } } }, 'strategic');
+  await admin.patch(
+    kinds.Deployment,
+    ns,
+    'myapp',
+    { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } } },
+    'strategic',
+  );
   await virtualService(admin, ns);
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: canarySteps, traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } } });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: canarySteps,
+    traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
+  });
   const seen: { weight: number; pods: number; oldPods: number }[] = [];
   for (const deadline = Date.now() + 150_000; Date.now() < deadline; ) {
     const cd = await getRelease(admin, ns, 'myapp');
@@ -232,7 +333,11 @@ test('promotion: all traffic on the canary while the stable Deployment rolls by 
       const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'myapp');
       const weight = vs?.spec.http?.[0]?.route?.find((d) => d.destination.subset === 'canary')?.weight ?? 0;
       const pods = (await livePods(admin, ns, { app: 'myapp' })).filter((p) => !isCanary(p));
-      const oldPods = pods.filter((p) => (p as Pod & { spec?: { containers?: { image?: string }[] } }).spec?.containers?.[0]?.image === 'myapp:v1').length;
+      const oldPods = pods.filter(
+        (p) =>
+          (p as Pod & { spec?: { containers?: { image?: string }[] } }).spec?.containers?.[0]?.image ===
+          'myapp:v1',
+      ).length;
       seen.push({ weight, pods: pods.length, oldPods });
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -240,19 +345,34 @@ test('promotion: all traffic on the canary while the stable Deployment rolls by 
   await waitPhase(admin, ns, 'myapp', 'Completed', 60_000);
   const rolling = seen.filter((s) => s.oldPods > 0);
   assert.ok(rolling.length > 0, 'the stable rollout was seen');
-  assert.ok(rolling.every((s) => s.weight === 100), `all traffic on the canary while old stable pods go (${JSON.stringify(rolling)})`);
-  assert.ok(rolling.every((s) => s.pods <= 4 && s.pods >= 3), `the Deployment's own maxSurge 1 / maxUnavailable 0 (${JSON.stringify(rolling)})`);
-  const events = (await admin.list<KubeEvent>(kinds.Event, { namespace: ns })).items.filter((e) => e.reason === 'StableRollingOut');
+  assert.ok(
+    rolling.every((s) => s.weight === 100),
+    `all traffic on the canary while old stable pods go (${JSON.stringify(rolling)})`,
+  );
+  assert.ok(
+    rolling.every((s) => s.pods <= 4 && s.pods >= 3),
+    `the Deployment's own maxSurge 1 / maxUnavailable 0 (${JSON.stringify(rolling)})`,
+  );
+  const events = (await admin.list<KubeEvent>(kinds.Event, { namespace: ns })).items.filter(
+    (e) => e.reason === 'StableRollingOut',
+  );
   assert.match(events[0]?.note ?? '', /maxSurge 1, maxUnavailable 0/);
 });
 
-test('a stable template an earlier version labelled role: stable keeps working and keeps its label', { timeout: 240_000 }, async (t) => {
+test('a stable template an earlier version labelled role: stable keeps working and keeps its label', {
+  timeout: 240_000,
+}, async (t) => {
   const { admin, ns, controller } = await releaseEnv(t);
   keepLog(t, controller);
   await createApp(admin, ns, 'myapp', { replicas: 2, labels: { [RoleLabel]: 'stable' } });
   await virtualService(admin, ns);
   const stableUids = new Set((await livePods(admin, ns, { app: 'myapp' })).map((p) => p.metadata.uid ?? ''));
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: canarySteps, traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } } });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: canarySteps,
+    traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
+  });
   const problems: string[] = [];
   for (const deadline = Date.now() + 150_000; Date.now() < deadline; ) {
     if (imageOf(await getDeployment(admin, ns, 'myapp')) === 'myapp:v2') break;
@@ -262,5 +382,9 @@ test('a stable template an earlier version labelled role: stable keeps working a
   assert.deepEqual([...new Set(problems)], []);
   await waitPhase(admin, ns, 'myapp', 'Completed', 120_000);
   const after = await getDeployment(admin, ns, 'myapp');
-  assert.equal(after?.spec?.template?.metadata?.labels?.[RoleLabel], 'stable', 'left as it is: removing it would restart the pods');
+  assert.equal(
+    after?.spec?.template?.metadata?.labels?.[RoleLabel],
+    'stable',
+    'left as it is: removing it would restart the pods',
+  );
 });

@@ -5,13 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as kinds from '../../../src/runtime/kinds.ts';
 import { CommandAnnotation } from '../../../src/api/canary-deployment.ts';
 import { startReceiver } from '../../../src/notify/receiver.test-support.ts';
 import { EVENT_HEADER } from '../../../src/notify/index.ts';
 import { createApp, createRelease, releaseEnv, waitFor, waitPhase } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-test('a release notifies Started, Advanced, Completed; an abort notifies RolledBack; a failing receiver holds nothing up', { timeout: 180_000 }, async (t) => {
+test('a release notifies Started, Advanced, Completed; an abort notifies RolledBack; a failing receiver holds nothing up', {
+  timeout: 180_000,
+}, async (t) => {
   // The receivers listen on 127.0.0.1: an internal address the controller refuses unless told.
   const { admin, ns } = await releaseEnv(t, { args: ['--allow-internal-notification-urls'] });
   const good = await startReceiver();
@@ -24,18 +26,55 @@ test('a release notifies Started, Advanced, Completed; an abort notifies RolledB
     { name: 'good', type: 'Webhook' as const, url: `${good.url}/hook` },
     { name: 'broken', type: 'Webhook' as const, url: `${broken.url}/hook` },
   ];
-  await createRelease(admin, ns, 'myapp', { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: { steps: [{ weight: 50, pause: '1s' }, { weight: 100, pause: '0s' }] }, notifications });
-  await createRelease(admin, ns, 'other', { targetDeployment: 'other', canaryVersion: 'other:v2', strategy: { steps: [{ weight: 50, pause: '10m' }, { weight: 100, pause: '0s' }] }, notifications });
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '1s' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
+    notifications,
+  });
+  await createRelease(admin, ns, 'other', {
+    targetDeployment: 'other',
+    canaryVersion: 'other:v2',
+    strategy: {
+      steps: [
+        { weight: 50, pause: '10m' },
+        { weight: 100, pause: '0s' },
+      ],
+    },
+    notifications,
+  });
   await waitPhase(admin, ns, 'myapp', 'Completed', 90_000);
-  await waitFor(async () => (await admin.get<{ metadata: object; status?: { phase?: string } }>(kinds.CanaryDeployment, ns, 'other'))?.status?.phase === 'Progressing', { describe: 'other Progressing', timeoutMs: 60_000 });
-  await admin.patch(kinds.CanaryDeployment, ns, 'other', { metadata: { annotations: { [CommandAnnotation]: 'abort:t1' } } }, 'merge');
+  await waitFor(
+    async () =>
+      (await admin.get<{ metadata: object; status?: { phase?: string } }>(CanaryDeploymentKind, ns, 'other'))
+        ?.status?.phase === 'Progressing',
+    { describe: 'other Progressing', timeoutMs: 60_000 },
+  );
+  await admin.patch(
+    CanaryDeploymentKind,
+    ns,
+    'other',
+    { metadata: { annotations: { [CommandAnnotation]: 'abort:t1' } } },
+    'merge',
+  );
   await waitPhase(admin, ns, 'other', 'Failed', 60_000);
 
   const received = async (release: string) =>
     good.requests
       .filter((r) => r.body.includes(`"${release}"`))
-      .map((r) => String(r.headers[EVENT_HEADER.toLowerCase()] ?? (JSON.parse(r.body) as { event?: string }).event));
-  await waitFor(async () => (await received('myapp')).includes('Completed') && (await received('other')).includes('RolledBack'), { describe: 'notifications delivered', timeoutMs: 30_000 });
+      .map((r) =>
+        String(r.headers[EVENT_HEADER.toLowerCase()] ?? (JSON.parse(r.body) as { event?: string }).event),
+      );
+  await waitFor(
+    async () =>
+      (await received('myapp')).includes('Completed') && (await received('other')).includes('RolledBack'),
+    { describe: 'notifications delivered', timeoutMs: 30_000 },
+  );
   assert.deepEqual(await received('myapp'), ['Started', 'Advanced', 'Completed']);
   assert.deepEqual(await received('other'), ['Started', 'RolledBack']);
   assert.ok(broken.requests.length >= 4, 'the failing receiver was tried too');

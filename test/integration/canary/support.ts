@@ -6,66 +6,31 @@
  * objects the release changes.
  */
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
-import { KubeApiError, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
+import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
-import type { Deployment, Service } from '../../../src/canary/workloads.ts';
+import type { Deployment } from '../../../src/canary/workloads.ts';
 import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
-import { ensureTrafficCrds } from '../traffic/crds.ts';
-import { startController, type ControllerProcess } from '../webapp/support.ts';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
-import { CRD_DIR, repoRoot } from '../../../src/api/gen.ts';
-import { rbacManifests } from '../../../src/api/manifests.ts';
+import {
+  ensureTrafficCrds,
+  installApi,
+  startController,
+  type ControllerProcess,
+} from '../../support/controller.ts';
 import { startSimulator, type Simulator } from '../../../src/sim/simulator.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 export { waitFor } from '../../support/cluster.ts';
-export type { ControllerProcess } from '../webapp/support.ts';
+// The controller helpers every release test uses, from the shared test support.
+export { keepLog, killHard, type ControllerProcess } from '../../support/controller.ts';
 
 let installed: Promise<void> | undefined;
-const fieldManager = 'codedance-canary-tests';
-
-interface Crd extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
-}
-
-/**
- * The CanaryDeployment CRD as generated into deploy/crds (what users install), the
- * controller's ClusterRole bound to the controller identity.
- */
-async function installApi(admin: KubeClient): Promise<void> {
-  const crd = parse(readFileSync(join(repoRoot, CRD_DIR, 'deploy.codedance.io_canarydeployments.yaml'), 'utf8')) as Crd;
-  try {
-    await admin.apply(kinds.CustomResourceDefinition, crd, { fieldManager });
-  } catch (err) {
-    // Some API server versions estimate a messageExpression's cost over budget; the
-    // rules themselves (and their static messages) are what releases depend on.
-    if (!(err instanceof KubeApiError) || !err.message.includes('messageExpression')) throw err;
-    await admin.apply(kinds.CustomResourceDefinition, withoutMessageExpressions(crd), { fieldManager });
-  }
-  await waitFor(
-    async () => (await admin.get<Crd>(kinds.CustomResourceDefinition, undefined, crd.metadata.name ?? ''))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
-    { describe: 'CanaryDeployment CRD established' },
-  );
-  for (const obj of rbacManifests() as KubeObject[]) {
-    if (obj.kind === 'ClusterRole') await admin.apply(kinds.ClusterRole, obj, { fieldManager });
-  }
-  await admin.apply(
-    kinds.ClusterRoleBinding,
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'codedance-controller-canary-tests' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'codedance-controller' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'codedance-controller' }],
-    } as KubeObject,
-    { fieldManager },
-  );
-}
 
 /** The cluster with everything a release needs, a fresh namespace, and a running controller. */
-export async function releaseEnv(t: NamespaceOwner, options: { controller?: boolean; /** Extra controller flags. */ args?: string[] } = {}): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
+export async function releaseEnv(
+  t: NamespaceOwner,
+  options: { controller?: boolean /** Extra controller flags. */; args?: string[] } = {},
+): Promise<{ admin: KubeClient; ns: string; controller: ControllerProcess | undefined }> {
   // A test waits on API requests and child processes; should all of those hang without
   // a handle (seen under heavy load), node:test would drop the test silently ("event loop
   // has already resolved"). A live timer keeps the loop, so the test fails on its own
@@ -82,38 +47,33 @@ export async function releaseEnv(t: NamespaceOwner, options: { controller?: bool
   // The namespace is deleted after the test, when no controller may be left to run the
   // releases' finalizers: drop them so the namespace can go.
   t.after(async () => {
-    const list = await admin.list<CanaryDeployment>(kinds.CanaryDeployment, { namespace: ns });
-    await Promise.all(list.items.map((cd) => admin.patch(kinds.CanaryDeployment, ns, cd.metadata.name ?? '', { metadata: { finalizers: null } }, 'merge').catch(() => undefined)));
+    const list = await admin.list(CanaryDeploymentKind, { namespace: ns });
+    await Promise.all(
+      list.items.map((cd) =>
+        admin
+          .patch(
+            CanaryDeploymentKind,
+            ns,
+            cd.metadata.name ?? '',
+            { metadata: { finalizers: null } },
+            'merge',
+          )
+          .catch(() => undefined),
+      ),
+    );
   });
-  const controller = options.controller === false ? undefined : await startCanaryController(t, ns, options.args);
+  const controller =
+    options.controller === false ? undefined : await startCanaryController(t, ns, options.args);
   return { admin, ns, controller };
 }
 
-function withoutMessageExpressions<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v: unknown) => withoutMessageExpressions(v)) as T;
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) if (key !== 'messageExpression') out[key] = withoutMessageExpressions(v);
-  return out as T;
-}
-
 /** Starts a controller for `ns` running the canary controller only (with extra flags `args`). */
-export function startCanaryController(t: NamespaceOwner, ns: string, args: string[] = []): Promise<ControllerProcess> {
-  return startController(t, { namespace: ns, controllers: ['canary'], args });
-}
-
-/** With CANARY_LOG=<file>, writes the controller's log there when the test ends (for timings). */
-export function keepLog(t: NamespaceOwner, controller: ControllerProcess | undefined): void {
-  const file = process.env.CANARY_LOG;
-  if (file && controller) t.after(() => writeFileSync(file, controller.lines.join('\n')));
-}
-
-/** Kills the controller without letting it finish anything (kill -9) and waits until it is gone. */
-export async function killHard(controller: ControllerProcess): Promise<void> {
-  if (controller.child.exitCode !== null || controller.child.signalCode !== null) return;
-  const gone = new Promise((resolve) => controller.child.once('exit', resolve));
-  controller.child.kill('SIGKILL');
-  await gone;
+export function startCanaryController(
+  t: NamespaceOwner,
+  ns: string,
+  args: string[] = [],
+): Promise<ControllerProcess> {
+  return startController(t, { namespaces: [ns], controllers: ['canary'], args });
 }
 
 export interface AppOptions {
@@ -128,24 +88,39 @@ export interface AppOptions {
 }
 
 /** The user's app: Deployment `name` (container `app`) and Service `name` selecting `app: name`. */
-export async function createApp(admin: KubeClient, ns: string, name: string, options: AppOptions = {}): Promise<void> {
+export async function createApp(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  options: AppOptions = {},
+): Promise<void> {
   const labels = { app: name, ...options.labels };
-  await admin.create<Deployment>(kinds.Deployment, {
+  await admin.create(kinds.Deployment, {
     metadata: { name, namespace: ns },
     spec: {
       replicas: options.replicas ?? 4,
       ...(options.minReadySeconds ? { minReadySeconds: options.minReadySeconds } : {}),
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: options.image ?? `${name}:v1`, ports: [{ containerPort: 8080 }] }] } },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            { name: 'app', image: options.image ?? `${name}:v1`, ports: [{ containerPort: 8080 }] },
+          ],
+        },
+      },
     },
   });
   if (options.service !== false) {
-    await admin.create<Service>(kinds.Service, {
+    await admin.create(kinds.Service, {
       metadata: { name, namespace: ns },
       spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
     });
   }
-  await waitFor(async () => rolledOut(await admin.get<Deployment>(kinds.Deployment, ns, name)), { describe: `Deployment ${name} available`, timeoutMs: 60_000 });
+  await waitFor(async () => rolledOut(await admin.get(kinds.Deployment, ns, name)), {
+    describe: `Deployment ${name} available`,
+    timeoutMs: 60_000,
+  });
 }
 
 /** True when the Deployment is fully rolled out and available. */
@@ -153,24 +128,49 @@ export function rolledOut(d: Deployment | undefined): boolean {
   if (!d) return false;
   const want = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  return (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.availableReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) <= want
+  );
 }
 
 /** Creates a CanaryDeployment. */
-export async function createRelease(admin: KubeClient, ns: string, name: string, spec: CanaryDeploymentSpec, annotations?: Record<string, string>): Promise<CanaryDeployment> {
-  return admin.create<CanaryDeployment>(kinds.CanaryDeployment, { metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) }, spec });
+export async function createRelease(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  spec: CanaryDeploymentSpec,
+  annotations?: Record<string, string>,
+): Promise<CanaryDeployment> {
+  return admin.create(CanaryDeploymentKind, {
+    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
+    spec,
+  });
 }
 
-export function getRelease(admin: KubeClient, ns: string, name: string): Promise<CanaryDeployment | undefined> {
-  return admin.get<CanaryDeployment>(kinds.CanaryDeployment, ns, name);
+export function getRelease(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+): Promise<CanaryDeployment | undefined> {
+  return admin.get(CanaryDeploymentKind, ns, name);
 }
 
 /** Waits for `phase` (failing early on Failed when waiting for something else). */
-export async function waitPhase(admin: KubeClient, ns: string, name: string, phase: string, timeoutMs = 60_000): Promise<CanaryDeployment> {
+export async function waitPhase(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  phase: string,
+  timeoutMs = 60_000,
+): Promise<CanaryDeployment> {
   return waitFor(
     async () => {
       const cd = await getRelease(admin, ns, name);
-      if (cd?.status?.phase === 'Failed' && phase !== 'Failed') throw new Error(`release Failed: ${cd.status.reason}: ${cd.status.message}`);
+      if (cd?.status?.phase === 'Failed' && phase !== 'Failed')
+        throw new Error(`release Failed: ${cd.status.reason}: ${cd.status.message}`);
       return cd?.status?.phase === phase ? cd : undefined;
     },
     { describe: `${ns}/${name} ${phase}`, timeoutMs, intervalMs: 100 },
@@ -178,7 +178,7 @@ export async function waitPhase(admin: KubeClient, ns: string, name: string, pha
 }
 
 export function getDeployment(admin: KubeClient, ns: string, name: string): Promise<Deployment | undefined> {
-  return admin.get<Deployment>(kinds.Deployment, ns, name);
+  return admin.get(kinds.Deployment, ns, name);
 }
 
 export function imageOf(d: Deployment | undefined): string | undefined {
@@ -202,15 +202,31 @@ export function sampleSteps<T>(
   name: string,
   read: () => Promise<T>,
   intervalMs = 150,
-): { stop: () => Promise<{ step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T; at: number }[]> } {
-  const samples: { step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T; at: number }[] = [];
+): {
+  stop: () => Promise<
+    { step: number | undefined; phase: string | undefined; weight: number | undefined; seen: T; at: number }[]
+  >;
+} {
+  const samples: {
+    step: number | undefined;
+    phase: string | undefined;
+    weight: number | undefined;
+    seen: T;
+    at: number;
+  }[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const cd = await getRelease(admin, ns, name);
       const seen = await read();
       const s = cd?.status;
-      samples.push({ step: s?.currentStepIndex, phase: s?.phase, weight: s?.currentWeight, seen, at: Date.now() });
+      samples.push({
+        step: s?.currentStepIndex,
+        phase: s?.phase,
+        weight: s?.currentWeight,
+        seen,
+        at: Date.now(),
+      });
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   })();
@@ -236,7 +252,13 @@ export async function createVirtualService(admin: KubeClient, ns: string, name: 
 /** The traffic simulator for `ns` at `rps`, scraped by the test cluster's Prometheus, stopped when the test ends. */
 export async function startScrapedSimulator(t: NamespaceOwner, ns: string, rps: number): Promise<Simulator> {
   const cluster = await testCluster();
-  const sim = await startSimulator({ kubeconfigPath: cluster.kubeconfigPath, namespaces: [ns], rps, tickMs: 500, scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` } });
+  const sim = await startSimulator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    namespaces: [ns],
+    rps,
+    tickMs: 500,
+    scrapeTarget: { stateDir: cluster.stateDir, name: `sim-${ns}` },
+  });
   t.after(() => sim.stop());
   return sim;
 }

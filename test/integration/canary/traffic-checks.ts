@@ -18,14 +18,26 @@ export function conditionOf(cd: CanaryDeployment | undefined, type: string): Con
 }
 
 /** Waits until the release's condition `type` has `status` (and `reason`, when given). */
-export async function waitCondition(admin: KubeClient, ns: string, name: string, type: string, status: string, reason?: string, timeoutMs = 60_000): Promise<CanaryDeployment> {
+export async function waitCondition(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  type: string,
+  status: string,
+  reason?: string,
+  timeoutMs = 60_000,
+): Promise<CanaryDeployment> {
   return waitFor(
     async () => {
       const cd = await getRelease(admin, ns, name);
       const c = conditionOf(cd, type);
       return c?.status === status && (reason === undefined || c.reason === reason) ? cd : undefined;
     },
-    { describe: `${ns}/${name} condition ${type}=${status}${reason ? ` (${reason})` : ''}`, timeoutMs, intervalMs: 200 },
+    {
+      describe: `${ns}/${name} condition ${type}=${status}${reason ? ` (${reason})` : ''}`,
+      timeoutMs,
+      intervalMs: 200,
+    },
   );
 }
 
@@ -37,15 +49,27 @@ interface KubeEvent extends KubeObject {
 }
 
 /** Warning Events about the release, oldest first. */
-export async function warnings(admin: KubeClient, ns: string, name: string): Promise<{ reason: string; note: string }[]> {
+export async function warnings(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+): Promise<{ reason: string; note: string }[]> {
   const list = await admin.list<KubeEvent>(kinds.Event, { namespace: ns });
   return list.items
-    .filter((e) => e.type === 'Warning' && e.regarding?.kind === 'CanaryDeployment' && e.regarding.name === name)
+    .filter(
+      (e) => e.type === 'Warning' && e.regarding?.kind === 'CanaryDeployment' && e.regarding.name === name,
+    )
     .map((e) => ({ reason: e.reason ?? '', note: e.note ?? '' }));
 }
 
 /** Waits for a Warning Event with `reason` about the release; returns its note. */
-export async function waitWarning(admin: KubeClient, ns: string, name: string, reason: string, timeoutMs = 60_000): Promise<string> {
+export async function waitWarning(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+  reason: string,
+  timeoutMs = 60_000,
+): Promise<string> {
   return waitFor(async () => (await warnings(admin, ns, name)).find((e) => e.reason === reason)?.note, {
     describe: `a ${reason} Warning Event about ${ns}/${name}`,
     timeoutMs,
@@ -54,11 +78,16 @@ export async function waitWarning(admin: KubeClient, ns: string, name: string, r
 }
 
 /** The canary's share in a VirtualService: the highest `canary` subset weight of its routes (0 when none). */
-export async function virtualServiceCanaryWeight(admin: KubeClient, ns: string, name: string): Promise<number> {
+export async function virtualServiceCanaryWeight(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+): Promise<number> {
   const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, name);
   let highest = 0;
   for (const route of vs?.spec.http ?? []) {
-    for (const d of route.route ?? []) if (d.destination.subset === 'canary') highest = Math.max(highest, d.weight ?? 100);
+    for (const d of route.route ?? [])
+      if (d.destination.subset === 'canary') highest = Math.max(highest, d.weight ?? 100);
   }
   return highest;
 }
@@ -69,14 +98,17 @@ export async function canaryIngressWeight(admin: KubeClient, ns: string, name: s
   return ing ? Number(ing.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight'] ?? 0) : 0;
 }
 
-interface Pod extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
-}
-
 /** Ready canary pods of the release. */
 export async function readyCanaryPods(admin: KubeClient, ns: string, release: string): Promise<number> {
-  const pods = await admin.list<Pod>(kinds.Pod, { namespace: ns, labelSelector: `deploy.codedance.io/role=canary,deploy.codedance.io/canary=${release}` });
-  return pods.items.filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+  const pods = await admin.list(kinds.Pod, {
+    namespace: ns,
+    labelSelector: `deploy.codedance.io/role=canary,deploy.codedance.io/canary=${release}`,
+  });
+  return pods.items.filter(
+    (p) =>
+      !p.metadata.deletionTimestamp &&
+      p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  ).length;
 }
 
 /**
@@ -86,7 +118,13 @@ export async function readyCanaryPods(admin: KubeClient, ns: string, release: st
  * and after the pods, so a canary removed after its traffic went elsewhere cannot look
  * like one.
  */
-export function watchPodlessCanaryTraffic(admin: KubeClient, ns: string, release: string, weight: () => Promise<number>, intervalMs = 100) {
+export function watchPodlessCanaryTraffic(
+  admin: KubeClient,
+  ns: string,
+  release: string,
+  weight: () => Promise<number>,
+  intervalMs = 100,
+) {
   const violations: { weight: number; at: number }[] = [];
   let samples = 0;
   let highest = 0;
@@ -96,13 +134,18 @@ export function watchPodlessCanaryTraffic(admin: KubeClient, ns: string, release
       const w = await weight();
       highest = Math.max(highest, w);
       // Read again after the pods: a reset landing between the two reads is not a violation.
-      if (w > 0 && (await readyCanaryPods(admin, ns, release)) === 0 && (await weight()) > 0) violations.push({ weight: w, at: Date.now() });
+      if (w > 0 && (await readyCanaryPods(admin, ns, release)) === 0 && (await weight()) > 0)
+        violations.push({ weight: w, at: Date.now() });
       samples++;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   })();
   return {
-    async stop(): Promise<{ violations: { weight: number; at: number }[]; samples: number; highest: number }> {
+    async stop(): Promise<{
+      violations: { weight: number; at: number }[];
+      samples: number;
+      highest: number;
+    }> {
       running = false;
       await loop;
       return { violations, samples, highest };

@@ -10,7 +10,11 @@ import { kubernetesVersion } from '../../../src/cluster/versions.ts';
 import { testCluster, waitFor } from '../../support/cluster.ts';
 
 interface NodeObject extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string }; allocatable?: Record<string, string> };
+  status?: {
+    conditions?: { type: string; status: string }[];
+    nodeInfo?: { kubeletVersion?: string };
+    allocatable?: Record<string, string>;
+  };
 }
 
 test('three kwok nodes are Ready and schedulable', async () => {
@@ -18,7 +22,9 @@ test('three kwok nodes are Ready and schedulable', async () => {
   const nodes = await waitFor(
     async () => {
       const list = await admin.list<NodeObject>(Node, { labelSelector: 'type=kwok' });
-      const ready = list.items.filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const ready = list.items.filter((node) =>
+        node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
       return ready.length >= 3 ? ready : undefined;
     },
     { describe: '3 Ready nodes' },
@@ -26,7 +32,10 @@ test('three kwok nodes are Ready and schedulable', async () => {
   assert.equal(nodes.length, 3);
   for (const node of nodes) {
     assert.equal(node.status?.nodeInfo?.kubeletVersion, kubernetesVersion);
-    assert.ok(Number(node.status?.allocatable?.pods ?? '0') > 0 || node.status?.allocatable?.pods?.endsWith('k'), 'pods are allocatable');
+    assert.ok(
+      Number(node.status?.allocatable?.pods ?? '0') > 0 || node.status?.allocatable?.pods?.endsWith('k'),
+      'pods are allocatable',
+    );
   }
 });
 

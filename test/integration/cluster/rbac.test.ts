@@ -19,7 +19,11 @@ async function controllerClient(t: { after: (fn: () => Promise<void>) => void })
 async function assertForbidden(what: string, call: () => Promise<unknown>): Promise<void> {
   await assert.rejects(call, (err: unknown) => {
     assert.ok(err instanceof KubeApiError, `${what}: expected an API error, got ${String(err)}`);
-    assert.equal(err.statusCode, 403, `${what}: expected 403 Forbidden, got ${err.statusCode} ${err.message}`);
+    assert.equal(
+      err.statusCode,
+      403,
+      `${what}: expected 403 Forbidden, got ${err.statusCode} ${err.message}`,
+    );
     return true;
   });
 }
@@ -35,7 +39,9 @@ test('the controller identity is refused what no role grants it', async (t) => {
   assert.equal(whoami.status.userInfo.username, 'codedance-controller');
   assert.ok(!whoami.status.userInfo.groups?.includes('system:masters'));
 
-  await assertForbidden('create a namespace', () => controller.create(Namespace, { metadata: { name: `${namespace}-x` } }));
+  await assertForbidden('create a namespace', () =>
+    controller.create(Namespace, { metadata: { name: `${namespace}-x` } }),
+  );
   await assertForbidden('list nodes', () => controller.list(Node));
   await assertForbidden('delete a pod', () => controller.delete(Pod, namespace, 'anything'));
 });

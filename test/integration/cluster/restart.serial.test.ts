@@ -18,9 +18,15 @@ test('restartComponent(kube-apiserver) keeps objects, port and credentials', asy
   await admin.create(ConfigMap, { metadata: { name: 'before', namespace }, data: { a: '1' } } as KubeObject);
   const before = await readClusterState(stateDir);
   const state = await restartComponent(stateDir, 'kube-apiserver');
-  assert.notEqual(state.components['kube-apiserver']?.pid, before?.components['kube-apiserver']?.pid, 'a new process');
+  assert.notEqual(
+    state.components['kube-apiserver']?.pid,
+    before?.components['kube-apiserver']?.pid,
+    'a new process',
+  );
   assert.equal(state.apiServerUrl, before?.apiServerUrl, 'same address');
-  const configMap = await waitFor(() => admin.get(ConfigMap, namespace, 'before'), { describe: 'the ConfigMap after the restart' });
+  const configMap = await waitFor(() => admin.get(ConfigMap, namespace, 'before'), {
+    describe: 'the ConfigMap after the restart',
+  });
   assert.equal((configMap as KubeObject & { data?: Record<string, string> }).data?.a, '1');
 });
 

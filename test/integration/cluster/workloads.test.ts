@@ -5,25 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Deployment, Pod } from '../../../src/runtime/kinds.ts';
-import type { KubeObject } from '../../../src/runtime/client.ts';
+import type {
+  ContainerStatus,
+  Deployment as DeploymentObject,
+  Pod as PodObject,
+} from '../../../src/runtime/core-types.ts';
 import { crashLabel } from '../../../src/cluster/kwok-stages.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 
-interface ContainerStatus {
-  name: string;
-  ready: boolean;
-  restartCount: number;
-  state?: { waiting?: { reason?: string }; running?: object };
-}
-interface PodObject extends KubeObject {
-  spec?: { nodeName?: string };
-  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] };
-}
-interface DeploymentObject extends KubeObject {
-  status?: { readyReplicas?: number; availableReplicas?: number };
-}
-
-function deployment(namespace: string, name: string, replicas: number, labels: Record<string, string> = {}): DeploymentObject {
+function deployment(
+  namespace: string,
+  name: string,
+  replicas: number,
+  labels: Record<string, string> = {},
+): DeploymentObject {
   return {
     metadata: { name, namespace },
     spec: {
@@ -37,7 +32,8 @@ function deployment(namespace: string, name: string, replicas: number, labels: R
   } as DeploymentObject;
 }
 
-const isReady = (pod: PodObject): boolean => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+const isReady = (pod: PodObject): boolean =>
+  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 test('a Deployment gets Running and Ready pods', async (t) => {
   const { admin } = await testCluster();
@@ -45,7 +41,7 @@ test('a Deployment gets Running and Ready pods', async (t) => {
   await admin.create(Deployment, deployment(namespace, 'web', 3));
   const pods = await waitFor(
     async () => {
-      const list = await admin.list<PodObject>(Pod, { namespace, labelSelector: 'app=web' });
+      const list = await admin.list(Pod, { namespace, labelSelector: 'app=web' });
       const ready = list.items.filter((pod) => pod.status?.phase === 'Running' && isReady(pod));
       return ready.length === 3 ? ready : undefined;
     },
@@ -56,9 +52,12 @@ test('a Deployment gets Running and Ready pods', async (t) => {
     assert.ok(pod.status?.podIP, 'has a (fictional) pod IP');
     assert.equal(pod.status?.containerStatuses?.[0]?.ready, true);
   }
-  await waitFor(async () => (await admin.get<DeploymentObject>(Deployment, namespace, 'web'))?.status?.availableReplicas === 3, {
-    describe: 'Deployment available',
-  });
+  await waitFor(
+    async () => (await admin.get(Deployment, namespace, 'web'))?.status?.availableReplicas === 3,
+    {
+      describe: 'Deployment available',
+    },
+  );
 });
 
 test(`the ${crashLabel} label makes containers crash-loop with a growing restartCount`, async (t) => {
@@ -66,7 +65,7 @@ test(`the ${crashLabel} label makes containers crash-loop with a growing restart
   const namespace = await testNamespace(t);
   await admin.create(Deployment, deployment(namespace, 'crashy', 1, { [crashLabel]: 'true' }));
   const crashing = async (): Promise<ContainerStatus | undefined> => {
-    const list = await admin.list<PodObject>(Pod, { namespace, labelSelector: 'app=crashy' });
+    const list = await admin.list(Pod, { namespace, labelSelector: 'app=crashy' });
     const pod = list.items[0];
     const status = pod?.status?.containerStatuses?.[0];
     if (!pod || !status || status.state?.waiting?.reason !== 'CrashLoopBackOff') return undefined;
@@ -74,13 +73,16 @@ test(`the ${crashLabel} label makes containers crash-loop with a growing restart
     assert.equal(status.ready, false);
     return status;
   };
-  const first = await waitFor(async () => {
-    const status = await crashing();
-    return status && status.restartCount >= 1 ? status : undefined;
-  }, { describe: 'CrashLoopBackOff with restartCount >= 1' });
-  await waitFor(async () => ((await crashing())?.restartCount ?? 0) > first.restartCount, {
+  const first = await waitFor(
+    async () => {
+      const status = await crashing();
+      return status && (status.restartCount ?? 0) >= 1 ? status : undefined;
+    },
+    { describe: 'CrashLoopBackOff with restartCount >= 1' },
+  );
+  await waitFor(async () => ((await crashing())?.restartCount ?? 0) > (first.restartCount ?? 0), {
     describe: `restartCount growing past ${first.restartCount}`,
   });
-  const deploymentStatus = await admin.get<DeploymentObject>(Deployment, namespace, 'crashy');
+  const deploymentStatus = await admin.get(Deployment, namespace, 'crashy');
   assert.ok(!deploymentStatus?.status?.availableReplicas, 'no replica of a crashing Deployment is available');
 });

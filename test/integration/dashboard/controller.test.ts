@@ -4,86 +4,77 @@
  * controller, which names the person in the release's history and Event.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
-import * as kinds from '../../../src/runtime/kinds.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
+import { startController } from '../../support/controller.ts';
 import { grant, testUser } from '../../support/users.ts';
 import { createApp, createRelease, getRelease } from '../canary/support.ts';
 import { identities } from './support.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-const repo = join(import.meta.dirname, '..', '..', '..');
-
-test('the controller serves the dashboard on its own port, and records who gave a command', { timeout: 180_000 }, async (t) => {
+test('the controller serves the dashboard on its own port, and records who gave a command', {
+  timeout: 180_000,
+}, async (t) => {
   const { admin, controllerKubeconfigPath } = await identities();
   const cluster = await testCluster();
   const ns = await testNamespace(t);
   t.after(async () => {
     // No controller is left to run the finalizer once the test ends.
-    await admin.patch(kinds.CanaryDeployment, ns, 'shop', { metadata: { finalizers: null } }, 'merge').catch(() => undefined);
+    await admin
+      .patch(CanaryDeploymentKind, ns, 'shop', { metadata: { finalizers: null } }, 'merge')
+      .catch(() => undefined);
   });
-  const args = [
-    join(repo, 'src', 'main.ts'),
-    '--kubeconfig', controllerKubeconfigPath || cluster.kubeconfigPath,
-    '--namespace', ns,
-    '--leader-elect=false',
-    '--http-port', '0',
-    '--dashboard-port', '0',
-    '--controllers', 'canary',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let partial = '';
-  const collect = (chunk: Buffer): void => {
-    const parts = (partial + chunk.toString('utf8')).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts.filter(Boolean));
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
+  const controller = await startController(t, {
+    namespaces: [ns],
+    controllers: ['canary'],
+    kubeconfig: controllerKubeconfigPath || cluster.kubeconfigPath,
+    args: ['--dashboard-port', '0'],
   });
-  const portOf = (msg: string): number | undefined => {
-    const line = lines.find((l) => l.includes(`"msg":"${msg}"`));
-    return line ? (JSON.parse(line) as { port: number }).port : undefined;
-  };
   const [httpPort, dashboardPort] = await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`controller exited: ${lines.slice(-5).join('\n')}`);
-      const ports = [portOf('http listening'), portOf('dashboard listening')];
-      return ports.every((p) => p !== undefined) ? (ports as number[]) : undefined;
+      const ports = [
+        controller.logged('port', 'http listening'),
+        controller.logged('port', 'dashboard listening'),
+      ];
+      return ports.every((p) => typeof p === 'number') ? ports.map(Number) : undefined;
     },
     { describe: 'the controller to listen on both ports', timeoutMs: 60_000 },
   );
   assert.notEqual(httpPort, dashboardPort);
-  const http = (path: string, port: number, init?: RequestInit): Promise<Response> => fetch(`http://127.0.0.1:${port}${path}`, init);
+  const http = (path: string, port: number, init?: RequestInit): Promise<Response> =>
+    fetch(`http://127.0.0.1:${port}${path}`, init);
 
   // Probes and /metrics on one port, the dashboard (and only it) on the other.
   assert.equal((await http('/healthz', httpPort!)).status, 200);
   assert.equal((await http('/metrics', httpPort!)).status, 200);
   assert.equal((await http('/api/releases', httpPort!)).status, 404);
   assert.equal((await http('/', httpPort!)).status, 404);
-  for (const path of ['/metrics', '/healthz', '/readyz']) assert.equal((await http(path, dashboardPort!)).status, 404, path);
+  for (const path of ['/metrics', '/healthz', '/readyz'])
+    assert.equal((await http(path, dashboardPort!)).status, 404, path);
   assert.equal((await http('/api/releases', dashboardPort!)).status, 401);
 
   // A Manual release waits at step 1 for a person.
   await createApp(admin, ns, 'shop', { replicas: 2 });
-  await createRelease(admin, ns, 'shop', { targetDeployment: 'shop', canaryVersion: 'shop:v2', strategy: { type: 'Manual', steps: [{ weight: 30 }, { weight: 70 }] } });
-  await waitFor(async () => (await getRelease(admin, ns, 'shop'))?.status?.stepLabel === '1/2', { describe: 'step 1 reached', timeoutMs: 60_000 });
+  await createRelease(admin, ns, 'shop', {
+    targetDeployment: 'shop',
+    canaryVersion: 'shop:v2',
+    strategy: { type: 'Manual', steps: [{ weight: 30 }, { weight: 70 }] },
+  });
+  await waitFor(async () => (await getRelease(admin, ns, 'shop'))?.status?.stepLabel === '1/2', {
+    describe: 'step 1 reached',
+    timeoutMs: 60_000,
+  });
   const bob = await testUser('bob');
   await grant(ns, 'bob', ['list', 'patch']);
   const response = await http(`/api/releases/${ns}/shop/promote`, dashboardPort!, {
     method: 'POST',
-    headers: { authorization: `Bearer ${bob.token}`, 'content-type': 'application/json', 'x-codedance-request': 'dashboard' },
+    headers: {
+      authorization: `Bearer ${bob.token}`,
+      'content-type': 'application/json',
+      'x-codedance-request': 'dashboard',
+    },
     body: '{}',
   });
   assert.equal(response.status, 200, await response.clone().text());
@@ -100,13 +91,20 @@ test('the controller serves the dashboard on its own port, and records who gave 
   // The page shows the same, from a real status the controller wrote.
   const view = await waitFor(
     async () => {
-      const views = (await (await http('/api/releases', dashboardPort!, { headers: { authorization: `Bearer ${bob.token}` } })).json()) as ReleaseView[];
-      return views.find((v) => v.name === 'shop' && v.history.some((h) => h.event === 'Approved' && h.by === 'bob'));
+      const views = (await (
+        await http('/api/releases', dashboardPort!, { headers: { authorization: `Bearer ${bob.token}` } })
+      ).json()) as ReleaseView[];
+      return views.find(
+        (v) => v.name === 'shop' && v.history.some((h) => h.event === 'Approved' && h.by === 'bob'),
+      );
     },
     { describe: "the dashboard to show bob's approval" },
   );
   assert.equal(view.malformed, undefined);
-  const events = await admin.raw<{ items: { reason?: string; note?: string }[] }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`);
+  const events = await admin.raw<{ items: { reason?: string; note?: string }[] }>(
+    'GET',
+    `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
+  );
   assert.ok(
     events.items.some((e) => e.reason === 'StepApproved' && e.note?.includes('by bob')),
     `a StepApproved Event naming bob; saw ${events.items.map((e) => e.reason).join(', ')}`,

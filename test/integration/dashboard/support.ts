@@ -13,50 +13,44 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
-import { commandAuthorPolicy, dashboardManifests, DASHBOARD_ROLE } from '../../../src/api/manifests.ts';
+import { commandAuthorPolicy } from '../../../src/api/manifests.ts';
 import { controllerUser } from '../../../src/cluster/credentials.ts';
-import { KubeApiError, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
+import { KubeApiError, type KubeClient } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { testCluster, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
-import { installApi } from '../webapp/support.ts';
+import { installDashboardApi } from '../../support/controller.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
-let installed: Promise<void> | undefined;
-const fieldManager = 'codedance-dashboard-tests';
 const Command = 'deploy.codedance.io/command';
 
-/** CRDs, the controller's ClusterRole and the dashboard's, bound to user codedance-controller. Once per file. */
-export function installDashboardApi(admin: KubeClient): Promise<void> {
-  installed ??= (async () => {
-    await installApi(admin);
-    for (const obj of dashboardManifests() as KubeObject[]) {
-      if (obj.kind === 'ClusterRole') await admin.apply(kinds.ClusterRole, obj, { fieldManager });
-    }
-    await admin.apply(
-      kinds.ClusterRoleBinding,
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: `${DASHBOARD_ROLE}-tests` },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: DASHBOARD_ROLE },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: controllerUser }],
-      } as KubeObject,
-      { fieldManager },
-    );
-  })();
-  return installed;
-}
+/** CRDs, the controller's ClusterRole and the dashboard's, bound to user codedance-controller (the shared test support). */
+export { installDashboardApi } from '../../support/controller.ts';
 
 /** A release that no controller acts on (status empty: Initializing to the page); every verb but resume and retry is allowed. */
-export async function createRelease(admin: KubeClient, namespace: string, name: string, spec?: Partial<CanaryDeploymentSpec>): Promise<CanaryDeployment> {
-  return admin.create<CanaryDeployment>(kinds.CanaryDeployment, {
+export async function createRelease(
+  admin: KubeClient,
+  namespace: string,
+  name: string,
+  spec?: Partial<CanaryDeploymentSpec>,
+): Promise<CanaryDeployment> {
+  return admin.create(CanaryDeploymentKind, {
     metadata: { name, namespace },
-    spec: { targetDeployment: name, canaryVersion: `${name}:v2`, strategy: { type: 'Manual', steps: [{ weight: 20 }, { weight: 60 }] }, ...spec },
+    spec: {
+      targetDeployment: name,
+      canaryVersion: `${name}:v2`,
+      strategy: { type: 'Manual', steps: [{ weight: 20 }, { weight: 60 }] },
+      ...spec,
+    },
   });
 }
 
 /** The release now, read as admin. */
-export async function readRelease(admin: KubeClient, namespace: string, name: string): Promise<CanaryDeployment> {
-  const release = await admin.get<CanaryDeployment>(kinds.CanaryDeployment, namespace, name);
+export async function readRelease(
+  admin: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<CanaryDeployment> {
+  const release = await admin.get(CanaryDeploymentKind, namespace, name);
   if (!release) throw new Error(`release ${namespace}/${name} is gone`);
   return release;
 }
@@ -70,25 +64,42 @@ export function commandOf(release: CanaryDeployment): string | undefined {
  * Installs the writer-checking policy for `namespaces` (labelled for it) and waits until
  * the API server enforces it; both are removed when the test ends.
  */
-export async function proveWriters(t: NamespaceOwner, admin: KubeClient, namespaces: string[], controller: KubeClient): Promise<void> {
+export async function proveWriters(
+  t: NamespaceOwner,
+  admin: KubeClient,
+  namespaces: string[],
+  controller: KubeClient,
+): Promise<void> {
   const id = randomBytes(4).toString('hex');
   const label = 'codedance.io/dashboard-writers';
-  for (const ns of namespaces) await admin.patch(kinds.Namespace, undefined, ns, { metadata: { labels: { [label]: id } } }, 'merge');
+  for (const ns of namespaces)
+    await admin.patch(kinds.Namespace, undefined, ns, { metadata: { labels: { [label]: id } } }, 'merge');
   const name = `codedance-dashboard-writers-${id}`;
   const [shipped] = commandAuthorPolicy() as { spec: { validations: object[] } }[];
   const policy = structuredClone(shipped!) as { metadata: { name: string }; spec: { validations: object[] } };
   policy.metadata = { name };
-  policy.spec.validations.push({ expression: `request.userInfo.username != '${controllerUser}'`, message: 'test policy: the controller identity may not write CanaryDeployments here' });
+  policy.spec.validations.push({
+    expression: `request.userInfo.username != '${controllerUser}'`,
+    message: 'test policy: the controller identity may not write CanaryDeployments here',
+  });
   await admin.raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', policy);
   await admin.raw('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicyBinding',
     metadata: { name },
-    spec: { policyName: name, validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { [label]: id } } } },
+    spec: {
+      policyName: name,
+      validationActions: ['Deny'],
+      matchResources: { namespaceSelector: { matchLabels: { [label]: id } } },
+    },
   });
   t.after(async () => {
-    await admin.raw('DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${name}`).catch(() => undefined);
-    await admin.raw('DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${name}`).catch(() => undefined);
+    await admin
+      .raw('DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${name}`)
+      .catch(() => undefined);
+    await admin
+      .raw('DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${name}`)
+      .catch(() => undefined);
   });
   // Enforced once the controller identity's write to a probe object is refused.
   const probeNs = namespaces[0]!;
@@ -96,7 +107,13 @@ export async function proveWriters(t: NamespaceOwner, admin: KubeClient, namespa
   await waitFor(
     async () => {
       try {
-        await controller.patch(kinds.CanaryDeployment, probeNs, 'writers-probe', { metadata: { labels: { probe: String(Date.now()) } } }, 'merge');
+        await controller.patch(
+          CanaryDeploymentKind,
+          probeNs,
+          'writers-probe',
+          { metadata: { labels: { probe: String(Date.now()) } } },
+          'merge',
+        );
         return false;
       } catch (err) {
         return err instanceof KubeApiError && err.message.includes('test policy');

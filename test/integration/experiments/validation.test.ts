@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeApiError, resourcePath, type KubeObject } from '../../../src/runtime/client.ts';
-import * as kinds from '../../../src/runtime/kinds.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import { releaseEnv } from '../canary/support.ts';
 
@@ -39,7 +39,7 @@ test('experiments, comparisons and gates: accepted when right, refused on the fi
 }, async (t) => {
   const { admin, ns } = await releaseEnv(t, { controller: false });
   const send = (spec: CanaryDeploymentSpec) =>
-    admin.raw<CanaryDeployment>('POST', `${resourcePath(kinds.CanaryDeployment, ns)}?dryRun=All`, {
+    admin.raw<CanaryDeployment>('POST', `${resourcePath(CanaryDeploymentKind, ns)}?dryRun=All`, {
       apiVersion: 'deploy.codedance.io/v1alpha1',
       kind: 'CanaryDeployment',
       metadata: { name: 'reco', namespace: ns },

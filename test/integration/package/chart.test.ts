@@ -49,20 +49,42 @@ function helmEnv(): Promise<Helm> {
     const target = { kubectlPath: state.kubectlPath, kubeconfigPath: cluster.kubeconfigPath };
     const home = await mkdtemp(join(tmpdir(), 'codedance-helm-'));
     process.on('exit', () => rmSync(home, { recursive: true, force: true }));
-    const env = { ...process.env, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'), KUBECONFIG: cluster.kubeconfigPath };
+    const env = {
+      ...process.env,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+      KUBECONFIG: cluster.kubeconfigPath,
+    };
     return {
       helm: async (...args: string[]) => (await run(helm, args, { env })).stdout,
       kubectl: (args: string[], input?: string) => kubectl(target, args, input),
       serviceMonitorCrd: async () => {
         const go = await findGo();
         const module = `github.com/prometheus-operator/prometheus-operator@${prometheusOperatorVersion}`;
-        const info = JSON.parse(await runCommand(go.go, ['mod', 'download', '-json', module], { cwd: home, env: go.env, logPath: '/dev/null' })) as { Dir?: string; Error?: string };
+        const info = JSON.parse(
+          await runCommand(go.go, ['mod', 'download', '-json', module], {
+            cwd: home,
+            env: go.env,
+            logPath: '/dev/null',
+          }),
+        ) as { Dir?: string; Error?: string };
         if (!info.Dir) throw new Error(`go mod download ${module}: ${info.Error ?? 'no Dir'}`);
-        const file = join(info.Dir, 'example', 'prometheus-operator-crd', 'monitoring.coreos.com_servicemonitors.yaml');
+        const file = join(
+          info.Dir,
+          'example',
+          'prometheus-operator-crd',
+          'monitoring.coreos.com_servicemonitors.yaml',
+        );
         await kubectl(target, ['apply', '--server-side', '--field-manager=codedance-chart-test', '-f', file]);
         // Polled here: `kubectl wait` fails outright on a CRD whose status has no conditions yet.
         await waitFor(
-          async () => (await cluster.admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(kinds.CustomResourceDefinition, undefined, 'servicemonitors.monitoring.coreos.com'))?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+          async () =>
+            (
+              await cluster.admin.get<
+                KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+              >(kinds.CustomResourceDefinition, undefined, 'servicemonitors.monitoring.coreos.com')
+            )?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
           { describe: 'the ServiceMonitor CRD established' },
         );
       },
@@ -91,33 +113,50 @@ interface Live extends KubeObject {
 /** The live objects of a release (everything `helm get manifest` lists), keyed `Kind/namespace/name`, without server-written fields. */
 async function liveObjects(h: Helm, name: string, ns: string): Promise<Map<string, Live>> {
   const manifest = await h.helm('get', 'manifest', name, '-n', ns);
-  const list = JSON.parse(await h.kubectl(['get', '-o', 'json', '-f', '-'], manifest)) as { items?: Live[] } & Live;
+  const list = JSON.parse(await h.kubectl(['get', '-o', 'json', '-f', '-'], manifest)) as {
+    items?: Live[];
+  } & Live;
   const items = list.items ?? [list];
   const out = new Map<string, Live>();
   for (const item of items) {
     const { status: _status, ...rest } = item as Live & { status?: unknown };
     const metadata = { ...rest.metadata } as Record<string, unknown>;
-    for (const key of ['resourceVersion', 'generation', 'managedFields', 'uid', 'creationTimestamp']) delete metadata[key];
+    for (const key of ['resourceVersion', 'generation', 'managedFields', 'uid', 'creationTimestamp'])
+      delete metadata[key];
     const annotations = { ...(metadata.annotations as Record<string, string> | undefined) };
     delete annotations['deployment.kubernetes.io/revision'];
     metadata.annotations = annotations;
-    out.set(`${item.kind}/${item.metadata.namespace ?? ''}/${item.metadata.name}`, { ...rest, metadata } as Live);
+    out.set(`${item.kind}/${item.metadata.namespace ?? ''}/${item.metadata.name}`, {
+      ...rest,
+      metadata,
+    } as Live);
   }
   return out;
 }
 
 /** Paths whose values differ between two objects; arrays of scalars compare whole. */
 function differences(a: unknown, b: unknown, path = ''): string[] {
-  const scalarArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object');
+  const scalarArray = (v: unknown): boolean =>
+    Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object');
   if (scalarArray(a) && scalarArray(b)) return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
   if (a && b && typeof a === 'object' && typeof b === 'object') {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].sort().flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+    return [...keys]
+      .sort()
+      .flatMap((k) =>
+        differences(
+          (a as Record<string, unknown>)[k],
+          (b as Record<string, unknown>)[k],
+          path ? `${path}.${k}` : k,
+        ),
+      );
   }
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
 }
 
-test('helm lint passes, and values outside the schema are refused naming the field', { timeout: 1_800_000 }, async () => {
+test('helm lint passes, and values outside the schema are refused naming the field', {
+  timeout: 1_800_000,
+}, async () => {
   const h = await helmEnv();
   const lint = await h.helm('lint', '--strict', chart);
   assert.match(lint, /1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -154,18 +193,49 @@ test('helm template output is accepted by a server-side dry run', { timeout: 1_8
       'serviceMonitor.labels.release=prometheus',
     ],
   ]) {
-    const rendered = await h.helm('template', name, chart, '-n', ns, '--include-crds', ...values.flatMap((v) => ['--set', v]));
-    const kindsRendered = parseAllDocuments(rendered).map((d) => (d.toJS() as KubeObject | null)?.kind).filter(Boolean);
-    for (const kind of ['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service']) {
-      assert.ok(kindsRendered.includes(kind), `helm template renders a ${kind} (${values.length ? 'custom' : 'default'} values)`);
+    const rendered = await h.helm(
+      'template',
+      name,
+      chart,
+      '-n',
+      ns,
+      '--include-crds',
+      ...values.flatMap((v) => ['--set', v]),
+    );
+    const kindsRendered = parseAllDocuments(rendered)
+      .map((d) => (d.toJS() as KubeObject | null)?.kind)
+      .filter(Boolean);
+    for (const kind of [
+      'CustomResourceDefinition',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Deployment',
+      'Service',
+    ]) {
+      assert.ok(
+        kindsRendered.includes(kind),
+        `helm template renders a ${kind} (${values.length ? 'custom' : 'default'} values)`,
+      );
     }
-    const out = await h.kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=codedance-chart-test', '-f', '-'], rendered);
+    const out = await h.kubectl(
+      ['apply', '--server-side', '--dry-run=server', '--field-manager=codedance-chart-test', '-f', '-'],
+      rendered,
+    );
     assert.ok(out.includes(`deployment.apps/${name}-controller serverside-applied (server dry run)`), out);
-    if (values.length > 0) assert.ok(out.includes(`servicemonitor.monitoring.coreos.com/${name}-controller serverside-applied (server dry run)`), out);
+    if (values.length > 0)
+      assert.ok(
+        out.includes(
+          `servicemonitor.monitoring.coreos.com/${name}-controller serverside-applied (server dry run)`,
+        ),
+        out,
+      );
   }
 });
 
-test('helm install creates everything and the controller pods are admitted (restricted) and scheduled; upgrade changes exactly the changed values; uninstall keeps only the CRDs', { timeout: 1_800_000 }, async (t) => {
+test('helm install creates everything and the controller pods are admitted (restricted) and scheduled; upgrade changes exactly the changed values; uninstall keeps only the CRDs', {
+  timeout: 1_800_000,
+}, async (t) => {
   const h = await helmEnv();
   const { admin } = await testCluster();
   // The restricted Pod Security level: the chart's default security contexts must pass it.
@@ -175,20 +245,33 @@ test('helm install creates everything and the controller pods are admitted (rest
 
   const before = await liveObjects(h, name, ns);
   const manifestKinds = [...before.keys()].map((key) => key.split('/')[0]);
-  for (const kind of ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service', 'NetworkPolicy']) {
+  for (const kind of [
+    'ServiceAccount',
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'Deployment',
+    'Service',
+    'NetworkPolicy',
+  ]) {
     assert.ok(manifestKinds.includes(kind), `the release has a ${kind}: ${[...before.keys()].join(', ')}`);
   }
   const deploymentKey = `Deployment/${ns}/${name}-controller`;
-  const deployment = before.get(deploymentKey) as Live & { spec: { replicas: number; template: { spec: { containers: { image: string }[] } } } };
+  const deployment = before.get(deploymentKey) as Live & {
+    spec: { replicas: number; template: { spec: { containers: { image: string }[] } } };
+  };
   assert.ok(deployment, `${deploymentKey} exists`);
-  assert.equal(deployment.spec.template.spec.containers[0]?.image, `codedance/controller@${digest}`, 'the image is named by digest');
+  assert.equal(
+    deployment.spec.template.spec.containers[0]?.image,
+    `codedance/controller@${digest}`,
+    'the image is named by digest',
+  );
   assert.equal(deployment.spec.replicas, 2);
-  interface PodObject extends KubeObject {
-    spec?: { nodeName?: string };
-  }
   const pods = await waitFor(
     async () => {
-      const list = await admin.list<PodObject>(kinds.Pod, { namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}` });
+      const list = await admin.list(kinds.Pod, {
+        namespace: ns,
+        labelSelector: `app.kubernetes.io/instance=${name}`,
+      });
       const scheduled = list.items.filter((pod) => pod.spec?.nodeName);
       return scheduled.length === 2 ? scheduled : undefined;
     },
@@ -196,16 +279,33 @@ test('helm install creates everything and the controller pods are admitted (rest
   );
   t.diagnostic(`pods ${pods.map((p) => `${p.metadata.name} on ${p.spec?.nodeName}`).join(', ')}`);
 
-  await h.helm('upgrade', name, chart, '-n', ns, '--reuse-values', '--set', 'replicas=1', '--set', 'resources.limits.memory=256Mi', '--set', 'extraArgs[0]=--log-level=debug');
+  await h.helm(
+    'upgrade',
+    name,
+    chart,
+    '-n',
+    ns,
+    '--reuse-values',
+    '--set',
+    'replicas=1',
+    '--set',
+    'resources.limits.memory=256Mi',
+    '--set',
+    'extraArgs[0]=--log-level=debug',
+  );
   const after = await liveObjects(h, name, ns);
   assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), 'the same objects');
-  const changed = [...before.keys()].flatMap((key) => differences(before.get(key), after.get(key)).map((path) => `${key}:${path}`));
+  const changed = [...before.keys()].flatMap((key) =>
+    differences(before.get(key), after.get(key)).map((path) => `${key}:${path}`),
+  );
   assert.deepEqual(changed.sort(), [
     `${deploymentKey}:spec.replicas`,
     `${deploymentKey}:spec.template.spec.containers.0.args`,
     `${deploymentKey}:spec.template.spec.containers.0.resources.limits.memory`,
   ]);
-  const upgraded = after.get(deploymentKey) as Live & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+  const upgraded = after.get(deploymentKey) as Live & {
+    spec: { template: { spec: { containers: { args: string[] }[] } } };
+  };
   assert.equal(upgraded.spec.template.spec.containers[0]?.args.at(-1), '--log-level=debug');
 
   const crds = await h.kubectl(['get', 'crd', '-o', 'name']);
@@ -216,7 +316,15 @@ test('helm install creates everything and the controller pods are admitted (rest
       const left: string[] = [];
       for (const key of manifestKeys) {
         const [kind, namespace, objectName] = key.split('/') as [string, string, string];
-        const out = await h.kubectl(['get', kind, objectName, '--ignore-not-found', '-o', 'name', ...(namespace ? ['-n', namespace] : [])]);
+        const out = await h.kubectl([
+          'get',
+          kind,
+          objectName,
+          '--ignore-not-found',
+          '-o',
+          'name',
+          ...(namespace ? ['-n', namespace] : []),
+        ]);
         if (out.trim()) left.push(key);
       }
       return left.length === 0 ? true : undefined;

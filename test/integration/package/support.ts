@@ -15,13 +15,21 @@ import { buildImage, type BuiltImage } from '../../../src/image/build.ts';
 /** The tools' paths, building them first if needed (progress and timing on stderr). */
 export async function tools<T extends Tool>(names: T[]): Promise<Record<T, string>> {
   const started = Date.now();
-  const paths = await ensureTools(names, { onProgress: (p) => process.stderr.write(`[package tests] ${formatBuildProgress(p)}\n`) });
-  process.stderr.write(`[package tests] ${names.join(', ')} ready after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  const paths = await ensureTools(names, {
+    onProgress: (p) => process.stderr.write(`[package tests] ${formatBuildProgress(p)}\n`),
+  });
+  process.stderr.write(
+    `[package tests] ${names.join(', ')} ready after ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+  );
   return paths;
 }
 
 /** Runs a command to completion; rejects with its output on a non-zero exit. */
-export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -31,7 +39,8 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${stderr.trim() || stdout.trim()}`));
+      else
+        reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${stderr.trim() || stdout.trim()}`));
     });
     child.stdin.end(options.input ?? '');
   });
@@ -55,7 +64,11 @@ export function onPath(command: string): string {
 }
 
 /** Starts `command` in the background; `stop()` sends SIGTERM and waits (SIGKILL after 15s). */
-export function background(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Background {
+export function background(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Background {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let ended: string | undefined;
@@ -88,10 +101,14 @@ export function background(command: string, args: string[], env: NodeJS.ProcessE
 }
 
 /** Builds the image into a fresh temporary folder (removed by `cleanup`), timing it on stderr. */
-export async function buildTestImage(label: string): Promise<{ image: BuiltImage; cleanup: () => Promise<void> }> {
+export async function buildTestImage(
+  label: string,
+): Promise<{ image: BuiltImage; cleanup: () => Promise<void> }> {
   const outDir = await mkdtemp(join(tmpdir(), 'codedance-image-test-'));
   const started = Date.now();
   const image = await buildImage({ outDir });
-  process.stderr.write(`[package tests] image build ${label}: ${((Date.now() - started) / 1000).toFixed(1)}s, ${image.digest}, ${(image.compressedSize / 1024 / 1024).toFixed(1)} MiB compressed\n`);
+  process.stderr.write(
+    `[package tests] image build ${label}: ${((Date.now() - started) / 1000).toFixed(1)}s, ${image.digest}, ${(image.compressedSize / 1024 / 1024).toFixed(1)} MiB compressed\n`,
+  );
   return { image, cleanup: () => rm(outDir, { recursive: true, force: true }) };
 }

@@ -27,7 +27,9 @@ export interface DisruptableCluster {
 export async function disruptableCluster(): Promise<DisruptableCluster> {
   const shared = process.env.CODEDANCE_TEST_STATE_DIR;
   const stateDir = shared ?? (await mkdtemp(join(tmpdir(), 'codedance-runtime-test-')));
-  const state = shared ? await readClusterState(stateDir) : (await startCluster({ stateDir, prometheus: false, nodes: 0 })).state;
+  const state = shared
+    ? await readClusterState(stateDir)
+    : (await startCluster({ stateDir, prometheus: false, nodes: 0 })).state;
   if (!state) throw new Error(`no cluster state in ${stateDir}`);
   return {
     state,
@@ -36,9 +38,15 @@ export async function disruptableCluster(): Promise<DisruptableCluster> {
     },
     async compactEtcd() {
       // Any range read answers with the current revision in its header.
-      const range = await fetch(`${state.etcdClientUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) });
+      const range = await fetch(`${state.etcdClientUrl}/v3/kv/range`, {
+        method: 'POST',
+        body: JSON.stringify({ key: Buffer.from('/').toString('base64') }),
+      });
       const revision = Number(((await range.json()) as { header: { revision: string } }).header.revision);
-      const res = await fetch(`${state.etcdClientUrl}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: String(revision), physical: true }) });
+      const res = await fetch(`${state.etcdClientUrl}/v3/kv/compaction`, {
+        method: 'POST',
+        body: JSON.stringify({ revision: String(revision), physical: true }),
+      });
       if (!res.ok) throw new Error(`etcd compaction failed: ${res.status} ${await res.text()}`);
       return revision;
     },
@@ -98,7 +106,12 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
 }
 
 /** Writes a copy of a kubeconfig whose server URL is replaced by `server`; returns its path. */
-export async function kubeconfigWithServer(path: string, from: string, server: string, dir: string): Promise<string> {
+export async function kubeconfigWithServer(
+  path: string,
+  from: string,
+  server: string,
+  dir: string,
+): Promise<string> {
   const text = await readFile(path, 'utf8');
   const out = join(dir, 'proxied.kubeconfig');
   await writeFile(out, text.split(from).join(server));

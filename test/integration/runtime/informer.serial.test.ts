@@ -17,7 +17,12 @@ import { createInformer, type Informer } from '../../../src/runtime/informer.ts'
 import type { RestartReason } from '../../../src/runtime/watcher.ts';
 import { waitFor } from '../../support/cluster.ts';
 import { randomBytes } from 'node:crypto';
-import { disruptableCluster, kubeconfigWithServer, startProxy, type DisruptableCluster } from './disruptable-cluster.ts';
+import {
+  disruptableCluster,
+  kubeconfigWithServer,
+  startProxy,
+  type DisruptableCluster,
+} from './disruptable-cluster.ts';
 
 let cluster: DisruptableCluster;
 let admin: KubeClient;
@@ -43,7 +48,10 @@ async function namespace(prefix: string): Promise<string> {
 
 type CM = KubeObject & { data?: Record<string, string> };
 // Labelled, so the informer's label selector leaves out the namespace's kube-root-ca.crt.
-const cm = (ns: string, name: string, value: string): CM => ({ metadata: { name, namespace: ns, labels: { test: 'informer' } }, data: { value } });
+const cm = (ns: string, name: string, value: string): CM => ({
+  metadata: { name, namespace: ns, labels: { test: 'informer' } },
+  data: { value },
+});
 
 /** Runs an informer, recording restarts and every change it reports. */
 function observe(client: KubeClient, ns: string) {
@@ -56,17 +64,30 @@ function observe(client: KubeClient, ns: string) {
     onRestart: (_kind, reason) => restarts.push(reason),
   });
   const delivered: string[] = [];
-  informer.subscribe((change) => delivered.push(`${change.type} ${change.object.metadata.name}@${change.object.metadata.resourceVersion}`));
+  informer.subscribe((change) =>
+    delivered.push(`${change.type} ${change.object.metadata.name}@${change.object.metadata.resourceVersion}`),
+  );
   const stop = new AbortController();
   const running = informer.start(stop.signal);
-  return { informer, restarts, delivered, stop: async () => (stop.abort(), await running) };
+  return {
+    informer,
+    restarts,
+    delivered,
+    stop: async () => {
+      stop.abort();
+      await running;
+    },
+  };
 }
 
 /** The cache equals the server: same names with the same resourceVersions. */
 async function cacheMatchesServer(informer: Informer<CM>, ns: string): Promise<boolean> {
-  const server = await admin.list<CM>(ConfigMap, { namespace: ns, labelSelector: 'test=informer' });
+  const server = await admin.list(ConfigMap, { namespace: ns, labelSelector: 'test=informer' });
   const want = server.items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
-  const have = informer.store.list(ns).map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
+  const have = informer.store
+    .list(ns)
+    .map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`)
+    .sort();
   return JSON.stringify(want) === JSON.stringify(have);
 }
 
@@ -88,14 +109,19 @@ test('an informer survives an API server restart', async () => {
     assert.equal(run.informer.store.list(ns).length, 10);
     await admin.apply(ConfigMap, cm(ns, 'cm-0', 'v2'));
     await admin.delete(ConfigMap, ns, 'cm-1');
-    await waitFor(() => cacheMatchesServer(run.informer, ns), { describe: 'cache caught up before the restart' });
+    await waitFor(() => cacheMatchesServer(run.informer, ns), {
+      describe: 'cache caught up before the restart',
+    });
 
     await cluster.restartApiServer();
 
     await admin.apply(ConfigMap, cm(ns, 'cm-2', 'v2'));
     await admin.delete(ConfigMap, ns, 'cm-3');
     await admin.create(ConfigMap, cm(ns, 'cm-new', 'v1'));
-    await waitFor(() => cacheMatchesServer(run.informer, ns), { timeoutMs: 60_000, describe: 'cache equal to the server after the restart' });
+    await waitFor(() => cacheMatchesServer(run.informer, ns), {
+      timeoutMs: 60_000,
+      describe: 'cache equal to the server after the restart',
+    });
     assert.ok(run.restarts.length >= 1, 'the watch was restarted');
     assert.equal(run.informer.store.get(ns, 'cm-1'), undefined);
     assert.equal(run.informer.store.get(ns, 'cm-3'), undefined);
@@ -115,7 +141,12 @@ test('an informer relists after a forced 410 Gone and ends with the right state'
   const url = new URL(cluster.state.apiServerUrl);
   const proxy = await startProxy(url.hostname, Number(url.port));
   const dir = await mkdtemp(join(tmpdir(), 'codedance-proxy-'));
-  const kubeconfig = await kubeconfigWithServer(cluster.state.kubeconfigPath, cluster.state.apiServerUrl, `https://127.0.0.1:${proxy.port}`, dir);
+  const kubeconfig = await kubeconfigWithServer(
+    cluster.state.kubeconfigPath,
+    cluster.state.apiServerUrl,
+    `https://127.0.0.1:${proxy.port}`,
+    dir,
+  );
   const client = await createKubeClient({ kubeconfigPath: kubeconfig });
   const run = observe(client, ns);
   try {
@@ -133,14 +164,23 @@ test('an informer relists after a forced 410 Gone and ends with the right state'
     await cluster.restartApiServer();
     proxy.restore();
 
-    await waitFor(() => run.restarts.includes('gone'), { timeoutMs: 60_000, describe: 'a 410 Gone seen by the watcher' });
-    await waitFor(() => cacheMatchesServer(run.informer, ns), { timeoutMs: 60_000, describe: 'cache equal to the server after the relist' });
+    await waitFor(() => run.restarts.includes('gone'), {
+      timeoutMs: 60_000,
+      describe: 'a 410 Gone seen by the watcher',
+    });
+    await waitFor(() => cacheMatchesServer(run.informer, ns), {
+      timeoutMs: 60_000,
+      describe: 'cache equal to the server after the relist',
+    });
     assert.equal(run.informer.store.get(ns, 'cm-0')?.data?.value, 'changed');
     assert.equal(run.informer.store.get(ns, 'cm-1'), undefined, 'deleted while cut off: gone from the cache');
     assert.equal(run.informer.store.get(ns, 'cm-2'), undefined);
     assert.ok(run.informer.store.get(ns, 'cm-added'));
     assert.equal(run.informer.store.list(ns).length, 9);
-    assert.ok(run.delivered.some((d) => d.startsWith('delete cm-1@')), 'the relist reported the delete');
+    assert.ok(
+      run.delivered.some((d) => d.startsWith('delete cm-1@')),
+      'the relist reported the delete',
+    );
     assertNoDuplicates(run.delivered);
     console.log(`restarts seen: ${run.restarts.join(', ')}`);
   } finally {

@@ -14,7 +14,9 @@ import { Action } from '../../../src/runtime/action.ts';
 import { createLogger } from '../../../src/runtime/logging.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 
-test('a watch map function that throws stops neither the watch nor the reconciles', { timeout: 60_000 }, async (t) => {
+test('a watch map function that throws stops neither the watch nor the reconciles', {
+  timeout: 60_000,
+}, async (t) => {
   const { admin } = await testCluster();
   const ns = await testNamespace(t);
   await admin.create(ConfigMap, { metadata: { name: 'app', namespace: ns } });
@@ -54,6 +56,8 @@ test('a watch map function that throws stops neither the watch nor the reconcile
   await waitFor(() => logged.some((l) => l.includes('map function bug')), { describe: 'the failure logged' });
   const before = reconciled.length;
   await admin.create(Secret, { metadata: { name: 'fine', namespace: ns } });
-  await waitFor(() => reconciled.length > before, { describe: 'a reconcile from a later Secret, through the same watch' });
+  await waitFor(() => reconciled.length > before, {
+    describe: 'a reconcile from a later Secret, through the same watch',
+  });
   assert.ok(logged.some((l) => /a change listener of Secret failed; the watch goes on/.test(l)));
 });

@@ -40,7 +40,10 @@ function address(hex: string, v6: boolean): string {
 /** Every TCP socket in LISTEN state, by inode. */
 function listeningSockets(): Map<string, string> {
   const byInode = new Map<string, string>();
-  for (const [file, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
+  for (const [file, v6] of [
+    ['/proc/net/tcp', false],
+    ['/proc/net/tcp6', true],
+  ] as const) {
     let text = '';
     try {
       text = readFileSync(file, 'utf8');
@@ -74,17 +77,27 @@ function listensOn(pid: number): string[] {
   return [...new Set(found)].sort();
 }
 
-const loopback = (addr: string): boolean => addr.startsWith('127.') || addr.startsWith('[0:0:0:0:0:0:0:1]') || addr.startsWith('[0:0:0:0:0:ffff:7f');
+const loopback = (addr: string): boolean =>
+  addr.startsWith('127.') || addr.startsWith('[0:0:0:0:0:0:0:1]') || addr.startsWith('[0:0:0:0:0:ffff:7f');
 
-test('every component of the local control plane listens on loopback only', { skip: !linux && 'needs /proc' }, async (t) => {
+test('every component of the local control plane listens on loopback only', {
+  skip: !linux && 'needs /proc',
+}, async (t) => {
   const state = await readClusterState(cluster.stateDir);
   assert.ok(state, `no cluster.json in ${cluster.stateDir}`);
   const report: string[] = [];
   for (const [name, component] of Object.entries(state.components)) {
     const addresses = listensOn(component.pid);
     report.push(`${name} (pid ${component.pid}): ${addresses.join(', ') || 'nothing'}`);
-    assert.ok(addresses.length > 0, `${name} listens on nothing we can see (pid ${component.pid}): is it running?`);
-    assert.deepEqual(addresses.filter((a) => !loopback(a)), [], `${name} listens beyond loopback: ${addresses.join(', ')}`);
+    assert.ok(
+      addresses.length > 0,
+      `${name} listens on nothing we can see (pid ${component.pid}): is it running?`,
+    );
+    assert.deepEqual(
+      addresses.filter((a) => !loopback(a)),
+      [],
+      `${name} listens beyond loopback: ${addresses.join(', ')}`,
+    );
   }
   for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok']) {
     assert.ok(state.components[name as keyof typeof state.components], `${name} is recorded in cluster.json`);
@@ -93,9 +106,21 @@ test('every component of the local control plane listens on loopback only', { sk
 });
 
 test('the traffic simulator listens on loopback only', { skip: !linux && 'needs /proc' }, async (t) => {
-  const child = spawn(process.execPath, [join(repo, 'src', 'sim', 'main.ts'), '--kubeconfig', cluster.kubeconfigPath, '--port', '0', '--namespace', 'default'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(repo, 'src', 'sim', 'main.ts'),
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '--port',
+      '0',
+      '--namespace',
+      'default',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   t.after(async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
@@ -105,17 +130,36 @@ test('the traffic simulator listens on loopback only', { skip: !linux && 'needs 
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  await waitFor(() => output.includes('simulator listening'), { describe: 'the simulator to listen', timeoutMs: 30_000 });
+  await waitFor(() => output.includes('simulator listening'), {
+    describe: 'the simulator to listen',
+    timeoutMs: 30_000,
+  });
   const addresses = listensOn(child.pid!);
   assert.ok(addresses.length > 0, `the simulator listens on nothing we can see: ${output}`);
-  assert.deepEqual(addresses.filter((a) => !loopback(a)), [], `the simulator listens beyond loopback: ${addresses.join(', ')}`);
+  assert.deepEqual(
+    addresses.filter((a) => !loopback(a)),
+    [],
+    `the simulator listens beyond loopback: ${addresses.join(', ')}`,
+  );
 });
 
 test('state and log folders are readable by their owner only (0700)', async () => {
-  const folders = ['.', 'logs', 'pki', 'apiserver-certs', 'kwok', 'prometheus', 'prometheus/targets', 'prometheus/data'];
+  const folders = [
+    '.',
+    'logs',
+    'pki',
+    'apiserver-certs',
+    'kwok',
+    'prometheus',
+    'prometheus/targets',
+    'prometheus/data',
+  ];
   const modes = folders.map((folder) => {
     const path = join(cluster.stateDir, folder);
     return `${folder} ${(statSync(path).mode & 0o777).toString(8)}`;
   });
-  assert.deepEqual(modes, folders.map((folder) => `${folder} 700`));
+  assert.deepEqual(
+    modes,
+    folders.map((folder) => `${folder} 700`),
+  );
 });

@@ -19,11 +19,21 @@ interface Review {
   status?: { allowed?: boolean; reason?: string };
 }
 
-async function allowed(user: string, namespace: string, verb: string, [group, resource]: readonly [string, string], subresource?: string): Promise<boolean> {
+async function allowed(
+  user: string,
+  namespace: string,
+  verb: string,
+  [group, resource]: readonly [string, string],
+  subresource?: string,
+): Promise<boolean> {
   const review = await admin.raw<Review>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SubjectAccessReview',
-    spec: { user, groups: ['system:authenticated'], resourceAttributes: { namespace, verb, group, resource, ...(subresource ? { subresource } : {}) } },
+    spec: {
+      user,
+      groups: ['system:authenticated'],
+      resourceAttributes: { namespace, verb, group, resource, ...(subresource ? { subresource } : {}) },
+    },
   });
   return review.status?.allowed === true;
 }
@@ -33,14 +43,18 @@ const webapps = ['apps.codedance.io', 'webapps'] as const;
 
 test('a RoleBinding to view reads releases and WebApps; one to edit also writes them; neither touches status or other namespaces', async (t) => {
   for (const obj of rbacManifests() as KubeObject[]) {
-    if (obj.kind === 'ClusterRole' && (obj.metadata.name === VIEW_ROLE || obj.metadata.name === EDIT_ROLE)) await admin.apply(kinds.ClusterRole, obj, { fieldManager });
+    if (obj.kind === 'ClusterRole' && (obj.metadata.name === VIEW_ROLE || obj.metadata.name === EDIT_ROLE))
+      await admin.apply(kinds.ClusterRole, obj, { fieldManager });
   }
   const ns = await testNamespace(t);
   const elsewhere = await testNamespace(t);
   const suffix = ns.slice(-6);
   const viewer = `viewer-${suffix}`;
   const editor = `editor-${suffix}`;
-  for (const [user, role] of [[viewer, 'view'], [editor, 'edit']] as const) {
+  for (const [user, role] of [
+    [viewer, 'view'],
+    [editor, 'edit'],
+  ] as const) {
     await admin.create(kinds.RoleBinding, {
       metadata: { name: `${role}-${user}`, namespace: ns },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
@@ -49,10 +63,14 @@ test('a RoleBinding to view reads releases and WebApps; one to edit also writes 
   }
 
   // The aggregation controller folds codedance-view/edit into view/edit shortly after they appear.
-  await waitFor(async () => (await allowed(viewer, ns, 'list', releases)) && (await allowed(editor, ns, 'create', webapps)), {
-    describe: 'view and edit to cover CanaryDeployments and WebApps (aggregation)',
-    timeoutMs: 60_000,
-  });
+  await waitFor(
+    async () =>
+      (await allowed(viewer, ns, 'list', releases)) && (await allowed(editor, ns, 'create', webapps)),
+    {
+      describe: 'view and edit to cover CanaryDeployments and WebApps (aggregation)',
+      timeoutMs: 60_000,
+    },
+  );
 
   for (const resource of [releases, webapps] as const) {
     for (const verb of ['get', 'list', 'watch']) {
@@ -65,7 +83,13 @@ test('a RoleBinding to view reads releases and WebApps; one to edit also writes 
       assert.ok(await allowed(editor, ns, verb, resource), `edit: ${verb} ${resource[1]}`);
     }
     // Status is the controller's story to tell.
-    assert.ok(!(await allowed(editor, ns, 'patch', resource, 'status')), `edit must not patch ${resource[1]}/status`);
-    assert.ok(!(await allowed(viewer, elsewhere, 'get', resource)), `the RoleBinding covers its namespace only (${resource[1]})`);
+    assert.ok(
+      !(await allowed(editor, ns, 'patch', resource, 'status')),
+      `edit must not patch ${resource[1]}/status`,
+    );
+    assert.ok(
+      !(await allowed(viewer, elsewhere, 'get', resource)),
+      `the RoleBinding covers its namespace only (${resource[1]})`,
+    );
   }
 });

@@ -18,13 +18,25 @@
  */
 import { after, test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKubeClient, type ApplyOptions, type KubeClient, type KubeObject } from '../../../src/runtime/client.ts';
+import {
+  createKubeClient,
+  type ApplyOptions,
+  type Desired,
+  type KubeClient,
+  type KubeObject,
+} from '../../../src/runtime/client.ts';
 import type { ResourceKind } from '../../../src/runtime/kinds.ts';
-import { CanaryDeployment as CanaryDeploymentKind } from '../../../src/runtime/kinds.ts';
-import { trafficProvider, isTrafficError, type TrafficProviderName, type TrafficTarget } from '../../../src/traffic/index.ts';
+
+import {
+  trafficProvider,
+  isTrafficError,
+  type TrafficProviderName,
+  type TrafficTarget,
+} from '../../../src/traffic/index.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { ensureCanaryDeploymentCrd, ensureTrafficCrds } from './crds.ts';
+import { ensureTrafficCrds, installApi } from '../../support/controller.ts';
 import { RoleLabel } from '../../../src/api/canary-deployment.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 /** What `setup` gets: the admin client (for the user's objects), a namespace of its own, a CanaryDeployment owner in it. */
 export interface ConformanceContext {
@@ -97,8 +109,16 @@ export function testTrafficProvider(suite: ProviderSuite): void {
         t.diagnostic(`setWeight(${weight}): ${requestsSince(before, client.requestCounts())}`);
         assert.equal(result.weight, effective(weight), `setWeight(${weight}) reports the weight in force`);
         assert.equal(await fixture.observedWeight(), effective(weight), `objects carry weight ${weight}`);
-        assert.equal(await provider.readWeight(fixture.target), effective(weight), `readWeight after setWeight(${weight})`);
-        assert.deepEqual(await fixture.foreign(), foreign, `setWeight(${weight}) changed what is not the release’s`);
+        assert.equal(
+          await provider.readWeight(fixture.target),
+          effective(weight),
+          `readWeight after setWeight(${weight})`,
+        );
+        assert.deepEqual(
+          await fixture.foreign(),
+          foreign,
+          `setWeight(${weight}) changed what is not the release’s`,
+        );
       }
 
       const reset = await provider.reset(fixture.target);
@@ -139,7 +159,11 @@ export function testTrafficProvider(suite: ProviderSuite): void {
         const before = client.requestCounts();
         const again = await provider.setWeight(fixture.target, 50);
         const counts = client.requestCounts();
-        assert.equal(writes(counts) - writes(before), 0, `a repeated setWeight sent a write: ${requestsSince(before, counts)}`);
+        assert.equal(
+          writes(counts) - writes(before),
+          0,
+          `a repeated setWeight sent a write: ${requestsSince(before, counts)}`,
+        );
         assert.equal(again.changed, false, 'a repeated setWeight reports a change');
         await provider.prepare(fixture.target);
         assert.deepEqual(await fixture.versions(), versions, 'a repeated setWeight or prepare wrote');
@@ -212,9 +236,15 @@ export function testTrafficProvider(suite: ProviderSuite): void {
       await provider.prepare(fixture.target);
       const versions = await fixture.versions();
       for (const weight of [-1, 101, 12.5, Number.NaN]) {
-        await assert.rejects(provider.setWeight(fixture.target, weight), (err) => isTrafficError(err, 'InvalidTarget'), `weight ${weight}`);
+        await assert.rejects(
+          provider.setWeight(fixture.target, weight),
+          (err) => isTrafficError(err, 'InvalidTarget'),
+          `weight ${weight}`,
+        );
       }
-      await assert.rejects(provider.setWeight(fixture.missingTarget(), 10), (err) => isTrafficError(err, 'NotFound'));
+      await assert.rejects(provider.setWeight(fixture.missingTarget(), 10), (err) =>
+        isTrafficError(err, 'NotFound'),
+      );
       assert.equal(await provider.readWeight(fixture.missingTarget()), undefined);
       assert.deepEqual(await fixture.versions(), versions);
     });
@@ -231,7 +261,11 @@ function requestsSince(before: Record<string, number>, after: Record<string, num
 }
 
 /** Names every fixture uses: Service `myapp` (port 80), canary `myapp-canary`, role selectors. */
-export function conformanceTarget(ctx: ConformanceContext, traffic: TrafficTarget['traffic'], totalReplicas?: number): TrafficTarget {
+export function conformanceTarget(
+  ctx: ConformanceContext,
+  traffic: TrafficTarget['traffic'],
+  totalReplicas?: number,
+): TrafficTarget {
   return {
     namespace: ctx.namespace,
     owner: ctx.owner,
@@ -249,30 +283,47 @@ export function conformanceTarget(ctx: ConformanceContext, traffic: TrafficTarge
 }
 
 /** The resourceVersion of an object, `undefined` when it does not exist. */
-export async function versionOf(client: KubeClient, kind: ResourceKind, namespace: string, name: string): Promise<string | undefined> {
+export async function versionOf(
+  client: KubeClient,
+  kind: ResourceKind,
+  namespace: string,
+  name: string,
+): Promise<string | undefined> {
   return (await client.get<KubeObject>(kind, namespace, name))?.metadata.resourceVersion;
 }
 
 /** Reads an object that must exist. */
-export async function mustGet<T extends KubeObject>(client: KubeClient, kind: ResourceKind, namespace: string, name: string): Promise<T> {
+export async function mustGet<T extends KubeObject>(
+  client: KubeClient,
+  kind: ResourceKind<T>,
+  namespace: string,
+  name: string,
+): Promise<T> {
   const object = await client.get<T>(kind, namespace, name);
   assert.ok(object, `${kind.kind} ${namespace}/${name} exists`);
   return object;
 }
 
 /** Namespace, CRDs and the CanaryDeployment that owns what the provider creates. */
-async function start(t: TestContext, suite: ProviderSuite): Promise<{ client: KubeClient; fixture: ProviderFixture }> {
+async function start(
+  t: TestContext,
+  suite: ProviderSuite,
+): Promise<{ client: KubeClient; fixture: ProviderFixture }> {
   const cluster = await testCluster();
   const admin = cluster.admin;
-  await Promise.all([ensureTrafficCrds(admin), ensureCanaryDeploymentCrd(admin)]);
+  await Promise.all([ensureTrafficCrds(admin), installApi(admin)]);
   const namespace = await testNamespace(t);
   // A real owner, or the garbage collector would delete the canary Ingress at once. It
   // targets no Deployment, so a controller watching the cluster has nothing to release.
-  const owner = await admin.create<KubeObject>(CanaryDeploymentKind, {
+  const owner = await admin.create(CanaryDeploymentKind, {
     metadata: { name: 'conformance', namespace },
     spec: { targetDeployment: 'conformance-owner-only', canaryVersion: 'none:v0', paused: true },
   } as KubeObject);
-  const fixture = await suite.setup({ client: admin, namespace, owner: { name: owner.metadata.name!, uid: owner.metadata.uid! } });
+  const fixture = await suite.setup({
+    client: admin,
+    namespace,
+    owner: { name: owner.metadata.name!, uid: owner.metadata.uid! },
+  });
   return { client: await controllerClient(), fixture };
 }
 
@@ -300,7 +351,11 @@ const MutatingAdmissionPolicy: ResourceKind = {
   plural: 'mutatingadmissionpolicies',
   namespaced: false,
 };
-const MutatingAdmissionPolicyBinding: ResourceKind = { ...MutatingAdmissionPolicy, kind: 'MutatingAdmissionPolicyBinding', plural: 'mutatingadmissionpolicybindings' };
+const MutatingAdmissionPolicyBinding: ResourceKind = {
+  ...MutatingAdmissionPolicy,
+  kind: 'MutatingAdmissionPolicyBinding',
+  plural: 'mutatingadmissionpolicybindings',
+};
 
 /** Installs `tamper` as a MutatingAdmissionPolicy bound to `namespace`, removed when the test ends. */
 async function withMutatingPolicy(t: TestContext, namespace: string, tamper: Tamper): Promise<void> {
@@ -316,9 +371,20 @@ async function withMutatingPolicy(t: TestContext, namespace: string, tamper: Tam
       failurePolicy: 'Fail',
       reinvocationPolicy: 'Never',
       matchConstraints: {
-        resourceRules: [{ ...tamper.resource, apiGroups: [tamper.resource.apiGroup], apiVersions: [tamper.resource.apiVersion], resources: [tamper.resource.resource], operations: ['CREATE', 'UPDATE'] }].map(
-          ({ apiGroups, apiVersions, resources, operations }) => ({ apiGroups, apiVersions, resources, operations }),
-        ),
+        resourceRules: [
+          {
+            ...tamper.resource,
+            apiGroups: [tamper.resource.apiGroup],
+            apiVersions: [tamper.resource.apiVersion],
+            resources: [tamper.resource.resource],
+            operations: ['CREATE', 'UPDATE'],
+          },
+        ].map(({ apiGroups, apiVersions, resources, operations }) => ({
+          apiGroups,
+          apiVersions,
+          resources,
+          operations,
+        })),
       },
       matchConditions: [{ name: 'tamper', expression: tamper.condition }],
       mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: tamper.jsonPatch } }],
@@ -334,7 +400,10 @@ async function withMutatingPolicy(t: TestContext, namespace: string, tamper: Tam
 }
 
 /** A client whose first write is preceded by `race()`, i.e. lands after the caller's read. */
-function racingClient(client: KubeClient, race: () => Promise<void>): { client: KubeClient; raced: () => boolean } {
+function racingClient(
+  client: KubeClient,
+  race: () => Promise<void>,
+): { client: KubeClient; raced: () => boolean } {
   let raced = false;
   const before = async (): Promise<void> => {
     if (raced) return;
@@ -347,9 +416,13 @@ function racingClient(client: KubeClient, race: () => Promise<void>): { client: 
       await before();
       return client.patch<T>(...args);
     },
-    async apply<T extends KubeObject>(kind: ResourceKind, object: T, options?: ApplyOptions): Promise<T> {
+    async apply<T extends KubeObject>(
+      kind: ResourceKind<T>,
+      object: Desired<T>,
+      options?: ApplyOptions,
+    ): Promise<T> {
       await before();
-      return client.apply<T>(kind, object, options);
+      return client.apply(kind, object, options);
     },
   };
   return { client: wrapped, raced: () => raced };

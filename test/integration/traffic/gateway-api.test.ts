@@ -16,7 +16,9 @@ const billingRule: HTTPRouteRule = {
 const appRule: HTTPRouteRule = {
   name: 'app',
   matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-  filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-shop', value: '1' }] } }],
+  filters: [
+    { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-shop', value: '1' }] } },
+  ],
   backendRefs: [{ name: 'myapp', port: 80 }],
 };
 
@@ -28,8 +30,16 @@ function ruleOf(route: HTTPRoute, name: string): HTTPRouteRule {
 
 async function editBillingRule(client: KubeClient, namespace: string): Promise<void> {
   const route = await mustGet<HTTPRoute>(client, HTTPRouteKind, namespace, 'web');
-  const rules = (route.spec.rules ?? []).map((r) => (r.name === 'billing' ? { ...r, timeouts: { request: '7s' } } : r));
-  await client.patch(HTTPRouteKind, namespace, 'web', { metadata: { resourceVersion: route.metadata.resourceVersion }, spec: { rules } }, 'merge');
+  const rules = (route.spec.rules ?? []).map((r) =>
+    r.name === 'billing' ? { ...r, timeouts: { request: '7s' } } : r,
+  );
+  await client.patch(
+    HTTPRouteKind,
+    namespace,
+    'web',
+    { metadata: { resourceVersion: route.metadata.resourceVersion }, spec: { rules } },
+    'merge',
+  );
 }
 
 testTrafficProvider({
@@ -38,7 +48,11 @@ testTrafficProvider({
     const { client, namespace } = ctx;
     await client.create<HTTPRoute>(HTTPRouteKind, {
       metadata: { name: 'web', namespace },
-      spec: { parentRefs: [{ name: 'shop-gateway' }], hostnames: ['shop.example.com'], rules: [billingRule, appRule] },
+      spec: {
+        parentRefs: [{ name: 'shop-gateway' }],
+        hostnames: ['shop.example.com'],
+        rules: [billingRule, appRule],
+      },
     });
     const target = conformanceTarget(ctx, { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'web' } });
     const route = () => mustGet<HTTPRoute>(client, HTTPRouteKind, namespace, 'web');
@@ -53,7 +67,11 @@ testTrafficProvider({
         if (refs.length === 1) return 0;
         assert.equal(refs.length, 2);
         assert.equal(stable + canary, 100);
-        assert.deepEqual(byName('myapp-canary')?.filters, byName('myapp')?.filters, 'canary backendRef gets the same filters');
+        assert.deepEqual(
+          byName('myapp-canary')?.filters,
+          byName('myapp')?.filters,
+          'canary backendRef gets the same filters',
+        );
         return canary;
       },
       async foreign() {
@@ -74,7 +92,10 @@ testTrafficProvider({
         return { httpRoute: await versionOf(client, HTTPRouteKind, namespace, 'web') };
       },
       editForeign: () => editBillingRule(client, namespace),
-      missingTarget: () => ({ ...target, traffic: { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'absent' } } }),
+      missingTarget: () => ({
+        ...target,
+        traffic: { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'absent' } },
+      }),
       // Caps the canary backendRef of the app rule at weight 5.
       tamper: {
         resource: { apiGroup: 'gateway.networking.k8s.io', apiVersion: 'v1', resource: 'httproutes' },

@@ -5,9 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import type { KubeClient } from '../../../src/runtime/client.ts';
-import { DestinationRule as DestinationRuleKind, VirtualService as VirtualServiceKind } from '../../../src/runtime/kinds.ts';
+import {
+  DestinationRule as DestinationRuleKind,
+  VirtualService as VirtualServiceKind,
+} from '../../../src/runtime/kinds.ts';
 import type { DestinationRule, IstioHttpRoute, VirtualService } from '../../../src/traffic/istio.ts';
-import { conformanceTarget, mustGet, testTrafficProvider, versionOf, type ConformanceContext, type ProviderFixture } from './conformance.ts';
+import {
+  conformanceTarget,
+  mustGet,
+  testTrafficProvider,
+  versionOf,
+  type ConformanceContext,
+  type ProviderFixture,
+} from './conformance.ts';
 
 const billing: IstioHttpRoute = {
   name: 'billing',
@@ -33,9 +43,13 @@ function routeOf(vs: VirtualService, name: string): IstioHttpRoute {
   return route;
 }
 
-async function fixture(ctx: ConformanceContext, options: { userDestinationRule: boolean; namedRoutes: boolean }): Promise<ProviderFixture> {
+async function fixture(
+  ctx: ConformanceContext,
+  options: { userDestinationRule: boolean; namedRoutes: boolean },
+): Promise<ProviderFixture> {
   const { client, namespace } = ctx;
-  const own = (route: IstioHttpRoute): IstioHttpRoute => JSON.parse(JSON.stringify(route).replaceAll('NAMESPACE', namespace)) as IstioHttpRoute;
+  const own = (route: IstioHttpRoute): IstioHttpRoute =>
+    JSON.parse(JSON.stringify(route).replaceAll('NAMESPACE', namespace)) as IstioHttpRoute;
   const http = options.namedRoutes ? [billing, own(mirror), own(primary)] : [billing, own(primary)];
   await client.create<VirtualService>(VirtualServiceKind, {
     metadata: { name: 'myapp', namespace },
@@ -44,7 +58,11 @@ async function fixture(ctx: ConformanceContext, options: { userDestinationRule: 
   if (options.userDestinationRule) {
     await client.create<DestinationRule>(DestinationRuleKind, {
       metadata: { name: 'myapp-dr', namespace },
-      spec: { host: 'myapp', subsets: [{ name: 'legacy', labels: { version: 'v0' } }], trafficPolicy: { loadBalancer: { simple: 'LEAST_REQUEST' } } },
+      spec: {
+        host: 'myapp',
+        subsets: [{ name: 'legacy', labels: { version: 'v0' } }],
+        trafficPolicy: { loadBalancer: { simple: 'LEAST_REQUEST' } },
+      },
     });
   }
   const drName = options.userDestinationRule ? 'myapp-dr' : 'myapp';
@@ -90,7 +108,10 @@ async function fixture(ctx: ConformanceContext, options: { userDestinationRule: 
     },
     async original() {
       const rule = await dr();
-      return { http: (await vs()).spec.http, destinationRule: rule ? { host: rule.spec.host, subsets: rule.spec.subsets } : null };
+      return {
+        http: (await vs()).spec.http,
+        destinationRule: rule ? { host: rule.spec.host, subsets: rule.spec.subsets } : null,
+      };
     },
     async versions() {
       return {
@@ -113,7 +134,13 @@ async function fixture(ctx: ConformanceContext, options: { userDestinationRule: 
 async function editBillingRoute(client: KubeClient, namespace: string): Promise<void> {
   const vs = await mustGet<VirtualService>(client, VirtualServiceKind, namespace, 'myapp');
   const http = (vs.spec.http ?? []).map((r) => (r.name === 'billing' ? { ...r, timeout: '7s' } : r));
-  await client.patch(VirtualServiceKind, namespace, 'myapp', { metadata: { resourceVersion: vs.metadata.resourceVersion }, spec: { http } }, 'merge');
+  await client.patch(
+    VirtualServiceKind,
+    namespace,
+    'myapp',
+    { metadata: { resourceVersion: vs.metadata.resourceVersion }, spec: { http } },
+    'merge',
+  );
 }
 
 testTrafficProvider({

@@ -4,13 +4,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CanaryDeployment as CanaryDeploymentKind, Ingress as IngressKind } from '../../../src/runtime/kinds.ts';
+import { Ingress as IngressKind } from '../../../src/runtime/kinds.ts';
 import { createNginxProvider, type Ingress } from '../../../src/traffic/nginx.ts';
 import { isTrafficError } from '../../../src/traffic/index.ts';
-import { conformanceTarget, mustGet, testTrafficProvider, versionOf, type ConformanceContext } from './conformance.ts';
+import {
+  conformanceTarget,
+  mustGet,
+  testTrafficProvider,
+  versionOf,
+  type ConformanceContext,
+} from './conformance.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
-import { ensureTrafficCrds } from './crds.ts';
+import { ensureTrafficCrds } from '../../support/controller.ts';
 import type { KubeObject } from '../../../src/runtime/client.ts';
+import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
 
 const userIngress = (namespace: string): Ingress => ({
   metadata: { name: 'web', namespace, annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' } },
@@ -22,7 +29,11 @@ const userIngress = (namespace: string): Ingress => ({
         http: {
           paths: [
             { path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp', port: { number: 80 } } } },
-            { path: '/billing', pathType: 'Prefix', backend: { service: { name: 'billing', port: { number: 8080 } } } },
+            {
+              path: '/billing',
+              pathType: 'Prefix',
+              backend: { service: { name: 'billing', port: { number: 8080 } } },
+            },
           ],
         },
       },
@@ -48,12 +59,24 @@ testTrafficProvider({
         if (!ingress) return 0;
         const annotations = ingress.metadata.annotations ?? {};
         assert.equal(annotations['nginx.ingress.kubernetes.io/canary'], 'true');
-        assert.equal(annotations['nginx.ingress.kubernetes.io/proxy-body-size'], '8m', 'user annotations carried over');
+        assert.equal(
+          annotations['nginx.ingress.kubernetes.io/proxy-body-size'],
+          '8m',
+          'user annotations carried over',
+        );
         assert.equal(ingress.spec?.ingressClassName, 'nginx');
         assert.deepEqual(ingress.spec?.rules, [
           {
             host: 'shop.example.com',
-            http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'myapp-canary', port: { number: 80 } } } }] },
+            http: {
+              paths: [
+                {
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: 'myapp-canary', port: { number: 80 } } },
+                },
+              ],
+            },
           },
         ]);
         assert.deepEqual(
@@ -65,13 +88,20 @@ testTrafficProvider({
       async foreign() {
         // The user's Ingress is only ever read.
         const ingress = await mustGet<Ingress>(client, IngressKind, namespace, 'web');
-        return { resourceVersion: ingress.metadata.resourceVersion, annotations: ingress.metadata.annotations, spec: ingress.spec };
+        return {
+          resourceVersion: ingress.metadata.resourceVersion,
+          annotations: ingress.metadata.annotations,
+          spec: ingress.spec,
+        };
       },
       async original() {
         return { canary: (await canary()) ?? null };
       },
       async versions() {
-        return { web: await versionOf(client, IngressKind, namespace, 'web'), canary: await versionOf(client, IngressKind, namespace, 'web-canary') };
+        return {
+          web: await versionOf(client, IngressKind, namespace, 'web'),
+          canary: await versionOf(client, IngressKind, namespace, 'web-canary'),
+        };
       },
       missingTarget: () => ({ ...target, traffic: { provider: 'Nginx', nginx: { ingress: 'absent' } } }),
       // Pins the canary Ingress at weight 5.
@@ -89,16 +119,22 @@ test('traffic provider Nginx: the canary Ingress is garbage collected with its C
   const client = cluster.admin;
   await ensureTrafficCrds(client);
   const namespace = await testNamespace(t);
-  const owner = await client.create<KubeObject>(CanaryDeploymentKind, {
+  const owner = await client.create(CanaryDeploymentKind, {
     metadata: { name: 'gc', namespace },
     spec: { targetDeployment: 'conformance-owner-only', canaryVersion: 'none:v0', paused: true },
   } as KubeObject);
-  const target = await createUserIngress({ client, namespace, owner: { name: 'gc', uid: owner.metadata.uid! } });
+  const target = await createUserIngress({
+    client,
+    namespace,
+    owner: { name: 'gc', uid: owner.metadata.uid! },
+  });
   await createNginxProvider({ client }).setWeight(target, 20);
   assert.ok(await client.get(IngressKind, namespace, 'web-canary'));
 
   await client.delete(CanaryDeploymentKind, namespace, 'gc', { propagationPolicy: 'Background' });
-  await waitFor(async () => (await client.get(IngressKind, namespace, 'web-canary')) === undefined, { message: 'canary Ingress collected' });
+  await waitFor(async () => (await client.get(IngressKind, namespace, 'web-canary')) === undefined, {
+    message: 'canary Ingress collected',
+  });
   assert.ok(await client.get(IngressKind, namespace, 'web'), 'the user Ingress stays');
 });
 
@@ -107,7 +143,11 @@ test('traffic provider Nginx: an Ingress already named <ingress>-canary that is 
   const client = cluster.admin;
   await ensureTrafficCrds(client);
   const namespace = await testNamespace(t);
-  const target = await createUserIngress({ client, namespace, owner: { name: 'someone', uid: '00000000-0000-0000-0000-000000000000' } });
+  const target = await createUserIngress({
+    client,
+    namespace,
+    owner: { name: 'someone', uid: '00000000-0000-0000-0000-000000000000' },
+  });
   // The user's own hand-made canary Ingress, from before Codedance.
   const theirs = canaryIngressFrom(userIngress(namespace));
   const created = await client.create<Ingress>(IngressKind, theirs);
@@ -116,7 +156,11 @@ test('traffic provider Nginx: an Ingress already named <ingress>-canary that is 
   await assert.rejects(provider.setWeight(target, 10), (err) => isTrafficError(err, 'NameTaken'));
   assert.deepEqual(await provider.reset(target), { changed: false, weight: 0 });
   const after = await client.get<Ingress>(IngressKind, namespace, 'web-canary');
-  assert.equal(after?.metadata.resourceVersion, created.metadata.resourceVersion, 'neither overwritten nor deleted');
+  assert.equal(
+    after?.metadata.resourceVersion,
+    created.metadata.resourceVersion,
+    'neither overwritten nor deleted',
+  );
 });
 
 function canaryIngressFrom(stable: Ingress): Ingress {
@@ -124,7 +168,10 @@ function canaryIngressFrom(stable: Ingress): Ingress {
     metadata: {
       name: 'web-canary',
       namespace: stable.metadata.namespace,
-      annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '3' },
+      annotations: {
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-weight': '3',
+      },
     },
     spec: stable.spec,
   };

@@ -4,13 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { Deployment as DeploymentKind } from '../../../src/runtime/kinds.ts';
-import type { KubeObject } from '../../../src/runtime/client.ts';
+import type { Deployment } from '../../../src/runtime/core-types.ts';
 import { RoleLabel } from '../../../src/api/canary-deployment.ts';
 import { conformanceTarget, mustGet, testTrafficProvider } from './conformance.ts';
-
-interface Deployment extends KubeObject {
-  spec: { replicas?: number; selector: unknown; template: unknown; [field: string]: unknown };
-}
 
 const total = 4;
 
@@ -33,7 +29,8 @@ testTrafficProvider({
     await client.create(DeploymentKind, deployment(namespace, 'myapp', 'stable', total));
     await client.create(DeploymentKind, deployment(namespace, 'myapp-canary', 'canary', 0));
     const target = conformanceTarget(ctx, { provider: 'Replicas' }, total);
-    const replicas = async (name: string) => (await mustGet<Deployment>(client, DeploymentKind, namespace, name)).spec.replicas ?? 1;
+    const replicas = async (name: string) =>
+      (await mustGet<Deployment>(client, DeploymentKind, namespace, name)).spec?.replicas ?? 1;
     // 10% of 4 pods is 1 pod, 25%; the others fall on whole pods.
     const effective: Record<number, number> = { 0: 0, 10: 25, 30: 25, 50: 50, 100: 100 };
     return {
@@ -46,15 +43,18 @@ testTrafficProvider({
         return Math.round((canary * 100) / (stable + canary));
       },
       async foreign() {
-        const templates = await Promise.all(['myapp', 'myapp-canary'].map((n) => mustGet<Deployment>(client, DeploymentKind, namespace, n)));
-        return templates.map((d) => ({ selector: d.spec.selector, template: d.spec.template }));
+        const templates = await Promise.all(
+          ['myapp', 'myapp-canary'].map((n) => mustGet<Deployment>(client, DeploymentKind, namespace, n)),
+        );
+        return templates.map((d) => ({ selector: d.spec?.selector, template: d.spec?.template }));
       },
       async original() {
         return { stable: await replicas('myapp'), canary: await replicas('myapp-canary') };
       },
       async versions() {
         // generation, not resourceVersion: the deployment controller keeps writing status.
-        const generation = async (name: string) => String((await mustGet<Deployment>(client, DeploymentKind, namespace, name)).metadata.generation);
+        const generation = async (name: string) =>
+          String((await mustGet<Deployment>(client, DeploymentKind, namespace, name)).metadata.generation);
         return { stable: await generation('myapp'), canary: await generation('myapp-canary') };
       },
       missingTarget: () => ({ ...target, stableDeployment: 'absent', canaryDeployment: 'absent-canary' }),
