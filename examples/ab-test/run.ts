@@ -65,8 +65,36 @@ async function main(): Promise<void> {
   const client = await createKubeClient({ kubeconfigPath: state.kubeconfigPath });
   cleanups.push(() => client.close());
 
-  // The service as it runs today: model v1 behind an Istio VirtualService.
   await client.apply(kinds.Namespace, { metadata: { name: ns } });
+  // The controller first: a release left by an earlier run is deleted through its finalizer.
+  const port = await freePort(8090);
+  const controller = spawn(
+    process.execPath,
+    [
+      join(repo, 'src', 'main.ts'),
+      '--kubeconfig',
+      state.controllerKubeconfigPath,
+      '--leader-elect=false',
+      '--http-port',
+      String(port),
+      '--namespace',
+      ns,
+      ...(state.prometheusUrl ? ['--prometheus-url', state.prometheusUrl] : []),
+    ],
+    { cwd: repo, stdio: 'ignore' },
+  );
+  cleanups.push(async () => {
+    if (controller.exitCode !== null) return;
+    controller.kill('SIGTERM');
+    await new Promise((done) => controller.once('exit', done));
+  });
+  await pollUntil(
+    'the controller to be ready',
+    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true,
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+
+  // The service as it runs today: model v1 behind an Istio VirtualService.
   await client.delete(CanaryDeploymentKind, ns, 'reco');
   await pollUntil(
     'the previous experiment to be deleted',
@@ -107,33 +135,6 @@ async function main(): Promise<void> {
   });
   say(
     `simulator on ${sim.url}: 200 req/s, model v1 converts 10% of impressions, model v2 ${canaryConversion * 100}%`,
-  );
-
-  const port = await freePort(8090);
-  const controller = spawn(
-    process.execPath,
-    [
-      join(repo, 'src', 'main.ts'),
-      '--kubeconfig',
-      state.controllerKubeconfigPath,
-      '--leader-elect=false',
-      '--http-port',
-      String(port),
-      '--namespace',
-      ns,
-      ...(state.prometheusUrl ? ['--prometheus-url', state.prometheusUrl] : []),
-    ],
-    { cwd: repo, stdio: 'ignore' },
-  );
-  cleanups.push(async () => {
-    if (controller.exitCode !== null) return;
-    controller.kill('SIGTERM');
-    await new Promise((done) => controller.once('exit', done));
-  });
-  await pollUntil(
-    'the controller to be ready',
-    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true,
-    { timeoutMs: 60_000, intervalMs: 250 },
   );
 
   await client.apply(CanaryDeploymentKind, release);
