@@ -497,7 +497,7 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   if (!analysisOk)
     waits.push(
       settings.experiment
-        ? 'then for the final judgment over the whole experiment'
+        ? `${timerDone ? '' : 'then '}for the final judgment over the whole experiment`
         : 'for a healthy analysis',
     );
   if (!ready) waits.push('for the canary to be available');
