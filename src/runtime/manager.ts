@@ -184,6 +184,22 @@ export function createManager(options: ManagerOptions): Manager {
     return ref;
   }
 
+  /** The client reconciles use: what a write answers goes to the reference cache of its kind (references.ts: `written`). */
+  const remember = <T extends KubeObject>(kind: ResourceKind<T>, stored: T): T => {
+    references
+      .get(`${apiVersionOf(kind)}/${kind.kind}`)
+      ?.written({ ...stored, apiVersion: apiVersionOf(kind), kind: kind.kind });
+    return stored;
+  };
+  const writeThrough: KubeClient = {
+    ...options.client,
+    create: async (kind, object) => remember(kind, await options.client.create(kind, object)),
+    apply: async (kind, object, applyOptions) =>
+      remember(kind, await options.client.apply(kind, object, applyOptions)),
+    patch: async (kind, namespace, name, patch, type, patchOptions) =>
+      remember(kind, await options.client.patch(kind, namespace, name, patch, type, patchOptions)),
+  };
+
   /** `namespace/name` of `kind` as a full (not metadata-only) informer holds it, if any does. */
   function fullCopyOf(
     kind: ResourceKind,
@@ -331,7 +347,7 @@ export function createManager(options: ManagerOptions): Manager {
     if (!obj) return { kind: 'done' };
     const log = options.log.child({ controller: c.name, key });
     const ctx: ReconcileContext = {
-      client: options.client,
+      client: writeThrough,
       cache: <T extends KubeObject>(kind: ResourceKind<T>, select?: CacheSelect): Store<T> =>
         cacheOf(c, kind, select) as unknown as Store<T>,
       events: rc.events,

@@ -102,3 +102,40 @@ test('a named object another cache holds whole comes from there, not from a GET'
   abort.abort();
   await Promise.all(running);
 });
+
+test('the answer to a write of ours is held at once; the watch event of that write sends no GET', async () => {
+  const client = createFakeClient();
+  await client.create<Cm>(ConfigMap, { metadata: { name: 'target', namespace: 'ns' }, data: { v: '1' } });
+  const metadata = createInformer<KubeObject>(client, ConfigMap, { transform: metadataOnly(ConfigMap) });
+  const refs = createReferenceCache<Cm>(client, ConfigMap, { metadata, transform: (o) => trimObject(o) });
+  const abort = new AbortController();
+  const running = metadata.start(abort.signal);
+  await metadata.store.ready();
+  refs.want('r1', ['ns/target']);
+  await refs.settle(['ns/target']);
+  const gets = () => client.requestCounts()['GET configmaps'] ?? 0;
+  const before = gets();
+
+  const stored = await client.patch<Cm>(ConfigMap, 'ns', 'target', { data: { v: '2' } }, 'merge');
+  refs.written(stored);
+  assert.equal(refs.store.get('ns', 'target')?.data?.v, '2', 'held before any watch event');
+  await until(
+    'the watch caught up',
+    () => metadata.store.get('ns', 'target')?.metadata.resourceVersion === stored.metadata.resourceVersion,
+  );
+  await refs.settle(['ns/target']);
+  assert.equal(gets(), before, 'no GET for our own write');
+
+  refs.written({
+    ...stored,
+    data: { v: 'old' },
+    metadata: { ...stored.metadata, resourceVersion: '1' },
+  } as Cm);
+  assert.equal(
+    refs.store.get('ns', 'target')?.data?.v,
+    '2',
+    'an older answer does not replace a newer object',
+  );
+  abort.abort();
+  await running;
+});

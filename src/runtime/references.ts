@@ -21,6 +21,7 @@
  * is taken from there when it is as new as the metadata cache says, instead of a GET. The
  * two watches deliver the same change moments apart, so a fetch waits briefly
  * (`COPY_WAIT_MS`) for a copy that is known but behind, then reads the API server.
+ * Likewise the answer to a write of ours is held at once (`written`).
  */
 import type { KubeClient, KubeObject } from './client.ts';
 import type { ResourceKind } from './kinds.ts';
@@ -57,6 +58,12 @@ export interface ReferenceCache<T extends KubeObject> {
   subscribe(listener: (change: StoreChange<T>, owners: string[]) => void): () => void;
   /** Another full cache of the kind changed `obj` (see `copyOf`): a fetch waiting for it takes it. */
   offer(obj: KubeObject): void;
+  /**
+   * The API server's answer to a write of ours (the object as stored): held at once when
+   * it is named and newer than what is held, so the watch event of that very write finds
+   * the cache current and sends no GET.
+   */
+  written(obj: KubeObject): void;
 }
 
 /** Creates a reference cache over `options.metadata` (which the caller starts). */
@@ -204,6 +211,13 @@ export function createReferenceCache<T extends KubeObject>(
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    written(obj) {
+      const key = keyOf(obj.metadata.namespace, obj.metadata.name ?? '');
+      if (!owners.has(key)) return;
+      const held = store.get(obj.metadata.namespace, obj.metadata.name ?? '');
+      if (held && Number(held.metadata.resourceVersion) >= Number(obj.metadata.resourceVersion)) return;
+      emit(writer.apply(options.transform(obj as T)));
     },
     offer(obj) {
       waiting.get(keyOf(obj.metadata.namespace, obj.metadata.name ?? ''))?.();
