@@ -580,13 +580,9 @@ function strategyOf(d: Deployment): string | undefined {
   return `RollingUpdate maxSurge ${r.maxSurge ?? '25%'}, maxUnavailable ${r.maxUnavailable ?? '25%'}`;
 }
 
-interface HorizontalPodAutoscaler extends KubeObject {
-  spec?: { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } };
-}
-
 /** The name of an autoscaler scaling the release's target Deployment, if any (one list request). */
 async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promise<string | undefined> {
-  const list = await ctx.client.list<HorizontalPodAutoscaler>(HorizontalPodAutoscalerKind, {
+  const list = await ctx.client.list(HorizontalPodAutoscalerKind, {
     namespace: cd.metadata.namespace ?? '',
   });
   const hpa = list.items.find((h) => {

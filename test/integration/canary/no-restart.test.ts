@@ -26,10 +26,7 @@ import {
   releaseEnv,
   waitPhase,
 } from './support.ts';
-
-interface Pod extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
-}
+import type { Pod } from '../../../src/runtime/core-types.ts';
 
 interface KubeEvent extends KubeObject {
   reason?: string;

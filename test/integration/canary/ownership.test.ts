@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
-import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
+import type { KubeClient } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { Service } from '../../../src/canary/workloads.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
@@ -39,6 +39,7 @@ import {
   watchPodlessCanaryTraffic,
 } from './traffic-checks.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
+import type { HorizontalPodAutoscaler } from '../../../src/runtime/core-types.ts';
 
 const hold: CanaryDeploymentSpec['strategy'] = {
   type: 'Linear',
@@ -411,14 +412,6 @@ test('a spec the controller cannot run mid-release (Replicas, BlueGreen): replic
   });
   assert.deepEqual(dips, [], 'stable + canary replicas never fell below the 4 the release started with');
 });
-
-interface HorizontalPodAutoscaler extends KubeObject {
-  spec: {
-    scaleTargetRef: { apiVersion: string; kind: string; name: string };
-    minReplicas: number;
-    maxReplicas: number;
-  };
-}
 
 test('an autoscaler on the target refuses a Replicas release with a condition and an Event; the release starts once it is gone', {
   timeout,
