@@ -160,6 +160,8 @@ export async function startControllerProcess(
 ): Promise<ControllerProcess> {
   const args = [
     ...(options.nodeArgs ?? []),
+    // For a profile of any benchmark's controller, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+    ...(process.env['CODEDANCE_BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
     // The shipped entry (the image runs `codedance controller`): it turns Node's compile cache on.
     join(repo, 'src', 'cli', 'main.ts'),
     'controller',
@@ -172,7 +174,7 @@ export async function startControllerProcess(
     '--http-port',
     '0',
     '--log-level',
-    'info',
+    process.env['CODEDANCE_BENCH_LOG_LEVEL'] ?? 'info',
     ...(options.prometheusUrl ? ['--prometheus-url', options.prometheusUrl] : []),
   ];
   const logFile = join(env.logDir, `${options.name}.log`);

@@ -10,7 +10,7 @@
 import type { CanaryDeploymentSpec, TrafficProviderName } from '../api/canary-deployment.ts';
 import { durationOr } from '../strategy/duration.ts';
 import { checksFor, type CheckProblem } from './checks.ts';
-import { decide, type AnalysisResult, type Measurement } from './decision.ts';
+import { decide, type AnalysisResult, type Measurement, type Observation } from './decision.ts';
 import type { MetricSource } from './source.ts';
 import { queryFor, type QueryTarget } from './queries.ts';
 import { ANALYSIS_DEFAULTS } from './verdict.ts';
@@ -26,6 +26,10 @@ export interface AnalyzeInput {
   canaryName?: string | undefined;
   /** The canary pods' `version` label value (plain metrics). @default 'canary' */
   canaryVersionLabel?: string | undefined;
+  /** Stable's `version` label value in plain metrics (comparisons). @default 'stable' */
+  stableVersionLabel?: string | undefined;
+  /** Range of the queries' `rate()`, overriding `analysis.window` (an experiment's final judgment looks back over its whole duration). */
+  windowMs?: number | undefined;
   prometheus: MetricSource;
   now: Date;
   /** Step index, recorded in the run. */
@@ -55,6 +59,8 @@ export function queryTargetOf(
     target?: string | undefined;
     canaryName?: string | undefined;
     canaryVersionLabel?: string | undefined;
+    stableVersionLabel?: string | undefined;
+    windowMs?: number | undefined;
   },
 ): QueryTarget {
   return {
@@ -63,8 +69,9 @@ export function queryTargetOf(
     target: input.target ?? spec.targetDeployment,
     canaryName: input.canaryName ?? `${input.target ?? spec.targetDeployment}-canary`,
     canaryVersionLabel: input.canaryVersionLabel,
+    stableVersionLabel: input.stableVersionLabel,
     ingress: spec.traffic?.nginx?.ingress,
-    windowMs: durationOr(spec.analysis?.window, ANALYSIS_DEFAULTS.window),
+    windowMs: input.windowMs ?? durationOr(spec.analysis?.window, ANALYSIS_DEFAULTS.window),
   };
 }
 
@@ -76,20 +83,27 @@ export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
   const queries: Record<string, string> = {};
   const measurements = await Promise.all(
     checks.map(async (check): Promise<Measurement> => {
-      const promql = queryFor(check, target);
-      queries[check.name] = promql;
       // Evaluated at Prometheus' own "now": our clock (possibly a test's fake one)
       // must not decide which samples exist.
-      const result = await input.prometheus.query(promql, {
-        ...(input.signal ? { signal: input.signal } : {}),
-        ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
-      });
-      return {
-        check,
-        observation: result.ok
-          ? { kind: 'value', value: result.value }
-          : { kind: 'error', error: result.error },
+      const ask = async (promql: string): Promise<Exclude<Observation, { kind: 'pair' }>> => {
+        const result = await input.prometheus.query(promql, {
+          ...(input.signal ? { signal: input.signal } : {}),
+          ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
+        });
+        return result.ok ? { kind: 'value', value: result.value } : { kind: 'error', error: result.error };
       };
+      if (check.compare) {
+        // Both sides over the same window, at the same moment.
+        const canaryQuery = queryFor(check, target, 'canary');
+        const stableQuery = queryFor(check, target, 'stable');
+        queries[check.name] = canaryQuery;
+        queries[`${check.name}:stable`] = stableQuery;
+        const [canary, stable] = await Promise.all([ask(canaryQuery), ask(stableQuery)]);
+        return { check, observation: { kind: 'pair', canary, stable } };
+      }
+      const promql = queryFor(check, target);
+      queries[check.name] = promql;
+      return { check, observation: await ask(promql) };
     }),
   );
   const result = decide({

@@ -46,7 +46,17 @@ export interface Check {
   query?: string;
   /** Weight of a custom check in the score. @default decision.weights.custom */
   weight?: number;
+  /**
+   * A check of the canary against stable (`metrics.compare`): the same query runs for
+   * both sides over the same window, and the canary must stay within `tolerance` of
+   * stable's value. `bound` and `threshold` then describe the tolerance only.
+   */
+  compare?: { tolerance: Tolerance; amount: number };
 }
+
+/** How far the canary may be from stable (see {@link comparePasses}). */
+export type Tolerance = 'maxIncrease' | 'maxDecrease' | 'maxRatio' | 'minRatio';
+const TOLERANCES: readonly Tolerance[] = ['maxIncrease', 'maxDecrease', 'maxRatio', 'minRatio'];
 
 /** A spec field that cannot be turned into a check. */
 export interface CheckProblem {
@@ -128,7 +138,115 @@ export function checksFor(metrics: MetricsSpec | undefined): { checks: Check[]; 
       ...(custom.weight === undefined ? {} : { weight: custom.weight }),
     });
   }
+  compareChecks(metrics, checks, problems, seen);
   return { checks, problems };
+}
+
+/** The checks of `metrics.compare`, named `<metric>VsStable` (custom ones keep their name). */
+function compareChecks(
+  metrics: MetricsSpec,
+  checks: Check[],
+  problems: CheckProblem[],
+  seen: Set<string>,
+): void {
+  const compare = metrics.compare;
+  if (!compare) return;
+  const add = (
+    field: string,
+    base: Omit<Check, 'bound' | 'threshold' | 'compare'>,
+    tolerance: Partial<Record<Tolerance, number>> | undefined,
+  ) => {
+    if (!tolerance) return;
+    const given = TOLERANCES.filter((k) => tolerance[k] !== undefined);
+    const [kind] = given;
+    if (given.length !== 1 || kind === undefined) {
+      problems.push({ field, message: `give exactly one of ${TOLERANCES.join(', ')}` });
+      return;
+    }
+    if (seen.has(base.name)) {
+      problems.push({
+        field: `${field}.name`,
+        message: `${JSON.stringify(base.name)} is used twice; results would be indistinguishable`,
+      });
+      return;
+    }
+    seen.add(base.name);
+    const amount = tolerance[kind] ?? 0;
+    const bound: Bound = kind === 'maxIncrease' || kind === 'maxRatio' ? 'max' : 'min';
+    checks.push({ ...base, bound, threshold: amount, compare: { tolerance: kind, amount } });
+  };
+  add(
+    'metrics.compare.successRate',
+    { name: 'successRateVsStable', kind: 'successRate', group: 'successRate', unit: '%' },
+    compare.successRate,
+  );
+  add(
+    'metrics.compare.errorRate',
+    { name: 'errorRateVsStable', kind: 'errorRate', group: 'errorRate', unit: '%' },
+    compare.errorRate,
+  );
+  for (const [field, kind, quantile] of LATENCIES) {
+    add(
+      `metrics.compare.latency.${field}`,
+      { name: `${kind}VsStable`, kind, group: 'latency', unit: 'ms', quantile },
+      compare.latency?.[field],
+    );
+  }
+  for (const [i, custom] of (compare.custom ?? []).entries()) {
+    add(
+      `metrics.compare.custom[${i}]`,
+      {
+        name: custom.name,
+        kind: 'custom',
+        group: 'custom',
+        unit: '',
+        query: custom.query,
+        ...(custom.weight === undefined ? {} : { weight: custom.weight }),
+      },
+      custom,
+    );
+  }
+}
+
+/**
+ * Whether the canary's `canary` is within the check's tolerance of stable's `stable`:
+ * `maxIncrease` canary <= stable + d, `maxDecrease` canary >= stable - d,
+ * `maxRatio` canary <= r × stable, `minRatio` canary >= r × stable.
+ */
+export function comparePasses(check: Check, canary: number, stable: number): boolean {
+  const limit = limitOf(check, stable);
+  return check.bound === 'max' ? canary <= limit : canary >= limit;
+}
+
+/** The value the canary must stay at or within, given stable's. */
+export function limitOf(check: Check, stable: number): number {
+  const c = check.compare;
+  if (!c) return check.threshold;
+  switch (c.tolerance) {
+    case 'maxIncrease':
+      return stable + c.amount;
+    case 'maxDecrease':
+      return stable - c.amount;
+    case 'maxRatio':
+    case 'minRatio':
+      return stable * c.amount;
+  }
+}
+
+/** A comparison as people read it, with stable's value when known: `<= stable + 0.5% (0.6%)`, `>= 0.98 × stable`. */
+export function describeComparison(check: Check, stable?: number): string {
+  const c = check.compare;
+  if (!c) return describeBound(check);
+  const op = check.bound === 'max' ? '<=' : '>=';
+  const rule =
+    c.tolerance === 'maxIncrease'
+      ? `stable + ${formatValue(c.amount, check.unit)}`
+      : c.tolerance === 'maxDecrease'
+        ? `stable - ${formatValue(c.amount, check.unit)}`
+        : `${c.amount} × stable`;
+  return stable === undefined || !Number.isFinite(stable)
+    ? `${op} ${rule}`
+    : `${op} ${rule} (${formatValue(limitOf(check, stable), check.unit)})`;
 }
 
 /** Whether `metrics` asks for any analysis at all (no checks: the release runs on timers). */

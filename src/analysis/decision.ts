@@ -9,6 +9,8 @@
  *    **Inconclusive**, outcome `unreachable`.
  * 3. A query without data (no requests in the window, NaN) or refused (bad PromQL) →
  *    **Inconclusive**, outcome `inconclusive`.
+ *    A comparison (`metrics.compare`) with no number on either side is no data too,
+ *    and says which side lacks it: a canary is never judged against nothing.
  * 4. Otherwise the weighted health score decides: **Continue** at `continueScore`
  *    (@default 80) or more, **Pause** at `pauseScore` (@default 60) or more, else
  *    **Rollback**.
@@ -21,15 +23,30 @@
  * - each custom check is its own term, weight `metrics.custom[].weight`
  *   (@default `decision.weights.custom`, itself @default 20).
  * If every configured weight is 0 the plain mean of the terms is used.
- * Per-check scores follow the curve in {@link ./score.ts}.
+ * Per-check scores follow the curve in {@link ./score.ts}; comparisons are gates (100
+ * within their tolerance of stable, 0 and breached outside it).
  */
 import type { AnalysisRun, DecisionSpec, Decision, MetricResult } from '../api/canary-deployment.ts';
-import { describeBound, formatValue, type Check, type WeightGroup } from './checks.ts';
+import {
+  comparePasses,
+  describeBound,
+  describeComparison,
+  formatValue,
+  type Check,
+  type WeightGroup,
+} from './checks.ts';
 import { isUnreachable, type QueryError } from './errors.ts';
 import { scoreCheck } from './score.ts';
 
-/** What one query produced. */
-export type Observation = { kind: 'value'; value: number } | { kind: 'error'; error: QueryError };
+/** What one query produced; a comparison (`check.compare`) has one per side. */
+export type Observation =
+  | { kind: 'value'; value: number }
+  | { kind: 'error'; error: QueryError }
+  | {
+      kind: 'pair';
+      canary: Exclude<Observation, { kind: 'pair' }>;
+      stable: Exclude<Observation, { kind: 'pair' }>;
+    };
 
 /** A check with what was measured for it. */
 export interface Measurement {
@@ -77,6 +94,51 @@ export function decide(input: DecideInput): AnalysisResult {
   const terms = new Map<string, { weight: number; score: number }>();
 
   for (const { check, observation } of measurements) {
+    if (observation.kind === 'pair') {
+      // A comparison: both sides must have a number, or the round says nothing about it.
+      const sides = { canary: numberOf(observation.canary), stable: numberOf(observation.stable) };
+      const threshold = describeComparison(check, sides.stable.value);
+      const gaps = (['canary', 'stable'] as const).filter((side) => sides[side].value === undefined);
+      if (gaps.length > 0) {
+        const errors = gaps.map((side) => ({
+          side,
+          error: sides[side].error ?? { kind: 'no-data' as const, message: 'the query returned NaN' },
+        }));
+        const text = errors.map((e) => `${e.side}: ${e.error.kind}: ${e.error.message}`).join('; ');
+        (errors.some((e) => isUnreachable(e.error)) ? unreachable : missing).push(`${check.name} (${text})`);
+        metrics.push({
+          name: check.name,
+          threshold,
+          message: text,
+          ...finite('value', sides.canary.value),
+          ...finite('stableValue', sides.stable.value),
+        });
+        continue;
+      }
+      const canary = sides.canary.value ?? NaN;
+      const stable = sides.stable.value ?? NaN;
+      const passed = comparePasses(check, canary, stable);
+      if (!passed)
+        breached.push(
+          `${check.name} ${formatValue(canary, check.unit)} vs stable ${formatValue(stable, check.unit)} breached ${threshold}`,
+        );
+      const score = passed ? 100 : 0;
+      metrics.push({
+        name: check.name,
+        ...finite('value', canary),
+        ...finite('stableValue', stable),
+        threshold,
+        score,
+        passed,
+        ...(Number.isFinite(canary) && Number.isFinite(stable)
+          ? {}
+          : {
+              message: `canary ${formatValue(canary, check.unit)}, stable ${formatValue(stable, check.unit)}`,
+            }),
+      });
+      addTerm(terms, check, score, cfg.weights);
+      continue;
+    }
     const threshold = describeBound(check);
     // NaN is "no data"; ±Inf is a value (histogram_quantile beyond the last bucket).
     const value =
@@ -186,6 +248,20 @@ function weightedScore(terms: { weight: number; score: number }[]): number {
   const total = terms.reduce((sum, t) => sum + t.weight, 0);
   if (total <= 0) return terms.reduce((sum, t) => sum + t.score, 0) / terms.length;
   return terms.reduce((sum, t) => sum + t.weight * t.score, 0) / total;
+}
+
+/** The number of one side's observation (NaN is no data), or its error. */
+function numberOf(o: Exclude<Observation, { kind: 'pair' }>): { value?: number; error?: QueryError } {
+  if (o.kind === 'error') return { error: o.error };
+  return Number.isNaN(o.value) ? {} : { value: o.value };
+}
+
+/** `{ [key]: value }` when `value` is a finite number (JSON has no Infinity), else nothing. */
+function finite(
+  key: 'value' | 'stableValue',
+  value: number | undefined,
+): Partial<Record<'value' | 'stableValue', number>> {
+  return value !== undefined && Number.isFinite(value) ? { [key]: value } : {};
 }
 
 function round(x: number): number {

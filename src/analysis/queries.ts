@@ -58,6 +58,8 @@ export interface QueryTarget {
   canaryName: string;
   /** Value of the `version` label on canary pods: plain metrics, `{{version}}`. @default 'canary' */
   canaryVersionLabel?: string | undefined;
+  /** Value of the `version` label of stable's plain metrics ({@link stableVersionLabelOf}). @default 'stable' */
+  stableVersionLabel?: string | undefined;
   /** The user's Ingress (`spec.traffic.nginx.ingress`). @default target */
   ingress?: string | undefined;
   /** Range of `rate()`, in milliseconds. */
@@ -71,6 +73,30 @@ interface SeriesSpec {
   /** Factor from the histogram's unit to milliseconds. */
   toMs: number;
   selector: [label: string, op: '=' | '!=', value: string][];
+}
+
+/** The two versions a comparison looks at. */
+export type Side = 'stable' | 'canary';
+
+/** The `version` label value of stable's plain metrics in comparisons. */
+export const DEFAULT_STABLE_VERSION_LABEL = 'stable';
+
+/**
+ * The series and selector of one side of a release: {@link canarySeries} for the canary;
+ * for stable the same series with the stable's labels (the rules the simulator follows,
+ * src/sim/labels.ts): Istio `destination_workload="<target>"`, ingress-nginx `canary=""`
+ * (requests the main upstream served), plain metrics `version="<stable label>"`.
+ */
+export function seriesOf(t: QueryTarget, side: Side): SeriesSpec {
+  const s = canarySeries(t);
+  if (side === 'canary') return s;
+  const swap: [string, '=' | '!=', string] =
+    t.provider === 'Istio'
+      ? ['destination_workload', '=', t.target]
+      : t.provider === 'Nginx'
+        ? ['canary', '=', '']
+        : ['version', '=', t.stableVersionLabel ?? DEFAULT_STABLE_VERSION_LABEL];
+  return { ...s, selector: s.selector.map((m) => (m[0] === swap[0] ? swap : m)) };
 }
 
 /** The series and canary selector of `t.provider`. */
@@ -116,9 +142,10 @@ export function canarySeries(t: QueryTarget): SeriesSpec {
   }
 }
 
-/** The PromQL of `check` for `t`: a built-in query, or the rendered custom one. */
-export function queryFor(check: Check, t: QueryTarget): string {
-  if (check.kind === 'custom') return renderCustomQuery(check.query ?? '', t);
+/** The PromQL of `check` for `t`: a built-in query, or the rendered custom one; `side` for the two queries of a comparison. */
+export function queryFor(check: Check, t: QueryTarget, side: Side = 'canary'): string {
+  if (check.kind === 'custom')
+    return renderCustomQuery(check.query ?? '', t, check.compare ? side : undefined);
   if (
     check.kind === 'cpu' ||
     check.kind === 'cpuVsStable' ||
@@ -126,7 +153,7 @@ export function queryFor(check: Check, t: QueryTarget): string {
     check.kind === 'memoryVsStable'
   )
     return resourceQuery(check.kind, t);
-  return builtInQuery(check.kind, t);
+  return builtInQuery(check.kind, t, side);
 }
 
 /** cAdvisor's series, as the kubelet exports them (per container; the pod's own cgroup has `container=""`, and `POD` is the pause container). */
@@ -175,8 +202,9 @@ export function resourceQuery(
 export function builtInQuery(
   kind: Exclude<CheckKind, 'custom' | 'cpu' | 'cpuVsStable' | 'memory' | 'memoryVsStable'>,
   t: QueryTarget,
+  side: Side = 'canary',
 ): string {
-  const s = canarySeries(t);
+  const s = seriesOf(t, side);
   const w = promDuration(t.windowMs);
   const sel = (extra?: string) =>
     `{${[...s.selector.map(([l, op, v]) => matcher(l, op, v)), ...(extra ? [extra] : [])].join(', ')}}`;
@@ -198,13 +226,24 @@ export function builtInQuery(
   }
 }
 
-/** `template` with its placeholders replaced by escaped values; unknown ones are left for Prometheus to reject. */
-export function renderCustomQuery(template: string, t: QueryTarget): string {
+/**
+ * `template` with its placeholders replaced by escaped values; unknown ones are left for
+ * Prometheus to reject. With `side` (a comparison, `metrics.compare.custom`), `{{version}}`
+ * is that side's version label, `{{workload}}` its Deployment and `{{side}}` its name.
+ */
+export function renderCustomQuery(template: string, t: QueryTarget, side?: Side): string {
+  const stable = side === 'stable';
   const values: Record<string, string> = {
     namespace: escapePromQLString(t.namespace),
     target: escapePromQLString(t.target),
     canary: escapePromQLString(t.canaryName),
-    version: escapePromQLString(t.canaryVersionLabel ?? DEFAULT_CANARY_VERSION_LABEL),
+    version: escapePromQLString(
+      stable
+        ? (t.stableVersionLabel ?? DEFAULT_STABLE_VERSION_LABEL)
+        : (t.canaryVersionLabel ?? DEFAULT_CANARY_VERSION_LABEL),
+    ),
+    workload: escapePromQLString(stable ? t.target : t.canaryName),
+    side: side ?? 'canary',
     ingress: escapePromQLString(t.ingress ?? t.target),
     window: promDuration(t.windowMs),
   };
@@ -249,6 +288,19 @@ export function promDuration(ms: number): string {
  */
 export function canaryVersionLabelOf(podLabels: Record<string, string> | undefined): string {
   return podLabels?.['version'] || DEFAULT_CANARY_VERSION_LABEL;
+}
+
+/**
+ * The plain-metrics `version` value of stable: its pod template's `version` label, unless
+ * the canary reads the same (canary pods are copies of the stable template), then
+ * {@link DEFAULT_STABLE_VERSION_LABEL}, so the two sides' series never mix.
+ */
+export function stableVersionLabelOf(
+  stablePodLabels: Record<string, string> | undefined,
+  canaryLabel: string,
+): string {
+  const label = stablePodLabels?.['version'];
+  return label && label !== canaryLabel ? label : DEFAULT_STABLE_VERSION_LABEL;
 }
 
 /**

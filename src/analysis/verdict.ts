@@ -61,7 +61,11 @@ export type VerdictReason =
   | 'NoData'
   | 'NoDataLimitReached'
   | 'PrometheusUnreachable'
-  | 'PrometheusUnreachableTimeout';
+  | 'PrometheusUnreachableTimeout'
+  /** An experiment's final judgment (src/canary/experiment.ts). */
+  | 'ExperimentPassed'
+  | 'ExperimentFailed'
+  | 'ExperimentInconclusive';
 
 export interface VerdictResult {
   counters: Required<Omit<AnalysisCounters, 'unreachableSince'>> & { unreachableSince?: string };

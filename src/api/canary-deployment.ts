@@ -28,10 +28,11 @@ import {
 import type { ObjectMeta } from '../runtime/client.ts';
 
 import { GROUP, VERSION } from './names.ts';
+import { CompareSpec, ExperimentSpec, experimentStrategyRules, GateStatus, Webhooks } from './experiments.ts';
 
 export { GROUP, VERSION };
 
-export const StrategyTypes = ['Linear', 'Exponential', 'Manual', 'BlueGreen'] as const;
+export const StrategyTypes = ['Linear', 'Exponential', 'Manual', 'BlueGreen', 'Experiment'] as const;
 export type StrategyType = (typeof StrategyTypes)[number];
 
 export const TrafficProviders = ['Replicas', 'Istio', 'Nginx', 'GatewayAPI'] as const;
@@ -99,7 +100,7 @@ export const StrategySpec = Type.Object(
       Type.Enum(StrategyTypes, {
         default: 'Linear',
         description:
-          'Linear (5,10,25,50,75,100), Exponential (1,5,10,25,50,100), Manual (every step waits for approval), BlueGreen.',
+          'Linear (5,10,25,50,75,100), Exponential (1,5,10,25,50,100), Manual (every step waits for approval), BlueGreen, Experiment (one split held, then judged).',
       }),
     ),
     steps: Type.Optional(
@@ -124,10 +125,12 @@ export const StrategySpec = Type.Object(
       }),
     ),
     blueGreen: Type.Optional(BlueGreenSpec),
+    experiment: Type.Optional(ExperimentSpec),
   },
   {
     default: {},
     ...cel(
+      ...experimentStrategyRules,
       {
         // A blue-green release switches all traffic at once; a ladder of weights has no meaning there,
         // and silently ignoring it would hide the user's mistake.
@@ -505,6 +508,7 @@ export const MetricsSpec = Type.Object(
         description: 'Extra PromQL checks, each judged against its own threshold.',
       }),
     ),
+    compare: Type.Optional(CompareSpec),
   },
   { default: {} },
 );
@@ -675,6 +679,7 @@ export const CanaryDeploymentSpec = Type.Object(
     decision: Type.Optional(DecisionSpec),
     autoRollback: Type.Optional(AutoRollbackSpec),
     notifications: Type.Optional(Notifications),
+    webhooks: Type.Optional(Webhooks),
     paused: Type.Optional(
       Type.Boolean({ description: 'Hold the release at its current step (set by `codedance pause`).' }),
     ),
@@ -709,6 +714,9 @@ export const MetricResult = Type.Object({
   score: Type.Optional(Type.Number()),
   passed: Type.Optional(Type.Boolean()),
   message: Type.Optional(Type.String()),
+  stableValue: Type.Optional(
+    Type.Number({ description: "Stable's value over the same window (checks in metrics.compare)." }),
+  ),
 });
 export type MetricResult = Type.Static<typeof MetricResult>;
 
@@ -811,6 +819,7 @@ export const CanaryDeploymentStatus = Type.Object({
     }),
   ),
   history: Type.Optional(Type.Array(HistoryEntry, { maxItems: 100 })),
+  gates: Type.Optional(GateStatus),
   conditions: Type.Optional(Conditions),
 });
 export type CanaryDeploymentStatus = Type.Static<typeof CanaryDeploymentStatus>;

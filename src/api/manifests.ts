@@ -111,8 +111,9 @@ export const controllerRules: PolicyRule[] = [
   // Which pods are the stable version's: the pod-template-hash of its current ReplicaSet
   // (the Istio stable subset selects it, so a release restarts none of them).
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
-  // Replicas provider: an autoscaler on the target Deployment would fight its replica counts (listed before a release starts).
-  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list'] },
+  // Replicas provider: an autoscaler on the target Deployment would fight its replica counts
+  // (listed before a release starts, where the metadata-only watch shows any in the namespace).
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch'] },
   // Canary and preview Services and the WebApp's Service (applied server-side: create
   // when new, patch), and the WebApp's environment in a ConfigMap.
   {

@@ -41,6 +41,10 @@ import { metricSource, type MetricSource } from '../analysis/source.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
 import type { AnalysisObservation } from './model.ts';
+import type { GateResult } from '../api/experiments.ts';
+import { gateBudgetMs } from '../notify/gate.ts';
+import { experimentWindowMs, isFinalJudgment, judgeExperiment } from './experiment.ts';
+import { describeFailures, gatesOf } from './gates.ts';
 import { canaryDeploymentName } from './workloads.ts';
 
 /** Longest query timeout used, whatever the spec says (the schema refuses more too). */
@@ -69,6 +73,8 @@ export interface AnalysisRunnerOptions {
   prometheusFor?: (address: string, credentials: PrometheusCredentials) => MetricSource;
   /** Reads the Secret of `metrics.provider.secretRef` (../analysis/credentials.ts). @default none: a release naming one cannot be judged */
   readSecret?: SecretReader;
+  /** Calls a release's Rollout gates at the start of each round (./gates.ts). @default none: Rollout gates are not called */
+  callGates?: (cd: CanaryDeployment, type: 'Rollout', signal: AbortSignal) => Promise<GateResult[]>;
 }
 
 /** Clients kept (address × credentials); past this, the least recently used is closed. */
@@ -82,7 +88,12 @@ export interface AnalysisRunner {
    */
   poll(
     cd: CanaryDeployment,
-    input: { canaryVersionLabel: string | undefined; now: Date; wake: () => void },
+    input: {
+      canaryVersionLabel: string | undefined;
+      stableVersionLabel?: string | undefined;
+      now: Date;
+      wake: () => void;
+    },
   ): AnalysisPoll;
   /** Drops what is kept for release `uid` (finished or deleted), aborting its round. */
   forget(uid: string): void;
@@ -176,12 +187,20 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
       autoRollback: spec.autoRollback,
       now,
     });
+    // An experiment's first round past its deadline decides it (./experiment.ts).
+    if (isFinalJudgment(cd, result.run.time))
+      return { run: result.run, verdict: judgeExperiment(cd, result.outcome, verdict, result.run.message) };
     return { run: result.run, verdict };
   }
 
   function poll(
     cd: CanaryDeployment,
-    input: { canaryVersionLabel: string | undefined; now: Date; wake: () => void },
+    input: {
+      canaryVersionLabel: string | undefined;
+      stableVersionLabel?: string | undefined;
+      now: Date;
+      wake: () => void;
+    },
   ): AnalysisPoll {
     const uid = cd.metadata.uid ?? '';
     const question = questionOf(cd);
@@ -216,7 +235,9 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
     const round: Round = { question, abort: new AbortController() };
     rounds.set(uid, round);
     const started = input.now;
-    const deadlineMs = timeoutMs + DEADLINE_GRACE_MS;
+    // Rollout gates are called first, each within its own budget (timeout and retries).
+    const rolloutGates = options.callGates ? gatesOf(cd, 'Rollout') : [];
+    const deadlineMs = timeoutMs + DEADLINE_GRACE_MS + Math.max(0, ...rolloutGates.map(gateBudgetMs));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const overdue = new Promise<AnalyzeResult>((resolve) => {
       timer = setTimeout(() => {
@@ -233,17 +254,26 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
       );
       // A Secret that cannot be used is a Prometheus that cannot be used: never promote on it.
       if (!creds.ok) return unusable(started, step, `${creds.reason}: ${creds.message}`);
-      return analyze({
+      // Before the metric queries: a load-test gate starts the traffic they judge.
+      const gates =
+        rolloutGates.length > 0 && options.callGates
+          ? await options.callGates(cd, 'Rollout', round.abort.signal)
+          : [];
+      const analyzed = await analyze({
         spec: cd.spec,
         namespace: cd.metadata.namespace ?? '',
         canaryName: canaryDeploymentName(cd.spec.targetDeployment),
         canaryVersionLabel: input.canaryVersionLabel,
+        stableVersionLabel: input.stableVersionLabel,
+        // The final judgment of an experiment looks back over its whole duration.
+        windowMs: isFinalJudgment(cd, started) ? experimentWindowMs(cd) : undefined,
         prometheus: prometheusFor(address, creds.credentials),
         now: started,
         step,
         signal: round.abort.signal,
         timeoutMs,
       });
+      return withGates(analyzed, gates);
     })().catch((cause: unknown): AnalyzeResult => failed(started, step, cause));
     void Promise.race([work, overdue]).then((result) => {
       clearTimeout(timer);
@@ -277,6 +307,31 @@ function unrefConnector(tls: { ca?: string }): buildConnector.connector {
       args[1]?.unref();
       callback(...args);
     });
+}
+
+/**
+ * A round with its Rollout gates' answers: each is a line of the run (`webhook/<name>`),
+ * and one that failed fails the round as a breached check does.
+ */
+export function withGates(result: AnalyzeResult, gates: readonly GateResult[]): AnalyzeResult {
+  if (gates.length === 0) return result;
+  const lines = gates.map((g) => ({
+    name: `webhook/${g.name}`,
+    passed: g.passed,
+    ...(g.message ? { message: g.message } : {}),
+  }));
+  const run = { ...result.run, metrics: [...lines, ...result.run.metrics] };
+  if (gates.every((g) => g.passed)) return { ...result, run };
+  const why = `rollout gate failed: ${describeFailures(gates)}`;
+  return {
+    ...result,
+    outcome: 'failed',
+    run: {
+      ...run,
+      decision: 'Rollback',
+      message: result.run.message ? `${why}; ${result.run.message}` : why,
+    },
+  };
 }
 
 function timedOut(

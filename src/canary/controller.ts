@@ -26,10 +26,15 @@ import { controller, type Controller, type ObjectKey, type Reconciler } from '..
 import type { Store } from '../runtime/store.ts';
 import type { Registry } from 'prom-client';
 import { registerReleaseMetrics } from './release-metrics.ts';
-import { Deployment, Pod, Service } from '../runtime/kinds.ts';
+import { Deployment, HorizontalPodAutoscaler, Pod, Service } from '../runtime/kinds.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
-import { createCanaryReconciler, type CanaryReconcilerOptions } from './reconcile.ts';
+import {
+  CanaryPodsIndex,
+  canaryPodsIndexValues,
+  createCanaryReconciler,
+  type CanaryReconcilerOptions,
+} from './reconcile.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 import { canaryDeploymentName, canaryServiceName } from './workloads.ts';
 
@@ -85,7 +90,9 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
     name: CanaryControllerName,
     kind: CanaryDeploymentKind,
     reconcile,
-    finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup },
+    // A new release creates its canary while the finalizer is being added (the canary is
+    // owner-referenced); every other write waits for it (effects.ts, reconcile.ts).
+    finalizer: { name: CanaryFinalizer, cleanup: reconciler.cleanup, ownedWritesFirst: true },
     errorPolicy: reconciler.errorPolicy,
     // What it made, by label: their changes reconcile the release, and teardown finds them by owner.
     owns: [
@@ -97,6 +104,10 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
       { kind: Deployment, names: deploymentsNamedBy },
       { kind: Service, names: servicesNamedBy },
     ],
+    // Which namespaces hold autoscalers at all (names only): a release of the Replicas
+    // provider lists a namespace's autoscalers before it starts only where there are some,
+    // so the common case starts without that round trip.
+    caches: [{ kind: HorizontalPodAutoscaler, metadataOnly: true }],
     watches: [
       {
         kind: Pod,
@@ -107,6 +118,8 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
         },
       },
     ],
+    // A release finds its canary pods by key, not by scanning its namespace's.
+    indexes: [{ kind: Pod, name: CanaryPodsIndex, values: canaryPodsIndexValues }],
     concurrency: options.concurrency ?? 16,
   });
 }

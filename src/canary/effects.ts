@@ -172,6 +172,9 @@ export function releaseEnv(input: ReleaseEnvInput): ReleaseEnv {
   };
 }
 
+/** Effects that write only owner-referenced objects (or nothing): see {@link executeEffects}. */
+const WRITABLE_BEFORE_FINALIZER: ReadonlySet<Effect['type']> = new Set(['ensureCanary', 'event', 'notify']);
+
 /**
  * Runs `effects` in order; Events leave without being waited for. A
  * {@link TeardownEnv} runs only what takes a release down (reset, delete, events, notifications).
@@ -181,6 +184,10 @@ export async function executeEffects(
   effects: readonly Effect[],
 ): Promise<void> {
   for (const effect of effects) {
+    // Before our finalizer is stored (a new release's first reconcile), only the canary's
+    // own objects may be written: they are owner-referenced, so a deletion in between
+    // takes them away without a cleanup; everything else waits for the finalizer.
+    if (!WRITABLE_BEFORE_FINALIZER.has(effect.type)) await env.ctx.finalizerStored();
     switch (effect.type) {
       case 'ensureCanary':
         await ensureCanary(full(env, effect.type), effect.image, effect.weight ?? 0);

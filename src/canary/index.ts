@@ -9,6 +9,7 @@ import type { SecretReader } from '../analysis/credentials.ts';
 import { releaseNotifier } from '../notify/index.ts';
 import { Secret } from '../runtime/kinds.ts';
 import { canaryController, CanaryControllerName } from './controller.ts';
+import { createGateRunner } from './gates.ts';
 
 export { canaryController, CanaryControllerName, CanaryFinalizer } from './controller.ts';
 
@@ -34,12 +35,15 @@ export const canaryEntry: ControllerEntry = {
     });
     // Prometheus credentials: one named Secret at a time, used only when opted in (src/analysis/credentials.ts).
     const readSecret: SecretReader = (namespace, name) => client.get(Secret, namespace, name);
+    // Webhook gates: the notification URL policy and Secret opt-in apply (src/notify/gate.ts).
+    const gates = createGateRunner({ client, allowInternal: allowInternalNotificationUrls ?? false });
     return canaryController({
       prometheusUrl,
       allowedPrometheusUrls,
       allowInternalNotificationUrls,
       notify,
       readSecret,
+      gates,
       registry,
     });
   },

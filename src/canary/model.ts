@@ -4,6 +4,7 @@
  * (the reconciler, ./reconcile.ts), and the transition it returns: the next status, the
  * effects that make the cluster match it (./effects.ts), and when to look again.
  */
+import type { GateResult } from '../api/experiments.ts';
 import type {
   AnalysisRun,
   CanaryDeploymentStatus,
@@ -41,6 +42,12 @@ export interface ReleaseSettings {
   autoRollback: { enabled: boolean; onPodCrash: boolean; notReadyGraceMs: number };
   /** Present when spec.metrics asks for anything: analysis gates every step. */
   analysis: { intervalMs: number; successThreshold: number } | undefined;
+  /** strategy.type Experiment: its one step promotes on the final judgment (./experiment.ts). */
+  experiment?: { durationMs: number } | undefined;
+  /** Webhook gates the machine waits for (./gates.ts): present when the spec has PreRollout or ConfirmPromotion gates. */
+  gates?:
+    | { preRollout: boolean; confirmPromotion: boolean; intervalMs: number; failureThreshold: number }
+    | undefined;
 }
 
 /** The target (stable) Deployment as the machine needs to see it. */
@@ -104,6 +111,10 @@ export interface Observations {
   blocked?: { reason: string; message: string } | undefined;
   /** An unhandled command, if any. */
   command?: CommandObservation | undefined;
+  /** The answers of the gates `status.gates.awaiting` asked for, once in (./gates.ts). */
+  gate?: { type: 'PreRollout' | 'ConfirmPromotion'; results: GateResult[] } | undefined;
+  /** A call of the awaited gates is in flight: its end wakes the release. */
+  gateRunning?: boolean | undefined;
   /**
    * A HorizontalPodAutoscaler scaling the target Deployment (its name). Looked up only for
    * a release that scales with the weight (Replicas), which it would fight over the

@@ -26,6 +26,7 @@ function context(client: FakeClient, events: { on: string; event: EventInput }[]
     },
     log: silentLogger(),
     enqueue: () => undefined,
+    finalizerStored: () => Promise.resolve(undefined),
     now: () => new Date('2026-01-01T00:00:00Z'),
     controller: 'canary',
   };

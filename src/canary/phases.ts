@@ -40,6 +40,8 @@ import type {
 } from './model.ts';
 import { Builder, HISTORY_LIMIT, parseTime, prune } from './builder.ts';
 import { isActive, isFinished, isPromoting, isStepping, releaseState, steeringRefusal } from './steering.ts';
+import { experimentPassed } from './experiment.ts';
+import { describeFailures, mergeResults } from './gates.ts';
 import { trafficChange } from './traffic-record.ts';
 
 /** The model's types, where they were first declared (import them from ./model.ts). */
@@ -222,7 +224,9 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
     message: `starting the canary ${settings.version}`,
   };
   if (event === 'Restarted') t.effects.push({ type: 'resetTraffic' });
-  const first = settings.scalesWithWeight && obs.stable ? settings.steps[0]?.weight : undefined;
+  // Pre-rollout gates answer before the first weight: the canary starts at none.
+  const direct = settings.scalesWithWeight && obs.stable && !settings.gates?.preRollout;
+  const first = direct ? settings.steps[0]?.weight : undefined;
   t.effects.push(
     { type: 'ensureCanary', image: settings.version, ...(first ? { weight: first } : {}) },
     { type: 'prepareTraffic' },
@@ -232,7 +236,7 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
     notify: 'Started',
     by,
   });
-  if (settings.scalesWithWeight && obs.stable) {
+  if (direct) {
     t.status.phase = 'Progressing';
     enterStep(t, 0, 'canary created');
   }
@@ -321,9 +325,101 @@ function initializing(t: Builder, command: CommandObservation | undefined): void
     t.wakeAt(obs.pods.healthy ? obs.pods.recheckAt : undefined);
     return;
   }
+  if (preRolloutHolds(t)) return;
   t.status.phase = 'Progressing';
   if ((t.status.approvedStep ?? -1) >= t.total) return enterPromotion(t);
   enterStep(t, 0, 'canary ready');
+}
+
+/**
+ * PreRollout gates, before the first weight: asked now, then every interval until all
+ * say yes; each round with a no counts as a failed analysis, and `failureThreshold` of
+ * them in a row roll the release back. True while the release must hold.
+ */
+function preRolloutHolds(t: Builder): boolean {
+  const { settings, obs } = t;
+  const gates = settings.gates;
+  if (!gates?.preRollout || t.status.gates?.preRolloutPassed) return false;
+  const g = { ...t.status.gates };
+  const answer = obs.gate?.type === 'PreRollout' && g.awaiting === 'PreRollout' ? obs.gate : undefined;
+  t.status.reason = 'PreRolloutGates';
+  if (answer) {
+    g.results = mergeResults(g.results, answer.results);
+    if (answer.results.every((r) => r.passed)) {
+      t.status.gates = { results: g.results, preRolloutPassed: true, state: 'Passed' };
+      t.effects.push({
+        type: 'event',
+        eventType: 'Normal',
+        reason: 'PreRolloutPassed',
+        note: `pre-rollout gates passed: ${answer.results.map((r) => r.name).join(', ')}`,
+      });
+      return false;
+    }
+    const failures = (g.failures ?? 0) + 1;
+    const why = `pre-rollout gate failed ${failures} of ${gates.failureThreshold} times in a row: ${describeFailures(answer.results)}`;
+    if (failures >= gates.failureThreshold) {
+      t.status.gates = { results: g.results, failures, state: 'Failed' };
+      rollback(t, 'PreRolloutGateFailed', why);
+      return true;
+    }
+    t.status.gates = {
+      ...g,
+      failures,
+      awaiting: 'PreRollout',
+      state: 'Waiting',
+      nextAt: new Date(obs.now + gates.intervalMs).toISOString(),
+    };
+    t.effects.push({ type: 'event', eventType: 'Warning', reason: 'GateFailed', note: why });
+    t.status.message = `held before the first weight: ${why}`;
+  } else if (g.awaiting !== 'PreRollout') {
+    t.status.gates = { ...g, awaiting: 'PreRollout', state: 'Waiting', nextAt: t.iso };
+    t.status.message = 'held before the first weight: calling the pre-rollout gates';
+  }
+  if (!obs.gateRunning) t.wakeAt(parseTime(t.status.gates?.nextAt));
+  return true;
+}
+
+/**
+ * ConfirmPromotion gates, once every step passed: promotion waits until each says yes
+ * (asked every interval; analyses go on meanwhile). One Event when the wait starts, one
+ * when it ends. True while the release must wait.
+ */
+function confirmationHolds(t: Builder): boolean {
+  const { settings, obs } = t;
+  const gates = settings.gates;
+  if (!gates?.confirmPromotion) return false;
+  const g = { ...t.status.gates };
+  const answer =
+    obs.gate?.type === 'ConfirmPromotion' && g.awaiting === 'ConfirmPromotion' ? obs.gate : undefined;
+  if (answer) {
+    g.results = mergeResults(g.results, answer.results);
+    if (answer.results.every((r) => r.passed)) {
+      t.status.gates = { ...g, awaiting: undefined, nextAt: undefined, state: 'Passed' };
+      t.record(
+        'Confirmed',
+        'Normal',
+        'PromotionConfirmed',
+        `promotion confirmed by ${answer.results.map((r) => r.name).join(', ')}`,
+        { notify: false },
+      );
+      return false;
+    }
+    t.status.gates = { ...g, state: 'Waiting', nextAt: new Date(obs.now + gates.intervalMs).toISOString() };
+    t.status.message = `every step passed; waiting for the confirm-promotion gates to say yes (${describeFailures(answer.results)})`;
+  } else if (g.awaiting !== 'ConfirmPromotion') {
+    t.status.gates = { ...g, awaiting: 'ConfirmPromotion', state: 'Waiting', nextAt: t.iso };
+    t.status.message = 'every step passed; waiting for the confirm-promotion gates to say yes';
+    t.record(
+      'Waiting',
+      'Normal',
+      'WaitingForConfirmation',
+      `step ${t.step + 1}/${t.total} passed: promotion waits for the confirm-promotion gates`,
+      { notify: false },
+    );
+  }
+  t.status.reason = 'WaitingForConfirmation';
+  if (!obs.gateRunning) t.wakeAt(parseTime(t.status.gates?.nextAt));
+  return true;
 }
 
 /** Progressing or Paused, on a step or promoting. */
@@ -379,21 +475,31 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
   const timerDone = step.pauseMs !== undefined && (pauseUntil === undefined || pauseUntil <= obs.now);
   const approved = (t.status.approvedStep ?? -1) >= t.step;
   const needsApproval = step.requiresApproval || step.pauseMs === undefined;
-  const analysisOk =
-    !settings.analysis ||
-    (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
+  // An experiment promotes on its final judgment alone (./experiment.ts), not on a streak.
+  const analysisOk = settings.experiment
+    ? experimentPassed(t.status)
+    : !settings.analysis ||
+      (t.status.analysis?.consecutiveSuccesses ?? 0) >= settings.analysis.successThreshold;
   const ready = obs.canary.ready;
 
   if ((step.pauseMs === undefined || timerDone) && (!needsApproval || approved) && analysisOk && ready) {
     const next = t.step + 1;
-    if (next >= t.total) return enterPromotion(t);
+    if (next >= t.total) {
+      if (confirmationHolds(t)) return;
+      return enterPromotion(t, settings.experiment ? 'the experiment passed' : undefined);
+    }
     return enterStep(t, next, 'advanced');
   }
 
   const waits: string[] = [];
   if (step.pauseMs !== undefined && !timerDone) waits.push(`until ${t.status.pauseUntil}`);
   if (needsApproval && !approved) waits.push('for approval (codedance promote)');
-  if (!analysisOk) waits.push('for a healthy analysis');
+  if (!analysisOk)
+    waits.push(
+      settings.experiment
+        ? `${timerDone ? '' : 'then '}for the final judgment over the whole experiment`
+        : 'for a healthy analysis',
+    );
   if (!ready) waits.push('for the canary to be available');
   t.status.message = `step ${t.step + 1}/${t.total}: ${t.status.currentWeight ?? 0}% to ${settings.version}, waiting ${waits.join(', ')}`;
   if (step.pauseMs !== undefined && !timerDone) t.wakeAt(pauseUntil);

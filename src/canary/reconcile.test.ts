@@ -16,16 +16,29 @@ import * as kinds from '../runtime/kinds.ts';
 import { silentLogger } from '../runtime/logging.ts';
 import { createStore, type Store } from '../runtime/store.ts';
 import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
-import { createCanaryReconciler, type ReportingNotifier } from './reconcile.ts';
+import {
+  CanaryPodsIndex,
+  canaryPodsIndexValues,
+  createCanaryReconciler,
+  type ReportingNotifier,
+} from './reconcile.ts';
 
 const ns = 'shop';
-const cached: kinds.ResourceKind[] = [kinds.Deployment, kinds.Service, kinds.Pod, CanaryDeploymentKind];
+const cached: kinds.ResourceKind[] = [
+  kinds.Deployment,
+  kinds.Service,
+  kinds.Pod,
+  kinds.HorizontalPodAutoscaler,
+  CanaryDeploymentKind,
+];
 
 /** A context whose caches hold what the fake cluster holds right now. */
 function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext {
   const stores = new Map<string, Store<KubeObject>>();
   for (const kind of cached) {
-    const { store, writer } = createStore<KubeObject>();
+    const { store, writer } = createStore<KubeObject>(
+      kind === kinds.Pod ? { indexes: { [CanaryPodsIndex]: canaryPodsIndexValues } } : {},
+    );
     writer.replace(client.objects(kind));
     stores.set(kind.kind, store);
   }
@@ -38,6 +51,7 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
     now: () => new Date('2026-01-01T00:00:00Z'),
     controller: 'canary',
     enqueue: () => undefined,
+    finalizerStored: () => Promise.resolve(undefined),
   };
 }
 
@@ -186,4 +200,36 @@ test('deleting a release mid-way: traffic back and canary removed first, then do
     events.map((e) => e.reason),
     ['Deleted'],
   );
+});
+
+test('a first reconcile while the finalizer is being added: only the canary is written before it is stored', async () => {
+  const { client, release, notify } = await setup();
+  const reconciler = createCanaryReconciler({ notify });
+  let store = (): void => undefined;
+  const finalizerWrite = new Promise<void>((resolve) => (store = resolve));
+  const ctx: ReconcileContext = {
+    ...contextFor(client, []),
+    finalizerStored: async () => {
+      await finalizerWrite;
+      return {
+        ...release(),
+        metadata: { ...release().metadata, finalizers: ['deploy.codedance.io/cleanup'] },
+      };
+    },
+  };
+  const before = client.writes.length;
+  const running = reconciler.reconcile(release(), ctx);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(
+    client.writes.slice(before),
+    ['CREATE Deployment shop/web-canary'],
+    'the canary (owner-referenced) only',
+  );
+  store();
+  await running;
+  assert.ok(
+    client.writes.some((w) => w.startsWith('PATCH Deployment shop/web')),
+    client.writes.join(', '),
+  );
+  assert.equal(release().status?.phase, 'Progressing');
 });

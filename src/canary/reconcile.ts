@@ -34,10 +34,12 @@ import { getCondition, mergeConditions, setCondition } from '../runtime/conditio
 import { TrafficError } from '../traffic/index.ts';
 import { replicaSplit } from '../traffic/replicas.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
+import { canaryVersionLabelOf, stableVersionLabelOf } from '../analysis/queries.ts';
 import type { NotificationEvent } from '../api/canary-deployment.ts';
 import type { ReceiverProblem } from '../notify/resolve.ts';
 import { acceptedCondition, AcceptedCondition, refusals, type Refusal } from './admission.ts';
 import { createAnalysisRunner } from './analysis.ts';
+import type { GatePoll, GateRunner } from './gates.ts';
 import type { SecretReader } from '../analysis/credentials.ts';
 import { pendingCommand } from './commands.ts';
 import {
@@ -120,6 +122,8 @@ export interface CanaryReconcilerOptions {
   notify?: ReportingNotifier | undefined;
   /** Reads the Secret a release names in `metrics.provider.secretRef` (opt-in checked by ../analysis/credentials.ts). @default none */
   readSecret?: SecretReader | undefined;
+  /** Calls releases' webhook gates (./gates.ts). @default none: a release awaiting a gate is told this controller calls none */
+  gates?: GateRunner | undefined;
 }
 
 /** A notifier whose report (if any) lists receivers it refused. */
@@ -149,10 +153,19 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
   const verified = new Set<string>();
   /** `uid/version/phase` whose provider cleanup ran since this process started. */
   const cleaned = new Set<string>();
+  const gateRunner = options.gates;
   const analyses = createAnalysisRunner({
     defaultAddress: options.prometheusUrl,
     ...(options.readSecret ? { readSecret: options.readSecret } : {}),
+    ...(gateRunner
+      ? {
+          callGates: (cd: CanaryDeployment, type: 'Rollout', signal: AbortSignal) =>
+            gateRunner.call(cd, type, signal),
+        }
+      : {}),
   });
+  /** `uid/run/version/type` of PostRollout and Rollback gates called since this process started. */
+  const calledGates = new Set<string>();
   /** Per target Deployment: the labels of its current pods, looked up once it has settled. */
   let stablePodsLookup: StablePods | undefined;
   const policy = {
@@ -252,11 +265,36 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     if (!blocking && analysisDue(settings, status, now.getTime())) {
       const polled = analyses.poll(cd, {
         canaryVersionLabel: canary?.spec?.template?.metadata?.labels?.['version'],
+        stableVersionLabel: stableVersionLabelOf(
+          stable?.spec?.template?.metadata?.labels,
+          canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels),
+        ),
         now,
         wake: () => ctx.enqueue({ namespace: ns, name: cd.metadata.name ?? '' }),
       });
       if (polled.kind === 'done') analysis = polled.observation;
       else analysisRunning = true;
+    }
+    const awaited = gateAwaited(status, now.getTime());
+    let gate: Observations['gate'];
+    let gateRunning = false;
+    if (awaited) {
+      const polled: GatePoll = gateRunner
+        ? gateRunner.poll(cd, awaited, () => ctx.enqueue({ namespace: ns, name: cd.metadata.name ?? '' }))
+        : {
+            kind: 'done',
+            results: [
+              {
+                name: '*',
+                type: awaited,
+                passed: false,
+                time: now.toISOString(),
+                message: 'this controller calls no webhook gates',
+              },
+            ],
+          };
+      if (polled.kind === 'done') gate = { type: awaited, results: polled.results };
+      else gateRunning = true;
     }
     const obs: Observations = {
       now: now.getTime(),
@@ -283,6 +321,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       analysisRunning,
       blocked: blocking && { reason: blocking.reason, message: blocking.message },
       command: pendingCommand(cd),
+      gate,
+      gateRunning,
     };
     const stepping =
       (status?.phase === 'Progressing' || status?.phase === 'Paused') &&
@@ -301,6 +341,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
 
     if (isFinished(tr.status.phase)) {
       analyses.forget(uid);
+      gateRunner?.forget(uid);
       // The provider's leftovers (subsets, canary backendRefs) go once the canary pods are gone.
       const key = `${uid}/${tr.status.releaseVersion}/${tr.status.phase}`;
       const gone =
@@ -352,6 +393,40 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     await executeEffects(env, writes(tr.effects.slice(tr.statusAfter)));
     if (notifications.length > 0)
       await executeEffects({ ...env, cd: { ...cd, status: tr.status } }, notifications);
+    for (const n of notifications)
+      if (n.type === 'notify') finalGates({ ...cd, status: tr.status }, n.event, ctx);
+  }
+
+  /**
+   * PostRollout gates once a release Completed or rolled back, and Rollback gates once it
+   * rolled back: in the background, once per run of a release; a failure is a Warning Event.
+   */
+  function finalGates(cd: CanaryDeployment, event: NotificationEvent, ctx: ReconcileContext): void {
+    if (!gateRunner || (event !== 'Completed' && event !== 'RolledBack')) return;
+    const types =
+      event === 'RolledBack' ? (['Rollback', 'PostRollout'] as const) : (['PostRollout'] as const);
+    for (const type of types) {
+      const key = `${cd.metadata.uid ?? ''}/${cd.status?.startedAt ?? ''}/${cd.status?.releaseVersion ?? ''}/${type}`;
+      if (calledGates.has(key) || !(cd.spec.webhooks ?? []).some((g) => g.type === type)) continue;
+      calledGates.add(key);
+      if (calledGates.size > ANNOUNCED_LIMIT) calledGates.delete(calledGates.values().next().value ?? '');
+      void gateRunner.call(cd, type).then(async (results) => {
+        for (const r of results) {
+          if (r.passed)
+            await ctx.events.publish(cd, {
+              type: 'Normal',
+              reason: 'GatePassed',
+              note: `${type} gate ${r.name}: ${r.message ?? 'ok'}`,
+            });
+          else
+            await ctx.events.publish(cd, {
+              type: 'Warning',
+              reason: 'GateFailed',
+              note: `${type} gate ${r.name}: ${r.message ?? 'no answer'}`,
+            });
+        }
+      });
+    }
   }
 
   /** Server-side applies the whole status (skipped when unchanged) and remembers what was stored. */
@@ -366,9 +441,22 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       metadata: { name: cd.metadata.name, namespace: cd.metadata.namespace },
       status,
     };
-    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current: cd });
-    if (stored !== cd)
-      written.set(cd.metadata.uid ?? '', { replaced: cd.metadata.resourceVersion, object: stored });
+    // A first reconcile runs while the finalizer is added (controller.ts): the status goes
+    // on top of that write, and the memo must name the version it replaces.
+    const added = await ctx.finalizerStored();
+    const current: CanaryDeployment = added
+      ? {
+          ...cd,
+          metadata: {
+            ...cd.metadata,
+            resourceVersion: added.metadata.resourceVersion,
+            finalizers: added.metadata.finalizers,
+          },
+        }
+      : cd;
+    const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current });
+    if (stored !== current)
+      written.set(cd.metadata.uid ?? '', { replaced: current.metadata.resourceVersion, object: stored });
   }
 
   async function cleanup(cached: CanaryDeployment, ctx: ReconcileContext): Promise<Action | void> {
@@ -531,18 +619,40 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       service: ctx
         .cache(ServiceKind, { referenced: true })
         .get(ns, cd.spec.service?.name ?? cd.spec.targetDeployment),
-      pods: ctx
-        .cache(PodKind)
-        .list(ns)
-        .filter(
-          (p) =>
-            p.metadata.labels?.[OwnerLabel] === cd.metadata.name &&
-            p.metadata.labels?.[RoleLabel] === 'canary',
-        ),
+      pods: ctx.cache(PodKind).byIndex(CanaryPodsIndex, `${ns}/${cd.metadata.name ?? ''}`),
     };
   }
 
   return { reconcile, cleanup, errorPolicy };
+}
+
+/** The index of the canary pod cache by release (`namespace/name`). */
+export const CanaryPodsIndex = 'release';
+
+/** {@link CanaryPodsIndex}: a canary pod (role label `canary`) under the release its owner label names. */
+export function canaryPodsIndexValues(pod: KubeObject): string[] {
+  const release = pod.metadata.labels?.[OwnerLabel];
+  if (!release || pod.metadata.labels?.[RoleLabel] !== 'canary') return [];
+  return [`${pod.metadata.namespace ?? ''}/${release}`];
+}
+
+/**
+ * The gates the stored status awaits and whose call is due: PreRollout while
+ * Initializing, ConfirmPromotion while Progressing on a step (./phases.ts writes
+ * `status.gates.awaiting` and `nextAt`).
+ */
+function gateAwaited(
+  status: CanaryDeploymentStatus | undefined,
+  now: number,
+): 'PreRollout' | 'ConfirmPromotion' | undefined {
+  const awaiting = status?.gates?.awaiting;
+  if (!status || !awaiting) return undefined;
+  const nextAt = status.gates?.nextAt ? Date.parse(status.gates.nextAt) : 0;
+  if (nextAt > now) return undefined;
+  if (awaiting === 'PreRollout') return status.phase === 'Initializing' ? awaiting : undefined;
+  const stepping =
+    status.phase === 'Progressing' && (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
+  return stepping ? awaiting : undefined;
 }
 
 /** True when this reconcile may start a release (so an autoscaler would be in its way). */
@@ -580,8 +690,15 @@ function strategyOf(d: Deployment): string | undefined {
   return `RollingUpdate maxSurge ${r.maxSurge ?? '25%'}, maxUnavailable ${r.maxUnavailable ?? '25%'}`;
 }
 
-/** The name of an autoscaler scaling the release's target Deployment, if any (one list request). */
+/**
+ * The name of an autoscaler scaling the release's target Deployment, if any: one list
+ * request, sent only when the metadata cache shows autoscalers in the namespace.
+ */
 async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promise<string | undefined> {
+  const known = ctx
+    .cache(HorizontalPodAutoscalerKind, { metadataOnly: true })
+    .list(cd.metadata.namespace ?? '');
+  if (known.length === 0) return undefined;
   const list = await ctx.client.list(HorizontalPodAutoscalerKind, {
     namespace: cd.metadata.namespace ?? '',
   });

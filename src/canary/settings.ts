@@ -5,6 +5,7 @@
  * report (a condition and an Event), never as exceptions.
  */
 import type { CanaryDeploymentSpec } from '../api/canary-deployment.ts';
+import type { GateType } from '../api/experiments.ts';
 import { durationOr, plan, validateStrategy } from '../strategy/index.ts';
 import { ANALYSIS_DEFAULTS } from '../analysis/verdict.ts';
 import type { ReleaseSettings } from './model.ts';
@@ -19,13 +20,26 @@ export type SettingsResult = { ok: true; settings: ReleaseSettings } | { ok: fal
 export function hasMetrics(spec: CanaryDeploymentSpec): boolean {
   const m = spec.metrics;
   if (!m) return false;
-  return Boolean(
-    m.successRate ||
-      m.errorRate ||
-      m.latency?.p50 ||
-      m.latency?.p90 ||
-      m.latency?.p99 ||
-      (m.custom && m.custom.length > 0),
+  const compare = m.compare;
+  const compares = Boolean(
+    compare &&
+      (compare.successRate ||
+        compare.errorRate ||
+        compare.latency?.p50 ||
+        compare.latency?.p90 ||
+        compare.latency?.p99 ||
+        (compare.custom && compare.custom.length > 0)),
+  );
+  return (
+    compares ||
+    Boolean(
+      m.successRate ||
+        m.errorRate ||
+        m.latency?.p50 ||
+        m.latency?.p90 ||
+        m.latency?.p99 ||
+        (m.custom && m.custom.length > 0),
+    )
   );
 }
 
@@ -50,6 +64,11 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
   if (!providerObject[provider]) {
     const field = provider === 'Istio' ? 'istio' : provider === 'Nginx' ? 'nginx' : 'gatewayAPI';
     problems.push(`traffic.${field}: required when traffic.provider is ${provider}`);
+  }
+  if (spec.strategy?.type === 'Experiment' && !hasMetrics(spec)) {
+    problems.push(
+      'strategy.type: an Experiment is decided by its checks: add metrics (e.g. metrics.compare) for it to judge',
+    );
   }
   if (problems.length > 0) return { ok: false, problems };
 
@@ -76,18 +95,40 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
       traffic: trafficRecordOf(spec),
       scalesWithWeight: provider === 'Replicas',
       paused: spec.paused === true,
+      experiment: spec.strategy?.type === 'Experiment' ? { durationMs: steps[0]?.pauseMs ?? 0 } : undefined,
       autoRollback: {
         enabled: auto.enabled ?? true,
         onPodCrash: auto.onPodCrash ?? true,
         notReadyGraceMs: durationOr(auto.notReadyGracePeriod, NOT_READY_GRACE_DEFAULT),
       },
-      analysis: hasMetrics(spec)
-        ? {
-            // The schema refuses less than 1s; a CRD installed before that rule still gets the floor.
-            intervalMs: Math.max(1_000, durationOr(analysis.interval, ANALYSIS_DEFAULTS.interval)),
-            successThreshold: analysis.successThreshold ?? ANALYSIS_DEFAULTS.successThreshold,
-          }
-        : undefined,
+      gates: gateSettings(spec),
+      analysis:
+        hasMetrics(spec) || hasGates(spec, 'Rollout')
+          ? {
+              // The schema refuses less than 1s; a CRD installed before that rule still gets the floor.
+              intervalMs: Math.max(1_000, durationOr(analysis.interval, ANALYSIS_DEFAULTS.interval)),
+              successThreshold: analysis.successThreshold ?? ANALYSIS_DEFAULTS.successThreshold,
+            }
+          : undefined,
     },
+  };
+}
+
+/** Whether `spec.webhooks` has a gate of `type`. */
+export function hasGates(spec: CanaryDeploymentSpec, type: GateType): boolean {
+  return (spec.webhooks ?? []).some((g) => g.type === type);
+}
+
+/** What the state machine needs of the gates it waits for; undefined when it waits for none. */
+function gateSettings(spec: CanaryDeploymentSpec): ReleaseSettings['gates'] {
+  const preRollout = hasGates(spec, 'PreRollout');
+  const confirmPromotion = hasGates(spec, 'ConfirmPromotion');
+  if (!preRollout && !confirmPromotion) return undefined;
+  return {
+    preRollout,
+    confirmPromotion,
+    // Asked again at the analysis interval, as Flagger does; at least every second.
+    intervalMs: Math.max(1_000, durationOr(spec.analysis?.interval, ANALYSIS_DEFAULTS.interval)),
+    failureThreshold: spec.analysis?.failureThreshold ?? ANALYSIS_DEFAULTS.failureThreshold,
   };
 }

@@ -26,6 +26,8 @@ const ROLLBACK_REASONS_OF_HEALTH = new Set([
   'PrometheusUnreachableTimeout',
   'NoDataLimitReached',
   'MetricsDegraded',
+  'ExperimentFailed',
+  'PreRolloutGateFailed',
 ]);
 
 /** `status` with its conditions brought up to date. */

@@ -123,7 +123,11 @@ export function renderStatus(cd: CanaryDeployment, now: number): string {
       `analysis ${last.time}: ${last.decision}${last.score === undefined ? '' : `, score ${Math.round(last.score)}`}${last.message ? ` — ${last.message}` : ''}`,
     );
     for (const m of last.metrics) {
-      const value = m.value === undefined ? 'no data' : String(Math.round(m.value * 1000) / 1000);
+      const round = (v: number) => String(Math.round(v * 1000) / 1000);
+      // A check against stable (metrics.compare) shows both sides.
+      const value =
+        (m.value === undefined ? 'no data' : round(m.value)) +
+        (m.stableValue === undefined ? '' : ` vs stable ${round(m.stableValue)}`);
       lines.push(
         `    ${m.passed === false ? '✗' : '✓'} ${m.name}: ${value}${m.threshold ? ` (threshold ${m.threshold})` : ''}${m.message ? ` ${m.message}` : ''}`,
       );

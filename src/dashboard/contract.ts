@@ -56,6 +56,8 @@ export interface MetricResultView {
   score?: number | undefined;
   passed?: boolean | undefined;
   message?: string | undefined;
+  /** Stable's value over the same window, for a check against stable (`metrics.compare`); `value` is the canary's. */
+  stableValue?: number | undefined;
 }
 
 /** One analysis round, as the controller recorded it. */

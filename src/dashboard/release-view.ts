@@ -74,7 +74,11 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     steps,
     paused,
     hasMetrics: Boolean(
-      metrics.successRate || metrics.errorRate || metrics.latency || metrics.custom?.length,
+      metrics.successRate ||
+        metrics.errorRate ||
+        metrics.latency ||
+        metrics.custom?.length ||
+        metrics.compare,
     ),
     analysis: status.analysis?.last,
     history: [...(status.history ?? [])].reverse(),

@@ -47,6 +47,14 @@ export interface ReconcileContext {
   /** This controller's name. */
   controller: string;
   /**
+   * Resolves once this controller's finalizer is stored on the object: to the object as
+   * stored when this reconcile added it (its resourceVersion is the one a status write
+   * replaces), to undefined when it was already there or the controller has none; rejects
+   * when adding it failed. A controller whose finalizer says `ownedWritesFirst` awaits it
+   * before any write but the creation of owner-referenced children (its own status too).
+   */
+  finalizerStored(): Promise<KubeObject | undefined>;
+  /**
    * Schedules a reconcile of `key` (a primary of this controller) now. For work a
    * reconcile started but does not wait for (a background task): its end calls this,
    * later, from outside any reconcile. A key being reconciled runs again after.
@@ -120,6 +128,13 @@ export interface ControllerOptions<T extends KubeObject> {
   finalizer?: {
     name: string;
     cleanup(obj: T, ctx: ReconcileContext): Promise<Action | void>;
+    /**
+     * The first reconcile starts while the finalizer is being added, so a new object's
+     * first writes do not wait for that round trip. The reconciler then promises to write
+     * nothing but owner-referenced children (which the garbage collector removes with the
+     * object) before `ctx.finalizerStored()` resolves. @default false
+     */
+    ownedWritesFirst?: boolean;
   };
   /**
    * Child kinds: a change to a child reconciles its controller owner (ownerReferences with

@@ -153,6 +153,13 @@ export function createManager(options: ManagerOptions): Manager {
       });
       informers.set(key, informer);
       specs.set(key, { kind, labelSelector: labelSelector ?? '', metadataOnly: spec.metadataOnly ?? false });
+      if (!spec.metadataOnly) {
+        // Its objects can stand in for the reference cache's GETs (references.ts: copies).
+        const kindKey = `${apiVersionOf(kind)}/${kind.kind}`;
+        informer.subscribe((change) => {
+          if (change.type !== 'delete') references.get(kindKey)?.offer(change.object);
+        });
+      }
     }
     return informer;
   }
@@ -165,6 +172,7 @@ export function createManager(options: ManagerOptions): Manager {
         metadata: informerFor({ kind, metadataOnly: true }),
         transform: (obj) => trimObject(obj, trim),
         indexes: indexesByKind.get(kindKey),
+        copyOf: (namespace, name) => fullCopyOf(kind, namespace, name),
         onError: (key, error) =>
           options.log.warn(
             { kind: kind.kind, key, err: error },
@@ -174,6 +182,27 @@ export function createManager(options: ManagerOptions): Manager {
       references.set(kindKey, ref);
     }
     return ref;
+  }
+
+  /** `namespace/name` of `kind` as a full (not metadata-only) informer holds it, if any does. */
+  function fullCopyOf(
+    kind: ResourceKind,
+    namespace: string | undefined,
+    name: string,
+  ): KubeObject | undefined {
+    for (const [key, informer] of informers) {
+      const spec = specs.get(key);
+      if (
+        !spec ||
+        spec.metadataOnly ||
+        spec.kind.kind !== kind.kind ||
+        apiVersionOf(spec.kind) !== apiVersionOf(kind)
+      )
+        continue;
+      const found = informer.store.get(namespace, name);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   function cache<T extends KubeObject>(
@@ -310,19 +339,31 @@ export function createManager(options: ManagerOptions): Manager {
       now: () => new Date(clock.now()),
       controller: c.name,
       enqueue: (target) => rc.queue?.add(keyOf(target.namespace, target.name)),
+      finalizerStored: () => finalizerStored,
     };
-    // Read-your-references: what the primary names is fetched as of the watch before it runs.
-    await Promise.all(namedBy(c, obj).map(({ ref, keys }) => ref.settle(keys)));
+    let finalizerStored: Promise<KubeObject | undefined> = Promise.resolve(undefined);
+    // Read-your-references: what the primary names is fetched as of the watch before it
+    // runs; the fetches go out beside the finalizer's write (the reconcile waits for both).
+    const referencesRead = Promise.all(namedBy(c, obj).map(({ ref, keys }) => ref.settle(keys)));
     const startedAt = clock.now();
     let outcome: QueueOutcome;
     let result: string;
     try {
       const fin = c.finalizer;
       const action: Action = fin
-        ? await finalizer(options.client, c.kind, fin.name, obj, (event) =>
-            event.kind === 'apply' ? c.reconcile(event.object, ctx) : fin.cleanup(event.object, ctx),
+        ? await finalizer(
+            options.client,
+            c.kind,
+            fin.name,
+            obj,
+            (event) => {
+              if (event.kind === 'cleanup') return fin.cleanup(event.object, ctx);
+              finalizerStored = event.stored;
+              return c.reconcile(event.object, ctx);
+            },
+            { ready: referencesRead, ownedWritesFirst: fin.ownedWritesFirst ?? false },
           )
-        : await c.reconcile(obj, ctx);
+        : await referencesRead.then(() => c.reconcile(obj, ctx));
       outcome = outcomeOf(action);
       result = action.kind === 'requeue' ? 'requeue' : action.kind === 'retry' ? 'error' : 'success';
       log.debug(

@@ -58,3 +58,47 @@ test('only named objects are held whole; changes reach the primaries that name t
   abort.abort();
   await running;
 });
+
+test('a named object another cache holds whole comes from there, not from a GET', async () => {
+  const client = createFakeClient();
+  await client.create<Cm>(ConfigMap, {
+    metadata: { name: 'made', namespace: 'ns', labels: { mine: 'yes' } },
+    data: { v: '1' },
+  });
+  const metadata = createInformer<KubeObject>(client, ConfigMap, { transform: metadataOnly(ConfigMap) });
+  const labelled = createInformer<Cm>(client, ConfigMap, {
+    labelSelector: 'mine',
+    transform: (o) => trimObject(o),
+  });
+  const refs = createReferenceCache<Cm>(client, ConfigMap, {
+    metadata,
+    transform: (o) => trimObject(o),
+    copyOf: (namespace, name) => labelled.store.get(namespace, name),
+  });
+  labelled.subscribe((change) => refs.offer(change.object));
+  const abort = new AbortController();
+  const running = [metadata.start(abort.signal), labelled.start(abort.signal)];
+  await metadata.store.ready();
+  await labelled.store.ready();
+  const gets = () => client.requestCounts()['GET configmaps'] ?? 0;
+
+  refs.want('r1', ['ns/made']);
+  await refs.settle(['ns/made']);
+  assert.equal(refs.store.get('ns', 'made')?.data?.v, '1');
+  await client.apply<Cm>(ConfigMap, { metadata: { name: 'made', namespace: 'ns' }, data: { v: '2' } });
+  await until('the change taken', () => refs.store.get('ns', 'made')?.data?.v === '2');
+  assert.equal(gets(), 0, 'every version came from the labelled cache');
+
+  // Out of the labelled cache (label removed): the copy stays behind, so after the short wait it is read.
+  await client.patch<Cm>(
+    ConfigMap,
+    'ns',
+    'made',
+    { metadata: { labels: { mine: null } }, data: { v: '3' } },
+    'merge',
+  );
+  await until('the unlabelled change fetched', () => refs.store.get('ns', 'made')?.data?.v === '3');
+  assert.ok(gets() >= 1, 'a change no other cache holds is a GET');
+  abort.abort();
+  await Promise.all(running);
+});

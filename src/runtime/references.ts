@@ -15,6 +15,12 @@
  *   it names, never an older copy than the watch saw;
  * - one fetch per key at a time; a change seen during a fetch fetches again after it.
  * Caveat: a failed GET is retried at the next change or `settle`, and reported to `onError`.
+ *
+ * Copies: a named object another cache of the same kind also holds whole (a canary
+ * Deployment is both named by its release and in the label cache of what releases make)
+ * is taken from there when it is as new as the metadata cache says, instead of a GET. The
+ * two watches deliver the same change moments apart, so a fetch waits briefly
+ * (`COPY_WAIT_MS`) for a copy that is known but behind, then reads the API server.
  */
 import type { KubeClient, KubeObject } from './client.ts';
 import type { ResourceKind } from './kinds.ts';
@@ -32,7 +38,12 @@ export interface ReferenceCacheOptions<T extends KubeObject> {
   indexes?: Record<string, IndexFn<T>>;
   /** A GET failed (it is tried again at the next change or settle). */
   onError?: (key: string, error: unknown) => void;
+  /** The object as another full cache of the kind holds it (already transformed), if any. */
+  copyOf?: (namespace: string | undefined, name: string) => T | undefined;
 }
+
+/** How long a fetch waits for another cache's copy of a change before it sends a GET. */
+export const COPY_WAIT_MS = 50;
 
 /** Full objects of one kind that primaries name. */
 export interface ReferenceCache<T extends KubeObject> {
@@ -44,6 +55,8 @@ export interface ReferenceCache<T extends KubeObject> {
   settle(keys: string[]): Promise<void>;
   /** Listens to the store's changes, with the primaries (owner keys) that name the object. */
   subscribe(listener: (change: StoreChange<T>, owners: string[]) => void): () => void;
+  /** Another full cache of the kind changed `obj` (see `copyOf`): a fetch waiting for it takes it. */
+  offer(obj: KubeObject): void;
 }
 
 /** Creates a reference cache over `options.metadata` (which the caller starts). */
@@ -60,6 +73,8 @@ export function createReferenceCache<T extends KubeObject>(
   const named = new Map<string, string[]>();
   const inFlight = new Map<string, Promise<void>>();
   const listeners = new Set<(change: StoreChange<T>, owners: string[]) => void>();
+  /** key → fetches waiting for a copy from another cache */
+  const waiting = new Map<string, () => void>();
 
   const emit = (change: StoreChange<T> | undefined): void => {
     if (!change) return;
@@ -78,6 +93,30 @@ export function createReferenceCache<T extends KubeObject>(
     return held?.metadata.resourceVersion !== meta.metadata.resourceVersion;
   };
 
+  /**
+   * Another cache's copy of `key` at `resourceVersion`: at once if it has it, after up to
+   * COPY_WAIT_MS if it holds an older one (its watch is behind), else undefined.
+   */
+  async function copyAt(key: string, resourceVersion: string | undefined): Promise<T | undefined> {
+    if (!options.copyOf) return undefined;
+    const { namespace, name } = parseKey(key);
+    const current = (): T | undefined => {
+      const copy = options.copyOf?.(namespace, name);
+      return copy && copy.metadata.resourceVersion === resourceVersion ? copy : undefined;
+    };
+    if (current() || !options.copyOf(namespace, name)) return current();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, COPY_WAIT_MS);
+      function done(): void {
+        clearTimeout(timer);
+        waiting.delete(key);
+        resolve();
+      }
+      waiting.set(key, done);
+    });
+    return current();
+  }
+
   function refresh(key: string): Promise<void> {
     const running = inFlight.get(key);
     if (running) return running;
@@ -91,9 +130,9 @@ export function createReferenceCache<T extends KubeObject>(
           if (held) emit(writer.delete(held));
           break;
         }
-        let obj: T | undefined;
+        let obj = await copyAt(key, meta.metadata.resourceVersion);
         try {
-          obj = await client.get<T>(kind, namespace, name);
+          obj ??= await client.get<T>(kind, namespace, name);
         } catch (error) {
           options.onError?.(key, error);
           break;
@@ -165,6 +204,9 @@ export function createReferenceCache<T extends KubeObject>(
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    offer(obj) {
+      waiting.get(keyOf(obj.metadata.namespace, obj.metadata.name ?? ''))?.();
     },
   };
 }

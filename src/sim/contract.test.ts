@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrafficProviders, type TrafficProviderName } from '../api/canary-deployment.ts';
-import { canarySeries } from '../analysis/queries.ts';
+import { canarySeries, seriesOf } from '../analysis/queries.ts';
 import { createDataPlaneMetrics } from './metrics.ts';
 import { renderFamilies } from './series.ts';
 import type { SimTarget } from './target.ts';
@@ -79,6 +79,46 @@ describe("the analyzer's selectors find the simulator's canary series", () => {
       assert.deepEqual(statuses, ['200', '500'], 'both status codes of the canary, and only the canary');
       assert.ok(selected(spec.histogram).length > 0, `${spec.histogram} has canary series`);
       assert.ok(selected(spec.histogram).every((s) => 'le' in s.labels));
+    });
+  }
+});
+
+describe("comparisons: the analyzer's stable selectors find the simulator's stable series, and only those", () => {
+  for (const provider of TrafficProviders) {
+    it(provider, () => {
+      const metrics = createDataPlaneMetrics('provider');
+      const recorder = metrics.recorder(target(provider));
+      recorder.version('stable')(false, 10);
+      recorder.version('canary')(false, 10);
+      const exported = samples(renderFamilies(metrics.families));
+      const t = {
+        provider,
+        namespace: 'shop',
+        target: 'web',
+        canaryName: 'web-canary',
+        canaryVersionLabel: 'v2',
+        stableVersionLabel: 'v1',
+        ingress: 'web-ing',
+        windowMs: 60_000,
+      };
+      const pick = (side: 'stable' | 'canary') => {
+        const spec = seriesOf(t, side);
+        return exported.filter(
+          (s) =>
+            s.name === spec.requests &&
+            spec.selector.every(([label, op, value]) =>
+              op === '=' ? s.labels[label] === value : (s.labels[label] ?? '') !== value,
+            ),
+        );
+      };
+      const stable = pick('stable');
+      const canary = pick('canary');
+      assert.ok(stable.length > 0, 'stable has series');
+      assert.ok(canary.length > 0, 'canary has series');
+      assert.ok(
+        stable.every((s) => !canary.includes(s)),
+        'no series is counted on both sides',
+      );
     });
   }
 });

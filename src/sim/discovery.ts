@@ -13,7 +13,7 @@
  * one from the runtime's informers so each tick reads memory.
  */
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
-import { canaryVersionLabelOf } from '../analysis/queries.ts';
+import { canaryVersionLabelOf, stableVersionLabelOf } from '../analysis/queries.ts';
 import { canaryDeploymentName, canaryServiceName } from '../canary/workloads.ts';
 import { canaryIngressName } from '../traffic/nginx.ts';
 import type { KubeObject } from '../runtime/client.ts';
@@ -71,8 +71,10 @@ export function versionLabelsOf(
   canary: Deployment | undefined,
 ): Record<Version, string> {
   const canaryLabel = canaryVersionLabelOf(canary?.spec?.template?.metadata?.labels);
-  const stableLabel = stable?.spec?.template?.metadata?.labels?.['version'];
-  return { stable: stableLabel && stableLabel !== canaryLabel ? stableLabel : 'stable', canary: canaryLabel };
+  return {
+    stable: stableVersionLabelOf(stable?.spec?.template?.metadata?.labels, canaryLabel),
+    canary: canaryLabel,
+  };
 }
 
 /** Every service to simulate, with the canary's current share. */

@@ -6,6 +6,7 @@
  * or its target Deployment's, so a test can address a service by whichever it holds.
  * An update only changes the fields it carries; a version left out applies to both.
  */
+import { EVENT_NAME } from './business.ts';
 import type { Version } from './labels.ts';
 
 /** Latency of one version, as two points of its distribution, in milliseconds. */
@@ -25,6 +26,8 @@ export interface VersionProfile {
   memoryMiB?: number;
   /** Memory each pod gains per minute it runs, in MiB (a leak). @default 0 */
   memoryLeakMiBPerMinute?: number;
+  /** Business events per request, by name (e.g. `{ impressions: 1, conversions: 0.05 }`; ./business.ts). @default none */
+  business?: Record<string, number>;
 }
 
 /** Defaults: a healthy service. */
@@ -47,6 +50,8 @@ export interface ProfileUpdate {
   cpuCores?: number;
   memoryMiB?: number;
   memoryLeakMiBPerMinute?: number;
+  /** Business events per request, merged by name into the version's (./business.ts). */
+  business?: Record<string, number>;
 }
 
 /** What is stored for one service: its overrides per version and its rate. */
@@ -86,6 +91,24 @@ export function parseProfileUpdate(body: unknown): ProfileUpdate | { error: stri
       return { error: `${key} must be a number >= 0` };
     resources[key] = value;
   }
+  let business: Record<string, number> | undefined;
+  if (input['business'] !== undefined) {
+    const given = input['business'];
+    if (typeof given !== 'object' || given === null || Array.isArray(given))
+      return {
+        error: 'business must be an object of event name to events per request, e.g. {"conversions": 0.05}',
+      };
+    business = {};
+    for (const [event, rate] of Object.entries(given)) {
+      if (!EVENT_NAME.test(event))
+        return {
+          error: `business: ${JSON.stringify(event)} is not an event name (letters, digits and _, not starting with a digit)`,
+        };
+      if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1000))
+        return { error: `business.${event} must be a number of events per request from 0 to 1000` };
+      business[event] = rate;
+    }
+  }
   if (typeof namespace !== 'string' || namespace === '')
     return { error: 'namespace must be a non-empty string' };
   if (typeof name !== 'string' || name === '') return { error: 'name must be a non-empty string' };
@@ -121,7 +144,7 @@ export function parseProfileUpdate(body: unknown): ProfileUpdate | { error: stri
       return { error: 'rps must be a number >= 0' };
     update.rps = rps;
   }
-  return { ...update, ...resources };
+  return { ...update, ...resources, ...(business ? { business } : {}) };
 }
 
 /** Creates an empty book; services not in it behave as `defaults`. */
@@ -139,7 +162,9 @@ export function createProfileBook(defaults: VersionProfile = healthyProfile): Pr
         return value === undefined ? [] : [[key, value]];
       }),
     );
-    return { errorRate: update.errorRate ?? current.errorRate, latencyMs, ...resources };
+    const business =
+      update.business || current.business ? { business: { ...current.business, ...update.business } } : {};
+    return { errorRate: update.errorRate ?? current.errorRate, latencyMs, ...resources, ...business };
   }
 
   return {
@@ -179,5 +204,9 @@ export function createProfileBook(defaults: VersionProfile = healthyProfile): Pr
 }
 
 function cloneProfile(profile: VersionProfile): VersionProfile {
-  return { ...profile, latencyMs: { ...profile.latencyMs } };
+  return {
+    ...profile,
+    latencyMs: { ...profile.latencyMs },
+    ...(profile.business ? { business: { ...profile.business } } : {}),
+  };
 }

@@ -8,6 +8,8 @@
  * | `POST /profiles` | change a service's profile: `{ namespace, name, version?, errorRate?, latencyMs?: { p50?, p99? }, rps? }` |
  * | `DELETE /profiles?namespace=&name=` | back to the defaults (one service, a namespace, or all) |
  * | `GET /targets` | the services simulated now, with the canary's share, JSON |
+ * | `POST /loadtest` | play the load tester for a webhook gate: extra requests for the release in the payload (./load-test.ts) |
+ * | `GET /loadtest` | the load tests running |
  * | `GET /healthz` | `ok` |
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,6 +24,9 @@ export interface SimulatorRoutes {
   setProfile(body: unknown): unknown;
   resetProfiles(namespace: string | undefined, name: string | undefined): void;
   targets(): unknown;
+  /** Starts a load test from a gate payload; a string is a validation message (answered 400). */
+  loadTest(body: unknown): unknown;
+  loadTests(): unknown;
 }
 
 export interface ListeningServer {
@@ -91,6 +96,19 @@ async function handle(routes: SimulatorRoutes, req: IncomingMessage, res: Server
       if (typeof result === 'string') return send(res, 400, { error: result });
       return send(res, 200, result);
     }
+    case 'POST /loadtest': {
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch (err) {
+        return send(res, 400, { error: `body is not JSON: ${(err as Error).message}` });
+      }
+      const result = routes.loadTest(body);
+      if (typeof result === 'string') return send(res, 400, { error: result });
+      return send(res, 200, result);
+    }
+    case 'GET /loadtest':
+      return send(res, 200, routes.loadTests());
     case 'DELETE /profiles':
       routes.resetProfiles(
         url.searchParams.get('namespace') ?? undefined,
@@ -99,7 +117,7 @@ async function handle(routes: SimulatorRoutes, req: IncomingMessage, res: Server
       return send(res, 200, routes.profiles());
     default:
       return send(res, 404, {
-        error: `no route ${route}; try GET /metrics, GET|POST|DELETE /profiles, GET /targets`,
+        error: `no route ${route}; try GET /metrics, GET|POST|DELETE /profiles, GET /targets, GET|POST /loadtest`,
       });
   }
 }

@@ -25,6 +25,8 @@ import { describeTargets, watchCluster, type ClusterView, type WatchedCluster } 
 import { createResourceMetrics, type PodSample } from './resources.ts';
 import { podPattern } from '../analysis/queries.ts';
 import type { WatcherClient } from '../runtime/watcher.ts';
+import { createBusinessMetrics } from './business.ts';
+import { createLoadTests, parseLoadTest } from './load-test.ts';
 import { createDataPlaneMetrics, type FamilySelection } from './metrics.ts';
 import {
   createProfileBook,
@@ -130,6 +132,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const book = createProfileBook(config.defaults);
   const dataPlane = createDataPlaneMetrics(config.families);
   const resources = createResourceMetrics();
+  const business = createBusinessMetrics();
+  const loads = createLoadTests();
   const random = seededRandom(config.seed);
   const paces = new Map<string, PaceState>();
   const own = ownMetrics();
@@ -156,12 +160,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       );
       if (!target.serving) continue;
       const profile = book.resolve(target.namespace, [target.name, target.target]);
-      const counts = paceTick(pace, profile?.rps ?? config.rps, elapsedMs, target.canaryShare);
+      // A load test (./load-test.ts) adds its requests to the service's own.
+      const rps =
+        (profile?.rps ?? config.rps) +
+        loads.rpsOf(target.namespace, [target.name, target.target], Date.now());
+      const counts = paceTick(pace, rps, elapsedMs, target.canaryShare);
       const recorder = dataPlane.recorder(target);
       for (const version of Versions) {
         const count = counts[version];
         if (count === 0) continue;
-        sampleRequests(count, profile?.[version] ?? config.defaults, random, recorder.version(version));
+        const behaviour = profile?.[version] ?? config.defaults;
+        sampleRequests(count, behaviour, random, recorder.version(version));
+        business.count(target, version, count, behaviour.business);
         own.requests.inc({ version }, count);
       }
     }
@@ -169,6 +179,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (seen.has(key)) continue;
       paces.delete(key);
       dataPlane.forget(key);
+      business.forget(key);
       const [namespace, name] = key.split('/') as [string, string];
       own.weight.remove({ namespace, name });
     }
@@ -190,7 +201,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     async metrics() {
       return {
         contentType: own.registry.contentType,
-        body: renderFamilies(dataPlane.families) + resources.render() + (await own.registry.metrics()),
+        body:
+          renderFamilies([...dataPlane.families, business.family]) +
+          resources.render() +
+          (await own.registry.metrics()),
       };
     },
     profiles: () => ({ defaults: config.defaults, rps: config.rps, services: book.list() }),
@@ -200,6 +214,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     resetProfiles: (namespace, name) => book.reset(namespace, name),
     targets: () => current,
+    loadTest(body) {
+      const test = parseLoadTest(body, Date.now());
+      if ('error' in test) return test.error;
+      loads.start(test);
+      logger.info(test, 'load test started');
+      return { started: test, running: loads.list(Date.now()) };
+    },
+    loadTests: () => loads.list(Date.now()),
   };
   let server: ListeningServer;
   try {

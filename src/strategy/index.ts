@@ -8,6 +8,7 @@
 import type { StrategySpec, StrategyType } from '../api/canary-deployment.ts';
 import { blueGreen } from './blue-green.ts';
 import { parseDuration } from './duration.ts';
+import { experiment } from './experiment.ts';
 import { exponential } from './exponential.ts';
 import { linear } from './linear.ts';
 import { manual } from './manual.ts';
@@ -20,6 +21,7 @@ export { LINEAR, LINEAR_WEIGHTS } from './linear.ts';
 export { EXPONENTIAL, EXPONENTIAL_WEIGHTS } from './exponential.ts';
 export { MANUAL } from './manual.ts';
 export { BLUE_GREEN, BLUE_GREEN_DEFAULTS } from './blue-green.ts';
+export { EXPERIMENT, experimentStep } from './experiment.ts';
 
 /** Every strategy, by the name users write in `spec.strategy.type`. */
 export const strategies: Readonly<Record<StrategyType, Strategy>> = {
@@ -27,6 +29,7 @@ export const strategies: Readonly<Record<StrategyType, Strategy>> = {
   Exponential: exponential(),
   Manual: manual(),
   BlueGreen: blueGreen(),
+  Experiment: experiment(),
 };
 
 /** Strategy used when `spec.strategy` or its `type` is unset. Mirrors the API default. */
@@ -78,6 +81,7 @@ export function validateStrategy(strategy: StrategySpec | undefined): StrategyPr
       `strategy.steps[${i}].pause`,
       step.pause,
     ]),
+    ['strategy.experiment.duration', spec.experiment?.duration],
   ];
   for (const [field, text] of durations) {
     if (text === undefined) continue;
@@ -97,6 +101,19 @@ export function validateStrategy(strategy: StrategySpec | undefined): StrategyPr
     problems.push({
       field: 'strategy.steps',
       message: 'BlueGreen switches all traffic at once; steps apply only to Linear, Exponential and Manual',
+    });
+  }
+  if (spec.type === 'Experiment' && !spec.experiment) {
+    problems.push({
+      field: 'strategy.experiment',
+      message: 'required when strategy.type is Experiment (e.g. {weight: 10, duration: 30m})',
+    });
+  }
+  if (spec.type === 'Experiment' && spec.steps && spec.steps.length > 0) {
+    problems.push({
+      field: 'strategy.steps',
+      message:
+        'an Experiment holds one split (strategy.experiment.weight); steps apply only to Linear, Exponential and Manual',
     });
   }
   if (spec.blueGreen && spec.type !== undefined && spec.type !== 'BlueGreen') {

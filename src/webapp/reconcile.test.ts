@@ -42,6 +42,7 @@ function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext 
     now: () => new Date('2026-01-01T00:00:00Z'),
     controller: 'webapp',
     enqueue: () => undefined,
+    finalizerStored: () => Promise.resolve(undefined),
   };
 }
 

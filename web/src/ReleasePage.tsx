@@ -104,8 +104,14 @@ function ReleaseTimeline({ history, analyses }: { history: HistoryEntryView[]; a
   );
 }
 
+/** The unit of a built-in check's numbers, by its name (custom checks have none). */
+function unitOf(name: string): string {
+  return /^latency/.test(name) ? 'ms' : /^(successRate|errorRate)(VsStable)?$/.test(name) ? '%' : '';
+}
+
 function LastAnalysis({ run }: { run: AnalysisRunView | undefined }) {
   if (!run) return <Empty description="No analysis yet" />;
+  const comparing = run.metrics.some((m) => m.stableValue !== undefined);
   return (
     <Space direction="vertical" style={{ width: '100%' }}>
       <span>
@@ -120,7 +126,9 @@ function LastAnalysis({ run }: { run: AnalysisRunView | undefined }) {
         dataSource={run.metrics}
         columns={[
           { title: 'Metric', dataIndex: 'name' },
-          { title: 'Value', render: (_, m) => withUnit(m.value, /^latency/.test(m.name) ? 'ms' : /Rate$/.test(m.name) ? '%' : '') },
+          { title: comparing ? 'Canary' : 'Value', render: (_, m) => withUnit(m.value, unitOf(m.name)) },
+          // Checks against stable (metrics.compare) show stable's number over the same window beside the canary's.
+          ...(comparing ? [{ title: 'Stable', key: 'stable', render: (_: unknown, m: AnalysisRunView['metrics'][number]) => (m.stableValue === undefined ? '—' : withUnit(m.stableValue, unitOf(m.name))) }] : []),
           { title: 'Threshold', dataIndex: 'threshold' },
           { title: 'Score', render: (_, m) => (m.score === undefined ? '—' : Math.round(m.score)) },
           { title: 'Verdict', render: (_, m) => (m.passed === undefined ? <Tag>no data</Tag> : m.passed ? <Tag color="success">pass</Tag> : <Tag color="error">fail</Tag>) },
