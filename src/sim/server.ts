@@ -101,7 +101,7 @@ async function handle(routes: SimulatorRoutes, req: IncomingMessage, res: Server
       try {
         body = JSON.parse(await readBody(req));
       } catch (err) {
-        return send(res, 400, { error: `body is not JSON: ${(err as Error).message}` });
+        return send(res, 400, { error: `body is not JSON: ${errorMessage(err)}` });
       }
       const result = routes.loadTest(body);
       if (typeof result === 'string') return send(res, 400, { error: result });
