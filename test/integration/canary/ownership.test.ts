@@ -379,10 +379,11 @@ test('a spec the controller cannot run mid-release (Replicas, BlueGreen): replic
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const [stable, canary] = await Promise.all([
-        getDeployment(admin, ns, 'myapp'),
-        getDeployment(admin, ns, 'myapp-canary'),
-      ]);
+      // One list: both Deployments as of one moment (two GETs in a loaded run can see the
+      // stable before it is scaled back and the canary after it is gone).
+      const all = (await admin.list(kinds.Deployment, { namespace: ns })).items;
+      const stable = all.find((d) => d.metadata.name === 'myapp');
+      const canary = all.find((d) => d.metadata.name === 'myapp-canary');
       const total =
         (stable?.spec?.replicas ?? 0) +
         (canary && !canary.metadata.deletionTimestamp ? (canary.spec?.replicas ?? 0) : 0);
