@@ -106,7 +106,7 @@ export async function benchConsole(
       Array.from({ length: Math.min(20, count - start) }, async (_, k) => {
         const i = start + k;
         const name = `app-${String(i).padStart(3, '0')}`;
-        await admin.create<CanaryDeployment>(CanaryDeploymentKind, {
+        await admin.create(CanaryDeploymentKind, {
           metadata: { name, namespace },
           spec: {
             targetDeployment: name,

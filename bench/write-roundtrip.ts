@@ -6,15 +6,11 @@
  * benchmarks can time what they see. {@link startWritePulse} keeps sampling the same
  * write while the latency benchmarks run.
  */
-import type { KubeObject } from '../src/runtime/client.ts';
+import type { ConfigMap } from '../src/runtime/core-types.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import type { BenchEnv } from './env.ts';
 import { observe } from './observe.ts';
 import { now, sleep, summarize, type Summary } from './stats.ts';
-
-interface ConfigMap extends KubeObject {
-  data?: Record<string, string>;
-}
 
 export interface WriteRoundTripResult {
   writes: Summary;

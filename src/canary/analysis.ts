@@ -36,11 +36,8 @@ import {
   type PrometheusCredentials,
   type SecretReader,
 } from '../analysis/credentials.ts';
-import {
-  createPrometheusClient,
-  DEFAULT_QUERY_TIMEOUT_MS,
-  type PrometheusClient,
-} from '../analysis/prometheus.ts';
+import { DEFAULT_QUERY_TIMEOUT_MS } from '../analysis/prometheus.ts';
+import { metricSource, type MetricSource } from '../analysis/source.ts';
 import { nextVerdict } from '../analysis/verdict.ts';
 import { durationOr } from '../strategy/duration.ts';
 import type { AnalysisObservation } from './model.ts';
@@ -73,7 +70,7 @@ export interface AnalysisRunnerOptions {
   /** `--prometheus-url`: Prometheus of releases that name none. */
   defaultAddress?: string | undefined;
   /** Gives the Prometheus client for an address. @default one pooled client per address and credentials */
-  prometheusFor?: (address: string, credentials: PrometheusCredentials) => PrometheusClient;
+  prometheusFor?: (address: string, credentials: PrometheusCredentials) => MetricSource;
   /** Reads the Secret of `metrics.provider.secretRef` (../analysis/credentials.ts). @default none: a release naming one cannot be judged */
   readSecret?: SecretReader;
   /** Calls a release's Rollout gates at the start of each round (./gates.ts). @default none: Rollout gates are not called */
@@ -143,10 +140,10 @@ function questionOf(cd: CanaryDeployment): string {
 /** Creates a runner. */
 export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): AnalysisRunner {
   const rounds = new Map<string, Round>();
-  const clients = new Map<string, PrometheusClient>();
+  const clients = new Map<string, MetricSource>();
   const prometheusFor =
     options.prometheusFor ??
-    ((address: string, credentials: PrometheusCredentials): PrometheusClient => {
+    ((address: string, credentials: PrometheusCredentials): MetricSource => {
       // One pool per address and credentials (the allow-list bounds the addresses; a
       // rotated Secret makes a new pool and the old one ages out); each query carries its
       // own timeout.
@@ -156,7 +153,9 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions = {}): Analy
         clients.delete(key);
       } else {
         const connect = unrefConnector(credentials.ca === undefined ? {} : { ca: credentials.ca });
-        client = createPrometheusClient({
+        // The spec's metrics.provider speaks the Prometheus HTTP API (VictoriaMetrics,
+        // Thanos and Mimir serve it too): the registry's Prometheus source.
+        client = metricSource('Prometheus', {
           address,
           headers: credentials.headers,
           dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: CONNECTIONS_PER_ADDRESS, connect }),

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TerminalError } from '../runtime/errors.ts';
 import { TrafficError, type TrafficErrorKind } from '../traffic/index.ts';
-import { decideError, trafficErrorRules, TrafficCondition } from './error-policy.ts';
+import { KubeApiError } from '../runtime/api-error.ts';
+import {
+  apiRefusalOf,
+  apiRefusalRules,
+  decideError,
+  SpecCondition,
+  trafficErrorRules,
+  TrafficCondition,
+} from './error-policy.ts';
 
 const kinds: TrafficErrorKind[] = [
   'InvalidTarget',
@@ -46,4 +54,31 @@ test('decideError: traffic errors carry their message and advice; an invalid spe
   assert.equal(spec?.then, 'stop');
   assert.equal(spec?.reason, 'InvalidSpec');
   assert.equal(decideError(new Error('connect ECONNREFUSED')), undefined);
+});
+
+test("decideError: the API server's refusals hold the release with the Ready condition; transient errors go to the default policy", () => {
+  const quota = decideError(
+    new KubeApiError(
+      403,
+      'deployments.apps "myapp-canary" is forbidden: exceeded quota: q, requested: count/deployments.apps=1',
+    ),
+  );
+  assert.equal(quota?.reason, 'ApiForbidden');
+  assert.equal(quota?.then, 'retry');
+  assert.equal(quota?.condition, SpecCondition);
+  assert.match(
+    quota?.message ?? '',
+    /^deployments\.apps "myapp-canary" is forbidden: exceeded quota.*: the API server forbade/,
+  );
+  for (const code of [400, 422]) {
+    const rejected = decideError(new KubeApiError(code, 'denied by policy p'));
+    assert.equal(rejected?.reason, 'ApiRejected', `HTTP ${code}`);
+    assert.equal(rejected?.then, 'retry');
+  }
+  // Transient (unreachable, overloaded, failing) and routine (conflict) errors: the default policy.
+  for (const code of [0, 404, 409, 429, 500, 503]) {
+    assert.equal(decideError(new KubeApiError(code, `HTTP ${code}`)), undefined, `HTTP ${code}`);
+  }
+  assert.deepEqual(Object.keys(apiRefusalRules).sort(), ['Forbidden', 'Rejected']);
+  assert.equal(apiRefusalOf(new Error('403')), undefined, 'only the API server says what it refused');
 });

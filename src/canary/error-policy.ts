@@ -13,17 +13,27 @@
  *   the reason, then the canary goes. Nothing more happens until the object changes
  *   (`codedance retry`, a new canaryVersion, a fixed spec).
  *
- * Errors the table does not name (the API server unreachable, a 500...) are retried with
- * backoff and logged by the runtime's default policy.
+ * The API server's refusals of a request of the controller (a 403: a full ResourceQuota,
+ * a denying webhook, a missing right; a 400 or 422: an admission policy, a LimitRange)
+ * are retried the same way, with the `Ready` condition and a Warning Event saying which
+ * request was refused and why: the release holds where it is until the cause is gone.
+ *
+ * Errors the table does not name (the API server unreachable or overloaded, a 500...)
+ * are transient: retried with backoff and logged by the runtime's default policy (a
+ * status write could not say more while the API server fails).
  */
 import type { TrafficErrorKind } from '../traffic/index.ts';
 import { isTrafficError } from '../traffic/index.ts';
+import { KubeApiError } from '../runtime/api-error.ts';
 import { isTerminal, describeError } from '../runtime/errors.ts';
 
 /** Condition a traffic error sets False (True again once the traffic is as the release wants). */
 export const TrafficCondition = 'TrafficReady';
 
-/** Condition an invalid spec sets False (with the default policy, when no release is running). */
+/**
+ * Condition an invalid spec (with the default policy, when no release is running) or a
+ * refused API request sets False; the release's next status sets it again.
+ */
 export const SpecCondition = 'Ready';
 
 /** One row of the table. */
@@ -80,6 +90,33 @@ export const trafficErrorRules: Readonly<Record<TrafficErrorKind, ErrorRule>> = 
   },
 };
 
+/** The API server's refusals the table names, by HTTP status: 403, and 400 or 422. */
+export type ApiRefusal = 'Forbidden' | 'Rejected';
+
+/** Every {@link ApiRefusal}, and what the controller does with it. */
+export const apiRefusalRules: Readonly<Record<ApiRefusal, ErrorRule>> = {
+  Forbidden: {
+    reason: 'ApiForbidden',
+    then: 'retry',
+    advice:
+      "the API server forbade the controller's request (a full ResourceQuota, a denying admission webhook, or a right the controller's role lacks: see deploy/rbac.yaml); the release holds where it is and goes on once that is fixed (retried with backoff)",
+  },
+  Rejected: {
+    reason: 'ApiRejected',
+    then: 'retry',
+    advice:
+      'the API server rejected what the controller wrote (an admission policy or webhook, a LimitRange); the release holds where it is and goes on once the policy lets it through (retried with backoff)',
+  },
+};
+
+/** The refusal `err` is, or undefined for any other error (a transport failure, a 5xx, a 409...). */
+export function apiRefusalOf(err: unknown): ApiRefusal | undefined {
+  if (!(err instanceof KubeApiError)) return undefined;
+  if (err.statusCode === 403) return 'Forbidden';
+  if (err.statusCode === 400 || err.statusCode === 422) return 'Rejected';
+  return undefined;
+}
+
 /** What to do about one error: the rule, the condition it sets, and the full message. */
 export interface ErrorDecision extends ErrorRule {
   condition: string;
@@ -95,6 +132,11 @@ export function decideError(err: unknown): ErrorDecision | undefined {
   if (isTrafficError(err)) {
     const rule = trafficErrorRules[err.kind];
     return { ...rule, condition: TrafficCondition, message: `${describeError(err)}: ${rule.advice}` };
+  }
+  const refusal = apiRefusalOf(err);
+  if (refusal) {
+    const rule = apiRefusalRules[refusal];
+    return { ...rule, condition: SpecCondition, message: `${describeError(err)}: ${rule.advice}` };
   }
   if (isTerminal(err)) {
     // A spec the controller cannot run (the schema could not refuse it).

@@ -65,7 +65,7 @@ async function release(client: FakeClient, owned: boolean): Promise<() => Canary
     },
     spec: { targetDeployment: 'web', canaryVersion: 'web:v2' },
   } as CanaryDeployment as KubeObject);
-  return () => client.objects<CanaryDeployment>(CanaryDeploymentKind)[0]!;
+  return () => client.objects(CanaryDeploymentKind)[0]!;
 }
 
 test('a refused Secret: a Warning Event on the release and its WebApp, and the condition False with the label to add', async () => {

@@ -690,10 +690,6 @@ function strategyOf(d: Deployment): string | undefined {
   return `RollingUpdate maxSurge ${r.maxSurge ?? '25%'}, maxUnavailable ${r.maxUnavailable ?? '25%'}`;
 }
 
-interface HorizontalPodAutoscaler extends KubeObject {
-  spec?: { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } };
-}
-
 /**
  * The name of an autoscaler scaling the release's target Deployment, if any: one list
  * request, sent only when the metadata cache shows autoscalers in the namespace.
@@ -703,7 +699,7 @@ async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promis
     .cache(HorizontalPodAutoscalerKind, { metadataOnly: true })
     .list(cd.metadata.namespace ?? '');
   if (known.length === 0) return undefined;
-  const list = await ctx.client.list<HorizontalPodAutoscaler>(HorizontalPodAutoscalerKind, {
+  const list = await ctx.client.list(HorizontalPodAutoscalerKind, {
     namespace: cd.metadata.namespace ?? '',
   });
   const hpa = list.items.find((h) => {

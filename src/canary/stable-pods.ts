@@ -21,7 +21,8 @@
  * the stable subset from the old pods to the new ones at one moment; the promotion never
  * does, since it moves all traffic to the canary before the stable Deployment rolls.
  */
-import type { KubeClient, KubeObject } from '../runtime/client.ts';
+import type { KubeClient } from '../runtime/client.ts';
+import type { ReplicaSet } from '../runtime/core-types.ts';
 import { ReplicaSet as ReplicaSetKind } from '../runtime/kinds.ts';
 import type { Deployment } from './workloads.ts';
 
@@ -31,11 +32,8 @@ export const PodTemplateHashLabel = 'pod-template-hash';
 /** The annotation with which the Deployment controller numbers a Deployment's templates. */
 export const RevisionAnnotation = 'deployment.kubernetes.io/revision';
 
-/** An apps/v1 ReplicaSet, as far as this module reads it. */
-export interface ReplicaSet extends KubeObject {
-  spec?: { replicas?: number };
-  status?: { replicas?: number; availableReplicas?: number };
-}
+/** The ReplicaSet shape, declared with the other core types. */
+export type { ReplicaSet } from '../runtime/core-types.ts';
 
 /**
  * The `pod-template-hash` of the ReplicaSet whose pods are the stable ones (rules above),

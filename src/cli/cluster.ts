@@ -12,6 +12,7 @@ import { clusterStatus, startCluster, stopCluster, type ClusterState } from '../
 import { clusterStateDir, codedanceHome } from '../cluster/paths.ts';
 import { closeProbes } from '../cluster/probe.ts';
 import { readClusterState } from '../cluster/state.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 const usage = `usage: codedance cluster <command> [options]
 
@@ -49,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    console.error(`codedance cluster: ${(err as Error).message}\n\n${usage}`);
+    console.error(`codedance cluster: ${errorMessage(err)}\n\n${usage}`);
     return 2;
   }
   const [command] = parsed.positionals;
@@ -86,7 +87,7 @@ export async function run(args: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    console.error(`codedance cluster ${command}: ${(err as Error).message}`);
+    console.error(`codedance cluster ${command}: ${errorMessage(err)}`);
     return 1;
   } finally {
     await closeProbes();

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ensureConsoleBuilt } from '../dashboard/build-console.ts';
 import { startLocalDashboard, LOCAL_DASHBOARD_PORT } from '../dashboard/local.ts';
 import { createLogger } from '../runtime/logging.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 const usage = `usage: codedance dashboard [options]
 
@@ -45,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    console.error(`codedance dashboard: ${(err as Error).message}\n\n${usage}`);
+    console.error(`codedance dashboard: ${errorMessage(err)}\n\n${usage}`);
     return 2;
   }
   if (values.help) {

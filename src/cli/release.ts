@@ -20,6 +20,7 @@ import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/cl
 import { whoAmI } from '../runtime/whoami.ts';
 import { renderList, renderStatus } from './release-render.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 const usage = `usage:
   codedance get [NAME] [-n NAMESPACE | -A]         list releases (phase, step, weight)
@@ -70,7 +71,7 @@ function parse(args: string[]): Options {
       },
     }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err));
   }
   const [verb, name, ...extra] = positionals;
   if (values.help) throw new UsageError('');
@@ -122,7 +123,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     client = await createKubeClient({ kubeconfigPath: options.kubeconfig, fieldManager: 'codedance-cli' });
   } catch (err) {
-    console.error(`codedance: cannot load the kubeconfig: ${(err as Error).message}`);
+    console.error(`codedance: cannot load the kubeconfig: ${errorMessage(err)}`);
     return 1;
   }
   try {
@@ -132,7 +133,7 @@ export async function run(args: string[]): Promise<number> {
       console.error(`codedance ${options.verb}: ${err.message}`);
       return 1;
     }
-    console.error(`codedance ${options.verb}: ${(err as Error).message}`);
+    console.error(`codedance ${options.verb}: ${errorMessage(err)}`);
     return 1;
   } finally {
     await client.close();

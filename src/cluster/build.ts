@@ -31,6 +31,7 @@ import {
   minimumGoVersion,
   prometheusVersion,
 } from './versions.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 /** A recipe's parts, where they were first declared (import them from ./recipes/recipe.ts). */
 export {
@@ -279,7 +280,7 @@ async function runBuild(
   await chmod(output, 0o755);
   await runCommand(output, build.versionArgs, { cwd: workDir, env: process.env, logPath }).catch(
     (err: unknown) => {
-      throw new Error(`the freshly built ${build.component} does not run: ${(err as Error).message}`, {
+      throw new Error(`the freshly built ${build.component} does not run: ${errorMessage(err)}`, {
         cause: err,
       });
     },
@@ -333,7 +334,7 @@ export async function findGo(): Promise<GoToolchain> {
       await runCommand(go, ['env', 'GOVERSION'], { cwd: process.cwd(), env, logPath: '/dev/null' })
     ).trim();
   } catch (err) {
-    throw new Error(`${go} does not run: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${go} does not run: ${errorMessage(err)}`, { cause: err });
   }
   const match = /^go(\d+)\.(\d+)/.exec(version);
   const [wantMajor, wantMinor] = minimumGoVersion.split('.').map(Number) as [number, number];

@@ -47,6 +47,7 @@ import {
   type ComponentState,
 } from './state.ts';
 import { kubernetesVersion } from './versions.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 export type { ClusterState, ComponentName } from './state.ts';
 export type { ComponentStatus } from './health.ts';
@@ -387,7 +388,7 @@ async function repair(
     }
     return restarted;
   } catch (err) {
-    progress(`repair failed (${(err as Error).message}); starting afresh`);
+    progress(`repair failed (${errorMessage(err)}); starting afresh`);
     return false;
   }
 }

@@ -26,6 +26,7 @@ import { CommandError, runCommand } from './exec.ts';
 import { withLock } from './lock.ts';
 import { codedanceHome, crdDir } from './paths.ts';
 import { gatewayApiVersion, istioApiVersion } from './versions.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 /** The projects whose CRDs are fetched. */
 export type CrdSourceName = 'istio' | 'gateway-api';
@@ -291,7 +292,7 @@ async function downloadModule(
     });
   } catch (err) {
     // On failure `go mod download -json` still prints the JSON, with an Error field.
-    const detail = err instanceof CommandError ? err.tail.join('\n').trim() : (err as Error).message;
+    const detail = err instanceof CommandError ? err.tail.join('\n').trim() : errorMessage(err);
     throw new Error(
       `fetching ${target} failed (is the Go module proxy reachable? log: ${logPath}): ${detail}`,
       { cause: err },

@@ -12,19 +12,35 @@ test('withLock runs one holder at a time', async (t) => {
   const lock = join(dir, '.lock');
   let inside = 0;
   let most = 0;
-  const holder = async (): Promise<void> => {
+  const enter = (): void => {
     inside += 1;
     most = Math.max(most, inside);
-    // Long enough that the second caller sees the first holder's pid while it is held.
-    await sleep(300);
+  };
+  // The first holder keeps the lock until the second caller has seen it held (its pid),
+  // so the order does not depend on how fast the file system answers three callers.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const first = withLock(lock, async () => {
+    enter();
+    holding();
+    await released;
+    inside -= 1;
+  });
+  await held;
+  const waits: number[] = [];
+  const holder = async (): Promise<void> => {
+    enter();
+    await sleep(10);
     inside -= 1;
   };
-  const waits: number[] = [];
-  await Promise.all([
-    withLock(lock, holder),
-    withLock(lock, holder, (pid) => waits.push(pid)),
-    withLock(lock, holder),
-  ]);
+  const second = withLock(lock, holder, (pid) => {
+    waits.push(pid);
+    release();
+  });
+  const third = withLock(lock, holder);
+  await Promise.all([first, second, third]);
   assert.equal(most, 1);
   assert.deepEqual(waits, [process.pid]);
 });

@@ -3,6 +3,7 @@
  */
 import { Agent, request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../runtime/errors.ts';
 
 export interface ProbeOptions {
   /** PEM bundle to trust (the API server's self-signed certificate). */
@@ -58,7 +59,7 @@ export async function probe(url: string, options: ProbeOptions = {}): Promise<Pr
     const body = await response.body.text();
     return { ok: response.statusCode >= 200 && response.statusCode < 300, status: response.statusCode, body };
   } catch (err) {
-    return { ok: false, status: 0, body: (err as Error).message };
+    return { ok: false, status: 0, body: errorMessage(err) };
   }
 }
 

@@ -5,6 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProcessSpec } from './process.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 /** The processes of a local cluster, in start order. */
 export const componentNames = [
@@ -78,7 +79,7 @@ export async function readClusterState(stateDir: string): Promise<ClusterState |
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new Error(
-      `cannot read ${stateFile(stateDir)}: ${(err as Error).message}; remove it if the cluster is gone`,
+      `cannot read ${stateFile(stateDir)}: ${errorMessage(err)}; remove it if the cluster is gone`,
       { cause: err },
     );
   }

@@ -47,6 +47,7 @@ import {
   type Refusal,
   type SecurityOptions,
 } from './security.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 /** Where releases come from: a snapshot and a change feed. */
 export interface ReleaseSource {
@@ -397,7 +398,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
         });
       } catch (err) {
         options.onProblem?.(`${verb} on ${namespace}/${name} by ${caller.person.username} failed`, err);
-        sendJson(res, 500, { ok: false, message: (err as Error).message });
+        sendJson(res, 500, { ok: false, message: errorMessage(err) });
       }
     }
     return true;

@@ -15,6 +15,7 @@ import { repin } from './debian.ts';
 import { formatBuildProgress } from '../cluster/build.ts';
 import { runCommand } from '../cluster/exec.ts';
 import { ensureTools } from '../cluster/tools.ts';
+import { errorMessage } from '../runtime/errors.ts';
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -74,6 +75,6 @@ Install:    helm install codedance deploy/helm/codedance -n codedance-system --c
 try {
   process.exitCode = await main();
 } catch (err) {
-  console.error(`npm run image: ${(err as Error).message}`);
+  console.error(`npm run image: ${errorMessage(err)}`);
   process.exitCode = 1;
 }

@@ -146,6 +146,22 @@ export interface Pod extends KubeObject {
   };
 }
 
+/** An apps/v1 ReplicaSet, as far as the project reads it (which template, how many pods). */
+export interface ReplicaSet extends KubeObject {
+  spec?: { replicas?: number; [field: string]: unknown };
+  status?: { replicas?: number; availableReplicas?: number; readyReplicas?: number };
+}
+
+/** An autoscaling/v2 HorizontalPodAutoscaler, as far as the project reads it (what it scales, within which bounds). */
+export interface HorizontalPodAutoscaler extends KubeObject {
+  spec?: {
+    scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string };
+    minReplicas?: number;
+    maxReplicas?: number;
+    [field: string]: unknown;
+  };
+}
+
 /** A core/v1 ConfigMap. */
 export interface ConfigMap extends KubeObject {
   data?: Record<string, string>;

@@ -39,6 +39,11 @@ export function isTerminal(err: unknown): err is TerminalError {
   return err instanceof TerminalError || (err instanceof Error && err.name === 'TerminalError');
 }
 
+/** The message of any thrown value (`String(value)` for one that is not an Error), without its causes. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** The message of any thrown value, with its causes (`a: b: c`). */
 export function describeError(err: unknown): string {
   const parts: string[] = [];

@@ -11,7 +11,9 @@
 import type {
   ConfigMap as ConfigMapObject,
   Deployment as DeploymentObject,
+  HorizontalPodAutoscaler as HorizontalPodAutoscalerObject,
   Pod as PodObject,
+  ReplicaSet as ReplicaSetObject,
   Service as ServiceObject,
 } from './core-types.ts';
 import type { KubeObject } from './object.ts';
@@ -55,8 +57,8 @@ export const ConfigMap = resourceKind<ConfigMapObject>('', 'v1', 'ConfigMap', 'c
 export const Secret = resourceKind('', 'v1', 'Secret', 'secrets');
 export const ServiceAccount = resourceKind('', 'v1', 'ServiceAccount', 'serviceaccounts');
 export const Deployment = resourceKind<DeploymentObject>('apps', 'v1', 'Deployment', 'deployments');
-export const ReplicaSet = resourceKind('apps', 'v1', 'ReplicaSet', 'replicasets');
-export const HorizontalPodAutoscaler = resourceKind(
+export const ReplicaSet = resourceKind<ReplicaSetObject>('apps', 'v1', 'ReplicaSet', 'replicasets');
+export const HorizontalPodAutoscaler = resourceKind<HorizontalPodAutoscalerObject>(
   'autoscaling',
   'v2',
   'HorizontalPodAutoscaler',

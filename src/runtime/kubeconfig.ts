@@ -28,6 +28,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { errorMessage } from './errors.ts';
 
 /** The in-cluster service account files (kubelet mounts them into every pod). */
 const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -144,7 +145,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): ResolvedKub
     } catch (err) {
       // kubectl ignores missing files of KUBECONFIG, but not an explicit --kubeconfig.
       if (options.path)
-        throw new KubeConfigError(`cannot read kubeconfig ${file}: ${(err as Error).message}`, {
+        throw new KubeConfigError(`cannot read kubeconfig ${file}: ${errorMessage(err)}`, {
           cause: err,
         });
     }
@@ -176,7 +177,7 @@ function mergeFiles(files: { file: string; text: string }[]): MergedConfig {
     try {
       doc = parse(text);
     } catch (err) {
-      throw new KubeConfigError(`kubeconfig ${file} is not valid YAML: ${(err as Error).message}`, {
+      throw new KubeConfigError(`kubeconfig ${file} is not valid YAML: ${errorMessage(err)}`, {
         cause: err,
       });
     }
@@ -265,7 +266,7 @@ function material(data: string | undefined, file: string | undefined, dir: strin
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new KubeConfigError(`cannot read ${path} named by the kubeconfig: ${(err as Error).message}`, {
+    throw new KubeConfigError(`cannot read ${path} named by the kubeconfig: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -304,7 +305,7 @@ function tokenFileAuthorizer(path: string): () => Promise<string | undefined> {
       return cached.header;
     } catch (err) {
       if (cached) return cached.header;
-      throw new KubeConfigError(`cannot read the token file ${path}: ${(err as Error).message}`, {
+      throw new KubeConfigError(`cannot read the token file ${path}: ${errorMessage(err)}`, {
         cause: err,
       });
     }

@@ -11,6 +11,7 @@ import { realClock, sleep } from './clock.ts';
 import type { ResolvedKubeConfig } from './kubeconfig.ts';
 import type { KubeStatus } from './object.ts';
 import { createTokenBucket } from './rate-limit.ts';
+import { errorMessage } from './errors.ts';
 
 /** What {@link createTransport} needs besides the kubeconfig (the client resolves the defaults). */
 export interface TransportOptions {
@@ -101,7 +102,7 @@ export function createTransport(kc: ResolvedKubeConfig, options: TransportOption
         bodyTimeout: options.requestTimeoutMs,
       });
     } catch (cause) {
-      throw new KubeApiError(0, `${method} ${path}: ${(cause as Error).message}`, undefined, { cause });
+      throw new KubeApiError(0, `${method} ${path}: ${errorMessage(cause)}`, undefined, { cause });
     }
     const text = await response.body.text();
     if (response.statusCode >= 200 && response.statusCode < 300) {
@@ -131,7 +132,7 @@ export function createTransport(kc: ResolvedKubeConfig, options: TransportOption
         bodyTimeout: 0,
       });
     } catch (cause) {
-      throw new KubeApiError(0, `WATCH ${path}: ${(cause as Error).message}`, undefined, { cause });
+      throw new KubeApiError(0, `WATCH ${path}: ${errorMessage(cause)}`, undefined, { cause });
     }
     if (response.statusCode !== 200) {
       const status = statusOf(await response.body.text());
@@ -155,7 +156,7 @@ export function createTransport(kc: ResolvedKubeConfig, options: TransportOption
       }
     } catch (cause) {
       if (signal?.aborted) return;
-      throw new KubeApiError(0, `WATCH ${path}: stream failed: ${(cause as Error).message}`, undefined, {
+      throw new KubeApiError(0, `WATCH ${path}: stream failed: ${errorMessage(cause)}`, undefined, {
         cause,
       });
     } finally {

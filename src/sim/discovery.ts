@@ -40,7 +40,7 @@ import {
   type IngressLike,
   type VirtualServiceLike,
 } from './weights.ts';
-import type { Deployment } from '../runtime/core-types.ts';
+import type { Deployment, Pod } from '../runtime/core-types.ts';
 
 /** Label that opts a Deployment into simulation without a CanaryDeployment. */
 export const SimulateLabel = 'sim.codedance.io/simulate';
@@ -57,11 +57,8 @@ export interface ClusterView {
   pods?(namespace: string): readonly PodLike[];
 }
 
-/** The Pod fields the simulator reads. */
-export interface PodLike extends KubeObject {
-  spec?: { containers?: { name: string; image?: string }[] };
-  status?: { phase?: string };
-}
+/** The Pod fields the simulator reads: a core Pod. */
+export type PodLike = Pod;
 
 /**
  * The `version` label of each version's plain metrics: the canary's by the analyzer's
@@ -225,7 +222,7 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
   const virtualServices = make<VirtualServiceLike>(VirtualServiceKind);
   const httpRoutes = make<HTTPRouteLike>(HTTPRouteKind);
   const custom = [canaries, virtualServices, httpRoutes] as Informer<KubeObject>[];
-  const pods = make<PodLike>(PodKind);
+  const pods = make(PodKind);
   const core = [deployments, ingresses, pods] as Informer<KubeObject>[];
   const running = Promise.all([...core, ...custom].map((informer) => informer.start(abort.signal)));
   const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -14,6 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../runtime/errors.ts';
 
 /** What the routes call; the simulator provides it. */
 export interface SimulatorRoutes {
@@ -89,7 +90,7 @@ async function handle(routes: SimulatorRoutes, req: IncomingMessage, res: Server
       try {
         body = JSON.parse(await readBody(req));
       } catch (err) {
-        return send(res, 400, { error: `body is not JSON: ${(err as Error).message}` });
+        return send(res, 400, { error: `body is not JSON: ${errorMessage(err)}` });
       }
       const result = routes.setProfile(body);
       if (typeof result === 'string') return send(res, 400, { error: result });
@@ -100,7 +101,7 @@ async function handle(routes: SimulatorRoutes, req: IncomingMessage, res: Server
       try {
         body = JSON.parse(await readBody(req));
       } catch (err) {
-        return send(res, 400, { error: `body is not JSON: ${(err as Error).message}` });
+        return send(res, 400, { error: `body is not JSON: ${errorMessage(err)}` });
       }
       const result = routes.loadTest(body);
       if (typeof result === 'string') return send(res, 400, { error: result });

@@ -52,7 +52,7 @@ async function setup(name = 'shop'): Promise<{ client: FakeClient; webapp: () =>
     metadata: { name, namespace: 'ns', uid: 'uid-1', generation: 1 },
     spec: { image: 'shop:1', replicas: 2 },
   } as WebApp);
-  const webapp = () => client.objects<WebApp>(WebAppKind)[0]!;
+  const webapp = () => client.objects(WebAppKind)[0]!;
   return { client, webapp };
 }
 

@@ -13,6 +13,8 @@ import { metricSource, type MetricSourceName, type QueryResult } from '../../../
 
 export interface MetricSourceFixture {
   name: MetricSourceName;
+  /** The server it runs against, when another than the source's namesake (e.g. VictoriaMetrics for Prometheus). */
+  server?: string;
   /** The base URL of a running server of this kind. */
   address: () => Promise<string>;
 }
@@ -31,7 +33,7 @@ function errorOf(result: QueryResult, kind: string, query: string): void {
 
 /** Runs the suite for one source. */
 export function testMetricSource(fixture: MetricSourceFixture): void {
-  describe(`metric source ${fixture.name}`, () => {
+  describe(`metric source ${fixture.name}${fixture.server ? ` against ${fixture.server}` : ''}`, () => {
     it('answers one number: a one-sample vector or a scalar, +Inf included', async () => {
       const source = metricSource(fixture.name, { address: await fixture.address() });
       try {

@@ -16,7 +16,6 @@ import * as kinds from '../../../src/runtime/kinds.ts';
 import { startSimulator } from '../../../src/sim/simulator.ts';
 import type { DestinationRule, VirtualService } from '../../../src/traffic/istio.ts';
 import type { Ingress } from '../../../src/traffic/nginx.ts';
-import type { Service } from '../../../src/canary/workloads.ts';
 import {
   createApp,
   createRelease,
@@ -27,10 +26,7 @@ import {
   releaseEnv,
   waitPhase,
 } from './support.ts';
-
-interface Pod extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
-}
+import type { Pod } from '../../../src/runtime/core-types.ts';
 
 interface KubeEvent extends KubeObject {
   reason?: string;
@@ -51,7 +47,7 @@ function selectorText(labels: Record<string, string>): string {
 }
 
 async function livePods(admin: KubeClient, ns: string, labels?: Record<string, string>): Promise<Pod[]> {
-  const list = await admin.list<Pod>(kinds.Pod, {
+  const list = await admin.list(kinds.Pod, {
     namespace: ns,
     ...(labels ? { labelSelector: selectorText(labels) } : {}),
   });
@@ -105,11 +101,11 @@ const ingress = (admin: KubeClient, ns: string) =>
 /** Nginx and Gateway API: the stable Service reaches no canary pod, the canary Service only canary pods. */
 async function separateServices(admin: KubeClient, ns: string, canaryService: string): Promise<string[]> {
   const problems: string[] = [];
-  const stableSvc = await admin.get<Service>(kinds.Service, ns, 'myapp');
+  const stableSvc = await admin.get(kinds.Service, ns, 'myapp');
   const stableSelected = await livePods(admin, ns, stableSvc?.spec?.selector ?? {});
   if (stableSelected.some(isCanary)) problems.push('the stable Service selects canary pods');
   if (stableSelected.length === 0) problems.push('the stable Service selects no pod');
-  const canarySvc = await admin.get<Service>(kinds.Service, ns, canaryService);
+  const canarySvc = await admin.get(kinds.Service, ns, canaryService);
   if (canarySvc) {
     const selected = await livePods(admin, ns, canarySvc.spec?.selector ?? {});
     if (selected.some((p) => !isCanary(p))) problems.push(`${canaryService} selects stable pods`);
@@ -198,7 +194,7 @@ const scenarios: Scenario[] = [
     setup: async () => undefined,
     check: async (admin, ns) => {
       // One Service for both versions: it must reach the stable pods and the canary's alike.
-      const svc = await admin.get<Service>(kinds.Service, ns, 'myapp');
+      const svc = await admin.get(kinds.Service, ns, 'myapp');
       // One list of the pods, judged against the selector: two lists could see a canary pod
       // made between them in one and not the other.
       const selector = Object.entries(svc?.spec?.selector ?? {});

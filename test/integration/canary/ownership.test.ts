@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
-import type { KubeClient, KubeObject } from '../../../src/runtime/client.ts';
+import type { KubeClient } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import type { Service } from '../../../src/canary/workloads.ts';
 import type { VirtualService } from '../../../src/traffic/istio.ts';
@@ -39,6 +39,7 @@ import {
   watchPodlessCanaryTraffic,
 } from './traffic-checks.ts';
 import { CanaryDeploymentKind } from '../../../src/api/kinds.ts';
+import type { HorizontalPodAutoscaler } from '../../../src/runtime/core-types.ts';
 
 const hold: CanaryDeploymentSpec['strategy'] = {
   type: 'Linear',
@@ -378,10 +379,11 @@ test('a spec the controller cannot run mid-release (Replicas, BlueGreen): replic
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const [stable, canary] = await Promise.all([
-        getDeployment(admin, ns, 'myapp'),
-        getDeployment(admin, ns, 'myapp-canary'),
-      ]);
+      // One list: both Deployments as of one moment (two GETs in a loaded run can see the
+      // stable before it is scaled back and the canary after it is gone).
+      const all = (await admin.list(kinds.Deployment, { namespace: ns })).items;
+      const stable = all.find((d) => d.metadata.name === 'myapp');
+      const canary = all.find((d) => d.metadata.name === 'myapp-canary');
       const total =
         (stable?.spec?.replicas ?? 0) +
         (canary && !canary.metadata.deletionTimestamp ? (canary.spec?.replicas ?? 0) : 0);
@@ -411,14 +413,6 @@ test('a spec the controller cannot run mid-release (Replicas, BlueGreen): replic
   });
   assert.deepEqual(dips, [], 'stable + canary replicas never fell below the 4 the release started with');
 });
-
-interface HorizontalPodAutoscaler extends KubeObject {
-  spec: {
-    scaleTargetRef: { apiVersion: string; kind: string; name: string };
-    minReplicas: number;
-    maxReplicas: number;
-  };
-}
 
 test('an autoscaler on the target refuses a Replicas release with a condition and an Event; the release starts once it is gone', {
   timeout,

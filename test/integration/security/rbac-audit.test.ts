@@ -443,7 +443,7 @@ function webapp(ns: string, spec: WebAppSpec): WebApp {
 async function waitWebApp(ns: string, what: string, check: (app: WebApp) => boolean): Promise<WebApp> {
   return waitFor(
     async () => {
-      const app = await admin.get<WebApp>(WebAppKind, ns, 'shop');
+      const app = await admin.get(WebAppKind, ns, 'shop');
       return app && app.status?.observedGeneration === app.metadata.generation && check(app)
         ? app
         : undefined;
@@ -478,7 +478,7 @@ async function webAppLifecycle(ns: string, release: boolean): Promise<void> {
   );
   if (release) {
     noteOwners(
-      await waitFor(() => admin.get<CanaryDeployment>(CanaryDeploymentKind, ns, 'shop'), {
+      await waitFor(() => admin.get(CanaryDeploymentKind, ns, 'shop'), {
         describe: 'the release of shop:2',
         timeoutMs: 60_000,
       }),
@@ -552,7 +552,7 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
   t.after(async () => {
     for (const ns of namespaces) {
       const list = await admin
-        .list<CanaryDeployment>(CanaryDeploymentKind, { namespace: ns })
+        .list(CanaryDeploymentKind, { namespace: ns })
         .catch(() => ({ items: [] as CanaryDeployment[] }));
       await Promise.all(
         list.items.map((cd) =>
