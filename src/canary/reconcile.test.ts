@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CanaryDeployment, NotificationEvent } from '../api/canary-deployment.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
-import { KubeApiError, type KubeObject } from '../runtime/client.ts';
+import { KubeApiError } from '../runtime/client.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import type { Deployment } from '../runtime/core-types.ts';
 import type { EventInput } from '../runtime/events.ts';
 import * as kinds from '../runtime/kinds.ts';
-import { silentLogger } from '../runtime/logging.ts';
-import { createStore, type Store } from '../runtime/store.ts';
+import { fakeReconcileContext } from '../runtime/testing/fake-context.ts';
 import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
 import {
   CanaryPodsIndex,
@@ -34,25 +33,12 @@ const cached: kinds.ResourceKind[] = [
 
 /** A context whose caches hold what the fake cluster holds right now. */
 function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext {
-  const stores = new Map<string, Store<KubeObject>>();
-  for (const kind of cached) {
-    const { store, writer } = createStore<KubeObject>(
-      kind === kinds.Pod ? { indexes: { [CanaryPodsIndex]: canaryPodsIndexValues } } : {},
-    );
-    writer.replace(client.objects(kind));
-    stores.set(kind.kind, store);
-  }
-  return {
-    client,
-    cache: <T extends KubeObject>(kind: kinds.ResourceKind<T>) =>
-      stores.get(kind.kind) as unknown as Store<T>,
-    events: { publish: async (_obj, event) => void events.push(event) },
-    log: silentLogger(),
-    now: () => new Date('2026-01-01T00:00:00Z'),
+  return fakeReconcileContext(client, {
     controller: 'canary',
-    enqueue: () => undefined,
-    finalizerStored: () => Promise.resolve(undefined),
-  };
+    cached,
+    indexes: { Pod: { [CanaryPodsIndex]: canaryPodsIndexValues } },
+    events,
+  });
 }
 
 /** A rolled-out target Deployment running `image`. */

@@ -11,8 +11,7 @@ import type { ReconcileContext } from '../runtime/controller.ts';
 import { isTerminal, TerminalError } from '../runtime/errors.ts';
 import type { EventInput } from '../runtime/events.ts';
 import * as kinds from '../runtime/kinds.ts';
-import { silentLogger } from '../runtime/logging.ts';
-import { createStore, type Store } from '../runtime/store.ts';
+import { fakeReconcileContext } from '../runtime/testing/fake-context.ts';
 import { createFakeClient, type FakeClient } from '../runtime/testing/fake-client.ts';
 import { reconcileWebApp } from './reconcile.ts';
 import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
@@ -27,23 +26,11 @@ const cached: kinds.ResourceKind[] = [
 
 /** A context whose caches hold what the fake cluster holds right now. */
 function contextFor(client: FakeClient, events: EventInput[]): ReconcileContext {
-  const stores = new Map<string, Store<KubeObject>>();
-  for (const kind of cached) {
-    const { store, writer } = createStore<KubeObject>();
-    writer.replace(client.objects(kind));
-    stores.set(kind.kind, store);
-  }
-  return {
-    client,
-    cache: <T extends KubeObject>(kind: kinds.ResourceKind<T>) =>
-      stores.get(kind.kind) as unknown as Store<T>,
-    events: { publish: async (_obj, event) => void events.push(event) },
-    log: silentLogger(),
-    now: () => new Date('2026-01-01T00:00:00Z'),
+  return fakeReconcileContext(client, {
     controller: 'webapp',
-    enqueue: () => undefined,
-    finalizerStored: () => Promise.resolve(undefined),
-  };
+    cached,
+    events,
+  });
 }
 
 async function setup(name = 'shop'): Promise<{ client: FakeClient; webapp: () => WebApp }> {
