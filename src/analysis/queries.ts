@@ -3,7 +3,8 @@
  * PromQL with placeholders. Every label value is escaped for a PromQL string
  * literal, so a name can never break out of its quotes.
  *
- * Which series identify the canary, per provider (the simulator emits exactly these):
+ * Which series identify the canary, per provider (each provider declares its own,
+ * `metrics` of its definition in `src/traffic/`; the simulator emits exactly these):
  *
  * | provider             | request counter (status label)                   | latency histogram (unit)                                        | labels selecting the canary |
  * |----------------------|--------------------------------------------------|-----------------------------------------------------------------|-----------------------------|
@@ -43,6 +44,7 @@
  * braces are allowed (`{{ namespace }}`).
  */
 import type { TrafficProviderName } from '../api/canary-deployment.ts';
+import { providerDefinition, type SeriesValue } from '../traffic/index.ts';
 import type { Check, CheckKind } from './checks.ts';
 
 /** The `version` label value of canary pods in plain metrics. */
@@ -82,63 +84,46 @@ export type Side = 'stable' | 'canary';
 export const DEFAULT_STABLE_VERSION_LABEL = 'stable';
 
 /**
- * The series and selector of one side of a release: {@link canarySeries} for the canary;
- * for stable the same series with the stable's labels (the rules the simulator follows,
- * src/sim/labels.ts): Istio `destination_workload="<target>"`, ingress-nginx `canary=""`
- * (requests the main upstream served), plain metrics `version="<stable label>"`.
+ * The series and selector of one side of a release, from the provider's declared
+ * `MetricSeries` (`src/traffic/<provider>.ts`): the canary's matchers, or for
+ * stable the same with the provider's stable matcher in place of the one of its label
+ * (the rules the simulator follows, src/sim/labels.ts): Istio
+ * `destination_workload="<target>"`, ingress-nginx `canary=""` (requests the main
+ * upstream served), plain metrics `version="<stable label>"`.
  */
 export function seriesOf(t: QueryTarget, side: Side): SeriesSpec {
-  const s = canarySeries(t);
-  if (side === 'canary') return s;
-  const swap: [string, '=' | '!=', string] =
-    t.provider === 'Istio'
-      ? ['destination_workload', '=', t.target]
-      : t.provider === 'Nginx'
-        ? ['canary', '=', '']
-        : ['version', '=', t.stableVersionLabel ?? DEFAULT_STABLE_VERSION_LABEL];
-  return { ...s, selector: s.selector.map((m) => (m[0] === swap[0] ? swap : m)) };
+  const m = providerDefinition(t.provider).metrics;
+  const matchers =
+    side === 'canary' ? m.canary : m.canary.map((x) => (x.label === m.stable.label ? m.stable : x));
+  return {
+    requests: m.requests,
+    statusLabel: m.statusLabel,
+    histogram: m.histogram,
+    toMs: m.toMs,
+    selector: matchers.map((x) => [x.label, x.op, seriesValue(x.value, t)]),
+  };
 }
 
 /** The series and canary selector of `t.provider`. */
 export function canarySeries(t: QueryTarget): SeriesSpec {
-  switch (t.provider) {
-    case 'Istio':
-      return {
-        requests: 'istio_requests_total',
-        statusLabel: 'response_code',
-        histogram: 'istio_request_duration_milliseconds_bucket',
-        toMs: 1,
-        selector: [
-          ['reporter', '=', 'destination'],
-          ['destination_workload_namespace', '=', t.namespace],
-          ['destination_workload', '=', t.canaryName],
-        ],
-      };
-    case 'Nginx':
-      return {
-        requests: 'nginx_ingress_controller_requests',
-        statusLabel: 'status',
-        histogram: 'nginx_ingress_controller_response_duration_seconds_bucket',
-        toMs: 1000,
-        selector: [
-          ['namespace', '=', t.namespace],
-          ['ingress', '=', t.ingress ?? t.target],
-          ['canary', '!=', ''],
-        ],
-      };
-    case 'Replicas':
-    case 'GatewayAPI':
-      return {
-        requests: 'http_requests_total',
-        statusLabel: 'status',
-        histogram: 'http_request_duration_seconds_bucket',
-        toMs: 1000,
-        selector: [
-          ['namespace', '=', t.namespace],
-          ['app', '=', t.target],
-          ['version', '=', t.canaryVersionLabel ?? DEFAULT_CANARY_VERSION_LABEL],
-        ],
-      };
+  return seriesOf(t, 'canary');
+}
+
+function seriesValue(value: SeriesValue, t: QueryTarget): string {
+  if ('literal' in value) return value.literal;
+  switch (value.of) {
+    case 'namespace':
+      return t.namespace;
+    case 'canaryWorkload':
+      return t.canaryName;
+    case 'stableWorkload':
+      return t.target;
+    case 'canaryVersion':
+      return t.canaryVersionLabel ?? DEFAULT_CANARY_VERSION_LABEL;
+    case 'stableVersion':
+      return t.stableVersionLabel ?? DEFAULT_STABLE_VERSION_LABEL;
+    case 'ingress':
+      return t.ingress ?? t.target;
   }
 }
 

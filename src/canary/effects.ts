@@ -20,6 +20,7 @@ import type { ReconcileContext } from '../runtime/controller.ts';
 import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
 import {
   TrafficError,
+  capabilitiesOf,
   isTrafficError,
   trafficProvider,
   type TrafficProvider,
@@ -118,7 +119,8 @@ function targetOf(
   stablePods: StablePodLabels,
 ): TrafficTarget {
   // Replicas records the Deployments it scales (a target renamed mid-release is rolled back with the recorded one).
-  const deployments = record.provider === 'Replicas' ? record.objects : undefined;
+  const caps = capabilitiesOf(record.provider);
+  const deployments = caps.ownsReplicas ? record.objects : undefined;
   return {
     namespace: cd.metadata.namespace ?? '',
     owner: { name: cd.metadata.name ?? '', uid: cd.metadata.uid ?? '' },
@@ -128,10 +130,9 @@ function targetOf(
     canaryDeployment: deployments?.[1]?.name ?? canaryDeploymentName(cd.spec.targetDeployment),
     traffic: trafficSpecOf(record),
     selectors: {
-      // Istio: subsets of the stable host need a label canary pods lack; an empty map makes
+      // Subsets of the stable host (Istio) need a label canary pods lack; an empty map makes
       // the provider refuse (retry) rather than write a subset selecting every pod.
-      stable:
-        record.provider === 'Istio' ? { ...(stablePods ?? {}) } : { ...(service?.spec?.selector ?? {}) },
+      stable: caps.podLabelSubsets ? { ...(stablePods ?? {}) } : { ...(service?.spec?.selector ?? {}) },
       canary: canarySelector(cd.metadata.name ?? ''),
     },
     totalReplicas: cd.status?.stableReplicas ?? stable?.spec?.replicas,
@@ -259,16 +260,17 @@ export function ownedByRelease(obj: KubeObject, cd: CanaryDeployment): boolean {
 
 /** Label keys the canary pods must not carry so the stable Service never selects them (see workloads.ts). */
 function labelsToDrop(env: ReleaseEnv): string[] {
-  // Istio routes by subsets of the stable host, so its canary pods stay endpoints of it
-  // (the VirtualService alone decides who gets traffic, a BlueGreen preview included).
-  const separate = env.settings.provider === 'Nginx' || env.settings.provider === 'GatewayAPI';
+  // A provider that splits the stable Service's endpoints (Istio subsets, replica counts)
+  // keeps the canary pods behind it; the route alone decides who gets traffic.
+  const separate = !capabilitiesOf(env.settings.provider).stableSelectsCanary;
   return separate ? Object.keys(env.service?.spec?.selector ?? {}) : [];
 }
 
 async function ensureCanary(env: ReleaseEnv, image: string, weight: number): Promise<void> {
   const { cd, ctx, settings, stable } = env;
   if (!stable) throw new Error(`Deployment ${cd.spec.targetDeployment} not found`);
-  const needsService = settings.provider !== 'Replicas';
+  const caps = capabilitiesOf(settings.provider);
+  const needsService = caps.stableService;
   if (needsService && !env.service) {
     throw new Error(
       `Service ${env.target.service.name} not found: traffic provider ${settings.provider} routes through it (set spec.service.name)`,
@@ -277,11 +279,11 @@ async function ensureCanary(env: ReleaseEnv, image: string, weight: number): Pro
   // By name: whoever's it is (a Service of that name that is not the release's is refused below).
   const services = ctx.cache(ServiceKind, { referenced: true });
   const canaryService =
-    needsService && env.service
+    caps.canaryService && env.service
       ? buildCanaryService(cd, env.service, env.target.canaryService, 'canary')
       : undefined;
   const previewService =
-    needsService && env.service && settings.blueGreen
+    caps.preview && env.service && settings.blueGreen
       ? buildCanaryService(
           cd,
           env.service,
@@ -305,8 +307,7 @@ async function ensureCanary(env: ReleaseEnv, image: string, weight: number): Pro
   // already carry (./stable-pods.ts), so starting a release restarts nothing.
   // Replicas: the provider owns the canary's replica count (never applied); it is created
   // at its first step's share, so the create is that step's first write.
-  const replicas =
-    settings.provider === 'Replicas' ? undefined : (cd.status?.stableReplicas ?? stable.spec?.replicas ?? 1);
+  const replicas = caps.ownsReplicas ? undefined : (cd.status?.stableReplicas ?? stable.spec?.replicas ?? 1);
   const desired = buildCanaryDeployment({
     cd,
     stable,
@@ -340,7 +341,7 @@ async function promoteStable(env: ReleaseEnv, image: string): Promise<void> {
   if (!stable || !container)
     throw new Error(`Deployment ${cd.spec.targetDeployment} (or its container) not found`);
   // Replicas: stable was scaled down to make room; it rolls the new version out at full size.
-  const replicas = settings.provider === 'Replicas' ? env.target.totalReplicas : undefined;
+  const replicas = capabilitiesOf(settings.provider).ownsReplicas ? env.target.totalReplicas : undefined;
   await ctx.client.patch(
     DeploymentKind,
     cd.metadata.namespace,

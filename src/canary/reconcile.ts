@@ -24,14 +24,18 @@ import {
   Service as ServiceKind,
 } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
-import type { CanaryDeployment, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
+import type {
+  CanaryDeployment,
+  CanaryDeploymentStatus,
+  TrafficProviderName,
+} from '../api/canary-deployment.ts';
 import { OwnerLabel, PausedByAnnotation, RoleLabel } from '../api/names.ts';
 import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { TerminalError } from '../runtime/errors.ts';
 import { getCondition, mergeConditions, setCondition } from '../runtime/conditions.ts';
-import { TrafficError } from '../traffic/index.ts';
+import { TrafficError, capabilitiesOf } from '../traffic/index.ts';
 import { replicaSplit } from '../traffic/replicas.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
 import { canaryVersionLabelOf, stableVersionLabelOf } from '../analysis/queries.ts';
@@ -327,7 +331,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const stepping =
       (status?.phase === 'Progressing' || status?.phase === 'Paused') &&
       (status.currentStepIndex ?? 0) < (status.totalSteps ?? 0);
-    if (stepping && env.recorded.provider.name !== 'Replicas' && !verified.has(uid)) {
+    if (stepping && capabilitiesOf(env.recorded.provider.name).exactWeights && !verified.has(uid)) {
       // Once per process: what a controller killed mid-write left in the routes (of the
       // recorded objects: the spec's may have changed, which the transition rolls back).
       obs.weight = await env.recorded.provider.readWeight(env.recorded.target);
@@ -587,9 +591,12 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     cd: CanaryDeployment,
     ctx: ReconcileContext,
     stable: Deployment | undefined,
-    provider: string,
+    provider: TrafficProviderName,
   ): Promise<StablePodLabels> {
-    if (!stable || (provider !== 'Istio' && cd.status?.traffic?.provider !== 'Istio')) return undefined;
+    const subsets =
+      capabilitiesOf(provider).podLabelSubsets ||
+      (cd.status?.traffic !== undefined && capabilitiesOf(cd.status.traffic.provider).podLabelSubsets);
+    if (!stable || !subsets) return undefined;
     stablePodsLookup ??= createStablePods(ctx.client);
     return stablePodsLookup.labelsOf(stable, rolledOut(stable));
   }

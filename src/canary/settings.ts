@@ -8,6 +8,7 @@ import type { CanaryDeploymentSpec } from '../api/canary-deployment.ts';
 import type { GateType } from '../api/experiments.ts';
 import { durationOr, plan, validateStrategy } from '../strategy/index.ts';
 import { ANALYSIS_DEFAULTS } from '../analysis/verdict.ts';
+import { DEFAULT_PROVIDER, capabilitiesOf, orList, providersThat } from '../traffic/index.ts';
 import type { ReleaseSettings } from './model.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 
@@ -46,24 +47,18 @@ export function hasMetrics(spec: CanaryDeploymentSpec): boolean {
 /** The release settings of `spec`, or what is wrong with it. */
 export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
   const problems = validateStrategy(spec.strategy).map((p) => `${p.field}: ${p.message}`);
-  const provider = spec.traffic?.provider ?? 'Replicas';
+  const provider = spec.traffic?.provider ?? DEFAULT_PROVIDER;
+  const caps = capabilitiesOf(provider);
   const p = plan(spec.strategy);
-  if (p.kind === 'blueGreen' && provider === 'Replicas') {
+  if (p.kind === 'blueGreen' && !caps.preview) {
     // With replica-ratio routing every new pod sits behind the stable Service, so a
     // preview would take live traffic before the switch: that is a canary, not BlueGreen.
     problems.push(
-      'strategy.type: BlueGreen needs traffic.provider Istio, Nginx or GatewayAPI (with Replicas the preview pods would take live traffic before the switch)',
+      `strategy.type: BlueGreen needs traffic.provider ${orList(providersThat('preview'))} (with ${provider} the preview pods would take live traffic before the switch)`,
     );
   }
-  const providerObject: Record<string, boolean> = {
-    Istio: spec.traffic?.istio !== undefined,
-    Nginx: spec.traffic?.nginx !== undefined,
-    GatewayAPI: spec.traffic?.gatewayAPI !== undefined,
-    Replicas: true,
-  };
-  if (!providerObject[provider]) {
-    const field = provider === 'Istio' ? 'istio' : provider === 'Nginx' ? 'nginx' : 'gatewayAPI';
-    problems.push(`traffic.${field}: required when traffic.provider is ${provider}`);
+  if (caps.settingsField && spec.traffic?.[caps.settingsField] === undefined) {
+    problems.push(`traffic.${caps.settingsField}: required when traffic.provider is ${provider}`);
   }
   if (spec.strategy?.type === 'Experiment' && !hasMetrics(spec)) {
     problems.push(
@@ -93,7 +88,7 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
       blueGreen: p.kind === 'blueGreen',
       provider,
       traffic: trafficRecordOf(spec),
-      scalesWithWeight: provider === 'Replicas',
+      scalesWithWeight: caps.ownsReplicas,
       paused: spec.paused === true,
       experiment: spec.strategy?.type === 'Experiment' ? { durationMs: steps[0]?.pauseMs ?? 0 } : undefined,
       autoRollback: {

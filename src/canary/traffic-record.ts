@@ -14,18 +14,19 @@
  * Pure functions over plain data.
  */
 import type { CanaryDeploymentSpec, TrafficRecord, TrafficSpec } from '../api/canary-deployment.ts';
-import { canaryIngressName } from '../traffic/nginx.ts';
+import { DEFAULT_PROVIDER, capabilitiesOf, providerDefinition } from '../traffic/index.ts';
 
 /** The record a release started now would write, from its spec. */
 export function trafficRecordOf(spec: CanaryDeploymentSpec): TrafficRecord {
   const traffic = spec.traffic ?? {};
-  const provider = traffic.provider ?? 'Replicas';
+  const provider = traffic.provider ?? DEFAULT_PROVIDER;
   const service = spec.service?.name ?? spec.targetDeployment;
   const record: TrafficRecord = { provider, service };
-  if (provider === 'Istio' && traffic.istio) record.istio = structuredClone(traffic.istio);
-  if (provider === 'Nginx' && traffic.nginx) record.nginx = { ingress: traffic.nginx.ingress };
-  if (provider === 'GatewayAPI' && traffic.gatewayAPI)
-    record.gatewayAPI = { httpRoute: traffic.gatewayAPI.httpRoute };
+  const field = capabilitiesOf(provider).settingsField;
+  // Only the chosen provider's block: the schema refuses another, an older CRD may not.
+  if (field === 'istio' && traffic.istio) record.istio = structuredClone(traffic.istio);
+  if (field === 'nginx' && traffic.nginx) record.nginx = structuredClone(traffic.nginx);
+  if (field === 'gatewayAPI' && traffic.gatewayAPI) record.gatewayAPI = structuredClone(traffic.gatewayAPI);
   record.objects = touchedObjects(record, spec.targetDeployment);
   return record;
 }
@@ -44,31 +45,7 @@ export function touchedObjects(
   record: TrafficRecord,
   targetDeployment: string,
 ): NonNullable<TrafficRecord['objects']> {
-  const canaryService = { kind: 'Service', name: `${record.service}-canary` };
-  switch (record.provider) {
-    case 'Replicas':
-      return [
-        { kind: 'Deployment', name: targetDeployment },
-        { kind: 'Deployment', name: `${targetDeployment}-canary` },
-      ];
-    case 'Istio': {
-      const vs = record.istio?.virtualService ?? '';
-      return [
-        { kind: 'VirtualService', name: vs },
-        { kind: 'DestinationRule', name: record.istio?.destinationRule ?? vs },
-      ];
-    }
-    case 'Nginx': {
-      const ingress = record.nginx?.ingress ?? '';
-      return [
-        { kind: 'Ingress', name: ingress },
-        { kind: 'Ingress', name: canaryIngressName(ingress) },
-        canaryService,
-      ];
-    }
-    case 'GatewayAPI':
-      return [{ kind: 'HTTPRoute', name: record.gatewayAPI?.httpRoute ?? '' }, canaryService];
-  }
+  return providerDefinition(record.provider).objects(record, targetDeployment);
 }
 
 /**

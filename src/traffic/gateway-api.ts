@@ -28,6 +28,7 @@ import {
   type WeightChange,
 } from './provider.ts';
 import { guardedUpdate } from './update.ts';
+import { PLAIN_HTTP_SERIES, type ProviderDefinition } from './capabilities.ts';
 
 export const gatewayAPIProviderName = 'GatewayAPI';
 
@@ -264,3 +265,31 @@ function mapReleaseRules(
     );
   return { ...route, spec: { ...route.spec, rules: next } };
 }
+
+/**
+ * Gateway API: weights of the stable and canary Services' backendRefs in the HTTPRoute's
+ * rules. Gateway implementations export no common series, so the analysis reads the
+ * applications' own plain metrics.
+ */
+export const gatewayAPIProvider: ProviderDefinition = {
+  name: gatewayAPIProviderName,
+  capabilities: {
+    settingsField: 'gatewayAPI',
+    stableService: true,
+    canaryService: true,
+    stableSelectsCanary: false,
+    podLabelSubsets: false,
+    ownsReplicas: false,
+    exactWeights: true,
+    preview: true,
+    requestMatch: false,
+    mirror: false,
+    protocols: ['HTTP'],
+  },
+  metrics: PLAIN_HTTP_SERIES,
+  create: createGatewayAPIProvider,
+  objects: (record) => [
+    { kind: 'HTTPRoute', name: record.gatewayAPI?.httpRoute ?? '' },
+    { kind: 'Service', name: `${record.service}-canary` },
+  ],
+};

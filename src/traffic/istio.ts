@@ -44,6 +44,7 @@ import {
   type WeightChange,
 } from './provider.ts';
 import { guardedUpdate } from './update.ts';
+import type { ProviderDefinition } from './capabilities.ts';
 
 export const istioProviderName = 'Istio';
 
@@ -451,3 +452,47 @@ function mapReleaseRoutes(
     );
   return { ...vs, spec: { ...vs.spec, http: next } };
 }
+
+/**
+ * Istio: weights between the `stable` and `canary` subsets of the stable host in the
+ * VirtualService's routes; the stable Service keeps selecting every pod, and the subsets
+ * tell the versions apart by pod labels.
+ */
+export const istioProvider: ProviderDefinition = {
+  name: istioProviderName,
+  capabilities: {
+    settingsField: 'istio',
+    stableService: true,
+    canaryService: false,
+    stableSelectsCanary: true,
+    podLabelSubsets: true,
+    ownsReplicas: false,
+    exactWeights: true,
+    preview: true,
+    requestMatch: false,
+    mirror: false,
+    protocols: ['HTTP'],
+  },
+  // The destination proxy reports the workload (Deployment) that served the request;
+  // `reporter="destination"` avoids counting each request twice.
+  metrics: {
+    requests: 'istio_requests_total',
+    statusLabel: 'response_code',
+    histogram: 'istio_request_duration_milliseconds_bucket',
+    toMs: 1,
+    canary: [
+      { label: 'reporter', op: '=', value: { literal: 'destination' } },
+      { label: 'destination_workload_namespace', op: '=', value: { of: 'namespace' } },
+      { label: 'destination_workload', op: '=', value: { of: 'canaryWorkload' } },
+    ],
+    stable: { label: 'destination_workload', op: '=', value: { of: 'stableWorkload' } },
+  },
+  create: createIstioProvider,
+  objects: (record) => {
+    const vs = record.istio?.virtualService ?? '';
+    return [
+      { kind: 'VirtualService', name: vs },
+      { kind: 'DestinationRule', name: record.istio?.destinationRule ?? vs },
+    ];
+  },
+};

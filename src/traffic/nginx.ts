@@ -29,6 +29,7 @@ import {
   type TrafficTarget,
   type WeightChange,
 } from './provider.ts';
+import type { ProviderDefinition } from './capabilities.ts';
 
 export const nginxProviderName = 'Nginx';
 
@@ -283,3 +284,48 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
     },
   };
 }
+
+/**
+ * ingress-nginx: a canary Ingress made from the user's, sending its share to the canary
+ * Service by the `canary-weight` annotations.
+ */
+export const nginxProvider: ProviderDefinition = {
+  name: nginxProviderName,
+  capabilities: {
+    settingsField: 'nginx',
+    stableService: true,
+    canaryService: true,
+    stableSelectsCanary: false,
+    podLabelSubsets: false,
+    ownsReplicas: false,
+    exactWeights: true,
+    preview: true,
+    requestMatch: false,
+    mirror: false,
+    protocols: ['HTTP'],
+  },
+  // ingress-nginx labels a request with the Ingress whose location served it (the user's;
+  // the canary Ingress is merged into it) and sets `canary` to the canary upstream's name
+  // only when the canary served it.
+  metrics: {
+    requests: 'nginx_ingress_controller_requests',
+    statusLabel: 'status',
+    histogram: 'nginx_ingress_controller_response_duration_seconds_bucket',
+    toMs: 1000,
+    canary: [
+      { label: 'namespace', op: '=', value: { of: 'namespace' } },
+      { label: 'ingress', op: '=', value: { of: 'ingress' } },
+      { label: 'canary', op: '!=', value: { literal: '' } },
+    ],
+    stable: { label: 'canary', op: '=', value: { literal: '' } },
+  },
+  create: createNginxProvider,
+  objects: (record) => {
+    const ingress = record.nginx?.ingress ?? '';
+    return [
+      { kind: 'Ingress', name: ingress },
+      { kind: 'Ingress', name: canaryIngressName(ingress) },
+      { kind: 'Service', name: `${record.service}-canary` },
+    ];
+  },
+};

@@ -38,6 +38,7 @@ import {
   type TrafficTarget,
   type WeightChange,
 } from './provider.ts';
+import { PLAIN_HTTP_SERIES, type ProviderDefinition } from './capabilities.ts';
 
 export const replicasProviderName = 'Replicas';
 
@@ -172,3 +173,33 @@ function replicasOf(deployment: Deployment): number {
   // An unset spec.replicas means 1 (the API server defaults it; a partial object may not).
   return deployment.spec?.replicas ?? 1;
 }
+
+/**
+ * Replicas: no router; the stable Service selects both versions, and the canary's share
+ * of pods is its share of requests.
+ */
+export const replicasProvider: ProviderDefinition = {
+  name: replicasProviderName,
+  capabilities: {
+    settingsField: undefined,
+    stableService: false,
+    canaryService: false,
+    stableSelectsCanary: true,
+    podLabelSubsets: false,
+    ownsReplicas: true,
+    // 10% of 4 pods is 1 pod, 25%: what is read back is the ratio, not the step's weight.
+    exactWeights: false,
+    // Every new pod sits behind the stable Service: a preview would take live traffic.
+    preview: false,
+    // Pods of one Service cannot be chosen per request without a router.
+    requestMatch: false,
+    mirror: false,
+    protocols: ['HTTP', 'GRPC', 'TCP'],
+  },
+  metrics: PLAIN_HTTP_SERIES,
+  create: createReplicasProvider,
+  objects: (_record, targetDeployment) => [
+    { kind: 'Deployment', name: targetDeployment },
+    { kind: 'Deployment', name: `${targetDeployment}-canary` },
+  ],
+};
