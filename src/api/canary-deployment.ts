@@ -29,6 +29,7 @@ import type { ObjectMeta } from '../runtime/client.ts';
 
 import { GROUP, VERSION } from './names.ts';
 import { CompareSpec, ExperimentSpec, experimentStrategyRules, GateStatus, Webhooks } from './experiments.ts';
+import { Match, Mirror, routingSpecRules } from './routing.ts';
 
 export { GROUP, VERSION };
 
@@ -61,6 +62,8 @@ export const Step = Type.Object({
         'How long to hold this step before advancing (e.g. 30s, 5m). Omitted: wait until promoted.',
     }),
   ),
+  match: Type.Optional(Match),
+  mirror: Type.Optional(Mirror),
 });
 export type Step = Type.Static<typeof Step>;
 
@@ -686,6 +689,7 @@ export const CanaryDeploymentSpec = Type.Object(
   },
   {
     ...cel(
+      ...routingSpecRules,
       {
         // The preview Service selects only the new version: were it the stable Service, the
         // release would take it over and send live traffic to the preview.

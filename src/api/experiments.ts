@@ -9,6 +9,7 @@
  */
 import Type from 'typebox';
 import { cel, Duration, DurationPattern, DnsLabel, type CelRule } from './common.ts';
+import { Match } from './routing.ts';
 
 /**
  * One split held for a duration. A request match (header or cookie, issue 14.1) goes
@@ -18,10 +19,12 @@ import { cel, Duration, DurationPattern, DnsLabel, type CelRule } from './common
 export const ExperimentSpec = Type.Object(
   {
     weight: Type.Integer({
-      minimum: 1,
+      minimum: 0,
       maximum: 99,
-      description: 'Share of traffic, in percent, the canary gets for the whole experiment (e.g. 10).',
+      description:
+        'Share of traffic, in percent, the canary gets for the whole experiment (e.g. 10); 0 with a match: only the matching requests.',
     }),
+    match: Type.Optional(Match),
     duration: Type.Unsafe<string>({
       ...Duration,
       description: 'How long the split is held before the experiment is judged (e.g. 30m, 24h).',
@@ -29,7 +32,13 @@ export const ExperimentSpec = Type.Object(
   },
   {
     description:
-      'An experiment (strategy.type Experiment): the canary gets `weight` percent for `duration`; then the checks, judged over the whole duration, promote it or roll it back.',
+      'An experiment (strategy.type Experiment): the canary gets `weight` percent (and the requests of `match`) for `duration`; then the checks, judged over the whole duration, promote it or roll it back.',
+    ...cel({
+      rule: 'self.weight > 0 || has(self.match)',
+      message:
+        'strategy.experiment.weight: give the canary a share (1-99) or a match (header or cookie), or it gets no request to be judged on',
+      fieldPath: '.weight',
+    }),
   },
 );
 export type ExperimentSpec = Type.Static<typeof ExperimentSpec>;

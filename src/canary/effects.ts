@@ -200,8 +200,8 @@ export async function executeEffects(
       }
       case 'setWeight': {
         const e = full(env, effect.type);
-        await e.provider.setWeight(e.target, effect.weight);
-        env.ctx.log.info({ weight: effect.weight }, 'weight set');
+        await e.provider.setWeight(e.target, effect.weight, effect.routing ?? {});
+        env.ctx.log.info({ weight: effect.weight, routing: effect.routing }, 'weight set');
         break;
       }
       case 'promoteStable':

@@ -15,6 +15,7 @@ import type {
 } from '../api/canary-deployment.ts';
 import type { VerdictResult } from '../analysis/verdict.ts';
 import type { PlannedStep } from '../strategy/index.ts';
+import type { RouteOptions } from '../traffic/match.ts';
 
 /** Everything the machine needs from the spec, resolved (defaults applied, durations in ms). */
 export interface ReleaseSettings {
@@ -135,7 +136,7 @@ export type Effect =
   /** Let the traffic provider create what it needs (idempotent). */
   | { type: 'prepareTraffic' }
   /** Send `weight` percent to the canary; the reconciler reads it back. */
-  | { type: 'setWeight'; weight: number }
+  | { type: 'setWeight'; weight: number; routing?: RouteOptions | undefined }
   /** Patch the released container's image on the stable Deployment. */
   | { type: 'promoteStable'; image: string }
   /** All traffic to stable now. */

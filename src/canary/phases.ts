@@ -34,15 +34,18 @@ import type { VerdictResult } from '../analysis/verdict.ts';
 import type {
   AnalysisObservation,
   CommandObservation,
+  Effect,
   Observations,
   ReleaseSettings,
   Transition,
 } from './model.ts';
+import type { PlannedStep } from '../strategy/index.ts';
 import { Builder, HISTORY_LIMIT, parseTime, prune } from './builder.ts';
 import { isActive, isFinished, isPromoting, isStepping, releaseState, steeringRefusal } from './steering.ts';
 import { experimentPassed } from './experiment.ts';
 import { describeFailures, mergeResults } from './gates.ts';
 import { trafficChange } from './traffic-record.ts';
+import { describeMatch, describeRouting, type RouteOptions } from '../traffic/match.ts';
 
 /** The model's types, where they were first declared (import them from ./model.ts). */
 export type * from './model.ts';
@@ -460,11 +463,10 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
     t.status.message = `restoring the canary ${settings.version}`;
     return;
   }
-  if (obs.weight !== undefined && obs.weight !== t.status.currentWeight) {
-    t.effects.push(
-      { type: 'prepareTraffic' },
-      { type: 'setWeight', weight: t.status.currentWeight ?? step.weight },
-    );
+  // A step that also routes by request or mirrors is rewritten once after a restart too
+  // (the weight alone does not show a half-written match); unchanged objects cost no write.
+  if (obs.weight !== undefined && (obs.weight !== t.status.currentWeight || routingOf(step))) {
+    t.effects.push({ type: 'prepareTraffic' }, setWeightOf(t.status.currentWeight ?? step.weight, step));
   }
   if (t.status.phase === 'Paused') {
     t.wakeForAnalysis();
@@ -501,7 +503,7 @@ function progressing(t: Builder, command: CommandObservation | undefined): void 
         : 'for a healthy analysis',
     );
   if (!ready) waits.push('for the canary to be available');
-  t.status.message = `step ${t.step + 1}/${t.total}: ${t.status.currentWeight ?? 0}% to ${settings.version}, waiting ${waits.join(', ')}`;
+  t.status.message = `step ${t.step + 1}/${t.total}: ${shareOf(t.status.currentWeight ?? 0, step)} to ${settings.version}, waiting ${waits.join(', ')}`;
   if (step.pauseMs !== undefined && !timerDone) t.wakeAt(pauseUntil);
   if (!analysisOk) t.wakeForAnalysis();
   if (obs.pods.healthy) t.wakeAt(obs.pods.recheckAt);
@@ -527,7 +529,7 @@ function enterStep(t: Builder, index: number, why: string): void {
       nextAt: new Date(obs.now + settings.analysis.intervalMs).toISOString(),
     };
   }
-  t.effects.push({ type: 'setWeight', weight: step.weight });
+  t.effects.push(setWeightOf(step.weight, step));
   // Worded as progressing() words a step that only waits, so the next look writes nothing.
   const hold =
     step.pauseMs === undefined || step.requiresApproval
@@ -535,12 +537,12 @@ function enterStep(t: Builder, index: number, why: string): void {
       : step.pauseMs > 0
         ? `waiting until ${t.status.pauseUntil}`
         : 'no pause';
-  t.status.message = `step ${index + 1}/${t.total}: ${step.weight}% to ${settings.version}, ${hold}`;
+  t.status.message = `step ${index + 1}/${t.total}: ${shareOf(step.weight, step)} to ${settings.version}, ${hold}`;
   const label = settings.blueGreen
     ? step.weight === 0
       ? 'preview up'
       : 'switched all traffic'
-    : `${step.weight}% of traffic`;
+    : describeRouting(step.weight, routingOf(step));
   t.record(
     first ? 'StepReached' : 'StepAdvanced',
     'Normal',
@@ -768,4 +770,27 @@ export function stopped(
     statusAfter: 1,
     requeueAfterMs: undefined,
   };
+}
+
+/** The step's request match and mirror, undefined when it only has a weight. */
+export function routingOf(step: PlannedStep): RouteOptions | undefined {
+  if (!step.match?.length && !step.mirror) return undefined;
+  return {
+    ...(step.match?.length ? { match: step.match } : {}),
+    ...(step.mirror ? { mirror: step.mirror } : {}),
+  };
+}
+
+/** The effect that sets `weight` with the step's match and mirror (only when it has them: plain data). */
+function setWeightOf(weight: number, step: PlannedStep): Effect {
+  const routing = routingOf(step);
+  return routing ? { type: 'setWeight', weight, routing } : { type: 'setWeight', weight };
+}
+
+/** The canary's share for status messages: `10%`, `10% + header x-canary: "1"`, `0% + 50% mirrored`. */
+function shareOf(weight: number, step: PlannedStep): string {
+  const extra: string[] = [];
+  if (step.match?.length) extra.push(describeMatch(step.match));
+  if (step.mirror) extra.push(`${step.mirror}% mirrored`);
+  return [`${weight}%`, ...extra].join(' + ');
 }

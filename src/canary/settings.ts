@@ -4,11 +4,20 @@
  * Pure; problems the API schema cannot catch come back as values for the reconciler to
  * report (a condition and an Event), never as exceptions.
  */
-import type { CanaryDeploymentSpec } from '../api/canary-deployment.ts';
+import type { CanaryDeploymentSpec, Step, TrafficProviderName } from '../api/canary-deployment.ts';
 import type { GateType } from '../api/experiments.ts';
 import { durationOr, plan, validateStrategy } from '../strategy/index.ts';
 import { ANALYSIS_DEFAULTS } from '../analysis/verdict.ts';
-import { DEFAULT_PROVIDER, capabilitiesOf, orList, providersThat } from '../traffic/index.ts';
+import {
+  DEFAULT_PROVIDER,
+  capabilitiesOf,
+  orList,
+  providerDefinition,
+  providersThat,
+} from '../traffic/index.ts';
+import { regexProblems } from '../traffic/match.ts';
+import type { RequestMatch } from '../api/routing.ts';
+import type { ExperimentSpec } from '../api/experiments.ts';
 import type { ReleaseSettings } from './model.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 
@@ -57,6 +66,7 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
       `strategy.type: BlueGreen needs traffic.provider ${orList(providersThat('preview'))} (with ${provider} the preview pods would take live traffic before the switch)`,
     );
   }
+  problems.push(...routingProblems(spec, provider));
   if (caps.settingsField && spec.traffic?.[caps.settingsField] === undefined) {
     problems.push(`traffic.${caps.settingsField}: required when traffic.provider is ${provider}`);
   }
@@ -126,4 +136,31 @@ function gateSettings(spec: CanaryDeploymentSpec): ReleaseSettings['gates'] {
     intervalMs: Math.max(1_000, durationOr(spec.analysis?.interval, ANALYSIS_DEFAULTS.interval)),
     failureThreshold: spec.analysis?.failureThreshold ?? ANALYSIS_DEFAULTS.failureThreshold,
   };
+}
+
+/**
+ * What the provider cannot do of the steps' (or the experiment's) match and mirror, and
+ * regular expressions that do not compile; each names the field and says why.
+ */
+function routingProblems(spec: CanaryDeploymentSpec, provider: TrafficProviderName): string[] {
+  const caps = capabilitiesOf(provider);
+  const lacks = providerDefinition(provider).lacks ?? {};
+  const problems: string[] = [];
+  const routed: [string, { match?: RequestMatch[] | undefined; mirror?: number | undefined }][] = [
+    ...(spec.strategy?.steps ?? []).map((s, i): [string, Step] => [`strategy.steps[${i}]`, s]),
+    ...(spec.strategy?.experiment
+      ? [['strategy.experiment', spec.strategy.experiment] as [string, ExperimentSpec]]
+      : []),
+  ];
+  const refuse = (field: string, capability: 'requestMatch' | 'mirror', what: string) =>
+    problems.push(
+      `${field}: traffic.provider ${provider} cannot ${what}${lacks[capability] ? ` (${lacks[capability]})` : ''}; use ${orList(providersThat(capability))}`,
+    );
+  for (const [field, step] of routed) {
+    if (step.match?.length && !caps.requestMatch)
+      refuse(`${field}.match`, 'requestMatch', 'route requests by header or cookie');
+    if (step.mirror && !caps.mirror) refuse(`${field}.mirror`, 'mirror', 'mirror traffic');
+    problems.push(...regexProblems(step.match, `${field}.match`));
+  }
+  return problems;
 }

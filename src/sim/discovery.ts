@@ -31,8 +31,10 @@ import type { RestartReason, WatcherClient, WatcherError } from '../runtime/watc
 import type { SimTarget, Version } from './target.ts';
 import {
   gatewayCanaryShare,
+  gatewayMirrorShare,
   ingressBackend,
   istioCanaryShare,
+  istioMirrorShare,
   nginxCanaryShare,
   readyReplicas,
   replicaCanaryShare,
@@ -133,7 +135,11 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
     case 'Istio': {
       const istio = cd.spec.traffic?.istio;
       const vs = istio ? view.virtualService(namespace, istio.virtualService) : undefined;
-      return { ...base, canaryShare: istioCanaryShare(vs, service, istio?.routes) };
+      return {
+        ...base,
+        canaryShare: istioCanaryShare(vs, service, istio?.routes),
+        mirrorShare: istioMirrorShare(vs, service, istio?.routes),
+      };
     }
     case 'Nginx': {
       // Same default as the analyzer's `{{ingress}}`: the target's name.
@@ -163,7 +169,11 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
     case 'GatewayAPI': {
       const routeName = cd.spec.traffic?.gatewayAPI?.httpRoute;
       const route = routeName ? view.httpRoute(namespace, routeName) : undefined;
-      return { ...base, canaryShare: gatewayCanaryShare(route, service) };
+      return {
+        ...base,
+        canaryShare: gatewayCanaryShare(route, service),
+        mirrorShare: gatewayMirrorShare(route, service),
+      };
     }
     case 'Replicas':
       return {

@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { logNormalFor, newPaceState, paceTick, sampleLatencyMs, sampleRequests } from './sampler.ts';
+import {
+  logNormalFor,
+  mirroredCount,
+  newPaceState,
+  paceTick,
+  sampleLatencyMs,
+  sampleRequests,
+} from './sampler.ts';
 import { seededRandom } from './random.ts';
 
 describe('paceTick', () => {
@@ -70,5 +77,18 @@ describe('sampleRequests', () => {
     let failed = 0;
     sampleRequests(10000, profile, seededRandom(3), (f) => (failed += f ? 1 : 0));
     assert.ok(Math.abs(failed / 10000 - 0.2) < 0.02, `failed ${failed}`);
+  });
+});
+
+describe('mirroredCount', () => {
+  it('copies the share of the stable requests, carrying fractions, none without a mirror', () => {
+    const state = newPaceState();
+    const counts = [10, 10, 10, 10].map((n) => mirroredCount(state, n, 0.25));
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      10,
+    );
+    assert.equal(mirroredCount(state, 100, 0), 0);
+    assert.equal(state.mirrorCarry, 0);
   });
 });

@@ -42,10 +42,28 @@ export function sampleLatencyMs(distribution: LogNormal, random: Random): number
 export interface PaceState {
   carry: number;
   canaryCarry: number;
+  /** Fraction of a mirrored request carried to the next tick. */
+  mirrorCarry: number;
 }
 
 export function newPaceState(): PaceState {
-  return { carry: 0, canaryCarry: 0 };
+  return { carry: 0, canaryCarry: 0, mirrorCarry: 0 };
+}
+
+/**
+ * Copies of `stableCount` requests a mirror of `mirrorShare` (0 to 1) sends to the
+ * canary this tick; fractions carry over. Updates `state` in place.
+ */
+export function mirroredCount(state: PaceState, stableCount: number, mirrorShare: number): number {
+  const share = Math.min(1, Math.max(0, mirrorShare));
+  if (share === 0) {
+    state.mirrorCarry = 0;
+    return 0;
+  }
+  const due = state.mirrorCarry + stableCount * share;
+  const count = Math.floor(due);
+  state.mirrorCarry = due - count;
+  return count;
 }
 
 /** Requests of one tick, per version. */

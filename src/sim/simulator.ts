@@ -37,7 +37,7 @@ import {
   type VersionProfile,
 } from './profile.ts';
 import { seededRandom } from './random.ts';
-import { newPaceState, paceTick, sampleRequests, type PaceState } from './sampler.ts';
+import { mirroredCount, newPaceState, paceTick, sampleRequests, type PaceState } from './sampler.ts';
 import { serveSimulator, type ListeningServer, type SimulatorRoutes } from './server.ts';
 import { renderFamilies } from './series.ts';
 import { Versions, type SimTarget } from './target.ts';
@@ -165,6 +165,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         (profile?.rps ?? config.rps) +
         loads.rpsOf(target.namespace, [target.name, target.target], Date.now());
       const counts = paceTick(pace, rps, elapsedMs, target.canaryShare);
+      // Mirrored copies reach the canary, which answers (and is measured); the answers are
+      // discarded, so they count as the canary's requests but as nobody's business events.
+      const mirrored = mirroredCount(pace, counts.stable, target.mirrorShare ?? 0);
+      if (mirrored > 0) {
+        const behaviour = profile?.canary ?? config.defaults;
+        sampleRequests(mirrored, behaviour, random, dataPlane.recorder(target).version('canary'));
+        own.requests.inc({ version: 'canary' }, mirrored);
+      }
       const recorder = dataPlane.recorder(target);
       for (const version of Versions) {
         const count = counts[version];

@@ -34,6 +34,8 @@ export interface SimTarget {
   provider: TrafficProviderName;
   /** Share of requests the canary gets, 0 to 1, as the provider's objects say now. */
   canaryShare: number;
+  /** Share of the requests stable serves that is also copied to the canary (a mirror), 0 to 1. @default 0 */
+  mirrorShare?: number;
   /** False while nothing can answer (no stable Deployment, or no ready pod with the Replicas provider). */
   serving: boolean;
   /** `version` label of each version's plain metrics (see `versionLabelsOf` in discovery.ts). */

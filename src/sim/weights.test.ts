@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  gatewayMirrorShare,
+  istioMirrorShare,
   gatewayCanaryShare,
   ingressBackend,
   istioCanaryShare,
@@ -137,5 +139,56 @@ describe('replicaCanaryShare', () => {
     assert.equal(replicaCanaryShare(deployment(3), deployment(1)), 0.25);
     assert.equal(replicaCanaryShare(deployment(3), undefined), 0);
     assert.equal(replicaCanaryShare(undefined, undefined), 0);
+  });
+});
+
+describe('request match and mirror, as the data plane acts on them', () => {
+  const weighted = [
+    { destination: { host: 'myapp', subset: 'stable' }, weight: 100 },
+    { destination: { host: 'myapp', subset: 'canary' }, weight: 0 },
+  ];
+  it('a route that needs a header takes none of the simulated requests (they carry none)', () => {
+    const vs = {
+      metadata: {},
+      spec: {
+        http: [
+          {
+            name: 'codedance-match-myapp-0',
+            match: [{ headers: { 'x-canary': { exact: '1' } } }],
+            route: [{ destination: { host: 'myapp', subset: 'canary' }, weight: 100 }],
+          },
+          { name: 'primary', route: weighted },
+        ],
+      },
+    };
+    assert.equal(istioCanaryShare(vs, 'myapp'), 0);
+  });
+  it('an Istio mirror to the canary subset copies mirrorPercentage of the traffic', () => {
+    const route = { name: 'primary', route: weighted, mirror: { host: 'myapp', subset: 'canary' } };
+    assert.equal(
+      istioMirrorShare(
+        { metadata: {}, spec: { http: [{ ...route, mirrorPercentage: { value: 40 } }] } },
+        'myapp',
+      ),
+      0.4,
+    );
+    assert.equal(istioMirrorShare({ metadata: {}, spec: { http: [route] } }, 'myapp'), 1);
+    assert.equal(
+      istioMirrorShare({ metadata: {}, spec: { http: [{ name: 'primary', route: weighted }] } }, 'myapp'),
+      0,
+    );
+  });
+  it('a Gateway API RequestMirror filter to the canary Service copies its percent', () => {
+    const rule = {
+      backendRefs: [{ name: 'myapp', weight: 100 }],
+      filters: [
+        { type: 'RequestMirror', requestMirror: { backendRef: { name: 'myapp-canary' }, percent: 25 } },
+      ],
+    };
+    assert.equal(gatewayMirrorShare({ metadata: {}, spec: { rules: [rule] } }, 'myapp'), 0.25);
+    assert.equal(
+      gatewayMirrorShare({ metadata: {}, spec: { rules: [{ backendRefs: rule.backendRefs }] } }, 'myapp'),
+      0,
+    );
   });
 });

@@ -15,7 +15,15 @@ interface IstioDestination {
 }
 /** The fields of an Istio VirtualService the simulator reads. */
 export interface VirtualServiceLike extends KubeObject {
-  spec?: { http?: { name?: string; route?: { destination?: IstioDestination; weight?: number }[] }[] };
+  spec?: {
+    http?: {
+      name?: string;
+      match?: { headers?: Record<string, unknown> }[];
+      route?: { destination?: IstioDestination; weight?: number }[];
+      mirror?: IstioDestination;
+      mirrorPercentage?: { value?: number };
+    }[];
+  };
 }
 
 interface IngressBackend {
@@ -31,7 +39,12 @@ export interface IngressLike extends KubeObject {
 
 /** The fields of a Gateway API HTTPRoute the simulator reads. */
 export interface HTTPRouteLike extends KubeObject {
-  spec?: { rules?: { backendRefs?: { name?: string; kind?: string; weight?: number }[] }[] };
+  spec?: {
+    rules?: {
+      backendRefs?: { name?: string; kind?: string; weight?: number }[];
+      filters?: { type?: string; requestMirror?: { backendRef?: { name?: string }; percent?: number } }[];
+    }[];
+  };
 }
 
 function clampShare(value: number): number {
@@ -56,6 +69,9 @@ export function istioCanaryShare(
 ): number {
   for (const http of vs?.spec?.http ?? []) {
     if (routeNames?.length && !(http.name && routeNames.includes(http.name))) continue;
+    // The simulated requests carry no headers: a route that needs one never takes them.
+    if (http.match?.length && http.match.every((m) => m.headers && Object.keys(m.headers).length > 0))
+      continue;
     const routes = http.route ?? [];
     if (!routes.some((r) => shortHost(r.destination?.host) === stableService)) continue;
     const weightOf = (r: { weight?: number }) => r.weight ?? (routes.length === 1 ? 100 : 0);
@@ -136,4 +152,41 @@ export function replicaCanaryShare(stable: Deployment | undefined, canary: Deplo
   const canaryReady = readyReplicas(canary);
   if (stableReady + canaryReady === 0) return 0;
   return canaryReady / (stableReady + canaryReady);
+}
+
+/**
+ * Share of a VirtualService's traffic copied to the canary (answers discarded): the
+ * `mirror` to the canary subset of the route that takes the requests (as in
+ * {@link istioCanaryShare}), `mirrorPercentage` of it (all when unset).
+ */
+export function istioMirrorShare(
+  vs: VirtualServiceLike | undefined,
+  stableService: string,
+  routeNames?: readonly string[],
+): number {
+  for (const http of vs?.spec?.http ?? []) {
+    if (routeNames?.length && !(http.name && routeNames.includes(http.name))) continue;
+    if (http.match?.length && http.match.every((m) => m.headers && Object.keys(m.headers).length > 0))
+      continue;
+    if (!(http.route ?? []).some((r) => shortHost(r.destination?.host) === stableService)) continue;
+    if (!http.mirror || http.mirror.subset !== CanarySubset) return 0;
+    return clampShare((http.mirrorPercentage?.value ?? 100) / 100);
+  }
+  return 0;
+}
+
+/**
+ * Share of an HTTPRoute's traffic copied to the canary: a RequestMirror filter to a
+ * Service other than the stable one, on the first rule that sends to stable, `percent`
+ * of it (all when unset).
+ */
+export function gatewayMirrorShare(route: HTTPRouteLike | undefined, stableService: string): number {
+  for (const rule of route?.spec?.rules ?? []) {
+    if (!(rule.backendRefs ?? []).some((ref) => ref.name === stableService)) continue;
+    const mirror = (rule.filters ?? []).find(
+      (f) => f.type === 'RequestMirror' && f.requestMirror?.backendRef?.name !== stableService,
+    );
+    return mirror ? clampShare((mirror.requestMirror?.percent ?? 100) / 100) : 0;
+  }
+  return 0;
 }

@@ -26,5 +26,11 @@ export function ladderSteps(spec: StrategySpec, ladder: readonly number[], appro
 function customStep(step: Step, approval: boolean): PlannedStep {
   const parsed = step.pause === undefined ? undefined : parseDuration(step.pause);
   const pauseMs = parsed !== undefined && parsed >= 0 ? parsed : undefined;
-  return { weight: step.weight, pauseMs, requiresApproval: approval || pauseMs === undefined };
+  return {
+    weight: step.weight,
+    pauseMs,
+    requiresApproval: approval || pauseMs === undefined,
+    ...(step.match ? { match: structuredClone(step.match) } : {}),
+    ...(step.mirror ? { mirror: step.mirror } : {}),
+  };
 }

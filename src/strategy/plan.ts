@@ -6,6 +6,7 @@
  * the same plan again and continues.
  */
 import type { StrategySpec, StrategyType } from '../api/canary-deployment.ts';
+import type { RequestMatch } from '../api/routing.ts';
 
 /** One rung of a canary ladder. */
 export interface PlannedStep {
@@ -23,6 +24,10 @@ export interface PlannedStep {
    * strategy with custom steps that carry a pause).
    */
   requiresApproval: boolean;
+  /** Requests that go to the canary whatever the weight (`steps[].match`); needs a provider that routes by request. */
+  match?: RequestMatch[] | undefined;
+  /** Percent of live traffic mirrored to the canary (`steps[].mirror`), answers discarded. */
+  mirror?: number | undefined;
 }
 
 /**

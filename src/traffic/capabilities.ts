@@ -129,4 +129,6 @@ export interface ProviderDefinition {
    * people reading `status.traffic.objects`.
    */
   objects(record: TrafficRecord, targetDeployment: string): NonNullable<TrafficRecord['objects']>;
+  /** Why it lacks a capability, worded for the user who asked for it (the refusal says it). */
+  lacks?: Partial<Record<Capability, string>>;
 }

@@ -106,3 +106,56 @@ test('backendWeightOf: relative weights, highest share, undefined without releas
   assert.equal(backendWeightOf(route([relative, other]), selection), 50);
   assert.equal(backendWeightOf(route([otherRule]), selection), undefined);
 });
+
+test('a match adds a rule after each release rule: its matches plus the header, only the canary backend', () => {
+  const match = [{ header: { name: 'X-Canary', exact: 'yes' } }];
+  const after = withBackendWeights(route([otherRule, appRule]), selection, 0, { match });
+  const rules = after.spec.rules ?? [];
+  assert.equal(rules.length, 3);
+  assert.equal(rules[0], otherRule);
+  assert.deepEqual(rules[2], {
+    matches: [
+      {
+        path: { type: 'PathPrefix', value: '/' },
+        headers: [{ type: 'Exact', name: 'x-canary', value: 'yes' }],
+      },
+    ],
+    backendRefs: [{ ...appRule.backendRefs[0], name: 'myapp-canary', weight: 1 }],
+  });
+  assert.equal(backendWeightOf(after, selection), 0, 'the match rule is not the weight');
+  assert.deepEqual(withBackendWeights(after, selection, 0, { match }), after, 'written once');
+  assert.deepEqual(
+    withBackendWeights(after, selection, 20),
+    withBackendWeights(route([otherRule, appRule]), selection, 20),
+  );
+  assert.deepEqual(
+    withoutCanaryBackend(after, selection),
+    withoutCanaryBackend(route([otherRule, appRule]), selection),
+  );
+});
+
+test('a rule without matches is matched on every path plus the header', () => {
+  const { matches: _m, ...bare } = appRule;
+  const after = withBackendWeights(route([bare]), selection, 10, { match: [{ cookie: { name: 'c' } }] });
+  assert.deepEqual(after.spec.rules?.[1]?.['matches'], [
+    {
+      path: { type: 'PathPrefix', value: '/' },
+      headers: [{ type: 'RegularExpression', name: 'cookie', value: '^(.*?;\\s*)?c=always(;.*)?$' }],
+    },
+  ]);
+});
+
+test('a mirror is a RequestMirror filter to the canary Service with its percent, gone with the step', () => {
+  const after = withBackendWeights(route([appRule]), selection, 0, { mirror: 40 });
+  assert.deepEqual(after.spec.rules?.[0]?.['filters'], [
+    {
+      type: 'RequestMirror',
+      requestMirror: {
+        backendRef: { group: '', kind: 'Service', name: 'myapp-canary', port: 80 },
+        percent: 40,
+      },
+    },
+  ]);
+  assert.equal(withBackendWeights(after, selection, 10).spec.rules?.[0]?.['filters'], undefined);
+  assert.equal(withoutCanaryBackend(after, selection).spec.rules?.[0]?.['filters'], undefined);
+});

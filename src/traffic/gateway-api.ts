@@ -29,6 +29,7 @@ import {
 } from './provider.ts';
 import { guardedUpdate } from './update.ts';
 import { PLAIN_HTTP_SERIES, type ProviderDefinition } from './capabilities.ts';
+import { headerConditions, type RouteOptions } from './match.ts';
 
 export const gatewayAPIProviderName = 'GatewayAPI';
 
@@ -85,19 +86,123 @@ export function withBackendWeights(
   route: HTTPRoute,
   selection: BackendSelection,
   canaryWeight: number,
+  routing: RouteOptions = {},
 ): HTTPRoute {
-  return mapReleaseRules(route, selection, (stable) => [
+  const weighted = mapReleaseRules(withoutMatchRules(route, selection), selection, (stable) => [
     { ...stable, weight: 100 - canaryWeight },
     { ...stable, name: selection.canaryService, weight: canaryWeight },
   ]);
+  return withRouting(weighted, selection, routing);
 }
 
 /**
- * The HTTPRoute with each release rule back to its stable backendRef alone, weight 1.
+ * The HTTPRoute with each release rule back to its stable backendRef alone, weight 1,
+ * and no match rule nor mirror of the release.
  * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
  */
 export function withoutCanaryBackend(route: HTTPRoute, selection: BackendSelection): HTTPRoute {
-  return mapReleaseRules(route, selection, (stable) => [{ ...stable, weight: 1 }]);
+  const plain = withRouting(withoutMatchRules(route, selection), selection, {});
+  return mapReleaseRules(plain, selection, (stable) => [{ ...stable, weight: 1 }]);
+}
+
+/** The match the API server gives a rule without one: every path. */
+const EVERY_PATH = { path: { type: 'PathPrefix', value: '/' } };
+
+/** An HTTPRouteMatch: only the headers are read; the rest is kept. */
+interface HTTPRouteMatch {
+  headers?: { type?: string; name: string; value: string }[];
+  [field: string]: unknown;
+}
+
+/** An HTTPRouteFilter: only a RequestMirror's backendRef is read. */
+interface HTTPRouteFilter {
+  type: string;
+  requestMirror?: { backendRef?: BackendRef; percent?: number; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+/**
+ * True when the rule is one the release added for its request match: its only backends
+ * are the canary Service (which is the release's, so no rule of the user's looks so).
+ */
+export function isMatchRule(rule: HTTPRouteRule, selection: BackendSelection): boolean {
+  const refs = rule.backendRefs ?? [];
+  return (
+    refs.length > 0 && refs.every((ref) => refersToService(ref, selection.canaryService, selection.namespace))
+  );
+}
+
+/** The HTTPRoute without the release's match rules. */
+export function withoutMatchRules(route: HTTPRoute, selection: BackendSelection): HTTPRoute {
+  const rules = route.spec.rules ?? [];
+  if (!rules.some((r) => isMatchRule(r, selection))) return route;
+  return { ...route, spec: { ...route.spec, rules: rules.filter((r) => !isMatchRule(r, selection)) } };
+}
+
+function isCanaryMirror(filter: HTTPRouteFilter, selection: BackendSelection): boolean {
+  const ref = filter.requestMirror?.backendRef;
+  return (
+    filter.type === 'RequestMirror' &&
+    ref !== undefined &&
+    refersToService(ref, selection.canaryService, selection.namespace)
+  );
+}
+
+/**
+ * Each release rule (already weighted) with, after it, a rule of the same matches plus
+ * the request match, whose only backend is the canary Service (the Gateway API prefers
+ * the rule with more header matches, whatever the order), and with a RequestMirror
+ * filter to the canary Service for `routing.mirror` percent; without them, the release's
+ * match rules and mirror filters are gone.
+ */
+function withRouting(route: HTTPRoute, selection: BackendSelection, routing: RouteOptions): HTTPRoute {
+  const conditions = headerConditions(routing.match ?? []);
+  const rules: HTTPRouteRule[] = [];
+  for (const rule of route.spec.rules ?? []) {
+    if (!isReleaseRule(rule, selection)) {
+      rules.push(rule);
+      continue;
+    }
+    const stable = (rule.backendRefs ?? []).find((ref) =>
+      refersToService(ref, selection.service, selection.namespace),
+    )!;
+    const filters = ((rule['filters'] as HTTPRouteFilter[] | undefined) ?? []).filter(
+      (f) => !isCanaryMirror(f, selection),
+    );
+    if (routing.mirror) {
+      filters.push({
+        type: 'RequestMirror',
+        requestMirror: {
+          backendRef: {
+            group: '',
+            kind: 'Service',
+            name: selection.canaryService,
+            ...(stable.port !== undefined ? { port: stable.port } : {}),
+          },
+          percent: routing.mirror,
+        },
+      });
+    }
+    const { filters: _filters, ...plain } = rule;
+    rules.push(filters.length > 0 ? { ...plain, filters } : plain);
+    if (conditions.length > 0) {
+      const userMatches = (rule['matches'] as HTTPRouteMatch[] | undefined) ?? [EVERY_PATH];
+      const { name: _name, filters: _f, ...rest } = rule;
+      const kept = filters.filter((f) => f.type !== 'RequestMirror');
+      rules.push({
+        ...rest,
+        ...(kept.length > 0 ? { filters: kept } : {}),
+        matches: userMatches.flatMap((m: HTTPRouteMatch) =>
+          conditions.map((c) => ({
+            ...m,
+            headers: [...(m.headers ?? []), { type: c.type, name: c.name, value: c.value }],
+          })),
+        ),
+        backendRefs: [{ ...stable, name: selection.canaryService, weight: 1 }],
+      });
+    }
+  }
+  return { ...route, spec: { ...route.spec, rules } };
 }
 
 /**
@@ -184,12 +289,12 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
       withBackendWeights(route, selectionOf(target), 0);
     },
 
-    async setWeight(target, canaryWeight) {
+    async setWeight(target, canaryWeight, routing = {}) {
       checkWeight(gatewayAPIProviderName, canaryWeight);
       const selection = selectionOf(target);
       return writeChecked(
         target,
-        (route) => withBackendWeights(route, selection, canaryWeight),
+        (route) => withBackendWeights(route, selection, canaryWeight, routing),
         canaryWeight,
       );
     },
@@ -282,8 +387,8 @@ export const gatewayAPIProvider: ProviderDefinition = {
     ownsReplicas: false,
     exactWeights: true,
     preview: true,
-    requestMatch: false,
-    mirror: false,
+    requestMatch: true,
+    mirror: true,
     protocols: ['HTTP'],
   },
   metrics: PLAIN_HTTP_SERIES,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrafficProviders } from '../api/canary-deployment.ts';
+import { MIRROR_PROVIDERS, REQUEST_MATCH_PROVIDERS } from '../api/routing.ts';
 import {
   DEFAULT_PROVIDER,
   capabilitiesOf,
@@ -88,4 +89,18 @@ test('orList words a list of providers for a message', () => {
   assert.equal(orList(['Istio']), 'Istio');
   assert.equal(orList(['Istio', 'Nginx', 'GatewayAPI']), 'Istio, Nginx or GatewayAPI');
   assert.equal(orList([]), '(none)');
+});
+
+test("the API's admission rules name exactly the providers that declare match and mirror", () => {
+  assert.deepEqual(providersThat('requestMatch'), [...REQUEST_MATCH_PROVIDERS]);
+  assert.deepEqual(providersThat('mirror'), [...MIRROR_PROVIDERS]);
+});
+
+test('a provider lacking a capability the user can ask for says why', () => {
+  for (const capability of ['requestMatch', 'mirror', 'preview'] as const) {
+    for (const name of TrafficProviders) {
+      if (capabilitiesOf(name)[capability]) continue;
+      assert.ok(providerDefinition(name).lacks?.[capability], `${name} says why it lacks ${capability}`);
+    }
+  }
 });

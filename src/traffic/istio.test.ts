@@ -197,3 +197,63 @@ test('reset with the stable pods unknown (target Deployment gone) keeps the stab
     'the stable subset keeps its labels',
   );
 });
+
+test('a match adds a route before each release route, same conditions plus the header, all to canary', () => {
+  const match = [{ header: { name: 'X-Canary', exact: 'yes' } }, { cookie: { name: 'canary' } }];
+  const after = withWeights(vs([other, primary]), selection, 10, { match });
+  const http = after.spec.http ?? [];
+  assert.equal(http.length, 3);
+  assert.equal(http[0], other);
+  assert.deepEqual(http[1], {
+    name: 'codedance-match-myapp-0',
+    retries: { attempts: 3 },
+    match: [
+      { uri: { prefix: '/' }, headers: { 'x-canary': { exact: 'yes' } } },
+      { uri: { prefix: '/' }, headers: { cookie: { regex: '^(.*?;\\s*)?canary=always(;.*)?$' } } },
+    ],
+    route: [
+      {
+        destination: { host: 'myapp.prod.svc.cluster.local', port: { number: 80 }, subset: 'canary' },
+        weight: 100,
+      },
+    ],
+  });
+  assert.equal(http[2]?.name, 'primary');
+  assert.equal(weightOf(after, selection), 10, 'the match route is not the weight');
+  // Same again: nothing changes; without the match the route goes.
+  assert.deepEqual(withWeights(after, selection, 10, { match }), after);
+  assert.deepEqual(withWeights(after, selection, 10), withWeights(vs([other, primary]), selection, 10));
+  assert.deepEqual(withoutSubsets(after, selection), vs([other, primary]));
+});
+
+test('a match route of a named-route release keeps the release to its named routes', () => {
+  const named = { ...selection, routes: ['primary'] };
+  const after = withWeights(vs([primary]), named, 0, { match: [{ header: { name: 'a', regex: 'b.*' } }] });
+  assert.equal(after.spec.http?.length, 2);
+  assert.equal(weightOf(after, named), 0);
+  assert.deepEqual(withWeights(after, named, 30).spec.http?.length, 1);
+});
+
+test('a mirror sends a share of the release routes to the canary subset, and goes with the step', () => {
+  const after = withWeights(vs([primary]), selection, 0, { mirror: 50 });
+  const route = after.spec.http?.[0];
+  assert.deepEqual(route?.['mirror'], {
+    host: 'myapp.prod.svc.cluster.local',
+    port: { number: 80 },
+    subset: 'canary',
+  });
+  assert.deepEqual(route?.['mirrorPercentage'], { value: 50 });
+  assert.equal(weightOf(after, selection), 0);
+  const next = withWeights(after, selection, 10);
+  assert.equal(next.spec.http?.[0]?.['mirror'], undefined);
+  assert.equal(next.spec.http?.[0]?.['mirrorPercentage'], undefined);
+});
+
+test("the user's own mirror is kept, and a release mirror on that route is refused", () => {
+  const mirrored = { ...primary, mirror: { host: 'shadow' } };
+  assert.deepEqual(withWeights(vs([mirrored]), selection, 10).spec.http?.[0]?.['mirror'], { host: 'shadow' });
+  assert.throws(
+    () => withWeights(vs([mirrored]), selection, 0, { mirror: 10 }),
+    (err) => isTrafficError(err, 'UnsupportedRoute'),
+  );
+});

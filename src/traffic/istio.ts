@@ -45,6 +45,7 @@ import {
 } from './provider.ts';
 import { guardedUpdate } from './update.ts';
 import type { ProviderDefinition } from './capabilities.ts';
+import { headerConditions, type RouteOptions } from './match.ts';
 
 export const istioProviderName = 'Istio';
 
@@ -125,8 +126,9 @@ export function withWeights(
   vs: VirtualService,
   selection: RouteSelection,
   canaryWeight: number,
+  routing: RouteOptions = {},
 ): VirtualService {
-  return mapReleaseRoutes(vs, selection, (_route, template) => [
+  const weighted = mapReleaseRoutes(withoutMatchRoutes(vs, selection), selection, (_route, template) => [
     {
       ...template,
       destination: { ...template.destination, subset: StableSubset },
@@ -134,6 +136,94 @@ export function withWeights(
     },
     { ...template, destination: { ...template.destination, subset: CanarySubset }, weight: canaryWeight },
   ]);
+  return withRouting(weighted, selection, routing);
+}
+
+/** Prefix of the names of the routes a release adds for its request match, per stable Service. */
+export function matchRoutePrefix(selection: RouteSelection): string {
+  return `codedance-match-${selection.service}-`;
+}
+
+/** True when the route is one the release added to send matching requests to the canary. */
+export function isMatchRoute(route: IstioHttpRoute, selection: RouteSelection): boolean {
+  return route.name?.startsWith(matchRoutePrefix(selection)) ?? false;
+}
+
+/** The VirtualService without the release's match routes. */
+export function withoutMatchRoutes(vs: VirtualService, selection: RouteSelection): VirtualService {
+  const http = vs.spec.http ?? [];
+  if (!http.some((r) => isMatchRoute(r, selection))) return vs;
+  return { ...vs, spec: { ...vs.spec, http: http.filter((r) => !isMatchRoute(r, selection)) } };
+}
+
+/** True when the route mirrors to the canary subset of the Service (the release's mirror). */
+function mirrorsToCanary(route: IstioHttpRoute, selection: RouteSelection): boolean {
+  const mirror = route['mirror'] as IstioDestination | undefined;
+  return mirror !== undefined && hostMatches(mirror.host, selection) && mirror.subset === CanarySubset;
+}
+
+/**
+ * Each release route (already weighted) with, before it, a route of the same conditions
+ * plus the match sending to subset `canary` only (Envoy takes the first route that
+ * matches), and with `mirror` to subset `canary` for `routing.mirror` percent; without
+ * them, the release's match routes and mirrors are gone. A mirror of the user's own is
+ * kept, and refused when the release would need that place.
+ * @throws TrafficError `UnsupportedRoute`
+ */
+function withRouting(vs: VirtualService, selection: RouteSelection, routing: RouteOptions): VirtualService {
+  const conditions = headerConditions(routing.match ?? []);
+  const http: IstioHttpRoute[] = [];
+  let index = 0;
+  for (const route of vs.spec.http ?? []) {
+    if (!isReleaseRoute(route, selection)) {
+      http.push(route);
+      continue;
+    }
+    const template = (route.route ?? []).find((d) => hostMatches(d.destination.host, selection))!;
+    const { mirror: _mirror, mirrorPercentage: _percentage, ...plain } = route;
+    const ours = mirrorsToCanary(route, selection);
+    if (routing.mirror && route['mirror'] !== undefined && !ours) {
+      throw new TrafficError(
+        istioProviderName,
+        'UnsupportedRoute',
+        `VirtualService ${vs.metadata.namespace ?? selection.namespace}/${vs.metadata.name ?? ''} route '${route.name ?? index}' already mirrors to ${(route['mirror'] as IstioDestination).host}; a route has one mirror`,
+      );
+    }
+    if (conditions.length > 0) {
+      const userMatches = (route['match'] as IstioMatchRequest[] | undefined) ?? [{}];
+      const { name: _name, ...rest } = plain;
+      http.push({
+        name: `${matchRoutePrefix(selection)}${index++}`,
+        ...rest,
+        match: userMatches.flatMap((m) =>
+          conditions.map((c) => ({
+            ...m,
+            headers: {
+              ...(m.headers ?? {}),
+              [c.name]: c.type === 'Exact' ? { exact: c.value } : { regex: c.value },
+            },
+          })),
+        ),
+        route: [{ ...template, destination: { ...template.destination, subset: CanarySubset }, weight: 100 }],
+      });
+    }
+    if (routing.mirror) {
+      http.push({
+        ...plain,
+        mirror: { ...template.destination, subset: CanarySubset },
+        mirrorPercentage: { value: routing.mirror },
+      });
+    } else {
+      http.push(ours ? plain : route);
+    }
+  }
+  return { ...vs, spec: { ...vs.spec, http } };
+}
+
+/** An HTTPMatchRequest: only the headers are read; the rest is kept. */
+interface IstioMatchRequest {
+  headers?: Record<string, unknown>;
+  [field: string]: unknown;
 }
 
 /**
@@ -142,7 +232,8 @@ export function withWeights(
  * @throws TrafficError `NoRoutes`, `UnsupportedRoute`
  */
 export function withoutSubsets(vs: VirtualService, selection: RouteSelection): VirtualService {
-  return mapReleaseRoutes(vs, selection, (_route, template) => {
+  const plain = withRouting(withoutMatchRoutes(vs, selection), selection, {});
+  return mapReleaseRoutes(plain, selection, (_route, template) => {
     const { subset: _subset, ...destination } = template.destination;
     const { weight: _weight, ...rest } = template;
     return [{ ...rest, destination }];
@@ -157,7 +248,7 @@ export function withoutSubsets(vs: VirtualService, selection: RouteSelection): V
 export function weightOf(vs: VirtualService, selection: RouteSelection): number | undefined {
   let highest: number | undefined;
   for (const route of vs.spec.http ?? []) {
-    if (!isReleaseRoute(route, selection)) continue;
+    if (!isReleaseRoute(route, selection) || isMatchRoute(route, selection)) continue;
     const destinations = route.route ?? [];
     let canary = 0;
     for (const d of destinations) {
@@ -292,7 +383,11 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
     return changed;
   }
 
-  async function setWeight(target: TrafficTarget, canaryWeight: number): Promise<WeightChange> {
+  async function setWeight(
+    target: TrafficTarget,
+    canaryWeight: number,
+    routing: RouteOptions = {},
+  ): Promise<WeightChange> {
     checkWeight(istioProviderName, canaryWeight);
     const selection = routeSelection(target);
     const spec = istioSpec(target);
@@ -309,15 +404,15 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       );
     // Rewrite once before anything is written, so a VirtualService we cannot weight
     // (no route of ours, a mixed route) leaves the DestinationRule alone too.
-    withWeights(first, selection, canaryWeight);
+    withWeights(first, selection, canaryWeight, routing);
     const subsetsChanged = await ensureSubsets(target, drRead);
     const { vs, changed } = await writeRoutes(
       target,
-      (current) => withWeights(current, selection, canaryWeight),
+      (current) => withWeights(current, selection, canaryWeight, routing),
       first,
     );
     // The patch response is the object as stored (after admission), so it is our read-back.
-    const expected = withWeights(vs, selection, canaryWeight);
+    const expected = withWeights(vs, selection, canaryWeight, routing);
     if (!isDeepStrictEqual(expected.spec.http, vs.spec.http)) {
       throw new TrafficError(
         istioProviderName,
@@ -469,8 +564,8 @@ export const istioProvider: ProviderDefinition = {
     ownsReplicas: false,
     exactWeights: true,
     preview: true,
-    requestMatch: false,
-    mirror: false,
+    requestMatch: true,
+    mirror: true,
     protocols: ['HTTP'],
   },
   // The destination proxy reports the workload (Deployment) that served the request;

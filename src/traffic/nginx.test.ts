@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canaryIngress, canaryIngressWeight, sameCanaryIngress, type Ingress } from './nginx.ts';
+import {
+  canaryIngress,
+  canaryIngressWeight,
+  matchAnnotations,
+  sameCanaryIngress,
+  type Ingress,
+} from './nginx.ts';
 import { isTrafficError } from './provider.ts';
 
 const stable: Ingress = {
@@ -152,4 +158,34 @@ test('sameCanaryIngress: equal when only server fields differ; not when the weig
   };
   assert.equal(sameCanaryIngress(stored, wanted), true);
   assert.equal(sameCanaryIngress(stored, canaryIngress(stable, { ...input, canaryWeight: 50 })), false);
+});
+
+test('a match becomes the canary-by-header / -value / -pattern and canary-by-cookie annotations', () => {
+  assert.deepEqual(
+    matchAnnotations([{ header: { name: 'x-canary', exact: 'yes' } }, { cookie: { name: 'canary' } }]),
+    {
+      'nginx.ingress.kubernetes.io/canary-by-header': 'x-canary',
+      'nginx.ingress.kubernetes.io/canary-by-header-value': 'yes',
+      'nginx.ingress.kubernetes.io/canary-by-cookie': 'canary',
+    },
+  );
+  assert.deepEqual(matchAnnotations([{ header: { name: 'user-agent', regex: '.*Firefox.*' } }]), {
+    'nginx.ingress.kubernetes.io/canary-by-header': 'user-agent',
+    'nginx.ingress.kubernetes.io/canary-by-header-pattern': '.*Firefox.*',
+  });
+  const ing = canaryIngress(stable, { ...input, canaryWeight: 0, match: [{ cookie: { name: 'c' } }] });
+  assert.equal(ing.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-by-cookie'], 'c');
+  assert.equal(canaryIngressWeight(ing), 0);
+});
+
+test('what ingress-nginx cannot match is refused: two headers, a cookie value other than always', () => {
+  for (const match of [
+    [{ header: { name: 'a', exact: '1' } }, { header: { name: 'b', exact: '2' } }],
+    [{ cookie: { name: 'c', value: 'yes' } }],
+  ]) {
+    assert.throws(
+      () => matchAnnotations(match),
+      (err) => isTrafficError(err, 'InvalidTarget') && /at most one header/.test(err.message),
+    );
+  }
 });

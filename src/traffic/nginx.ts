@@ -24,12 +24,16 @@ import {
   checkWeight,
   readerOf,
   ownerReference,
+  refuseUnsupported,
+  type RouteOptions,
   type TrafficProvider,
   type TrafficProviderOptions,
   type TrafficTarget,
   type WeightChange,
 } from './provider.ts';
 import type { ProviderDefinition } from './capabilities.ts';
+import { COOKIE_ALWAYS } from '../api/routing.ts';
+import { cookieValue, describeMatch, type RequestMatch } from './match.ts';
 
 export const nginxProviderName = 'Nginx';
 
@@ -37,6 +41,11 @@ const prefix = 'nginx.ingress.kubernetes.io/';
 export const CanaryAnnotation = `${prefix}canary`;
 export const CanaryWeightAnnotation = `${prefix}canary-weight`;
 export const CanaryWeightTotalAnnotation = `${prefix}canary-weight-total`;
+/** Request matching: a header (with an exact value or a pattern) and a cookie whose value is `always`. */
+export const CanaryByHeaderAnnotation = `${prefix}canary-by-header`;
+export const CanaryByHeaderValueAnnotation = `${prefix}canary-by-header-value`;
+export const CanaryByHeaderPatternAnnotation = `${prefix}canary-by-header-pattern`;
+export const CanaryByCookieAnnotation = `${prefix}canary-by-cookie`;
 
 /** A backend of `networking.k8s.io/v1` Ingress: only the fields we read or write are typed. */
 export interface IngressBackend {
@@ -76,6 +85,8 @@ export interface CanaryIngressInput {
   /** The canary Service they are pointed at instead. */
   canaryService: string;
   canaryWeight: number;
+  /** Requests that go to the canary whatever the weight: at most one header and one cookie. */
+  match?: RequestMatch[] | undefined;
   /** Labels and owner references of the new object. */
   labels: Record<string, string>;
   ownerReferences: KubeObject['metadata']['ownerReferences'];
@@ -119,6 +130,7 @@ export function canaryIngress(stable: Ingress, input: CanaryIngressInput): Ingre
   }
   annotations[CanaryAnnotation] = 'true';
   annotations[CanaryWeightAnnotation] = String(input.canaryWeight);
+  Object.assign(annotations, matchAnnotations(input.match ?? []));
   const spec: NonNullable<Ingress['spec']> = {};
   if (stable.spec?.ingressClassName !== undefined) spec.ingressClassName = stable.spec.ingressClassName;
   if (stable.spec?.tls !== undefined) spec.tls = stable.spec.tls;
@@ -136,6 +148,34 @@ export function canaryIngress(stable: Ingress, input: CanaryIngressInput): Ingre
     },
     spec,
   };
+}
+
+/**
+ * The canary Ingress annotations of a request match. ingress-nginx has one header and
+ * one cookie slot; the cookie routes when its value is `always` (the schema refuses
+ * more, or another value, for Nginx).
+ * @throws TrafficError `InvalidTarget` for a match it cannot write
+ */
+export function matchAnnotations(match: readonly RequestMatch[]): Record<string, string> {
+  const headers = match.flatMap((m) => (m.header ? [m.header] : []));
+  const cookies = match.flatMap((m) => (m.cookie ? [m.cookie] : []));
+  const [header] = headers;
+  const [cookie] = cookies;
+  if (headers.length > 1 || cookies.length > 1 || (cookie && cookieValue(cookie) !== COOKIE_ALWAYS)) {
+    throw new TrafficError(
+      nginxProviderName,
+      'InvalidTarget',
+      `ingress-nginx matches at most one header and one cookie whose value is "${COOKIE_ALWAYS}", not ${describeMatch(match)}`,
+    );
+  }
+  const annotations: Record<string, string> = {};
+  if (header) {
+    annotations[CanaryByHeaderAnnotation] = header.name;
+    if (header.exact !== undefined) annotations[CanaryByHeaderValueAnnotation] = header.exact;
+    else if (header.regex !== undefined) annotations[CanaryByHeaderPatternAnnotation] = header.regex;
+  }
+  if (cookie) annotations[CanaryByCookieAnnotation] = cookie.name;
+  return annotations;
 }
 
 /**
@@ -195,8 +235,13 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
     return name;
   }
 
-  async function setWeight(target: TrafficTarget, canaryWeight: number): Promise<WeightChange> {
+  async function setWeight(
+    target: TrafficTarget,
+    canaryWeight: number,
+    routing: RouteOptions = {},
+  ): Promise<WeightChange> {
     checkWeight(nginxProviderName, canaryWeight);
+    refuseUnsupported(nginxProviderName, routing, { match: true, mirror: false });
     const name = ingressName(target);
     // Rebuilt from the user's Ingress every time, so a host or path they add is followed.
     const stable = await read<Ingress>(IngressKind, target.namespace, name);
@@ -206,6 +251,7 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
       service: target.service.name,
       canaryService: target.canaryService,
       canaryWeight,
+      match: routing.match,
       labels: { [OwnerLabel]: target.owner.name },
       ownerReferences: [ownerReference(target)],
     });
@@ -223,7 +269,10 @@ export function createNginxProvider(options: TrafficProviderOptions): TrafficPro
     const written = await client.apply<Ingress>(IngressKind, wanted);
     // The apply response is the object as stored (after admission): our read-back.
     const weight = canaryIngressWeight(written);
-    if (weight !== canaryWeight || !isDeepStrictEqual(written.spec ?? {}, wanted.spec ?? {})) {
+    const matched = Object.entries(matchAnnotations(routing.match ?? [])).every(
+      ([k, v]) => written.metadata.annotations?.[k] === v,
+    );
+    if (weight !== canaryWeight || !matched || !isDeepStrictEqual(written.spec ?? {}, wanted.spec ?? {})) {
       throw new TrafficError(
         nginxProviderName,
         'ReadBackMismatch',
@@ -300,7 +349,7 @@ export const nginxProvider: ProviderDefinition = {
     ownsReplicas: false,
     exactWeights: true,
     preview: true,
-    requestMatch: false,
+    requestMatch: true,
     mirror: false,
     protocols: ['HTTP'],
   },
@@ -320,6 +369,7 @@ export const nginxProvider: ProviderDefinition = {
     stable: { label: 'canary', op: '=', value: { literal: '' } },
   },
   create: createNginxProvider,
+  lacks: { mirror: "the canary Ingress' annotations split or match requests, they cannot copy them" },
   objects: (record) => {
     const ingress = record.nginx?.ingress ?? '';
     return [

@@ -25,6 +25,9 @@ import type { KubeClient, KubeObject, OwnerReference } from '../runtime/client.t
 import type { ResourceKind } from '../runtime/kinds.ts';
 import { apiVersionOf } from '../runtime/kinds.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
+import type { RouteOptions } from './match.ts';
+
+export type { RouteOptions } from './match.ts';
 
 export type { TrafficProviderName } from '../api/canary-deployment.ts';
 
@@ -86,16 +89,23 @@ export interface TrafficProvider {
    * before `setWeight`, it writes nothing when all is in place.
    */
   prepare(target: TrafficTarget): Promise<void>;
-  /** Sends `canaryWeight` percent (an integer 0-100) of the traffic to the canary. */
-  setWeight(target: TrafficTarget, canaryWeight: number): Promise<WeightChange>;
+  /**
+   * Sends `canaryWeight` percent (an integer 0-100) of the traffic to the canary, and
+   * with `options` the requests that match (`match`) and a mirrored share (`mirror`);
+   * what `options` leaves out is removed (a step without a match drops the previous
+   * step's). A provider without the capability (`capabilities.requestMatch`, `mirror`)
+   * rejects them with `InvalidTarget`.
+   */
+  setWeight(target: TrafficTarget, canaryWeight: number, options?: RouteOptions): Promise<WeightChange>;
   /**
    * The canary weight in force, or `undefined` when the provider's objects do not tell
    * (the routed object is missing, or has no route of the release). When several routes
    * disagree (someone edited one), the highest canary weight: the exposure that counts.
+   * Routes that only carry matching requests do not count.
    */
   readWeight(target: TrafficTarget): Promise<number | undefined>;
   /**
-   * 100% of the traffic to stable, at once; safe while canary pods still run (rollback
+   * 100% of the traffic to stable, at once, no match nor mirror left; safe while canary pods still run (rollback
    * calls it first, then removes the canary). Removes whatever can go without routing
    * to canary pods (the canary Ingress; the canary backendRef).
    */
@@ -204,4 +214,19 @@ export function ownerReference(target: TrafficTarget): OwnerReference {
     controller: true,
     blockOwnerDeletion: true,
   };
+}
+
+/**
+ * Refuses `options` a provider lacks the capability for (the schema and the release's
+ * settings refuse them first; this is the provider's own guard).
+ */
+export function refuseUnsupported(
+  provider: TrafficProviderName,
+  options: RouteOptions | undefined,
+  supports: { match: boolean; mirror: boolean },
+): void {
+  if (options?.match?.length && !supports.match)
+    throw new TrafficError(provider, 'InvalidTarget', 'cannot route requests by header or cookie');
+  if (options?.mirror && !supports.mirror)
+    throw new TrafficError(provider, 'InvalidTarget', 'cannot mirror traffic');
 }

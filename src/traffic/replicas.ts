@@ -33,6 +33,7 @@ import {
   TrafficError,
   checkWeight,
   readerOf,
+  refuseUnsupported,
   type TrafficProvider,
   type TrafficProviderOptions,
   type TrafficTarget,
@@ -149,8 +150,9 @@ export function createReplicasProvider(options: TrafficProviderOptions): Traffic
       total(target);
     },
 
-    async setWeight(target, canaryWeight) {
+    async setWeight(target, canaryWeight, routing) {
       checkWeight(replicasProviderName, canaryWeight);
+      refuseUnsupported(replicasProviderName, routing, { match: false, mirror: false });
       return scaleTo(target, replicaSplit(canaryWeight, total(target)));
     },
 
@@ -198,6 +200,13 @@ export const replicasProvider: ProviderDefinition = {
   },
   metrics: PLAIN_HTTP_SERIES,
   create: createReplicasProvider,
+  lacks: {
+    requestMatch:
+      'the stable Service sends each request to any of its pods, so no request can be chosen by header or cookie',
+    mirror: 'without a proxy in the path nothing copies requests',
+    preview:
+      'every new pod sits behind the stable Service, so a preview would take live traffic before the switch',
+  },
   objects: (_record, targetDeployment) => [
     { kind: 'Deployment', name: targetDeployment },
     { kind: 'Deployment', name: `${targetDeployment}-canary` },

@@ -14,7 +14,10 @@
  * - a repeated call writes nothing (every resourceVersion stays), prepare included;
  * - reset is 100% stable, and reset + cleanup give back the user's objects as they were;
  * - a write that races another writer's edit of the same object keeps that edit;
- * - a bad weight or a missing object is a typed TrafficError, and writes nothing.
+ * - a bad weight or a missing object is a typed TrafficError, and writes nothing;
+ * - a request match and a mirror (where the provider declares them) are written beside
+ *   the weight without counting as weight, written once, and gone with the next step
+ *   without them and with reset; a provider without them refuses, writing nothing.
  */
 import { after, test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +31,7 @@ import {
 import type { ResourceKind } from '../../../src/runtime/kinds.ts';
 
 import {
+  capabilitiesOf,
   trafficProvider,
   isTrafficError,
   type TrafficProviderName,
@@ -62,6 +66,12 @@ export interface ProviderFixture {
   editForeign?(): Promise<void>;
   /** A target naming an object that does not exist. */
   missingTarget(): TrafficTarget;
+  /**
+   * The request match and mirror the objects carry, read by the test itself: each match
+   * condition as text naming the header (or cookie) and its value, the mirrored percent.
+   * Required of providers that declare `requestMatch` or `mirror`.
+   */
+  observedRouting?(): Promise<{ match: string[]; mirror: number | undefined }>;
   /**
    * A mutation the API server applies to the provider's writes (as a mutating webhook or
    * admission policy in a user's cluster could), so the stored object differs from what
@@ -228,6 +238,80 @@ export function testTrafficProvider(suite: ProviderSuite): void {
         { describe: 'a ReadBackMismatch once the admission policy is active' },
       );
       assert.ok(isTrafficError(error, 'ReadBackMismatch'), `expected ReadBackMismatch, got ${String(error)}`);
+    });
+
+    test('routes by header or cookie and mirrors where it declares so, refuses where it does not', async (t) => {
+      const { client, fixture } = await start(t, suite);
+      const provider = trafficProvider(suite.name, { client });
+      const caps = capabilitiesOf(suite.name);
+      const match = [{ header: { name: 'X-Canary', exact: 'insider' } }, { cookie: { name: 'canary' } }];
+      const original = await fixture.original();
+      await provider.prepare(fixture.target);
+      const foreign = await fixture.foreign();
+      if (!caps.requestMatch) {
+        const versions = await fixture.versions();
+        await assert.rejects(provider.setWeight(fixture.target, 10, { match }), (err) =>
+          isTrafficError(err, 'InvalidTarget'),
+        );
+        assert.deepEqual(await fixture.versions(), versions, 'a refused match wrote');
+      } else {
+        const observed = fixture.observedRouting;
+        assert.ok(observed, `${suite.name} declares requestMatch: its fixture reads the match`);
+        // Alone (weight 0), then beside a weight: the match never counts as weight.
+        for (const weight of [0, 20]) {
+          const result = await provider.setWeight(fixture.target, weight, { match });
+          assert.equal(result.weight, weight);
+          assert.equal(await fixture.observedWeight(), weight, `weight ${weight} beside the match`);
+          assert.equal(await provider.readWeight(fixture.target), weight, 'readWeight ignores the match');
+          const seen: string[] = (await observed()).match;
+          t.diagnostic(`match as written: ${seen.join(' | ')}`);
+          assert.equal(seen.length, 2, `both conditions written (${seen.join(' | ')})`);
+          assert.ok(
+            seen.some((c) => /x-canary/i.test(c) && c.includes('insider')),
+            'the header and its value',
+          );
+          assert.ok(
+            seen.some((c) => c.includes('canary') && !/x-canary/i.test(c)),
+            'the cookie',
+          );
+        }
+        const versions = await fixture.versions();
+        assert.equal((await provider.setWeight(fixture.target, 20, { match })).changed, false);
+        assert.deepEqual(await fixture.versions(), versions, 'the same match twice wrote');
+        await provider.setWeight(fixture.target, 30);
+        assert.deepEqual((await observed()).match, [], 'a step without a match removes it');
+        assert.equal(await fixture.observedWeight(), 30);
+        assert.deepEqual(await fixture.foreign(), foreign, 'the match changed what is not the release’s');
+      }
+      if (!caps.mirror) {
+        const versions = await fixture.versions();
+        await assert.rejects(provider.setWeight(fixture.target, 0, { mirror: 50 }), (err) =>
+          isTrafficError(err, 'InvalidTarget'),
+        );
+        assert.deepEqual(await fixture.versions(), versions, 'a refused mirror wrote');
+      } else {
+        const observed = fixture.observedRouting;
+        assert.ok(observed, `${suite.name} declares mirror: its fixture reads the mirror`);
+        await provider.setWeight(fixture.target, 0, { mirror: 50 });
+        assert.equal((await observed()).mirror, 50, 'half the traffic mirrored');
+        assert.equal(await fixture.observedWeight(), 0, 'a mirror is no weight');
+        assert.equal(await provider.readWeight(fixture.target), 0);
+        await provider.setWeight(fixture.target, 10);
+        assert.equal((await observed()).mirror, undefined, 'the next step without a mirror removes it');
+        // Reset takes both away at once.
+        await provider.setWeight(fixture.target, 10, { mirror: 20, ...(caps.requestMatch ? { match } : {}) });
+      }
+      if (caps.requestMatch && !caps.mirror) await provider.setWeight(fixture.target, 10, { match });
+      await provider.reset(fixture.target);
+      assert.equal(await fixture.observedWeight(), 0);
+      if (fixture.observedRouting)
+        assert.deepEqual(
+          await fixture.observedRouting(),
+          { match: [], mirror: undefined },
+          'reset leaves no match nor mirror',
+        );
+      await provider.cleanup(fixture.target);
+      assert.deepEqual(await fixture.original(), original, 'reset + cleanup restore the user’s objects');
     });
 
     test('rejects a bad weight and a missing object with a typed error, writing nothing', async (t) => {

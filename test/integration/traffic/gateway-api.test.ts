@@ -88,6 +88,28 @@ testTrafficProvider({
       async original() {
         return (await route()).spec.rules;
       },
+      async observedRouting() {
+        // A rule whose only backend is the canary Service carries the match.
+        const current = await route();
+        const match: string[] = [];
+        for (const rule of current.spec.rules ?? []) {
+          const refs = rule.backendRefs ?? [];
+          if (refs.length === 0 || !refs.every((r) => r.name === 'myapp-canary')) continue;
+          for (const m of (rule.matches as {
+            headers?: { type?: string; name: string; value: string }[];
+          }[]) ?? [])
+            for (const h of m.headers ?? [])
+              match.push(`header ${h.name}=${h.type === 'RegularExpression' ? '~' : ''}${h.value}`);
+        }
+        const filters =
+          (ruleOf(current, 'app').filters as
+            | { type: string; requestMirror?: { backendRef?: { name?: string }; percent?: number } }[]
+            | undefined) ?? [];
+        const mirror = filters.find(
+          (f) => f.type === 'RequestMirror' && f.requestMirror?.backendRef?.name === 'myapp-canary',
+        );
+        return { match, mirror: mirror ? (mirror.requestMirror?.percent ?? 100) : undefined };
+      },
       async versions() {
         return { httpRoute: await versionOf(client, HTTPRouteKind, namespace, 'web') };
       },

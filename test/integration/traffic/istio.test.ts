@@ -119,6 +119,25 @@ async function fixture(
         destinationRule: await versionOf(client, DestinationRuleKind, namespace, drName),
       };
     },
+    async observedRouting() {
+      // A route whose every destination is the canary subset carries the match; the
+      // headers beyond the primary route's own conditions are the match's.
+      const current = await vs();
+      const match: string[] = [];
+      for (const route of current.spec.http ?? []) {
+        const destinations = route.route ?? [];
+        if (destinations.length === 0 || !destinations.every((d) => d.destination.subset === 'canary'))
+          continue;
+        for (const m of (route.match as { headers?: Record<string, Record<string, string>> }[] | undefined) ??
+          [])
+          for (const [name, value] of Object.entries(m.headers ?? {}))
+            match.push(`header ${name}=${value.exact ?? `~${value.regex}`}`);
+      }
+      const primaryRoute = routeOf(current, 'primary');
+      const mirrorTo = primaryRoute.mirror as { subset?: string } | undefined;
+      const percent = (primaryRoute.mirrorPercentage as { value?: number } | undefined)?.value;
+      return { match, mirror: mirrorTo?.subset === 'canary' ? (percent ?? 100) : undefined };
+    },
     editForeign: () => editBillingRoute(client, namespace),
     missingTarget: () => ({ ...target, traffic: { provider: 'Istio', istio: { virtualService: 'absent' } } }),
     // Caps the canary destination of the last route (primary) at weight 5.

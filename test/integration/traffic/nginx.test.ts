@@ -97,6 +97,18 @@ testTrafficProvider({
       async original() {
         return { canary: (await canary()) ?? null };
       },
+      async observedRouting() {
+        // ingress-nginx's own annotations: one header (value or pattern) and one cookie.
+        const a = (await canary())?.metadata.annotations ?? {};
+        const key = (name: string) => `nginx.ingress.kubernetes.io/canary-by-${name}`;
+        const match: string[] = [];
+        if (a[key('header')])
+          match.push(
+            `header ${a[key('header')]}=${a[key('header-value')] ?? `~${a[key('header-pattern')]}`}`,
+          );
+        if (a[key('cookie')]) match.push(`cookie ${a[key('cookie')]}=always`);
+        return { match, mirror: undefined };
+      },
       async versions() {
         return {
           web: await versionOf(client, IngressKind, namespace, 'web'),
