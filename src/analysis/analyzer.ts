@@ -65,6 +65,7 @@ export function queryTargetOf(
 ): QueryTarget {
   return {
     provider: input.provider ?? spec.traffic?.provider ?? 'Replicas',
+    protocol: spec.traffic?.protocol,
     namespace: input.namespace,
     target: input.target ?? spec.targetDeployment,
     canaryName: input.canaryName ?? `${input.target ?? spec.targetDeployment}-canary`,

@@ -109,3 +109,19 @@ test('versionLabel derives a label-safe value from an image', () => {
   assert.equal(versionLabel(`app:${'a'.repeat(100)}`).length, 63);
   assert.equal(versionLabel('app:-_-'), 'unknown');
 });
+
+test('gRPC: a non-OK status is an error (Istio grpc_response_status, plain grpc_code)', () => {
+  const istio = builtInQuery('errorRate', { ...base, protocol: 'GRPC' });
+  assert.match(
+    istio,
+    /^\(sum\(rate\(istio_requests_total\{[^}]*destination_workload="myapp-canary", grpc_response_status!="0"\}/,
+  );
+  assert.match(builtInQuery('successRate', { ...base, protocol: 'GRPC' }), /grpc_response_status="0"/);
+  const plain = { ...base, provider: 'GatewayAPI' as const, protocol: 'GRPC' as const };
+  assert.match(
+    builtInQuery('errorRate', plain),
+    /grpc_server_handled_total\{namespace="production", app="myapp", version="v2\.0\.0", grpc_code!="OK"\}/,
+  );
+  assert.match(builtInQuery('latencyP99', plain), /grpc_server_handling_seconds_bucket.* \* 1000$/);
+  assert.match(builtInQuery('errorRate', { ...base, protocol: 'HTTP' }), /response_code=~"5\.\."/);
+});

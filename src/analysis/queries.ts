@@ -43,7 +43,7 @@
  * Prometheus duration such as `1m`, unquoted: `[{{window}}]`). Spaces inside the
  * braces are allowed (`{{ namespace }}`).
  */
-import type { TrafficProviderName } from '../api/canary-deployment.ts';
+import type { TrafficProtocol, TrafficProviderName } from '../api/canary-deployment.ts';
 import { providerDefinition, type SeriesValue } from '../traffic/index.ts';
 import type { Check, CheckKind } from './checks.ts';
 
@@ -53,6 +53,8 @@ export const DEFAULT_CANARY_VERSION_LABEL = 'canary';
 /** Where the canary's numbers are, for one analysis. */
 export interface QueryTarget {
   provider: TrafficProviderName;
+  /** `traffic.protocol`: GRPC reads gRPC status codes instead of HTTP ones. @default 'HTTP' */
+  protocol?: TrafficProtocol | undefined;
   namespace: string;
   /** The target (stable) Deployment: `app` label of plain metrics, `{{target}}`. */
   target: string;
@@ -75,6 +77,9 @@ interface SeriesSpec {
   /** Factor from the histogram's unit to milliseconds. */
   toMs: number;
   selector: [label: string, op: '=' | '!=', value: string][];
+  /** Status matchers of the failed and of the successful requests (5xx; a non-OK gRPC status). */
+  failed: string;
+  succeeded: string;
 }
 
 /** The two versions a comparison looks at. */
@@ -95,12 +100,32 @@ export function seriesOf(t: QueryTarget, side: Side): SeriesSpec {
   const m = providerDefinition(t.provider).metrics;
   const matchers =
     side === 'canary' ? m.canary : m.canary.map((x) => (x.label === m.stable.label ? m.stable : x));
+  const selector = matchers.map((x): [string, '=' | '!=', string] => [
+    x.label,
+    x.op,
+    seriesValue(x.value, t),
+  ]);
+  if (t.protocol === 'GRPC') {
+    const g = m.grpc;
+    const ok = `"${escapePromQLString(g.ok)}"`;
+    return {
+      requests: g.requests,
+      statusLabel: g.statusLabel,
+      histogram: g.histogram,
+      toMs: g.toMs,
+      selector,
+      failed: `${g.statusLabel}!=${ok}`,
+      succeeded: `${g.statusLabel}=${ok}`,
+    };
+  }
   return {
     requests: m.requests,
     statusLabel: m.statusLabel,
     histogram: m.histogram,
     toMs: m.toMs,
-    selector: matchers.map((x) => [x.label, x.op, seriesValue(x.value, t)]),
+    selector,
+    failed: `${m.statusLabel}=~"5.."`,
+    succeeded: `${m.statusLabel}!~"5.."`,
   };
 }
 
@@ -198,9 +223,9 @@ export function builtInQuery(
     `(sum(rate(${s.requests}${sel(statusMatcher)}[${w}])) or on() vector(0)) / ${total} * 100`;
   switch (kind) {
     case 'successRate':
-      return share(`${s.statusLabel}!~"5.."`);
+      return share(s.succeeded);
     case 'errorRate':
-      return share(`${s.statusLabel}=~"5.."`);
+      return share(s.failed);
     case 'latencyP50':
     case 'latencyP90':
     case 'latencyP99': {

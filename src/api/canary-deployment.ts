@@ -29,7 +29,7 @@ import type { ObjectMeta } from '../runtime/client.ts';
 
 import { GROUP, VERSION } from './names.ts';
 import { CompareSpec, ExperimentSpec, experimentStrategyRules, GateStatus, Webhooks } from './experiments.ts';
-import { Match, Mirror, routingSpecRules } from './routing.ts';
+import { Match, Mirror, protocolRules, routingSpecRules } from './routing.ts';
 
 export { GROUP, VERSION };
 
@@ -38,6 +38,10 @@ export type StrategyType = (typeof StrategyTypes)[number];
 
 export const TrafficProviders = ['Replicas', 'Istio', 'Nginx', 'GatewayAPI'] as const;
 export type TrafficProviderName = (typeof TrafficProviders)[number];
+
+/** What a Service speaks (`traffic.protocol`). HTTPS is HTTP to a provider. */
+export const TrafficProtocols = ['HTTP', 'GRPC', 'TCP'] as const;
+export type TrafficProtocol = (typeof TrafficProtocols)[number];
 
 export const Phases = ['Initializing', 'Progressing', 'Paused', 'Completed', 'Failed'] as const;
 export type Phase = (typeof Phases)[number];
@@ -216,9 +220,30 @@ export const IstioTraffic = Type.Object({
 export const NginxTraffic = Type.Object({
   ingress: Type.String({ ...DnsLabel, description: 'The stable Ingress the canary Ingress is made from.' }),
 });
-export const GatewayAPITraffic = Type.Object({
-  httpRoute: Type.String({ ...DnsLabel, description: 'HTTPRoute whose backendRefs are weighted.' }),
-});
+export const GatewayAPITraffic = Type.Object(
+  {
+    httpRoute: Type.Optional(
+      Type.String({ ...DnsLabel, description: 'HTTPRoute whose backendRefs are weighted (protocol HTTP).' }),
+    ),
+    grpcRoute: Type.Optional(
+      Type.String({ ...DnsLabel, description: 'GRPCRoute whose backendRefs are weighted (protocol GRPC).' }),
+    ),
+    tcpRoute: Type.Optional(
+      Type.String({
+        ...DnsLabel,
+        description:
+          "TCPRoute whose backendRefs are weighted (protocol TCP; the Gateway API's experimental channel must be installed).",
+      }),
+    ),
+  },
+  {
+    ...cel({
+      rule: '(has(self.httpRoute) ? 1 : 0) + (has(self.grpcRoute) ? 1 : 0) + (has(self.tcpRoute) ? 1 : 0) == 1',
+      message:
+        'traffic.gatewayAPI: name exactly one route: httpRoute, grpcRoute or tcpRoute (as traffic.protocol says)',
+    }),
+  },
+);
 
 export const TrafficSpec = Type.Object(
   {
@@ -228,6 +253,13 @@ export const TrafficSpec = Type.Object(
         description: 'How weights are enforced. Replicas approximates them with replica counts.',
       }),
     ),
+    protocol: Type.Optional(
+      Type.Enum(TrafficProtocols, {
+        default: 'HTTP',
+        description:
+          'What the Service speaks: HTTP (HTTPS too), GRPC (weighted like HTTP, built-in checks read gRPC status codes) or TCP (connections weighted; judged on pod health and custom metrics).',
+      }),
+    ),
     istio: Type.Optional(IstioTraffic),
     nginx: Type.Optional(NginxTraffic),
     gatewayAPI: Type.Optional(GatewayAPITraffic),
@@ -235,6 +267,7 @@ export const TrafficSpec = Type.Object(
   {
     default: {},
     ...cel(
+      ...protocolRules,
       ...providerRules('Istio', 'istio', 'the VirtualService whose routes are weighted'),
       ...providerRules('Nginx', 'nginx', 'the stable Ingress the canary Ingress is made from'),
       ...providerRules('GatewayAPI', 'gatewayAPI', 'the HTTPRoute whose backendRefs are weighted'),
@@ -766,6 +799,9 @@ export const TrafficObject = Type.Object({
 export const TrafficRecord = Type.Object(
   {
     provider: Type.Enum(TrafficProviders),
+    protocol: Type.Optional(
+      Type.Enum(TrafficProtocols, { description: 'What the Service speaks. @default HTTP' }),
+    ),
     service: Type.String({ description: 'The stable Service whose traffic is split.' }),
     istio: Type.Optional(IstioTraffic),
     nginx: Type.Optional(NginxTraffic),

@@ -140,8 +140,13 @@ export const controllerRules: PolicyRule[] = [
     resources: ['destinationrules'],
     verbs: ['get', 'create', 'patch', 'delete'],
   },
-  // Gateway API provider: backendRef weights on the user's HTTPRoute.
-  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
+  // Gateway API provider: backendRef weights on the user's HTTPRoute, GRPCRoute (traffic.protocol
+  // GRPC) or TCPRoute (TCP; the GET also tells a cluster without its CRD).
+  {
+    apiGroups: ['gateway.networking.k8s.io'],
+    resources: ['httproutes', 'grpcroutes', 'tcproutes'],
+    verbs: ['get', 'patch'],
+  },
 ];
 
 /**

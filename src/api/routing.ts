@@ -136,9 +136,48 @@ export const routingSpecRules: CelRule[] = [
     reason: 'FieldValueForbidden',
   },
   {
+    rule: `!(has(self.traffic) && has(self.traffic.protocol) && self.traffic.protocol == 'TCP') || !((${stepsHave('has(s.match) || has(s.mirror)')}) || (${experimentHas('match')}))`,
+    message:
+      'traffic.protocol TCP: a TCP connection has no header or cookie to match and no request to mirror; remove match and mirror, or route HTTP or GRPC',
+    fieldPath: '.strategy',
+    reason: 'FieldValueForbidden',
+  },
+  {
     rule: `!${isNginx} || !has(self.strategy) || ((!has(self.strategy.steps) || self.strategy.steps.all(s, !has(s.match) || ${nginxMatchFits('s.match')})) && (!has(self.strategy.experiment) || !has(self.strategy.experiment.match) || ${nginxMatchFits('self.strategy.experiment.match')}))`,
     message: `with traffic.provider Nginx a match has at most one header and one cookie, and the cookie's value is "${COOKIE_ALWAYS}" (ingress-nginx's canary-by-header and canary-by-cookie annotations)`,
     fieldPath: '.strategy',
+    reason: 'FieldValueInvalid',
+  },
+];
+
+/**
+ * Providers that route each protocol (their `capabilities.protocols`; checked by a unit
+ * test). ingress-nginx's canary annotations are HTTP only here: its gRPC backends report
+ * no gRPC status the analysis could read.
+ */
+export const PROTOCOL_PROVIDERS = {
+  HTTP: ['Replicas', 'Istio', 'Nginx', 'GatewayAPI'],
+  GRPC: ['Replicas', 'Istio', 'GatewayAPI'],
+  TCP: ['Replicas', 'Istio', 'GatewayAPI'],
+} as const;
+
+const protocolIs = (p: string) => `(has(self.protocol) ? self.protocol : 'HTTP') == '${p}'`;
+
+/** CEL rules of `spec.traffic`: the protocol is one the provider routes; a Gateway API route of its kind. */
+export const protocolRules: CelRule[] = [
+  ...(['GRPC', 'TCP'] as const).map(
+    (protocol): CelRule => ({
+      rule: `!${protocolIs(protocol)} || (has(self.provider) ? self.provider : 'Replicas') in [${PROTOCOL_PROVIDERS[protocol].map((p) => `'${p}'`).join(', ')}]`,
+      message: `traffic.protocol ${protocol} needs traffic.provider ${PROTOCOL_PROVIDERS[protocol].join(', ').replace(/, (?=[^,]*$)/, ' or ')}`,
+      fieldPath: '.protocol',
+      reason: 'FieldValueForbidden',
+    }),
+  ),
+  {
+    rule: `!has(self.gatewayAPI) || (has(self.gatewayAPI.httpRoute) && ${protocolIs('HTTP')}) || (has(self.gatewayAPI.grpcRoute) && ${protocolIs('GRPC')}) || (has(self.gatewayAPI.tcpRoute) && ${protocolIs('TCP')})`,
+    message:
+      'traffic.gatewayAPI: name the route of traffic.protocol: httpRoute for HTTP (the default), grpcRoute for GRPC, tcpRoute for TCP',
+    fieldPath: '.gatewayAPI',
     reason: 'FieldValueInvalid',
   },
 ];

@@ -78,3 +78,32 @@ test('BlueGreen with a provider lacking a preview is refused, naming those that 
   const [problem] = problems({ ...base, strategy: { type: 'BlueGreen' } });
   assert.match(problem ?? '', /BlueGreen needs traffic\.provider Istio, Nginx or GatewayAPI/);
 });
+
+test('a protocol the provider does not route is refused, naming those that do', () => {
+  const [problem] = problems({
+    ...base,
+    traffic: { provider: 'Nginx', protocol: 'GRPC', nginx: { ingress: 'web' } },
+  });
+  assert.equal(problem, 'traffic.protocol: Nginx does not route GRPC; use Replicas, Istio or GatewayAPI');
+});
+
+test('a TCP service is not judged on request status or latency: built-in checks are refused', () => {
+  const found = problems({
+    ...base,
+    traffic: { provider: 'Istio', protocol: 'TCP', istio: { virtualService: 'db' } },
+    metrics: { successRate: { threshold: 99 }, latency: { p99: '100ms' } },
+  });
+  assert.deepEqual(
+    found.map((p) => p.split(':')[0]),
+    ['metrics.successRate', 'metrics.latency'],
+  );
+  assert.match(found[0] ?? '', /use pod health \(autoRollback\) and metrics\.custom$/);
+  const ok = releaseSettings({
+    ...base,
+    traffic: { provider: 'GatewayAPI', protocol: 'TCP', gatewayAPI: { tcpRoute: 'db' } },
+    metrics: { custom: [{ name: 'conns', query: 'sum(up)', threshold: 1, compare: 'GT' }] },
+  });
+  assert.ok(ok.ok, JSON.stringify(ok));
+  assert.equal(ok.settings.traffic.protocol, 'TCP', 'the protocol is recorded with the traffic settings');
+  assert.deepEqual(ok.settings.traffic.objects?.[0], { kind: 'TCPRoute', name: 'db' });
+});

@@ -13,6 +13,7 @@ import {
   capabilitiesOf,
   orList,
   providerDefinition,
+  providersRouting,
   providersThat,
 } from '../traffic/index.ts';
 import { regexProblems } from '../traffic/match.ts';
@@ -66,7 +67,7 @@ export function releaseSettings(spec: CanaryDeploymentSpec): SettingsResult {
       `strategy.type: BlueGreen needs traffic.provider ${orList(providersThat('preview'))} (with ${provider} the preview pods would take live traffic before the switch)`,
     );
   }
-  problems.push(...routingProblems(spec, provider));
+  problems.push(...routingProblems(spec, provider), ...protocolProblems(spec, provider));
   if (caps.settingsField && spec.traffic?.[caps.settingsField] === undefined) {
     problems.push(`traffic.${caps.settingsField}: required when traffic.provider is ${provider}`);
   }
@@ -161,6 +162,39 @@ function routingProblems(spec: CanaryDeploymentSpec, provider: TrafficProviderNa
       refuse(`${field}.match`, 'requestMatch', 'route requests by header or cookie');
     if (step.mirror && !caps.mirror) refuse(`${field}.mirror`, 'mirror', 'mirror traffic');
     problems.push(...regexProblems(step.match, `${field}.match`));
+  }
+  return problems;
+}
+
+/**
+ * A protocol the provider does not route, and checks a TCP service cannot answer (it has
+ * no request status nor latency per request: pod health and custom PromQL judge it).
+ */
+function protocolProblems(spec: CanaryDeploymentSpec, provider: TrafficProviderName): string[] {
+  const protocol = spec.traffic?.protocol ?? 'HTTP';
+  const problems: string[] = [];
+  if (!capabilitiesOf(provider).protocols.includes(protocol)) {
+    problems.push(
+      `traffic.protocol: ${provider} does not route ${protocol}; use ${orList(providersRouting(protocol))}`,
+    );
+  }
+  if (protocol === 'TCP') {
+    const m = spec.metrics ?? {};
+    const c = m.compare ?? {};
+    const builtIn: [string, unknown][] = [
+      ['metrics.successRate', m.successRate],
+      ['metrics.errorRate', m.errorRate],
+      ['metrics.latency', m.latency?.p50 ?? m.latency?.p90 ?? m.latency?.p99],
+      ['metrics.compare.successRate', c.successRate],
+      ['metrics.compare.errorRate', c.errorRate],
+      ['metrics.compare.latency', c.latency?.p50 ?? c.latency?.p90 ?? c.latency?.p99],
+    ];
+    for (const [field, set] of builtIn) {
+      if (set !== undefined)
+        problems.push(
+          `${field}: a TCP service has no request status or per-request latency to judge; use pod health (autoRollback) and metrics.custom`,
+        );
+    }
   }
   return problems;
 }

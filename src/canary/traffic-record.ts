@@ -22,6 +22,8 @@ export function trafficRecordOf(spec: CanaryDeploymentSpec): TrafficRecord {
   const provider = traffic.provider ?? DEFAULT_PROVIDER;
   const service = spec.service?.name ?? spec.targetDeployment;
   const record: TrafficRecord = { provider, service };
+  // Only when not HTTP: records of releases started before protocols existed read the same.
+  if (traffic.protocol && traffic.protocol !== 'HTTP') record.protocol = traffic.protocol;
   const field = capabilitiesOf(provider).settingsField;
   // Only the chosen provider's block: the schema refuses another, an older CRD may not.
   if (field === 'istio' && traffic.istio) record.istio = structuredClone(traffic.istio);
@@ -34,6 +36,7 @@ export function trafficRecordOf(spec: CanaryDeploymentSpec): TrafficRecord {
 /** The `spec.traffic` a provider is called with, rebuilt from a record. */
 export function trafficSpecOf(record: TrafficRecord): TrafficSpec {
   const spec: TrafficSpec = { provider: record.provider };
+  if (record.protocol) spec.protocol = record.protocol;
   if (record.istio) spec.istio = structuredClone(record.istio);
   if (record.nginx) spec.nginx = { ...record.nginx };
   if (record.gatewayAPI) spec.gatewayAPI = { ...record.gatewayAPI };
@@ -57,6 +60,8 @@ export function touchedObjects(
 export function trafficChange(recorded: TrafficRecord, wanted: TrafficRecord): string | undefined {
   if (recorded.provider !== wanted.provider)
     return `traffic.provider changed from ${recorded.provider} to ${wanted.provider}`;
+  if ((recorded.protocol ?? 'HTTP') !== (wanted.protocol ?? 'HTTP'))
+    return `traffic.protocol changed from ${recorded.protocol ?? 'HTTP'} to ${wanted.protocol ?? 'HTTP'}`;
   if (recorded.service !== wanted.service)
     return `the stable Service changed from ${recorded.service} to ${wanted.service}`;
   const fields: [string, string | undefined, string | undefined][] = [
@@ -69,6 +74,8 @@ export function trafficChange(recorded: TrafficRecord, wanted: TrafficRecord): s
     ['traffic.istio.routes', routes(recorded), routes(wanted)],
     ['traffic.nginx.ingress', recorded.nginx?.ingress, wanted.nginx?.ingress],
     ['traffic.gatewayAPI.httpRoute', recorded.gatewayAPI?.httpRoute, wanted.gatewayAPI?.httpRoute],
+    ['traffic.gatewayAPI.grpcRoute', recorded.gatewayAPI?.grpcRoute, wanted.gatewayAPI?.grpcRoute],
+    ['traffic.gatewayAPI.tcpRoute', recorded.gatewayAPI?.tcpRoute, wanted.gatewayAPI?.tcpRoute],
   ];
   for (const [field, from, to] of fields) {
     if (from !== to) return `${field} changed from ${from ?? '(unset)'} to ${to ?? '(unset)'}`;

@@ -98,3 +98,6 @@ export const DestinationRule = resourceKind(
   'destinationrules',
 );
 export const HTTPRoute = resourceKind('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes');
+export const GRPCRoute = resourceKind('gateway.networking.k8s.io', 'v1', 'GRPCRoute', 'grpcroutes');
+/** Experimental channel only: installed in few clusters. */
+export const TCPRoute = resourceKind('gateway.networking.k8s.io', 'v1alpha2', 'TCPRoute', 'tcproutes');

@@ -8,12 +8,10 @@
  * Adding a provider is then one file, one line in the registry, and the shared
  * conformance suite (`test/integration/traffic/conformance.ts`).
  */
-import type { TrafficProviderName, TrafficRecord } from '../api/canary-deployment.ts';
+import type { TrafficProtocol, TrafficProviderName, TrafficRecord } from '../api/canary-deployment.ts';
 import type { TrafficProvider, TrafficProviderOptions } from './provider.ts';
 
-/** Protocols a provider can weight (`traffic.protocol`). HTTPS is HTTP to a provider. */
-export const TrafficProtocols = ['HTTP', 'GRPC', 'TCP'] as const;
-export type TrafficProtocol = (typeof TrafficProtocols)[number];
+export type { TrafficProtocol } from '../api/canary-deployment.ts';
 
 /** Capabilities and needs of one provider. Every field is required: a new provider says each. */
 export interface ProviderCapabilities {
@@ -101,6 +99,11 @@ export interface MetricSeries {
   canary: SeriesMatcher[];
   /** The matcher that replaces the canary matcher of the same label to select stable's requests. */
   stable: SeriesMatcher;
+  /**
+   * For `traffic.protocol: GRPC`, what differs: the counter and histogram, and the label
+   * holding the gRPC status whose `ok` value is a success (any other is an error).
+   */
+  grpc: { requests: string; statusLabel: string; ok: string; histogram: string; toMs: number };
 }
 
 /** The plain metrics (`http_requests_total{app, version}`) of applications without a mesh or ingress series. */
@@ -115,6 +118,14 @@ export const PLAIN_HTTP_SERIES: MetricSeries = {
     { label: 'version', op: '=', value: { of: 'canaryVersion' } },
   ],
   stable: { label: 'version', op: '=', value: { of: 'stableVersion' } },
+  // go-grpc-prometheus' server metrics, with the same app / version labels.
+  grpc: {
+    requests: 'grpc_server_handled_total',
+    statusLabel: 'grpc_code',
+    ok: 'OK',
+    histogram: 'grpc_server_handling_seconds_bucket',
+    toMs: 1000,
+  },
 };
 
 /** Everything the controller knows about one provider: one per file, listed in `index.ts`. */

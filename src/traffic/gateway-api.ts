@@ -17,11 +17,19 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../runtime/client.ts';
-import { HTTPRoute as HTTPRouteKind } from '../runtime/kinds.ts';
+import { isNotFound } from '../runtime/client.ts';
+import {
+  GRPCRoute as GRPCRouteKind,
+  HTTPRoute as HTTPRouteKind,
+  TCPRoute as TCPRouteKind,
+  type ResourceKind,
+} from '../runtime/kinds.ts';
 import {
   TrafficError,
   checkWeight,
+  isTrafficError,
   readerOf,
+  refuseUnsupported,
   type TrafficProvider,
   type TrafficProviderOptions,
   type TrafficTarget,
@@ -30,6 +38,7 @@ import {
 import { guardedUpdate } from './update.ts';
 import { PLAIN_HTTP_SERIES, type ProviderDefinition } from './capabilities.ts';
 import { headerConditions, type RouteOptions } from './match.ts';
+import type { TrafficProtocol } from '../api/canary-deployment.ts';
 
 export const gatewayAPIProviderName = 'GatewayAPI';
 
@@ -60,6 +69,8 @@ export interface BackendSelection {
   namespace: string;
   service: string;
   canaryService: string;
+  /** What the route carries: a GRPCRoute rule without matches has no path to keep. @default 'HTTP' */
+  protocol?: TrafficProtocol | undefined;
 }
 
 /** True when the backendRef names the Service `name` in the route's namespace. */
@@ -186,7 +197,9 @@ function withRouting(route: HTTPRoute, selection: BackendSelection, routing: Rou
     const { filters: _filters, ...plain } = rule;
     rules.push(filters.length > 0 ? { ...plain, filters } : plain);
     if (conditions.length > 0) {
-      const userMatches = (rule['matches'] as HTTPRouteMatch[] | undefined) ?? [EVERY_PATH];
+      const userMatches = (rule['matches'] as HTTPRouteMatch[] | undefined) ?? [
+        selection.protocol === 'GRPC' ? {} : EVERY_PATH,
+      ];
       const { name: _name, filters: _f, ...rest } = rule;
       const kept = filters.filter((f) => f.type !== 'RequestMirror');
       rules.push({
@@ -238,22 +251,46 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
     target: TrafficTarget,
     rewrite: (route: HTTPRoute) => HTTPRoute,
   ): Promise<{ route: HTTPRoute; changed: boolean }> {
-    const { object, changed } = await guardedUpdate<HTTPRoute>({
-      client,
-      provider: gatewayAPIProviderName,
-      kind: HTTPRouteKind,
-      namespace: target.namespace,
-      name: routeName(target),
-      conflictRetries,
-      read,
-      change: (route) => {
-        const next = rewrite(route);
-        return isDeepStrictEqual(next.spec.rules, route.spec.rules)
-          ? undefined
-          : { spec: { rules: next.spec.rules ?? [] } };
-      },
-    });
-    return { route: object, changed };
+    const { kind, name } = routeOf(target);
+    try {
+      const { object, changed } = await guardedUpdate<HTTPRoute>({
+        client,
+        provider: gatewayAPIProviderName,
+        kind,
+        namespace: target.namespace,
+        name,
+        conflictRetries,
+        read,
+        change: (route) => {
+          const next = rewrite(route);
+          return isDeepStrictEqual(next.spec.rules, route.spec.rules)
+            ? undefined
+            : { spec: { rules: next.spec.rules ?? [] } };
+        },
+      });
+      return { route: object, changed };
+    } catch (err) {
+      if (isTrafficError(err, 'NotFound')) await refuseMissingKind(kind);
+      throw err;
+    }
+  }
+
+  /**
+   * A route kind the cluster does not serve (TCPRoute is in the Gateway API's
+   * experimental channel only) is refused for good, saying so; a missing route of a served
+   * kind stays `NotFound` (the user may create it).
+   */
+  async function refuseMissingKind(kind: ResourceKind<HTTPRoute>): Promise<void> {
+    const served = await client
+      .raw<{ resources?: { name: string }[] }>('GET', `/apis/${kind.group}/${kind.version}`)
+      .then((list) => (list.resources ?? []).some((r) => r.name === kind.plural))
+      .catch((err: unknown) => !isNotFound(err));
+    if (!served)
+      throw new TrafficError(
+        gatewayAPIProviderName,
+        'InvalidTarget',
+        `the cluster does not serve ${kind.kind} (${kind.group}/${kind.version}): install the Gateway API's ${kind.version === 'v1' ? 'standard' : 'experimental'} channel CRDs, or route another protocol`,
+      );
   }
 
   /** Writes `rewrite`, then checks the stored object (the patch response) is what it makes. */
@@ -267,7 +304,7 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
       throw new TrafficError(
         gatewayAPIProviderName,
         'ReadBackMismatch',
-        `HTTPRoute ${target.namespace}/${route.metadata.name} does not carry weight ${weight} after the write (read ${backendWeightOf(route, selectionOf(target))})`,
+        `${routeOf(target).kind.kind} ${target.namespace}/${route.metadata.name} does not carry weight ${weight} after the write (read ${backendWeightOf(route, selectionOf(target))})`,
       );
     }
     return { changed, weight };
@@ -279,18 +316,24 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
     async prepare(target) {
       // Nothing to create: the canary Service is the workloads' job. Fail early, before
       // any traffic moves, if the route cannot be weighted.
-      const route = await read<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
-      if (!route)
+      const { kind, name } = routeOf(target);
+      const route = await read<HTTPRoute>(kind, target.namespace, name);
+      if (!route) {
+        await refuseMissingKind(kind);
         throw new TrafficError(
           gatewayAPIProviderName,
           'NotFound',
-          `HTTPRoute ${target.namespace}/${routeName(target)} not found`,
+          `${kind.kind} ${target.namespace}/${name} not found`,
         );
+      }
       withBackendWeights(route, selectionOf(target), 0);
     },
 
     async setWeight(target, canaryWeight, routing = {}) {
       checkWeight(gatewayAPIProviderName, canaryWeight);
+      // A TCPRoute has neither matches on headers nor filters.
+      const tcp = target.traffic.protocol === 'TCP';
+      refuseUnsupported(gatewayAPIProviderName, routing, { match: !tcp, mirror: !tcp });
       const selection = selectionOf(target);
       return writeChecked(
         target,
@@ -300,7 +343,8 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
     },
 
     async readWeight(target) {
-      const route = await read<HTTPRoute>(HTTPRouteKind, target.namespace, routeName(target));
+      const { kind, name } = routeOf(target);
+      const route = await read<HTTPRoute>(kind, target.namespace, name);
       return route ? backendWeightOf(route, selectionOf(target)) : undefined;
     },
 
@@ -315,19 +359,35 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
   };
 }
 
-function routeName(target: TrafficTarget): string {
-  const name = target.traffic.gatewayAPI?.httpRoute;
+/**
+ * The route the release weights: by `traffic.protocol`, an HTTPRoute (HTTP), a GRPCRoute
+ * (GRPC) or a TCPRoute (TCP); their rules share the `backendRefs` shape.
+ */
+export function routeOf(target: TrafficTarget): { kind: ResourceKind<HTTPRoute>; name: string } {
+  const spec = target.traffic.gatewayAPI;
+  const protocol = target.traffic.protocol ?? 'HTTP';
+  const [kind, name, field]: [ResourceKind<HTTPRoute>, string | undefined, string] =
+    protocol === 'GRPC'
+      ? [GRPCRouteKind, spec?.grpcRoute, 'grpcRoute']
+      : protocol === 'TCP'
+        ? [TCPRouteKind, spec?.tcpRoute, 'tcpRoute']
+        : [HTTPRouteKind, spec?.httpRoute, 'httpRoute'];
   if (!name)
     throw new TrafficError(
       gatewayAPIProviderName,
       'InvalidTarget',
-      'spec.traffic.gatewayAPI.httpRoute is required with provider GatewayAPI',
+      `spec.traffic.gatewayAPI.${field} is required with provider GatewayAPI and protocol ${protocol}`,
     );
-  return name;
+  return { kind, name };
 }
 
 function selectionOf(target: TrafficTarget): BackendSelection {
-  return { namespace: target.namespace, service: target.service.name, canaryService: target.canaryService };
+  return {
+    namespace: target.namespace,
+    service: target.service.name,
+    canaryService: target.canaryService,
+    protocol: target.traffic.protocol,
+  };
 }
 
 /**
@@ -389,12 +449,16 @@ export const gatewayAPIProvider: ProviderDefinition = {
     preview: true,
     requestMatch: true,
     mirror: true,
-    protocols: ['HTTP'],
+    protocols: ['HTTP', 'GRPC', 'TCP'],
   },
   metrics: PLAIN_HTTP_SERIES,
   create: createGatewayAPIProvider,
   objects: (record) => [
-    { kind: 'HTTPRoute', name: record.gatewayAPI?.httpRoute ?? '' },
+    record.gatewayAPI?.grpcRoute
+      ? { kind: 'GRPCRoute', name: record.gatewayAPI.grpcRoute }
+      : record.gatewayAPI?.tcpRoute
+        ? { kind: 'TCPRoute', name: record.gatewayAPI.tcpRoute }
+        : { kind: 'HTTPRoute', name: record.gatewayAPI?.httpRoute ?? '' },
     { kind: 'Service', name: `${record.service}-canary` },
   ],
 };

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrafficProviders } from '../api/canary-deployment.ts';
-import { MIRROR_PROVIDERS, REQUEST_MATCH_PROVIDERS } from '../api/routing.ts';
+import { MIRROR_PROVIDERS, PROTOCOL_PROVIDERS, REQUEST_MATCH_PROVIDERS } from '../api/routing.ts';
 import {
   DEFAULT_PROVIDER,
   capabilitiesOf,
   orList,
   providerDefinition,
   providerDefinitions,
+  providersRouting,
   providersThat,
   trafficProvider,
 } from './index.ts';
@@ -103,4 +104,9 @@ test('a provider lacking a capability the user can ask for says why', () => {
       assert.ok(providerDefinition(name).lacks?.[capability], `${name} says why it lacks ${capability}`);
     }
   }
+});
+
+test("the API's protocol rules name exactly the providers that route each protocol", () => {
+  for (const protocol of ['HTTP', 'GRPC', 'TCP'] as const)
+    assert.deepEqual(providersRouting(protocol), [...PROTOCOL_PROVIDERS[protocol]], protocol);
 });

@@ -3,7 +3,7 @@
  * Adding a provider is a file in this folder (its {@link ProviderDefinition}) and one line
  * in {@link providerDefinitions}; nothing outside this folder names a provider.
  */
-import type { TrafficProviderName } from '../api/canary-deployment.ts';
+import type { TrafficProtocol, TrafficProviderName } from '../api/canary-deployment.ts';
 import type { Capability, ProviderCapabilities, ProviderDefinition } from './capabilities.ts';
 import { gatewayAPIProvider } from './gateway-api.ts';
 import { istioProvider } from './istio.ts';
@@ -42,6 +42,13 @@ export function capabilitiesOf(name: TrafficProviderName | undefined): ProviderC
 export function providersThat(capability: Capability): TrafficProviderName[] {
   return Object.values(providerDefinitions)
     .filter((d) => d.capabilities[capability])
+    .map((d) => d.name);
+}
+
+/** The providers that route `protocol`, in registry order. */
+export function providersRouting(protocol: TrafficProtocol): TrafficProviderName[] {
+  return Object.values(providerDefinitions)
+    .filter((d) => d.capabilities.protocols.includes(protocol))
     .map((d) => d.name);
 }
 

@@ -257,3 +257,43 @@ test("the user's own mirror is kept, and a release mirror on that route is refus
     (err) => isTrafficError(err, 'UnsupportedRoute'),
   );
 });
+
+test('protocol TCP weights the tcp routes and leaves the http ones alone', async () => {
+  const { createIstioProvider, routeSection } = await import('./istio.ts');
+  const { createFakeClient } = await import('../runtime/testing/fake-client.ts');
+  const { VirtualService: VirtualServiceKind } = await import('../runtime/kinds.ts');
+  const client = createFakeClient();
+  const http = [{ name: 'web', route: [{ destination: { host: 'myapp' } }] }];
+  await client.create<VirtualService>(VirtualServiceKind, {
+    metadata: { name: 'myapp', namespace: 'prod' },
+    spec: {
+      hosts: ['myapp'],
+      http,
+      tcp: [{ match: [{ port: 5432 }], route: [{ destination: { host: 'myapp' } }] }],
+    },
+  });
+  const target = {
+    namespace: 'prod',
+    owner: { name: 'cd', uid: 'u' },
+    service: { name: 'myapp', port: 5432 },
+    canaryService: 'myapp-canary',
+    stableDeployment: 'myapp',
+    canaryDeployment: 'myapp-canary',
+    traffic: { provider: 'Istio' as const, protocol: 'TCP' as const, istio: { virtualService: 'myapp' } },
+    selectors: { stable: { hash: 'a' }, canary: { role: 'canary' } },
+  };
+  assert.equal(routeSection(target), 'tcp');
+  const provider = createIstioProvider({ client });
+  assert.deepEqual(await provider.setWeight(target, 30), { changed: true, weight: 30 });
+  const vs = await client.get<VirtualService>(VirtualServiceKind, 'prod', 'myapp');
+  const spec = vs?.spec as { http: unknown; tcp: { route: { weight?: number }[] }[] };
+  assert.deepEqual(spec.http, http, 'http routes untouched');
+  assert.deepEqual(
+    spec.tcp[0]?.route.map((d) => d.weight),
+    [70, 30],
+  );
+  assert.equal(await provider.readWeight(target), 30);
+  await assert.rejects(provider.setWeight(target, 0, { mirror: 10 }), (err) =>
+    isTrafficError(err, 'InvalidTarget'),
+  );
+});

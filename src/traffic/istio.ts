@@ -38,6 +38,7 @@ import {
   checkWeight,
   readerOf,
   ownerReference,
+  refuseUnsupported,
   type TrafficProvider,
   type TrafficProviderOptions,
   type TrafficTarget,
@@ -306,14 +307,15 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       conflictRetries,
       read,
       ...(current ? { current } : {}),
-      change: (vs) => {
+      change: (stored) => {
+        const vs = routesView(stored, target);
         const next = rewrite(vs);
         return isDeepStrictEqual(next.spec.http, vs.spec.http)
           ? undefined
-          : { spec: { http: next.spec.http ?? [] } };
+          : { spec: { [routeSection(target)]: next.spec.http ?? [] } };
       },
     });
-    return { vs: object, changed };
+    return { vs: routesView(object, target), changed };
   }
 
   /**
@@ -389,6 +391,9 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
     routing: RouteOptions = {},
   ): Promise<WeightChange> {
     checkWeight(istioProviderName, canaryWeight);
+    // A TCP connection has no header to match and no request to copy.
+    const tcp = routeSection(target) === 'tcp';
+    refuseUnsupported(istioProviderName, routing, { match: !tcp, mirror: !tcp });
     const selection = routeSelection(target);
     const spec = istioSpec(target);
     const name = spec.virtualService;
@@ -404,7 +409,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
       );
     // Rewrite once before anything is written, so a VirtualService we cannot weight
     // (no route of ours, a mixed route) leaves the DestinationRule alone too.
-    withWeights(first, selection, canaryWeight, routing);
+    withWeights(routesView(first, target), selection, canaryWeight, routing);
     const subsetsChanged = await ensureSubsets(target, drRead);
     const { vs, changed } = await writeRoutes(
       target,
@@ -438,7 +443,7 @@ export function createIstioProvider(options: TrafficProviderOptions): TrafficPro
         target.namespace,
         istioSpec(target).virtualService,
       );
-      return vs ? weightOf(vs, routeSelection(target)) : undefined;
+      return vs ? weightOf(routesView(vs, target), routeSelection(target)) : undefined;
     },
 
     async reset(target) {
@@ -485,6 +490,25 @@ function istioSpec(target: TrafficTarget): NonNullable<TrafficTarget['traffic'][
       'spec.traffic.istio.virtualService is required with provider Istio',
     );
   return spec;
+}
+
+/**
+ * The VirtualService section the release's routes are in: `tcp` for protocol TCP, else
+ * `http` (gRPC is routed as HTTP/2 by the `http` routes).
+ */
+export function routeSection(target: TrafficTarget): 'http' | 'tcp' {
+  return target.traffic.protocol === 'TCP' ? 'tcp' : 'http';
+}
+
+/**
+ * `vs` with its routes of the release's section as `spec.http`, so one set of pure
+ * functions weights both (a `tcp` route has the same `route: [{destination, weight}]`).
+ */
+function routesView(vs: VirtualService, target: TrafficTarget): VirtualService {
+  if (routeSection(target) === 'http') return vs;
+  const tcp = vs.spec['tcp'] as IstioHttpRoute[] | undefined;
+  const { tcp: _tcp, http: _http, ...rest } = vs.spec;
+  return { ...vs, spec: { ...rest, ...(tcp ? { http: tcp } : {}) } };
 }
 
 function routeSelection(target: TrafficTarget): RouteSelection {
@@ -566,7 +590,7 @@ export const istioProvider: ProviderDefinition = {
     preview: true,
     requestMatch: true,
     mirror: true,
-    protocols: ['HTTP'],
+    protocols: ['HTTP', 'GRPC', 'TCP'],
   },
   // The destination proxy reports the workload (Deployment) that served the request;
   // `reporter="destination"` avoids counting each request twice.
@@ -581,6 +605,14 @@ export const istioProvider: ProviderDefinition = {
       { label: 'destination_workload', op: '=', value: { of: 'canaryWorkload' } },
     ],
     stable: { label: 'destination_workload', op: '=', value: { of: 'stableWorkload' } },
+    // The same series; Istio's proxies also record the gRPC status of gRPC requests.
+    grpc: {
+      requests: 'istio_requests_total',
+      statusLabel: 'grpc_response_status',
+      ok: '0',
+      histogram: 'istio_request_duration_milliseconds_bucket',
+      toMs: 1,
+    },
   },
   create: createIstioProvider,
   objects: (record) => {

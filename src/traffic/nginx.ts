@@ -367,6 +367,14 @@ export const nginxProvider: ProviderDefinition = {
       { label: 'canary', op: '!=', value: { literal: '' } },
     ],
     stable: { label: 'canary', op: '=', value: { literal: '' } },
+    // Not routed (capabilities.protocols): ingress-nginx reports HTTP status only.
+    grpc: {
+      requests: 'nginx_ingress_controller_requests',
+      statusLabel: 'status',
+      ok: '200',
+      histogram: 'nginx_ingress_controller_response_duration_seconds_bucket',
+      toMs: 1000,
+    },
   },
   create: createNginxProvider,
   lacks: { mirror: "the canary Ingress' annotations split or match requests, they cannot copy them" },

@@ -17,6 +17,8 @@ import { CRD_DIR, repoRoot } from '../../src/api/gen.ts';
 import { dashboardManifests, DASHBOARD_ROLE, rbacManifests } from '../../src/api/manifests.ts';
 import { controllerUser } from '../../src/cluster/credentials.ts';
 import { ensureThirdPartyCrds } from '../../src/cluster/crds.ts';
+import { codedanceHome, crdDir } from '../../src/cluster/paths.ts';
+import { gatewayApiVersion } from '../../src/cluster/versions.ts';
 import { KubeApiError, type KubeClient, type KubeObject } from '../../src/runtime/client.ts';
 import * as kinds from '../../src/runtime/kinds.ts';
 import { testCluster, waitFor, type NamespaceOwner } from './cluster.ts';
@@ -62,6 +64,25 @@ export function ensureTrafficCrds(admin: KubeClient): Promise<void> {
     await applyCrds(admin, crds, { replace: false });
   })().catch(forget(() => (traffic = undefined)));
   return traffic;
+}
+
+let tcpRoute: Promise<void> | undefined;
+/**
+ * The Gateway API's TCPRoute CRD, from its experimental channel (which `npm test` does not
+ * install: only this CRD, so the HTTPRoute and GRPCRoute of the standard channel stay).
+ */
+export function ensureTcpRouteCrd(admin: KubeClient): Promise<void> {
+  tcpRoute ??= (async () => {
+    await ensureThirdPartyCrds();
+    const dir = join(crdDir(codedanceHome(), 'gateway-api', gatewayApiVersion), 'experimental');
+    const file = readdirSync(dir, { recursive: true, encoding: 'utf8' }).find((f) =>
+      f.endsWith('_tcproutes.yaml'),
+    );
+    if (!file) throw new Error(`no TCPRoute CRD in ${dir}`);
+    const crds = crdsIn(await readFile(join(dir, file), 'utf8'));
+    await applyCrds(admin, crds, { replace: false });
+  })().catch(forget(() => (tcpRoute = undefined)));
+  return tcpRoute;
 }
 
 /** {@link installApi}, plus the dashboard's ClusterRole bound to the controller identity (as deploy/dashboard.yaml binds it to the ServiceAccount). */

@@ -53,7 +53,12 @@ import {
   names,
   waitPhase,
 } from '../canary/support.ts';
-import { ensureTrafficCrds, installApi, startController } from '../../support/controller.ts';
+import {
+  ensureTcpRouteCrd,
+  ensureTrafficCrds,
+  installApi,
+  startController,
+} from '../../support/controller.ts';
 import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 // At the top level: testCluster() registers the admin client's close with the file's root.
@@ -353,6 +358,39 @@ async function gatewayApi(ns: string): Promise<void> {
   await waitPhase(admin, ns, 'myapp', 'Completed', releaseTimeoutMs);
 }
 
+/** A gRPC service behind a GRPCRoute (traffic.protocol GRPC): grpcroutes get and patch. */
+async function gatewayApiGrpc(ns: string): Promise<void> {
+  await createApp(admin, ns, 'myapp', { replicas: 2 });
+  await admin.create(kinds.GRPCRoute, {
+    metadata: { name: 'rpc', namespace: ns },
+    spec: { rules: [{ backendRefs: [{ name: 'myapp', port: 80 }] }] },
+  } as KubeObject);
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: steps,
+    traffic: { provider: 'GatewayAPI', protocol: 'GRPC', gatewayAPI: { grpcRoute: 'rpc' } },
+  });
+  await waitPhase(admin, ns, 'myapp', 'Completed', releaseTimeoutMs);
+}
+
+/** A TCP service behind a TCPRoute (its experimental CRD installed): tcproutes get and patch. */
+async function gatewayApiTcp(ns: string): Promise<void> {
+  await ensureTcpRouteCrd(admin);
+  await createApp(admin, ns, 'myapp', { replicas: 2 });
+  await admin.create(kinds.TCPRoute, {
+    metadata: { name: 'db', namespace: ns },
+    spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'myapp', port: 80 }] }] },
+  } as KubeObject);
+  await createRelease(admin, ns, 'myapp', {
+    targetDeployment: 'myapp',
+    canaryVersion: 'myapp:v2',
+    strategy: steps,
+    traffic: { provider: 'GatewayAPI', protocol: 'TCP', gatewayAPI: { tcpRoute: 'db' } },
+  });
+  await waitPhase(admin, ns, 'myapp', 'Completed', releaseTimeoutMs);
+}
+
 async function crashRollback(ns: string): Promise<void> {
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await createRelease(
@@ -539,6 +577,8 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
     ['istio', istio],
     ['nginx', (ns) => nginx(ns, false)],
     ['gateway-api', gatewayApi],
+    ['gateway-api-grpc', gatewayApiGrpc],
+    ['gateway-api-tcp', gatewayApiTcp],
     ['rollback', crashRollback],
     ['bluegreen', (ns) => nginx(ns, true)],
     ['deleted', deletedMidRelease],

@@ -243,7 +243,10 @@ export function testTrafficProvider(suite: ProviderSuite): void {
     test('routes by header or cookie and mirrors where it declares so, refuses where it does not', async (t) => {
       const { client, fixture } = await start(t, suite);
       const provider = trafficProvider(suite.name, { client });
-      const caps = capabilitiesOf(suite.name);
+      // A TCP connection has no header to match nor request to mirror: refused like a lacking capability.
+      const tcp = fixture.target.traffic.protocol === 'TCP';
+      const caps = { ...capabilitiesOf(suite.name) };
+      if (tcp) Object.assign(caps, { requestMatch: false, mirror: false });
       const match = [{ header: { name: 'X-Canary', exact: 'insider' } }, { cookie: { name: 'canary' } }];
       const original = await fixture.original();
       await provider.prepare(fixture.target);

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import type { KubeClient } from '../../../src/runtime/client.ts';
-import { HTTPRoute as HTTPRouteKind } from '../../../src/runtime/kinds.ts';
+import * as kinds from '../../../src/runtime/kinds.ts';
+import { ensureTcpRouteCrd } from '../../support/controller.ts';
 import type { BackendRef, HTTPRoute, HTTPRouteRule } from '../../../src/traffic/gateway-api.ts';
 import { conformanceTarget, mustGet, testTrafficProvider, versionOf } from './conformance.ts';
 
@@ -28,13 +29,17 @@ function ruleOf(route: HTTPRoute, name: string): HTTPRouteRule {
   return rule;
 }
 
-async function editBillingRule(client: KubeClient, namespace: string): Promise<void> {
-  const route = await mustGet<HTTPRoute>(client, HTTPRouteKind, namespace, 'web');
+async function editBillingRule(
+  client: KubeClient,
+  namespace: string,
+  kind: kinds.ResourceKind,
+): Promise<void> {
+  const route = await mustGet<HTTPRoute>(client, kind, namespace, 'web');
   const rules = (route.spec.rules ?? []).map((r) =>
-    r.name === 'billing' ? { ...r, timeouts: { request: '7s' } } : r,
+    r.name === 'billing' ? { ...r, backendRefs: [{ ...r.backendRefs?.[0], port: 8081 }] } : r,
   );
   await client.patch(
-    HTTPRouteKind,
+    kind,
     namespace,
     'web',
     { metadata: { resourceVersion: route.metadata.resourceVersion }, spec: { rules } },
@@ -42,88 +47,137 @@ async function editBillingRule(client: KubeClient, namespace: string): Promise<v
   );
 }
 
-testTrafficProvider({
-  name: 'GatewayAPI',
-  async setup(ctx) {
-    const { client, namespace } = ctx;
-    await client.create<HTTPRoute>(HTTPRouteKind, {
-      metadata: { name: 'web', namespace },
-      spec: {
-        parentRefs: [{ name: 'shop-gateway' }],
-        hostnames: ['shop.example.com'],
-        rules: [billingRule, appRule],
+/** The route kind of each protocol, its settings field, and the user's rules in it. */
+const routes: Record<
+  'HTTP' | 'GRPC' | 'TCP',
+  {
+    kind: kinds.ResourceKind;
+    field: 'httpRoute' | 'grpcRoute' | 'tcpRoute';
+    rules: HTTPRouteRule[];
+    hostnames: boolean;
+  }
+> = {
+  HTTP: { kind: kinds.HTTPRoute, field: 'httpRoute', rules: [billingRule, appRule], hostnames: true },
+  GRPC: {
+    kind: kinds.GRPCRoute,
+    field: 'grpcRoute',
+    rules: [
+      {
+        name: 'billing',
+        matches: [{ method: { service: 'shop.Billing' } }],
+        backendRefs: [{ name: 'billing', port: 8080 }],
       },
-    });
-    const target = conformanceTarget(ctx, { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'web' } });
-    const route = () => mustGet<HTTPRoute>(client, HTTPRouteKind, namespace, 'web');
-    return {
-      target,
-      async observedWeight() {
-        const refs = ruleOf(await route(), 'app').backendRefs ?? [];
-        const byName = (name: string): BackendRef | undefined => refs.find((r) => r.name === name);
-        for (const ref of refs) assert.equal(ref.port, 80, 'port kept');
-        const stable = byName('myapp')?.weight ?? 0;
-        const canary = byName('myapp-canary')?.weight ?? 0;
-        if (refs.length === 1) return 0;
-        assert.equal(refs.length, 2);
-        assert.equal(stable + canary, 100);
-        assert.deepEqual(
-          byName('myapp-canary')?.filters,
-          byName('myapp')?.filters,
-          'canary backendRef gets the same filters',
-        );
-        return canary;
-      },
-      async foreign() {
-        const current = await route();
-        const app = ruleOf(current, 'app');
-        return {
-          parentRefs: current.spec.parentRefs,
-          hostnames: current.spec.hostnames,
-          billing: ruleOf(current, 'billing'),
-          appMatches: app.matches,
-          appFilters: app.filters,
-        };
-      },
-      async original() {
-        return (await route()).spec.rules;
-      },
-      async observedRouting() {
-        // A rule whose only backend is the canary Service carries the match.
-        const current = await route();
-        const match: string[] = [];
-        for (const rule of current.spec.rules ?? []) {
-          const refs = rule.backendRefs ?? [];
-          if (refs.length === 0 || !refs.every((r) => r.name === 'myapp-canary')) continue;
-          for (const m of (rule.matches as {
-            headers?: { type?: string; name: string; value: string }[];
-          }[]) ?? [])
-            for (const h of m.headers ?? [])
-              match.push(`header ${h.name}=${h.type === 'RegularExpression' ? '~' : ''}${h.value}`);
-        }
-        const filters =
-          (ruleOf(current, 'app').filters as
-            | { type: string; requestMirror?: { backendRef?: { name?: string }; percent?: number } }[]
-            | undefined) ?? [];
-        const mirror = filters.find(
-          (f) => f.type === 'RequestMirror' && f.requestMirror?.backendRef?.name === 'myapp-canary',
-        );
-        return { match, mirror: mirror ? (mirror.requestMirror?.percent ?? 100) : undefined };
-      },
-      async versions() {
-        return { httpRoute: await versionOf(client, HTTPRouteKind, namespace, 'web') };
-      },
-      editForeign: () => editBillingRule(client, namespace),
-      missingTarget: () => ({
-        ...target,
-        traffic: { provider: 'GatewayAPI', gatewayAPI: { httpRoute: 'absent' } },
-      }),
-      // Caps the canary backendRef of the app rule at weight 5.
-      tamper: {
-        resource: { apiGroup: 'gateway.networking.k8s.io', apiVersion: 'v1', resource: 'httproutes' },
-        condition: `object.spec.rules.size() == 2 && object.spec.rules[1].backendRefs.size() == 2 && object.spec.rules[1].backendRefs[1].weight > 5`,
-        jsonPatch: `[JSONPatch{op: "replace", path: "/spec/rules/1/backendRefs/1/weight", value: 5}]`,
-      },
-    };
+      { name: 'app', filters: appRule.filters, backendRefs: [{ name: 'myapp', port: 80 }] },
+    ],
+    hostnames: true,
   },
-});
+  TCP: {
+    kind: kinds.TCPRoute,
+    field: 'tcpRoute',
+    rules: [
+      { name: 'billing', backendRefs: [{ name: 'billing', port: 8080 }] },
+      { name: 'app', backendRefs: [{ name: 'myapp', port: 80 }] },
+    ],
+    hostnames: false,
+  },
+};
+
+for (const protocol of ['HTTP', 'GRPC', 'TCP'] as const) {
+  const { kind: routeKind, field, rules, hostnames } = routes[protocol];
+  testTrafficProvider({
+    name: 'GatewayAPI',
+    ...(protocol === 'HTTP' ? {} : { variant: `${protocol}, a ${routeKind.kind}` }),
+    async setup(ctx) {
+      const { client, namespace } = ctx;
+      // TCPRoute is in the experimental channel, which npm test does not install.
+      if (protocol === 'TCP') await ensureTcpRouteCrd(client);
+      await client.create<HTTPRoute>(routeKind, {
+        metadata: { name: 'web', namespace },
+        spec: {
+          parentRefs: [{ name: 'shop-gateway' }],
+          ...(hostnames ? { hostnames: ['shop.example.com'] } : {}),
+          rules: structuredClone(rules),
+        },
+      });
+      const target = conformanceTarget(ctx, {
+        provider: 'GatewayAPI',
+        ...(protocol === 'HTTP' ? {} : { protocol }),
+        gatewayAPI: { [field]: 'web' },
+      });
+      const route = () => mustGet<HTTPRoute>(client, routeKind, namespace, 'web');
+      return {
+        target,
+        async observedWeight() {
+          const refs = ruleOf(await route(), 'app').backendRefs ?? [];
+          const byName = (name: string): BackendRef | undefined => refs.find((r) => r.name === name);
+          for (const ref of refs) assert.equal(ref.port, 80, 'port kept');
+          const stable = byName('myapp')?.weight ?? 0;
+          const canary = byName('myapp-canary')?.weight ?? 0;
+          if (refs.length === 1) return 0;
+          assert.equal(refs.length, 2);
+          assert.equal(stable + canary, 100);
+          assert.deepEqual(
+            byName('myapp-canary')?.filters,
+            byName('myapp')?.filters,
+            'canary backendRef gets the same filters',
+          );
+          return canary;
+        },
+        async foreign() {
+          const current = await route();
+          const app = ruleOf(current, 'app');
+          return {
+            parentRefs: current.spec.parentRefs,
+            hostnames: current.spec.hostnames,
+            billing: ruleOf(current, 'billing'),
+            appMatches: app.matches,
+            appFilters: app.filters,
+          };
+        },
+        async original() {
+          return (await route()).spec.rules;
+        },
+        async observedRouting() {
+          // A rule whose only backend is the canary Service carries the match.
+          const current = await route();
+          const match: string[] = [];
+          for (const rule of current.spec.rules ?? []) {
+            const refs = rule.backendRefs ?? [];
+            if (refs.length === 0 || !refs.every((r) => r.name === 'myapp-canary')) continue;
+            for (const m of (rule.matches as {
+              headers?: { type?: string; name: string; value: string }[];
+            }[]) ?? [])
+              for (const h of m.headers ?? [])
+                match.push(`header ${h.name}=${h.type === 'RegularExpression' ? '~' : ''}${h.value}`);
+          }
+          const filters =
+            (ruleOf(current, 'app').filters as
+              | { type: string; requestMirror?: { backendRef?: { name?: string }; percent?: number } }[]
+              | undefined) ?? [];
+          const mirror = filters.find(
+            (f) => f.type === 'RequestMirror' && f.requestMirror?.backendRef?.name === 'myapp-canary',
+          );
+          return { match, mirror: mirror ? (mirror.requestMirror?.percent ?? 100) : undefined };
+        },
+        async versions() {
+          return { route: await versionOf(client, routeKind, namespace, 'web') };
+        },
+        editForeign: () => editBillingRule(client, namespace, routeKind),
+        missingTarget: () => ({
+          ...target,
+          traffic: { ...target.traffic, gatewayAPI: { [field]: 'absent' } },
+        }),
+        // Caps the canary backendRef of the app rule at weight 5.
+        tamper: {
+          resource: {
+            apiGroup: 'gateway.networking.k8s.io',
+            apiVersion: routeKind.version,
+            resource: routeKind.plural,
+          },
+          condition: `object.spec.rules.size() == 2 && object.spec.rules[1].backendRefs.size() == 2 && object.spec.rules[1].backendRefs[1].weight > 5`,
+          jsonPatch: `[JSONPatch{op: "replace", path: "/spec/rules/1/backendRefs/1/weight", value: 5}]`,
+        },
+      };
+    },
+  });
+}
