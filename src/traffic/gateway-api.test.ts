@@ -159,3 +159,32 @@ test('a mirror is a RequestMirror filter to the canary Service with its percent,
   assert.equal(withBackendWeights(after, selection, 10).spec.rules?.[0]?.['filters'], undefined);
   assert.equal(withoutCanaryBackend(after, selection).spec.rules?.[0]?.['filters'], undefined);
 });
+
+test('a TCP release on a cluster that does not serve TCPRoute is stopped, saying what to install', async () => {
+  const { createGatewayAPIProvider } = await import('./gateway-api.ts');
+  const { createFakeClient } = await import('../runtime/testing/fake-client.ts');
+  const provider = createGatewayAPIProvider({ client: createFakeClient() });
+  const target = {
+    namespace: 'prod',
+    owner: { name: 'cd', uid: 'u' },
+    service: { name: 'myapp', port: 5432 },
+    canaryService: 'myapp-canary',
+    stableDeployment: 'myapp',
+    canaryDeployment: 'myapp-canary',
+    traffic: { provider: 'GatewayAPI' as const, protocol: 'TCP' as const, gatewayAPI: { tcpRoute: 'db' } },
+    selectors: { stable: {}, canary: {} },
+  };
+  for (const call of [() => provider.prepare(target), () => provider.setWeight(target, 10)]) {
+    await assert.rejects(
+      call(),
+      (err) =>
+        isTrafficError(err, 'InvalidTarget') &&
+        /does not serve TCPRoute \(gateway\.networking\.k8s\.io\/v1alpha2\): install the Gateway API's experimental channel/.test(
+          err.message,
+        ),
+    );
+  }
+  await assert.rejects(provider.setWeight(target, 0, { mirror: 10 }), (err) =>
+    isTrafficError(err, 'InvalidTarget'),
+  );
+});
