@@ -19,6 +19,7 @@ import { canaryIngressName } from '../traffic/nginx.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import {
   Deployment as DeploymentKind,
+  GRPCRoute as GRPCRouteKind,
   HTTPRoute as HTTPRouteKind,
   Ingress as IngressKind,
   Pod as PodKind,
@@ -55,6 +56,8 @@ export interface ClusterView {
   virtualService(namespace: string, name: string): VirtualServiceLike | undefined;
   ingress(namespace: string, name: string): IngressLike | undefined;
   httpRoute(namespace: string, name: string): HTTPRouteLike | undefined;
+  /** A GRPCRoute (`traffic.protocol: GRPC`): its rules weight backendRefs as an HTTPRoute's do. */
+  grpcRoute?(namespace: string, name: string): HTTPRouteLike | undefined;
   /** Pods of a namespace (for the cAdvisor series, ./resources.ts). @default none */
   pods?(namespace: string): readonly PodLike[];
 }
@@ -167,8 +170,12 @@ function describeCanary(cd: CanaryDeployment, view: ClusterView): SimTarget | un
       };
     }
     case 'GatewayAPI': {
-      const routeName = cd.spec.traffic?.gatewayAPI?.httpRoute;
-      const route = routeName ? view.httpRoute(namespace, routeName) : undefined;
+      const gateway = cd.spec.traffic?.gatewayAPI;
+      const route = gateway?.httpRoute
+        ? view.httpRoute(namespace, gateway.httpRoute)
+        : gateway?.grpcRoute
+          ? view.grpcRoute?.(namespace, gateway.grpcRoute)
+          : undefined;
       return {
         ...base,
         canaryShare: gatewayCanaryShare(route, service),
@@ -231,7 +238,8 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
   const ingresses = make<IngressLike>(IngressKind);
   const virtualServices = make<VirtualServiceLike>(VirtualServiceKind);
   const httpRoutes = make<HTTPRouteLike>(HTTPRouteKind);
-  const custom = [canaries, virtualServices, httpRoutes] as Informer<KubeObject>[];
+  const grpcRoutes = make<HTTPRouteLike>(GRPCRouteKind);
+  const custom = [canaries, virtualServices, httpRoutes, grpcRoutes] as Informer<KubeObject>[];
   const pods = make(PodKind);
   const core = [deployments, ingresses, pods] as Informer<KubeObject>[];
   const running = Promise.all([...core, ...custom].map((informer) => informer.start(abort.signal)));
@@ -253,6 +261,7 @@ export function watchCluster(client: WatcherClient, options: WatchClusterOptions
     virtualService: (namespace, name) => virtualServices.store.get(namespace, name),
     ingress: (namespace, name) => ingresses.store.get(namespace, name),
     httpRoute: (namespace, name) => httpRoutes.store.get(namespace, name),
+    grpcRoute: (namespace, name) => grpcRoutes.store.get(namespace, name),
     pods: (namespace) => pods.store.list(namespace),
   };
 }
