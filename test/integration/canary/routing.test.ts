@@ -114,8 +114,11 @@ test('a header match step writes its route beside the weight; the next step remo
     targetDeployment: 'myapp',
     canaryVersion: 'myapp:v2',
     strategy: {
-      type: 'Manual',
-      steps: [{ weight: 0, match: [{ header: { name: 'x-canary', exact: 'insider' } }] }, { weight: 100 }],
+      // The first step has no pause: it waits for a promote.
+      steps: [
+        { weight: 0, match: [{ header: { name: 'x-canary', exact: 'insider' } }] },
+        { weight: 100, pause: '0s' },
+      ],
     },
     traffic: { provider: 'Istio', istio: { virtualService: 'myapp' } },
   });
