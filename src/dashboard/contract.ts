@@ -130,22 +130,32 @@ export interface WebAppView {
   release: string | undefined;
 }
 
-/** One series of a chart: time (ms since the epoch) and value. */
-export interface MetricSeries {
-  /** The check's name (`successRate`, `latencyP99`, a custom name). */
-  name: string;
-  /** `canary`, or `stable` where the provider's series tell stable apart. */
+/** One line of a chart: time (ms since the epoch) and value. */
+export interface ChartLine {
+  /** Whose numbers: the canary's, or stable's over the same window (where the provider's series tell stable apart). */
   version: 'canary' | 'stable';
-  /** How the value reads: the analysis check's unit (checks.ts). */
-  unit: '%' | 'ms' | ' cores' | 'MiB' | 'x' | '';
-  /** The analysis threshold and which side of it passes. */
-  threshold: number;
-  bound: 'min' | 'max' | 'lt' | 'gt';
-  /** The PromQL asked, the analysis query of the check over the same window. */
+  /** The PromQL asked: the analysis' own query of the check (`queryFor`, `stableQueryFor`) over the range. */
   query: string;
   points: [time: number, value: number][];
   /** Set when Prometheus refused or did not answer this query. */
   error?: string;
+}
+
+/** One chart: a check of the analysis over the release. */
+export interface MetricChart {
+  /** The check's name (`successRate`, `latencyP99`, `errorRateVsStable`, a custom name). */
+  name: string;
+  /** How the values read: the analysis check's unit (checks.ts). */
+  unit: '%' | 'ms' | ' cores' | 'MiB' | 'x' | '';
+  /** The analysis threshold and which side of it passes (for a comparison, the tolerance: see `limit`). */
+  threshold: number;
+  bound: 'min' | 'max' | 'lt' | 'gt';
+  /** The rule as people read it: `>= 99%`, `<= stable + 1%`. */
+  rule: string;
+  /** A comparison with stable (`metrics.compare`): the canary's limit at each of stable's points. */
+  limit?: [time: number, value: number][];
+  /** The canary's line first, then stable's when it has one. */
+  lines: ChartLine[];
 }
 
 /** `GET /api/releases/<ns>/<name>/metrics`: the release's checks over its lifetime. */
@@ -154,9 +164,32 @@ export interface MetricsAnswer {
   start: number;
   end: number;
   stepSeconds: number;
-  series: MetricSeries[];
+  charts: MetricChart[];
   /** Set when nothing could be asked (no Prometheus, an address not allowed, no checks). */
   problem?: string;
+  /** Set when Prometheus answered none of the queries (down, or out of the dashboard's reach): why. */
+  unreachable?: string;
+}
+
+/** A Kubernetes Event about a release, as the person may read it. */
+export interface EventView {
+  /** When it was last seen (a series' last observation), ISO 8601. */
+  time: string;
+  /** When it was first seen, when the series repeated it. */
+  firstTime?: string | undefined;
+  type: 'Normal' | 'Warning';
+  /** PascalCase (`StepAdvanced`, `CrashLoopBackOff`, `CommandIgnored`). */
+  reason: string;
+  note: string;
+  /** How many times it happened (1 unless repeats were folded into a series). */
+  count: number;
+  /** Who reported it (`codedance.io/canary`). */
+  reporter?: string | undefined;
+}
+
+/** `GET /api/releases/<ns>/<name>/events`: the Events about the release, oldest first. */
+export interface EventsAnswer {
+  events: EventView[];
 }
 
 /** `POST /api/releases/<ns>/<name>/<command>`'s answer. */
@@ -193,4 +226,6 @@ export const ApiPaths = {
     `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${command}`,
   metrics: (namespace: string, name: string): string =>
     `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/metrics`,
+  events: (namespace: string, name: string): string =>
+    `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/events`,
 } as const;

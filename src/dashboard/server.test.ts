@@ -183,19 +183,25 @@ test('metrics: the analysis PromQL over the release, only for a release the pers
   ).json()) as MetricsAnswer;
   assert.equal(answer.problem, undefined);
   assert.deepEqual(
-    answer.series.map((s) => s.name),
+    answer.charts.map((c) => c.name),
     ['successRate', 'latencyP99'],
   );
   const cart = items[0]!;
   const target = queryTargetOf(cart.spec, { namespace: 'shop' });
-  assert.equal(
-    answer.series[0]!.query,
-    builtInQuery('successRate', target),
-    'the same query the analysis runs',
+  const [success, latency] = answer.charts;
+  assert.deepEqual(
+    success!.lines.map((l) => [l.version, l.query]),
+    [
+      ['canary', builtInQuery('successRate', target)],
+      ['stable', builtInQuery('successRate', target, 'stable')],
+    ],
+    "the same queries the analysis runs, canary's and stable's",
   );
-  assert.equal(answer.series[0]!.threshold, 99);
-  assert.equal(answer.series[1]!.threshold, 500);
-  assert.equal(answer.series[0]!.points.length, 2);
+  assert.equal(success!.threshold, 99);
+  assert.equal(success!.rule, '>= 99%');
+  assert.equal(latency!.threshold, 500);
+  assert.equal(success!.lines[0]!.points.length, 2);
+  assert.equal(answer.unreachable, undefined);
   assert.ok(asked.every((q) => q.address === 'http://prometheus.test:9090'));
 
   // Prometheus has no RBAC: a release in a namespace alice may not list is never asked about.

@@ -357,7 +357,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
           start: Date.now(),
           end: Date.now(),
           stepSeconds: 1,
-          series: [],
+          charts: [],
           problem: 'this dashboard was started without a Prometheus (--prometheus-url)',
         };
         sendJson(res, 200, none);

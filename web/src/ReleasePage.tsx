@@ -195,7 +195,7 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
           </Card>
         </Col>
       </Grid>
-      <Card title="Canary metrics over the release" size="small" extra={<span className="cd-muted">red dashed: threshold · dotted lines: steps and commands · dots: analyses</span>}>
+      <Card title="Metrics over the release" size="small" extra={<span className="cd-muted">orange: canary · blue: stable · red dashed: threshold · dotted lines: steps and commands · dots: analyses</span>}>
         {row.hasMetrics ? (
           <ErrorBoundary what="the charts">
             <Charts namespace={namespace} name={name} active={activePhases.includes(row.phase)} markers={markers} refreshKey={row.analysis?.time ?? ''} />

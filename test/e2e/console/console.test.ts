@@ -297,6 +297,14 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
           { describe: `the ${name} line`, timeoutMs: 20_000 },
         );
         assert.equal(await chart.locator('.cd-threshold').count(), 1, `${name} draws its threshold`);
+        // Istio tells stable's workload apart: its line is drawn beside the canary's.
+        await waitFor(
+          async () =>
+            /^M[^MLC]+[LC]/.test(
+              (await chart.locator('.cd-line-stable .recharts-line-curve').getAttribute('d')) ?? '',
+            ),
+          { describe: `stable's ${name} line`, timeoutMs: 20_000 },
+        );
       }
       assert.ok(
         (await page.locator('.cd-marker').count()) > 0,
