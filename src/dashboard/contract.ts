@@ -22,8 +22,18 @@ export const PhaseNames: readonly PhaseName[] = [
   'Failed',
 ];
 
-/** The steering commands a person can send. */
-export type CommandName = 'promote' | 'pause' | 'resume' | 'abort' | 'retry';
+/** The steering commands a person can send (`promote-full` is the CLI's `promote --full`). */
+export type CommandName = 'promote' | 'promote-full' | 'pause' | 'resume' | 'abort' | 'retry';
+
+/** Every command, in the order the page offers them. */
+export const CommandNames: readonly CommandName[] = [
+  'promote',
+  'promote-full',
+  'pause',
+  'resume',
+  'abort',
+  'retry',
+];
 
 /** Which kind a row of the list is. */
 export type ReleaseKind = 'CanaryDeployment' | 'WebApp';
@@ -39,14 +49,11 @@ export interface StepView {
   state: StepState;
 }
 
-/** Which steering commands make sense in the release's current state. */
-export interface ActionsView {
-  promote: boolean;
-  pause: boolean;
-  resume: boolean;
-  abort: boolean;
-  retry: boolean;
-}
+/** A command now: `true` when it is offered, else why not (the steering table's words, as the CLI says them). */
+export type ActionState = true | string;
+
+/** Which steering commands make sense in the release's current state, and why the others do not. */
+export type ActionsView = Record<CommandName, ActionState>;
 
 /** One metric of an analysis, as the controller recorded it. */
 export interface MetricResultView {
@@ -108,8 +115,6 @@ export interface ReleaseView {
   startedAt: string | undefined;
   completedAt: string | undefined;
   actions: ActionsView;
-  /** Why a command is not offered now (shown on its disabled button). */
-  actionReasons?: Partial<Record<CommandName, string>>;
   /** Set when the object could not be read as a CanaryDeployment: why. */
   malformed?: string;
 }

@@ -5,11 +5,13 @@
  * stable), each analysis and step as a marker. Refreshed every 10 s while the release is
  * active.
  */
-import { Alert, Card, Empty, Spin } from 'antd';
+import { Alert, Card, Empty } from 'antd';
 import { useEffect, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceDot, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MetricChart, MetricsAnswer } from '../../src/dashboard/contract.ts';
+import { metricsState } from '../../src/dashboard/view-state.ts';
 import { ApiError, releaseMetrics } from './api.ts';
+import { StateView } from './StateView.tsx';
 import { time, withUnit } from './format.ts';
 
 const TITLES: Record<string, string> = {
@@ -103,7 +105,7 @@ function Chart({ chart, markers, start, end }: { chart: MetricChart; markers: Ma
 
 export function Charts({ namespace, name, active, markers, refreshKey }: { namespace: string; name: string; active: boolean; markers: Marker[]; refreshKey: string }) {
   const [answer, setAnswer] = useState<MetricsAnswer>();
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<{ status: number; message: string }>();
   const load = useRef<() => void>(() => {});
   const lastLoad = useRef(0);
 
@@ -122,7 +124,8 @@ export function Charts({ namespace, name, active, markers, refreshKey }: { names
             setAnswer(a);
             setError(undefined);
           },
-          (err: unknown) => !abort.signal.aborted && setError(err instanceof ApiError ? `${err.message} (HTTP ${err.status})` : (err as Error).message),
+          // A failed refresh is news (the dashboard went away, or refuses now): it shows until the next answer.
+          (err: unknown) => !abort.signal.aborted && setError(err instanceof ApiError ? { status: err.status, message: err.message } : { status: 0, message: err instanceof Error ? err.message : String(err) }),
         )
         .finally(() => {
           inFlight = false;
@@ -141,10 +144,8 @@ export function Charts({ namespace, name, active, markers, refreshKey }: { names
     if (Date.now() - lastLoad.current > 3000) load.current();
   }, [refreshKey]);
 
-  if (error) return <Alert type="error" showIcon title="Metrics unavailable" description={error} data-testid="metrics-error" />;
-  if (!answer) return <Spin tip="Asking Prometheus…"><div style={{ height: 120 }} /></Spin>;
-  if (answer.problem) return <Alert type="info" showIcon title="No charts for this release" description={answer.problem} data-testid="metrics-problem" />;
-  if (answer.unreachable) return <Alert type="warning" showIcon title="Prometheus is not answering" description={`${answer.unreachable}. The analysis reads the same Prometheus; the charts come back when it does.`} data-testid="prometheus-down" />;
+  const state = metricsState(answer, error);
+  if (state.kind !== 'ready' || !answer) return state.kind === 'ready' ? null : <StateView state={state} />;
   return (
     <div className="cd-charts" data-testid="charts">
       {answer.charts.map((c) => (

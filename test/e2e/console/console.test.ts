@@ -9,7 +9,8 @@
  * - a person who may only read (alice) sees her abort refused by the API server, and
  *   nothing is written;
  * - a person who may patch (bob) aborts from the page: the release rolls back (traffic
- *   back on stable) and the timeline says bob did it;
+ *   back on stable) and the timeline says bob did it, its Event merged with its history
+ *   entry; Events are read as the person (alice, who may not, is told so);
  * - no page breaks the Content-Security-Policy.
  *
  * Screenshots of each main view go to docs/screenshots/ (the README shows one).
@@ -158,6 +159,16 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
   const [alice, bob] = await Promise.all([testUser('alice'), testUser('bob')]);
   await grant(ns, 'alice', ['get', 'list', 'watch']);
   await grant(ns, 'bob', ['get', 'list', 'watch', 'patch']);
+  // Bob may also read the namespace's Events (as the built-in view role allows); alice may not.
+  await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, {
+    metadata: { name: 'bob-events', namespace: ns },
+    rules: [{ apiGroups: [''], resources: ['events'], verbs: ['list'] }],
+  });
+  await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
+    metadata: { name: 'bob-events', namespace: ns },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'bob-events' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'bob' }],
+  });
 
   const abort = new AbortController();
   const dashboards: LocalDashboard[] = [];
@@ -329,10 +340,19 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     const before = (await getRelease(admin, ns, 'checkout'))!.metadata.annotations ?? {};
     const { page: alicePage, problems: aliceProblems } = await openPage(browser);
     await alicePage.goto(`${asAlice.url}#/release/${ns}/checkout`);
+    // Events are read as alice: the API server refuses, the timeline says so and keeps the history.
+    const eventsRefused = alicePage.getByTestId('events-refused');
+    await eventsRefused.waitFor({ timeout: 30_000 });
+    assert.match((await eventsRefused.textContent()) ?? '', /forbidden/i);
+    assert.ok((await alicePage.getByTestId('timeline-entry').count()) > 0, 'the history is still shown');
     await command(alicePage, 'abort');
     const refusal = alicePage.locator('.ant-message-error');
     await refusal.waitFor({ timeout: 15_000 });
     assert.match((await refusal.textContent()) ?? '', /abort refused: .*forbidden/i);
+    // The answer stays beside the buttons, not only in the passing message.
+    const result = alicePage.getByTestId('action-result');
+    assert.equal(await result.getAttribute('data-ok'), 'false');
+    assert.match((await result.textContent()) ?? '', /Abort refused: .*forbidden/i);
     await shot(alicePage, 'console-refused.png');
     const after = await getRelease(admin, ns, 'checkout');
     assert.deepEqual(after?.metadata.annotations ?? {}, before, 'nothing was written');
@@ -345,6 +365,7 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     await bobPage.goto(`${asBob.url}#/release/${ns}/checkout`);
     await command(bobPage, 'abort');
     await bobPage.locator('.ant-message-success').waitFor({ timeout: 15_000 });
+    assert.equal(await bobPage.getByTestId('action-result').getAttribute('data-ok'), 'true');
     await waitFor(async () => (await bobPage.getByTestId('release-phase').textContent()) === 'Failed', {
       describe: 'the page to show the rollback',
       timeoutMs: 60_000,
@@ -356,6 +377,13 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     const entry = bobPage.getByTestId('timeline-entry').filter({ hasText: 'Aborted' });
     await entry.waitFor({ timeout: 30_000 });
     assert.match((await entry.textContent()) ?? '', /by bob/);
+    // Bob may read Events: none refused, and the abort's own Event is not shown twice.
+    assert.equal(await bobPage.getByTestId('events-refused').count(), 0);
+    assert.equal(
+      await bobPage.locator('[data-testid="timeline"] strong', { hasText: /^Aborted$/ }).count(),
+      1,
+      'the Aborted history entry and its Event are one line',
+    );
     const release = await getRelease(admin, ns, 'checkout');
     assert.equal(release?.status?.phase, 'Failed');
     assert.equal(release?.status?.currentWeight, 0);

@@ -1,0 +1,28 @@
+/** Draws a {@link ViewState} (src/dashboard/view-state.ts): the same words and look on every view. */
+import { Alert, Empty, Result, Spin } from 'antd';
+import type { ReactNode } from 'react';
+import type { ViewState } from '../../src/dashboard/view-state.ts';
+
+export function StateView({ state, extra }: { state: Exclude<ViewState, { kind: 'ready' }>; extra?: ReactNode }) {
+  const testId = `state-${state.kind}`;
+  switch (state.kind) {
+    case 'loading':
+      return (
+        <Spin size="large" tip={state.message} data-testid={testId}>
+          <div style={{ height: 160 }} />
+        </Spin>
+      );
+    case 'empty':
+      return <Empty data-testid={testId} description={<><div>{state.title}</div><div className="cd-muted">{state.hint}</div></>} />;
+    case 'not-found':
+      return <Result status="404" title={state.title} subTitle={state.message} extra={extra} data-testid={testId} />;
+    case 'forbidden':
+      return <Result status="403" title={state.title} subTitle={state.message} extra={extra} data-testid={testId} />;
+    case 'signin':
+      return <Alert type="info" showIcon title={state.title} description={state.message} data-testid={testId} />;
+    case 'unavailable':
+      return <Alert type="warning" showIcon title={state.title} description={state.message} data-testid={testId} />;
+    case 'error':
+      return <Alert type="error" showIcon title={state.title} description={state.message} data-testid={testId} />;
+  }
+}
