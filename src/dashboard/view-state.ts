@@ -34,9 +34,13 @@ export interface Banner {
   message: string;
 }
 
-/** Seconds before reconnect attempt `attempt` (1-based): 1, 2, 4, 8, then 15 at most. */
+/**
+ * Seconds before reconnect attempt `attempt` (1-based): the first at once (a stream cut by
+ * a proxy's timeout or a restarted dashboard is back in one round trip), then 1, 2, 4, 8,
+ * and 15 at most, so a dashboard that is down is not hammered.
+ */
 export function reconnectDelaySeconds(attempt: number): number {
-  return Math.min(15, 2 ** Math.max(0, attempt - 1));
+  return attempt <= 1 ? 0 : Math.min(15, 2 ** (attempt - 2));
 }
 
 /** The stream after a failure: the next attempt, counted from the last time it was live. */
@@ -48,9 +52,17 @@ export function lostStream(previous: StreamConnection, error: string, now: numbe
 
 const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 
-/** The banner for the stream's state: shown while it is lost, on every view. */
+/** Nothing known yet, or the first, immediate retry: too soon to say anything but "loading". */
+function retryingAtOnce(connection: StreamConnection): boolean {
+  return (
+    connection.state === 'connecting' ||
+    (connection.state === 'reconnecting' && connection.retryInSeconds === 0)
+  );
+}
+
+/** The banner for the stream's state: shown while it is lost, on every view (not for the immediate first retry, which would only flash). */
 export function streamBanner(connection: StreamConnection): Banner | undefined {
-  if (connection.state !== 'reconnecting') return undefined;
+  if (connection.state !== 'reconnecting' || connection.retryInSeconds === 0) return undefined;
   return {
     tone: connection.attempt >= 4 ? 'error' : 'warning',
     title: 'Live updates lost, reconnecting',
@@ -82,8 +94,7 @@ export function failureState(status: number, message: string, what: string): Vie
 export function listState(connection: StreamConnection, total: number, shown: number): ViewState {
   if (connection.state === 'signin')
     return { kind: 'signin', title: 'Sign in to see releases', message: connection.message };
-  if (total === 0 && connection.state === 'connecting')
-    return { kind: 'loading', message: 'Loading releases…' };
+  if (total === 0 && retryingAtOnce(connection)) return { kind: 'loading', message: 'Loading releases…' };
   if (total === 0 && connection.state === 'reconnecting')
     return {
       kind: 'unavailable',
@@ -110,7 +121,7 @@ export function releaseState(
   if (found) return { kind: 'ready' };
   if (connection.state === 'signin')
     return { kind: 'signin', title: 'Sign in to see this release', message: connection.message };
-  if (connection.state === 'connecting') return { kind: 'loading', message: 'Loading the release…' };
+  if (retryingAtOnce(connection)) return { kind: 'loading', message: 'Loading the release…' };
   if (connection.state === 'reconnecting')
     return {
       kind: 'unavailable',
