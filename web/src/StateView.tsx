@@ -1,5 +1,5 @@
 /** Draws a {@link ViewState} (src/dashboard/view-state.ts): the same words and look on every view. */
-import { Alert, Empty, Result, Spin } from 'antd';
+import { Alert, Empty, Spin } from 'antd';
 import type { ReactNode } from 'react';
 import type { ViewState } from '../../src/dashboard/view-state.ts';
 
@@ -14,10 +14,11 @@ export function StateView({ state, extra }: { state: Exclude<ViewState, { kind: 
       );
     case 'empty':
       return <Empty data-testid={testId} description={<><div>{state.title}</div><div className="cd-muted">{state.hint}</div></>} />;
+    // Alerts, not antd's Result: its illustrations would add ~10 KB to the first load.
     case 'not-found':
-      return <Result status="404" title={state.title} subTitle={state.message} extra={extra} data-testid={testId} />;
+      return <Alert type="info" showIcon title={state.title} description={<>{state.message} {extra}</>} data-testid={testId} />;
     case 'forbidden':
-      return <Result status="403" title={state.title} subTitle={state.message} extra={extra} data-testid={testId} />;
+      return <Alert type="error" showIcon title={state.title} description={<>{state.message} {extra}</>} data-testid={testId} />;
     case 'signin':
       return <Alert type="info" showIcon title={state.title} description={state.message} data-testid={testId} />;
     case 'unavailable':

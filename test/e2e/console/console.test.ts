@@ -11,6 +11,8 @@
  * - a person who may patch (bob) aborts from the page: the release rolls back (traffic
  *   back on stable) and the timeline says bob did it, its Event merged with its history
  *   entry; Events are read as the person (alice, who may not, is told so);
+ * - a release that is not there, Prometheus not answering and a lost stream each show
+ *   their state; the stream comes back without a reload;
  * - no page breaks the Content-Security-Policy.
  *
  * Screenshots of each main view go to docs/screenshots/ (the README shows one).
@@ -176,17 +178,27 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     abort.abort();
     for (const d of dashboards) await d.close();
   });
-  const dashboard = async (kubeconfigPath: string, namespaces: string[]): Promise<LocalDashboard> => {
+  const dashboard = async (
+    kubeconfigPath: string,
+    namespaces: string[],
+    options: { port?: number; prometheusUrl?: string; signal?: AbortSignal } = {},
+  ): Promise<LocalDashboard> => {
     const d = await startLocalDashboard({
       kubeconfigPath,
       namespaces,
-      port: 0,
-      prometheusUrl: cluster.prometheusUrl,
+      port: options.port ?? 0,
+      prometheusUrl: options.prometheusUrl ?? cluster.prometheusUrl,
       log: silentLogger(),
-      signal: abort.signal,
+      signal: options.signal ?? abort.signal,
     });
     dashboards.push(d);
     return d;
+  };
+  /** Closes `d` now (its watch too, when it has a signal of its own), instead of when the test ends. */
+  const closeDashboard = async (d: LocalDashboard, own?: AbortController): Promise<void> => {
+    dashboards.splice(dashboards.indexOf(d), 1);
+    own?.abort();
+    await d.close();
   };
   const [asAdmin, asAlice, asBob] = await Promise.all([
     dashboard(cluster.kubeconfigPath, [ns, other]),
@@ -451,6 +463,64 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
         describe: "the WebApp's release page",
       });
       assert.equal(loads, before, 'no reload happened');
+    },
+  );
+
+  await t.test('a release that is not there, and Prometheus down: each view says so', async () => {
+    const { page: lost, problems: lostProblems } = await openPage(browser);
+    await lost.goto(`${asAdmin.url}#/release/${ns}/no-such-release`);
+    const notFound = lost.getByTestId('state-not-found');
+    await notFound.waitFor({ timeout: 30_000 });
+    assert.match((await notFound.textContent()) ?? '', /Release not found.*no-such-release/);
+    // A dashboard whose Prometheus does not answer (nothing listens on port 1).
+    const noPrometheus = await dashboard(cluster.kubeconfigPath, [ns], {
+      prometheusUrl: 'http://127.0.0.1:1',
+    });
+    await lost.goto(`${noPrometheus.url}#/release/${ns}/demo`);
+    const down = lost.getByTestId('state-unavailable');
+    await down.waitFor({ timeout: 30_000 });
+    assert.match((await down.textContent()) ?? '', /Prometheus is not answering.*127\.0\.0\.1:1/);
+    // The rest of the page is there: the release itself, its timeline.
+    assert.equal(await lost.getByTestId('release-phase').textContent(), 'Completed');
+    assert.ok((await lost.getByTestId('timeline-entry').count()) > 0);
+    await shot(lost, 'console-prometheus-down.png');
+    assert.deepEqual(lostProblems, []);
+  });
+
+  await t.test(
+    'the stream lost: the page says so, keeps its rows, and is live again without a reload',
+    async () => {
+      const own = new AbortController();
+      const first = await dashboard(cluster.kubeconfigPath, [ns, other], { signal: own.signal });
+      const { page: watching, problems: watchingProblems } = await openPage(browser);
+      let watchingLoads = 0;
+      watching.on('load', () => watchingLoads++);
+      await watching.goto(first.url);
+      await waitFor(async () => (await rowNames(watching)).includes('demo'), {
+        describe: 'the list',
+        timeoutMs: 30_000,
+      });
+      await closeDashboard(first, own);
+      const banner = watching.getByTestId('stream-lost');
+      await banner.waitFor({ timeout: 30_000 });
+      assert.match((await banner.textContent()) ?? '', /Live updates lost, reconnecting.*out of date since/);
+      assert.ok((await rowNames(watching)).includes('demo'), 'the rows stay, marked as possibly old');
+      await shot(watching, 'console-reconnecting.png');
+      const restarted = Date.now();
+      const again = await dashboard(cluster.kubeconfigPath, [ns, other], { port: first.port });
+      await waitFor(
+        async () =>
+          (await watching.getByTestId('live-state').textContent()) === '● live' &&
+          (await banner.count()) === 0,
+        { describe: 'the page live again', timeoutMs: 60_000, intervalMs: 100 },
+      );
+      t.diagnostic(
+        `live again ${Date.now() - restarted} ms after the dashboard came back (backoff included)`,
+      );
+      assert.equal(again.port, first.port);
+      assert.equal(watchingLoads, 1, 'no reload happened');
+      assert.ok((await rowNames(watching)).includes('demo'));
+      assert.deepEqual(watchingProblems, []);
     },
   );
 
