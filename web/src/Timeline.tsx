@@ -47,7 +47,11 @@ function useReleaseEvents(namespace: string, name: string, active: boolean, chan
       clearInterval(timer);
     };
   }, [namespace, name, active]);
+  // A new history entry usually comes with its Event: read them again (the first read is the mount's).
+  const seen = useRef(changed);
   useEffect(() => {
+    if (seen.current === changed) return;
+    seen.current = changed;
     const wait = 2000 - (Date.now() - last.current);
     const timer = setTimeout(() => load.current(), Math.max(0, wait));
     return () => clearTimeout(timer);
