@@ -6,7 +6,10 @@
  *   answers input (the name filter narrows it), with a fresh browser context each time;
  * - change to screen: from a status write answered by the API server until the new
  *   weight is on the release page (seen by a MutationObserver in the page; the browser
- *   and this process share one clock).
+ *   and this process share one clock);
+ * - reconnect: from the stream cut (the dashboard closed and started again at once on the
+ *   same port, as a restart or a proxy dropping the connection does) until the page is
+ *   live again with a fresh snapshot; the dashboard's own restart is reported beside it.
  *
  * Releases here have no controller: their status is written by the benchmark (a phase,
  * a weight, an analysis, a history), so the page draws what a busy cluster shows.
@@ -33,6 +36,10 @@ export interface ConsoleResult {
   rowsDrawn: Summary;
   interactive: Summary;
   changeToScreen: Summary;
+  /** Stream cut → the page live again (the dashboard's restart included). */
+  reconnect: Summary;
+  /** Stream cut → the dashboard listening again (part of `reconnect`). */
+  dashboardRestart: Summary;
 }
 
 /**
@@ -47,7 +54,10 @@ new MutationObserver(() => {
   if (rows === 1 && window.cd.rows && !window.cd.filtered) window.cd.filtered = performance.now();
   const weight = document.querySelector('[data-testid="traffic-split"]')?.getAttribute('data-weight');
   if (weight && !(weight in window.cd.weights)) window.cd.weights[weight] = Date.now();
-}).observe(document, { subtree: true, childList: true, attributes: true });`;
+  const live = document.querySelector('[data-testid="live-state"]')?.textContent === '● live';
+  if (live && !window.cd.live) window.cd.liveAt = Date.now();
+  window.cd.live = live;
+}).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });`;
 
 /** Polls `expression` in the page (CDP evaluation, outside its CSP) until it is a number. */
 async function poll(page: Page, expression: string, timeoutMs = 20_000): Promise<number> {
@@ -89,7 +99,7 @@ export async function benchConsole(
   namespace: string,
   count: number,
   progress: (line: string) => void,
-  repeats = { load: 5, change: 20 },
+  repeats = { load: 5, change: 20, reconnect: 5 },
 ): Promise<ConsoleResult> {
   await ensureConsoleBuilt(progress);
   const files = readdirSync(join(CONSOLE_DIR, 'assets')).filter((f) => !f.endsWith('.map'));
@@ -128,15 +138,17 @@ export async function benchConsole(
     );
   }
 
-  const abort = new AbortController();
-  const dashboard = await startLocalDashboard({
-    kubeconfigPath: env.state.kubeconfigPath,
-    namespaces: [namespace],
-    port: 0,
-    prometheusUrl: env.prometheusUrl,
-    log: silentLogger(),
-    signal: abort.signal,
-  });
+  let abort = new AbortController();
+  const start = (port: number, signal: AbortSignal) =>
+    startLocalDashboard({
+      kubeconfigPath: env.state.kubeconfigPath,
+      namespaces: [namespace],
+      port,
+      prometheusUrl: env.prometheusUrl,
+      log: silentLogger(),
+      signal,
+    });
+  let dashboard = await start(0, abort.signal);
   const browser = await launchBrowser();
   try {
     progress(`console: time to interactive with ${count} releases, ${repeats.load} loads`);
@@ -174,12 +186,29 @@ export async function benchConsole(
       changes.push(Math.max(0, (await poll(page, `window.cd.weights['${weight}']`)) - written));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+
+    progress(`console: reconnect, ${repeats.reconnect} stream cuts`);
+    const reconnects: number[] = [];
+    const restarts: number[] = [];
+    for (let i = 0; i < repeats.reconnect; i++) {
+      await page.evaluate('window.cd.liveAt = undefined');
+      const cut = Date.now();
+      abort.abort();
+      await dashboard.close();
+      abort = new AbortController();
+      dashboard = await start(dashboard.port, abort.signal);
+      restarts.push(Date.now() - cut);
+      reconnects.push((await poll(page, 'window.cd.liveAt', 60_000)) - cut);
+      await page.getByTestId('traffic-split').waitFor();
+    }
     return {
       bundle,
       releases: count,
       rowsDrawn: summarize(drawn),
       interactive: summarize(loads),
       changeToScreen: summarize(changes),
+      reconnect: summarize(reconnects),
+      dashboardRestart: summarize(restarts),
     };
   } finally {
     await browser.close();

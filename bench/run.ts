@@ -427,10 +427,14 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
       rowsDrawn: rounded(c.rowsDrawn),
       interactive: rounded(c.interactive),
       changeToScreen: rounded(c.changeToScreen),
+      reconnect: rounded(c.reconnect),
+      dashboardRestart: rounded(c.dashboardRestart),
     };
     add(`console: navigation → first of ${c.releases} releases drawn`, c.rowsDrawn);
     add(`console: navigation → ${c.releases} releases listed and filterable (budget 1500 ms)`, c.interactive);
     add('console: status write answered → new weight on the page (budget 1000 ms)', c.changeToScreen);
+    add('console: stream cut → page live again (dashboard restarted at once)', c.reconnect);
+    add('console: stream cut → dashboard listening again (part of the above)', c.dashboardRestart);
     results.bounds.consoleBundle = `${(c.bundle.gzipBytes / 1024).toFixed(0)} KiB gzipped (budget 600 KB): ${c.bundle.files.map((f) => `${f.file} ${(f.gzipBytes / 1024).toFixed(0)} KiB`).join(', ')}`;
   }
   if (selection.has('ramp')) {

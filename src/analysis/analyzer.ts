@@ -12,7 +12,7 @@ import { durationOr } from '../strategy/duration.ts';
 import { checksFor, type CheckProblem } from './checks.ts';
 import { decide, type AnalysisResult, type Measurement, type Observation } from './decision.ts';
 import type { MetricSource } from './source.ts';
-import { queryFor, type QueryTarget } from './queries.ts';
+import { queryFor, stableQueryFor, type QueryTarget } from './queries.ts';
 import { ANALYSIS_DEFAULTS } from './verdict.ts';
 
 export interface AnalyzeInput {
@@ -96,7 +96,7 @@ export async function analyze(input: AnalyzeInput): Promise<AnalyzeResult> {
       if (check.compare) {
         // Both sides over the same window, at the same moment.
         const canaryQuery = queryFor(check, target, 'canary');
-        const stableQuery = queryFor(check, target, 'stable');
+        const stableQuery = stableQueryFor(check, target) ?? queryFor(check, target, 'stable');
         queries[check.name] = canaryQuery;
         queries[`${check.name}:stable`] = stableQuery;
         const [canary, stable] = await Promise.all([ask(canaryQuery), ask(stableQuery)]);

@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { checksFor } from './checks.ts';
 import {
   builtInQuery,
   canaryVersionLabelOf,
   escapePromQLString,
   promDuration,
+  queryFor,
   renderCustomQuery,
+  stableQueryFor,
   versionLabel,
   type QueryTarget,
 } from './queries.ts';
@@ -124,4 +127,36 @@ test('gRPC: a non-OK status is an error (Istio grpc_response_status, plain grpc_
   );
   assert.match(builtInQuery('latencyP99', plain), /grpc_server_handling_seconds_bucket.* \* 1000$/);
   assert.match(builtInQuery('errorRate', { ...base, protocol: 'HTTP' }), /response_code=~"5\.\."/);
+});
+
+test("stable's side of each check: the provider's stable series, the target's pods, none for a ratio or a plain custom query", () => {
+  const { checks } = checksFor({
+    successRate: { threshold: 99 },
+    latency: { p99: '500ms' },
+    cpu: { maxCores: 1, maxRatioToStable: 1.5 },
+    custom: [{ name: 'queue', query: 'sum(queue{ns="{{namespace}}"})', threshold: 5, compare: 'LT' }],
+    compare: {
+      errorRate: { maxIncrease: 1 },
+      custom: [{ name: 'hits', query: 'sum(hits{version="{{version}}"})', maxRatio: 1.2 }],
+    },
+  });
+  const by = new Map(checks.map((c) => [c.name, c]));
+  const stable = (name: string) => stableQueryFor(by.get(name)!, base);
+  // Istio: the stable workload is the target Deployment, in place of the canary's.
+  assert.equal(stable('successRate'), builtInQuery('successRate', base, 'stable'));
+  assert.match(stable('successRate')!, /destination_workload="myapp"[,}]/);
+  assert.doesNotMatch(stable('latencyP99')!, /myapp-canary/);
+  assert.match(stable('cpu')!, /pod=~"myapp-\[a-z0-9\]\+-\[a-z0-9\]\+"/);
+  assert.equal(stable('cpuVsStable'), undefined, 'a ratio to stable has no stable line of its own');
+  assert.equal(stable('queue'), undefined, 'a plain custom query names no version');
+  // A comparison's stable query is exactly the one the analysis runs for its stable side.
+  for (const name of ['errorRateVsStable', 'hits'])
+    assert.equal(stable(name), queryFor(by.get(name)!, base, 'stable'), name);
+  assert.match(stable('hits')!, /version="stable"/);
+  for (const provider of ['Nginx', 'Replicas', 'GatewayAPI'] as const)
+    assert.notEqual(
+      stableQueryFor(by.get('successRate')!, { ...base, provider }),
+      queryFor(by.get('successRate')!, { ...base, provider }),
+      provider,
+    );
 });

@@ -166,6 +166,29 @@ export function queryFor(check: Check, t: QueryTarget, side: Side = 'canary'): s
   return builtInQuery(check.kind, t, side);
 }
 
+/**
+ * The PromQL of stable's side of `check`, or undefined where stable has no series of its
+ * own to show: the analysis runs it for a comparison (`metrics.compare`), and the
+ * dashboard charts it beside the canary's line. Built-in checks read the provider's stable
+ * series ({@link seriesOf}), CPU and memory the target Deployment's busiest pod; a ratio to
+ * stable (`cpuVsStable`) already contains it, and a custom query has a stable side only
+ * when it is a comparison (its `{{version}}`/`{{workload}}` then name stable's).
+ */
+export function stableQueryFor(check: Check, t: QueryTarget): string | undefined {
+  switch (check.kind) {
+    case 'cpuVsStable':
+    case 'memoryVsStable':
+      return undefined;
+    case 'cpu':
+    case 'memory':
+      return podResourceQuery(check.kind, t.namespace, t.target, t.windowMs);
+    case 'custom':
+      return check.compare ? renderCustomQuery(check.query ?? '', t, 'stable') : undefined;
+    default:
+      return builtInQuery(check.kind, t, 'stable');
+  }
+}
+
 /** cAdvisor's series, as the kubelet exports them (per container; the pod's own cgroup has `container=""`, and `POD` is the pause container). */
 export const CADVISOR = {
   cpu: 'container_cpu_usage_seconds_total',

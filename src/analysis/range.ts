@@ -20,7 +20,10 @@ export interface RangeQuery {
 }
 
 /** Points of a one-series answer, or why there are none. */
-export type RangeResult = { ok: true; points: [number, number][] } | { ok: false; message: string };
+export type RangeResult =
+  | { ok: true; points: [number, number][] }
+  /** `unreachable`: no answer at all (refused, reset, timed out), as opposed to an answer refusing the query. */
+  | { ok: false; message: string; unreachable?: true };
 
 /** Largest answer read (4 MiB: 11,000 points of one series is about 300 KB). */
 const MAX_BYTES = 4 << 20;
@@ -59,9 +62,10 @@ export async function queryRange(q: RangeQuery): Promise<RangeResult> {
       cause?: { code?: string; message?: string };
     };
     if (err.name === 'TimeoutError')
-      return { ok: false, message: `no answer from Prometheus within ${timeoutMs}ms` };
+      return { ok: false, unreachable: true, message: `no answer from Prometheus within ${timeoutMs}ms` };
     return {
       ok: false,
+      unreachable: true,
       message:
         `Prometheus unreachable: ${err.code ?? err.cause?.code ?? ''} ${err.cause?.message ?? err.message ?? String(cause)}`.trim(),
     };

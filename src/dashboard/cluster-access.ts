@@ -12,6 +12,8 @@
  *   the API server authorises it once more and its audit log names the person, not the
  *   controller. The dashboard never impersonates (no `impersonate` verb is granted).
  *
+ * - Events (a release's timeline): read with the person's token; the API server decides.
+ *
  * The dashboard's own identity needs only `create` on `tokenreviews` and
  * `subjectaccessreviews` (ClusterRole `codedance-dashboard`) and the controller's read
  * of CanaryDeployments and WebApps (its ClusterRole lists and watches both).
@@ -28,6 +30,7 @@ import { createKubeClient, type KubeClient } from '../runtime/client.ts';
 import { CanaryDeploymentKind, WebAppKind } from '../api/kinds.ts';
 import type { ResourceKind } from '../runtime/kinds.ts';
 import { steerRelease } from './commands.ts';
+import { releaseEvents } from './events.ts';
 import { clientConfigForToken } from './person-client.ts';
 import type { Caller, DashboardAccess, Person } from './server.ts';
 import type { Refusal } from './security.ts';
@@ -194,15 +197,29 @@ export function clusterAccess(options: ClusterAccessOptions): DashboardAccess {
         };
       }
       const current = options.lookup(namespace, name);
-      const client = await createKubeClient({
-        kubeConfig: clientConfigForToken(options.kubeConfig, token),
-        fieldManager,
-      });
-      try {
-        return await steerRelease({ client, namespace, name, command, current, by: person.username });
-      } finally {
-        await client.close();
-      }
+      return asPerson(token, (client) =>
+        steerRelease({ client, namespace, name, command, current, by: person.username }),
+      );
+    },
+
+    async events(caller, namespace, name) {
+      if (!caller.token) return { ok: false, status: 401, message: 'a bearer token is required' };
+      // No review of our own: the API server authorises the person's read itself.
+      const uid = options.lookup(namespace, name)?.metadata.uid;
+      return asPerson(caller.token, (client) => releaseEvents(client, namespace, name, uid));
     },
   };
+
+  /** Runs `fn` with a client that is the person's token and nothing else. */
+  async function asPerson<T>(token: string, fn: (client: KubeClient) => Promise<T>): Promise<T> {
+    const client = await createKubeClient({
+      kubeConfig: clientConfigForToken(options.kubeConfig, token),
+      fieldManager,
+    });
+    try {
+      return await fn(client);
+    } finally {
+      await client.close();
+    }
+  }
 }

@@ -34,7 +34,9 @@ export async function steerRelease(request: SteerRequest): Promise<CommandOutcom
   try {
     const release = request.current ?? (await client.get(CanaryDeploymentKind, namespace, name));
     if (!release) return { ok: false, status: 404, message: `release "${namespace}/${name}" not found` };
-    const plan = planSteer(release, command, false, request.by);
+    // promote-full is the CLI's `promote --full`: the same verb, to the end at once.
+    const full = command === 'promote-full';
+    const plan = planSteer(release, full ? 'promote' : command, full, request.by);
     if (plan.kind === 'refused') return { ok: false, status: 409, message: plan.message };
     if (plan.kind === 'nothing-to-do') return { ok: true, message: plan.message };
     await client.patch(CanaryDeploymentKind, namespace, name, plan.patch, 'merge');

@@ -22,8 +22,18 @@ export const PhaseNames: readonly PhaseName[] = [
   'Failed',
 ];
 
-/** The steering commands a person can send. */
-export type CommandName = 'promote' | 'pause' | 'resume' | 'abort' | 'retry';
+/** The steering commands a person can send (`promote-full` is the CLI's `promote --full`). */
+export type CommandName = 'promote' | 'promote-full' | 'pause' | 'resume' | 'abort' | 'retry';
+
+/** Every command, in the order the page offers them. */
+export const CommandNames: readonly CommandName[] = [
+  'promote',
+  'promote-full',
+  'pause',
+  'resume',
+  'abort',
+  'retry',
+];
 
 /** Which kind a row of the list is. */
 export type ReleaseKind = 'CanaryDeployment' | 'WebApp';
@@ -39,14 +49,11 @@ export interface StepView {
   state: StepState;
 }
 
-/** Which steering commands make sense in the release's current state. */
-export interface ActionsView {
-  promote: boolean;
-  pause: boolean;
-  resume: boolean;
-  abort: boolean;
-  retry: boolean;
-}
+/** A command now: `true` when it is offered, else why not (the steering table's words, as the CLI says them). */
+export type ActionState = true | string;
+
+/** Which steering commands make sense in the release's current state, and why the others do not. */
+export type ActionsView = Record<CommandName, ActionState>;
 
 /** One metric of an analysis, as the controller recorded it. */
 export interface MetricResultView {
@@ -108,8 +115,6 @@ export interface ReleaseView {
   startedAt: string | undefined;
   completedAt: string | undefined;
   actions: ActionsView;
-  /** Why a command is not offered now (shown on its disabled button). */
-  actionReasons?: Partial<Record<CommandName, string>>;
   /** Set when the object could not be read as a CanaryDeployment: why. */
   malformed?: string;
 }
@@ -130,22 +135,32 @@ export interface WebAppView {
   release: string | undefined;
 }
 
-/** One series of a chart: time (ms since the epoch) and value. */
-export interface MetricSeries {
-  /** The check's name (`successRate`, `latencyP99`, a custom name). */
-  name: string;
-  /** `canary`, or `stable` where the provider's series tell stable apart. */
+/** One line of a chart: time (ms since the epoch) and value. */
+export interface ChartLine {
+  /** Whose numbers: the canary's, or stable's over the same window (where the provider's series tell stable apart). */
   version: 'canary' | 'stable';
-  /** How the value reads: the analysis check's unit (checks.ts). */
-  unit: '%' | 'ms' | ' cores' | 'MiB' | 'x' | '';
-  /** The analysis threshold and which side of it passes. */
-  threshold: number;
-  bound: 'min' | 'max' | 'lt' | 'gt';
-  /** The PromQL asked, the analysis query of the check over the same window. */
+  /** The PromQL asked: the analysis' own query of the check (`queryFor`, `stableQueryFor`) over the range. */
   query: string;
   points: [time: number, value: number][];
   /** Set when Prometheus refused or did not answer this query. */
   error?: string;
+}
+
+/** One chart: a check of the analysis over the release. */
+export interface MetricChart {
+  /** The check's name (`successRate`, `latencyP99`, `errorRateVsStable`, a custom name). */
+  name: string;
+  /** How the values read: the analysis check's unit (checks.ts). */
+  unit: '%' | 'ms' | ' cores' | 'MiB' | 'x' | '';
+  /** The analysis threshold and which side of it passes (for a comparison, the tolerance: see `limit`). */
+  threshold: number;
+  bound: 'min' | 'max' | 'lt' | 'gt';
+  /** The rule as people read it: `>= 99%`, `<= stable + 1%`. */
+  rule: string;
+  /** A comparison with stable (`metrics.compare`): the canary's limit at each of stable's points. */
+  limit?: [time: number, value: number][];
+  /** The canary's line first, then stable's when it has one. */
+  lines: ChartLine[];
 }
 
 /** `GET /api/releases/<ns>/<name>/metrics`: the release's checks over its lifetime. */
@@ -154,9 +169,32 @@ export interface MetricsAnswer {
   start: number;
   end: number;
   stepSeconds: number;
-  series: MetricSeries[];
+  charts: MetricChart[];
   /** Set when nothing could be asked (no Prometheus, an address not allowed, no checks). */
   problem?: string;
+  /** Set when Prometheus answered none of the queries (down, or out of the dashboard's reach): why. */
+  unreachable?: string;
+}
+
+/** A Kubernetes Event about a release, as the person may read it. */
+export interface EventView {
+  /** When it was last seen (a series' last observation), ISO 8601. */
+  time: string;
+  /** When it was first seen, when the series repeated it. */
+  firstTime?: string | undefined;
+  type: 'Normal' | 'Warning';
+  /** PascalCase (`StepAdvanced`, `CrashLoopBackOff`, `CommandIgnored`). */
+  reason: string;
+  note: string;
+  /** How many times it happened (1 unless repeats were folded into a series). */
+  count: number;
+  /** Who reported it (`codedance.io/canary`). */
+  reporter?: string | undefined;
+}
+
+/** `GET /api/releases/<ns>/<name>/events`: the Events about the release, oldest first. */
+export interface EventsAnswer {
+  events: EventView[];
 }
 
 /** `POST /api/releases/<ns>/<name>/<command>`'s answer. */
@@ -193,4 +231,6 @@ export const ApiPaths = {
     `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${command}`,
   metrics: (namespace: string, name: string): string =>
     `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/metrics`,
+  events: (namespace: string, name: string): string =>
+    `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/events`,
 } as const;

@@ -17,6 +17,7 @@ import { createKubeClient, loadKubeConfig, type KubeClient } from '../runtime/cl
 import type { Logger } from '../runtime/logging.ts';
 import { whoAmI } from '../runtime/whoami.ts';
 import { steerRelease } from './commands.ts';
+import { releaseEvents } from './events.ts';
 import { releaseFeed, serveDashboard, webAppFeed, type DashboardServer } from './index.ts';
 import { prometheusAllowList } from '../analysis/allowed.ts';
 import { loopbackHosts } from './security.ts';
@@ -113,6 +114,8 @@ export async function startLocalDashboard(options: LocalDashboardOptions): Promi
     mayList: async () => true,
     act: (_caller, namespace, name, command) =>
       steerRelease({ client, namespace, name, command, current: feed.lookup(namespace, name), by: username }),
+    events: (_caller, namespace, name) =>
+      releaseEvents(client, namespace, name, feed.lookup(namespace, name)?.metadata.uid),
   };
   // Filled once the port is known; until then (never reached) nothing is served.
   const allowedHosts: string[] = [];

@@ -13,11 +13,13 @@ import {
   type HistoryEntry,
   type Phase,
 } from '../api/canary-deployment.ts';
-import { refusal } from '../canary/commands.ts';
+import { refusal, type SteerVerb } from '../canary/commands.ts';
 import { formatDuration, planSteps } from '../strategy/index.ts';
 import type {
-  CommandName,
+  ActionState,
+  ActionsView,
   AnalysisRunView,
+  CommandName,
   HistoryEntryView,
   PhaseName,
   ReleaseView,
@@ -33,6 +35,7 @@ type Fits<T extends U, U> = T;
 export type AnalysisRunFits = Fits<AnalysisRun, AnalysisRunView>;
 export type HistoryEntryFits = Fits<HistoryEntry, HistoryEntryView>;
 export type PhaseFits = Fits<Phase, PhaseName>;
+export type SteerVerbFits = Fits<SteerVerb, CommandName>;
 
 function stepState(index: number, current: number | undefined, phase: Phase): StepState {
   if (phase === 'Completed') return 'done';
@@ -57,7 +60,6 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
   );
   const metrics = spec.metrics ?? {};
   const paused = spec.paused === true || phase === 'Paused';
-  const reasons = actionReasons(release);
   return {
     namespace: release.metadata.namespace ?? '',
     name: release.metadata.name ?? '',
@@ -85,30 +87,27 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     startedAt: status.startedAt,
     completedAt: status.completedAt,
     // The steering table the CLI and the controller follow (src/canary/steering.ts): a
-    // button is offered exactly when the CLI would not refuse the command.
-    actions: {
-      promote: reasons.promote === undefined,
-      pause: reasons.pause === undefined,
-      resume: reasons.resume === undefined,
-      abort: reasons.abort === undefined,
-      retry: reasons.retry === undefined,
-    },
-    actionReasons: reasons,
+    // button is offered exactly when the CLI would not refuse the command, and a refused
+    // one says why in the CLI's words.
+    actions: actionsOf(release),
   };
 }
 
-/** Why each command is not offered now, in the CLI's own words (`refusal` of src/canary/commands.ts). */
-function actionReasons(release: CanaryDeployment): Partial<Record<CommandName, string>> {
-  const reasons: Partial<Record<CommandName, string>> = {};
-  for (const verb of ['promote', 'pause', 'resume', 'abort', 'retry'] as const) {
+/** Each command's state: offered, or why not (`refusal` of src/canary/commands.ts). */
+function actionsOf(release: CanaryDeployment): ActionsView {
+  const state = (verb: SteerVerb, full = false): ActionState =>
     // A pause already asked for is no news (the CLI answers 'nothing to do').
-    const why =
-      verb === 'pause' && release.spec.paused === true
-        ? `release "${release.metadata.name}" is already paused`
-        : refusal(verb, release, false);
-    if (why) reasons[verb] = why;
-  }
-  return reasons;
+    (verb === 'pause' && release.spec.paused === true
+      ? `release "${release.metadata.name}" is already paused`
+      : refusal(verb, release, full)) ?? true;
+  return {
+    promote: state('promote'),
+    'promote-full': state('promote', true),
+    pause: state('pause'),
+    resume: state('resume'),
+    abort: state('abort'),
+    retry: state('retry'),
+  };
 }
 
 /**
@@ -130,7 +129,15 @@ export function safeReleaseView(release: CanaryDeployment): ReleaseView {
 
 function malformedView(release: CanaryDeployment, why: string): ReleaseView {
   const metadata = (release as { metadata?: CanaryDeployment['metadata'] }).metadata ?? {};
-  const none = { promote: false, pause: false, resume: false, abort: false, retry: false };
+  const unreadable = 'this object cannot be read as a CanaryDeployment';
+  const none: ActionsView = {
+    promote: unreadable,
+    'promote-full': unreadable,
+    pause: unreadable,
+    resume: unreadable,
+    abort: unreadable,
+    retry: unreadable,
+  };
   return {
     namespace: typeof metadata.namespace === 'string' ? metadata.namespace : '',
     name: typeof metadata.name === 'string' ? metadata.name : '',

@@ -12,7 +12,7 @@ import { queryTargetOf } from '../analysis/analyzer.ts';
 import { builtInQuery } from '../analysis/queries.ts';
 import type { RangeQuery } from '../analysis/range.ts';
 import { consoleAssets } from './assets.ts';
-import type { MetricsAnswer } from './contract.ts';
+import type { EventsAnswer, MetricsAnswer } from './contract.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import {
   dashboardHandler,
@@ -121,6 +121,27 @@ before(async () => {
         acted.push([caller.person.username, namespace, name, command]);
         return { ok: true, message: `${command} requested` };
       },
+      // As the API server answers: alice may list Events in shop only.
+      async events(caller, namespace, name) {
+        if (namespace !== 'shop')
+          return {
+            ok: false,
+            status: 403,
+            message: `events is forbidden: User "${caller.person.username}" cannot list resource "events" in namespace "${namespace}"`,
+          };
+        return {
+          ok: true,
+          events: [
+            {
+              time: '2026-01-01T00:00:01Z',
+              type: 'Normal',
+              reason: 'StepReached',
+              note: `${name} at 10%`,
+              count: 1,
+            },
+          ],
+        };
+      },
     },
   });
   server = createServer((req, res) => {
@@ -183,19 +204,25 @@ test('metrics: the analysis PromQL over the release, only for a release the pers
   ).json()) as MetricsAnswer;
   assert.equal(answer.problem, undefined);
   assert.deepEqual(
-    answer.series.map((s) => s.name),
+    answer.charts.map((c) => c.name),
     ['successRate', 'latencyP99'],
   );
   const cart = items[0]!;
   const target = queryTargetOf(cart.spec, { namespace: 'shop' });
-  assert.equal(
-    answer.series[0]!.query,
-    builtInQuery('successRate', target),
-    'the same query the analysis runs',
+  const [success, latency] = answer.charts;
+  assert.deepEqual(
+    success!.lines.map((l) => [l.version, l.query]),
+    [
+      ['canary', builtInQuery('successRate', target)],
+      ['stable', builtInQuery('successRate', target, 'stable')],
+    ],
+    "the same queries the analysis runs, canary's and stable's",
   );
-  assert.equal(answer.series[0]!.threshold, 99);
-  assert.equal(answer.series[1]!.threshold, 500);
-  assert.equal(answer.series[0]!.points.length, 2);
+  assert.equal(success!.threshold, 99);
+  assert.equal(success!.rule, '>= 99%');
+  assert.equal(latency!.threshold, 500);
+  assert.equal(success!.lines[0]!.points.length, 2);
+  assert.equal(answer.unreachable, undefined);
   assert.ok(asked.every((q) => q.address === 'http://prometheus.test:9090'));
 
   // Prometheus has no RBAC: a release in a namespace alice may not list is never asked about.
@@ -213,6 +240,19 @@ test('metrics: a release naming a Prometheus the allow-list does not hold is ref
   ).json()) as MetricsAnswer;
   assert.match(answer.problem ?? '', /not a Prometheus this controller may query/);
   assert.equal(asked.length, 0);
+});
+
+test("events: read as the person; the API server's refusal is passed on with its status", async () => {
+  const answer = await fetch(`${base}/api/releases/shop/cart/events`, { headers: auth });
+  assert.equal(answer.status, 200);
+  assert.deepEqual(
+    ((await answer.json()) as EventsAnswer).events.map((e) => [e.reason, e.note]),
+    [['StepReached', 'cart at 10%']],
+  );
+  const refused = await fetch(`${base}/api/releases/hidden/secret/events`, { headers: auth });
+  assert.equal(refused.status, 403);
+  assert.match(((await refused.json()) as { message: string }).message, /cannot list resource "events"/);
+  assert.equal((await fetch(`${base}/api/releases/shop/cart/events`)).status, 401);
 });
 
 test('the API needs an identity: 401 without a token, with the headers too', async () => {
@@ -235,7 +275,7 @@ test('lists only namespaces the person may list; a malformed object is listed as
   );
   const [broken, cart] = views;
   assert.match(broken?.malformed ?? '', /\/spec\/strategy\/steps/);
-  assert.equal(broken?.actions.abort, false);
+  assert.match(String(broken?.actions.abort), /cannot be read/);
   assert.equal(cart?.malformed, undefined);
   assert.equal(cart?.weight, 10);
   assert.deepEqual(
@@ -250,7 +290,15 @@ test('lists only namespaces the person may list; a malformed object is listed as
     ],
   );
   assert.equal(cart?.history[0]?.by, 'alice');
-  assert.deepEqual(cart?.actions, { promote: true, pause: true, resume: false, abort: true, retry: false });
+  // Each command offered, or refused in the steering table's words (as the CLI says them).
+  assert.deepEqual(cart?.actions, {
+    promote: true,
+    'promote-full': true,
+    pause: true,
+    resume: 'release "cart" is not paused',
+    abort: true,
+    retry: 'release "cart" is in progress: only a Failed release can be retried',
+  });
 });
 
 test('streams a snapshot, then each change the person may see, in order', async () => {
@@ -366,6 +414,7 @@ test('with allowed hosts, another Host (DNS rebinding) is refused', async () => 
       authenticate: async () => ({ ok: true, caller: { person: { username: 'me' }, token: undefined } }),
       mayList: async () => true,
       act: async () => ({ ok: true, message: '' }),
+      events: async () => ({ ok: true, events: [] }),
     },
   });
   const s = createServer(
@@ -398,6 +447,7 @@ test('a stream survives an API server that fails to re-check the token, and ends
       },
       mayList: async () => true,
       act: async () => ({ ok: true, message: '' }),
+      events: async () => ({ ok: true, events: [] }),
     },
   });
   const s = createServer(

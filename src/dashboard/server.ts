@@ -14,8 +14,10 @@
  * - `GET /api/releases/<namespace>/<name>/metrics`: the release's checks over its life
  *   ({@link MetricsAnswer}), for a release in a namespace the person may list, from the
  *   Prometheus the controller would ask (./metrics.ts).
+ * - `GET /api/releases/<namespace>/<name>/events`: the Kubernetes Events about the release
+ *   ({@link EventsAnswer}), read with the person's identity (./events.ts).
  * - `POST /api/releases/<namespace>/<name>/<command>` with a JSON object body and the
- *   {@link ActionHeader} header: promote, pause, resume, abort or retry, written as the
+ *   {@link ActionHeader} header: promote, promote-full, pause, resume, abort or retry, written as the
  *   person (see {@link DashboardAccess.act}).
  *
  * Who may see and do what is the {@link DashboardAccess}'s business: the local dashboard
@@ -32,9 +34,10 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { WebApp } from '../api/webapp.ts';
-import { SteerVerbs, type SteerVerb } from '../canary/commands.ts';
+import { SteerVerbs } from '../canary/commands.ts';
 import { consoleAssets, type Asset } from './assets.ts';
-import type { MetricsAnswer, ReleaseKind, WebAppView } from './contract.ts';
+import type { CommandName, EventsAnswer, MetricsAnswer, ReleaseKind, WebAppView } from './contract.ts';
+import type { EventsOutcome } from './events.ts';
 import { releaseMetrics, type MetricsSettings } from './metrics.ts';
 import { safeReleaseView, type ReleaseView } from './release-view.ts';
 import { webAppView } from './webapp-view.ts';
@@ -68,9 +71,9 @@ export interface WebAppSource {
 /** A row of the list. */
 export type RowView = ReleaseView | WebAppView;
 
-/** The buttons: exactly the verbs a person can steer a release with. */
-export const DashboardCommands = SteerVerbs;
-export type DashboardCommand = SteerVerb;
+/** The buttons: exactly the verbs a person can steer a release with, and `promote-full` (the CLI's `promote --full`). */
+export const DashboardCommands: readonly CommandName[] = [...SteerVerbs, 'promote-full'];
+export type DashboardCommand = CommandName;
 
 /** Result of a steering command, as shown to the person who asked. */
 export interface CommandOutcome {
@@ -102,6 +105,8 @@ export interface DashboardAccess {
   mayList(caller: Caller, namespace: string, kind?: ReleaseKind): Promise<boolean>;
   /** Steers `namespace/name` as the caller; refusals (403, 404, 409) are outcomes, not throws. */
   act(caller: Caller, namespace: string, name: string, command: DashboardCommand): Promise<CommandOutcome>;
+  /** The Events about release `namespace/name`, read as the caller; the API server's refusal is an outcome. */
+  events(caller: Caller, namespace: string, name: string): Promise<EventsOutcome>;
 }
 
 /** Settings of {@link dashboardHandler}. */
@@ -293,10 +298,17 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     const file = assets.get(path);
     const command = /^\/api\/releases\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     const metrics = method === 'GET' && command?.[3] === 'metrics' ? command : undefined;
+    const events = method === 'GET' && command?.[3] === 'events' ? command : undefined;
+    const action = method === 'POST' ? command : undefined;
     const known =
       (method === 'GET' &&
-        (file || metrics || path === '/api/whoami' || path === '/api/releases' || path === '/api/stream')) ||
-      (method === 'POST' && command);
+        (file ||
+          metrics ||
+          events ||
+          path === '/api/whoami' ||
+          path === '/api/releases' ||
+          path === '/api/stream')) ||
+      action;
     if (!known) return false;
 
     const badHost = checkHost(req, options);
@@ -321,7 +333,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       res.end(file.body);
       return true;
     }
-    if (command && !metrics) {
+    if (action) {
       // Cheap checks first: a cross-site form is refused before any review is made.
       const unsafe = checkAction(req, options);
       const body = unsafe ? undefined : await readJsonObject(req);
@@ -357,11 +369,17 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
           start: Date.now(),
           end: Date.now(),
           stepSeconds: 1,
-          series: [],
+          charts: [],
           problem: 'this dashboard was started without a Prometheus (--prometheus-url)',
         };
         sendJson(res, 200, none);
       } else sendJson(res, 200, await releaseMetrics(release, options.metrics, { now: Date.now() }));
+    } else if (events) {
+      const [, namespace, name] = events.map((part) => decodeURIComponent(part));
+      // Read with the person's own identity: the API server decides, and says why not.
+      const outcome = await access.events(caller, namespace!, name!);
+      if (outcome.ok) sendJson(res, 200, { events: outcome.events } satisfies EventsAnswer);
+      else sendJson(res, outcome.status, { ok: false, message: outcome.message });
     } else if (path === '/api/stream') {
       if (live >= maxStreams)
         refuse(
@@ -381,8 +399,8 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
         }
         stream(req, res, caller, snapshot);
       }
-    } else if (command) {
-      const [, namespace, name, verb] = command.map((part) => decodeURIComponent(part));
+    } else if (action) {
+      const [, namespace, name, verb] = action.map((part) => decodeURIComponent(part));
       if (!DashboardCommands.includes(verb as DashboardCommand)) {
         sendJson(res, 400, {
           ok: false,

@@ -104,6 +104,7 @@ async function serve(
         return kind === 'WebApp' ? namespace === 'web' : true;
       },
       act: async () => ({ ok: true, message: '' }),
+      events: async () => ({ ok: true, events: [] }),
     },
   });
   const server = createServer(

@@ -1,13 +1,17 @@
 /**
  * The release's checks over its life, one chart each: the analysis' own PromQL as a
- * range query (GET …/metrics), the threshold as a dashed red line, each analysis and
- * step as a vertical marker. Refreshed every 10 s while the release is active.
+ * range query (GET …/metrics), the canary's line and stable's beside it where stable has
+ * series, the threshold as a dashed red line (for a comparison, the limit that follows
+ * stable), each analysis and step as a marker. Refreshed every 10 s while the release is
+ * active.
  */
-import { Alert, Card, Empty, Spin } from 'antd';
+import { Alert, Card, Empty } from 'antd';
 import { useEffect, useRef, useState } from 'react';
-import { CartesianGrid, Line, LineChart, ReferenceDot, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { MetricSeries, MetricsAnswer } from '../../src/dashboard/contract.ts';
+import { CartesianGrid, Legend, Line, LineChart, ReferenceDot, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { MetricChart, MetricsAnswer } from '../../src/dashboard/contract.ts';
+import { metricsState } from '../../src/dashboard/view-state.ts';
 import { ApiError, releaseMetrics } from './api.ts';
+import { StateView } from './StateView.tsx';
 import { time, withUnit } from './format.ts';
 
 const TITLES: Record<string, string> = {
@@ -26,25 +30,58 @@ export interface Marker {
   kind: 'event' | 'analysis';
 }
 
-function Chart({ series, markers, start, end }: { series: MetricSeries; markers: Marker[]; start: number; end: number }) {
-  const data = series.points.map(([t, v]) => ({ t, v: Number.isFinite(v) ? v : null }));
-  const values = data.flatMap((d) => (d.v === null ? [] : [d.v]));
-  const top = Math.max(series.threshold, ...values);
-  const bottom = Math.min(series.threshold, ...values);
+const CANARY = '#fa8c16';
+const STABLE = '#1677ff';
+const THRESHOLD = '#ff4d4f';
+
+/** One row per moment: the canary's, stable's and the limit's value there (recharts draws rows). */
+export function chartRows(chart: MetricChart): { t: number; canary?: number; stable?: number; limit?: number }[] {
+  const rows = new Map<number, { t: number; canary?: number; stable?: number; limit?: number }>();
+  const put = (key: 'canary' | 'stable' | 'limit', points: [number, number][]): void => {
+    for (const [t, v] of points) {
+      if (!Number.isFinite(v)) continue;
+      const row = rows.get(t) ?? { t };
+      row[key] = v;
+      rows.set(t, row);
+    }
+  };
+  for (const line of chart.lines) put(line.version, line.points);
+  if (chart.limit) put('limit', chart.limit);
+  return [...rows.values()].sort((a, b) => a.t - b.t);
+}
+
+function Chart({ chart, markers, start, end }: { chart: MetricChart; markers: Marker[]; start: number; end: number }) {
+  const data = chartRows(chart);
+  const canary = chart.lines.find((l) => l.version === 'canary');
+  const stable = chart.lines.find((l) => l.version === 'stable');
+  const values = data.flatMap((d) => [d.canary, d.stable, d.limit].filter((v): v is number => v !== undefined));
+  // A comparison's tolerance is not a value on this axis; its limit line is.
+  const fixed = chart.limit ? undefined : chart.threshold;
+  const top = Math.max(...(fixed === undefined ? [] : [fixed]), ...values, 0);
+  const bottom = Math.min(...(fixed === undefined ? [] : [fixed]), ...values, top);
   const pad = (top - bottom) * 0.1 || 1;
-  const domain: [number, number] = series.unit === '%' ? [Math.max(0, bottom - pad), Math.min(100, top + pad)] : [Math.max(0, bottom - pad), top + pad];
-  const passes = series.bound === 'min' || series.bound === 'gt' ? 'at or above' : 'at or below';
+  const domain: [number, number] = chart.unit === '%' ? [Math.max(0, bottom - pad), Math.min(100, top + pad)] : [Math.max(0, bottom - pad), top + pad];
+  const canaryPoints = data.filter((d) => d.canary !== undefined).length;
+  const error = canary?.error ?? stable?.error;
   return (
-    <Card size="small" title={TITLES[series.name] ?? series.name} extra={<span className="cd-muted">passes {passes} {withUnit(series.threshold, series.unit)}</span>} data-testid={`chart-${series.name}`} data-points={data.length}>
-      {series.error ? <Alert type="error" showIcon title="Prometheus did not answer this query" description={series.error} /> : null}
-      {!series.error && data.length === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="No samples yet: no requests reached the canary in this range" /> : null}
+    <Card
+      size="small"
+      title={TITLES[chart.name] ?? chart.name}
+      extra={<span className="cd-muted">passes {chart.rule}</span>}
+      data-testid={`chart-${chart.name}`}
+      data-points={canaryPoints}
+      data-stable-points={data.filter((d) => d.stable !== undefined).length}
+    >
+      {error ? <Alert type="error" showIcon title="Prometheus did not answer this query" description={error} /> : null}
+      {!error && canaryPoints === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="No samples yet: no requests reached the canary in this range" /> : null}
       <div className="cd-chart">
         <ResponsiveContainer width="100%" height="100%">
           <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis dataKey="t" type="number" domain={[start, end]} scale="time" tickFormatter={time} />
-            <YAxis domain={domain} tickFormatter={(v: number) => `${Number(v.toFixed(1))}`} width={60} unit={series.unit === '%' ? '%' : ''} />
-            <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(v) => [withUnit(Number(v), series.unit), 'canary']} />
+            <YAxis domain={domain} tickFormatter={(v: number) => `${Number(v.toFixed(1))}`} width={60} unit={chart.unit === '%' ? '%' : ''} />
+            <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(v, key) => [withUnit(Number(v), chart.unit), String(key)]} />
+            <Legend verticalAlign="top" height={24} iconSize={10} />
             {markers.map((m) =>
               m.kind === 'event' ? (
                 <ReferenceLine key={`${m.time}-${m.label}`} x={m.time} stroke={m.color} strokeDasharray="2 4" className="cd-marker" />
@@ -52,8 +89,13 @@ function Chart({ series, markers, start, end }: { series: MetricSeries; markers:
                 <ReferenceDot key={`${m.time}-${m.label}`} x={m.time} y={domain[0]} r={3} fill={m.color} stroke="none" className="cd-marker cd-analysis-marker" />
               ),
             )}
-            <ReferenceLine y={series.threshold} stroke="#ff4d4f" strokeDasharray="6 4" strokeWidth={2} className="cd-threshold" label={{ value: 'threshold', position: 'insideTopRight', fill: '#ff4d4f', fontSize: 11 }} />
-            <Line type="monotone" dataKey="v" stroke="#fa8c16" strokeWidth={2} dot={false} isAnimationActive={false} connectNulls={false} name="canary" />
+            {fixed === undefined ? (
+              <Line type="stepAfter" dataKey="limit" name="limit" stroke={THRESHOLD} strokeDasharray="6 4" strokeWidth={2} dot={false} isAnimationActive={false} className="cd-threshold" />
+            ) : (
+              <ReferenceLine y={fixed} stroke={THRESHOLD} strokeDasharray="6 4" strokeWidth={2} className="cd-threshold" label={{ value: 'threshold', position: 'insideTopRight', fill: THRESHOLD, fontSize: 11 }} />
+            )}
+            {stable ? <Line type="monotone" dataKey="stable" name="stable" stroke={STABLE} strokeWidth={1.5} dot={false} isAnimationActive={false} connectNulls={false} className="cd-line-stable" /> : null}
+            <Line type="monotone" dataKey="canary" name="canary" stroke={CANARY} strokeWidth={2} dot={false} isAnimationActive={false} connectNulls={false} className="cd-line-canary" />
           </LineChart>
         </ResponsiveContainer>
       </div>
@@ -63,7 +105,7 @@ function Chart({ series, markers, start, end }: { series: MetricSeries; markers:
 
 export function Charts({ namespace, name, active, markers, refreshKey }: { namespace: string; name: string; active: boolean; markers: Marker[]; refreshKey: string }) {
   const [answer, setAnswer] = useState<MetricsAnswer>();
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<{ status: number; message: string }>();
   const load = useRef<() => void>(() => {});
   const lastLoad = useRef(0);
 
@@ -82,7 +124,8 @@ export function Charts({ namespace, name, active, markers, refreshKey }: { names
             setAnswer(a);
             setError(undefined);
           },
-          (err: unknown) => !abort.signal.aborted && setError(err instanceof ApiError ? `${err.message} (HTTP ${err.status})` : (err as Error).message),
+          // A failed refresh is news (the dashboard went away, or refuses now): it shows until the next answer.
+          (err: unknown) => !abort.signal.aborted && setError(err instanceof ApiError ? { status: err.status, message: err.message } : { status: 0, message: err instanceof Error ? err.message : String(err) }),
         )
         .finally(() => {
           inFlight = false;
@@ -101,13 +144,12 @@ export function Charts({ namespace, name, active, markers, refreshKey }: { names
     if (Date.now() - lastLoad.current > 3000) load.current();
   }, [refreshKey]);
 
-  if (error) return <Alert type="error" showIcon title="Metrics unavailable" description={error} data-testid="metrics-error" />;
-  if (!answer) return <Spin tip="Asking Prometheus…"><div style={{ height: 120 }} /></Spin>;
-  if (answer.problem) return <Alert type="info" showIcon title="No charts for this release" description={answer.problem} data-testid="metrics-problem" />;
+  const state = metricsState(answer, error);
+  if (state.kind !== 'ready' || !answer) return state.kind === 'ready' ? null : <StateView state={state} />;
   return (
     <div className="cd-charts" data-testid="charts">
-      {answer.series.map((s) => (
-        <Chart key={s.name} series={s} markers={markers} start={answer.start} end={answer.end} />
+      {answer.charts.map((c) => (
+        <Chart key={c.name} chart={c} markers={markers} start={answer.start} end={answer.end} />
       ))}
     </div>
   );

@@ -7,6 +7,7 @@ import { ReleaseList } from './ReleaseList.tsx';
 // The release page (charts and all) loads on first use: the list, the first thing shown, does not wait for it.
 const ReleasePage = lazy(() => import('./ReleasePage.tsx').then((m) => ({ default: m.ReleasePage })));
 import { useLiveReleases, type Connection } from './store.ts';
+import { streamBanner } from '../../src/dashboard/view-state.ts';
 
 /** The view the hash names: `#/release/<ns>/<name>` or the list. */
 function useRoute(): { release?: { namespace: string; name: string } } {
@@ -21,10 +22,8 @@ function useRoute(): { release?: { namespace: string; name: string } } {
 }
 
 function ConnectionBanner({ connection }: { connection: Connection }) {
-  if (connection.state === 'reconnecting') {
-    return <Alert data-testid="stream-lost" type="warning" showIcon title="Live updates lost, reconnecting" description={`${connection.error}; trying again in ${connection.retryInSeconds}s. What you see may be out of date.`} />;
-  }
-  return null;
+  const banner = streamBanner(connection);
+  return banner ? <Alert data-testid="stream-lost" type={banner.tone} showIcon title={banner.title} description={banner.message} /> : null;
 }
 
 export function Console() {

@@ -1,8 +1,10 @@
 /** The list: every release and WebApp the person may see, counts per phase, filters, live. WebApps have no actions; one being released links to its CanaryDeployment. */
-import { Card, Empty, Input, Progress, Segmented, Select, Space, Spin, Table, Tag, Typography } from 'antd';
+import { Card, Input, Progress, Segmented, Select, Space, Table, Tag } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { useMemo, useState } from 'react';
+import { listState } from '../../src/dashboard/view-state.ts';
 import { age, phaseColor } from './format.ts';
+import { StateView } from './StateView.tsx';
 import { isWebApp, rowKey, type LiveState, type Row } from './store.ts';
 
 const PHASES = ['Initializing', 'Progressing', 'Paused', 'Completed', 'Failed'];
@@ -72,7 +74,8 @@ export function ReleaseList({ live }: { live: LiveState }) {
   const phases = [...PHASES, ...WEBAPP_PHASES.filter((p) => counts[p])];
   const shown = rows.filter((r) => (phase === 'All' || r.phase === phase) && (!namespace || r.namespace === namespace) && (!name || r.name.includes(name.trim())));
 
-  if (live.connection.state === 'connecting') return <Spin size="large" tip="Loading releases…" data-testid="loading"><div style={{ height: 200 }} /></Spin>;
+  const state = listState(live.connection, rows.length, shown.length);
+  if (state.kind === 'loading' || state.kind === 'signin' || (state.kind === 'unavailable' && rows.length === 0)) return <StateView state={state} />;
 
   return (
     <Card title="Releases and WebApps" extra={<span className="cd-muted">{rows.length} in all</span>}>
@@ -93,19 +96,7 @@ export function ReleaseList({ live }: { live: LiveState }) {
         dataSource={shown}
         size="middle"
         pagination={{ defaultPageSize: 50, hideOnSinglePage: true, showSizeChanger: true }}
-        locale={{
-          emptyText: (
-            <Empty
-              description={
-                rows.length === 0 ? (
-                  <Typography.Text>No releases you may see yet. Create a CanaryDeployment or a WebApp (see the README), or check the namespaces your account may list.</Typography.Text>
-                ) : (
-                  'No release matches these filters'
-                )
-              }
-            />
-          ),
-        }}
+        locale={{ emptyText: state.kind === 'ready' ? undefined : <StateView state={state} /> }}
       />
     </Card>
   );

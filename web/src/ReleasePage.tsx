@@ -2,12 +2,15 @@
  * One release: who and what, the actions, the ladder with the live weight, the traffic
  * split now, charts of its checks, the last analysis, and the timeline of what happened.
  */
-import { Alert, Card, Col, Descriptions, Empty, Result, Row as Grid, Space, Spin, Steps, Table, Tag, Timeline, Typography } from 'antd';
+import { Alert, Card, Col, Descriptions, Empty, Row as Grid, Space, Steps, Table, Tag, Typography } from 'antd';
 import { useMemo } from 'react';
-import type { AnalysisRunView, HistoryEntryView, ReleaseView } from '../../src/dashboard/contract.ts';
+import type { AnalysisRunView, ReleaseView } from '../../src/dashboard/contract.ts';
 import { Actions } from './Actions.tsx';
 import { Charts, type Marker } from './Charts.tsx';
+import { releaseState } from '../../src/dashboard/view-state.ts';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
+import { StateView } from './StateView.tsx';
+import { ReleaseTimeline } from './Timeline.tsx';
 import { activePhases, age, phaseColor, time, withUnit } from './format.ts';
 import { isWebApp, rowKey, type LiveState } from './store.ts';
 
@@ -34,72 +37,6 @@ function Ladder({ release }: { release: ReleaseView }) {
         description: s.approval ? 'waits for approval' : `hold ${s.pause ?? ''}`,
         subTitle: i === current && release.phase !== 'Completed' ? `now ${release.weight}%` : undefined,
       }))}
-    />
-  );
-}
-
-const historyColor = (e: HistoryEntryView): string =>
-  /RolledBack|Aborted|Failed|Stopped/.test(e.event) ? 'red' : /Completed|Promoted/.test(e.event) ? 'green' : /Paused/.test(e.event) ? 'orange' : 'blue';
-
-/** A run of analyses with the same decision and score, shown as one line. */
-interface AnalysisRun {
-  first: AnalysisRunView;
-  last: AnalysisRunView;
-  count: number;
-}
-
-type Moment = { time: string; kind: 'history'; entry: HistoryEntryView } | { time: string; kind: 'analysis'; run: AnalysisRun };
-
-/**
- * Analyses in runs: with an interval of a second, a minute of identical "Continue, score
- * 100" would bury the steps and commands; a change of decision or score starts a new line.
- */
-export function analysisRuns(analyses: AnalysisRunView[]): AnalysisRun[] {
-  const runs: AnalysisRun[] = [];
-  for (const a of [...analyses].sort((x, y) => Date.parse(x.time) - Date.parse(y.time))) {
-    const current = runs.at(-1);
-    if (current && current.last.decision === a.decision && Math.round(current.last.score ?? -1) === Math.round(a.score ?? -1) && current.last.step === a.step) {
-      current.last = a;
-      current.count++;
-    } else runs.push({ first: a, last: a, count: 1 });
-  }
-  return runs;
-}
-
-function ReleaseTimeline({ history, analyses }: { history: HistoryEntryView[]; analyses: AnalysisRunView[] }) {
-  const moments: Moment[] = [...history.map((entry): Moment => ({ time: entry.time, kind: 'history', entry })), ...analysisRuns(analyses).map((run): Moment => ({ time: run.last.time, kind: 'analysis', run }))].sort(
-    (a, b) => Date.parse(b.time) - Date.parse(a.time),
-  );
-  if (moments.length === 0) return <Empty description="Nothing has happened yet" />;
-  return (
-    <Timeline
-      data-testid="timeline"
-      items={moments.slice(0, 80).map((m) =>
-        m.kind === 'history'
-          ? {
-              color: historyColor(m.entry),
-              children: (
-                <div data-testid="timeline-entry">
-                  <Typography.Text strong>{m.entry.event}</Typography.Text> <span className="cd-muted">{time(m.entry.time)}</span>
-                  {m.entry.step !== undefined ? <span className="cd-muted"> · step {m.entry.step + 1}</span> : null}
-                  {m.entry.weight !== undefined ? <span className="cd-muted"> · {m.entry.weight}%</span> : null}
-                  {m.entry.by ? <Tag style={{ marginLeft: 8 }} data-testid="timeline-by">by {m.entry.by}</Tag> : null}
-                  {m.entry.message ? <div className="cd-muted">{m.entry.message}</div> : null}
-                </div>
-              ),
-            }
-          : {
-              color: m.run.last.decision === 'Continue' ? 'green' : m.run.last.decision === 'Rollback' ? 'red' : 'gray',
-              children: (
-                <div data-testid="timeline-analysis">
-                  <Typography.Text strong>Analysis: {m.run.last.decision}</Typography.Text>
-                  {m.run.count > 1 ? <span className="cd-muted"> ×{m.run.count} · {time(m.run.first.time)}–{time(m.run.last.time)}</span> : <span className="cd-muted"> {time(m.run.last.time)}</span>}
-                  {m.run.last.score !== undefined ? <span className="cd-muted"> · score {Math.round(m.run.last.score)}</span> : null}
-                  {m.run.last.message ? <div className="cd-muted">{m.run.last.message}</div> : null}
-                </div>
-              ),
-            },
-      )}
     />
   );
 }
@@ -152,9 +89,9 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
     ];
   }, [live.version, key]);
 
-  if (live.connection.state === 'connecting') return <Spin size="large" tip="Loading…"><div style={{ height: 200 }} /></Spin>;
   if (!row || isWebApp(row)) {
-    return <Result status="404" title="Release not found" subTitle={`No CanaryDeployment ${namespace}/${name} that you may see. It may have been deleted.`} extra={<a href="#/">Back to the list</a>} />;
+    const state = releaseState(live.connection, false, { namespace, name });
+    return state.kind === 'ready' ? null : <StateView state={state} extra={<a href="#/">Back to the list</a>} />;
   }
   const analysesShown = row.analysis && !analyses.some((a) => a.time === row.analysis!.time) ? [...analyses, row.analysis] : analyses;
   return (
@@ -195,7 +132,7 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
           </Card>
         </Col>
       </Grid>
-      <Card title="Canary metrics over the release" size="small" extra={<span className="cd-muted">red dashed: threshold · dotted lines: steps and commands · dots: analyses</span>}>
+      <Card title="Metrics over the release" size="small" extra={<span className="cd-muted">orange: canary · blue: stable · red dashed: threshold · dotted lines: steps and commands · dots: analyses</span>}>
         {row.hasMetrics ? (
           <ErrorBoundary what="the charts">
             <Charts namespace={namespace} name={name} active={activePhases.includes(row.phase)} markers={markers} refreshKey={row.analysis?.time ?? ''} />
@@ -212,7 +149,7 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
         </Col>
         <Col xs={24} lg={12}>
           <Card title="Timeline" size="small">
-            <ReleaseTimeline history={row.history} analyses={analysesShown} />
+            <ReleaseTimeline namespace={namespace} name={name} active={activePhases.includes(row.phase)} history={row.history} analyses={analysesShown} />
           </Card>
         </Col>
       </Grid>

@@ -6,7 +6,7 @@
  * The stream is read with fetch, not EventSource, because EventSource cannot send an
  * Authorization header.
  */
-import type { CommandAnswer, CommandName, MetricsAnswer, StreamEvents, WhoAmIAnswer } from '../../src/dashboard/contract.ts';
+import type { CommandAnswer, CommandName, EventsAnswer, MetricsAnswer, StreamEvents, WhoAmIAnswer } from '../../src/dashboard/contract.ts';
 
 const ActionHeader = 'x-codedance-request';
 const TOKEN_KEY = 'codedance.token';
@@ -102,4 +102,10 @@ export async function follow(onMessage: (message: StreamMessage) => void, signal
       if (event && data) onMessage({ event, data: JSON.parse(data) } as StreamMessage);
     }
   }
+}
+
+/** The Events about a release, read as the person (the API server may refuse: an {@link ApiError}). */
+export async function releaseEvents(namespace: string, name: string, signal?: AbortSignal): Promise<EventsAnswer> {
+  const path = `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/events`;
+  return json<EventsAnswer>(await fetch(url(path), { headers: authHeaders(), signal: signal ?? null }));
 }

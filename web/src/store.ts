@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { AnalysisRunView, ReleaseView, WebAppView } from '../../src/dashboard/contract.ts';
+import { lostStream, type StreamConnection } from '../../src/dashboard/view-state.ts';
 import { ApiError, follow, type StreamMessage } from './api.ts';
 
 export type Row = ReleaseView | WebAppView;
@@ -13,8 +14,8 @@ export const rowKey = (row: { kind?: string | undefined; namespace: string; name
 
 export const isWebApp = (row: Row): row is WebAppView => row.kind === 'WebApp';
 
-/** Where the stream stands. */
-export type Connection = { state: 'connecting' } | { state: 'live' } | { state: 'reconnecting'; error: string; retryInSeconds: number } | { state: 'signin'; message: string };
+/** Where the stream stands (src/dashboard/view-state.ts). */
+export type Connection = StreamConnection;
 
 export interface LiveState {
   rows: Map<string, Row>;
@@ -74,7 +75,6 @@ export function useLiveReleases(attempt: number): LiveState {
       publish();
     };
     void (async () => {
-      let pause = 1;
       while (!abort.signal.aborted) {
         try {
           await follow(onMessage, abort.signal);
@@ -85,11 +85,11 @@ export function useLiveReleases(attempt: number): LiveState {
             publish();
             return;
           }
-          if ((connection as Connection).state === 'live') pause = 1;
-          connection = { state: 'reconnecting', error: (err as Error).message, retryInSeconds: pause };
+          // The next snapshot tells everything missed meanwhile: rows stay until then.
+          connection = lostStream(connection, err instanceof Error ? err.message : String(err), Date.now());
           publish();
-          await new Promise((resolve) => setTimeout(resolve, pause * 1000));
-          pause = Math.min(pause * 2, 15);
+          const wait = connection.state === 'reconnecting' ? connection.retryInSeconds : 1;
+          await new Promise((resolve) => setTimeout(resolve, wait * 1000));
         }
       }
     })();

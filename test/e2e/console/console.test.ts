@@ -9,7 +9,10 @@
  * - a person who may only read (alice) sees her abort refused by the API server, and
  *   nothing is written;
  * - a person who may patch (bob) aborts from the page: the release rolls back (traffic
- *   back on stable) and the timeline says bob did it;
+ *   back on stable) and the timeline says bob did it, its Event merged with its history
+ *   entry; Events are read as the person (alice, who may not, is told so);
+ * - a release that is not there, Prometheus not answering and a lost stream each show
+ *   their state; the stream comes back without a reload;
  * - no page breaks the Content-Security-Policy.
  *
  * Screenshots of each main view go to docs/screenshots/ (the README shows one).
@@ -158,6 +161,16 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
   const [alice, bob] = await Promise.all([testUser('alice'), testUser('bob')]);
   await grant(ns, 'alice', ['get', 'list', 'watch']);
   await grant(ns, 'bob', ['get', 'list', 'watch', 'patch']);
+  // Bob may also read the namespace's Events (as the built-in view role allows); alice may not.
+  await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, {
+    metadata: { name: 'bob-events', namespace: ns },
+    rules: [{ apiGroups: [''], resources: ['events'], verbs: ['list'] }],
+  });
+  await admin.raw('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
+    metadata: { name: 'bob-events', namespace: ns },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'bob-events' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'bob' }],
+  });
 
   const abort = new AbortController();
   const dashboards: LocalDashboard[] = [];
@@ -165,17 +178,27 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     abort.abort();
     for (const d of dashboards) await d.close();
   });
-  const dashboard = async (kubeconfigPath: string, namespaces: string[]): Promise<LocalDashboard> => {
+  const dashboard = async (
+    kubeconfigPath: string,
+    namespaces: string[],
+    options: { port?: number; prometheusUrl?: string; signal?: AbortSignal } = {},
+  ): Promise<LocalDashboard> => {
     const d = await startLocalDashboard({
       kubeconfigPath,
       namespaces,
-      port: 0,
-      prometheusUrl: cluster.prometheusUrl,
+      port: options.port ?? 0,
+      prometheusUrl: options.prometheusUrl ?? cluster.prometheusUrl,
       log: silentLogger(),
-      signal: abort.signal,
+      signal: options.signal ?? abort.signal,
     });
     dashboards.push(d);
     return d;
+  };
+  /** Closes `d` now (its watch too, when it has a signal of its own), instead of when the test ends. */
+  const closeDashboard = async (d: LocalDashboard, own?: AbortController): Promise<void> => {
+    dashboards.splice(dashboards.indexOf(d), 1);
+    own?.abort();
+    await d.close();
   };
   const [asAdmin, asAlice, asBob] = await Promise.all([
     dashboard(cluster.kubeconfigPath, [ns, other]),
@@ -297,6 +320,14 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
           { describe: `the ${name} line`, timeoutMs: 20_000 },
         );
         assert.equal(await chart.locator('.cd-threshold').count(), 1, `${name} draws its threshold`);
+        // Istio tells stable's workload apart: its line is drawn beside the canary's.
+        await waitFor(
+          async () =>
+            /^M[^MLC]+[LC]/.test(
+              (await chart.locator('.cd-line-stable .recharts-line-curve').getAttribute('d')) ?? '',
+            ),
+          { describe: `stable's ${name} line`, timeoutMs: 20_000 },
+        );
       }
       assert.ok(
         (await page.locator('.cd-marker').count()) > 0,
@@ -321,10 +352,19 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     const before = (await getRelease(admin, ns, 'checkout'))!.metadata.annotations ?? {};
     const { page: alicePage, problems: aliceProblems } = await openPage(browser);
     await alicePage.goto(`${asAlice.url}#/release/${ns}/checkout`);
+    // Events are read as alice: the API server refuses, the timeline says so and keeps the history.
+    const eventsRefused = alicePage.getByTestId('events-refused');
+    await eventsRefused.waitFor({ timeout: 30_000 });
+    assert.match((await eventsRefused.textContent()) ?? '', /forbidden/i);
+    assert.ok((await alicePage.getByTestId('timeline-entry').count()) > 0, 'the history is still shown');
     await command(alicePage, 'abort');
     const refusal = alicePage.locator('.ant-message-error');
     await refusal.waitFor({ timeout: 15_000 });
     assert.match((await refusal.textContent()) ?? '', /abort refused: .*forbidden/i);
+    // The answer stays beside the buttons, not only in the passing message.
+    const result = alicePage.getByTestId('action-result');
+    assert.equal(await result.getAttribute('data-ok'), 'false');
+    assert.match((await result.textContent()) ?? '', /Abort refused: .*forbidden/i);
     await shot(alicePage, 'console-refused.png');
     const after = await getRelease(admin, ns, 'checkout');
     assert.deepEqual(after?.metadata.annotations ?? {}, before, 'nothing was written');
@@ -337,6 +377,7 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     await bobPage.goto(`${asBob.url}#/release/${ns}/checkout`);
     await command(bobPage, 'abort');
     await bobPage.locator('.ant-message-success').waitFor({ timeout: 15_000 });
+    assert.equal(await bobPage.getByTestId('action-result').getAttribute('data-ok'), 'true');
     await waitFor(async () => (await bobPage.getByTestId('release-phase').textContent()) === 'Failed', {
       describe: 'the page to show the rollback',
       timeoutMs: 60_000,
@@ -348,6 +389,13 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
     const entry = bobPage.getByTestId('timeline-entry').filter({ hasText: 'Aborted' });
     await entry.waitFor({ timeout: 30_000 });
     assert.match((await entry.textContent()) ?? '', /by bob/);
+    // Bob may read Events: none refused, and the abort's own Event is not shown twice.
+    assert.equal(await bobPage.getByTestId('events-refused').count(), 0);
+    assert.equal(
+      await bobPage.locator('[data-testid="timeline"] strong', { hasText: /^Aborted$/ }).count(),
+      1,
+      'the Aborted history entry and its Event are one line',
+    );
     const release = await getRelease(admin, ns, 'checkout');
     assert.equal(release?.status?.phase, 'Failed');
     assert.equal(release?.status?.currentWeight, 0);
@@ -415,6 +463,64 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
         describe: "the WebApp's release page",
       });
       assert.equal(loads, before, 'no reload happened');
+    },
+  );
+
+  await t.test('a release that is not there, and Prometheus down: each view says so', async () => {
+    const { page: lost, problems: lostProblems } = await openPage(browser);
+    await lost.goto(`${asAdmin.url}#/release/${ns}/no-such-release`);
+    const notFound = lost.getByTestId('state-not-found');
+    await notFound.waitFor({ timeout: 30_000 });
+    assert.match((await notFound.textContent()) ?? '', /Release not found.*no-such-release/);
+    // A dashboard whose Prometheus does not answer (nothing listens on port 1).
+    const noPrometheus = await dashboard(cluster.kubeconfigPath, [ns], {
+      prometheusUrl: 'http://127.0.0.1:1',
+    });
+    await lost.goto(`${noPrometheus.url}#/release/${ns}/demo`);
+    const down = lost.getByTestId('state-unavailable');
+    await down.waitFor({ timeout: 30_000 });
+    assert.match((await down.textContent()) ?? '', /Prometheus is not answering.*127\.0\.0\.1:1/);
+    // The rest of the page is there: the release itself, its timeline.
+    assert.equal(await lost.getByTestId('release-phase').textContent(), 'Completed');
+    assert.ok((await lost.getByTestId('timeline-entry').count()) > 0);
+    await shot(lost, 'console-prometheus-down.png');
+    assert.deepEqual(lostProblems, []);
+  });
+
+  await t.test(
+    'the stream lost: the page says so, keeps its rows, and is live again without a reload',
+    async () => {
+      const own = new AbortController();
+      const first = await dashboard(cluster.kubeconfigPath, [ns, other], { signal: own.signal });
+      const { page: watching, problems: watchingProblems } = await openPage(browser);
+      let watchingLoads = 0;
+      watching.on('load', () => watchingLoads++);
+      await watching.goto(first.url);
+      await waitFor(async () => (await rowNames(watching)).includes('demo'), {
+        describe: 'the list',
+        timeoutMs: 30_000,
+      });
+      await closeDashboard(first, own);
+      const banner = watching.getByTestId('stream-lost');
+      await banner.waitFor({ timeout: 30_000 });
+      assert.match((await banner.textContent()) ?? '', /Live updates lost, reconnecting.*out of date since/);
+      assert.ok((await rowNames(watching)).includes('demo'), 'the rows stay, marked as possibly old');
+      await shot(watching, 'console-reconnecting.png');
+      const restarted = Date.now();
+      const again = await dashboard(cluster.kubeconfigPath, [ns, other], { port: first.port });
+      await waitFor(
+        async () =>
+          (await watching.getByTestId('live-state').textContent()) === '● live' &&
+          (await banner.count()) === 0,
+        { describe: 'the page live again', timeoutMs: 60_000, intervalMs: 100 },
+      );
+      t.diagnostic(
+        `live again ${Date.now() - restarted} ms after the dashboard came back (backoff included)`,
+      );
+      assert.equal(again.port, first.port);
+      assert.equal(watchingLoads, 1, 'no reload happened');
+      assert.ok((await rowNames(watching)).includes('demo'));
+      assert.deepEqual(watchingProblems, []);
     },
   );
 
