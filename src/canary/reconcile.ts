@@ -62,6 +62,7 @@ import { isFinished } from './steering.ts';
 import { assessPods } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
+import { podRequestsOf, withCost } from './cost.ts';
 import {
   canaryDeploymentName,
   extraPodLabels,
@@ -337,6 +338,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       obs.autoscaler = await autoscalerOf(cd, ctx);
 
     const tr = transition(settings, status, obs);
+    // The canary copies the stable pod template: its requests are the stable pods'.
+    tr.status = withCost(tr.status, status, podRequestsOf(stable?.spec?.template), now.getTime());
     await commit(env, cd, tr, ctx, now, { refused });
 
     if (isFinished(tr.status.phase)) {

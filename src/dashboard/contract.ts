@@ -81,6 +81,20 @@ export interface HistoryEntryView {
   by?: string | undefined;
 }
 
+/** What a release cost (status.cost; src/canary/cost.ts), as of `asOf`. */
+export interface CostView {
+  asOf: string;
+  seconds: number;
+  canaryPodSeconds: number;
+  extraPodSeconds: number;
+  cpuCoreSeconds: number;
+  memoryGiBSeconds: number;
+  /** Share of traffic the canary served, in percent (time-weighted weight). */
+  canaryTrafficPercent: number;
+  /** Seconds at each step (1-based; totalSteps + 1 is the promotion). */
+  steps?: { step: number; weight: number; seconds: number }[] | undefined;
+}
+
 /** What a person sees of one CanaryDeployment. */
 export interface ReleaseView {
   kind?: 'CanaryDeployment';
@@ -107,6 +121,8 @@ export interface ReleaseView {
   createdAt?: string | undefined;
   startedAt: string | undefined;
   completedAt: string | undefined;
+  /** What the release cost so far (as of its last recorded moment), once it started. */
+  cost?: CostView | undefined;
   actions: ActionsView;
   /** Why a command is not offered now (shown on its disabled button). */
   actionReasons?: Partial<Record<CommandName, string>>;

@@ -12,12 +12,14 @@ import {
   type CanaryDeployment,
   type HistoryEntry,
   type Phase,
+  type ReleaseCost,
 } from '../api/canary-deployment.ts';
 import { refusal } from '../canary/commands.ts';
 import { formatDuration, planSteps } from '../strategy/index.ts';
 import type {
   CommandName,
   AnalysisRunView,
+  CostView,
   HistoryEntryView,
   PhaseName,
   ReleaseView,
@@ -33,6 +35,7 @@ type Fits<T extends U, U> = T;
 export type AnalysisRunFits = Fits<AnalysisRun, AnalysisRunView>;
 export type HistoryEntryFits = Fits<HistoryEntry, HistoryEntryView>;
 export type PhaseFits = Fits<Phase, PhaseName>;
+export type CostFits = Fits<ReleaseCost, CostView>;
 
 function stepState(index: number, current: number | undefined, phase: Phase): StepState {
   if (phase === 'Completed') return 'done';
@@ -84,6 +87,7 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     history: [...(status.history ?? [])].reverse(),
     startedAt: status.startedAt,
     completedAt: status.completedAt,
+    cost: status.cost,
     // The steering table the CLI and the controller follow (src/canary/steering.ts): a
     // button is offered exactly when the CLI would not refuse the command.
     actions: {
