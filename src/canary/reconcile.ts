@@ -25,7 +25,7 @@ import {
 } from '../runtime/kinds.ts';
 import type { KubeObject } from '../runtime/client.ts';
 import type { CanaryDeployment, CanaryDeploymentStatus } from '../api/canary-deployment.ts';
-import { OwnerLabel, PausedByAnnotation, RoleLabel } from '../api/names.ts';
+import { GroupLabel, GroupTurnAnnotation, OwnerLabel, PausedByAnnotation, RoleLabel } from '../api/names.ts';
 import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
@@ -321,6 +321,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       analysis,
       analysisRunning,
       blocked: blocking && { reason: blocking.reason, message: blocking.message },
+      waitingForGroup: waitingForGroup(cd),
       command: pendingCommand(cd),
       gate,
       gateRunning,
@@ -714,4 +715,10 @@ async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promis
     );
   });
   return hpa?.metadata.name;
+}
+
+/** The group whose turn a member waits for (`deploy.codedance.io/group-turn: waiting`), if any. */
+function waitingForGroup(cd: CanaryDeployment): { group: string } | undefined {
+  if (cd.metadata.annotations?.[GroupTurnAnnotation] !== 'waiting') return undefined;
+  return { group: cd.metadata.labels?.[GroupLabel] ?? '(unnamed)' };
 }
