@@ -121,6 +121,8 @@ export interface ReleaseView {
   createdAt?: string | undefined;
   startedAt: string | undefined;
   completedAt: string | undefined;
+  /** The ReleaseGroup it belongs to (label `deploy.codedance.io/group`), if any. */
+  group?: string | undefined;
   /** What the release cost so far (as of its last recorded moment), once it started. */
   cost?: CostView | undefined;
   actions: ActionsView;
@@ -197,6 +199,32 @@ export interface StreamEvents {
   unauthorized: { message: string };
 }
 
+/** Where a group member is (src/dashboard/group-view.ts). */
+export type GroupMemberState = 'waiting' | 'running' | 'completed' | 'failed';
+
+/** A ReleaseGroup as seen through the members a person may list (`GET /api/groups`). */
+export interface GroupView {
+  namespace: string;
+  name: string;
+  counts: {
+    total: number;
+    waiting: number;
+    running: number;
+    paused: number;
+    completed: number;
+    failed: number;
+  };
+  members: {
+    name: string;
+    state: GroupMemberState;
+    phase: PhaseName;
+    reason: string | undefined;
+    message: string | undefined;
+  }[];
+  /** The members' costs summed (those that have one). */
+  cost: Omit<CostView, 'steps'> | undefined;
+}
+
 /** The header every action must carry (any non-empty value). */
 export const ActionHeader = 'x-codedance-request';
 
@@ -205,6 +233,7 @@ export const ApiPaths = {
   whoami: '/api/whoami',
   releases: '/api/releases',
   stream: '/api/stream',
+  groups: '/api/groups',
   command: (namespace: string, name: string, command: CommandName): string =>
     `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${command}`,
   metrics: (namespace: string, name: string): string =>

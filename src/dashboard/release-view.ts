@@ -15,6 +15,7 @@ import {
   type ReleaseCost,
 } from '../api/canary-deployment.ts';
 import { refusal } from '../canary/commands.ts';
+import { GroupLabel } from '../api/names.ts';
 import { formatDuration, planSteps } from '../strategy/index.ts';
 import type {
   CommandName,
@@ -87,6 +88,7 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     history: [...(status.history ?? [])].reverse(),
     startedAt: status.startedAt,
     completedAt: status.completedAt,
+    group: release.metadata.labels?.[GroupLabel],
     cost: status.cost,
     // The steering table the CLI and the controller follow (src/canary/steering.ts): a
     // button is offered exactly when the CLI would not refuse the command.

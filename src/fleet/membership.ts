@@ -49,6 +49,8 @@ export function templateMembers(
   group: ReleaseGroup,
   deployments: readonly KubeObject[],
   existing: (name: string) => CanaryDeployment | undefined,
+  /** A turn given for `image` that the caller knows of and `existing` may not show yet. */
+  turnGiven: (name: string, image: string) => boolean = () => false,
 ): TemplateMember[] {
   const template = group.spec.template;
   if (!template) return [];
@@ -78,12 +80,9 @@ export function templateMembers(
       continue;
     }
     const kept =
-      current?.spec.canaryVersion === image ? current.metadata.annotations?.[GroupTurnAnnotation] : undefined;
-    out.push({
-      kind: 'member',
-      name,
-      desired: desiredMember(group, name, image, kept === 'go' ? 'go' : 'waiting'),
-    });
+      turnGiven(name, image) ||
+      (current?.spec.canaryVersion === image && current.metadata.annotations?.[GroupTurnAnnotation] === 'go');
+    out.push({ kind: 'member', name, desired: desiredMember(group, name, image, kept ? 'go' : 'waiting') });
   }
   return out;
 }

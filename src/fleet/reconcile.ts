@@ -65,13 +65,13 @@ export function createGroupReconciler(): GroupReconciler {
     const problems: string[] = [];
     if (group.spec.template) {
       const deployments = ctx.cache(Deployment, { metadataOnly: true }).list(ns);
-      const wanted: TemplateMember[] = templateMembers(group, deployments, (member) => {
-        const cd = byName.get(member);
+      const wanted: TemplateMember[] = templateMembers(
+        group,
+        deployments,
+        (member) => byName.get(member),
         // A turn given but not yet in the cache is kept (the write said so).
-        return cd && turnGiven(cd) && cd.metadata.annotations?.[GroupTurnAnnotation] !== 'go'
-          ? withTurn(cd, 'go')
-          : cd;
-      });
+        (member, image) => given.get(`${ns}/${member}`) === image,
+      );
       members = [];
       for (const item of wanted) {
         if (item.kind === 'problem') {
@@ -232,11 +232,4 @@ export function createGroupReconciler(): GroupReconciler {
   }
 
   return { reconcile, directory };
-}
-
-function withTurn(cd: CanaryDeployment, turn: 'go' | 'waiting'): CanaryDeployment {
-  return {
-    ...cd,
-    metadata: { ...cd.metadata, annotations: { ...cd.metadata.annotations, [GroupTurnAnnotation]: turn } },
-  };
 }
