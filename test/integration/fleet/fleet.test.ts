@@ -6,7 +6,13 @@
  * changes nothing: every member is started once, the limit holds throughout. A second,
  * smaller group shows the failure limit stopping new starts.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import type { CanaryDeployment, CanaryDeploymentSpec } from '../../../src/api/canary-deployment.ts';
 import { CanaryDeploymentKind, ReleaseGroupKind } from '../../../src/api/kinds.ts';
@@ -15,7 +21,7 @@ import type { ReleaseGroup } from '../../../src/api/release-group.ts';
 import type { KubeClient } from '../../../src/runtime/client.ts';
 import * as kinds from '../../../src/runtime/kinds.ts';
 import { startController } from '../../support/controller.ts';
-import type { NamespaceOwner } from '../../support/cluster.ts';
+import { testCluster, type NamespaceOwner } from '../../support/cluster.ts';
 import {
   createApp,
   getDeployment,
@@ -240,4 +246,56 @@ test('the failure limit stops new starts; those running finish; the rest never s
     events.some((e) => e.reason === 'FailureLimitReached'),
     'a FailureLimitReached Event',
   );
+});
+
+test('codedance release from CI: an image per service, a live summary, exit 0 once all completed', {
+  timeout: 300_000,
+}, async (t) => {
+  const { admin, ns } = await releaseEnv(t, { controller: false });
+  await fleetApps(admin, ns, 3);
+  await fleetController(t, ns);
+  const { kubeconfigPath } = await testCluster();
+  const settings = join(mkdtempSync(join(tmpdir(), 'codedance-release-')), 'settings.yaml');
+  writeFileSync(
+    settings,
+    'strategy:\n  steps:\n    - {weight: 50, pause: 1s}\n    - {weight: 100, pause: 0s}\n',
+  );
+  const cli = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url)),
+      'release',
+      '--kubeconfig',
+      kubeconfigPath,
+      '-n',
+      ns,
+      '--name',
+      'ci',
+      '--selector',
+      'fleet=shop',
+      '--image',
+      'lib:v2',
+      '--image',
+      `${service(1)}=special:v3`,
+      '--max-concurrent',
+      '2',
+      '--settings',
+      settings,
+      '--timeout',
+      '240',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  cli.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  cli.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(cli, 'exit')) as [number | null];
+  t.diagnostic(output);
+  assert.equal(code, 0, output);
+  assert.match(output, /Completed: every member released/);
+  assert.match(output, /members 3: 3 completed/);
+  assert.match(output, /cost: canary/);
+  assert.equal(imageOf(await getDeployment(admin, ns, service(0))), 'lib:v2');
+  assert.equal(imageOf(await getDeployment(admin, ns, service(1))), 'special:v3');
+  assert.equal(imageOf(await getDeployment(admin, ns, service(2))), 'lib:v2');
 });
