@@ -56,7 +56,17 @@ async function fleetApps(admin: KubeClient, ns: string, count: number): Promise<
   for (let i = 0; i < count; i += 10)
     await Promise.all(
       Array.from({ length: Math.min(10, count - i) }, (_, k) =>
-        createApp(admin, ns, service(i + k), { replicas: 1, labels: { fleet: 'shop' } }),
+        (async () => {
+          await createApp(admin, ns, service(i + k), { replicas: 1 });
+          // The group's deploymentSelector matches the Deployment's own labels.
+          await admin.patch(
+            kinds.Deployment,
+            ns,
+            service(i + k),
+            { metadata: { labels: { fleet: 'shop' } } },
+            'merge',
+          );
+        })(),
       ),
     );
 }
