@@ -9,6 +9,7 @@ import type { HttpServer } from './runtime/http.ts';
 import type { Registry } from 'prom-client';
 import { webappEntry } from './webapp/index.ts';
 import { canaryEntry } from './canary/index.ts';
+import { fleetEntry } from './fleet/index.ts';
 
 /** What a controller factory gets from the process. */
 export interface ControllerFactoryOptions {
@@ -40,4 +41,4 @@ export interface ControllerEntry {
 }
 
 /** Every controller of the project. */
-export const controllers: ControllerEntry[] = [webappEntry, canaryEntry];
+export const controllers: ControllerEntry[] = [webappEntry, canaryEntry, fleetEntry];

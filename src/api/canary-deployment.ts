@@ -817,6 +817,56 @@ export const TrafficRecord = Type.Object(
 );
 export type TrafficRecord = Type.Static<typeof TrafficRecord>;
 
+/** What one pod of a release requests (summed over its containers). */
+export const PodRequests = Type.Object({
+  cpuCores: Type.Number({ description: 'CPU cores requested.' }),
+  memoryGiB: Type.Number({ description: 'Memory requested, in GiB.' }),
+});
+export type PodRequests = Type.Static<typeof PodRequests>;
+
+/** Time spent at one step of a release. */
+export const StepCost = Type.Object({
+  step: Type.Integer({
+    description: '1-based step; totalSteps + 1 is the promotion; 0 before the first step.',
+  }),
+  weight: Type.Integer({ description: 'Canary weight held meanwhile, in percent.' }),
+  seconds: Type.Number(),
+});
+export type StepCost = Type.Static<typeof StepCost>;
+
+/** Figures a release's cost and a fleet's summed cost share. */
+const costFigures = {
+  asOf: Type.String({ description: 'When the figures were taken; the end of the release once it finished.' }),
+  seconds: Type.Number({ description: 'Duration counted (from the start to asOf).' }),
+  canaryPodSeconds: Type.Number({ description: 'Canary pods x seconds.' }),
+  extraPodSeconds: Type.Number({
+    description: 'Pods beyond the stable size x seconds: what the release added.',
+  }),
+  cpuCoreSeconds: Type.Number({ description: 'CPU core-seconds requested by canary pods.' }),
+  memoryGiBSeconds: Type.Number({ description: 'Memory GiB-seconds requested by canary pods.' }),
+  canaryTrafficPercent: Type.Number({
+    description: 'Share of the traffic the canary served, in percent (time-weighted weight).',
+  }),
+};
+
+/** A fleet's summed cost (see ReleaseCost). */
+export const CostSummary = Type.Object(costFigures);
+export type CostSummary = Type.Static<typeof CostSummary>;
+
+/** What a release cost (src/canary/cost.ts): updated at each history entry, final at the end. */
+export const ReleaseCost = Type.Object(
+  {
+    ...costFigures,
+    podRequests: PodRequests,
+    steps: Type.Array(StepCost, { maxItems: 100, description: 'Seconds at each step, in order.' }),
+  },
+  {
+    description:
+      'What the release cost: canary and extra pod-seconds, requested CPU and memory, time per step.',
+  },
+);
+export type ReleaseCost = Type.Static<typeof ReleaseCost>;
+
 export const CanaryDeploymentStatus = Type.Object({
   phase: Type.Optional(Type.Enum(Phases)),
   reason: Type.Optional(Type.String()),
@@ -860,6 +910,7 @@ export const CanaryDeploymentStatus = Type.Object({
   ),
   history: Type.Optional(Type.Array(HistoryEntry, { maxItems: 100 })),
   gates: Type.Optional(GateStatus),
+  cost: Type.Optional(ReleaseCost),
   conditions: Type.Optional(Conditions),
 });
 export type CanaryDeploymentStatus = Type.Static<typeof CanaryDeploymentStatus>;

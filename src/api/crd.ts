@@ -7,6 +7,7 @@
  */
 import { CanaryDeploymentSchema, GROUP as CD_GROUP, VERSION as CD_VERSION } from './canary-deployment.ts';
 import { WebAppSchema, GROUP as WA_GROUP, VERSION as WA_VERSION } from './webapp.ts';
+import { ReleaseGroupSchema } from './release-group.ts';
 import { toStructural, type SchemaNode, type StructuralSchema } from './structural.ts';
 
 /** A column of `kubectl get`. `jsonPath` is relative to the object, e.g. `.status.phase`. */
@@ -143,8 +144,56 @@ export const WebAppApi: ApiDefinition = {
   ],
 };
 
+/** The ReleaseGroup API: `kubectl get rg` shows how far a fleet got. */
+export const ReleaseGroupApi: ApiDefinition = {
+  group: CD_GROUP,
+  version: CD_VERSION,
+  kind: 'ReleaseGroup',
+  plural: 'releasegroups',
+  singular: 'releasegroup',
+  shortNames: ['rg'],
+  categories: ['codedance'],
+  description:
+    'Many releases run as one: CanaryDeployments selected by label or made for every matching Deployment, at most maxConcurrent at once, no new start after failureLimit failures; promoted, paused, resumed and aborted together.',
+  schema: ReleaseGroupSchema,
+  printerColumns: [
+    {
+      name: 'Phase',
+      type: 'string',
+      jsonPath: '.status.phase',
+      description: 'Progressing, Paused, Completed or Failed.',
+    },
+    { name: 'Members', type: 'integer', jsonPath: '.status.counts.total', description: 'Members.' },
+    {
+      name: 'Running',
+      type: 'integer',
+      jsonPath: '.status.counts.running',
+      description: 'Members releasing now.',
+    },
+    {
+      name: 'Completed',
+      type: 'integer',
+      jsonPath: '.status.counts.completed',
+      description: 'Members released.',
+    },
+    {
+      name: 'Failed',
+      type: 'integer',
+      jsonPath: '.status.counts.failed',
+      description: 'Members rolled back or aborted.',
+    },
+    age,
+    {
+      name: 'Message',
+      type: 'string',
+      jsonPath: '.status.message',
+      description: 'What is happening, in words.',
+    },
+  ],
+};
+
 /** Every API the project serves, in the order their CRDs are written and installed. */
-export const apis: readonly ApiDefinition[] = [CanaryDeploymentApi, WebAppApi];
+export const apis: readonly ApiDefinition[] = [CanaryDeploymentApi, WebAppApi, ReleaseGroupApi];
 
 /**
  * Builds the CRD of one API: a namespaced kind with one served and stored version, the

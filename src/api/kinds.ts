@@ -7,6 +7,7 @@ import { resourceKind } from '../runtime/kinds.ts';
 import type { CanaryDeployment } from './canary-deployment.ts';
 import { GROUP, VERSION, WebAppGroup, WebAppVersion } from './names.ts';
 import type { WebApp } from './webapp.ts';
+import type { ReleaseGroup } from './release-group.ts';
 
 /** `deploy.codedance.io/v1alpha1` CanaryDeployment: one release of a Deployment. */
 export const CanaryDeploymentKind = resourceKind<CanaryDeployment>(
@@ -18,3 +19,6 @@ export const CanaryDeploymentKind = resourceKind<CanaryDeployment>(
 
 /** `apps.codedance.io/v1alpha1` WebApp: an application whose image changes are released. */
 export const WebAppKind = resourceKind<WebApp>(WebAppGroup, WebAppVersion, 'WebApp', 'webapps');
+
+/** `deploy.codedance.io/v1alpha1` ReleaseGroup: many releases run as one under shared rules. */
+export const ReleaseGroupKind = resourceKind<ReleaseGroup>(GROUP, VERSION, 'ReleaseGroup', 'releasegroups');

@@ -10,7 +10,7 @@
  * instead of a user's release.
  */
 import { CommandAnnotation, PausedByAnnotation } from './canary-deployment.ts';
-import { CanaryDeploymentApi, WebAppApi } from './crd.ts';
+import { CanaryDeploymentApi, ReleaseGroupApi, WebAppApi } from './crd.ts';
 
 /** Namespace the controller is installed into. */
 export const CONTROLLER_NAMESPACE = 'codedance-system';
@@ -97,6 +97,15 @@ export const controllerRules: PolicyRule[] = [
     resources: [`${CanaryDeploymentApi.plural}/finalizers`],
     verbs: ['update'],
   },
+  // ReleaseGroups: cached, status applied server-side; members made from a template carry
+  // a blockOwnerDeletion owner reference to their group (finalizers: update).
+  { apiGroups: [ReleaseGroupApi.group], resources: [ReleaseGroupApi.plural], verbs: ['list', 'watch'] },
+  { apiGroups: [ReleaseGroupApi.group], resources: [`${ReleaseGroupApi.plural}/status`], verbs: ['patch'] },
+  {
+    apiGroups: [ReleaseGroupApi.group],
+    resources: [`${ReleaseGroupApi.plural}/finalizers`],
+    verbs: ['update'],
+  },
   // WebApps: cached, finalizer (patch), status applied server-side.
   { apiGroups: [WebAppApi.group], resources: [WebAppApi.plural], verbs: ['list', 'watch', 'patch'] },
   { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}/status`], verbs: ['patch'] },
@@ -164,6 +173,7 @@ const userResources = (suffix = ''): PolicyRule[] => [
     verbs: [],
   },
   { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}${suffix}`], verbs: [] },
+  { apiGroups: [ReleaseGroupApi.group], resources: [`${ReleaseGroupApi.plural}${suffix}`], verbs: [] },
 ];
 
 /**

@@ -42,3 +42,16 @@ export const OwnerLabel = `${GROUP}/canary`;
  * to a receiver of its choosing.
  */
 export const NotificationSecretLabel = `${GROUP}/notification`;
+
+/**
+ * The ReleaseGroup a CanaryDeployment belongs to (its name): on the members a group makes
+ * from its template, and on those `codedance release` makes for a selector.
+ */
+export const GroupLabel = `${GROUP}/group`;
+/**
+ * A group member's turn: `waiting` holds the release before it starts (reason
+ * `WaitingForGroup`) until its group writes `go`. Absent, the release runs as any other.
+ * A member is made with `waiting`, so it cannot start before its group has counted it.
+ */
+export const GroupTurnAnnotation = `${GROUP}/group-turn`;
+export const GroupTurns = ['waiting', 'go'] as const;

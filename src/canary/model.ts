@@ -110,6 +110,12 @@ export interface Observations {
   analysisRunning?: boolean | undefined;
   /** Why the controller refuses to judge this release (e.g. `PrometheusNotAllowed`); see the guarantees above. */
   blocked?: { reason: string; message: string } | undefined;
+  /**
+   * The release is a member of a ReleaseGroup whose turn has not come
+   * (`deploy.codedance.io/group-turn: waiting`): it does not start (reason
+   * `WaitingForGroup`). A release already running is not held.
+   */
+  waitingForGroup?: { group: string } | undefined;
   /** An unhandled command, if any. */
   command?: CommandObservation | undefined;
   /** The answers of the gates `status.gates.awaiting` asked for, once in (./gates.ts). */

@@ -1012,3 +1012,31 @@ test('a canary crashing while the promotion moves all traffic to it, before stab
   assert.equal(w.stableImage, 'app:v1', 'stable was never touched');
   assert.equal(w.weight, 0);
 });
+
+test('a group member waits for its turn before anything is written, then starts; a finished one waits again for a new version', () => {
+  const s = settings();
+  const w = world();
+  const waiting = { waitingForGroup: { group: 'fleet' } };
+  const held = reconcile(s, undefined, w, waiting);
+  assert.equal(held.status.phase, undefined);
+  assert.equal(held.status.reason, 'WaitingForGroup');
+  assert.deepEqual(
+    held.effects.map((e) => e.type),
+    ['event'],
+  );
+  assert.equal(reconcile(s, held.status, w, waiting).effects.length, 0, 'said once');
+  const started = reconcile(s, held.status, w);
+  assert.equal(started.status.phase, 'Initializing');
+  assert.ok(started.effects.some((e) => e.type === 'ensureCanary'));
+  // Completed on app:v2; the group asks for app:v3 and the member waits again.
+  const done = run(s, w, started.status);
+  assert.equal(done.phase, 'Completed');
+  const next = reconcile(settings({ version: 'app:v3' }), done, w, waiting);
+  assert.equal(next.status.reason, 'WaitingForGroup');
+  assert.equal(next.status.phase, undefined);
+  assert.ok(!next.effects.some((e) => e.type === 'ensureCanary'));
+  // An abort before the turn ends it without writing anything.
+  const aborted = reconcile(s, held.status, w, { ...waiting, command: { verb: 'abort', raw: 'abort:1' } });
+  assert.equal(aborted.status.phase, 'Failed');
+  assert.equal(aborted.status.reason, 'Aborted');
+});

@@ -98,6 +98,7 @@ function decide(t: Builder): void {
     if (command?.verb === 'abort') return abortBeforeStart(t, command.by);
     if (command?.verb === 'resume') t.ignore(command, 'spec.paused is true: clear it to resume');
     if (obs.blocked) return refuseToStart(t, obs.blocked);
+    if (obs.waitingForGroup) return waitForGroup(t, obs.waitingForGroup.group);
     start(t, 'Started');
     // A promotion asked for before the first look approves the first step (or all), as in Initializing.
     if (command?.verb === 'promote' || command?.verb === 'promote-full') approve(t, command.verb);
@@ -249,6 +250,12 @@ function start(t: Builder, event: 'Started' | 'Restarted' | 'Retried', by?: stri
 function finished(t: Builder, command: CommandObservation | undefined): void {
   const { settings, obs } = t;
   if (t.status.releaseVersion !== settings.version) {
+    if (obs.waitingForGroup) {
+      waitForGroup(t, obs.waitingForGroup.group);
+      // A canary the last release left behind (a controller stopped mid-cleanup) goes now.
+      if (obs.canary) t.effects.push({ type: 'resetTraffic' }, { type: 'deleteCanary' });
+      return;
+    }
     if (!obs.blocked) return resetForNew(t, 'Started');
     refuseToStart(t, obs.blocked);
   } else if (command?.verb === 'retry') {
@@ -283,6 +290,22 @@ function abortBeforeStart(t: Builder, by: string | undefined): void {
     message: `aborted by ${who(by)} before it started: nothing was changed; \`codedance retry\` starts it`,
   };
   t.record('Aborted', 'Warning', 'Aborted', t.status.message ?? '', { notify: false, by });
+}
+
+/**
+ * A ReleaseGroup member before its turn: nothing is written to the cluster, the status
+ * says whose turn it waits for (the previous release's record goes: a new one begins).
+ */
+function waitForGroup(t: Builder, group: string): void {
+  const message = `${t.settings.version} waits for its turn in ReleaseGroup ${group} (at most spec.maxConcurrent members release at once)`;
+  if (t.status.reason !== 'WaitingForGroup')
+    t.effects.push({ type: 'event', eventType: 'Normal', reason: 'WaitingForGroup', note: message });
+  t.status = {
+    handledCommand: t.status.handledCommand,
+    history: t.status.history,
+    reason: 'WaitingForGroup',
+    message,
+  };
 }
 
 /** Nothing new starts while the controller refuses the release; the status says why. */

@@ -29,7 +29,7 @@ import type {
   CanaryDeploymentStatus,
   TrafficProviderName,
 } from '../api/canary-deployment.ts';
-import { OwnerLabel, PausedByAnnotation, RoleLabel } from '../api/names.ts';
+import { GroupLabel, GroupTurnAnnotation, OwnerLabel, PausedByAnnotation, RoleLabel } from '../api/names.ts';
 import { Action } from '../runtime/action.ts';
 import { applyStatus } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
@@ -66,6 +66,7 @@ import { isFinished } from './steering.ts';
 import { assessPods } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
 import { withConditions } from './status.ts';
+import { podRequestsOf, withCost } from './cost.ts';
 import {
   canaryDeploymentName,
   extraPodLabels,
@@ -324,6 +325,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       analysis,
       analysisRunning,
       blocked: blocking && { reason: blocking.reason, message: blocking.message },
+      waitingForGroup: waitingForGroup(cd),
       command: pendingCommand(cd),
       gate,
       gateRunning,
@@ -341,6 +343,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       obs.autoscaler = await autoscalerOf(cd, ctx);
 
     const tr = transition(settings, status, obs);
+    // The canary copies the stable pod template: its requests are the stable pods'.
+    tr.status = withCost(tr.status, status, podRequestsOf(stable?.spec?.template), now.getTime());
     await commit(env, cd, tr, ctx, now, { refused });
 
     if (isFinished(tr.status.phase)) {
@@ -718,4 +722,10 @@ async function autoscalerOf(cd: CanaryDeployment, ctx: ReconcileContext): Promis
     );
   });
   return hpa?.metadata.name;
+}
+
+/** The group whose turn a member waits for (`deploy.codedance.io/group-turn: waiting`), if any. */
+function waitingForGroup(cd: CanaryDeployment): { group: string } | undefined {
+  if (cd.metadata.annotations?.[GroupTurnAnnotation] !== 'waiting') return undefined;
+  return { group: cd.metadata.labels?.[GroupLabel] ?? '(unnamed)' };
 }

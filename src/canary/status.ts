@@ -13,7 +13,8 @@
  *   (set by the error policy, see ./error-policy.ts), or while an autoscaler refuses it.
  *
  * A release that has not started because of something the user must fix (no target
- * Deployment, an autoscaler in the way) is not Progressing.
+ * Deployment, an autoscaler in the way), or that waits for its turn in a ReleaseGroup,
+ * is not Progressing.
  */
 import type { CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import { mergeConditions, type ConditionUpdate } from '../runtime/conditions.ts';
@@ -41,7 +42,8 @@ export function withConditions(
   const reason = status.reason ?? phase;
   const message = status.message ?? '';
   const waiting =
-    status.phase === undefined && (reason === 'TargetNotFound' || reason === 'AutoscalerConflict');
+    status.phase === undefined &&
+    (reason === 'TargetNotFound' || reason === 'AutoscalerConflict' || reason === 'WaitingForGroup');
   const active = !waiting && (phase === 'Initializing' || phase === 'Progressing' || phase === 'Paused');
   const updates: ConditionUpdate[] = [
     {

@@ -26,6 +26,14 @@ const commands: Record<
     summary: 'the release dashboard on 127.0.0.1, acting with your kubeconfig',
     load: () => import('./dashboard.ts'),
   },
+  group: {
+    summary: 'release groups (fleets): list | status | promote | pause | resume | abort',
+    load: () => import('./group.ts'),
+  },
+  release: {
+    summary: 'release every Deployment a selector matches as one group (CI), wait for the end',
+    load: async () => ({ run: (await import('./group.ts')).runRelease }),
+  },
 };
 
 /** Commands about one release live in ./release.ts; they share its argument handling. */

@@ -5,6 +5,7 @@
 import type { CanaryDeployment, Phase } from '../api/canary-deployment.ts';
 import { releaseSettings } from '../canary/settings.ts';
 import { formatDuration } from '../strategy/index.ts';
+import { describeCost, releaseCost } from '../canary/cost.ts';
 
 /** `2h`, `5m`, `30s`: kubectl's short age. */
 export function age(since: string | undefined, now: number): string {
@@ -133,6 +134,9 @@ export function renderStatus(cd: CanaryDeployment, now: number): string {
       );
     }
   }
+  // Running figures of an active release: the stored ones are as of its last history entry.
+  const cost = s.cost && releaseCost(s, s.cost.podRequests, now);
+  if (cost) lines.push(`cost: ${describeCost(cost)}`);
   const history = (s.history ?? []).slice(-5);
   if (history.length > 0) {
     lines.push('recent:');

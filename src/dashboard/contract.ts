@@ -88,6 +88,20 @@ export interface HistoryEntryView {
   by?: string | undefined;
 }
 
+/** What a release cost (status.cost; src/canary/cost.ts), as of `asOf`. */
+export interface CostView {
+  asOf: string;
+  seconds: number;
+  canaryPodSeconds: number;
+  extraPodSeconds: number;
+  cpuCoreSeconds: number;
+  memoryGiBSeconds: number;
+  /** Share of traffic the canary served, in percent (time-weighted weight). */
+  canaryTrafficPercent: number;
+  /** Seconds at each step (1-based; totalSteps + 1 is the promotion). */
+  steps?: { step: number; weight: number; seconds: number }[] | undefined;
+}
+
 /** What a person sees of one CanaryDeployment. */
 export interface ReleaseView {
   kind?: 'CanaryDeployment';
@@ -114,6 +128,10 @@ export interface ReleaseView {
   createdAt?: string | undefined;
   startedAt: string | undefined;
   completedAt: string | undefined;
+  /** The ReleaseGroup it belongs to (label `deploy.codedance.io/group`), if any. */
+  group?: string | undefined;
+  /** What the release cost so far (as of its last recorded moment), once it started. */
+  cost?: CostView | undefined;
   actions: ActionsView;
   /** Set when the object could not be read as a CanaryDeployment: why. */
   malformed?: string;
@@ -219,6 +237,32 @@ export interface StreamEvents {
   unauthorized: { message: string };
 }
 
+/** Where a group member is (src/dashboard/group-view.ts). */
+export type GroupMemberState = 'waiting' | 'running' | 'completed' | 'failed';
+
+/** A ReleaseGroup as seen through the members a person may list (`GET /api/groups`). */
+export interface GroupView {
+  namespace: string;
+  name: string;
+  counts: {
+    total: number;
+    waiting: number;
+    running: number;
+    paused: number;
+    completed: number;
+    failed: number;
+  };
+  members: {
+    name: string;
+    state: GroupMemberState;
+    phase: PhaseName;
+    reason: string | undefined;
+    message: string | undefined;
+  }[];
+  /** The members' costs summed (those that have one). */
+  cost: Omit<CostView, 'steps'> | undefined;
+}
+
 /** The header every action must carry (any non-empty value). */
 export const ActionHeader = 'x-codedance-request';
 
@@ -227,6 +271,7 @@ export const ApiPaths = {
   whoami: '/api/whoami',
   releases: '/api/releases',
   stream: '/api/stream',
+  groups: '/api/groups',
   command: (namespace: string, name: string, command: CommandName): string =>
     `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${command}`,
   metrics: (namespace: string, name: string): string =>

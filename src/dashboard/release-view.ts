@@ -12,14 +12,17 @@ import {
   type CanaryDeployment,
   type HistoryEntry,
   type Phase,
+  type ReleaseCost,
 } from '../api/canary-deployment.ts';
 import { refusal, type SteerVerb } from '../canary/commands.ts';
+import { GroupLabel } from '../api/names.ts';
 import { formatDuration, planSteps } from '../strategy/index.ts';
 import type {
   ActionState,
   ActionsView,
   AnalysisRunView,
   CommandName,
+  CostView,
   HistoryEntryView,
   PhaseName,
   ReleaseView,
@@ -36,6 +39,7 @@ export type AnalysisRunFits = Fits<AnalysisRun, AnalysisRunView>;
 export type HistoryEntryFits = Fits<HistoryEntry, HistoryEntryView>;
 export type PhaseFits = Fits<Phase, PhaseName>;
 export type SteerVerbFits = Fits<SteerVerb, CommandName>;
+export type CostFits = Fits<ReleaseCost, CostView>;
 
 function stepState(index: number, current: number | undefined, phase: Phase): StepState {
   if (phase === 'Completed') return 'done';
@@ -86,6 +90,8 @@ export function releaseView(release: CanaryDeployment): ReleaseView {
     history: [...(status.history ?? [])].reverse(),
     startedAt: status.startedAt,
     completedAt: status.completedAt,
+    group: release.metadata.labels?.[GroupLabel],
+    cost: status.cost,
     // The steering table the CLI and the controller follow (src/canary/steering.ts): a
     // button is offered exactly when the CLI would not refuse the command, and a refused
     // one says why in the CLI's words.

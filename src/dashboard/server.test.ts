@@ -12,7 +12,7 @@ import { queryTargetOf } from '../analysis/analyzer.ts';
 import { builtInQuery } from '../analysis/queries.ts';
 import type { RangeQuery } from '../analysis/range.ts';
 import { consoleAssets } from './assets.ts';
-import type { EventsAnswer, MetricsAnswer } from './contract.ts';
+import type { EventsAnswer, GroupView, MetricsAnswer } from './contract.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import {
   dashboardHandler,
@@ -474,5 +474,50 @@ test('a stream survives an API server that fails to re-check the token, and ends
   } finally {
     s.closeAllConnections();
     s.close();
+  }
+});
+
+test('groups: the ReleaseGroups of the releases the person may list, with counts and summed cost', async () => {
+  const member = (name: string, namespace: string, status: CanaryDeployment['status']): CanaryDeployment => ({
+    ...release(name, 0, namespace),
+    metadata: { name, namespace, labels: { 'deploy.codedance.io/group': 'fleet' } },
+    status,
+  });
+  const cost = {
+    asOf: '2026-01-01T00:01:00Z',
+    seconds: 60,
+    canaryPodSeconds: 60,
+    extraPodSeconds: 0,
+    cpuCoreSeconds: 6,
+    memoryGiBSeconds: 3,
+    canaryTrafficPercent: 50,
+    podRequests: { cpuCores: 0.1, memoryGiB: 0.05 },
+    steps: [],
+  };
+  const added = [
+    member('m1', 'shop', { phase: 'Completed', cost }),
+    member('m2', 'shop', { reason: 'WaitingForGroup' }),
+    member('m3', 'shop', { phase: 'Failed', reason: 'MetricsFailed', cost }),
+    member('m4', 'hidden', { phase: 'Completed', cost }),
+  ];
+  items.push(...added);
+  try {
+    const groups = (await (await fetch(`${base}/api/groups`, { headers: auth })).json()) as GroupView[];
+    assert.equal(groups.length, 1, 'the hidden namespace stays hidden');
+    const [fleet] = groups;
+    assert.equal(fleet?.name, 'fleet');
+    assert.deepEqual(fleet?.counts, { total: 3, waiting: 1, running: 0, paused: 0, completed: 1, failed: 1 });
+    assert.deepEqual(
+      fleet?.members.map((m) => [m.name, m.state]),
+      [
+        ['m1', 'completed'],
+        ['m2', 'waiting'],
+        ['m3', 'failed'],
+      ],
+    );
+    assert.equal(fleet?.cost?.canaryPodSeconds, 120);
+    assert.equal((await fetch(`${base}/api/groups`)).status, 401);
+  } finally {
+    items.splice(items.length - added.length, added.length);
   }
 });

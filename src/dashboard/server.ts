@@ -9,6 +9,8 @@
  * - `GET /api/whoami`: `{ username }` of the person the request authenticates as.
  * - `GET /api/releases`: the releases the person may list, as {@link ReleaseView}s, and
  *   with a `webApps` source the WebApps they may list, as {@link WebAppView}s.
+ * - `GET /api/groups`: the ReleaseGroups of those releases ({@link GroupView}s of
+ *   ./group-view.ts: counts, members, summed cost), as far as the person may list them.
  * - `GET /api/stream`: server-sent events: `snapshot` (all views) on connect, then
  *   `release` (one view) on each change and `deleted` (`{kind, namespace, name}`).
  * - `GET /api/releases/<namespace>/<name>/metrics`: the release's checks over its life
@@ -32,6 +34,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { groupViews } from './group-view.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { WebApp } from '../api/webapp.ts';
 import { SteerVerbs } from '../canary/commands.ts';
@@ -307,6 +310,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
           events ||
           path === '/api/whoami' ||
           path === '/api/releases' ||
+          path === '/api/groups' ||
           path === '/api/stream')) ||
       action;
     if (!known) return false;
@@ -352,7 +356,10 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
 
     if (path === '/api/whoami') sendJson(res, 200, { username: caller.person.username });
     else if (path === '/api/releases') sendJson(res, 200, await visibleViews(caller));
-    else if (metrics) {
+    else if (path === '/api/groups') {
+      const releases = await visible(caller, options.source.list(), 'CanaryDeployment');
+      sendJson(res, 200, groupViews(releases.map(safeReleaseView)));
+    } else if (metrics) {
       const [, namespace, name] = metrics.map((part) => decodeURIComponent(part));
       // Prometheus knows nothing of Kubernetes RBAC: the person must be allowed to read the
       // release before anything is asked of it on their behalf.

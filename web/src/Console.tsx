@@ -6,17 +6,19 @@ import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { ReleaseList } from './ReleaseList.tsx';
 // The release page (charts and all) loads on first use: the list, the first thing shown, does not wait for it.
 const ReleasePage = lazy(() => import('./ReleasePage.tsx').then((m) => ({ default: m.ReleasePage })));
+const GroupsPage = lazy(() => import('./GroupsPage.tsx').then((m) => ({ default: m.GroupsPage })));
 import { useLiveReleases, type Connection } from './store.ts';
 import { streamBanner } from '../../src/dashboard/view-state.ts';
 
-/** The view the hash names: `#/release/<ns>/<name>` or the list. */
-function useRoute(): { release?: { namespace: string; name: string } } {
+/** The view the hash names: `#/release/<ns>/<name>`, `#/groups` or the list. */
+function useRoute(): { release?: { namespace: string; name: string }; groups?: boolean } {
   const [hash, setHash] = useState(() => location.hash);
   useEffect(() => {
     const onChange = (): void => setHash(location.hash);
     addEventListener('hashchange', onChange);
     return () => removeEventListener('hashchange', onChange);
   }, []);
+  if (hash === '#/groups') return { groups: true };
   const match = /^#\/release\/([^/]+)\/([^/]+)$/.exec(hash);
   return match ? { release: { namespace: decodeURIComponent(match[1]!), name: decodeURIComponent(match[2]!) } } : {};
 }
@@ -52,6 +54,7 @@ export function Console() {
       <header className="cd-header">
         <a href="#/">Codedance</a>
         <span>releases</span>
+        <a href="#/groups" data-testid="groups-link">groups</a>
         <span className="cd-spacer" />
         <span data-testid="live-state">{live.connection.state === 'live' ? '● live' : live.connection.state}</span>
         {username && <span data-testid="whoami">signed in as {username}</span>}
@@ -59,8 +62,12 @@ export function Console() {
       <main className="cd-main">
         <Space direction="vertical" size="middle" style={{ width: '100%' }}>
           <ConnectionBanner connection={live.connection} />
-          <ErrorBoundary what={route.release ? 'this release' : 'the list'} key={route.release ? `${route.release.namespace}/${route.release.name}` : 'list'}>
-            {route.release ? (
+          <ErrorBoundary what={route.release ? 'this release' : route.groups ? 'the groups' : 'the list'} key={route.release ? `${route.release.namespace}/${route.release.name}` : route.groups ? 'groups' : 'list'}>
+            {route.groups ? (
+              <Suspense fallback={<Spin size="large" />}>
+                <GroupsPage live={live} />
+              </Suspense>
+            ) : route.release ? (
               <Suspense fallback={<Spin size="large" />}>
                 <ReleasePage live={live} namespace={route.release.namespace} name={route.release.name} />
               </Suspense>

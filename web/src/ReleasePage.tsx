@@ -11,7 +11,7 @@ import { releaseState } from '../../src/dashboard/view-state.ts';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { StateView } from './StateView.tsx';
 import { ReleaseTimeline } from './Timeline.tsx';
-import { activePhases, age, phaseColor, time, withUnit } from './format.ts';
+import { activePhases, age, describeCost, phaseColor, time, withUnit } from './format.ts';
 import { isWebApp, rowKey, type LiveState } from './store.ts';
 
 function Split({ weight }: { weight: number }) {
@@ -115,6 +115,11 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
           <Descriptions.Item label="Strategy">{row.strategy}</Descriptions.Item>
           <Descriptions.Item label="Traffic">{row.provider}</Descriptions.Item>
           <Descriptions.Item label="Started">{row.startedAt ? `${age(row.startedAt)} ago` : 'not yet'}</Descriptions.Item>
+          {row.cost ? (
+            <Descriptions.Item label="Cost" span={3}>
+              <span data-testid="release-cost">{describeCost(row.cost)}</span>
+            </Descriptions.Item>
+          ) : null}
         </Descriptions>
         {row.message ? (
           <Alert type={row.phase === 'Failed' ? 'error' : 'info'} showIcon title={row.reason ?? row.phase} description={row.message} data-testid="release-message" />

@@ -1,5 +1,5 @@
 /** Small formatting helpers shared by the views. */
-import type { PhaseName } from '../../src/dashboard/contract.ts';
+import type { CostView, PhaseName } from '../../src/dashboard/contract.ts';
 
 /** antd tag colour of each phase. */
 export const phaseColor: Record<string, string> = {
@@ -35,3 +35,10 @@ export function withUnit(value: number | undefined, unit: string): string {
 }
 
 export const activePhases: readonly PhaseName[] = ['Initializing', 'Progressing', 'Paused'];
+
+/** A release's (or a fleet's) cost in one line, as of its `asOf`. */
+export function describeCost(cost: Omit<CostView, 'steps'>): string {
+  const hours = (s: number) => Number((s / 3600).toFixed(2));
+  const minutes = Math.round(cost.seconds / 60);
+  return `canary ${hours(cost.canaryPodSeconds)} pod-h (extra ${hours(cost.extraPodSeconds)}), ${hours(cost.cpuCoreSeconds)} CPU core-h, ${hours(cost.memoryGiBSeconds)} GiB-h requested; canary served ${Math.round(cost.canaryTrafficPercent)}% of traffic over ${minutes} min (as of ${time(cost.asOf)})`;
+}

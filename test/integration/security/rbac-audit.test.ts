@@ -8,7 +8,7 @@
  * product has: each traffic provider (Replicas, Istio, Nginx, Gateway API), a rollback
  * (crash-looping canary), BlueGreen, a release deleted mid-way, notifications through an
  * opted-in Secret and a refused one, a WebApp without and with `spec.release`, and the
- * deletion of both WebApps. Then every (verb, API group, resource, subresource) its
+ * deletion of both WebApps, and a ReleaseGroup making its member from a template. Then every (verb, API group, resource, subresource) its
  * requests used is read from the audit log (user `codedance-controller`, the
  * controller's User-Agent) and compared with the rules in src/api/manifests.ts:
  * - a 403, or a use the roles do not grant, is a missing grant;
@@ -59,7 +59,7 @@ import {
   installApi,
   startController,
 } from '../../support/controller.ts';
-import { CanaryDeploymentKind, WebAppKind } from '../../../src/api/kinds.ts';
+import { CanaryDeploymentKind, ReleaseGroupKind, WebAppKind } from '../../../src/api/kinds.ts';
 
 // At the top level: testCluster() registers the admin client's close with the file's root.
 const cluster = await testCluster();
@@ -93,6 +93,12 @@ const impliedByOwnerReferences: Record<string, Tuple> = {
     subresource: 'finalizers',
   },
   WebApp: { verb: 'update', group: 'apps.codedance.io', resource: 'webapps', subresource: 'finalizers' },
+  ReleaseGroup: {
+    verb: 'update',
+    group: 'deploy.codedance.io',
+    resource: 'releasegroups',
+    subresource: 'finalizers',
+  },
 };
 
 /** Every (verb, group, resource, subresource) `rules` grant; wildcards are refused outright. */
@@ -391,6 +397,27 @@ async function gatewayApiTcp(ns: string): Promise<void> {
   await waitPhase(admin, ns, 'myapp', 'Completed', releaseTimeoutMs);
 }
 
+/** A ReleaseGroup making its one member from a template, which completes: the group's turn, status and owner reference. */
+async function fleet(ns: string): Promise<void> {
+  await createApp(admin, ns, 'myapp', { replicas: 2 });
+  await admin.patch(kinds.Deployment, ns, 'myapp', { metadata: { labels: { fleet: 'audit' } } }, 'merge');
+  await admin.create(ReleaseGroupKind, {
+    metadata: { name: 'audit', namespace: ns },
+    spec: {
+      template: {
+        deploymentSelector: { matchLabels: { fleet: 'audit' } },
+        canaryVersion: 'myapp:v2',
+        strategy: steps,
+      },
+    },
+  });
+  const done = await waitPhase(admin, ns, 'myapp', 'Completed', releaseTimeoutMs);
+  noteOwners(done);
+  await waitFor(async () => (await admin.get(ReleaseGroupKind, ns, 'audit'))?.status?.phase === 'Completed', {
+    describe: 'the group Completed',
+  });
+}
+
 async function crashRollback(ns: string): Promise<void> {
   await createApp(admin, ns, 'myapp', { replicas: 2 });
   await createRelease(
@@ -580,6 +607,7 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
     ['gateway-api-grpc', gatewayApiGrpc],
     ['gateway-api-tcp', gatewayApiTcp],
     ['rollback', crashRollback],
+    ['fleet', fleet],
     ['bluegreen', (ns) => nginx(ns, true)],
     ['deleted', deletedMidRelease],
     ['webapp', (ns) => webAppLifecycle(ns, false)],
@@ -614,7 +642,7 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
   t.after(() => admin.delete(kinds.Lease, CONTROLLER_NAMESPACE, leaseName).then(() => undefined));
   const controller = await startController(t, {
     namespaces,
-    controllers: ['webapp', 'canary'],
+    controllers: ['webapp', 'canary', 'fleet'],
     // The notification scenarios' receivers listen on loopback, which the URL policy refuses by default.
     args: [
       '--leader-elect=true',
@@ -703,8 +731,8 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
   );
   if (failures.length === 0) {
     assert.ok(
-      implied.length === 2,
-      `the scenarios wrote blockOwnerDeletion owner references to ${[...blockingOwners].join(', ') || 'nothing'}; expected CanaryDeployment and WebApp`,
+      implied.length === 3,
+      `the scenarios wrote blockOwnerDeletion owner references to ${[...blockingOwners].join(', ') || 'nothing'}; expected CanaryDeployment, WebApp and ReleaseGroup`,
     );
   }
   for (const tuple of implied)
