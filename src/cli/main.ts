@@ -26,6 +26,10 @@ const commands: Record<
     summary: 'the release dashboard on 127.0.0.1, acting with your kubeconfig',
     load: () => import('./dashboard.ts'),
   },
+  backtest: {
+    summary: "replay a release's analysis on past Prometheus data; suggest thresholds",
+    load: () => import('./backtest.ts'),
+  },
 };
 
 /** Commands about one release live in ./release.ts; they share its argument handling. */
