@@ -6,6 +6,7 @@ import { Alert, Card, Col, Descriptions, Empty, Result, Row as Grid, Space, Spin
 import { useMemo } from 'react';
 import type { AnalysisRunView, HistoryEntryView, ReleaseView } from '../../src/dashboard/contract.ts';
 import { Actions } from './Actions.tsx';
+import { Backtest } from './Backtest.tsx';
 import { Charts, type Marker } from './Charts.tsx';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { activePhases, age, phaseColor, time, withUnit } from './format.ts';
@@ -204,6 +205,13 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
           <Empty description="This release has no metrics to analyse (spec.metrics is empty)" />
         )}
       </Card>
+      {row.hasMetrics ? (
+        <Card title="Backtest" size="small" extra={<span className="cd-muted">this policy replayed on the metrics of the release's life</span>}>
+          <ErrorBoundary what="the backtest">
+            <Backtest namespace={namespace} name={name} />
+          </ErrorBoundary>
+        </Card>
+      ) : null}
       <Grid gutter={16}>
         <Col xs={24} lg={12}>
           <Card title="Last analysis" size="small">
