@@ -131,10 +131,12 @@ test('every audit record of a release reaches the sink across a kill -9 while th
   const failed = await waitPhase(admin, ns, 'pay', 'Failed', 120_000);
   assert.equal(failed.status?.reason, 'MetricsFailed');
 
-  // Everything the final status holds, plus what was stored before the kill, arrives.
+  // Everything the final status holds, plus every transition and command stored before
+  // the kill, arrives. (An analysis run superseded in status while the receiver was down
+  // is the documented exception: only the last run is stored, docs/audit.md.)
   const expected = new Map<string, AuditRecord>();
   for (const r of [
-    ...stored,
+    ...stored.filter((r) => r.type !== 'Analysis'),
     ...auditRecords({ namespace: ns, name: 'pay', uid: failed.metadata.uid ?? '' }, undefined, failed.status),
   ])
     expected.set(r.id, r);
