@@ -35,6 +35,7 @@ import { controllers as registry, type ControllerEntry } from './controllers.ts'
 import type { DashboardServer } from './dashboard/index.ts';
 import { createAuditSink, parseAuditSink, type AuditSinkSpec } from './audit/sink.ts';
 import { createAuditTrail, type AuditTrail } from './audit/trail.ts';
+import { registerAuditMetrics } from './audit/metrics.ts';
 
 const usage = `usage: codedance controller [flags]
 
@@ -310,6 +311,7 @@ export async function run(args: string[]): Promise<number> {
     : undefined;
 
   const metrics = createMetrics({ defaultMetrics: true });
+  if (audit) registerAuditMetrics(metrics.registry, audit);
   metrics.addRequestCounts(() => client.requestCounts());
   metrics.addRequestCounts(() => leaseClient.requestCounts());
   const http = createHttpServer({

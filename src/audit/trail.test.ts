@@ -5,6 +5,8 @@ import { silentLogger } from '../runtime/logging.ts';
 import type { AuditRecord } from './record.ts';
 import type { AuditSink } from './sink.ts';
 import { createAuditTrail } from './trail.ts';
+import { registerAuditMetrics } from './metrics.ts';
+import { Registry } from 'prom-client';
 
 const cd = { metadata: { namespace: 'ns', name: 'app', uid: 'u' } };
 
@@ -100,4 +102,23 @@ test('close gives up after its timeout while the sink is down', async () => {
   trail.statusStored(cd, undefined, status('Started'));
   await trail.close(50);
   assert.equal(trail.pending(), 1);
+});
+
+test('the series on /metrics follow the trail: pending, delivered, failures', async () => {
+  const sink = memorySink();
+  sink.down = true;
+  const trail = createAuditTrail({ sink, log: silentLogger(), retryMs: 5, maxRetryMs: 10 });
+  const registry = new Registry();
+  registerAuditMetrics(registry, trail);
+  trail.statusStored(cd, undefined, status('Started', 'StepReached'));
+  while (sink.attempts < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  const value = async (name: string) =>
+    (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? Number.NaN;
+  assert.equal(await value('codedance_audit_records_pending'), 2);
+  assert.ok((await value('codedance_audit_delivery_failures_total')) >= 2);
+  sink.down = false;
+  assert.ok(await trail.flush(5_000));
+  assert.equal(await value('codedance_audit_records_pending'), 0);
+  assert.equal(await value('codedance_audit_records_delivered_total'), 2);
+  await trail.close(1_000);
 });

@@ -56,6 +56,8 @@ export interface AuditTrail {
   forget(uid: string): void;
   /** Records queued and not yet delivered. */
   pending(): number;
+  /** Counts since the process started: records delivered, failed deliveries (each retry counts), records dropped. */
+  stats(): { delivered: number; failures: number; dropped: number };
   /** Resolves true once every queued record is delivered, false after `timeoutMs`. */
   flush(timeoutMs: number): Promise<boolean>;
   /** Flushes for at most `timeoutMs`, then stops delivering and closes the sink. */
@@ -78,6 +80,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
   let idle: (() => void)[] = [];
+  const counts = { delivered: 0, failures: 0, dropped: 0 };
 
   function enqueue(records: AuditRecord[]): void {
     for (const record of records) {
@@ -88,6 +91,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     if (queue.length > maxPending) {
       const dropped = queue.splice(0, queue.length - maxPending);
       for (const r of dropped) queued.delete(r.id);
+      counts.dropped += dropped.length;
       log.error(
         { dropped: dropped.length, sink: sink.name, firstDropped: dropped[0]?.id },
         'audit sink unreachable for too long: oldest audit records dropped',
@@ -106,6 +110,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
         try {
           await sink.send(batch);
         } catch (err) {
+          counts.failures++;
           log.warn(
             { sink: sink.name, pending: queue.length, retryInMs: delayMs, err: errorMessage(err) },
             'audit records not delivered: retrying',
@@ -117,6 +122,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
           continue;
         }
         delayMs = firstRetryMs;
+        counts.delivered += batch.length;
         queue.splice(0, batch.length);
         for (const r of batch) queued.delete(r.id);
         log.debug(
@@ -170,6 +176,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     statusStored,
     forget: (uid) => replayed.delete(uid),
     pending: () => queue.length,
+    stats: () => ({ ...counts }),
     flush,
     async close(timeoutMs) {
       const delivered = await flush(timeoutMs);
