@@ -7,6 +7,7 @@ import type { Controller } from './runtime/controller.ts';
 import type { Logger } from './runtime/logging.ts';
 import type { HttpServer } from './runtime/http.ts';
 import type { Registry } from 'prom-client';
+import type { AuditTrail } from './audit/trail.ts';
 import { webappEntry } from './webapp/index.ts';
 import { canaryEntry } from './canary/index.ts';
 import { fleetEntry } from './fleet/index.ts';
@@ -31,6 +32,8 @@ export interface ControllerFactoryOptions {
   http: HttpServer;
   /** The registry `/metrics` serves, for controllers that export series of their own. @default none */
   registry?: Registry | undefined;
+  /** `--audit-sink`: the audit trail controllers report what they store to. @default none */
+  audit?: AuditTrail | undefined;
 }
 
 /** One registered controller. */

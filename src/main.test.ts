@@ -108,3 +108,13 @@ test('flags: allowed Prometheus URLs, internal notification URLs, API rate limit
   );
   assert.throws(() => parseControllerArgs(['--kube-api-burst', '0']), /--kube-api-burst/);
 });
+
+test('flags: --audit-sink is parsed, and a bad one is refused naming the flag', () => {
+  const none = parseControllerArgs([]);
+  assert.ok(none !== 'help');
+  assert.equal(none.auditSink, undefined);
+  const file = parseControllerArgs(['--audit-sink', 'file:/var/log/audit.jsonl']);
+  assert.ok(file !== 'help');
+  assert.deepEqual(file.auditSink, { kind: 'file', path: '/var/log/audit.jsonl' });
+  assert.throws(() => parseControllerArgs(['--audit-sink', 'syslog']), /--audit-sink: expected stdout/);
+});

@@ -33,6 +33,9 @@ import { processIdentity } from './runtime/identity.ts';
 import { describeError } from './runtime/errors.ts';
 import { controllers as registry, type ControllerEntry } from './controllers.ts';
 import type { DashboardServer } from './dashboard/index.ts';
+import { createAuditSink, parseAuditSink, type AuditSinkSpec } from './audit/sink.ts';
+import { createAuditTrail, type AuditTrail } from './audit/trail.ts';
+import { registerAuditMetrics } from './audit/metrics.ts';
 
 const usage = `usage: codedance controller [flags]
 
@@ -67,6 +70,10 @@ const usage = `usage: codedance controller [flags]
                            what RBAC lets them (SubjectAccessReview), and writes with their own token.
                            Needs ClusterRole codedance-dashboard (deploy/dashboard.yaml)
   --dashboard-tls-cert FILE, --dashboard-tls-key FILE   serve the dashboard over HTTPS (PEM files)
+  --audit-sink SINK        write the audit trail (every transition, analysis and command, with who
+                           gave it; docs/audit.md) to stdout | file:<path> | webhook:<url> |
+                           cloudevents:<url>; at least once, ids stable across re-deliveries
+                           (default: none)
 `;
 
 /** Product token of the controller's User-Agent (`codedance-controller/<version>`). */
@@ -111,6 +118,8 @@ export interface ControllerProcessOptions {
   dashboardPort: number | undefined;
   /** PEM files the dashboard serves HTTPS with; undefined for plain HTTP. */
   dashboardTls: { certFile: string; keyFile: string } | undefined;
+  /** `--audit-sink`, parsed; undefined: no audit trail. */
+  auditSink?: AuditSinkSpec | undefined;
 }
 
 /** Port of the in-cluster dashboard when `--dashboard true` names none. */
@@ -149,6 +158,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
       'otlp-endpoint': { type: 'string' },
       'watch-timeout': { type: 'string' },
       dashboard: { type: 'string' },
+      'audit-sink': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -237,6 +247,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     watchTimeoutSeconds: number('watch-timeout', values['watch-timeout']),
     dashboardPort: dashboardOn ? (dashboardPort ?? DEFAULT_DASHBOARD_PORT) : undefined,
     dashboardTls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    auditSink: values['audit-sink'] === undefined ? undefined : parseAuditSink(values['audit-sink']),
   };
 }
 
@@ -292,7 +303,15 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
 
+  const audit: AuditTrail | undefined = options.auditSink
+    ? createAuditTrail({
+        sink: createAuditSink(options.auditSink),
+        log: log.child({ component: 'audit' }),
+      })
+    : undefined;
+
   const metrics = createMetrics({ defaultMetrics: true });
+  if (audit) registerAuditMetrics(metrics.registry, audit);
   metrics.addRequestCounts(() => client.requestCounts());
   metrics.addRequestCounts(() => leaseClient.requestCounts());
   const http = createHttpServer({
@@ -342,6 +361,9 @@ export async function run(args: string[]): Promise<number> {
       // Keep renewing the lease while reconciles drain, so no other process acts meanwhile;
       // then stop campaigning and hand the lease over.
       await manager.stop();
+      // What the drained reconciles stored goes out before the lease does (at most 5 s:
+      // the next controller replays anything left).
+      await audit?.close(5_000);
       electionAbort.abort();
       dashboardAbort.abort();
       await elector?.release();
@@ -382,6 +404,7 @@ export async function run(args: string[]): Promise<number> {
             identity,
             http,
             registry: metrics.registry,
+            audit,
           }),
         );
       }

@@ -897,6 +897,17 @@ export const CanaryDeploymentStatus = Type.Object({
   completedAt: Type.Optional(Type.String()),
   approvedStep: Type.Optional(Type.Integer({ description: 'Highest step index approved by promote.' })),
   handledCommand: Type.Optional(Type.String({ description: 'Last CLI command annotation acted on.' })),
+  handledCommandAt: Type.Optional(
+    Type.String({
+      description: 'When handledCommand was acted on (the audit trail dates the command by it).',
+    }),
+  ),
+  handledCommandOutcome: Type.Optional(
+    Type.String({
+      description:
+        'What came of handledCommand: Acted (with the history events it caused) or Ignored: <why>.',
+    }),
+  ),
   traffic: Type.Optional(TrafficRecord),
   analysis: Type.Optional(
     Type.Object({

@@ -21,12 +21,20 @@ export class Builder {
   effects: Effect[] = [];
   statusAfter: number | undefined;
   private wake: number | undefined;
+  /** The command taken in this transition, and why it was ignored (if it was). */
+  private taken: { ignored?: string } | undefined;
+  /** When and with what outcome the previous command was handled (a fresh status drops them). */
+  private readonly handled: Pick<CanaryDeploymentStatus, 'handledCommandAt' | 'handledCommandOutcome'>;
 
   constructor(settings: ReleaseSettings, status: CanaryDeploymentStatus, obs: Observations) {
     this.settings = settings;
     this.obs = obs;
     this.iso = new Date(obs.now).toISOString();
     this.status = structuredClone(status);
+    this.handled = {
+      handledCommandAt: status.handledCommandAt,
+      handledCommandOutcome: status.handledCommandOutcome,
+    };
   }
 
   get step(): number {
@@ -42,10 +50,12 @@ export class Builder {
     const command = this.obs.command;
     if (!command || command.raw === this.status.handledCommand) return undefined;
     this.status.handledCommand = command.raw;
+    this.taken = {};
     return command;
   }
 
   ignore(command: CommandObservation, why: string): void {
+    if (this.taken && command.raw === this.status.handledCommand) this.taken.ignored ??= why;
     const from = command.by ? ` (from ${command.by})` : '';
     this.effects.push({
       type: 'event',
@@ -97,9 +107,31 @@ export class Builder {
     if (options.notify) this.effects.push({ type: 'notify', event: options.notify, message: note });
   }
 
+  /**
+   * When the handled command was acted on and what came of it, for the audit trail
+   * (../audit/record.ts): set by the transition that took it, carried by the others
+   * (a release starting afresh rebuilds its status and would drop them).
+   */
+  private stampCommand(status: CanaryDeploymentStatus): void {
+    if (!status.handledCommand) return;
+    if (!this.taken) {
+      status.handledCommandAt ??= this.handled.handledCommandAt;
+      status.handledCommandOutcome ??= this.handled.handledCommandOutcome;
+      return;
+    }
+    status.handledCommandAt = this.iso;
+    const caused = (status.history ?? []).filter((h) => h.time === this.iso).map((h) => h.event);
+    status.handledCommandOutcome = this.taken.ignored
+      ? `Ignored: ${this.taken.ignored}`
+      : caused.length > 0
+        ? `Acted: ${caused.join(', ')}`
+        : 'Acted';
+  }
+
   result(): Transition {
     const status = this.status;
     status.observedGeneration = this.obs.generation;
+    this.stampCommand(status);
     const stepping = isStepping(status, this.total);
     if (stepping && this.settings.analysis) this.wakeForAnalysis();
     const requeueAfterMs = this.wake === undefined ? undefined : Math.max(0, this.wake - this.obs.now);

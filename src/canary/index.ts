@@ -16,7 +16,15 @@ export { canaryController, CanaryControllerName, CanaryFinalizer } from './contr
 /** `--controllers canary`. */
 export const canaryEntry: ControllerEntry = {
   name: CanaryControllerName,
-  create({ client, log, prometheusUrl, allowedPrometheusUrls, allowInternalNotificationUrls, registry }) {
+  create({
+    client,
+    log,
+    prometheusUrl,
+    allowedPrometheusUrls,
+    allowInternalNotificationUrls,
+    registry,
+    audit,
+  }) {
     const notify = releaseNotifier(client, {
       allowInternal: allowInternalNotificationUrls ?? false,
       onReport: (report) => {
@@ -45,6 +53,7 @@ export const canaryEntry: ControllerEntry = {
       readSecret,
       gates,
       registry,
+      audit,
     });
   },
 };

@@ -75,6 +75,7 @@ import {
   type Deployment,
 } from './workloads.ts';
 import { CanaryDeploymentKind } from '../api/kinds.ts';
+import type { AuditTrail } from '../audit/trail.ts';
 
 /**
  * `status` with the `Accepted` condition for `refused`. The condition appears with the
@@ -129,6 +130,8 @@ export interface CanaryReconcilerOptions {
   readSecret?: SecretReader | undefined;
   /** Calls releases' webhook gates (./gates.ts). @default none: a release awaiting a gate is told this controller calls none */
   gates?: GateRunner | undefined;
+  /** `--audit-sink`: told of every status stored (../audit/trail.ts). @default none */
+  audit?: AuditTrail | undefined;
 }
 
 /** A notifier whose report (if any) lists receivers it refused. */
@@ -463,6 +466,9 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
         }
       : cd;
     const stored = await applyStatus(ctx.client, CanaryDeploymentKind, body, { current });
+    // Only what the API server holds goes to the audit trail (also an unchanged status: a
+    // process's first write replays what an earlier one may not have delivered).
+    options.audit?.statusStored(cd, cd.status, stored.status);
     if (stored !== current)
       written.set(cd.metadata.uid ?? '', { replaced: current.metadata.resourceVersion, object: stored });
   }
@@ -477,6 +483,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     }
     written.delete(cd.metadata.uid ?? '');
     analyses.forget(cd.metadata.uid ?? '');
+    options.audit?.forget(cd.metadata.uid ?? '');
     if (!isFinished(cd.status?.phase) && cd.status?.phase !== undefined) {
       await ctx.events.publish(cd, {
         type: 'Normal',

@@ -106,6 +106,10 @@ test('the controller, the CLI and the dashboard refuse the same commands with th
         );
       }
       assert.equal(tr.status.handledCommand, `${verb}:1`, 'acted on or refused, a command is handled once');
+      // The audit trail dates the command and says what came of it (src/audit/record.ts).
+      assert.equal(tr.status.handledCommandAt, '2026-01-01T00:00:00.000Z');
+      if (why === undefined) assert.match(tr.status.handledCommandOutcome ?? '', /^Acted/);
+      else assert.equal(tr.status.handledCommandOutcome, `Ignored: the release ${why}`);
     }
   }
 });
@@ -145,4 +149,27 @@ test('before the first look: promote approves in advance, abort fails the releas
     command: { verb: 'retry', raw: 'retry:1' },
   });
   assert.equal(retried.status.phase, 'Initializing', 'retry starts it');
+});
+
+test('a later transition keeps when and how the last command was handled, also when the release starts afresh', () => {
+  const obs = {
+    now: Date.parse('2026-01-01T00:01:00Z'),
+    generation: 1,
+    stable: { image: 'app:v1', rolledOut: true, replicas: 2 },
+    canary: { image: 'app:v2', ready: true },
+    pods: { healthy: true as const },
+  };
+  const handled = {
+    handledCommand: 'abort:1;by=alice',
+    handledCommandAt: '2026-01-01T00:00:00.000Z',
+    handledCommandOutcome: 'Acted: Aborted',
+  };
+  const stepping = transition(settings, { ...statusOf.Stepping, ...handled }, obs);
+  assert.equal(stepping.status.handledCommandAt, handled.handledCommandAt);
+  assert.equal(stepping.status.handledCommandOutcome, handled.handledCommandOutcome);
+  // A new version restarts the release with a fresh status: the record of the command stays.
+  const restarted = transition({ ...settings, version: 'app:v3' }, { ...statusOf.Stepping, ...handled }, obs);
+  assert.equal(restarted.status.releaseVersion, 'app:v3');
+  assert.equal(restarted.status.handledCommandAt, handled.handledCommandAt);
+  assert.equal(restarted.status.handledCommandOutcome, handled.handledCommandOutcome);
 });

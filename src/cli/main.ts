@@ -34,6 +34,10 @@ const commands: Record<
     summary: 'release every Deployment a selector matches as one group (CI), wait for the end',
     load: async () => ({ run: (await import('./group.ts')).runRelease }),
   },
+  backtest: {
+    summary: "replay a release's analysis on past Prometheus data; suggest thresholds",
+    load: () => import('./backtest.ts'),
+  },
 };
 
 /** Commands about one release live in ./release.ts; they share its argument handling. */

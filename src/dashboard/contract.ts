@@ -215,6 +215,47 @@ export interface EventsAnswer {
   events: EventView[];
 }
 
+/** One analysis round of a backtest: what the live analysis would have read and done then. */
+export interface BacktestRoundView {
+  time: string;
+  metrics: MetricResultView[];
+  score?: number | undefined;
+  decision: 'Continue' | 'Pause' | 'Rollback' | 'Inconclusive';
+  /** What the release would have done after it. */
+  verdict: 'advance-allowed' | 'hold' | 'pause' | 'rollback';
+  message: string;
+}
+
+/** A threshold suggested from stable's own behaviour over the window. */
+export interface ThresholdSuggestionView {
+  check: string;
+  current: number;
+  suggested: number;
+  unit: '%' | 'ms' | ' cores' | 'MiB' | 'x' | '';
+  /** In words: `stable p99 0.2% + 20% + 0.5 → 0.8%`. */
+  basis: string;
+  samples: number;
+}
+
+/** `GET /api/releases/<ns>/<name>/backtest[?from=&to=]`: the release's policy replayed on past metrics (docs/backtest.md). */
+export interface BacktestAnswer {
+  /** The window, ms since the epoch (default: the release's life). */
+  from: number;
+  to: number;
+  stepSeconds: number;
+  rounds: BacktestRoundView[];
+  /** Time of the round whose verdict would have rolled the release back, if any. */
+  rollbackAt?: string | undefined;
+  pauseAt?: string | undefined;
+  /** One sentence: would have rolled back at ..., paused at ..., or continued throughout. */
+  outcome: string;
+  suggestions: ThresholdSuggestionView[];
+  /** The same sentence with the suggested thresholds. */
+  suggestedOutcome?: string | undefined;
+  /** Set when nothing could be replayed (no Prometheus, an address not allowed, no checks). */
+  problem?: string;
+}
+
 /** `POST /api/releases/<ns>/<name>/<command>`'s answer. */
 export interface CommandAnswer {
   ok: boolean;
@@ -278,4 +319,6 @@ export const ApiPaths = {
     `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/metrics`,
   events: (namespace: string, name: string): string =>
     `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/events`,
+  backtest: (namespace: string, name: string): string =>
+    `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/backtest`,
 } as const;

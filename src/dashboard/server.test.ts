@@ -12,7 +12,7 @@ import { queryTargetOf } from '../analysis/analyzer.ts';
 import { builtInQuery } from '../analysis/queries.ts';
 import type { RangeQuery } from '../analysis/range.ts';
 import { consoleAssets } from './assets.ts';
-import type { EventsAnswer, GroupView, MetricsAnswer } from './contract.ts';
+import type { BacktestAnswer, EventsAnswer, GroupView, MetricsAnswer } from './contract.ts';
 import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import {
   dashboardHandler,
@@ -253,6 +253,48 @@ test("events: read as the person; the API server's refusal is passed on with its
   assert.equal(refused.status, 403);
   assert.match(((await refused.json()) as { message: string }).message, /cannot list resource "events"/);
   assert.equal((await fetch(`${base}/api/releases/shop/cart/events`)).status, 401);
+});
+
+test('backtest: the release policy replayed over a window, on the same terms as the metrics', async () => {
+  asked.length = 0;
+  const from = Date.parse('2026-01-01T00:00:00Z');
+  const to = from + 60_000;
+  const response = await fetch(
+    `${base}/api/releases/shop/cart/backtest?from=${from}&to=${new Date(to).toISOString()}`,
+    {
+      headers: auth,
+    },
+  );
+  assert.equal(response.status, 200);
+  const answer = (await response.json()) as BacktestAnswer;
+  assert.equal(answer.problem, undefined);
+  assert.equal(answer.from, from);
+  assert.equal(answer.to, to);
+  assert.equal(answer.stepSeconds, 30, "the analysis interval's default");
+  assert.equal(answer.rounds.length, 3);
+  assert.equal(answer.rounds[0]?.decision, 'Continue', '99.5% at the first round passes 99%');
+  assert.match(answer.outcome, /continue/);
+  assert.ok(
+    asked.some((q) => q.promql.includes('version="stable"')),
+    "stable's side is asked for the suggestions",
+  );
+  assert.deepEqual(
+    answer.suggestions.map((x) => x.check),
+    ['successRate', 'latencyP99'],
+  );
+  assert.ok(asked.every((q) => q.address === 'http://prometheus.test:9090'));
+
+  asked.length = 0;
+  assert.equal((await fetch(`${base}/api/releases/hidden/secret/backtest`, { headers: auth })).status, 404);
+  assert.equal((await fetch(`${base}/api/releases/shop/cart/backtest`)).status, 401);
+  const bad = await fetch(`${base}/api/releases/shop/cart/backtest?from=yesterday`, { headers: auth });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { message: string }).message, /from: expected ms since the epoch/);
+  const elsewhere = (await (
+    await fetch(`${base}/api/releases/shop/elsewhere/backtest`, { headers: auth })
+  ).json()) as BacktestAnswer;
+  assert.match(elsewhere.problem ?? '', /not a Prometheus this controller may query/);
+  assert.equal(asked.length, 0, 'nothing asked for a hidden or refused release');
 });
 
 test('the API needs an identity: 401 without a token, with the headers too', async () => {

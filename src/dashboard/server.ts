@@ -18,6 +18,9 @@
  *   Prometheus the controller would ask (./metrics.ts).
  * - `GET /api/releases/<namespace>/<name>/events`: the Kubernetes Events about the release
  *   ({@link EventsAnswer}), read with the person's identity (./events.ts).
+ * - `GET /api/releases/<namespace>/<name>/backtest[?from=&to=]`: the release's policy
+ *   replayed on that Prometheus' history ({@link BacktestAnswer}, ./backtest.ts), on the
+ *   same terms as the metrics.
  * - `POST /api/releases/<namespace>/<name>/<command>` with a JSON object body and the
  *   {@link ActionHeader} header: promote, promote-full, pause, resume, abort or retry, written as the
  *   person (see {@link DashboardAccess.act}).
@@ -39,9 +42,17 @@ import type { CanaryDeployment } from '../api/canary-deployment.ts';
 import type { WebApp } from '../api/webapp.ts';
 import { SteerVerbs } from '../canary/commands.ts';
 import { consoleAssets, type Asset } from './assets.ts';
-import type { CommandName, EventsAnswer, MetricsAnswer, ReleaseKind, WebAppView } from './contract.ts';
+import type {
+  BacktestAnswer,
+  CommandName,
+  EventsAnswer,
+  MetricsAnswer,
+  ReleaseKind,
+  WebAppView,
+} from './contract.ts';
 import type { EventsOutcome } from './events.ts';
 import { releaseMetrics, type MetricsSettings } from './metrics.ts';
+import { releaseBacktest } from './backtest.ts';
 import { safeReleaseView, type ReleaseView } from './release-view.ts';
 import { webAppView } from './webapp-view.ts';
 import {
@@ -303,11 +314,13 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     const metrics = method === 'GET' && command?.[3] === 'metrics' ? command : undefined;
     const events = method === 'GET' && command?.[3] === 'events' ? command : undefined;
     const action = method === 'POST' ? command : undefined;
+    const backtest = method === 'GET' && command?.[3] === 'backtest' ? command : undefined;
     const known =
       (method === 'GET' &&
         (file ||
           metrics ||
           events ||
+          backtest ||
           path === '/api/whoami' ||
           path === '/api/releases' ||
           path === '/api/groups' ||
@@ -387,6 +400,32 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       const outcome = await access.events(caller, namespace!, name!);
       if (outcome.ok) sendJson(res, 200, { events: outcome.events } satisfies EventsAnswer);
       else sendJson(res, outcome.status, { ok: false, message: outcome.message });
+    } else if (backtest) {
+      const [, namespace, name] = backtest.map((part) => decodeURIComponent(part));
+      // As the charts: only for a release the person may read, only of an allowed Prometheus.
+      const release = (await mayList(caller, namespace!))
+        ? options.source.get?.(namespace!, name!)
+        : undefined;
+      const window = backtestWindow(req.url);
+      if (!release)
+        sendJson(res, 404, {
+          ok: false,
+          message: `release "${namespace}/${name}" not found, or you may not read it`,
+        });
+      else if ('message' in window) sendJson(res, 400, { ok: false, message: window.message });
+      else if (!options.metrics) {
+        const none: BacktestAnswer = {
+          from: Date.now(),
+          to: Date.now(),
+          stepSeconds: 1,
+          rounds: [],
+          outcome: '',
+          suggestions: [],
+          problem: 'this dashboard was started without a Prometheus (--prometheus-url)',
+        };
+        sendJson(res, 200, none);
+      } else
+        sendJson(res, 200, await releaseBacktest(release, options.metrics, { now: Date.now(), ...window }));
     } else if (path === '/api/stream') {
       if (live >= maxStreams)
         refuse(
@@ -430,4 +469,21 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   }
 
   return { handle, liveStreams: () => live, droppedStreams: () => dropped };
+}
+
+/** `?from=&to=` of a backtest (ms since the epoch or RFC 3339), or what is wrong with them. */
+export function backtestWindow(
+  url: string | undefined,
+): { from?: number; to?: number } | { message: string } {
+  const params = new URL(url ?? '/', 'http://x').searchParams;
+  const out: { from?: number; to?: number } = {};
+  for (const key of ['from', 'to'] as const) {
+    const text = params.get(key);
+    if (text === null || text === '') continue;
+    const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    if (!Number.isFinite(ms))
+      return { message: `${key}: expected ms since the epoch or RFC 3339, got '${text}'` };
+    out[key] = ms;
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import { Alert, Card, Col, Descriptions, Empty, Row as Grid, Space, Steps, Table
 import { useMemo } from 'react';
 import type { AnalysisRunView, ReleaseView } from '../../src/dashboard/contract.ts';
 import { Actions } from './Actions.tsx';
+import { Backtest } from './Backtest.tsx';
 import { Charts, type Marker } from './Charts.tsx';
 import { releaseState } from '../../src/dashboard/view-state.ts';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
@@ -146,6 +147,13 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
           <Empty description="This release has no metrics to analyse (spec.metrics is empty)" />
         )}
       </Card>
+      {row.hasMetrics ? (
+        <Card title="Backtest" size="small" extra={<span className="cd-muted">this policy replayed on the metrics of the release's life</span>}>
+          <ErrorBoundary what="the backtest">
+            <Backtest namespace={namespace} name={name} />
+          </ErrorBoundary>
+        </Card>
+      ) : null}
       <Grid gutter={16}>
         <Col xs={24} lg={12}>
           <Card title="Last analysis" size="small">

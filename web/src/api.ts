@@ -6,7 +6,7 @@
  * The stream is read with fetch, not EventSource, because EventSource cannot send an
  * Authorization header.
  */
-import type { CommandAnswer, CommandName, EventsAnswer, MetricsAnswer, StreamEvents, WhoAmIAnswer } from '../../src/dashboard/contract.ts';
+import type { BacktestAnswer, CommandAnswer, CommandName, EventsAnswer, MetricsAnswer, StreamEvents, WhoAmIAnswer } from '../../src/dashboard/contract.ts';
 
 const ActionHeader = 'x-codedance-request';
 const TOKEN_KEY = 'codedance.token';
@@ -54,6 +54,12 @@ export async function whoAmI(): Promise<WhoAmIAnswer> {
 export async function releaseMetrics(namespace: string, name: string, signal?: AbortSignal): Promise<MetricsAnswer> {
   const path = `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/metrics`;
   return json<MetricsAnswer>(await fetch(url(path), { headers: authHeaders(), signal: signal ?? null }));
+}
+
+/** The release's policy replayed on Prometheus' history of it (docs/backtest.md). */
+export async function releaseBacktest(namespace: string, name: string, signal?: AbortSignal): Promise<BacktestAnswer> {
+  const path = `/api/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/backtest`;
+  return json<BacktestAnswer>(await fetch(url(path), { headers: authHeaders(), signal: signal ?? null }));
 }
 
 /** Sends a command; refusals come back as `{ ok: false }`, never thrown. */
