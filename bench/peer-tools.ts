@@ -27,6 +27,7 @@ import { crashLabel } from '../src/cluster/kwok-stages.ts';
 import { installPeer, peerVersions, startPeer, type PeerTool } from '../src/cluster/peers.ts';
 import { controllerUser } from '../src/cluster/credentials.ts';
 import type { KubeClient, KubeObject } from '../src/runtime/client.ts';
+import { isConflict } from '../src/runtime/api-error.ts';
 import * as kinds from '../src/runtime/kinds.ts';
 import { resourceKind } from '../src/runtime/kinds.ts';
 import type { RoutedService } from '../src/sim/discovery.ts';
@@ -371,7 +372,7 @@ const argo: ToolDriver = {
       } as KubeObject)
       .catch((err: unknown) => {
         // One template per namespace, shared by its apps.
-        if (!String(err).includes('already exists')) throw err;
+        if (!isConflict(err)) throw err;
       });
     await env.admin.create(ArgoRollout, {
       apiVersion: 'argoproj.io/v1alpha1',
