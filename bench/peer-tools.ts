@@ -40,7 +40,6 @@ export const toolNames: readonly ToolName[] = ['codedance', 'flagger', 'argo-rol
 
 /** What the benchmark asks every tool for: the same for all three (see {@link settingsOf}). */
 export const SCENARIO = {
-  replicas: 2,
   /** Analysis interval asked of every tool (Flagger raises anything under 10 s to 10 s). */
   analysisInterval: '1s',
   /** The window of the error-rate query. */
@@ -63,6 +62,16 @@ export interface RunningTool {
   stop(): Promise<void>;
 }
 
+/**
+ * What an app's releases do: `hold` stays at 50 % until told otherwise (the rollback and
+ * ramp scenarios), `three` goes 10 %, 50 %, promotion, each step held {@link SCENARIO.stepPause}.
+ * `replicas` is the app's size (2 unless the scenario makes many apps).
+ */
+export interface AppPlan {
+  steps: 'hold' | 'three';
+  replicas: number;
+}
+
 /** How a release of one app ends, as the tool's own object says. */
 export type ReleaseState = 'progressing' | 'failed' | 'succeeded' | 'unknown';
 
@@ -75,17 +84,12 @@ export interface ToolDriver {
   /** The kind of the tool's release object (watched to read {@link ToolDriver.stateOf}). */
   releaseKind: kinds.ResourceKind;
   start(env: BenchEnv, logName: string): Promise<RunningTool>;
-  /** Creates app `app` in `ns` with everything the tool needs before a release. */
-  createApp(env: BenchEnv, ns: string, app: string): Promise<RoutedService>;
+  /** Creates app `app` in `ns` with everything the tool needs before a release of `plan`. */
+  createApp(env: BenchEnv, ns: string, app: string, plan: AppPlan): Promise<RoutedService>;
   /** True when `app` can be released (the tool has taken it over and it is steady). */
   ready(release: KubeObject | undefined): boolean;
-  /** Starts the release of `<app>:v2`; a crashing one's new pods crash-loop (kwok's crash label). */
-  release(
-    env: BenchEnv,
-    ns: string,
-    app: string,
-    options: { crash: boolean; steps: 'hold' | 'three' },
-  ): Promise<void>;
+  /** Starts the release of `<app>:v2` (`plan` as the app was made with); a crashing one's new pods crash-loop (kwok's crash label). */
+  release(env: BenchEnv, ns: string, app: string, options: { crash: boolean; plan: AppPlan }): Promise<void>;
   /** Where the release of `app` stands, from the tool's own object. */
   stateOf(release: KubeObject | undefined): ReleaseState;
 }
@@ -101,11 +105,11 @@ const podTemplate = (app: string, version: string, crash = false) => ({
   spec: { containers: [container(app, version)] },
 });
 
-async function createDeployment(admin: KubeClient, ns: string, app: string): Promise<void> {
+async function createDeployment(admin: KubeClient, ns: string, app: string, replicas: number): Promise<void> {
   await admin.create(kinds.Deployment, {
     metadata: { name: app, namespace: ns, labels: { app } },
     spec: {
-      replicas: SCENARIO.replicas,
+      replicas,
       selector: { matchLabels: { app } },
       template: podTemplate(app, 'v1'),
     },
@@ -141,8 +145,8 @@ const codedance: ToolDriver = {
     const controller = await startControllerProcess(env, { name: logName, prometheusUrl: env.prometheusUrl });
     return { pid: controller.pid, user: controllerUser, stop: controller.stop };
   },
-  async createApp(env, ns, app) {
-    await createDeployment(env.admin, ns, app);
+  async createApp(env, ns, app, plan) {
+    await createDeployment(env.admin, ns, app, plan.replicas);
     await createService(env.admin, ns, app, app);
     await env.admin.create(kinds.VirtualService, {
       metadata: { name: app, namespace: ns },
@@ -164,7 +168,7 @@ const codedance: ToolDriver = {
       canaryVersion: `${app}:v2`,
       strategy: {
         steps:
-          options.steps === 'three'
+          options.plan.steps === 'three'
             ? [
                 { weight: 10, pause: SCENARIO.stepPause },
                 { weight: 50, pause: SCENARIO.stepPause },
@@ -219,7 +223,7 @@ const flagger: ToolDriver = {
     '-mesh-provider=istio, -control-loop-interval=1s (default 10s), -metrics-server=<the cluster Prometheus>',
     `Canary analysis.interval ${SCENARIO.analysisInterval} asked (Flagger's floor is 10s, used), threshold ${SCENARIO.failureThreshold}, built-in request-success-rate min ${100 - SCENARIO.errorRateThreshold}% over ${SCENARIO.metricWindow}`,
     `crash: progressDeadlineSeconds ${SCENARIO.progressDeadlineSeconds} (Flagger does not watch pods; a canary that never gets ready fails at the deadline)`,
-    'steps: stepWeights [10, 50] (each held one interval), then promotion',
+    'steps: stepWeights [10, 50] (each held one interval), then promotion; a held release: stepWeights [50] and a confirm-promotion webhook that refuses',
   ],
   releaseKind: FlaggerCanary,
   async start(env, logName) {
@@ -230,8 +234,8 @@ const flagger: ToolDriver = {
     });
     return { pid: peer.pid, user: 'system:serviceaccount:default:flagger', stop: peer.stop };
   },
-  async createApp(env, ns, app) {
-    await createDeployment(env.admin, ns, app);
+  async createApp(env, ns, app, plan) {
+    await createDeployment(env.admin, ns, app, plan.replicas);
     await env.admin.create(FlaggerCanary, {
       apiVersion: 'flagger.app/v1beta1',
       kind: 'Canary',
@@ -239,11 +243,20 @@ const flagger: ToolDriver = {
       spec: {
         targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: app },
         progressDeadlineSeconds: SCENARIO.progressDeadlineSeconds,
-        service: { port: 80, targetPort: 8080 },
+        service: { port: 80, targetPort: 8080, headless: true },
         analysis: {
           interval: SCENARIO.analysisInterval,
           threshold: SCENARIO.failureThreshold,
-          stepWeights: [10, 50],
+          stepWeights: plan.steps === 'three' ? [10, 50] : [50],
+          // Flagger's documented gate: no promotion until the hook answers 200. This URL
+          // never does, so a held release stays at its weight (its analysis still runs).
+          ...(plan.steps === 'hold'
+            ? {
+                webhooks: [
+                  { name: 'hold', type: 'confirm-promotion', url: `${env.prometheusUrl}/codedance-hold` },
+                ],
+              }
+            : {}),
           metrics: [
             {
               name: 'request-success-rate',
@@ -326,7 +339,7 @@ const argo: ToolDriver = {
     });
     return { pid: peer.pid, user: 'system:serviceaccount:argo-rollouts:argo-rollouts', stop: peer.stop };
   },
-  async createApp(env, ns, app) {
+  async createApp(env, ns, app, plan) {
     const stable = `${app}-stable`;
     const canary = `${app}-canary`;
     await createService(env.admin, ns, stable, app);
@@ -379,7 +392,7 @@ const argo: ToolDriver = {
       kind: 'Rollout',
       metadata: { name: app, namespace: ns },
       spec: {
-        replicas: SCENARIO.replicas,
+        replicas: plan.replicas,
         selector: { matchLabels: { app } },
         template: podTemplate(app, 'v1'),
         progressDeadlineSeconds: SCENARIO.progressDeadlineSeconds,
@@ -393,7 +406,7 @@ const argo: ToolDriver = {
               templates: [{ templateName: 'error-rate' }],
               args: [{ name: 'workload', value: canary }],
             },
-            steps: argoSteps('hold'),
+            steps: argoSteps(plan.steps),
           },
         },
       },
@@ -416,7 +429,7 @@ const argo: ToolDriver = {
       {
         spec: {
           template: podTemplate(app, 'v2', options.crash),
-          strategy: { canary: { steps: argoSteps(options.steps) } },
+          strategy: { canary: { steps: argoSteps(options.plan.steps) } },
         },
       },
       'merge',

@@ -12,8 +12,8 @@ import { SCENARIO, toolNames, type ToolName } from './peer-tools.ts';
 import { benchTool, peersTable, type PeerCounts, type PeersResult } from './peers.ts';
 
 const COUNTS: Record<'full' | 'quick', PeerCounts> = {
-  full: { crash: 5, metrics: 5, healthy: 5, restSeconds: 60 },
-  quick: { crash: 2, metrics: 2, healthy: 2, restSeconds: 20 },
+  full: { crash: 5, metrics: 5, healthy: 5, restSeconds: 60, ramp: [50, 150] },
+  quick: { crash: 2, metrics: 2, healthy: 2, restSeconds: 20, ramp: [10, 30] },
 };
 
 function parseTools(text: string | undefined): ToolName[] {
@@ -47,6 +47,10 @@ export function peersReport(result: PeersResult): string {
         `    API requests per healthy release: ${Object.entries(tool.healthy.requestsByVerb)
           .map(([k, v]) => `${v} ${k}`)
           .join(', ')}`,
+      );
+    if (tool.ramp)
+      lines.push(
+        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s`).join(', then ')}; ${tool.ramp.paused} paused: ${tool.ramp.idleCpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.rssMiB} MiB RSS`,
       );
     if (tool.error) lines.push(`    FAILED: ${tool.error}`);
   }

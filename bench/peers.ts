@@ -33,6 +33,7 @@ import {
   drivers,
   errorRateQuery,
   SCENARIO,
+  type AppPlan,
   type RunningTool,
   type ToolDriver,
   type ToolName,
@@ -45,8 +46,10 @@ export interface PeerCounts {
   crash: number;
   metrics: number;
   healthy: number;
-  /** Seconds the controller is left alone to read its CPU and RSS at rest. */
+  /** Seconds the controller is left alone to read its CPU and RSS at rest (and with the ramp's releases paused). */
   restSeconds: number;
+  /** Waves of releases posted at once, each to its first weight (issue 18.3); empty: skipped. */
+  ramp: number[];
 }
 
 /** One tool's figures. */
@@ -59,6 +62,15 @@ type HealthyFigures = {
   requestsByVerb: Record<string, number>;
 };
 
+type RampFigures = {
+  /** Each wave: releases written at once → the last one's first weight seen. */
+  waves: { releases: number; wallMs: number }[];
+  /** Then, every release held at its first step: the controller over {@link PeerCounts.restSeconds}. */
+  paused: number;
+  rssMiB: number;
+  idleCpuSecondsPerMinute: number;
+};
+
 export interface ToolResult {
   tool: ToolName;
   version: string;
@@ -66,6 +78,7 @@ export interface ToolResult {
   crash?: CrashFigures;
   metrics?: MetricFigures;
   healthy?: HealthyFigures;
+  ramp?: RampFigures;
   rest?: { rssMiB: number; cpuSecondsPerMinute: number };
   afterScenarios?: { rssMiB: number; peakRssMiB: number; cpuSeconds: number };
   error?: string;
@@ -79,6 +92,8 @@ export interface PeersResult {
 }
 
 const POLL_MS = 100;
+const HOLD: AppPlan = { steps: 'hold', replicas: 2 };
+const THREE: AppPlan = { steps: 'three', replicas: 2 };
 
 /** The canary's share of `app`'s VirtualService, as the simulator reads it. */
 function shareOf(routes: Observer<VirtualServiceLike>, routed: RoutedService): number {
@@ -141,13 +156,18 @@ interface ToolScene {
 }
 
 /** Creates `count` apps named `<prefix>-<i>` for the tool and waits until each can be released. */
-async function setUpApps(scene: ToolScene, prefix: string, count: number): Promise<RoutedService[]> {
+async function setUpApps(
+  scene: ToolScene,
+  prefix: string,
+  count: number,
+  plan: AppPlan,
+): Promise<RoutedService[]> {
   const routed: RoutedService[] = [];
   await inBatches(
     Array.from({ length: count }, (_, i) => `${prefix}-${i}`),
     10,
     async (app) => {
-      routed.push(await scene.driver.createApp(scene.env, scene.ns, app));
+      routed.push(await scene.driver.createApp(scene.env, scene.ns, app, plan));
     },
   );
   await Promise.all(
@@ -183,7 +203,7 @@ async function crashRollback(scene: ToolScene, apps: RoutedService[]): Promise<C
       180_000,
     );
     const stableAt = stableAfterFailure(scene, routed, failed);
-    await driver.release(env, ns, app, { crash: true, steps: 'hold' });
+    await driver.release(env, ns, app, { crash: true, plan: HOLD });
     const crashedAt = await crashed;
     toStable.push((await stableAt) - crashedAt);
     const goneAt = await scene.pods.when(
@@ -214,7 +234,7 @@ async function metricsRollback(
         () => shareOf(scene.routes, routed) > 0,
         180_000,
       );
-      await driver.release(env, ns, app, { crash: false, steps: 'hold' });
+      await driver.release(env, ns, app, { crash: false, plan: HOLD });
       await weighted;
       // The canary serves healthy traffic for a window first, so the bad sample is the change.
       await sleep(3000);
@@ -267,7 +287,7 @@ async function healthyReleases(
       (store) => driver.stateOf(store.get(ns, app)) === 'succeeded',
       300_000,
     );
-    await driver.release(env, ns, app, { crash: false, steps: 'three' });
+    await driver.release(env, ns, app, { crash: false, plan: THREE });
     const started = now();
     toFirstWeight.push((await weighted) - started);
     toDone.push((await done) - started);
@@ -293,6 +313,58 @@ async function healthyReleases(
     apiRequestsPerRelease: round(perRelease, 1),
     requestsByVerb: Object.fromEntries(Object.entries(byVerb).map(([k, v]) => [k, round(v, 2)])),
   };
+}
+
+/** Waves of held releases on apps of one replica, then the controller left alone with all of them paused. */
+async function rampReleases(
+  scene: ToolScene,
+  counts: PeerCounts,
+  pid: number,
+  progress: (line: string) => void,
+): Promise<RampFigures> {
+  const { driver, env, ns } = scene;
+  const plan: AppPlan = { steps: 'hold', replicas: 1 };
+  const total = counts.ramp.reduce((a, b) => a + b, 0);
+  const apps = await setUpApps(scene, 'ramp', total, plan);
+  const sim = await startSimulator({
+    kubeconfigPath: env.state.kubeconfigPath,
+    namespaces: [ns],
+    seed: 42,
+    scrapeTarget: { stateDir: env.state.stateDir, name: `codedance-sim-ramp-${driver.tool}` },
+    routedServices: apps,
+  });
+  try {
+    const waves: RampFigures['waves'] = [];
+    let offset = 0;
+    for (const size of counts.ramp) {
+      const wave = apps.slice(offset, offset + size);
+      offset += size;
+      const weighted = Promise.all(
+        wave.map((r) =>
+          scene.routes.when(`${r.name}: first weight`, () => shareOf(scene.routes, r) > 0, 900_000),
+        ),
+      );
+      const started = now();
+      await inBatches(wave, 20, (r) => driver.release(env, ns, r.name, { crash: false, plan }));
+      const wallMs = Math.max(...(await weighted)) - started;
+      waves.push({ releases: size, wallMs: round(wallMs) });
+      progress(`${driver.tool}: ${size} releases to their first weight in ${ms(wallMs)}`);
+    }
+    // Settled (the last writes and events of the wave done), then left alone.
+    await sleep(10_000);
+    const before = readProcess(pid);
+    await sleep(counts.restSeconds * 1000);
+    const after = readProcess(pid);
+    return {
+      waves,
+      paused: total,
+      rssMiB: after ? round(after.rssBytes / 2 ** 20) : NaN,
+      idleCpuSecondsPerMinute:
+        before && after ? round(((after.cpuSeconds - before.cpuSeconds) * 60) / counts.restSeconds, 3) : NaN,
+    };
+  } finally {
+    await sim.stop();
+  }
 }
 
 /** Runs every scenario for one tool, on namespaces of its own, and stops its controller. */
@@ -322,9 +394,9 @@ export async function benchTool(
         cpuSecondsPerMinute: round(((rest1.cpuSeconds - rest0.cpuSeconds) * 60) / counts.restSeconds, 3),
       };
     progress(`${tool}: at rest ${JSON.stringify(result.rest)}; setting up apps`);
-    const crashApps = await setUpApps(scene, 'crash', counts.crash);
-    const metricApps = await setUpApps(scene, 'metrics', counts.metrics);
-    const healthyApps = await setUpApps(scene, 'healthy', counts.healthy);
+    const crashApps = await setUpApps(scene, 'crash', counts.crash, HOLD);
+    const metricApps = await setUpApps(scene, 'metrics', counts.metrics, HOLD);
+    const healthyApps = await setUpApps(scene, 'healthy', counts.healthy, THREE);
     sim = await startSimulator({
       kubeconfigPath: env.state.kubeconfigPath,
       namespaces: [ns],
@@ -345,6 +417,10 @@ export async function benchTool(
     progress(
       `${tool}: first weight ${ms(result.healthy.toFirstWeight.median)}, done ${ms(result.healthy.toDone.median)}`,
     );
+    if (counts.ramp.length > 0) {
+      progress(`${tool}: ramp, ${counts.ramp.join(' then ')} releases to their first weight`);
+      result.ramp = await rampReleases(scene, counts, running.pid, progress);
+    }
     const end = readProcess(running.pid);
     if (end)
       result.afterScenarios = {
@@ -408,6 +484,21 @@ export function peersTable(tools: readonly ToolResult[]): string {
       label: 'controller CPU at rest (CPU-s per minute)',
       value: (t) => t.rest?.cpuSecondsPerMinute,
       format: (v) => v.toFixed(3),
+    },
+    ...[0, 1].map((wave) => ({
+      label: `ramp: ${wave === 0 ? '' : 'then '}releases written at once → all at their first weight`,
+      value: (t: ToolResult) => t.ramp?.waves[wave]?.wallMs,
+      format: ms,
+    })),
+    {
+      label: 'controller CPU with the ramp releases paused (CPU-s per minute)',
+      value: (t) => t.ramp?.idleCpuSecondsPerMinute,
+      format: (v) => v.toFixed(3),
+    },
+    {
+      label: 'controller RSS with the ramp releases in flight',
+      value: (t) => t.ramp?.rssMiB,
+      format: (v) => `${v.toFixed(1)} MiB`,
     },
     {
       label: 'controller RSS after the scenarios (peak)',

@@ -78,7 +78,7 @@ test('Flagger installs, runs under its ServiceAccount and initializes a Canary',
       metadata: { name: 'web', namespace: ns },
       spec: {
         targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-        service: { port: 80, targetPort: 8080 },
+        service: { port: 80, targetPort: 8080, headless: true },
         analysis: { interval: '10s', threshold: 1, stepWeights: [50] },
       },
     } as KubeObject);
