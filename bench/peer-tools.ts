@@ -327,7 +327,7 @@ const argo: ToolDriver = {
   settings: [
     '--istio-api-version=v1, host-level traffic splitting (stableService/canaryService, VirtualService route `primary`)',
     `background AnalysisTemplate: Prometheus error rate ≤ ${SCENARIO.errorRateThreshold}% over ${SCENARIO.metricWindow}, interval ${SCENARIO.analysisInterval}, failureLimit 0 (the first failed measurement aborts)`,
-    `crash: progressDeadlineSeconds ${SCENARIO.progressDeadlineSeconds}, progressDeadlineAbort true (Argo does not watch pods for crashes)`,
+    `crash: progressDeadlineSeconds ${SCENARIO.progressDeadlineSeconds}, progressDeadlineAbort true (Argo does not watch pods for crashes); abortScaleDownDelaySeconds 1 (default 30)`,
     `steps: setWeight 10, pause ${SCENARIO.stepPause}, setWeight 50, pause ${SCENARIO.stepPause}, then promotion`,
   ],
   releaseKind: ArgoRollout,
@@ -401,6 +401,8 @@ const argo: ToolDriver = {
           canary: {
             stableService: stable,
             canaryService: canary,
+            // The shortest delay before an aborted canary is scaled down (default 30 s; 0 means never).
+            abortScaleDownDelaySeconds: 1,
             trafficRouting: { istio: { virtualService: { name: app, routes: ['primary'] } } },
             analysis: {
               templates: [{ templateName: 'error-rate' }],

@@ -26,7 +26,7 @@ import type { Pod } from '../src/runtime/core-types.ts';
 import type { RoutedService } from '../src/sim/discovery.ts';
 import { startSimulator, type Simulator } from '../src/sim/simulator.ts';
 import { istioCanaryShare, type VirtualServiceLike } from '../src/sim/weights.ts';
-import { inBatches } from './apps.ts';
+import { inBatches, waitRolledOut } from './apps.ts';
 import { createNamespace, type BenchEnv } from './env.ts';
 import { observe, type Observer } from './observe.ts';
 import {
@@ -170,6 +170,14 @@ async function setUpApps(
       routed.push(await scene.driver.createApp(scene.env, scene.ns, app, plan));
     },
   );
+  // Codedance releases a running Deployment: its pods are up first (the peers' own objects say when they are).
+  if (scene.driver.tool === 'codedance')
+    await waitRolledOut(
+      scene.env.admin,
+      scene.ns,
+      routed.map((r) => r.name),
+      180_000,
+    );
   await Promise.all(
     routed.map((r) =>
       scene.releases.when(
