@@ -5,6 +5,8 @@
  *   npm run bench -- --quick            smaller counts (≈3-5 min)
  *   npm run bench -- --only rollback,scale
  *   npm run bench -- --keep             keep the cluster's state folder (logs) afterwards
+ *   npm run bench -- --peers            Codedance beside Flagger and Argo Rollouts (./peers.ts;
+ *                                       builds the peers on first use); `--tools flagger,codedance` narrows it
  *
  * Benchmarks (see bench/README.md for what each figure means): `roundtrip` (always run:
  * it is the unit of the ratios), `first-weight`, `rollback` (= `rollback-metrics` and
@@ -41,6 +43,7 @@ import { mib, ms, round, summarize, table, type Summary } from './stats.ts';
 import { apiVersionOf } from '../src/runtime/kinds.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 import { CanaryDeploymentKind } from '../src/api/kinds.ts';
+import { runPeers } from './peers-run.ts';
 
 const BENCHMARKS = [
   'roundtrip',
@@ -659,9 +662,13 @@ async function main(): Promise<number> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      peers: { type: 'boolean', default: false },
+      tools: { type: 'string' },
     },
   });
   const mode = values.quick ? 'quick' : 'full';
+  if (values.peers)
+    return runPeers({ quick: values.quick, keep: values.keep, tools: values.tools, progress });
   const selection = parseSelection(values.only);
   progress(`starting a private cluster (${mode} run: ${[...selection].join(', ')})`);
   const env = await startEnv({ nodes: 3, scrapeInterval: SCRAPE_INTERVAL, onProgress: progress });

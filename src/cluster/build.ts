@@ -53,7 +53,7 @@ export interface ControlPlaneBinaries {
   prometheus: string;
 }
 
-/** The things that are built: the control plane's four, and the tools of `tools.ts` (packaging, other metric stores). */
+/** The things that are built: the control plane's four, the tools of `tools.ts` (packaging, other metric stores), and the peers of `peers.ts`. */
 export type BuildComponent =
   | 'hyperkube'
   | 'etcd'
@@ -62,7 +62,9 @@ export type BuildComponent =
   | 'helm'
   | 'crane'
   | 'registry'
-  | 'victoria-metrics';
+  | 'victoria-metrics'
+  | 'flagger'
+  | 'argo-rollouts';
 
 /** What {@link ensureBinaries} reports while it works. */
 export type BuildProgress =

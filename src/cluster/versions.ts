@@ -70,3 +70,16 @@ export const prometheusOperatorVersion = 'v0.85.0';
  * (newer releases want a newer Go).
  */
 export const victoriaMetricsVersion = 'v1.151.0';
+
+/**
+ * Flagger (`github.com/fluxcd/flagger`, `cmd/flagger`), a peer the benchmark compares with
+ * (`npm run bench -- --peers`); built on first use only.
+ */
+export const flaggerVersion = 'v1.44.0';
+
+/**
+ * Argo Rollouts (`github.com/argoproj/argo-rollouts`, `cmd/rollouts-controller`), the other
+ * peer. v1.10.1 is the newest release that builds with the Go 1.26 of `minimumGoVersion`:
+ * v1.10.2's go.mod asks for go 1.26.10.
+ */
+export const argoRolloutsVersion = 'v1.10.1';

@@ -95,6 +95,44 @@ describe('describeTargets', () => {
     assert.equal(target?.canaryShare, 0.3);
   });
 
+  it("reads a routed service's weights from its VirtualService's hosts (a peer's release)", () => {
+    const vs: VirtualServiceLike = {
+      metadata: { namespace: 'ns', name: 'web' },
+      spec: {
+        http: [
+          {
+            route: [
+              { destination: { host: 'web-primary' }, weight: 90 },
+              { destination: { host: 'web-canary' }, weight: 10 },
+            ],
+          },
+        ],
+      },
+    };
+    const routed = {
+      namespace: 'ns',
+      name: 'web',
+      virtualService: 'web',
+      stableHost: 'web-primary',
+      stableWorkload: 'web-primary',
+      canaryWorkload: 'web',
+    };
+    const targets = describeTargets(
+      view({
+        deployments: [deployment('web-primary', 2, { [SimulateLabel]: 'true' })],
+        virtualServices: [vs],
+      }),
+      [routed],
+    );
+    // The labelled stable Deployment is the routed service's, not a second target.
+    assert.equal(targets.length, 1);
+    assert.equal(targets[0]?.canaryShare, 0.1);
+    assert.equal(targets[0]?.target, 'web-primary');
+    assert.equal(targets[0]?.canaryWorkload, 'web');
+    assert.equal(targets[0]?.serving, true);
+    assert.equal(describeTargets(view({}), [routed])[0]?.canaryShare, 0);
+  });
+
   it('reads the canary Ingress and its upstream for an Nginx release', () => {
     const canaryIngress: IngressLike = {
       metadata: {

@@ -82,10 +82,50 @@ export function versionLabelsOf(
   };
 }
 
+/**
+ * A service whose release another tool drives (the benchmark's peers, Flagger and Argo
+ * Rollouts) through an Istio VirtualService: no CanaryDeployment names it, so the
+ * simulator is told where its weights are and which workloads serve each version.
+ */
+export interface RoutedService {
+  namespace: string;
+  /** Names the service's series and profile. */
+  name: string;
+  virtualService: string;
+  /** The stable destination's host (short name); every other host of its route is the canary. */
+  stableHost: string;
+  /** The workload serving the stable version (`destination_workload` of its requests). */
+  stableWorkload: string;
+  /** The workload serving the canary. */
+  canaryWorkload: string;
+}
+
+/** A {@link RoutedService} as a target: weights from its VirtualService, always serving. */
+function describeRouted(routed: RoutedService, view: ClusterView): SimTarget {
+  const vs = view.virtualService(routed.namespace, routed.virtualService);
+  return {
+    key: `${routed.namespace}/${routed.name}`,
+    namespace: routed.namespace,
+    name: routed.name,
+    target: routed.stableWorkload,
+    canaryWorkload: routed.canaryWorkload,
+    service: routed.stableHost,
+    provider: 'Istio',
+    canaryShare: istioCanaryShare(vs, routed.stableHost),
+    serving: true,
+    versionLabels: { stable: 'stable', canary: 'canary' },
+  };
+}
+
 /** Every service to simulate, with the canary's current share. */
-export function describeTargets(view: ClusterView): SimTarget[] {
+export function describeTargets(view: ClusterView, routed: readonly RoutedService[] = []): SimTarget[] {
   const targets: SimTarget[] = [];
   const claimed = new Set<string>();
+  for (const service of routed) {
+    const target = describeRouted(service, view);
+    claimed.add(`${target.namespace}/${target.target}`);
+    targets.push(target);
+  }
   for (const cd of view.canaryDeployments()) {
     const target = describeCanary(cd, view);
     if (!target) continue;

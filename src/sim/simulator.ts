@@ -21,7 +21,13 @@ import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerScrapeTarget, unregisterScrapeTarget } from '../cluster/prometheus.ts';
 import { createKubeClient, isNotFound, type KubeClient } from '../runtime/client.ts';
-import { describeTargets, watchCluster, type ClusterView, type WatchedCluster } from './discovery.ts';
+import {
+  describeTargets,
+  watchCluster,
+  type ClusterView,
+  type RoutedService,
+  type WatchedCluster,
+} from './discovery.ts';
 import { createResourceMetrics, type PodSample } from './resources.ts';
 import { podPattern } from '../analysis/queries.ts';
 import type { WatcherClient } from '../runtime/watcher.ts';
@@ -71,6 +77,8 @@ export interface SimulatorOptions {
   scrapeTarget?: { stateDir: string; name: string };
   /** @default a pino logger at level `warn` */
   logger?: Logger;
+  /** Services whose releases another tool drives through a VirtualService (the benchmark's peers). @default none */
+  routedServices?: readonly RoutedService[];
 }
 
 /** A running simulator. */
@@ -148,7 +156,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const started = performance.now();
     const elapsedMs = Math.min(started - lastTick, maxElapsedMs);
     lastTick = started;
-    current = describeTargets(cluster);
+    current = describeTargets(cluster, options.routedServices);
     const seen = new Set<string>();
     for (const target of current) {
       seen.add(target.key);
