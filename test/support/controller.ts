@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CRD_DIR, repoRoot } from '../../src/api/gen.ts';
 import { dashboardManifests, DASHBOARD_ROLE, rbacManifests } from '../../src/api/manifests.ts';
