@@ -76,7 +76,7 @@ export function ensureTcpRouteCrd(admin: KubeClient): Promise<void> {
     await ensureThirdPartyCrds();
     const dir = join(crdDir(codedanceHome(), 'gateway-api', gatewayApiVersion), 'experimental');
     const file = readdirSync(dir, { recursive: true, encoding: 'utf8' }).find((f) =>
-      f.endsWith('_tcproutes.yaml'),
+      basename(f).startsWith('tcproutes.'),
     );
     if (!file) throw new Error(`no TCPRoute CRD in ${dir}`);
     const crds = crdsIn(await readFile(join(dir, file), 'utf8'));
