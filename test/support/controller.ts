@@ -81,6 +81,19 @@ export function ensureTcpRouteCrd(admin: KubeClient): Promise<void> {
     if (!file) throw new Error(`no TCPRoute CRD in ${dir}`);
     const crds = crdsIn(await readFile(join(dir, file), 'utf8'));
     await applyCrds(admin, crds, { replace: false });
+    // A version new to a group is served a moment after the CRD is Established (its
+    // APIService is registered by the API server's own controller): until then, 404.
+    await waitFor(
+      () =>
+        admin.list(kinds.TCPRoute, { namespace: 'default' }).then(
+          () => true,
+          () => false,
+        ),
+      {
+        describe: 'the TCPRoute API served',
+        timeoutMs: 60_000,
+      },
+    );
   })().catch(forget(() => (tcpRoute = undefined)));
   return tcpRoute;
 }
