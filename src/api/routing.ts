@@ -161,7 +161,7 @@ export const PROTOCOL_PROVIDERS = {
   TCP: ['Replicas', 'Istio', 'GatewayAPI'],
 } as const;
 
-const protocolIs = (p: string) => `(has(self.protocol) ? self.protocol : 'HTTP') == '${p}'`;
+const protocolIs = (p: string) => `((has(self.protocol) ? self.protocol : 'HTTP') == '${p}')`;
 
 /** CEL rules of `spec.traffic`: the protocol is one the provider routes; a Gateway API route of its kind. */
 export const protocolRules: CelRule[] = [

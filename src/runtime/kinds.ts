@@ -99,5 +99,5 @@ export const DestinationRule = resourceKind(
 );
 export const HTTPRoute = resourceKind('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes');
 export const GRPCRoute = resourceKind('gateway.networking.k8s.io', 'v1', 'GRPCRoute', 'grpcroutes');
-/** Experimental channel only: installed in few clusters. */
-export const TCPRoute = resourceKind('gateway.networking.k8s.io', 'v1alpha2', 'TCPRoute', 'tcproutes');
+/** The Gateway API's experimental channel only (served as v1 by the pinned v1.6): installed in few clusters. */
+export const TCPRoute = resourceKind('gateway.networking.k8s.io', 'v1', 'TCPRoute', 'tcproutes');

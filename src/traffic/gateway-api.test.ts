@@ -179,7 +179,7 @@ test('a TCP release on a cluster that does not serve TCPRoute is stopped, saying
       call(),
       (err) =>
         isTrafficError(err, 'InvalidTarget') &&
-        /does not serve TCPRoute \(gateway\.networking\.k8s\.io\/v1alpha2\): install the Gateway API's experimental channel/.test(
+        /does not serve TCPRoute \(gateway\.networking\.k8s\.io\/v1\): install the Gateway API's experimental channel/.test(
           err.message,
         ),
     );

@@ -289,7 +289,7 @@ export function createGatewayAPIProvider(options: TrafficProviderOptions): Traff
       throw new TrafficError(
         gatewayAPIProviderName,
         'InvalidTarget',
-        `the cluster does not serve ${kind.kind} (${kind.group}/${kind.version}): install the Gateway API's ${kind.version === 'v1' ? 'standard' : 'experimental'} channel CRDs, or route another protocol`,
+        `the cluster does not serve ${kind.kind} (${kind.group}/${kind.version}): install the Gateway API's ${kind.plural === 'tcproutes' ? 'experimental' : 'standard'} channel CRDs, or route another protocol`,
       );
   }
 

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CRD_DIR, repoRoot } from '../../src/api/gen.ts';
 import { dashboardManifests, DASHBOARD_ROLE, rbacManifests } from '../../src/api/manifests.ts';
@@ -76,11 +76,24 @@ export function ensureTcpRouteCrd(admin: KubeClient): Promise<void> {
     await ensureThirdPartyCrds();
     const dir = join(crdDir(codedanceHome(), 'gateway-api', gatewayApiVersion), 'experimental');
     const file = readdirSync(dir, { recursive: true, encoding: 'utf8' }).find((f) =>
-      f.endsWith('_tcproutes.yaml'),
+      basename(f).startsWith('tcproutes.'),
     );
     if (!file) throw new Error(`no TCPRoute CRD in ${dir}`);
     const crds = crdsIn(await readFile(join(dir, file), 'utf8'));
     await applyCrds(admin, crds, { replace: false });
+    // A version new to a group is served a moment after the CRD is Established (its
+    // APIService is registered by the API server's own controller): until then, 404.
+    await waitFor(
+      () =>
+        admin.list(kinds.TCPRoute, { namespace: 'default' }).then(
+          () => true,
+          () => false,
+        ),
+      {
+        describe: 'the TCPRoute API served',
+        timeoutMs: 60_000,
+      },
+    );
   })().catch(forget(() => (tcpRoute = undefined)));
   return tcpRoute;
 }

@@ -508,7 +508,134 @@ const invalidCanaries: InvalidCase<CanaryDeploymentSpec>[] = [
     field: 'spec.service.port',
     says: 'less than or equal to 65535',
   },
+  // Routing by request, mirroring, protocols (docs/traffic.md).
+  {
+    name: 'a match with the Replicas provider',
+    spec: (s) => ({ ...s, strategy: { steps: [{ weight: 0, match: [{ cookie: { name: 'c' } }] }] } }),
+    field: 'spec.strategy.steps',
+    says: 'with Replicas the stable Service sends each request to any pod',
+  },
+  {
+    name: 'a header match with both exact and regex',
+    spec: (s) => ({
+      ...s,
+      traffic: istio,
+      strategy: { steps: [{ weight: 0, match: [{ header: { name: 'x', exact: '1', regex: '1.*' } }] }] },
+    }),
+    field: 'spec.strategy.steps[0].match[0].header',
+    says: 'exactly one of exact or regex',
+  },
+  {
+    name: 'two headers with Nginx',
+    spec: (s) => ({
+      ...s,
+      traffic: { provider: 'Nginx', nginx: { ingress: 'web' } },
+      strategy: {
+        steps: [
+          {
+            weight: 0,
+            match: [{ header: { name: 'a', exact: '1' } }, { header: { name: 'b', exact: '2' } }],
+          },
+        ],
+      },
+    }),
+    field: 'spec.strategy',
+    says: 'at most one header and one cookie',
+  },
+  {
+    name: 'a mirror with Nginx',
+    spec: (s) => ({
+      ...s,
+      traffic: { provider: 'Nginx', nginx: { ingress: 'web' } },
+      strategy: { steps: [{ weight: 0, mirror: 50 }] },
+    }),
+    field: 'spec.strategy.steps',
+    says: 'mirror needs traffic.provider Istio or GatewayAPI',
+  },
+  {
+    name: 'protocol GRPC with Nginx',
+    spec: (s) => ({ ...s, traffic: { provider: 'Nginx', protocol: 'GRPC', nginx: { ingress: 'web' } } }),
+    field: 'spec.traffic.protocol',
+    says: 'GRPC needs traffic.provider Replicas, Istio or GatewayAPI',
+  },
+  {
+    name: 'protocol GRPC naming an HTTPRoute',
+    spec: (s) => ({
+      ...s,
+      traffic: { provider: 'GatewayAPI', protocol: 'GRPC', gatewayAPI: { httpRoute: 'web' } },
+    }),
+    field: 'spec.traffic.gatewayAPI',
+    says: 'grpcRoute for GRPC',
+  },
+  {
+    name: 'a match on a TCP service',
+    spec: (s) => ({
+      ...s,
+      traffic: { ...istio, protocol: 'TCP' },
+      strategy: { steps: [{ weight: 0, match: [{ header: { name: 'x', exact: '1' } }] }] },
+    }),
+    field: 'spec.strategy',
+    says: 'no header or cookie to match',
+  },
+  {
+    name: 'an experiment at weight 0 without a match',
+    spec: (s) => ({
+      ...s,
+      traffic: istio,
+      strategy: { type: 'Experiment', experiment: { weight: 0, duration: '10m' } },
+    }),
+    field: 'spec.strategy.experiment.weight',
+    says: 'give the canary a share',
+  },
 ];
+
+const istio: CanaryDeploymentSpec['traffic'] = { provider: 'Istio', istio: { virtualService: 'web' } };
+
+test('match, mirror and protocols are accepted where the provider can do them', async (t) => {
+  const namespace = await testNamespace(t);
+  const cases: Partial<CanaryDeploymentSpec>[] = [
+    {
+      traffic: istio,
+      strategy: {
+        steps: [
+          { weight: 0, mirror: 100, pause: '5m' },
+          {
+            weight: 10,
+            match: [{ header: { name: 'x-canary', regex: 'in.*' } }, { cookie: { name: 'canary' } }],
+          },
+          { weight: 100 },
+        ],
+      },
+    },
+    {
+      traffic: { provider: 'Nginx', nginx: { ingress: 'web' } },
+      strategy: {
+        steps: [
+          {
+            weight: 0,
+            match: [{ header: { name: 'x', exact: '1' } }, { cookie: { name: 'c', value: 'always' } }],
+          },
+        ],
+      },
+    },
+    {
+      traffic: { provider: 'GatewayAPI', protocol: 'GRPC', gatewayAPI: { grpcRoute: 'rpc' } },
+      strategy: {
+        type: 'Experiment',
+        experiment: { weight: 0, duration: '10m', match: [{ header: { name: 'x', exact: '1' } }] },
+      },
+    },
+    { traffic: { provider: 'Istio', protocol: 'TCP', istio: { virtualService: 'db' } } },
+  ];
+  for (const extra of cases) {
+    const object = seed(namespace);
+    object.spec = { ...object.spec, ...extra };
+    const served = await dryRunCreate(CanaryDeploymentKind, object);
+    // Stored as written, with the protocol defaulted to HTTP.
+    assert.equal(served.spec.traffic?.protocol, extra.traffic?.protocol ?? 'HTTP');
+    assert.deepEqual(served.spec.strategy?.steps?.[0]?.match, extra.strategy?.steps?.[0]?.match);
+  }
+});
 
 test(`${invalidCanaries.length} invalid CanaryDeployments are each refused on their field`, async (t) => {
   // One namespace for all: every case is a dry run, so nothing is stored in it.

@@ -126,11 +126,17 @@ test('a header match step writes its route beside the weight; the next step remo
     async () => {
       const route = await primaryRoute(admin, ns);
       const cd = await getRelease(admin, ns, 'myapp');
-      return route.matchRoutes === 1 && cd?.status?.currentStepIndex === 0 ? cd : undefined;
+      // Once the canary is available, the message says what the step sends to it.
+      return route.matchRoutes === 1 && /^step 1\/2: 0% \+ header/.test(cd?.status?.message ?? '')
+        ? cd
+        : undefined;
     },
-    { describe: 'step 1 with its match route', timeoutMs: 90_000 },
+    { describe: 'step 1 with its match route, said in status', timeoutMs: 90_000 },
   );
-  assert.match(held.status?.message ?? '', /0% \+ header x-canary: "insider"/);
+  assert.match(
+    held.status?.message ?? '',
+    /^step 1\/2: 0% \+ header x-canary: "insider" to myapp:v2, waiting for approval/,
+  );
   const vs = await admin.get<VirtualService>(kinds.VirtualService, ns, 'myapp');
   const matchRoute = vs?.spec.http?.[0];
   assert.deepEqual(matchRoute?.['match'], [{ headers: { 'x-canary': { exact: 'insider' } } }]);

@@ -35,14 +35,20 @@ async function editBillingRule(
   kind: kinds.ResourceKind,
 ): Promise<void> {
   const route = await mustGet<HTTPRoute>(client, kind, namespace, 'web');
-  const rules = (route.spec.rules ?? []).map((r) =>
-    r.name === 'billing' ? { ...r, backendRefs: [{ ...r.backendRefs?.[0], port: 8081 }] } : r,
-  );
+  const rules = route.spec.rules ?? [];
+  // A TCPRoute has one rule: the other writer edits its parentRefs instead.
+  const spec = rules.some((r) => r.name === 'billing')
+    ? {
+        rules: rules.map((r) =>
+          r.name === 'billing' ? { ...r, backendRefs: [{ ...r.backendRefs?.[0], port: 8081 }] } : r,
+        ),
+      }
+    : { parentRefs: [{ name: 'shop-gateway', sectionName: 'tcp' }] };
   await client.patch(
     kind,
     namespace,
     'web',
-    { metadata: { resourceVersion: route.metadata.resourceVersion }, spec: { rules } },
+    { metadata: { resourceVersion: route.metadata.resourceVersion }, spec },
     'merge',
   );
 }
@@ -74,10 +80,8 @@ const routes: Record<
   TCP: {
     kind: kinds.TCPRoute,
     field: 'tcpRoute',
-    rules: [
-      { name: 'billing', backendRefs: [{ name: 'billing', port: 8080 }] },
-      { name: 'app', backendRefs: [{ name: 'myapp', port: 80 }] },
-    ],
+    // A TCPRoute holds one rule (maxItems 1).
+    rules: [{ name: 'app', backendRefs: [{ name: 'myapp', port: 80 }] }],
     hostnames: false,
   },
 };
@@ -129,7 +133,7 @@ for (const protocol of ['HTTP', 'GRPC', 'TCP'] as const) {
           return {
             parentRefs: current.spec.parentRefs,
             hostnames: current.spec.hostnames,
-            billing: ruleOf(current, 'billing'),
+            billing: current.spec.rules?.find((r) => r.name === 'billing') ?? null,
             appMatches: app.matches,
             appFilters: app.filters,
           };
@@ -174,8 +178,8 @@ for (const protocol of ['HTTP', 'GRPC', 'TCP'] as const) {
             apiVersion: routeKind.version,
             resource: routeKind.plural,
           },
-          condition: `object.spec.rules.size() == 2 && object.spec.rules[1].backendRefs.size() == 2 && object.spec.rules[1].backendRefs[1].weight > 5`,
-          jsonPatch: `[JSONPatch{op: "replace", path: "/spec/rules/1/backendRefs/1/weight", value: 5}]`,
+          condition: `object.spec.rules.size() == ${rules.length} && object.spec.rules[${rules.length - 1}].backendRefs.size() == 2 && object.spec.rules[${rules.length - 1}].backendRefs[1].weight > 5`,
+          jsonPatch: `[JSONPatch{op: "replace", path: "/spec/rules/${rules.length - 1}/backendRefs/1/weight", value: 5}]`,
         },
       };
     },
