@@ -73,7 +73,8 @@ test('every audit record of a release reaches the sink across a kill -9 while th
     canaryVersion: 'pay:v2',
     strategy: {
       steps: [
-        { weight: 20, pause: '30m' },
+        // No pause: the step waits until someone promotes it.
+        { weight: 20 },
         { weight: 50, pause: '30m' },
         { weight: 100, pause: '0s' },
       ],
