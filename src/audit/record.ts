@@ -113,6 +113,12 @@ export function auditRecords(
       action: last.decision,
       step: last.step,
       totalSteps: after.totalSteps,
+      // The weight the run judged: the step's, while the release is still on it (a
+      // rollback the run caused has already set the weight to 0).
+      weight:
+        last.step === after.currentStepIndex && after.phase !== 'Failed' && after.phase !== 'Completed'
+          ? after.currentWeight
+          : undefined,
       message: last.message,
       analysis: { decision: last.decision, score: last.score, metrics: last.metrics },
     });
