@@ -3,8 +3,9 @@
  * of an Istio service is healthy, then returns 40 % errors for a while, then recovers.
  * Replayed afterwards, the release's policy would have continued through the healthy
  * period and rolled back inside the bad one; the thresholds suggested from stable's own
- * behaviour are tighter than the release's and catch it too. Last, the CLI on the same
- * window: its report and exit code 3 (would have rolled back).
+ * behaviour are tighter than the release's and catch it too. Then the dashboard's
+ * backtest endpoint (the button) and the CLI on the same window: the same rounds, the
+ * report, and exit code 3 (would have rolled back).
  *
  * No controller runs: the CanaryDeployment is paused and the traffic split is written by
  * hand, so what the canary served is what the test says.
@@ -26,6 +27,9 @@ import { queryRange } from '../../../src/analysis/range.ts';
 import { backtest } from '../../../src/backtest/run.ts';
 import { renderBacktest } from '../../../src/backtest/render.ts';
 import { startSimulator } from '../../../src/sim/simulator.ts';
+import type { BacktestAnswer } from '../../../src/dashboard/contract.ts';
+import { startLocalDashboard } from '../../../src/dashboard/local.ts';
+import { silentLogger } from '../../../src/runtime/logging.ts';
 import { testCluster, testNamespace, waitFor } from '../../support/cluster.ts';
 import { ensureTrafficCrds, installApi } from '../../support/controller.ts';
 
@@ -167,6 +171,35 @@ test("a backtest on Prometheus' history rolls back inside the canary's bad perio
   assert.ok(suggestion && suggestion.samples > 0, 'a suggestion from stable');
   assert.ok(suggestion.suggested < 10, `tighter than stable could need: ${suggestion.basis}`);
   assert.ok(report.withSuggested?.rollbackAt, 'the suggestion catches the bad period too');
+
+  // The dashboard's button asks the same of the same Prometheus, for a person who may read the release.
+  const abort = new AbortController();
+  t.after(() => abort.abort());
+  const dashboard = await startLocalDashboard({
+    kubeconfigPath: cluster.kubeconfigPath,
+    namespaces: [ns],
+    prometheusUrl: cluster.prometheusUrl,
+    port: 0,
+    log: silentLogger(),
+    signal: abort.signal,
+  });
+  t.after(() => dashboard.close());
+  const answer = await waitFor(
+    async () => {
+      const response = await fetch(
+        new URL(`api/releases/${ns}/pay/backtest?from=${from}&to=${to}`, dashboard.url),
+      );
+      return response.status === 200 ? ((await response.json()) as BacktestAnswer) : undefined;
+    },
+    { describe: 'the dashboard backtest', timeoutMs: 60_000 },
+  );
+  assert.equal(answer.problem, undefined);
+  assert.equal(answer.rollbackAt, rollback.time, 'the dashboard replays the same rounds');
+  assert.equal(answer.rounds.length, report.result.ticks.length);
+  assert.deepEqual(
+    answer.suggestions.map((x) => x.suggested),
+    report.suggestions.map((x) => x.suggested),
+  );
 
   // The CLI on the same window: the report and exit code 3.
   const dir = await mkdtemp(join(tmpdir(), 'backtest-'));
