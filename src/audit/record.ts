@@ -186,3 +186,31 @@ function historyKey(entry: HistoryEntry): string {
 export function recordId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 }
+
+/**
+ * The record of a release deleted (its finalizer ran): when the deletion was asked
+ * (`metadata.deletionTimestamp`), the phase it was in, mid-release or not.
+ */
+export function deletedRecord(
+  release: AuditRelease,
+  status: CanaryDeploymentStatus | undefined,
+  deletedAt: string,
+): AuditRecord {
+  const active =
+    status?.phase === 'Initializing' || status?.phase === 'Progressing' || status?.phase === 'Paused';
+  return {
+    schema: AuditSchema,
+    id: recordId(release.uid, 'Deleted'),
+    type: 'Transition',
+    time: deletedAt,
+    release: { ...release, version: status?.releaseVersion, stableVersion: status?.stableRevision },
+    actor: ControllerActor,
+    action: 'Deleted',
+    step: status?.currentStepIndex,
+    totalSteps: status?.totalSteps,
+    weight: 0,
+    message: active
+      ? `deleted mid-release (${status?.phase}): all traffic back on stable, canary removed`
+      : `deleted (${status?.phase ?? 'not started'})`,
+  };
+}
