@@ -75,6 +75,12 @@ test('only what a write added: a new analysis with its numbers', () => {
   assert.equal(r?.action, 'Rollback');
   assert.equal(r?.analysis?.score, 40);
   assert.equal(r?.analysis?.metrics[0]?.value, 12);
+  assert.equal(r?.weight, 10, 'the weight the run judged');
+  assert.equal(
+    auditRecords(release, started, { ...analysed, phase: 'Failed', currentWeight: 0 })[0]?.weight,
+    undefined,
+    'not the 0 of the rollback it caused',
+  );
   assert.deepEqual(auditRecords(release, analysed, analysed), [], 'an unchanged status adds nothing');
 });
 

@@ -113,6 +113,12 @@ export function auditRecords(
       action: last.decision,
       step: last.step,
       totalSteps: after.totalSteps,
+      // The weight the run judged: the step's, while the release is still on it (a
+      // rollback the run caused has already set the weight to 0).
+      weight:
+        last.step === after.currentStepIndex && after.phase !== 'Failed' && after.phase !== 'Completed'
+          ? after.currentWeight
+          : undefined,
       message: last.message,
       analysis: { decision: last.decision, score: last.score, metrics: last.metrics },
     });
@@ -179,4 +185,32 @@ function historyKey(entry: HistoryEntry): string {
 /** A stable id: the first 128 bits of SHA-256 over the identifying parts, hex. */
 export function recordId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+/**
+ * The record of a release deleted (its finalizer ran): when the deletion was asked
+ * (`metadata.deletionTimestamp`), the phase it was in, mid-release or not.
+ */
+export function deletedRecord(
+  release: AuditRelease,
+  status: CanaryDeploymentStatus | undefined,
+  deletedAt: string,
+): AuditRecord {
+  const active =
+    status?.phase === 'Initializing' || status?.phase === 'Progressing' || status?.phase === 'Paused';
+  return {
+    schema: AuditSchema,
+    id: recordId(release.uid, 'Deleted'),
+    type: 'Transition',
+    time: deletedAt,
+    release: { ...release, version: status?.releaseVersion, stableVersion: status?.stableRevision },
+    actor: ControllerActor,
+    action: 'Deleted',
+    step: status?.currentStepIndex,
+    totalSteps: status?.totalSteps,
+    weight: 0,
+    message: active
+      ? `deleted mid-release (${status?.phase}): all traffic back on stable, canary removed`
+      : `deleted (${status?.phase ?? 'not started'})`,
+  };
 }

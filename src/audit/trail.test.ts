@@ -81,8 +81,7 @@ test('a record queued twice before it left is sent once; past maxPending the old
   sink.down = true;
   const trail = createAuditTrail({ sink, log: silentLogger(), retryMs: 5, maxPending: 2 });
   trail.statusStored(cd, undefined, status('Started'));
-  trail.forget('u'); // the same status replayed again
-  trail.statusStored(cd, undefined, status('Started'));
+  trail.statusStored(cd, undefined, status('Started')); // the same record derived again
   assert.equal(trail.pending(), 1);
   trail.statusStored(cd, status('Started'), status('Started', 'StepReached', 'Paused'));
   assert.equal(trail.pending(), 2);
@@ -121,4 +120,25 @@ test('the series on /metrics follow the trail: pending, delivered, failures', as
   assert.equal(await value('codedance_audit_records_pending'), 0);
   assert.equal(await value('codedance_audit_records_delivered_total'), 2);
   await trail.close(1_000);
+});
+
+test('a deleted release: what its status holds if not yet replayed, then a Deleted record at the deletion time', async () => {
+  const sink = memorySink();
+  const trail = createAuditTrail({ sink, log: silentLogger() });
+  const deleting = { metadata: { ...cd.metadata, deletionTimestamp: '2026-12-01T10:05:00Z' } };
+  await trail.deleted(deleting, status('Started', 'StepReached'), new Date());
+  assert.deepEqual(
+    sink.got.map((r) => [r.action, r.time]),
+    [
+      ['Started', '2026-12-01T10:00:00.000Z'],
+      ['StepReached', '2026-12-01T10:00:01.000Z'],
+      ['Deleted', '2026-12-01T10:05:00Z'],
+    ],
+  );
+  assert.match(sink.got[2]?.message ?? '', /deleted mid-release \(Progressing\)/);
+  // A sink that is down does not hold the deletion up past the wait.
+  sink.down = true;
+  await trail.deleted({ metadata: { uid: 'other' } }, undefined, new Date(), 20);
+  assert.equal(trail.pending(), 1);
+  await trail.close(10);
 });

@@ -21,7 +21,7 @@
 import type { CanaryDeploymentStatus } from '../api/canary-deployment.ts';
 import type { Logger } from '../runtime/logging.ts';
 import { errorMessage } from '../runtime/errors.ts';
-import { auditRecords, type AuditRecord, type AuditRelease } from './record.ts';
+import { auditRecords, deletedRecord, type AuditRecord, type AuditRelease } from './record.ts';
 import type { AuditSink } from './sink.ts';
 
 export interface AuditTrailOptions {
@@ -52,8 +52,17 @@ export interface AuditTrail {
     before: CanaryDeploymentStatus | undefined,
     after: CanaryDeploymentStatus | undefined,
   ): void;
-  /** A release is gone (deleted): forget that it was replayed. */
-  forget(uid: string): void;
+  /**
+   * A release's finalizer ran: what its status holds (if not replayed yet) and a
+   * `Deleted` record go out, then the release is forgotten. Resolves once they are
+   * delivered or after `waitMs` (the deletion is not held up by a sink that is down).
+   */
+  deleted(
+    release: AuditSubject & { metadata: { deletionTimestamp?: string | undefined } },
+    status: CanaryDeploymentStatus | undefined,
+    now: Date,
+    waitMs?: number,
+  ): Promise<void>;
   /** Records queued and not yet delivered. */
   pending(): number;
   /** Counts since the process started: records delivered, failed deliveries (each retry counts), records dropped. */
@@ -140,16 +149,20 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     }
   }
 
+  function releaseOf(subject: AuditSubject): AuditRelease {
+    return {
+      namespace: subject.metadata.namespace ?? '',
+      name: subject.metadata.name ?? '',
+      uid: subject.metadata.uid ?? '',
+    };
+  }
+
   function statusStored(
     subject: AuditSubject,
     before: CanaryDeploymentStatus | undefined,
     after: CanaryDeploymentStatus | undefined,
   ): void {
-    const release: AuditRelease = {
-      namespace: subject.metadata.namespace ?? '',
-      name: subject.metadata.name ?? '',
-      uid: subject.metadata.uid ?? '',
-    };
+    const release = releaseOf(subject);
     const records = auditRecords(release, before, after);
     if (!replayed.has(release.uid)) {
       // What an earlier process stored may not have reached the sink: all of it again.
@@ -174,7 +187,14 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
 
   return {
     statusStored,
-    forget: (uid) => replayed.delete(uid),
+    async deleted(subject, status, now, waitMs = 2_000) {
+      const release = releaseOf(subject);
+      const records = replayed.has(release.uid) ? [] : auditRecords(release, undefined, status);
+      records.push(deletedRecord(release, status, subject.metadata.deletionTimestamp ?? now.toISOString()));
+      replayed.delete(release.uid);
+      enqueue(records);
+      await flush(waitMs);
+    },
     pending: () => queue.length,
     stats: () => ({ ...counts }),
     flush,

@@ -88,3 +88,23 @@ test('comparisons read both sides at the same time', () => {
   assert.equal(r.rollbackAt?.time, new Date(times[5] ?? 0).toISOString());
   assert.equal(r.rollbackAt?.metrics[0]?.stableValue, 0.4);
 });
+
+test('rounds before the canary had any data count towards nothing; no data later does', () => {
+  const r = replay({
+    checks,
+    canary: new Map([
+      ['successRate', series((i) => (i >= 4 && i < 7 ? 99.9 : undefined))],
+      ['errorRate', series((i) => (i >= 4 && i < 7 ? 0.1 : undefined))],
+    ]),
+    stable: new Map(),
+    times,
+    analysis: { inconclusiveLimit: 3 },
+  });
+  assert.deepEqual(
+    r.ticks.slice(0, 4).map((k) => [k.decision, k.verdict, k.reason]),
+    Array.from({ length: 4 }, () => ['Inconclusive', 'hold', 'NoData']),
+  );
+  assert.equal(r.ticks[4]?.verdict, 'advance-allowed');
+  // After the data stops, three inconclusive rounds in a row pause, as live.
+  assert.equal(r.pauseAt?.time, new Date(times[9] ?? 0).toISOString());
+});

@@ -7,7 +7,8 @@
  * The series come from range queries of the same PromQL the live analysis runs
  * (./run.ts), so the value at time T here is what an analysis at T would have read.
  * Steps and weights are not replayed: the past data already carries whatever traffic
- * the canary had then; what is judged is the data.
+ * the canary had then; what is judged is the data. Rounds before the canary's first data
+ * (a window opening before the release) count towards no streak.
  */
 import type {
   AnalysisSpec,
@@ -70,6 +71,7 @@ export function replay(input: ReplayInput): ReplayResult {
   let counters: AnalysisCounters | undefined;
   let rollbackAt: ReplayTick | undefined;
   let pauseAt: ReplayTick | undefined;
+  let seenData = false;
   const lookups = new Map<string, { canary: PointLookup; stable: PointLookup }>();
   for (const check of input.checks)
     lookups.set(check.name, {
@@ -88,6 +90,21 @@ export function replay(input: ReplayInput): ReplayResult {
       };
     });
     const { run, outcome } = decide({ measurements, decision: input.decision, time });
+    seenData ||= !measurements.every((m) => noData(m.observation));
+    if (!seenData) {
+      // A window that opens before the canary had any traffic: no release was running
+      // yet, so these rounds count towards nothing (no inconclusive streak, no pause).
+      decisions[run.decision]++;
+      ticks.push({
+        time,
+        metrics: run.metrics,
+        decision: run.decision,
+        verdict: 'hold',
+        reason: 'NoData',
+        message: 'no canary data yet: before the release started, or before its first traffic',
+      });
+      continue;
+    }
     const verdict = nextVerdict({
       previous: counters,
       outcome,
@@ -136,6 +153,15 @@ function pointLookup(series: SeriesResult | undefined): PointLookup {
     const value = byTime.get(at);
     return value === undefined ? missing('no data at this time') : { kind: 'value', value };
   };
+}
+
+/**
+ * True when the canary's side has no data only (not a failed query: that is a finding of
+ * its own); stable serving before the release does not make the canary started.
+ */
+function noData(observation: Observation): boolean {
+  if (observation.kind === 'pair') return noData(observation.canary);
+  return observation.kind === 'error' && observation.error.kind === 'no-data';
 }
 
 function missing(message: string): { kind: 'error'; error: QueryError } {

@@ -483,7 +483,7 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     }
     written.delete(cd.metadata.uid ?? '');
     analyses.forget(cd.metadata.uid ?? '');
-    options.audit?.forget(cd.metadata.uid ?? '');
+    await options.audit?.deleted(cd, cd.status, ctx.now());
     if (!isFinished(cd.status?.phase) && cd.status?.phase !== undefined) {
       await ctx.events.publish(cd, {
         type: 'Normal',

@@ -73,7 +73,8 @@ test('every audit record of a release reaches the sink across a kill -9 while th
     canaryVersion: 'pay:v2',
     strategy: {
       steps: [
-        { weight: 20, pause: '30m' },
+        // No pause: the step waits until someone promotes it.
+        { weight: 20 },
         { weight: 50, pause: '30m' },
         { weight: 100, pause: '0s' },
       ],
@@ -168,6 +169,14 @@ test('every audit record of a release reaches the sink across a kill -9 while th
     verdict.analysis?.metrics.some((m) => typeof m.value === 'number'),
     `with its numbers: ${JSON.stringify(verdict.analysis)}`,
   );
+  // Deleting the release is the last record.
+  await admin.delete(CanaryDeploymentKind, ns, 'pay');
+  const deleted = await waitFor(
+    () =>
+      receiver.state.accepted.find((r) => r.action === 'Deleted' && r.release.uid === failed.metadata.uid),
+    { describe: 'the Deleted record', timeoutMs: 60_000 },
+  );
+  assert.match(deleted.message ?? '', /deleted \(Failed\)/);
   const ids = got.map((r) => r.id);
   t.diagnostic(
     `records accepted ${got.length}, distinct ${new Set(ids).size}, expected ${expected.size}, refused deliveries ${receiver.state.refused}`,
