@@ -8,6 +8,7 @@
 import { CanaryDeploymentSchema, GROUP as CD_GROUP, VERSION as CD_VERSION } from './canary-deployment.ts';
 import { WebAppSchema, GROUP as WA_GROUP, VERSION as WA_VERSION } from './webapp.ts';
 import { ReleaseGroupSchema } from './release-group.ts';
+import { ReleasePlanSchema } from './release-plan.ts';
 import { toStructural, type SchemaNode, type StructuralSchema } from './structural.ts';
 
 /** A column of `kubectl get`. `jsonPath` is relative to the object, e.g. `.status.phase`. */
@@ -192,8 +193,50 @@ export const ReleaseGroupApi: ApiDefinition = {
   ],
 };
 
+/** The ReleasePlan API: `kubectl get rp` shows which wave a release has reached. */
+export const ReleasePlanApi: ApiDefinition = {
+  group: CD_GROUP,
+  version: CD_VERSION,
+  kind: 'ReleasePlan',
+  plural: 'releaseplans',
+  singular: 'releaseplan',
+  shortNames: ['rp'],
+  categories: ['codedance'],
+  description:
+    'One release carried through clusters in waves: a CanaryDeployment made in every cluster of a wave (reached through kubeconfig Secrets), the next wave only once all of the previous one Completed, everything stopped on a failure.',
+  schema: ReleasePlanSchema,
+  printerColumns: [
+    {
+      name: 'Phase',
+      type: 'string',
+      jsonPath: '.status.phase',
+      description: 'Progressing, Completed or Failed.',
+    },
+    { name: 'Wave', type: 'string', jsonPath: '.status.currentWave', description: 'Wave releasing now.' },
+    {
+      name: 'Version',
+      type: 'string',
+      jsonPath: '.spec.template.spec.canaryVersion',
+      priority: 1,
+      description: 'Image being released.',
+    },
+    age,
+    {
+      name: 'Message',
+      type: 'string',
+      jsonPath: '.status.message',
+      description: 'What is happening, in words.',
+    },
+  ],
+};
+
 /** Every API the project serves, in the order their CRDs are written and installed. */
-export const apis: readonly ApiDefinition[] = [CanaryDeploymentApi, WebAppApi, ReleaseGroupApi];
+export const apis: readonly ApiDefinition[] = [
+  CanaryDeploymentApi,
+  WebAppApi,
+  ReleaseGroupApi,
+  ReleasePlanApi,
+];
 
 /**
  * Builds the CRD of one API: a namespaced kind with one served and stored version, the

@@ -8,6 +8,7 @@ import type { CanaryDeployment } from './canary-deployment.ts';
 import { GROUP, VERSION, WebAppGroup, WebAppVersion } from './names.ts';
 import type { WebApp } from './webapp.ts';
 import type { ReleaseGroup } from './release-group.ts';
+import type { ReleasePlan } from './release-plan.ts';
 
 /** `deploy.codedance.io/v1alpha1` CanaryDeployment: one release of a Deployment. */
 export const CanaryDeploymentKind = resourceKind<CanaryDeployment>(
@@ -22,3 +23,6 @@ export const WebAppKind = resourceKind<WebApp>(WebAppGroup, WebAppVersion, 'WebA
 
 /** `deploy.codedance.io/v1alpha1` ReleaseGroup: many releases run as one under shared rules. */
 export const ReleaseGroupKind = resourceKind<ReleaseGroup>(GROUP, VERSION, 'ReleaseGroup', 'releasegroups');
+
+/** `deploy.codedance.io/v1alpha1` ReleasePlan: one release carried through clusters in waves. */
+export const ReleasePlanKind = resourceKind<ReleasePlan>(GROUP, VERSION, 'ReleasePlan', 'releaseplans');

@@ -10,7 +10,7 @@
  * instead of a user's release.
  */
 import { CommandAnnotation, PausedByAnnotation } from './canary-deployment.ts';
-import { CanaryDeploymentApi, ReleaseGroupApi, WebAppApi } from './crd.ts';
+import { CanaryDeploymentApi, ReleaseGroupApi, ReleasePlanApi, WebAppApi } from './crd.ts';
 
 /** Namespace the controller is installed into. */
 export const CONTROLLER_NAMESPACE = 'codedance-system';
@@ -106,6 +106,10 @@ export const controllerRules: PolicyRule[] = [
     resources: [`${ReleaseGroupApi.plural}/finalizers`],
     verbs: ['update'],
   },
+  // ReleasePlans: cached, status applied server-side (their releases live in other
+  // clusters, written with the credentials of the plan's cluster Secrets).
+  { apiGroups: [ReleasePlanApi.group], resources: [ReleasePlanApi.plural], verbs: ['list', 'watch'] },
+  { apiGroups: [ReleasePlanApi.group], resources: [`${ReleasePlanApi.plural}/status`], verbs: ['patch'] },
   // WebApps: cached, finalizer (patch), status applied server-side.
   { apiGroups: [WebAppApi.group], resources: [WebAppApi.plural], verbs: ['list', 'watch', 'patch'] },
   { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}/status`], verbs: ['patch'] },
@@ -174,6 +178,7 @@ const userResources = (suffix = ''): PolicyRule[] => [
   },
   { apiGroups: [WebAppApi.group], resources: [`${WebAppApi.plural}${suffix}`], verbs: [] },
   { apiGroups: [ReleaseGroupApi.group], resources: [`${ReleaseGroupApi.plural}${suffix}`], verbs: [] },
+  { apiGroups: [ReleasePlanApi.group], resources: [`${ReleasePlanApi.plural}${suffix}`], verbs: [] },
 ];
 
 /**

@@ -55,3 +55,18 @@ export const GroupLabel = `${GROUP}/group`;
  */
 export const GroupTurnAnnotation = `${GROUP}/group-turn`;
 export const GroupTurns = ['waiting', 'go'] as const;
+
+/**
+ * On a kubeconfig Secret: this Secret names a cluster a ReleasePlan may release to (the
+ * value is a free description). The controller reads such Secrets by name only and
+ * refuses any Secret without it, so a plan cannot use an arbitrary Secret as credentials.
+ */
+export const ClusterSecretLabel = `${GROUP}/cluster`;
+/** The data key of a cluster Secret that holds its kubeconfig (as Argo CD / Flagger). */
+export const ClusterSecretKey = 'kubeconfig';
+/**
+ * On a CanaryDeployment a ReleasePlan made in a cluster: `<namespace>/<plan name>` (an
+ * annotation: the pair may exceed a label value's 63 characters). A release of the same
+ * name without it is someone else's, and the plan leaves it alone.
+ */
+export const ReleasePlanAnnotation = `${GROUP}/release-plan`;
