@@ -11,6 +11,7 @@ import type { AuditTrail } from './audit/trail.ts';
 import { webappEntry } from './webapp/index.ts';
 import { canaryEntry } from './canary/index.ts';
 import { fleetEntry } from './fleet/index.ts';
+import { wavesEntry } from './waves/index.ts';
 
 /** What a controller factory gets from the process. */
 export interface ControllerFactoryOptions {
@@ -44,4 +45,4 @@ export interface ControllerEntry {
 }
 
 /** Every controller of the project. */
-export const controllers: ControllerEntry[] = [webappEntry, canaryEntry, fleetEntry];
+export const controllers: ControllerEntry[] = [webappEntry, canaryEntry, fleetEntry, wavesEntry];
