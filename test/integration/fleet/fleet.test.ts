@@ -28,6 +28,7 @@ import {
   imageOf,
   killHard,
   releaseEnv,
+  rolledOut,
   startScrapedSimulator,
   waitFor,
 } from '../canary/support.ts';
@@ -51,21 +52,30 @@ const policy = {
 
 const service = (i: number) => `svc-${String(i).padStart(2, '0')}`;
 
+/** What each service's pod requests: the release cost counts it per canary pod-second. */
+const requests = { cpu: '100m', memory: '128Mi' };
+
 async function fleetApps(admin: KubeClient, ns: string, count: number): Promise<void> {
   // A few at a time: each waits until its Deployment is available.
   for (let i = 0; i < count; i += 10)
     await Promise.all(
       Array.from({ length: Math.min(10, count - i) }, (_, k) =>
         (async () => {
-          await createApp(admin, ns, service(i + k), { replicas: 1 });
+          const name = service(i + k);
+          await createApp(admin, ns, name, { replicas: 1 });
           // The group's deploymentSelector matches the Deployment's own labels.
+          await admin.patch(kinds.Deployment, ns, name, { metadata: { labels: { fleet: 'shop' } } }, 'merge');
           await admin.patch(
             kinds.Deployment,
             ns,
-            service(i + k),
-            { metadata: { labels: { fleet: 'shop' } } },
-            'merge',
+            name,
+            [{ op: 'add', path: '/spec/template/spec/containers/0/resources', value: { requests } }],
+            'json',
           );
+          await waitFor(async () => rolledOut(await getDeployment(admin, ns, name)), {
+            describe: `${name} rolled out with its requests`,
+            timeoutMs: 60_000,
+          });
         })(),
       ),
     );
@@ -194,7 +204,11 @@ test('50 services, 5 at once: the failing ones roll back on their own, a kill -9
     // Started once, even across the kill.
     const starts = (cd.status?.history ?? []).filter((h) => h.event === 'Started').length;
     assert.equal(starts, 1, `${name} started ${starts} times`);
-    assert.ok(cd.status?.cost && cd.status.cost.canaryPodSeconds > 0, `${name} has its cost`);
+    const cost = cd.status?.cost;
+    assert.ok(cost && cost.canaryPodSeconds > 0, `${name} has its cost`);
+    // 0.1 core and 128 MiB (0.125 GiB) per canary pod-second.
+    assert.ok(Math.abs(cost.cpuCoreSeconds - cost.canaryPodSeconds * 0.1) < 0.01, JSON.stringify(cost));
+    assert.ok(Math.abs(cost.memoryGiBSeconds - cost.canaryPodSeconds * 0.125) < 0.01, JSON.stringify(cost));
   }
   const canaries = (await admin.list(kinds.Deployment, { namespace: ns })).items.filter((d) =>
     d.metadata.name?.endsWith('-canary'),
