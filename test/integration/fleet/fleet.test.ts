@@ -323,3 +323,93 @@ test('codedance release from CI: an image per service, a live summary, exit 0 on
   assert.equal(imageOf(await getDeployment(admin, ns, service(1))), 'special:v3');
   assert.equal(imageOf(await getDeployment(admin, ns, service(2))), 'lib:v2');
 });
+
+test('group pause holds the running member and starts none; group abort ends every member, the waiting ones too', {
+  timeout: 300_000,
+}, async (t) => {
+  const { admin, ns } = await releaseEnv(t, { controller: false });
+  await fleetApps(admin, ns, 3);
+  await fleetController(t, ns);
+  await createGroup(admin, ns, {
+    template: {
+      deploymentSelector: { matchLabels: { fleet: 'shop' } },
+      canaryVersion: 'lib:v2',
+      strategy: {
+        steps: [
+          { weight: 50, pause: '5s' },
+          { weight: 100, pause: '0s' },
+        ],
+      },
+    },
+    maxConcurrent: 1,
+  });
+  await waitFor(
+    async () => (await admin.get(CanaryDeploymentKind, ns, service(0)))?.status?.phase === 'Progressing',
+    {
+      describe: 'the first member stepping',
+      timeoutMs: 120_000,
+    },
+  );
+  const cli = (...args: string[]) =>
+    runCli(['group', ...args, 'shop', '-n', ns]).then((r) => {
+      t.diagnostic(r.output);
+      return r;
+    });
+  assert.equal((await cli('pause')).code, 0);
+  const paused = await waitFor(
+    async () => {
+      const g = await admin.get(ReleaseGroupKind, ns, 'shop');
+      return g?.status?.phase === 'Paused' && g.status.counts?.paused === 1 ? g : undefined;
+    },
+    { describe: 'the group Paused with its running member paused', timeoutMs: 60_000 },
+  );
+  assert.equal(paused.spec.paused, true);
+  // Past the member's 5s pause: nothing moved, nothing else started.
+  await new Promise((resolve) => setTimeout(resolve, 7_000));
+  const held = await members(admin, ns);
+  assert.deepEqual(
+    held.map((cd) => [cd.metadata.name, cd.status?.phase ?? cd.status?.reason]),
+    [
+      [service(0), 'Paused'],
+      [service(1), 'WaitingForGroup'],
+      [service(2), 'WaitingForGroup'],
+    ],
+  );
+  assert.equal((await cli('abort')).code, 0);
+  const aborted = await waitFor(
+    async () => {
+      const g = await admin.get(ReleaseGroupKind, ns, 'shop');
+      return g?.status?.phase === 'Failed' ? g : undefined;
+    },
+    { describe: 'the group aborted', timeoutMs: 90_000 },
+  );
+  assert.equal(aborted.status?.reason, 'Aborted');
+  for (const cd of await members(admin, ns)) {
+    assert.equal(cd.status?.phase, 'Failed', `${cd.metadata.name}`);
+    assert.equal(cd.status?.reason, 'Aborted', `${cd.metadata.name}`);
+    assert.equal(imageOf(await getDeployment(admin, ns, cd.metadata.name ?? '')), `${cd.metadata.name}:v1`);
+  }
+  const status = await runCli(['group', 'status', 'shop', '-n', ns]);
+  assert.match(status.output, /Failed \(Aborted\)/);
+  assert.match(status.output, /✗ svc-00: Aborted/);
+});
+
+/** Runs the `codedance` CLI as the admin; resolves with its exit code and output. */
+async function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
+  const { kubeconfigPath } = await testCluster();
+  const child = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url)),
+      ...args,
+      '--kubeconfig',
+      kubeconfigPath,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
+}
