@@ -173,12 +173,23 @@ export async function installPeer(state: ClusterState, tool: PeerTool): Promise<
     identity.namespace,
     ...(await peerManifests(tool, module)).flatMap((file) => ['-f', file]),
   ]);
-  await kubectl(state, [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    ...peerCrds[tool].map((crd) => `crd/${crd}`),
-  ]);
+  // Polled rather than `kubectl wait`, which fails outright on a CRD whose status has no
+  // conditions yet (Argo's large CRDs take a while on a loaded API server).
+  let established = '';
+  await pollUntil(
+    `${tool}'s CRDs to be Established`,
+    async () => {
+      established = await kubectl(state, [
+        'get',
+        ...peerCrds[tool].map((crd) => `crd/${crd}`),
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}',
+      ]).catch(() => '');
+      const lines = established.split('\n').filter(Boolean);
+      return lines.length === peerCrds[tool].length && lines.every((line) => line.endsWith('=True'));
+    },
+    { timeoutMs: 180_000, intervalMs: 500, describe: () => established.replace(/\n/g, ' ') },
+  );
   const objects = applied.split('\n').filter((line) => line.trim()).length;
   // A bound token of its ServiceAccount, as a pod of its Deployment would mount.
   const token = (
