@@ -301,6 +301,7 @@ export const ArgoRollout = resourceKind('argoproj.io', 'v1alpha1', 'Rollout', 'r
 const ArgoAnalysisTemplate = resourceKind('argoproj.io', 'v1alpha1', 'AnalysisTemplate', 'analysistemplates');
 
 interface ArgoRolloutObject extends KubeObject {
+  spec?: { template?: { spec?: { containers?: { image?: string }[] } } };
   status?: {
     phase?: string;
     abort?: boolean;
@@ -443,7 +444,9 @@ const argo: ToolDriver = {
     if (!status) return 'unknown';
     if (status.abort || status.phase === 'Degraded') return 'failed';
     const observed = status.observedGeneration === String(rollout?.metadata.generation ?? '');
-    if (observed && status.phase === 'Healthy' && status.stableRS === status.currentPodHash)
+    // The release is of v2: before it, the v1 Rollout is just as Healthy and promoted.
+    const released = rollout?.spec?.template?.spec?.containers?.[0]?.image?.endsWith(':v2') ?? false;
+    if (released && observed && status.phase === 'Healthy' && status.stableRS === status.currentPodHash)
       return 'succeeded';
     return 'progressing';
   },

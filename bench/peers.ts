@@ -386,7 +386,14 @@ export async function benchTool(
   const result: ToolResult = { tool, version: driver.version, settings: driver.settings };
   const ns = await createNamespace(env.admin, `peers-${tool}`);
   progress(`${tool}: starting its controller`);
-  const running: RunningTool = await driver.start(env, `peer-${tool}`);
+  let running: RunningTool;
+  try {
+    running = await driver.start(env, `peer-${tool}`);
+  } catch (err) {
+    result.error = `its controller did not start: ${err instanceof Error ? err.message : String(err)}`;
+    progress(`${tool}: ${result.error}`);
+    return result;
+  }
   const routes = await observe<VirtualServiceLike>(env.admin, kinds.VirtualService, ns);
   const pods = await observe<Pod>(env.admin, kinds.Pod, ns);
   const releases = await observe<KubeObject>(env.admin, driver.releaseKind, ns);

@@ -174,6 +174,14 @@ export const protocolRules: CelRule[] = [
     }),
   ),
   {
+    // Istio's tcp routes have no name field: a route list could never be found.
+    rule: `!${protocolIs('TCP')} || !has(self.istio) || !has(self.istio.routes)`,
+    message:
+      "traffic.istio.routes: Istio's tcp routes have no names; remove routes (with protocol TCP every tcp route to the Service is weighted)",
+    fieldPath: '.istio.routes',
+    reason: 'FieldValueForbidden',
+  },
+  {
     rule: `!has(self.gatewayAPI) || (has(self.gatewayAPI.httpRoute) && ${protocolIs('HTTP')}) || (has(self.gatewayAPI.grpcRoute) && ${protocolIs('GRPC')}) || (has(self.gatewayAPI.tcpRoute) && ${protocolIs('TCP')})`,
     message:
       'traffic.gatewayAPI: name the route of traffic.protocol: httpRoute for HTTP (the default), grpcRoute for GRPC, tcpRoute for TCP',

@@ -202,7 +202,7 @@ export function withCost(
   return cost ? { ...rest, cost } : rest;
 }
 
-/** A cost in one line for people: `canary 1.2 pod-h (extra 0.3 pod-h), 0.6 CPU core-h, 0.3 GiB-h, canary served 27% of traffic over 35m`. */
+/** A cost in one line for people: `canary 1.2 pod-h (extra 0.3 pod-h), 0.6 CPU core-h, 0.3 GiB-h, canary served 27% of traffic over 35m of release time` (a fleet's time is its releases' summed). */
 export function describeCost(cost: CostSummary): string {
   const hours = (s: number) => `${Math.round((s / 3600) * 100) / 100}`;
   const span =
@@ -211,5 +211,5 @@ export function describeCost(cost: CostSummary): string {
       : cost.seconds >= 60
         ? `${Math.round(cost.seconds / 60)}m`
         : `${Math.round(cost.seconds)}s`;
-  return `canary ${hours(cost.canaryPodSeconds)} pod-h (extra ${hours(cost.extraPodSeconds)} pod-h), requested ${hours(cost.cpuCoreSeconds)} CPU core-h and ${hours(cost.memoryGiBSeconds)} GiB-h, canary served ${Math.round(cost.canaryTrafficPercent)}% of traffic over ${span}`;
+  return `canary ${hours(cost.canaryPodSeconds)} pod-h (extra ${hours(cost.extraPodSeconds)} pod-h), requested ${hours(cost.cpuCoreSeconds)} CPU core-h and ${hours(cost.memoryGiBSeconds)} GiB-h, canary served ${Math.round(cost.canaryTrafficPercent)}% of traffic over ${span} of release time`;
 }

@@ -33,7 +33,7 @@ test('group status: counts, limits, failed members with reasons, the summed cost
   assert.match(text, /ended 2026-01-01T00:02:05Z \(2m5s\)/);
   assert.match(
     text,
-    /cost: canary 1 pod-h \(extra 0.5 pod-h\), requested 0.1 CPU core-h and 0.05 GiB-h, canary served 40% of traffic over 2h/,
+    /cost: canary 1 pod-h \(extra 0.5 pod-h\), requested 0.1 CPU core-h and 0.05 GiB-h, canary served 40% of traffic over 2h of release time/,
   );
   assert.match(text, /✗ cart: MetricsFailed — error rate 50%/);
 });

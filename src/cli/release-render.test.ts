@@ -62,3 +62,37 @@ test('wrong states are refused with a reason', () => {
   assert.equal(refusal('abort', cd({ phase: 'Paused' }), false), undefined);
   assert.equal(refusal('retry', cd({ phase: 'Failed' }), false), undefined);
 });
+
+test('status shows the cost running up to now for an active release', () => {
+  const out = renderStatus(
+    cd({
+      phase: 'Progressing',
+      currentStepIndex: 0,
+      currentWeight: 10,
+      startedAt: '2026-01-01T00:30:00Z',
+      stableReplicas: 10,
+      traffic: { provider: 'Replicas', service: 'myapp' },
+      history: [
+        { time: '2026-01-01T00:30:00Z', event: 'Started', weight: 0, step: 0 },
+        { time: '2026-01-01T00:30:00Z', event: 'StepReached', weight: 10, step: 0 },
+      ],
+      // Stored at the last entry; the view counts on to now (30 minutes at 1 canary pod).
+      cost: {
+        asOf: '2026-01-01T00:30:00Z',
+        seconds: 0,
+        canaryPodSeconds: 0,
+        extraPodSeconds: 0,
+        cpuCoreSeconds: 0,
+        memoryGiBSeconds: 0,
+        canaryTrafficPercent: 0,
+        podRequests: { cpuCores: 2, memoryGiB: 4 },
+        steps: [],
+      },
+    }),
+    now,
+  );
+  assert.match(
+    out,
+    /cost: canary 0.5 pod-h \(extra 0 pod-h\), requested 1 CPU core-h and 2 GiB-h, canary served 10% of traffic over 30m of release time/,
+  );
+});

@@ -16,12 +16,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { ensureBuilt, findGo, type BuildProgress } from './build.ts';
 import { downloadGoModule, type DownloadedModule } from './go-download.ts';
-import { applyManifests, kubectl } from './install.ts';
+import { kubectl } from './install.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { binaryDir, codedanceHome } from './paths.ts';
 import { freePort } from './ports.ts';
@@ -120,8 +120,17 @@ async function peerManifests(tool: PeerTool, module: DownloadedModule): Promise<
   ];
 }
 
-/** Kinds of the cluster scope; every other object of a peer's manifests goes in its namespace. */
-const clusterScoped = new Set(['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'Namespace']);
+/** The CRDs each peer's manifests define (waited for until Established). */
+const peerCrds: Record<PeerTool, readonly string[]> = {
+  flagger: ['canaries.flagger.app', 'metrictemplates.flagger.app', 'alertproviders.flagger.app'],
+  'argo-rollouts': [
+    'rollouts.argoproj.io',
+    'analysistemplates.argoproj.io',
+    'clusteranalysistemplates.argoproj.io',
+    'analysisruns.argoproj.io',
+    'experiments.argoproj.io',
+  ],
+};
 
 /** A peer installed in a cluster: the kubeconfig it runs with. */
 export interface InstalledPeer {
@@ -134,9 +143,8 @@ export interface InstalledPeer {
 }
 
 /**
- * Installs `tool`'s CRDs and RBAC into the cluster of `state` (from its pinned module;
- * Argo's namespaced objects get its `argo-rollouts` namespace, as `kubectl apply -n`
- * would give them) and writes a kubeconfig for its ServiceAccount under
+ * Installs `tool`'s CRDs and RBAC into the cluster of `state` (from its pinned module,
+ * with `kubectl apply -n <its namespace>` as its docs do) and writes a kubeconfig for its ServiceAccount under
  * `<stateDir>/peers/<tool>/`. Idempotent.
  */
 export async function installPeer(state: ClusterState, tool: PeerTool): Promise<InstalledPeer> {
@@ -148,20 +156,41 @@ export async function installPeer(state: ClusterState, tool: PeerTool): Promise<
     logPath: join(folder, 'download.log'),
   });
   const identity = identities[tool];
-  const docs: string[] = [];
-  for (const file of await peerManifests(tool, module)) {
-    for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
-      if (doc.errors.length > 0) throw new Error(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
-      const object = doc.toJS() as { kind?: string; metadata?: Record<string, unknown> } | null;
-      if (!object?.kind) continue;
-      if (!clusterScoped.has(object.kind) && object.metadata && !object.metadata.namespace)
-        object.metadata.namespace = identity.namespace;
-      docs.push(stringify(object));
-    }
-  }
-  const manifest = join(folder, 'install.yaml');
-  await writeFile(manifest, docs.join('---\n'));
-  const objects = await applyManifests(state, [manifest]);
+  // kubectl reads the files as they are, as their docs apply them (`kubectl apply -n
+  // argo-rollouts`): Flagger's CRD file has multi-line quoted strings that only a
+  // lenient YAML reader (Go's) accepts, so they are not parsed here.
+  await kubectl(
+    state,
+    ['apply', '--server-side', '--field-manager=codedance-install', '-f', '-'],
+    stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: identity.namespace } }),
+  );
+  const applied = await kubectl(state, [
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--field-manager=codedance-install',
+    '--namespace',
+    identity.namespace,
+    ...(await peerManifests(tool, module)).flatMap((file) => ['-f', file]),
+  ]);
+  // Polled rather than `kubectl wait`, which fails outright on a CRD whose status has no
+  // conditions yet (Argo's large CRDs take a while on a loaded API server).
+  let established = '';
+  await pollUntil(
+    `${tool}'s CRDs to be Established`,
+    async () => {
+      established = await kubectl(state, [
+        'get',
+        ...peerCrds[tool].map((crd) => `crd/${crd}`),
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}',
+      ]).catch(() => '');
+      const lines = established.split('\n').filter(Boolean);
+      return lines.length === peerCrds[tool].length && lines.every((line) => line.endsWith('=True'));
+    },
+    { timeoutMs: 180_000, intervalMs: 500, describe: () => established.replace(/\n/g, ' ') },
+  );
+  const objects = applied.split('\n').filter((line) => line.trim()).length;
   // A bound token of its ServiceAccount, as a pod of its Deployment would mount.
   const token = (
     await kubectl(state, [

@@ -117,3 +117,24 @@ test('nothing yet is an empty timeline; an unknown history event is still shown'
   assert.equal(entry!.kind, 'event');
   assert.equal(entry!.title, 'SomethingNew');
 });
+
+test('Events of one reason one after another are one line, counted, with the newest note', () => {
+  const timeline = releaseTimeline({
+    history: [{ time: at(10), event: 'StepAdvanced', message: 'step 2/3' }],
+    analyses: [],
+    events: [
+      event(1, 'AnalysisHealthy', 'analysis healthy (1/3)'),
+      event(2, 'AnalysisHealthy', 'analysis healthy (2/3)'),
+      event(3, 'AnalysisHealthy', 'analysis healthy (3/3)', { count: 2, firstTime: at(3) }),
+      event(11, 'AnalysisHealthy', 'analysis healthy (1/3)'),
+    ],
+  });
+  assert.deepEqual(
+    timeline.map((e) => [e.title, e.count, e.firstTime, e.time, e.detail]),
+    [
+      ['AnalysisHealthy', 1, undefined, at(11), 'analysis healthy (1/3)'],
+      ['StepAdvanced', 1, undefined, at(10), 'step 2/3'],
+      ['AnalysisHealthy', 4, at(1), at(3), 'analysis healthy (3/3)'],
+    ],
+  );
+});

@@ -13,8 +13,9 @@
  *   note a history entry already carries is that entry, and is shown once; the Events
  *   left are what history does not hold (a crash-looping canary, a command the controller
  *   ignored, a refused write), with their repeat count;
- * - analyses that repeat the same decision and score on the same step are one line (an
- *   analysis a second would otherwise bury everything else).
+ * - analyses that repeat the same decision and score on the same step are one line, and so
+ *   are Events of the same reason one after another (an analysis a second would otherwise
+ *   bury everything else).
  */
 import type { AnalysisRunView, EventView, HistoryEntryView } from './contract.ts';
 
@@ -201,5 +202,28 @@ export function releaseTimeline(input: TimelineInput): TimelineEntry[] {
     ...analysisRuns(input.analyses).map(fromRun),
     ...input.events.filter((e) => !recorded.has(e.note.trim())).map(fromEvent),
   ];
-  return entries.sort((a, b) => ms(b.time) - ms(a.time) || ORDER[a.source] - ORDER[b.source]);
+  entries.sort((a, b) => ms(b.time) - ms(a.time) || ORDER[a.source] - ORDER[b.source]);
+  return foldRepeats(entries);
+}
+
+/**
+ * Events of the same reason and type one after another (an analysis Event a second, with a
+ * counter in its note) become one line: the newest note, every repeat counted, first to last.
+ */
+function foldRepeats(newestFirst: TimelineEntry[]): TimelineEntry[] {
+  const out: TimelineEntry[] = [];
+  for (const entry of newestFirst) {
+    const previous = out.at(-1);
+    if (
+      previous &&
+      entry.source === 'event' &&
+      previous.source === 'event' &&
+      previous.title === entry.title &&
+      previous.tone === entry.tone
+    ) {
+      previous.count += entry.count;
+      previous.firstTime = entry.firstTime ?? entry.time;
+    } else out.push(entry);
+  }
+  return out;
 }

@@ -6,8 +6,8 @@
  * active.
  */
 import { Alert, Card, Empty } from 'antd';
-import { useEffect, useRef, useState } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, ReferenceDot, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { memo, useEffect, useRef, useState } from 'react';
+import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MetricChart, MetricsAnswer } from '../../src/dashboard/contract.ts';
 import { metricsState } from '../../src/dashboard/view-state.ts';
 import { ApiError, releaseMetrics } from './api.ts';
@@ -50,7 +50,8 @@ export function chartRows(chart: MetricChart): { t: number; canary?: number; sta
   return [...rows.values()].sort((a, b) => a.t - b.t);
 }
 
-function Chart({ chart, markers, start, end }: { chart: MetricChart; markers: Marker[]; start: number; end: number }) {
+/** One check's chart; memoised, so a release update that changes none of its inputs does not redraw it. */
+const Chart = memo(function Chart({ chart, markers, start, end }: { chart: MetricChart; markers: Marker[]; start: number; end: number }) {
   const data = chartRows(chart);
   const canary = chart.lines.find((l) => l.version === 'canary');
   const stable = chart.lines.find((l) => l.version === 'stable');
@@ -62,6 +63,11 @@ function Chart({ chart, markers, start, end }: { chart: MetricChart; markers: Ma
   const pad = (top - bottom) * 0.1 || 1;
   const domain: [number, number] = chart.unit === '%' ? [Math.max(0, bottom - pad), Math.min(100, top + pad)] : [Math.max(0, bottom - pad), top + pad];
   const canaryPoints = data.filter((d) => d.canary !== undefined).length;
+  const inRange = markers.filter((m) => m.time >= start && m.time <= end);
+  const events = inRange.filter((m) => m.kind === 'event');
+  const byColor = new Map<string, number[]>();
+  for (const m of inRange) if (m.kind === 'analysis') byColor.set(m.color, [...(byColor.get(m.color) ?? []), m.time]);
+  const analysisGroups = [...byColor];
   const error = canary?.error ?? stable?.error;
   return (
     <Card
@@ -74,21 +80,30 @@ function Chart({ chart, markers, start, end }: { chart: MetricChart; markers: Ma
     >
       {error ? <Alert type="error" showIcon title="Prometheus did not answer this query" description={error} /> : null}
       {!error && canaryPoints === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="No samples yet: no requests reached the canary in this range" /> : null}
+      {/* A legend of our own: recharts' Legend re-measures itself on every render, and with a
+          release updated each second it kept the page busy (one frame a second). */}
+      <div className="cd-legend">
+        <span className="cd-legend-canary">━ canary</span>
+        {stable ? <span className="cd-legend-stable">━ stable</span> : null}
+        <span className="cd-legend-threshold">┅ {chart.limit ? 'limit (follows stable)' : 'threshold'}</span>
+      </div>
       <div className="cd-chart">
         <ResponsiveContainer width="100%" height="100%">
-          <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
+          <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis dataKey="t" type="number" domain={[start, end]} scale="time" tickFormatter={time} />
             <YAxis domain={domain} tickFormatter={(v: number) => `${Number(v.toFixed(1))}`} width={60} unit={chart.unit === '%' ? '%' : ''} />
             <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(v, key) => [withUnit(Number(v), chart.unit), String(key)]} />
-            <Legend verticalAlign="top" height={24} iconSize={10} />
-            {markers.map((m) =>
-              m.kind === 'event' ? (
-                <ReferenceLine key={`${m.time}-${m.label}`} x={m.time} stroke={m.color} strokeDasharray="2 4" className="cd-marker" />
-              ) : (
-                <ReferenceDot key={`${m.time}-${m.label}`} x={m.time} y={domain[0]} r={3} fill={m.color} stroke="none" className="cd-marker cd-analysis-marker" />
-              ),
-            )}
+
+            {/* Steps and commands: few, each a dotted line. */}
+            {events.map((m) => (
+              <ReferenceLine key={`${m.time}-${m.label}`} x={m.time} stroke={m.color} strokeDasharray="2 4" className="cd-marker" />
+            ))}
+            {/* Analyses (one a second, hundreds in a release): one scatter per colour, not one
+                reference element each, which recharts registers one by one (seconds of work per redraw). */}
+            {analysisGroups.map(([color, points]) => (
+              <Scatter key={color} data={points.map((t) => ({ t, mark: domain[0] }))} dataKey="mark" fill={color} isAnimationActive={false} className="cd-marker cd-analysis-marker" shape="circle" legendType="none" />
+            ))}
             {fixed === undefined ? (
               <Line type="stepAfter" dataKey="limit" name="limit" stroke={THRESHOLD} strokeDasharray="6 4" strokeWidth={2} dot={false} isAnimationActive={false} className="cd-threshold" />
             ) : (
@@ -96,15 +111,20 @@ function Chart({ chart, markers, start, end }: { chart: MetricChart; markers: Ma
             )}
             {stable ? <Line type="monotone" dataKey="stable" name="stable" stroke={STABLE} strokeWidth={1.5} dot={false} isAnimationActive={false} connectNulls={false} className="cd-line-stable" /> : null}
             <Line type="monotone" dataKey="canary" name="canary" stroke={CANARY} strokeWidth={2} dot={false} isAnimationActive={false} connectNulls={false} className="cd-line-canary" />
-          </LineChart>
+          </ComposedChart>
         </ResponsiveContainer>
       </div>
     </Card>
   );
-}
+});
 
 export function Charts({ namespace, name, active, markers, refreshKey }: { namespace: string; name: string; active: boolean; markers: Marker[]; refreshKey: string }) {
   const [answer, setAnswer] = useState<MetricsAnswer>();
+  // Markers are taken with each answer, not as they come: a new analysis every second would
+  // otherwise redraw every chart every second (the page's heaviest work).
+  const latestMarkers = useRef(markers);
+  latestMarkers.current = markers;
+  const [shownMarkers, setShownMarkers] = useState<Marker[]>(markers);
   const [error, setError] = useState<{ status: number; message: string }>();
   const load = useRef<() => void>(() => {});
   const lastLoad = useRef(0);
@@ -122,6 +142,7 @@ export function Charts({ namespace, name, active, markers, refreshKey }: { names
           (a) => {
             if (abort.signal.aborted) return;
             setAnswer(a);
+            setShownMarkers(latestMarkers.current);
             setError(undefined);
           },
           // A failed refresh is news (the dashboard went away, or refuses now): it shows until the next answer.
@@ -139,9 +160,10 @@ export function Charts({ namespace, name, active, markers, refreshKey }: { names
     };
   }, [namespace, name, active]);
 
-  // A new analysis brings the charts up to date, at most every 3 s (analyses may run every second).
+  // A new analysis brings the charts up to date, at most every 10 s: a redraw of every chart is the
+  // heaviest thing the page does, and analyses may run every second.
   useEffect(() => {
-    if (Date.now() - lastLoad.current > 3000) load.current();
+    if (Date.now() - lastLoad.current > 10_000) load.current();
   }, [refreshKey]);
 
   const state = metricsState(answer, error);
@@ -149,7 +171,7 @@ export function Charts({ namespace, name, active, markers, refreshKey }: { names
   return (
     <div className="cd-charts" data-testid="charts">
       {answer.charts.map((c) => (
-        <Chart key={c.name} chart={c} markers={markers} start={answer.start} end={answer.end} />
+        <Chart key={c.name} chart={c} markers={shownMarkers} start={answer.start} end={answer.end} />
       ))}
     </div>
   );

@@ -88,7 +88,8 @@ export function ReleasePage({ live, namespace, name }: { live: LiveState; namesp
       ...seen.map((a): Marker => ({ time: Date.parse(a.time), label: `analysis ${a.decision}`, color: a.decision === 'Continue' ? '#52c41a' : a.decision === 'Rollback' ? '#ff4d4f' : '#8c8c8c', kind: 'analysis' })),
       ...row.history.map((h): Marker => ({ time: Date.parse(h.time), label: h.event, color: h.event === 'Aborted' || h.event === 'RolledBack' ? '#ff4d4f' : '#1677ff', kind: 'event' })),
     ];
-  }, [live.version, key]);
+    // Only a new analysis or history entry moves the markers: the charts are not redrawn for other changes.
+  }, [key, analyses, row && !isWebApp(row) ? `${row.analysis?.time}:${row.history.length}:${row.history[0]?.time}` : '']);
 
   if (!row || isWebApp(row)) {
     const state = releaseState(live.connection, false, { namespace, name });

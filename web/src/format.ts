@@ -40,5 +40,5 @@ export const activePhases: readonly PhaseName[] = ['Initializing', 'Progressing'
 export function describeCost(cost: Omit<CostView, 'steps'>): string {
   const hours = (s: number) => Number((s / 3600).toFixed(2));
   const minutes = Math.round(cost.seconds / 60);
-  return `canary ${hours(cost.canaryPodSeconds)} pod-h (extra ${hours(cost.extraPodSeconds)}), ${hours(cost.cpuCoreSeconds)} CPU core-h, ${hours(cost.memoryGiBSeconds)} GiB-h requested; canary served ${Math.round(cost.canaryTrafficPercent)}% of traffic over ${minutes} min (as of ${time(cost.asOf)})`;
+  return `canary ${hours(cost.canaryPodSeconds)} pod-h (extra ${hours(cost.extraPodSeconds)}), ${hours(cost.cpuCoreSeconds)} CPU core-h, ${hours(cost.memoryGiBSeconds)} GiB-h requested; canary served ${Math.round(cost.canaryTrafficPercent)}% of traffic over ${minutes} min of release time (as of ${time(cost.asOf)})`;
 }

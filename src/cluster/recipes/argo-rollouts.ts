@@ -14,8 +14,9 @@ import { goBuildFlags, hash, type ComponentBuild } from './recipe.ts';
 export const argoRolloutsModule = 'github.com/argoproj/argo-rollouts';
 
 export function argoRolloutsBuild(): ComponentBuild {
-  // The version stamp of Argo's Makefile; without it `--version` says v99.99.99.
-  const ldflags = `-s -w -X ${argoRolloutsModule}/utils/version.version=${argoRolloutsVersion}`;
+  // The version stamp of Argo's Makefile (its VERSION file: no leading v, which Argo adds);
+  // without it `--version` says v99.99.99.
+  const ldflags = `-s -w -X ${argoRolloutsModule}/utils/version.version=${argoRolloutsVersion.replace(/^v/, '')}`;
   return {
     component: 'argo-rollouts',
     version: argoRolloutsVersion,

@@ -316,7 +316,9 @@ test('the console, in Chromium, on the real controller, Prometheus and simulator
         await chart.waitFor();
         await waitFor(
           async () =>
-            /^M[^MLC]+[LC]/.test((await chart.locator('.recharts-line-curve').getAttribute('d')) ?? ''),
+            /^M[^MLC]+[LC]/.test(
+              (await chart.locator('.cd-line-canary .recharts-line-curve').getAttribute('d')) ?? '',
+            ),
           { describe: `the ${name} line`, timeoutMs: 20_000 },
         );
         assert.equal(await chart.locator('.cd-threshold').count(), 1, `${name} draws its threshold`);

@@ -578,6 +578,15 @@ const invalidCanaries: InvalidCase<CanaryDeploymentSpec>[] = [
     says: 'no header or cookie to match',
   },
   {
+    name: 'named Istio routes with protocol TCP',
+    spec: (s) => ({
+      ...s,
+      traffic: { provider: 'Istio', protocol: 'TCP', istio: { virtualService: 'db', routes: ['primary'] } },
+    }),
+    field: 'spec.traffic.istio.routes',
+    says: 'tcp routes have no names',
+  },
+  {
     name: 'an experiment at weight 0 without a match',
     spec: (s) => ({
       ...s,

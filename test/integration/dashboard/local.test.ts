@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { test as nodeTest, type TestContext } from 'node:test';
 import { startLocalDashboard, type LocalDashboard } from '../../../src/dashboard/local.ts';
 import type { ReleaseView } from '../../../src/dashboard/release-view.ts';
-import type { WebAppView } from '../../../src/dashboard/contract.ts';
+import type { EventView, EventsAnswer, WebAppView } from '../../../src/dashboard/contract.ts';
 import { createKubeClient, type KubeClient } from '../../../src/runtime/client.ts';
+import { createEventRecorder } from '../../../src/runtime/events.ts';
 import { silentLogger } from '../../../src/runtime/logging.ts';
-import { testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
+import { testCluster, testNamespace, waitFor, type NamespaceOwner } from '../../support/cluster.ts';
 import { grant, testUser, type TestUser } from '../../support/users.ts';
 import { commandOf, createRelease, identities, proveWriters, readRelease } from './support.ts';
 import { WebAppKind } from '../../../src/api/kinds.ts';
@@ -129,6 +130,60 @@ test("alice's dashboard reads through her own watch and cannot act: the API serv
     assert.equal(refused.status, 403);
     assert.match(refused.message, /"alice" cannot patch/);
   });
+});
+
+test("a release's Events are read with the person's credentials: refused (403) to alice, who may not list them; shown to one who may, series counted, an earlier release's left out", async () => {
+  const cart = await readRelease(admin, A, 'cart');
+  const recorder = createEventRecorder({ client: admin, controller: 'canary', instance: 'events-test' });
+  // Published as the controller publishes (events.k8s.io/v1); the page reads core v1.
+  await recorder.publish(
+    { ...cart, metadata: { ...cart.metadata, uid: 'uid-of-an-earlier-cart' } },
+    { reason: 'OldNews', note: 'about the cart released before this one' },
+  );
+  for (let i = 0; i < 2; i++)
+    await recorder.publish(cart, {
+      type: 'Warning',
+      reason: 'CrashLoopBackOff',
+      note: 'pod cart-canary-abc: container app is crash-looping',
+    });
+  const events = (dashboard: LocalDashboard) =>
+    fetch(new URL(`api/releases/${A}/cart/events`, dashboard.url)).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as EventsAnswer & { message?: string },
+    }));
+
+  const asAlice = await dashboardOf(alice, [A]);
+  const refused = await events(asAlice);
+  assert.equal(refused.status, 403);
+  assert.match(refused.body.message ?? '', /"alice" cannot list resource "events"/);
+
+  const { kubeconfigPath } = await testCluster();
+  const asAdmin = await startLocalDashboard({
+    kubeconfigPath,
+    namespaces: [A],
+    port: 0,
+    log: silentLogger(),
+    signal: abort.signal,
+  });
+  open.push(asAdmin);
+  // Until the dashboard's watch holds cart, its uid is unknown and nothing is left out.
+  await waitFor(async () => (await views(asAdmin)).some((r) => r.name === 'cart'), {
+    describe: "the admin dashboard's watch to list cart",
+  });
+  let read: EventView[] = [];
+  await waitFor(
+    async () => {
+      const answer = await events(asAdmin);
+      read = answer.status === 200 ? answer.body.events : [];
+      return read.some((e) => e.reason === 'CrashLoopBackOff' && e.count === 2);
+    },
+    { describe: 'the crash-loop Event, counted twice', timeoutMs: 30_000 },
+  );
+  const crash = read.find((e) => e.reason === 'CrashLoopBackOff')!;
+  assert.equal(crash.type, 'Warning');
+  assert.equal(crash.note, 'pod cart-canary-abc: container app is crash-looping');
+  assert.equal(crash.reporter, 'codedance.io/canary');
+  assert.ok(!read.some((e) => e.reason === 'OldNews'), 'the earlier release of the name is left out');
 });
 
 test('a person who may not watch everywhere gets the context namespace, not an error', async () => {

@@ -28,6 +28,7 @@ import {
   imageOf,
   killHard,
   releaseEnv,
+  rolledOut,
   startScrapedSimulator,
   waitFor,
 } from '../canary/support.ts';
@@ -51,21 +52,30 @@ const policy = {
 
 const service = (i: number) => `svc-${String(i).padStart(2, '0')}`;
 
+/** What each service's pod requests: the release cost counts it per canary pod-second. */
+const requests = { cpu: '100m', memory: '128Mi' };
+
 async function fleetApps(admin: KubeClient, ns: string, count: number): Promise<void> {
   // A few at a time: each waits until its Deployment is available.
   for (let i = 0; i < count; i += 10)
     await Promise.all(
       Array.from({ length: Math.min(10, count - i) }, (_, k) =>
         (async () => {
-          await createApp(admin, ns, service(i + k), { replicas: 1 });
+          const name = service(i + k);
+          await createApp(admin, ns, name, { replicas: 1 });
           // The group's deploymentSelector matches the Deployment's own labels.
+          await admin.patch(kinds.Deployment, ns, name, { metadata: { labels: { fleet: 'shop' } } }, 'merge');
           await admin.patch(
             kinds.Deployment,
             ns,
-            service(i + k),
-            { metadata: { labels: { fleet: 'shop' } } },
-            'merge',
+            name,
+            [{ op: 'add', path: '/spec/template/spec/containers/0/resources', value: { requests } }],
+            'json',
           );
+          await waitFor(async () => rolledOut(await getDeployment(admin, ns, name)), {
+            describe: `${name} rolled out with its requests`,
+            timeoutMs: 60_000,
+          });
         })(),
       ),
     );
@@ -194,7 +204,11 @@ test('50 services, 5 at once: the failing ones roll back on their own, a kill -9
     // Started once, even across the kill.
     const starts = (cd.status?.history ?? []).filter((h) => h.event === 'Started').length;
     assert.equal(starts, 1, `${name} started ${starts} times`);
-    assert.ok(cd.status?.cost && cd.status.cost.canaryPodSeconds > 0, `${name} has its cost`);
+    const cost = cd.status?.cost;
+    assert.ok(cost && cost.canaryPodSeconds > 0, `${name} has its cost`);
+    // 0.1 core and 128 MiB (0.125 GiB) per canary pod-second.
+    assert.ok(Math.abs(cost.cpuCoreSeconds - cost.canaryPodSeconds * 0.1) < 0.01, JSON.stringify(cost));
+    assert.ok(Math.abs(cost.memoryGiBSeconds - cost.canaryPodSeconds * 0.125) < 0.01, JSON.stringify(cost));
   }
   const canaries = (await admin.list(kinds.Deployment, { namespace: ns })).items.filter((d) =>
     d.metadata.name?.endsWith('-canary'),
@@ -309,3 +323,93 @@ test('codedance release from CI: an image per service, a live summary, exit 0 on
   assert.equal(imageOf(await getDeployment(admin, ns, service(1))), 'special:v3');
   assert.equal(imageOf(await getDeployment(admin, ns, service(2))), 'lib:v2');
 });
+
+test('group pause holds the running member and starts none; group abort ends every member, the waiting ones too', {
+  timeout: 300_000,
+}, async (t) => {
+  const { admin, ns } = await releaseEnv(t, { controller: false });
+  await fleetApps(admin, ns, 3);
+  await fleetController(t, ns);
+  await createGroup(admin, ns, {
+    template: {
+      deploymentSelector: { matchLabels: { fleet: 'shop' } },
+      canaryVersion: 'lib:v2',
+      strategy: {
+        steps: [
+          { weight: 50, pause: '5s' },
+          { weight: 100, pause: '0s' },
+        ],
+      },
+    },
+    maxConcurrent: 1,
+  });
+  await waitFor(
+    async () => (await admin.get(CanaryDeploymentKind, ns, service(0)))?.status?.phase === 'Progressing',
+    {
+      describe: 'the first member stepping',
+      timeoutMs: 120_000,
+    },
+  );
+  const cli = (...args: string[]) =>
+    runCli(['group', ...args, 'shop', '-n', ns]).then((r) => {
+      t.diagnostic(r.output);
+      return r;
+    });
+  assert.equal((await cli('pause')).code, 0);
+  const paused = await waitFor(
+    async () => {
+      const g = await admin.get(ReleaseGroupKind, ns, 'shop');
+      return g?.status?.phase === 'Paused' && g.status.counts?.paused === 1 ? g : undefined;
+    },
+    { describe: 'the group Paused with its running member paused', timeoutMs: 60_000 },
+  );
+  assert.equal(paused.spec.paused, true);
+  // Past the member's 5s pause: nothing moved, nothing else started.
+  await new Promise((resolve) => setTimeout(resolve, 7_000));
+  const held = await members(admin, ns);
+  assert.deepEqual(
+    held.map((cd) => [cd.metadata.name, cd.status?.phase ?? cd.status?.reason]),
+    [
+      [service(0), 'Paused'],
+      [service(1), 'WaitingForGroup'],
+      [service(2), 'WaitingForGroup'],
+    ],
+  );
+  assert.equal((await cli('abort')).code, 0);
+  const aborted = await waitFor(
+    async () => {
+      const g = await admin.get(ReleaseGroupKind, ns, 'shop');
+      return g?.status?.phase === 'Failed' ? g : undefined;
+    },
+    { describe: 'the group aborted', timeoutMs: 90_000 },
+  );
+  assert.equal(aborted.status?.reason, 'Aborted');
+  for (const cd of await members(admin, ns)) {
+    assert.equal(cd.status?.phase, 'Failed', `${cd.metadata.name}`);
+    assert.equal(cd.status?.reason, 'Aborted', `${cd.metadata.name}`);
+    assert.equal(imageOf(await getDeployment(admin, ns, cd.metadata.name ?? '')), `${cd.metadata.name}:v1`);
+  }
+  const status = await runCli(['group', 'status', 'shop', '-n', ns]);
+  assert.match(status.output, /Failed \(Aborted\)/);
+  assert.match(status.output, /✗ svc-00: Aborted/);
+});
+
+/** Runs the `codedance` CLI as the admin; resolves with its exit code and output. */
+async function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
+  const { kubeconfigPath } = await testCluster();
+  const child = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url)),
+      ...args,
+      '--kubeconfig',
+      kubeconfigPath,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
+}

@@ -173,3 +173,60 @@ testTrafficProvider({
   variant: 'no DestinationRule, routes by name',
   setup: (ctx) => fixture(ctx, { userDestinationRule: false, namedRoutes: true }),
 });
+
+/**
+ * Protocol TCP: the release's routes are the VirtualService's `tcp` routes (which have no
+ * names: picked by their destination host); its `http` routes and other tcp routes stay.
+ */
+async function tcpFixture(ctx: ConformanceContext): Promise<ProviderFixture> {
+  const { client, namespace } = ctx;
+  const otherTcp = {
+    match: [{ port: 5432 }],
+    route: [{ destination: { host: 'billing', port: { number: 5432 } } }],
+  };
+  const appTcp = { match: [{ port: 80 }], route: [{ destination: { host: 'myapp', port: { number: 80 } } }] };
+  await client.create<VirtualService>(VirtualServiceKind, {
+    metadata: { name: 'myapp', namespace },
+    spec: { hosts: ['myapp'], gateways: ['mesh'], http: [billing], tcp: [otherTcp, appTcp] },
+  });
+  const target = conformanceTarget(ctx, {
+    provider: 'Istio',
+    protocol: 'TCP',
+    istio: { virtualService: 'myapp' },
+  });
+  const vs = () => mustGet<VirtualService>(client, VirtualServiceKind, namespace, 'myapp');
+  const tcp = async () => (await vs()).spec['tcp'] as IstioHttpRoute[];
+  return {
+    target,
+    async observedWeight() {
+      const destinations = (await tcp())[1]?.route ?? [];
+      if (destinations.length === 1 && destinations[0]?.destination.subset === undefined) return 0;
+      assert.equal(destinations.length, 2, 'two destinations: stable and canary');
+      const weight = (subset: string) =>
+        destinations.find((d) => d.destination.subset === subset)?.weight ?? 0;
+      assert.equal(weight('stable') + weight('canary'), 100, 'weights add up to 100');
+      return weight('canary');
+    },
+    async foreign() {
+      const current = await vs();
+      return { hosts: current.spec.hosts, http: current.spec.http, otherTcp: (await tcp())[0] };
+    },
+    async original() {
+      const dr = await client.get<DestinationRule>(DestinationRuleKind, namespace, 'myapp');
+      return { tcp: await tcp(), destinationRule: dr ? dr.spec : null };
+    },
+    async versions() {
+      return {
+        virtualService: await versionOf(client, VirtualServiceKind, namespace, 'myapp'),
+        destinationRule: await versionOf(client, DestinationRuleKind, namespace, 'myapp'),
+      };
+    },
+    editForeign: () => editBillingRoute(client, namespace),
+    missingTarget: () => ({
+      ...target,
+      traffic: { provider: 'Istio', protocol: 'TCP', istio: { virtualService: 'absent' } },
+    }),
+  };
+}
+
+testTrafficProvider({ name: 'Istio', variant: 'TCP, the tcp routes', setup: tcpFixture });
