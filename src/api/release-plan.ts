@@ -84,7 +84,7 @@ export const ReleasePlanSpec = Type.Object(
       rule: 'self.waves.all(w, self.waves.exists_one(x, x.name == w.name))',
       message: 'spec.waves: every wave needs its own name',
       fieldPath: '.waves',
-      reason: 'FieldValueDuplicate',
+      reason: 'FieldValueInvalid',
     }),
   },
 );
