@@ -21,7 +21,7 @@ import { formatTime, mergeConditions } from '../runtime/conditions.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
 import { errorMessage } from '../runtime/errors.ts';
 import { apiVersionOf } from '../runtime/kinds.ts';
-import type { ClusterClients } from './clusters.ts';
+import type { ClusterClient, ClusterClients } from './clusters.ts';
 import {
   planWaves,
   releaseStateOf,
@@ -68,36 +68,37 @@ export function createPlanReconciler(options: PlanReconcilerOptions) {
     const previous = plan.status ?? {};
     const sameGeneration = previous.observedGeneration === generation;
 
-    // What every cluster shows.
-    const observed = new Map<string, ClusterObservation>();
-    const clients = new Map<string, Awaited<ReturnType<ClusterClients['get']>>>();
-    for (const cluster of new Set(plan.spec.waves.flatMap((w) => w.clusters))) {
+    // What every cluster shows, looked at in parallel (one slow cluster costs its timeout once).
+    const observe = async (cluster: string): Promise<[ClusterClient, ClusterObservation]> => {
       const remote = await options.clusters.get(ctx.client, ns, cluster);
-      clients.set(cluster, remote);
-      if ('error' in remote) {
-        observed.set(cluster, { state: 'unreachable', reason: 'ClusterUnreachable', message: remote.error });
-        continue;
-      }
+      if ('error' in remote)
+        return [remote, { state: 'unreachable', reason: 'ClusterUnreachable', message: remote.error }];
       try {
         const cd = await remote.client.get(CanaryDeploymentKind, template.namespace, template.name);
-        if (!cd) observed.set(cluster, { state: 'absent' });
-        else if (cd.metadata.annotations?.[ReleasePlanAnnotation] !== ownerOf(plan))
-          observed.set(cluster, {
-            state: 'foreign',
-            message: `CanaryDeployment ${template.namespace}/${template.name} exists and was not made by this plan`,
-          });
+        if (!cd) return [remote, { state: 'absent' }];
+        if (cd.metadata.annotations?.[ReleasePlanAnnotation] !== ownerOf(plan))
+          return [
+            remote,
+            {
+              state: 'foreign',
+              message: `CanaryDeployment ${template.namespace}/${template.name} exists and was not made by this plan`,
+            },
+          ];
         // Made for another version of the plan: made again (updated) when its wave comes.
-        else if (cd.spec.canaryVersion !== template.spec.canaryVersion)
-          observed.set(cluster, { state: 'absent' });
-        else observed.set(cluster, releaseStateOf(cd));
+        if (cd.spec.canaryVersion !== template.spec.canaryVersion) return [remote, { state: 'absent' }];
+        return [remote, releaseStateOf(cd)];
       } catch (err) {
-        observed.set(cluster, {
-          state: 'unreachable',
-          reason: 'ClusterUnreachable',
-          message: errorMessage(err),
-        });
+        return [remote, { state: 'unreachable', reason: 'ClusterUnreachable', message: errorMessage(err) }];
       }
-    }
+    };
+    const names = [...new Set(plan.spec.waves.flatMap((w) => w.clusters))];
+    const seen = await Promise.all(names.map(observe));
+    const clients = new Map(names.map((name, i) => [name, seen[i]?.[0]]));
+    const observed = new Map<string, ClusterObservation>();
+    names.forEach((name, i) => {
+      const obs = seen[i]?.[1];
+      if (obs) observed.set(name, obs);
+    });
 
     const memory: PlanMemory = {};
     if (sameGeneration) {
