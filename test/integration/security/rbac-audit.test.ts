@@ -21,6 +21,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { ClusterSecretLabel } from '../../../src/api/names.ts';
 import { randomBytes } from 'node:crypto';
 import { NotificationSecretLabel, type CanaryDeployment } from '../../../src/api/canary-deployment.ts';
 import type { WebApp, WebAppSpec } from '../../../src/api/webapp.ts';
@@ -59,7 +61,12 @@ import {
   installApi,
   startController,
 } from '../../support/controller.ts';
-import { CanaryDeploymentKind, ReleaseGroupKind, WebAppKind } from '../../../src/api/kinds.ts';
+import {
+  CanaryDeploymentKind,
+  ReleaseGroupKind,
+  ReleasePlanKind,
+  WebAppKind,
+} from '../../../src/api/kinds.ts';
 
 // At the top level: testCluster() registers the admin client's close with the file's root.
 const cluster = await testCluster();
@@ -397,6 +404,34 @@ async function gatewayApiTcp(ns: string): Promise<void> {
   await waitPhase(admin, ns, 'myapp', 'Completed', releaseTimeoutMs);
 }
 
+/**
+ * A ReleasePlan of one wave whose one cluster is this one, reached through a kubeconfig
+ * Secret holding the admin's credentials: the plan's own reads and status writes are the
+ * controller's; what it does in the "remote" cluster is done as that Secret's identity.
+ */
+async function waves(ns: string): Promise<void> {
+  await createApp(admin, ns, 'myapp', { replicas: 2 });
+  await admin.create(kinds.Secret, {
+    metadata: { name: 'here', namespace: ns, labels: { [ClusterSecretLabel]: 'here' } },
+    data: { kubeconfig: Buffer.from(await readFile(cluster.kubeconfigPath)).toString('base64') },
+  } as KubeObject);
+  await admin.create(ReleasePlanKind, {
+    metadata: { name: 'plan', namespace: ns },
+    spec: {
+      template: {
+        name: 'myapp',
+        namespace: ns,
+        spec: { targetDeployment: 'myapp', canaryVersion: 'myapp:v2', strategy: steps },
+      },
+      waves: [{ name: 'only', clusters: ['here'] }],
+    },
+  });
+  await waitFor(async () => (await admin.get(ReleasePlanKind, ns, 'plan'))?.status?.phase === 'Completed', {
+    describe: 'the plan Completed',
+    timeoutMs: releaseTimeoutMs,
+  });
+}
+
 /** A ReleaseGroup making its one member from a template, which completes: the group's turn, status and owner reference. */
 async function fleet(ns: string): Promise<void> {
   await createApp(admin, ns, 'myapp', { replicas: 2 });
@@ -608,6 +643,7 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
     ['gateway-api-tcp', gatewayApiTcp],
     ['rollback', crashRollback],
     ['fleet', fleet],
+    ['waves', waves],
     ['bluegreen', (ns) => nginx(ns, true)],
     ['deleted', deletedMidRelease],
     ['webapp', (ns) => webAppLifecycle(ns, false)],
