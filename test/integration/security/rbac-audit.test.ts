@@ -678,7 +678,7 @@ test('the controller RBAC grants exactly what the controller uses (audit log of 
   t.after(() => admin.delete(kinds.Lease, CONTROLLER_NAMESPACE, leaseName).then(() => undefined));
   const controller = await startController(t, {
     namespaces,
-    controllers: ['webapp', 'canary', 'fleet'],
+    controllers: ['webapp', 'canary', 'fleet', 'waves'],
     // The notification scenarios' receivers listen on loopback, which the URL policy refuses by default.
     args: [
       '--leader-elect=true',
