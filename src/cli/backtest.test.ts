@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTime, releaseFrom } from './backtest.ts';
+import { joinRelativeTimes, parseTime, releaseFrom } from './backtest.ts';
 
 test('parseTime: RFC 3339, unix seconds, now, and a duration before now', () => {
   const now = Date.parse('2026-12-01T12:00:00Z');
@@ -27,4 +27,21 @@ spec: {targetDeployment: pay, canaryVersion: 'pay:v2'}
     /no CanaryDeployment/,
   );
   assert.throws(() => releaseFrom('a: [', 'r.yaml'), /r\.yaml:/);
+});
+
+test('joinRelativeTimes: --from -2h as the usage writes it reaches parseArgs as --from=-2h; the rest is untouched', () => {
+  assert.deepEqual(joinRelativeTimes(['-f', 'r.yaml', '--from', '-2h', '--to', '-30m', '--all']), [
+    '-f',
+    'r.yaml',
+    '--from=-2h',
+    '--to=-30m',
+    '--all',
+  ]);
+  assert.deepEqual(joinRelativeTimes(['--from', 'now', '--to', '--json']), [
+    '--from',
+    'now',
+    '--to',
+    '--json',
+  ]);
+  assert.deepEqual(joinRelativeTimes(['--from']), ['--from']);
 });

@@ -69,11 +69,28 @@ export function releaseFrom(text: string, file: string): CanaryDeployment {
   throw new Error(`${file}: no CanaryDeployment in it (kind: CanaryDeployment with metadata and spec)`);
 }
 
+/**
+ * `--from -2h` as the usage shows it: node's parseArgs reads a value that starts with a
+ * dash as a missing argument, so a relative time is joined to its option (`--from=-2h`).
+ */
+export function joinRelativeTimes(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const next = args[i + 1];
+    if ((arg === '--from' || arg === '--to') && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
 export async function run(args: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: joinRelativeTimes(args),
       options: {
         file: { type: 'string', short: 'f' },
         from: { type: 'string' },
