@@ -13,9 +13,7 @@
  */
 import { join } from 'node:path';
 import { ensureBuilt, type BuildProgress } from './build.ts';
-import { goBuildFlags, hash, type ComponentBuild } from './recipes/recipe.ts';
-import { mkdir, rename } from 'node:fs/promises';
-import { runCommand } from './exec.ts';
+import { goInstall, type ComponentBuild } from './recipes/recipe.ts';
 import { binaryDir, codedanceHome } from './paths.ts';
 import { goContainerRegistryVersion, helmVersion, victoriaMetricsVersion } from './versions.ts';
 
@@ -89,34 +87,4 @@ function recipe(tool: Tool): ComponentBuild {
         ['-version'],
       );
   }
-}
-
-/** `go install <pkg>@<version>` into a scratch GOBIN, then moved into place. */
-function goInstall(
-  tool: Tool,
-  version: string,
-  target: string,
-  ldflags: string,
-  versionArgs: string[],
-): ComponentBuild {
-  return {
-    component: tool,
-    version,
-    binary: tool,
-    links: [],
-    versionArgs,
-    fingerprint: async () => hash(target, ldflags, ...goBuildFlags),
-    build: async (ctx) => {
-      ctx.step(`compiling ${target}`);
-      const gobin = join(ctx.workDir, 'gobin');
-      await mkdir(gobin, { recursive: true });
-      await runCommand(ctx.go.go, ['install', '-v', ...goBuildFlags, '-ldflags', ldflags, target], {
-        cwd: ctx.workDir,
-        env: { ...ctx.go.env, GOBIN: gobin },
-        logPath: ctx.logPath,
-        onLine: ctx.onLine,
-      });
-      await rename(join(gobin, tool), ctx.output);
-    },
-  };
 }

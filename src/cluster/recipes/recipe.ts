@@ -4,8 +4,11 @@
  * is ../build.ts (`ensureBuilt`), which also runs the packaging tools' recipes (../tools.ts).
  */
 import { createHash } from 'node:crypto';
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildComponent } from '../build.ts';
+import { runCommand } from '../exec.ts';
 
 /** The wrappers' Go sources (`src/cluster/go/<component>/main.go`). */
 export const goSourceDir = fileURLToPath(new URL('../go/', import.meta.url));
@@ -53,3 +56,36 @@ export function hash(...parts: string[]): string {
 // -trimpath keeps the compile cache independent of where the wrapper module sits, so a
 // rebuild in another home (CI, a second checkout) still hits the shared Go build cache.
 export const goBuildFlags = ['-trimpath'];
+
+/**
+ * `go install <pkg>@<version>` into a scratch GOBIN, then moved into place: the recipe of a
+ * component whose binary is named as the component and builds from its module as is.
+ */
+export function goInstall(
+  component: BuildComponent,
+  version: string,
+  target: string,
+  ldflags: string,
+  versionArgs: string[],
+): ComponentBuild {
+  return {
+    component,
+    version,
+    binary: component,
+    links: [],
+    versionArgs,
+    fingerprint: async () => hash(target, ldflags, ...goBuildFlags),
+    build: async (ctx) => {
+      ctx.step(`compiling ${target}`);
+      const gobin = join(ctx.workDir, 'gobin');
+      await mkdir(gobin, { recursive: true });
+      await runCommand(ctx.go.go, ['install', '-v', ...goBuildFlags, '-ldflags', ldflags, target], {
+        cwd: ctx.workDir,
+        env: { ...ctx.go.env, GOBIN: gobin },
+        logPath: ctx.logPath,
+        onLine: ctx.onLine,
+      });
+      await rename(join(gobin, component), ctx.output);
+    },
+  };
+}
