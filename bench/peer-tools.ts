@@ -92,6 +92,8 @@ export interface ToolDriver {
   release(env: BenchEnv, ns: string, app: string, options: { crash: boolean; plan: AppPlan }): Promise<void>;
   /** Where the release of `app` stands, from the tool's own object. */
   stateOf(release: KubeObject | undefined): ReleaseState;
+  /** Pauses the release of `app` the tool's own way (nothing should run for it until resumed). */
+  pause(env: BenchEnv, ns: string, app: string): Promise<void>;
 }
 
 const container = (app: string, version: string) => ({
@@ -206,6 +208,9 @@ const codedance: ToolDriver = {
     if (phase === 'Completed') return 'succeeded';
     return phase ? 'progressing' : 'unknown';
   },
+  async pause(env, ns, app) {
+    await env.admin.patch(CanaryDeploymentKind, ns, app, { spec: { paused: true } }, 'merge');
+  },
 };
 
 // ------------------------------------------------------------------ Flagger
@@ -292,6 +297,10 @@ const flagger: ToolDriver = {
     if (phase === 'Failed') return 'failed';
     if (phase === 'Succeeded') return 'succeeded';
     return phase ? 'progressing' : 'unknown';
+  },
+  async pause(env, ns, app) {
+    // Flagger's documented pause: a suspended Canary is skipped by its control loop.
+    await env.admin.patch(FlaggerCanary, ns, app, { spec: { suspend: true } }, 'merge');
   },
 };
 
@@ -449,6 +458,9 @@ const argo: ToolDriver = {
     if (released && observed && status.phase === 'Healthy' && status.stableRS === status.currentPodHash)
       return 'succeeded';
     return 'progressing';
+  },
+  async pause(env, ns, app) {
+    await env.admin.patch(ArgoRollout, ns, app, { spec: { paused: true } }, 'merge');
   },
 };
 

@@ -50,7 +50,7 @@ export function peersReport(result: PeersResult): string {
       );
     if (tool.ramp)
       lines.push(
-        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s`).join(', then ')}; ${tool.ramp.paused} paused: ${tool.ramp.idleCpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.rssMiB} MiB RSS`,
+        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s`).join(', then ')}; ${tool.ramp.held} held and analysed: ${tool.ramp.idleCpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.rssMiB} MiB RSS; paused: ${tool.ramp.pausedCpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.pausedRssMiB} MiB RSS`,
       );
     if (tool.error) lines.push(`    FAILED: ${tool.error}`);
   }

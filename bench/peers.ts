@@ -65,10 +65,13 @@ type HealthyFigures = {
 type RampFigures = {
   /** Each wave: releases written at once → the last one's first weight seen. */
   waves: { releases: number; wallMs: number }[];
-  /** Then, every release held at its first step: the controller over {@link PeerCounts.restSeconds}. */
-  paused: number;
+  /** Then, every release held at its first step, each analysed: the controller over {@link PeerCounts.restSeconds}. */
+  held: number;
   rssMiB: number;
   idleCpuSecondsPerMinute: number;
+  /** Then every release paused the tool's own way (issue 18.4): CPU over the same time. */
+  pausedCpuSecondsPerMinute: number;
+  pausedRssMiB: number;
 };
 
 export interface ToolResult {
@@ -323,6 +326,21 @@ async function healthyReleases(
   };
 }
 
+/** The controller's CPU (per minute) and RSS over `seconds` left alone. */
+async function restReading(
+  pid: number,
+  seconds: number,
+): Promise<{ cpuSecondsPerMinute: number; rssMiB: number }> {
+  const before = readProcess(pid);
+  await sleep(seconds * 1000);
+  const after = readProcess(pid);
+  return {
+    rssMiB: after ? round(after.rssBytes / 2 ** 20) : NaN,
+    cpuSecondsPerMinute:
+      before && after ? round(((after.cpuSeconds - before.cpuSeconds) * 60) / seconds, 3) : NaN,
+  };
+}
+
 /** Waves of held releases on apps of one replica, then the controller left alone with all of them paused. */
 async function rampReleases(
   scene: ToolScene,
@@ -360,15 +378,21 @@ async function rampReleases(
     }
     // Settled (the last writes and events of the wave done), then left alone.
     await sleep(10_000);
-    const before = readProcess(pid);
-    await sleep(counts.restSeconds * 1000);
-    const after = readProcess(pid);
+    const held = await restReading(pid, counts.restSeconds);
+    progress(
+      `${driver.tool}: ${total} held releases: ${held.cpuSecondsPerMinute} CPU-s per minute; pausing them`,
+    );
+    await inBatches(apps, 20, (r) => driver.pause(env, ns, r.name));
+    await sleep(15_000);
+    const paused = await restReading(pid, counts.restSeconds);
+    progress(`${driver.tool}: ${total} paused releases: ${paused.cpuSecondsPerMinute} CPU-s per minute`);
     return {
       waves,
-      paused: total,
-      rssMiB: after ? round(after.rssBytes / 2 ** 20) : NaN,
-      idleCpuSecondsPerMinute:
-        before && after ? round(((after.cpuSeconds - before.cpuSeconds) * 60) / counts.restSeconds, 3) : NaN,
+      held: total,
+      rssMiB: held.rssMiB,
+      idleCpuSecondsPerMinute: held.cpuSecondsPerMinute,
+      pausedCpuSecondsPerMinute: paused.cpuSecondsPerMinute,
+      pausedRssMiB: paused.rssMiB,
     };
   } finally {
     await sim.stop();
@@ -506,8 +530,13 @@ export function peersTable(tools: readonly ToolResult[]): string {
       format: ms,
     })),
     {
-      label: 'controller CPU with the ramp releases paused (CPU-s per minute)',
+      label: 'controller CPU, the ramp releases held and analysed (CPU-s per minute)',
       value: (t) => t.ramp?.idleCpuSecondsPerMinute,
+      format: (v) => v.toFixed(3),
+    },
+    {
+      label: 'controller CPU, the ramp releases paused (CPU-s per minute)',
+      value: (t) => t.ramp?.pausedCpuSecondsPerMinute,
       format: (v) => v.toFixed(3),
     },
     {

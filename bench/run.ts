@@ -15,7 +15,7 @@
  * summary to bench/results/latest.json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +31,7 @@ import {
 import { benchMemory, CONFIGMAP_BYTES, type MemoryReading, type MemoryResult } from './memory.ts';
 import { MEMORY_IDLE_MS } from './memory.ts';
 import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
+import { benchInflight, INFLIGHT_GOALS, type InflightResult } from './inflight.ts';
 import { benchRamp, describeRequests, type RampResult } from './ramp.ts';
 import {
   PROMETHEUS_POLL_MS,
@@ -44,6 +45,40 @@ import { apiVersionOf } from '../src/runtime/kinds.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 import { runPeers } from './peers-run.ts';
+import type { PeersResult } from './peers.ts';
+
+/** From the last `--peers` run: each tool's ramp on the same cluster (Istio for all three). */
+interface PeersRampFigures {
+  date: string;
+  tools: {
+    tool: string;
+    version: string;
+    waves: { releases: number; wallMs: number }[];
+    pausedCpuSecondsPerMinute?: number;
+  }[];
+}
+
+/** The ramp figures of bench/results/peers-latest.json, if a peers run left one. */
+async function lastPeersRamp(): Promise<PeersRampFigures | undefined> {
+  const text = await readFile(join(repo, 'bench', 'results', 'peers-latest.json'), 'utf8').catch(
+    () => undefined,
+  );
+  if (!text) return undefined;
+  const peers = JSON.parse(text) as PeersResult;
+  const tools = peers.tools.flatMap((t) =>
+    t.ramp
+      ? [
+          {
+            tool: t.tool,
+            version: t.version,
+            waves: t.ramp.waves,
+            pausedCpuSecondsPerMinute: t.ramp.pausedCpuSecondsPerMinute,
+          },
+        ]
+      : [],
+  );
+  return tools.length ? { date: peers.date, tools } : undefined;
+}
 
 const BENCHMARKS = [
   'roundtrip',
@@ -55,6 +90,7 @@ const BENCHMARKS = [
   'console',
   'memory',
   'cli',
+  'inflight',
 ] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
@@ -71,6 +107,7 @@ const COUNTS = {
     console: 300,
     cli: 10,
     memory: { configMaps: 5000, deployments: 2000, namespaces: 100, releases: 200 },
+    inflight: { releases: 5000, createPerSecond: 20 },
   },
   quick: {
     roundtrip: 20,
@@ -83,6 +120,7 @@ const COUNTS = {
     console: 300,
     cli: 5,
     memory: { configMaps: 500, deployments: 200, namespaces: 20, releases: 50 },
+    inflight: { releases: 500, createPerSecond: 20 },
   },
 } as const;
 type Counts = (typeof COUNTS)[keyof typeof COUNTS];
@@ -128,6 +166,9 @@ interface Results {
   memory?: MemoryResult;
   cli?: CliStartResult;
   ramp?: RampResult;
+  inflight?: InflightResult;
+  /** The last `--peers` run's ramp and rest figures, when one was run here (bench/results/peers-latest.json). */
+  peersRamp?: PeersRampFigures;
   /** Median of every write round trip sampled in the run: the unit of the ratios. */
   unitMs?: number;
   /** The headline figures: medians in ms and their ratio to the write round trip. */
@@ -481,6 +522,17 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
       })),
     };
   }
+  if (selection.has('inflight')) {
+    progress(
+      `inflight: ${counts.inflight.releases} releases in flight at once in one controller (posted at ${counts.inflight.createPerSecond}/s)`,
+    );
+    results.inflight = await benchInflight(
+      env,
+      await createNamespace(env.admin, 'bench-inflight'),
+      counts.inflight,
+      progress,
+    );
+  }
   if (selection.has('memory')) {
     progress(
       `memory: at rest, ${counts.memory.configMaps} ConfigMaps + ${counts.memory.deployments} Deployments unrelated, ${counts.memory.releases} releases in flight`,
@@ -488,6 +540,48 @@ async function runAll(env: BenchEnv, selection: Set<Benchmark>, mode: 'full' | '
     results.memory = await benchMemory(env, counts.memory, progress);
   }
   return results;
+}
+
+function inflightRows(r: InflightResult): string {
+  const MiB = 2 ** 20;
+  const ok = (good: boolean): string => (good ? 'met' : 'MISSED');
+  const writes = Object.entries(r.window.writes)
+    .map(([k, v]) => `${(v / Math.max(1, r.window.steps)).toFixed(2)} ${k}`)
+    .join(', ');
+  const cpu = Object.entries(r.windowCpuSeconds)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join(', ');
+  const rows = [
+    [
+      'controller RSS, all in flight / peak',
+      `${(r.rssAllInFlightBytes / MiB).toFixed(0)} / ${(r.rssPeakBytes / MiB).toFixed(0)} MiB (baseline with the apps cached ${(r.rssBaselineBytes / MiB).toFixed(0)} MiB)`,
+      `< ${INFLIGHT_GOALS.rssMiB} MiB: ${ok(r.rssPeakBytes < INFLIGHT_GOALS.rssMiB * MiB)}`,
+    ],
+    [
+      'step lag: pause deadline → next step in status (median / p90 / p99 / max)',
+      `${ms(r.stepLag.median)} / ${ms(r.stepLag.p90)} / ${ms(r.stepLag.p99)} / ${ms(r.stepLag.max)} over ${r.stepsSeen} steps`,
+      `p99 < ${INFLIGHT_GOALS.stepLagP99Ms} ms: ${ok(r.stepLag.p99 < INFLIGHT_GOALS.stepLagP99Ms)}`,
+    ],
+    [
+      'API writes per step (while only steps happen)',
+      `${r.window.writesPerStep.toFixed(2)} (${writes}) over ${r.window.steps} steps in ${r.window.seconds.toFixed(0)} s`,
+      `≤ ${INFLIGHT_GOALS.writesPerStep}: ${ok(r.window.writesPerStep <= INFLIGHT_GOALS.writesPerStep)}`,
+    ],
+    [
+      'releases completed / failed / stuck / double-stepped',
+      `${r.completed} / ${r.failed} / ${r.stuck.length} / ${r.doubleStepped.length}`,
+      `none stuck or double-stepped: ${ok(r.stuck.length === 0 && r.doubleStepped.length === 0 && r.failed === 0)}`,
+    ],
+  ];
+  return [
+    table(['figure', 'measured', 'goal'], rows),
+    `${r.releases} releases (Replicas provider, apps of 1 replica), steps ${r.steps}; apps set up in ${r.appsSeconds.toFixed(0)} s; releases posted over ${r.createSeconds.toFixed(0)} s; first POST → last Completed ${r.wallSeconds.toFixed(0)} s; ${r.requestsPerRelease.toFixed(1)} API requests per release in all`,
+    `CPU over the stepping window (${r.window.seconds.toFixed(0)} s): ${cpu}`,
+    ...(r.stuck.length
+      ? [`stuck: ${r.stuck.slice(0, 10).join(', ')}${r.stuck.length > 10 ? ', …' : ''}`]
+      : []),
+    ...(r.doubleStepped.length ? [`double-stepped: ${r.doubleStepped.slice(0, 10).join(', ')}`] : []),
+  ].join('\n');
 }
 
 /** The memory goals of issue 17, checked against a run. */
@@ -631,6 +725,33 @@ function report(results: Results): string {
       `Rest: ${r.paused} paused releases, controller over ${r.idleMs / 1000}s: CPU ${r.idleCpuSeconds.toFixed(3)} s (${r.idleCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute), API requests ${describeRequests(r.idleRequests)}, reconciles ${r.idleReconciles}; the same controller before any release: ${r.baselineCpuSecondsPerMinute.toFixed(3)} CPU-seconds per minute`,
     );
   }
+  if (results.peersRamp) {
+    const p = results.peersRamp;
+    lines.push(
+      `The same ramp beside the peers (their last \`--peers\` run, ${p.date}; Istio for all three, apps of 1 replica):`,
+    );
+    lines.push(
+      table(
+        [
+          'tool',
+          ...(p.tools[0]?.waves ?? []).map((w, i) =>
+            i === 0 ? `${w.releases} releases` : `${w.releases} more`,
+          ),
+          'paused: CPU-s per minute',
+        ],
+        p.tools.map((t) => [
+          `${t.tool} ${t.version}`,
+          ...t.waves.map((w) => ms(w.wallMs)),
+          t.pausedCpuSecondsPerMinute === undefined ? '-' : t.pausedCpuSecondsPerMinute.toFixed(3),
+        ]),
+      ),
+    );
+  }
+  if (results.inflight) {
+    lines.push('');
+    lines.push('In flight at once (issue 13.3):');
+    lines.push(inflightRows(results.inflight));
+  }
   if (results.scale) {
     const s = results.scale;
     lines.push('');
@@ -676,6 +797,7 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     const results = await runAll(env, selection, mode);
+    if (results.ramp) results.peersRamp = await lastPeersRamp();
     const text = report(results);
     console.log(`\n${text}`);
     const dir = join(repo, 'bench', 'results');

@@ -99,6 +99,10 @@ export function controllerManagerArgs(
     '--cluster-name=codedance',
     // Namespaces of finished tests go quickly; nothing else here needs more.
     '--concurrent-namespace-syncs=10',
+    // client-go's default (20/s, bursts of 30) would make thousands of benchmark
+    // Deployments wait minutes for their ReplicaSets and pods: the API server here has room.
+    '--kube-api-qps=300',
+    '--kube-api-burst=600',
   ];
 }
 
@@ -109,6 +113,9 @@ export function schedulerArgs(state: ClusterState, port: number): string[] {
     '--leader-elect=false',
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
+    // As for kube-controller-manager: binding thousands of pods at the default 50/s is the slow part.
+    '--kube-api-qps=300',
+    '--kube-api-burst=600',
   ];
 }
 
