@@ -47,6 +47,8 @@ export interface InflightResult {
   createSeconds: number;
   /** Pause deadline → next step seen, every step of every release. */
   stepLag: Summary & { p99: number };
+  /** The same, by the step whose pause ended (the last one's next step is the promotion). */
+  stepLagByStep: (Summary & { p99: number; step: number })[];
   stepsSeen: number;
   /** Controller writes in the window when only steps happened, per step seen in it. */
   window: { seconds: number; steps: number; writes: Record<string, number>; writesPerStep: number };
@@ -122,6 +124,7 @@ export async function benchInflight(
   // Incremental bookkeeping: one pass per event, not per release per event.
   const lastStep = new Map<string, { index: number; pauseUntil?: string }>();
   const lags: number[] = [];
+  const lagsByStep = new Map<number, number[]>();
   const stepTimes: number[] = [];
   const doubleStepped = new Set<string>();
   const finished = new Map<string, string>();
@@ -153,7 +156,9 @@ export async function benchInflight(
     }
     if (index !== before.index + 1) doubleStepped.add(name);
     else if (before.pauseUntil) {
-      lags.push(at - Date.parse(before.pauseUntil));
+      const lag = at - Date.parse(before.pauseUntil);
+      lags.push(lag);
+      lagsByStep.set(before.index, [...(lagsByStep.get(before.index) ?? []), lag]);
       stepTimes.push(at);
     }
     lastStep.set(name, { index, pauseUntil: status.pauseUntil });
@@ -242,6 +247,9 @@ export async function benchInflight(
         appsSeconds,
         createSeconds,
         stepLag: { ...lag, p99: q99(lags) },
+        stepLagByStep: [...lagsByStep.entries()]
+          .sort(([a], [b]) => a - b)
+          .map(([step, values]) => ({ step, ...summarize(values), p99: q99(values) })),
         stepsSeen: lags.length,
         window,
         rssAllInFlightBytes,

@@ -577,6 +577,7 @@ function inflightRows(r: InflightResult): string {
     table(['figure', 'measured', 'goal'], rows),
     `${r.releases} releases (Replicas provider, apps of 1 replica), steps ${r.steps}; apps set up in ${r.appsSeconds.toFixed(0)} s; releases posted over ${r.createSeconds.toFixed(0)} s; first POST → last Completed ${r.wallSeconds.toFixed(0)} s; ${r.requestsPerRelease.toFixed(1)} API requests per release in all`,
     `CPU over the stepping window (${r.window.seconds.toFixed(0)} s): ${cpu}`,
+    `step lag by the step whose pause ended: ${r.stepLagByStep.map((l) => `step ${l.step + 1} → ${l.step === r.stepLagByStep.length - 1 ? 'promotion' : `step ${l.step + 2}`}: median ${ms(l.median)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)} (${l.n})`).join('; ')}`,
     ...(r.stuck.length
       ? [`stuck: ${r.stuck.slice(0, 10).join(', ')}${r.stuck.length > 10 ? ', …' : ''}`]
       : []),
