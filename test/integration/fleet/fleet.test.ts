@@ -341,7 +341,9 @@ test('group pause holds the running member and starts none; group abort ends eve
       canaryVersion: 'lib:v2',
       strategy: {
         steps: [
-          { weight: 50, pause: '5s' },
+          // Long enough that the member is surely mid-step when the CLI's pause arrives
+          // (a 5 s pause could end, and the member complete, before it on a busy machine).
+          { weight: 50, pause: '15s' },
           { weight: 100, pause: '0s' },
         ],
       },
@@ -369,8 +371,8 @@ test('group pause holds the running member and starts none; group abort ends eve
     { describe: 'the group Paused with its running member paused', timeoutMs: 60_000 },
   );
   assert.equal(paused.spec.paused, true);
-  // Past the member's 5s pause: nothing moved, nothing else started.
-  await new Promise((resolve) => setTimeout(resolve, 7_000));
+  // Past the member's 15 s pause: nothing moved, nothing else started.
+  await new Promise((resolve) => setTimeout(resolve, 16_000));
   const held = await members(admin, ns);
   assert.deepEqual(
     held.map((cd) => [cd.metadata.name, cd.status?.phase ?? cd.status?.reason]),
