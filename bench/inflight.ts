@@ -25,7 +25,15 @@ import type { ComponentName } from '../src/cluster/controlplane.ts';
 import { createApp, createRelease, inBatches, waitRolledOut } from './apps.ts';
 import { startControllerProcess, type BenchEnv } from './env.ts';
 import { observe } from './observe.ts';
-import { countDelta, readProcess, sampleRss, scrapeController, total } from './process-stats.ts';
+import {
+  countDelta,
+  readProcess,
+  sampleRss,
+  scrapeController,
+  total,
+  waitDelta,
+  type WaitCounters,
+} from './process-stats.ts';
 import { now, sleep, summarize, type Summary } from './stats.ts';
 
 export interface InflightOptions {
@@ -58,6 +66,11 @@ export interface InflightResult {
   rssBaselineBytes: number;
   /** CPU seconds over the stepping window: the controller's and each cluster component's. */
   windowCpuSeconds: Record<string, number>;
+  /** Where a late step waits, from the controller's own histograms: for a worker, for the client-side rate limit. */
+  waits: {
+    window: { queue: WaitCounters; rateLimit: WaitCounters };
+    run: { queue: WaitCounters; rateLimit: WaitCounters };
+  };
   completed: number;
   failed: number;
   stuck: string[];
@@ -255,6 +268,16 @@ export async function benchInflight(
         rssAllInFlightBytes,
         rssPeakBytes: rss.peak(),
         rssBaselineBytes,
+        waits: {
+          window: {
+            queue: waitDelta(countersWindow.queueWait, countersWindowEnd.queueWait),
+            rateLimit: waitDelta(countersWindow.rateLimitWait, countersWindowEnd.rateLimitWait),
+          },
+          run: {
+            queue: waitDelta(countersStart.queueWait, countersEnd.queueWait),
+            rateLimit: waitDelta(countersStart.rateLimitWait, countersEnd.rateLimitWait),
+          },
+        },
         windowCpuSeconds: Object.fromEntries(
           Object.entries(cpuEnd).map(([name, cpu]) => [name, cpu - (cpuStart[name] ?? cpu)]),
         ),

@@ -95,6 +95,32 @@ export interface ControllerCounters {
   reconcileErrors: number;
   /** Time spent inside reconciles, seconds (the histogram's sum). */
   reconcileSeconds: number;
+  /** Due keys → their reconcile starting (every controller): total seconds, starts, and starts that waited over 1 s. */
+  queueWait: WaitCounters;
+  /** Requests that waited for the client-side rate limit: total seconds, requests, and those that waited over 1 s. */
+  rateLimitWait: WaitCounters;
+}
+
+/** A wait histogram's running totals. */
+export interface WaitCounters {
+  seconds: number;
+  count: number;
+  overOneSecond: number;
+}
+
+/** `after - before` of each total. */
+export function waitDelta(before: WaitCounters, after: WaitCounters): WaitCounters {
+  return {
+    seconds: after.seconds - before.seconds,
+    count: after.count - before.count,
+    overOneSecond: after.overOneSecond - before.overOneSecond,
+  };
+}
+
+function waitCounters(metrics: MetricSamples, name: string): WaitCounters {
+  const count = sum(metrics.get(`${name}_count`));
+  const withinOneSecond = sum(metrics.get(`${name}_bucket`)?.filter((s) => s.labels.le === '1'));
+  return { seconds: sum(metrics.get(`${name}_sum`)), count, overOneSecond: count - withinOneSecond };
 }
 
 const sum = (samples: { value: number }[] | undefined): number =>
@@ -113,6 +139,8 @@ export async function scrapeController(controllerUrl: string): Promise<Controlle
     reconciles: sum(metrics.get('codedance_reconcile_total')),
     reconcileErrors: sum(metrics.get('codedance_reconcile_errors_total')),
     reconcileSeconds: sum(metrics.get('codedance_reconcile_duration_seconds_sum')),
+    queueWait: waitCounters(metrics, 'codedance_queue_wait_seconds'),
+    rateLimitWait: waitCounters(metrics, 'codedance_api_rate_limit_wait_seconds'),
   };
 }
 

@@ -33,6 +33,7 @@ import { MEMORY_IDLE_MS } from './memory.ts';
 import { IDLE_MS, benchScale, type ScaleResult } from './scale.ts';
 import { benchInflight, INFLIGHT_GOALS, type InflightResult } from './inflight.ts';
 import { benchRamp, describeRequests, type RampResult } from './ramp.ts';
+import type { WaitCounters } from './process-stats.ts';
 import {
   PROMETHEUS_POLL_MS,
   benchCrashRollback,
@@ -577,12 +578,20 @@ function inflightRows(r: InflightResult): string {
     table(['figure', 'measured', 'goal'], rows),
     `${r.releases} releases (Replicas provider, apps of 1 replica), steps ${r.steps}; apps set up in ${r.appsSeconds.toFixed(0)} s; releases posted over ${r.createSeconds.toFixed(0)} s; first POST → last Completed ${r.wallSeconds.toFixed(0)} s; ${r.requestsPerRelease.toFixed(1)} API requests per release in all`,
     `CPU over the stepping window (${r.window.seconds.toFixed(0)} s): ${cpu}`,
+    `where reconciles waited (stepping window; whole run): for a worker ${waits(r.waits.window.queue)}; ${waits(r.waits.run.queue)} · for the client-side rate limit ${waits(r.waits.window.rateLimit)}; ${waits(r.waits.run.rateLimit)}`,
     `step lag by the step whose pause ended: ${r.stepLagByStep.map((l) => `step ${l.step + 1} → ${l.step === r.stepLagByStep.length - 1 ? 'promotion' : `step ${l.step + 2}`}: median ${ms(l.median)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)} (${l.n})`).join('; ')}`,
     ...(r.stuck.length
       ? [`stuck: ${r.stuck.slice(0, 10).join(', ')}${r.stuck.length > 10 ? ', …' : ''}`]
       : []),
     ...(r.doubleStepped.length ? [`double-stepped: ${r.doubleStepped.slice(0, 10).join(', ')}`] : []),
   ].join('\n');
+}
+
+/** A wait histogram's totals in words: how many waited, how long on average, how many over 1 s. */
+function waits(w: WaitCounters): string {
+  return w.count === 0
+    ? 'none'
+    : `${w.count} (mean ${ms((w.seconds / w.count) * 1000)}, ${w.overOneSecond} over 1 s)`;
 }
 
 /** The memory goals of issue 17, checked against a run. */

@@ -274,6 +274,8 @@ export async function run(args: string[]): Promise<number> {
   let client: KubeClient;
   let leaseClient: KubeClient;
   let kubeConfig: ResolvedKubeConfig;
+  // Made before the clients: their rate limiter reports its waits here.
+  const metrics = createMetrics({ defaultMetrics: true });
   try {
     kubeConfig = loadKubeConfig({ path: options.kubeconfig });
     const rate = {
@@ -281,6 +283,7 @@ export async function run(args: string[]): Promise<number> {
       burst: options.kubeApiBurst,
       // As client-go does: a wait long enough to notice is worth a line.
       onThrottle: (waitedMs: number, request: string) => {
+        metrics.apiRateLimitWait.observe(waitedMs / 1000);
         if (waitedMs >= 1000)
           log.info(
             { waitedMs, request },
@@ -310,7 +313,6 @@ export async function run(args: string[]): Promise<number> {
       })
     : undefined;
 
-  const metrics = createMetrics({ defaultMetrics: true });
   if (audit) registerAuditMetrics(metrics.registry, audit);
   metrics.addRequestCounts(() => client.requestCounts());
   metrics.addRequestCounts(() => leaseClient.requestCounts());

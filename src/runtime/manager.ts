@@ -559,6 +559,8 @@ export function createManager(options: ManagerOptions): Manager {
           handle: (key) => handle(rc, key),
           onHandlerError: (key, err) =>
             options.log.error({ controller: c.name, key, err }, 'reconcile handler crashed'),
+          onStart: (_key, waitedMs) =>
+            options.metrics?.queueWait.observe({ controller: c.name }, waitedMs / 1000),
         });
         options.metrics?.addQueue(c.name, () => rc.queue?.depth() ?? 0);
         for (const obj of rc.primary.store.list())

@@ -25,6 +25,10 @@ export interface RuntimeMetrics {
   /** Failed reconciles by controller and error kind. */
   readonly reconcileErrors: Counter<'controller' | 'kind'>;
   readonly reconcileDuration: Histogram<'controller'>;
+  /** Due key → its reconcile starting: how long keys wait for a worker, per controller. */
+  readonly queueWait: Histogram<'controller'>;
+  /** How long requests waited for the client-side rate limit (only those that waited). */
+  readonly apiRateLimitWait: Histogram;
   /** Keys waiting per controller (set at scrape time from the queues). */
   readonly queueDepth: Gauge<'controller'>;
   /** Lists or watches given up and restarted, by kind and reason (`gone`, `error`, `stall`). */
@@ -142,6 +146,19 @@ export function createMetrics(options: MetricsOptions = {}): RuntimeMetrics {
       help: 'Time spent in one reconcile.',
       labelNames: ['controller'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueWait: new Histogram({
+      name: 'codedance_queue_wait_seconds',
+      help: 'Time a due key waited for a worker before its reconcile started (past a requeue deadline, it is how late the reconcile ran).',
+      labelNames: ['controller'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    apiRateLimitWait: new Histogram({
+      name: 'codedance_api_rate_limit_wait_seconds',
+      help: 'Time a request waited for the client-side rate limit (--kube-api-qps, --kube-api-burst); requests that did not wait are not counted.',
+      buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
     queueDepth,

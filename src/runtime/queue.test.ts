@@ -241,3 +241,27 @@ test('retries of many keys failing at once are spread by the overall limit; firs
   assert.equal(starts.at(-1)?.at, 1_000, 'a new key runs at once although retries used the bucket');
   await queue.shutdown();
 });
+
+test('onStart tells how long a due key waited for a worker', async () => {
+  const clock = fakeClock();
+  const h = controlledHandler(clock);
+  const waited: [string, number][] = [];
+  const queue = createWorkQueue({
+    clock,
+    concurrency: 1,
+    handle: (key) => h.handle(key),
+    onStart: (key, ms) => waited.push([key, ms]),
+  });
+  queue.add('a');
+  queue.add('b', 10);
+  await settle();
+  // b falls due at 10 while a holds the only worker; a ends at 25.
+  await clock.advance(25);
+  await h.finish('a');
+  assert.deepEqual(waited, [
+    ['a', 0],
+    ['b', 15],
+  ]);
+  await h.finish('b');
+  await queue.shutdown();
+});

@@ -44,6 +44,8 @@ export interface WorkQueueOptions {
   clock?: Clock;
   /** Called when a handler throws (the key is retried anyway). */
   onHandlerError?: (key: string, err: unknown) => void;
+  /** Called as a key starts, with how long it waited past its due time for a worker. */
+  onStart?: (key: string, waitedMs: number) => void;
 }
 
 /** A running queue. */
@@ -100,6 +102,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       }
       if (pick === undefined) break;
       pending.delete(pick);
+      options.onStart?.(pick, now - pickDue);
       start(pick);
     }
     arm();
