@@ -12,8 +12,10 @@ import { SCENARIO, toolNames, type ToolName } from './peer-tools.ts';
 import { benchTool, peersTable, type PeerCounts, type PeersResult } from './peers.ts';
 
 const COUNTS: Record<'full' | 'quick', PeerCounts> = {
-  full: { crash: 5, metrics: 5, healthy: 5, restSeconds: 60, ramp: [50, 150] },
-  quick: { crash: 2, metrics: 2, healthy: 2, restSeconds: 20, ramp: [10, 30] },
+  // Ramp waves: the first two are issue 18's 50 then 150; every wave ends with a reading at
+  // the releases in flight so far (issue 13: 1,000 in full, 100 in quick).
+  full: { crash: 5, metrics: 5, healthy: 5, restSeconds: 60, ramp: [50, 150, 800] },
+  quick: { crash: 2, metrics: 2, healthy: 2, restSeconds: 20, ramp: [10, 30, 60] },
 };
 
 function parseTools(text: string | undefined): ToolName[] {
@@ -50,7 +52,7 @@ export function peersReport(result: PeersResult): string {
       );
     if (tool.ramp)
       lines.push(
-        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s`).join(', then ')}; ${tool.ramp.held} held and analysed: ${tool.ramp.idleCpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.rssMiB} MiB RSS; paused: ${tool.ramp.pausedCpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.pausedRssMiB} MiB RSS`,
+        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s (${w.inFlight} in flight: ${w.cpuSecondsPerMinute} CPU-s per minute, ${w.rssMiB} MiB RSS)`).join(', then ')}; paused: ${tool.ramp.pausedCpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.pausedRssMiB} MiB RSS`,
       );
     if (tool.error) lines.push(`    FAILED: ${tool.error}`);
   }

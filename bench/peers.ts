@@ -63,9 +63,19 @@ type HealthyFigures = {
 };
 
 type RampFigures = {
-  /** Each wave: releases written at once → the last one's first weight seen. */
-  waves: { releases: number; wallMs: number }[];
-  /** Then, every release held at its first step, each analysed: the controller over {@link PeerCounts.restSeconds}. */
+  /**
+   * Each wave: releases written at once → the last one's first weight seen; then, with
+   * every release so far held at its first step and analysed, the controller left alone
+   * for {@link PeerCounts.restSeconds}: its CPU and RSS at that many releases in flight.
+   */
+  waves: {
+    releases: number;
+    wallMs: number;
+    inFlight: number;
+    cpuSecondsPerMinute: number;
+    rssMiB: number;
+  }[];
+  /** Releases held after the last wave (the figures below are with all of them). */
   held: number;
   rssMiB: number;
   idleCpuSecondsPerMinute: number;
@@ -362,6 +372,7 @@ async function rampReleases(
   try {
     const waves: RampFigures['waves'] = [];
     let offset = 0;
+    let held = { cpuSecondsPerMinute: NaN, rssMiB: NaN };
     for (const size of counts.ramp) {
       const wave = apps.slice(offset, offset + size);
       offset += size;
@@ -373,15 +384,16 @@ async function rampReleases(
       const started = now();
       await inBatches(wave, 20, (r) => driver.release(env, ns, r.name, { crash: false, plan }));
       const wallMs = Math.max(...(await weighted)) - started;
-      waves.push({ releases: size, wallMs: round(wallMs) });
       progress(`${driver.tool}: ${size} releases to their first weight in ${ms(wallMs)}`);
+      // Settled (the last writes and events of the wave done), then left alone.
+      await sleep(10_000);
+      held = await restReading(pid, counts.restSeconds);
+      waves.push({ releases: size, wallMs: round(wallMs), inFlight: offset, ...held });
+      progress(
+        `${driver.tool}: ${offset} held releases: ${held.cpuSecondsPerMinute} CPU-s per minute, ${held.rssMiB} MiB RSS`,
+      );
     }
-    // Settled (the last writes and events of the wave done), then left alone.
-    await sleep(10_000);
-    const held = await restReading(pid, counts.restSeconds);
-    progress(
-      `${driver.tool}: ${total} held releases: ${held.cpuSecondsPerMinute} CPU-s per minute; pausing them`,
-    );
+    progress(`${driver.tool}: pausing the ${total} releases`);
     await inBatches(apps, 20, (r) => driver.pause(env, ns, r.name));
     await sleep(15_000);
     const paused = await restReading(pid, counts.restSeconds);
@@ -524,25 +536,28 @@ export function peersTable(tools: readonly ToolResult[]): string {
       value: (t) => t.rest?.cpuSecondsPerMinute,
       format: (v) => v.toFixed(3),
     },
-    ...[0, 1].map((wave) => ({
-      label: `ramp: ${wave === 0 ? '' : 'then '}releases written at once → all at their first weight`,
-      value: (t: ToolResult) => t.ramp?.waves[wave]?.wallMs,
-      format: ms,
-    })),
-    {
-      label: 'controller CPU, the ramp releases held and analysed (CPU-s per minute)',
-      value: (t) => t.ramp?.idleCpuSecondsPerMinute,
-      format: (v) => v.toFixed(3),
-    },
+    // Waves as the first tool with a ramp ran them (every tool runs the same counts).
+    ...(tools.find((t) => t.ramp)?.ramp?.waves ?? []).flatMap((w, wave) => [
+      {
+        label: `ramp: ${wave === 0 ? '' : `then ${w.releases} more, `}${wave === 0 ? `${w.releases} ` : ''}releases written at once → all at their first weight`,
+        value: (t: ToolResult) => t.ramp?.waves[wave]?.wallMs,
+        format: ms,
+      },
+      {
+        label: `controller CPU with ${w.inFlight} releases in flight, each analysed (CPU-s per minute)`,
+        value: (t: ToolResult) => t.ramp?.waves[wave]?.cpuSecondsPerMinute,
+        format: (v: number) => v.toFixed(3),
+      },
+      {
+        label: `controller RSS with ${w.inFlight} releases in flight`,
+        value: (t: ToolResult) => t.ramp?.waves[wave]?.rssMiB,
+        format: (v: number) => `${v.toFixed(1)} MiB`,
+      },
+    ]),
     {
       label: 'controller CPU, the ramp releases paused (CPU-s per minute)',
       value: (t) => t.ramp?.pausedCpuSecondsPerMinute,
       format: (v) => v.toFixed(3),
-    },
-    {
-      label: 'controller RSS with the ramp releases in flight',
-      value: (t) => t.ramp?.rssMiB,
-      format: (v) => `${v.toFixed(1)} MiB`,
     },
     {
       label: 'controller RSS after the scenarios (peak)',
