@@ -71,6 +71,18 @@ export interface InflightResult {
     window: { queue: WaitCounters; rateLimit: WaitCounters };
     run: { queue: WaitCounters; rateLimit: WaitCounters };
   };
+  /** Reconciles over the whole run and the time spent in them (the workers' load). */
+  reconciles: { count: number; seconds: number };
+  /**
+   * From just before the first promotion to the last Completed: CPU seconds of the
+   * controller and each cluster component, and the controller's requests per release by
+   * verb and resource (where the second step's lag comes from).
+   */
+  promotions: {
+    seconds: number;
+    cpuSeconds: Record<string, number>;
+    requestsPerRelease: Record<string, number>;
+  };
   completed: number;
   failed: number;
   stuck: string[];
@@ -250,6 +262,19 @@ export async function benchInflight(
       while (finished.size < count && now() < deadline) await sleep(1000);
       const wallSeconds = (now() - createStart) / 1000;
       const countersEnd = await scrapeController(controller.url);
+      const cpuPromotionsEnd = cpuNow(env, controller.pid);
+      const promotions = {
+        seconds: wallSeconds - (windowEnd - createStart) / 1000,
+        cpuSeconds: Object.fromEntries(
+          Object.entries(cpuPromotionsEnd).map(([name, cpu]) => [name, cpu - (cpuEnd[name] ?? cpu)]),
+        ),
+        requestsPerRelease: Object.fromEntries(
+          Object.entries(countDelta(countersWindowEnd.requests, countersEnd.requests)).map(([k, v]) => [
+            k,
+            v / count,
+          ]),
+        ),
+      };
       const stuck = apps.filter((app) => !finished.has(app));
       const failed = [...finished.values()].filter((phase) => phase === 'Failed').length;
       const lag = summarize(lags);
@@ -277,6 +302,11 @@ export async function benchInflight(
             queue: waitDelta(countersStart.queueWait, countersEnd.queueWait),
             rateLimit: waitDelta(countersStart.rateLimitWait, countersEnd.rateLimitWait),
           },
+        },
+        promotions,
+        reconciles: {
+          count: countersEnd.reconciles - countersStart.reconciles,
+          seconds: countersEnd.reconcileSeconds - countersStart.reconcileSeconds,
         },
         windowCpuSeconds: Object.fromEntries(
           Object.entries(cpuEnd).map(([name, cpu]) => [name, cpu - (cpuStart[name] ?? cpu)]),

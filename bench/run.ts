@@ -578,6 +578,15 @@ function inflightRows(r: InflightResult): string {
     table(['figure', 'measured', 'goal'], rows),
     `${r.releases} releases (Replicas provider, apps of 1 replica), steps ${r.steps}; apps set up in ${r.appsSeconds.toFixed(0)} s; releases posted over ${r.createSeconds.toFixed(0)} s; first POST → last Completed ${r.wallSeconds.toFixed(0)} s; ${r.requestsPerRelease.toFixed(1)} API requests per release in all`,
     `CPU over the stepping window (${r.window.seconds.toFixed(0)} s): ${cpu}`,
+    `promotions (${r.promotions.seconds.toFixed(0)} s, from just before the first to the last Completed): CPU ${Object.entries(
+      r.promotions.cpuSeconds,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+      .join(', ')}; controller requests per release ${Object.entries(r.promotions.requestsPerRelease)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, v]) => `${v.toFixed(1)} ${k}`)
+      .join(', ')}`,
+    `reconciles over the whole run: ${r.reconciles.count} (${(r.reconciles.count / r.releases).toFixed(1)} per release), mean ${ms((r.reconciles.seconds / Math.max(1, r.reconciles.count)) * 1000)} each`,
     `where reconciles waited (stepping window; whole run): for a worker ${waits(r.waits.window.queue)}; ${waits(r.waits.run.queue)} · for the client-side rate limit ${waits(r.waits.window.rateLimit)}; ${waits(r.waits.run.rateLimit)}`,
     `step lag by the step whose pause ended: ${r.stepLagByStep.map((l) => `step ${l.step + 1} → ${l.step === r.stepLagByStep.length - 1 ? 'promotion' : `step ${l.step + 2}`}: median ${ms(l.median)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)} (${l.n})`).join('; ')}`,
     ...(r.stuck.length

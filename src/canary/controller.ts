@@ -69,7 +69,11 @@ export const CanaryControllerName = 'canary';
 export const CanaryFinalizer = 'deploy.codedance.io/cleanup';
 
 export interface CanaryControllerOptions extends CanaryReconcilerOptions {
-  /** Reconciles running at once (they wait on the API server, not the CPU). @default 16 */
+  /**
+   * Reconciles running at once. They wait on the API server, not the CPU: with 16, 500
+   * promotions at once kept due releases waiting seconds for a worker (bench/README.md,
+   * "In flight at once"). @default 64
+   */
   concurrency?: number;
   /** Registry of `/metrics`: the per-release series (./release-metrics.ts) go there. @default none */
   registry?: Registry | undefined;
@@ -120,6 +124,6 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
     ],
     // A release finds its canary pods by key, not by scanning its namespace's.
     indexes: [{ kind: Pod, name: CanaryPodsIndex, values: canaryPodsIndexValues }],
-    concurrency: options.concurrency ?? 16,
+    concurrency: options.concurrency ?? 64,
   });
 }
