@@ -25,6 +25,8 @@ export interface ControllerFactoryOptions {
   allowedPrometheusUrls?: string[] | undefined;
   /** `--allow-internal-notification-urls`: notification URLs may reach cluster-internal hosts. @default false */
   allowInternalNotificationUrls?: boolean | undefined;
+  /** `--release-workers`: CanaryDeployment reconciles at once. @default the canary controller's own */
+  releaseWorkers?: number | undefined;
   /** `--otlp-endpoint`, for controllers that export traces (else the OTEL_* environment). */
   otlpEndpoint: string | undefined;
   /** This process's identity (hostname + random id). */

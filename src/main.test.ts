@@ -85,7 +85,10 @@ test('flags: allowed Prometheus URLs, internal notification URLs, API rate limit
   assert.equal(defaults.allowInternalNotificationUrls, false);
   assert.equal(defaults.kubeApiQps, 200);
   assert.equal(defaults.kubeApiBurst, 400);
+  assert.equal(defaults.releaseWorkers, 64);
   const o = parseControllerArgs([
+    '--release-workers',
+    '8',
     '--allowed-prometheus-url',
     'http://a:9090',
     '--allowed-prometheus-url=https://b/prom',
@@ -100,6 +103,9 @@ test('flags: allowed Prometheus URLs, internal notification URLs, API rate limit
   assert.equal(o.allowInternalNotificationUrls, true);
   assert.equal(o.kubeApiQps, 50);
   assert.equal(o.kubeApiBurst, 80);
+  assert.equal(o.releaseWorkers, 8);
+  for (const bad of ['0', '2.5', 'many'])
+    assert.throws(() => parseControllerArgs(['--release-workers', bad]), /--release-workers/);
   const off = parseControllerArgs(['--allow-internal-notification-urls', 'false']);
   assert.ok(off !== 'help' && off.allowInternalNotificationUrls === false);
   assert.throws(

@@ -36,6 +36,7 @@ import type { DashboardServer } from './dashboard/index.ts';
 import { createAuditSink, parseAuditSink, type AuditSinkSpec } from './audit/sink.ts';
 import { createAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { registerAuditMetrics } from './audit/metrics.ts';
+import { DEFAULT_RELEASE_WORKERS } from './canary/controller.ts';
 
 const usage = `usage: codedance controller [flags]
 
@@ -62,6 +63,8 @@ const usage = `usage: codedance controller [flags]
                            *.local, *.internal names (default false: refused)
   --kube-api-qps N         API requests per second on average (default ${DEFAULT_KUBE_API_QPS}; 0 = no limit)
   --kube-api-burst N       API requests at once above that average (default ${DEFAULT_KUBE_API_BURST})
+  --release-workers N      CanaryDeployment reconciles at once (default ${DEFAULT_RELEASE_WORKERS}); they wait on the
+                           API server, not the CPU: raise it when codedance_queue_wait_seconds grows
   --otlp-endpoint URL      OTLP/HTTP endpoint for reconcile traces (default: the OTEL_* environment)
   --watch-timeout S        server-side timeout of watch requests in seconds (default 300)
   --dashboard BOOL         serve the release dashboard on its own port (default false)
@@ -112,6 +115,8 @@ export interface ControllerProcessOptions {
   allowInternalNotificationUrls: boolean;
   kubeApiQps: number;
   kubeApiBurst: number;
+  /** `--release-workers`: CanaryDeployment reconciles at once. */
+  releaseWorkers: number;
   otlpEndpoint: string | undefined;
   watchTimeoutSeconds: number | undefined;
   /** The dashboard's port, or undefined when it is off. */
@@ -155,6 +160,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
       'allow-internal-notification-urls': { type: 'string', default: 'false' },
       'kube-api-qps': { type: 'string' },
       'kube-api-burst': { type: 'string' },
+      'release-workers': { type: 'string' },
       'otlp-endpoint': { type: 'string' },
       'watch-timeout': { type: 'string' },
       dashboard: { type: 'string' },
@@ -207,6 +213,11 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
   }
   const burst = number('kube-api-burst', values['kube-api-burst']);
   if (burst !== undefined && burst < 1) throw new Error('--kube-api-burst: expected at least 1');
+  const workers = number('release-workers', values['release-workers']);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1))
+    throw new Error(
+      `--release-workers: expected a whole number of at least 1, got '${values['release-workers']}'`,
+    );
   const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
   const logLevel = levels.find((l) => l === values['log-level']);
   if (!logLevel) throw new Error(`--log-level: expected one of ${levels.join(', ')}`);
@@ -243,6 +254,7 @@ export function parseControllerArgs(args: string[]): ControllerProcessOptions | 
     allowInternalNotificationUrls: allowInternal === 'true',
     kubeApiQps: number('kube-api-qps', values['kube-api-qps']) ?? DEFAULT_KUBE_API_QPS,
     kubeApiBurst: burst ?? DEFAULT_KUBE_API_BURST,
+    releaseWorkers: workers ?? DEFAULT_RELEASE_WORKERS,
     otlpEndpoint: values['otlp-endpoint'],
     watchTimeoutSeconds: number('watch-timeout', values['watch-timeout']),
     dashboardPort: dashboardOn ? (dashboardPort ?? DEFAULT_DASHBOARD_PORT) : undefined,
@@ -402,6 +414,7 @@ export async function run(args: string[]): Promise<number> {
             prometheusUrl: options.prometheusUrl,
             allowedPrometheusUrls: options.allowedPrometheusUrls,
             allowInternalNotificationUrls: options.allowInternalNotificationUrls,
+            releaseWorkers: options.releaseWorkers,
             otlpEndpoint: options.otlpEndpoint,
             identity,
             http,

@@ -66,13 +66,15 @@ export function servicesNamedBy(cd: CanaryDeployment): ObjectKey[] {
 }
 
 export const CanaryControllerName = 'canary';
+/** Reconciles of releases at once unless `--release-workers` says otherwise (see {@link CanaryControllerOptions.concurrency}). */
+export const DEFAULT_RELEASE_WORKERS = 64;
 export const CanaryFinalizer = 'deploy.codedance.io/cleanup';
 
 export interface CanaryControllerOptions extends CanaryReconcilerOptions {
   /**
    * Reconciles running at once. They wait on the API server, not the CPU: with 16, 500
    * promotions at once kept due releases waiting seconds for a worker (bench/README.md,
-   * "In flight at once"). @default 64
+   * "In flight at once"). @default {@link DEFAULT_RELEASE_WORKERS}
    */
   concurrency?: number;
   /** Registry of `/metrics`: the per-release series (./release-metrics.ts) go there. @default none */
@@ -124,6 +126,6 @@ export function canaryController(options: CanaryControllerOptions = {}): Control
     ],
     // A release finds its canary pods by key, not by scanning its namespace's.
     indexes: [{ kind: Pod, name: CanaryPodsIndex, values: canaryPodsIndexValues }],
-    concurrency: options.concurrency ?? 64,
+    concurrency: options.concurrency ?? DEFAULT_RELEASE_WORKERS,
   });
 }

@@ -11,7 +11,12 @@ import { Secret } from '../runtime/kinds.ts';
 import { canaryController, CanaryControllerName } from './controller.ts';
 import { createGateRunner } from './gates.ts';
 
-export { canaryController, CanaryControllerName, CanaryFinalizer } from './controller.ts';
+export {
+  canaryController,
+  CanaryControllerName,
+  CanaryFinalizer,
+  DEFAULT_RELEASE_WORKERS,
+} from './controller.ts';
 
 /** `--controllers canary`. */
 export const canaryEntry: ControllerEntry = {
@@ -22,6 +27,7 @@ export const canaryEntry: ControllerEntry = {
     prometheusUrl,
     allowedPrometheusUrls,
     allowInternalNotificationUrls,
+    releaseWorkers,
     registry,
     audit,
   }) {
@@ -54,6 +60,7 @@ export const canaryEntry: ControllerEntry = {
       gates,
       registry,
       audit,
+      concurrency: releaseWorkers,
     });
   },
 };
