@@ -75,10 +75,6 @@ type RampFigures = {
     cpuSecondsPerMinute: number;
     rssMiB: number;
   }[];
-  /** Releases held after the last wave (the figures below are with all of them). */
-  held: number;
-  rssMiB: number;
-  idleCpuSecondsPerMinute: number;
   /** Then every release paused the tool's own way (issue 18.4): CPU over the same time. */
   pausedCpuSecondsPerMinute: number;
   pausedRssMiB: number;
@@ -372,7 +368,6 @@ async function rampReleases(
   try {
     const waves: RampFigures['waves'] = [];
     let offset = 0;
-    let held = { cpuSecondsPerMinute: NaN, rssMiB: NaN };
     for (const size of counts.ramp) {
       const wave = apps.slice(offset, offset + size);
       offset += size;
@@ -387,7 +382,7 @@ async function rampReleases(
       progress(`${driver.tool}: ${size} releases to their first weight in ${ms(wallMs)}`);
       // Settled (the last writes and events of the wave done), then left alone.
       await sleep(10_000);
-      held = await restReading(pid, counts.restSeconds);
+      const held = await restReading(pid, counts.restSeconds);
       waves.push({ releases: size, wallMs: round(wallMs), inFlight: offset, ...held });
       progress(
         `${driver.tool}: ${offset} held releases: ${held.cpuSecondsPerMinute} CPU-s per minute, ${held.rssMiB} MiB RSS`,
@@ -400,9 +395,6 @@ async function rampReleases(
     progress(`${driver.tool}: ${total} paused releases: ${paused.cpuSecondsPerMinute} CPU-s per minute`);
     return {
       waves,
-      held: total,
-      rssMiB: held.rssMiB,
-      idleCpuSecondsPerMinute: held.cpuSecondsPerMinute,
       pausedCpuSecondsPerMinute: paused.cpuSecondsPerMinute,
       pausedRssMiB: paused.rssMiB,
     };
@@ -539,7 +531,7 @@ export function peersTable(tools: readonly ToolResult[]): string {
     // Waves as the first tool with a ramp ran them (every tool runs the same counts).
     ...(tools.find((t) => t.ramp)?.ramp?.waves ?? []).flatMap((w, wave) => [
       {
-        label: `ramp: ${wave === 0 ? '' : `then ${w.releases} more, `}${wave === 0 ? `${w.releases} ` : ''}releases written at once → all at their first weight`,
+        label: `ramp: ${wave === 0 ? `${w.releases} releases` : `then ${w.releases} more`} written at once → all at their first weight`,
         value: (t: ToolResult) => t.ramp?.waves[wave]?.wallMs,
         format: ms,
       },

@@ -36,7 +36,7 @@ import type { DashboardServer } from './dashboard/index.ts';
 import { createAuditSink, parseAuditSink, type AuditSinkSpec } from './audit/sink.ts';
 import { createAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { registerAuditMetrics } from './audit/metrics.ts';
-import { DEFAULT_RELEASE_WORKERS } from './canary/controller.ts';
+import { DEFAULT_RELEASE_WORKERS } from './canary/index.ts';
 
 const usage = `usage: codedance controller [flags]
 
