@@ -112,6 +112,11 @@ function cpuNow(env: BenchEnv, controllerPid: number): Record<string, number> {
   return out;
 }
 
+/** CPU seconds each process used between two {@link cpuNow} readings. */
+function cpuBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([name, cpu]) => [name, cpu - (before[name] ?? cpu)]));
+}
+
 const isRead = (key: string): boolean => /^(GET|LIST|WATCH) /.test(key);
 
 export async function benchInflight(
@@ -258,18 +263,21 @@ export async function benchInflight(
         `in flight: ${windowSteps} steps in ${window.seconds.toFixed(0)} s, ${window.writesPerStep.toFixed(2)} writes per step; waiting for the promotions`,
       );
 
+      // The promotions' reading starts where they can first start (the stepping window may
+      // have ended earlier, once every release had stepped), so its CPU and time match.
+      while (now() < windowEnd) await sleep(200);
+      const promotionsStart = now();
+      const cpuPromotionsStart = cpuNow(env, controller.pid);
+      const countersPromotionsStart = await scrapeController(controller.url);
       const deadline = createStart + (pauseSeconds * 2 + createSeconds + 20 * 60) * 1000;
       while (finished.size < count && now() < deadline) await sleep(1000);
       const wallSeconds = (now() - createStart) / 1000;
       const countersEnd = await scrapeController(controller.url);
-      const cpuPromotionsEnd = cpuNow(env, controller.pid);
       const promotions = {
-        seconds: wallSeconds - (windowEnd - createStart) / 1000,
-        cpuSeconds: Object.fromEntries(
-          Object.entries(cpuPromotionsEnd).map(([name, cpu]) => [name, cpu - (cpuEnd[name] ?? cpu)]),
-        ),
+        seconds: (now() - promotionsStart) / 1000,
+        cpuSeconds: cpuBetween(cpuPromotionsStart, cpuNow(env, controller.pid)),
         requestsPerRelease: Object.fromEntries(
-          Object.entries(countDelta(countersWindowEnd.requests, countersEnd.requests)).map(([k, v]) => [
+          Object.entries(countDelta(countersPromotionsStart.requests, countersEnd.requests)).map(([k, v]) => [
             k,
             v / count,
           ]),
@@ -308,9 +316,7 @@ export async function benchInflight(
           count: countersEnd.reconciles - countersStart.reconciles,
           seconds: countersEnd.reconcileSeconds - countersStart.reconcileSeconds,
         },
-        windowCpuSeconds: Object.fromEntries(
-          Object.entries(cpuEnd).map(([name, cpu]) => [name, cpu - (cpuStart[name] ?? cpu)]),
-        ),
+        windowCpuSeconds: cpuBetween(cpuStart, cpuEnd),
         completed: finished.size - failed,
         failed,
         stuck,
