@@ -51,13 +51,20 @@ test('BlueGreen (Nginx): preview at full size without traffic, switch at once, o
     ns,
     'myapp',
     async () => {
-      const ing = await admin.get<Ingress>(kinds.Ingress, ns, 'web-canary');
-      const stable = await getDeployment(admin, ns, 'myapp');
+      // Both read at once and each stamped when its answer came, so the hold below is
+      // timed by the reads themselves, not by the end of a sample (three reads in a row on
+      // a loaded machine made one sample last most of a second).
+      const [ing, stable] = await Promise.all([
+        admin.get<Ingress>(kinds.Ingress, ns, 'web-canary').then((o) => ({ o, at: Date.now() })),
+        getDeployment(admin, ns, 'myapp').then((o) => ({ o, at: Date.now() })),
+      ]);
       return {
-        weight: ing
-          ? Number(ing.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight'] ?? 0)
+        weight: ing.o
+          ? Number(ing.o.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight'] ?? 0)
           : 0,
-        stableImage: imageOf(stable),
+        weightAt: ing.at,
+        stableImage: imageOf(stable.o),
+        stableImageAt: stable.at,
       };
     },
     100,
@@ -117,8 +124,8 @@ test('BlueGreen (Nginx): preview at full size without traffic, switch at once, o
   assert.ok(!samples.some((s) => s.seen.weight > 0 && s.seen.weight < 100), 'never a partial split');
   // The old version stays for scaleDownDelay (2s) after the switch. Judged by time, since a
   // sample can see the promotion's image write beside a status still at step 1.
-  const switchedAt = samples.find((s) => s.seen.weight === 100)?.at;
-  const promotedAt = samples.find((s) => s.seen.stableImage === 'myapp:v2')?.at;
+  const switchedAt = samples.find((s) => s.seen.weight === 100)?.seen.weightAt;
+  const promotedAt = samples.find((s) => s.seen.stableImage === 'myapp:v2')?.seen.stableImageAt;
   assert.ok(
     switchedAt !== undefined && promotedAt !== undefined,
     'both the switch and the promotion were seen',
