@@ -12,6 +12,7 @@ import {
   type Observations,
   type ReleaseSettings,
   type Transition,
+  pauseFromWrite,
 } from './phases.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -1039,4 +1040,28 @@ test('a group member waits for its turn before anything is written, then starts;
   const aborted = reconcile(s, held.status, w, { ...waiting, command: { verb: 'abort', raw: 'abort:1' } });
   assert.equal(aborted.status.phase, 'Failed');
   assert.equal(aborted.status.reason, 'Aborted');
+});
+
+test('a pause this transition began counts from the traffic write: its deadline and message move by the delay', () => {
+  const before: CanaryDeploymentStatus = {
+    phase: 'Progressing',
+    currentStepIndex: 0,
+    pauseUntil: '2026-01-01T00:00:03.000Z',
+  };
+  const next: CanaryDeploymentStatus = {
+    phase: 'Progressing',
+    currentStepIndex: 1,
+    pauseUntil: '2026-01-01T00:00:05.000Z',
+    message: 'step 2/2: all traffic to v2, waiting until 2026-01-01T00:00:05.000Z',
+  };
+  const moved = pauseFromWrite(next, before, 800);
+  assert.equal(moved.pauseUntil, '2026-01-01T00:00:05.800Z');
+  assert.equal(moved.message, 'step 2/2: all traffic to v2, waiting until 2026-01-01T00:00:05.800Z');
+  // A deadline set earlier (the same as before), none at all, or no delay: left as it is.
+  assert.equal(
+    pauseFromWrite({ ...next, pauseUntil: before.pauseUntil }, before, 800).pauseUntil,
+    before.pauseUntil,
+  );
+  assert.equal(pauseFromWrite({ ...next, pauseUntil: undefined }, before, 800).pauseUntil, undefined);
+  assert.equal(pauseFromWrite(next, before, 0), next);
 });

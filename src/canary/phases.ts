@@ -580,6 +580,25 @@ function enterStep(t: Builder, index: number, why: string): void {
   if (settings.analysis) t.wakeAt(obs.now + settings.analysis.intervalMs);
 }
 
+/**
+ * A step's pause counts from its weight being in place, not from the moment it was
+ * decided: the reads before the decision and the traffic write itself can take a while on
+ * a busy API server, and the hold (a canary step's, BlueGreen's scaleDownDelay) would
+ * shrink by as much. So a deadline this transition set (`next.pauseUntil` differs from
+ * `before`'s) moves later by `lateMs`, the time from the decision to the traffic written,
+ * and the status message that names it says the new time.
+ */
+export function pauseFromWrite(
+  next: CanaryDeploymentStatus,
+  before: CanaryDeploymentStatus | undefined,
+  lateMs: number,
+): CanaryDeploymentStatus {
+  const deadline = next.pauseUntil;
+  if (deadline === undefined || deadline === before?.pauseUntil || lateMs <= 0) return next;
+  const moved = new Date(Date.parse(deadline) + lateMs).toISOString();
+  return { ...next, pauseUntil: moved, message: next.message?.replace(deadline, moved) };
+}
+
 function enterPromotion(t: Builder, why = 'every step passed', by?: string): void {
   t.status.phase = 'Progressing';
   t.status.reason = 'Promoting';

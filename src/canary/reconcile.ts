@@ -61,7 +61,7 @@ import { createStablePods, type StablePods } from './stable-pods.ts';
 import { trafficRecordOf } from './traffic-record.ts';
 import { decideError, TrafficCondition, type ErrorDecision } from './error-policy.ts';
 import type { AnalysisObservation, Observations, Transition } from './model.ts';
-import { analysisDue, stopped, transition } from './phases.ts';
+import { analysisDue, pauseFromWrite, stopped, transition } from './phases.ts';
 import { isFinished } from './steering.ts';
 import { assessPods } from './pod-health.ts';
 import { releaseSettings } from './settings.ts';
@@ -387,12 +387,14 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     const notifications = tr.effects.filter((effect) => effect.type === 'notify');
     const writes = (effects: typeof tr.effects) => effects.filter((effect) => effect.type !== 'notify');
     await executeEffects(env, writes(tr.effects.slice(0, tr.statusAfter)));
-    const generation = tr.status.observedGeneration ?? cd.metadata.generation ?? 0;
+    // The traffic is in place now: a pause this transition began counts from here.
+    const status = pauseFromWrite(tr.status, cd.status, ctx.now().getTime() - now.getTime());
+    const generation = status.observedGeneration ?? cd.metadata.generation ?? 0;
     const refused = extra.refused ?? [];
     await writeStatus(
       cd,
       withAccepted(
-        withConditions(tr.status, generation, now, extra.trafficProblem),
+        withConditions(status, generation, now, extra.trafficProblem),
         refused,
         cd.status,
         generation,
@@ -402,10 +404,8 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
     );
     if (extra.refused) await reportRefusals(cd, extra.refused, ctx);
     await executeEffects(env, writes(tr.effects.slice(tr.statusAfter)));
-    if (notifications.length > 0)
-      await executeEffects({ ...env, cd: { ...cd, status: tr.status } }, notifications);
-    for (const n of notifications)
-      if (n.type === 'notify') finalGates({ ...cd, status: tr.status }, n.event, ctx);
+    if (notifications.length > 0) await executeEffects({ ...env, cd: { ...cd, status } }, notifications);
+    for (const n of notifications) if (n.type === 'notify') finalGates({ ...cd, status }, n.event, ctx);
   }
 
   /**
