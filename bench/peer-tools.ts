@@ -139,6 +139,7 @@ const codedance: ToolDriver = {
   version: 'this commit',
   settings: [
     `Istio provider; analysis interval ${SCENARIO.analysisInterval}, window ${SCENARIO.metricWindow}, failureThreshold ${SCENARIO.failureThreshold}, successThreshold 1, errorRate threshold ${SCENARIO.errorRateThreshold}%`,
+    'decision.continueScore 0 and pauseScore 0: the threshold alone decides, as for the peers',
     'crash: onPodCrash (Pod watch, no timer)',
     `steps 10 % / 50 % held ${SCENARIO.stepPause}, then 100 %`,
   ],
@@ -189,6 +190,10 @@ const codedance: ToolDriver = {
         failureThreshold: SCENARIO.failureThreshold,
       },
       metrics: { errorRate: { threshold: SCENARIO.errorRateThreshold } },
+      // The peers judge the threshold alone; Codedance's health score would also roll back
+      // a canary that passes it but comes near it (at 10 % of 50 requests/s, one error in
+      // the 5 s window reads 4 %). Scores of 0 leave the threshold as the only rule.
+      decision: { continueScore: 0, pauseScore: 0 },
       autoRollback: { enabled: true, onMetricsFail: true, onPodCrash: true },
     };
     await env.admin.create(CanaryDeploymentKind, {

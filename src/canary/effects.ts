@@ -17,12 +17,13 @@ import { GROUP, OwnerLabel, RoleLabel } from '../api/names.ts';
 import { isConflict, type KubeClient, type KubeObject } from '../runtime/client.ts';
 import { apply } from '../runtime/apply.ts';
 import type { ReconcileContext } from '../runtime/controller.ts';
-import { Deployment as DeploymentKind, Service as ServiceKind } from '../runtime/kinds.ts';
+import { Deployment as DeploymentKind, Service as ServiceKind, type ResourceKind } from '../runtime/kinds.ts';
 import {
   TrafficError,
   capabilitiesOf,
   isTrafficError,
   trafficProvider,
+  type ObjectReader,
   type TrafficProvider,
   type TrafficTarget,
 } from '../traffic/index.ts';
@@ -94,17 +95,35 @@ export interface ReleaseEnv extends ReleaseEnvInput, TeardownEnv {
   target: TrafficTarget;
 }
 
-const providers = new WeakMap<KubeClient, Map<string, TrafficProvider>>();
+const providers = new WeakMap<KubeClient, WeakMap<object, Map<string, TrafficProvider>>>();
 
-function providerFor(client: KubeClient, name: TrafficProviderName): TrafficProvider {
-  let byName = providers.get(client);
-  if (!byName) {
-    byName = new Map();
-    providers.set(client, byName);
-  }
+/**
+ * The release's provider. Its reads of a Deployment the release names come from the
+ * reference cache (settled when the reconcile started, our own writes held as they are
+ * answered), so a Replicas step is its PATCHes alone, not two GETs before them; what the
+ * cache does not hold (an Istio VirtualService, a Deployment not named) is a GET.
+ */
+function providerFor(ctx: ReconcileContext, name: TrafficProviderName): TrafficProvider {
+  const { client } = ctx;
+  const deployments = ctx.cache(DeploymentKind, { referenced: true });
+  let byCache = providers.get(client);
+  if (!byCache) providers.set(client, (byCache = new WeakMap()));
+  let byName = byCache.get(deployments);
+  if (!byName) byCache.set(deployments, (byName = new Map()));
   let provider = byName.get(name);
   if (!provider) {
-    provider = trafficProvider(name, { client });
+    const read: ObjectReader = async <T extends KubeObject>(
+      kind: ResourceKind<T>,
+      namespace: string,
+      objectName: string,
+    ): Promise<T | undefined> => {
+      const held =
+        kind.group === DeploymentKind.group && kind.kind === DeploymentKind.kind
+          ? (deployments.get(namespace, objectName) as T | undefined)
+          : undefined;
+      return held ?? client.get(kind, namespace, objectName);
+    };
+    provider = trafficProvider(name, { client, read });
     byName.set(name, provider);
   }
   return provider;
@@ -155,7 +174,7 @@ export function teardownEnv(
     ctx,
     notify,
     recorded: {
-      provider: providerFor(ctx.client, record.provider),
+      provider: providerFor(ctx, record.provider),
       target: targetOf(cd, record, service, stable, stablePods),
     },
   };
@@ -168,7 +187,7 @@ export function releaseEnv(input: ReleaseEnvInput): ReleaseEnv {
   return {
     ...input,
     ...teardown,
-    provider: providerFor(input.ctx.client, settings.provider),
+    provider: providerFor(input.ctx, settings.provider),
     target: targetOf(cd, settings.traffic, service, stable, input.stablePods),
   };
 }

@@ -184,20 +184,41 @@ export function createManager(options: ManagerOptions): Manager {
     return ref;
   }
 
-  /** The client reconciles use: what a write answers goes to the reference cache of its kind (references.ts: `written`). */
-  const remember = <T extends KubeObject>(kind: ResourceKind<T>, stored: T): T => {
-    references
-      .get(`${apiVersionOf(kind)}/${kind.kind}`)
-      ?.written({ ...stored, apiVersion: apiVersionOf(kind), kind: kind.kind });
-    return stored;
+  /**
+   * The client reconciles use: a write's answer goes to the reference cache of its kind
+   * (references.ts: `written`), and while it is out, a change of that object waits for it
+   * there (`writing`) instead of being fetched.
+   */
+  const through = async <T extends KubeObject>(
+    kind: ResourceKind<T>,
+    namespace: string | undefined,
+    name: string | undefined,
+    write: () => Promise<T>,
+  ): Promise<T> => {
+    const ref = references.get(`${apiVersionOf(kind)}/${kind.kind}`);
+    const answered = name ? ref?.writing(keyOf(namespace, name)) : undefined;
+    try {
+      const stored = await write();
+      ref?.written({ ...stored, apiVersion: apiVersionOf(kind), kind: kind.kind });
+      return stored;
+    } finally {
+      answered?.();
+    }
   };
   const writeThrough: KubeClient = {
     ...options.client,
-    create: async (kind, object) => remember(kind, await options.client.create(kind, object)),
-    apply: async (kind, object, applyOptions) =>
-      remember(kind, await options.client.apply(kind, object, applyOptions)),
-    patch: async (kind, namespace, name, patch, type, patchOptions) =>
-      remember(kind, await options.client.patch(kind, namespace, name, patch, type, patchOptions)),
+    create: (kind, object) =>
+      through(kind, object.metadata.namespace, object.metadata.name, () =>
+        options.client.create(kind, object),
+      ),
+    apply: (kind, object, applyOptions) =>
+      through(kind, object.metadata.namespace, object.metadata.name, () =>
+        options.client.apply(kind, object, applyOptions),
+      ),
+    patch: (kind, namespace, name, patch, type, patchOptions) =>
+      through(kind, namespace, name, () =>
+        options.client.patch(kind, namespace, name, patch, type, patchOptions),
+      ),
   };
 
   /** `namespace/name` of `kind` as a full (not metadata-only) informer holds it, if any does. */

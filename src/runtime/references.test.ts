@@ -139,3 +139,43 @@ test('the answer to a write of ours is held at once; the watch event of that wri
   abort.abort();
   await running;
 });
+
+test('a change seen while our write of it is out waits for its answer, not a GET; a failed write lets the GET go', async () => {
+  const client = createFakeClient();
+  await client.create<Cm>(ConfigMap, { metadata: { name: 'target', namespace: 'ns' }, data: { v: '1' } });
+  const metadata = createInformer<KubeObject>(client, ConfigMap, { transform: metadataOnly(ConfigMap) });
+  const refs = createReferenceCache<Cm>(client, ConfigMap, { metadata, transform: (o) => trimObject(o) });
+  const abort = new AbortController();
+  const running = metadata.start(abort.signal);
+  await metadata.store.ready();
+  refs.want('r1', ['ns/target']);
+  await refs.settle(['ns/target']);
+  const gets = () => client.requestCounts()['GET configmaps'] ?? 0;
+  const before = gets();
+  const watched = (rv: string | undefined) => () =>
+    metadata.store.get('ns', 'target')?.metadata.resourceVersion === rv;
+
+  // The watch delivers the change before the write's answer is handed over.
+  let answered = refs.writing('ns/target');
+  const stored = await client.patch<Cm>(ConfigMap, 'ns', 'target', { data: { v: '2' } }, 'merge');
+  await until('the watch saw our write', watched(stored.metadata.resourceVersion));
+  const settled = refs.settle(['ns/target']);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(gets(), before, 'no GET while our write is out');
+  refs.written(stored);
+  answered();
+  await settled;
+  assert.equal(refs.store.get('ns', 'target')?.data?.v, '2');
+  assert.equal(gets(), before, 'the answer was the change: no GET at all');
+
+  // A write that failed (or whose answer never came) is no reason to skip the GET.
+  answered = refs.writing('ns/target');
+  const other = await client.patch<Cm>(ConfigMap, 'ns', 'target', { data: { v: '3' } }, 'merge');
+  await until('the watch saw the change', watched(other.metadata.resourceVersion));
+  answered();
+  await refs.settle(['ns/target']);
+  assert.equal(refs.store.get('ns', 'target')?.data?.v, '3');
+  assert.equal(gets(), before + 1, 'fetched once the write was over');
+  abort.abort();
+  await running;
+});

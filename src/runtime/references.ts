@@ -21,7 +21,9 @@
  * is taken from there when it is as new as the metadata cache says, instead of a GET. The
  * two watches deliver the same change moments apart, so a fetch waits briefly
  * (`COPY_WAIT_MS`) for a copy that is known but behind, then reads the API server.
- * Likewise the answer to a write of ours is held at once (`written`).
+ * Likewise the answer to a write of ours is held at once (`written`), and a change seen
+ * while a write of ours to the object is out (`writing`) waits for that write's answer,
+ * which is usually that very change: the watch often delivers it before the response.
  */
 import type { KubeClient, KubeObject } from './client.ts';
 import type { ResourceKind } from './kinds.ts';
@@ -46,6 +48,9 @@ export interface ReferenceCacheOptions<T extends KubeObject> {
 /** How long a fetch waits for another cache's copy of a change before it sends a GET. */
 export const COPY_WAIT_MS = 50;
 
+/** The longest a fetch waits for the answers to our own writes of the object (a hung write must not hold the cache). */
+export const WRITE_WAIT_MS = 5_000;
+
 /** Full objects of one kind that primaries name. */
 export interface ReferenceCache<T extends KubeObject> {
   readonly kind: ResourceKind;
@@ -64,6 +69,11 @@ export interface ReferenceCache<T extends KubeObject> {
    * the cache current and sends no GET.
    */
   written(obj: KubeObject): void;
+  /**
+   * A write of ours to `key` (`namespace/name`) leaves; call the returned function once it
+   * is answered or failed (after `written`). Meanwhile a change of the object waits for it.
+   */
+  writing(key: string): () => void;
 }
 
 /** Creates a reference cache over `options.metadata` (which the caller starts). */
@@ -82,6 +92,17 @@ export function createReferenceCache<T extends KubeObject>(
   const listeners = new Set<(change: StoreChange<T>, owners: string[]) => void>();
   /** key → fetches waiting for a copy from another cache */
   const waiting = new Map<string, () => void>();
+  /** key → our writes of it not yet answered, and what resolves when the last one is */
+  const writes = new Map<string, { count: number; settled: Promise<void>; resolve: () => void }>();
+
+  /** Resolves when no write of ours to `key` is out (or after WRITE_WAIT_MS). */
+  async function writesAnswered(key: string): Promise<void> {
+    const out = writes.get(key);
+    if (!out) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([out.settled, new Promise<void>((r) => (timer = setTimeout(r, WRITE_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
 
   const emit = (change: StoreChange<T> | undefined): void => {
     if (!change) return;
@@ -130,6 +151,11 @@ export function createReferenceCache<T extends KubeObject>(
     const run = (async () => {
       // Loop: a change that arrives while a GET is out is fetched right after it.
       while (owners.has(key) && stale(key)) {
+        if (writes.has(key)) {
+          // Our own write's answer is likely this change: take it rather than GET it.
+          await writesAnswered(key);
+          if (!owners.has(key) || !stale(key)) break;
+        }
         const { namespace, name } = parseKey(key);
         const meta = options.metadata.store.get(namespace, name);
         if (!meta) {
@@ -218,6 +244,25 @@ export function createReferenceCache<T extends KubeObject>(
       const held = store.get(obj.metadata.namespace, obj.metadata.name ?? '');
       if (held && Number(held.metadata.resourceVersion) >= Number(obj.metadata.resourceVersion)) return;
       emit(writer.apply(options.transform(obj as T)));
+    },
+    writing(key) {
+      let out = writes.get(key);
+      if (!out) {
+        let resolve = (): void => undefined;
+        const settled = new Promise<void>((r) => (resolve = r));
+        out = { count: 0, settled, resolve };
+        writes.set(key, out);
+      }
+      out.count++;
+      const entry = out;
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        if (--entry.count > 0) return;
+        if (writes.get(key) === entry) writes.delete(key);
+        entry.resolve();
+      };
     },
     offer(obj) {
       waiting.get(keyOf(obj.metadata.namespace, obj.metadata.name ?? ''))?.();

@@ -135,6 +135,14 @@ export interface TrafficProviderOptions {
    * @default 5
    */
   conflictRetries?: number;
+  /**
+   * Where a provider's first read of an object comes from: a cache its caller keeps
+   * current (the canary controller's reference cache of the Deployments a release names),
+   * falling back to a GET for what it does not hold. The guarded updates re-read with a
+   * GET after a 409, so a cache a write behind costs a retry, never a lost edit.
+   * @default a GET through `client`
+   */
+  read?: ObjectReader;
 }
 
 /**
@@ -196,12 +204,9 @@ export function checkWeight(provider: TrafficProviderName, weight: number): void
   }
 }
 
-/**
- * The reader a provider uses: a GET through the client. (Reads from the informer caches
- * were an option nobody used: a provider reads what it is about to write.)
- */
+/** The reader a provider uses: `options.read`, else a GET through the client. */
 export function readerOf(options: TrafficProviderOptions): ObjectReader {
-  return (kind, namespace, name) => options.client.get(kind, namespace, name);
+  return options.read ?? ((kind, namespace, name) => options.client.get(kind, namespace, name));
 }
 
 /** The ownerReference that ties an object a provider creates to its CanaryDeployment. */
