@@ -52,27 +52,36 @@ export function peersReport(result: PeersResult): string {
       );
     if (tool.ramp)
       lines.push(
-        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s (${w.inFlight} in flight: ${w.cpuSecondsPerMinute} CPU-s per minute, ${w.rssMiB} MiB RSS)`).join(', then ')}; paused: ${tool.ramp.pausedCpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.pausedRssMiB} MiB RSS`,
+        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s (${w.inFlight} in flight: ${w.cpuSecondsPerMinute} CPU-s per minute, ${w.rssMiB} MiB RSS)`).join(', then ')}; paused: ${tool.ramp.paused ? `${tool.ramp.paused.releases} releases, ${tool.ramp.paused.cpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.paused.rssMiB} MiB RSS` : '-'}${tool.ramp.error ? `; stopped: ${tool.ramp.error}` : ''}`,
       );
     if (tool.error) lines.push(`    FAILED: ${tool.error}`);
   }
   return lines.join('\n');
 }
 
+/** `--only` with `--peers`: `ramp` runs the ramp alone (the crash, metric and healthy scenarios skipped). */
+function countsFor(quick: boolean, only: string | undefined): PeerCounts {
+  const counts = COUNTS[quick ? 'quick' : 'full'];
+  if (only === undefined) return counts;
+  if (only !== 'ramp') throw new Error(`--peers takes --only ramp or no --only (got '${only}')`);
+  return { ...counts, crash: 0, metrics: 0, healthy: 0 };
+}
+
 export async function runPeers(options: {
   quick: boolean;
   keep: boolean;
   tools: string | undefined;
+  only?: string;
   progress: (line: string) => void;
 }): Promise<number> {
   const { progress } = options;
   const tools = parseTools(options.tools);
+  const counts = countsFor(options.quick, options.only);
   const peers = tools.filter((tool): tool is PeerTool => (peerTools as readonly string[]).includes(tool));
   if (peers.length > 0) {
     progress(`peers: making sure ${peers.join(', ')} are built (a first build takes many minutes)`);
     await ensurePeerBinaries(peers, { onProgress: (p) => progress(formatBuildProgress(p)) });
   }
-  const counts = COUNTS[options.quick ? 'quick' : 'full'];
   progress('starting a private cluster for the peers run');
   const env = await startEnv({ nodes: 3, scrapeInterval: '1s', onProgress: progress });
   let failed = false;

@@ -75,9 +75,10 @@ type RampFigures = {
     cpuSecondsPerMinute: number;
     rssMiB: number;
   }[];
-  /** Then every release paused the tool's own way (issue 18.4): CPU over the same time. */
-  pausedCpuSecondsPerMinute: number;
-  pausedRssMiB: number;
+  /** Then every release so far paused the tool's own way (issue 18.4): CPU over the same time. */
+  paused?: { releases: number; cpuSecondsPerMinute: number; rssMiB: number };
+  /** Why the ramp stopped before its last wave, if it did. */
+  error?: string;
 };
 
 export interface ToolResult {
@@ -179,20 +180,22 @@ async function setUpApps(
       routed.push(await scene.driver.createApp(scene.env, scene.ns, app, plan));
     },
   );
+  // A tool readies its apps one by one (Flagger initialises each canary in turn): the wait grows with them.
+  const setUpMs = 180_000 + count * 1_000;
   // Codedance releases a running Deployment: its pods are up first (the peers' own objects say when they are).
   if (scene.driver.tool === 'codedance')
     await waitRolledOut(
       scene.env.admin,
       scene.ns,
       routed.map((r) => r.name),
-      180_000,
+      setUpMs,
     );
   await Promise.all(
     routed.map((r) =>
       scene.releases.when(
         `${scene.driver.tool} ${r.name}: ready to release`,
         (store) => scene.driver.ready(store.get(r.namespace, r.name)),
-        180_000,
+        setUpMs,
       ),
     ),
   );
@@ -347,7 +350,12 @@ async function restReading(
   };
 }
 
-/** Waves of held releases on apps of one replica, then the controller left alone with all of them paused. */
+/**
+ * Waves of held releases on apps of one replica, then the controller left alone with all
+ * of them paused. Each wave's apps are made just before it, so a tool that cannot ready a
+ * large wave in time (Flagger initialises its canaries one after another) still reports
+ * the waves before it; the failure is kept in `error`.
+ */
 async function rampReleases(
   scene: ToolScene,
   counts: PeerCounts,
@@ -356,21 +364,21 @@ async function rampReleases(
 ): Promise<RampFigures> {
   const { driver, env, ns } = scene;
   const plan: AppPlan = { steps: 'hold', replicas: 1 };
-  const total = counts.ramp.reduce((a, b) => a + b, 0);
-  const apps = await setUpApps(scene, 'ramp', total, plan);
-  const sim = await startSimulator({
-    kubeconfigPath: env.state.kubeconfigPath,
-    namespaces: [ns],
-    seed: 42,
-    scrapeTarget: { stateDir: env.state.stateDir, name: `codedance-sim-ramp-${driver.tool}` },
-    routedServices: apps,
-  });
+  const figures: RampFigures = { waves: [] };
+  const sims: Simulator[] = [];
+  const released: RoutedService[] = [];
   try {
-    const waves: RampFigures['waves'] = [];
-    let offset = 0;
-    for (const size of counts.ramp) {
-      const wave = apps.slice(offset, offset + size);
-      offset += size;
+    for (const [index, size] of counts.ramp.entries()) {
+      const wave = await setUpApps(scene, `ramp${index}`, size, plan);
+      sims.push(
+        await startSimulator({
+          kubeconfigPath: env.state.kubeconfigPath,
+          namespaces: [ns],
+          seed: 42 + index,
+          scrapeTarget: { stateDir: env.state.stateDir, name: `codedance-sim-ramp${index}-${driver.tool}` },
+          routedServices: wave,
+        }),
+      );
       const weighted = Promise.all(
         wave.map((r) =>
           scene.routes.when(`${r.name}: first weight`, () => shareOf(scene.routes, r) > 0, 900_000),
@@ -378,29 +386,36 @@ async function rampReleases(
       );
       const started = now();
       await inBatches(wave, 20, (r) => driver.release(env, ns, r.name, { crash: false, plan }));
+      released.push(...wave);
       const wallMs = Math.max(...(await weighted)) - started;
       progress(`${driver.tool}: ${size} releases to their first weight in ${ms(wallMs)}`);
       // Settled (the last writes and events of the wave done), then left alone.
       await sleep(10_000);
       const held = await restReading(pid, counts.restSeconds);
-      waves.push({ releases: size, wallMs: round(wallMs), inFlight: offset, ...held });
+      figures.waves.push({ releases: size, wallMs: round(wallMs), inFlight: released.length, ...held });
       progress(
-        `${driver.tool}: ${offset} held releases: ${held.cpuSecondsPerMinute} CPU-s per minute, ${held.rssMiB} MiB RSS`,
+        `${driver.tool}: ${released.length} held releases: ${held.cpuSecondsPerMinute} CPU-s per minute, ${held.rssMiB} MiB RSS`,
       );
     }
-    progress(`${driver.tool}: pausing the ${total} releases`);
-    await inBatches(apps, 20, (r) => driver.pause(env, ns, r.name));
-    await sleep(15_000);
-    const paused = await restReading(pid, counts.restSeconds);
-    progress(`${driver.tool}: ${total} paused releases: ${paused.cpuSecondsPerMinute} CPU-s per minute`);
-    return {
-      waves,
-      pausedCpuSecondsPerMinute: paused.cpuSecondsPerMinute,
-      pausedRssMiB: paused.rssMiB,
-    };
-  } finally {
-    await sim.stop();
+  } catch (err) {
+    figures.error = err instanceof Error ? err.message : String(err);
+    progress(`${driver.tool}: the ramp stopped after ${figures.waves.length} waves: ${figures.error}`);
   }
+  try {
+    if (released.length > 0) {
+      progress(`${driver.tool}: pausing the ${released.length} releases`);
+      await inBatches(released, 20, (r) => driver.pause(env, ns, r.name));
+      await sleep(15_000);
+      const paused = await restReading(pid, counts.restSeconds);
+      progress(
+        `${driver.tool}: ${released.length} paused releases: ${paused.cpuSecondsPerMinute} CPU-s per minute`,
+      );
+      figures.paused = { releases: released.length, ...paused };
+    }
+  } finally {
+    await Promise.all(sims.map((sim) => sim.stop()));
+  }
+  return figures;
 }
 
 /** Runs every scenario for one tool, on namespaces of its own, and stops its controller. */
@@ -440,26 +455,32 @@ export async function benchTool(
     const crashApps = await setUpApps(scene, 'crash', counts.crash, HOLD);
     const metricApps = await setUpApps(scene, 'metrics', counts.metrics, HOLD);
     const healthyApps = await setUpApps(scene, 'healthy', counts.healthy, THREE);
-    sim = await startSimulator({
-      kubeconfigPath: env.state.kubeconfigPath,
-      namespaces: [ns],
-      seed: 42,
-      scrapeTarget: { stateDir: env.state.stateDir, name: `codedance-sim-${tool}` },
-      routedServices: [...crashApps, ...metricApps, ...healthyApps],
-    });
-    progress(`${tool}: crash rollback, ${counts.crash} releases`);
-    result.crash = await crashRollback(scene, crashApps);
-    progress(
-      `${tool}: crash → stable ${ms(result.crash.toStable.median)}; metric rollback, ${counts.metrics} releases`,
-    );
-    result.metrics = await metricsRollback(scene, metricApps, sim);
-    progress(
-      `${tool}: metrics → stable ${ms(result.metrics.toStable.median)}; healthy 3-step releases, ${counts.healthy}`,
-    );
-    result.healthy = await healthyReleases(scene, healthyApps, running.user);
-    progress(
-      `${tool}: first weight ${ms(result.healthy.toFirstWeight.median)}, done ${ms(result.healthy.toDone.median)}`,
-    );
+    const scenarioApps = [...crashApps, ...metricApps, ...healthyApps];
+    if (scenarioApps.length > 0)
+      sim = await startSimulator({
+        kubeconfigPath: env.state.kubeconfigPath,
+        namespaces: [ns],
+        seed: 42,
+        scrapeTarget: { stateDir: env.state.stateDir, name: `codedance-sim-${tool}` },
+        routedServices: scenarioApps,
+      });
+    if (crashApps.length > 0) {
+      progress(`${tool}: crash rollback, ${counts.crash} releases`);
+      result.crash = await crashRollback(scene, crashApps);
+      progress(`${tool}: crash → stable ${ms(result.crash.toStable.median)}`);
+    }
+    if (metricApps.length > 0 && sim) {
+      progress(`${tool}: metric rollback, ${counts.metrics} releases`);
+      result.metrics = await metricsRollback(scene, metricApps, sim);
+      progress(`${tool}: metrics → stable ${ms(result.metrics.toStable.median)}`);
+    }
+    if (healthyApps.length > 0) {
+      progress(`${tool}: healthy 3-step releases, ${counts.healthy}`);
+      result.healthy = await healthyReleases(scene, healthyApps, running.user);
+      progress(
+        `${tool}: first weight ${ms(result.healthy.toFirstWeight.median)}, done ${ms(result.healthy.toDone.median)}`,
+      );
+    }
     if (counts.ramp.length > 0) {
       progress(`${tool}: ramp, ${counts.ramp.join(' then ')} releases to their first weight`);
       result.ramp = await rampReleases(scene, counts, running.pid, progress);
@@ -485,6 +506,14 @@ export async function benchTool(
       .catch(() => false);
   }
   return result;
+}
+
+/** The waves of the tool whose ramp got furthest. */
+function longestRamp(tools: readonly ToolResult[]): RampFigures['waves'] {
+  return tools.reduce<RampFigures['waves']>(
+    (longest, t) => ((t.ramp?.waves.length ?? 0) > longest.length ? (t.ramp?.waves ?? []) : longest),
+    [],
+  );
 }
 
 /** One row per figure, one column per tool, then each peer's ratio to Codedance. */
@@ -528,8 +557,8 @@ export function peersTable(tools: readonly ToolResult[]): string {
       value: (t) => t.rest?.cpuSecondsPerMinute,
       format: (v) => v.toFixed(3),
     },
-    // Waves as the first tool with a ramp ran them (every tool runs the same counts).
-    ...(tools.find((t) => t.ramp)?.ramp?.waves ?? []).flatMap((w, wave) => [
+    // Waves as the tool that got furthest ran them (every tool runs the same counts).
+    ...longestRamp(tools).flatMap((w, wave) => [
       {
         label: `ramp: ${wave === 0 ? `${w.releases} releases` : `then ${w.releases} more`} written at once → all at their first weight`,
         value: (t: ToolResult) => t.ramp?.waves[wave]?.wallMs,
@@ -548,7 +577,7 @@ export function peersTable(tools: readonly ToolResult[]): string {
     ]),
     {
       label: 'controller CPU, the ramp releases paused (CPU-s per minute)',
-      value: (t) => t.ramp?.pausedCpuSecondsPerMinute,
+      value: (t) => t.ramp?.paused?.cpuSecondsPerMinute,
       format: (v) => v.toFixed(3),
     },
     {

@@ -6,7 +6,8 @@
  *   npm run bench -- --only rollback,scale
  *   npm run bench -- --keep             keep the cluster's state folder (logs) afterwards
  *   npm run bench -- --peers            Codedance beside Flagger and Argo Rollouts (./peers.ts;
- *                                       builds the peers on first use); `--tools flagger,codedance` narrows it
+ *                                       builds the peers on first use); `--tools flagger,codedance` narrows it,
+ *                                       `--only ramp` runs only its ramp
  *
  * Benchmarks (see bench/README.md for what each figure means): `roundtrip` (always run:
  * it is the unit of the ratios), `first-weight`, `rollback` (= `rollback-metrics` and
@@ -73,7 +74,7 @@ async function lastPeersRamp(): Promise<PeersRampFigures | undefined> {
             tool: t.tool,
             version: t.version,
             waves: t.ramp.waves,
-            pausedCpuSecondsPerMinute: t.ramp.pausedCpuSecondsPerMinute,
+            pausedCpuSecondsPerMinute: t.ramp.paused?.cpuSecondsPerMinute,
           },
         ]
       : [],
@@ -746,6 +747,9 @@ function report(results: Results): string {
   }
   if (results.peersRamp) {
     const p = results.peersRamp;
+    // A tool whose ramp stopped early has fewer waves: the header follows the longest.
+    const waves = p.tools.reduce((n, t) => Math.max(n, t.waves.length), 0);
+    const header = p.tools.find((t) => t.waves.length === waves)?.waves ?? [];
     lines.push(
       `The same ramp beside the peers (their last \`--peers\` run, ${p.date}; Istio for all three, apps of 1 replica):`,
     );
@@ -753,14 +757,15 @@ function report(results: Results): string {
       table(
         [
           'tool',
-          ...(p.tools[0]?.waves ?? []).map((w, i) =>
-            i === 0 ? `${w.releases} releases` : `${w.releases} more`,
-          ),
+          ...header.map((w, i) => (i === 0 ? `${w.releases} releases` : `${w.releases} more`)),
           'paused: CPU-s per minute',
         ],
         p.tools.map((t) => [
           `${t.tool} ${t.version}`,
-          ...t.waves.map((w) => ms(w.wallMs)),
+          ...header.map((_, i) => {
+            const w = t.waves[i];
+            return w ? ms(w.wallMs) : '-';
+          }),
           t.pausedCpuSecondsPerMinute === undefined ? '-' : t.pausedCpuSecondsPerMinute.toFixed(3),
         ]),
       ),
@@ -808,7 +813,13 @@ async function main(): Promise<number> {
   });
   const mode = values.quick ? 'quick' : 'full';
   if (values.peers)
-    return runPeers({ quick: values.quick, keep: values.keep, tools: values.tools, progress });
+    return runPeers({
+      quick: values.quick,
+      keep: values.keep,
+      tools: values.tools,
+      only: values.only,
+      progress,
+    });
   const selection = parseSelection(values.only);
   progress(`starting a private cluster (${mode} run: ${[...selection].join(', ')})`);
   const env = await startEnv({ nodes: 3, scrapeInterval: SCRAPE_INTERVAL, onProgress: progress });
