@@ -52,7 +52,7 @@ export function peersReport(result: PeersResult): string {
       );
     if (tool.ramp)
       lines.push(
-        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s (${w.inFlight} in flight: ${w.cpuSecondsPerMinute} CPU-s per minute, ${w.rssMiB} MiB RSS)`).join(', then ')}; paused: ${tool.ramp.paused ? `${tool.ramp.paused.releases} releases, ${tool.ramp.paused.cpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.paused.rssMiB} MiB RSS` : '-'}${tool.ramp.error ? `; stopped: ${tool.ramp.error}` : ''}`,
+        `    ramp: ${tool.ramp.waves.map((w) => `${w.releases} releases in ${(w.wallMs / 1000).toFixed(1)} s${w.failed ? ` (${w.failed} failed by the tool first)` : ''} (${w.inFlight} in flight: ${w.cpuSecondsPerMinute} CPU-s per minute, ${w.rssMiB} MiB RSS)`).join(', then ')}; paused: ${tool.ramp.paused ? `${tool.ramp.paused.releases} releases, ${tool.ramp.paused.cpuSecondsPerMinute} CPU-s per minute, ${tool.ramp.paused.rssMiB} MiB RSS` : '-'}${tool.ramp.error ? `; stopped: ${tool.ramp.error}` : ''}`,
       );
     if (tool.error) lines.push(`    FAILED: ${tool.error}`);
   }

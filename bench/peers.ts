@@ -70,7 +70,10 @@ type RampFigures = {
    */
   waves: {
     releases: number;
+    /** Until the last of those that reached it had its first weight. */
     wallMs: number;
+    /** Releases the tool failed before their first weight (counted in `releases`, not in `wallMs`). */
+    failed: number;
     inFlight: number;
     cpuSecondsPerMinute: number;
     rssMiB: number;
@@ -350,6 +353,25 @@ async function restReading(
   };
 }
 
+/** When `r` got its first weight, or `'failed'` if the tool gave the release up first (checked every second). */
+async function firstWeightOrFailure(scene: ToolScene, r: RoutedService): Promise<number | 'failed'> {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const failed = new Promise<'failed'>((resolve) => {
+    timer = setInterval(() => {
+      if (scene.driver.stateOf(scene.releases.store.get(r.namespace, r.name)) === 'failed') resolve('failed');
+    }, 1000);
+  });
+  try {
+    // A first weight that never comes rejects after 15 minutes: the wave fails with it.
+    return await Promise.race([
+      scene.routes.when(`${r.name}: first weight`, () => shareOf(scene.routes, r) > 0, 900_000),
+      failed,
+    ]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /**
  * Waves of held releases on apps of one replica, then the controller left alone with all
  * of them paused. Each wave's apps are made just before it, so a tool that cannot ready a
@@ -379,20 +401,29 @@ async function rampReleases(
           routedServices: wave,
         }),
       );
-      const weighted = Promise.all(
-        wave.map((r) =>
-          scene.routes.when(`${r.name}: first weight`, () => shareOf(scene.routes, r) > 0, 900_000),
-        ),
-      );
+      // Each release ends at its first weight or with the tool giving it up (Argo aborts a
+      // canary whose ReplicaSet outlives progressDeadlineSeconds): counted, not waited for.
+      const outcomes = Promise.all(wave.map((r) => firstWeightOrFailure(scene, r)));
       const started = now();
       await inBatches(wave, 20, (r) => driver.release(env, ns, r.name, { crash: false, plan }));
       released.push(...wave);
-      const wallMs = Math.max(...(await weighted)) - started;
-      progress(`${driver.tool}: ${size} releases to their first weight in ${ms(wallMs)}`);
+      const ended = await outcomes;
+      const reached = ended.filter((at): at is number => at !== 'failed');
+      const failed = ended.length - reached.length;
+      const wallMs = reached.length > 0 ? Math.max(...reached) - started : NaN;
+      progress(
+        `${driver.tool}: ${reached.length} of ${size} releases to their first weight in ${ms(wallMs)}${failed ? `; ${failed} failed by the tool first` : ''}`,
+      );
       // Settled (the last writes and events of the wave done), then left alone.
       await sleep(10_000);
       const held = await restReading(pid, counts.restSeconds);
-      figures.waves.push({ releases: size, wallMs: round(wallMs), inFlight: released.length, ...held });
+      figures.waves.push({
+        releases: size,
+        wallMs: round(wallMs),
+        failed,
+        inFlight: released.length,
+        ...held,
+      });
       progress(
         `${driver.tool}: ${released.length} held releases: ${held.cpuSecondsPerMinute} CPU-s per minute, ${held.rssMiB} MiB RSS`,
       );
@@ -564,6 +595,15 @@ export function peersTable(tools: readonly ToolResult[]): string {
         value: (t: ToolResult) => t.ramp?.waves[wave]?.wallMs,
         format: ms,
       },
+      ...(tools.some((t) => (t.ramp?.waves[wave]?.failed ?? 0) > 0)
+        ? [
+            {
+              label: `  of which failed by the tool before their first weight (not in the time above)`,
+              value: (t: ToolResult) => t.ramp?.waves[wave]?.failed,
+              format: (v: number) => String(v),
+            },
+          ]
+        : []),
       {
         label: `controller CPU with ${w.inFlight} releases in flight, each analysed (CPU-s per minute)`,
         value: (t: ToolResult) => t.ramp?.waves[wave]?.cpuSecondsPerMinute,
@@ -575,6 +615,11 @@ export function peersTable(tools: readonly ToolResult[]): string {
         format: (v: number) => `${v.toFixed(1)} MiB`,
       },
     ]),
+    {
+      label: "ramp releases paused the tool's own way",
+      value: (t) => t.ramp?.paused?.releases,
+      format: (v) => String(v),
+    },
     {
       label: 'controller CPU, the ramp releases paused (CPU-s per minute)',
       value: (t) => t.ramp?.paused?.cpuSecondsPerMinute,
