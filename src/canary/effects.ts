@@ -46,7 +46,9 @@ import {
 
 /**
  * Sends a notification about a release; must not throw (it runs in the background).
- * Resolves with the receivers it had to leave out, which are reported on the release.
+ * Resolves with the receivers it had to leave out, which are reported on the release
+ * (an empty list clears that report); with nothing when it sent nothing (a transition
+ * already announced), which leaves the report as it is.
  */
 export type Notifier = (
   event: NotificationEvent,
@@ -246,7 +248,7 @@ export async function executeEffects(
         if (env.notify) {
           env
             .notify(effect.event, env.cd, effect.message)
-            .then((problems) => reportNotificationProblems(env.cd, env.ctx, problems ?? []))
+            .then((problems) => problems && reportNotificationProblems(env.cd, env.ctx, problems))
             .catch((err: unknown) => env.ctx.log.warn({ err }, 'notification failed'));
         }
         break;

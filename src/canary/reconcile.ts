@@ -195,7 +195,9 @@ export function createCanaryReconciler(options: CanaryReconcilerOptions = {}): C
       // reconciles that both computed the same transition (seen once as a second
       // `Completed` in CI) must not announce it twice.
       const key = `${cd.metadata.uid ?? ''}/${cd.status?.startedAt ?? ''}/${cd.status?.releaseVersion ?? ''}/${event}/${cd.status?.currentStepIndex ?? ''}`;
-      if (announced.has(key)) return [];
+      // Not sent: nothing was resolved, so nothing to report (an empty list would clear
+      // the NotificationsReady condition the first announcement set).
+      if (announced.has(key)) return undefined;
       announced.add(key);
       if (announced.size > ANNOUNCED_LIMIT) announced.delete(announced.values().next().value ?? '');
       const report = await send(event, cd, message);
