@@ -539,10 +539,10 @@ export async function benchTool(
   return result;
 }
 
-/** The waves of the tool whose ramp got furthest. */
-function longestRamp(tools: readonly ToolResult[]): RampFigures['waves'] {
-  return tools.reduce<RampFigures['waves']>(
-    (longest, t) => ((t.ramp?.waves.length ?? 0) > longest.length ? (t.ramp?.waves ?? []) : longest),
+/** The longest of the tools' wave lists: a ramp that stopped early has fewer, and every tool runs the same counts. */
+export function longestWaves<W>(lists: readonly (readonly W[])[]): readonly W[] {
+  return lists.reduce<readonly W[]>(
+    (longest, waves) => (waves.length > longest.length ? waves : longest),
     [],
   );
 }
@@ -588,8 +588,8 @@ export function peersTable(tools: readonly ToolResult[]): string {
       value: (t) => t.rest?.cpuSecondsPerMinute,
       format: (v) => v.toFixed(3),
     },
-    // Waves as the tool that got furthest ran them (every tool runs the same counts).
-    ...longestRamp(tools).flatMap((w, wave) => [
+    // Waves as the tool that got furthest ran them.
+    ...longestWaves(tools.map((t) => t.ramp?.waves ?? [])).flatMap((w, wave) => [
       {
         label: `ramp: ${wave === 0 ? `${w.releases} releases` : `then ${w.releases} more`} written at once → all at their first weight`,
         value: (t: ToolResult) => t.ramp?.waves[wave]?.wallMs,

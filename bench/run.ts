@@ -47,7 +47,7 @@ import { apiVersionOf } from '../src/runtime/kinds.ts';
 import { benchWriteRoundTrip, startWritePulse, type WriteRoundTripResult } from './write-roundtrip.ts';
 import { CanaryDeploymentKind } from '../src/api/kinds.ts';
 import { runPeers } from './peers-run.ts';
-import type { PeersResult } from './peers.ts';
+import { longestWaves, type PeersResult } from './peers.ts';
 
 /** From the last `--peers` run: each tool's ramp on the same cluster (Istio for all three). */
 interface PeersRampFigures {
@@ -747,9 +747,7 @@ function report(results: Results): string {
   }
   if (results.peersRamp) {
     const p = results.peersRamp;
-    // A tool whose ramp stopped early has fewer waves: the header follows the longest.
-    const waves = p.tools.reduce((n, t) => Math.max(n, t.waves.length), 0);
-    const header = p.tools.find((t) => t.waves.length === waves)?.waves ?? [];
+    const header = longestWaves(p.tools.map((t) => t.waves));
     lines.push(
       `The same ramp beside the peers (their last \`--peers\` run, ${p.date}; Istio for all three, apps of 1 replica):`,
     );

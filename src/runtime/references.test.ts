@@ -103,7 +103,8 @@ test('a named object another cache holds whole comes from there, not from a GET'
   await Promise.all(running);
 });
 
-test('the answer to a write of ours is held at once; the watch event of that write sends no GET', async () => {
+/** ConfigMap ns/target named by primary r1 and fetched; `gets()` counts the GETs since. */
+async function namedTarget() {
   const client = createFakeClient();
   await client.create<Cm>(ConfigMap, { metadata: { name: 'target', namespace: 'ns' }, data: { v: '1' } });
   const metadata = createInformer<KubeObject>(client, ConfigMap, { transform: metadataOnly(ConfigMap) });
@@ -113,8 +114,22 @@ test('the answer to a write of ours is held at once; the watch event of that wri
   await metadata.store.ready();
   refs.want('r1', ['ns/target']);
   await refs.settle(['ns/target']);
-  const gets = () => client.requestCounts()['GET configmaps'] ?? 0;
-  const before = gets();
+  const all = () => client.requestCounts()['GET configmaps'] ?? 0;
+  const before = all();
+  return {
+    client,
+    metadata,
+    refs,
+    gets: () => all() - before,
+    async stop() {
+      abort.abort();
+      await running;
+    },
+  };
+}
+
+test('the answer to a write of ours is held at once; the watch event of that write sends no GET', async () => {
+  const { client, metadata, refs, gets, stop } = await namedTarget();
 
   const stored = await client.patch<Cm>(ConfigMap, 'ns', 'target', { data: { v: '2' } }, 'merge');
   refs.written(stored);
@@ -124,7 +139,7 @@ test('the answer to a write of ours is held at once; the watch event of that wri
     () => metadata.store.get('ns', 'target')?.metadata.resourceVersion === stored.metadata.resourceVersion,
   );
   await refs.settle(['ns/target']);
-  assert.equal(gets(), before, 'no GET for our own write');
+  assert.equal(gets(), 0, 'no GET for our own write');
 
   refs.written({
     ...stored,
@@ -136,22 +151,11 @@ test('the answer to a write of ours is held at once; the watch event of that wri
     '2',
     'an older answer does not replace a newer object',
   );
-  abort.abort();
-  await running;
+  await stop();
 });
 
 test('a change seen while our write of it is out waits for its answer, not a GET; a failed write lets the GET go', async () => {
-  const client = createFakeClient();
-  await client.create<Cm>(ConfigMap, { metadata: { name: 'target', namespace: 'ns' }, data: { v: '1' } });
-  const metadata = createInformer<KubeObject>(client, ConfigMap, { transform: metadataOnly(ConfigMap) });
-  const refs = createReferenceCache<Cm>(client, ConfigMap, { metadata, transform: (o) => trimObject(o) });
-  const abort = new AbortController();
-  const running = metadata.start(abort.signal);
-  await metadata.store.ready();
-  refs.want('r1', ['ns/target']);
-  await refs.settle(['ns/target']);
-  const gets = () => client.requestCounts()['GET configmaps'] ?? 0;
-  const before = gets();
+  const { client, metadata, refs, gets, stop } = await namedTarget();
   const watched = (rv: string | undefined) => () =>
     metadata.store.get('ns', 'target')?.metadata.resourceVersion === rv;
 
@@ -161,12 +165,12 @@ test('a change seen while our write of it is out waits for its answer, not a GET
   await until('the watch saw our write', watched(stored.metadata.resourceVersion));
   const settled = refs.settle(['ns/target']);
   await new Promise((r) => setTimeout(r, 20));
-  assert.equal(gets(), before, 'no GET while our write is out');
+  assert.equal(gets(), 0, 'no GET while our write is out');
   refs.written(stored);
   answered();
   await settled;
   assert.equal(refs.store.get('ns', 'target')?.data?.v, '2');
-  assert.equal(gets(), before, 'the answer was the change: no GET at all');
+  assert.equal(gets(), 0, 'the answer was the change: no GET at all');
 
   // A write that failed (or whose answer never came) is no reason to skip the GET.
   answered = refs.writing('ns/target');
@@ -175,7 +179,6 @@ test('a change seen while our write of it is out waits for its answer, not a GET
   answered();
   await refs.settle(['ns/target']);
   assert.equal(refs.store.get('ns', 'target')?.data?.v, '3');
-  assert.equal(gets(), before + 1, 'fetched once the write was over');
-  abort.abort();
-  await running;
+  assert.equal(gets(), 1, 'fetched once the write was over');
+  await stop();
 });

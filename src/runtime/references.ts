@@ -250,17 +250,17 @@ export function createReferenceCache<T extends KubeObject>(
       if (!out) {
         let resolve = (): void => undefined;
         const settled = new Promise<void>((r) => (resolve = r));
-        out = { count: 0, settled, resolve };
-        writes.set(key, out);
+        writes.set(key, (out = { count: 0, settled, resolve }));
       }
-      out.count++;
       const entry = out;
+      entry.count++;
       let done = false;
       return () => {
         if (done) return;
         done = true;
+        // The entry leaves with its last write, so no later write of the key shares it.
         if (--entry.count > 0) return;
-        if (writes.get(key) === entry) writes.delete(key);
+        writes.delete(key);
         entry.resolve();
       };
     },
